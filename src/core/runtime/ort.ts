@@ -1,0 +1,31 @@
+// The one module that loads onnxruntime-node (lint enforces it). It is loaded lazily, after
+// telemetry is switched off: ORT 1.30 on Linux otherwise records usage under ~/.cache and
+// uploads it. Everything else in core imports types from here and calls loadOrt().
+
+import type * as Ort from 'onnxruntime-node';
+
+export type OrtModule = typeof Ort;
+export type InferenceSession = Ort.InferenceSession;
+export type OrtTensor = Ort.Tensor;
+export type SessionOptions = Ort.InferenceSession.SessionOptions;
+
+let loaded: OrtModule | undefined;
+
+export function loadOrt(): OrtModule {
+  if (!loaded) {
+    process.env.ORT_DISABLE_TELEMETRY = '1';
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    loaded = require('onnxruntime-node') as OrtModule;
+    loaded.env.logLevel = 'error';
+  }
+  return loaded;
+}
+
+export function ortVersion(): string {
+  return loadOrt().env.versions.node ?? 'unknown';
+}
+
+export function ortBackends(): string[] {
+  const ort = loadOrt() as OrtModule & { listSupportedBackends?: () => { name: string }[] };
+  return ort.listSupportedBackends ? ort.listSupportedBackends().map((b) => b.name) : ['cpu'];
+}

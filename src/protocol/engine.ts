@@ -1,0 +1,94 @@
+// The typed contract between the extension host and the engine process (JSON-RPC 2.0 over the
+// Node IPC channel, vscode-jsonrpc on both ends). One entry per request: its params and result.
+// Errors come back as JSON-RPC errors whose `data` is an ErrorData (./errors.ts).
+// Long requests take a `progressToken` and report through the 'engine/progress' notification;
+// cancellation is JSON-RPC's own $/cancelRequest.
+
+import type { WireTensor } from './tensor';
+
+export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
+export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
+
+/** Settings the engine is started with; sent again when they change. */
+export interface EngineConfig {
+  executionProvider: ExecutionProviderSetting;
+  /** Intra-op threads for ORT; 0 lets ORT choose. */
+  threads: number;
+}
+
+export interface ProviderProbe {
+  provider: ExecutionProvider;
+  ok: boolean;
+  /** Why it is not usable, and what to do about it. */
+  reason?: string;
+}
+
+export interface EngineInfo {
+  engineVersion: string;
+  pid: number;
+  nodeVersion: string;
+  platform: string;
+  ortVersion: string;
+  /** Backends compiled into this onnxruntime-node build ('cpu', 'webgpu', 'cuda', …). */
+  ortBackends: string[];
+  config: EngineConfig;
+  /** The provider runs use, once resolved (after the first session or an explicit probe). */
+  resolvedProvider?: ExecutionProvider;
+  probes?: ProviderProbe[];
+  telemetryDisabled: boolean;
+  uptimeMs: number;
+}
+
+export interface SelfTestParams {
+  /** Matrix size of the probe graph (y = relu(x·W + b)), default 256. */
+  size?: number;
+  /** Timed runs after one warm-up, default 20. */
+  iterations?: number;
+  progressToken?: string;
+}
+
+export interface SelfTestResult {
+  provider: ExecutionProvider;
+  probes: ProviderProbe[];
+  size: number;
+  iterations: number;
+  /** Session creation time in ms. */
+  openMs: number;
+  /** Per-run latency in ms, one entry per timed run. */
+  runMs: number[];
+  /** The output of the last run, checked against a JS reference by the engine. */
+  output: WireTensor;
+  maxAbsError: number;
+}
+
+export interface ProgressParams {
+  token: string;
+  /** Units done so far, and the total when known. */
+  done: number;
+  total?: number;
+  message?: string;
+}
+
+export interface LogParams {
+  level: 'info' | 'warn' | 'error';
+  message: string;
+}
+
+/** Requests the extension sends to the engine. */
+export interface EngineRequests {
+  'engine/info': { params: Record<string, never>; result: EngineInfo };
+  'engine/configure': { params: EngineConfig; result: EngineInfo };
+  'engine/selfTest': { params: SelfTestParams; result: SelfTestResult };
+}
+
+/** Notifications the engine sends to the extension. */
+export interface EngineNotifications {
+  'engine/progress': ProgressParams;
+  'engine/log': LogParams;
+}
+
+export type EngineMethod = keyof EngineRequests;
+export type ParamsOf<M extends EngineMethod> = EngineRequests[M]['params'];
+export type ResultOf<M extends EngineMethod> = EngineRequests[M]['result'];
+
+export const ENGINE_PROTOCOL_VERSION = 1;

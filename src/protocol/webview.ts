@@ -1,0 +1,27 @@
+// Messages between the extension host and a webview panel (one envelope for every panel).
+// The webview posts 'ready' once its script has loaded; the host posts nothing before that.
+// Requests carry an id and get exactly one response (result or ErrorData) with inReplyTo = id;
+// both sides time out requests that get no reply. Notifications are fire-and-forget; what is sent
+// to a webview is always a complete snapshot, never a delta (GitLens's rule).
+
+import type { ErrorData } from './errors';
+
+export type Envelope =
+  | { kind: 'ready' }
+  | { kind: 'request'; id: number; method: string; params: unknown }
+  | { kind: 'response'; inReplyTo: number; result?: unknown; error?: ErrorData }
+  | { kind: 'notify'; method: string; params: unknown };
+
+/** A panel's protocol: what the webview may ask the host, and what the host pushes. */
+export interface PanelProtocol {
+  requests: Record<string, { params: unknown; result: unknown }>;
+  notifications: Record<string, unknown>;
+}
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+
+export function isEnvelope(value: unknown): value is Envelope {
+  if (typeof value !== 'object' || value === null) return false;
+  const kind = (value as { kind?: unknown }).kind;
+  return kind === 'ready' || kind === 'request' || kind === 'response' || kind === 'notify';
+}
