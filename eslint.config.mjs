@@ -43,10 +43,6 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/core/runtime/ort.ts'],
-    rules: { 'no-restricted-imports': 'off' },
-  },
-  {
     files: ['src/core/**', 'src/engine/**', 'src/cli/**', 'test/unit/**'],
     rules: { 'no-restricted-imports': ['error', { ...ortRule, paths: [...ortRule.paths, noVscode] }] },
   },
@@ -61,5 +57,10 @@ export default tseslint.config(
     files: ['**/*.mjs', 'scripts/**', 'bench/**'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', Buffer: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  // Last, so that it wins over the core block above.
+  {
+    files: ['src/core/runtime/ort.ts'],
+    rules: { 'no-restricted-imports': 'off' },
   },
 );

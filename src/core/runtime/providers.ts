@@ -42,7 +42,8 @@ export async function probeProvider(provider: ExecutionProvider, config: Pick<En
   try {
     const ort = loadOrt();
     const probe = probeGraph(16);
-    session = await ort.InferenceSession.create(probe.model, sessionOptions(provider, config));
+    // Fatal-only logging: a missing provider is an expected outcome here, reported in `reason`.
+    session = await ort.InferenceSession.create(probe.model, { ...sessionOptions(provider, config), logSeverityLevel: 4 });
     const out = await session.run({ x: new ort.Tensor('float32', probe.x, [16, 16]) });
     const err = checkProbeOutput(probe, out.y.data as Float32Array);
     if (err > 1e-3) return { provider, ok: false, reason: `${provider} ran the probe graph with a wrong result (max error ${err.toExponential(2)}).` };

@@ -83,6 +83,11 @@ export class EngineClient {
     if (this.running) await this.request('engine/configure', config);
   }
 
+  /** Environment for the next start; restart() applies it to a running engine. */
+  setEnvironment(env: Record<string, string>, libraryPath: string[]): void {
+    this.options = { ...this.options, env, libraryPath };
+  }
+
   async request<M extends EngineMethod>(method: M, params: ParamsOf<M>, opts: RequestOptions = {}): Promise<ResultOf<M>> {
     const engine = await this.ensureStarted();
     let progressToken: string | undefined;

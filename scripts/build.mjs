@@ -1,0 +1,51 @@
+// Bundles every entry point with esbuild:
+//   dist/extension.js  extension host (vscode external)
+//   dist/engine.js     engine process (onnxruntime-node external: its native binaries ship in the .vsix)
+//   dist/cli.js        the `mechedit` command
+//   dist/webview/<panel>.js  one browser bundle per folder in webview/ (except shared/)
+// Usage: node scripts/build.mjs [--production] [--watch]
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const production = process.argv.includes('--production');
+const watch = process.argv.includes('--watch');
+
+const common = { bundle: true, sourcemap: !production, minify: production, logLevel: 'warning', absWorkingDir: root };
+const node = { ...common, platform: 'node', format: 'cjs', target: 'node20' };
+
+const panels = fs.readdirSync(path.join(root, 'webview'), { withFileTypes: true })
+  .filter((d) => d.isDirectory() && d.name !== 'shared' && fs.existsSync(path.join(root, 'webview', d.name, 'main.ts')))
+  .map((d) => d.name);
+
+const builds = [
+  { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { ...node, entryPoints: ['src/engine/main.ts'], outfile: 'dist/engine.js', external: ['onnxruntime-node'] },
+  { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: ['onnxruntime-node'], banner: { js: '#!/usr/bin/env node' } },
+  {
+    ...common, platform: 'browser', format: 'iife', target: 'chrome120',
+    entryPoints: Object.fromEntries(panels.map((p) => [p, `webview/${p}/main.ts`])),
+    outdir: 'dist/webview', loader: { '.css': 'css' },
+  },
+];
+
+function copyAssets() {
+  const out = path.join(root, 'dist', 'webview');
+  fs.mkdirSync(path.join(out, 'codicons'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'webview', 'shared', 'base.css'), path.join(out, 'base.css'));
+  const codicons = path.join(root, 'node_modules', '@vscode', 'codicons', 'dist');
+  for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(codicons, f), path.join(out, 'codicons', f));
+}
+
+if (watch) {
+  for (const b of builds) await (await esbuild.context(b)).watch();
+  copyAssets();
+  console.log('watching…');
+} else {
+  const t0 = Date.now();
+  await Promise.all(builds.map((b) => esbuild.build(b)));
+  copyAssets();
+  fs.chmodSync(path.join(root, 'dist', 'cli.js'), 0o755);
+  console.log(`built extension, engine, cli and ${panels.length} webview bundle(s) [${panels.join(', ')}] in ${Date.now() - t0} ms${production ? ' (production)' : ''}`);
+}

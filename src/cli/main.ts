@@ -1,0 +1,53 @@
+// The `mechedit` command: the same core as the engine, with no VS Code at all.
+// Exit codes: 0 ok, 2 bad input (the message names the file, field or argument), 1 internal error.
+// With --json, the result is one JSON document on stdout; messages go to stderr.
+
+import { parseArgs } from 'node:util';
+import { MechEditError, badInput, toErrorData } from '../core/errors';
+import { formatError } from '../protocol/errors';
+import { commands, type Command } from './commands';
+
+export const CLI_VERSION = '0.1.0';
+
+function usage(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  mechedit ${name.padEnd(8)} ${c.summary}`);
+  return ['Usage: mechedit <command> [options] [--json]', '', 'Commands:', ...lines, '', 'mechedit <command> --help shows its options.'].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(`${usage()}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    process.stdout.write(`${CLI_VERSION}\n`);
+    return 0;
+  }
+  const command: Command | undefined = commands[name];
+  const json = rest.includes('--json');
+  try {
+    if (!command) throw badInput(`Unknown command "${name}"`, { field: 'command', hint: `Run mechedit --help; commands: ${Object.keys(commands).join(', ')}` });
+    if (rest.includes('--help')) {
+      process.stdout.write(`${command.help}\n`);
+      return 0;
+    }
+    let values: Record<string, unknown>;
+    try {
+      values = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+    } catch (e) {
+      throw badInput((e as Error).message, { field: 'arguments', hint: `Run mechedit ${name} --help` });
+    }
+    const result = await command.run(values, { json });
+    process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${command.format(result)}\n`);
+    return 0;
+  } catch (err) {
+    const data = toErrorData(err);
+    if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
+    process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
+    if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);
+    return err instanceof MechEditError && data.code !== 'internal' ? 2 : 1;
+  }
+}
+
+main(process.argv.slice(2)).then((code) => process.exit(code));

@@ -1,0 +1,97 @@
+// The VS Code side of the engine: builds the EngineClient from settings, logs to the MechEdit
+// output channel, shows crashes with their reason and a way out, and re-configures the engine
+// when settings change (restarting the process when its environment changes).
+
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { EngineInfo } from '../../protocol/engine';
+import { formatError } from '../../protocol/errors';
+import type { EngineStateSnapshot } from '../../protocol/panels';
+import { affectsEngineProcess, readSettings } from '../settings';
+import { EngineClient, EngineError } from './client';
+
+export class EngineService implements vscode.Disposable {
+  readonly client: EngineClient;
+  private info: EngineInfo | undefined;
+  private readonly changed = new vscode.EventEmitter<EngineStateSnapshot>();
+  readonly onDidChange = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+  lastSelfTest: EngineStateSnapshot['lastSelfTest'];
+
+  constructor(context: vscode.ExtensionContext, readonly output: vscode.LogOutputChannel) {
+    const s = readSettings();
+    this.client = new EngineClient({
+      enginePath: path.join(context.extensionPath, 'dist', 'engine.js'),
+      config: s.engine,
+      env: s.env,
+      libraryPath: s.libraryPath,
+      log: (line) => output.info(line),
+    });
+    const sub = this.client.onStateChange((status, reason) => {
+      if (status === 'crashed' && reason) {
+        void vscode.window.showErrorMessage(`MechEdit: ${reason}`, 'Restart Engine', 'Show Log').then((pick) => {
+          if (pick === 'Restart Engine') void vscode.commands.executeCommand('mechedit.restartEngine');
+          if (pick === 'Show Log') output.show();
+        });
+      }
+      if (status !== 'running') this.info = undefined;
+      this.fire();
+      if (status === 'running') void this.refreshInfo();
+    });
+    this.disposables.push({ dispose: () => sub.dispose() }, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
+  }
+
+  snapshot(): EngineStateSnapshot {
+    return { status: this.client.state, info: this.info, lastCrash: this.client.lastCrash, restarts: this.client.restarts, lastSelfTest: this.lastSelfTest };
+  }
+
+  async refreshInfo(): Promise<EngineInfo> {
+    this.info = await this.client.request('engine/info', {});
+    this.fire();
+    return this.info;
+  }
+
+  async restart(): Promise<EngineInfo> {
+    await this.client.restart();
+    return this.refreshInfo();
+  }
+
+  /** Shows an engine error to the user with its hint; returns undefined so callers can stop. */
+  report(err: unknown, action: string): undefined {
+    if (err instanceof EngineError) {
+      if (err.data.code === 'cancelled') return undefined;
+      void vscode.window.showErrorMessage(`MechEdit: ${action} failed: ${formatError(err.data)}`);
+      if (err.data.detail) this.output.error(err.data.detail);
+    } else {
+      void vscode.window.showErrorMessage(`MechEdit: ${action} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    return undefined;
+  }
+
+  fire(): void {
+    this.changed.fire(this.snapshot());
+  }
+
+  private async onSettings(e: vscode.ConfigurationChangeEvent): Promise<void> {
+    if (!e.affectsConfiguration('mechedit')) return;
+    const s = readSettings();
+    try {
+      if (affectsEngineProcess(e)) {
+        this.output.info('[client] engine environment changed: restarting the engine');
+        this.client.setEnvironment(s.env, s.libraryPath);
+        await this.client.configure(s.engine);
+        if (this.client.state === 'running') await this.restart();
+      } else {
+        await this.client.configure(s.engine);
+        if (this.client.state === 'running') await this.refreshInfo();
+      }
+    } catch (err) {
+      this.report(err, 'Applying the settings');
+    }
+  }
+
+  dispose(): void {
+    this.client.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

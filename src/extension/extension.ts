@@ -1,0 +1,38 @@
+// activate() wires the pieces together and returns a small API (used by the integration tests).
+// onnxruntime-node is never loaded here: the engine process owns it (src/engine).
+
+import * as vscode from 'vscode';
+import { EngineService } from './engine/engineService';
+import { registerCommands } from './commands';
+import { ModelView } from './views/modelView';
+import { EditsView } from './views/editsView';
+import { createStatusBar } from './statusBar';
+import { registerPanel } from './webview/panelHost';
+import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
+
+export interface MechEditApi {
+  engine: EngineService;
+  panels: { engine(): EnginePanelHost | undefined };
+}
+
+export function activate(context: vscode.ExtensionContext): MechEditApi {
+  const output = vscode.window.createOutputChannel('MechEdit', { log: true });
+  const engine = new EngineService(context, output);
+  const edits = new EditsView();
+  const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
+
+  context.subscriptions.push(
+    output,
+    engine,
+    edits,
+    vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
+    vscode.window.registerTreeDataProvider('mechedit.edits', edits),
+    createStatusBar(engine),
+  );
+  registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
+  return { engine, panels: { engine: enginePanel.current } };
+}
+
+export function deactivate(): void {
+  // Disposables in context.subscriptions stop the engine process.
+}

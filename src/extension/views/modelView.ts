@@ -1,0 +1,59 @@
+// The "Model" view: the configured checkpoint and the engine that runs it. Empty (so that the
+// welcome content with "Open Model Folder" shows) while no model is configured.
+
+import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { EngineService } from '../engine/engineService';
+import { readSettings } from '../settings';
+
+type Row = { label: string; description?: string; tooltip?: string; icon: string; command?: vscode.Command };
+
+export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly disposables: vscode.Disposable[] = [this.changed];
+
+  constructor(private readonly engine: EngineService) {
+    this.disposables.push(
+      engine.onDidChange(() => this.changed.fire()),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mechedit') && this.changed.fire()),
+    );
+  }
+
+  getTreeItem(row: Row): vscode.TreeItem {
+    const item = new vscode.TreeItem(row.label);
+    item.description = row.description;
+    item.tooltip = row.tooltip;
+    item.iconPath = new vscode.ThemeIcon(row.icon);
+    item.command = row.command;
+    return item;
+  }
+
+  getChildren(): Row[] {
+    const s = readSettings();
+    if (!s.modelPath) return [];
+    const snap = this.engine.snapshot();
+    const info = snap.info;
+    return [
+      { label: path.basename(s.modelPath), description: 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
+      {
+        label: `Engine: ${snap.status}`,
+        description: info ? `pid ${info.pid}` : undefined,
+        tooltip: snap.lastCrash ? `Last crash: ${snap.lastCrash}` : undefined,
+        icon: snap.status === 'running' ? 'pass' : snap.status === 'crashed' ? 'error' : 'circle-outline',
+        command: { title: 'Show Engine', command: 'mechedit.showEngine' },
+      },
+      {
+        label: `Provider: ${info?.resolvedProvider ?? s.engine.executionProvider}`,
+        description: info?.resolvedProvider ? `setting ${s.engine.executionProvider}` : 'not resolved yet',
+        icon: 'chip',
+        command: { title: 'Self-test', command: 'mechedit.selfTest' },
+      },
+      ...(info ? [{ label: `onnxruntime ${info.ortVersion}`, description: info.ortBackends.join(', '), icon: 'package' }] : []),
+    ];
+  }
+
+  dispose(): void {
+    for (const d of this.disposables) d.dispose();
+  }
+}
