@@ -38,6 +38,10 @@ function copyAssets() {
   for (const f of ['codicon.css', 'codicon.ttf']) fs.copyFileSync(path.join(codicons, f), path.join(out, 'codicons', f));
 }
 
+// A production build starts from an empty dist/ so that no stale file (a source map, an old
+// bundle) ends up in the .vsix.
+if (production) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();
   copyAssets();

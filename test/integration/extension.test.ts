@@ -1,0 +1,107 @@
+// Runs inside a real VS Code (code-server here, @vscode/test-electron where VS Code can be
+// downloaded): activation, commands, views, the engine process, a panel, a crash and restart.
+
+import * as assert from 'node:assert/strict';
+import * as vscode from 'vscode';
+import type { MechEditApi } from '../../src/extension/extension';
+import type { EngineError } from '../../src/extension/engine/client';
+import { screenshot } from './screenshot';
+
+const EXTENSION_ID = 'mechedit.mechedit';
+
+function waitFor<T>(event: vscode.Event<T>, accept: (value: T) => boolean, what: string, ms = 30_000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      sub.dispose();
+      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
+    }, ms);
+    const sub = event((value) => {
+      if (!accept(value)) return;
+      clearTimeout(timer);
+      sub.dispose();
+      resolve(value);
+    });
+  });
+}
+
+describe('MechEdit in VS Code', () => {
+  let api: MechEditApi;
+
+  before(async () => {
+    const ext = vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID);
+    assert.ok(ext, `${EXTENSION_ID} is not installed in this VS Code`);
+    api = await ext.activate();
+  });
+
+  it('activates and returns its API', () => {
+    assert.ok(vscode.extensions.getExtension(EXTENSION_ID)?.isActive);
+    assert.ok(api.engine);
+  });
+
+  it('registers every command contributed in package.json', async () => {
+    const contributed: { command: string; category: string }[] = vscode.extensions.getExtension(EXTENSION_ID)!.packageJSON.contributes.commands;
+    assert.ok(contributed.length >= 8);
+    assert.ok(contributed.every((c) => c.category === 'MechEdit'));
+    const registered = new Set(await vscode.commands.getCommands(true));
+    const missing = contributed.map((c) => c.command).filter((id) => !registered.has(id));
+    assert.deepEqual(missing, []);
+  });
+
+  it('shows the MechEdit container with its Model and Edits views', async () => {
+    await vscode.commands.executeCommand('workbench.view.extension.mechedit');
+    // The views' own focus commands exist only once the container and views are registered.
+    await vscode.commands.executeCommand('mechedit.model.focus');
+    await vscode.commands.executeCommand('mechedit.edits.focus');
+    await screenshot('mechedit-container');
+  });
+
+  it('starts the engine process, which answers with onnxruntime loaded outside the extension host', async () => {
+    const info = await api.engine.refreshInfo();
+    assert.equal(api.engine.client.state, 'running');
+    assert.notEqual(info.pid, process.pid);
+    assert.equal(info.ortVersion, '1.30.0');
+    assert.equal(info.telemetryDisabled, true);
+    assert.equal(require.cache[require.resolve('onnxruntime-node')], undefined, 'onnxruntime-node must not be loaded in the extension host');
+  });
+
+  it('opens the Engine panel, which renders the engine state and a self-test chart', async () => {
+    const first = waitFor(api.engine.onDidChange, () => true, 'engine state').catch(() => undefined);
+    await vscode.commands.executeCommand('mechedit.showEngine');
+    const panel = api.panels.engine();
+    assert.ok(panel, 'the Engine panel did not open');
+    await first;
+    const drawn = await waitFor(panel.onDidRender, (r) => (r as { infoRows: number }).infoRows > 0, 'the panel to draw the engine info') as { status: string; infoRows: number };
+    assert.equal(drawn.status, 'running');
+    assert.equal(drawn.infoRows, 5);
+
+    const chart = waitFor(panel.onDidRender, (r) => (r as { bars: number }).bars === 50, 'the self-test chart');
+    const result = await vscode.commands.executeCommand<{ provider: string; runMs: number[]; maxAbsError: number }>('mechedit.selfTest');
+    assert.ok(result, 'self-test returned nothing');
+    assert.equal(result.runMs.length, 50);
+    assert.ok(result.maxAbsError < 1e-3);
+    const withChart = await chart as { probes: number };
+    assert.ok(withChart.probes >= 1);
+    await screenshot('engine-panel');
+  });
+
+  it('reports a crash of the engine to a pending request and restarts on the next one', async () => {
+    const client = api.engine.client;
+    const oldPid = client.pid!;
+    let killed = false;
+    const pending = client.request('engine/selfTest', { size: 128, iterations: 100_000 }, {
+      onProgress: () => {
+        if (!killed) process.kill(oldPid, 'SIGKILL');
+        killed = true;
+      },
+    });
+    await assert.rejects(pending, (e: EngineError) => {
+      assert.equal(e.data.code, 'crashed');
+      assert.match(e.data.message, /killed by signal SIGKILL/);
+      return true;
+    });
+    const info = await api.engine.refreshInfo();
+    assert.notEqual(info.pid, oldPid);
+    assert.equal(client.state, 'running');
+    await screenshot('after-engine-restart');
+  });
+});
