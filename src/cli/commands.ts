@@ -7,6 +7,9 @@ import { badInput } from '../core/errors';
 import { ortBackends, ortVersion } from '../core/runtime/ort';
 import { resolveProvider } from '../core/runtime/providers';
 import { selfTest } from '../core/runtime/selftest';
+import { LoadedModel } from '../core/runtime/model';
+import { modelInfo } from '../core/runtime/info';
+import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
 
 export interface Command {
   summary: string;
@@ -62,4 +65,135 @@ const doctor: Command = {
   },
 };
 
-export const commands: Record<string, Command> = { doctor };
+const modelOptions = {
+  model: { type: 'string' },
+  provider: { type: 'string' },
+  threads: { type: 'string' },
+} as const;
+
+/** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
+async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
+  const modelPath = values.model as string | undefined;
+  if (!modelPath) throw badInput('--model is required', { field: '--model', hint: 'Give the checkpoint folder (config.json, *.safetensors, tokenizer.json).' });
+  const threads = intOption(values, 'threads', 0, 0, 1024);
+  const { provider } = await resolveProvider(providerOption(values), { threads });
+  return LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
+}
+
+function requireString(values: Record<string, unknown>, name: string): string {
+  const v = values[name];
+  if (typeof v !== 'string') throw badInput(`--${name} is required`, { field: `--${name}` });
+  return v;
+}
+
+const jsonOnly = (r: unknown) => JSON.stringify(r, null, 2);
+const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)';
+
+const info: Command = {
+  summary: 'describe a checkpoint: architecture, sizes, dtype, provider, tap names',
+  help: `mechedit info --model DIR [--json]\n${modelHelp}`,
+  options: modelOptions,
+  async run(values) {
+    const model = await openModel(values);
+    return modelInfo(model);
+  },
+  format: jsonOnly,
+};
+
+const tokenizeCmd: Command = {
+  summary: 'tokenize text with the model\'s tokenizer',
+  help: `mechedit tokenize --model DIR --text T [--json]\n${modelHelp}`,
+  options: { ...modelOptions, text: { type: 'string' } },
+  async run(values) {
+    const text = requireString(values, 'text');
+    const model = LoadedModelForTokenizer(values);
+    return tokenize(model, text);
+  },
+  format: (r) => {
+    const t = r as { ids: number[]; tokens: string[] };
+    return t.tokens.map((tok, i) => `${t.ids[i]}\t${JSON.stringify(tok)}`).join('\n');
+  },
+};
+
+/** Tokenizing needs no session: open the checkpoint on the CPU without resolving providers. */
+function LoadedModelForTokenizer(values: Record<string, unknown>): LoadedModel {
+  const modelPath = values.model as string | undefined;
+  if (!modelPath) throw badInput('--model is required', { field: '--model' });
+  return LoadedModel.open(modelPath, { provider: 'cpu', threads: 0 });
+}
+
+const predictCmd: Command = {
+  summary: 'the most likely next tokens after a prompt',
+  help: `mechedit predict --model DIR --prompt T [--top K] [--json]\n${modelHelp}`,
+  options: { ...modelOptions, prompt: { type: 'string' }, top: { type: 'string' } },
+  async run(values) {
+    const prompt = requireString(values, 'prompt');
+    const k = intOption(values, 'top', 10, 1, 1000);
+    return predict(await openModel(values), prompt, k);
+  },
+  format: (r) => {
+    const p = r as Awaited<ReturnType<typeof predict>>;
+    return p.next.map((n) => `${n.logprob.toFixed(4)}\t${n.id}\t${JSON.stringify(n.text)}`).join('\n');
+  },
+};
+
+const scoreCmd: Command = {
+  summary: 'score answers after a prompt (mean log-prob of " " + answer, the ROME/EVOKE convention)',
+  help: `mechedit score --model DIR --prompt T --answer A [--answer B ...] [--json]\n${modelHelp}`,
+  options: { ...modelOptions, prompt: { type: 'string' }, answer: { type: 'string', multiple: true } },
+  async run(values) {
+    const prompt = requireString(values, 'prompt');
+    const answers = (values.answer as string[] | undefined) ?? [];
+    return score(await openModel(values), prompt, answers);
+  },
+  format: (r) => (r as Awaited<ReturnType<typeof score>>).answers.map((a) => `${a.prob.toFixed(6)}\t${a.meanLogprob.toFixed(4)}\t${JSON.stringify(a.text)}`).join('\n'),
+};
+
+const traceCmd: Command = {
+  summary: 'logit lens and residual norms at every layer and position',
+  help: `mechedit trace --model DIR --prompt T [--top K] [--json]\n${modelHelp}`,
+  options: { ...modelOptions, prompt: { type: 'string' }, top: { type: 'string' } },
+  async run(values) {
+    const prompt = requireString(values, 'prompt');
+    const k = intOption(values, 'top', 5, 1, 100);
+    return trace(await openModel(values), prompt, k);
+  },
+  format: (r) => {
+    const t = r as Awaited<ReturnType<typeof trace>>;
+    const head = `layer\t${t.tokens.map((x) => JSON.stringify(x.text)).join('\t')}`;
+    return [head, ...t.layers.map((l) => `${l.layer}\t${l.lens.map((x) => `${JSON.stringify(x.text)} ${x.prob.toFixed(2)}`).join('\t')}`)].join('\n');
+  },
+};
+
+const generateCmd: Command = {
+  summary: 'generate text with a KV cache (greedy, or sampled with --temperature)',
+  help: `mechedit generate --model DIR --prompt T --max-tokens N [--temperature T] [--top-k K] [--seed S] [--json]\n${modelHelp}`,
+  options: { ...modelOptions, prompt: { type: 'string' }, 'max-tokens': { type: 'string' }, temperature: { type: 'string' }, 'top-k': { type: 'string' }, seed: { type: 'string' } },
+  async run(values, ctx) {
+    const prompt = requireString(values, 'prompt');
+    const maxTokens = intOption(values, 'max-tokens', 32, 1, 1_000_000);
+    const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
+    if (!Number.isFinite(temperature) || temperature < 0) throw badInput(`--temperature must be ≥ 0, got "${values.temperature}"`, { field: '--temperature' });
+    const model = await openModel(values);
+    if (!ctx.json) process.stdout.write(prompt);
+    const result = await generate(model, prompt, {
+      maxTokens,
+      temperature,
+      topK: values['top-k'] === undefined ? undefined : intOption(values, 'top-k', 0, 1, 1_000_000),
+      seed: intOption(values, 'seed', 0, 0, 2 ** 31),
+      onToken: ctx.json ? undefined : (t) => process.stdout.write(t.text),
+    });
+    return result;
+  },
+  format: (r) => `\n[${(r as Awaited<ReturnType<typeof generate>>).tokens.length} tokens, ${(r as Awaited<ReturnType<typeof generate>>).tokensPerSecond.toFixed(1)} tokens/s]`,
+};
+
+export const commands: Record<string, Command> = {
+  info,
+  tokenize: tokenizeCmd,
+  predict: predictCmd,
+  score: scoreCmd,
+  trace: traceCmd,
+  generate: generateCmd,
+  doctor,
+};

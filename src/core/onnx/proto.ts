@@ -26,6 +26,7 @@ export class GraphBuilder {
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly initializers: onnx.ITensorProto[] = [];
   private counter = 0;
+  private readonly memo = new Map<string, string>();
 
   constructor(readonly name: string) {}
 
@@ -53,6 +54,29 @@ export class GraphBuilder {
       t.rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     }
     this.initializers.push(t);
+    return name;
+  }
+
+  /** A memoized int64 constant (shapes, axes, indices); a scalar when `scalar` is set. */
+  int64(values: number[], scalar = false): string {
+    const key = `i64:${scalar ? 's' : ''}${values.join(',')}`;
+    let name = this.memo.get(key);
+    if (!name) {
+      name = this.constant(this.fresh('c_i64'), BigInt64Array.from(values.map(BigInt)), scalar ? [] : [values.length]);
+      this.memo.set(key, name);
+    }
+    return name;
+  }
+
+  /** A memoized float32 scalar or vector constant. */
+  float(values: number | number[]): string {
+    const list = typeof values === 'number' ? [values] : values;
+    const key = `f32:${typeof values === 'number' ? 's' : ''}${list.join(',')}`;
+    let name = this.memo.get(key);
+    if (!name) {
+      name = this.constant(this.fresh('c_f32'), Float32Array.from(list), typeof values === 'number' ? [] : [list.length]);
+      this.memo.set(key, name);
+    }
     return name;
   }
 

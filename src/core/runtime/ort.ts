@@ -16,7 +16,8 @@ export function loadOrt(): OrtModule {
     process.env.ORT_DISABLE_TELEMETRY = '1';
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require('onnxruntime-node') as OrtModule;
-    loaded.env.logLevel = 'error';
+    // Failures reach us as exceptions with their message; ORT's own log would only repeat them on stderr.
+    loaded.env.logLevel = 'fatal';
   }
   return loaded;
 }

@@ -2,6 +2,8 @@
 // `auto` tries CUDA, then WebGPU, then the CPU, by opening and running a tiny probe graph on each;
 // every failed try is kept with a reason that says what to do.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { EngineConfig, ExecutionProvider, ExecutionProviderSetting, ProviderProbe } from '../../protocol/engine';
 import { unavailable } from '../errors';
 import { loadOrt, ortBackends, type InferenceSession, type SessionOptions } from './ort';
@@ -38,6 +40,9 @@ export async function probeProvider(provider: ExecutionProvider, config: Pick<En
   if (!backends.includes(provider)) {
     return { provider, ok: false, reason: `This onnxruntime-node build has no ${provider} backend. ${HINTS[provider]}` };
   }
+  if (provider === 'webgpu' && !findVulkanLoader()) {
+    return { provider, ok: false, reason: `libvulkan.so.1 (the Vulkan loader) is not installed: on Debian/Ubuntu, apt-get install libvulkan1. ${HINTS.webgpu}` };
+  }
   let session: InferenceSession | undefined;
   try {
     const ort = loadOrt();
@@ -71,6 +76,13 @@ export async function resolveProvider(
   const failed = probes[probes.length - 1];
   throw unavailable(`Execution provider "${setting}" is not usable: ${failed.reason}`,
     setting === 'auto' ? undefined : 'Set mechedit.executionProvider to "auto" to fall back to the CPU.');
+}
+
+/** Dawn (ORT's WebGPU) loads libvulkan.so.1; without it, it only prints a warning and fails. */
+function findVulkanLoader(): boolean {
+  if (process.platform !== 'linux') return true;
+  const dirs = [...(process.env.LD_LIBRARY_PATH ?? '').split(':'), '/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', '/lib/x86_64-linux-gnu'];
+  return dirs.some((d) => d && fs.existsSync(path.join(d, 'libvulkan.so.1')));
 }
 
 function firstLine(text: string): string {

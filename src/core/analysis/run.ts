@@ -1,0 +1,185 @@
+// What the CLI and the engine ask of a model: next-token prediction, answer scoring (the
+// ROME/EVOKE convention), the logit lens trace, and generation with a KV cache.
+
+import type { LoadedModel } from '../runtime/model';
+import { loadOrt, type OrtTensor } from '../runtime/ort';
+import { badInput, cancelled } from '../errors';
+import { logSumExp, topK } from './logits';
+
+export interface TokenOut {
+  id: number;
+  text: string;
+}
+
+export function tokenize(model: LoadedModel, text: string): { ids: number[]; tokens: string[] } {
+  const ids = model.tokenizer.encode(text);
+  return { ids, tokens: ids.map((id) => model.tokenizer.tokenText(id)) };
+}
+
+function promptIds(model: LoadedModel, prompt: string): number[] {
+  const ids = model.tokenizer.encode(prompt);
+  if (ids.length === 0) throw badInput('The prompt is empty after tokenisation', { field: 'prompt', hint: 'Give a non-empty prompt.' });
+  return ids;
+}
+
+export async function predict(model: LoadedModel, prompt: string, k = 10) {
+  const ids = promptIds(model, prompt);
+  const out = await model.run({ logits: 'last' }, model.makeBatch([ids]));
+  const logits = out.logits.data as Float32Array;
+  const width = out.logits.dims[2];
+  return {
+    tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
+    next: topK(logits, 0, Math.min(width, model.dims.vocab), k).map((r) => ({ id: r.id, text: model.tokenizer.tokenText(r.id), logprob: r.logprob })),
+  };
+}
+
+/**
+ * Scores answers after a prompt: the prompt's ids followed by the separately tokenised ids of
+ * " " + answer (no special tokens); meanLogprob is the mean over the answer's tokens.
+ */
+export async function score(model: LoadedModel, prompt: string, answers: string[]) {
+  if (answers.length === 0) throw badInput('No answer to score', { field: '--answer' });
+  const p = promptIds(model, prompt);
+  const answerIds = answers.map((a, i) => {
+    const ids = model.tokenizer.encode(` ${a}`, false);
+    if (ids.length === 0) throw badInput(`Answer ${i + 1} is empty`, { field: '--answer' });
+    return ids;
+  });
+  const batch = model.makeBatch(answerIds.map((a) => [...p, ...a]));
+  const out = await model.run({ logits: 'all' }, batch);
+  const logits = out.logits.data as Float32Array;
+  const width = out.logits.dims[2];
+  const vocab = Math.min(width, model.dims.vocab);
+  return {
+    answers: answers.map((text, b) => {
+      const ids = answerIds[b];
+      let sum = 0;
+      const tokenLogprobs = ids.map((id, j) => {
+        const offset = (b * batch.seq + p.length + j - 1) * width;
+        const lp = logits[offset + id] - logSumExp(logits, offset, vocab);
+        sum += lp;
+        return lp;
+      });
+      const meanLogprob = sum / ids.length;
+      return { text, tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })), tokenLogprobs, meanLogprob, prob: Math.exp(meanLogprob) };
+    }),
+  };
+}
+
+/** Logit lens (final norm + unembedding on blocks.{l}.resid_post) and norms, every layer and position. */
+export async function trace(model: LoadedModel, prompt: string, k = 5) {
+  const ids = promptIds(model, prompt);
+  const out = await model.run({ logits: 'none', lens: { k } }, model.makeBatch([ids]));
+  const text = (id: number) => model.tokenizer.tokenText(id);
+  return {
+    tokens: ids.map((id) => ({ id, text: text(id) })),
+    layers: Array.from({ length: model.dims.layers }, (_, l) => {
+      const lp = out[`blocks.${l}.lens.logprobs`].data as Float32Array;
+      const top = out[`blocks.${l}.lens.ids`].data as BigInt64Array;
+      const kk = out[`blocks.${l}.lens.ids`].dims[2];
+      const norms = (t: string) => Array.from(out[`blocks.${l}.${t}.norm`].data as Float32Array);
+      return {
+        layer: l,
+        residNorm: norms('resid_post'),
+        attnNorm: norms('attn_out'),
+        mlpNorm: norms('mlp_out'),
+        lens: ids.map((_, pos) => {
+          const id = Number(top[pos * kk]);
+          return { id, text: text(id), prob: Math.exp(lp[pos * kk]) };
+        }),
+        topk: ids.map((_, pos) => Array.from({ length: kk }, (__, j) => {
+          const id = Number(top[pos * kk + j]);
+          return { id, text: text(id), prob: Math.exp(lp[pos * kk + j]) };
+        })),
+      };
+    }),
+  };
+}
+
+export interface GenerateOptions {
+  maxTokens: number;
+  /** 0 = greedy. */
+  temperature?: number;
+  topK?: number;
+  seed?: number;
+  /** Extra stop ids besides the model's EOS. */
+  stop?: number[];
+  onToken?: (t: TokenOut) => void;
+  isCancelled?: () => boolean;
+}
+
+export async function generate(model: LoadedModel, prompt: string, opts: GenerateOptions) {
+  const ort = loadOrt();
+  const ids = promptIds(model, prompt);
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) throw badInput(`max tokens must be ≥ 1, got ${opts.maxTokens}`, { field: '--max-tokens' });
+  const budget = Math.min(opts.maxTokens, model.dims.maxPositions - ids.length);
+  if (budget < 1) throw badInput(`The prompt (${ids.length} tokens) fills the model's context (${model.dims.maxPositions})`, { field: 'prompt' });
+  const { layers, kvHeads, headDim } = model.dims;
+  const stop = new Set([...model.dims.eosIds, ...(opts.stop ?? [])]);
+  const rand = mulberry32(opts.seed ?? 0);
+  let past: Record<string, OrtTensor> = {};
+  for (let l = 0; l < layers; l++) {
+    past[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+    past[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
+  }
+  const generated: number[] = [];
+  let input = ids;
+  let stopped: 'eos' | 'budget' = 'budget';
+  const t0 = performance.now();
+  for (let step = 0; step < budget; step++) {
+    if (opts.isCancelled?.()) throw cancelled('Generation cancelled.');
+    const start = ids.length + generated.length - input.length;
+    const batch = model.makeBatch([input]);
+    const total = start + input.length;
+    const mask = new BigInt64Array(total).fill(1n);
+    const positions = BigInt64Array.from(input, (_, i) => BigInt(start + i));
+    const out = await model.run({ logits: 'last', kvCache: true }, { ...batch, mask, positions }, past);
+    const width = out.logits.dims[2];
+    const next = pick(out.logits.data as Float32Array, Math.min(width, model.dims.vocab), opts, rand);
+    past = {};
+    for (let l = 0; l < layers; l++) {
+      past[`past.${l}.key`] = out[`present.${l}.key`];
+      past[`past.${l}.value`] = out[`present.${l}.value`];
+    }
+    generated.push(next);
+    opts.onToken?.({ id: next, text: model.tokenizer.tokenText(next) });
+    if (stop.has(next)) {
+      stopped = 'eos';
+      break;
+    }
+    input = [next];
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return {
+    prompt: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
+    tokens: generated.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
+    text: model.tokenizer.decode(generated),
+    stopped,
+    tokensPerSecond: generated.length / seconds,
+  };
+}
+
+function pick(logits: Float32Array, vocab: number, opts: GenerateOptions, rand: () => number): number {
+  const temperature = opts.temperature ?? 0;
+  if (temperature <= 0) return topK(logits, 0, vocab, 1)[0].id;
+  const candidates = topK(logits, 0, vocab, Math.min(opts.topK ?? vocab, vocab));
+  const weights = candidates.map((c) => Math.exp((c.logprob - candidates[0].logprob) / temperature));
+  let r = rand() * weights.reduce((a, b) => a + b, 0);
+  for (let i = 0; i < candidates.length; i++) {
+    r -= weights[i];
+    if (r <= 0) return candidates[i].id;
+  }
+  return candidates[candidates.length - 1].id;
+}
+
+/** Small seeded PRNG for reproducible sampling. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

@@ -1,0 +1,139 @@
+// Lazy safetensors reader. Only the header is read (8-byte little-endian length + JSON); tensor
+// bytes stay on disk, where ONNX external data memory-maps them. Every header is validated
+// against the file size, so a truncated file or an out-of-range offset is reported by file and
+// tensor name before onnxruntime ever sees it.
+
+import * as fs from 'node:fs';
+import { badInput } from '../errors';
+
+export type StDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
+
+export const ST_BYTES: Record<StDtype, number> = { F32: 4, F16: 2, BF16: 2, F64: 8, I64: 8, I32: 4, I16: 2, I8: 1, U8: 1, BOOL: 1 };
+
+export interface TensorEntry {
+  name: string;
+  dtype: StDtype;
+  shape: number[];
+  /** The file that holds it (as given: may be a symlink in the Hugging Face cache). */
+  file: string;
+  /** Absolute byte offset of the data in the file, and its length. */
+  offset: number;
+  length: number;
+}
+
+export interface SafetensorsHeader {
+  file: string;
+  /** The raw header bytes (for fingerprints). */
+  raw: Buffer;
+  tensors: Map<string, TensorEntry>;
+  metadata: Record<string, string>;
+}
+
+const MAX_HEADER = 100 * 1024 * 1024;
+
+export function readSafetensorsHeader(file: string): SafetensorsHeader {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch (e) {
+    throw badInput(`Cannot open weight file: ${(e as Error).message}`, { file, hint: 'Check that the checkpoint folder is complete and readable.' });
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) throw badInput(`Not a safetensors file: only ${size} bytes`, { file, hint: 'The file is truncated; download it again.' });
+    const lenBuf = Buffer.alloc(8);
+    fs.readSync(fd, lenBuf, 0, 8, 0);
+    const headerLen = Number(lenBuf.readBigUInt64LE(0));
+    if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+      throw badInput(`Invalid safetensors header length ${headerLen} (file is ${size} bytes)`, { file, hint: 'The file is truncated or not a safetensors file; download it again.' });
+    }
+    const raw = Buffer.alloc(headerLen);
+    fs.readSync(fd, raw, 0, headerLen, 8);
+    let json: Record<string, unknown>;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch (e) {
+      throw badInput(`The safetensors header is not valid JSON: ${(e as Error).message}`, { file, hint: 'The file is corrupt; download it again.' });
+    }
+    const dataStart = 8 + headerLen;
+    const tensors = new Map<string, TensorEntry>();
+    let metadata: Record<string, string> = {};
+    for (const [name, value] of Object.entries(json)) {
+      if (name === '__metadata__') {
+        metadata = (value ?? {}) as Record<string, string>;
+        continue;
+      }
+      tensors.set(name, entry(file, name, value, dataStart, size));
+    }
+    return { file, raw, tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function entry(file: string, name: string, value: unknown, dataStart: number, fileSize: number): TensorEntry {
+  const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+  const where = { file, field: name };
+  if (typeof v?.dtype !== 'string' || !(v.dtype in ST_BYTES)) {
+    throw badInput(`Tensor has unsupported dtype ${JSON.stringify(v?.dtype)}`, { ...where, hint: `Supported: ${Object.keys(ST_BYTES).join(', ')}.` });
+  }
+  if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+    throw badInput(`Tensor has an invalid shape ${JSON.stringify(v.shape)}`, where);
+  }
+  const offsets = v.data_offsets;
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
+    throw badInput(`Tensor has invalid data_offsets ${JSON.stringify(offsets)}`, where);
+  }
+  const dtype = v.dtype as StDtype;
+  const shape = v.shape as number[];
+  const length = offsets[1] - offsets[0];
+  const expected = shape.reduce((a, b) => a * b, 1) * ST_BYTES[dtype];
+  if (length !== expected) {
+    throw badInput(`Tensor of shape [${shape}] and dtype ${dtype} needs ${expected} bytes but its data_offsets span ${length}`, { ...where, hint: 'The header is corrupt; download the file again.' });
+  }
+  const offset = dataStart + offsets[0];
+  if (offset + length > fileSize) {
+    throw badInput(`Tensor data [${offset}, ${offset + length}) lies beyond the end of the file (${fileSize} bytes)`, { ...where, hint: 'The file is truncated; download it again.' });
+  }
+  return { name, dtype, shape, file, offset, length };
+}
+
+/** Reads one tensor's bytes (for small tensors and edit computations; weights stay mapped). */
+export function readTensorBytes(t: TensorEntry): Buffer {
+  const fd = fs.openSync(t.file, 'r');
+  try {
+    const buf = Buffer.alloc(t.length);
+    let done = 0;
+    while (done < t.length) done += fs.readSync(fd, buf, done, t.length - done, t.offset + done);
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** A tensor as float32 (F32 copied, F16/BF16 widened). */
+export function readTensorF32(t: TensorEntry): Float32Array {
+  const bytes = readTensorBytes(t);
+  const n = t.length / ST_BYTES[t.dtype];
+  const out = new Float32Array(n);
+  if (t.dtype === 'F32') {
+    out.set(new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)));
+  } else if (t.dtype === 'BF16') {
+    const u32 = new Uint32Array(out.buffer);
+    for (let i = 0; i < n; i++) u32[i] = bytes.readUInt16LE(2 * i) << 16;
+  } else if (t.dtype === 'F16') {
+    for (let i = 0; i < n; i++) out[i] = halfToFloat(bytes.readUInt16LE(2 * i));
+  } else {
+    throw badInput(`Tensor ${t.name} has dtype ${t.dtype}; a floating-point tensor was expected`, { file: t.file, field: t.name });
+  }
+  return out;
+}
+
+export function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * f * 2 ** -24;
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * (1 + f / 1024) * 2 ** (e - 15);
+}

@@ -1,0 +1,262 @@
+// Builds the forward graph of a ModelPlan with named taps, edit inputs at every output projection,
+// and weights as external data (memory-mapped from the safetensors files).
+//
+// Inputs:  input_ids [B, S] int64, position_ids [B, S] int64, attention_mask [B, T] int64 (1 = attend),
+//          edit inputs (taps.ts), and with kvCache past.{l}.key/value.
+// Outputs: logits [B, S, vocab] (or [B, 1, vocab] with logits 'last'), the requested taps, lens and
+//          norms, and with kvCache present.{l}.key/value.
+// Semantics follow Hugging Face's modeling code (fp32 compute): causal + padding mask with
+// masked scores set to float32 min before the softmax, rotary applied to q and k before caching.
+
+import type { ModelPlan, LinearW, NormW, BlockW } from '../models/model';
+import type { TensorEntry } from '../checkpoint/safetensors';
+import { GraphBuilder, type Dtype } from '../onnx/proto';
+import { BLOCK_TAPS, editInput, tapName, type BlockTap, type EditModule } from './taps';
+
+/** Where a weight's bytes are, relative to the folder the .onnx file is written to. */
+export type WeightLocator = (t: TensorEntry) => { location: string; offset: number };
+
+export interface ForwardOptions {
+  /** Taps to expose as outputs (names from taps.ts). */
+  taps?: string[];
+  /** Logit lens top-k and L2 norms for every layer (trace graphs). */
+  lens?: { k: number };
+  /** Past/present key-value inputs and outputs (generation). */
+  kvCache?: boolean;
+  /** 'all' positions, only the 'last' one, or 'none' (truncated graphs). */
+  logits?: 'all' | 'last' | 'none';
+  /** Build only the first n blocks (purpose-made graphs, e.g. key statistics at a layer). */
+  layers?: number;
+}
+
+const F32_MIN = -3.4028234663852886e38;
+const DTYPES: Record<string, Dtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
+
+export function buildForward(plan: ModelPlan, weights: WeightLocator, options: ForwardOptions = {}): Uint8Array {
+  const { dims, spec } = plan;
+  const g = new GraphBuilder(`mechedit-${dims.modelType}`);
+  const wanted = new Set(options.taps ?? []);
+  const nLayers = options.layers ?? dims.layers;
+  const logitsMode = options.logits ?? (options.layers !== undefined ? 'none' : 'all');
+  const rep = dims.heads / dims.kvHeads;
+  const qDim = dims.heads * dims.headDim;
+
+  // ---- inputs
+  g.input('input_ids', 'int64', ['batch', 'seq']);
+  g.input('position_ids', 'int64', ['batch', 'seq']);
+  g.input('attention_mask', 'int64', ['batch', 'total']);
+
+  // ---- weights (external, memoized; F16/BF16 cast to fp32 at session creation)
+  const loaded = new Map<string, string>();
+  const weight = (t: TensorEntry): string => {
+    let name = loaded.get(t.name);
+    if (name) return name;
+    const { location, offset } = weights(t);
+    name = g.external(t.name, DTYPES[t.dtype], t.shape, location, offset, t.length);
+    if (t.dtype !== 'F32') name = g.op('Cast', [name], { to: 1 });
+    loaded.set(t.name, name);
+    return name;
+  };
+
+  // ---- shapes and masks shared by every layer
+  const ids = 'input_ids';
+  const shapeIds = g.op('Shape', [ids]); // [B, S]
+  const seqLen = g.op('Gather', [shapeIds, g.int64([1], true)], { axis: 0 }); // S (scalar)
+  const total = g.op('Gather', [g.op('Shape', ['attention_mask']), g.int64([1], true)], { axis: 0 }); // T
+  const past = g.op('Sub', [total, seqLen]); // P
+  const qpos = g.op('Range', [past, total, g.int64([1], true)]); // [S]
+  const kpos = g.op('Range', [g.int64([0], true), total, g.int64([1], true)]); // [T]
+  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [kpos, g.int64([0])]), g.op('Unsqueeze', [qpos, g.int64([1])])]); // [S, T]
+  const pad = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: 9 }), g.int64([1, 2, 3])]); // [B, 1, 1, 1, T]
+  const allowed = g.op('And', [causal, pad]); // [B, 1, 1, S, T]
+  const shapeBS = g.op('Slice', [shapeIds, g.int64([0]), g.int64([2])]); // [2] = (B, S)
+
+  // ---- rotary tables: cos/sin [B, 1, S, rotaryDim]
+  let cos = '';
+  let sin = '';
+  if (dims.rotaryDim > 0 && dims.invFreq) {
+    const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: 1 }), g.int64([2])]); // [B, S, 1]
+    const freqs = g.op('Mul', [pos, g.float(Array.from(dims.invFreq, Math.fround))]); // [B, S, rd/2]
+    const emb = spec.rotary === 'interleaved'
+      ? g.op('Reshape', [g.op('Concat', [g.op('Unsqueeze', [freqs, g.int64([3])]), g.op('Unsqueeze', [freqs, g.int64([3])])], { axis: 3 }), g.int64([0, 0, dims.rotaryDim])])
+      : g.op('Concat', [freqs, freqs], { axis: 2 });
+    cos = g.op('Unsqueeze', [g.op('Cos', [emb]), g.int64([1])]);
+    sin = g.op('Unsqueeze', [g.op('Sin', [emb]), g.int64([1])]);
+  }
+
+  // ---- building blocks
+  const reshapeBS = (x2: string, last: number) => g.op('Reshape', [x2, g.op('Concat', [shapeBS, g.int64([last])], { axis: 0 })]);
+
+  /** x [B, S, in] → [B, S, out]; with an edit module, y += (x Vᵀ) U from the edit inputs. */
+  const linear = (x: string, w: LinearW, edit?: { layer: number; module: EditModule }): string => {
+    const x2 = g.op('Reshape', [x, g.int64([-1, w.in])]); // [B·S, in]
+    const W = weight(w.w);
+    const bias = w.b ? [weight(w.b)] : [];
+    let y2 = spec.linear === 'out_in' ? g.op('Gemm', [x2, W, ...bias], { transB: 1 }) : g.op('Gemm', [x2, W, ...bias]);
+    if (edit) {
+      const U = g.input(editInput(edit.layer, edit.module, 'U'), 'float32', [`r_${edit.layer}_${edit.module}`, w.out]);
+      const V = g.input(editInput(edit.layer, edit.module, 'V'), 'float32', [`r_${edit.layer}_${edit.module}`, w.in]);
+      y2 = g.op('Add', [y2, g.op('MatMul', [g.op('Gemm', [x2, V], { transB: 1 }), U])]);
+    }
+    return reshapeBS(y2, w.out);
+  };
+
+  const norm = (x: string, n: NormW): string => {
+    if (spec.norm === 'layer') {
+      return g.op('LayerNormalization', [x, weight(n.w), ...(n.b ? [weight(n.b)] : [])], { axis: -1, epsilon: { float: dims.eps } });
+    }
+    const variance = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
+    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.float(dims.eps)])])]);
+    return g.op('Mul', [weight(n.w), g.op('Mul', [x, inv])]);
+  };
+
+  const activation = (x: string): string => {
+    switch (dims.activation) {
+      case 'silu': return g.op('Mul', [x, g.op('Sigmoid', [x])]);
+      case 'relu': return g.op('Relu', [x]);
+      case 'gelu': {
+        const erf = g.op('Erf', [g.op('Mul', [x, g.float(Math.SQRT1_2)])]);
+        return g.op('Mul', [g.op('Mul', [x, g.float(0.5)]), g.op('Add', [erf, g.float(1)])]);
+      }
+      case 'gelu_tanh': {
+        const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
+        const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, g.float(0.044715)])]), g.float(Math.sqrt(2 / Math.PI))]);
+        return g.op('Mul', [g.op('Mul', [x, g.float(0.5)]), g.op('Add', [g.op('Tanh', [inner]), g.float(1)])]);
+      }
+    }
+  };
+
+  /** Rotary on x [B, Hx, S, hd] (the first rotaryDim dims of each head). */
+  const rotate = (x: string): string => {
+    const rd = dims.rotaryDim;
+    const partial = rd < dims.headDim;
+    const xr = partial ? g.op('Slice', [x, g.int64([0]), g.int64([rd]), g.int64([3])]) : x;
+    let rotated: string;
+    if (spec.rotary === 'interleaved') {
+      const pairs = g.op('Reshape', [xr, g.int64([0, 0, 0, rd / 2, 2])]);
+      const [even, odd] = g.node('Split', [pairs, g.int64([1, 1])], { axis: 4 }, [g.fresh('even'), g.fresh('odd')]);
+      rotated = g.op('Reshape', [g.op('Concat', [g.op('Neg', [odd]), even], { axis: 4 }), g.int64([0, 0, 0, rd])]);
+    } else {
+      const [x1, x2] = g.node('Split', [xr, g.int64([rd / 2, rd / 2])], { axis: 3 }, [g.fresh('x1'), g.fresh('x2')]);
+      rotated = g.op('Concat', [g.op('Neg', [x2]), x1], { axis: 3 });
+    }
+    const out = g.op('Add', [g.op('Mul', [xr, cos]), g.op('Mul', [rotated, sin])]);
+    return partial ? g.op('Concat', [out, g.op('Slice', [x, g.int64([rd]), g.int64([dims.headDim]), g.int64([3])])], { axis: 3 }) : out;
+  };
+
+  const heads = (x: string, n: number) => g.op('Transpose', [g.op('Reshape', [x, g.int64([0, 0, n, dims.headDim])])], { perm: [0, 2, 1, 3] }); // [B, n, S, hd]
+
+  const attention = (x: string, b: BlockW, l: number): string => {
+    let q: string, k: string, v: string;
+    if (b.qkv) {
+      const kvDim = dims.kvHeads * dims.headDim;
+      [q, k, v] = g.node('Split', [linear(x, b.qkv), g.int64([qDim, kvDim, kvDim])], { axis: 2 }, [g.fresh('q'), g.fresh('k'), g.fresh('v')]);
+    } else {
+      [q, k, v] = [linear(x, b.q!), linear(x, b.k!), linear(x, b.v!)];
+    }
+    q = heads(q, dims.heads);
+    k = heads(k, dims.kvHeads);
+    v = heads(v, dims.kvHeads);
+    if (dims.rotaryDim > 0) {
+      q = rotate(q);
+      k = rotate(k);
+    }
+    if (options.kvCache) {
+      const pk = g.input(`past.${l}.key`, 'float32', ['batch', dims.kvHeads, 'past', dims.headDim]);
+      const pv = g.input(`past.${l}.value`, 'float32', ['batch', dims.kvHeads, 'past', dims.headDim]);
+      k = g.op('Concat', [pk, k], { axis: 2 }, `present.${l}.key`);
+      v = g.op('Concat', [pv, v], { axis: 2 }, `present.${l}.value`);
+      g.output(k, 'float32', ['batch', dims.kvHeads, 'total', dims.headDim]);
+      g.output(v, 'float32', ['batch', dims.kvHeads, 'total', dims.headDim]);
+    }
+    // Grouped-query attention without copies: q as [B, kv, rep, S, hd] against k, v as [B, kv, 1, T, hd].
+    const q5 = g.op('Reshape', [q, g.int64([0, dims.kvHeads, rep, -1, dims.headDim])]);
+    const k5 = g.op('Unsqueeze', [k, g.int64([2])]);
+    const v5 = g.op('Unsqueeze', [v, g.int64([2])]);
+    const scores = g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(1 / Math.sqrt(dims.headDim))]);
+    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, g.float(F32_MIN)])], { axis: -1 }); // [B, kv, rep, S, T]
+    const ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.int64([0, dims.heads, -1, dims.headDim])]); // [B, H, S, hd]
+    const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64([0, 0, qDim])]);
+    return linear(merged, b.o, { layer: l, module: 'attn.out' });
+  };
+
+  const taps = new Map<string, string>();
+  const mlp = (x: string, b: BlockW, l: number): string => {
+    const key = b.gate ? g.op('Mul', [activation(linear(x, b.gate)), linear(x, b.up)]) : activation(linear(x, b.up));
+    taps.set(tapName(l, 'mlp.key'), key);
+    return linear(key, b.down, { layer: l, module: 'mlp.out' });
+  };
+
+  // ---- embeddings and blocks
+  let h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
+  if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
+  for (let l = 0; l < nLayers; l++) {
+    const b = plan.blocks[l];
+    const set = (tap: BlockTap, name: string) => taps.set(tapName(l, tap), name);
+    set('resid_pre', h);
+    const n1 = norm(h, b.ln1);
+    const a = attention(n1, b, l);
+    set('attn_out', a);
+    if (spec.parallel) {
+      const m = mlp(n1, b, l);
+      set('mlp_out', m);
+      h = g.op('Add', [g.op('Add', [a, m]), h]);
+    } else {
+      const mid = g.op('Add', [a, h]);
+      const m = mlp(norm(mid, b.ln2!), b, l);
+      set('mlp_out', m);
+      h = g.op('Add', [mid, m]);
+    }
+    set('resid_post', h);
+  }
+
+  // Edit inputs exist for every layer, also in truncated graphs (callers feed them uniformly).
+  for (let l = nLayers; l < dims.layers; l++) {
+    for (const module of ['attn.out', 'mlp.out'] as const) {
+      const w = module === 'attn.out' ? plan.blocks[l].o : plan.blocks[l].down;
+      g.input(editInput(l, module, 'U'), 'float32', [`r_${l}_${module}`, w.out]);
+      g.input(editInput(l, module, 'V'), 'float32', [`r_${l}_${module}`, w.in]);
+    }
+  }
+
+  // ---- unembedding: final norm → logits
+  const unembed = (x: string, width: number) => {
+    const x2 = g.op('Reshape', [x, g.int64([-1, dims.dModel])]);
+    const W = weight(plan.unembed.w);
+    const y2 = g.op('Gemm', [x2, W, ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
+    return g.op('Reshape', [y2, g.op('Concat', [g.op('Slice', [g.op('Shape', [x]), g.int64([0]), g.int64([2])]), g.int64([width])], { axis: 0 })]);
+  };
+  const vocabRows = plan.unembed.w.shape[0];
+  if (logitsMode !== 'none') {
+    const last = logitsMode === 'last' ? g.op('Slice', [h, g.int64([-1]), g.int64([2 ** 62]), g.int64([1])]) : h;
+    const fn = norm(last, plan.finalNorm);
+    taps.set('final_norm', fn);
+    taps.set('logits', unembed(fn, vocabRows));
+    g.op('Identity', [taps.get('logits')!], {}, 'logits');
+    g.output('logits', 'float32', ['batch', logitsMode === 'last' ? 1 : 'seq', vocabRows]);
+  }
+
+  if (options.lens) {
+    const kConst = g.int64([Math.min(options.lens.k, vocabRows)]);
+    for (let l = 0; l < nLayers; l++) {
+      const lp = g.op('LogSoftmax', [unembed(norm(taps.get(tapName(l, 'resid_post'))!, plan.finalNorm), vocabRows)], { axis: -1 });
+      g.node('TopK', [lp, kConst], { axis: -1, largest: 1, sorted: 1 }, [`blocks.${l}.lens.logprobs`, `blocks.${l}.lens.ids`]);
+      g.output(`blocks.${l}.lens.logprobs`, 'float32', ['batch', 'seq', options.lens.k]);
+      g.output(`blocks.${l}.lens.ids`, 'int64', ['batch', 'seq', options.lens.k]);
+      for (const t of ['resid_post', 'attn_out', 'mlp_out'] as const) {
+        g.op('ReduceL2', [taps.get(tapName(l, t))!], { axes: [-1], keepdims: 0 }, `blocks.${l}.${t}.norm`);
+        g.output(`blocks.${l}.${t}.norm`, 'float32', ['batch', 'seq']);
+      }
+    }
+  }
+
+  for (const name of wanted) {
+    if (name === 'logits') continue;
+    const internal = taps.get(name);
+    if (!internal) throw new Error(`Unknown tap "${name}" (taps: blocks.{l}.${BLOCK_TAPS.join('|')}, final_norm, logits)`);
+    g.op('Identity', [internal], {}, name);
+    const width = name.endsWith('mlp.key') ? dims.dMlp : dims.dModel;
+    g.output(name, 'float32', ['batch', 'seq', width]);
+  }
+  return g.toBytes();
+}

@@ -1,0 +1,231 @@
+// A checkpoint + its ArchSpec resolved into a ModelPlan: dimensions, rotary parameters and every
+// weight with its shape checked against config.json. Nothing is read but headers.
+
+import type { Checkpoint } from '../checkpoint/checkpoint';
+import type { TensorEntry } from '../checkpoint/safetensors';
+import { badInput } from '../errors';
+import { specFor, SUPPORTED_MODEL_TYPES, type ArchSpec } from './specs';
+
+export type Activation = 'gelu_tanh' | 'gelu' | 'silu' | 'relu';
+
+export interface Dims {
+  modelType: string;
+  layers: number;
+  dModel: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  dMlp: number;
+  vocab: number;
+  maxPositions: number;
+  eps: number;
+  activation: Activation;
+  /** Rotary: dims per head that rotate (0 with learned positions), and inv_freq [rotaryDim / 2]. */
+  rotaryDim: number;
+  invFreq?: Float64Array;
+  tied: boolean;
+  /** The dtype of the weights as stored (the most common one). */
+  dtype: string;
+  params: number;
+  eosIds: number[];
+  bosId?: number;
+}
+
+export interface LinearW {
+  w: TensorEntry;
+  b?: TensorEntry;
+  in: number;
+  out: number;
+}
+
+export interface NormW {
+  w: TensorEntry;
+  b?: TensorEntry;
+}
+
+export interface BlockW {
+  ln1: NormW;
+  ln2?: NormW;
+  qkv?: LinearW;
+  q?: LinearW;
+  k?: LinearW;
+  v?: LinearW;
+  o: LinearW;
+  gate?: LinearW;
+  up: LinearW;
+  down: LinearW;
+}
+
+export interface ModelPlan {
+  checkpoint: Checkpoint;
+  spec: ArchSpec;
+  dims: Dims;
+  embed: TensorEntry;
+  positions?: TensorEntry;
+  finalNorm: NormW;
+  unembed: { w: TensorEntry; b?: TensorEntry };
+  blocks: BlockW[];
+}
+
+const ACTIVATIONS: Record<string, Activation> = {
+  gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', gelu_fast: 'gelu_tanh', gelu: 'gelu', silu: 'silu', swish: 'silu', relu: 'relu',
+};
+
+export function planModel(ckpt: Checkpoint): ModelPlan {
+  const configFile = `${ckpt.dir}/config.json`;
+  const modelType = ckpt.config.model_type;
+  if (typeof modelType !== 'string') throw badInput('config.json has no "model_type"', { file: configFile, field: 'model_type', hint: `Supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
+  const spec = specFor(modelType);
+  if (!spec) {
+    throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
+  }
+  const cfg = ckpt.config;
+  const pick = (keys: readonly string[] | undefined, what: string, fallback?: number): number => {
+    for (const k of keys ?? []) {
+      const v = cfg[k];
+      if (v === null || v === undefined) continue;
+      if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw badInput(`"${k}" must be a positive number, got ${JSON.stringify(v)}`, { file: configFile, field: k });
+      return v;
+    }
+    if (fallback !== undefined) return fallback;
+    throw badInput(`config.json lacks the ${what} (${keys?.join(' or ')})`, { file: configFile, field: keys?.[0] });
+  };
+  const layers = pick(spec.config.layers, 'number of layers');
+  const dModel = pick(spec.config.dModel, 'model width');
+  const heads = pick(spec.config.heads, 'number of attention heads');
+  const kvHeads = pick(spec.config.kvHeads, 'number of key/value heads', heads);
+  const headDim = pick(spec.config.headDim, 'head dimension', dModel / heads);
+  if (!Number.isInteger(headDim)) throw badInput(`hidden size ${dModel} is not divisible by ${heads} heads and no head_dim is given`, { file: configFile, field: 'head_dim' });
+  if (heads % kvHeads !== 0) throw badInput(`${heads} attention heads are not a multiple of ${kvHeads} key/value heads`, { file: configFile, field: 'num_key_value_heads' });
+  const dMlp = pick(spec.config.dMlp, 'MLP width', 4 * dModel);
+  const vocab = pick(['vocab_size'], 'vocabulary size');
+  const maxPositions = pick(spec.config.maxPositions, 'context length', 2048);
+  const eps = pick(spec.config.eps, 'norm epsilon', 1e-5);
+  const actName = spec.config.activation.map((k) => cfg[k]).find((v) => typeof v === 'string') as string | undefined ?? spec.config.defaultActivation;
+  const activation = ACTIVATIONS[actName];
+  if (!activation) throw badInput(`Unsupported activation "${actName}"`, { file: configFile, field: spec.config.activation[0], hint: `Supported: ${Object.keys(ACTIVATIONS).join(', ')}.` });
+
+  let rotaryDim = 0;
+  let invFreq: Float64Array | undefined;
+  if (spec.positions === 'rotary') {
+    const partial = typeof cfg.partial_rotary_factor === 'number' ? cfg.partial_rotary_factor : 1;
+    rotaryDim = spec.config.rotaryDim ? pick(spec.config.rotaryDim, 'rotary dims', headDim) : Math.floor(headDim * partial);
+    if (rotaryDim % 2 !== 0 || rotaryDim > headDim) throw badInput(`rotary dims ${rotaryDim} must be even and ≤ head_dim ${headDim}`, { file: configFile, field: 'rotary_dim' });
+    const theta = typeof cfg.rope_theta === 'number' ? cfg.rope_theta : 10000;
+    invFreq = ropeInvFreq(rotaryDim, theta, cfg.rope_scaling, configFile);
+  }
+
+  const prefix = spec.prefixes.find((p) => ckpt.tensors.has(p + spec.weights.embed));
+  if (prefix === undefined) {
+    throw badInput(`Weight "${spec.prefixes[0]}${spec.weights.embed}" not found: this is not a ${modelType} checkpoint, or it uses other weight names`, { file: ckpt.weightFiles[0], field: spec.prefixes[0] + spec.weights.embed });
+  }
+  const tensor = (name: string, shape: number[] | undefined, optional = false): TensorEntry | undefined => {
+    const t = ckpt.tensors.get(name);
+    if (!t) {
+      if (optional) return undefined;
+      throw badInput(`Weight "${name}" is missing`, { file: ckpt.weightFiles.length === 1 ? ckpt.weightFiles[0] : ckpt.dir, field: name, hint: 'The checkpoint is incomplete or does not match config.json.' });
+    }
+    if (!['F32', 'F16', 'BF16'].includes(t.dtype)) throw badInput(`Weight "${name}" has dtype ${t.dtype}; MechEdit reads F32, F16 and BF16`, { file: t.file, field: name });
+    if (shape && (t.shape.length !== shape.length || t.shape.some((d, i) => d !== shape[i]))) {
+      throw badInput(`Weight "${name}" has shape [${t.shape}] but config.json implies [${shape}]`, { file: t.file, field: name, hint: 'config.json does not belong to these weights.' });
+    }
+    return t;
+  };
+  const full = (n: string, l?: number) => prefix + (l === undefined ? n : n.replace('{l}', String(l)));
+  const norm = (n: string): NormW => ({ w: tensor(`${n}.weight`, [dModel])!, b: spec.norm === 'layer' ? tensor(`${n}.bias`, [dModel], true) : undefined });
+  const linear = (n: string, inDim: number, outDim: number): LinearW => ({
+    w: tensor(`${n}.weight`, spec.linear === 'in_out' ? [inDim, outDim] : [outDim, inDim])!,
+    b: tensor(`${n}.bias`, [outDim], true),
+    in: inDim,
+    out: outDim,
+  });
+
+  const embed = tensor(full(spec.weights.embed), undefined)!;
+  if (embed.shape.length !== 2 || embed.shape[1] !== dModel || embed.shape[0] < vocab) {
+    throw badInput(`Weight "${embed.name}" has shape [${embed.shape}] but config.json implies [${vocab}, ${dModel}]`, { file: embed.file, field: embed.name, hint: 'config.json does not belong to these weights.' });
+  }
+  const b = spec.weights.block;
+  const qDim = heads * headDim;
+  const kvDim = kvHeads * headDim;
+  const blocks: BlockW[] = [];
+  for (let l = 0; l < layers; l++) {
+    const f = (n: string) => full(n, l);
+    blocks.push({
+      ln1: norm(f(b.ln1)),
+      ln2: b.ln2 ? norm(f(b.ln2)) : undefined,
+      qkv: b.qkv ? linear(f(b.qkv), dModel, qDim + 2 * kvDim) : undefined,
+      q: b.q ? linear(f(b.q), dModel, qDim) : undefined,
+      k: b.k ? linear(f(b.k), dModel, kvDim) : undefined,
+      v: b.v ? linear(f(b.v), dModel, kvDim) : undefined,
+      o: linear(f(b.o), qDim, dModel),
+      gate: b.gate ? linear(f(b.gate), dModel, dMlp) : undefined,
+      up: linear(f(b.up), dModel, dMlp),
+      down: linear(f(b.down), dMlp, dModel),
+    });
+  }
+  const tiedSetting = typeof cfg.tie_word_embeddings === 'boolean' ? cfg.tie_word_embeddings : spec.config.defaultTied;
+  const head = ckpt.tensors.get(`${spec.weights.lmHead}.weight`);
+  const tied = !head;
+  if (!head && !tiedSetting) {
+    throw badInput(`"${spec.weights.lmHead}.weight" is missing and config.json says the embeddings are not tied`, { file: configFile, field: 'tie_word_embeddings' });
+  }
+  const unembed = head
+    ? { w: tensor(head.name, [head.shape[0], dModel])!, b: tensor(`${spec.weights.lmHead}.bias`, [head.shape[0]], true) }
+    : { w: embed };
+  if (unembed.w.shape[0] < vocab) throw badInput(`The unembedding has ${unembed.w.shape[0]} rows but vocab_size is ${vocab}`, { file: unembed.w.file, field: unembed.w.name });
+
+  const counts = new Map<string, number>();
+  let params = 0;
+  for (const t of ckpt.tensors.values()) {
+    const n = t.shape.reduce((a, c) => a * c, 1);
+    params += n;
+    counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + n);
+  }
+  const dtype = [...counts.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'F32';
+  const eos = cfg.eos_token_id;
+  return {
+    checkpoint: ckpt,
+    spec,
+    dims: {
+      modelType, layers, dModel, heads, kvHeads, headDim, dMlp, vocab, maxPositions, eps, activation, rotaryDim, invFreq, tied, dtype, params,
+      eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
+      bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
+    },
+    embed,
+    positions: spec.weights.positions ? tensor(full(spec.weights.positions), [maxPositions, dModel]) : undefined,
+    finalNorm: norm(full(spec.weights.finalNorm)),
+    unembed,
+    blocks,
+  };
+}
+
+/** inv_freq as Hugging Face computes it, with rope_scaling 'linear' and 'llama3'. */
+export function ropeInvFreq(dim: number, theta: number, scaling: unknown, configFile: string): Float64Array {
+  const inv = new Float64Array(dim / 2);
+  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / dim)));
+  if (scaling === null || scaling === undefined) return inv;
+  const s = scaling as Record<string, unknown>;
+  const type = (s.rope_type ?? s.type ?? 'default') as string;
+  const num = (k: string) => {
+    if (typeof s[k] !== 'number') throw badInput(`rope_scaling.${k} must be a number`, { file: configFile, field: `rope_scaling.${k}` });
+    return s[k] as number;
+  };
+  if (type === 'default') return inv;
+  if (type === 'linear') return inv.map((f) => f / num('factor'));
+  if (type === 'llama3') {
+    const factor = num('factor');
+    const low = num('low_freq_factor');
+    const high = num('high_freq_factor');
+    const oldLen = num('original_max_position_embeddings');
+    const lowWavelen = oldLen / low;
+    const highWavelen = oldLen / high;
+    return inv.map((f) => {
+      const wavelen = (2 * Math.PI) / f;
+      if (wavelen < highWavelen) return f;
+      if (wavelen > lowWavelen) return f / factor;
+      const smooth = (oldLen / wavelen - low) / (high - low);
+      return (1 - smooth) * (f / factor) + smooth * f;
+    });
+  }
+  throw badInput(`Unsupported rope_scaling type "${type}"`, { file: configFile, field: 'rope_scaling', hint: 'Supported: default, linear, llama3.' });
+}

@@ -1,0 +1,28 @@
+// The description of an opened model (mechedit info, the Model view).
+
+import { allTapNames } from '../graph/taps';
+import type { LoadedModel } from './model';
+
+export function modelInfo(model: LoadedModel) {
+  const d = model.dims;
+  return {
+    path: model.checkpoint.dir,
+    architecture: d.modelType,
+    layers: d.layers,
+    dModel: d.dModel,
+    dMlp: d.dMlp,
+    heads: d.heads,
+    kvHeads: d.kvHeads,
+    headDim: d.headDim,
+    vocabSize: d.vocab,
+    contextLength: d.maxPositions,
+    dtype: d.dtype,
+    parameters: d.params,
+    tiedEmbeddings: d.tied,
+    rotaryDim: d.rotaryDim,
+    executionProvider: model.options.provider,
+    fingerprint: model.checkpoint.fingerprint,
+    graphFolder: { path: model.graphDir.dir, mode: model.graphDir.mode },
+    taps: allTapNames(d.layers),
+  };
+}

@@ -1,0 +1,149 @@
+// A model opened for running: checkpoint + plan + tokenizer + graphs on one execution provider.
+// Graph variants (plain, with taps, with the logit lens, with a KV cache, truncated) are built on
+// demand, written once to the graph folder and opened as sessions; weights are memory-mapped,
+// so a new variant costs milliseconds and no copy.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { ExecutionProvider } from '../../protocol/engine';
+import { openCheckpoint, type Checkpoint } from '../checkpoint/checkpoint';
+import { planModel, type ModelPlan } from '../models/model';
+import { buildForward, type ForwardOptions } from '../graph/forward';
+import { editInput, EDIT_MODULES, type EditModule } from '../graph/taps';
+import { TextTokenizer } from '../tokenizer';
+import { badInput } from '../errors';
+import { loadOrt, type InferenceSession, type OrtTensor } from './ort';
+import { sessionOptions } from './providers';
+import { prepareGraphDir, type GraphDir } from './graphDir';
+
+/** Bumped whenever buildForward's output changes, so cached .onnx files are rebuilt. */
+const GRAPH_VERSION = 1;
+
+/** A rank-r update of one output projection: ΔW = Uᵀ V, U [r, d_out], V [r, d_in]. */
+export interface EditTensors {
+  rank: number;
+  U: Float32Array;
+  V: Float32Array;
+}
+
+export type EditKey = `${number}:${EditModule}`;
+
+export interface Batch {
+  ids: BigInt64Array;
+  mask: BigInt64Array;
+  positions: BigInt64Array;
+  batch: number;
+  seq: number;
+  /** Real (unpadded) length of each row. */
+  lengths: number[];
+}
+
+export interface OpenOptions {
+  provider: ExecutionProvider;
+  threads: number;
+  log?: (message: string) => void;
+}
+
+export class LoadedModel {
+  private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  /** The edits fed to every run (the edit stack combined per module). */
+  edits = new Map<EditKey, EditTensors>();
+
+  private constructor(
+    readonly checkpoint: Checkpoint,
+    readonly plan: ModelPlan,
+    readonly tokenizer: TextTokenizer,
+    readonly graphDir: GraphDir,
+    readonly options: OpenOptions,
+  ) {}
+
+  static open(modelPath: string, options: OpenOptions): LoadedModel {
+    const checkpoint = openCheckpoint(modelPath);
+    const plan = planModel(checkpoint);
+    const tokenizer = TextTokenizer.fromCheckpoint(checkpoint);
+    const graphDir = prepareGraphDir(checkpoint, options.log);
+    return new LoadedModel(checkpoint, plan, tokenizer, graphDir, options);
+  }
+
+  get dims() {
+    return this.plan.dims;
+  }
+
+  /** Opens (once) the session of a graph variant. */
+  session(options: ForwardOptions): Promise<InferenceSession> {
+    const key = JSON.stringify({ v: GRAPH_VERSION, ...options, taps: options.taps ? [...options.taps].sort() : undefined });
+    let s = this.sessions.get(key);
+    if (!s) {
+      s = this.createSession(key, options);
+      s.catch(() => this.sessions.delete(key));
+      this.sessions.set(key, s);
+    }
+    return s;
+  }
+
+  private async createSession(key: string, options: ForwardOptions): Promise<InferenceSession> {
+    const name = `${this.graphDir.prefix}${createHash('sha256').update(key).digest('hex').slice(0, 16)}.onnx`;
+    const file = path.join(this.graphDir.dir, name);
+    if (!fs.existsSync(file)) {
+      const tmp = `${file}.${process.pid}.tmp`;
+      fs.writeFileSync(tmp, buildForward(this.plan, this.graphDir.locate, options));
+      fs.renameSync(tmp, file);
+    }
+    return loadOrt().InferenceSession.create(file, sessionOptions(this.options.provider, this.options));
+  }
+
+  /** Right-padded batch with positions counted over the unmasked tokens (as HF does). */
+  makeBatch(rows: number[][]): Batch {
+    if (rows.length === 0 || rows.some((r) => r.length === 0)) throw badInput('Empty prompt: nothing to run', { field: 'prompt' });
+    const seq = Math.max(...rows.map((r) => r.length));
+    if (seq > this.dims.maxPositions) {
+      throw badInput(`The prompt is ${seq} tokens long but the model's context is ${this.dims.maxPositions}`, { field: 'prompt', hint: 'Shorten the prompt.' });
+    }
+    const batch = rows.length;
+    const ids = new BigInt64Array(batch * seq);
+    const mask = new BigInt64Array(batch * seq);
+    const positions = new BigInt64Array(batch * seq);
+    rows.forEach((row, b) => {
+      for (let i = 0; i < row.length; i++) {
+        const id = row[i];
+        if (!Number.isInteger(id) || id < 0 || id >= this.dims.vocab) throw badInput(`Token id ${id} is outside the vocabulary (0…${this.dims.vocab - 1})`, { field: 'ids' });
+        ids[b * seq + i] = BigInt(id);
+        mask[b * seq + i] = 1n;
+        positions[b * seq + i] = BigInt(i);
+      }
+    });
+    return { ids, mask, positions, batch, seq, lengths: rows.map((r) => r.length) };
+  }
+
+  /** Feeds for a batch: ids, mask, positions, and the edit inputs of every layer. */
+  feeds(b: Batch, extra: Record<string, OrtTensor> = {}): Record<string, OrtTensor> {
+    const ort = loadOrt();
+    const feeds: Record<string, OrtTensor> = {
+      input_ids: new ort.Tensor('int64', b.ids, [b.batch, b.seq]),
+      position_ids: new ort.Tensor('int64', b.positions, [b.batch, b.seq]),
+      attention_mask: new ort.Tensor('int64', b.mask, [b.batch, b.mask.length / b.batch]),
+    };
+    for (let l = 0; l < this.dims.layers; l++) {
+      for (const module of EDIT_MODULES) {
+        const w = module === 'mlp.out' ? this.plan.blocks[l].down : this.plan.blocks[l].o;
+        const e = this.edits.get(`${l}:${module}`);
+        const r = e?.rank ?? 0;
+        feeds[editInput(l, module, 'U')] = new ort.Tensor('float32', e?.U ?? new Float32Array(0), [r, w.out]);
+        feeds[editInput(l, module, 'V')] = new ort.Tensor('float32', e?.V ?? new Float32Array(0), [r, w.in]);
+      }
+    }
+    return { ...feeds, ...extra };
+  }
+
+  async run(options: ForwardOptions, b: Batch, extra: Record<string, OrtTensor> = {}): Promise<Record<string, OrtTensor>> {
+    const session = await this.session(options);
+    return session.run(this.feeds(b, extra));
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.sessions.values()];
+    this.sessions.clear();
+    await Promise.all(all.map(async (s) => (await s.catch(() => undefined))?.release()));
+  }
+}

@@ -1,0 +1,587 @@
+#!/usr/bin/python3
+"""Independent PyTorch reference for Hugging Face causal LMs (gpt2, gptj, llama, mistral, qwen2).
+
+Written from scratch (no `transformers`, no `safetensors` package) to follow the semantics of
+Hugging Face transformers' modeling code, so that MechEdit's TypeScript/ONNX runtime can be
+compared against it in golden tests.
+
+  * Compute is float32 by default (float64 on request for self-checks). F16/BF16 weights are
+    upcast to the compute dtype when loaded.
+  * Loads a checkpoint folder: config.json + model.safetensors, or the shards listed in
+    model.safetensors.index.json ("weight_map").
+  * Batches with left or right padding: `mask` [batch, seq] (1 = real token) and, unless given,
+    position ids = clamp(cumsum(mask) - 1, min=0), as HF builds them for generation.
+  * Returns logits [batch, seq, vocab] and per-layer hidden states ("taps"):
+        blocks.{l}.resid_pre   input of block l                                   [b, s, d_model]
+        blocks.{l}.attn_out    attention output after its output projection (+bias),
+                               before the residual add                            [b, s, d_model]
+        blocks.{l}.mlp.key     input of the MLP output projection                  [b, s, d_mlp]
+                               gpt2: gelu_new(c_fc(x)); gptj: gelu_new(fc_in(x));
+                               llama-likes: silu(gate_proj(x)) * up_proj(x)
+        blocks.{l}.mlp_out     MLP output after its output projection (+bias)      [b, s, d_model]
+        blocks.{l}.resid_post  output of block l                                  [b, s, d_model]
+    and the logit lens of each resid_post: log_softmax(unembed(final_norm(resid_post))).
+
+Library use:
+    from reference import Model
+    m = Model("test/fixtures/models/llama-gqa")
+    out = m.forward(torch.tensor([[1, 2, 3]]))          # dict: logits, taps, lens_logprobs, positions
+CLI (quick look):
+    python3 tools/reference.py test/fixtures/models/gpt2-tiny --ids 5,17,300,2
+"""
+
+import json
+import math
+import os
+import struct
+import sys
+
+try:
+    import numpy as np
+    import torch
+except ImportError:  # pyenv's python3 may shadow Debian's, which has python3-torch
+    if os.path.exists("/usr/bin/python3") and os.path.realpath(sys.executable) != os.path.realpath("/usr/bin/python3"):
+        os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
+    raise
+
+import torch.nn.functional as F
+
+
+# ----------------------------------------------------------------------------------------------
+# safetensors, by hand
+# ----------------------------------------------------------------------------------------------
+# File = u64 little-endian header length N | N bytes of JSON header | raw data.
+# Header: {name: {"dtype": "F32"|"F16"|"BF16"|..., "shape": [...], "data_offsets": [begin, end]},
+#          "__metadata__": {str: str}}; offsets are relative to the first byte after the header.
+
+_ST_ITEMSIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+
+
+def read_safetensors_raw(path):
+    """Returns ({name: (dtype, shape, raw bytes)}, metadata dict). Validates offsets."""
+    with open(path, "rb") as f:
+        buf = f.read()
+    (n,) = struct.unpack("<Q", buf[:8])
+    header = json.loads(buf[8:8 + n].decode("utf-8"))
+    data = memoryview(buf)[8 + n:]
+    meta = header.pop("__metadata__", {}) or {}
+    out = {}
+    for name, info in header.items():
+        dtype, shape = info["dtype"], list(info["shape"])
+        b, e = info["data_offsets"]
+        count = 1
+        for s in shape:
+            count *= s
+        if e - b != count * _ST_ITEMSIZE[dtype] or e > len(data):
+            raise ValueError(f"{path}: bad data_offsets for {name}")
+        out[name] = (dtype, shape, bytes(data[b:e]))
+    return out, meta
+
+
+def decode_tensor(dtype, shape, raw, to=torch.float32):
+    """Raw little-endian bytes -> torch tensor in `to` (F16/BF16 upcast exactly)."""
+    if dtype == "F32":
+        arr = np.frombuffer(raw, dtype="<f4").astype(np.float32)
+    elif dtype == "F16":
+        arr = np.frombuffer(raw, dtype="<f2").astype(np.float32)  # exact
+    elif dtype == "BF16":
+        # bf16 is the top half of an f32: shift the 16 bits up and reinterpret (exact).
+        arr = (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
+    elif dtype == "F64":
+        arr = np.frombuffer(raw, dtype="<f8").astype(np.float64)
+    elif dtype in ("I64", "I32", "I16", "I8", "U8", "BOOL"):
+        np_dt = {"I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1", "U8": "u1", "BOOL": "u1"}[dtype]
+        return torch.from_numpy(np.frombuffer(raw, dtype=np_dt).copy().reshape(shape))
+    else:
+        raise ValueError(f"unsupported dtype {dtype}")
+    return torch.from_numpy(arr.copy().reshape(shape)).to(to)
+
+
+def encode_tensor(t, dtype):
+    """torch tensor -> (raw little-endian bytes) in safetensors dtype F32/F16/BF16 (round to nearest even)."""
+    t = t.detach().contiguous().cpu()
+    if dtype == "F32":
+        return t.to(torch.float32).numpy().astype("<f4").tobytes()
+    if dtype == "F16":
+        return t.to(torch.float16).numpy().astype("<f2").tobytes()
+    if dtype == "BF16":
+        return t.to(torch.bfloat16).view(torch.int16).numpy().astype("<i2").tobytes()
+    if dtype == "F64":
+        return t.to(torch.float64).numpy().astype("<f8").tobytes()
+    raise ValueError(f"unsupported dtype {dtype}")
+
+
+def write_safetensors(path, tensors, metadata=None):
+    """tensors: {name: (dtype, shape, raw bytes)} (written in sorted name order).
+    Header JSON is padded with spaces to a multiple of 8 bytes, as the safetensors library does."""
+    header = {}
+    if metadata is not None:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    offset = 0
+    names = sorted(tensors)
+    for name in names:
+        dtype, shape, raw = tensors[name]
+        header[name] = {"dtype": dtype, "shape": list(shape), "data_offsets": [offset, offset + len(raw)]}
+        offset += len(raw)
+    hjson = json.dumps(header, separators=(",", ":")).encode("utf-8")
+    hjson += b" " * ((8 - len(hjson) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(hjson)))
+        f.write(hjson)
+        for name in names:
+            f.write(tensors[name][2])
+
+
+def load_checkpoint_tensors(folder, to=torch.float32):
+    """{name: tensor in `to`} from model.safetensors or the shards in model.safetensors.index.json.
+    Also returns {name: stored dtype}."""
+    index = os.path.join(folder, "model.safetensors.index.json")
+    if os.path.exists(index):
+        with open(index) as f:
+            weight_map = json.load(f)["weight_map"]
+        files = sorted(set(weight_map.values()))
+    else:
+        files, weight_map = ["model.safetensors"], None
+    out, dtypes = {}, {}
+    for fn in files:
+        raw, _ = read_safetensors_raw(os.path.join(folder, fn))
+        for name, (dtype, shape, data) in raw.items():
+            if weight_map is not None and weight_map.get(name) != fn:
+                raise ValueError(f"{name} found in {fn} but weight_map says {weight_map.get(name)}")
+            out[name] = decode_tensor(dtype, shape, data, to)
+            dtypes[name] = dtype
+    if weight_map is not None:
+        missing = set(weight_map) - set(out)
+        if missing:
+            raise ValueError(f"tensors listed in the index but absent: {sorted(missing)[:5]}")
+    return out, dtypes
+
+
+# ----------------------------------------------------------------------------------------------
+# Config normalisation
+# ----------------------------------------------------------------------------------------------
+
+def gelu_new(x):
+    # HF "gelu_new" (= "gelu_pytorch_tanh" up to rounding): tanh approximation of GELU.
+    return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
+
+
+def _act(name):
+    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
+        return gelu_new
+    if name in ("silu", "swish"):
+        return F.silu
+    if name == "gelu":
+        return F.gelu  # exact erf GELU
+    if name == "relu":
+        return F.relu
+    raise ValueError(f"unsupported activation {name}")
+
+
+def llama3_inv_freq(inv_freq, rs):
+    """HF _compute_llama3_parameters, float32 tensor ops in the same order."""
+    factor = rs["factor"]
+    low_freq_factor = rs["low_freq_factor"]
+    high_freq_factor = rs["high_freq_factor"]
+    old_context_len = rs["original_max_position_embeddings"]
+    low_freq_wavelen = old_context_len / low_freq_factor
+    high_freq_wavelen = old_context_len / high_freq_factor
+    wavelen = 2 * math.pi / inv_freq
+    # wavelen < high_freq_wavelen: keep; wavelen > low_freq_wavelen: divide by factor
+    inv_freq_llama = torch.where(wavelen > low_freq_wavelen, inv_freq / factor, inv_freq)
+    # in between: interpolate with a smooth factor
+    smooth_factor = (old_context_len / wavelen - low_freq_factor) / (high_freq_factor - low_freq_factor)
+    smoothed_inv_freq = (1 - smooth_factor) * inv_freq_llama / factor + smooth_factor * inv_freq_llama
+    is_medium_freq = ~(wavelen < high_freq_wavelen) * ~(wavelen > low_freq_wavelen)
+    return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
+
+
+def rope_inv_freq(base, dim, rope_scaling=None):
+    """float32 inverse frequencies [dim/2] as HF computes them (default / linear / llama3)."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+    rs = rope_scaling or {}
+    rtype = rs.get("rope_type", rs.get("type", "default"))
+    if rtype == "default":
+        return inv_freq
+    if rtype == "linear":
+        return inv_freq / rs["factor"]
+    if rtype == "llama3":
+        return llama3_inv_freq(inv_freq, rs)
+    raise ValueError(f"unsupported rope_type {rtype}")
+
+
+class Spec:
+    """Architecture facts read from config.json, in one vocabulary for all families."""
+
+    def __init__(self, cfg):
+        self.cfg = cfg
+        mt = cfg["model_type"]
+        self.model_type = mt
+        if mt == "gpt2":
+            self.family = "gpt2"
+            self.d_model = cfg["n_embd"]
+            self.n_layers = cfg["n_layer"]
+            self.n_heads = cfg["n_head"]
+            self.n_kv_heads = self.n_heads
+            self.head_dim = self.d_model // self.n_heads
+            self.d_mlp = cfg.get("n_inner") or 4 * self.d_model
+            self.eps = cfg.get("layer_norm_epsilon", 1e-5)
+            self.act = cfg.get("activation_function", "gelu_new")
+            self.n_positions = cfg.get("n_positions", 1024)
+            self.tied = cfg.get("tie_word_embeddings", True)
+            self.scale_attn_weights = cfg.get("scale_attn_weights", True)
+            self.scale_by_inv_layer = cfg.get("scale_attn_by_inverse_layer_idx", False)
+            self.rope = None
+        elif mt == "gptj":
+            self.family = "gptj"
+            self.d_model = cfg["n_embd"]
+            self.n_layers = cfg["n_layer"]
+            self.n_heads = cfg["n_head"]
+            self.n_kv_heads = self.n_heads
+            self.head_dim = self.d_model // self.n_heads
+            self.d_mlp = cfg.get("n_inner") or 4 * self.d_model
+            self.eps = cfg.get("layer_norm_epsilon", 1e-5)
+            self.act = cfg.get("activation_function", "gelu_new")
+            self.n_positions = cfg.get("n_positions", 2048)
+            self.tied = cfg.get("tie_word_embeddings", False)
+            rot = cfg.get("rotary_dim") or self.head_dim
+            # GPT-J: fixed base 10000, interleaved pairs (rotate_every_two) on the first rotary_dim dims
+            self.rope = {"style": "interleaved", "dim": rot, "inv_freq": rope_inv_freq(10000, rot)}
+        elif mt in ("llama", "mistral", "qwen2"):
+            self.family = "llama"
+            self.d_model = cfg["hidden_size"]
+            self.n_layers = cfg["num_hidden_layers"]
+            self.n_heads = cfg["num_attention_heads"]
+            self.n_kv_heads = cfg.get("num_key_value_heads") or self.n_heads
+            self.head_dim = cfg.get("head_dim") or self.d_model // self.n_heads
+            self.d_mlp = cfg["intermediate_size"]
+            self.eps = cfg.get("rms_norm_eps", 1e-6)
+            self.act = cfg.get("hidden_act", "silu")
+            self.tied = cfg.get("tie_word_embeddings", False)
+            base = cfg.get("rope_theta", 10000.0)
+            partial = cfg.get("partial_rotary_factor", 1.0)
+            rot = int(self.head_dim * partial)
+            # llama-likes: half-split pairs (rotate_half) over the whole head_dim
+            self.rope = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(base, rot, cfg.get("rope_scaling"))}
+            self.qkv_bias = True if mt == "qwen2" else bool(cfg.get("attention_bias", False))
+            self.o_bias = False if mt == "qwen2" else bool(cfg.get("attention_bias", False))
+            self.mlp_bias = bool(cfg.get("mlp_bias", False)) if mt == "llama" else False
+            # Sliding window: mistral uses it when set; qwen2 only with use_sliding_window and
+            # only on layers >= max_window_layers.
+            sw = cfg.get("sliding_window")
+            if mt == "qwen2":
+                self.sliding = [sw if (cfg.get("use_sliding_window", False) and sw is not None and
+                                       l >= cfg.get("max_window_layers", 0)) else None
+                                for l in range(self.n_layers)]
+            elif mt == "mistral":
+                self.sliding = [sw] * self.n_layers
+            else:
+                self.sliding = [None] * self.n_layers
+        else:
+            raise ValueError(f"unsupported model_type {mt}")
+        self.vocab_size = cfg["vocab_size"]
+
+
+# ----------------------------------------------------------------------------------------------
+# The model
+# ----------------------------------------------------------------------------------------------
+
+def layer_norm(x, w, b, eps):
+    # nn.LayerNorm: biased variance over the last dim
+    return F.layer_norm(x, (x.shape[-1],), w, b, eps)
+
+
+def rms_norm(x, w, eps):
+    # LlamaRMSNorm: x * rsqrt(mean(x^2) + eps) * w
+    var = x.pow(2).mean(-1, keepdim=True)
+    return w * (x * torch.rsqrt(var + eps))
+
+
+def linear(x, w, b=None):
+    # nn.Linear: weight [out, in]
+    y = torch.matmul(x, w.t())
+    return y + b if b is not None else y
+
+
+def conv1d(x, w, b):
+    # GPT-2 Conv1D: weight stored [in, out]
+    return torch.matmul(x, w) + b
+
+
+def rotate_half(x):
+    # [..., d] -> cat(-x[d/2:], x[:d/2])
+    d = x.shape[-1] // 2
+    return torch.cat((-x[..., d:], x[..., :d]), dim=-1)
+
+
+def rotate_every_two(x):
+    # [..., d] -> (-x1, x0, -x3, x2, ...)
+    x1 = x[..., ::2]
+    x2 = x[..., 1::2]
+    return torch.stack((-x2, x1), dim=-1).flatten(-2)
+
+
+class Model:
+    def __init__(self, folder, dtype=torch.float32):
+        self.folder = folder
+        with open(os.path.join(folder, "config.json")) as f:
+            self.cfg = json.load(f)
+        self.spec = Spec(self.cfg)
+        self.dtype = dtype
+        raw, self.stored_dtypes = load_checkpoint_tensors(folder, to=dtype)
+        self._bind(raw)
+
+    # -- weights -> per-layer dicts -------------------------------------------------------------
+    def _bind(self, raw):
+        s = self.spec
+        W = {}
+
+        def get(name, required=True):
+            if name in raw:
+                return raw[name]
+            if required:
+                raise KeyError(f"missing weight {name}")
+            return None
+
+        L = []
+        if s.family == "gpt2":
+            # `transformer.` prefix is optional (openai-community/gpt2 has none; save_pretrained adds it)
+            p = "transformer." if "transformer.wte.weight" in raw else ""
+            W["wte"] = get(p + "wte.weight")                 # [vocab, d]
+            W["wpe"] = get(p + "wpe.weight")                 # [n_positions, d]
+            W["lnf_w"], W["lnf_b"] = get(p + "ln_f.weight"), get(p + "ln_f.bias")
+            for i in range(s.n_layers):
+                h = f"{p}h.{i}."
+                L.append({
+                    "ln1_w": get(h + "ln_1.weight"), "ln1_b": get(h + "ln_1.bias"),
+                    "c_attn_w": get(h + "attn.c_attn.weight"),   # [d, 3d]  (Conv1D: [in, out])
+                    "c_attn_b": get(h + "attn.c_attn.bias"),     # [3d]
+                    "c_proj_w": get(h + "attn.c_proj.weight"),   # [d, d]
+                    "c_proj_b": get(h + "attn.c_proj.bias"),
+                    "ln2_w": get(h + "ln_2.weight"), "ln2_b": get(h + "ln_2.bias"),
+                    "fc_w": get(h + "mlp.c_fc.weight"),          # [d, d_mlp]
+                    "fc_b": get(h + "mlp.c_fc.bias"),
+                    "proj_w": get(h + "mlp.c_proj.weight"),      # [d_mlp, d]
+                    "proj_b": get(h + "mlp.c_proj.bias"),
+                })
+            lm = get("lm_head.weight", required=False)
+            W["unembed_w"] = W["wte"] if (s.tied or lm is None) else lm   # [vocab, d]
+            W["unembed_b"] = None
+        elif s.family == "gptj":
+            W["wte"] = get("transformer.wte.weight")
+            W["lnf_w"], W["lnf_b"] = get("transformer.ln_f.weight"), get("transformer.ln_f.bias")
+            for i in range(s.n_layers):
+                h = f"transformer.h.{i}."
+                L.append({
+                    "ln1_w": get(h + "ln_1.weight"), "ln1_b": get(h + "ln_1.bias"),
+                    "q_w": get(h + "attn.q_proj.weight"),         # [d, d]  ([out, in])
+                    "k_w": get(h + "attn.k_proj.weight"),
+                    "v_w": get(h + "attn.v_proj.weight"),
+                    "o_w": get(h + "attn.out_proj.weight"),
+                    "fc_in_w": get(h + "mlp.fc_in.weight"),       # [d_mlp, d]
+                    "fc_in_b": get(h + "mlp.fc_in.bias"),
+                    "fc_out_w": get(h + "mlp.fc_out.weight"),     # [d, d_mlp]
+                    "fc_out_b": get(h + "mlp.fc_out.bias"),
+                })
+            if s.tied:
+                W["unembed_w"], W["unembed_b"] = W["wte"], None
+            else:
+                W["unembed_w"] = get("lm_head.weight")            # [vocab, d]
+                W["unembed_b"] = get("lm_head.bias", required=False)
+        else:
+            W["wte"] = get("model.embed_tokens.weight")           # [vocab, d]
+            W["norm_w"] = get("model.norm.weight")
+            for i in range(s.n_layers):
+                h = f"model.layers.{i}."
+                a = h + "self_attn."
+                m = h + "mlp."
+                L.append({
+                    "ln1_w": get(h + "input_layernorm.weight"),
+                    "ln2_w": get(h + "post_attention_layernorm.weight"),
+                    "q_w": get(a + "q_proj.weight"),               # [H*hd, d]
+                    "k_w": get(a + "k_proj.weight"),               # [Hkv*hd, d]
+                    "v_w": get(a + "v_proj.weight"),               # [Hkv*hd, d]
+                    "o_w": get(a + "o_proj.weight"),               # [d, H*hd]
+                    "q_b": get(a + "q_proj.bias") if s.qkv_bias else None,
+                    "k_b": get(a + "k_proj.bias") if s.qkv_bias else None,
+                    "v_b": get(a + "v_proj.bias") if s.qkv_bias else None,
+                    "o_b": get(a + "o_proj.bias") if s.o_bias else None,
+                    "gate_w": get(m + "gate_proj.weight"),         # [d_mlp, d]
+                    "up_w": get(m + "up_proj.weight"),             # [d_mlp, d]
+                    "down_w": get(m + "down_proj.weight"),         # [d, d_mlp]
+                    "gate_b": get(m + "gate_proj.bias") if s.mlp_bias else None,
+                    "up_b": get(m + "up_proj.bias") if s.mlp_bias else None,
+                    "down_b": get(m + "down_proj.bias") if s.mlp_bias else None,
+                })
+            if s.tied:
+                W["unembed_w"] = W["wte"]
+            else:
+                W["unembed_w"] = get("lm_head.weight")
+            W["unembed_b"] = None
+        self.W, self.layers = W, L
+
+    # -- pieces ---------------------------------------------------------------------------------
+    def final_norm(self, x):
+        s = self.spec
+        if s.family == "llama":
+            return rms_norm(x, self.W["norm_w"], s.eps)
+        return layer_norm(x, self.W["lnf_w"], self.W["lnf_b"], s.eps)
+
+    def unembed(self, x):
+        # [b, s, d] -> [b, s, vocab]
+        return linear(x, self.W["unembed_w"], self.W["unembed_b"])
+
+    def _rope(self, x, positions):
+        """x [b, heads, s, hd]; positions [b, s] (long). Rotates the first rope['dim'] dims."""
+        r = self.spec.rope
+        dim = r["dim"]
+        # angles in float32, as HF: inv_freq (f32) * position (f32), one rounding
+        ang = positions.to(torch.float32)[:, :, None] * r["inv_freq"][None, None, :]   # [b, s, dim/2]
+        cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+        x_rot, x_pass = x[..., :dim], x[..., dim:]
+        if r["style"] == "half":
+            cos = torch.cat((cos, cos), dim=-1)[:, None]        # [b, 1, s, dim]
+            sin = torch.cat((sin, sin), dim=-1)[:, None]
+            x_rot = x_rot * cos + rotate_half(x_rot) * sin
+        else:  # GPT-J interleaved: frequency i drives dims 2i and 2i+1
+            cos = torch.repeat_interleave(cos, 2, dim=-1)[:, None]
+            sin = torch.repeat_interleave(sin, 2, dim=-1)[:, None]
+            x_rot = x_rot * cos + rotate_every_two(x_rot) * sin
+        return torch.cat((x_rot, x_pass), dim=-1)
+
+    def _attend(self, q, k, v, bias, scale):
+        """q [b, H, s, hd], k/v [b, Hkv, s, hd], bias [b, 1, s, s] additive -> [b, s, H*hd]."""
+        b, H, S, hd = q.shape
+        rep = H // k.shape[1]
+        if rep > 1:  # HF repeat_kv: query head h reads kv head h // rep
+            k = k.repeat_interleave(rep, dim=1)
+            v = v.repeat_interleave(rep, dim=1)
+        scores = torch.matmul(q, k.transpose(-1, -2)) * scale + bias     # [b, H, s, s]
+        probs = torch.softmax(scores, dim=-1)
+        out = torch.matmul(probs, v)                                     # [b, H, s, hd]
+        return out.transpose(1, 2).reshape(b, S, H * hd)
+
+    def _split(self, x, n):
+        # [b, s, n*hd] -> [b, n, s, hd]
+        b, S, _ = x.shape
+        return x.view(b, S, n, self.spec.head_dim).transpose(1, 2)
+
+    # -- forward ----------------------------------------------------------------------------------
+    def forward(self, ids, mask=None, positions=None, lens=True):
+        """ids [b, s] long; mask [b, s] (1 = token, 0 = padding) or None; positions [b, s] or None.
+        Returns {"logits": [b,s,V], "taps": {name: tensor}, "lens_logprobs": [L] of [b,s,V],
+                 "positions": [b,s]}."""
+        s = self.spec
+        ids = torch.as_tensor(ids, dtype=torch.long)
+        B, S = ids.shape
+        mask = torch.ones(B, S, dtype=torch.long) if mask is None else torch.as_tensor(mask, dtype=torch.long)
+        if positions is None:
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)                 # [b, s]
+        positions = torch.as_tensor(positions, dtype=torch.long)
+        dt = self.dtype
+        neg = torch.finfo(dt).min
+        qi = torch.arange(S)[:, None]
+        ki = torch.arange(S)[None, :]
+        causal = ki <= qi                                                  # [s, s]
+
+        def attn_bias(window):
+            allowed = causal[None] & mask[:, None, :].bool()               # [b, s(q), s(k)]
+            if window is not None:
+                allowed = allowed & ((qi - ki) < window)[None]             # HF: kv_idx > q_idx - window
+            return torch.where(allowed, torch.zeros((), dtype=dt), torch.full((), neg, dtype=dt))[:, None]  # [b,1,s,s]
+
+        W = self.W
+        x = W["wte"][ids]                                                  # [b, s, d]
+        if s.family == "gpt2":
+            x = x + W["wpe"][positions]
+        taps = {}
+        lens_lp = []
+        bias_cache = {}
+        scale = 1.0 / math.sqrt(s.head_dim)
+        for l, P in enumerate(self.layers):
+            taps[f"blocks.{l}.resid_pre"] = x
+            if s.family == "gpt2":
+                bias = bias_cache.setdefault(None, attn_bias(None))
+                a = layer_norm(x, P["ln1_w"], P["ln1_b"], s.eps)
+                qkv = conv1d(a, P["c_attn_w"], P["c_attn_b"])               # [b, s, 3d]
+                q, k, v = qkv.split(s.d_model, dim=-1)
+                sc = (scale if s.scale_attn_weights else 1.0)
+                if s.scale_by_inv_layer:
+                    sc = sc / float(l + 1)
+                o = self._attend(self._split(q, s.n_heads), self._split(k, s.n_heads), self._split(v, s.n_heads), bias, sc)
+                attn_out = conv1d(o, P["c_proj_w"], P["c_proj_b"])          # [b, s, d]
+                x = x + attn_out
+                m = layer_norm(x, P["ln2_w"], P["ln2_b"], s.eps)
+                key = _act(s.act)(conv1d(m, P["fc_w"], P["fc_b"]))          # [b, s, d_mlp]
+                mlp_out = conv1d(key, P["proj_w"], P["proj_b"])             # [b, s, d]
+                x = x + mlp_out
+            elif s.family == "gptj":
+                bias = bias_cache.setdefault(None, attn_bias(None))
+                h = layer_norm(x, P["ln1_w"], P["ln1_b"], s.eps)            # one LN feeds attn and MLP
+                q = self._rope(self._split(linear(h, P["q_w"]), s.n_heads), positions)
+                k = self._rope(self._split(linear(h, P["k_w"]), s.n_heads), positions)
+                v = self._split(linear(h, P["v_w"]), s.n_heads)
+                o = self._attend(q, k, v, bias, scale)
+                attn_out = linear(o, P["o_w"])
+                key = _act(s.act)(linear(h, P["fc_in_w"], P["fc_in_b"]))   # [b, s, d_mlp]
+                mlp_out = linear(key, P["fc_out_w"], P["fc_out_b"])
+                x = attn_out + mlp_out + x                                  # HF order
+            else:
+                win = s.sliding[l]
+                if win is not None and win >= S:
+                    win = None
+                bias = bias_cache.setdefault(win, attn_bias(win))
+                h = rms_norm(x, P["ln1_w"], s.eps)
+                q = self._rope(self._split(linear(h, P["q_w"], P["q_b"]), s.n_heads), positions)
+                k = self._rope(self._split(linear(h, P["k_w"], P["k_b"]), s.n_kv_heads), positions)
+                v = self._split(linear(h, P["v_w"], P["v_b"]), s.n_kv_heads)
+                o = self._attend(q, k, v, bias, scale)
+                attn_out = linear(o, P["o_w"], P["o_b"])
+                x = x + attn_out
+                h2 = rms_norm(x, P["ln2_w"], s.eps)
+                key = _act(s.act)(linear(h2, P["gate_w"], P["gate_b"])) * linear(h2, P["up_w"], P["up_b"])
+                mlp_out = linear(key, P["down_w"], P["down_b"])
+                x = x + mlp_out
+            taps[f"blocks.{l}.attn_out"] = attn_out
+            taps[f"blocks.{l}.mlp.key"] = key
+            taps[f"blocks.{l}.mlp_out"] = mlp_out
+            taps[f"blocks.{l}.resid_post"] = x
+            if lens:
+                lens_lp.append(torch.log_softmax(self.unembed(self.final_norm(x)), dim=-1))
+        logits = self.unembed(self.final_norm(x))                          # [b, s, V]
+        return {"logits": logits, "taps": taps, "lens_logprobs": lens_lp, "positions": positions}
+
+    def greedy(self, prompt_ids, n_new):
+        """KV-cache-free greedy decoding: re-run the whole sequence each step, argmax of the last
+        position's logits over the full vocab_size (ties -> lowest id). No EOS stopping."""
+        seq = list(prompt_ids)
+        new = []
+        for _ in range(n_new):
+            logits = self.forward(torch.tensor([seq]), lens=False)["logits"]
+            nxt = int(torch.argmax(logits[0, -1]).item())
+            seq.append(nxt)
+            new.append(nxt)
+        return new
+
+
+def main():
+    import argparse
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("model_dir")
+    ap.add_argument("--ids", required=True, help="comma-separated token ids")
+    ap.add_argument("--top", type=int, default=5)
+    args = ap.parse_args()
+    torch.set_grad_enabled(False)
+    m = Model(args.model_dir)
+    ids = [int(t) for t in args.ids.split(",")]
+    out = m.forward(torch.tensor([ids]))
+    lp = torch.log_softmax(out["logits"][0, -1], -1)
+    top = torch.topk(lp, args.top)
+    print(f"{m.spec.model_type}: layers={m.spec.n_layers} d={m.spec.d_model} vocab={m.spec.vocab_size}")
+    print("next-token top:", [(int(i), round(float(v), 5)) for v, i in zip(top.values, top.indices)])
+    for name, t in out["taps"].items():
+        print(f"  {name:24s} {list(t.shape)} norm={float(t.norm()):.5f}")
+
+
+if __name__ == "__main__":
+    main()
