@@ -5,6 +5,10 @@ import { badInput } from '../core/errors';
 import { ortBackends, ortVersion } from '../core/runtime/ort';
 import { resolveProvider } from '../core/runtime/providers';
 import { selfTest } from '../core/runtime/selftest';
+import { LoadedModel } from '../core/runtime/model';
+import { modelInfo } from '../core/runtime/info';
+import { generate, predict, score, trace } from '../core/analysis/run';
+import { MechEditError } from '../core/errors';
 import type { EngineServer } from './server';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -12,7 +16,9 @@ export const ENGINE_VERSION = '0.1.0';
 export interface EngineState {
   config: EngineConfig;
   resolved?: { provider: ExecutionProvider; probes: ProviderProbe[] };
+  model?: LoadedModel;
   startedAt: number;
+  log(message: string): void;
 }
 
 const PROVIDER_SETTINGS = ['auto', 'cpu', 'cuda', 'webgpu'];
@@ -51,7 +57,15 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     }
     const changed = params.executionProvider !== state.config.executionProvider || params.threads !== state.config.threads;
     state.config = { executionProvider: params.executionProvider, threads: params.threads };
-    if (changed) state.resolved = undefined;
+    if (changed) {
+      state.resolved = undefined;
+      // Sessions belong to a provider: reopen the model on the new one.
+      const open = state.model;
+      if (open) {
+        await open.release();
+        state.model = LoadedModel.open(open.checkpoint.dir, { ...(await provider()), threads: state.config.threads, log: state.log });
+      }
+    }
     return info();
   });
 
@@ -62,5 +76,44 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     if (!Number.isInteger(iterations) || iterations < 1 || iterations > 100_000) throw badInput(`Self-test iterations must be 1…100000, got ${iterations}`, { field: 'iterations' });
     const { provider: ep, probes } = await provider();
     return selfTest(ep, probes, { size, iterations, threads: state.config.threads }, ctx.progress(params.progressToken));
+  });
+
+  const model = (): LoadedModel => {
+    if (!state.model) throw new MechEditError({ code: 'not-found', message: 'No model is open', hint: 'Open a checkpoint folder first (MechEdit: Open Model Folder…).' });
+    return state.model;
+  };
+  const text = (value: unknown, field: string): string => {
+    if (typeof value !== 'string' || value.length === 0) throw badInput(`"${field}" must be a non-empty string`, { field });
+    return value;
+  };
+
+  server.handle('model/open', async ({ path }) => {
+    const { provider: ep } = await provider();
+    const next = LoadedModel.open(text(path, 'path'), { provider: ep, threads: state.config.threads, log: state.log });
+    await next.session({ logits: 'last' }); // fail here, not on the first request
+    await state.model?.release();
+    state.model = next;
+    return modelInfo(next);
+  });
+  server.handle('model/info', async () => (state.model ? modelInfo(state.model) : null));
+  server.handle('model/close', async () => {
+    await state.model?.release();
+    state.model = undefined;
+    return null;
+  });
+  server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), p.top ?? 10));
+  server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
+  server.handle('model/trace', async (p) => trace(model(), text(p.prompt, 'prompt'), p.top ?? 5));
+  server.handle('model/generate', async (p, ctx) => {
+    const progress = ctx.progress(p.progressToken);
+    let n = 0;
+    return generate(model(), text(p.prompt, 'prompt'), {
+      maxTokens: p.maxTokens,
+      temperature: p.temperature,
+      topK: p.topK,
+      seed: p.seed,
+      onToken: (t) => progress.report(++n, p.maxTokens, t.text, true),
+      isCancelled: () => progress.cancelled,
+    });
   });
 }

@@ -16,7 +16,11 @@ function main(): void {
   }
   const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
   const server = new EngineServer(connection);
-  const state: EngineState = { config: { executionProvider: 'auto', threads: 0 }, startedAt: Date.now() };
+  const state: EngineState = {
+    config: { executionProvider: 'auto', threads: 0 },
+    startedAt: Date.now(),
+    log: (message) => server.notify('engine/log', { level: 'info', message }),
+  };
   registerHandlers(server, state);
 
   // A stray rejection is a bug worth logging, not a reason to drop the user's session.

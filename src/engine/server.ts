@@ -48,11 +48,11 @@ export class EngineServer {
   private progress(progressToken: string | undefined, token: CancellationToken): Progress {
     let last = 0;
     return {
-      report: (done, total, message) => {
+      report: (done, total, message, always) => {
         if (!progressToken) return;
         const now = Date.now();
         // At most ~20 notifications a second, and always the last one.
-        if (done < total && now - last < 50) return;
+        if (!always && done < total && now - last < 50) return;
         last = now;
         this.notify('engine/progress', { token: progressToken, done, total, message });
       },

@@ -57,6 +57,53 @@ export async function openModelFolder(): Promise<string | undefined> {
   return folder;
 }
 
+/** Asks for a prompt (remembering the last one) and shows the most likely next tokens. */
+async function predictNext(engine: EngineService, state: vscode.Memento): Promise<unknown> {
+  if (!(await engine.requireModel())) return undefined;
+  const prompt = await vscode.window.showInputBox({ title: 'MechEdit: predict the next token', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true });
+  if (!prompt) return undefined;
+  await state.update('mechedit.lastPrompt', prompt);
+  try {
+    const r = await engine.client.request('model/predict', { prompt, top: 10 });
+    void vscode.window.showQuickPick(
+      r.next.map((n) => ({ label: JSON.stringify(n.text), description: `p = ${Math.exp(n.logprob).toFixed(4)}`, detail: `id ${n.id}, log-prob ${n.logprob.toFixed(4)}` })),
+      { title: `Next token after ${r.tokens.length} prompt tokens`, placeHolder: prompt },
+    );
+    return r;
+  } catch (err) {
+    return engine.report(err, 'Prediction');
+  }
+}
+
+/** Generates from a prompt, streaming tokens into a new untitled document. */
+async function generateText(engine: EngineService, state: vscode.Memento): Promise<unknown> {
+  if (!(await engine.requireModel())) return undefined;
+  const prompt = await vscode.window.showInputBox({ title: 'MechEdit: generate', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true });
+  if (!prompt) return undefined;
+  await state.update('mechedit.lastPrompt', prompt);
+  const doc = await vscode.workspace.openTextDocument({ content: prompt, language: 'plaintext' });
+  const editor = await vscode.window.showTextDocument(doc);
+  let chain = Promise.resolve(true);
+  const append = (text: string) => {
+    chain = chain.then(() => editor.edit((e) => e.insert(doc.positionAt(doc.getText().length), text)));
+  };
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: 'MechEdit: generating', cancellable: true }, async (progress, token) => {
+    try {
+      const r = await engine.client.request('model/generate', { prompt, maxTokens: 64 }, {
+        token,
+        onProgress: (p) => {
+          append(p.message ?? '');
+          progress.report({ message: `${p.done} tokens` });
+        },
+      });
+      await chain;
+      return r;
+    } catch (err) {
+      return engine.report(err, 'Generation');
+    }
+  });
+}
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   engine: EngineService,
@@ -82,6 +129,8 @@ export function registerCommands(
         return engine.report(err, 'Asking the engine');
       }
     },
+    'mechedit.predict': () => predictNext(engine, context.workspaceState),
+    'mechedit.generate': () => generateText(engine, context.workspaceState),
     'mechedit.showLog': () => engine.output.show(),
     'mechedit.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
     'mechedit.refreshEdits': () => actions.refreshEdits(),

@@ -30,6 +30,8 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     createStatusBar(engine),
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
+  // A configured model is opened right away (this starts the engine process).
+  void engine.ensureModel();
   return { engine, panels: { engine: enginePanel.current } };
 }
 

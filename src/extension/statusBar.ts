@@ -13,7 +13,7 @@ export function createStatusBar(engine: EngineService): vscode.Disposable {
     const s = readSettings();
     const snap = engine.snapshot();
     const model = s.modelPath ? path.basename(s.modelPath) : 'no model';
-    const provider = snap.info?.resolvedProvider ?? s.engine.executionProvider;
+    const provider = snap.model?.executionProvider ?? snap.info?.resolvedProvider ?? s.engine.executionProvider;
     const icon = snap.status === 'crashed' ? '$(error)' : snap.status === 'starting' ? '$(loading~spin)' : '$(beaker)';
     item.text = `${icon} ${model} · ${provider}`;
     item.tooltip = `MechEdit — model: ${s.modelPath || 'none configured'}\nexecution provider: ${provider}\nengine: ${snap.status}${snap.lastCrash ? `\nlast crash: ${snap.lastCrash}` : ''}`;

@@ -5,6 +5,7 @@
 // cancellation is JSON-RPC's own $/cancelRequest.
 
 import type { WireTensor } from './tensor';
+import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
@@ -79,6 +80,16 @@ export interface EngineRequests {
   'engine/info': { params: Record<string, never>; result: EngineInfo };
   'engine/configure': { params: EngineConfig; result: EngineInfo };
   'engine/selfTest': { params: SelfTestParams; result: SelfTestResult };
+  /** Opens a checkpoint folder (replacing the open model); errors name the file and field. */
+  'model/open': { params: { path: string }; result: ModelInfo };
+  /** The open model, or null. */
+  'model/info': { params: Record<string, never>; result: ModelInfo | null };
+  'model/close': { params: Record<string, never>; result: null };
+  'model/predict': { params: { prompt: string; top?: number }; result: PredictResult };
+  'model/score': { params: { prompt: string; answers: string[] }; result: ScoreResult };
+  'model/trace': { params: { prompt: string; top?: number }; result: TraceResult };
+  /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
+  'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; progressToken?: string }; result: GenerateResult };
 }
 
 /** Notifications the engine sends to the extension. */

@@ -2,6 +2,7 @@
 // (src/extension/panels/) share one of these.
 
 import type { EngineInfo, SelfTestResult } from './engine';
+import type { ModelInfo } from './model';
 import type { PanelProtocol } from './webview';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
@@ -27,6 +28,9 @@ export interface EngineStateSnapshot {
   lastCrash?: string;
   restarts: number;
   lastSelfTest?: SelfTestResult;
+  /** The model open in the engine, if any; modelError when opening the configured one failed. */
+  model?: ModelInfo;
+  modelError?: string;
 }
 
 /** Webview state persisted with setState and restored by the panel serializer. */

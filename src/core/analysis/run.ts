@@ -4,12 +4,8 @@
 import type { LoadedModel } from '../runtime/model';
 import { loadOrt, type OrtTensor } from '../runtime/ort';
 import { badInput, cancelled } from '../errors';
+import type { GenerateResult, PredictResult, ScoreResult, Token, TraceResult } from '../../protocol/model';
 import { logSumExp, topK } from './logits';
-
-export interface TokenOut {
-  id: number;
-  text: string;
-}
 
 export function tokenize(model: LoadedModel, text: string): { ids: number[]; tokens: string[] } {
   const ids = model.tokenizer.encode(text);
@@ -22,7 +18,7 @@ function promptIds(model: LoadedModel, prompt: string): number[] {
   return ids;
 }
 
-export async function predict(model: LoadedModel, prompt: string, k = 10) {
+export async function predict(model: LoadedModel, prompt: string, k = 10): Promise<PredictResult> {
   const ids = promptIds(model, prompt);
   const out = await model.run({ logits: 'last' }, model.makeBatch([ids]));
   const logits = out.logits.data as Float32Array;
@@ -37,7 +33,7 @@ export async function predict(model: LoadedModel, prompt: string, k = 10) {
  * Scores answers after a prompt: the prompt's ids followed by the separately tokenised ids of
  * " " + answer (no special tokens); meanLogprob is the mean over the answer's tokens.
  */
-export async function score(model: LoadedModel, prompt: string, answers: string[]) {
+export async function score(model: LoadedModel, prompt: string, answers: string[]): Promise<ScoreResult> {
   if (answers.length === 0) throw badInput('No answer to score', { field: '--answer' });
   const p = promptIds(model, prompt);
   const answerIds = answers.map((a, i) => {
@@ -67,7 +63,7 @@ export async function score(model: LoadedModel, prompt: string, answers: string[
 }
 
 /** Logit lens (final norm + unembedding on blocks.{l}.resid_post) and norms, every layer and position. */
-export async function trace(model: LoadedModel, prompt: string, k = 5) {
+export async function trace(model: LoadedModel, prompt: string, k = 5): Promise<TraceResult> {
   const ids = promptIds(model, prompt);
   const out = await model.run({ logits: 'none', lens: { k } }, model.makeBatch([ids]));
   const text = (id: number) => model.tokenizer.tokenText(id);
@@ -104,13 +100,17 @@ export interface GenerateOptions {
   seed?: number;
   /** Extra stop ids besides the model's EOS. */
   stop?: number[];
-  onToken?: (t: TokenOut) => void;
+  onToken?: (t: Token) => void;
   isCancelled?: () => boolean;
 }
 
-export async function generate(model: LoadedModel, prompt: string, opts: GenerateOptions) {
+export function generate(model: LoadedModel, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
+  return generateIds(model, promptIds(model, prompt), opts);
+}
+
+/** Generation from token ids: one prefill run, then one run per token on the KV cache. */
+export async function generateIds(model: LoadedModel, ids: number[], opts: GenerateOptions): Promise<GenerateResult> {
   const ort = loadOrt();
-  const ids = promptIds(model, prompt);
   if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) throw badInput(`max tokens must be ≥ 1, got ${opts.maxTokens}`, { field: '--max-tokens' });
   const budget = Math.min(opts.maxTokens, model.dims.maxPositions - ids.length);
   if (budget < 1) throw badInput(`The prompt (${ids.length} tokens) fills the model's context (${model.dims.maxPositions})`, { field: 'prompt' });
@@ -124,7 +124,7 @@ export async function generate(model: LoadedModel, prompt: string, opts: Generat
   }
   const generated: number[] = [];
   let input = ids;
-  let stopped: 'eos' | 'budget' = 'budget';
+  let stopped: GenerateResult['stopped'] = 'budget';
   const t0 = performance.now();
   for (let step = 0; step < budget; step++) {
     if (opts.isCancelled?.()) throw cancelled('Generation cancelled.');

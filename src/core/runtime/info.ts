@@ -1,9 +1,10 @@
 // The description of an opened model (mechedit info, the Model view).
 
 import { allTapNames } from '../graph/taps';
+import type { ModelInfo } from '../../protocol/model';
 import type { LoadedModel } from './model';
 
-export function modelInfo(model: LoadedModel) {
+export function modelInfo(model: LoadedModel): ModelInfo {
   const d = model.dims;
   return {
     path: model.checkpoint.dir,

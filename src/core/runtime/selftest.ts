@@ -9,7 +9,8 @@ import { probeGraph, checkProbeOutput } from './probe';
 import { sessionOptions } from './providers';
 
 export interface Progress {
-  report(done: number, total: number, message?: string): void;
+  /** Throttled to ~20 a second unless `always` (streamed items such as generated tokens). */
+  report(done: number, total: number, message?: string, always?: boolean): void;
   /** True once the caller has cancelled; long loops check it between steps. */
   readonly cancelled: boolean;
 }

@@ -5,6 +5,7 @@
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EngineInfo } from '../../protocol/engine';
+import type { ModelInfo } from '../../protocol/model';
 import { formatError } from '../../protocol/errors';
 import type { EngineStateSnapshot } from '../../protocol/panels';
 import { affectsEngineProcess, readSettings } from '../settings';
@@ -17,6 +18,9 @@ export class EngineService implements vscode.Disposable {
   readonly onDidChange = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   lastSelfTest: EngineStateSnapshot['lastSelfTest'];
+  model: ModelInfo | undefined;
+  modelError: string | undefined;
+  private opening: Promise<ModelInfo | undefined> | undefined;
 
   constructor(context: vscode.ExtensionContext, readonly output: vscode.LogOutputChannel) {
     const s = readSettings();
@@ -34,15 +38,60 @@ export class EngineService implements vscode.Disposable {
           if (pick === 'Show Log') output.show();
         });
       }
-      if (status !== 'running') this.info = undefined;
+      if (status !== 'running') {
+        this.info = undefined;
+        this.model = undefined; // the engine's state went with its process
+      }
       this.fire();
-      if (status === 'running') void this.refreshInfo();
+      if (status === 'running') void this.refreshInfo().then(() => this.ensureModel(), () => undefined);
     });
     this.disposables.push({ dispose: () => sub.dispose() }, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
   }
 
   snapshot(): EngineStateSnapshot {
-    return { status: this.client.state, info: this.info, lastCrash: this.client.lastCrash, restarts: this.client.restarts, lastSelfTest: this.lastSelfTest };
+    return {
+      status: this.client.state, info: this.info, lastCrash: this.client.lastCrash, restarts: this.client.restarts,
+      lastSelfTest: this.lastSelfTest, model: this.model, modelError: this.modelError,
+    };
+  }
+
+  /** Opens the configured model in the engine unless it is open already; errors are shown once. */
+  ensureModel(): Promise<ModelInfo | undefined> {
+    const path = readSettings().modelPath;
+    if (!path) return Promise.resolve(undefined);
+    if (this.model && this.model.path === path) return Promise.resolve(this.model);
+    this.opening ??= this.openModel(path).finally(() => (this.opening = undefined));
+    return this.opening;
+  }
+
+  /** The open model, opening the configured one if needed; tells the user when there is none. */
+  async requireModel(): Promise<ModelInfo | undefined> {
+    const model = await this.ensureModel();
+    if (!model && !this.modelError) {
+      const pick = await vscode.window.showWarningMessage('MechEdit: no model is configured.', 'Open Model Folder…');
+      if (pick) await vscode.commands.executeCommand('mechedit.openModel');
+      return this.ensureModel();
+    }
+    return model;
+  }
+
+  private async openModel(path: string): Promise<ModelInfo | undefined> {
+    try {
+      this.modelError = undefined;
+      this.model = await vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Window, title: 'MechEdit: opening model' },
+        () => this.client.request('model/open', { path }),
+      );
+      this.output.info(`[client] model open: ${this.model.architecture}, ${this.model.layers} layers, d_model ${this.model.dModel} on ${this.model.executionProvider}`);
+      return this.model;
+    } catch (err) {
+      this.model = undefined;
+      this.modelError = err instanceof EngineError ? formatError(err.data) : String(err);
+      this.report(err, `Opening ${path}`);
+      return undefined;
+    } finally {
+      this.fire();
+    }
   }
 
   async refreshInfo(): Promise<EngineInfo> {
@@ -75,6 +124,13 @@ export class EngineService implements vscode.Disposable {
   private async onSettings(e: vscode.ConfigurationChangeEvent): Promise<void> {
     if (!e.affectsConfiguration('mechedit')) return;
     const s = readSettings();
+    if (e.affectsConfiguration('mechedit.modelPath')) {
+      this.model = undefined;
+      this.modelError = undefined;
+      if (s.modelPath) void this.ensureModel();
+      else if (this.client.state === 'running') await this.client.request('model/close', {}).catch(() => undefined);
+      this.fire();
+    }
     try {
       if (affectsEngineProcess(e)) {
         this.output.info('[client] engine environment changed: restarting the engine');
@@ -83,7 +139,11 @@ export class EngineService implements vscode.Disposable {
         if (this.client.state === 'running') await this.restart();
       } else {
         await this.client.configure(s.engine);
-        if (this.client.state === 'running') await this.refreshInfo();
+        if (this.client.state === 'running') {
+          await this.refreshInfo();
+          this.model = (await this.client.request('model/info', {})) ?? undefined;
+          this.fire();
+        }
       }
     } catch (err) {
       this.report(err, 'Applying the settings');

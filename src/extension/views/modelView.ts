@@ -34,8 +34,18 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
     if (!s.modelPath) return [];
     const snap = this.engine.snapshot();
     const info = snap.info;
+    const m = snap.model;
+    const modelRows: Row[] = m
+      ? [
+          { label: `${m.architecture} · ${m.layers} layers · d_model ${m.dModel}`, description: `d_mlp ${m.dMlp}, ${m.heads}/${m.kvHeads} heads`, icon: 'layers', tooltip: `head_dim ${m.headDim}, vocab ${m.vocabSize}, context ${m.contextLength}, ${m.tiedEmbeddings ? 'tied' : 'untied'} embeddings` },
+          { label: `${(m.parameters / 1e6).toFixed(m.parameters < 1e7 ? 2 : 0)}M parameters`, description: `${m.dtype}, fingerprint ${m.fingerprint}`, icon: 'symbol-numeric' },
+        ]
+      : snap.modelError
+        ? [{ label: 'Could not open the model', description: snap.modelError, tooltip: snap.modelError, icon: 'error', command: { title: 'Open Model Folder', command: 'mechedit.openModel' } }]
+        : [];
     return [
-      { label: path.basename(s.modelPath), description: 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
+      { label: path.basename(s.modelPath), description: m ? 'open' : 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
+      ...modelRows,
       {
         label: `Engine: ${snap.status}`,
         description: info ? `pid ${info.pid}` : undefined,

@@ -1,0 +1,70 @@
+// Model-level results shared by the engine, the CLI (--json output) and the views.
+
+export interface ModelInfo {
+  path: string;
+  architecture: string;
+  layers: number;
+  dModel: number;
+  dMlp: number;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  vocabSize: number;
+  contextLength: number;
+  dtype: string;
+  parameters: number;
+  tiedEmbeddings: boolean;
+  rotaryDim: number;
+  executionProvider: string;
+  fingerprint: string;
+  graphFolder: { path: string; mode: string };
+  /** Stable tap names (src/core/graph/taps.ts): blocks.{l}.resid_pre … logits. */
+  taps: string[];
+}
+
+export interface Token {
+  id: number;
+  text: string;
+}
+
+export interface PredictResult {
+  tokens: Token[];
+  /** The k most likely next tokens at the last position, by log-probability. */
+  next: (Token & { logprob: number })[];
+}
+
+export interface ScoredAnswer {
+  text: string;
+  tokens: Token[];
+  tokenLogprobs: number[];
+  meanLogprob: number;
+  prob: number;
+}
+
+export interface ScoreResult {
+  answers: ScoredAnswer[];
+}
+
+export interface TraceLayer {
+  layer: number;
+  /** L2 norms per position of blocks.{l}.resid_post, attn_out, mlp_out. */
+  residNorm: number[];
+  attnNorm: number[];
+  mlpNorm: number[];
+  /** Logit-lens top-1 per position, and the top-k. */
+  lens: (Token & { prob: number })[];
+  topk: (Token & { prob: number })[][];
+}
+
+export interface TraceResult {
+  tokens: Token[];
+  layers: TraceLayer[];
+}
+
+export interface GenerateResult {
+  prompt: Token[];
+  tokens: Token[];
+  text: string;
+  stopped: 'eos' | 'budget';
+  tokensPerSecond: number;
+}
