@@ -179,7 +179,7 @@ def _act(name):
 
 
 def llama3_inv_freq(inv_freq, rs):
-    """HF _compute_llama3_parameters, float32 tensor ops in the same order."""
+    """HF _compute_llama3_parameters, tensor ops in the same order (dtype of inv_freq)."""
     factor = rs["factor"]
     low_freq_factor = rs["low_freq_factor"]
     high_freq_factor = rs["high_freq_factor"]
@@ -196,9 +196,10 @@ def llama3_inv_freq(inv_freq, rs):
     return torch.where(is_medium_freq, smoothed_inv_freq, inv_freq_llama)
 
 
-def rope_inv_freq(base, dim, rope_scaling=None):
-    """float32 inverse frequencies [dim/2] as HF computes them (default / linear / llama3)."""
-    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).float() / dim))
+def rope_inv_freq(base, dim, rope_scaling=None, dtype=torch.float32):
+    """Inverse frequencies [dim/2] as HF computes them (default / linear / llama3). HF does this in
+    float32 whatever the model dtype; dtype=float64 is only for the reference's self-checks."""
+    inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim))
     rs = rope_scaling or {}
     rtype = rs.get("rope_type", rs.get("type", "default"))
     if rtype == "default":
@@ -213,7 +214,7 @@ def rope_inv_freq(base, dim, rope_scaling=None):
 class Spec:
     """Architecture facts read from config.json, in one vocabulary for all families."""
 
-    def __init__(self, cfg):
+    def __init__(self, cfg, rope_dtype=torch.float32):
         self.cfg = cfg
         mt = cfg["model_type"]
         self.model_type = mt
@@ -246,7 +247,7 @@ class Spec:
             self.tied = cfg.get("tie_word_embeddings", False)
             rot = cfg.get("rotary_dim") or self.head_dim
             # GPT-J: fixed base 10000, interleaved pairs (rotate_every_two) on the first rotary_dim dims
-            self.rope = {"style": "interleaved", "dim": rot, "inv_freq": rope_inv_freq(10000, rot)}
+            self.rope = {"style": "interleaved", "dim": rot, "inv_freq": rope_inv_freq(10000, rot, None, rope_dtype)}
         elif mt in ("llama", "mistral", "qwen2"):
             self.family = "llama"
             self.d_model = cfg["hidden_size"]
@@ -262,7 +263,7 @@ class Spec:
             partial = cfg.get("partial_rotary_factor", 1.0)
             rot = int(self.head_dim * partial)
             # llama-likes: half-split pairs (rotate_half) over the whole head_dim
-            self.rope = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(base, rot, cfg.get("rope_scaling"))}
+            self.rope = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(base, rot, cfg.get("rope_scaling"), rope_dtype)}
             self.qkv_bias = True if mt == "qwen2" else bool(cfg.get("attention_bias", False))
             self.o_bias = False if mt == "qwen2" else bool(cfg.get("attention_bias", False))
             self.mlp_bias = bool(cfg.get("mlp_bias", False)) if mt == "llama" else False
@@ -270,8 +271,13 @@ class Spec:
             # only on layers >= max_window_layers.
             sw = cfg.get("sliding_window")
             if mt == "qwen2":
-                self.sliding = [sw if (cfg.get("use_sliding_window", False) and sw is not None and
-                                       l >= cfg.get("max_window_layers", 0)) else None
+                if not cfg.get("use_sliding_window", False):
+                    sw = None                      # Qwen2Config: sliding_window = None unless use_sliding_window
+                lt = cfg.get("layer_types")        # newer configs spell it out per layer
+                if lt is None:
+                    lt = ["sliding_attention" if l >= cfg.get("max_window_layers", 0) else "full_attention"
+                          for l in range(self.n_layers)]
+                self.sliding = [sw if (sw is not None and lt[l] == "sliding_attention") else None
                                 for l in range(self.n_layers)]
             elif mt == "mistral":
                 self.sliding = [sw] * self.n_layers
@@ -322,11 +328,13 @@ def rotate_every_two(x):
 
 
 class Model:
-    def __init__(self, folder, dtype=torch.float32):
+    def __init__(self, folder, dtype=torch.float32, rope_dtype=torch.float32):
+        """dtype: compute dtype (float32; float64 for self-checks). rope_dtype: dtype of the rotary
+        inverse frequencies and angles; float32 is what HF does (keep it for parity)."""
         self.folder = folder
         with open(os.path.join(folder, "config.json")) as f:
             self.cfg = json.load(f)
-        self.spec = Spec(self.cfg)
+        self.spec = Spec(self.cfg, rope_dtype)
         self.dtype = dtype
         raw, self.stored_dtypes = load_checkpoint_tensors(folder, to=dtype)
         self._bind(raw)
@@ -435,8 +443,9 @@ class Model:
         """x [b, heads, s, hd]; positions [b, s] (long). Rotates the first rope['dim'] dims."""
         r = self.spec.rope
         dim = r["dim"]
-        # angles in float32, as HF: inv_freq (f32) * position (f32), one rounding
-        ang = positions.to(torch.float32)[:, :, None] * r["inv_freq"][None, None, :]   # [b, s, dim/2]
+        # angles in float32, as HF: inv_freq (f32) * position (f32), one rounding; cos/sin in f32
+        inv = r["inv_freq"]
+        ang = positions.to(inv.dtype)[:, :, None] * inv[None, None, :]                 # [b, s, dim/2]
         cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
         x_rot, x_pass = x[..., :dim], x[..., dim:]
         if r["style"] == "half":

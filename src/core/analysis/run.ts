@@ -2,7 +2,7 @@
 // ROME/EVOKE convention), the logit lens trace, and generation with a KV cache.
 
 import type { LoadedModel } from '../runtime/model';
-import { loadOrt, type OrtTensor } from '../runtime/ort';
+import type { OrtTensor } from '../runtime/ort';
 import { badInput, cancelled } from '../errors';
 import type { GenerateResult, PredictResult, ScoreResult, Token, TraceResult } from '../../protocol/model';
 import { logSumExp, topK } from './logits';
@@ -110,18 +110,13 @@ export function generate(model: LoadedModel, prompt: string, opts: GenerateOptio
 
 /** Generation from token ids: one prefill run, then one run per token on the KV cache. */
 export async function generateIds(model: LoadedModel, ids: number[], opts: GenerateOptions): Promise<GenerateResult> {
-  const ort = loadOrt();
   if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) throw badInput(`max tokens must be ≥ 1, got ${opts.maxTokens}`, { field: '--max-tokens' });
   const budget = Math.min(opts.maxTokens, model.dims.maxPositions - ids.length);
   if (budget < 1) throw badInput(`The prompt (${ids.length} tokens) fills the model's context (${model.dims.maxPositions})`, { field: 'prompt' });
-  const { layers, kvHeads, headDim } = model.dims;
+  const { layers } = model.dims;
   const stop = new Set([...model.dims.eosIds, ...(opts.stop ?? [])]);
   const rand = mulberry32(opts.seed ?? 0);
   let past: Record<string, OrtTensor> = {};
-  for (let l = 0; l < layers; l++) {
-    past[`past.${l}.key`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
-    past[`past.${l}.value`] = new ort.Tensor('float32', new Float32Array(0), [1, kvHeads, 0, headDim]);
-  }
   const generated: number[] = [];
   let input = ids;
   let stopped: GenerateResult['stopped'] = 'budget';
@@ -133,7 +128,7 @@ export async function generateIds(model: LoadedModel, ids: number[], opts: Gener
     const total = start + input.length;
     const mask = new BigInt64Array(total).fill(1n);
     const positions = BigInt64Array.from(input, (_, i) => BigInt(start + i));
-    const out = await model.run({ logits: 'last', kvCache: true }, { ...batch, mask, positions }, past);
+    const out = await model.run({ logits: 'last', kvCache: step === 0 ? 'prefill' : 'decode' }, { ...batch, mask, positions }, past);
     const width = out.logits.dims[2];
     const next = pick(out.logits.data as Float32Array, Math.min(width, model.dims.vocab), opts, rand);
     past = {};

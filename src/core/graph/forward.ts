@@ -21,8 +21,12 @@ export interface ForwardOptions {
   taps?: string[];
   /** Logit lens top-k and L2 norms for every layer (trace graphs). */
   lens?: { k: number };
-  /** Past/present key-value inputs and outputs (generation). */
-  kvCache?: boolean;
+  /**
+   * Generation: 'prefill' outputs present.{l}.key/value for the prompt; 'decode' also takes
+   * past.{l}.key/value. (Two graphs, so no run ever feeds an empty past: WebGPU crashes on
+   * zero-sized inputs.)
+   */
+  kvCache?: 'prefill' | 'decode';
   /** 'all' positions, only the 'last' one, or 'none' (truncated graphs). */
   logits?: 'all' | 'last' | 'none';
   /** Build only the first n blocks (purpose-made graphs, e.g. key statistics at a layer). */
@@ -161,11 +165,16 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       q = rotate(q);
       k = rotate(k);
     }
-    if (options.kvCache) {
+    if (options.kvCache === 'decode') {
       const pk = g.input(`past.${l}.key`, 'float32', ['batch', dims.kvHeads, 'past', dims.headDim]);
       const pv = g.input(`past.${l}.value`, 'float32', ['batch', dims.kvHeads, 'past', dims.headDim]);
       k = g.op('Concat', [pk, k], { axis: 2 }, `present.${l}.key`);
       v = g.op('Concat', [pv, v], { axis: 2 }, `present.${l}.value`);
+    } else if (options.kvCache === 'prefill') {
+      k = g.op('Identity', [k], {}, `present.${l}.key`);
+      v = g.op('Identity', [v], {}, `present.${l}.value`);
+    }
+    if (options.kvCache) {
       g.output(k, 'float32', ['batch', dims.kvHeads, 'total', dims.headDim]);
       g.output(v, 'float32', ['batch', dims.kvHeads, 'total', dims.headDim]);
     }

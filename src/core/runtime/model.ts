@@ -18,7 +18,7 @@ import { sessionOptions } from './providers';
 import { prepareGraphDir, type GraphDir } from './graphDir';
 
 /** Bumped whenever buildForward's output changes, so cached .onnx files are rebuilt. */
-const GRAPH_VERSION = 1;
+const GRAPH_VERSION = 2;
 
 /** A rank-r update of one output projection: ΔW = Uᵀ V, U [r, d_out], V [r, d_in]. */
 export interface EditTensors {
@@ -26,6 +26,8 @@ export interface EditTensors {
   U: Float32Array;
   V: Float32Array;
 }
+
+const EMPTY = new Float32Array(0);
 
 export type EditKey = `${number}:${EditModule}`;
 
@@ -47,6 +49,7 @@ export interface OpenOptions {
 
 export class LoadedModel {
   private readonly sessions = new Map<string, Promise<InferenceSession>>();
+  private readonly zeros = new Map<string, EditTensors>();
   /** The edits fed to every run (the edit stack combined per module). */
   edits = new Map<EditKey, EditTensors>();
 
@@ -127,13 +130,24 @@ export class LoadedModel {
     for (let l = 0; l < this.dims.layers; l++) {
       for (const module of EDIT_MODULES) {
         const w = module === 'mlp.out' ? this.plan.blocks[l].down : this.plan.blocks[l].o;
-        const e = this.edits.get(`${l}:${module}`);
-        const r = e?.rank ?? 0;
-        feeds[editInput(l, module, 'U')] = new ort.Tensor('float32', e?.U ?? new Float32Array(0), [r, w.out]);
-        feeds[editInput(l, module, 'V')] = new ort.Tensor('float32', e?.V ?? new Float32Array(0), [r, w.in]);
+        const e = this.edits.get(`${l}:${module}`) ?? this.noEdit(w.out, w.in);
+        feeds[editInput(l, module, 'U')] = new ort.Tensor('float32', e.U, [e.rank, w.out]);
+        feeds[editInput(l, module, 'V')] = new ort.Tensor('float32', e.V, [e.rank, w.in]);
       }
     }
     return { ...feeds, ...extra };
+  }
+
+  /**
+   * "No edit": rank 0 on the CPU (empty tensors, exact). GPU providers get a rank-1 zero update
+   * instead, also exact (y + (x·0)·0 = y), because WebGPU crashes on zero-sized inputs.
+   */
+  private noEdit(out: number, inDim: number): EditTensors {
+    if (this.options.provider === 'cpu') return { rank: 0, U: EMPTY, V: EMPTY };
+    const key = `${out}x${inDim}`;
+    let zero = this.zeros.get(key);
+    if (!zero) this.zeros.set(key, (zero = { rank: 1, U: new Float32Array(out), V: new Float32Array(inDim) }));
+    return zero;
   }
 
   async run(options: ForwardOptions, b: Batch, extra: Record<string, OrtTensor> = {}): Promise<Record<string, OrtTensor>> {
