@@ -2,6 +2,7 @@
 // downloaded): activation, commands, views, the engine process, a panel, a crash and restart.
 
 import * as assert from 'node:assert/strict';
+import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { EngineError } from '../../src/extension/engine/client';
@@ -84,6 +85,22 @@ describe('MechEdit in VS Code', () => {
     await screenshot('engine-panel');
   });
 
+  it('opens a configured checkpoint in the engine and shows it in the Model view', async () => {
+    const fixture = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'models', 'llama-gqa');
+    const opened = waitFor(api.engine.onDidChange, (s) => s.model?.path === fixture || !!s.modelError, 'the model to open', 60_000);
+    await vscode.workspace.getConfiguration('mechedit').update('modelPath', fixture, vscode.ConfigurationTarget.Global);
+    const state = await opened;
+    assert.equal(state.modelError, undefined);
+    assert.equal(state.model?.architecture, 'llama');
+    assert.equal(state.model?.kvHeads, 2);
+    assert.equal(state.model?.headDim, 16);
+    const p = await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+    assert.equal(p.next.length, 5);
+    assert.ok(p.next[0].logprob >= p.next[4].logprob);
+    await vscode.commands.executeCommand('mechedit.model.focus');
+    await screenshot('model-open');
+  });
+
   it('reports a crash of the engine to a pending request and restarts on the next one', async () => {
     const client = api.engine.client;
     const oldPid = client.pid!;
@@ -102,6 +119,9 @@ describe('MechEdit in VS Code', () => {
     const info = await api.engine.refreshInfo();
     assert.notEqual(info.pid, oldPid);
     assert.equal(client.state, 'running');
+    // The configured model comes back with the new engine.
+    const model = await api.engine.ensureModel();
+    assert.equal(model?.architecture, 'llama');
     await screenshot('after-engine-restart');
   });
 });

@@ -182,7 +182,8 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     counts.set(t.dtype, (counts.get(t.dtype) ?? 0) + n);
   }
   const dtype = [...counts.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'F32';
-  const eos = cfg.eos_token_id;
+  // generation_config.json, when present, is what generation stops on (Llama 3 lists several ids).
+  const eos = ckpt.generationConfig?.eos_token_id ?? cfg.eos_token_id;
   return {
     checkpoint: ckpt,
     spec,
