@@ -10,12 +10,19 @@ import { selfTest } from '../core/runtime/selftest';
 import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
+import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
+import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
+import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 
 export interface Command {
   summary: string;
   help: string;
   options: NonNullable<ParseArgsConfig['options']>;
-  run(values: Record<string, unknown>, ctx: { json: boolean }): Promise<unknown>;
+  /** Accepts positional arguments (passed in ctx.positionals). */
+  allowPositionals?: boolean;
+  run(values: Record<string, unknown>, ctx: { json: boolean; positionals?: string[] }): Promise<unknown>;
   format(result: unknown): string;
 }
 
@@ -188,7 +195,84 @@ const generateCmd: Command = {
   format: (r) => `\n[${(r as Awaited<ReturnType<typeof generate>>).tokens.length} tokens, ${(r as Awaited<ReturnType<typeof generate>>).tokensPerSecond.toFixed(1)} tokens/s]`,
 };
 
+function formatSummary(tasks: Record<string, TaskSummary>): string {
+  const rows = Object.entries(tasks).map(([task, t]) =>
+    `| ${task} | ${t.cases} | ${Object.entries(t.indicators).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')} | ${Object.entries(t.probs).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(', ')} |`);
+  return ['| task | cases | indicators (×100) | mean probabilities (×100) |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+const evoke: Command = {
+  summary: 'EVOKE diagnostics (efficacy, paraphrase, multi-hop, prefix distraction, specificity) over a data file',
+  help: [
+    'mechedit evoke --model DIR --data evoke_main.json [--subj-spec evoke_subj_spec.json] --method none',
+    '               [--limit N] [--out DIR] [--resume] [--shard i/n] [--json]',
+    modelHelp,
+    '  --data FILE          evoke_main.json or a CounterFact-format file',
+    '  --subj-spec FILE     evoke_subj_spec.json (subject specificity)',
+    `  --method M           ${EVOKE_METHODS.join('|')} (rome, memit, rocr: per-case edits, not available yet)`,
+    '  --limit N            the first N records of each file',
+    '  --out DIR            run folder: run.json, cases.jsonl (one line per case), summary.json, report.html',
+    '  --resume             continue a run folder after a crash or cancel',
+    '  --shard i/n          only cases i, i+n, i+2n, … (0 ≤ i < n); merge the folders with mechedit merge',
+  ].join('\n'),
+  options: { ...modelOptions, data: { type: 'string' }, 'subj-spec': { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' } },
+  async run(values) {
+    const data = requireString(values, 'data');
+    const method = (values.method as string | undefined) ?? 'none';
+    const model = await openModel(values);
+    const shard = parseShard(values.shard as string | undefined);
+    const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${shard ? `-${shard.index}of${shard.count}` : ''}`;
+    let last = 0;
+    const result = await runEvoke(model, {
+      data,
+      subjSpec: values['subj-spec'] as string | undefined,
+      method,
+      limit: values.limit === undefined ? undefined : intOption(values, 'limit', 0, 1, 10_000_000),
+      shard,
+      out,
+      resume: !!values.resume,
+      log: (m) => process.stderr.write(`mechedit: ${m}\n`),
+      onProgress: (p) => {
+        if (Date.now() - last < 1000 && p.done < p.total) return;
+        last = Date.now();
+        process.stderr.write(`mechedit evoke: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
+      },
+    });
+    return { out: path.resolve(result.out), cases: result.cases, skippedRecords: result.issues, tasks: result.summary };
+  },
+  format: (r) => {
+    const x = r as { out: string; cases: number; skippedRecords: unknown[]; tasks: Record<string, TaskSummary> };
+    return `${formatSummary(x.tasks)}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+  },
+};
+
+const merge: Command = {
+  summary: 'merge the run folders of a sharded evoke run into one',
+  help: 'mechedit merge --out DIR RUN_DIR… [--json]\n  Checks that the folders are shards of the same run; cases.jsonl, summary.json and report.html go to --out.',
+  options: { out: { type: 'string' } },
+  allowPositionals: true,
+  async run(values, ctx) {
+    const out = requireString(values, 'out');
+    const dirs = ctx.positionals ?? [];
+    const config = mergeConfigs(dirs);
+    const seen = new Map<string, CaseResult>();
+    for (const d of dirs) for (const c of readCases<CaseResult>(path.join(d, 'cases.jsonl'))) seen.set(`${c.kind}:${c.caseId}`, c);
+    const results = [...seen.values()].sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
+    fs.mkdirSync(out, { recursive: true });
+    fs.writeFileSync(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+    fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
+    const tasks = writeSummary(out, config, results);
+    return { out: path.resolve(out), merged: dirs.length, cases: results.length, tasks };
+  },
+  format: (r) => {
+    const x = r as { out: string; merged: number; cases: number; tasks: Record<string, TaskSummary> };
+    return `${formatSummary(x.tasks)}\n\nmerged ${x.merged} folders, ${x.cases} cases → ${x.out}`;
+  },
+};
+
 export const commands: Record<string, Command> = {
+  evoke,
+  merge,
   info,
   tokenize: tokenizeCmd,
   predict: predictCmd,

@@ -33,12 +33,13 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     let values: Record<string, unknown>;
+    let positionals: string[];
     try {
-      values = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: false }).values;
+      ({ values, positionals } = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: !!command.allowPositionals }));
     } catch (e) {
       throw badInput((e as Error).message, { field: 'arguments', hint: `Run mechedit ${name} --help` });
     }
-    const result = await command.run(values, { json });
+    const result = await command.run(values, { json, positionals });
     process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${command.format(result)}\n`);
     return 0;
   } catch (err) {

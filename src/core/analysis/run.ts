@@ -5,7 +5,8 @@ import type { LoadedModel } from '../runtime/model';
 import type { OrtTensor } from '../runtime/ort';
 import { badInput, cancelled } from '../errors';
 import type { GenerateResult, PredictResult, ScoreResult, Token, TraceResult } from '../../protocol/model';
-import { logSumExp, topK } from './logits';
+import { topK } from './logits';
+import { scoreAnswers } from './answers';
 
 export function tokenize(model: LoadedModel, text: string): { ids: number[]; tokens: string[] } {
   const ids = model.tokenizer.encode(text);
@@ -35,30 +36,16 @@ export async function predict(model: LoadedModel, prompt: string, k = 10): Promi
  */
 export async function score(model: LoadedModel, prompt: string, answers: string[]): Promise<ScoreResult> {
   if (answers.length === 0) throw badInput('No answer to score', { field: '--answer' });
-  const p = promptIds(model, prompt);
-  const answerIds = answers.map((a, i) => {
-    const ids = model.tokenizer.encode(` ${a}`, false);
-    if (ids.length === 0) throw badInput(`Answer ${i + 1} is empty`, { field: '--answer' });
-    return ids;
-  });
-  const batch = model.makeBatch(answerIds.map((a) => [...p, ...a]));
-  const out = await model.run({ logits: 'all' }, batch);
-  const logits = out.logits.data as Float32Array;
-  const width = out.logits.dims[2];
-  const vocab = Math.min(width, model.dims.vocab);
+  promptIds(model, prompt);
+  const scored = await scoreAnswers(model, answers.map((answer) => ({ prompt, answer })));
   return {
-    answers: answers.map((text, b) => {
-      const ids = answerIds[b];
-      let sum = 0;
-      const tokenLogprobs = ids.map((id, j) => {
-        const offset = (b * batch.seq + p.length + j - 1) * width;
-        const lp = logits[offset + id] - logSumExp(logits, offset, vocab);
-        sum += lp;
-        return lp;
-      });
-      const meanLogprob = sum / ids.length;
-      return { text, tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })), tokenLogprobs, meanLogprob, prob: Math.exp(meanLogprob) };
-    }),
+    answers: scored.map((s, i) => ({
+      text: answers[i],
+      tokens: s.answerIds.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
+      tokenLogprobs: s.tokenLogprobs,
+      meanLogprob: s.meanLogprob,
+      prob: Math.exp(s.meanLogprob),
+    })),
   };
 }
 

@@ -27,8 +27,12 @@ export interface ForwardOptions {
    * zero-sized inputs.)
    */
   kvCache?: 'prefill' | 'decode';
-  /** 'all' positions, only the 'last' one, or 'none' (truncated graphs). */
-  logits?: 'all' | 'last' | 'none';
+  /**
+   * 'all' positions, only the 'last' one, 'none' (truncated graphs), or 'targets': no logits
+   * output but target_logprobs [B, S] = log_softmax(logits)[b, s, target_ids[b, s]] for an extra
+   * input target_ids [B, S] int64 (scoring: a few bytes out instead of B·S·vocab floats).
+   */
+  logits?: 'all' | 'last' | 'none' | 'targets';
   /** Build only the first n blocks (purpose-made graphs, e.g. key statistics at a layer). */
   layers?: number;
 }
@@ -241,8 +245,16 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     const fn = norm(last, plan.finalNorm);
     taps.set('final_norm', fn);
     taps.set('logits', unembed(fn, vocabRows));
-    g.op('Identity', [taps.get('logits')!], {}, 'logits');
-    g.output('logits', 'float32', ['batch', logitsMode === 'last' ? 1 : 'seq', vocabRows]);
+    if (logitsMode === 'targets') {
+      g.input('target_ids', 'int64', ['batch', 'seq']);
+      const logprobs = g.op('LogSoftmax', [taps.get('logits')!], { axis: -1 });
+      const picked = g.op('GatherElements', [logprobs, g.op('Unsqueeze', ['target_ids', g.int64([2])])], { axis: 2 });
+      g.op('Squeeze', [picked, g.int64([2])], {}, 'target_logprobs');
+      g.output('target_logprobs', 'float32', ['batch', 'seq']);
+    } else {
+      g.op('Identity', [taps.get('logits')!], {}, 'logits');
+      g.output('logits', 'float32', ['batch', logitsMode === 'last' ? 1 : 'seq', vocabRows]);
+    }
   }
 
   if (options.lens) {

@@ -1,0 +1,115 @@
+// Readers for EVOKE's evoke_main.json (CounterFact schema + portability + prefix_distraction),
+// evoke_subj_spec.json, and plain CounterFact files (the same reader: EVOKE's extra fields are
+// optional there).
+
+import * as fs from 'node:fs';
+import { badInput } from '../errors';
+import { obj, readRecords, RecordError, str, strList, type RecordIssue } from './records';
+
+/** One edit request and the prompts that measure it. */
+export interface EvokeCase {
+  caseId: number;
+  subject: string;
+  /** Template with "{}" for the subject. */
+  prompt: string;
+  relationId?: string;
+  targetNew: string;
+  targetTrue: string;
+  paraphrasePrompts: string[];
+  neighborhoodPrompts: string[];
+  prefixDistraction: string[];
+  portability?: { question: string; newAnswer: string; originalAnswer: string; recalledRelation?: string };
+  augmentPara: string[];
+  augmentRel: string[];
+}
+
+export interface SubjectSpecCase {
+  caseId: number;
+  subject: string;
+  prompt: string;
+  targetNew: string;
+  targetTrue: string;
+  /** A different relation of the same subject, and its answer. */
+  specPrompt: string;
+  specAnswer: string;
+}
+
+function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw badInput(`Cannot read the data file: ${(e as Error).message}`, { file });
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw badInput(`The data file is not valid JSON: ${(e as Error).message}`, { file, hint: 'Check that it is a JSON array of records (EVOKE / CounterFact format).' });
+  }
+}
+
+function rewrite(record: unknown) {
+  const rr = obj(record, 'requested_rewrite');
+  const prompt = str(rr, 'prompt', 'requested_rewrite.prompt');
+  if (!prompt.includes('{}')) throw new RecordError('requested_rewrite.prompt', `the prompt must contain "{}" for the subject, got ${JSON.stringify(prompt)}`);
+  return {
+    rr,
+    subject: str(rr, 'subject', 'requested_rewrite.subject'),
+    prompt,
+    targetNew: str(obj(rr, 'target_new', 'requested_rewrite.target_new'), 'str', 'requested_rewrite.target_new.str'),
+    targetTrue: str(obj(rr, 'target_true', 'requested_rewrite.target_true'), 'str', 'requested_rewrite.target_true.str'),
+  };
+}
+
+function caseId(record: unknown, index: number): number {
+  const id = (record as Record<string, unknown>).case_id;
+  if (id === undefined) return index;
+  if (typeof id !== 'number' || !Number.isInteger(id)) throw new RecordError('case_id', `expected an integer, got ${JSON.stringify(id)}`);
+  return id;
+}
+
+export function readEvokeMain(file: string): { records: EvokeCase[]; issues: RecordIssue[] } {
+  return readRecords(file, readJson(file), (record, index) => {
+    const { rr, subject, prompt, targetNew, targetTrue } = rewrite(record);
+    const p = (record as Record<string, unknown>).portability;
+    let portability: EvokeCase['portability'];
+    if (p !== undefined && p !== null && Object.keys(p as object).length > 0) {
+      portability = {
+        question: str(p, 'New Question', 'portability.New Question'),
+        newAnswer: str(p, 'New Answer', 'portability.New Answer'),
+        originalAnswer: str(p, 'Original Answer', 'portability.Original Answer'),
+        recalledRelation: typeof (p as Record<string, unknown>)['Recalled Relation'] === 'string' ? ((p as Record<string, unknown>)['Recalled Relation'] as string) : undefined,
+      };
+    }
+    return {
+      caseId: caseId(record, index),
+      subject,
+      prompt,
+      relationId: typeof rr.relation_id === 'string' ? rr.relation_id : undefined,
+      targetNew,
+      targetTrue,
+      paraphrasePrompts: strList(record, 'paraphrase_prompts'),
+      neighborhoodPrompts: strList(record, 'neighborhood_prompts'),
+      prefixDistraction: strList(record, 'prefix_distraction', 'prefix_distraction', true),
+      portability,
+      augmentPara: strList(rr, 'data_augmentation_prompt_para', 'requested_rewrite.data_augmentation_prompt_para', true),
+      augmentRel: strList(rr, 'data_augmentation_prompt_rel', 'requested_rewrite.data_augmentation_prompt_rel', true),
+    };
+  });
+}
+
+export function readSubjectSpec(file: string): { records: SubjectSpecCase[]; issues: RecordIssue[] } {
+  return readRecords(file, readJson(file), (record, index) => {
+    const { subject, prompt, targetNew, targetTrue } = rewrite(record);
+    const spec = obj(record, 'relation_specificity');
+    return {
+      caseId: caseId(record, index),
+      subject,
+      prompt,
+      targetNew,
+      targetTrue,
+      specPrompt: str(spec, 'prompt', 'relation_specificity.prompt'),
+      specAnswer: str(obj(spec, 'answer', 'relation_specificity.answer'), 'value', 'relation_specificity.answer.value'),
+    };
+  });
+}

@@ -1,0 +1,109 @@
+// `mechedit evoke`: EVOKE's tasks over evoke_main.json (+ evoke_subj_spec.json), per case.
+// Methods: 'none' (the model as it is, with whatever edits are applied to it). Per-case edit
+// methods (compute the case's edit, apply, score, revert) join when the edit methods land.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedModel } from '../runtime/model';
+import { scoreAnswers } from '../analysis/answers';
+import { badInput } from '../errors';
+import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
+import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
+import { inShard, openRun, processAll, sha256File, writeIssues, type RunConfig, type RunProgress, type Shard } from './runner';
+import { formatIssue, type RecordIssue } from './records';
+import { renderReport } from './report';
+
+export const EVOKE_METHODS = ['none'] as const;
+export const PLANNED_METHODS = ['rome', 'memit', 'rocr'];
+
+export interface EvokeOptions {
+  data: string;
+  subjSpec?: string;
+  method: string;
+  limit?: number;
+  shard?: Shard;
+  out: string;
+  resume?: boolean;
+  onProgress?: (p: RunProgress) => void;
+  isCancelled?: () => boolean;
+  log?: (message: string) => void;
+}
+
+export interface EvokeRunResult {
+  out: string;
+  cases: number;
+  issues: RecordIssue[];
+  summary: Record<string, TaskSummary>;
+}
+
+type Item = { kind: 'main'; c: EvokeCase } | { kind: 'subject'; c: SubjectSpecCase };
+const itemKey = (i: Item) => `${i.kind}:${i.c.caseId}`;
+
+export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<EvokeRunResult> {
+  if (!(EVOKE_METHODS as readonly string[]).includes(o.method)) {
+    const planned = PLANNED_METHODS.includes(o.method);
+    throw badInput(`Method "${o.method}" is ${planned ? 'not available yet' : 'unknown'}`, {
+      field: '--method',
+      hint: planned ? 'Per-case edit methods need the edit stack; run --method none now (on a model with edits applied, it measures those).' : `Use one of: ${EVOKE_METHODS.join(', ')}.`,
+    });
+  }
+  const main = readEvokeMain(o.data);
+  const subj = o.subjSpec ? readSubjectSpec(o.subjSpec) : { records: [], issues: [] };
+  const issues = [...main.issues, ...subj.issues];
+  for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
+  const limit = (xs: Item[]) => (o.limit ? xs.slice(0, o.limit) : xs);
+  const items = inShard([
+    ...limit(main.records.map((c) => ({ kind: 'main' as const, c }))),
+    ...limit(subj.records.map((c) => ({ kind: 'subject' as const, c }))),
+  ], o.shard);
+
+  const config: RunConfig = {
+    tool: 'evoke',
+    version: 1,
+    modelFingerprint: model.checkpoint.fingerprint,
+    modelPath: model.checkpoint.dir,
+    method: o.method,
+    data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map((file) => ({ file: path.resolve(file), sha256: sha256File(file) })),
+    limit: o.limit,
+    shard: o.shard,
+  };
+  const run = openRun<CaseResult>(o.out, config, !!o.resume);
+  writeIssues(o.out, issues);
+  const results = [...run.done];
+  await processAll(
+    items,
+    itemKey,
+    new Set(run.done.map((r) => `${r.kind}:${r.caseId}`)),
+    async (chunk) => {
+      const plans = chunk.map((i) => (i.kind === 'main' ? mainTasks(i.c) : subjectTasks(i.c)));
+      const pairs = plans.map(pairsOf);
+      const scores = await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled });
+      let at = 0;
+      const out = chunk.map((item, k) => {
+        const tasks = evaluate(plans[k], scores.slice(at, (at += pairs[k].length)));
+        return { kind: item.kind, caseId: item.c.caseId, subject: item.c.subject, targetNew: item.c.targetNew, targetTrue: item.c.targetTrue, tasks };
+      });
+      results.push(...out);
+      return out;
+    },
+    (r) => run.append(r),
+    { onProgress: o.onProgress, isCancelled: o.isCancelled },
+  );
+  const summary = writeSummary(o.out, config, results);
+  return { out: o.out, cases: results.length, issues, summary };
+}
+
+/** summary.json and report.html of a run folder from its results. */
+export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): Record<string, TaskSummary> {
+  const summary = summarize(results);
+  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify({ config, cases: results.length, tasks: summary }, null, 2)}\n`);
+  const meta: Record<string, string> = {
+    model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
+    method: config.method,
+    data: config.data.map((d) => path.basename(d.file)).join(', '),
+    cases: String(results.length),
+  };
+  if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
+  fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));
+  return summary;
+}

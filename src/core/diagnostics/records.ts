@@ -1,0 +1,64 @@
+// Strict record validation: a bad record is reported by file, record index and field, and the
+// rest of the file is still read.
+
+export interface RecordIssue {
+  file: string;
+  index: number;
+  field: string;
+  message: string;
+}
+
+/** Thrown inside a record reader; collected per record by readRecords(). */
+export class RecordError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+  }
+}
+
+export function str(obj: unknown, field: string, path = field): string {
+  const v = (obj as Record<string, unknown> | null)?.[field];
+  if (typeof v !== 'string' || v.length === 0) throw new RecordError(path, `expected a non-empty string, got ${describe(v)}`);
+  return v;
+}
+
+export function strList(obj: unknown, field: string, path = field, optional = false): string[] {
+  const v = (obj as Record<string, unknown> | null)?.[field];
+  if (v === undefined && optional) return [];
+  if (!Array.isArray(v)) throw new RecordError(path, `expected a list of strings, got ${describe(v)}`);
+  v.forEach((x, i) => {
+    if (typeof x !== 'string' || x.length === 0) throw new RecordError(`${path}[${i}]`, `expected a non-empty string, got ${describe(x)}`);
+  });
+  return v as string[];
+}
+
+export function obj(parent: unknown, field: string, path = field): Record<string, unknown> {
+  const v = (parent as Record<string, unknown> | null)?.[field];
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new RecordError(path, `expected an object, got ${describe(v)}`);
+  return v as Record<string, unknown>;
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing (the field is missing)';
+  const text = JSON.stringify(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** Applies `read` to every element of a JSON array; bad records become issues. */
+export function readRecords<T>(file: string, data: unknown, read: (record: unknown, index: number) => T): { records: T[]; issues: RecordIssue[] } {
+  if (!Array.isArray(data)) return { records: [], issues: [{ file, index: -1, field: '', message: 'expected a JSON array of records' }] };
+  const records: T[] = [];
+  const issues: RecordIssue[] = [];
+  data.forEach((record, index) => {
+    try {
+      records.push(read(record, index));
+    } catch (e) {
+      if (!(e instanceof RecordError)) throw e;
+      issues.push({ file, index, field: e.field, message: e.message });
+    }
+  });
+  return { records, issues };
+}
+
+export function formatIssue(i: RecordIssue): string {
+  return `${i.file}: record ${i.index}${i.field ? `, field "${i.field}"` : ''}: ${i.message}`;
+}
