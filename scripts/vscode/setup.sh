@@ -36,7 +36,9 @@ start_s=$SECONDS
 # chromium: the browser Playwright drives. libkrb5-dev, build-essential, python3, pkg-config:
 # code-server's postinstall compiles native modules (kerberos needs krb5 headers) with node-gyp.
 # fonts-dejavu-core: readable text in screenshots.
-APT_PACKAGES=(chromium libkrb5-dev build-essential python3 pkg-config fonts-dejavu-core)
+# libvulkan1: the Vulkan loader, so that onnxruntime's WebGPU provider runs on chromium's
+# SwiftShader driver (test/unit/webgpu.test.ts).
+APT_PACKAGES=(chromium libvulkan1 libkrb5-dev build-essential python3 pkg-config fonts-dejavu-core)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -45,8 +47,10 @@ if ((${#missing[@]})); then
   SUDO=""
   if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; fi
   log "apt: installing ${missing[*]}"
-  $SUDO apt-get update -qq </dev/null
-  $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" </dev/null
+  mkdir -p "$CACHE"
+  { $SUDO apt-get update && $SUDO apt-get install -y --no-install-recommends "${missing[@]}"; } \
+    </dev/null >"$CACHE/apt.log" 2>&1 \
+    || { tail -n 40 "$CACHE/apt.log" >&2; echo "[setup] ERROR: apt-get failed (log: $CACHE/apt.log)" >&2; exit 1; }
 else
   log "apt: ${APT_PACKAGES[*]} already installed"
 fi
@@ -101,10 +105,11 @@ rm -rf "$SERVER_DIR/node_modules" "$SERVER_DIR/package-lock.json"
     || { tail -n 60 "$SERVER_DIR/install.log" >&2; echo "[setup] ERROR: code-server install failed (full log: $SERVER_DIR/install.log)" >&2; exit 1; }
 )
 
-# Sanity check: the native modules load in Node 24 and the server starts far enough to print its version.
+# Sanity check: the native modules load in Node 24. (Not `code-server --version`: it writes
+# ~/.config/code-server/config.yaml.)
 (cd "$SERVER_DIR/node_modules/code-server/lib/vscode" && "$NODE24_DIR/bin/node" -e '
   for (const m of ["@vscode/spdlog", "@vscode/sqlite3", "node-pty", "@parcel/watcher", "kerberos", "@vscode/native-watchdog"]) require(m);')
-log "code-server $("$NODE24_DIR/bin/node" "$CODE_SERVER_ENTRY" --version | head -n 1), node $("$NODE24_DIR/bin/node" --version)"
+log "code-server $("$NODE24_DIR/bin/node" -p "require('$SERVER_DIR/node_modules/code-server/package.json').version"), node $("$NODE24_DIR/bin/node" --version)"
 
 echo "$STAMP_KEY" > "$STAMP"
 log "done in $(( SECONDS - start_s ))s"
