@@ -2,11 +2,13 @@
 # Sets up and runs every test: the README's test command, and what CI (.ci/run) runs.
 # Works on a fresh Debian 12 machine with Node 20 / npm 11 and only the npm registry and Debian's
 # packages reachable: it installs what it needs itself.
-#   1. npm ci (onnxruntime-node's CUDA download is skipped: ONNXRUNTIME_NODE_INSTALL=skip)
+#   1. npm ci (onnxruntime-node's CUDA download is skipped: ONNXRUNTIME_NODE_INSTALL=skip), then
+#      scripts/vscode/setup.sh: Chromium (+ its SwiftShader Vulkan driver and libvulkan1 for the
+#      WebGPU tests), Node 24 and code-server, cached under .vscode-test/
 #   2. build (esbuild bundles), compile (tsc → out/), type-check, lint (the layer rules)
-#   3. unit tests (node:test)
+#   3. unit tests (node:test), with golden tests against the PyTorch reference's fixtures
 #   4. the .vsix (vsce)
-#   5. the integration suite inside a real VS Code (code-server + Chromium, set up by scripts/vscode/setup.sh)
+#   5. the integration suite inside a real VS Code (code-server + Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +20,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 else
   echo "node_modules is up to date"
 fi
+
+step "system packages, Node 24 and code-server (scripts/vscode/setup.sh)"
+bash scripts/vscode/setup.sh
 
 step "build, compile, type-check, lint"
 npm run --silent build
@@ -33,5 +38,4 @@ npm run --silent package 2>&1 | grep -E 'DONE|ERROR|WARNING' || true
 test -f dist/mechedit-linux-x64.vsix
 
 step "VS Code integration suite (code-server)"
-bash scripts/vscode/setup.sh
 npm run --silent test:vscode
