@@ -52,10 +52,20 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
   const issues = [...main.issues, ...subj.issues];
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const limit = (xs: Item[]) => (o.limit ? xs.slice(0, o.limit) : xs);
-  const items = inShard([
+  const selected = inShard([
     ...limit(main.records.map((c) => ({ kind: 'main' as const, c }))),
     ...limit(subj.records.map((c) => ({ kind: 'subject' as const, c }))),
   ], o.shard);
+  // A case with a prompt + answer longer than the model's context cannot be scored: it is
+  // reported like a bad record and the run goes on.
+  const items = selected.filter((item) => {
+    const tooLong = longestPair(model, item);
+    if (tooLong === undefined) return true;
+    const issue = { file: item.kind === 'main' ? o.data : o.subjSpec!, index: item.c.caseId, field: 'prompt', message: `${tooLong} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
+    issues.push(issue);
+    o.log?.(`skipped: ${formatIssue(issue)}`);
+    return false;
+  });
 
   const config: RunConfig = {
     tool: 'evoke',
@@ -91,6 +101,16 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
   );
   const summary = writeSummary(o.out, config, results);
   return { out: o.out, cases: results.length, issues, summary };
+}
+
+/** The length of the longest prompt + answer of a case when it exceeds the context, else undefined. */
+function longestPair(model: LoadedModel, item: Item): number | undefined {
+  const plans = item.kind === 'main' ? mainTasks(item.c) : subjectTasks(item.c);
+  let longest = 0;
+  for (const { prompt, answer } of pairsOf(plans)) {
+    longest = Math.max(longest, model.tokenizer.encode(prompt).length + model.tokenizer.encode(` ${answer}`, false).length);
+  }
+  return longest > model.dims.maxPositions ? longest : undefined;
 }
 
 /** summary.json and report.html of a run folder from its results. */
