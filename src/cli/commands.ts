@@ -15,6 +15,10 @@ import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner'
 import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { EditStack } from '../core/edits/stack';
+import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
+import { readVectors } from '../core/edits/importVectors';
+import { bake } from '../core/edits/bake';
 
 export interface Command {
   summary: string;
@@ -76,6 +80,7 @@ const modelOptions = {
   model: { type: 'string' },
   provider: { type: 'string' },
   threads: { type: 'string' },
+  edits: { type: 'string', multiple: true },
 } as const;
 
 /** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
@@ -84,7 +89,14 @@ async function openModel(values: Record<string, unknown>): Promise<LoadedModel> 
   if (!modelPath) throw badInput('--model is required', { field: '--model', hint: 'Give the checkpoint folder (config.json, *.safetensors, tokenizer.json).' });
   const threads = intOption(values, 'threads', 0, 0, 1024);
   const { provider } = await resolveProvider(providerOption(values), { threads });
-  return LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
+  const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
+  const files = (values.edits as string[] | undefined) ?? [];
+  if (files.length) {
+    const stack = new EditStack(model);
+    for (const f of files) stack.apply(readEdit(f));
+    process.stderr.write(`mechedit: ${files.length} edit(s) applied: ${stack.list().map((e) => e.label).join(', ')}\n`);
+  }
+  return model;
 }
 
 function requireString(values: Record<string, unknown>, name: string): string {
@@ -94,7 +106,7 @@ function requireString(values: Record<string, unknown>, name: string): string {
 }
 
 const jsonOnly = (r: unknown) => JSON.stringify(r, null, 2);
-const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)';
+const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)\n  --edits FILE …       apply these edit files (.mechedit/edits/<id>.json) for this run';
 
 const info: Command = {
   summary: 'describe a checkpoint: architecture, sizes, dtype, provider, tap names',
@@ -270,7 +282,68 @@ const merge: Command = {
   },
 };
 
+const edit: Command = {
+  summary: 'make an edit file: import user-made vectors (rome, memit, rocr, ablate: coming with the edit methods)',
+  help: [
+    'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
+    '  --u FILE, --v FILE   u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in]: .npy or .safetensors (tensors u/v or U/V);',
+    '                       the update is ΔW = Uᵀ V, i.e. y = W x + Uᵀ (V x)',
+    '  --out DIR            where <id>.json and <id>.safetensors go (default .mechedit/edits)',
+  ].join('\n'),
+  options: { model: { type: 'string' }, layer: { type: 'string' }, module: { type: 'string' }, u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' } },
+  allowPositionals: true,
+  async run(values, ctx) {
+    const method = ctx.positionals?.[0];
+    if (method !== 'import') {
+      const planned = ['rome', 'memit', 'rocr', 'ablate'].includes(method ?? '');
+      throw badInput(planned ? `"mechedit edit ${method}" is not available yet` : `Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Available: mechedit edit import.' });
+    }
+    const modelPath = requireString(values, 'model');
+    const model = LoadedModel.open(modelPath, { provider: 'cpu', threads: 0 });
+    const layer = intOption(values, 'layer', -1, 0, model.dims.layers - 1);
+    if (layer < 0) throw badInput('--layer is required', { field: '--layer' });
+    const module = (values.module as string | undefined) ?? 'mlp.out';
+    if (module !== 'mlp.out' && module !== 'attn.out') throw badInput(`--module must be mlp.out or attn.out, got "${module}"`, { field: '--module' });
+    const U = readVectors(requireString(values, 'u'), 'u');
+    const V = readVectors(requireString(values, 'v'), 'v');
+    if (U.rows !== V.rows) throw badInput(`u has ${U.rows} row(s) but v has ${V.rows}: they must have the same rank`, { field: '--v' });
+    const label = (values.label as string | undefined) ?? `manual edit, layer ${layer} ${module}`;
+    const json: EditJson = {
+      format: 'mechedit-edit/1', id: newEditId(label), label, method: 'manual', modelFingerprint: model.checkpoint.fingerprint,
+      targets: [{ layer, module, rank: U.rows, U: 'U', V: 'V' }], vectors: '', created: new Date().toISOString(),
+      request: { u: path.resolve(values.u as string), v: path.resolve(values.v as string) },
+    };
+    const stack = new EditStack(model);
+    const candidate = { json, tensors: [{ U: U.data, V: V.data }] };
+    stack.check(candidate); // shapes against the model, before anything is written
+    const dims = (t: { layer: number; module: string }) => {
+      const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
+      return { out: w.out, in: w.in };
+    };
+    const file = writeEdit((values.out as string | undefined) ?? path.join('.mechedit', 'edits'), candidate, dims);
+    return { file: path.resolve(file), id: json.id, rank: U.rows, layer, module };
+  },
+  format: (r) => `wrote ${(r as { file: string }).file}`,
+};
+
+const bakeCmd: Command = {
+  summary: 'write a new checkpoint folder with edits baked into the weights',
+  help: 'mechedit bake --model DIR --edits FILE … --out DIR2 [--json]\n  The source checkpoint is only read; DIR2 must be new or empty.',
+  options: { ...modelOptions, out: { type: 'string' } },
+  async run(values) {
+    const out = requireString(values, 'out');
+    if (!(values.edits as string[] | undefined)?.length) throw badInput('--edits is required', { field: '--edits' });
+    const model = LoadedModelForTokenizer(values);
+    const stack = new EditStack(model);
+    for (const f of values.edits as string[]) stack.apply(readEdit(f));
+    return bake(model, out, stack.list());
+  },
+  format: (r) => `baked ${(r as { modified: string[] }).modified.length} weight(s) into ${(r as { out: string }).out}`,
+};
+
 export const commands: Record<string, Command> = {
+  edit,
+  bake: bakeCmd,
   evoke,
   merge,
   info,

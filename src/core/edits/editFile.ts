@@ -1,0 +1,113 @@
+// An edit as data: `.mechedit/edits/<id>.json` (reviewable, diffable) with its vectors in the
+// sidecar `<id>.safetensors`. JSON schema: schemas/edit.schema.json.
+//
+//   { "format": "mechedit-edit/1", "id", "label", "method", "modelFingerprint",
+//     "targets": [{ "layer", "module": "mlp.out" | "attn.out", "rank", "U": name, "V": name }],
+//     "vectors": "<id>.safetensors", "request"?, "hparams"?, "health"?, "created" }
+//
+// Each target is a rank-r update of one output projection, ΔW = Uᵀ V with U [r, d_out] and
+// V [r, d_in] (y = W x + Uᵀ (V x)); a single-layer edit (ROME) has one target, MEMIT / ROCR one
+// per layer. The fingerprint (sha256 of config.json and the safetensors headers) binds the edit
+// to its model.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { badInput } from '../errors';
+import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
+import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
+import type { EditModule } from '../graph/taps';
+
+export const EDIT_FORMAT = 'mechedit-edit/1';
+export const EDIT_METHODS = ['rome', 'memit', 'rocr', 'ablate', 'manual'] as const;
+export type EditMethod = (typeof EDIT_METHODS)[number];
+
+export interface EditTargetJson {
+  layer: number;
+  module: EditModule;
+  rank: number;
+  U: string;
+  V: string;
+}
+
+export interface EditJson {
+  $schema?: string;
+  format: typeof EDIT_FORMAT;
+  id: string;
+  label: string;
+  method: EditMethod;
+  modelFingerprint: string;
+  targets: EditTargetJson[];
+  vectors: string;
+  request?: Record<string, unknown>;
+  hparams?: Record<string, unknown>;
+  health?: Record<string, unknown>;
+  created: string;
+}
+
+/** An edit in memory: its JSON and, per target, U [rank·d_out] and V [rank·d_in] (row-major). */
+export interface Edit {
+  json: EditJson;
+  file?: string;
+  tensors: { U: Float32Array; V: Float32Array }[];
+}
+
+export function newEditId(label: string): string {
+  const slug = label.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40) || 'edit';
+  return `${slug}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Reads and validates an edit file and its sidecar; every error names the file and field. */
+export function readEdit(file: string): Edit {
+  const where = (field: string, hint?: string) => ({ file, field, hint });
+  let json: EditJson;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw badInput(`Cannot read the edit: ${(e as Error).message}`, where('', 'An edit file is JSON (see schemas/edit.schema.json).'));
+  }
+  if (typeof json !== 'object' || json === null) throw badInput('The edit is not a JSON object', where(''));
+  if (json.format !== EDIT_FORMAT) throw badInput(`Unknown edit format ${JSON.stringify(json.format)}`, where('format', `Expected "${EDIT_FORMAT}".`));
+  for (const k of ['id', 'label', 'modelFingerprint', 'vectors', 'created'] as const) {
+    if (typeof json[k] !== 'string' || !json[k]) throw badInput(`"${k}" must be a non-empty string`, where(k));
+  }
+  if (!EDIT_METHODS.includes(json.method)) throw badInput(`Unknown method ${JSON.stringify(json.method)}`, where('method', `One of: ${EDIT_METHODS.join(', ')}.`));
+  if (!Array.isArray(json.targets) || json.targets.length === 0) throw badInput('"targets" must be a non-empty list', where('targets'));
+  if (json.vectors.includes('/') || json.vectors.includes('\\')) throw badInput('"vectors" must be a file name beside the edit', where('vectors'));
+  const sidecar = path.join(path.dirname(file), json.vectors);
+  if (!fs.existsSync(sidecar)) throw badInput(`The vectors file ${json.vectors} is missing`, where('vectors', 'Keep the .safetensors file beside the edit\'s .json.'));
+  const header = readSafetensorsHeader(sidecar);
+  const tensors = json.targets.map((t, i) => {
+    const f = `targets[${i}]`;
+    if (!Number.isInteger(t.layer) || t.layer < 0) throw badInput(`layer must be a whole number ≥ 0, got ${JSON.stringify(t.layer)}`, where(`${f}.layer`));
+    if (t.module !== 'mlp.out' && t.module !== 'attn.out') throw badInput(`module must be "mlp.out" or "attn.out", got ${JSON.stringify(t.module)}`, where(`${f}.module`));
+    if (!Number.isInteger(t.rank) || t.rank < 1) throw badInput(`rank must be a whole number ≥ 1, got ${JSON.stringify(t.rank)}`, where(`${f}.rank`));
+    const read = (key: 'U' | 'V') => {
+      const entry = header.tensors.get(t[key]);
+      if (!entry) throw badInput(`Tensor "${t[key]}" is not in ${json.vectors}`, where(`${f}.${key}`));
+      if (entry.shape.length !== 2 || entry.shape[0] !== t.rank) throw badInput(`Tensor "${t[key]}" has shape [${entry.shape}], expected [${t.rank}, …]`, where(`${f}.${key}`));
+      const values = readTensorF32(entry);
+      if (!values.every(Number.isFinite)) throw badInput(`Tensor "${t[key]}" holds NaN or infinite values`, where(`${f}.${key}`));
+      return values;
+    };
+    return { U: read('U'), V: read('V') };
+  });
+  return { json, file, tensors };
+}
+
+/** Writes `<dir>/<id>.json` and `<dir>/<id>.safetensors`. Returns the JSON path. */
+export function writeEdit(dir: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const json: EditJson = { ...edit.json, vectors: `${edit.json.id}.safetensors` };
+  writeSafetensors(
+    path.join(dir, json.vectors),
+    json.targets.flatMap((t, i) => {
+      const d = dims(t);
+      return [f32Tensor(t.U, [t.rank, d.out], edit.tensors[i].U), f32Tensor(t.V, [t.rank, d.in], edit.tensors[i].V)];
+    }),
+    { format: EDIT_FORMAT, id: json.id },
+  );
+  const file = path.join(dir, `${json.id}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  return file;
+}

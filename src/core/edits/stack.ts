@@ -1,0 +1,145 @@
+// The edit stack of an open model: an ordered list of edits, each enabled or not, with a
+// strength α. Applying, reverting, toggling, scaling or reordering only recombines the edit
+// inputs fed to every run (model.edits): no session is rebuilt. Edits on the same module stack
+// as a higher rank: U = [α₁U₁; α₂U₂; …], V = [V₁; V₂; …]. An empty stack feeds rank 0, so
+// reverting everything gives bit-identical logits to the unedited model.
+
+import type { LoadedModel, EditKey, EditTensors } from '../runtime/model';
+import { badInput, MechEditError } from '../errors';
+import type { Edit } from './editFile';
+
+export interface StackEntry {
+  edit: Edit;
+  enabled: boolean;
+  strength: number;
+}
+
+export interface StackItem {
+  id: string;
+  label: string;
+  method: string;
+  file?: string;
+  enabled: boolean;
+  strength: number;
+  targets: { layer: number; module: string; rank: number }[];
+}
+
+export class EditStack {
+  private entries: StackEntry[] = [];
+
+  constructor(private readonly model: LoadedModel) {}
+
+  list(): StackItem[] {
+    return this.entries.map((e) => ({
+      id: e.edit.json.id,
+      label: e.edit.json.label,
+      method: e.edit.json.method,
+      file: e.edit.file,
+      enabled: e.enabled,
+      strength: e.strength,
+      targets: e.edit.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })),
+    }));
+  }
+
+  /** Checks an edit against this model: fingerprint, layers, and the vector shapes. */
+  check(edit: Edit): void {
+    const { json } = edit;
+    const where = { file: edit.file, hint: undefined as string | undefined };
+    if (json.modelFingerprint !== this.model.checkpoint.fingerprint) {
+      throw badInput(
+        `Edit "${json.label}" was made for another model (fingerprint ${json.modelFingerprint}); the open model ${this.model.checkpoint.dir} has fingerprint ${this.model.checkpoint.fingerprint}`,
+        { ...where, field: 'modelFingerprint', hint: 'Open the model the edit was computed on, or compute the edit again on this one.' },
+      );
+    }
+    json.targets.forEach((t, i) => {
+      if (t.layer >= this.model.dims.layers) throw badInput(`Layer ${t.layer} does not exist (the model has ${this.model.dims.layers})`, { ...where, field: `targets[${i}].layer` });
+      const w = this.weightOf(t.layer, t.module);
+      const { U, V } = edit.tensors[i];
+      if (U.length !== t.rank * w.out) throw badInput(`U of target ${i} has ${U.length / t.rank} columns; ${t.module} at layer ${t.layer} has d_out ${w.out}`, { ...where, field: `targets[${i}].U` });
+      if (V.length !== t.rank * w.in) throw badInput(`V of target ${i} has ${V.length / t.rank} columns; ${t.module} at layer ${t.layer} has d_in ${w.in}`, { ...where, field: `targets[${i}].V` });
+    });
+  }
+
+  /** Adds an edit on top (or replaces the one with the same id, keeping its place). */
+  apply(edit: Edit, strength = 1): void {
+    this.check(edit);
+    const i = this.entries.findIndex((e) => e.edit.json.id === edit.json.id);
+    const entry = { edit, enabled: true, strength };
+    if (i >= 0) this.entries[i] = entry;
+    else this.entries.push(entry);
+    this.sync();
+  }
+
+  revert(id: string): void {
+    this.entries.splice(this.index(id), 1);
+    this.sync();
+  }
+
+  revertAll(): void {
+    this.entries = [];
+    this.sync();
+  }
+
+  setEnabled(id: string, enabled: boolean): void {
+    this.entries[this.index(id)].enabled = enabled;
+    this.sync();
+  }
+
+  scale(id: string, strength: number): void {
+    if (!Number.isFinite(strength)) throw badInput(`Strength must be a finite number, got ${strength}`, { field: 'strength' });
+    this.entries[this.index(id)].strength = strength;
+    this.sync();
+  }
+
+  /** New order, as a permutation of the current ids. */
+  reorder(ids: string[]): void {
+    const current = this.entries.map((e) => e.edit.json.id);
+    if (ids.length !== current.length || [...ids].sort().join('\n') !== [...current].sort().join('\n')) {
+      throw badInput(`The new order must list each of the ${current.length} edits once`, { field: 'ids' });
+    }
+    this.entries = ids.map((id) => this.entries[this.index(id)]);
+    this.sync();
+  }
+
+  private index(id: string): number {
+    const i = this.entries.findIndex((e) => e.edit.json.id === id);
+    if (i < 0) throw new MechEditError({ code: 'not-found', message: `No edit "${id}" in the stack`, field: 'id' });
+    return i;
+  }
+
+  private weightOf(layer: number, module: string) {
+    const b = this.model.plan.blocks[layer];
+    return module === 'mlp.out' ? b.down : b.o;
+  }
+
+  /** Recombines the enabled edits into the model's edit inputs. */
+  private sync(): void {
+    const parts = new Map<EditKey, { U: Float32Array; V: Float32Array; rank: number; alpha: number }[]>();
+    for (const e of this.entries) {
+      if (!e.enabled || e.strength === 0) continue;
+      e.edit.json.targets.forEach((t, i) => {
+        const key = `${t.layer}:${t.module}` as EditKey;
+        const list = parts.get(key) ?? [];
+        list.push({ ...e.edit.tensors[i], rank: t.rank, alpha: e.strength });
+        parts.set(key, list);
+      });
+    }
+    const edits = new Map<EditKey, EditTensors>();
+    for (const [key, list] of parts) {
+      const rank = list.reduce((a, p) => a + p.rank, 0);
+      const U = new Float32Array(list.reduce((a, p) => a + p.U.length, 0));
+      const V = new Float32Array(list.reduce((a, p) => a + p.V.length, 0));
+      let u = 0;
+      let v = 0;
+      for (const p of list) {
+        if (p.alpha === 1) U.set(p.U, u);
+        else for (let i = 0; i < p.U.length; i++) U[u + i] = p.alpha * p.U[i];
+        V.set(p.V, v);
+        u += p.U.length;
+        v += p.V.length;
+      }
+      edits.set(key, { rank, U, V });
+    }
+    this.model.edits = edits;
+  }
+}
