@@ -9,6 +9,9 @@ import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, trace } from '../core/analysis/run';
 import { MechEditError } from '../core/errors';
+import { EditStack } from '../core/edits/stack';
+import { readEdit } from '../core/edits/editFile';
+import type { StackState } from '../protocol/edits';
 import type { EngineServer } from './server';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -17,6 +20,7 @@ export interface EngineState {
   config: EngineConfig;
   resolved?: { provider: ExecutionProvider; probes: ProviderProbe[] };
   model?: LoadedModel;
+  stack?: EditStack;
   startedAt: number;
   log(message: string): void;
 }
@@ -64,6 +68,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
       if (open) {
         await open.release();
         state.model = LoadedModel.open(open.checkpoint.dir, { ...(await provider()), threads: state.config.threads, log: state.log });
+        state.stack = state.stack?.moveTo(state.model) ?? new EditStack(state.model);
       }
     }
     return info();
@@ -93,14 +98,38 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     await next.session({ logits: 'last' }); // fail here, not on the first request
     await state.model?.release();
     state.model = next;
+    state.stack = new EditStack(next);
     return modelInfo(next);
   });
   server.handle('model/info', async () => (state.model ? modelInfo(state.model) : null));
   server.handle('model/close', async () => {
     await state.model?.release();
     state.model = undefined;
+    state.stack = undefined;
     return null;
   });
+  const stack = (): EditStack => {
+    model();
+    return state.stack!;
+  };
+  /** Runs a change on the stack and reports the new state with the time the change took. */
+  const change = async (fn: (s: EditStack) => void): Promise<StackState> => {
+    const s = stack();
+    const t0 = performance.now();
+    fn(s);
+    return { items: s.list(), lastChangeMs: performance.now() - t0 };
+  };
+  server.handle('edits/list', async () => ({ items: stack().list() }));
+  server.handle('edits/apply', async (p) => {
+    const edit = readEdit(text(p.file, 'file'));
+    return change((s) => s.apply(edit, p.strength ?? 1));
+  });
+  server.handle('edits/revert', async (p) => change((s) => s.revert(text(p.id, 'id'))));
+  server.handle('edits/revertAll', async () => change((s) => s.revertAll()));
+  server.handle('edits/setEnabled', async (p) => change((s) => s.setEnabled(text(p.id, 'id'), !!p.enabled)));
+  server.handle('edits/scale', async (p) => change((s) => s.scale(text(p.id, 'id'), p.strength)));
+  server.handle('edits/reorder', async (p) => change((s) => s.reorder(p.ids ?? [])));
+
   server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), p.top ?? 10));
   server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
   server.handle('model/trace', async (p) => trace(model(), text(p.prompt, 'prompt'), p.top ?? 5));

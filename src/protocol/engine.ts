@@ -6,6 +6,7 @@
 
 import type { WireTensor } from './tensor';
 import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
+import type { StackState } from './edits';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
@@ -90,6 +91,15 @@ export interface EngineRequests {
   'model/trace': { params: { prompt: string; top?: number }; result: TraceResult };
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
   'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; progressToken?: string }; result: GenerateResult };
+  /** The edit stack of the open model. Changes only swap edit inputs: no session is rebuilt. */
+  'edits/list': { params: Record<string, never>; result: StackState };
+  /** Reads an edit file (and its sidecar) and puts it on top of the stack (or replaces the same id). */
+  'edits/apply': { params: { file: string; strength?: number }; result: StackState };
+  'edits/revert': { params: { id: string }; result: StackState };
+  'edits/revertAll': { params: Record<string, never>; result: StackState };
+  'edits/setEnabled': { params: { id: string; enabled: boolean }; result: StackState };
+  'edits/scale': { params: { id: string; strength: number }; result: StackState };
+  'edits/reorder': { params: { ids: string[] }; result: StackState };
 }
 
 /** Notifications the engine sends to the extension. */

@@ -181,3 +181,14 @@ test('mechedit edit import (.npy and .safetensors) and --edits on predict', () =
   assert.match(wrong.stderr, /columns/);
   assert.ok(!fs.existsSync(path.join(tmp, 'nope')), 'nothing is written for a refused import');
 });
+
+test('every edit file written matches schemas/edit.schema.json (required fields, no strays)', () => {
+  const schema = JSON.parse(fs.readFileSync(path.join(repo, 'schemas', 'edit.schema.json'), 'utf8'));
+  for (const f of fs.readdirSync(path.join(tmp, 'edits')).filter((x) => x.endsWith('.json'))) {
+    const json = JSON.parse(fs.readFileSync(path.join(tmp, 'edits', f), 'utf8'));
+    for (const k of schema.required) assert.ok(k in json, `${f} lacks ${k}`);
+    for (const k of Object.keys(json)) assert.ok(k in schema.properties, `${f} has ${k}, which the schema does not allow`);
+    assert.match(json.modelFingerprint, new RegExp(schema.properties.modelFingerprint.pattern));
+    for (const t of json.targets) assert.deepEqual(Object.keys(t).sort(), [...schema.properties.targets.items.required].sort());
+  }
+});

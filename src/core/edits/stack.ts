@@ -14,20 +14,22 @@ export interface StackEntry {
   strength: number;
 }
 
-export interface StackItem {
-  id: string;
-  label: string;
-  method: string;
-  file?: string;
-  enabled: boolean;
-  strength: number;
-  targets: { layer: number; module: string; rank: number }[];
-}
+export type { StackItem } from '../../protocol/edits';
+import type { StackItem } from '../../protocol/edits';
 
 export class EditStack {
   private entries: StackEntry[] = [];
 
   constructor(private readonly model: LoadedModel) {}
+
+  /** The same edits, in the same state, on another LoadedModel of the same checkpoint. */
+  moveTo(model: LoadedModel): EditStack {
+    const next = new EditStack(model);
+    for (const e of this.entries) next.check(e.edit);
+    next.entries = [...this.entries];
+    next.sync();
+    return next;
+  }
 
   list(): StackItem[] {
     return this.entries.map((e) => ({

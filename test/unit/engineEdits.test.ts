@@ -1,0 +1,49 @@
+// The edit stack through the engine process: apply from a file, revert to identical outputs,
+// a broken file is an error and leaves the stack as it was.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { EngineClient, EngineError } from '../../src/extension/engine/client';
+import { LoadedModel } from '../../src/core/runtime/model';
+import { writeEdit } from '../../src/core/edits/editFile';
+
+const repo = path.join(__dirname, '..', '..', '..');
+const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-engine-edits-'));
+process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
+const client = new EngineClient({ enginePath: path.join(repo, 'out', 'src', 'engine', 'main.js'), config: { executionProvider: 'cpu', threads: 1 } });
+after(() => client.dispose());
+
+test('apply, revert and a refused file, through the engine', async () => {
+  const model = LoadedModel.open(tiny, { provider: 'cpu', threads: 1 });
+  const w = model.plan.blocks[2].down;
+  const U = Float32Array.from({ length: w.out }, (_, i) => Math.sin(i) * 3);
+  const V = Float32Array.from({ length: w.in }, (_, i) => Math.cos(i) * 3);
+  const file = writeEdit(path.join(tmp, 'edits'), {
+    json: { format: 'mechedit-edit/1', id: 'push', label: 'push', method: 'manual', modelFingerprint: model.checkpoint.fingerprint, targets: [{ layer: 2, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString() },
+    tensors: [{ U, V }],
+  }, () => ({ out: w.out, in: w.in }));
+
+  await client.request('model/open', { path: tiny });
+  const before = await client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+  const applied = await client.request('edits/apply', { file });
+  assert.deepEqual(applied.items.map((i) => [i.id, i.enabled, i.strength, i.file]), [['push', true, 1, file]]);
+  assert.ok(typeof applied.lastChangeMs === 'number');
+  const after1 = await client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+  assert.notDeepEqual(after1.next, before.next);
+
+  fs.writeFileSync(path.join(tmp, 'edits', 'broken.json'), '{"format": "mechedit-edit/1"}');
+  await assert.rejects(client.request('edits/apply', { file: path.join(tmp, 'edits', 'broken.json') }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'id');
+  assert.deepEqual((await client.request('edits/list', {})).items.map((i) => i.id), ['push']);
+
+  await client.request('edits/setEnabled', { id: 'push', enabled: false });
+  assert.deepEqual((await client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
+  await client.request('edits/setEnabled', { id: 'push', enabled: true });
+  const reverted = await client.request('edits/revert', { id: 'push' });
+  assert.deepEqual(reverted.items, []);
+  assert.deepEqual((await client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
+  await assert.rejects(client.request('edits/revert', { id: 'push' }), (e: EngineError) => e.data.code === 'not-found');
+});
