@@ -19,6 +19,8 @@ import { EditStack } from '../core/edits/stack';
 import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
 import { readVectors } from '../core/edits/importVectors';
 import { bake } from '../core/edits/bake';
+import { computeRocr } from '../core/edits/rocr';
+import { computeAblation } from '../core/edits/ablate';
 
 export interface Command {
   summary: string;
@@ -282,46 +284,100 @@ const merge: Command = {
   },
 };
 
+function layerList(values: Record<string, unknown>, name = 'layers'): number[] | undefined {
+  const raw = values[name] as string | undefined;
+  if (raw === undefined) return undefined;
+  const parts = raw.split(',').map((x) => x.trim()).filter(Boolean);
+  const out: number[] = [];
+  for (const p of parts) {
+    const range = /^(\d+)-(\d+)$/.exec(p);
+    if (range) for (let l = Number(range[1]); l <= Number(range[2]); l++) out.push(l);
+    else if (/^\d+$/.test(p)) out.push(Number(p));
+    else throw badInput(`--${name} must be like 4,5,6 or 4-6, got "${raw}"`, { field: `--${name}` });
+  }
+  return out;
+}
+
+function weightDims(model: LoadedModel) {
+  return (t: { layer: number; module: string }) => {
+    const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
+    return { out: w.out, in: w.in };
+  };
+}
+
+const EDIT_HELP = [
+  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--out DIR] [--json]',
+  'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
+  'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
+  '',
+  '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; layers default by depth)',
+  '  ablate: W ← (I − d dᵀ) W on the output projections of the layers; FILE holds d (.npy or .safetensors, d_model values)',
+  '  import: user-made u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in], as ΔW = Uᵀ V',
+  '  --out DIR            where <id>.json and <id>.safetensors go (default .mechedit/edits)',
+  '  --edits FILE …       edits applied before computing (ROCR adds their keys to C_prev)',
+].join('\n');
+
 const edit: Command = {
-  summary: 'make an edit file: import user-made vectors (rome, memit, rocr, ablate: coming with the edit methods)',
-  help: [
-    'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
-    '  --u FILE, --v FILE   u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in]: .npy or .safetensors (tensors u/v or U/V);',
-    '                       the update is ΔW = Uᵀ V, i.e. y = W x + Uᵀ (V x)',
-    '  --out DIR            where <id>.json and <id>.safetensors go (default .mechedit/edits)',
-  ].join('\n'),
-  options: { model: { type: 'string' }, layer: { type: 'string' }, module: { type: 'string' }, u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' } },
+  summary: 'compute an edit file: rocr (concept redirection), ablate (a direction), import (user vectors)',
+  help: EDIT_HELP,
+  options: {
+    ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
+    u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
+    concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
+  },
   allowPositionals: true,
   async run(values, ctx) {
     const method = ctx.positionals?.[0];
-    if (method !== 'import') {
-      const planned = ['rome', 'memit', 'rocr', 'ablate'].includes(method ?? '');
-      throw badInput(planned ? `"mechedit edit ${method}" is not available yet` : `Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Available: mechedit edit import.' });
-    }
-    const modelPath = requireString(values, 'model');
-    const model = LoadedModel.open(modelPath, { provider: 'cpu', threads: 0 });
-    const layer = intOption(values, 'layer', -1, 0, model.dims.layers - 1);
-    if (layer < 0) throw badInput('--layer is required', { field: '--layer' });
-    const module = (values.module as string | undefined) ?? 'mlp.out';
-    if (module !== 'mlp.out' && module !== 'attn.out') throw badInput(`--module must be mlp.out or attn.out, got "${module}"`, { field: '--module' });
-    const U = readVectors(requireString(values, 'u'), 'u');
-    const V = readVectors(requireString(values, 'v'), 'v');
-    if (U.rows !== V.rows) throw badInput(`u has ${U.rows} row(s) but v has ${V.rows}: they must have the same rank`, { field: '--v' });
-    const label = (values.label as string | undefined) ?? `manual edit, layer ${layer} ${module}`;
-    const json: EditJson = {
-      format: 'mechedit-edit/1', id: newEditId(label), label, method: 'manual', modelFingerprint: model.checkpoint.fingerprint,
-      targets: [{ layer, module, rank: U.rows, U: 'U', V: 'V' }], vectors: '', created: new Date().toISOString(),
-      request: { u: path.resolve(values.u as string), v: path.resolve(values.v as string) },
-    };
+    const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
+    if (method === 'rome' || method === 'memit') throw badInput(`"mechedit edit ${method}" is not available yet`, { field: 'method', hint: 'Available: rocr, ablate, import.' });
+    if (method !== 'rocr' && method !== 'ablate' && method !== 'import') throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rocr, ablate or import.' });
+    const model = method === 'rocr' ? await openModel(values) : LoadedModelForTokenizer(values);
     const stack = new EditStack(model);
-    const candidate = { json, tensors: [{ U: U.data, V: V.data }] };
-    stack.check(candidate); // shapes against the model, before anything is written
-    const dims = (t: { layer: number; module: string }) => {
-      const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
-      return { out: w.out, in: w.in };
-    };
-    const file = writeEdit((values.out as string | undefined) ?? path.join('.mechedit', 'edits'), candidate, dims);
-    return { file: path.resolve(file), id: json.id, rank: U.rows, layer, module };
+    for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
+    let result;
+    if (method === 'rocr') {
+      const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
+      if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
+      const t0 = performance.now();
+      result = await computeRocr(model, stack, {
+        concept: requireString(values, 'concept'),
+        harmless: requireString(values, 'to'),
+        layers: layerList(values),
+        lambda,
+        templates: values.template as string[] | undefined,
+        label: values.label as string | undefined,
+      });
+      result.json.hparams = { ...result.json.hparams, computeMs: Math.round(performance.now() - t0) };
+    } else if (method === 'ablate') {
+      const layers = layerList(values);
+      if (!layers) throw badInput('--layers is required', { field: '--layers' });
+      const modules = ((values.modules as string | undefined) ?? 'mlp.out,attn.out').split(',').map((m) => m.trim());
+      if (modules.some((m) => m !== 'mlp.out' && m !== 'attn.out')) throw badInput(`--modules must list mlp.out and/or attn.out, got "${values.modules}"`, { field: '--modules' });
+      const dir = readVectors(requireString(values, 'direction'), 'u');
+      if (dir.rows !== 1) throw badInput(`The direction must be one vector, got ${dir.rows} rows`, { field: '--direction' });
+      result = computeAblation(model, dir.data, layers, modules as ('mlp.out' | 'attn.out')[], values.label as string | undefined);
+      result.json.request = { direction: path.resolve(values.direction as string) };
+    } else {
+      const layer = intOption(values, 'layer', -1, 0, model.dims.layers - 1);
+      if (layer < 0) throw badInput('--layer is required', { field: '--layer' });
+      const module = (values.module as string | undefined) ?? 'mlp.out';
+      if (module !== 'mlp.out' && module !== 'attn.out') throw badInput(`--module must be mlp.out or attn.out, got "${module}"`, { field: '--module' });
+      const U = readVectors(requireString(values, 'u'), 'u');
+      const V = readVectors(requireString(values, 'v'), 'v');
+      if (U.rows !== V.rows) throw badInput(`u has ${U.rows} row(s) but v has ${V.rows}: they must have the same rank`, { field: '--v' });
+      const label = (values.label as string | undefined) ?? `manual edit, layer ${layer} ${module}`;
+      result = {
+        json: {
+          format: 'mechedit-edit/1' as const, id: newEditId(label), label, method: 'manual' as const, modelFingerprint: model.checkpoint.fingerprint,
+          targets: [{ layer, module: module as 'mlp.out' | 'attn.out', rank: U.rows, U: 'U', V: 'V' }], vectors: '', created: new Date().toISOString(),
+          request: { u: path.resolve(values.u as string), v: path.resolve(values.v as string) },
+        } satisfies EditJson,
+        tensors: [{ U: U.data, V: V.data }],
+      };
+    }
+    stack.check(result); // shapes against the model, before anything is written
+    const file = writeEdit(outDir, result, weightDims(model));
+    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams };
   },
   format: (r) => `wrote ${(r as { file: string }).file}`,
 };

@@ -28,6 +28,8 @@ export interface EditTargetJson {
   rank: number;
   U: string;
   V: string;
+  /** ROCR: the keys [n, d_in] the update was solved for (sequential edits add them to C_prev). */
+  K?: string;
 }
 
 export interface EditJson {
@@ -45,11 +47,11 @@ export interface EditJson {
   created: string;
 }
 
-/** An edit in memory: its JSON and, per target, U [rank·d_out] and V [rank·d_in] (row-major). */
+/** An edit in memory: its JSON and, per target, U [rank·d_out] and V [rank·d_in] (row-major), and K [n·d_in] when the target has keys. */
 export interface Edit {
   json: EditJson;
   file?: string;
-  tensors: { U: Float32Array; V: Float32Array }[];
+  tensors: { U: Float32Array; V: Float32Array; K?: Float32Array }[];
 }
 
 export function newEditId(label: string): string {
@@ -82,6 +84,11 @@ export function readEdit(file: string): Edit {
     if (!Number.isInteger(t.layer) || t.layer < 0) throw badInput(`layer must be a whole number ≥ 0, got ${JSON.stringify(t.layer)}`, where(`${f}.layer`));
     if (t.module !== 'mlp.out' && t.module !== 'attn.out') throw badInput(`module must be "mlp.out" or "attn.out", got ${JSON.stringify(t.module)}`, where(`${f}.module`));
     if (!Number.isInteger(t.rank) || t.rank < 1) throw badInput(`rank must be a whole number ≥ 1, got ${JSON.stringify(t.rank)}`, where(`${f}.rank`));
+    const readKeys = (name: string) => {
+      const entry = header.tensors.get(name);
+      if (!entry || entry.shape.length !== 2) throw badInput(`Keys tensor "${name}" is missing or not a matrix`, where(`${f}.K`));
+      return readTensorF32(entry);
+    };
     const read = (key: 'U' | 'V') => {
       const entry = header.tensors.get(t[key]);
       if (!entry) throw badInput(`Tensor "${t[key]}" is not in ${json.vectors}`, where(`${f}.${key}`));
@@ -90,7 +97,7 @@ export function readEdit(file: string): Edit {
       if (!values.every(Number.isFinite)) throw badInput(`Tensor "${t[key]}" holds NaN or infinite values`, where(`${f}.${key}`));
       return values;
     };
-    return { U: read('U'), V: read('V') };
+    return { U: read('U'), V: read('V'), K: t.K ? readKeys(t.K) : undefined };
   });
   return { json, file, tensors };
 }
@@ -103,7 +110,8 @@ export function writeEdit(dir: string, edit: Omit<Edit, 'file'>, dims: (t: EditT
     path.join(dir, json.vectors),
     json.targets.flatMap((t, i) => {
       const d = dims(t);
-      return [f32Tensor(t.U, [t.rank, d.out], edit.tensors[i].U), f32Tensor(t.V, [t.rank, d.in], edit.tensors[i].V)];
+      const keys = t.K && edit.tensors[i].K ? [f32Tensor(t.K, [edit.tensors[i].K!.length / d.in, d.in], edit.tensors[i].K!)] : [];
+      return [f32Tensor(t.U, [t.rank, d.out], edit.tensors[i].U), f32Tensor(t.V, [t.rank, d.in], edit.tensors[i].V), ...keys];
     }),
     { format: EDIT_FORMAT, id: json.id },
   );

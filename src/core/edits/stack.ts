@@ -62,6 +62,21 @@ export class EditStack {
     });
   }
 
+  /** Keys (columns of d_in) of the enabled edits' targets at `layer` that recorded them (ROCR's C_prev). */
+  keysAt(layer: number): Float64Array[] {
+    const cols: Float64Array[] = [];
+    for (const e of this.entries) {
+      if (!e.enabled) continue;
+      e.edit.json.targets.forEach((t, i) => {
+        const K = e.edit.tensors[i].K;
+        if (t.layer !== layer || t.module !== 'mlp.out' || !K) return;
+        const d = this.weightOf(layer, 'mlp.out').in;
+        for (let r = 0; r < K.length / d; r++) cols.push(Float64Array.from(K.subarray(r * d, (r + 1) * d)));
+      });
+    }
+    return cols;
+  }
+
   /** Adds an edit on top (or replaces the one with the same id, keeping its place). */
   apply(edit: Edit, strength = 1): void {
     this.check(edit);

@@ -1,0 +1,60 @@
+// Small dense linear algebra in float64 for the closed-form edits. Matrices are row-major
+// Float64Arrays with explicit sizes. The solves the edits need are low-rank updates of λI, done
+// with the Woodbury identity so that d_mlp-sized systems never get factorised.
+
+/** Solves the m×m system A x = b (A row-major) by Gaussian elimination with partial pivoting. */
+export function solveSmall(A: Float64Array, b: Float64Array, m: number): Float64Array {
+  const a = Float64Array.from(A);
+  const x = Float64Array.from(b);
+  for (let c = 0; c < m; c++) {
+    let p = c;
+    for (let r = c + 1; r < m; r++) if (Math.abs(a[r * m + c]) > Math.abs(a[p * m + c])) p = r;
+    if (Math.abs(a[p * m + c]) < 1e-300) throw new Error('singular system');
+    if (p !== c) {
+      for (let k = 0; k < m; k++) [a[c * m + k], a[p * m + k]] = [a[p * m + k], a[c * m + k]];
+      [x[c], x[p]] = [x[p], x[c]];
+    }
+    for (let r = c + 1; r < m; r++) {
+      const f = a[r * m + c] / a[c * m + c];
+      if (f === 0) continue;
+      for (let k = c; k < m; k++) a[r * m + k] -= f * a[c * m + k];
+      x[r] -= f * x[c];
+    }
+  }
+  for (let c = m - 1; c >= 0; c--) {
+    let s = x[c];
+    for (let k = c + 1; k < m; k++) s -= a[c * m + k] * x[k];
+    x[c] = s / a[c * m + c];
+  }
+  return x;
+}
+
+/**
+ * x = (λ I + P M Mᵀ)⁻¹ b for M [n × m] given as m columns (each length n), and an optional
+ * projection P (applied as a function). Woodbury: x = (b − PM (λ I_m + Mᵀ P M)⁻¹ Mᵀ b) / λ.
+ */
+export function solveLowRank(columns: Float64Array[], lambda: number, b: Float64Array, project: (v: Float64Array) => Float64Array = (v) => v): Float64Array {
+  const m = columns.length;
+  const n = b.length;
+  const pm = columns.map(project);
+  const small = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < m; j++) small[i * m + j] = dot(columns[i], pm[j]) + (i === j ? lambda : 0);
+  }
+  const mtb = Float64Array.from(columns, (c) => dot(c, b));
+  const y = solveSmall(small, mtb, m);
+  const x = Float64Array.from(b);
+  for (let j = 0; j < m; j++) for (let i = 0; i < n; i++) x[i] -= pm[j][i] * y[j];
+  for (let i = 0; i < n; i++) x[i] /= lambda;
+  return x;
+}
+
+export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export function norm(a: ArrayLike<number>): number {
+  return Math.sqrt(dot(a, a));
+}

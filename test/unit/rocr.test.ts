@@ -1,0 +1,104 @@
+// ROCR's closed form and directional ablation on the tiny fixtures.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LoadedModel } from '../../src/core/runtime/model';
+import { EditStack } from '../../src/core/edits/stack';
+import { computeRocr } from '../../src/core/edits/rocr';
+import { computeAblation } from '../../src/core/edits/ablate';
+import { solveLowRank, solveSmall, dot } from '../../src/core/edits/linalg';
+import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
+import { tapName } from '../../src/core/graph/taps';
+
+const repo = path.join(__dirname, '..', '..', '..');
+process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-rocr-'));
+const open = (name: string) => LoadedModel.open(path.join(repo, 'test', 'fixtures', 'models', name), { provider: 'cpu', threads: 1 });
+
+function rand(n: number, seed: number): Float64Array {
+  let s = seed >>> 0;
+  return Float64Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32 - 0.5;
+  });
+}
+
+test('the Woodbury solve meets (λ I + P M Mᵀ) x = b, with and without a projection', () => {
+  const n = 30;
+  const cols = [1, 2, 3, 4].map((s) => rand(n, s));
+  const b = rand(n, 9);
+  const keep = rand(n, 17);
+  const kn = Math.sqrt(dot(keep, keep));
+  // P projects out one direction: P v = v − u uᵀ v
+  const P = (v: Float64Array) => {
+    const c = dot(v, keep) / kn / kn;
+    return Float64Array.from(v, (x, i) => x - c * keep[i]);
+  };
+  for (const project of [undefined, P]) {
+    const lambda = 0.3;
+    const x = solveLowRank(cols, lambda, b, project);
+    // A x computed directly: λ x + P M (Mᵀ x)
+    const mtx = cols.map((c) => dot(c, x));
+    const mmx = new Float64Array(n);
+    cols.forEach((c, j) => c.forEach((v, i) => (mmx[i] += v * mtx[j])));
+    const ax = Float64Array.from(project ? project(mmx) : mmx, (v, i) => v + lambda * x[i]);
+    const err = Math.max(...Array.from(ax, (v, i) => Math.abs(v - b[i])));
+    assert.ok(err < 1e-10, `residual ${err}`);
+  }
+  const x = solveSmall(Float64Array.from([2, 1, 1, 3]), Float64Array.from([3, 5]), 2);
+  assert.ok(Math.abs(x[0] - 0.8) < 1e-12 && Math.abs(x[1] - 1.4) < 1e-12);
+});
+
+for (const name of ['gpt2-tiny', 'llama-gqa']) {
+  test(`ROCR on ${name}: with one template and λ → 0 the concept lands on the harmless concept`, async () => {
+    const model = open(name);
+    const stack = new EditStack(model);
+    const read = async (text: string, layer: number) => {
+      const ids = model.tokenizer.encode(text);
+      const out = await model.run({ taps: [tapName(layer, 'resid_post')], layers: layer + 1 }, model.makeBatch([ids]));
+      const d = model.dims.dModel;
+      return Float64Array.from((out[tapName(layer, 'resid_post')].data as Float32Array).subarray((ids.length - 1) * d, ids.length * d));
+    };
+    const z = await read('a dog', 1);
+    const before = await read('the cat', 1);
+    const edit = await computeRocr(model, stack, { concept: 'the cat', harmless: 'a dog', layers: [0, 1], templates: ['{}'], lambda: 1e-6 });
+    assert.deepEqual(stack.list(), [], 'computing leaves the stack as it was');
+    assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.module, t.rank]), [[0, 'mlp.out', 1], [1, 'mlp.out', 1]]);
+    stack.apply(edit);
+    const after = await read('the cat', 1);
+    const dist = (a: Float64Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - z[i]) ** 2, 0));
+    assert.ok(dist(before) > 0.1, 'the two concepts start apart');
+    assert.ok(dist(after) < 1e-3 * dist(before), `after ROCR the concept is ${dist(after)} from the harmless one (before: ${dist(before)})`);
+    // The harmless concept itself barely moves: its keys are not the concept's.
+    const zAfter = await read('a dog', 1);
+    assert.ok(dist(zAfter) < dist(before), 'the harmless concept was dragged along');
+    // A second ROCR edit sees the first one's keys (C_prev).
+    assert.equal(stack.keysAt(0).length, 1);
+    await model.release();
+  });
+}
+
+test('directional ablation removes the direction from the output projections (but their biases)', async () => {
+  const model = open('gpt2-tiny');
+  const d = model.dims.dModel;
+  const dir = Float32Array.from(rand(d, 5));
+  const stack = new EditStack(model);
+  stack.apply(computeAblation(model, dir, [0, 1, 2], ['mlp.out', 'attn.out']));
+  const taps = [0, 1, 2].flatMap((l) => [tapName(l, 'attn_out'), tapName(l, 'mlp_out')]);
+  const out = await model.run({ taps, logits: 'none' }, model.makeBatch([[5, 60, 7, 200, 31]]));
+  const n = Math.sqrt(dir.reduce((s, v) => s + v * v, 0));
+  for (let l = 0; l < 3; l++) {
+    for (const [tap, w] of [['attn_out', model.plan.blocks[l].o], ['mlp_out', model.plan.blocks[l].down]] as const) {
+      const bias = readTensorF32(w.b!);
+      const biasAlong = bias.reduce((s, v, i) => s + v * dir[i], 0) / n;
+      const data = out[tapName(l, tap)].data as Float32Array;
+      for (let p = 0; p < 5; p++) {
+        const along = data.subarray(p * d, (p + 1) * d).reduce((s, v, i) => s + v * dir[i], 0) / n;
+        assert.ok(Math.abs(along - biasAlong) < 1e-4, `layer ${l} ${tap} position ${p}: ${along} along d, bias ${biasAlong}`);
+      }
+    }
+  }
+  await model.release();
+});
