@@ -21,6 +21,8 @@ import { readVectors } from '../core/edits/importVectors';
 import { bake } from '../core/edits/bake';
 import { computeRocr } from '../core/edits/rocr';
 import { computeAblation } from '../core/edits/ablate';
+import { editHealth } from '../core/edits/health';
+import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
 
 export interface Command {
   summary: string;
@@ -324,6 +326,7 @@ const edit: Command = {
     ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
     u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
+    corpus: { type: 'string', multiple: true }, samples: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -376,10 +379,58 @@ const edit: Command = {
       };
     }
     stack.check(result); // shapes against the model, before anything is written
+    // Health: ‖ΔW‖/‖W‖ and the KL on neutral prompts always; kᵀC⁻¹k when a corpus is given (or
+    // the model ships one) and the edit recorded its keys.
+    const stats = new Map<number, KeyStats>();
+    const corpus = (values.corpus as string[] | undefined) ?? (fs.existsSync(path.join(model.checkpoint.dir, 'corpus.txt')) ? defaultCorpus(model) : undefined);
+    if (corpus && result.tensors.some((t) => t.K)) {
+      const samples = values.samples === undefined ? undefined : intOption(values, 'samples', 0, 1, 1e9);
+      for (const t of result.json.targets) if (t.K && !stats.has(t.layer)) stats.set(t.layer, await keyStats(model, { layer: t.layer, corpus, samples }));
+    }
+    const health = await editHealth(model, stack, result, stats);
+    result.json.health = { ...health };
+    for (const w of health.warnings) process.stderr.write(`mechedit: warning: ${w}\n`);
     const file = writeEdit(outDir, result, weightDims(model));
-    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams };
+    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams, health };
   },
   format: (r) => `wrote ${(r as { file: string }).file}`,
+};
+
+const stats: Command = {
+  summary: 'key statistics C = E[k kᵀ] of the MLP output-projection inputs at a layer (cached)',
+  help: [
+    'mechedit stats --model DIR --layer L [--corpus FILE …] [--samples N] [--json]',
+    modelHelp,
+    '  --corpus FILE …   text files (default: corpus.txt beside the model)',
+    '  --samples N       key vectors to average (default 10 × d_mlp)',
+  ].join('\n'),
+  options: { ...modelOptions, layer: { type: 'string' }, corpus: { type: 'string', multiple: true }, samples: { type: 'string' } },
+  async run(values) {
+    const model = await openModel(values);
+    const layer = intOption(values, 'layer', -1, 0, model.dims.layers - 1);
+    if (layer < 0) throw badInput('--layer is required', { field: '--layer' });
+    const corpus = (values.corpus as string[] | undefined) ?? defaultCorpus(model);
+    const t0 = performance.now();
+    let last = 0;
+    const s = await keyStats(model, {
+      layer,
+      corpus,
+      samples: values.samples === undefined ? undefined : intOption(values, 'samples', 0, 1, 1e9),
+      onProgress: (done, total) => {
+        if (Date.now() - last < 1000) return;
+        last = Date.now();
+        process.stderr.write(`mechedit stats: ${done}/${total} key vectors\n`);
+      },
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    let trace = 0;
+    for (let i = 0; i < s.dim; i++) trace += s.C[i * s.dim + i];
+    return { layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds, keysPerSecond: s.cached ? undefined : s.count / seconds, meanSquaredKeyNorm: trace };
+  },
+  format: (r) => {
+    const x = r as { layer: number; count: number; file: string; cached: boolean; seconds: number; keysPerSecond?: number };
+    return `layer ${x.layer}: ${x.count} key vectors${x.cached ? ' (cached)' : `, ${x.keysPerSecond?.toFixed(0)} keys/s`} → ${x.file}`;
+  },
 };
 
 const bakeCmd: Command = {
@@ -399,6 +450,7 @@ const bakeCmd: Command = {
 
 export const commands: Record<string, Command> = {
   edit,
+  stats,
   bake: bakeCmd,
   evoke,
   merge,

@@ -35,6 +35,11 @@ export interface ForwardOptions {
   logits?: 'all' | 'last' | 'none' | 'targets';
   /** Build only the first n blocks (purpose-made graphs, e.g. key statistics at a layer). */
   layers?: number;
+  /**
+   * Key statistics: output `gram` [d_mlp, d_mlp] = Σ kkᵀ over the unmasked positions of
+   * blocks.{gram}.mlp.key, and `count` (int64 scalar), accumulated inside the graph.
+   */
+  gram?: number;
 }
 
 const F32_MIN = -3.4028234663852886e38;
@@ -269,6 +274,17 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
         g.output(`blocks.${l}.${t}.norm`, 'float32', ['batch', 'seq']);
       }
     }
+  }
+
+  if (options.gram !== undefined) {
+    const keys = taps.get(tapName(options.gram, 'mlp.key'));
+    if (!keys) throw new Error(`gram: layer ${options.gram} is not in this graph (layers: ${nLayers})`);
+    const maskF = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: 1 }), g.int64([2])]); // [B, S, 1]
+    const k2 = g.op('Reshape', [g.op('Mul', [keys, maskF]), g.int64([-1, dims.dMlp])]); // [B·S, d_mlp], padding zeroed
+    g.op('Gemm', [k2, k2], { transA: 1 }, 'gram');
+    g.output('gram', 'float32', [dims.dMlp, dims.dMlp]);
+    g.op('ReduceSum', [g.op('Cast', ['attention_mask'], { to: 7 })], { keepdims: 0 }, 'count');
+    g.output('count', 'int64', []);
   }
 
   for (const name of wanted) {

@@ -1,0 +1,91 @@
+// Key statistics computed inside the graph against the same statistics from the mlp.key tap,
+// the disk cache, and edit health's ‖ΔW‖/‖W‖ against an explicit ΔW.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LoadedModel } from '../../src/core/runtime/model';
+import { keyStats, solveC } from '../../src/core/edits/stats';
+import { editHealth } from '../../src/core/edits/health';
+import { EditStack } from '../../src/core/edits/stack';
+import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
+import { tapName } from '../../src/core/graph/taps';
+
+const repo = path.join(__dirname, '..', '..', '..');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-stats-'));
+process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
+const corpus = path.join(tmp, 'corpus.txt');
+fs.writeFileSync(corpus, Array.from({ length: 40 }, (_, i) => `Sentence ${i}: the quick brown fox ${i % 7} jumps over ${i % 5} lazy dogs.`).join('\n'));
+
+test('C = E[kkᵀ] from the in-graph Gram matrix equals the mean outer product of the mlp.key tap; cached afterwards', async () => {
+  const model = LoadedModel.open(path.join(repo, 'test', 'fixtures', 'models', 'llama-gqa'), { provider: 'cpu', threads: 1 });
+  const layer = 1;
+  const s = await keyStats(model, { layer, corpus: [corpus], samples: 300, seqLen: 40, batch: 3 });
+  assert.ok(s.count >= 300 && !s.cached);
+  // Independent: the same sequences through the tap, outer products summed in JS.
+  const ids: number[] = [];
+  for (const line of fs.readFileSync(corpus, 'utf8').split('\n')) ids.push(...model.tokenizer.encode(line.trim()));
+  const F = model.dims.dMlp;
+  const ref = new Float64Array(F * F);
+  let n = 0;
+  for (let i = 0; i < ids.length && n < s.count; i += 40) {
+    const row = ids.slice(i, i + 40);
+    const out = await model.run({ taps: [tapName(layer, 'mlp.key')], layers: layer + 1 }, model.makeBatch([row]));
+    const k = out[tapName(layer, 'mlp.key')].data as Float32Array;
+    for (let p = 0; p < row.length; p++) {
+      for (let a = 0; a < F; a++) for (let b = 0; b < F; b++) ref[a * F + b] += k[p * F + a] * k[p * F + b];
+      n++;
+    }
+  }
+  assert.equal(n, s.count);
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    worst = Math.max(worst, Math.abs(ref[i] / n - s.C[i]));
+    scale = Math.max(scale, Math.abs(s.C[i]));
+  }
+  assert.ok(worst < 1e-5 * Math.max(1, scale), `C differs by ${worst} (scale ${scale})`);
+  const again = await keyStats(model, { layer, corpus: [corpus], samples: 300, seqLen: 40, batch: 3 });
+  assert.ok(again.cached);
+  assert.ok(again.C.every((v, i) => Math.abs(v - s.C[i]) < 1e-6 * Math.max(1, Math.abs(v))));
+  // The conjugate-gradient solve inverts C (up to its tiny ridge).
+  const b = Float64Array.from({ length: F }, (_, i) => Math.sin(i + 1));
+  const x = solveC(s, b);
+  const cx = Float64Array.from({ length: F }, (_, i) => s.C.subarray(i * F, (i + 1) * F).reduce((acc, v, j) => acc + v * x[j], 0));
+  const rel = Math.sqrt(cx.reduce((acc, v, i) => acc + (v - b[i]) ** 2, 0) / b.reduce((acc, v) => acc + v * v, 0));
+  assert.ok(rel < 1e-3, `C x = b to ${rel}`);
+  await model.release();
+});
+
+test('health: ‖ΔW‖/‖W‖ equals the explicit norm; zero edit → zero KL', async () => {
+  const model = LoadedModel.open(path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny'), { provider: 'cpu', threads: 1 });
+  const w = model.plan.blocks[0].down;
+  const U = Float32Array.from({ length: 2 * w.out }, (_, i) => Math.cos(i) * 0.1);
+  const V = Float32Array.from({ length: 2 * w.in }, (_, i) => Math.sin(i * 0.7) * 0.1);
+  const edit = {
+    json: { format: 'mechedit-edit/1' as const, id: 'h', label: 'h', method: 'manual' as const, modelFingerprint: model.checkpoint.fingerprint, targets: [{ layer: 0, module: 'mlp.out' as const, rank: 2, U: 'U', V: 'V' }], vectors: 'h.safetensors', created: '' },
+    tensors: [{ U, V }],
+  };
+  const stack = new EditStack(model);
+  const h = await editHealth(model, stack, edit);
+  let dw = 0;
+  for (let o = 0; o < w.out; o++) {
+    for (let i = 0; i < w.in; i++) {
+      const v = U[o] * V[i] + U[w.out + o] * V[w.in + i];
+      dw += v * v;
+    }
+  }
+  const W = readTensorF32(w.w);
+  const expected = Math.sqrt(dw) / Math.sqrt(W.reduce((a, v) => a + v * v, 0));
+  assert.ok(Math.abs(h.targets[0].relNorm - expected) < 1e-9 * expected + 1e-12, `${h.targets[0].relNorm} vs ${expected}`);
+  assert.ok(h.klNeutral > 0);
+  assert.deepEqual(stack.list(), [], 'health leaves the stack as it was');
+  const zero = { ...edit, tensors: [{ U: new Float32Array(U.length), V }] };
+  const hz = await editHealth(model, stack, zero);
+  assert.equal(hz.targets[0].relNorm, 0);
+  assert.ok(Math.abs(hz.klNeutral) < 1e-9);
+  assert.deepEqual(hz.warnings, []);
+  await model.release();
+});
