@@ -104,6 +104,39 @@ async function generateText(engine: EngineService, state: vscode.Memento): Promi
   });
 }
 
+/** The edit file of a command argument: an Edits-view node, a URI, or the active editor's file. */
+function editUri(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  if (arg && typeof arg === 'object' && 'uri' in arg && (arg as { uri: unknown }).uri instanceof vscode.Uri) return (arg as { uri: vscode.Uri }).uri;
+  const active = vscode.window.activeTextEditor?.document.uri;
+  return active && /\.mechedit[\\/]edits[\\/][^\\/]+\.json$/.test(active.fsPath) ? active : undefined;
+}
+
+function editId(engine: EngineService, arg: unknown): string | undefined {
+  if (arg && typeof arg === 'object' && 'item' in arg) return (arg as { item?: { id: string } }).item?.id;
+  const uri = editUri(arg);
+  return uri ? engine.stack.items.find((i) => i.file && path.resolve(i.file) === path.resolve(uri.fsPath))?.id : undefined;
+}
+
+async function pickEditFile(): Promise<vscode.Uri | undefined> {
+  const files = await vscode.workspace.findFiles('**/.mechedit/edits/*.json', '**/node_modules/**');
+  if (files.length === 0) {
+    void vscode.window.showInformationMessage('MechEdit: no edit files in this workspace (.mechedit/edits/*.json).');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(files.map((uri) => ({ label: path.basename(uri.fsPath, '.json'), description: vscode.workspace.asRelativePath(uri), uri })), { title: 'Apply which edit?' });
+  return pick?.uri;
+}
+
+async function pickApplied(engine: EngineService, title: string): Promise<string | undefined> {
+  if (engine.stack.items.length === 0) {
+    void vscode.window.showInformationMessage('MechEdit: no edit is applied.');
+    return undefined;
+  }
+  const pick = await vscode.window.showQuickPick(engine.stack.items.map((i) => ({ label: i.label, description: `${i.method}${i.enabled ? '' : ', disabled'}`, id: i.id })), { title });
+  return pick?.id;
+}
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   engine: EngineService,
@@ -134,6 +167,22 @@ export function registerCommands(
     'mechedit.showLog': () => engine.output.show(),
     'mechedit.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
     'mechedit.refreshEdits': () => actions.refreshEdits(),
+    'mechedit.applyEdit': async (arg?: unknown) => {
+      const uri = editUri(arg) ?? (await pickEditFile());
+      return uri ? engine.changeStack('edits/apply', { file: uri.fsPath }) : undefined;
+    },
+    'mechedit.revertEdit': async (arg?: unknown) => {
+      const id = editId(engine, arg) ?? (await pickApplied(engine, 'Revert which edit?'));
+      return id ? engine.changeStack('edits/revert', { id }) : undefined;
+    },
+    'mechedit.revertAllEdits': () => engine.changeStack('edits/revertAll', {}),
+    'mechedit.setEditStrength': async (arg?: unknown) => {
+      const id = editId(engine, arg) ?? (await pickApplied(engine, 'Set the strength of which edit?'));
+      if (!id) return undefined;
+      const current = engine.stack.items.find((i) => i.id === id)?.strength ?? 1;
+      const text = await vscode.window.showInputBox({ title: 'Edit strength α (the update is α Uᵀ V)', value: String(current), validateInput: (v) => (Number.isFinite(Number(v)) ? undefined : 'A number, e.g. 0.5, 1 or 2') });
+      return text === undefined ? undefined : engine.changeStack('edits/scale', { id, strength: Number(text) });
+    },
   };
   for (const [id, fn] of Object.entries(table)) context.subscriptions.push(vscode.commands.registerCommand(id, fn));
 }

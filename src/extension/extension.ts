@@ -12,13 +12,14 @@ import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
 
 export interface MechEditApi {
   engine: EngineService;
+  edits: EditsView;
   panels: { engine(): EnginePanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
   const output = vscode.window.createOutputChannel('MechEdit', { log: true });
   const engine = new EngineService(context, output);
-  const edits = new EditsView();
+  const edits = new EditsView(engine);
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
 
   context.subscriptions.push(
@@ -26,13 +27,12 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     engine,
     edits,
     vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
-    vscode.window.registerTreeDataProvider('mechedit.edits', edits),
     createStatusBar(engine),
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, panels: { engine: enginePanel.current } };
+  return { engine, edits, panels: { engine: enginePanel.current } };
 }
 
 export function deactivate(): void {

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { EngineError } from '../../src/extension/engine/client';
 import { screenshot } from './screenshot';
+import { writeEdit } from '../../src/core/edits/editFile';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -99,6 +100,29 @@ describe('MechEdit in VS Code', () => {
     assert.ok(p.next[0].logprob >= p.next[4].logprob);
     await vscode.commands.executeCommand('mechedit.model.focus');
     await screenshot('model-open');
+  });
+
+  it('applies an edit file from the workspace through the Edits view, and reverts it exactly', async () => {
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const model = api.engine.model!;
+    const U = Float32Array.from({ length: model.dModel }, (_, i) => Math.sin(i) * 4);
+    const V = Float32Array.from({ length: model.dMlp }, (_, i) => Math.cos(i) * 4);
+    const file = writeEdit(path.join(folder, '.mechedit', 'edits'), {
+      json: { format: 'mechedit-edit/1', id: 'push-1', label: 'push layer 1', method: 'manual', modelFingerprint: model.fingerprint, targets: [{ layer: 1, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date().toISOString() },
+      tensors: [{ U, V }],
+    }, () => ({ out: model.dModel, in: model.dMlp }));
+    const before = await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+    await vscode.commands.executeCommand('mechedit.edits.focus');
+    const state = await vscode.commands.executeCommand<{ items: { id: string; enabled: boolean }[]; lastChangeMs: number }>('mechedit.applyEdit', vscode.Uri.file(file));
+    assert.deepEqual(state?.items.map((i) => [i.id, i.enabled]), [['push-1', true]]);
+    const nodes = await api.edits.getChildren();
+    assert.equal(nodes.find((n) => n.uri.fsPath === file)?.item?.id, 'push-1', 'the Edits view shows the edit as applied');
+    const edited = await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+    assert.notDeepEqual(edited.next, before.next);
+    await screenshot('edit-applied');
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    assert.deepEqual(api.engine.stack.items, []);
+    assert.deepEqual((await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
   });
 
   it('reports a crash of the engine to a pending request and restarts on the next one', async () => {

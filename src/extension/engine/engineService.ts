@@ -6,6 +6,8 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { EngineInfo } from '../../protocol/engine';
 import type { ModelInfo } from '../../protocol/model';
+import type { StackState } from '../../protocol/edits';
+import type { EngineMethod, ParamsOf } from '../../protocol/engine';
 import { formatError } from '../../protocol/errors';
 import type { EngineStateSnapshot } from '../../protocol/panels';
 import { affectsEngineProcess, readSettings } from '../settings';
@@ -20,6 +22,8 @@ export class EngineService implements vscode.Disposable {
   lastSelfTest: EngineStateSnapshot['lastSelfTest'];
   model: ModelInfo | undefined;
   modelError: string | undefined;
+  /** The engine's edit stack for the open model (empty when none is open). */
+  stack: StackState = { items: [] };
   private opening: Promise<ModelInfo | undefined> | undefined;
 
   constructor(context: vscode.ExtensionContext, readonly output: vscode.LogOutputChannel) {
@@ -75,6 +79,35 @@ export class EngineService implements vscode.Disposable {
     return model;
   }
 
+  /**
+   * Changes the edit stack (edits/apply, revert, setEnabled, scale, reorder, revertAll) and keeps
+   * the view's copy; errors are shown and leave the stack as it was.
+   */
+  async changeStack<M extends EngineMethod & `edits/${string}`>(method: M, params: ParamsOf<M>): Promise<StackState | undefined> {
+    if (!(await this.requireModel())) return undefined;
+    try {
+      this.stack = (await this.client.request(method, params)) as StackState;
+      this.fire();
+      return this.stack;
+    } catch (err) {
+      return this.report(err, 'Changing the edits');
+    }
+  }
+
+  /** After the engine restarted (or the model was reopened), puts the applied edits back. */
+  private async restoreStack(): Promise<void> {
+    const previous = this.stack.items.filter((i) => i.file);
+    this.stack = { items: [] };
+    for (const item of previous) {
+      try {
+        this.stack = await this.client.request('edits/apply', { file: item.file!, strength: item.strength });
+        if (!item.enabled) this.stack = await this.client.request('edits/setEnabled', { id: item.id, enabled: false });
+      } catch (err) {
+        this.report(err, `Re-applying ${item.label}`);
+      }
+    }
+  }
+
   private async openModel(path: string): Promise<ModelInfo | undefined> {
     try {
       this.modelError = undefined;
@@ -83,6 +116,7 @@ export class EngineService implements vscode.Disposable {
         () => this.client.request('model/open', { path }),
       );
       this.output.info(`[client] model open: ${this.model.architecture}, ${this.model.layers} layers, d_model ${this.model.dModel} on ${this.model.executionProvider}`);
+      await this.restoreStack();
       return this.model;
     } catch (err) {
       this.model = undefined;
@@ -127,6 +161,7 @@ export class EngineService implements vscode.Disposable {
     if (e.affectsConfiguration('mechedit.modelPath')) {
       this.model = undefined;
       this.modelError = undefined;
+      this.stack = { items: [] }; // edits belong to the previous model
       if (s.modelPath) void this.ensureModel();
       else if (this.client.state === 'running') await this.client.request('model/close', {}).catch(() => undefined);
       this.fire();

@@ -1,40 +1,77 @@
-// The "Edits" view: the edit files of the workspace (.mechedit/edits/*.json), kept in sync with a
-// file watcher. Selecting one opens it; empty while there are none (welcome content explains).
+// The "Edits" view: the edit files of the workspace (.mechedit/edits/*.json) with their state in
+// the engine's edit stack. The check box applies / enables (checked) or disables (unchecked) an
+// edit — a swap of edit inputs, no session rebuild; the context menu reverts it or sets its
+// strength. Kept in sync with a file watcher and the engine. Empty while there are none (the
+// welcome content explains).
 
 import * as vscode from 'vscode';
+import * as path from 'node:path';
+import type { StackItem } from '../../protocol/edits';
+import type { EngineService } from '../engine/engineService';
 
 export const EDITS_GLOB = '**/.mechedit/edits/*.json';
 
-export class EditsView implements vscode.TreeDataProvider<vscode.Uri>, vscode.Disposable {
+export interface EditNode {
+  uri: vscode.Uri;
+  item?: StackItem;
+}
+
+export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
+  readonly tree: vscode.TreeView<EditNode>;
 
-  constructor() {
+  constructor(private readonly engine: EngineService) {
     const watcher = vscode.workspace.createFileSystemWatcher(EDITS_GLOB);
+    this.tree = vscode.window.createTreeView('mechedit.edits', { treeDataProvider: this, manageCheckboxStateManually: true });
     this.disposables.push(
+      this.tree,
       watcher,
       watcher.onDidCreate(() => this.refresh()),
       watcher.onDidDelete(() => this.refresh()),
       watcher.onDidChange(() => this.refresh()),
+      engine.onDidChange(() => this.refresh()),
+      this.tree.onDidChangeCheckboxState((e) => this.onCheck(e)),
     );
   }
 
   refresh(): void {
     this.changed.fire();
+    const active = this.engine.stack.items.filter((i) => i.enabled).length;
+    this.tree.badge = active ? { value: active, tooltip: `${active} edit(s) active` } : undefined;
   }
 
-  getTreeItem(uri: vscode.Uri): vscode.TreeItem {
-    const item = new vscode.TreeItem(uri, vscode.TreeItemCollapsibleState.None);
-    item.description = vscode.workspace.asRelativePath(uri, false).replace(/[^/]*$/, '');
-    item.command = { title: 'Open', command: 'vscode.open', arguments: [uri] };
-    item.contextValue = 'mechedit.editFile';
-    return item;
+  getTreeItem(node: EditNode): vscode.TreeItem {
+    const t = new vscode.TreeItem(node.item?.label ?? path.basename(node.uri.fsPath, '.json'), vscode.TreeItemCollapsibleState.None);
+    t.resourceUri = node.uri;
+    const i = node.item;
+    t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    t.description = i
+      ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
+      : 'not applied';
+    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${vscode.workspace.asRelativePath(node.uri)}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}`);
+    t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
+    t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';
+    return t;
   }
 
-  async getChildren(): Promise<vscode.Uri[]> {
+  async getChildren(): Promise<EditNode[]> {
     const files = await vscode.workspace.findFiles(EDITS_GLOB, '**/node_modules/**');
-    return files.sort((a, b) => a.path.localeCompare(b.path));
+    const byFile = new Map(this.engine.stack.items.filter((i) => i.file).map((i) => [path.resolve(i.file!), i]));
+    return files.sort((a, b) => a.path.localeCompare(b.path)).map((uri) => ({ uri, item: byFile.get(path.resolve(uri.fsPath)) }));
+  }
+
+  private async onCheck(e: vscode.TreeCheckboxChangeEvent<EditNode>): Promise<void> {
+    for (const [node, state] of e.items) {
+      const on = state === vscode.TreeItemCheckboxState.Checked;
+      if (!node.item) {
+        if (on) await this.engine.changeStack('edits/apply', { file: node.uri.fsPath });
+      } else {
+        await this.engine.changeStack('edits/setEnabled', { id: node.item.id, enabled: on });
+      }
+    }
+    this.refresh();
   }
 
   dispose(): void {
