@@ -13,6 +13,9 @@ import { generate, predict, score, tokenize, trace } from '../core/analysis/run'
 import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
 import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
 import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
+import { runOrt, type OrtResult } from '../core/diagnostics/ort';
+import { inShard } from '../core/diagnostics/runner';
+import { formatIssue } from '../core/diagnostics/records';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EditStack } from '../core/edits/stack';
@@ -262,6 +265,69 @@ const evoke: Command = {
   },
 };
 
+/** One target folder, or a Target/ folder of them (those holding forget_*.json files). */
+function ortTargets(dir: string): string[] {
+  if (!fs.existsSync(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give Target/<n>_<Name>/ or the Target/ folder.' });
+  if (fs.readdirSync(dir).some((f) => f.startsWith('forget_'))) return [dir];
+  const subs = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isDirectory() && fs.readdirSync(f).some((x) => x.startsWith('forget_'))).sort();
+  if (subs.length === 0) throw badInput('No ORT target folders (with forget_*.json) here', { file: dir });
+  return subs;
+}
+
+function formatOrt(results: OrtResult[]): string {
+  const lines = ['| target | set | form | items | loss_prob before | after | change | token acc. before | after | change |', '|---|---|---|---|---|---|---|---|---|---|'];
+  for (const r of results) {
+    for (const row of r.rows) {
+      const a = row.after;
+      const d = (x: number | undefined, y: number) => (x === undefined ? '–' : (x - y >= 0 ? '+' : '') + (x - y).toFixed(4));
+      lines.push(`| ${r.target} | ${row.set} | ${row.form} | ${row.before.items} | ${row.before.lossProb.toFixed(4)} | ${a ? a.lossProb.toFixed(4) : '–'} | ${d(a?.lossProb, row.before.lossProb)} | ${row.before.tokenAccuracy.toFixed(3)} | ${a ? a.tokenAccuracy.toFixed(3) : '–'} | ${d(a?.tokenAccuracy, row.before.tokenAccuracy)} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+const ort: Command = {
+  summary: 'ORT diagnostics: does unlearning hold in every form (cloze, question, adversarial, multiple choice, true/false, character by character)?',
+  help: [
+    'mechedit ort --model DIR --target DIR [--edits FILE …] [--out DIR] [--resume] [--shard i/n] [--json]',
+    modelHelp,
+    '  --target DIR         Target/<n>_<Name>/ (forget_level1.json … neighbor_mcp.json), or Target/ with many',
+    '  --out DIR            one <target>.json per target (finished targets are kept: --resume skips them)',
+    '  --shard i/n          targets i, i+n, …; merge the folders with mechedit merge',
+    'Scores are measured without the edits and with them; forget: lower is better, neighbour: higher.',
+  ].join('\n'),
+  options: { ...modelOptions, target: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' } },
+  async run(values) {
+    const targets = inShard(ortTargets(requireString(values, 'target')), parseShard(values.shard as string | undefined));
+    const model = await openModel(values);
+    const stack = new EditStack(model);
+    for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
+    const out = values.out as string | undefined;
+    if (out) {
+      fs.mkdirSync(out, { recursive: true });
+      const runFile = path.join(out, 'run.json');
+      const config = { tool: 'ort', version: 1, modelFingerprint: model.checkpoint.fingerprint, modelPath: model.checkpoint.dir, method: 'edits', edits: stack.list().map((e) => e.id), data: [], limit: undefined };
+      if (fs.existsSync(runFile) && !values.resume) throw badInput('The output folder already holds a run', { file: out, hint: 'Pass --resume to continue it, or choose another --out.' });
+      fs.writeFileSync(runFile, `${JSON.stringify(config, null, 2)}\n`);
+    }
+    const results: OrtResult[] = [];
+    for (const dir of targets) {
+      const file = out ? path.join(out, `${path.basename(dir)}.json`) : undefined;
+      if (file && values.resume && fs.existsSync(file)) {
+        results.push(JSON.parse(fs.readFileSync(file, 'utf8')));
+        continue;
+      }
+      const r = await runOrt(model, stack, dir);
+      for (const i of r.issues) process.stderr.write(`mechedit: skipped: ${formatIssue(i)}\n`);
+      if (file) fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
+      results.push(r);
+      process.stderr.write(`mechedit ort: ${results.length}/${targets.length} targets\n`);
+    }
+    return { targets: results };
+  },
+  format: (r) => formatOrt((r as { targets: OrtResult[] }).targets),
+};
+
 const merge: Command = {
   summary: 'merge the run folders of a sharded evoke run into one',
   help: 'mechedit merge --out DIR RUN_DIR… [--json]\n  Checks that the folders are shards of the same run; cases.jsonl, summary.json and report.html go to --out.',
@@ -271,6 +337,18 @@ const merge: Command = {
     const out = requireString(values, 'out');
     const dirs = ctx.positionals ?? [];
     const config = mergeConfigs(dirs);
+    if (config.tool === 'ort') {
+      fs.mkdirSync(out, { recursive: true });
+      fs.writeFileSync(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+      let targets = 0;
+      for (const d of dirs) {
+        for (const f of fs.readdirSync(d).filter((x) => x.endsWith('.json') && x !== 'run.json')) {
+          fs.copyFileSync(path.join(d, f), path.join(out, f));
+          targets++;
+        }
+      }
+      return { out: path.resolve(out), merged: dirs.length, cases: targets, tasks: {} };
+    }
     const seen = new Map<string, CaseResult>();
     for (const d of dirs) for (const c of readCases<CaseResult>(path.join(d, 'cases.jsonl'))) seen.set(`${c.kind}:${c.caseId}`, c);
     const results = [...seen.values()].sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
@@ -449,6 +527,7 @@ const bakeCmd: Command = {
 };
 
 export const commands: Record<string, Command> = {
+  ort,
   edit,
   stats,
   bake: bakeCmd,

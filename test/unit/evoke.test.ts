@@ -85,7 +85,7 @@ describe('the metric, by hand', () => {
   const scores: AnswerScore[] = pairs.map((p) => {
     const v = nll[`${p.prompt}|${p.answer}`];
     assert.ok(v !== undefined, `unexpected pair ${p.prompt}|${p.answer}`);
-    return { promptIds: [], answerIds: [], tokenLogprobs: [-v], meanLogprob: -v };
+    return { promptIds: [], answerIds: [], tokenLogprobs: [-v], meanLogprob: -v, tokenTop: [false] };
   });
   const r = evaluate(tasks, scores);
 

@@ -26,6 +26,8 @@ export interface AnswerScore {
   tokenLogprobs: number[];
   /** Mean of tokenLogprobs: exp(meanLogprob) is the length-normalised probability. */
   meanLogprob: number;
+  /** Per answer token: was it the most likely token (teacher-forced)? */
+  tokenTop: boolean[];
 }
 
 export async function scoreAnswers(model: LoadedModel, pairs: AnswerPair[], opts: ScoreOptions = {}): Promise<AnswerScore[]> {
@@ -60,10 +62,13 @@ export async function scoreAnswers(model: LoadedModel, pairs: AnswerPair[], opts
     });
     const out = await model.run({ logits: 'targets' }, batch, { target_ids: new ort.Tensor('int64', targets, [batch.batch, batch.seq]) });
     const lp = out.target_logprobs.data as Float32Array;
+    const top = out.top_logprobs.data as Float32Array;
     group.forEach((g, b) => {
       // The answer's token j is predicted at position len(prompt) + j − 1.
-      const tokenLogprobs = g.a.map((_, j) => lp[b * batch.seq + g.p.length + j - 1]);
-      results[g.index] = { promptIds: g.p, answerIds: g.a, tokenLogprobs, meanLogprob: tokenLogprobs.reduce((x, y) => x + y, 0) / g.a.length };
+      const at = (j: number) => b * batch.seq + g.p.length + j - 1;
+      const tokenLogprobs = g.a.map((_, j) => lp[at(j)]);
+      const tokenTop = g.a.map((_, j) => lp[at(j)] >= top[at(j)]);
+      results[g.index] = { promptIds: g.p, answerIds: g.a, tokenLogprobs, meanLogprob: tokenLogprobs.reduce((x, y) => x + y, 0) / g.a.length, tokenTop };
     });
     done += group.length;
     opts.onProgress?.(done, pairs.length);

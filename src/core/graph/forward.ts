@@ -256,6 +256,9 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       const picked = g.op('GatherElements', [logprobs, g.op('Unsqueeze', ['target_ids', g.int64([2])])], { axis: 2 });
       g.op('Squeeze', [picked, g.int64([2])], {}, 'target_logprobs');
       g.output('target_logprobs', 'float32', ['batch', 'seq']);
+      // The best log-prob at each position: the target is the argmax where the two are equal.
+      g.op('ReduceMax', [logprobs], { axes: [-1], keepdims: 0 }, 'top_logprobs');
+      g.output('top_logprobs', 'float32', ['batch', 'seq']);
     } else {
       g.op('Identity', [taps.get('logits')!], {}, 'logits');
       g.output('logits', 'float32', ['batch', logitsMode === 'last' ? 1 : 'seq', vocabRows]);

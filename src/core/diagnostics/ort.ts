@@ -1,0 +1,84 @@
+// `mechedit ort`: form-independent unlearning (the ORT paper): for the forget and neighbour sets
+// of a target, per form of expression (fill-in, question-answer, adversarial, multiple choice,
+// true/false, character-by-character), loss_prob = mean over items of exp(−mean token NLL) of
+// " " + answer after the query (the chat template plus "Answer:" for chat models), and token
+// accuracy (teacher-forced top-1 of each answer token). Measured on the unedited model and with
+// the edits, reported as the change. Forget: lower is better; neighbour: higher is better.
+
+import type { LoadedModel } from '../runtime/model';
+import { scoreAnswers, type AnswerPair } from '../analysis/answers';
+import type { EditStack } from '../edits/stack';
+import { characterForm, readOrtTarget, type OrtItem } from './ortData';
+import type { RecordIssue } from './records';
+
+export interface FormScore {
+  items: number;
+  lossProb: number;
+  tokenAccuracy: number;
+}
+
+export interface OrtRow {
+  set: string;
+  form: string;
+  before: FormScore;
+  after?: FormScore;
+}
+
+export interface OrtResult {
+  target: string;
+  rows: OrtRow[];
+  issues: RecordIssue[];
+  skipped: number;
+}
+
+export function ortPrompt(model: LoadedModel, query: string): string {
+  return model.tokenizer.hasChatTemplate ? `${model.tokenizer.applyChatTemplate([{ role: 'user', content: query }])}Answer:` : query;
+}
+
+async function measure(model: LoadedModel, items: OrtItem[], pairs: AnswerPair[], isCancelled?: () => boolean): Promise<Map<string, FormScore>> {
+  const scores = await scoreAnswers(model, pairs, { isCancelled });
+  const acc = new Map<string, { n: number; lp: number; hit: number; tok: number }>();
+  items.forEach((item, i) => {
+    const key = `${item.set}\u0000${item.form}`;
+    const a = acc.get(key) ?? { n: 0, lp: 0, hit: 0, tok: 0 };
+    a.n++;
+    a.lp += Math.exp(scores[i].meanLogprob);
+    a.hit += scores[i].tokenTop.filter(Boolean).length;
+    a.tok += scores[i].tokenTop.length;
+    acc.set(key, a);
+  });
+  return new Map([...acc].map(([k, a]) => [k, { items: a.n, lossProb: a.lp / a.n, tokenAccuracy: a.hit / a.tok }]));
+}
+
+export async function runOrt(model: LoadedModel, stack: EditStack, targetDir: string, opts: { isCancelled?: () => boolean; log?: (m: string) => void } = {}): Promise<OrtResult> {
+  const { name, items: raw, issues } = readOrtTarget(targetDir);
+  // Every fill-in and question item is also asked character by character (the sub-token form).
+  const all = [...raw, ...raw.filter((i) => i.form === 'fill-in' || i.form === 'question-answer').map(characterForm)];
+  const fits: OrtItem[] = [];
+  let skipped = 0;
+  for (const item of all) {
+    const n = model.tokenizer.encode(ortPrompt(model, item.query)).length + model.tokenizer.encode(` ${item.answer}`, false).length;
+    if (n <= model.dims.maxPositions) fits.push(item);
+    else {
+      skipped++;
+      issues.push({ file: item.file, index: item.index, field: 'query', message: `${n} tokens with its answer (${item.form}), longer than the model's context (${model.dims.maxPositions})` });
+    }
+  }
+  const pairs = fits.map((i) => ({ prompt: ortPrompt(model, i.query), answer: i.answer }));
+  const edited = stack.list().filter((e) => e.enabled);
+  // Before: the stack disabled; after: as it was.
+  for (const e of edited) stack.setEnabled(e.id, false);
+  let before: Map<string, FormScore>;
+  try {
+    before = await measure(model, fits, pairs, opts.isCancelled);
+  } finally {
+    for (const e of edited) stack.setEnabled(e.id, true);
+  }
+  const after = edited.length ? await measure(model, fits, pairs, opts.isCancelled) : undefined;
+  const rows = [...before.keys()].map((k) => {
+    const [set, form] = k.split('\u0000');
+    return { set, form, before: before.get(k)!, after: after?.get(k) };
+  });
+  rows.sort((a, b) => (a.set === b.set ? 0 : a.set === 'forget' ? -1 : 1));
+  return { target: name, rows, issues, skipped };
+}
