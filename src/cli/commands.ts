@@ -16,6 +16,7 @@ import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
 import { runOrt, type OrtResult } from '../core/diagnostics/ort';
 import { inShard } from '../core/diagnostics/runner';
 import { formatIssue } from '../core/diagnostics/records';
+import { bundledModelPath } from '../core/defaultModel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EditStack } from '../core/edits/stack';
@@ -85,15 +86,27 @@ const doctor: Command = {
 
 const modelOptions = {
   model: { type: 'string' },
+  default: { type: 'boolean' },
   provider: { type: 'string' },
   threads: { type: 'string' },
   edits: { type: 'string', multiple: true },
 } as const;
 
+/** --model DIR, or the bundled default model with --default. */
+function modelPathOf(values: Record<string, unknown>): string {
+  if (values.default) {
+    const p = bundledModelPath();
+    if (!p) throw badInput('The bundled default model is not installed (models/default)', { field: '--default', hint: 'Reinstall MechEdit, or pass --model DIR.' });
+    return p;
+  }
+  const modelPath = values.model as string | undefined;
+  if (!modelPath) throw badInput('--model is required', { field: '--model', hint: 'Give the checkpoint folder (config.json, *.safetensors, tokenizer.json), or --default for the bundled model.' });
+  return modelPath;
+}
+
 /** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
 async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
-  const modelPath = values.model as string | undefined;
-  if (!modelPath) throw badInput('--model is required', { field: '--model', hint: 'Give the checkpoint folder (config.json, *.safetensors, tokenizer.json).' });
+  const modelPath = modelPathOf(values);
   const threads = intOption(values, 'threads', 0, 0, 1024);
   const { provider } = await resolveProvider(providerOption(values), { threads });
   const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
@@ -113,7 +126,7 @@ function requireString(values: Record<string, unknown>, name: string): string {
 }
 
 const jsonOnly = (r: unknown) => JSON.stringify(r, null, 2);
-const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)\n  --edits FILE …       apply these edit files (.mechedit/edits/<id>.json) for this run';
+const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --default            the bundled default model instead of --model\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)\n  --edits FILE …       apply these edit files (.mechedit/edits/<id>.json) for this run';
 
 const info: Command = {
   summary: 'describe a checkpoint: architecture, sizes, dtype, provider, tap names',
@@ -143,9 +156,7 @@ const tokenizeCmd: Command = {
 
 /** Tokenizing needs no session: open the checkpoint on the CPU without resolving providers. */
 function LoadedModelForTokenizer(values: Record<string, unknown>): LoadedModel {
-  const modelPath = values.model as string | undefined;
-  if (!modelPath) throw badInput('--model is required', { field: '--model' });
-  return LoadedModel.open(modelPath, { provider: 'cpu', threads: 0 });
+  return LoadedModel.open(modelPathOf(values), { provider: 'cpu', threads: 0 });
 }
 
 const predictCmd: Command = {

@@ -9,6 +9,9 @@ import { EditsView } from './views/editsView';
 import { createStatusBar } from './statusBar';
 import { registerPanel } from './webview/panelHost';
 import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { setBundledModel } from './settings';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -17,6 +20,8 @@ export interface MechEditApi {
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
+  const bundled = path.join(context.extensionPath, 'models', 'default');
+  setBundledModel(fs.existsSync(path.join(bundled, 'config.json')) ? bundled : undefined);
   const output = vscode.window.createOutputChannel('MechEdit', { log: true });
   const engine = new EngineService(context, output);
   const edits = new EditsView(engine);

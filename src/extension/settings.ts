@@ -6,16 +6,28 @@ import type { EngineConfig, ExecutionProviderSetting } from '../protocol/engine'
 export const SECTION = 'mechedit';
 
 export interface Settings {
+  /** The configured model, or the bundled default when none is configured (see usingDefault). */
   modelPath: string;
+  usingDefault: boolean;
   engine: EngineConfig;
   libraryPath: string[];
   env: Record<string, string>;
 }
 
+let bundledModel: string | undefined;
+
+/** Called once by activate(): where the extension's bundled default model is, if it ships one. */
+export function setBundledModel(dir: string | undefined): void {
+  bundledModel = dir;
+}
+
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
+  const configured = c.get<string>('modelPath', '').trim();
+  const useDefault = !configured && c.get<boolean>('openDefaultModel', true) && !!bundledModel;
   return {
-    modelPath: c.get<string>('modelPath', '').trim(),
+    modelPath: useDefault ? bundledModel! : configured,
+    usingDefault: useDefault,
     engine: {
       executionProvider: c.get<ExecutionProviderSetting>('executionProvider', 'auto'),
       threads: c.get<number>('threads', 0),

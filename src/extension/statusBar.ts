@@ -12,7 +12,7 @@ export function createStatusBar(engine: EngineService): vscode.Disposable {
   const update = () => {
     const s = readSettings();
     const snap = engine.snapshot();
-    const model = s.modelPath ? path.basename(s.modelPath) : 'no model';
+    const model = s.usingDefault ? 'default model' : s.modelPath ? path.basename(s.modelPath) : 'no model';
     const provider = snap.model?.executionProvider ?? snap.info?.resolvedProvider ?? s.engine.executionProvider;
     const icon = snap.status === 'crashed' ? '$(error)' : snap.status === 'starting' ? '$(loading~spin)' : '$(beaker)';
     const active = engine.stack.items.filter((i) => i.enabled).length;

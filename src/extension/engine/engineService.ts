@@ -158,7 +158,7 @@ export class EngineService implements vscode.Disposable {
   private async onSettings(e: vscode.ConfigurationChangeEvent): Promise<void> {
     if (!e.affectsConfiguration('mechedit')) return;
     const s = readSettings();
-    if (e.affectsConfiguration('mechedit.modelPath')) {
+    if (e.affectsConfiguration('mechedit.modelPath') || e.affectsConfiguration('mechedit.openDefaultModel')) {
       this.model = undefined;
       this.modelError = undefined;
       this.stack = { items: [] }; // edits belong to the previous model

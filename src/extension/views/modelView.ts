@@ -44,7 +44,7 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
         ? [{ label: 'Could not open the model', description: snap.modelError, tooltip: snap.modelError, icon: 'error', command: { title: 'Open Model Folder', command: 'mechedit.openModel' } }]
         : [];
     return [
-      { label: path.basename(s.modelPath), description: m ? 'open' : 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
+      { label: s.usingDefault ? 'default model (bundled)' : path.basename(s.modelPath), description: m ? 'open' : 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
       ...modelRows,
       {
         label: `Engine: ${snap.status}`,
