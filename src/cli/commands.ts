@@ -23,7 +23,8 @@ import { EditStack } from '../core/edits/stack';
 import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
 import { readVectors } from '../core/edits/importVectors';
 import { bake } from '../core/edits/bake';
-import { computeRocr } from '../core/edits/rocr';
+import { computeRocr, defaultRocrLayers } from '../core/edits/rocr';
+import { nullSpaceProjector } from '../core/edits/linalg';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
@@ -397,7 +398,7 @@ function weightDims(model: LoadedModel) {
 }
 
 const EDIT_HELP = [
-  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--out DIR] [--json]',
+  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
   '',
@@ -415,7 +416,7 @@ const edit: Command = {
     ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
     u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
-    corpus: { type: 'string', multiple: true }, samples: { type: 'string' },
+    corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -431,7 +432,26 @@ const edit: Command = {
       const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
       if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
       const t0 = performance.now();
+      // AlphaEdit's null-space projection from the key statistics of each layer.
+      let project: ((layer: number, v: Float64Array) => Float64Array) | undefined;
+      const nullDims: Record<number, number> = {};
+      if (values['null-space']) {
+        if (model.dims.dMlp > 2048) throw badInput(`--null-space builds P from C's eigenvectors in JS, which is too slow for d_mlp = ${model.dims.dMlp}`, { field: '--null-space', hint: 'Leave it off (P = I) for this model.' });
+        const corpus = (values.corpus as string[] | undefined) ?? defaultCorpus(model);
+        const threshold = values.threshold === undefined ? 0.02 : Number(values.threshold);
+        const layers = layerList(values) ?? defaultRocrLayers(model.dims.modelType, model.dims.layers);
+        const projectors = new Map<number, (v: Float64Array) => Float64Array>();
+        for (const l of layers) {
+          const s = await keyStats(model, { layer: l, corpus });
+          const p = nullSpaceProjector(s.C, s.dim, threshold);
+          if (p.dimension === 0) throw badInput(`C at layer ${l} has no eigenvalue below ${threshold}: the null space is empty`, { field: '--threshold', hint: 'Raise --threshold or leave --null-space off.' });
+          nullDims[l] = p.dimension;
+          projectors.set(l, p.project);
+        }
+        project = (layer, v) => projectors.get(layer)!(v);
+      }
       result = await computeRocr(model, stack, {
+        project,
         concept: requireString(values, 'concept'),
         harmless: requireString(values, 'to'),
         layers: layerList(values),
@@ -439,7 +459,7 @@ const edit: Command = {
         templates: values.template as string[] | undefined,
         label: values.label as string | undefined,
       });
-      result.json.hparams = { ...result.json.hparams, computeMs: Math.round(performance.now() - t0) };
+      result.json.hparams = { ...result.json.hparams, computeMs: Math.round(performance.now() - t0), ...(project ? { nullSpaceDims: nullDims } : {}) };
     } else if (method === 'ablate') {
       const layers = layerList(values);
       if (!layers) throw badInput('--layers is required', { field: '--layers' });

@@ -102,3 +102,30 @@ test('directional ablation removes the direction from the output projections (bu
   }
   await model.release();
 });
+
+test('symmetric eigen-decomposition and the null-space projector', async () => {
+  const { symmetricEigen, nullSpaceProjector } = await import('../../src/core/edits/linalg.js');
+  const n = 12;
+  // S = Q diag(λ) Qᵀ with a random orthogonal-ish Q from a symmetric random matrix's eigenvectors.
+  const R = rand(n * n, 3);
+  const S = Float64Array.from({ length: n * n }, (_, i) => R[i] + R[(i % n) * n + Math.floor(i / n)]);
+  const { values, vectors } = symmetricEigen(S, n);
+  for (let j = 0; j < n; j++) {
+    const v = Float64Array.from({ length: n }, (_, k) => vectors[k * n + j]);
+    const sv = Float64Array.from({ length: n }, (_, i) => dot(S.subarray(i * n, (i + 1) * n), v));
+    const err = Math.max(...Array.from(sv, (x, i) => Math.abs(x - values[j] * v[i])));
+    assert.ok(err < 1e-9, `eigenpair ${j}: ${err}`);
+  }
+  const threshold = [...values].sort((a, b) => a - b)[4];
+  const p = nullSpaceProjector(S, n, threshold);
+  assert.equal(p.dimension, 4);
+  const x = rand(n, 8);
+  const px = p.project(x);
+  const ppx = p.project(px);
+  assert.ok(Math.max(...Array.from(px, (v, i) => Math.abs(v - ppx[i]))) < 1e-9, 'P is idempotent');
+  for (let j = 0; j < n; j++) {
+    if (values[j] < threshold) continue;
+    const u = Float64Array.from({ length: n }, (_, k) => vectors[k * n + j]);
+    assert.ok(Math.abs(dot(u, px)) < 1e-9, 'P x is orthogonal to the kept (large-eigenvalue) directions');
+  }
+});

@@ -58,3 +58,70 @@ export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function norm(a: ArrayLike<number>): number {
   return Math.sqrt(dot(a, a));
 }
+
+/**
+ * Eigen-decomposition of a symmetric n×n matrix (row-major) by cyclic Jacobi rotations, for the
+ * modest sizes where a projection onto C's null space is built in JS (d_mlp ≤ 2048).
+ * Returns eigenvalues and the eigenvectors as the columns of a row-major n×n matrix.
+ */
+export function symmetricEigen(S: Float64Array, n: number, sweeps = 30): { values: Float64Array; vectors: Float64Array } {
+  const a = Float64Array.from(S);
+  const v = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) v[i * n + i] = 1;
+  for (let sweep = 0; sweep < sweeps; sweep++) {
+    let off = 0;
+    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) off += a[p * n + q] ** 2;
+    if (off < 1e-22) break;
+    for (let p = 0; p < n - 1; p++) {
+      for (let q = p + 1; q < n; q++) {
+        const apq = a[p * n + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (a[q * n + q] - a[p * n + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < n; k++) {
+          const akp = a[k * n + p];
+          const akq = a[k * n + q];
+          a[k * n + p] = c * akp - s * akq;
+          a[k * n + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < n; k++) {
+          const apk = a[p * n + k];
+          const aqk = a[q * n + k];
+          a[p * n + k] = c * apk - s * aqk;
+          a[q * n + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < n; k++) {
+          const vkp = v[k * n + p];
+          const vkq = v[k * n + q];
+          v[k * n + p] = c * vkp - s * vkq;
+          v[k * n + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  return { values: Float64Array.from({ length: n }, (_, i) => a[i * n + i]), vectors: v };
+}
+
+/**
+ * AlphaEdit's null-space projection P = U_s U_sᵀ from the eigenvectors of C whose eigenvalues
+ * are below `threshold`, as a function v ↦ P v (P is never formed).
+ */
+export function nullSpaceProjector(C: Float64Array, n: number, threshold: number): { project: (v: Float64Array) => Float64Array; dimension: number } {
+  const { values, vectors } = symmetricEigen(C, n);
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) if (values[i] < threshold) keep.push(i);
+  const basis = keep.map((j) => Float64Array.from({ length: n }, (_, k) => vectors[k * n + j]));
+  return {
+    dimension: keep.length,
+    project: (v) => {
+      const out = new Float64Array(n);
+      for (const u of basis) {
+        const c = dot(u, v);
+        for (let k = 0; k < n; k++) out[k] += c * u[k];
+      }
+      return out;
+    },
+  };
+}
