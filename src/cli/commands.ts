@@ -245,8 +245,10 @@ const evoke: Command = {
     '  --out DIR            run folder: run.json, cases.jsonl (one line per case), summary.json, report.html',
     '  --resume             continue a run folder after a crash or cancel',
     '  --shard i/n          only cases i, i+n, i+2n, … (0 ≤ i < n); merge the folders with mechedit merge',
+    '  --edits FILE …       a fixed edit stack for the whole run',
+    '  --baseline DIR       a finished run (e.g. without edits) to show as "before" in the report',
   ].join('\n'),
-  options: { ...modelOptions, data: { type: 'string' }, 'subj-spec': { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' } },
+  options: { ...modelOptions, data: { type: 'string' }, 'subj-spec': { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, baseline: { type: 'string' } },
   async run(values) {
     const data = requireString(values, 'data');
     const method = (values.method as string | undefined) ?? 'none';
@@ -262,6 +264,8 @@ const evoke: Command = {
       shard,
       out,
       resume: !!values.resume,
+      edits: ((values.edits as string[] | undefined) ?? []).map((f) => readEdit(f).json.id),
+      baseline: values.baseline as string | undefined,
       log: (m) => process.stderr.write(`mechedit: ${m}\n`),
       onProgress: (p) => {
         if (Date.now() - last < 1000 && p.done < p.total) return;

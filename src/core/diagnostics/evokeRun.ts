@@ -27,6 +27,10 @@ export interface EvokeOptions {
   onProgress?: (p: RunProgress) => void;
   isCancelled?: () => boolean;
   log?: (message: string) => void;
+  /** Ids of the edits applied to the model for the whole run (a fixed edit stack). */
+  edits?: string[];
+  /** A previous run folder (e.g. the unedited baseline) to compare with in the report. */
+  baseline?: string;
 }
 
 export interface EvokeRunResult {
@@ -72,7 +76,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     version: 1,
     modelFingerprint: model.checkpoint.fingerprint,
     modelPath: model.checkpoint.dir,
-    method: o.method,
+    method: o.edits?.length ? `${o.method}+edits:${o.edits.join(',')}` : o.method,
     data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map((file) => ({ file: path.resolve(file), sha256: sha256File(file) })),
     limit: o.limit,
     shard: o.shard,
@@ -99,7 +103,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     (r) => run.append(r),
     { onProgress: o.onProgress, isCancelled: o.isCancelled },
   );
-  const summary = writeSummary(o.out, config, results);
+  const summary = writeSummary(o.out, config, results, o.baseline ? readBaseline(o.baseline) : undefined);
   return { out: o.out, cases: results.length, issues, summary };
 }
 
@@ -113,10 +117,17 @@ function longestPair(model: LoadedModel, item: Item): number | undefined {
   return longest > model.dims.maxPositions ? longest : undefined;
 }
 
+/** The per-task summary of a finished run folder. */
+export function readBaseline(dir: string): Record<string, TaskSummary> {
+  const file = path.join(dir, 'summary.json');
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, hint: 'Give the --out folder of a finished evoke run.' });
+  return JSON.parse(fs.readFileSync(file, 'utf8')).tasks;
+}
+
 /** summary.json and report.html of a run folder from its results. */
 export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): Record<string, TaskSummary> {
   const summary = summarize(results);
-  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify({ config, cases: results.length, tasks: summary }, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify({ config, cases: results.length, tasks: summary, ...(baseline ? { baseline } : {}) }, null, 2)}\n`);
   const meta: Record<string, string> = {
     model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
     method: config.method,

@@ -2,6 +2,9 @@
 // telemetry is switched off: ORT 1.30 on Linux otherwise records usage under ~/.cache and
 // uploads it. Everything else in core imports types from here and calls loadOrt().
 
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
 
 export type OrtModule = typeof Ort;
@@ -14,6 +17,10 @@ let loaded: OrtModule | undefined;
 export function loadOrt(): OrtModule {
   if (!loaded) {
     process.env.ORT_DISABLE_TELEMETRY = '1';
+    // Dawn (the WebGPU provider) complains on stderr without a runtime dir; give it a private one.
+    if (process.platform === 'linux' && !process.env.XDG_RUNTIME_DIR) {
+      process.env.XDG_RUNTIME_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-run-'));
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require('onnxruntime-node') as OrtModule;
     // Failures reach us as exceptions with their message; ORT's own log would only repeat them on stderr.
