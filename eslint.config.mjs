@@ -7,7 +7,7 @@
 //   webview   ← protocol only (browser bundles)
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import { importX, createNodeResolver } from 'eslint-plugin-import-x';
+import importPlugin from 'eslint-plugin-import';
 import globals from 'globals';
 
 const ort = ['onnxruntime-node', 'onnxruntime-common', 'onnxruntime-web'];
@@ -24,14 +24,14 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { 'import-x': importX },
+    plugins: { import: importPlugin },
     settings: {
-      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.js', '.mjs', '.json', '.node'] })],
+      'import/resolver': { node: { extensions: ['.ts', '.js', '.mjs', '.json', '.node'] } },
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-restricted-imports': ['error', ortRule],
-      'import-x/no-restricted-paths': ['error', {
+      'import/no-restricted-paths': ['error', {
         zones: [
           { target: './src/extension', from: ['./src/core', './src/engine', './src/cli'], message: 'The extension host talks to the engine through src/protocol and the engine client.' },
           { target: './webview', from: './src', except: ['./protocol'], message: 'Webviews import only src/protocol.' },
@@ -50,7 +50,7 @@ export default tseslint.config(
   {
     files: ['src/protocol/**', 'webview/**'],
     rules: {
-      'import-x/no-nodejs-modules': 'error',
+      'import/no-nodejs-modules': 'error',
       'no-restricted-imports': ['error', { ...ortRule, paths: [...ortRule.paths, noVscode] }],
     },
   },

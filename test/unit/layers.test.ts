@@ -20,19 +20,19 @@ test('the extension host may not load onnxruntime-node', async () => {
 });
 
 test('the extension host may not import core or the engine', async () => {
-  assert.ok((await ruleIds('src/extension/x.ts', "import { loadOrt } from '../core/runtime/ort';\nexport const a = loadOrt;\n")).includes('import-x/no-restricted-paths'));
-  assert.ok((await ruleIds('src/extension/x.ts', "import { EngineServer } from '../engine/server';\nexport const a = EngineServer;\n")).includes('import-x/no-restricted-paths'));
+  assert.ok((await ruleIds('src/extension/x.ts', "import { loadOrt } from '../core/runtime/ort';\nexport const a = loadOrt;\n")).includes('import/no-restricted-paths'));
+  assert.ok((await ruleIds('src/extension/x.ts', "import { EngineServer } from '../engine/server';\nexport const a = EngineServer;\n")).includes('import/no-restricted-paths'));
 });
 
 test('a webview may import only the protocol', async () => {
-  assert.ok((await ruleIds('webview/x/main.ts', "import { MechEditError } from '../../src/core/errors';\nexport const a = MechEditError;\n")).includes('import-x/no-restricted-paths'));
-  assert.ok((await ruleIds('webview/x/main.ts', "import * as fs from 'node:fs';\nexport const a = fs;\n")).includes('import-x/no-nodejs-modules'));
-  assert.deepEqual(await ruleIds('webview/x/main.ts', "import { formatError } from '../../src/protocol/errors';\nexport const a = formatError;\n"), []);
+  assert.ok((await ruleIds('webview/engine/x.ts', "import { MechEditError } from '../../src/core/errors';\nexport const a = MechEditError;\n")).includes('import/no-restricted-paths'));
+  assert.ok((await ruleIds('webview/engine/x.ts', "import * as fs from 'node:fs';\nexport const a = fs;\n")).includes('import/no-nodejs-modules'));
+  assert.deepEqual(await ruleIds('webview/engine/x.ts', "import { formatError } from '../../src/protocol/errors';\nexport const a = formatError;\n"), []);
 });
 
 test('the protocol depends on nothing; core never imports vscode', async () => {
-  assert.ok((await ruleIds('src/protocol/x.ts', "import * as os from 'node:os';\nexport const a = os;\n")).includes('import-x/no-nodejs-modules'));
-  assert.ok((await ruleIds('src/protocol/x.ts', "import { EngineClient } from '../extension/engine/client';\nexport const a = EngineClient;\n")).includes('import-x/no-restricted-paths'));
+  assert.ok((await ruleIds('src/protocol/x.ts', "import * as os from 'node:os';\nexport const a = os;\n")).includes('import/no-nodejs-modules'));
+  assert.ok((await ruleIds('src/protocol/x.ts', "import { EngineClient } from '../extension/engine/client';\nexport const a = EngineClient;\n")).includes('import/no-restricted-paths'));
   assert.ok((await ruleIds('src/core/x.ts', "import * as vscode from 'vscode';\nexport const a = vscode;\n")).includes('no-restricted-imports'));
 });
 
