@@ -137,6 +137,68 @@ async function pickApplied(engine: EngineService, title: string): Promise<string
   return pick?.id;
 }
 
+/** The workspace's edits folder (.mechedit/edits of the first folder). */
+function editsFolder(): string | undefined {
+  const ws = vscode.workspace.workspaceFolders?.[0];
+  if (!ws) {
+    void vscode.window.showWarningMessage('MechEdit: open a folder first: edits are saved in its .mechedit/edits/.');
+    return undefined;
+  }
+  return path.join(ws.uri.fsPath, '.mechedit', 'edits');
+}
+
+/** Asks for a concept and a harmless concept, computes the ROCR edit, saves and applies it. */
+async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[] }): Promise<unknown> {
+  const model = await engine.requireModel();
+  const outDir = editsFolder();
+  if (!model || !outDir) return undefined;
+  const concept = args?.concept ?? (await vscode.window.showInputBox({ title: 'ROCR: the concept to redirect (e.g. what should be unlearned)', ignoreFocusOut: true }));
+  if (!concept) return undefined;
+  const harmless = args?.harmless ?? (await vscode.window.showInputBox({ title: `ROCR: redirect "${concept}" to which harmless concept?`, ignoreFocusOut: true }));
+  if (!harmless) return undefined;
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: redirecting "${concept}" → "${harmless}"`, cancellable: true }, async (progress, token) => {
+    try {
+      const r = await engine.client.request('edits/rocr', { concept, harmless, layers: args?.layers, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      engine.stack = r.state;
+      engine.fire();
+      const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
+      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${r.computeMs.toFixed(0)} ms), saved as ${vscode.workspace.asRelativePath(r.file)}. KL on neutral prompts ${r.health.klNeutral.toFixed(3)}.${warn}`, 'Open').then((pick) => pick && vscode.window.showTextDocument(vscode.Uri.file(r.file)));
+      return r;
+    } catch (err) {
+      return engine.report(err, 'ROCR');
+    }
+  });
+}
+
+/** Key statistics at a layer, with a cancellable progress notification. */
+async function computeKeyStats(engine: EngineService, arg?: { layer?: number }): Promise<unknown> {
+  const model = await engine.requireModel();
+  if (!model) return undefined;
+  let layer = arg?.layer;
+  if (layer === undefined) {
+    const pick = await vscode.window.showQuickPick(Array.from({ length: model.layers }, (_, l) => ({ label: `layer ${l}`, layer: l })), { title: 'Key statistics C = E[kkᵀ] at which layer?' });
+    if (!pick) return undefined;
+    layer = pick.layer;
+  }
+  return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: key statistics at layer ${layer}`, cancellable: true }, async (progress, token) => {
+    let last = 0;
+    try {
+      const r = await engine.client.request('edits/stats', { layer: layer! }, {
+        token,
+        onProgress: (p) => {
+          const pct = p.total ? (100 * p.done) / p.total : 0;
+          progress.report({ increment: pct - last, message: p.message });
+          last = pct;
+        },
+      });
+      void vscode.window.showInformationMessage(`MechEdit: layer ${r.layer}: C from ${r.count} key vectors${r.cached ? ' (cached)' : ` in ${r.seconds.toFixed(1)} s`}.`);
+      return r;
+    } catch (err) {
+      return engine.report(err, 'Key statistics');
+    }
+  });
+}
+
 export function registerCommands(
   context: vscode.ExtensionContext,
   engine: EngineService,
@@ -176,6 +238,8 @@ export function registerCommands(
       return id ? engine.changeStack('edits/revert', { id }) : undefined;
     },
     'mechedit.revertAllEdits': () => engine.changeStack('edits/revertAll', {}),
+    'mechedit.redirectConcept': (args?: unknown) => redirectConcept(engine, args as { concept?: string; harmless?: string; layers?: number[] } | undefined),
+    'mechedit.computeKeyStats': (args?: unknown) => computeKeyStats(engine, args as { layer?: number } | undefined),
     'mechedit.setEditStrength': async (arg?: unknown) => {
       const id = editId(engine, arg) ?? (await pickApplied(engine, 'Set the strength of which edit?'));
       if (!id) return undefined;

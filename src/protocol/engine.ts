@@ -100,6 +100,29 @@ export interface EngineRequests {
   'edits/setEnabled': { params: { id: string; enabled: boolean }; result: StackState };
   'edits/scale': { params: { id: string; strength: number }; result: StackState };
   'edits/reorder': { params: { ids: string[] }; result: StackState };
+  /** Key statistics C = E[kkᵀ] at a layer (cached on disk); progress in key vectors, cancellable. */
+  'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
+  /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
+  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; outDir: string; progressToken?: string }; result: ComputedEdit };
+}
+
+export interface KeyStatsInfo {
+  layer: number;
+  dMlp: number;
+  count: number;
+  file: string;
+  cached: boolean;
+  seconds: number;
+}
+
+export interface ComputedEdit {
+  file: string;
+  id: string;
+  label: string;
+  /** Health numbers and warnings (src/core/edits/health.ts). */
+  health: { targets: { layer: number; module: string; relNorm: number; keyScore?: number }[]; klNeutral: number; warnings: string[] };
+  state: StackState;
+  computeMs: number;
 }
 
 /** Notifications the engine sends to the extension. */

@@ -125,6 +125,18 @@ describe('MechEdit in VS Code', () => {
     assert.deepEqual((await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
   });
 
+  it('redirects a concept with ROCR from a command: the edit is saved in the workspace and applied', async () => {
+    const r = await vscode.commands.executeCommand<{ file: string; id: string; state: { items: { id: string }[] }; health: { targets: unknown[] } }>('mechedit.redirectConcept', { concept: 'the cat', harmless: 'a dog', layers: [0, 1] });
+    assert.ok(r, 'ROCR returned nothing');
+    assert.ok(r.file.startsWith(vscode.workspace.workspaceFolders![0].uri.fsPath), 'saved in the workspace');
+    assert.deepEqual(api.engine.stack.items.map((i) => i.id), [r.id]);
+    assert.equal(r.health.targets.length, 2);
+    const nodes = await api.edits.getChildren();
+    assert.ok(nodes.some((n) => n.item?.id === r.id), 'the Edits view lists it as applied');
+    await screenshot('rocr-applied');
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+  });
+
   it('reports a crash of the engine to a pending request and restarts on the next one', async () => {
     const client = api.engine.client;
     const oldPid = client.pid!;

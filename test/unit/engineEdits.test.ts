@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { writeEdit } from '../../src/core/edits/editFile';
@@ -46,4 +47,20 @@ test('apply, revert and a refused file, through the engine', async () => {
   assert.deepEqual(reverted.items, []);
   assert.deepEqual((await client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
   await assert.rejects(client.request('edits/revert', { id: 'push' }), (e: EngineError) => e.data.code === 'not-found');
+});
+
+test('key statistics through the engine report progress and can be cancelled', async () => {
+  await client.request('model/open', { path: tiny });
+  const corpus = path.join(tmp, 'corpus.txt');
+  fs.writeFileSync(corpus, Array.from({ length: 200 }, (_, i) => `line ${i} of a small corpus about cats and dogs.`).join('\n'));
+  const seen: number[] = [];
+  const r = await client.request('edits/stats', { layer: 1, corpus: [corpus], samples: 400 }, { onProgress: (p) => seen.push(p.done) });
+  assert.ok(r.count >= 400 && !r.cached);
+  assert.ok(seen.length > 0 && seen[seen.length - 1] === 400);
+  const cts = new CancellationTokenSource();
+  await assert.rejects(
+    client.request('edits/stats', { layer: 2, corpus: [corpus], samples: 100_000 }, { token: cts.token, onProgress: () => cts.cancel() }),
+    (e: EngineError) => e.data.code === 'cancelled',
+  );
+  assert.ok((await client.request('engine/info', {})).pid > 0, 'the engine is alive');
 });
