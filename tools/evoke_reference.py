@@ -30,6 +30,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Model  # noqa: E402
+from make_tiny_checkpoints import bytes_to_unicode  # noqa: E402  (GPT-2's byte → symbol map)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SUFFIX = " The answer to this question, most simply, is"
@@ -47,15 +48,7 @@ class GPT2BPE:
         with open(os.path.join(d, "vocab.bpe"), encoding="utf-8") as f:
             merges = [tuple(l.split()) for l in f.read().split("\n")[1:] if l.strip()]
         self.ranks = {m: i for i, m in enumerate(merges)}
-        bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
-        cs = bs[:]
-        n = 0
-        for b in range(256):
-            if b not in bs:
-                bs.append(b)
-                cs.append(256 + n)
-                n += 1
-        self.byte_to_char = {b: chr(c) for b, c in zip(bs, cs)}
+        self.byte_to_char = bytes_to_unicode()[1]
         self.cache = {}
 
     def bpe(self, word):

@@ -191,7 +191,8 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     const q5 = g.op('Reshape', [q, g.int64([0, dims.kvHeads, rep, -1, dims.headDim])]);
     const k5 = g.op('Unsqueeze', [k, g.int64([2])]);
     const v5 = g.op('Unsqueeze', [v, g.int64([2])]);
-    const scores = g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(1 / Math.sqrt(dims.headDim))]);
+    const scale = (dims.scaleAttn ? 1 / Math.sqrt(dims.headDim) : 1) / (dims.scaleByInverseLayer ? l + 1 : 1);
+    const scores = g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(scale)]);
     const probs = g.op('Softmax', [g.op('Where', [allowed, scores, g.float(F32_MIN)])], { axis: -1 }); // [B, kv, rep, S, T]
     const ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.int64([0, dims.heads, -1, dims.headDim])]); // [B, H, S, hd]
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64([0, 0, qDim])]);

@@ -24,6 +24,9 @@ export interface Dims {
   rotaryDim: number;
   invFreq?: Float64Array;
   tied: boolean;
+  /** Attention scores are scaled by 1/√head_dim (GPT-2's scale_attn_weights, default on), and by 1/(layer+1) with scale_attn_by_inverse_layer_idx. */
+  scaleAttn: boolean;
+  scaleByInverseLayer: boolean;
   /** The dtype of the weights as stored (the most common one). */
   dtype: string;
   params: number;
@@ -189,6 +192,8 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     spec,
     dims: {
       modelType, layers, dModel, heads, kvHeads, headDim, dMlp, vocab, maxPositions, eps, activation, rotaryDim, invFreq, tied, dtype, params,
+      scaleAttn: cfg.scale_attn_weights !== false,
+      scaleByInverseLayer: cfg.scale_attn_by_inverse_layer_idx === true,
       eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
       bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
     },
