@@ -27,6 +27,8 @@ export interface Dims {
   /** Attention scores are scaled by 1/√head_dim (GPT-2's scale_attn_weights, default on), and by 1/(layer+1) with scale_attn_by_inverse_layer_idx. */
   scaleAttn: boolean;
   scaleByInverseLayer: boolean;
+  /** Sliding-window attention (Mistral; Qwen2 with use_sliding_window): MechEdit attends to the full context, so longer sequences are refused. */
+  slidingWindow?: number;
   /** The dtype of the weights as stored (the most common one). */
   dtype: string;
   params: number;
@@ -193,6 +195,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     dims: {
       modelType, layers, dModel, heads, kvHeads, headDim, dMlp, vocab, maxPositions, eps, activation, rotaryDim, invFreq, tied, dtype, params,
       scaleAttn: cfg.scale_attn_weights !== false,
+      slidingWindow: typeof cfg.sliding_window === 'number' && cfg.use_sliding_window !== false && cfg.sliding_window < maxPositions ? cfg.sliding_window : undefined,
       scaleByInverseLayer: cfg.scale_attn_by_inverse_layer_idx === true,
       eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
       bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
