@@ -10,6 +10,7 @@ import { selfTest } from '../core/runtime/selftest';
 import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
+import { causalTrace, type CausalTraceResult } from '../core/analysis/causalTrace';
 import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
 import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
 import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
@@ -200,6 +201,28 @@ const traceCmd: Command = {
     const t = r as Awaited<ReturnType<typeof trace>>;
     const head = `layer\t${t.tokens.map((x) => JSON.stringify(x.text)).join('\t')}`;
     return [head, ...t.layers.map((l) => `${l.layer}\t${l.lens.map((x) => `${JSON.stringify(x.text)} ${x.prob.toFixed(2)}`).join('\t')}`)].join('\n');
+  },
+};
+
+const causalTraceCmd: Command = {
+  summary: "ROME's causal tracing: which (token, layer) states carry a fact; recommends the edit layer",
+  help: `mechedit causal-trace --model DIR --prompt T --subject S [--answer A] [--samples 10] [--window 10] [--json]\n${modelHelp}`,
+  options: { ...modelOptions, prompt: { type: 'string' }, subject: { type: 'string' }, answer: { type: 'string' }, samples: { type: 'string' }, window: { type: 'string' } },
+  async run(values) {
+    const model = await openModel(values);
+    return causalTrace(model, {
+      prompt: requireString(values, 'prompt'),
+      subject: requireString(values, 'subject'),
+      answer: values.answer as string | undefined,
+      samples: intOption(values, 'samples', 10, 1, 1000),
+      window: intOption(values, 'window', 10, 1, 1000),
+    });
+  },
+  format: (r) => {
+    const x = r as CausalTraceResult;
+    const head = `P(${JSON.stringify(x.answer.text)}): clean ${x.cleanProb.toFixed(4)}, corrupted ${x.corruptedProb.toFixed(4)}; recommended layer ${x.recommendedLayer}`;
+    const rows = x.scores.mlp.map((row, l) => `${String(l).padStart(3)} ${row.map((v) => v.toFixed(3)).join(' ')}`);
+    return [head, `MLP restorations (rows: layers; columns: ${x.tokens.map((t) => JSON.stringify(t.text)).join(' ')})`, ...rows].join('\n');
   },
 };
 
@@ -573,6 +596,7 @@ export const commands: Record<string, Command> = {
   predict: predictCmd,
   score: scoreCmd,
   trace: traceCmd,
+  'causal-trace': causalTraceCmd,
   generate: generateCmd,
   doctor,
 };

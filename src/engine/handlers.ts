@@ -8,6 +8,7 @@ import { selfTest } from '../core/runtime/selftest';
 import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, trace } from '../core/analysis/run';
+import { causalTrace } from '../core/analysis/causalTrace';
 import { MechEditError } from '../core/errors';
 import { EditStack } from '../core/edits/stack';
 import { readEdit } from '../core/edits/editFile';
@@ -175,6 +176,18 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     return { file, id: edit.json.id, label: edit.json.label, health, state: { items: s.list() }, computeMs };
   });
 
+  server.handle('model/causalTrace', async (p, ctx) => {
+    const progress = ctx.progress(p.progressToken);
+    return causalTrace(model(), {
+      prompt: text(p.prompt, 'prompt'),
+      subject: text(p.subject, 'subject'),
+      answer: p.answer,
+      samples: p.samples,
+      window: p.window,
+      onProgress: (done, total) => progress.report(done, total, `${done} / ${total} restorations`),
+      isCancelled: () => progress.cancelled,
+    });
+  });
   server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), p.top ?? 10));
   server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
   server.handle('model/trace', async (p) => trace(model(), text(p.prompt, 'prompt'), p.top ?? 5));

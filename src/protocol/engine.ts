@@ -5,7 +5,7 @@
 // cancellation is JSON-RPC's own $/cancelRequest.
 
 import type { WireTensor } from './tensor';
-import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
+import type { CausalTraceResult, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
@@ -91,6 +91,8 @@ export interface EngineRequests {
   'model/trace': { params: { prompt: string; top?: number }; result: TraceResult };
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
   'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; progressToken?: string }; result: GenerateResult };
+  /** ROME's causal tracing of a fact (progress in restorations, cancellable). */
+  'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceResult };
   /** The edit stack of the open model. Changes only swap edit inputs: no session is rebuilt. */
   'edits/list': { params: Record<string, never>; result: StackState };
   /** Reads an edit file (and its sidecar) and puts it on top of the stack (or replaces the same id). */

@@ -68,3 +68,17 @@ export interface GenerateResult {
   stopped: 'eos' | 'budget';
   tokensPerSecond: number;
 }
+
+export interface CausalTraceResult {
+  tokens: Token[];
+  /** Token positions [start, end) of the subject. */
+  subject: [number, number];
+  answer: Token;
+  cleanProb: number;
+  corruptedProb: number;
+  /** P(answer) with each state restored, [layer][token]: residual, MLP window, attention window. */
+  scores: Record<'resid' | 'mlp' | 'attn', number[][]>;
+  /** The layer whose MLP restoration at the subject's last token matters most (ROME's edit layer). */
+  recommendedLayer: number;
+  noiseStd: number;
+}

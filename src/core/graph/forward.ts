@@ -40,7 +40,17 @@ export interface ForwardOptions {
    * blocks.{gram}.mlp.key, and `count` (int64 scalar), accumulated inside the graph.
    */
   gram?: number;
+  /**
+   * Causal tracing: an input embed_noise [B, S, d_model] added to the token embeddings, and for
+   * every layer l and tap k in {attn_out, mlp_out, resid_post} a replacement
+   * patch.{l}.{k} [1 or B, S, d_model] used where patchmask.{l}.{k} [B, S, 1] (bool) is true:
+   * the tap's value becomes the patch there, and everything downstream sees it.
+   */
+  patch?: boolean;
 }
+
+export const PATCH_TAPS = ['attn_out', 'mlp_out', 'resid_post'] as const;
+export type PatchTap = (typeof PATCH_TAPS)[number];
 
 const F32_MIN = -3.4028234663852886e38;
 const DTYPES: Record<string, Dtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
@@ -206,26 +216,36 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     return linear(key, b.down, { layer: l, module: 'mlp.out' });
   };
 
+  /** With options.patch: the value of tap `k` at layer `l`, replaced where its mask is set. */
+  const patched = (x: string, l: number, k: PatchTap): string => {
+    if (!options.patch) return x;
+    const value = g.input(`patch.${l}.${k}`, 'float32', [`pb_${l}_${k}`, 'seq', dims.dModel]);
+    const mask = g.input(`patchmask.${l}.${k}`, 'bool', ['batch', 'seq', 1]);
+    return g.op('Where', [mask, value, x]);
+  };
+
   // ---- embeddings and blocks
   let h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
+  if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
   if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
   for (let l = 0; l < nLayers; l++) {
     const b = plan.blocks[l];
     const set = (tap: BlockTap, name: string) => taps.set(tapName(l, tap), name);
     set('resid_pre', h);
     const n1 = norm(h, b.ln1);
-    const a = attention(n1, b, l);
+    const a = patched(attention(n1, b, l), l, 'attn_out');
     set('attn_out', a);
     if (spec.parallel) {
-      const m = mlp(n1, b, l);
+      const m = patched(mlp(n1, b, l), l, 'mlp_out');
       set('mlp_out', m);
       h = g.op('Add', [g.op('Add', [a, m]), h]);
     } else {
       const mid = g.op('Add', [a, h]);
-      const m = mlp(norm(mid, b.ln2!), b, l);
+      const m = patched(mlp(norm(mid, b.ln2!), b, l), l, 'mlp_out');
       set('mlp_out', m);
       h = g.op('Add', [mid, m]);
     }
+    h = patched(h, l, 'resid_post');
     set('resid_post', h);
   }
 
