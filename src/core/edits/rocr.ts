@@ -2,9 +2,10 @@
 // make the model perceive a concept as a harmless one by editing the MLP output projections of a
 // few early layers.
 //   keys K_i:  mlp.key at layer i at the concept's last token, one column per context template;
-//   value:     z = resid_post of the last edit layer at the harmless concept's last token;
-//   residual:  R_i = (z − h_L(concept)) / (number of layers left), recomputed after each layer's
-//              update (MEMIT's spreading);
+//   value:     z = resid_post of the last edit layer at the harmless concept's last token, in the
+//              same templates (mean over them: one shared residual);
+//   residual:  R_i = (z − h_L(concept)) / (number of layers left), h_L likewise averaged over the
+//              templates, recomputed after each layer's update (MEMIT's spreading);
 //   update:    Δ_i = (P (K Kᵀ + C_prev) + λ I)⁻¹ P K R_iᵀ. Every template shares R_i, so
 //              K R_iᵀ = (Σ_j k_j) R_iᵀ and Δ_i is rank one: ΔW_i = R_i xᵀ with
 //              x = (P (K Kᵀ + C_prev) + λ I)⁻¹ P Σ_j k_j, solved with Woodbury (never d_mlp²).
@@ -45,6 +46,13 @@ export interface RocrRequest {
   /** Null-space projection P (AlphaEdit), applied to vectors of size d_mlp per layer. */
   project?: (layer: number, v: Float64Array) => Float64Array;
   label?: string;
+  /**
+   * Which tokens of the concept carry keys: 'last' (the paper's: its last token; rank one per
+   * layer), or 'all' (every token of the concept, each paired with the harmless concept's token
+   * at the same distance from its end; rank = the concept's token count). 'all' is for models
+   * that read a multi-token subject from its earlier tokens too (small models do).
+   */
+  positions?: 'last' | 'all';
 }
 
 /** Token ids up to and including the concept, for each template (the keys are read at the last one). */
@@ -60,14 +68,25 @@ function chatTemplates(model: LoadedModel): string[] {
   return CHAT_PREFIXES.map((p) => model.tokenizer.applyChatTemplate([{ role: 'user', content: `${p ? `${p} ` : ''}{}.` }]) + 'Answer:');
 }
 
-/** Row `pos` of a [B, S, d] tap for each batch row. */
-async function lastRows(model: LoadedModel, rows: number[][], tap: string, layers: number): Promise<Float64Array[]> {
+/** For each batch row, the tap's vector at `offset` tokens before the row's last token. */
+async function rowsAt(model: LoadedModel, rows: number[][], tap: string, layers: number, offset = 0): Promise<Float64Array[]> {
   const batch = model.makeBatch(rows);
   const out = await model.run({ taps: [tap], layers }, batch);
   const t = out[tap];
   const d = t.dims[2];
   const data = t.data as Float32Array;
-  return rows.map((r, b) => Float64Array.from(data.subarray((b * batch.seq + r.length - 1) * d, (b * batch.seq + r.length) * d)));
+  return rows.map((r, b) => {
+    const pos = b * batch.seq + r.length - 1 - offset;
+    return Float64Array.from(data.subarray(pos * d, (pos + 1) * d));
+  });
+}
+
+/** Tokens the concept takes in every template (the fewest, where a leading space merges). */
+function conceptTokens(model: LoadedModel, concept: string, templates: string[]): number {
+  return Math.min(...templates.map((t) => {
+    const before = t.slice(0, t.indexOf('{}'));
+    return model.tokenizer.encode(before + concept).length - model.tokenizer.encode(before).length;
+  }));
 }
 
 export async function computeRocr(model: LoadedModel, stack: EditStack, req: RocrRequest): Promise<Edit> {
@@ -82,12 +101,17 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   const lambda = req.lambda ?? defaultLambda(dims.modelType);
   const last = layers[layers.length - 1];
   const residLast = tapName(last, 'resid_post');
-  const conceptIds = model.tokenizer.encode(req.concept);
-  const harmlessIds = model.tokenizer.encode(req.harmless);
   const keyPrefixes = prefixes(model, req.concept, templates);
+  const harmlessPrefixes = prefixes(model, req.harmless, templates);
+  const mean = (rows: Float64Array[]) => Float64Array.from(rows[0], (_, j) => rows.reduce((a, r) => a + r[j], 0) / rows.length);
 
-  // z: where the harmless concept sits after the last edit layer (with the stack as it is).
-  const [z] = await lastRows(model, [harmlessIds], residLast, last + 1);
+  // z: where the harmless concept sits after the last edit layer, at its last token, averaged
+  // over the same context templates (with the stack as it is). One shared residual, so that
+  // every template column has the same R and the update stays rank one.
+  // Offsets (from the concept's last token) that carry keys, and the harmless token each maps to.
+  const offsets = req.positions === 'all' ? Array.from({ length: Math.max(1, conceptTokens(model, req.concept, templates)) }, (_, j) => j) : [0];
+  const harmlessCount = Math.max(1, conceptTokens(model, req.harmless, templates));
+  const zs = await Promise.all(offsets.map(async (j) => mean(await rowsAt(model, harmlessPrefixes, residLast, last + 1, Math.min(j, harmlessCount - 1)))));
 
   const label = req.label ?? `ROCR: ${req.concept} → ${req.harmless}`;
   const json: EditJson = {
@@ -99,7 +123,7 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
     targets: [],
     vectors: '',
     request: { concept: req.concept, harmless: req.harmless, templates },
-    hparams: { layers, lambda, nullSpace: !!req.project },
+    hparams: { layers, lambda, nullSpace: !!req.project, positions: req.positions ?? 'last' },
     created: new Date().toISOString(),
   };
   const draft: Edit = { json, tensors: [] };
@@ -108,16 +132,28 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   try {
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
-      const keys = await lastRows(model, keyPrefixes, tapName(layer, 'mlp.key'), layer + 1); // n × d_mlp
-      const [h] = await lastRows(model, [conceptIds], residLast, last + 1);
       const left = layers.length - i;
-      const R = Float64Array.from(z, (zv, j) => (zv - h[j]) / left); // d_model
-      const kSum = new Float64Array(dims.dMlp);
-      for (const k of keys) for (let j = 0; j < kSum.length; j++) kSum[j] += k[j];
+      // Per offset: its keys (one per template) and its shared residual R_j.
+      const keysAt: Float64Array[][] = [];
+      const Rs: Float64Array[] = [];
+      for (let j = 0; j < offsets.length; j++) {
+        keysAt.push(await rowsAt(model, keyPrefixes, tapName(layer, 'mlp.key'), layer + 1, offsets[j])); // n × d_mlp
+        const h = mean(await rowsAt(model, keyPrefixes, residLast, last + 1, offsets[j]));
+        Rs.push(Float64Array.from(zs[j], (zv, k) => (zv - h[k]) / left)); // d_model
+      }
+      const allKeys = keysAt.flat();
       const project = req.project ? (v: Float64Array) => req.project!(layer, v) : undefined;
-      const x = solveLowRank([...keys, ...previous(layer)], lambda, project ? project(kSum) : kSum, project);
-      json.targets.push({ layer, module: 'mlp.out', rank: 1, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
-      draft.tensors.push({ U: Float32Array.from(R), V: Float32Array.from(x), K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
+      const U = new Float32Array(offsets.length * dims.dModel);
+      const V = new Float32Array(offsets.length * dims.dMlp);
+      keysAt.forEach((keys, j) => {
+        const kSum = new Float64Array(dims.dMlp);
+        for (const k of keys) for (let c = 0; c < kSum.length; c++) kSum[c] += k[c];
+        const x = solveLowRank([...allKeys, ...previous(layer)], lambda, project ? project(kSum) : kSum, project);
+        U.set(Rs[j], j * dims.dModel);
+        V.set(x, j * dims.dMlp);
+      });
+      json.targets.push({ layer, module: 'mlp.out', rank: offsets.length, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
+      draft.tensors.push({ U, V, K: Float32Array.from(allKeys.flatMap((k) => Array.from(k))) });
       stack.apply(draft); // the next layer's keys and residual see this layer's update
     }
   } finally {
