@@ -425,11 +425,12 @@ function weightDims(model: LoadedModel) {
 }
 
 const EDIT_HELP = [
-  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
+  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
   '',
-  '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; layers default by depth)',
+  '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; layers default by depth;',
+  '        --positions all puts keys on every token of C, for models that read multi-token concepts from their earlier tokens)',
   '  ablate: W ← (I − d dᵀ) W on the output projections of the layers; FILE holds d (.npy or .safetensors, d_model values)',
   '  import: user-made u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in], as ΔW = Uᵀ V',
   '  --out DIR            where <id>.json and <id>.safetensors go (default .mechedit/edits)',
@@ -443,7 +444,7 @@ const edit: Command = {
     ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
     u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
-    corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' },
+    corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -477,7 +478,10 @@ const edit: Command = {
         }
         project = (layer, v) => projectors.get(layer)!(v);
       }
+      const positions = (values.positions as string | undefined) ?? 'last';
+      if (positions !== 'last' && positions !== 'all') throw badInput(`--positions must be last or all, got "${positions}"`, { field: '--positions' });
       result = await computeRocr(model, stack, {
+        positions,
         project,
         concept: requireString(values, 'concept'),
         harmless: requireString(values, 'to'),

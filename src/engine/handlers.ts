@@ -155,7 +155,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 3, 'computing the redirection');
-    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda });
+    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions });
     const computeMs = performance.now() - t0;
     edit.json.hparams = { ...edit.json.hparams, computeMs: Math.round(computeMs) };
     // kᵀC⁻¹k needs the key statistics: from the model's own corpus when it ships one.

@@ -148,7 +148,7 @@ function editsFolder(): string | undefined {
 }
 
 /** Asks for a concept and a harmless concept, computes the ROCR edit, saves and applies it. */
-async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[] }): Promise<unknown> {
+async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all' }): Promise<unknown> {
   const model = await engine.requireModel();
   const outDir = editsFolder();
   if (!model || !outDir) return undefined;
@@ -158,7 +158,7 @@ async function redirectConcept(engine: EngineService, args?: { concept?: string;
   if (!harmless) return undefined;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: redirecting "${concept}" → "${harmless}"`, cancellable: true }, async (progress, token) => {
     try {
-      const r = await engine.client.request('edits/rocr', { concept, harmless, layers: args?.layers, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const r = await engine.client.request('edits/rocr', { concept, harmless, layers: args?.layers, lambda: args?.lambda, positions: args?.positions, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;
       engine.fire();
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
@@ -238,7 +238,7 @@ export function registerCommands(
       return id ? engine.changeStack('edits/revert', { id }) : undefined;
     },
     'mechedit.revertAllEdits': () => engine.changeStack('edits/revertAll', {}),
-    'mechedit.redirectConcept': (args?: unknown) => redirectConcept(engine, args as { concept?: string; harmless?: string; layers?: number[] } | undefined),
+    'mechedit.redirectConcept': (args?: unknown) => redirectConcept(engine, args as Parameters<typeof redirectConcept>[1]),
     'mechedit.computeKeyStats': (args?: unknown) => computeKeyStats(engine, args as { layer?: number } | undefined),
     'mechedit.setEditStrength': async (arg?: unknown) => {
       const id = editId(engine, arg) ?? (await pickApplied(engine, 'Set the strength of which edit?'));

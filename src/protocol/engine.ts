@@ -105,7 +105,7 @@ export interface EngineRequests {
   /** Key statistics C = E[kkᵀ] at a layer (cached on disk); progress in key vectors, cancellable. */
   'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
   /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
-  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; outDir: string; progressToken?: string }; result: ComputedEdit };
+  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; outDir: string; progressToken?: string }; result: ComputedEdit };
 }
 
 export interface KeyStatsInfo {
