@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { MechEditError, badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands';
+import { expandMultiple } from './args';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -35,7 +36,8 @@ async function main(argv: string[]): Promise<number> {
     let values: Record<string, unknown>;
     let positionals: string[];
     try {
-      ({ values, positionals } = parseArgs({ args: rest, options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: !!command.allowPositionals }));
+      const multiple = new Set(Object.entries(command.options).filter(([, o]) => o.multiple).map(([k]) => k));
+      ({ values, positionals } = parseArgs({ args: expandMultiple(rest, multiple), options: { ...command.options, json: { type: 'boolean' } }, strict: true, allowPositionals: !!command.allowPositionals }));
     } catch (e) {
       throw badInput((e as Error).message, { field: 'arguments', hint: `Run mechedit ${name} --help` });
     }

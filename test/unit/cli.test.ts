@@ -80,3 +80,11 @@ test('bad arguments exit 2 naming the argument', () => {
   assert.equal(u.status, 2);
   assert.match(u.stderr, /bogus/);
 });
+
+test('--edits a b (a shell glob) means --edits a --edits b', async () => {
+  const { expandMultiple } = await import('../../src/cli/args.js');
+  const m = new Set(['edits', 'answer']);
+  assert.deepEqual(expandMultiple(['--edits', 'a.json', 'b.json', '--json'], m), ['--edits', 'a.json', '--edits', 'b.json', '--json']);
+  assert.deepEqual(expandMultiple(['import', '--edits=a', 'x', '--out', 'd'], m), ['import', '--edits=a', 'x', '--out', 'd']);
+  assert.deepEqual(expandMultiple(['--answer', 'A', '--prompt', 'p'], m), ['--answer', 'A', '--prompt', 'p']);
+});
