@@ -63,22 +63,28 @@ const CATEGORIES = [
 const CONCEPT_RELS = new Set(['creator', 'ingredient', 'effect', 'origin', 'color', 'container']);
 
 async function accuracy(model, items) {
-  // items: {prompt, answer}; top-1 of the first answer token at the last prompt position
+  // items: {prompt, answer}; top-1 of the first answer token at the last prompt position.
+  // logits 'last' reads the last *padded* position, so batches hold prompts of one token length.
   let hit = 0;
   const B = Number(opt.batch);
-  for (let i = 0; i < items.length; i += B) {
-    const chunk = items.slice(i, i + B);
-    const rows = chunk.map((p) => model.tokenizer.encode(p.prompt));
-    const out = await model.run({ logits: 'last' }, model.makeBatch(rows));
-    const logits = out.logits;
-    const V = logits.dims[2];
-    const data = logits.data;
-    chunk.forEach((p, b) => {
-      const want = model.tokenizer.encode(' ' + p.answer, false)[0];
-      let best = 0;
-      for (let v = 1; v < V; v++) if (data[b * V + v] > data[b * V + best]) best = v;
-      if (best === want) hit++;
-    });
+  const byLen = new Map();
+  for (const p of items) {
+    const ids = model.tokenizer.encode(p.prompt);
+    if (!byLen.has(ids.length)) byLen.set(ids.length, []);
+    byLen.get(ids.length).push({ ids, want: model.tokenizer.encode(' ' + p.answer, false)[0] });
+  }
+  for (const group of byLen.values()) {
+    for (let i = 0; i < group.length; i += B) {
+      const chunk = group.slice(i, i + B);
+      const out = await model.run({ logits: 'last' }, model.makeBatch(chunk.map((c) => c.ids)));
+      const V = out.logits.dims[2];
+      const data = out.logits.data;
+      chunk.forEach((c, b) => {
+        let best = 0;
+        for (let v = 1; v < V; v++) if (data[b * V + v] > data[b * V + best]) best = v;
+        if (best === c.want) hit++;
+      });
+    }
   }
   return hit;
 }

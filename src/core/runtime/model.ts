@@ -154,6 +154,10 @@ export class LoadedModel {
   }
 
   async run(options: ForwardOptions, b: Batch, extra: Record<string, OrtTensor> = {}): Promise<Record<string, OrtTensor>> {
+    // 'last' is the batch's last position: with right padding it is a pad for shorter rows.
+    if (options.logits === 'last' && b.lengths.some((n) => n !== b.seq) && !options.kvCache) {
+      throw new Error(`logits 'last' needs rows of equal length (got ${b.lengths.join(', ')}); use 'all' or one row per run`);
+    }
     const session = await this.session(options);
     return session.run(this.feeds(b, extra));
   }
