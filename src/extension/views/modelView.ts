@@ -54,8 +54,8 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
         command: { title: 'Show Engine', command: 'mechedit.showEngine' },
       },
       {
-        label: `Provider: ${info?.resolvedProvider ?? s.engine.executionProvider}`,
-        description: info?.resolvedProvider ? `setting ${s.engine.executionProvider}` : 'not resolved yet',
+        label: `Provider: ${m?.executionProvider ?? info?.resolvedProvider ?? s.engine.executionProvider}`,
+        description: m?.executionProvider || info?.resolvedProvider ? `setting ${s.engine.executionProvider}` : 'not resolved yet',
         icon: 'chip',
         command: { title: 'Self-test', command: 'mechedit.selfTest' },
       },
