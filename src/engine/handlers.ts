@@ -190,7 +190,20 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   });
   server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), p.top ?? 10));
   server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
-  server.handle('model/trace', async (p) => trace(model(), text(p.prompt, 'prompt'), p.top ?? 5));
+  server.handle('model/trace', async (p) => {
+    const m = model();
+    const prompt = text(p.prompt, 'prompt');
+    if (p.edits !== 'off') return trace(m, prompt, p.top ?? 5, p.targetId);
+    // Before the edits: disable the enabled ones for this run only, then restore them.
+    const s = stack();
+    const on = s.list().filter((e) => e.enabled).map((e) => e.id);
+    for (const id of on) s.setEnabled(id, false);
+    try {
+      return await trace(m, prompt, p.top ?? 5, p.targetId);
+    } finally {
+      for (const id of on) s.setEnabled(id, true);
+    }
+  });
   server.handle('model/generate', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
     let n = 0;

@@ -9,6 +9,7 @@ import { EditsView } from './views/editsView';
 import { createStatusBar } from './statusBar';
 import { registerPanel } from './webview/panelHost';
 import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
+import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPanel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
@@ -16,7 +17,7 @@ import { setBundledModel } from './settings';
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
-  panels: { engine(): EnginePanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -26,6 +27,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const engine = new EngineService(context, output);
   const edits = new EditsView(engine);
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
+  const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
 
   context.subscriptions.push(
     output,
@@ -33,11 +35,12 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     edits,
     vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
     createStatusBar(engine),
+    vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, panels: { engine: enginePanel.current } };
+  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current } };
 }
 
 export function deactivate(): void {

@@ -88,7 +88,8 @@ export interface EngineRequests {
   'model/close': { params: Record<string, never>; result: null };
   'model/predict': { params: { prompt: string; top?: number }; result: PredictResult };
   'model/score': { params: { prompt: string; answers: string[] }; result: ScoreResult };
-  'model/trace': { params: { prompt: string; top?: number }; result: TraceResult };
+  /** targetId: also P(that token) per layer and position; edits 'off': run without the edit stack. */
+  'model/trace': { params: { prompt: string; top?: number; targetId?: number; edits?: 'on' | 'off' }; result: TraceResult };
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
   'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; progressToken?: string }; result: GenerateResult };
   /** ROME's causal tracing of a fact (progress in restorations, cancellable). */

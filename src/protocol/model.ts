@@ -51,6 +51,8 @@ export interface TraceLayer {
   residNorm: number[];
   attnNorm: number[];
   mlpNorm: number[];
+  /** Logit-lens probability of the requested target token per position (when one was asked for). */
+  targetProb?: number[];
   /** Logit-lens top-1 per position, and the top-k. */
   lens: (Token & { prob: number })[];
   topk: (Token & { prob: number })[][];
@@ -58,6 +60,8 @@ export interface TraceLayer {
 
 export interface TraceResult {
   tokens: Token[];
+  /** The target token whose probability each layer's targetProb gives (model/trace targetId). */
+  target?: Token;
   layers: TraceLayer[];
 }
 

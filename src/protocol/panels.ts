@@ -2,7 +2,7 @@
 // (src/extension/panels/) share one of these.
 
 import type { EngineInfo, SelfTestResult } from './engine';
-import type { ModelInfo } from './model';
+import type { ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
@@ -37,4 +37,49 @@ export interface EngineStateSnapshot {
 export interface EnginePanelState {
   size: number;
   iterations: number;
+}
+
+/** The Activations panel: a token × layer heatmap of one prompt, before and after the edit stack. */
+export interface ActivationsPanel extends PanelProtocol {
+  requests: {
+    /**
+     * Traces the prompt with the edit stack on and off. target: the first token of " " + target
+     * (the answer-scoring convention), whose lens probability is then given per layer.
+     */
+    trace: { params: { prompt: string; target?: string; top?: number }; result: ActivationsTrace };
+    /** Opens a save dialog and writes the chart (PNG as base64, SVG) or the data (CSV, JSON). */
+    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
+  };
+  notifications: {
+    /** Complete snapshot: the open model and the number of enabled edits. */
+    context: ActivationsContext;
+    /** Sets the form (any of its fields) and traces (commands and tests use it). */
+    run: Partial<ActivationsPanelState> & { prompt: string };
+  };
+}
+
+export interface ActivationsContext {
+  model?: { path: string; layers: number; architecture: string };
+  enabledEdits: number;
+}
+
+export interface ActivationsTrace {
+  /** With the edit stack as it is ('after') and with every edit disabled ('before'). */
+  after: TraceResult;
+  before: TraceResult;
+  enabledEdits: number;
+  ms: number;
+}
+
+export type ActivationsMetric = 'lensProb' | 'residNorm' | 'mlpNorm' | 'attnNorm' | 'targetProb';
+export type ActivationsView = 'after' | 'before' | 'side' | 'diff';
+
+/** Webview state persisted with setState and restored by the panel serializer. */
+export interface ActivationsPanelState {
+  prompt: string;
+  target: string;
+  metric: ActivationsMetric;
+  view: ActivationsView;
+  /** The selected token (column), if any. */
+  token?: number;
 }

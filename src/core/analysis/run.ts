@@ -50,12 +50,16 @@ export async function score(model: LoadedModel, prompt: string, answers: string[
 }
 
 /** Logit lens (final norm + unembedding on blocks.{l}.resid_post) and norms, every layer and position. */
-export async function trace(model: LoadedModel, prompt: string, k = 5): Promise<TraceResult> {
+export async function trace(model: LoadedModel, prompt: string, k = 5, targetId?: number): Promise<TraceResult> {
   const ids = promptIds(model, prompt);
-  const out = await model.run({ logits: 'none', lens: { k } }, model.makeBatch([ids]));
+  if (targetId !== undefined && !(Number.isInteger(targetId) && targetId >= 0 && targetId < model.dims.vocab)) {
+    throw badInput(`Target token id must be 0…${model.dims.vocab - 1}, got ${targetId}`, { field: 'targetId' });
+  }
+  const out = await model.run({ logits: 'none', lens: targetId === undefined ? { k } : { k, target: targetId } }, model.makeBatch([ids]));
   const text = (id: number) => model.tokenizer.tokenText(id);
   return {
     tokens: ids.map((id) => ({ id, text: text(id) })),
+    ...(targetId === undefined ? {} : { target: { id: targetId, text: text(targetId) } }),
     layers: Array.from({ length: model.dims.layers }, (_, l) => {
       const lp = out[`blocks.${l}.lens.logprobs`].data as Float32Array;
       const top = out[`blocks.${l}.lens.ids`].data as BigInt64Array;
@@ -66,6 +70,7 @@ export async function trace(model: LoadedModel, prompt: string, k = 5): Promise<
         residNorm: norms('resid_post'),
         attnNorm: norms('attn_out'),
         mlpNorm: norms('mlp_out'),
+        ...(targetId === undefined ? {} : { targetProb: Array.from(out[`blocks.${l}.lens.target`].data as Float32Array, Math.exp) }),
         lens: ids.map((_, pos) => {
           const id = Number(top[pos * kk]);
           return { id, text: text(id), prob: Math.exp(lp[pos * kk]) };

@@ -20,7 +20,7 @@ export interface ForwardOptions {
   /** Taps to expose as outputs (names from taps.ts). */
   taps?: string[];
   /** Logit lens top-k and L2 norms for every layer (trace graphs). */
-  lens?: { k: number };
+  lens?: { k: number; target?: number };
   /**
    * Generation: 'prefill' outputs present.{l}.key/value for the prompt; 'decode' also takes
    * past.{l}.key/value. (Two graphs, so no run ever feeds an empty past: WebGPU crashes on
@@ -293,6 +293,11 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       g.node('TopK', [lp, kConst], { axis: -1, largest: 1, sorted: 1 }, [`blocks.${l}.lens.logprobs`, `blocks.${l}.lens.ids`]);
       g.output(`blocks.${l}.lens.logprobs`, 'float32', ['batch', 'seq', options.lens.k]);
       g.output(`blocks.${l}.lens.ids`, 'int64', ['batch', 'seq', options.lens.k]);
+      if (options.lens.target !== undefined) {
+        // One token's log-prob per layer and position (the Activations panel's P(target)).
+        g.op('Gather', [lp, g.int64([options.lens.target])], { axis: 2 }, `blocks.${l}.lens.target`);
+        g.output(`blocks.${l}.lens.target`, 'float32', ['batch', 'seq', 1]);
+      }
       for (const t of ['resid_post', 'attn_out', 'mlp_out'] as const) {
         g.op('ReduceL2', [taps.get(tapName(l, t))!], { axes: [-1], keepdims: 0 }, `blocks.${l}.${t}.norm`);
         g.output(`blocks.${l}.${t}.norm`, 'float32', ['batch', 'seq']);

@@ -1,0 +1,59 @@
+// The Activations panel: a token × layer heatmap (logit lens, norms, P(target)) of one prompt,
+// traced with the edit stack on and off so the webview can show before / after.
+
+import * as vscode from 'vscode';
+import type { ActivationsContext, ActivationsPanel as Protocol } from '../../protocol/panels';
+import type { EngineService } from '../engine/engineService';
+import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
+
+export const ACTIVATIONS_PANEL: PanelDescriptor = { viewType: 'mechedit.activations', title: 'MechEdit Activations', bundle: 'activations' };
+
+export class ActivationsPanelHost extends PanelHost<Protocol> {
+  protected readonly handlers: RequestHandlers<Protocol> = {
+    trace: async ({ prompt, target, top }) => {
+      await this.engine.ensureModel();
+      const c = this.engine.client;
+      let targetId: number | undefined;
+      if (target && target.trim()) {
+        const scored = await c.request('model/score', { prompt, answers: [target.trim()] });
+        targetId = scored.answers[0]?.tokens[0]?.id;
+      }
+      const t0 = Date.now();
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: tracing' }, async () => {
+        const after = await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'on' });
+        const enabled = this.enabledEdits();
+        const before = enabled ? await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'off' }) : after;
+        return { after, before, enabledEdits: enabled, ms: Date.now() - t0 };
+      });
+    },
+    save: async ({ format, suggestedName, text, base64 }) => {
+      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+      const uri = await vscode.window.showSaveDialog({
+        defaultUri: folder ? vscode.Uri.joinPath(folder, suggestedName) : undefined,
+        filters: { [format.toUpperCase()]: [format] },
+      });
+      if (!uri) return { saved: false };
+      const bytes = base64 !== undefined ? Buffer.from(base64, 'base64') : Buffer.from(text ?? '', 'utf8');
+      await vscode.workspace.fs.writeFile(uri, bytes);
+      return { saved: true, path: uri.fsPath };
+    },
+  };
+
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {
+    super(panel, extensionUri, ACTIVATIONS_PANEL);
+    this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
+  }
+
+  private enabledEdits(): number {
+    return this.engine.stack.items.filter((e) => e.enabled).length;
+  }
+
+  private context(): ActivationsContext {
+    const m = this.engine.model;
+    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, enabledEdits: this.enabledEdits() };
+  }
+
+  protected onReady(): void {
+    this.notify('context', this.context());
+  }
+}
