@@ -147,7 +147,7 @@ const tokenizeCmd: Command = {
   options: { ...modelOptions, text: { type: 'string' } },
   async run(values) {
     const text = requireString(values, 'text');
-    const model = LoadedModelForTokenizer(values);
+    const model = openOnCpu(values);
     return tokenize(model, text);
   },
   format: (r) => {
@@ -156,8 +156,8 @@ const tokenizeCmd: Command = {
   },
 };
 
-/** Tokenizing needs no session: open the checkpoint on the CPU without resolving providers. */
-function LoadedModelForTokenizer(values: Record<string, unknown>): LoadedModel {
+/** For work that needs no provider probe (tokenizing, import, bake): open the checkpoint on the CPU. */
+function openOnCpu(values: Record<string, unknown>): LoadedModel {
   return LoadedModel.open(modelPathOf(values), { provider: 'cpu', threads: 0 });
 }
 
@@ -452,7 +452,7 @@ const edit: Command = {
     const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
     if (method === 'rome' || method === 'memit') throw badInput(`"mechedit edit ${method}" is not available yet`, { field: 'method', hint: 'Available: rocr, ablate, import.' });
     if (method !== 'rocr' && method !== 'ablate' && method !== 'import') throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rocr, ablate or import.' });
-    const model = method === 'rocr' ? await openModel(values) : LoadedModelForTokenizer(values);
+    const model = method === 'rocr' ? await openModel(values) : openOnCpu(values);
     const stack = new EditStack(model);
     for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
     let result;
@@ -580,7 +580,7 @@ const bakeCmd: Command = {
   async run(values) {
     const out = requireString(values, 'out');
     if (!(values.edits as string[] | undefined)?.length) throw badInput('--edits is required', { field: '--edits' });
-    const model = LoadedModelForTokenizer(values);
+    const model = openOnCpu(values);
     const stack = new EditStack(model);
     for (const f of values.edits as string[]) stack.apply(readEdit(f));
     return bake(model, out, stack.list());

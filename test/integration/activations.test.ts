@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
+import { waitFor } from './events';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -26,21 +27,6 @@ interface Summary {
   curve?: number[];
   drawMs: number;
   cellsDrawMs: number;
-}
-
-function waitFor<T>(event: vscode.Event<T>, accept: (value: T) => boolean, what: string, ms = 60_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const sub = event((value) => {
-      if (!accept(value)) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(value);
-    });
-  });
 }
 
 describe('Activations panel', () => {
@@ -79,7 +65,7 @@ describe('Activations panel', () => {
     const panel = api.panels.activations();
     assert.ok(panel, 'the Activations panel is open');
     const prompt = 'the cat sat on the mat';
-    const rendered = waitFor(panel.onDidRender, drawn('residNorm', 'side', (s) => s.selectedToken === 2), 'the residual-norm heatmap');
+    const rendered = waitFor(panel.onDidRender, drawn('residNorm', 'side', (s) => s.selectedToken === 2), 'the residual-norm heatmap', 60_000);
     panel.notify('run', { prompt, target: 'cat', metric: 'residNorm', view: 'side', token: 2 });
     const s = (await rendered) as Summary;
     assert.equal(s.error, undefined);
@@ -102,7 +88,7 @@ describe('Activations panel', () => {
   it('shows P(target) through the layers, and a zero difference without edits', async () => {
     const panel = api.panels.activations()!;
     const prompt = 'the cat sat on the mat';
-    let rendered = waitFor(panel.onDidRender, drawn('targetProb', 'after'), 'the P(target) heatmap');
+    let rendered = waitFor(panel.onDidRender, drawn('targetProb', 'after'), 'the P(target) heatmap', 60_000);
     panel.notify('run', { prompt, target: 'mat', metric: 'targetProb', view: 'after', token: 5 });
     const s = (await rendered) as Summary;
     assert.equal(s.error, undefined);
@@ -117,7 +103,7 @@ describe('Activations panel', () => {
     for (const l of ref.layers) l.lens.forEach((t, p) => { if (t.id === targetId) assert.ok(Math.abs(t.prob - l.targetProb![p]) < 1e-5); });
     await screenshot('activations-target');
 
-    rendered = waitFor(panel.onDidRender, drawn('mlpNorm', 'diff'), 'the difference view');
+    rendered = waitFor(panel.onDidRender, drawn('mlpNorm', 'diff'), 'the difference view', 60_000);
     panel.notify('run', { prompt, metric: 'mlpNorm', view: 'diff' });
     const d = (await rendered) as Summary;
     assert.equal(d.error, undefined);

@@ -7,24 +7,10 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { EngineError } from '../../src/extension/engine/client';
 import { screenshot } from './screenshot';
+import { waitFor } from './events';
 import { writeEdit } from '../../src/core/edits/editFile';
 
 const EXTENSION_ID = 'mechedit.mechedit';
-
-function waitFor<T>(event: vscode.Event<T>, accept: (value: T) => boolean, what: string, ms = 30_000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      sub.dispose();
-      reject(new Error(`timed out after ${ms} ms waiting for ${what}`));
-    }, ms);
-    const sub = event((value) => {
-      if (!accept(value)) return;
-      clearTimeout(timer);
-      sub.dispose();
-      resolve(value);
-    });
-  });
-}
 
 describe('MechEdit in VS Code', () => {
   let api: MechEditApi;
