@@ -12,6 +12,7 @@ import type { ModelPlan, LinearW, NormW, BlockW } from '../models/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, type Dtype } from '../onnx/proto';
 import { BLOCK_TAPS, editInput, tapName, type BlockTap, type EditModule } from './taps';
+import { addDeltaLoss } from './loss';
 
 /** Where a weight's bytes are, relative to the folder the .onnx file is written to. */
 export type WeightLocator = (t: TensorEntry) => { location: string; offset: number };
@@ -47,6 +48,14 @@ export interface ForwardOptions {
    * the tap's value becomes the patch there, and everything downstream sees it.
    */
   patch?: boolean;
+  /**
+   * The v* graph of ROME / MEMIT / LTI (loss.ts): starts after block `layer` from an input
+   * resid [B, S, d_model] (that block's resid_post) plus delta [d_model] where delta_mask
+   * [B, S, 1] is 1, runs the remaining blocks, and outputs the loss and grad_delta instead of
+   * logits. `mid` adds the logit-lens KL at that layer's resid_post (LTI); `gradResid` also
+   * outputs grad_resid (tests).
+   */
+  delta?: { layer: number; mid?: number; gradResid?: boolean };
 }
 
 export const PATCH_TAPS = ['attn_out', 'mlp_out', 'resid_post'] as const;
@@ -224,11 +233,27 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     return g.op('Where', [mask, value, x]);
   };
 
-  // ---- embeddings and blocks
-  let h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
-  if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
-  if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
-  for (let l = 0; l < nLayers; l++) {
+  // ---- embeddings (or, for the v* graph, the injected residual) and blocks
+  let h: string;
+  let first = 0;
+  if (options.delta) {
+    const resid = g.input('resid', 'float32', ['batch', 'seq', dims.dModel]);
+    const delta = g.input('delta', 'float32', [dims.dModel]);
+    h = g.op('Add', [resid, g.op('Mul', [g.input('delta_mask', 'float32', ['batch', 'seq', 1]), delta])]);
+    first = options.delta.layer + 1;
+  } else {
+    h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
+    if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
+    if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
+  }
+  for (let l = 0; l < first; l++) {
+    for (const module of ['attn.out', 'mlp.out'] as const) {
+      const w = module === 'attn.out' ? plan.blocks[l].o : plan.blocks[l].down;
+      g.input(editInput(l, module, 'U'), 'float32', [`r_${l}_${module}`, w.out]);
+      g.input(editInput(l, module, 'V'), 'float32', [`r_${l}_${module}`, w.in]);
+    }
+  }
+  for (let l = first; l < nLayers; l++) {
     const b = plan.blocks[l];
     const set = (tap: BlockTap, name: string) => taps.set(tapName(l, tap), name);
     set('resid_pre', h);
@@ -266,6 +291,18 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     return g.op('Reshape', [y2, g.op('Concat', [g.op('Slice', [g.op('Shape', [x]), g.int64([0]), g.int64([2])]), g.int64([width])], { axis: 0 })]);
   };
   const vocabRows = plan.unembed.w.shape[0];
+  if (options.delta) {
+    const unembedRows = (x2: string) => g.op('Gemm', [x2, weight(plan.unembed.w), ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
+    const mid = options.delta.mid;
+    addDeltaLoss(g, {
+      dModel: dims.dModel,
+      final: h,
+      mid: mid !== undefined && mid > options.delta.layer ? taps.get(tapName(mid, 'resid_post')) : undefined,
+      logprobs: (x2) => g.op('LogSoftmax', [unembedRows(norm(x2, plan.finalNorm))], { axis: -1 }),
+      gradResid: options.delta.gradResid ?? false,
+    });
+    return g.toBytes();
+  }
   if (logitsMode !== 'none') {
     const last = logitsMode === 'last' ? g.op('Slice', [h, g.int64([-1]), g.int64([2 ** 62]), g.int64([1])]) : h;
     const fn = norm(last, plan.finalNorm);

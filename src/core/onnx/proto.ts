@@ -27,6 +27,8 @@ export class GraphBuilder {
   private readonly initializers: onnx.ITensorProto[] = [];
   private counter = 0;
   private readonly memo = new Map<string, string>();
+  /** Values of the int64 constants, by name (grad.ts reads axes, perms and slice bounds). */
+  private readonly ints = new Map<string, number[]>();
 
   constructor(readonly name: string) {}
 
@@ -47,6 +49,7 @@ export class GraphBuilder {
       t.dataType = ONNX_DTYPE.float32;
       t.rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     } else if (values instanceof BigInt64Array) {
+      this.ints.set(name, Array.from(values, Number));
       t.dataType = ONNX_DTYPE.int64;
       t.rawData = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
     } else {
@@ -115,6 +118,16 @@ export class GraphBuilder {
   /** Single-output shorthand for node(). */
   op(op: string, inputs: string[], attrs: Record<string, AttrValue> = {}, output?: string): string {
     return this.node(op, inputs, attrs, output ? [output] : undefined)[0];
+  }
+
+  /** The nodes added so far, in order (read-only view for graph transforms such as grad.ts). */
+  get graphNodes(): readonly onnx.INodeProto[] {
+    return this.nodes;
+  }
+
+  /** The values of an int64 constant made by constant() or int64(), or undefined. */
+  intValues(name: string): number[] | undefined {
+    return this.ints.get(name);
   }
 
   fresh(prefix: string): string {
