@@ -1,0 +1,184 @@
+// v* optimisation shared by ROME, MEMIT and LTI (METHODS.md): find δ [d_model] that, added to
+// the residual after block `layer` at each row's lookup position, makes the model produce the
+// new target, with a KL term that keeps other predictions and a weight decay. Each Adam step is
+// one run of the v* graph (forward.ts options.delta), which starts after the edit layer and
+// returns the loss and grad_delta; Adam, weight decay and the norm clamp are done here in float64.
+//
+// Loop semantics follow the reference code (ROME compute_v / MEMIT compute_z): for each step,
+// evaluate the loss (+ weight decay v_wd · ‖δ‖ / ‖v_init‖²); stop when it is < 0.05 or on the
+// last step; otherwise back-propagate, take an Adam step (torch defaults), and clamp
+// ‖δ‖ ≤ clamp · ‖v_init‖.
+
+import type { LoadedModel, Batch } from '../runtime/model';
+import type { OrtTensor } from '../runtime/ort';
+import { loadOrt } from '../runtime/ort';
+import { tapName } from '../graph/taps';
+import { cancelled } from '../errors';
+
+/** A position in the batch: row and token index. */
+export interface At {
+  row: number;
+  pos: number;
+}
+
+export interface VStarProblem {
+  /** δ goes into resid_post of this block (= the MLP output for ROME). */
+  layer: number;
+  rows: number[][];
+  /** Per row, where δ is added (the subject's last token), or −1 for none. */
+  lookups: number[];
+  nll: (At & { target: number; weight: number })[];
+  /** KL(teacher ‖ model) terms at the final layer; teacher log-probs [K, V] row-major. */
+  kl: (At & { weight: number })[];
+  klTeacher: Float32Array;
+  /** LTI: KL of the logit lens at layer `mid` (must be > layer). */
+  mid?: { layer: number; items: (At & { weight: number })[]; teacher: Float32Array };
+  /** Which vector δ is measured against (‖v_init‖ for decay and clamp): row 0 at its lookup. */
+  init: 'mlp_out' | 'resid_post';
+}
+
+export interface VStarHparams {
+  steps: number;
+  lr: number;
+  weightDecay: number;
+  clamp: number;
+}
+
+export interface VStarStep {
+  step: number;
+  loss: number;
+  nll: number;
+  kl: number;
+  mid: number;
+  decay: number;
+  /** Mean over the NLL rows of P(target token). */
+  targetProb: number;
+}
+
+export interface VStarResult {
+  delta: Float64Array;
+  vInit: Float64Array;
+  steps: VStarStep[];
+  /** Milliseconds in onnxruntime (forward + backward) and in the JS around it. */
+  ortMs: number;
+  jsMs: number;
+}
+
+export interface VStarRun {
+  onStep?: (s: VStarStep) => void;
+  isCancelled?: () => boolean;
+}
+
+const ort = () => loadOrt();
+const i64 = (v: number[]) => new (ort().Tensor)('int64', BigInt64Array.from(v, BigInt), [v.length]);
+const f32 = (v: ArrayLike<number>, dims: number[]) => new (ort().Tensor)('float32', Float32Array.from(v), dims);
+
+/** The v* graph's feeds for a batch: rows are flattened as b · S + s. */
+function lossFeeds(b: Batch, p: Pick<VStarProblem, 'nll' | 'kl' | 'klTeacher' | 'mid'>, vocab: number): Record<string, OrtTensor> {
+  const flat = (a: At) => a.row * b.seq + a.pos;
+  const feeds: Record<string, OrtTensor> = {
+    nll_rows: i64(p.nll.map(flat)),
+    nll_targets: i64(p.nll.map((n) => n.target)),
+    nll_weights: f32(p.nll.map((n) => n.weight), [p.nll.length]),
+    kl_rows: i64(p.kl.map(flat)),
+    kl_teacher: new (ort().Tensor)('float32', p.klTeacher, [p.kl.length, vocab]),
+    kl_weights: f32(p.kl.map((k) => k.weight), [p.kl.length]),
+  };
+  if (p.mid) {
+    feeds.mid_rows = i64(p.mid.items.map(flat));
+    feeds.mid_teacher = new (ort().Tensor)('float32', p.mid.teacher, [p.mid.items.length, vocab]);
+    feeds.mid_weights = f32(p.mid.items.map((k) => k.weight), [p.mid.items.length]);
+  }
+  return feeds;
+}
+
+/** The residual after block `layer` (and one more tap) for a batch, from a truncated graph. */
+async function residual(model: LoadedModel, layer: number, b: Batch, extraTap?: string): Promise<Record<string, OrtTensor>> {
+  const taps = [tapName(layer, 'resid_post'), ...(extraTap ? [extraTap] : [])];
+  return model.run({ taps, layers: layer + 1 }, b);
+}
+
+function deltaMask(b: Batch, lookups: number[]): Float32Array {
+  const m = new Float32Array(b.batch * b.seq);
+  lookups.forEach((pos, row) => {
+    if (pos >= 0) m[row * b.seq + pos] = 1;
+  });
+  return m;
+}
+
+/**
+ * Log-probs of the unedited model (current stack, δ = 0) at KL and mid-lens positions: ROME's
+ * kl_distr_init, and LTI's teacher distributions on the prefixed prompts.
+ */
+export async function distributions(model: LoadedModel, layer: number, rows: number[][], kl: At[], mid?: { layer: number; items: At[] }): Promise<{ kl: Float32Array; mid?: Float32Array; vocab: number }> {
+  const vocab = model.plan.unembed.w.shape[0];
+  const b = model.makeBatch(rows);
+  const resid = (await residual(model, layer, b))[tapName(layer, 'resid_post')];
+  const zeros = (n: number) => new Float32Array(n * vocab);
+  const problem = {
+    nll: [{ ...kl[0], target: 0, weight: 0 }],
+    kl: kl.map((a) => ({ ...a, weight: 0 })),
+    klTeacher: zeros(kl.length),
+    mid: mid ? { layer: mid.layer, items: mid.items.map((a) => ({ ...a, weight: 0 })), teacher: zeros(mid.items.length) } : undefined,
+  };
+  const out = await model.run({ delta: { layer, mid: mid?.layer } }, b, {
+    resid,
+    delta: f32(new Float32Array(model.dims.dModel), [model.dims.dModel]),
+    delta_mask: f32(new Float32Array(b.batch * b.seq), [b.batch, b.seq, 1]),
+    ...lossFeeds(b, problem, vocab),
+  });
+  return { kl: out.kl_logprobs.data as Float32Array, mid: mid ? (out.mid_logprobs.data as Float32Array) : undefined, vocab };
+}
+
+export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VStarHparams, run: VStarRun = {}): Promise<VStarResult> {
+  const d = model.dims.dModel;
+  const vocab = model.plan.unembed.w.shape[0];
+  const t0 = performance.now();
+  let ortMs = 0;
+  const b = model.makeBatch(p.rows);
+  const initTap = tapName(p.layer, p.init);
+  const pre = await residual(model, p.layer, b, initTap);
+  const resid = pre[tapName(p.layer, 'resid_post')];
+  const initData = pre[initTap].data as Float32Array;
+  const at0 = p.lookups[0] * d; // row 0
+  const vInit = Float64Array.from(initData.subarray(at0, at0 + d));
+  const initNorm2 = vInit.reduce((s, v) => s + v * v, 0);
+  const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
+  const options = { delta: { layer: p.layer, mid: p.mid?.layer } };
+
+  const delta = new Float64Array(d);
+  const m = new Float64Array(d);
+  const v = new Float64Array(d);
+  const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
+  const steps: VStarStep[] = [];
+  for (let it = 0; it < hp.steps; it++) {
+    if (run.isCancelled?.()) throw cancelled(`v* optimisation cancelled after ${it} steps.`);
+    const t = performance.now();
+    const out = await model.run(options, b, { ...fixed, delta: f32(delta, [d]) });
+    ortMs += performance.now() - t;
+    const norm = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
+    const decay = (hp.weightDecay * norm) / initNorm2;
+    const num = (name: string) => (out[name] ? Number(out[name].data[0]) : 0);
+    const lps = out.nll_logprobs.data as Float32Array;
+    const step: VStarStep = {
+      step: it, loss: num('loss') + decay, nll: num('loss_nll'), kl: num('loss_kl'), mid: num('loss_mid'), decay,
+      targetProb: lps.reduce((s, x) => s + Math.exp(x), 0) / lps.length,
+    };
+    steps.push(step);
+    run.onStep?.(step);
+    if (step.loss < 5e-2 || it === hp.steps - 1) break;
+    const grad = out.grad_delta.data as Float32Array;
+    const bc1 = 1 - beta1 ** (it + 1);
+    const bc2 = 1 - beta2 ** (it + 1);
+    for (let j = 0; j < d; j++) {
+      const g = grad[j] + (norm > 0 ? (hp.weightDecay * delta[j]) / (norm * initNorm2) : 0);
+      m[j] = beta1 * m[j] + (1 - beta1) * g;
+      v[j] = beta2 * v[j] + (1 - beta2) * g * g;
+      delta[j] -= (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
+    }
+    const maxNorm = hp.clamp * Math.sqrt(initNorm2);
+    const after = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
+    if (after > maxNorm) for (let j = 0; j < d; j++) delta[j] *= maxNorm / after;
+  }
+  return { delta, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
+}
