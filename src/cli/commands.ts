@@ -25,6 +25,9 @@ import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/edi
 import { readVectors } from '../core/edits/importVectors';
 import { bake } from '../core/edits/bake';
 import { computeRocr, defaultRocrLayers } from '../core/edits/rocr';
+import { computeRome } from '../core/edits/rome';
+import { computeMemit } from '../core/edits/memit';
+import { factRequests } from '../core/edits/requests';
 import { nullSpaceProjector } from '../core/edits/linalg';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
@@ -425,10 +428,16 @@ function weightDims(model: LoadedModel) {
 }
 
 const EDIT_HELP = [
+  'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--out DIR] [--json]',
+  'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
   '',
+  '  rome: one fact, rank one at one MLP output projection (v* by gradient descent in the engine; C⁻¹ from the key',
+  '        statistics over --corpus, default corpus.txt beside the model); --lti adds EVOKE\'s in-context teacher',
+  '  memit: the facts of FILE (JSON Lines or a JSON array of {subject, prompt, target}, or CounterFact records)',
+  '        over several layers; rank = number of facts per layer',
   '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; layers default by depth;',
   '        --positions all puts keys on every token of C, for models that read multi-token concepts from their earlier tokens)',
   '  ablate: W ← (I − d dᵀ) W on the output projections of the layers; FILE holds d (.npy or .safetensors, d_model values)',
@@ -438,25 +447,48 @@ const EDIT_HELP = [
 ].join('\n');
 
 const edit: Command = {
-  summary: 'compute an edit file: rocr (concept redirection), ablate (a direction), import (user vectors)',
+  summary: 'compute an edit file: rome, memit (facts), rocr (concept redirection), ablate (a direction), import (user vectors)',
   help: EDIT_HELP,
   options: {
     ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
     u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
     corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' },
+    subject: { type: 'string' }, prompt: { type: 'string' }, target: { type: 'string' }, lti: { type: 'boolean' }, steps: { type: 'string' }, seed: { type: 'string' }, requests: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
     const method = ctx.positionals?.[0];
     const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
-    if (method === 'rome' || method === 'memit') throw badInput(`"mechedit edit ${method}" is not available yet`, { field: 'method', hint: 'Available: rocr, ablate, import.' });
-    if (method !== 'rocr' && method !== 'ablate' && method !== 'import') throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rocr, ablate or import.' });
-    const model = method === 'rocr' ? await openModel(values) : openOnCpu(values);
+    if (!['rome', 'memit', 'rocr', 'ablate', 'import'].includes(method ?? '')) throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rome, memit, rocr, ablate or import.' });
+    const model = method === 'ablate' || method === 'import' ? openOnCpu(values) : await openModel(values);
     const stack = new EditStack(model);
     for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
     let result;
-    if (method === 'rocr') {
+    let vstar: unknown;
+    if (method === 'rome' || method === 'memit') {
+      const common = {
+        lti: values.lti === true,
+        seed: values.seed === undefined ? undefined : intOption(values, 'seed', 0, 0, 2 ** 31),
+        corpus: values.corpus as string[] | undefined,
+        samples: values.samples === undefined ? undefined : intOption(values, 'samples', 0, 1, 1e9),
+        label: values.label as string | undefined,
+        hparams: values.steps === undefined ? {} : { steps: intOption(values, 'steps', 20, 1, 1000) },
+      };
+      if (method === 'rome') {
+        const layer = values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1);
+        const r = await computeRome(model, stack, { subject: requireString(values, 'subject'), prompt: requireString(values, 'prompt'), target: requireString(values, 'target') }, { ...common, layer });
+        result = r.edit;
+        vstar = { steps: r.report.vstar.steps, timingMs: r.report.timing, ortMs: r.report.vstar.ortMs, jsMs: r.report.vstar.jsMs, stats: r.report.stats };
+      } else {
+        const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
+        if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
+        const requests = factRequests(requireString(values, 'requests'));
+        const r = await computeMemit(model, stack, requests, { ...common, layers: layerList(values), hparams: { ...common.hparams, ...(lambda ? { lambda } : {}) } });
+        result = r.edit;
+        vstar = { perRequest: r.report.vstar.map((v) => ({ steps: v.steps.length, loss: v.steps[v.steps.length - 1].loss, targetProb: v.steps[v.steps.length - 1].targetProb })), timingMs: r.report.timing };
+      }
+    } else if (method === 'rocr') {
       const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
       if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
       const t0 = performance.now();
@@ -531,7 +563,7 @@ const edit: Command = {
     result.json.health = { ...health };
     for (const w of health.warnings) process.stderr.write(`mechedit: warning: ${w}\n`);
     const file = writeEdit(outDir, result, weightDims(model));
-    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams, health };
+    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams, health, ...(vstar ? { vstar } : {}) };
   },
   format: (r) => `wrote ${(r as { file: string }).file}`,
 };

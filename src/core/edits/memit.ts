@@ -1,0 +1,130 @@
+// MEMIT (METHODS.md): a batch of facts over several MLP output projections.
+//   z_j      the residual after the last edit layer at subject j's last token (bare prompt),
+//            plus δ_j from vstar.ts (clamp 0.75);
+//   layer i  K_i [n × d_mlp]: keys at the subjects' last tokens, averaged over the templates,
+//            with the updates of earlier layers already in place;
+//            R_i = (z − h_last(current)) / (layers left);
+//            ΔW_i = R_i K̃_iᵀ with K̃_i = (λ C₀ + K_i K_iᵀ)⁻¹ K_i (float64, Woodbury over solveC,
+//            so no d_mlp² system is ever factorised). Rank n per layer: U = R_i rows, V = K̃_i rows.
+
+import type { LoadedModel } from '../runtime/model';
+import { badInput } from '../errors';
+import { tapName } from '../graph/taps';
+import type { EditStack } from './stack';
+import { newEditId, type Edit, type EditJson } from './editFile';
+import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
+import { solveC } from './stats';
+import { solveSmall, dot } from './linalg';
+import { checkRequest, contextTemplates, factProblem, keysAtSubject, resolveLti, statsFor, type FactRequest, type LtiHparams } from './rome';
+
+export interface MemitOptions extends VStarRun {
+  layers?: number[];
+  lti?: boolean | Partial<LtiHparams>;
+  hparams?: Partial<VStarHparams & { klFactor: number; lambda: number }>;
+  corpus?: string[];
+  samples?: number;
+  seed?: number;
+  label?: string;
+  onRequest?: (done: number, total: number) => void;
+}
+
+export const MEMIT_HPARAMS: VStarHparams & { klFactor: number; lambda: number } = { steps: 20, lr: 0.5, weightDecay: 0.5, clamp: 0.75, klFactor: 0.0625, lambda: 15000 };
+
+/** The papers' layers where known (GPT-2 XL 13–17, GPT-J 3–8, Llama-2 4–8), else proportional to GPT-J's. */
+export function defaultMemitLayers(modelType: string, layers: number): number[] {
+  const known: Record<string, [number, number]> = { 'gpt2:48': [13, 17], 'gptj:28': [3, 8], 'llama:32': [4, 8] };
+  const [a, b] = known[`${modelType}:${layers}`] ?? [Math.floor((layers * 3) / 28), Math.max(Math.floor((layers * 8) / 28), Math.floor((layers * 3) / 28) + 1)];
+  return Array.from({ length: Math.min(b, layers - 1) - a + 1 }, (_, i) => a + i);
+}
+
+export interface MemitReport {
+  vstar: VStarResult[];
+  timing: { stats: number; vstar: number; solve: number };
+}
+
+export async function computeMemit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: MemitOptions = {}): Promise<{ edit: Edit; report: MemitReport }> {
+  if (requests.length === 0) throw badInput('No requests: MEMIT needs at least one fact', { field: 'requests' });
+  requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
+  const dims = model.dims;
+  const layers = [...(o.layers ?? defaultMemitLayers(dims.modelType, dims.layers))].sort((a, b) => a - b);
+  if (layers.length === 0 || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= dims.layers) || new Set(layers).size !== layers.length) {
+    throw badInput(`Layers must be distinct whole numbers in 0…${dims.layers - 1}, got [${layers}]`, { field: 'layers' });
+  }
+  const lti = resolveLti(model, o.lti);
+  const hp = { ...MEMIT_HPARAMS, ...(lti ? { steps: lti.steps } : {}), ...o.hparams };
+  const last = layers[layers.length - 1];
+  const n = requests.length;
+  const t0 = performance.now();
+  const stats = await Promise.all(layers.map((l) => statsFor(model, l, o)));
+  const templates = await contextTemplates(model, o.seed ?? 0);
+  const t1 = performance.now();
+
+  // Target residuals z_j at the last edit layer.
+  const vstar: VStarResult[] = [];
+  for (let j = 0; j < n; j++) {
+    const problem = await factProblem(model, requests[j], last, templates, 'resid_post', hp.klFactor, lti);
+    vstar.push(await optimiseDelta(model, problem, hp, o));
+    o.onRequest?.(j + 1, n);
+  }
+  const zs = vstar.map((r) => Float64Array.from(r.vInit, (v, k) => v + r.delta[k]));
+  const t2 = performance.now();
+
+  const json: EditJson = {
+    format: 'mechedit-edit/1',
+    id: newEditId(n === 1 ? `memit-${requests[0].subject}` : `memit-${n}-facts`),
+    label: o.label ?? (n === 1 ? `MEMIT: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `MEMIT: ${n} facts`),
+    method: 'memit',
+    modelFingerprint: model.checkpoint.fingerprint,
+    targets: [],
+    vectors: '',
+    request: { requests },
+    hparams: { layers, ...hp, lti: lti ?? false, seed: o.seed ?? 0, templates, stats: { corpus: stats[0].corpus, samples: stats[0].count } },
+    created: new Date().toISOString(),
+  };
+  const draft: Edit = { json, tensors: [] };
+  try {
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i];
+      const keys: Float64Array[] = [];
+      const residuals: Float64Array[] = [];
+      for (let j = 0; j < n; j++) {
+        keys.push((await keysAtSubject(model, requests[j], layer, templates)).mean);
+        const now = (await keysAtSubject(model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
+        residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
+      }
+      const adjusted = adjustKeys(keys, stats[i], hp.lambda);
+      const U = new Float32Array(n * dims.dModel);
+      const V = new Float32Array(n * dims.dMlp);
+      for (let j = 0; j < n; j++) {
+        U.set(residuals[j], j * dims.dModel);
+        V.set(adjusted[j], j * dims.dMlp);
+      }
+      json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
+      draft.tensors.push({ U, V, K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
+      stack.apply(draft); // the next layer's keys and residuals see this layer's update
+    }
+  } finally {
+    if (stack.list().some((e) => e.id === json.id)) stack.revert(json.id);
+  }
+  return { edit: draft, report: { vstar, timing: { stats: t1 - t0, vstar: t2 - t1, solve: performance.now() - t2 } } };
+}
+
+/**
+ * K̃ = (λ C + K Kᵀ)⁻¹ K for the n key columns, by Woodbury with A = λ C:
+ * K̃ = A⁻¹K (I + Kᵀ A⁻¹ K)⁻¹, A⁻¹ k from solveC (conjugate gradients) divided by λ.
+ */
+function adjustKeys(keys: Float64Array[], stats: Parameters<typeof solveC>[0], lambda: number): Float64Array[] {
+  const n = keys.length;
+  const ainvK = keys.map((k) => solveC(stats, k).map((v) => v / lambda));
+  const M = new Float64Array(n * n);
+  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) M[a * n + b] = dot(keys[a], ainvK[b]) + (a === b ? 1 : 0);
+  // Column j of (I + M)⁻¹, then K̃_j = Σ_a (A⁻¹ k_a) X[a][j].
+  return keys.map((_, j) => {
+    const e = new Float64Array(n);
+    e[j] = 1;
+    const x = solveSmall(M, e, n);
+    const out = new Float64Array(keys[0].length);
+    for (let a = 0; a < n; a++) for (let c = 0; c < out.length; c++) out[c] += ainvK[a][c] * x[a];
+    return out;
+  });
+}
