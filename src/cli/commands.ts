@@ -109,6 +109,9 @@ function modelPathOf(values: Record<string, unknown>): string {
   return modelPath;
 }
 
+/** The edit stack openModel made (holding the --edits files). */
+const stacks = new WeakMap<LoadedModel, EditStack>();
+
 /** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
 async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
   const modelPath = modelPathOf(values);
@@ -116,8 +119,9 @@ async function openModel(values: Record<string, unknown>): Promise<LoadedModel> 
   const { provider } = await resolveProvider(providerOption(values), { threads });
   const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
   const files = (values.edits as string[] | undefined) ?? [];
+  const stack = new EditStack(model);
+  stacks.set(model, stack);
   if (files.length) {
-    const stack = new EditStack(model);
     for (const f of files) stack.apply(readEdit(f));
     process.stderr.write(`mechedit: ${files.length} edit(s) applied: ${stack.list().map((e) => e.label).join(', ')}\n`);
   }
@@ -261,12 +265,15 @@ function formatSummary(tasks: Record<string, TaskSummary>): string {
 const evoke: Command = {
   summary: 'EVOKE diagnostics (efficacy, paraphrase, multi-hop, prefix distraction, specificity) over a data file',
   help: [
-    'mechedit evoke --model DIR --data evoke_main.json [--subj-spec evoke_subj_spec.json] --method none',
-    '               [--limit N] [--out DIR] [--resume] [--shard i/n] [--json]',
+    'mechedit evoke --model DIR --data evoke_main.json [--subj-spec evoke_subj_spec.json] --method none|rome|memit [--lti]',
+    '               [--layer L | --layers …] [--corpus FILE …] [--limit N] [--out DIR] [--resume] [--shard i/n] [--json]',
     modelHelp,
     '  --data FILE          evoke_main.json or a CounterFact-format file',
     '  --subj-spec FILE     evoke_subj_spec.json (subject specificity)',
-    `  --method M           ${EVOKE_METHODS.join('|')} (rome, memit, rocr: per-case edits, not available yet)`,
+    `  --method M           ${EVOKE_METHODS.join('|')}: none scores the model as it is; rome and memit compute each case\'s`,
+    '                       edit (on top of --edits), apply it, score the case and revert it',
+    '  --lti                EVOKE\'s LTI for the per-case edits; --layer (ROME) / --layers (MEMIT) override the defaults',
+    '  --corpus FILE …      key statistics corpus for the per-case edits (default corpus.txt beside the model)',
     '  --limit N            the first N records of each file',
     '  --out DIR            run folder: run.json, cases.jsonl (one line per case), summary.json, report.html',
     '  --resume             continue a run folder after a crash or cancel',
@@ -274,13 +281,23 @@ const evoke: Command = {
     '  --edits FILE …       a fixed edit stack for the whole run',
     '  --baseline DIR       a finished run (e.g. without edits) to show as "before" in the report',
   ].join('\n'),
-  options: { ...modelOptions, data: { type: 'string' }, 'subj-spec': { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, baseline: { type: 'string' } },
+  options: {
+    ...modelOptions, data: { type: 'string' }, 'subj-spec': { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' }, baseline: { type: 'string' },
+    lti: { type: 'boolean' }, layer: { type: 'string' }, layers: { type: 'string' }, corpus: { type: 'string', multiple: true },
+  },
   async run(values) {
     const data = requireString(values, 'data');
     const method = (values.method as string | undefined) ?? 'none';
     const model = await openModel(values);
+    const perCase = method === 'none' ? undefined : {
+      stack: stacks.get(model)!,
+      lti: values.lti === true,
+      corpus: values.corpus as string[] | undefined,
+      layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
+      layers: layerList(values),
+    };
     const shard = parseShard(values.shard as string | undefined);
-    const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${shard ? `-${shard.index}of${shard.count}` : ''}`;
+    const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
     let last = 0;
     const result = await runEvoke(model, {
       data,
@@ -292,6 +309,7 @@ const evoke: Command = {
       resume: !!values.resume,
       edits: ((values.edits as string[] | undefined) ?? []).map((f) => readEdit(f).json.id),
       baseline: values.baseline as string | undefined,
+      perCase,
       log: (m) => process.stderr.write(`mechedit: ${m}\n`),
       onProgress: (p) => {
         if (Date.now() - last < 1000 && p.done < p.total) return;

@@ -1,6 +1,7 @@
 // `mechedit evoke`: EVOKE's tasks over evoke_main.json (+ evoke_subj_spec.json), per case.
-// Methods: 'none' (the model as it is, with whatever edits are applied to it). Per-case edit
-// methods (compute the case's edit, apply, score, revert) join when the edit methods land.
+// Methods: 'none' (the model as it is, with whatever edits are applied to it), or per case
+// 'rome' / 'memit' (optionally with LTI): compute that case's edit on top of the stack, apply it,
+// score the case, revert (apply/revert only swap edit inputs, so this costs the edit itself).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -12,9 +13,21 @@ import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult,
 import { inShard, openRun, processAll, sha256File, writeIssues, type RunConfig, type RunProgress, type Shard } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
+import type { EditStack } from '../edits/stack';
+import { computeRome } from '../edits/rome';
+import { computeMemit } from '../edits/memit';
 
-export const EVOKE_METHODS = ['none'] as const;
-export const PLANNED_METHODS = ['rome', 'memit', 'rocr'];
+export const EVOKE_METHODS = ['none', 'rome', 'memit'] as const;
+export const PLANNED_METHODS = ['rocr'];
+
+/** What per-case methods need: the stack to apply each case's edit on, and the edit options. */
+export interface PerCaseEdits {
+  stack: EditStack;
+  lti?: boolean;
+  corpus?: string[];
+  layer?: number;
+  layers?: number[];
+}
 
 export interface EvokeOptions {
   data: string;
@@ -31,6 +44,8 @@ export interface EvokeOptions {
   edits?: string[];
   /** A previous run folder (e.g. the unedited baseline) to compare with in the report. */
   baseline?: string;
+  /** Required for the per-case methods (rome, memit). */
+  perCase?: PerCaseEdits;
 }
 
 export interface EvokeRunResult {
@@ -46,11 +61,12 @@ const itemKey = (i: Item) => `${i.kind}:${i.c.caseId}`;
 export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<EvokeRunResult> {
   if (!(EVOKE_METHODS as readonly string[]).includes(o.method)) {
     const planned = PLANNED_METHODS.includes(o.method);
-    throw badInput(`Method "${o.method}" is ${planned ? 'not available yet' : 'unknown'}`, {
+    throw badInput(`Method "${o.method}" is ${planned ? 'not an EVOKE method' : 'unknown'}`, {
       field: '--method',
-      hint: planned ? 'Per-case edit methods need the edit stack; run --method none now (on a model with edits applied, it measures those).' : `Use one of: ${EVOKE_METHODS.join(', ')}.`,
+      hint: planned ? 'ROCR redirects concepts, not facts: measure it with "mechedit ort --edits FILE".' : `Use one of: ${EVOKE_METHODS.join(', ')}.`,
     });
   }
+  if (o.method !== 'none' && !o.perCase) throw new Error(`runEvoke: method ${o.method} needs perCase`);
   const main = readEvokeMain(o.data);
   const subj = o.subjSpec ? readSubjectSpec(o.subjSpec) : { records: [], issues: [] };
   const issues = [...main.issues, ...subj.issues];
@@ -76,7 +92,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     version: 1,
     modelFingerprint: model.checkpoint.fingerprint,
     modelPath: model.checkpoint.dir,
-    method: o.edits?.length ? `${o.method}+edits:${o.edits.join(',')}` : o.method,
+    method: `${o.method}${o.perCase?.lti ? '+lti' : ''}${o.edits?.length ? `+edits:${o.edits.join(',')}` : ''}`,
     data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map((file) => ({ file: path.resolve(file), sha256: sha256File(file) })),
     limit: o.limit,
     shard: o.shard,
@@ -91,7 +107,9 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     async (chunk) => {
       const plans = chunk.map((i) => (i.kind === 'main' ? mainTasks(i.c) : subjectTasks(i.c)));
       const pairs = plans.map(pairsOf);
-      const scores = await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled });
+      const scores = o.method === 'none'
+        ? await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled })
+        : await withCaseEdit(model, o.method, o.perCase!, chunk[0].c, () => scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
       let at = 0;
       const out = chunk.map((item, k) => {
         const tasks = evaluate(plans[k], scores.slice(at, (at += pairs[k].length)));
@@ -101,10 +119,25 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
       return out;
     },
     (r) => run.append(r),
-    { onProgress: o.onProgress, isCancelled: o.isCancelled },
+    { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
   );
   const summary = writeSummary(o.out, config, results, o.baseline ? readBaseline(o.baseline) : undefined);
   return { out: o.out, cases: results.length, issues, summary };
+}
+
+/** Computes the case's edit (ROME or MEMIT on its requested rewrite), applies it around `score`, reverts. */
+async function withCaseEdit<T>(model: LoadedModel, method: string, p: PerCaseEdits, c: EvokeCase | SubjectSpecCase, score: () => Promise<T>, isCancelled?: () => boolean): Promise<T> {
+  const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
+  const opts = { lti: p.lti, corpus: p.corpus, isCancelled };
+  const edit = method === 'rome'
+    ? (await computeRome(model, p.stack, req, { ...opts, layer: p.layer })).edit
+    : (await computeMemit(model, p.stack, [req], { ...opts, layers: p.layers })).edit;
+  p.stack.apply(edit);
+  try {
+    return await score();
+  } finally {
+    p.stack.revert(edit.json.id);
+  }
 }
 
 /** The length of the longest prompt + answer of a case when it exceeds the context, else undefined. */
