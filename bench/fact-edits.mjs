@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// Acceptance of the fact edits (issue: ROME, MEMIT, LTI) on the bundled default model.
+// N random counterfactual requests (seeded), one at a time: compute the edit, apply it, measure,
+// revert it.
+//   efficacy    the new target's first token is top-1 after the edit prompt
+//   paraphrase  the same on the held-out templates of that subject and relation (declarative and
+//               question forms, never seen in training nor by the edit)
+//   neighbours  first-token accuracy on 200 fixed facts of other subjects, before vs during the edit
+// Then timing per edit, split into statistics / keys / v* / solve.
+//
+//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N]
+// Needs `npm run compile` (reads out/).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+
+const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
+const req = (p) => import(path.join(root, 'out', 'src', p));
+const { LoadedModel } = await req('core/runtime/model.js');
+const { EditStack } = await req('core/edits/stack.js');
+const { computeRome } = await req('core/edits/rome.js');
+const { computeMemit } = await req('core/edits/memit.js');
+const { scoreAnswers } = await req('core/analysis/answers.js');
+
+const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string', default: '0' } } });
+const modelDir = path.join(root, 'models', 'default');
+const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
+const stack = new EditStack(model);
+const facts = fs.readFileSync(path.join(modelDir, 'facts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+
+let s = Number(values.seed);
+const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+const pick = (xs) => xs[Math.floor(rand() * xs.length)];
+
+// Requests: a training declarative template of a (subject, relation), and another entity's answer.
+const declarative = facts.filter((f) => f.form === 'declarative' && f.split === 'train' && f.prompt.includes(f.subject));
+const answersOf = new Map();
+for (const f of declarative) answersOf.set(f.relation, [...new Set([...(answersOf.get(f.relation) ?? []), f.answer])]);
+const requests = [];
+const seen = new Set();
+while (requests.length < Number(values.n)) {
+  const f = pick(declarative);
+  const key = `${f.subject}|${f.relation}`;
+  if (seen.has(key)) continue;
+  seen.add(key);
+  let target;
+  do target = pick(answersOf.get(f.relation)); while (target === f.answer);
+  const heldout = facts.filter((x) => x.subject === f.subject && x.relation === f.relation && x.split === 'heldout' && (x.form === 'declarative' || x.form === 'question'));
+  requests.push({ fact: f, request: { subject: f.subject, prompt: f.prompt.replace(f.subject, '{}'), target }, heldout });
+}
+const neighbours = [];
+while (neighbours.length < 200) {
+  const f = pick(declarative);
+  if (!requests.some((r) => r.fact.subject === f.subject)) neighbours.push(f);
+}
+
+const firstTop = async (pairs) => (await scoreAnswers(model, pairs)).map((r) => r.tokenTop[0]);
+const rate = (xs) => (100 * xs.filter(Boolean).length) / Math.max(1, xs.length);
+const base = rate(await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer }))));
+
+const rows = { efficacy: [], paraphrase: [], neighbours: [], ms: [], stats: [], keys: [], vstar: [], solve: [], steps: [], ort: [], js: [] };
+const hparams = { ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.lambda ? { lambda: Number(values.lambda) } : {}) };
+const layers = values.layers?.split(',').map(Number);
+const vprob = [];
+for (const [i, r] of requests.entries()) {
+  const t0 = performance.now();
+  let edit;
+  if (values.method === 'memit') {
+    const out = await computeMemit(model, stack, [r.request], { lti: !!values.lti, hparams, layers });
+    edit = out.edit;
+    vprob.push(out.report.vstar[0].steps.at(-1).targetProb);
+    rows.vstar.push(out.report.timing.vstar);
+    rows.stats.push(out.report.timing.stats);
+    rows.solve.push(out.report.timing.solve);
+    rows.steps.push(out.report.vstar[0].steps.length);
+    rows.ort.push(out.report.vstar[0].ortMs);
+    rows.js.push(out.report.vstar[0].jsMs);
+  } else {
+    const out = await computeRome(model, stack, r.request, { lti: !!values.lti, hparams, layer: layers?.[0] });
+    edit = out.edit;
+    vprob.push(out.report.vstar.steps.at(-1).targetProb);
+    for (const k of ['stats', 'keys', 'vstar', 'solve']) rows[k].push(out.report.timing[k]);
+    rows.steps.push(out.report.vstar.steps.length);
+    rows.ort.push(out.report.vstar.ortMs);
+    rows.js.push(out.report.vstar.jsMs);
+  }
+  rows.ms.push(performance.now() - t0);
+  stack.apply(edit);
+  const [eff] = await firstTop([{ prompt: r.fact.prompt, answer: r.request.target }]);
+  rows.efficacy.push(eff);
+  rows.paraphrase.push(...(await firstTop(r.heldout.map((h) => ({ prompt: h.prompt, answer: r.request.target })))));
+  rows.neighbours.push(rate(await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer })))));
+  stack.revert(edit.json.id);
+  if ((i + 1) % 10 === 0) process.stderr.write(`${i + 1}/${requests.length} edits\n`);
+}
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+const after = mean(rows.neighbours);
+console.log(`\n${values.method}${values.lti ? ' + LTI' : ''} on models/default, ${requests.length} counterfactual edits (seed ${values.seed}), one at a time\n`);
+console.log('| measure | value | bar |');
+console.log('|---|---|---|');
+console.log(`| efficacy (new target top-1 on the edit prompt) | ${rate(rows.efficacy).toFixed(1)} % | ≥ 99 % |`);
+console.log(`| held-out paraphrases (${rows.paraphrase.length} prompts) | ${rate(rows.paraphrase).toFixed(1)} % | ≥ 80 % |`);
+console.log(`| other subjects' facts, accuracy before → during | ${base.toFixed(1)} % → ${after.toFixed(1)} % (drop ${(base - after).toFixed(2)} points) | drop ≤ 2 |`);
+console.log(`| v*: P(target) at the end of the optimisation (mean) | ${(100 * mean(vprob)).toFixed(1)} % | |`);
+console.log(`\n| time per edit (ms, mean) | total | statistics | keys | v* (${mean(rows.steps).toFixed(1)} steps) | of which ORT | of which JS | solve |`);
+console.log('|---|---|---|---|---|---|---|---|');
+console.log(`| ${values.method} | ${mean(rows.ms).toFixed(0)} | ${mean(rows.stats).toFixed(1)} | ${mean(rows.keys).toFixed(0)} | ${mean(rows.vstar).toFixed(0)} | ${mean(rows.ort).toFixed(0)} | ${mean(rows.js).toFixed(0)} | ${mean(rows.solve).toFixed(0)} |`);
+await model.release();
