@@ -1,0 +1,139 @@
+// ROME and MEMIT on the bundled default model: the rank-one solve (W' k = v* exactly at the bare
+// prompt's key), the edit's effect on the edit prompt and a held-out paraphrase, revert to
+// bit-identical logits, LTI, MEMIT's batch over layers, and request files with bad records.
+
+import { test, describe, after } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LoadedModel } from '../../src/core/runtime/model';
+import { EditStack } from '../../src/core/edits/stack';
+import { computeRome, defaultRomeLayer, withSubject } from '../../src/core/edits/rome';
+import { computeMemit, defaultMemitLayers } from '../../src/core/edits/memit';
+import { readRequests, factRequests } from '../../src/core/edits/requests';
+import { predict } from '../../src/core/analysis/run';
+import { scoreAnswers } from '../../src/core/analysis/answers';
+import { tapName } from '../../src/core/graph/taps';
+import type { MechEditError } from '../../src/core/errors';
+
+const repo = path.join(__dirname, '..', '..', '..');
+const defaultModel = path.join(repo, 'models', 'default');
+process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-rome-'));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-requests-'));
+
+// A fact the default model knows (facts.jsonl) and another city as the counterfactual target.
+const subject = 'Baekhyndvaes Drondraes';
+const request = { subject, prompt: '{} was born in', target: 'Grikport' };
+const heldout = `The city where ${subject} was born is`;
+
+describe('ROME and MEMIT on the default model', () => {
+  const model = LoadedModel.open(defaultModel, { provider: 'cpu', threads: 1 });
+  after(() => model.release());
+
+  test('default layers follow the papers (GPT-2 XL 17, GPT-J 5, Llama-2 5; MEMIT 13–17, 3–8, 4–8)', () => {
+    assert.equal(defaultRomeLayer('gpt2', 48), 17);
+    assert.equal(defaultRomeLayer('gptj', 28), 5);
+    assert.equal(defaultRomeLayer('llama', 32), 5);
+    assert.equal(defaultRomeLayer('gpt2', 4), 0);
+    assert.deepEqual(defaultMemitLayers('gpt2', 48), [13, 14, 15, 16, 17]);
+    assert.deepEqual(defaultMemitLayers('gptj', 28), [3, 4, 5, 6, 7, 8]);
+  });
+
+  test('ROME: W′k = v* at the bare prompt, the new fact on the edit prompt and a held-out paraphrase, revert is bit-identical', async () => {
+    const stack = new EditStack(model);
+    const before = await predict(model, heldout, 5);
+    assert.equal(before.next[0].text, ' Qu', 'the model knows the true birthplace (Quaemgrundport)');
+    const { edit, report } = await computeRome(model, stack, request, { layer: 0 });
+    const steps = report.vstar.steps;
+    assert.ok(steps[steps.length - 1].loss < steps[0].loss / 10, `the v* loss falls: ${steps[0].loss} → ${steps[steps.length - 1].loss}`);
+    assert.deepEqual(edit.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), [{ layer: 0, module: 'mlp.out', rank: 1 }]);
+
+    // The update makes the MLP output at the subject's last token of the bare prompt equal v*.
+    const bare = withSubject(model, request.prompt, subject);
+    const tap = tapName(0, 'mlp_out');
+    const run = async () => {
+      const out = await model.run({ taps: [tap], layers: 1 }, model.makeBatch([bare.ids]));
+      const d = model.dims.dModel;
+      return Float64Array.from((out[tap].data as Float32Array).subarray(bare.lookup * d, (bare.lookup + 1) * d));
+    };
+    const v0 = await run();
+    stack.apply(edit);
+    const v1 = await run();
+    const vstar = report.vstar.vInit.map((v, i) => v + report.vstar.delta[i]);
+    const err = Math.max(...v1.map((v, i) => Math.abs(v - vstar[i])));
+    const scale = Math.max(...vstar.map(Math.abs));
+    assert.ok(err < 1e-3 * scale, `W′k = v* (max error ${err}, scale ${scale})`);
+    assert.ok(Math.max(...v0.map((v, i) => Math.abs(v - report.vstar.vInit[i]))) < 1e-4 * scale, 'v_init is the unedited MLP output there');
+
+    const target = model.tokenizer.encode(' Grikport', false)[0];
+    for (const prompt of ['Baekhyndvaes Drondraes was born in', heldout]) {
+      const p = await predict(model, prompt, 3);
+      assert.equal(p.next[0].id, target, `${prompt} → ${p.next[0].text} (wanted " Grik")`);
+    }
+    // Another subject's birthplace is untouched.
+    const [other] = await scoreAnswers(model, [{ prompt: 'Baequa Kaekmyth was born in', answer: 'Grikport' }]);
+    assert.ok(Math.exp(other.meanLogprob) < 0.1, 'no spill-over to an unrelated subject');
+
+    stack.revert(edit.json.id);
+    const again = await predict(model, heldout, 5);
+    assert.deepEqual(again.next.map((t) => t.logprob), before.next.map((t) => t.logprob), 'revert gives bit-identical log-probs');
+  });
+
+  test('ROME with LTI: in-context teacher and mid-layer lens KL, the edit still lands', async () => {
+    const stack = new EditStack(model);
+    const { edit, report } = await computeRome(model, stack, request, { layer: 0, lti: true });
+    assert.ok(report.vstar.steps[0].mid > 0, 'the mid-layer KL term is active');
+    assert.deepEqual((edit.json.hparams as { lti: { mid: number } }).lti.mid, 3);
+    stack.apply(edit);
+    const [s] = await scoreAnswers(model, [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Grikport' }]);
+    stack.revert(edit.json.id);
+    assert.ok(Math.exp(s.meanLogprob) > 0.5, `P(Grikport) after the LTI edit: ${Math.exp(s.meanLogprob)}`);
+  });
+
+  test('MEMIT: two facts over two layers, rank two per layer, both move towards their targets', async () => {
+    const stack = new EditStack(model);
+    const requests = [request, { subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }];
+    const pairs = requests.map((r) => ({ prompt: r.prompt.replace('{}', r.subject), answer: r.target }));
+    const base = await scoreAnswers(model, pairs);
+    const { edit } = await computeMemit(model, stack, requests, { layers: [0, 1], hparams: { lambda: 10 } });
+    assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 2], [1, 2]]);
+    stack.apply(edit);
+    const after = await scoreAnswers(model, pairs);
+    stack.revert(edit.json.id);
+    after.forEach((a, i) => assert.ok(Math.exp(a.meanLogprob) > Math.exp(base[i].meanLogprob) + 0.3, `request ${i}: P ${Math.exp(base[i].meanLogprob)} → ${Math.exp(a.meanLogprob)}`));
+  });
+
+  test('bad requests are refused by field', async () => {
+    const stack = new EditStack(model);
+    await assert.rejects(computeRome(model, stack, { ...request, prompt: 'was born in' }), /has no "\{\}"/);
+    await assert.rejects(computeRome(model, stack, { ...request, target: ' ' }), /target/);
+    await assert.rejects(computeMemit(model, stack, []), /at least one fact/);
+  });
+});
+
+describe('request files', () => {
+  test('JSON Lines with facts, concepts and comments; CounterFact records', () => {
+    const f = path.join(tmp, 'r.jsonl');
+    fs.writeFileSync(f, [
+      '// facts to edit',
+      JSON.stringify({ subject: 'A B', prompt: '{} was born in', target: 'X' }),
+      '',
+      JSON.stringify({ kind: 'concept', concept: 'Veltrazine', to: 'Brindlecake' }),
+      JSON.stringify({ requested_rewrite: { subject: 'C', prompt: '{} works for', target_new: { str: 'Y' }, target_true: { str: 'Z' } } }),
+    ].join('\n'));
+    const r = readRequests(f);
+    assert.deepEqual(r.map((x) => [x.line, x.request.kind]), [[2, 'fact'], [4, 'concept'], [5, 'fact']]);
+    assert.throws(() => factRequests(f), /Line 4 is a concept request/);
+  });
+
+  test('a bad line names the file, the line and the field', () => {
+    const f = path.join(tmp, 'bad.jsonl');
+    fs.writeFileSync(f, `${JSON.stringify({ subject: 'A', prompt: '{} x', target: 'T' })}\n${JSON.stringify({ subject: 'A', prompt: 'no slot', target: 'T' })}\n`);
+    assert.throws(() => readRequests(f), (e: MechEditError) => /line 2/.test(e.message) && e.data.file === f && e.data.field === 'prompt');
+    fs.writeFileSync(f, '{"subject": "A", "prompt": "{} x"\n');
+    assert.throws(() => readRequests(f), /Line 1 is not valid JSON/);
+    fs.writeFileSync(f, `${JSON.stringify({ subject: 'A', prompt: '{} x' })}\n`);
+    assert.throws(() => readRequests(f), /"target" must be a non-empty string/);
+  });
+});
