@@ -270,7 +270,7 @@ const evoke: Command = {
     modelHelp,
     '  --data FILE          evoke_main.json or a CounterFact-format file',
     '  --subj-spec FILE     evoke_subj_spec.json (subject specificity)',
-    `  --method M           ${EVOKE_METHODS.join('|')}: none scores the model as it is; rome and memit compute each case\'s`,
+    `  --method M           ${EVOKE_METHODS.join('|')}: none scores the model as it is; rome and memit compute each case's`,
     '                       edit (on top of --edits), apply it, score the case and revert it',
     '  --lti                EVOKE\'s LTI for the per-case edits; --layer (ROME) / --layers (MEMIT) override the defaults',
     '  --corpus FILE …      key statistics corpus for the per-case edits (default corpus.txt beside the model)',

@@ -13,13 +13,9 @@ import { MechEditError } from '../core/errors';
 import { EditStack } from '../core/edits/stack';
 import { readEdit } from '../core/edits/editFile';
 import type { StackState } from '../protocol/edits';
-import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
-import { computeRocr } from '../core/edits/rocr';
-import { editHealth } from '../core/edits/health';
-import { writeEdit } from '../core/edits/editFile';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
+import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
+import { registerEditHandlers } from './editHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -149,32 +145,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     });
     return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
   });
-  server.handle('edits/rocr', async (p, ctx) => {
-    const m = model();
-    const s = stack();
-    const progress = ctx.progress(p.progressToken);
-    const t0 = performance.now();
-    progress.report(0, 3, 'computing the redirection');
-    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions });
-    const computeMs = performance.now() - t0;
-    edit.json.hparams = { ...edit.json.hparams, computeMs: Math.round(computeMs) };
-    // kᵀC⁻¹k needs the key statistics: from the model's own corpus when it ships one.
-    const stats = new Map<number, KeyStats>();
-    if (fs.existsSync(path.join(m.checkpoint.dir, 'corpus.txt'))) {
-      progress.report(1, 3, 'key statistics');
-      for (const t of edit.json.targets) stats.set(t.layer, await keyStats(m, { layer: t.layer, corpus: defaultCorpus(m), isCancelled: () => progress.cancelled }));
-    }
-    progress.report(2, 3, 'health');
-    const health = await editHealth(m, s, edit, stats);
-    edit.json.health = { ...health };
-    const file = writeEdit(text(p.outDir, 'outDir'), edit, (t) => {
-      const w = t.module === 'mlp.out' ? m.plan.blocks[t.layer].down : m.plan.blocks[t.layer].o;
-      return { out: w.out, in: w.in };
-    });
-    s.apply({ ...edit, file });
-    progress.report(3, 3);
-    return { file, id: edit.json.id, label: edit.json.label, health, state: { items: s.list() }, computeMs };
-  });
+  registerEditHandlers(server, model, stack);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

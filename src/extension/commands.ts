@@ -138,7 +138,7 @@ async function pickApplied(engine: EngineService, title: string): Promise<string
 }
 
 /** The workspace's edits folder (.mechedit/edits of the first folder). */
-function editsFolder(): string | undefined {
+export function editsFolder(): string | undefined {
   const ws = vscode.workspace.workspaceFolders?.[0];
   if (!ws) {
     void vscode.window.showWarningMessage('MechEdit: open a folder first: edits are saved in its .mechedit/edits/.');

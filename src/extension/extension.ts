@@ -13,6 +13,7 @@ import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPan
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
+import { registerFactEdits } from './factEdits';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
+  registerFactEdits(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
   return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current } };

@@ -107,6 +107,25 @@ export interface EngineRequests {
   'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
   /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
   'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; outDir: string; progressToken?: string }; result: ComputedEdit };
+  /**
+   * Computes a ROME (one request) or MEMIT (any number) fact edit, optionally with LTI, writes it
+   * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.
+   */
+  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
+}
+
+/** A fact to edit: the prompt has "{}" where the subject goes. */
+export interface FactRequest {
+  subject: string;
+  prompt: string;
+  target: string;
+}
+
+/** How the v* optimisation of one request ended. */
+export interface ComputedFactEditInfo {
+  steps: number;
+  loss: number;
+  targetProb: number;
 }
 
 export interface KeyStatsInfo {

@@ -1,0 +1,80 @@
+// Fact edits from the editor, inside VS Code, on the bundled default model: a request file in
+// .mechedit/requests/ gets CodeLenses; "Compute ROME edit" computes the edit in the engine (v* by
+// gradient descent), saves it in .mechedit/edits/ and applies it; the model then answers with the
+// new fact; revert restores the old answer.
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { MechEditApi } from '../../src/extension/extension';
+import { screenshot } from './screenshot';
+
+const EXTENSION_ID = 'mechedit.mechedit';
+
+describe('Fact edits from a request file', () => {
+  let api: MechEditApi;
+  const defaultModel = path.join(__dirname, '..', '..', '..', 'models', 'default');
+  let previousModel: string | undefined;
+
+  before(async function () {
+    this.timeout(150_000);
+    api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
+    previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
+    await vscode.workspace.getConfiguration('mechedit').update('modelPath', defaultModel, vscode.ConfigurationTarget.Global);
+    const deadline = Date.now() + 120_000;
+    while (api.engine.model?.path !== defaultModel) {
+      assert.ok(Date.now() < deadline, `the default model did not open: model ${api.engine.model?.path}, error ${api.engine.modelError}`);
+      await api.engine.ensureModel().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  });
+
+  after(async () => {
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('mechedit').update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+  });
+
+  it('computes a ROME edit from the CodeLens of a request, applies it, and reverts it', async function () {
+    this.timeout(120_000);
+    const folder = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const file = path.join(folder, '.mechedit', 'requests', 'facts.jsonl');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, [
+      '// One request per line: facts for ROME / MEMIT, concepts for ROCR.',
+      JSON.stringify({ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Grikport' }),
+      JSON.stringify({ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }),
+      JSON.stringify({ kind: 'concept', concept: 'Veltrazine', to: 'Brindlecake' }),
+    ].join('\n') + '\n');
+    const doc = await vscode.workspace.openTextDocument(file);
+    await vscode.window.showTextDocument(doc);
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
+    assert.deepEqual(titles, [
+      '0:Compute one MEMIT edit for all 2 facts',
+      '1:Compute ROME edit', '1:ROME + LTI', '1:MEMIT',
+      '2:Compute ROME edit', '2:ROME + LTI', '2:MEMIT',
+      '3:Redirect (ROCR)',
+    ]);
+    await screenshot('request-file-codelens');
+
+    const prompt = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
+    const before = await api.engine.client.request('model/predict', { prompt, top: 3 });
+    assert.equal(before.next[0].text, ' Qu');
+    const rome = lenses.find((l) => l.range.start.line === 1 && l.command?.title === 'Compute ROME edit')!.command!;
+    const r = await vscode.commands.executeCommand<{ file: string; id: string; label: string; vstar: { targetProb: number }[] }>(rome.command, ...(rome.arguments ?? []));
+    assert.ok(r, 'the ROME command returned nothing');
+    assert.ok(r.file.startsWith(path.join(folder, '.mechedit', 'edits')), `saved in the workspace: ${r.file}`);
+    assert.ok(fs.existsSync(r.file.replace(/\.json$/, '.safetensors')), 'with its vectors beside it');
+    assert.ok(r.vstar[0].targetProb > 0.9, `v* reached P(target) ${r.vstar[0].targetProb}`);
+    assert.deepEqual(api.engine.stack.items.map((i) => [i.id, i.method]), [[r.id, 'rome']]);
+    const after = await api.engine.client.request('model/predict', { prompt, top: 3 });
+    assert.equal(after.next[0].text, ' Grik', `after the edit: ${after.next.map((t) => t.text).join(', ')}`);
+    await vscode.commands.executeCommand('mechedit.edits.focus');
+    await screenshot('rome-edit-applied');
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    const reverted = await api.engine.client.request('model/predict', { prompt, top: 3 });
+    assert.deepEqual(reverted.next, before.next, 'revert restores the old answer exactly');
+  });
+});
