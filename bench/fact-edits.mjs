@@ -64,6 +64,7 @@ const rows = { efficacy: [], paraphrase: [], neighbours: [], ms: [], stats: [], 
 const hparams = { ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.lambda ? { lambda: Number(values.lambda) } : {}) };
 const layers = values.layers?.split(',').map(Number);
 const vprob = [];
+const failures = [];
 for (const [i, r] of requests.entries()) {
   const t0 = performance.now();
   let edit;
@@ -90,6 +91,7 @@ for (const [i, r] of requests.entries()) {
   stack.apply(edit);
   const [eff] = await firstTop([{ prompt: r.fact.prompt, answer: r.request.target }]);
   rows.efficacy.push(eff);
+  if (!eff) failures.push(`${r.fact.prompt} → ${r.request.target} (true: ${r.fact.answer}; v* P(target) ${(100 * vprob.at(-1)).toFixed(1)} %)`);
   rows.paraphrase.push(...(await firstTop(r.heldout.map((h) => ({ prompt: h.prompt, answer: r.request.target })))));
   rows.neighbours.push(rate(await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer })))));
   stack.revert(edit.json.id);
@@ -107,4 +109,5 @@ console.log(`| v*: P(target) at the end of the optimisation (mean) | ${(100 * me
 console.log(`\n| time per edit (ms, mean) | total | statistics | keys | v* (${mean(rows.steps).toFixed(1)} steps) | of which ORT | of which JS | solve |`);
 console.log('|---|---|---|---|---|---|---|---|');
 console.log(`| ${values.method} | ${mean(rows.ms).toFixed(0)} | ${mean(rows.stats).toFixed(1)} | ${mean(rows.keys).toFixed(0)} | ${mean(rows.vstar).toFixed(0)} | ${mean(rows.ort).toFixed(0)} | ${mean(rows.js).toFixed(0)} | ${mean(rows.solve).toFixed(0)} |`);
+if (failures.length) console.log(`\nEfficacy misses:\n${failures.map((f) => `- ${f}`).join('\n')}`);
 await model.release();
