@@ -10,6 +10,7 @@ import { createStatusBar } from './statusBar';
 import { registerPanel } from './webview/panelHost';
 import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
 import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPanel';
+import { TRACING_PANEL, TracingPanelHost } from './panels/tracingPanel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
@@ -18,7 +19,7 @@ import { registerFactEdits } from './factEdits';
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -29,6 +30,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const edits = new EditsView(engine);
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
+  const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
 
   context.subscriptions.push(
     output,
@@ -37,12 +39,16 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
     createStatusBar(engine),
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
+    vscode.commands.registerCommand('mechedit.showCausalTracing', (args?: { prompt: string; subject: string; answer?: string }) => {
+      const panel = tracingPanel.show();
+      if (args?.prompt && args.subject) panel.notify('run', args);
+    }),
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   registerFactEdits(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current } };
+  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current } };
 }
 
 export function deactivate(): void {

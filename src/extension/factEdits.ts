@@ -84,12 +84,19 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
     const target = await vscode.window.showInputBox({ title: `${prompt.replace('{}', subject)} … (the new target)`, ignoreFocusOut: true });
     if (!target) return undefined;
     requests = [{ subject, prompt, target }];
+  } else if (requests.length === 1 && !requests[0].target) {
+    const r = requests[0];
+    const target = await vscode.window.showInputBox({ title: `${r.prompt.replace('{}', r.subject)} … (the new target)`, ignoreFocusOut: true });
+    if (!target) return undefined;
+    requests = [{ ...r, target }];
   }
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
   const name = `${method === 'rome' ? 'ROME' : 'MEMIT'}${lti ? ' + LTI' : ''}`;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
-      const r = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer: args.layer, layers: args.layers, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
+      const layer = args.layer ?? (method === 'rome' ? engine.editLayer : undefined);
+      const r = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;
       engine.fire();
       const prob = r.vstar.map((v) => `${(100 * v.targetProb).toFixed(0)} %`).join(', ');

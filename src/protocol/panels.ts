@@ -2,7 +2,7 @@
 // (src/extension/panels/) share one of these.
 
 import type { EngineInfo, SelfTestResult } from './engine';
-import type { ModelInfo, TraceResult } from './model';
+import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
@@ -82,4 +82,40 @@ export interface ActivationsPanelState {
   view: ActivationsView;
   /** The selected token (column), if any. */
   token?: number;
+}
+
+/** The Causal Tracing panel: ROME's indirect effects of one fact, and the edit layer they recommend. */
+export interface TracingPanel extends PanelProtocol {
+  requests: {
+    /** Runs causal tracing in the engine (progress and cancel in a notification). */
+    trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number }; result: TracingResult };
+    /** Makes `layer` the default layer of the edit commands (ROME) for the open model. */
+    useLayer: { params: { layer: number }; result: { layer: number } };
+    /** Opens "Edit a Fact" for this subject and prompt at `layer` (asks for the new target). */
+    editFact: { params: { subject: string; prompt: string; layer: number }; result: { applied: boolean; label?: string } };
+    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+  };
+  notifications: {
+    context: TracingContext;
+    /** Sets the form and traces (commands and tests use it). */
+    run: Partial<TracingPanelState> & { prompt: string; subject: string };
+  };
+}
+
+export interface TracingResult extends CausalTraceResult {
+  ms: number;
+}
+
+export interface TracingContext {
+  model?: { path: string; layers: number; architecture: string };
+  /** The layer the edit commands use by default, when the user picked one here. */
+  editLayer?: number;
+}
+
+export interface TracingPanelState {
+  prompt: string;
+  subject: string;
+  answer: string;
+  samples: number;
+  window: number;
 }

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
+import { waitFor } from './events';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -34,6 +35,30 @@ describe('Fact edits from a request file', () => {
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
     await vscode.commands.executeCommand('workbench.action.closeAllEditors');
     await vscode.workspace.getConfiguration('mechedit').update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+  });
+
+  it('traces the fact in the Causal Tracing panel and takes its recommended layer for edits', async function () {
+    this.timeout(120_000);
+    const rendered = waitFor(api.panels.tracing.bind(api.panels) as never, () => true, '', 1).catch(() => undefined);
+    void rendered;
+    await vscode.commands.executeCommand('mechedit.showCausalTracing');
+    const panel = api.panels.tracing();
+    assert.ok(panel, 'the Causal Tracing panel is open');
+    const drawn = waitFor(panel.onDidRender, (s) => (s as { status: string }).status === 'drawn' || (s as { status: string }).status === 'error', 'the causal trace', 60_000);
+    panel.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 10, window: 2 });
+    const s = (await drawn) as { status: string; error?: string; recommendedLayer: number; answer: string; cleanProb: number; corruptedProb: number; tokens: string[]; subject: [number, number]; charts: string[]; cells: number; mlpAtSubjectLast: number[] };
+    assert.equal(s.status, 'drawn', s.error);
+    assert.equal(s.answer, ' Qu');
+    assert.ok(s.cleanProb > 0.9 && s.corruptedProb < s.cleanProb, `clean ${s.cleanProb}, corrupted ${s.corruptedProb}`);
+    assert.equal(s.charts.length, 3);
+    assert.equal(s.cells, 3 * 4 * s.tokens.length, 'three maps of layers × tokens');
+    assert.equal(s.recommendedLayer, s.mlpAtSubjectLast.indexOf(Math.max(...s.mlpAtSubjectLast)), 'the recommended layer is the strongest MLP effect at the subject\'s last token');
+    await screenshot('causal-tracing');
+    const picked = waitFor(panel.onDidRender, (x) => (x as { editLayer?: number }).editLayer === s.recommendedLayer, 'the panel showing the edit layer', 10_000);
+    panel.useLayer(s.recommendedLayer);
+    await picked;
+    assert.equal(api.engine.editLayer, s.recommendedLayer);
+    panel.panel.dispose();
   });
 
   it('computes a ROME edit from the CodeLens of a request, applies it, and reverts it', async function () {
@@ -69,6 +94,7 @@ describe('Fact edits from a request file', () => {
     assert.ok(fs.existsSync(r.file.replace(/\.json$/, '.safetensors')), 'with its vectors beside it');
     assert.ok(r.vstar[0].targetProb > 0.9, `v* reached P(target) ${r.vstar[0].targetProb}`);
     assert.deepEqual(api.engine.stack.items.map((i) => [i.id, i.method]), [[r.id, 'rome']]);
+    assert.deepEqual(api.engine.stack.items[0].targets.map((t) => t.layer), [api.engine.editLayer], 'the edit uses the layer picked from the trace');
     const after = await api.engine.client.request('model/predict', { prompt, top: 3 });
     assert.equal(after.next[0].text, ' Grik', `after the edit: ${after.next.map((t) => t.text).join(', ')}`);
     await vscode.commands.executeCommand('mechedit.edits.focus');

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TraceResult } from '../../src/protocol/model';
 import { column, diffGrid, extent, metricGrid, toCsv, cellDetails } from '../../webview/activations/data';
-import { colorIndex, drawCells, drawCursor, hitTest, moveCursor, type CellContext } from '../../webview/activations/draw';
+import { colorIndex, drawCells, drawCursor, hitTest, moveCursor, type CellContext } from '../../webview/shared/heatmap';
 
 function fakeTrace(layers: number, tokens: number, shift = 0): TraceResult {
   const tok = (i: number) => ({ id: i, text: `t${i}` });

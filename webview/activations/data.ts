@@ -4,14 +4,9 @@
 import type { TraceResult } from '../../src/protocol/model';
 import type { ActivationsMetric } from '../../src/protocol/panels';
 
-/** values[layer * tokens + token]; NaN where the metric is not available. */
-export interface Grid {
-  layers: number;
-  tokens: number;
-  values: Float32Array;
-  /** Logit-lens top-1 text per cell (for labels), when the metric has one. */
-  labels?: string[];
-}
+import type { Grid } from '../shared/heatmap';
+
+export type { Grid };
 
 export const METRICS: { id: ActivationsMetric; label: string; prob: boolean }[] = [
   { id: 'lensProb', label: 'Logit lens: top-1 probability', prob: true },

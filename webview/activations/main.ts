@@ -2,11 +2,6 @@
 // a metric picker, before / after the edit stack (one, side by side, or the difference), hover
 // top-k, a clicked token's per-layer curve, keyboard cursor, export. State persists with setState.
 
-import '@vscode-elements/elements/dist/vscode-button/index.js';
-import '@vscode-elements/elements/dist/vscode-textfield/index.js';
-import '@vscode-elements/elements/dist/vscode-label/index.js';
-import '@vscode-elements/elements/dist/vscode-single-select/index.js';
-import '@vscode-elements/elements/dist/vscode-option/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
@@ -14,8 +9,9 @@ import { axisBottom, axisLeft } from 'd3-axis';
 import type { ActivationsContext, ActivationsPanel, ActivationsPanelState, ActivationsTrace, ActivationsView } from '../../src/protocol/panels';
 import type { TraceResult } from '../../src/protocol/model';
 import { Host, h } from '../shared/host';
+import { button, dropdown, textfield } from '../shared/controls';
 import { METRICS, cellDetails, column, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
-import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from './draw';
+import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from '../shared/heatmap';
 import './style.css';
 
 const host = new Host<ActivationsPanel, ActivationsPanelState>();
@@ -30,40 +26,6 @@ let runId = 0;
 
 const save = () => host.setState(state);
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
-
-function textfield(id: string, label: string, value: string, onChange: (v: string) => void, wide = false): HTMLElement {
-  const input = document.createElement('vscode-textfield');
-  input.id = id;
-  input.setAttribute('value', value);
-  if (wide) input.classList.add('wide');
-  input.addEventListener('change', () => onChange((input as unknown as { value: string }).value));
-  input.addEventListener('keydown', (e) => {
-    if ((e as KeyboardEvent).key === 'Enter') {
-      onChange((input as unknown as { value: string }).value);
-      void run();
-    }
-  });
-  return h('div', { class: wide ? 'grow' : '' }, h('vscode-label', { for: id }, label), input);
-}
-
-function dropdown<T extends string>(id: string, label: string, options: { id: T; label: string }[], value: T, onChange: (v: T) => void): HTMLElement {
-  const sel = document.createElement('vscode-single-select');
-  sel.id = id;
-  for (const o of options) {
-    const opt = h('vscode-option', { value: o.id }, o.label);
-    if (o.id === value) opt.setAttribute('selected', '');
-    sel.append(opt);
-  }
-  sel.addEventListener('change', () => onChange((sel as unknown as { value: string }).value as T));
-  return h('div', {}, h('vscode-label', { for: id }, label), sel);
-}
-
-function button(label: string, icon: string, onClick: () => void, id?: string, disabled = false): HTMLElement {
-  const b = h('vscode-button', { icon, ...(id ? { id } : {}) }, label);
-  if (disabled) b.setAttribute('disabled', '');
-  b.addEventListener('click', onClick);
-  return b;
-}
 
 const VIEWS: { id: ActivationsView; label: string }[] = [
   { id: 'after', label: 'After the edits' },
@@ -375,8 +337,8 @@ function render(keepScroll = false): void {
   tooltip.hidden = true;
   const model = ctxInfo.model;
   const controls = h('div', { class: 'row' },
-    textfield('prompt', 'Prompt', state.prompt, (v) => { state = { ...state, prompt: v }; save(); }, true),
-    textfield('target', 'Target token (for P(target))', state.target, (v) => { state = { ...state, target: v }; save(); }),
+    textfield('prompt', 'Prompt', state.prompt, (v) => { state = { ...state, prompt: v }; save(); }, { wide: true, onEnter: () => void run() }),
+    textfield('target', 'Target token (for P(target))', state.target, (v) => { state = { ...state, target: v }; save(); }, { onEnter: () => void run() }),
     busy ? button('Cancel', 'close', cancel, 'cancel') : button('Trace', 'play', () => void run(), 'run', !model),
   );
   const pickers = h('div', { class: 'row' },

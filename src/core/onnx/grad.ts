@@ -26,12 +26,19 @@ export function addGradients(g: GraphBuilder, loss: string, wrt: string[]): stri
 
 class Backward {
   private readonly grads = new Map<string, string[]>();
+  private needs = new Set<string>();
   constructor(readonly g: GraphBuilder) {}
+
+  /** The gradient for input x, built only when x depends on a `wrt` input (no dead weight-gradient nodes). */
+  when(x: string | undefined, build: () => string): string | undefined {
+    return x && this.needs.has(x) ? build() : undefined;
+  }
 
   run(loss: string, wrt: string[]): string[] {
     const nodes = [...this.g.graphNodes];
     // Values that depend on a `wrt` input (forward sweep) …
     const needs = new Set(wrt);
+    this.needs = needs;
     for (const n of nodes) if ((n.input ?? []).some((i) => needs.has(i))) for (const o of n.output ?? []) needs.add(o);
     // … and values the loss depends on (backward sweep).
     const reaches = new Set([loss]);
@@ -142,27 +149,27 @@ const RULES: Record<string, Rule> = {
 
   Add: (b, n, gy) => {
     const g = gy(0)!;
-    return ins(n).map((x) => b.unbroadcast(g, x));
+    return ins(n).map((x) => b.when(x, () => b.unbroadcast(g, x)));
   },
   Sum: (b, n, gy) => {
     const g = gy(0)!;
-    return ins(n).map((x) => b.unbroadcast(g, x));
+    return ins(n).map((x) => b.when(x, () => b.unbroadcast(g, x)));
   },
   Sub: (b, n, gy) => {
     const g = gy(0)!;
     const [x, y] = ins(n);
-    return [b.unbroadcast(g, x), b.unbroadcast(b.op('Neg', [g]), y)];
+    return [b.when(x, () => b.unbroadcast(g, x)), b.when(y, () => b.unbroadcast(b.op('Neg', [g]), y))];
   },
   Mul: (b, n, gy) => {
     const g = gy(0)!;
     const [x, y] = ins(n);
-    return [b.unbroadcast(b.op('Mul', [g, y]), x), b.unbroadcast(b.op('Mul', [g, x]), y)];
+    return [b.when(x, () => b.unbroadcast(b.op('Mul', [g, y]), x)), b.when(y, () => b.unbroadcast(b.op('Mul', [g, x]), y))];
   },
   Div: (b, n, gy) => {
     const g = gy(0)!;
     const [x, y] = ins(n);
     const gx = b.op('Div', [g, y]);
-    return [b.unbroadcast(gx, x), b.unbroadcast(b.op('Neg', [b.op('Mul', [gx, out0(n)])]), y)];
+    return [b.when(x, () => b.unbroadcast(gx, x)), b.when(y, () => b.unbroadcast(b.op('Neg', [b.op('Mul', [gx, out0(n)])]), y))];
   },
 
   // Batched matrix product with broadcasting: Einsum writes the transposes without knowing ranks.
@@ -170,8 +177,8 @@ const RULES: Record<string, Rule> = {
     const g = gy(0)!;
     const [x, y] = ins(n);
     return [
-      b.unbroadcast(b.op('Einsum', [g, y], { equation: '...ij,...kj->...ik' }), x),
-      b.unbroadcast(b.op('Einsum', [x, g], { equation: '...ji,...jk->...ik' }), y),
+      b.when(x, () => b.unbroadcast(b.op('Einsum', [g, y], { equation: '...ij,...kj->...ik' }), x)),
+      b.when(y, () => b.unbroadcast(b.op('Einsum', [x, g], { equation: '...ji,...jk->...ik' }), y)),
     ];
   },
   // y = α op(A) op(B) + β C with op(M) = Mᵀ when transM.
@@ -183,9 +190,9 @@ const RULES: Record<string, Rule> = {
     const tA = attrInt(n, 'transA', 0);
     const tB = attrInt(n, 'transB', 0);
     const f = { float: alpha };
-    const gA = tA ? b.g.op('Gemm', [B, g], { transA: tB, transB: 1, alpha: f }) : b.g.op('Gemm', [g, B], { transB: tB ? 0 : 1, alpha: f });
-    const gB = tB ? b.g.op('Gemm', [g, A], { transA: 1, transB: tA, alpha: f }) : b.g.op('Gemm', [A, g], { transA: tA ? 0 : 1, alpha: f });
-    const gC = C ? b.unbroadcast(beta === 1 ? g : b.op('Mul', [g, b.g.float(beta)]), C) : undefined;
+    const gA = b.when(A, () => (tA ? b.g.op('Gemm', [B, g], { transA: tB, transB: 1, alpha: f }) : b.g.op('Gemm', [g, B], { transB: tB ? 0 : 1, alpha: f })));
+    const gB = b.when(B, () => (tB ? b.g.op('Gemm', [g, A], { transA: 1, transB: tA, alpha: f }) : b.g.op('Gemm', [A, g], { transA: tA ? 0 : 1, alpha: f })));
+    const gC = b.when(C, () => b.unbroadcast(beta === 1 ? g : b.op('Mul', [g, b.g.float(beta)]), C));
     return [gA, gB, gC];
   },
 
@@ -204,7 +211,8 @@ const RULES: Record<string, Rule> = {
     const axis = attrInt(n, 'axis', 0);
     const xs = ins(n);
     const sizes = b.op('Concat', xs.map((x) => b.op('Gather', [b.shape(x), b.g.int64([axis])], { axis: 0 })), { axis: 0 });
-    return b.g.node('Split', [gy(0)!, sizes], { axis }, xs.map(() => b.g.fresh('concat_grad')));
+    const parts = b.g.node('Split', [gy(0)!, sizes], { axis }, xs.map(() => b.g.fresh('concat_grad')));
+    return parts.map((p, k) => b.when(xs[k], () => p));
   },
   Split: (b, n, gy) => {
     const axis = attrInt(n, 'axis', 0);
@@ -259,7 +267,7 @@ const RULES: Record<string, Rule> = {
     const [cond, x, y] = ins(n);
     const g = gy(0)!;
     const zero = b.g.float(0);
-    return [undefined, b.unbroadcast(b.op('Where', [cond, g, zero]), x), b.unbroadcast(b.op('Where', [cond, zero, g]), y)];
+    return [undefined, b.when(x, () => b.unbroadcast(b.op('Where', [cond, g, zero]), x)), b.when(y, () => b.unbroadcast(b.op('Where', [cond, zero, g]), y))];
   },
   // Over the last axis: gx = inv · (ĝ − mean(ĝ) − x̂ · mean(ĝ · x̂)), ĝ = gy · scale.
   LayerNormalization: (b, n, gy) => {

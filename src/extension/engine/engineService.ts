@@ -24,6 +24,8 @@ export class EngineService implements vscode.Disposable {
   modelError: string | undefined;
   /** The engine's edit stack for the open model (empty when none is open). */
   stack: StackState = { items: [] };
+  /** The default layer of the edit commands, per model path (picked from a causal trace). */
+  private readonly editLayers = new Map<string, number>();
   private opening: Promise<ModelInfo | undefined> | undefined;
 
   constructor(context: vscode.ExtensionContext, readonly output: vscode.LogOutputChannel) {
@@ -50,6 +52,18 @@ export class EngineService implements vscode.Disposable {
       if (status === 'running') void this.refreshInfo().then(() => this.ensureModel(), () => undefined);
     });
     this.disposables.push({ dispose: () => sub.dispose() }, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
+  }
+
+  /** The edit layer picked for the open model (Causal Tracing panel), if any. */
+  get editLayer(): number | undefined {
+    return this.model ? this.editLayers.get(this.model.path) : undefined;
+  }
+
+  set editLayer(layer: number | undefined) {
+    if (!this.model) return;
+    if (layer === undefined) this.editLayers.delete(this.model.path);
+    else this.editLayers.set(this.model.path, layer);
+    this.fire();
   }
 
   snapshot(): EngineStateSnapshot {

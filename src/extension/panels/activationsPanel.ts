@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import type { ActivationsContext, ActivationsPanel as Protocol } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
+import { saveText } from '../webview/save';
 
 export const ACTIVATIONS_PANEL: PanelDescriptor = { viewType: 'mechedit.activations', title: 'MechEdit Activations', bundle: 'activations' };
 
@@ -26,17 +27,7 @@ export class ActivationsPanelHost extends PanelHost<Protocol> {
         return { after, before, enabledEdits: enabled, ms: Date.now() - t0 };
       });
     },
-    save: async ({ format, suggestedName, text, base64 }) => {
-      const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-      const uri = await vscode.window.showSaveDialog({
-        defaultUri: folder ? vscode.Uri.joinPath(folder, suggestedName) : undefined,
-        filters: { [format.toUpperCase()]: [format] },
-      });
-      if (!uri) return { saved: false };
-      const bytes = base64 !== undefined ? Buffer.from(base64, 'base64') : Buffer.from(text ?? '', 'utf8');
-      await vscode.workspace.fs.writeFile(uri, bytes);
-      return { saved: true, path: uri.fsPath };
-    },
+    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

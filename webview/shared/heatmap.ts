@@ -1,8 +1,15 @@
-// Pure drawing of the heatmap cells onto a canvas-like context: one fillRect per cell, colours
-// from a 256-entry lookup table (no string formatting per cell), so 48 × 1024 cells draw in a
+// Heatmaps shared by the panels (Activations, Causal tracing). Pure drawing of the cells onto a
+// canvas-like context: one fillRect per cell, colours from a 256-entry lookup table (no string formatting per cell), so 48 × 1024 cells draw in a
 // few milliseconds. No DOM types: the unit tests pass a fake context.
 
-import type { Grid } from './data';
+/** values[layer * tokens + token]; NaN where there is no value. Layer 0 is drawn at the bottom. */
+export interface Grid {
+  layers: number;
+  tokens: number;
+  values: Float32Array;
+  /** A text per cell (e.g. the logit-lens top-1), when the metric has one. */
+  labels?: string[];
+}
 
 /** The part of CanvasRenderingContext2D the heatmap uses. */
 export interface CellContext {

@@ -1,0 +1,60 @@
+// The Causal Tracing panel: ROME's causal tracing of one fact (the engine's model/causalTrace),
+// three heatmaps of indirect effects, and the edit layer they recommend, which the user can make
+// the default of the edit commands or use right away for a ROME edit of this fact.
+
+import * as vscode from 'vscode';
+import type { TracingContext, TracingPanel as Protocol } from '../../protocol/panels';
+import type { EngineService } from '../engine/engineService';
+import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
+import { editFact } from '../factEdits';
+import { saveText } from '../webview/save';
+
+export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
+
+export class TracingPanelHost extends PanelHost<Protocol> {
+  protected readonly handlers: RequestHandlers<Protocol> = {
+    trace: async (p) => {
+      await this.engine.ensureModel();
+      const t0 = Date.now();
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: causal tracing "${p.subject}"`, cancellable: true }, async (progress, token) => {
+        let last = 0;
+        const r = await this.engine.client.request('model/causalTrace', p, {
+          token,
+          onProgress: (x) => {
+            const pct = x.total ? (100 * x.done) / x.total : 0;
+            progress.report({ increment: pct - last, message: x.message });
+            last = pct;
+          },
+        });
+        return { ...r, ms: Date.now() - t0 };
+      });
+    },
+    useLayer: async ({ layer }) => this.useLayer(layer),
+    editFact: async ({ subject, prompt, layer }) => {
+      const r = (await editFact(this.engine, { method: 'rome', layer, requests: [{ subject, prompt, target: '' }] })) as { label?: string } | undefined;
+      return { applied: !!r?.label, label: r?.label };
+    },
+    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+  };
+
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {
+    super(panel, extensionUri, TRACING_PANEL);
+    this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
+  }
+
+  /** "Use layer N for edits": the default layer of ROME edits on the open model. */
+  useLayer(layer: number): { layer: number } {
+    this.engine.editLayer = layer;
+    void vscode.window.showInformationMessage(`MechEdit: ROME edits on this model now use layer ${layer} by default.`);
+    return { layer };
+  }
+
+  private context(): TracingContext {
+    const m = this.engine.model;
+    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, editLayer: this.engine.editLayer };
+  }
+
+  protected onReady(): void {
+    this.notify('context', this.context());
+  }
+}

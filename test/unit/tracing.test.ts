@@ -1,0 +1,43 @@
+// The Causal Tracing panel's pure data (webview/tracing/data.ts) on a hand-made result.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { CausalTraceResult } from '../../src/protocol/model';
+import { effectDomain, effectGrid, tokenLabels, tracingCsv } from '../../webview/tracing/data';
+
+const r: CausalTraceResult = {
+  tokens: [{ id: 1, text: 'Ada' }, { id: 2, text: ' Love' }, { id: 3, text: 'lace' }, { id: 4, text: ' was' }],
+  subject: [0, 3],
+  answer: { id: 9, text: ' London' },
+  cleanProb: 0.9,
+  corruptedProb: 0.1,
+  scores: {
+    resid: [[0.2, 0.3, 0.8, 0.1], [0.1, 0.1, 0.5, 0.7]],
+    mlp: [[0.1, 0.2, 0.6, 0.1], [0.1, 0.1, 0.2, 0.1]],
+    attn: [[0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.4]],
+  },
+  recommendedLayer: 0,
+  noiseStd: 0.3,
+};
+
+test('effect grids are layer-major with the tokens along each row', () => {
+  const g = effectGrid(r, 'resid');
+  assert.equal(g.layers, 2);
+  assert.equal(g.tokens, 4);
+  assert.equal(g.values[0 * 4 + 2], Math.fround(0.8));
+  assert.equal(g.values[1 * 4 + 3], Math.fround(0.7));
+  assert.equal(effectGrid(r, 'mlp').values[2], Math.fround(0.6));
+});
+
+test('the subject tokens are starred; the shared colour domain runs from the corrupted P to the largest restored P', () => {
+  assert.deepEqual(tokenLabels(r), ['Ada*', ' Love*', 'lace*', ' was']);
+  assert.deepEqual(effectDomain(r), [0.1, 0.8]);
+});
+
+test('CSV has one row per kind, layer and token', () => {
+  const lines = tracingCsv(r).trim().split('\n');
+  assert.equal(lines[0], 'kind,layer,position,token,subject,p_answer');
+  assert.equal(lines.length, 1 + 3 * 2 * 4);
+  assert.equal(lines[3], 'resid,0,2,"lace",1,0.8');
+  assert.equal(lines[8], 'resid,1,3," was",0,0.7');
+});

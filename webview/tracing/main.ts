@@ -1,0 +1,205 @@
+// The Causal Tracing panel's webview: prompt + subject (+ answer) → ROME's causal tracing in the
+// engine → three token × layer heatmaps of P(answer) with one state restored (residual, MLP
+// window, attention window), the subject's tokens starred; the recommended edit layer with
+// "Use for edits" and "Edit this fact…"; hover and arrow keys show a cell; CSV / JSON export.
+
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import { select } from 'd3-selection';
+import { scaleBand } from 'd3-scale';
+import { axisBottom, axisLeft } from 'd3-axis';
+import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
+import { Host, h } from '../shared/host';
+import { button, textfield } from '../shared/controls';
+import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
+import { KINDS, effectDomain, effectGrid, tokenLabels, tracingCsv } from './data';
+import './style.css';
+
+const host = new Host<TracingPanel, TracingPanelState>();
+const root = document.getElementById('root')!;
+let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, window: 10, ...host.getState() };
+let ctxInfo: TracingContext = {};
+let result: TracingResult | undefined;
+let busy = false;
+let error = '';
+
+const save = () => host.setState(state);
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
+
+async function run(): Promise<void> {
+  if (!state.prompt.trim() || !state.subject.trim()) return;
+  busy = true;
+  error = '';
+  render();
+  try {
+    result = await host.request('trace', { prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window }, 30 * 60_000);
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    busy = false;
+    save();
+    render();
+  }
+}
+
+const MARGIN = { top: 8, right: 8, bottom: 64, left: 44 };
+
+function heatmap(r: TracingResult, title: string, g: Grid, domain: [number, number], width: number, tooltip: HTMLElement): HTMLElement {
+  const cw = Math.max(120, width - MARGIN.left - MARGIN.right);
+  const ch = Math.max(100, Math.min(420, g.layers * 16));
+  const wrap = h('div', { class: 'heatmap' });
+  wrap.style.width = `${cw + MARGIN.left + MARGIN.right}px`;
+  wrap.style.height = `${ch + MARGIN.top + MARGIN.bottom}px`;
+  const dpr = window.devicePixelRatio || 1;
+  const mk = (cls: string) => {
+    const cv = document.createElement('canvas');
+    cv.className = cls;
+    cv.width = Math.round(cw * dpr);
+    cv.height = Math.round(ch * dpr);
+    Object.assign(cv.style, { width: `${cw}px`, height: `${ch}px`, left: `${MARGIN.left}px`, top: `${MARGIN.top}px` });
+    return cv;
+  };
+  const cells = mk('cells');
+  const overlay = mk('overlay');
+  overlay.tabIndex = 0;
+  overlay.setAttribute('role', 'grid');
+  overlay.setAttribute('aria-label', `${title}: ${g.layers} layers × ${g.tokens} tokens. Arrow keys move the cursor.`);
+  const layout = { width: cells.width, height: cells.height };
+  drawCells(cells.getContext('2d')!, g, layout, { domain, palette: 'sequential', missing: css('--vscode-editor-background', '#000') });
+  const octx = overlay.getContext('2d')!;
+  const accent = css('--vscode-focusBorder', '#007fd4');
+  const labels = tokenLabels(r);
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+    .attr('class', 'chart axes').attr('width', cw + MARGIN.left + MARGIN.right).attr('height', ch + MARGIN.top + MARGIN.bottom);
+  const x = scaleBand<number>().domain(labels.map((_, i) => i)).range([MARGIN.left, MARGIN.left + cw]);
+  const y = scaleBand<number>().domain(Array.from({ length: g.layers }, (_, i) => i)).range([MARGIN.top + ch, MARGIN.top]);
+  const yEvery = Math.ceil(g.layers / Math.max(1, Math.floor(ch / 14)));
+  svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${MARGIN.top + ch})`)
+    .call(axisBottom(x).tickFormat((i) => labels[i].slice(0, 12)))
+    .selectAll('text').attr('transform', 'rotate(-45)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.3em');
+  svg.append('g').attr('class', 'axis y').attr('transform', `translate(${MARGIN.left},0)`).call(axisLeft(y).tickValues(y.domain().filter((i) => i % yEvery === 0)));
+  svg.append('text').attr('transform', `translate(10,${MARGIN.top + ch / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('layer');
+  let cursor = { layer: Math.min(r.recommendedLayer, g.layers - 1), token: Math.max(0, r.subject[1] - 1) };
+  const show = (cell: { layer: number; token: number }, px: number, py: number) => {
+    drawCursor(octx, g, layout, cell, accent);
+    tooltip.replaceChildren(
+      h('div', {}, h('b', {}, JSON.stringify(r.tokens[cell.token].text)), ` · position ${cell.token} · layer ${cell.layer}`),
+      h('div', {}, `P(${JSON.stringify(r.answer.text)}) restored: ${pct(g.values[cell.layer * g.tokens + cell.token])}`),
+    );
+    tooltip.hidden = false;
+    tooltip.style.left = `${px + 14}px`;
+    tooltip.style.top = `${py + 14}px`;
+  };
+  overlay.addEventListener('mousemove', (e) => {
+    const b = overlay.getBoundingClientRect();
+    const cell = hitTest(g, layout, (e.clientX - b.left) * dpr, (e.clientY - b.top) * dpr);
+    if (cell) show(cell, e.pageX, e.pageY);
+  });
+  overlay.addEventListener('mouseleave', () => {
+    tooltip.hidden = true;
+    drawCursor(octx, g, layout, undefined, accent);
+  });
+  overlay.addEventListener('keydown', (e) => {
+    const next = moveCursor(g, cursor, e.key);
+    if (next === cursor) return;
+    e.preventDefault();
+    cursor = next;
+    const b = overlay.getBoundingClientRect();
+    show(cursor, b.left + window.scrollX + ((cursor.token + 0.5) * cw) / g.tokens, b.top + window.scrollY + ch - ((cursor.layer + 0.5) * ch) / g.layers);
+  });
+  wrap.append(svg.node()!, cells, overlay);
+  return h('div', { class: 'chart-box' }, h('h3', {}, title), wrap);
+}
+
+function legend(domain: [number, number]): HTMLElement {
+  const colors = paletteColors('sequential');
+  const bar = h('div', { class: 'legend-bar' });
+  bar.style.background = `linear-gradient(to right, ${[0, 64, 128, 192, 255].map((i) => colors[i]).join(', ')})`;
+  return h('div', { class: 'legend' }, `P(answer) ${pct(domain[0])}`, bar, pct(domain[1]));
+}
+
+async function exportAs(format: 'csv' | 'json'): Promise<void> {
+  if (!result) return;
+  const text = format === 'csv' ? tracingCsv(result) : JSON.stringify({ prompt: state.prompt, subjectText: state.subject, ...result }, null, 2);
+  await host.request('save', { format, suggestedName: `causal-trace.${format}`, text }, 10 * 60_000);
+}
+
+async function useLayer(layer: number): Promise<void> {
+  await host.request('useLayer', { layer });
+}
+
+async function editFact(layer: number): Promise<void> {
+  const at = state.prompt.indexOf(state.subject);
+  const prompt = at >= 0 ? `${state.prompt.slice(0, at)}{}${state.prompt.slice(at + state.subject.length)}` : `{} ${state.prompt}`;
+  await host.request('editFact', { subject: state.subject, prompt, layer }, 30 * 60_000);
+}
+
+function render(): void {
+  const tooltip = h('div', { class: 'tooltip', role: 'tooltip' });
+  tooltip.hidden = true;
+  const model = ctxInfo.model;
+  const set = (k: keyof TracingPanelState) => (v: string) => {
+    state = { ...state, [k]: k === 'samples' || k === 'window' ? Math.max(1, Math.round(Number(v)) || 1) : v };
+    save();
+  };
+  const enter = { onEnter: () => void run() };
+  const controls = h('div', { class: 'row' },
+    textfield('prompt', 'Prompt (ends where the answer starts)', state.prompt, set('prompt'), { wide: true, ...enter }),
+    textfield('subject', 'Subject (in the prompt)', state.subject, set('subject'), enter),
+    textfield('answer', 'Answer (default: the clean top-1)', state.answer, set('answer'), enter),
+    textfield('samples', 'Noise samples', String(state.samples), set('samples'), { className: 'num', ...enter }),
+    textfield('window', 'Window', String(state.window), set('window'), { className: 'num', ...enter }),
+    button('Trace', 'play', () => void run(), 'run', busy || !model),
+  );
+  const body: (Node | string)[] = [];
+  let summary: Record<string, unknown> = { status: busy ? 'busy' : error ? 'error' : result ? 'drawn' : 'empty', error: error || undefined };
+  if (result) {
+    const r = result;
+    const domain = effectDomain(r);
+    const width = Math.max(260, Math.floor((root.clientWidth || 900) / 3) - 12);
+    const grids = KINDS.map((k) => ({ ...k, grid: effectGrid(r, k.id) }));
+    const layer = r.recommendedLayer;
+    body.push(
+      h('p', { class: 'summary', id: 'summary' },
+        'P(', h('b', {}, JSON.stringify(r.answer.text)), `) clean ${pct(r.cleanProb)}, with the subject corrupted ${pct(r.corruptedProb)} (noise σ ${r.noiseStd.toFixed(3)}) · ${r.tokens.length} tokens × ${grids[0].grid.layers} layers · ${r.ms} ms`),
+      h('div', { class: 'recommend' },
+        h('span', {}, 'Recommended edit layer: ', h('b', { id: 'recommended' }, String(layer)), ' (the strongest MLP effect at the subject\'s last token)',
+          ctxInfo.editLayer !== undefined ? h('span', { class: 'muted' }, ` · edits use layer ${ctxInfo.editLayer}`) : ''),
+        button(`Use layer ${layer} for edits`, 'check', () => void useLayer(layer), 'use-layer'),
+        button('Edit this fact…', 'edit', () => void editFact(layer), 'edit-fact'),
+        button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv'),
+        button('JSON', 'file-code', () => void exportAs('json'), 'export-json'),
+      ),
+      legend(domain),
+      h('div', { class: 'maps' }, ...grids.map((k) => heatmap(r, k.title, k.grid, domain, width, tooltip))),
+    );
+    summary = {
+      ...summary, recommendedLayer: layer, editLayer: ctxInfo.editLayer, answer: r.answer.text, cleanProb: r.cleanProb, corruptedProb: r.corruptedProb,
+      tokens: r.tokens.map((t) => t.text), subject: r.subject, charts: grids.map((k) => k.title), layers: grids[0].grid.layers,
+      cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]),
+    };
+  } else if (!busy) {
+    body.push(h('p', { class: 'muted' }, model ? 'Give a prompt and its subject, then Trace: where is the fact stored?' : 'No model is open: open a checkpoint folder (MechEdit: Open Model Folder…).'));
+  }
+  root.replaceChildren(
+    h('h1', {}, 'Causal tracing', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers`) : ''),
+    controls,
+    busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Corrupting the subject and restoring one state at a time…')) : '',
+    error ? h('p', { class: 'error', role: 'alert' }, error) : '',
+    ...body,
+    tooltip,
+  );
+  host.rendered(summary);
+}
+
+host.on('context', (c) => {
+  ctxInfo = c;
+  render();
+});
+host.on('run', (r) => {
+  state = { ...state, answer: '', ...r };
+  save();
+  void run();
+});
+render();
+host.ready();
