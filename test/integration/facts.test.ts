@@ -39,8 +39,6 @@ describe('Fact edits from a request file', () => {
 
   it('traces the fact in the Causal Tracing panel and takes its recommended layer for edits', async function () {
     this.timeout(120_000);
-    const rendered = waitFor(api.panels.tracing.bind(api.panels) as never, () => true, '', 1).catch(() => undefined);
-    void rendered;
     await vscode.commands.executeCommand('mechedit.showCausalTracing');
     const panel = api.panels.tracing();
     assert.ok(panel, 'the Causal Tracing panel is open');
