@@ -12,6 +12,7 @@ import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
 import { causalTrace, type CausalTraceResult } from '../core/analysis/causalTrace';
 import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
+import { ortTargets } from '../core/diagnostics/ortData';
 import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
 import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
 import { runOrt, type OrtResult } from '../core/diagnostics/ort';
@@ -324,15 +325,6 @@ const evoke: Command = {
     return `${formatSummary(x.tasks)}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 };
-
-/** One target folder, or a Target/ folder of them (those holding forget_*.json files). */
-function ortTargets(dir: string): string[] {
-  if (!fs.existsSync(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give Target/<n>_<Name>/ or the Target/ folder.' });
-  if (fs.readdirSync(dir).some((f) => f.startsWith('forget_'))) return [dir];
-  const subs = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isDirectory() && fs.readdirSync(f).some((x) => x.startsWith('forget_'))).sort();
-  if (subs.length === 0) throw badInput('No ORT target folders (with forget_*.json) here', { file: dir });
-  return subs;
-}
 
 function formatOrt(results: OrtResult[]): string {
   const lines = ['| target | set | form | items | loss_prob before | after | change | token acc. before | after | change |', '|---|---|---|---|---|---|---|---|---|---|'];

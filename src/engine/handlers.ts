@@ -16,6 +16,7 @@ import type { StackState } from '../protocol/edits';
 import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
 import { registerEditHandlers } from './editHandlers';
+import { registerDiagnostics } from './diagnosticsHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -146,6 +147,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
   });
   registerEditHandlers(server, model, stack);
+  registerDiagnostics(server, model, stack);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

@@ -11,6 +11,7 @@ import { registerPanel } from './webview/panelHost';
 import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
 import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPanel';
 import { TRACING_PANEL, TracingPanelHost } from './panels/tracingPanel';
+import { DIAGNOSTICS_PANEL, DiagnosticsPanelHost } from './panels/diagnosticsPanel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
@@ -19,7 +20,7 @@ import { registerFactEdits } from './factEdits';
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -31,6 +32,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
+  const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath));
 
   context.subscriptions.push(
     output,
@@ -39,6 +41,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
     createStatusBar(engine),
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
+    vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
     vscode.commands.registerCommand('mechedit.showCausalTracing', (args?: { prompt: string; subject: string; answer?: string }) => {
       const panel = tracingPanel.show();
       if (args?.prompt && args.subject) panel.notify('run', args);
@@ -48,7 +51,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerFactEdits(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current } };
+  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current } };
 }
 
 export function deactivate(): void {

@@ -4,6 +4,7 @@
 // Long requests take a `progressToken` and report through the 'engine/progress' notification;
 // cancellation is JSON-RPC's own $/cancelRequest.
 
+import type { DiagnosticsParams, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
 import type { WireTensor } from './tensor';
 import type { CausalTraceResult, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
@@ -111,6 +112,8 @@ export interface EngineRequests {
    * Computes a ROME (one request) or MEMIT (any number) fact edit, optionally with LTI, writes it
    * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.
    */
+  /** EVOKE (before / after) or ORT (without / with the edits) on data files or the model's own eval/ suites. */
+  'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics };
   'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
 }
 

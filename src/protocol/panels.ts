@@ -4,6 +4,7 @@
 import type { EngineInfo, SelfTestResult } from './engine';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
+import type { EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 export interface EnginePanel extends PanelProtocol {
@@ -118,4 +119,33 @@ export interface TracingPanelState {
   answer: string;
   samples: number;
   window: number;
+}
+
+/** The Diagnostics panel: EVOKE and ORT results as charts, before vs after, with the cases behind them. */
+export interface DiagnosticsPanel extends PanelProtocol {
+  requests: {
+    /** Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a notification). */
+    run: { params: { kind: 'evoke' | 'ort'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number }; result: EvokeDiagnostics | OrtDiagnostics };
+    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+    /** Opens a run folder's self-contained report.html in the browser. */
+    openReport: { params: { folder: string }; result: { opened: boolean } };
+  };
+  notifications: {
+    context: DiagnosticsContext;
+    /** Sets the form and runs (commands and tests use it). */
+    run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' };
+  };
+}
+
+export interface DiagnosticsContext {
+  model?: { path: string; layers: number; architecture: string };
+  enabledEdits: number;
+}
+
+export interface DiagnosticsPanelState {
+  method: 'none' | 'rome' | 'memit';
+  lti: boolean;
+  limit: number;
+  /** The EVOKE task whose cases are listed. */
+  task?: string;
 }

@@ -17,6 +17,8 @@ describe('Fact edits from a request file', () => {
   let api: MechEditApi;
   const defaultModel = path.join(__dirname, '..', '..', '..', 'models', 'default');
   let previousModel: string | undefined;
+  const heldout = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
+  let beforeEdit: unknown;
 
   before(async function () {
     this.timeout(150_000);
@@ -82,7 +84,7 @@ describe('Fact edits from a request file', () => {
     ]);
     await screenshot('request-file-codelens');
 
-    const prompt = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
+    const prompt = heldout;
     const before = await api.engine.client.request('model/predict', { prompt, top: 3 });
     assert.equal(before.next[0].text, ' Qu');
     const rome = lenses.find((l) => l.range.start.line === 1 && l.command?.title === 'Compute ROME edit')!.command!;
@@ -97,8 +99,52 @@ describe('Fact edits from a request file', () => {
     assert.equal(after.next[0].text, ' Grik', `after the edit: ${after.next.map((t) => t.text).join(', ')}`);
     await vscode.commands.executeCommand('mechedit.edits.focus');
     await screenshot('rome-edit-applied');
+    beforeEdit = before.next;
+  });
+
+  it('shows the edited fact before and after in the Activations panel', async function () {
+    this.timeout(60_000);
+    await vscode.commands.executeCommand('mechedit.showActivations');
+    const panel = api.panels.activations()!;
+    const drawn = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as { status: string }).status) && (x as { view?: string }).view === 'side', 'the before/after heatmaps', 60_000);
+    panel.notify('run', { prompt: heldout, target: 'Grikport', metric: 'targetProb', view: 'side' });
+    const s = (await drawn) as { status: string; error?: string; charts: string[]; lastLayerTop1: string[] };
+    assert.equal(s.status, 'drawn', s.error);
+    assert.deepEqual(s.charts, ['before the edits', 'after the edits']);
+    assert.equal(s.lastLayerTop1[s.lastLayerTop1.length - 1], ' Grik', 'after the edit, the last layer predicts the new city');
+    await screenshot('activations-before-after-rome');
+    panel.panel.dispose();
+  });
+
+  it('runs EVOKE with each case\'s own ROME edit and ORT with the stack in the Diagnostics panel, with the cases behind a task', async function () {
+    this.timeout(180_000);
+    await vscode.commands.executeCommand('mechedit.showDiagnostics');
+    const panel = api.panels.diagnostics()!;
+    type Summary = { status: string; error?: string; kind?: string; method?: string; bars: { key: string; before: number; after: number }[]; task?: string; caseRows: number };
+    const evoke = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as Summary).status) && (x as Summary).kind === 'evoke', 'the EVOKE results', 170_000);
+    panel.notify('run', { kind: 'evoke', method: 'rome', lti: false, limit: 3 });
+    const e = (await evoke) as Summary;
+    assert.equal(e.status, 'drawn', e.error);
+    assert.equal(e.method, 'rome');
+    const efficacy = e.bars.find((b) => b.key === 'efficacy · success')!;
+    assert.ok(efficacy.after > efficacy.before, `efficacy ${efficacy.before} → ${efficacy.after}`);
+    assert.ok(e.bars.some((b) => b.key === 'multihop · ams') && e.bars.some((b) => b.key === 'subjectSpecificity · eos'), e.bars.map((b) => b.key).join(', '));
+    assert.equal(e.task, 'efficacy');
+    assert.equal(e.caseRows, 3, 'the cases of the selected task are listed');
+    await screenshot('diagnostics-evoke-rome');
+    const ort = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as Summary).status) && (x as Summary).kind === 'ort', 'the ORT results', 120_000);
+    panel.notify('run', { kind: 'ort' });
+    const o = (await ort) as Summary;
+    assert.equal(o.status, 'drawn', o.error);
+    assert.ok(o.bars.some((b) => b.key.startsWith('1_Veltrazine · forget · fill-in')), o.bars.map((b) => b.key).join(', '));
+    await screenshot('diagnostics-ort');
+    panel.panel.dispose();
+  });
+
+  it('reverts the edit: the old answer comes back exactly', async () => {
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
-    const reverted = await api.engine.client.request('model/predict', { prompt, top: 3 });
-    assert.deepEqual(reverted.next, before.next, 'revert restores the old answer exactly');
+    assert.deepEqual(api.engine.stack.items, []);
+    const reverted = await api.engine.client.request('model/predict', { prompt: heldout, top: 3 });
+    assert.deepEqual(reverted.next, beforeEdit, 'revert restores the old answer exactly');
   });
 });

@@ -63,3 +63,12 @@ export function readOrtTarget(dir: string): { name: string; items: OrtItem[]; is
 export function characterForm(item: OrtItem): OrtItem {
   return { ...item, form: 'character-by-character', query: `Write the answer character by character, each on a new line.\n${item.query}`, answer: [...item.answer].join('\n') };
 }
+
+/** One target folder, or a Target/ folder of them (those holding forget_*.json files). */
+export function ortTargets(dir: string): string[] {
+  if (!fs.existsSync(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give Target/<n>_<Name>/ or the Target/ folder.' });
+  if (fs.readdirSync(dir).some((f) => f.startsWith('forget_'))) return [dir];
+  const subs = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isDirectory() && fs.readdirSync(f).some((x) => x.startsWith('forget_'))).sort();
+  if (subs.length === 0) throw badInput('No ORT target folders (with forget_*.json) here', { file: dir });
+  return subs;
+}

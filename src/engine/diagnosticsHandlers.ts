@@ -1,0 +1,86 @@
+// 'diagnostics/run': EVOKE before / after, or ORT without / with the edits, for the Diagnostics
+// panel. EVOKE's two runs are ordinary run folders (cases.jsonl, summary.json, report.html) under
+// outDir/<time>-<method>/{before,after}; 'before' is the model with every edit disabled, 'after'
+// the stack as it is (method none) or each case's own ROME / MEMIT edit on top of it.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedModel } from '../core/runtime/model';
+import type { EditStack } from '../core/edits/stack';
+import { runEvoke } from '../core/diagnostics/evokeRun';
+import { readCases } from '../core/diagnostics/runner';
+import { runOrt } from '../core/diagnostics/ort';
+import { ortTargets } from '../core/diagnostics/ortData';
+import type { CaseResult } from '../core/diagnostics/evoke';
+import { badInput } from '../core/errors';
+import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
+import type { EngineServer } from './server';
+
+/** Runs fn with every enabled edit of the stack disabled, then restores them. */
+async function withoutEdits<T>(s: EditStack, fn: () => Promise<T>): Promise<T> {
+  const on = s.list().filter((e) => e.enabled).map((e) => e.id);
+  for (const id of on) s.setEnabled(id, false);
+  try {
+    return await fn();
+  } finally {
+    for (const id of on) s.setEnabled(id, true);
+  }
+}
+
+function beside(m: LoadedModel, rel: string, given: string | undefined, what: string): string {
+  const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
+  if (!fs.existsSync(file)) throw badInput(given ? `${what} not found` : `The model has no eval/${rel}: give the ${what} to run`, { file, field: given ? undefined : 'data', hint: 'EVOKE takes evoke_main.json-format files; ORT a Target/<n>_<Name>/ folder.' });
+  return file;
+}
+
+export function registerDiagnostics(server: EngineServer, model: () => LoadedModel, stack: () => EditStack): void {
+  server.handle('diagnostics/run', async (p: DiagnosticsParams, ctx) => {
+    const m = model();
+    const s = stack();
+    const progress = ctx.progress(p.progressToken);
+    const isCancelled = () => progress.cancelled;
+    const t0 = performance.now();
+    if (p.kind === 'ort') {
+      const dirs = ortTargets(beside(m, 'ort', p.target, 'ORT target folder'));
+      const targets: OrtDiagnostics['targets'] = [];
+      for (const [i, dir] of dirs.entries()) {
+        progress.report(i, dirs.length, `ORT: ${path.basename(dir)}`, true);
+        const r = await runOrt(m, s, dir, { isCancelled });
+        targets.push({ target: r.target, rows: r.rows, skipped: r.skipped });
+      }
+      return { targets, enabledEdits: s.list().filter((e) => e.enabled).length, seconds: (performance.now() - t0) / 1000 } satisfies OrtDiagnostics;
+    }
+    if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke or ort.' });
+    const data = beside(m, 'evoke.json', p.data, 'EVOKE data file');
+    const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
+    const subjSpec = p.subjSpec ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
+    const method = p.method ?? 'none';
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+    const dir = path.join(p.outDir, `${stamp}-evoke-${method}${p.lti ? '-lti' : ''}`);
+    const phase = (name: string) => (x: { done: number; total: number; etaSeconds?: number }) =>
+      progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
+    const common = { data, subjSpec, limit: p.limit, isCancelled };
+    const before = await withoutEdits(s, () => runEvoke(m, { ...common, method: 'none', out: path.join(dir, 'before'), onProgress: phase('before the edits') }));
+    const after = await runEvoke(m, {
+      ...common,
+      method,
+      out: path.join(dir, 'after'),
+      baseline: path.join(dir, 'before'),
+      edits: s.list().filter((e) => e.enabled).map((e) => e.id),
+      perCase: method === 'none' ? undefined : { stack: s, lti: p.lti },
+      onProgress: phase(method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
+    });
+    const cases = (d: string) => readCases<CaseResult>(path.join(d, 'cases.jsonl'));
+    return {
+      method: `${method}${p.lti ? '+lti' : ''}`,
+      data: [data, ...(subjSpec ? [subjSpec] : [])],
+      before: before.summary,
+      after: after.summary,
+      beforeCases: cases(before.out),
+      afterCases: cases(after.out),
+      out: { before: before.out, after: after.out },
+      issues: after.issues.length,
+      seconds: (performance.now() - t0) / 1000,
+    } satisfies EvokeDiagnostics;
+  });
+}

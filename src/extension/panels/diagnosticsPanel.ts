@@ -1,0 +1,51 @@
+// The Diagnostics panel: EVOKE (before / after the edits, or each case's own ROME / MEMIT edit)
+// and ORT (forget / neighbour sets per form, without / with the edits) on the open model's eval/
+// suites, run in the engine; the run folders go to .mechedit/diagnostics/ in the workspace.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../protocol/panels';
+import type { EngineService } from '../engine/engineService';
+import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
+import { saveText } from '../webview/save';
+
+export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
+
+export class DiagnosticsPanelHost extends PanelHost<Protocol> {
+  protected readonly handlers: RequestHandlers<Protocol> = {
+    run: async (p) => {
+      await this.engine.ensureModel();
+      const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+      const outDir = ws ? path.join(ws, '.mechedit', 'diagnostics') : path.join(this.storage, 'diagnostics');
+      const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
+        let last = 0;
+        return this.engine.client.request('diagnostics/run', { ...p, outDir }, {
+          token,
+          timeoutMs: 0,
+          onProgress: (x) => {
+            const pct = x.total ? (100 * x.done) / x.total : 0;
+            progress.report({ increment: Math.max(0, pct - last), message: x.message });
+            last = pct;
+          },
+        });
+      });
+    },
+    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+    openReport: async ({ folder }) => ({ opened: await vscode.env.openExternal(vscode.Uri.file(path.join(folder, 'report.html'))) }),
+  };
+
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string) {
+    super(panel, extensionUri, DIAGNOSTICS_PANEL);
+    this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
+  }
+
+  private context(): DiagnosticsContext {
+    const m = this.engine.model;
+    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, enabledEdits: this.engine.stack.items.filter((e) => e.enabled).length };
+  }
+
+  protected onReady(): void {
+    this.notify('context', this.context());
+  }
+}

@@ -1,0 +1,177 @@
+// The Diagnostics panel's webview: run EVOKE (with the edit stack, or each case's own ROME / MEMIT
+// edit, optionally with LTI) or ORT on the model's eval/ suites; grouped bars before vs after
+// (d3, SVG); click a task (or Enter on it) for its cases; CSV / JSON export; the run's report.html.
+
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import { select } from 'd3-selection';
+import { scaleBand, scaleLinear } from 'd3-scale';
+import { axisBottom, axisLeft } from 'd3-axis';
+import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
+import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import { Host, h } from '../shared/host';
+import { button, dropdown, textfield } from '../shared/controls';
+import { barsCsv, caseLines, evokeBars, isOrt, ortBars, type Bar } from './data';
+import './style.css';
+
+const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
+const root = document.getElementById('root')!;
+let state: DiagnosticsPanelState = { method: 'none', lti: false, limit: 40, ...host.getState() };
+let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
+let result: EvokeDiagnostics | OrtDiagnostics | undefined;
+let busy = false;
+let error = '';
+
+const save = () => host.setState(state);
+const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
+  { id: 'none', label: 'The edit stack as it is' },
+  { id: 'rome', label: 'Each case\'s own ROME edit' },
+  { id: 'memit', label: 'Each case\'s own MEMIT edit' },
+];
+
+async function run(kind: 'evoke' | 'ort'): Promise<void> {
+  busy = true;
+  error = '';
+  render();
+  try {
+    result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit }, 24 * 3600_000);
+    if (!isOrt(result) && (!state.task || !result.after[state.task])) state = { ...state, task: Object.keys(result.after)[0] };
+  } catch (e) {
+    error = (e as Error).message;
+  } finally {
+    busy = false;
+    save();
+    render();
+  }
+}
+
+/** Grouped bars, 0…100; clicking a bar group selects it (EVOKE: lists its cases). */
+function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string): HTMLElement {
+  const m = { top: 8, right: 8, bottom: 110, left: 40 };
+  const w = Math.max(360, Math.min(1100, (root.clientWidth || 900) - 16));
+  const hgt = 300;
+  const x = scaleBand<string>().domain(data.map((b) => b.key)).range([m.left, w - m.right]).padding(0.2);
+  const inner = scaleBand<string>().domain(['before', 'after']).range([0, x.bandwidth()]).padding(0.05);
+  const y = scaleLinear().domain([0, 100]).range([hgt - m.bottom, m.top]);
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg')).attr('class', 'chart bars').attr('width', w).attr('height', hgt).attr('role', 'img');
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${hgt - m.bottom})`).call(axisBottom(x))
+    .selectAll('text').attr('transform', 'rotate(-40)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.4em');
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5));
+  const groups = svg.append('g').selectAll('g').data(data).join('g')
+    .attr('class', (b) => `bar-group${b.group === selected ? ' selected' : ''}`)
+    .attr('transform', (b) => `translate(${x(b.key)},0)`)
+    .attr('tabindex', onPick ? 0 : null)
+    .attr('aria-label', (b) => `${b.key}: before ${b.before.toFixed(1)}, after ${b.after.toFixed(1)}`);
+  for (const which of ['before', 'after'] as const) {
+    groups.append('rect').attr('class', which).attr('x', inner(which)!).attr('width', inner.bandwidth())
+      .attr('y', (b) => y(Number.isNaN(b[which]) ? 0 : b[which])).attr('height', (b) => y(0) - y(Number.isNaN(b[which]) ? 0 : b[which]))
+      .append('title').text((b) => `${b.key}, ${which}: ${b[which].toFixed(2)}`);
+  }
+  if (onPick) {
+    groups.on('click', (_e, b) => onPick(b)).on('keydown', (e: KeyboardEvent, b) => {
+      if (e.key === 'Enter' || e.key === ' ') onPick(b);
+    });
+  }
+  return h('div', {}, h('div', { class: 'keys' }, h('span', { class: 'key before' }, 'before'), h('span', { class: 'key after' }, 'after')), svg.node()!);
+}
+
+const f1 = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1));
+const change = (b: number, a: number) => h('td', { class: `num ${a > b + 1e-9 ? 'better' : a < b - 1e-9 ? 'worse' : ''}` }, Number.isNaN(b) ? '' : `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(1)}`);
+
+function evokeView(d: EvokeDiagnostics): (Node | string)[] {
+  const data = evokeBars(d);
+  const table = h('table', { class: 'cases', id: 'tasks' },
+    h('tr', {}, h('th', {}, 'task · indicator (×100)'), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'probabilities after (×100)')),
+    ...data.map((b) => h('tr', {}, h('td', {}, b.key), h('td', { class: 'num' }, f1(b.before)), h('td', { class: 'num' }, f1(b.after)), change(b.before, b.after),
+      h('td', {}, Object.entries(d.after[b.group].probs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')))));
+  const task = state.task;
+  const lines = task ? caseLines(d, task) : [];
+  const indicators = lines[0] ? Object.keys(lines[0].indicators) : [];
+  const probs = lines[0] ? Object.keys(lines[0].probs) : [];
+  const cases = h('table', { class: 'cases', id: 'case-table' },
+    h('tr', {}, h('th', {}, 'case'), h('th', {}, 'subject'), h('th', {}, 'true → new'), ...indicators.map((k) => h('th', {}, `${k} before → after`)), ...probs.map((k) => h('th', {}, `P(${k}) after`))),
+    ...lines.slice(0, 200).map((l) => h('tr', {}, h('td', {}, l.caseId), h('td', {}, l.subject), h('td', {}, l.target),
+      ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
+      ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
+  return [
+    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${d.method.toUpperCase()} edit vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'),
+      h('span', { class: 'muted' }, d.out.after)),
+    bars(data, (b) => {
+      state = { ...state, task: b.group };
+      save();
+      render();
+    }, task),
+    table,
+    task ? h('h2', {}, `Cases of ${task} (worst change first)`) : '',
+    task ? cases : '',
+  ];
+}
+
+function ortView(d: OrtDiagnostics): (Node | string)[] {
+  const data = ortBars(d);
+  return [
+    h('p', { class: 'muted', id: 'summary' }, `ORT loss_prob (×100; forget: lower is better, neighbour: higher) without vs with the ${d.enabledEdits} enabled edit(s) · ${d.seconds.toFixed(1)} s`),
+    bars(data),
+    h('table', { class: 'cases' },
+      h('tr', {}, h('th', {}, 'target · set · form'), h('th', {}, 'items'), h('th', {}, 'loss_prob before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'token acc. before'), h('th', {}, 'after')),
+      ...d.targets.flatMap((t) => t.rows.map((r) => {
+        const a = r.after ?? r.before;
+        return h('tr', {}, h('td', {}, `${t.target} · ${r.set} · ${r.form}`), h('td', { class: 'num' }, String(r.before.items)), h('td', { class: 'num' }, f1(100 * r.before.lossProb)), h('td', { class: 'num' }, f1(100 * a.lossProb)),
+          r.set === 'forget' ? change(100 * a.lossProb, 100 * r.before.lossProb) : change(100 * r.before.lossProb, 100 * a.lossProb),
+          h('td', { class: 'num' }, f1(100 * r.before.tokenAccuracy)), h('td', { class: 'num' }, f1(100 * a.tokenAccuracy)));
+      }))),
+  ];
+}
+
+async function exportAs(format: 'csv' | 'json'): Promise<void> {
+  if (!result) return;
+  const text = format === 'json' ? JSON.stringify(result, null, 2) : barsCsv(isOrt(result) ? ortBars(result) : evokeBars(result));
+  await host.request('save', { format, suggestedName: `${isOrt(result) ? 'ort' : 'evoke'}-diagnostics.${format}`, text }, 10 * 60_000);
+}
+
+function render(): void {
+  const model = ctxInfo.model;
+  const lti = document.createElement('vscode-checkbox');
+  lti.setAttribute('label', 'with LTI');
+  if (state.lti) lti.setAttribute('checked', '');
+  lti.addEventListener('change', () => {
+    state = { ...state, lti: (lti as unknown as { checked: boolean }).checked };
+    save();
+  });
+  const controls = h('div', { class: 'row' },
+    dropdown('method', 'EVOKE measures', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
+    h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
+    textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
+    button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', busy || !model),
+    button('Run ORT', 'play', () => void run('ort'), 'run-ort', busy || !model),
+    h('div', { class: 'exports' }, button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
+  );
+  const body = result ? (isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+  root.replaceChildren(
+    h('h1', {}, 'Diagnostics', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers, ${ctxInfo.enabledEdits} enabled edit(s)`) : ''),
+    controls,
+    busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
+    error ? h('p', { class: 'error', role: 'alert' }, error) : '',
+    ...body,
+  );
+  const shown = result ? (isOrt(result) ? ortBars(result) : evokeBars(result)) : [];
+  host.rendered({
+    status: busy ? 'busy' : error ? 'error' : result ? 'drawn' : 'empty', error: error || undefined,
+    kind: result ? (isOrt(result) ? 'ort' : 'evoke') : undefined, method: result && !isOrt(result) ? result.method : undefined,
+    bars: shown, task: state.task, caseRows: result && !isOrt(result) && state.task ? caseLines(result, state.task).length : 0,
+  });
+}
+
+host.on('context', (c) => {
+  ctxInfo = c;
+  render();
+});
+host.on('run', (r) => {
+  const { kind, ...rest } = r;
+  state = { ...state, ...rest };
+  save();
+  void run(kind);
+});
+render();
+host.ready();
