@@ -177,7 +177,8 @@ describe('runs', { skip: skipReal }, () => {
     await assert.rejects(async () => mergeConfigs([dirs[0], path.join(tmp, 'full')]), /cannot be merged/);
   });
 
-  test('a method that is not available yet is refused with a hint', async () => {
-    await assert.rejects(runEvoke(model, { data, method: 'rome', out: path.join(tmp, 'rome') }), (e: Error & { data?: { field?: string; hint?: string } }) => e.data?.field === '--method' && /not available yet/.test(e.message));
+  test('ROCR is refused as an EVOKE method with a hint, an unknown method by name', async () => {
+    await assert.rejects(runEvoke(model, { data, method: 'rocr', out: path.join(tmp, 'rocr') }), (e: Error & { data?: { field?: string; hint?: string } }) => e.data?.field === '--method' && /not an EVOKE method/.test(e.message) && /mechedit ort/.test(e.data?.hint ?? ''));
+    await assert.rejects(runEvoke(model, { data, method: 'magic', out: path.join(tmp, 'magic') }), /Method "magic" is unknown/);
   });
 });
