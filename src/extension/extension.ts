@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
 import { registerFactEdits } from './factEdits';
+import { registerEditFiles } from './editFiles';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -49,6 +50,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   registerFactEdits(context, engine);
+  registerEditFiles(context, engine, () => diagnosticsPanel.show());
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
   return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current } };

@@ -19,6 +19,7 @@ describe('Fact edits from a request file', () => {
   let previousModel: string | undefined;
   const heldout = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
   let beforeEdit: unknown;
+  let romeFile = '';
 
   before(async function () {
     this.timeout(150_000);
@@ -100,6 +101,29 @@ describe('Fact edits from a request file', () => {
     await vscode.commands.executeCommand('mechedit.edits.focus');
     await screenshot('rome-edit-applied');
     beforeEdit = before.next;
+    romeFile = r.file;
+  });
+
+  it('shows the edit file with CodeLenses, a health hover and its warnings in Problems; copies a reproducibility card', async function () {
+    this.timeout(60_000);
+    const doc = await vscode.workspace.openTextDocument(romeFile);
+    await vscode.window.showTextDocument(doc);
+    const json = JSON.parse(doc.getText()) as { label: string; health: { warnings: string[] } };
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    const titles = lenses.map((l) => l.command?.title);
+    assert.equal(titles[0], 'Revert', 'the edit is applied, so the first lens reverts it');
+    assert.ok(titles.includes('Diagnose') && titles.some((t) => t?.startsWith('Health')), titles.join(', '));
+    const hovers = await vscode.commands.executeCommand<vscode.Hover[]>('vscode.executeHoverProvider', doc.uri, new vscode.Position(2, 4));
+    const text = hovers.flatMap((h) => h.contents.map((c) => (typeof c === 'string' ? c : (c as vscode.MarkdownString).value))).join('\n');
+    assert.match(text, /applied at strength 1/);
+    assert.match(text, /‖ΔW‖\/‖W‖ = \d/);
+    const problems = vscode.languages.getDiagnostics(doc.uri).filter((d) => d.source === 'MechEdit');
+    assert.equal(problems.length, json.health.warnings.length, 'each health warning is a problem on the file');
+    const card = await vscode.commands.executeCommand<string>('mechedit.copyReproducibilityCard');
+    assert.match(card, new RegExp(`fingerprint ${api.engine.model!.fingerprint}`));
+    assert.ok(card.includes(json.label) && card.includes('"target":"Grikport"'), card);
+    assert.equal(await vscode.env.clipboard.readText(), card);
+    await screenshot('edit-file-codelens-hover');
   });
 
   it('shows the edited fact before and after in the Activations panel', async function () {

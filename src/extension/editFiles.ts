@@ -1,0 +1,154 @@
+// Edit files in the editor (.mechedit/edits/*.json): a CodeLens above each — Apply or Revert,
+// Diagnose (EVOKE and ORT with the stack, in the Diagnostics panel), Health — and a hover with
+// the edit's health numbers and warnings. Failing health checks are listed in the Problems panel
+// on the file. "Copy Reproducibility Card" puts the model fingerprint, the edits (file, request,
+// settings) and the engine and extension versions on the clipboard as Markdown.
+
+import * as vscode from 'vscode';
+import type { EngineService } from './engine/engineService';
+
+const EDITS_GLOB = '**/.mechedit/edits/*.json';
+
+interface EditJsonLite {
+  id?: string;
+  label?: string;
+  method?: string;
+  modelFingerprint?: string;
+  targets?: { layer: number; module: string; rank: number }[];
+  request?: Record<string, unknown>;
+  hparams?: Record<string, unknown>;
+  health?: { targets?: { layer: number; module: string; relNorm: number; keyScore?: number }[]; klNeutral?: number; warnings?: string[] };
+  created?: string;
+}
+
+function parse(doc: vscode.TextDocument): EditJsonLite | undefined {
+  try {
+    const j = JSON.parse(doc.getText()) as EditJsonLite;
+    return j && typeof j === 'object' && typeof j.id === 'string' ? j : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The health of an edit as Markdown lines. */
+export function healthLines(j: EditJsonLite): string[] {
+  const h = j.health;
+  if (!h) return ['No health report in this file (compute the edit with MechEdit to get one).'];
+  const lines = (h.targets ?? []).map((t) => `- layer ${t.layer} ${t.module}: ‖ΔW‖/‖W‖ = ${t.relNorm.toFixed(3)}${t.keyScore !== undefined ? `, kᵀC⁻¹k/d = ${t.keyScore.toFixed(2)}` : ''}`);
+  lines.push(`- KL on neutral prompts: ${h.klNeutral?.toFixed(4) ?? '—'} nats`);
+  for (const w of h.warnings ?? []) lines.push(`- ⚠ ${w}`);
+  return lines;
+}
+
+class EditLenses implements vscode.CodeLensProvider {
+  private readonly changed = new vscode.EventEmitter<void>();
+  readonly onDidChangeCodeLenses = this.changed.event;
+  constructor(private readonly engine: EngineService) {
+    engine.onDidChange(() => this.changed.fire());
+  }
+
+  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
+    const j = parse(doc);
+    if (!j) return [];
+    const top = new vscode.Range(0, 0, 0, 0);
+    const applied = this.engine.stack.items.some((i) => i.id === j.id);
+    return [
+      applied
+        ? new vscode.CodeLens(top, { title: 'Revert', command: 'mechedit.revertEdit', arguments: [doc.uri] })
+        : new vscode.CodeLens(top, { title: 'Apply', command: 'mechedit.applyEdit', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, { title: 'Diagnose', command: 'mechedit.diagnoseEdit', arguments: [doc.uri] }),
+      new vscode.CodeLens(top, { title: `Health${j.health?.warnings?.length ? ` (${j.health.warnings.length} warning${j.health.warnings.length > 1 ? 's' : ''})` : ''}`, command: 'mechedit.showEditHealth', arguments: [doc.uri] }),
+    ];
+  }
+}
+
+class EditHover implements vscode.HoverProvider {
+  constructor(private readonly engine: EngineService) {}
+
+  provideHover(doc: vscode.TextDocument): vscode.Hover | undefined {
+    const j = parse(doc);
+    if (!j) return undefined;
+    const applied = this.engine.stack.items.find((i) => i.id === j.id);
+    const md = new vscode.MarkdownString([
+      `**${j.label ?? j.id}** — ${j.method ?? 'edit'}${applied ? `, applied${applied.enabled ? '' : ' (disabled)'} at strength ${applied.strength}` : ', not applied'}`,
+      '',
+      ...(j.targets ?? []).map((t) => `- layer ${t.layer} ${t.module}, rank ${t.rank}`),
+      '',
+      '**Health**',
+      ...healthLines(j),
+    ].join('\n'));
+    return new vscode.Hover(md);
+  }
+}
+
+/** Markdown describing the open model and every edit of the stack, enough to redo the run. */
+export async function reproducibilityCard(engine: EngineService, extensionVersion: string): Promise<string> {
+  const m = engine.model;
+  const info = await engine.refreshInfo().catch(() => undefined);
+  const lines = ['# MechEdit reproducibility card', '', `- created: ${new Date().toISOString()}`, `- MechEdit ${extensionVersion}; engine ${info?.engineVersion ?? '—'}; onnxruntime ${info?.ortVersion ?? '—'}; provider ${info?.resolvedProvider ?? m?.executionProvider ?? '—'}`];
+  lines.push(m ? `- model: ${m.path} (${m.architecture}, ${m.layers} layers, fingerprint ${m.fingerprint})` : '- model: none open');
+  lines.push('', '## Edit stack (applied in this order)');
+  if (engine.stack.items.length === 0) lines.push('', 'No edits: the unedited model.');
+  for (const item of engine.stack.items) {
+    lines.push('', `### ${item.label}`, `- id ${item.id}, ${item.method}, ${item.enabled ? 'enabled' : 'disabled'}, strength ${item.strength}`, `- targets: ${item.targets.map((t) => `layer ${t.layer} ${t.module} rank ${t.rank}`).join('; ')}`);
+    if (item.file) {
+      lines.push(`- file: ${vscode.workspace.asRelativePath(item.file)}`);
+      try {
+        const j = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(item.file))).toString('utf8')) as EditJsonLite;
+        if (j.request) lines.push(`- request: \`${JSON.stringify(j.request)}\``);
+        if (j.hparams) lines.push(`- settings: \`${JSON.stringify({ ...j.hparams, templates: undefined })}\``);
+      } catch {
+        lines.push('- (the file could not be read)');
+      }
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerEditFiles(context: vscode.ExtensionContext, engine: EngineService, showDiagnostics: () => { notify(m: 'run', p: { kind: 'evoke' | 'ort'; method?: 'none' }): void }): void {
+  const problems = vscode.languages.createDiagnosticCollection('mechedit');
+  const check = (doc: vscode.TextDocument) => {
+    if (!vscode.languages.match({ pattern: EDITS_GLOB }, doc)) return;
+    const j = parse(doc);
+    const warnings = j?.health?.warnings ?? [];
+    problems.set(doc.uri, warnings.map((w) => {
+      const d = new vscode.Diagnostic(new vscode.Range(0, 0, 0, 1), `Edit health: ${w}`, vscode.DiagnosticSeverity.Warning);
+      d.source = 'MechEdit';
+      return d;
+    }));
+  };
+  const withDoc = async (uri?: vscode.Uri) => {
+    const target = uri ?? vscode.window.activeTextEditor?.document.uri;
+    return target ? vscode.workspace.openTextDocument(target) : undefined;
+  };
+  context.subscriptions.push(
+    problems,
+    vscode.languages.registerCodeLensProvider({ pattern: EDITS_GLOB }, new EditLenses(engine)),
+    vscode.languages.registerHoverProvider({ pattern: EDITS_GLOB }, new EditHover(engine)),
+    vscode.workspace.onDidOpenTextDocument(check),
+    vscode.workspace.onDidSaveTextDocument(check),
+    vscode.commands.registerCommand('mechedit.showEditHealth', async (uri?: vscode.Uri) => {
+      const doc = await withDoc(uri);
+      const j = doc && parse(doc);
+      if (!j) return undefined;
+      const text = healthLines(j).map((l) => l.replace(/^- /, '')).join(' · ');
+      void (j.health?.warnings?.length ? vscode.window.showWarningMessage(`MechEdit: ${j.label}: ${text}`) : vscode.window.showInformationMessage(`MechEdit: ${j.label}: ${text}`));
+      return j.health;
+    }),
+    vscode.commands.registerCommand('mechedit.diagnoseEdit', async (uri?: vscode.Uri) => {
+      const doc = await withDoc(uri);
+      const j = doc && parse(doc);
+      if (!doc || !j) return undefined;
+      if (!engine.stack.items.some((i) => i.id === j.id && i.enabled)) await engine.changeStack('edits/apply', { file: doc.uri.fsPath });
+      showDiagnostics().notify('run', { kind: 'evoke', method: 'none' });
+      return j.id;
+    }),
+    vscode.commands.registerCommand('mechedit.copyReproducibilityCard', async () => {
+      const card = await reproducibilityCard(engine, String(context.extension.packageJSON.version));
+      await vscode.env.clipboard.writeText(card);
+      void vscode.window.showInformationMessage(`MechEdit: reproducibility card copied (${engine.stack.items.length} edit(s)).`);
+      return card;
+    }),
+  );
+  for (const doc of vscode.workspace.textDocuments) check(doc);
+}
