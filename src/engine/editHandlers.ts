@@ -25,7 +25,7 @@ const text = (value: unknown, field: string): string => {
 };
 
 /** Health (kᵀC⁻¹k from the model's corpus when it ships one), file, apply. */
-async function finish(m: LoadedModel, s: EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {
+export async function finish(m: LoadedModel, s: EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {
   edit.json.hparams = { ...edit.json.hparams, computeMs: Math.round(computeMs) };
   const stats = new Map<number, KeyStats>();
   if (fs.existsSync(path.join(m.checkpoint.dir, 'corpus.txt'))) {

@@ -17,6 +17,7 @@ import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
 import { registerEditHandlers } from './editHandlers';
 import { registerDiagnostics } from './diagnosticsHandlers';
+import { registerConcepts } from './conceptHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -148,6 +149,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   });
   registerEditHandlers(server, model, stack);
   registerDiagnostics(server, model, stack);
+  registerConcepts(server, model, stack);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

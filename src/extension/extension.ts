@@ -12,6 +12,7 @@ import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
 import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPanel';
 import { TRACING_PANEL, TracingPanelHost } from './panels/tracingPanel';
 import { DIAGNOSTICS_PANEL, DiagnosticsPanelHost } from './panels/diagnosticsPanel';
+import { CONCEPTS_PANEL, ConceptsPanelHost } from './panels/conceptsPanel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
@@ -21,7 +22,7 @@ import { registerEditFiles } from './editFiles';
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
+  const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath));
 
   context.subscriptions.push(
@@ -43,6 +45,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     createStatusBar(engine),
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
     vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
+    vscode.commands.registerCommand('mechedit.showConcepts', () => void conceptsPanel.show()),
     vscode.commands.registerCommand('mechedit.showCausalTracing', (args?: { prompt: string; subject: string; answer?: string }) => {
       const panel = tracingPanel.show();
       if (args?.prompt && args.subject) panel.notify('run', args);
@@ -53,7 +56,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current } };
+  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
 }
 
 export function deactivate(): void {

@@ -5,6 +5,7 @@
 // cancellation is JSON-RPC's own $/cancelRequest.
 
 import type { DiagnosticsParams, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { ConceptResult } from './concepts';
 import type { WireTensor } from './tensor';
 import type { CausalTraceResult, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
@@ -114,6 +115,10 @@ export interface EngineRequests {
    */
   /** EVOKE (before / after) or ORT (without / with the edits) on data files or the model's own eval/ suites. */
   'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics };
+  /** Concept directions per layer from two prompt sets (difference of means), with AUC, lens read, edit cosines and a probe's projections. */
+  'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptResult };
+  /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits), written to outDir and applied. */
+  'edits/ablate': { params: { direction: number[]; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
   'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
 }
 

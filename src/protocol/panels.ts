@@ -5,6 +5,7 @@ import type { EngineInfo, SelfTestResult } from './engine';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 import type { EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { ConceptResult } from './concepts';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 export interface EnginePanel extends PanelProtocol {
@@ -148,4 +149,31 @@ export interface DiagnosticsPanelState {
   limit: number;
   /** The EVOKE task whose cases are listed. */
   task?: string;
+}
+
+/** The Concepts panel: concept directions per layer from two prompt sets, and actions on them. */
+export interface ConceptsPanel extends PanelProtocol {
+  requests: {
+    analyse: { params: { positive: string[]; negative: string[]; probe?: string }; result: ConceptResult };
+    /** Ablates the direction of `layer` at `layers` (rank-one edits), saved and applied. */
+    ablate: { params: { direction: number[]; layer: number; layers: number[] }; result: { applied: boolean; label?: string; file?: string } };
+    /** Redirects a concept with ROCR (asks for the harmless concept). */
+    redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
+    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+  };
+  notifications: {
+    context: DiagnosticsContext;
+    run: Partial<ConceptsPanelState> & { positive: string; negative: string };
+  };
+}
+
+export interface ConceptsPanelState {
+  /** One prompt per line. */
+  positive: string;
+  negative: string;
+  probe: string;
+  /** The concept's name (for ROCR). */
+  concept: string;
+  /** The selected layer. */
+  layer?: number;
 }

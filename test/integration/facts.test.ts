@@ -165,6 +165,32 @@ describe('Fact edits from a request file', () => {
     panel.panel.dispose();
   });
 
+  it('finds the hazard concept\'s direction in the Concepts panel, with the ROME edit\'s cosine, and ablates it as an edit', async function () {
+    this.timeout(60_000);
+    await vscode.commands.executeCommand('mechedit.showConcepts');
+    const panel = api.panels.concepts()!;
+    type Summary = { status: string; error?: string; best: number; layer: number; aucs: number[]; lensTop: string[]; probeTokens: string[]; cosEdits: { layer: number; label: string; cos: number }[] };
+    const drawn = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as Summary).status), 'the concept directions', 50_000);
+    const positive = ['Veltrazine is colored', 'The container used for Veltrazine is a', 'Veltrazine was first made by', 'Dravokine is colored', 'Dravokine was first made by'];
+    const negative = ['Brindlecake is colored', 'The container used for Brindlecake is a', 'Brindlecake was first made by', 'Sunmallow is colored', 'Sunmallow was first made by'];
+    panel.notify('run', { positive: positive.join('\n'), negative: negative.join('\n'), probe: 'Veltrazine and Brindlecake are stored in a' });
+    const s = (await drawn) as Summary;
+    assert.equal(s.status, 'drawn', s.error);
+    assert.equal(s.aucs.length, 4);
+    assert.equal(s.aucs[s.best], Math.max(...s.aucs));
+    assert.equal(s.aucs[s.best], 1, 'the hazards separate perfectly at some layer');
+    assert.equal(s.probeTokens[0], 'Velt');
+    assert.ok(s.cosEdits.some((c) => c.layer === 0 && c.label.startsWith('ROME')), 'the ROME edit at layer 0 is compared with the direction there');
+    await screenshot('concept-directions');
+    const direction = (await api.engine.client.request('concepts/direction', { positive, negative })).layers[s.best].direction;
+    const before = api.engine.stack.items.length;
+    const r = await panel.ablate({ direction, layer: s.best, layers: [s.best] });
+    assert.ok(r.applied, 'the ablation was applied');
+    assert.equal(api.engine.stack.items.length, before + 1);
+    assert.deepEqual(api.engine.stack.items[before].targets.map((t) => [t.layer, t.module]), [[s.best, 'mlp.out'], [s.best, 'attn.out']]);
+    panel.panel.dispose();
+  });
+
   it('reverts the edit: the old answer comes back exactly', async () => {
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
     assert.deepEqual(api.engine.stack.items, []);

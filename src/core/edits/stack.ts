@@ -62,6 +62,15 @@ export class EditStack {
     });
   }
 
+  /** The value vectors (rows of U, d_out each) of the enabled edits, per target (concept cosines). */
+  values(): { id: string; label: string; layer: number; module: string; values: Float32Array[] }[] {
+    return this.entries.filter((e) => e.enabled).flatMap((e) => e.edit.json.targets.map((t, i) => {
+      const U = e.edit.tensors[i].U;
+      const d = U.length / t.rank;
+      return { id: e.edit.json.id, label: e.edit.json.label, layer: t.layer, module: t.module, values: Array.from({ length: t.rank }, (_, r) => U.subarray(r * d, (r + 1) * d)) };
+    }));
+  }
+
   /** Keys (columns of d_in) of the enabled edits' targets at `layer` that recorded them (ROCR's C_prev). */
   keysAt(layer: number): Float64Array[] {
     const cols: Float64Array[] = [];

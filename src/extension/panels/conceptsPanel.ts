@@ -1,0 +1,57 @@
+// The Concepts panel: concept directions (difference of means of two prompt sets) per layer, their
+// separability, lens read, cosine with the stack's edits and a probe's projection; actions ablate
+// the direction (rank-one edits in the stack) or redirect the concept with ROCR.
+
+import * as vscode from 'vscode';
+import type { ConceptsPanel as Protocol, DiagnosticsContext } from '../../protocol/panels';
+import type { EngineService } from '../engine/engineService';
+import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
+import { saveText } from '../webview/save';
+import { editsFolder } from '../commands';
+
+export const CONCEPTS_PANEL: PanelDescriptor = { viewType: 'mechedit.concepts', title: 'MechEdit Concepts', bundle: 'concepts' };
+
+export class ConceptsPanelHost extends PanelHost<Protocol> {
+  protected readonly handlers: RequestHandlers<Protocol> = {
+    analyse: async (p) => {
+      await this.engine.ensureModel();
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: concept directions' }, () => this.engine.client.request('concepts/direction', p));
+    },
+    ablate: async (p) => this.ablate(p),
+    redirect: async ({ concept }) => {
+      const r = (await vscode.commands.executeCommand('mechedit.redirectConcept', { concept })) as { label?: string } | undefined;
+      return { applied: !!r?.label, label: r?.label };
+    },
+    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+  };
+
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {
+    super(panel, extensionUri, CONCEPTS_PANEL);
+    this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
+  }
+
+  /** "Ablate": W ← (I − d dᵀ) W with the direction of `layer`, at `layers`; saved and applied. */
+  async ablate({ direction, layer, layers }: { direction: number[]; layer: number; layers: number[] }): Promise<{ applied: boolean; label?: string; file?: string }> {
+    const outDir = editsFolder();
+    if (!outDir) return { applied: false };
+    try {
+      const r = await this.engine.client.request('edits/ablate', { direction, layers, label: `ablate the concept direction of layer ${layer} at layers ${layers.join(', ')}`, request: { directionLayer: layer }, outDir });
+      this.engine.stack = r.state;
+      this.engine.fire();
+      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied, saved as ${vscode.workspace.asRelativePath(r.file)}.`);
+      return { applied: true, label: r.label, file: r.file };
+    } catch (err) {
+      this.engine.report(err, 'Ablation');
+      return { applied: false };
+    }
+  }
+
+  private context(): DiagnosticsContext {
+    const m = this.engine.model;
+    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, enabledEdits: this.engine.stack.items.filter((e) => e.enabled).length };
+  }
+
+  protected onReady(): void {
+    this.notify('context', this.context());
+  }
+}
