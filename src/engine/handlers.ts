@@ -182,7 +182,12 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   server.handle('model/generate', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
     let n = 0;
-    return generate(model(), text(p.prompt, 'prompt'), {
+    const m = model();
+    if (p.steer && (!Number.isInteger(p.steer.layer) || p.steer.layer < 0 || p.steer.layer >= m.dims.layers || !Array.isArray(p.steer.vector) || p.steer.vector.length !== m.dims.dModel)) {
+      throw badInput(`steer needs a layer in 0…${m.dims.layers - 1} and a vector of ${m.dims.dModel} numbers`, { field: 'steer' });
+    }
+    return generate(m, text(p.prompt, 'prompt'), {
+      steer: p.steer ? { layer: p.steer.layer, vector: Float32Array.from(p.steer.vector) } : undefined,
       maxTokens: p.maxTokens,
       temperature: p.temperature,
       topK: p.topK,

@@ -93,7 +93,8 @@ export interface EngineRequests {
   /** targetId: also P(that token) per layer and position; edits 'off': run without the edit stack. */
   'model/trace': { params: { prompt: string; top?: number; targetId?: number; edits?: 'on' | 'off' }; result: TraceResult };
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
-  'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; progressToken?: string }; result: GenerateResult };
+  /** steer: adds vector [d_model] to resid_post of layer at every position (steering along a direction). */
+  'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; steer?: { layer: number; vector: number[] }; progressToken?: string }; result: GenerateResult };
   /** ROME's causal tracing of a fact (progress in restorations, cancellable). */
   'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceResult };
   /** The edit stack of the open model. Changes only swap edit inputs: no session is rebuilt. */

@@ -157,6 +157,8 @@ export interface ConceptsPanel extends PanelProtocol {
     analyse: { params: { positive: string[]; negative: string[]; probe?: string }; result: ConceptResult };
     /** Ablates the direction of `layer` at `layers` (rank-one edits), saved and applied. */
     ablate: { params: { direction: number[]; layer: number; layers: number[] }; result: { applied: boolean; label?: string; file?: string } };
+    /** Generates from `prompt` greedily, plain and with α · ‖d‖ · d̂ of `layer` added to its residual. */
+    steer: { params: { prompt: string; layer: number; vector: number[]; maxTokens: number }; result: { plain: string; steered: string } };
     /** Redirects a concept with ROCR (asks for the harmless concept). */
     redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
     save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };

@@ -165,7 +165,7 @@ describe('Fact edits from a request file', () => {
     panel.panel.dispose();
   });
 
-  it('finds the hazard concept\'s direction in the Concepts panel, with the ROME edit\'s cosine, and ablates it as an edit', async function () {
+  it('finds the hazard concept\'s direction in the Concepts panel, with the ROME edit\'s cosine, steers a generation along it, and ablates it as an edit', async function () {
     this.timeout(60_000);
     await vscode.commands.executeCommand('mechedit.showConcepts');
     const panel = api.panels.concepts()!;
@@ -182,7 +182,11 @@ describe('Fact edits from a request file', () => {
     assert.equal(s.probeTokens[0], 'Velt');
     assert.ok(s.cosEdits.some((c) => c.layer === 0 && c.label.startsWith('ROME')), 'the ROME edit at layer 0 is compared with the direction there');
     await screenshot('concept-directions');
-    const direction = (await api.engine.client.request('concepts/direction', { positive, negative })).layers[s.best].direction;
+    const layers = (await api.engine.client.request('concepts/direction', { positive, negative })).layers;
+    const direction = layers[s.best].direction;
+    const l2 = layers[2];
+    const steered = await panel.steer({ prompt: 'The container used for Brindlecake is a', layer: 2, vector: l2.direction.map((v) => v * l2.norm * 4), maxTokens: 6 });
+    assert.notEqual(steered.steered, steered.plain, `steering along the direction changes the generation: ${JSON.stringify(steered)}`);
     const before = api.engine.stack.items.length;
     const r = await panel.ablate({ direction, layer: s.best, layers: [s.best] });
     assert.ok(r.applied, 'the ablation was applied');

@@ -30,6 +30,9 @@ let result: ConceptResult | undefined;
 let busy = false;
 let error = '';
 let ablateLayers = '';
+let steerPrompt = 'The container used for Brindlecake is a';
+let steerAlpha = '1';
+let steered: { plain: string; steered: string; layer: number; alpha: number } | undefined;
 
 const save = () => host.setState(state);
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -119,6 +122,16 @@ async function ablate(r: ConceptResult): Promise<void> {
   await host.request('ablate', { direction: r.layers[layer].direction, layer, layers }, 10 * 60_000);
 }
 
+async function steer(r: ConceptResult): Promise<void> {
+  const layer = state.layer ?? r.best;
+  const alpha = Number(steerAlpha);
+  if (!Number.isFinite(alpha)) return;
+  const l = r.layers[layer];
+  const out = await host.request('steer', { prompt: steerPrompt, layer, vector: l.direction.map((v) => v * l.norm * alpha), maxTokens: 12 }, 10 * 60_000);
+  steered = { ...out, layer, alpha };
+  render();
+}
+
 async function exportAs(format: 'csv' | 'json'): Promise<void> {
   if (!result) return;
   await host.request('save', { format, suggestedName: `concept-directions.${format}`, text: format === 'csv' ? conceptCsv(result) : JSON.stringify(result, null, 2) }, 10 * 60_000);
@@ -156,9 +169,15 @@ function render(): void {
         textfield('concept', 'Concept (for ROCR)', state.concept, set('concept')),
         button('Redirect (ROCR)…', 'arrow-swap', () => void host.request('redirect', { concept: state.concept }, 10 * 60_000), 'redirect'),
       ),
+      h('div', { class: 'actions' },
+        textfield('steer-prompt', 'Steer a generation: prompt', steerPrompt, (v) => (steerPrompt = v), { wide: true }),
+        textfield('steer-alpha', 'α (× ‖d‖)', steerAlpha, (v) => (steerAlpha = v)),
+        button('Steer', 'run', () => void steer(r), 'steer'),
+      ),
+      steered ? h('p', { id: 'steered' }, h('b', {}, 'plain: '), JSON.stringify(steered.plain), h('br', {}), h('b', {}, `steered (layer ${steered.layer}, α ${steered.alpha}): `), JSON.stringify(steered.steered)) : '',
       grid ? projection(r, grid) : '',
     );
-    summary = { ...summary, best: r.best, layer: sel.layer, aucs: r.layers.map((l) => l.auc), lensTop: sel.lens.map((t) => t.text), probeTokens: r.probe?.tokens.map((t) => t.text), cosEdits: r.layers.flatMap((l) => l.cosEdits.map((c) => ({ layer: l.layer, ...c }))) };
+    summary = { ...summary, steered, best: r.best, layer: sel.layer, aucs: r.layers.map((l) => l.auc), lensTop: sel.lens.map((t) => t.text), probeTokens: r.probe?.tokens.map((t) => t.text), cosEdits: r.layers.flatMap((l) => l.cosEdits.map((c) => ({ layer: l.layer, ...c }))) };
   } else if (!busy) {
     body.push(h('p', { class: 'muted' }, model ? 'A concept is two prompt sets: with it, and without it. Analyse finds its direction at every layer.' : 'No model is open.'));
   }

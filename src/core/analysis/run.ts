@@ -2,6 +2,7 @@
 // ROME/EVOKE convention), the logit lens trace, and generation with a KV cache.
 
 import type { LoadedModel } from '../runtime/model';
+import { loadOrt } from '../runtime/ort';
 import type { OrtTensor } from '../runtime/ort';
 import { badInput, cancelled } from '../errors';
 import type { GenerateResult, PredictResult, ScoreResult, Token, TraceResult } from '../../protocol/model';
@@ -94,6 +95,8 @@ export interface GenerateOptions {
   stop?: number[];
   onToken?: (t: Token) => void;
   isCancelled?: () => boolean;
+  /** Adds `vector` [d_model] to resid_post of `layer` at every position (steering). */
+  steer?: { layer: number; vector: Float32Array };
 }
 
 export function generate(model: LoadedModel, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
@@ -120,7 +123,8 @@ export async function generateIds(model: LoadedModel, ids: number[], opts: Gener
     const total = start + input.length;
     const mask = new BigInt64Array(total).fill(1n);
     const positions = BigInt64Array.from(input, (_, i) => BigInt(start + i));
-    const out = await model.run({ logits: 'last', kvCache: step === 0 ? 'prefill' : 'decode' }, { ...batch, mask, positions }, past);
+    const steer: Record<string, OrtTensor> = opts.steer ? { steer: new (loadOrt().Tensor)('float32', opts.steer.vector, [opts.steer.vector.length]) } : {};
+    const out = await model.run({ logits: 'last', kvCache: step === 0 ? 'prefill' : 'decode', ...(opts.steer ? { steer: opts.steer.layer } : {}) }, { ...batch, mask, positions }, { ...past, ...steer });
     const width = out.logits.dims[2];
     const next = pick(out.logits.data as Float32Array, Math.min(width, model.dims.vocab), opts, rand);
     past = {};

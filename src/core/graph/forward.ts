@@ -56,6 +56,11 @@ export interface ForwardOptions {
    * outputs grad_resid (tests).
    */
   delta?: { layer: number; mid?: number; gradResid?: boolean };
+  /**
+   * Steering: an input steer [d_model] added to resid_post of block `steer` at every position
+   * (the Concepts panel's "steer along a direction" for a generation).
+   */
+  steer?: number;
 }
 
 export const PATCH_TAPS = ['attn_out', 'mlp_out', 'resid_post'] as const;
@@ -271,6 +276,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       h = g.op('Add', [mid, m]);
     }
     h = patched(h, l, 'resid_post');
+    if (options.steer === l) h = g.op('Add', [h, g.input('steer', 'float32', [dims.dModel])]);
     set('resid_post', h);
   }
 

@@ -18,6 +18,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: concept directions' }, () => this.engine.client.request('concepts/direction', p));
     },
     ablate: async (p) => this.ablate(p),
+    steer: async (p) => this.steer(p),
     redirect: async ({ concept }) => {
       const r = (await vscode.commands.executeCommand('mechedit.redirectConcept', { concept })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
@@ -44,6 +45,15 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
       this.engine.report(err, 'Ablation');
       return { applied: false };
     }
+  }
+
+  /** Greedy generation without and with the steering vector at `layer`. */
+  async steer({ prompt, layer, vector, maxTokens }: { prompt: string; layer: number; vector: number[]; maxTokens: number }): Promise<{ plain: string; steered: string }> {
+    await this.engine.ensureModel();
+    const c = this.engine.client;
+    const plain = await c.request('model/generate', { prompt, maxTokens });
+    const steered = await c.request('model/generate', { prompt, maxTokens, steer: { layer, vector } });
+    return { plain: plain.text, steered: steered.text };
   }
 
   private context(): DiagnosticsContext {
