@@ -11,6 +11,7 @@ import type { TraceResult } from '../../src/protocol/model';
 import { Host, h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
 import { METRICS, cellDetails, column, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
+import { heatmapDom } from '../shared/canvas';
 import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from '../shared/heatmap';
 import './style.css';
 
@@ -98,23 +99,7 @@ function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
   const g = c.grid;
   const cw = Math.max(60, width - MARGIN.left - MARGIN.right);
   const ch = Math.max(120, Math.min(520, g.layers * 14));
-  const wrap = h('div', { class: 'heatmap' });
-  wrap.style.width = `${cw + MARGIN.left + MARGIN.right}px`;
-  wrap.style.height = `${ch + MARGIN.top + MARGIN.bottom}px`;
-  const dpr = window.devicePixelRatio || 1;
-  const mk = (cls: string) => {
-    const cv = document.createElement('canvas');
-    cv.className = cls;
-    cv.width = Math.round(cw * dpr);
-    cv.height = Math.round(ch * dpr);
-    cv.style.width = `${cw}px`;
-    cv.style.height = `${ch}px`;
-    cv.style.left = `${MARGIN.left}px`;
-    cv.style.top = `${MARGIN.top}px`;
-    return cv;
-  };
-  const cells = mk('cells');
-  const overlay = mk('overlay');
+  const { wrap, cells, overlay, dpr } = heatmapDom(cw, ch, MARGIN);
   overlay.tabIndex = 0;
   overlay.setAttribute('role', 'grid');
   overlay.setAttribute('aria-label', `${c.title}: ${g.layers} layers × ${g.tokens} tokens. Arrow keys move the cursor, Enter selects the token.`);

@@ -11,6 +11,7 @@ import { axisBottom, axisLeft } from 'd3-axis';
 import type { ConceptsPanel, ConceptsPanelState, DiagnosticsContext } from '../../src/protocol/panels';
 import type { ConceptResult } from '../../src/protocol/concepts';
 import { Host, h } from '../shared/host';
+import { Job } from '../shared/job';
 import { button, textfield } from '../shared/controls';
 import { drawCells, type Grid } from '../shared/heatmap';
 import { conceptCsv, lines, projectionGrid } from './data';
@@ -27,31 +28,21 @@ let state: ConceptsPanelState = {
 };
 let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
 let result: ConceptResult | undefined;
-let busy = false;
-let error = '';
 let ablateLayers = '';
 let steerPrompt = 'The container used for Brindlecake is a';
 let steerAlpha = '1';
 let steered: { plain: string; steered: string; layer: number; alpha: number } | undefined;
 
 const save = () => host.setState(state);
+const job = new Job(() => render(), save);
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
 async function run(): Promise<void> {
-  busy = true;
-  error = '';
-  render();
-  try {
+  await job.run(async () => {
     result = await host.request('analyse', { positive: lines(state.positive), negative: lines(state.negative), probe: state.probe || undefined }, 10 * 60_000);
     state = { ...state, layer: result.best };
     ablateLayers = String(result.best);
-  } catch (e) {
-    error = (e as Error).message;
-  } finally {
-    busy = false;
-    save();
-    render();
-  }
+  });
 }
 
 function textarea(id: string, label: string, value: string, onChange: (v: string) => void): HTMLElement {
@@ -115,7 +106,7 @@ async function ablate(r: ConceptResult): Promise<void> {
   const layer = state.layer ?? r.best;
   const layers = ablateLayers.split(/[,\s]+/).filter(Boolean).map(Number).filter((l) => Number.isInteger(l) && l >= 0 && l < r.layers.length);
   if (layers.length === 0) {
-    error = `Give the layers to ablate at (0…${r.layers.length - 1}).`;
+    job.error = `Give the layers to ablate at (0…${r.layers.length - 1}).`;
     render();
     return;
   }
@@ -144,7 +135,7 @@ function render(): void {
     save();
   };
   const body: (Node | string)[] = [];
-  let summary: Record<string, unknown> = { status: busy ? 'busy' : error ? 'error' : result ? 'drawn' : 'empty', error: error || undefined };
+  let summary: Record<string, unknown> = { status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined };
   if (result) {
     const r = result;
     const sel = r.layers[state.layer ?? r.best];
@@ -178,7 +169,7 @@ function render(): void {
       grid ? projection(r, grid) : '',
     );
     summary = { ...summary, steered, best: r.best, layer: sel.layer, aucs: r.layers.map((l) => l.auc), lensTop: sel.lens.map((t) => t.text), probeTokens: r.probe?.tokens.map((t) => t.text), cosEdits: r.layers.flatMap((l) => l.cosEdits.map((c) => ({ layer: l.layer, ...c }))) };
-  } else if (!busy) {
+  } else if (!job.busy) {
     body.push(h('p', { class: 'muted' }, model ? 'A concept is two prompt sets: with it, and without it. Analyse finds its direction at every layer.' : 'No model is open.'));
   }
   root.replaceChildren(
@@ -186,10 +177,10 @@ function render(): void {
     h('div', { class: 'sets' }, textarea('positive', 'Prompts with the concept (one per line)', state.positive, set('positive')), textarea('negative', 'Prompts without it', state.negative, set('negative'))),
     h('div', { class: 'row' },
       textfield('probe', 'Probe prompt (projected on the directions)', state.probe, set('probe'), { wide: true, onEnter: () => void run() }),
-      button('Analyse', 'play', () => void run(), 'analyse', busy || !model),
+      button('Analyse', 'play', () => void run(), 'analyse', job.busy || !model),
       h('div', { class: 'exports' }, button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result))),
-    busy ? h('div', { class: 'row' }, h('vscode-progress-ring', {})) : '',
-    error ? h('p', { class: 'error', role: 'alert' }, error) : '',
+    job.busy ? h('div', { class: 'row' }, h('vscode-progress-ring', {})) : '',
+    job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
   );
   host.rendered(summary);

@@ -10,6 +10,7 @@ import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
 import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
+import { Job } from '../shared/job';
 import { button, dropdown, textfield } from '../shared/controls';
 import { barsCsv, caseLines, evokeBars, isOrt, ortBars, type Bar } from './data';
 import './style.css';
@@ -19,10 +20,9 @@ const root = document.getElementById('root')!;
 let state: DiagnosticsPanelState = { method: 'none', lti: false, limit: 40, ...host.getState() };
 let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
 let result: EvokeDiagnostics | OrtDiagnostics | undefined;
-let busy = false;
-let error = '';
 
 const save = () => host.setState(state);
+const job = new Job(() => render(), save);
 const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'none', label: 'The edit stack as it is' },
   { id: 'rome', label: 'Each case\'s own ROME edit' },
@@ -30,19 +30,10 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
 ];
 
 async function run(kind: 'evoke' | 'ort'): Promise<void> {
-  busy = true;
-  error = '';
-  render();
-  try {
+  await job.run(async () => {
     result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit }, 24 * 3600_000);
     if (!isOrt(result) && (!state.task || !result.after[state.task])) state = { ...state, task: Object.keys(result.after)[0] };
-  } catch (e) {
-    error = (e as Error).message;
-  } finally {
-    busy = false;
-    save();
-    render();
-  }
+  });
 }
 
 /** Grouped bars, 0…100; clicking a bar group selects it (EVOKE: lists its cases). */
@@ -143,21 +134,21 @@ function render(): void {
     dropdown('method', 'EVOKE measures', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
-    button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', busy || !model),
-    button('Run ORT', 'play', () => void run('ort'), 'run-ort', busy || !model),
+    button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
+    button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     h('div', { class: 'exports' }, button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
   const body = result ? (isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
   root.replaceChildren(
     h('h1', {}, 'Diagnostics', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers, ${ctxInfo.enabledEdits} enabled edit(s)`) : ''),
     controls,
-    busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
-    error ? h('p', { class: 'error', role: 'alert' }, error) : '',
+    job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
+    job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
   );
   const shown = result ? (isOrt(result) ? ortBars(result) : evokeBars(result)) : [];
   host.rendered({
-    status: busy ? 'busy' : error ? 'error' : result ? 'drawn' : 'empty', error: error || undefined,
+    status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined,
     kind: result ? (isOrt(result) ? 'ort' : 'evoke') : undefined, method: result && !isOrt(result) ? result.method : undefined,
     bars: shown, task: state.task, caseRows: result && !isOrt(result) && state.task ? caseLines(result, state.task).length : 0,
   });

@@ -9,7 +9,9 @@ import { scaleBand } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
 import { Host, h } from '../shared/host';
+import { Job } from '../shared/job';
 import { button, textfield } from '../shared/controls';
+import { heatmapDom } from '../shared/canvas';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
 import { KINDS, effectDomain, effectGrid, tokenLabels, tracingCsv } from './data';
 import './style.css';
@@ -19,27 +21,17 @@ const root = document.getElementById('root')!;
 let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, window: 10, ...host.getState() };
 let ctxInfo: TracingContext = {};
 let result: TracingResult | undefined;
-let busy = false;
-let error = '';
 
 const save = () => host.setState(state);
+const job = new Job(() => render(), save);
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
 
 async function run(): Promise<void> {
   if (!state.prompt.trim() || !state.subject.trim()) return;
-  busy = true;
-  error = '';
-  render();
-  try {
+  await job.run(async () => {
     result = await host.request('trace', { prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window }, 30 * 60_000);
-  } catch (e) {
-    error = (e as Error).message;
-  } finally {
-    busy = false;
-    save();
-    render();
-  }
+  });
 }
 
 const MARGIN = { top: 8, right: 8, bottom: 64, left: 44 };
@@ -47,20 +39,7 @@ const MARGIN = { top: 8, right: 8, bottom: 64, left: 44 };
 function heatmap(r: TracingResult, title: string, g: Grid, domain: [number, number], width: number, tooltip: HTMLElement): HTMLElement {
   const cw = Math.max(120, width - MARGIN.left - MARGIN.right);
   const ch = Math.max(100, Math.min(420, g.layers * 16));
-  const wrap = h('div', { class: 'heatmap' });
-  wrap.style.width = `${cw + MARGIN.left + MARGIN.right}px`;
-  wrap.style.height = `${ch + MARGIN.top + MARGIN.bottom}px`;
-  const dpr = window.devicePixelRatio || 1;
-  const mk = (cls: string) => {
-    const cv = document.createElement('canvas');
-    cv.className = cls;
-    cv.width = Math.round(cw * dpr);
-    cv.height = Math.round(ch * dpr);
-    Object.assign(cv.style, { width: `${cw}px`, height: `${ch}px`, left: `${MARGIN.left}px`, top: `${MARGIN.top}px` });
-    return cv;
-  };
-  const cells = mk('cells');
-  const overlay = mk('overlay');
+  const { wrap, cells, overlay, dpr } = heatmapDom(cw, ch, MARGIN);
   overlay.tabIndex = 0;
   overlay.setAttribute('role', 'grid');
   overlay.setAttribute('aria-label', `${title}: ${g.layers} layers × ${g.tokens} tokens. Arrow keys move the cursor.`);
@@ -149,10 +128,10 @@ function render(): void {
     textfield('answer', 'Answer (default: the clean top-1)', state.answer, set('answer'), enter),
     textfield('samples', 'Noise samples', String(state.samples), set('samples'), { className: 'num', ...enter }),
     textfield('window', 'Window', String(state.window), set('window'), { className: 'num', ...enter }),
-    button('Trace', 'play', () => void run(), 'run', busy || !model),
+    button('Trace', 'play', () => void run(), 'run', job.busy || !model),
   );
   const body: (Node | string)[] = [];
-  let summary: Record<string, unknown> = { status: busy ? 'busy' : error ? 'error' : result ? 'drawn' : 'empty', error: error || undefined };
+  let summary: Record<string, unknown> = { status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined };
   if (result) {
     const r = result;
     const domain = effectDomain(r);
@@ -178,14 +157,14 @@ function render(): void {
       tokens: r.tokens.map((t) => t.text), subject: r.subject, charts: grids.map((k) => k.title), layers: grids[0].grid.layers,
       cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]),
     };
-  } else if (!busy) {
+  } else if (!job.busy) {
     body.push(h('p', { class: 'muted' }, model ? 'Give a prompt and its subject, then Trace: where is the fact stored?' : 'No model is open: open a checkpoint folder (MechEdit: Open Model Folder…).'));
   }
   root.replaceChildren(
     h('h1', {}, 'Causal tracing', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers`) : ''),
     controls,
-    busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Corrupting the subject and restoring one state at a time…')) : '',
-    error ? h('p', { class: 'error', role: 'alert' }, error) : '',
+    job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Corrupting the subject and restoring one state at a time…')) : '',
+    job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
     tooltip,
   );

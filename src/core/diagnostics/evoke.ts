@@ -5,16 +5,15 @@
 
 import type { AnswerPair, AnswerScore } from '../analysis/answers';
 import type { EvokeCase, SubjectSpecCase } from './evokeData';
+import type { CaseTask, TaskSummary } from '../../protocol/diagnostics';
+
+export type { TaskSummary };
 
 export const MULTIHOP_SUFFIX = ' The answer to this question, most simply, is';
 
-/** Per-task result of one case. `probs` are means of exp(−NLL) over the task's prompts. */
-export interface TaskResult {
-  /** Indicators (1 = the desired answer wins), averaged over the task's prompts. */
-  indicators: Record<string, number>;
-  probs: Record<string, number>;
-  prompts: number;
-}
+/** Per-task result of one case (protocol's CaseTask): indicators (1 = the desired answer wins)
+ * and probabilities, means of exp(−NLL), both averaged over the task's prompts. */
+export type TaskResult = CaseTask;
 
 export interface CaseResult {
   kind: 'main' | 'subject';
@@ -82,14 +81,6 @@ export function evaluate(tasks: TaskPlan[], scores: AnswerScore[]): Record<strin
     out[t.name] = { indicators: sums, probs, prompts: t.prompts.length };
   }
   return out;
-}
-
-export interface TaskSummary {
-  cases: number;
-  /** Mean indicator × 100, per indicator. */
-  indicators: Record<string, number>;
-  /** Mean probability × 100, per answer. */
-  probs: Record<string, number>;
 }
 
 export function summarize(results: CaseResult[]): Record<string, TaskSummary> {
