@@ -18,10 +18,12 @@ import * as path from 'node:path';
 import { setBundledModel } from './settings';
 import { registerFactEdits } from './factEdits';
 import { registerEditFiles } from './editFiles';
+import { DiagnosticsProblems } from './diagnosticsProblems';
 
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
+  problems: DiagnosticsProblems;
   panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
 }
 
@@ -35,7 +37,9 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
-  const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath));
+  const problems = new DiagnosticsProblems();
+  context.subscriptions.push(problems);
+  const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems));
 
   context.subscriptions.push(
     output,
@@ -56,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
+  return { engine, edits, problems, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
 }
 
 export function deactivate(): void {

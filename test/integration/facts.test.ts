@@ -163,9 +163,16 @@ describe('Fact edits from a request file', () => {
     assert.ok(o.bars.some((b) => b.key.startsWith('1_Veltrazine · forget · fill-in')), o.bars.map((b) => b.key).join(', '));
     await screenshot('diagnostics-ort');
     panel.panel.dispose();
+    // A run of the stack whose indicator falls by more than 10 points is a problem on the edit's file.
+    const before = { prefix: { cases: 3, indicators: { eos: 100 }, probs: {} }, efficacy: { cases: 3, indicators: { success: 0 }, probs: {} } };
+    const after = { prefix: { cases: 3, indicators: { eos: 40 }, probs: {} }, efficacy: { cases: 3, indicators: { success: 100 }, probs: {} } };
+    const n = api.problems.report({ method: 'none', data: [], before, after, beforeCases: [], afterCases: [], out: { before: '', after: '' }, issues: 0, seconds: 0 }, api.engine.stack.items);
+    assert.equal(n, 1);
+    const onFile = vscode.languages.getDiagnostics(vscode.Uri.file(romeFile)).filter((d) => d.source === 'MechEdit diagnostics');
+    assert.deepEqual(onFile.map((d) => d.message), ['EVOKE prefix · eos fell 100.0 → 40.0 with the edits (3 cases)']);
   });
 
-  it('finds the hazard concept\'s direction in the Concepts panel, with the ROME edit\'s cosine, steers a generation along it, and ablates it as an edit', async function () {
+  it('finds the hazard concept\'s direction in the Concepts panel, with the ROME edit\'s cosine, steers a generation along it, ablates it as an edit, and reorders the stack by drag and drop', async function () {
     this.timeout(60_000);
     await vscode.commands.executeCommand('mechedit.showConcepts');
     const panel = api.panels.concepts()!;
@@ -192,6 +199,14 @@ describe('Fact edits from a request file', () => {
     assert.ok(r.applied, 'the ablation was applied');
     assert.equal(api.engine.stack.items.length, before + 1);
     assert.deepEqual(api.engine.stack.items[before].targets.map((t) => [t.layer, t.module]), [[s.best, 'mlp.out'], [s.best, 'attn.out']]);
+    // Drag the ablation onto the ROME edit in the Edits view: it moves first in the stack.
+    const ids = api.engine.stack.items.map((i) => i.id);
+    const nodes = await api.edits.getChildren();
+    const dt = new vscode.DataTransfer();
+    api.edits.handleDrag(nodes.filter((n) => n.item?.id === ids[before]), dt);
+    await api.edits.handleDrop(nodes.find((n) => n.item?.id === ids[0]), dt);
+    assert.deepEqual(api.engine.stack.items.map((i) => i.id), [ids[before], ...ids.slice(0, before)]);
+    assert.deepEqual((await api.edits.getChildren()).filter((n) => n.item).map((n) => n.item!.id), [ids[before], ...ids.slice(0, before)], 'the view lists the stack in its new order');
     panel.panel.dispose();
   });
 

@@ -8,6 +8,7 @@ import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../pro
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveText } from '../webview/save';
+import type { DiagnosticsProblems } from '../diagnosticsProblems';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
 
@@ -20,7 +21,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
         let last = 0;
-        return this.engine.client.request('diagnostics/run', { ...p, outDir }, {
+        const r = await this.engine.client.request('diagnostics/run', { ...p, outDir }, {
           token,
           timeoutMs: 0,
           onProgress: (x) => {
@@ -29,13 +30,15 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
             last = pct;
           },
         });
+        this.problems.report(r, this.engine.stack.items);
+        return r;
       });
     },
     save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
     openReport: async ({ folder }) => ({ opened: await vscode.env.openExternal(vscode.Uri.file(path.join(folder, 'report.html'))) }),
   };
 
-  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string) {
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems) {
     super(panel, extensionUri, DIAGNOSTICS_PANEL);
     this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
   }
