@@ -64,6 +64,7 @@ describe('v* graph against the PyTorch reference', () => {
       assert.ok(maxRelErr(out.nll_logprobs.data as Float32Array, c.nll_logprobs) < 1e-5, `${c.model} nll_logprobs`);
       const gd = maxRelErr(out.grad_delta.data as Float32Array, f32(c.grad_delta));
       const gr = maxRelErr(out.grad_resid.data as Float32Array, f32(c.grad_resid));
+      if (process.env.MECHEDIT_PRINT) console.log(c.model, 'grad_delta', gd.toExponential(2), 'grad_resid', gr.toExponential(2));
       assert.ok(gd < 1e-4, `${c.model} grad_delta max error ${gd} of the largest component`);
       assert.ok(gr < 1e-4, `${c.model} grad_resid max error ${gr} of the largest component`);
     });
