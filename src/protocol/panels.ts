@@ -95,7 +95,7 @@ export interface TracingPanel extends PanelProtocol {
     useLayer: { params: { layer: number }; result: { layer: number } };
     /** Opens "Edit a Fact" for this subject and prompt at `layer` (asks for the new target). */
     editFact: { params: { subject: string; prompt: string; layer: number }; result: { applied: boolean; label?: string } };
-    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
   };
   notifications: {
     context: TracingContext;
@@ -127,7 +127,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
   requests: {
     /** Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a notification). */
     run: { params: { kind: 'evoke' | 'ort'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number }; result: EvokeDiagnostics | OrtDiagnostics };
-    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
     /** Opens a run folder's self-contained report.html in the browser. */
     openReport: { params: { folder: string }; result: { opened: boolean } };
   };
@@ -161,7 +161,7 @@ export interface ConceptsPanel extends PanelProtocol {
     steer: { params: { prompt: string; layer: number; vector: number[]; maxTokens: number }; result: { plain: string; steered: string } };
     /** Redirects a concept with ROCR (asks for the harmless concept). */
     redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
-    save: { params: { format: 'csv' | 'json'; suggestedName: string; text: string }; result: { saved: boolean; path?: string } };
+    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
   };
   notifications: {
     context: DiagnosticsContext;

@@ -12,6 +12,7 @@ import { Host, h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
 import { METRICS, cellDetails, column, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
 import { heatmapDom } from '../shared/canvas';
+import { chartsPng, chartsSvg } from '../shared/export';
 import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from '../shared/heatmap';
 import './style.css';
 
@@ -236,37 +237,6 @@ function curves(cs: Chart[], token: number, width: number): HTMLElement {
 
 // ---- export ----
 
-function chartImage(): HTMLCanvasElement | undefined {
-  const boxes = [...document.querySelectorAll<HTMLElement>('.heatmap')];
-  if (!boxes.length) return undefined;
-  const dpr = window.devicePixelRatio || 1;
-  const widths = boxes.map((b) => b.offsetWidth);
-  const out = document.createElement('canvas');
-  out.width = Math.round(widths.reduce((a, b) => a + b, 0) * dpr);
-  out.height = Math.round(Math.max(...boxes.map((b) => b.offsetHeight)) * dpr);
-  return out;
-}
-
-async function svgWithCells(box: HTMLElement): Promise<string> {
-  const svg = box.querySelector('svg')!.cloneNode(true) as SVGSVGElement;
-  const cells = box.querySelector<HTMLCanvasElement>('canvas.cells')!;
-  const img = document.createElementNS('http://www.w3.org/2000/svg', 'image');
-  img.setAttribute('href', cells.toDataURL('image/png'));
-  img.setAttribute('x', String(MARGIN.left));
-  img.setAttribute('y', String(MARGIN.top));
-  img.setAttribute('width', cells.style.width.replace('px', ''));
-  img.setAttribute('height', cells.style.height.replace('px', ''));
-  img.setAttribute('preserveAspectRatio', 'none');
-  svg.insertBefore(img, svg.firstChild);
-  svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
-  // Theme colours are CSS variables: bake the computed ones in so the file stands alone.
-  const fg = css('--vscode-foreground', '#000');
-  svg.querySelectorAll('text').forEach((t) => t.setAttribute('fill', fg));
-  svg.querySelectorAll('path.domain, line').forEach((l) => l.setAttribute('stroke', fg));
-  svg.setAttribute('style', `background:${css('--vscode-editor-background', '#fff')}`);
-  return new XMLSerializer().serializeToString(svg);
-}
-
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
   const name = `activations-${state.metric}-${state.view}`;
@@ -278,35 +248,8 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
       await host.request('save', { format, suggestedName: `${name}.json`, text: JSON.stringify({ prompt: state.prompt, target: state.target, metric: state.metric, ...result }, null, 1) }, 10 * 60_000);
     } else {
       const boxes = [...document.querySelectorAll<HTMLElement>('.heatmap')];
-      const svgs = await Promise.all(boxes.map(svgWithCells));
-      if (format === 'svg') {
-        // Side by side: one file with both charts next to each other.
-        let x = 0;
-        const parts = svgs.map((s, i) => {
-          const g = `<g transform="translate(${x},0)">${s}</g>`;
-          x += boxes[i].offsetWidth;
-          return g;
-        });
-        const height = Math.max(...boxes.map((b) => b.offsetHeight));
-        const text = `<svg xmlns="http://www.w3.org/2000/svg" width="${x}" height="${height}">${parts.join('')}</svg>`;
-        await host.request('save', { format, suggestedName: `${name}.svg`, text }, 10 * 60_000);
-      } else {
-        const out = chartImage()!;
-        const ctx = out.getContext('2d')!;
-        ctx.fillStyle = css('--vscode-editor-background', '#fff');
-        ctx.fillRect(0, 0, out.width, out.height);
-        const dpr = window.devicePixelRatio || 1;
-        let x = 0;
-        for (let i = 0; i < svgs.length; i++) {
-          const img = new Image();
-          img.src = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(svgs[i])))}`;
-          await img.decode();
-          ctx.drawImage(img, x * dpr, 0, boxes[i].offsetWidth * dpr, boxes[i].offsetHeight * dpr);
-          x += boxes[i].offsetWidth;
-        }
-        const base64 = out.toDataURL('image/png').split(',')[1];
-        await host.request('save', { format, suggestedName: `${name}.png`, base64 }, 10 * 60_000);
-      }
+      if (format === 'svg') await host.request('save', { format, suggestedName: `${name}.svg`, text: chartsSvg(boxes).text }, 10 * 60_000);
+      else await host.request('save', { format, suggestedName: `${name}.png`, base64: await chartsPng(boxes) }, 10 * 60_000);
     }
   } catch (e) {
     error = (e as Error).message;

@@ -12,6 +12,7 @@ import type { ConceptsPanel, ConceptsPanelState, DiagnosticsContext } from '../.
 import type { ConceptResult } from '../../src/protocol/concepts';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
+import { chartsPng, chartsSvg } from '../shared/export';
 import { button, textfield } from '../shared/controls';
 import { drawCells, type Grid } from '../shared/heatmap';
 import { conceptCsv, lines, projectionGrid } from './data';
@@ -60,7 +61,7 @@ function aucBars(r: ConceptResult): HTMLElement {
   const hgt = 160;
   const x = scaleBand<number>().domain(r.layers.map((l) => l.layer)).range([m.left, w - m.right]).padding(0.15);
   const y = scaleLinear().domain([0.5, 1]).range([hgt - m.bottom, m.top]).clamp(true);
-  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg')).attr('class', 'chart').attr('width', w).attr('height', hgt).attr('role', 'img').attr('aria-label', 'AUC per layer');
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg')).attr('class', 'chart auc-bars').attr('width', w).attr('height', hgt).attr('role', 'img').attr('aria-label', 'AUC per layer');
   svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${hgt - m.bottom})`).call(axisBottom(x).tickValues(x.domain().filter((_, i) => i % Math.ceil(r.layers.length / 24) === 0)));
   svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5));
   svg.append('g').selectAll('rect').data(r.layers).join('rect')
@@ -85,6 +86,7 @@ function projection(r: ConceptResult, g: Grid): HTMLElement {
   wrap.style.width = `${cw + m.left + m.right}px`;
   wrap.style.height = `${ch + m.top + m.bottom}px`;
   const cv = document.createElement('canvas');
+  cv.className = 'cells';
   cv.width = cw;
   cv.height = ch;
   Object.assign(cv.style, { left: `${m.left}px`, top: `${m.top}px`, width: `${cw}px`, height: `${ch}px` });
@@ -123,8 +125,14 @@ async function steer(r: ConceptResult): Promise<void> {
   render();
 }
 
-async function exportAs(format: 'csv' | 'json'): Promise<void> {
+async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
+  if (format === 'png' || format === 'svg') {
+    const boxes = [...document.querySelectorAll<HTMLElement>('svg.chart.auc-bars, .heatmap')];
+    const suggestedName = `${'concept-directions'}.${format}`;
+    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    return;
+  }
   await host.request('save', { format, suggestedName: `concept-directions.${format}`, text: format === 'csv' ? conceptCsv(result) : JSON.stringify(result, null, 2) }, 10 * 60_000);
 }
 
@@ -178,7 +186,7 @@ function render(): void {
     h('div', { class: 'row' },
       textfield('probe', 'Probe prompt (projected on the directions)', state.probe, set('probe'), { wide: true, onEnter: () => void run() }),
       button('Analyse', 'play', () => void run(), 'analyse', job.busy || !model),
-      h('div', { class: 'exports' }, button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result))),
+      h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result))),
     job.busy ? h('div', { class: 'row' }, h('vscode-progress-ring', {})) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,

@@ -11,6 +11,7 @@ import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from
 import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
+import { chartsPng, chartsSvg } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
 import { barsCsv, caseLines, evokeBars, isOrt, ortBars, type Bar } from './data';
 import './style.css';
@@ -115,8 +116,14 @@ function ortView(d: OrtDiagnostics): (Node | string)[] {
   ];
 }
 
-async function exportAs(format: 'csv' | 'json'): Promise<void> {
+async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
+  if (format === 'png' || format === 'svg') {
+    const boxes = [...document.querySelectorAll<HTMLElement>('svg.bars')];
+    const suggestedName = `${isOrt(result) ? 'ort-diagnostics' : 'evoke-diagnostics'}.${format}`;
+    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    return;
+  }
   const text = format === 'json' ? JSON.stringify(result, null, 2) : barsCsv(isOrt(result) ? ortBars(result) : evokeBars(result));
   await host.request('save', { format, suggestedName: `${isOrt(result) ? 'ort' : 'evoke'}-diagnostics.${format}`, text }, 10 * 60_000);
 }
@@ -136,7 +143,7 @@ function render(): void {
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
-    h('div', { class: 'exports' }, button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
+    h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
   const body = result ? (isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
   root.replaceChildren(

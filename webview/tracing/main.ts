@@ -10,6 +10,7 @@ import { axisBottom, axisLeft } from 'd3-axis';
 import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
+import { chartsPng, chartsSvg } from '../shared/export';
 import { button, textfield } from '../shared/controls';
 import { heatmapDom } from '../shared/canvas';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
@@ -97,8 +98,14 @@ function legend(domain: [number, number]): HTMLElement {
   return h('div', { class: 'legend' }, `P(answer) ${pct(domain[0])}`, bar, pct(domain[1]));
 }
 
-async function exportAs(format: 'csv' | 'json'): Promise<void> {
+async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
+  if (format === 'png' || format === 'svg') {
+    const boxes = [...document.querySelectorAll<HTMLElement>('.heatmap')];
+    const suggestedName = `${'causal-trace'}.${format}`;
+    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    return;
+  }
   const text = format === 'csv' ? tracingCsv(result) : JSON.stringify({ prompt: state.prompt, subjectText: state.subject, ...result }, null, 2);
   await host.request('save', { format, suggestedName: `causal-trace.${format}`, text }, 10 * 60_000);
 }
@@ -146,6 +153,8 @@ function render(): void {
           ctxInfo.editLayer !== undefined ? h('span', { class: 'muted' }, ` · edits use layer ${ctxInfo.editLayer}`) : ''),
         button(`Use layer ${layer} for edits`, 'check', () => void useLayer(layer), 'use-layer'),
         button('Edit this fact…', 'edit', () => void editFact(layer), 'edit-fact'),
+        button('PNG', 'file-media', () => void exportAs('png'), 'export-png'),
+        button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg'),
         button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv'),
         button('JSON', 'file-code', () => void exportAs('json'), 'export-json'),
       ),

@@ -23,7 +23,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
       const r = (await vscode.commands.executeCommand('mechedit.redirectConcept', { concept })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
     },
-    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

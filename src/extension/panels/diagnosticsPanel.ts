@@ -34,7 +34,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
         return r;
       });
     },
-    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
     openReport: async ({ folder }) => ({ opened: await vscode.env.openExternal(vscode.Uri.file(path.join(folder, 'report.html'))) }),
   };
 

@@ -34,7 +34,7 @@ export class TracingPanelHost extends PanelHost<Protocol> {
       const r = (await editFact(this.engine, { method: 'rome', layer, requests: [{ subject, prompt, target: '' }] })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
     },
-    save: async ({ format, suggestedName, text }) => saveText(format, suggestedName, text),
+    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

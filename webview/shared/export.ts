@@ -1,0 +1,57 @@
+// Chart export shared by the panels: the chart boxes on screen (SVG axes, with the canvas cells
+// of heatmaps inlined as images and the theme's computed colours baked in) as one SVG file laid
+// out left to right, or the same rendered to a PNG at device-pixel resolution.
+
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+/** One box (a .heatmap wrapper, or any element holding an <svg>) as standalone SVG text. */
+function boxSvg(box: HTMLElement): string {
+  const svg = (box.tagName.toLowerCase() === 'svg' ? box : box.querySelector('svg')!).cloneNode(true) as SVGSVGElement;
+  for (const cells of box.querySelectorAll<HTMLCanvasElement>('canvas.cells')) {
+    const img = document.createElementNS('http://www.w3.org/2000/svg', 'image');
+    img.setAttribute('href', cells.toDataURL('image/png'));
+    img.setAttribute('x', cells.style.left.replace('px', '') || '0');
+    img.setAttribute('y', cells.style.top.replace('px', '') || '0');
+    img.setAttribute('width', cells.style.width.replace('px', ''));
+    img.setAttribute('height', cells.style.height.replace('px', ''));
+    img.setAttribute('preserveAspectRatio', 'none');
+    svg.insertBefore(img, svg.firstChild);
+  }
+  svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
+  const fg = css('--vscode-foreground', '#000');
+  svg.querySelectorAll('text').forEach((t) => t.setAttribute('fill', fg));
+  svg.querySelectorAll('path.domain, line').forEach((l) => l.setAttribute('stroke', fg));
+  // Bars and other shapes coloured by theme classes get their computed fill.
+  const live = (box.tagName.toLowerCase() === 'svg' ? box : box.querySelector('svg')!).querySelectorAll('rect');
+  svg.querySelectorAll('rect').forEach((r, i) => live[i] && r.setAttribute('fill', getComputedStyle(live[i]).fill));
+  svg.setAttribute('style', `background:${css('--vscode-editor-background', '#fff')}`);
+  return new XMLSerializer().serializeToString(svg);
+}
+
+export function chartsSvg(boxes: HTMLElement[]): { text: string; width: number; height: number } {
+  let x = 0;
+  const parts = boxes.map((b) => {
+    const g = `<g transform="translate(${x},0)">${boxSvg(b)}</g>`;
+    x += b.offsetWidth || Number(b.getAttribute('width')) || 0;
+    return g;
+  });
+  const height = Math.max(...boxes.map((b) => b.offsetHeight || Number(b.getAttribute('height')) || 0));
+  return { text: `<svg xmlns="http://www.w3.org/2000/svg" width="${x}" height="${height}">${parts.join('')}</svg>`, width: x, height };
+}
+
+/** The same charts as PNG (base64, no data: prefix). */
+export async function chartsPng(boxes: HTMLElement[]): Promise<string> {
+  const { text, width, height } = chartsSvg(boxes);
+  const dpr = window.devicePixelRatio || 1;
+  const out = document.createElement('canvas');
+  out.width = Math.max(1, Math.round(width * dpr));
+  out.height = Math.max(1, Math.round(height * dpr));
+  const ctx = out.getContext('2d')!;
+  ctx.fillStyle = css('--vscode-editor-background', '#fff');
+  ctx.fillRect(0, 0, out.width, out.height);
+  const img = new Image();
+  img.src = `data:image/svg+xml;base64,${btoa(unescape(encodeURIComponent(text)))}`;
+  await img.decode();
+  ctx.drawImage(img, 0, 0, out.width, out.height);
+  return out.toDataURL('image/png').split(',')[1];
+}
