@@ -88,3 +88,25 @@ test('--edits a b (a shell glob) means --edits a --edits b', async () => {
   assert.deepEqual(expandMultiple(['import', '--edits=a', 'x', '--out', 'd'], m), ['import', '--edits=a', 'x', '--out', 'd']);
   assert.deepEqual(expandMultiple(['--answer', 'A', '--prompt', 'p'], m), ['--answer', 'A', '--prompt', 'p']);
 });
+
+test('edit rome writes an edit file that predict --edits applies; evoke --method rome scores each case with its own edit', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-cli-rome-'));
+  const r = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'Baekhyndvaes Drondraes', '--prompt', '{} was born in', '--target', 'Grikport', '--out', out);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.json.method, 'rome');
+  assert.deepEqual(r.json.targets, [{ layer: 0, module: 'mlp.out', rank: 1 }]);
+  const vstar = r.json.vstar as { steps: { loss: number }[] };
+  assert.ok(vstar.steps[vstar.steps.length - 1].loss < 0.5, `v* converged: ${vstar.steps[vstar.steps.length - 1].loss}`);
+  const file = r.json.file as string;
+  const p = cli('predict', '--default', '--provider', 'cpu', '--prompt', 'The city where Baekhyndvaes Drondraes was born is', '--edits', file);
+  assert.equal(p.status, 0, p.stderr);
+  assert.equal((p.json.next as { text: string }[])[0].text, ' Grik');
+  const data = path.join(repo, 'models', 'default', 'eval', 'evoke.json');
+  const e = cli('evoke', '--default', '--provider', 'cpu', '--data', data, '--method', 'rome', '--limit', '2', '--out', path.join(out, 'evoke'));
+  assert.equal(e.status, 0, e.stderr);
+  const tasks = e.json.tasks as Record<string, { indicators: Record<string, number> }>;
+  assert.equal(tasks.efficacy.indicators.success, 100, 'each case\'s own edit makes its new target win');
+  const bad = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'A', '--prompt', 'no slot', '--target', 'B', '--out', out);
+  assert.equal(bad.status, 2);
+  assert.equal((bad.json.error as { field: string }).field, 'prompt');
+});
