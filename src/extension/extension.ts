@@ -19,11 +19,13 @@ import { setBundledModel } from './settings';
 import { registerFactEdits } from './factEdits';
 import { registerEditFiles } from './editFiles';
 import { DiagnosticsProblems } from './diagnosticsProblems';
+import { registerStrengthsView, type StrengthsViewHost } from './views/strengthsView';
 
 export interface MechEditApi {
   engine: EngineService;
   edits: EditsView;
   problems: DiagnosticsProblems;
+  strengths(): StrengthsViewHost | undefined;
   panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
 }
 
@@ -58,9 +60,10 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   registerFactEdits(context, engine);
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
+  const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
+  return { engine, edits, problems, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
 }
 
 export function deactivate(): void {

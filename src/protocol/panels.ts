@@ -179,3 +179,15 @@ export interface ConceptsPanelState {
   /** The selected layer. */
   layer?: number;
 }
+
+/** The Edit Strengths view (side bar): a slider per applied edit for its strength α. */
+export interface StrengthsView extends PanelProtocol {
+  requests: {
+    scale: { params: { id: string; strength: number }; result: { ok: boolean } };
+    setEnabled: { params: { id: string; enabled: boolean }; result: { ok: boolean } };
+  };
+  notifications: {
+    /** The stack: complete snapshot on every change. */
+    stack: { items: { id: string; label: string; method: string; enabled: boolean; strength: number }[] };
+  };
+}

@@ -126,6 +126,29 @@ describe('Fact edits from a request file', () => {
     await screenshot('edit-file-codelens-hover');
   });
 
+  it('sets the edit\'s strength with the slider of the Edit Strengths view', async function () {
+    this.timeout(60_000);
+    await vscode.commands.executeCommand('mechedit.strengths.focus');
+    const deadline = Date.now() + 30_000;
+    while (!api.strengths()) {
+      assert.ok(Date.now() < deadline, 'the Edit Strengths view did not resolve');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const view = api.strengths()!;
+    const id = api.engine.stack.items[0].id;
+    const full = await api.engine.client.request('model/predict', { prompt: heldout, top: 3 });
+    const drawn = waitFor(view.onDidRender, (x) => (x as { items: { strength: number }[] }).items[0]?.strength === 0.5, 'the slider at 0.5', 20_000);
+    const r = await view.setStrength(id, 0.5);
+    assert.ok(r.ok);
+    await drawn;
+    assert.equal(api.engine.stack.items[0].strength, 0.5);
+    const half = await api.engine.client.request('model/predict', { prompt: heldout, top: 3 });
+    assert.notDeepEqual(half.next, full.next, 'half the edit gives other probabilities');
+    await screenshot('edit-strengths-view');
+    await view.setStrength(id, 1);
+    assert.deepEqual((await api.engine.client.request('model/predict', { prompt: heldout, top: 3 })).next, full.next, 'back to α = 1: the same probabilities');
+  });
+
   it('shows the edited fact before and after in the Activations panel', async function () {
     this.timeout(60_000);
     await vscode.commands.executeCommand('mechedit.showActivations');

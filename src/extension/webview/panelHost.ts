@@ -25,7 +25,13 @@ export interface PanelDescriptor {
   bundle: string;
 }
 
-export abstract class PanelHost<P extends PanelProtocol> implements vscode.Disposable {
+/** A webview panel or a webview view (e.g. in the MechEdit side bar). */
+export interface WebviewContainer {
+  readonly webview: vscode.Webview;
+  readonly onDidDispose: vscode.Event<void>;
+}
+
+export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContainer = vscode.WebviewPanel> implements vscode.Disposable {
   private ready = false;
   private readonly queued = new Map<string, unknown>();
   protected readonly disposables: vscode.Disposable[] = [];
@@ -36,7 +42,7 @@ export abstract class PanelHost<P extends PanelProtocol> implements vscode.Dispo
 
   protected abstract readonly handlers: RequestHandlers<P>;
 
-  constructor(readonly panel: vscode.WebviewPanel, private readonly extensionUri: vscode.Uri, private readonly descriptor: PanelDescriptor) {
+  constructor(readonly panel: W, private readonly extensionUri: vscode.Uri, private readonly descriptor: PanelDescriptor) {
     const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     panel.webview.options = { enableScripts: true, localResourceRoots: [root] };
     panel.webview.html = this.html(panel.webview, root);
