@@ -9,12 +9,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
+import { out, repo } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const repo = path.resolve(import.meta.dirname, '..');
-const out = (p) => require(path.join(repo, 'out', 'src', p));
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeRocr } = out('core/edits/rocr.js');

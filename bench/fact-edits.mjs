@@ -14,15 +14,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { out, repo as root } from './lib.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const req = (p) => import(path.join(root, 'out', 'src', p));
-const { LoadedModel } = await req('core/runtime/model.js');
-const { EditStack } = await req('core/edits/stack.js');
-const { computeRome } = await req('core/edits/rome.js');
-const { computeMemit } = await req('core/edits/memit.js');
-const { scoreAnswers } = await req('core/analysis/answers.js');
+const { LoadedModel } = out('core/runtime/model.js');
+const { EditStack } = out('core/edits/stack.js');
+const { computeRome } = out('core/edits/rome.js');
+const { computeMemit } = out('core/edits/memit.js');
+const { scoreAnswers } = out('core/analysis/answers.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string', default: '0' } } });
 const modelDir = path.join(root, 'models', 'default');

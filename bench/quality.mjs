@@ -5,13 +5,11 @@
 //
 // Usage: npx tsc -p . && node bench/quality.mjs [--model models/default] [--n 300] [--threads 2] [--seed 1]
 //   --n: probes sampled per category (all of them when a category has fewer).
-import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { out, repo } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const repo = path.resolve(import.meta.dirname, '..');
 const { values: opt } = parseArgs({
   options: {
     model: { type: 'string', default: path.join(repo, 'models', 'default') },
@@ -22,19 +20,9 @@ const { values: opt } = parseArgs({
   },
 });
 const N = Number(opt.n);
-const { LoadedModel } = require(path.join(repo, 'out', 'src', 'core', 'runtime', 'model.js'));
+const { LoadedModel } = out('core/runtime/model.js');
+const { mulberry32: rng } = out('core/analysis/run.js');
 
-// Deterministic sampling (mulberry32).
-function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function sample(list, n, rand) {
   const a = [...list];
   for (let i = a.length - 1; i > 0; i--) {

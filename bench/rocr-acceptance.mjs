@@ -7,14 +7,11 @@
 // Prints markdown tables. Not a test.
 //
 // Usage: npx tsc -p . && node bench/rocr-acceptance.mjs [--model models/default] [--layers 0,1] [--lambda X] [--positions last|all] [--n 400]
-import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
+import { out, repo } from './lib.mjs';
 
-const require = createRequire(import.meta.url);
-const repo = path.resolve(import.meta.dirname, '..');
-const out = (p) => require(path.join(repo, 'out', 'src', p));
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeRocr } = out('core/edits/rocr.js');

@@ -13,13 +13,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
+import { out, repo as root } from './lib.mjs';
 
-const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
-const req = (p) => import(path.join(root, 'out', 'src', p));
-const { LoadedModel } = await req('core/runtime/model.js');
-const { EditStack } = await req('core/edits/stack.js');
-const { computeRome } = await req('core/edits/rome.js');
+const { LoadedModel } = out('core/runtime/model.js');
+const { EditStack } = out('core/edits/stack.js');
+const { computeRome } = out('core/edits/rome.js');
 
 const { values } = parseArgs({ options: { xl: { type: 'string' }, samples: { type: 'string', default: '1000' }, threads: { type: 'string', default: '0' }, 'no-xl': { type: 'boolean' } } });
 const xlDir = values.xl ?? path.join(os.homedir(), '.cache', 'mechedit-bench', 'ckpt', 'gpt2-L48-d1600-h25-v50257');

@@ -18,11 +18,7 @@ import { badInput } from '../core/errors';
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
-
-const text = (value: unknown, field: string): string => {
-  if (typeof value !== 'string' || value.length === 0) throw badInput(`"${field}" must be a non-empty string`, { field });
-  return value;
-};
+import { text } from './params';
 
 /** Health (kᵀC⁻¹k from the model's corpus when it ships one), file, apply. */
 export async function finish(m: LoadedModel, s: EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {

@@ -15,6 +15,7 @@ import { readEdit } from '../core/edits/editFile';
 import type { StackState } from '../protocol/edits';
 import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
+import { text } from './params';
 import { registerEditHandlers } from './editHandlers';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
@@ -92,11 +93,6 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     if (!state.model) throw new MechEditError({ code: 'not-found', message: 'No model is open', hint: 'Open a checkpoint folder first (MechEdit: Open Model Folder…).' });
     return state.model;
   };
-  const text = (value: unknown, field: string): string => {
-    if (typeof value !== 'string' || value.length === 0) throw badInput(`"${field}" must be a non-empty string`, { field });
-    return value;
-  };
-
   server.handle('model/open', async ({ path }) => {
     const { provider: ep } = await provider();
     const next = LoadedModel.open(text(path, 'path'), { provider: ep, threads: state.config.threads, log: state.log });

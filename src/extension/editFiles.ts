@@ -7,7 +7,7 @@
 import * as vscode from 'vscode';
 import type { EngineService } from './engine/engineService';
 
-const EDITS_GLOB = '**/.mechedit/edits/*.json';
+import { EDITS_GLOB } from './views/editsView';
 
 interface EditJsonLite {
   id?: string;
@@ -40,11 +40,17 @@ export function healthLines(j: EditJsonLite): string[] {
   return lines;
 }
 
-class EditLenses implements vscode.CodeLensProvider {
+class EditLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changed.event;
+  private readonly subscription: vscode.Disposable;
   constructor(private readonly engine: EngineService) {
-    engine.onDidChange(() => this.changed.fire());
+    this.subscription = engine.onDidChange(() => this.changed.fire());
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
@@ -117,13 +123,15 @@ export function registerEditFiles(context: vscode.ExtensionContext, engine: Engi
       return d;
     }));
   };
+  const lenses = new EditLenses(engine);
   const withDoc = async (uri?: vscode.Uri) => {
     const target = uri ?? vscode.window.activeTextEditor?.document.uri;
     return target ? vscode.workspace.openTextDocument(target) : undefined;
   };
   context.subscriptions.push(
     problems,
-    vscode.languages.registerCodeLensProvider({ pattern: EDITS_GLOB }, new EditLenses(engine)),
+    lenses,
+    vscode.languages.registerCodeLensProvider({ pattern: EDITS_GLOB }, lenses),
     vscode.languages.registerHoverProvider({ pattern: EDITS_GLOB }, new EditHover(engine)),
     vscode.workspace.onDidOpenTextDocument(check),
     vscode.workspace.onDidSaveTextDocument(check),

@@ -15,7 +15,7 @@ export function createStatusBar(engine: EngineService): vscode.Disposable {
     const model = s.usingDefault ? 'default model' : s.modelPath ? path.basename(s.modelPath) : 'no model';
     const provider = snap.model?.executionProvider ?? snap.info?.resolvedProvider ?? s.engine.executionProvider;
     const icon = snap.status === 'crashed' ? '$(error)' : snap.status === 'starting' ? '$(loading~spin)' : '$(beaker)';
-    const active = engine.stack.items.filter((i) => i.enabled).length;
+    const active = engine.enabledEdits;
     item.text = `${icon} ${model} · ${provider}${active ? ` · ${active} edit${active > 1 ? 's' : ''}` : ''}`;
     item.tooltip = `MechEdit — model: ${s.modelPath || 'none configured'}\nexecution provider: ${provider}\nengine: ${snap.status}\nactive edits: ${active}${snap.lastCrash ? `\nlast crash: ${snap.lastCrash}` : ''}`;
     item.backgroundColor = snap.status === 'crashed' ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;

@@ -71,7 +71,8 @@ export async function conceptDirections(model: LoadedModel, stack: EditStack, re
   const edits = stack.values();
   const layers = pos.vectors.map((pv, l) => {
     const mean = (vs: Float64Array[]) => Float64Array.from({ length: d }, (_, j) => vs.reduce((s, v) => s + v[j], 0) / vs.length);
-    const diff = mean(pv).map((v, j) => v - mean(neg.vectors[l])[j]);
+    const negMean = mean(neg.vectors[l]);
+    const diff = mean(pv).map((v, j) => v - negMean[j]);
     const norm = Math.sqrt(dot(diff, diff)) || 1;
     const unit = diff.map((v) => v / norm);
     const logits = new Float64Array(vocab);

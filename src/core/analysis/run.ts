@@ -163,8 +163,8 @@ function pick(logits: Float32Array, vocab: number, opts: GenerateOptions, rand: 
   return candidates[candidates.length - 1].id;
 }
 
-/** Small seeded PRNG for reproducible sampling. */
-function mulberry32(seed: number): () => number {
+/** Small seeded PRNG for reproducible sampling (also the benchmarks' sampler). */
+export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

@@ -56,12 +56,34 @@ export function defaultCorpus(model: LoadedModel): string[] {
   return [f];
 }
 
+/**
+ * Statistics already loaded, per open model: each edit (ROME, MEMIT, health, every case of an
+ * EVOKE run) asks again, and neither the corpus hash nor the d_mlp² matrix is read twice while
+ * the corpus files are unchanged (key: layer, samples, corpus paths with size and mtime).
+ */
+const loaded = new WeakMap<LoadedModel, Map<string, KeyStats>>();
+
 export async function keyStats(model: LoadedModel, o: StatsOptions): Promise<KeyStats> {
-  const { dMlp, layers, maxPositions } = model.dims;
+  const { dMlp, layers } = model.dims;
   if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= layers) throw badInput(`Layer must be in 0…${layers - 1}, got ${o.layer}`, { field: 'layer' });
   if (o.corpus.length === 0) throw badInput('The corpus is empty', { field: 'corpus' });
   for (const f of o.corpus) if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw badInput('Corpus file not found', { file: f });
   const samples = o.samples ?? 10 * dMlp;
+  const key = JSON.stringify([o.layer, samples, o.corpus.map((f) => {
+    const st = fs.statSync(f);
+    return [path.resolve(f), st.size, st.mtimeMs];
+  })]);
+  let perModel = loaded.get(model);
+  if (!perModel) loaded.set(model, (perModel = new Map()));
+  const known = perModel.get(key);
+  if (known) return { ...known, cached: true };
+  const stats = await loadOrCompute(model, o, samples);
+  perModel.set(key, stats);
+  return stats;
+}
+
+async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: number): Promise<KeyStats> {
+  const { dMlp, maxPositions } = model.dims;
   const file = statsFile(model, o.layer, o.corpus, samples);
   if (fs.existsSync(file)) {
     const header = readSafetensorsHeader(file);

@@ -92,10 +92,12 @@ function lossFeeds(b: Batch, p: Pick<VStarProblem, 'nll' | 'kl' | 'klTeacher' | 
   return feeds;
 }
 
-/** The residual after block `layer` (and one more tap) for a batch, from a truncated graph. */
-async function residual(model: LoadedModel, layer: number, b: Batch, extraTap?: string): Promise<Record<string, OrtTensor>> {
-  const taps = [tapName(layer, 'resid_post'), ...(extraTap ? [extraTap] : [])];
-  return model.run({ taps, layers: layer + 1 }, b);
+/**
+ * resid_post and mlp_out of block `layer` for a batch, from a graph truncated after it (one
+ * graph variant for the teacher distributions and the optimisation, so one session).
+ */
+async function residual(model: LoadedModel, layer: number, b: Batch): Promise<Record<string, OrtTensor>> {
+  return model.run({ taps: [tapName(layer, 'resid_post'), tapName(layer, 'mlp_out')], layers: layer + 1 }, b);
 }
 
 function deltaMask(b: Batch, lookups: number[]): Float32Array {
@@ -137,7 +139,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   let ortMs = 0;
   const b = model.makeBatch(p.rows);
   const initTap = tapName(p.layer, p.init);
-  const pre = await residual(model, p.layer, b, initTap);
+  const pre = await residual(model, p.layer, b);
   const resid = pre[tapName(p.layer, 'resid_post')];
   const initData = pre[initTap].data as Float32Array;
   const at0 = p.lookups[0] * d; // row 0

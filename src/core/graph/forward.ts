@@ -124,6 +124,17 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   // ---- building blocks
   const reshapeBS = (x2: string, last: number) => g.op('Reshape', [x2, g.op('Concat', [shapeBS, g.int64([last])], { axis: 0 })]);
 
+  /** The edit inputs of one output projection: U [r, out], V [r, in] (taps.ts names). */
+  const editInputs = (l: number, module: EditModule, w: LinearW): [string, string] => [
+    g.input(editInput(l, module, 'U'), 'float32', [`r_${l}_${module}`, w.out]),
+    g.input(editInput(l, module, 'V'), 'float32', [`r_${l}_${module}`, w.in]),
+  ];
+  /** Declares the edit inputs of a block the graph does not compute (callers feed every layer uniformly). */
+  const unusedEditInputs = (l: number) => {
+    editInputs(l, 'attn.out', plan.blocks[l].o);
+    editInputs(l, 'mlp.out', plan.blocks[l].down);
+  };
+
   /** x [B, S, in] → [B, S, out]; with an edit module, y += (x Vᵀ) U from the edit inputs. */
   const linear = (x: string, w: LinearW, edit?: { layer: number; module: EditModule }): string => {
     const x2 = g.op('Reshape', [x, g.int64([-1, w.in])]); // [B·S, in]
@@ -131,8 +142,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     const bias = w.b ? [weight(w.b)] : [];
     let y2 = spec.linear === 'out_in' ? g.op('Gemm', [x2, W, ...bias], { transB: 1 }) : g.op('Gemm', [x2, W, ...bias]);
     if (edit) {
-      const U = g.input(editInput(edit.layer, edit.module, 'U'), 'float32', [`r_${edit.layer}_${edit.module}`, w.out]);
-      const V = g.input(editInput(edit.layer, edit.module, 'V'), 'float32', [`r_${edit.layer}_${edit.module}`, w.in]);
+      const [U, V] = editInputs(edit.layer, edit.module, w);
       y2 = g.op('Add', [y2, g.op('MatMul', [g.op('Gemm', [x2, V], { transB: 1 }), U])]);
     }
     return reshapeBS(y2, w.out);
@@ -251,13 +261,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
     if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
   }
-  for (let l = 0; l < first; l++) {
-    for (const module of ['attn.out', 'mlp.out'] as const) {
-      const w = module === 'attn.out' ? plan.blocks[l].o : plan.blocks[l].down;
-      g.input(editInput(l, module, 'U'), 'float32', [`r_${l}_${module}`, w.out]);
-      g.input(editInput(l, module, 'V'), 'float32', [`r_${l}_${module}`, w.in]);
-    }
-  }
+  for (let l = 0; l < first; l++) unusedEditInputs(l);
   for (let l = first; l < nLayers; l++) {
     const b = plan.blocks[l];
     const set = (tap: BlockTap, name: string) => taps.set(tapName(l, tap), name);
@@ -281,24 +285,17 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   }
 
   // Edit inputs exist for every layer, also in truncated graphs (callers feed them uniformly).
-  for (let l = nLayers; l < dims.layers; l++) {
-    for (const module of ['attn.out', 'mlp.out'] as const) {
-      const w = module === 'attn.out' ? plan.blocks[l].o : plan.blocks[l].down;
-      g.input(editInput(l, module, 'U'), 'float32', [`r_${l}_${module}`, w.out]);
-      g.input(editInput(l, module, 'V'), 'float32', [`r_${l}_${module}`, w.in]);
-    }
-  }
+  for (let l = nLayers; l < dims.layers; l++) unusedEditInputs(l);
 
   // ---- unembedding: final norm → logits
+  /** Rows [N, d_model] → logits [N, vocab rows]. */
+  const unembedRows = (x2: string) => g.op('Gemm', [x2, weight(plan.unembed.w), ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
   const unembed = (x: string, width: number) => {
-    const x2 = g.op('Reshape', [x, g.int64([-1, dims.dModel])]);
-    const W = weight(plan.unembed.w);
-    const y2 = g.op('Gemm', [x2, W, ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
+    const y2 = unembedRows(g.op('Reshape', [x, g.int64([-1, dims.dModel])]));
     return g.op('Reshape', [y2, g.op('Concat', [g.op('Slice', [g.op('Shape', [x]), g.int64([0]), g.int64([2])]), g.int64([width])], { axis: 0 })]);
   };
   const vocabRows = plan.unembed.w.shape[0];
   if (options.delta) {
-    const unembedRows = (x2: string) => g.op('Gemm', [x2, weight(plan.unembed.w), ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
     const mid = options.delta.mid;
     addDeltaLoss(g, {
       dModel: dims.dModel,

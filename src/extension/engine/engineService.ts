@@ -54,6 +54,17 @@ export class EngineService implements vscode.Disposable {
     this.disposables.push({ dispose: () => sub.dispose() }, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
   }
 
+  /** What the panels show of the open model (their 'context' notifications). */
+  get modelBrief(): { path: string; layers: number; architecture: string } | undefined {
+    const m = this.model;
+    return m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined;
+  }
+
+  /** The number of enabled edits in the stack. */
+  get enabledEdits(): number {
+    return this.stack.items.filter((e) => e.enabled).length;
+  }
+
   /** The edit layer picked for the open model (Causal Tracing panel), if any. */
   get editLayer(): number | undefined {
     return this.model ? this.editLayers.get(this.model.path) : undefined;

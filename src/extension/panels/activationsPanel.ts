@@ -22,7 +22,7 @@ export class ActivationsPanelHost extends PanelHost<Protocol> {
       const t0 = Date.now();
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: tracing' }, async () => {
         const after = await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'on' });
-        const enabled = this.enabledEdits();
+        const enabled = this.engine.enabledEdits;
         const before = enabled ? await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'off' }) : after;
         return { after, before, enabledEdits: enabled, ms: Date.now() - t0 };
       });
@@ -35,13 +35,8 @@ export class ActivationsPanelHost extends PanelHost<Protocol> {
     this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
   }
 
-  private enabledEdits(): number {
-    return this.engine.stack.items.filter((e) => e.enabled).length;
-  }
-
   private context(): ActivationsContext {
-    const m = this.engine.model;
-    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, enabledEdits: this.enabledEdits() };
+    return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits };
   }
 
   protected onReady(): void {

@@ -44,8 +44,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
   }
 
   private context(): DiagnosticsContext {
-    const m = this.engine.model;
-    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, enabledEdits: this.engine.stack.items.filter((e) => e.enabled).length };
+    return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits };
   }
 
   protected onReady(): void {

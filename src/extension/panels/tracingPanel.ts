@@ -50,8 +50,7 @@ export class TracingPanelHost extends PanelHost<Protocol> {
   }
 
   private context(): TracingContext {
-    const m = this.engine.model;
-    return { model: m ? { path: m.path, layers: m.layers, architecture: m.architecture } : undefined, editLayer: this.engine.editLayer };
+    return { model: this.engine.modelBrief, editLayer: this.engine.editLayer };
   }
 
   protected onReady(): void {

@@ -42,7 +42,7 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
 
   refresh(): void {
     this.changed.fire();
-    const active = this.engine.stack.items.filter((i) => i.enabled).length;
+    const active = this.engine.enabledEdits;
     this.tree.badge = active ? { value: active, tooltip: `${active} edit(s) active` } : undefined;
   }
 
