@@ -2,6 +2,7 @@
 // and ORT (forget / neighbour sets per form, without / with the edits) on the open model's eval/
 // suites, run in the engine; the run folders go to .mechedit/diagnostics/ in the workspace.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../protocol/panels';
@@ -18,10 +19,23 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       await this.engine.ensureModel();
       const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const outDir = ws ? path.join(ws, '.mechedit', 'diagnostics') : path.join(this.storage, 'diagnostics');
+      // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
+      const own = path.join(this.engine.model?.path ?? '', 'eval', p.kind === 'ort' ? 'ort' : 'evoke.json');
+      const extra: { data?: string; target?: string } = {};
+      if (!fs.existsSync(own)) {
+        const picked = await vscode.window.showOpenDialog({
+          title: p.kind === 'ort' ? 'The model has no eval/ort: pick an ORT Target folder (Target/<n>_<Name>/ or Target/)' : 'The model has no eval/evoke.json: pick an EVOKE data file (evoke_main.json or CounterFact format)',
+          canSelectFiles: p.kind !== 'ort', canSelectFolders: p.kind === 'ort', canSelectMany: false,
+          filters: p.kind === 'ort' ? undefined : { JSON: ['json'] },
+        });
+        if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : 'EVOKE data file'} chosen: nothing was run.`);
+        if (p.kind === 'ort') extra.target = picked[0].fsPath;
+        else extra.data = picked[0].fsPath;
+      }
       const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
         let last = 0;
-        const r = await this.engine.client.request('diagnostics/run', { ...p, outDir }, {
+        const r = await this.engine.client.request('diagnostics/run', { ...p, ...extra, outDir }, {
           token,
           timeoutMs: 0,
           onProgress: (x) => {
