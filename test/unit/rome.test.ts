@@ -98,6 +98,11 @@ describe('ROME and MEMIT on the default model', () => {
     const base = await scoreAnswers(model, pairs);
     const { edit } = await computeMemit(model, stack, requests, { layers: [0, 1], hparams: { lambda: 10 } });
     assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 2], [1, 2]]);
+    // MEMIT's own context set: the bare prompt and one 10-token prefix after each of five words.
+    const templates = (edit.json.hparams as { templates: string[] }).templates;
+    assert.equal(templates[0], '{}');
+    ['The', 'Therefore', 'Because', 'I', 'You'].forEach((w, i) => assert.ok(templates[i + 1].startsWith(w), templates[i + 1]));
+    assert.ok(templates.slice(1).every((t) => t.endsWith('. {}')), templates.join(' | '));
     stack.apply(edit);
     const after = await scoreAnswers(model, pairs);
     stack.revert(edit.json.id);

@@ -1,8 +1,8 @@
 // MEMIT (METHODS.md): a batch of facts over several MLP output projections.
 //   z_j      the residual after the last edit layer at subject j's last token (bare prompt),
 //            plus δ_j from vstar.ts (clamp 0.75);
-//   layer i  K_i [n × d_mlp]: keys at the subjects' last tokens, averaged over the templates,
-//            with the updates of earlier layers already in place;
+//   layer i  K_i [n × d_mlp]: keys at the subjects' last tokens, ½ the bare prompt's and ½ the
+//            mean over MEMIT's 5 generated prefixes, with the updates of earlier layers in place;
 //            R_i = (z − h_last(current)) / (layers left);
 //            ΔW_i = R_i K̃_iᵀ with K̃_i = (λ C₀ + K_i K_iᵀ)⁻¹ K_i (float64, Woodbury over solveC,
 //            so no d_mlp² system is ever factorised). Rank n per layer: U = R_i rows, V = K̃_i rows.
@@ -67,7 +67,7 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
   const n = requests.length;
   const t0 = performance.now();
   const stats = await Promise.all(layers.map((l) => statsFor(model, l, o)));
-  const templates = await contextTemplates(model, o.seed ?? 0);
+  const templates = await contextTemplates(model, o.seed ?? 0, 'memit');
   const t1 = performance.now();
 
   // Target residuals z_j at the last edit layer.
@@ -99,7 +99,11 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
       const keys: Float64Array[] = [];
       const residuals: Float64Array[] = [];
       for (let j = 0; j < n; j++) {
-        keys.push((await keysAtSubject(model, requests[j], layer, templates)).mean);
+        // The reference averages within each kind of context ("{}" alone; the generated
+        // prefixes), then over the kinds: the bare prompt's key weighs ½.
+        const { mean, bare } = await keysAtSubject(model, requests[j], layer, templates);
+        const T = templates.length;
+        keys.push(Float64Array.from(mean, (m, k) => 0.5 * bare[k] + (0.5 * (T * m - bare[k])) / (T - 1)));
         const now = (await keysAtSubject(model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
         residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
       }
@@ -122,7 +126,7 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
 
 /**
  * K̃ = (λ C + K Kᵀ)⁻¹ K for the n key columns, by Woodbury with A = λ C:
- * K̃ = A⁻¹K (I + Kᵀ A⁻¹ K)⁻¹, A⁻¹ k from solveC (conjugate gradients) divided by λ.
+ * K̃ = A⁻¹K (I + Kᵀ A⁻¹ K)⁻¹, A⁻¹ k from solveC (a cached Cholesky factor of C) divided by λ.
  */
 function adjustKeys(keys: Float64Array[], stats: Parameters<typeof solveC>[0], lambda: number): Float64Array[] {
   const n = keys.length;

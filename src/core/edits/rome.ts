@@ -82,26 +82,30 @@ export function stepBudget(modelType: string, layers: number, paperSteps: number
   return tuned ? paperSteps : Math.max(paperSteps, 80);
 }
 
-const templateCache = new WeakMap<LoadedModel, Map<number, string[]>>();
+const templateCache = new WeakMap<LoadedModel, Map<string, string[]>>();
 
-/** "{}" plus prefixes sampled from the model (top-k 5), 10 of 5 tokens and 10 of 10 (METHODS.md). */
-export async function contextTemplates(model: LoadedModel, seed = 0): Promise<string[]> {
+/**
+ * Context templates, sampled from the model (top-k 5) and cached per model and seed:
+ *   rome   "{}" plus 10 prefixes of 5 tokens and 10 of 10, generated from the start token;
+ *   memit  "{}" plus 5 prefixes of 10 tokens, one each after "The", "Therefore", "Because",
+ *          "I", "You" (the MEMIT reference's set).
+ */
+export async function contextTemplates(model: LoadedModel, seed = 0, kind: 'rome' | 'memit' = 'rome'): Promise<string[]> {
   let perSeed = templateCache.get(model);
   if (!perSeed) templateCache.set(model, (perSeed = new Map()));
-  const cached = perSeed.get(seed);
+  const cached = perSeed.get(`${kind}:${seed}`);
   if (cached) return cached;
   const start = model.dims.bosId ?? model.dims.eosIds[0];
+  const starts: { ids: number[]; prefix: string; length: number }[] = kind === 'memit'
+    ? ['The', 'Therefore', 'Because', 'I', 'You'].map((w) => ({ ids: model.tokenizer.encode(w, false), prefix: w, length: 10 }))
+    : [5, 10].flatMap((length) => Array.from({ length: 10 }, () => ({ ids: start === undefined ? [] : [start], prefix: '', length })));
   const out = ['{}'];
-  for (const [length, count] of [[5, 10], [10, 10]]) {
-    for (let i = 0; i < count; i++) {
-      const r = start === undefined
-        ? { text: '' }
-        : await generateIds(model, [start], { maxTokens: length, temperature: 1, topK: 5, seed: seed * 1000 + length * 100 + i, stop: [] });
-      const text = r.text.replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim();
-      out.push(text ? `${text}. {}` : '{}');
-    }
+  for (const [i, s] of starts.entries()) {
+    const r = s.ids.length === 0 ? { text: '' } : await generateIds(model, s.ids, { maxTokens: s.length, temperature: 1, topK: 5, seed: seed * 1000 + s.length * 100 + (i % 10), stop: [] });
+    const text = (s.prefix + r.text).replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim();
+    out.push(text ? `${text}. {}` : '{}');
   }
-  perSeed.set(seed, out);
+  perSeed.set(`${kind}:${seed}`, out);
   return out;
 }
 

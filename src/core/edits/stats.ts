@@ -15,6 +15,7 @@ import { cacheRoot } from '../runtime/graphDir';
 import { badInput, cancelled } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
+import { cholesky, choleskySolve } from './linalg';
 
 export interface KeyStats {
   layer: number;
@@ -122,42 +123,24 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
   return { layer: o.layer, C: sum, dim: dMlp, count, corpus: o.corpus, file, cached: false };
 }
 
+/** Cholesky factors of C + ρ I, per loaded matrix (the KeyStats objects are copies sharing C). */
+const factors = new WeakMap<Float64Array, Float64Array>();
+
 /**
- * x = (C + ρ I)⁻¹ b by conjugate gradients (C is symmetric positive semi-definite), with a small
- * ridge ρ = 1e-6 · trace(C) / d so that rare directions do not blow up.
+ * x = (C + ρ I)⁻¹ b, with a small ridge ρ = 1e-6 · trace(C) / d so that rare directions (C is
+ * only positive semi-definite, of rank ≤ the sample count) do not blow up. The Cholesky factor
+ * is computed on the first solve (d³/6 multiply-adds: 0.02 s at d_mlp 512, about half a minute
+ * at GPT-2 XL's 6400) and kept with the matrix, so later solves (every ROME edit, MEMIT's keys,
+ * each health report) are two triangular sweeps.
  */
-export function solveC(stats: KeyStats, b: Float64Array, maxIter = 1000, tol = 1e-10): Float64Array {
+export function solveC(stats: KeyStats, b: Float64Array): Float64Array {
   const n = stats.dim;
-  const C = stats.C;
-  let trace = 0;
-  for (let i = 0; i < n; i++) trace += C[i * n + i];
-  const ridge = (1e-6 * trace) / n;
-  const mul = (v: Float64Array) => {
-    const out = new Float64Array(n);
-    for (let i = 0; i < n; i++) {
-      let s = ridge * v[i];
-      const row = i * n;
-      for (let j = 0; j < n; j++) s += C[row + j] * v[j];
-      out[i] = s;
-    }
-    return out;
-  };
-  const x = new Float64Array(n);
-  const r = Float64Array.from(b);
-  const p = Float64Array.from(b);
-  let rr = r.reduce((s, v) => s + v * v, 0);
-  const bb = rr;
-  for (let it = 0; it < maxIter && rr > tol * tol * bb; it++) {
-    const ap = mul(p);
-    const alpha = rr / p.reduce((s, v, i) => s + v * ap[i], 0);
-    for (let i = 0; i < n; i++) {
-      x[i] += alpha * p[i];
-      r[i] -= alpha * ap[i];
-    }
-    const next = r.reduce((s, v) => s + v * v, 0);
-    const beta = next / rr;
-    rr = next;
-    for (let i = 0; i < n; i++) p[i] = r[i] + beta * p[i];
+  let L = factors.get(stats.C);
+  if (!L) {
+    let trace = 0;
+    for (let i = 0; i < n; i++) trace += stats.C[i * n + i];
+    L = cholesky(stats.C, n, (1e-6 * trace) / n);
+    factors.set(stats.C, L);
   }
-  return x;
+  return choleskySolve(L, n, b);
 }
