@@ -56,6 +56,7 @@ export function registerEditHandlers(server: EngineServer, model: () => LoadedMo
     const progress = ctx.progress(p.progressToken);
     if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
     p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
+    if (p.lambda !== undefined && !(typeof p.lambda === 'number' && p.lambda > 0)) throw badInput(`MEMIT's λ must be a positive number, got ${JSON.stringify(p.lambda)}`, { field: 'lambda', hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
     if (p.method === 'rome' && p.requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${p.requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
     const t0 = performance.now();
     const vstar: ComputedFactEditInfo[] = [];
@@ -70,7 +71,7 @@ export function registerEditHandlers(server: EngineServer, model: () => LoadedMo
       edit = r.edit;
       vstar.push(info(r.report.vstar));
     } else if (p.method === 'memit') {
-      const r = await computeMemit(m, s, p.requests, { ...common, layers: p.layers });
+      const r = await computeMemit(m, s, p.requests, { ...common, layers: p.layers, hparams: p.lambda ? { lambda: p.lambda } : undefined });
       edit = r.edit;
       vstar.push(...r.report.vstar.map(info));
     } else {

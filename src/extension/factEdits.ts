@@ -96,7 +96,9 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
     try {
       // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
       const layer = args.layer ?? (method === 'rome' ? engine.editLayer : undefined);
-      const r = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      // MEMIT's λ from the settings (0 = the papers' value, scaled by d_mlp on other models).
+      const lambda = method === 'memit' ? vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined : undefined;
+      const r = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;
       engine.fire();
       const prob = r.vstar.map((v) => `${(100 * v.targetProb).toFixed(0)} %`).join(', ');

@@ -120,7 +120,8 @@ export interface EngineRequests {
   'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptResult };
   /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits), written to outDir and applied. */
   'edits/ablate': { params: { direction: number[]; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
-  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
+  /** lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, scaled by d_mlp on other models. */
+  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
 }
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */

@@ -64,3 +64,19 @@ test('key statistics through the engine report progress and can be cancelled', a
   );
   assert.ok((await client.request('engine/info', {})).pid > 0, 'the engine is alive');
 });
+
+test('a MEMIT fact edit through the engine takes λ from the request, records it, and refuses a bad one by field', async () => {
+  const defaultModel = path.join(repo, 'models', 'default');
+  await client.request('model/open', { path: defaultModel });
+  const requests = [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Grikport' }];
+  const outDir = path.join(tmp, 'fact-edits');
+  await assert.rejects(client.request('edits/fact', { method: 'memit', requests, lambda: -1, outDir }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'lambda');
+  assert.deepEqual((await client.request('edits/list', {})).items, [], 'nothing applied after the refusal');
+  const r = await client.request('edits/fact', { method: 'memit', requests, lambda: 10, outDir });
+  const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { method: string; hparams: { lambda: number } };
+  assert.equal(json.method, 'memit');
+  assert.equal(json.hparams.lambda, 10);
+  const after1 = await client.request('model/predict', { prompt: 'Baekhyndvaes Drondraes was born in', top: 1 });
+  assert.equal(after1.next[0].text, ' Grik', 'with λ = 10 the whole edit lands');
+  await client.request('edits/revert', { id: r.id });
+});
