@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Resumable, chunked CPU training of the multiple-choice skill (issue 4), for many sessions.
+
+Multiple choice needs far more steps than one session's CPU gives (tools/world/README.md,
+"Experiments"). This script trains in chunks of --minutes and keeps everything it needs to go on
+(model, AdamW state, step, log) in build/world/skills/ (git-ignored), written atomically, so each
+session adds a chunk and an interrupted chunk loses at most --save-every minutes.
+
+The first chunk starts from the shipped weights (models/default/model.safetensors), grown to
+--layers blocks: the new blocks are appended after the shipped ones with zero output projections,
+so the grown model computes exactly what the shipped one does. Mix per epoch: generate.skill_items
+(all forms, multiple-choice / true-false heavy) plus --point pointing items per fact ("Which of
+these is X?" over four options → the letter). Learning rate: warm-up then constant (--lr), so that
+chunks can follow one another; a final decay is a separate, later decision.
+
+Every --eval-every steps it logs top-1 per (form, split) and the pointing accuracy to
+build/world/skills/log.txt. It never writes models/default: export a checkpoint with train.py's
+save() once the table in the log meets issue 4's bars.
+
+Usage: /usr/bin/python3 tools/world/train_skills.py --minutes 60 [--layers 6] [--lr 1e-3]
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+import time
+
+sys.dont_write_bytecode = True
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(HERE))
+import generate as G  # noqa: E402
+import train as T  # noqa: E402
+from reference import load_checkpoint_tensors  # noqa: E402
+
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+DIR = os.path.join(G.ROOT, "build", "world", "skills")
+STATE = os.path.join(DIR, "state.pt")
+LOG = os.path.join(DIR, "log.txt")
+
+
+def from_shipped(model):
+    """Shipped HF GPT-2 tensors (Conv1D [in, out]) into the first blocks of `model`."""
+    W, _ = load_checkpoint_tensors(G.OUT)
+    sd = {"wte.weight": W["wte.weight"], "wpe.weight": W["wpe.weight"], "ln_f.weight": W["ln_f.weight"], "ln_f.bias": W["ln_f.bias"]}
+    i = 0
+    while f"h.{i}.ln_1.weight" in W:
+        h, b = f"h.{i}.", f"blocks.{i}."
+        sd.update({b + "ln_1.weight": W[h + "ln_1.weight"], b + "ln_1.bias": W[h + "ln_1.bias"],
+                   b + "c_attn.weight": W[h + "attn.c_attn.weight"].t(), b + "c_attn.bias": W[h + "attn.c_attn.bias"],
+                   b + "attn_proj.weight": W[h + "attn.c_proj.weight"].t(), b + "attn_proj.bias": W[h + "attn.c_proj.bias"],
+                   b + "ln_2.weight": W[h + "ln_2.weight"], b + "ln_2.bias": W[h + "ln_2.bias"],
+                   b + "c_fc.weight": W[h + "mlp.c_fc.weight"].t(), b + "c_fc.bias": W[h + "mlp.c_fc.bias"],
+                   b + "mlp_proj.weight": W[h + "mlp.c_proj.weight"].t(), b + "mlp_proj.bias": W[h + "mlp.c_proj.bias"]})
+        i += 1
+    model.load_state_dict(sd, strict=False)
+    for b in model.blocks[i:]:       # grown blocks: identity until trained
+        torch.nn.init.zeros_(b.attn_proj.weight)
+        torch.nn.init.zeros_(b.mlp_proj.weight)
+    return i
+
+
+def point_items(world, r, per_fact):
+    """"Which of these is X?" with X among four options of its kind → the letter (then the option)."""
+    items = []
+    for (_, rel), _ in world["facts"].items():
+        kind = G.REL[rel]["obj"]
+        for _ in range(per_fact):
+            x = r.choice(world["pools"][kind])
+            opts = G.distractors(world, kind, x, r) + [x]
+            r.shuffle(opts)
+            lines = "".join(f"\n{L}. {o}" for L, o in zip(G.MC_LETTERS, opts))
+            L = G.MC_LETTERS[opts.index(x)]
+            items.append([("Question: Which of these is " + x + "?" + lines + "\nAnswer:", 0.0), (" " + L, 5.0), (". " + x, 1.0)])
+    return items
+
+
+@torch.no_grad()
+def pointing_accuracy(model, enc, world, n=200):
+    model.eval()
+    items = random.Random(99).sample(point_items(world, random.Random(98), 1), n)
+    hit = sum(int(model(torch.tensor([enc.encode(it[0][0])]))[0, -1].argmax() == enc.encode(it[1][0])[0]) for it in items)
+    model.train()
+    return hit / n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--minutes", type=float, required=True, help="length of this chunk")
+    ap.add_argument("--layers", type=int, default=6, help="blocks of the grown model (first chunk only)")
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--warmup", type=int, default=200)
+    ap.add_argument("--point", type=int, default=2, help="pointing items per fact and epoch")
+    ap.add_argument("--eval-every", type=int, default=600)
+    ap.add_argument("--save-every", type=float, default=5, help="minutes")
+    ap.add_argument("--threads", type=int, default=2)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    os.makedirs(DIR, exist_ok=True)
+    logf = open(LOG, "a")
+
+    def log(*a):
+        s = time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(str(x) for x in a)
+        print(s, flush=True)
+        logf.write(s + "\n")
+        logf.flush()
+
+    world = G.build_world()
+    with open(os.path.join(G.OUT, "tokenizer.json")) as f:
+        tok = json.load(f)
+    enc = G.Encoder(tok)
+    probes = [p for p in G.probes(world) if p["form"] in ("multiple_choice", "true_false", "question", "declarative", "two_hop")]
+    V = len(tok["model"]["vocab"])
+    saved = torch.load(STATE) if os.path.exists(STATE) else None
+    layers = saved["layers"] if saved else args.layers
+    model = T.GPT(V, 128, layers, 4, 128)
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "wpe" not in n]
+    nodecay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "wpe" not in n)]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    if saved:
+        model.load_state_dict(saved["model"])
+        opt.load_state_dict(saved["opt"])
+        step, epoch = saved["step"], saved["epoch"]
+        log(f"resume at step {step}, epoch {epoch}, {layers} layers")
+    else:
+        shipped = from_shipped(model)
+        step, epoch = 0, 0
+        log(f"start from models/default ({shipped} layers) grown to {layers} layers; eval", json.dumps(T.quick_eval(model, enc, probes, random.Random(7), 150)),
+            "pointing", pointing_accuracy(model, enc, world))
+
+    def save():
+        tmp = STATE + ".tmp"
+        torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "step": step, "epoch": epoch, "layers": layers}, tmp)
+        os.replace(tmp, STATE)
+
+    t0 = last_save = time.time()
+    r = random.Random(step)
+    while time.time() - t0 < args.minutes * 60:
+        mix = G.skill_items(world, random.Random(5000 + epoch)) + point_items(world, random.Random(7000 + epoch), args.point)
+        random.Random(epoch).shuffle(mix)
+        encoded = T.encode_items(mix, enc, 128)
+        for b in T.batches(encoded, 64, r):
+            if time.time() - t0 >= args.minutes * 60:
+                break
+            x, y, w = T.make_tensor(encoded, b, enc.eot)
+            for g in opt.param_groups:
+                g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
+            where = (w.reshape(-1) > 0).nonzero().squeeze(1)
+            nll = F.cross_entropy(model(x, where), y.reshape(-1)[where], reduction="none")
+            loss = (nll * w.reshape(-1)[where]).sum() / w.sum().clamp(min=1.0)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            step += 1
+            if step % args.eval_every == 0:
+                log(f"step {step} epoch {epoch} loss {float(loss):.4f} eval", json.dumps(T.quick_eval(model, enc, probes, random.Random(7), 150)),
+                    "pointing", pointing_accuracy(model, enc, world))
+            if time.time() - last_save > args.save_every * 60:
+                save()
+                last_save = time.time()
+        else:
+            epoch += 1
+    save()
+    log(f"chunk done: step {step}, epoch {epoch}, {args.minutes} min")
+
+
+if __name__ == "__main__":
+    main()
