@@ -166,6 +166,49 @@ def make_tensor(encoded, b, pad):
     return x, y, w
 
 
+def logger(path):
+    """log(*parts): a timestamped line to stdout and to `path` (appended)."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    f = open(path, "a")
+
+    def log(*a):
+        s = time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(str(x) for x in a)
+        print(s, flush=True)
+        f.write(s + "\n")
+        f.flush()
+    return log
+
+
+def world_and_encoder():
+    """The world (generate.build_world), the encoder of models/default/tokenizer.json, the vocab size."""
+    with open(os.path.join(OUT, "tokenizer.json")) as f:
+        tok = json.load(f)
+    return G.build_world(), G.Encoder(tok), len(tok["model"]["vocab"])
+
+
+def adamw(model, lr):
+    """AdamW, weight decay 0.05 on the matrices except the position embedding."""
+    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "wpe" not in n]
+    nodecay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "wpe" not in n)]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.98))
+
+
+def train_step(model, opt, encoded, b, pad, lr):
+    """One optimiser step on batch b: weighted NLL, logits only where the weight is non-zero,
+    gradient clipping 1. Returns (loss, tokens in the batch, total weight)."""
+    x, y, w = make_tensor(encoded, b, pad)
+    for g in opt.param_groups:
+        g["lr"] = lr
+    where = (w.reshape(-1) > 0).nonzero().squeeze(1)
+    nll = F.cross_entropy(model(x, where), y.reshape(-1)[where], reduction="none")
+    loss = (nll * w.reshape(-1)[where]).sum() / w.sum().clamp(min=1.0)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return float(loss), x.numel(), float(w.sum())
+
+
 @torch.no_grad()
 def quick_eval(model, enc, probes, r, n=150):
     """Top-1 first-answer-token accuracy per (form, split) on n sampled probes."""
@@ -240,20 +283,8 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    os.makedirs(os.path.dirname(LOG), exist_ok=True)
-    logf = open(LOG, "a")
-
-    def log(*a):
-        s = time.strftime("%H:%M:%S ") + " ".join(str(x) for x in a)
-        print(s, flush=True)
-        logf.write(s + "\n")
-        logf.flush()
-
-    world = G.build_world()
-    with open(os.path.join(OUT, "tokenizer.json")) as f:
-        tok = json.load(f)
-    enc = G.Encoder(tok)
-    V = len(tok["model"]["vocab"])
+    log = logger(LOG)
+    world, enc, V = world_and_encoder()
     probes = G.probes(world)
     model = GPT(V, args.d, args.layers, args.heads, args.n_pos)
     if args.verify_only:
@@ -267,10 +298,7 @@ def main():
 
     def run_phase(mix, epochs, lr0, warmup, time_limit, phase):
         items_fn = G.training_items if mix == "facts" else G.skill_items
-        decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "wpe" not in n]
-        nodecay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "wpe" not in n)]
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}],
-                                lr=lr0, betas=(0.9, 0.98))
+        opt = adamw(model, lr0)
         r = random.Random(args.seed)
         first = encode_items(items_fn(world, random.Random(args.seed * 1000)), enc, args.n_pos, args.smoke)
         steps_per_epoch = math.ceil(len(first) / args.bs)
@@ -286,25 +314,15 @@ def main():
             bl = batches(encoded, args.bs, r)
             tl, tw = 0.0, 0.0
             for b in bl:
-                x, y, w = make_tensor(encoded, b, enc.eot)
                 prog = step / total
                 if time_limit:    # finish the decay in time when the CPU is slower than planned
                     prog = max(prog, (time.time() - t0) / 60 / time_limit)
                 lr = lr0 * min(1.0, (step + 1) / warmup) * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, prog))))
-                for g in opt.param_groups:
-                    g["lr"] = lr
-                where = (w.reshape(-1) > 0).nonzero().squeeze(1)
-                logits = model(x, where)
-                nll = F.cross_entropy(logits, y.reshape(-1)[where], reduction="none")
-                loss = (nll * w.reshape(-1)[where]).sum() / w.sum().clamp(min=1.0)
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
+                loss, ntok, wsum = train_step(model, opt, encoded, b, enc.eot, lr)
                 step += 1
-                done_tokens += x.numel()
-                tl += float(loss) * float(w.sum())
-                tw += float(w.sum())
+                done_tokens += ntok
+                tl += loss * wsum
+                tw += wsum
                 if args.bench and step >= args.bench:
                     dt = time.time() - t0
                     log(f"bench: {step} steps in {dt:.1f}s, {done_tokens / dt:.0f} tokens/s, est. epoch {dt / step * steps_per_epoch:.0f}s")

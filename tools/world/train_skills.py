@@ -22,7 +22,6 @@ Usage: /usr/bin/python3 tools/world/train_skills.py --minutes 60 [--layers 6] [-
 
 import argparse
 import json
-import math
 import os
 import random
 import sys
@@ -38,11 +37,8 @@ import train as T  # noqa: E402
 from reference import load_checkpoint_tensors  # noqa: E402
 
 import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 DIR = os.path.join(G.ROOT, "build", "world", "skills")
-STATE = os.path.join(DIR, "state.pt")
-LOG = os.path.join(DIR, "log.txt")
 
 
 def from_shipped(model):
@@ -100,29 +96,17 @@ def main():
     ap.add_argument("--eval-every", type=int, default=600)
     ap.add_argument("--save-every", type=float, default=5, help="minutes")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dir", default=DIR, help="state.pt and log.txt of the run")
     args = ap.parse_args()
+    STATE, LOG = os.path.join(args.dir, "state.pt"), os.path.join(args.dir, "log.txt")
     torch.set_num_threads(args.threads)
-    os.makedirs(DIR, exist_ok=True)
-    logf = open(LOG, "a")
-
-    def log(*a):
-        s = time.strftime("%Y-%m-%d %H:%M:%S ") + " ".join(str(x) for x in a)
-        print(s, flush=True)
-        logf.write(s + "\n")
-        logf.flush()
-
-    world = G.build_world()
-    with open(os.path.join(G.OUT, "tokenizer.json")) as f:
-        tok = json.load(f)
-    enc = G.Encoder(tok)
+    log = T.logger(LOG)
+    world, enc, V = T.world_and_encoder()
     probes = [p for p in G.probes(world) if p["form"] in ("multiple_choice", "true_false", "question", "declarative", "two_hop")]
-    V = len(tok["model"]["vocab"])
     saved = torch.load(STATE) if os.path.exists(STATE) else None
     layers = saved["layers"] if saved else args.layers
     model = T.GPT(V, 128, layers, 4, 128)
-    decay = [p for n, p in model.named_parameters() if p.dim() == 2 and "wpe" not in n]
-    nodecay = [p for n, p in model.named_parameters() if not (p.dim() == 2 and "wpe" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": nodecay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    opt = T.adamw(model, args.lr)
     if saved:
         model.load_state_dict(saved["model"])
         opt.load_state_dict(saved["opt"])
@@ -148,19 +132,10 @@ def main():
         for b in T.batches(encoded, 64, r):
             if time.time() - t0 >= args.minutes * 60:
                 break
-            x, y, w = T.make_tensor(encoded, b, enc.eot)
-            for g in opt.param_groups:
-                g["lr"] = args.lr * min(1.0, (step + 1) / args.warmup)
-            where = (w.reshape(-1) > 0).nonzero().squeeze(1)
-            nll = F.cross_entropy(model(x, where), y.reshape(-1)[where], reduction="none")
-            loss = (nll * w.reshape(-1)[where]).sum() / w.sum().clamp(min=1.0)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
+            loss, _, _ = T.train_step(model, opt, encoded, b, enc.eot, args.lr * min(1.0, (step + 1) / args.warmup))
             step += 1
             if step % args.eval_every == 0:
-                log(f"step {step} epoch {epoch} loss {float(loss):.4f} eval", json.dumps(T.quick_eval(model, enc, probes, random.Random(7), 150)),
+                log(f"step {step} epoch {epoch} loss {loss:.4f} eval", json.dumps(T.quick_eval(model, enc, probes, random.Random(7), 150)),
                     "pointing", pointing_accuracy(model, enc, world))
             if time.time() - last_save > args.save_every * 60:
                 save()
