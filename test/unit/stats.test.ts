@@ -12,6 +12,7 @@ import { editHealth } from '../../src/core/edits/health';
 import { EditStack } from '../../src/core/edits/stack';
 import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
 import { tapName } from '../../src/core/graph/taps';
+import type { MechEditError } from '../../src/core/errors';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-stats-'));
@@ -91,4 +92,16 @@ test('health: ‖ΔW‖/‖W‖ equals the explicit norm; zero edit → zero KL'
   assert.ok(Math.abs(hz.klNeutral) < 1e-9);
   assert.deepEqual(hz.warnings, []);
   await model.release();
+});
+
+test('statistics that cannot be inverted are a bad-input error naming the file', () => {
+  const n = 3;
+  const C = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) C[i * n + i] = 1;
+  C[4] = Number.NaN;
+  const stats = { layer: 2, C, dim: n, count: 10, corpus: [], file: '/cache/stats/L2.safetensors', cached: true };
+  assert.throws(() => solveC(stats, new Float64Array([1, 2, 3])), (e: MechEditError) => e.data.code === 'bad-input' && e.data.file === stats.file && /non-finite/.test(e.data.message));
+  // Negative definite even after the ridge retries.
+  const neg = Float64Array.from(C, (_, i) => (i % (n + 1) === 0 ? -1 : 0));
+  assert.throws(() => solveC({ ...stats, C: neg }, new Float64Array([1, 2, 3])), (e: MechEditError) => e.data.code === 'bad-input' && /not positive definite/.test(e.data.message));
 });

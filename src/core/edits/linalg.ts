@@ -130,10 +130,10 @@ export function nullSpaceProjector(C: Float64Array, n: number, threshold: number
  * Lower-triangular L with A + ρ I = L Lᵀ (A symmetric, row-major [n, n]; only its lower
  * triangle is read). Row-wise Cholesky–Crout in blocks of 16 rows: each earlier row j is read
  * once per block while it is in cache (the unblocked loop re-reads the whole triangle for every
- * row and is memory-bound: 140 s instead of about 40 s at n = 6400). A pivot ≤ 0 (A + ρ I not
- * positive definite in float64) retries with 10 × ρ.
+ * row and is memory-bound). A pivot ≤ 0 (A + ρ I not positive definite in float64) retries with
+ * 10 × ρ, up to 8 times; a non-finite entry or a matrix still not positive definite throws.
  */
-export function cholesky(A: Float64Array, n: number, ridge: number): Float64Array {
+export function cholesky(A: Float64Array, n: number, ridge: number, retries = 8): Float64Array {
   const L = new Float64Array(n * n);
   const block = 16;
   for (let i0 = 0; i0 < n; i0 += block) {
@@ -148,7 +148,11 @@ export function cholesky(A: Float64Array, n: number, ridge: number): Float64Arra
           L[ri + j] = s / L[rj + j];
         } else {
           s += ridge;
-          if (!(s > 0)) return cholesky(A, n, Math.max(ridge * 10, Number.MIN_VALUE));
+          if (!Number.isFinite(s)) throw new Error(`the matrix has a non-finite entry (row ${i})`);
+          if (!(s > 0)) {
+            if (retries === 0) throw new Error(`the matrix is not positive definite even with a ridge of ${ridge}`);
+            return cholesky(A, n, Math.max(ridge * 10, Number.MIN_VALUE), retries - 1);
+          }
           L[ri + i] = Math.sqrt(s);
         }
       }

@@ -139,7 +139,11 @@ export function solveC(stats: KeyStats, b: Float64Array): Float64Array {
   if (!L) {
     let trace = 0;
     for (let i = 0; i < n; i++) trace += stats.C[i * n + i];
-    L = cholesky(stats.C, n, (1e-6 * trace) / n);
+    try {
+      L = cholesky(stats.C, n, (1e-6 * trace) / n);
+    } catch (e) {
+      throw badInput(`The key statistics of layer ${stats.layer} cannot be inverted: ${(e as Error).message}`, { file: stats.file, hint: 'Delete this statistics file so that it is computed again, or compute it from another corpus.' });
+    }
     factors.set(stats.C, L);
   }
   return choleskySolve(L, n, b);
