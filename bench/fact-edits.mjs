@@ -8,7 +8,7 @@
 //   neighbours  first-token accuracy on 200 fixed facts of other subjects, before vs during the edit
 // Then timing per edit, split into statistics / keys / v* / solve.
 //
-//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N]
+//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N] [--model DIR]
 // Needs `npm run compile` (reads out/).
 
 import * as fs from 'node:fs';
@@ -22,8 +22,8 @@ const { computeRome } = out('core/edits/rome.js');
 const { computeMemit } = out('core/edits/memit.js');
 const { scoreAnswers } = out('core/analysis/answers.js');
 
-const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string', default: '0' } } });
-const modelDir = path.join(root, 'models', 'default');
+const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string', default: '0' }, model: { type: 'string' } } });
+const modelDir = values.model ?? path.join(root, 'models', 'default');
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
 const stack = new EditStack(model);
 const facts = fs.readFileSync(path.join(modelDir, 'facts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));

@@ -86,6 +86,24 @@ def pointing_accuracy(model, enc, world, n=200):
     return hit / n
 
 
+def export(saved, V, enc, out):
+    """The run's model as a Hugging Face folder (train.save), with models/default's world files."""
+    import shutil
+    model = T.GPT(V, 128, saved["layers"], 4, 128)
+    model.load_state_dict(saved["model"])
+    os.makedirs(out, exist_ok=True)
+    for name in ["tokenizer.json", "facts.jsonl", "world.json", "corpus.txt"]:
+        shutil.copy(os.path.join(G.OUT, name), os.path.join(out, name))
+    shutil.copytree(os.path.join(G.OUT, "eval"), os.path.join(out, "eval"), dirs_exist_ok=True)
+    shipped_out = T.OUT
+    T.OUT = out
+    try:
+        T.save(model, argparse.Namespace(n_pos=128, d=128, heads=4, layers=saved["layers"]), V, enc.eot,
+               {"phase": "skills", "step": saved["step"], "epoch": saved["epoch"]})
+    finally:
+        T.OUT = shipped_out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--minutes", type=float, required=True, help="length of this chunk")
@@ -97,6 +115,7 @@ def main():
     ap.add_argument("--save-every", type=float, default=5, help="minutes")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dir", default=DIR, help="state.pt and log.txt of the run")
+    ap.add_argument("--export", default="", help="write the run's model as a checkpoint folder (with the world's files) and exit")
     args = ap.parse_args()
     STATE, LOG = os.path.join(args.dir, "state.pt"), os.path.join(args.dir, "log.txt")
     torch.set_num_threads(args.threads)
@@ -104,6 +123,10 @@ def main():
     world, enc, V = T.world_and_encoder()
     probes = [p for p in G.probes(world) if p["form"] in ("multiple_choice", "true_false", "question", "declarative", "two_hop")]
     saved = torch.load(STATE) if os.path.exists(STATE) else None
+    if args.export:
+        export(saved, V, enc, args.export)
+        log(f"exported step {saved['step']} ({saved['layers']} layers) to {args.export}")
+        return
     layers = saved["layers"] if saved else args.layers
     model = T.GPT(V, 128, layers, 4, 128)
     opt = T.adamw(model, args.lr)
