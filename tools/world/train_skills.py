@@ -11,7 +11,7 @@ The first chunk starts from the shipped weights (models/default/model.safetensor
 so the grown model computes exactly what the shipped one does. Mix per epoch: generate.skill_items
 (all forms, multiple-choice / true-false heavy) plus --point pointing items per fact ("Which of
 these is X?" over four options → the letter). Learning rate: warm-up then constant (--lr), so that
-chunks can follow one another; a final decay is a separate, later decision.
+chunks can follow one another; --decay makes a chunk a final one (cosine to 5 %).
 
 Every --eval-every steps it logs top-1 per (form, split) and the pointing accuracy to
 build/world/skills/log.txt. It never writes models/default: export a checkpoint with train.py's
@@ -22,6 +22,7 @@ Usage: /usr/bin/python3 tools/world/train_skills.py --minutes 60 [--layers 6] [-
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -115,6 +116,7 @@ def main():
     ap.add_argument("--save-every", type=float, default=5, help="minutes")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--dir", default=DIR, help="state.pt and log.txt of the run")
+    ap.add_argument("--decay", action="store_true", help="cosine-decay the learning rate to 5 %% over this chunk (a final chunk)")
     ap.add_argument("--export", default="", help="write the run's model as a checkpoint folder (with the world's files) and exit")
     args = ap.parse_args()
     STATE, LOG = os.path.join(args.dir, "state.pt"), os.path.join(args.dir, "log.txt")
@@ -155,7 +157,10 @@ def main():
         for b in T.batches(encoded, 64, r):
             if time.time() - t0 >= args.minutes * 60:
                 break
-            loss, _, _ = T.train_step(model, opt, encoded, b, enc.eot, args.lr * min(1.0, (step + 1) / args.warmup))
+            lr = args.lr * min(1.0, (step + 1) / args.warmup)
+            if args.decay:
+                lr *= 0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.time() - t0) / 60 / args.minutes)))
+            loss, _, _ = T.train_step(model, opt, encoded, b, enc.eot, lr)
             step += 1
             if step % args.eval_every == 0:
                 log(f"step {step} epoch {epoch} loss {loss:.4f} eval", json.dumps(T.quick_eval(model, enc, probes, random.Random(7), 150)),
