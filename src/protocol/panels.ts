@@ -8,6 +8,22 @@ import type { EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
 import type { ConceptResult } from './concepts';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
+/**
+ * A panel's "Export": a save dialog in the workspace folder, then the file written there. Charts
+ * come as SVG text or PNG bytes (base64), data as CSV or JSON text.
+ */
+export interface SaveParams {
+  format: 'png' | 'svg' | 'csv' | 'json';
+  suggestedName: string;
+  text?: string;
+  base64?: string;
+}
+
+export interface SaveRequest {
+  params: SaveParams;
+  result: { saved: boolean; path?: string };
+}
+
 export interface EnginePanel extends PanelProtocol {
   requests: {
     /** Runs the engine self-test (with a progress notification in the window). */
@@ -50,7 +66,7 @@ export interface ActivationsPanel extends PanelProtocol {
      */
     trace: { params: { prompt: string; target?: string; top?: number }; result: ActivationsTrace };
     /** Opens a save dialog and writes the chart (PNG as base64, SVG) or the data (CSV, JSON). */
-    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
+    save: SaveRequest;
   };
   notifications: {
     /** Complete snapshot: the open model and the number of enabled edits. */
@@ -95,7 +111,7 @@ export interface TracingPanel extends PanelProtocol {
     useLayer: { params: { layer: number }; result: { layer: number } };
     /** Opens "Edit a Fact" for this subject and prompt at `layer` (asks for the new target). */
     editFact: { params: { subject: string; prompt: string; layer: number }; result: { applied: boolean; label?: string } };
-    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
+    save: SaveRequest;
   };
   notifications: {
     context: TracingContext;
@@ -127,7 +143,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
   requests: {
     /** Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a notification). */
     run: { params: { kind: 'evoke' | 'ort'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number }; result: EvokeDiagnostics | OrtDiagnostics };
-    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
+    save: SaveRequest;
     /** Opens a run folder's self-contained report.html in the browser. */
     openReport: { params: { folder: string }; result: { opened: boolean } };
   };
@@ -161,7 +177,7 @@ export interface ConceptsPanel extends PanelProtocol {
     steer: { params: { prompt: string; layer: number; vector: number[]; maxTokens: number }; result: { plain: string; steered: string } };
     /** Redirects a concept with ROCR (asks for the harmless concept). */
     redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
-    save: { params: { format: 'png' | 'svg' | 'csv' | 'json'; suggestedName: string; text?: string; base64?: string }; result: { saved: boolean; path?: string } };
+    save: SaveRequest;
   };
   notifications: {
     context: DiagnosticsContext;

@@ -12,7 +12,7 @@ import { Host, h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
 import { METRICS, cellDetails, column, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
 import { heatmapDom } from '../shared/canvas';
-import { chartsPng, chartsSvg } from '../shared/export';
+import { chartFile } from '../shared/export';
 import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from '../shared/heatmap';
 import './style.css';
 
@@ -247,9 +247,7 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
     } else if (format === 'json') {
       await host.request('save', { format, suggestedName: `${name}.json`, text: JSON.stringify({ prompt: state.prompt, target: state.target, metric: state.metric, ...result }, null, 1) }, 10 * 60_000);
     } else {
-      const boxes = [...document.querySelectorAll<HTMLElement>('.heatmap')];
-      if (format === 'svg') await host.request('save', { format, suggestedName: `${name}.svg`, text: chartsSvg(boxes).text }, 10 * 60_000);
-      else await host.request('save', { format, suggestedName: `${name}.png`, base64: await chartsPng(boxes) }, 10 * 60_000);
+      await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('.heatmap')], format, name), 10 * 60_000);
     }
   } catch (e) {
     error = (e as Error).message;

@@ -12,7 +12,7 @@ import type { ConceptsPanel, ConceptsPanelState, DiagnosticsContext } from '../.
 import type { ConceptResult } from '../../src/protocol/concepts';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
-import { chartsPng, chartsSvg } from '../shared/export';
+import { chartFile } from '../shared/export';
 import { button, textfield } from '../shared/controls';
 import { drawCells, type Grid } from '../shared/heatmap';
 import { conceptCsv, lines, projectionGrid } from './data';
@@ -128,9 +128,7 @@ async function steer(r: ConceptResult): Promise<void> {
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
   if (format === 'png' || format === 'svg') {
-    const boxes = [...document.querySelectorAll<HTMLElement>('svg.chart.auc-bars, .heatmap')];
-    const suggestedName = `${'concept-directions'}.${format}`;
-    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.chart.auc-bars, .heatmap')], format, 'concept-directions'), 10 * 60_000);
     return;
   }
   await host.request('save', { format, suggestedName: `concept-directions.${format}`, text: format === 'csv' ? conceptCsv(result) : JSON.stringify(result, null, 2) }, 10 * 60_000);

@@ -11,7 +11,7 @@ import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from
 import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
-import { chartsPng, chartsSvg } from '../shared/export';
+import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
 import { barsCsv, caseLines, evokeBars, isOrt, ortBars, type Bar } from './data';
 import './style.css';
@@ -119,9 +119,7 @@ function ortView(d: OrtDiagnostics): (Node | string)[] {
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
   if (format === 'png' || format === 'svg') {
-    const boxes = [...document.querySelectorAll<HTMLElement>('svg.bars')];
-    const suggestedName = `${isOrt(result) ? 'ort-diagnostics' : 'evoke-diagnostics'}.${format}`;
-    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.bars')], format, isOrt(result) ? 'ort-diagnostics' : 'evoke-diagnostics'), 10 * 60_000);
     return;
   }
   const text = format === 'json' ? JSON.stringify(result, null, 2) : barsCsv(isOrt(result) ? ortBars(result) : evokeBars(result));

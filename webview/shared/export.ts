@@ -2,6 +2,8 @@
 // of heatmaps inlined as images and the theme's computed colours baked in) as one SVG file laid
 // out left to right, or the same rendered to a PNG at device-pixel resolution.
 
+import type { SaveParams } from '../../src/protocol/panels';
+
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
 /** One box (a .heatmap wrapper, or any element holding an <svg>) as standalone SVG text. */
@@ -54,4 +56,10 @@ export async function chartsPng(boxes: HTMLElement[]): Promise<string> {
   await img.decode();
   ctx.drawImage(img, 0, 0, out.width, out.height);
   return out.toDataURL('image/png').split(',')[1];
+}
+
+/** The save request for these charts as `<name>.svg` or `<name>.png`. */
+export async function chartFile(boxes: HTMLElement[], format: 'png' | 'svg', name: string): Promise<SaveParams> {
+  const suggestedName = `${name}.${format}`;
+  return format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) };
 }

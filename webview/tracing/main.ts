@@ -10,7 +10,7 @@ import { axisBottom, axisLeft } from 'd3-axis';
 import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
-import { chartsPng, chartsSvg } from '../shared/export';
+import { chartFile } from '../shared/export';
 import { button, textfield } from '../shared/controls';
 import { heatmapDom } from '../shared/canvas';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
@@ -101,9 +101,7 @@ function legend(domain: [number, number]): HTMLElement {
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
   if (format === 'png' || format === 'svg') {
-    const boxes = [...document.querySelectorAll<HTMLElement>('.heatmap')];
-    const suggestedName = `${'causal-trace'}.${format}`;
-    await host.request('save', format === 'svg' ? { format, suggestedName, text: chartsSvg(boxes).text } : { format, suggestedName, base64: await chartsPng(boxes) }, 10 * 60_000);
+    await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('.heatmap')], format, 'causal-trace'), 10 * 60_000);
     return;
   }
   const text = format === 'csv' ? tracingCsv(result) : JSON.stringify({ prompt: state.prompt, subjectText: state.subject, ...result }, null, 2);

@@ -5,7 +5,7 @@ import * as vscode from 'vscode';
 import type { ActivationsContext, ActivationsPanel as Protocol } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
-import { saveText } from '../webview/save';
+import { saveFile } from '../webview/save';
 
 export const ACTIVATIONS_PANEL: PanelDescriptor = { viewType: 'mechedit.activations', title: 'MechEdit Activations', bundle: 'activations' };
 
@@ -27,7 +27,7 @@ export class ActivationsPanelHost extends PanelHost<Protocol> {
         return { after, before, enabledEdits: enabled, ms: Date.now() - t0 };
       });
     },
-    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
+    save: saveFile,
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

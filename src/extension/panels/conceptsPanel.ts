@@ -6,7 +6,7 @@ import * as vscode from 'vscode';
 import type { ConceptsPanel as Protocol, DiagnosticsContext } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
-import { saveText } from '../webview/save';
+import { saveFile } from '../webview/save';
 import { editsFolder } from '../commands';
 
 export const CONCEPTS_PANEL: PanelDescriptor = { viewType: 'mechedit.concepts', title: 'MechEdit Concepts', bundle: 'concepts' };
@@ -23,7 +23,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
       const r = (await vscode.commands.executeCommand('mechedit.redirectConcept', { concept })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
     },
-    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
+    save: saveFile,
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

@@ -8,7 +8,7 @@ import * as vscode from 'vscode';
 import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
-import { saveText } from '../webview/save';
+import { saveFile } from '../webview/save';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
@@ -48,7 +48,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
         return r;
       });
     },
-    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
+    save: saveFile,
     openReport: async ({ folder }) => ({ opened: await vscode.env.openExternal(vscode.Uri.file(path.join(folder, 'report.html'))) }),
   };
 

@@ -7,7 +7,7 @@ import type { TracingContext, TracingPanel as Protocol } from '../../protocol/pa
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { editFact } from '../factEdits';
-import { saveText } from '../webview/save';
+import { saveFile } from '../webview/save';
 
 export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
 
@@ -34,7 +34,7 @@ export class TracingPanelHost extends PanelHost<Protocol> {
       const r = (await editFact(this.engine, { method: 'rome', layer, requests: [{ subject, prompt, target: '' }] })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
     },
-    save: async ({ format, suggestedName, text, base64 }) => saveText(format, suggestedName, text, base64),
+    save: saveFile,
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService) {

@@ -1,8 +1,9 @@
 // "Export" of a panel: a save dialog in the workspace folder, then the bytes written there.
 
 import * as vscode from 'vscode';
+import type { SaveParams, SaveRequest } from '../../protocol/panels';
 
-export async function saveText(format: string, suggestedName: string, text?: string, base64?: string): Promise<{ saved: boolean; path?: string }> {
+export async function saveFile({ format, suggestedName, text, base64 }: SaveParams): Promise<SaveRequest['result']> {
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   const uri = await vscode.window.showSaveDialog({
     defaultUri: folder ? vscode.Uri.joinPath(folder, suggestedName) : undefined,
