@@ -10,6 +10,7 @@ import { tapName } from '../graph/taps';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { badInput } from '../errors';
 import type { EditStack } from '../edits/stack';
+import { dot } from '../edits/linalg';
 import type { ConceptResult } from '../../protocol/concepts';
 
 export interface ConceptRequest {
@@ -38,12 +39,6 @@ async function residuals(model: LoadedModel, prompts: string[], allPositions: bo
   });
   return { vectors, tokens: rows };
 }
-
-const dot = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
 
 /** P(score of a positive > score of a negative), ties counting one half. */
 export function auc(pos: number[], neg: number[]): number {

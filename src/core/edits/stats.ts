@@ -129,7 +129,7 @@ const factors = new WeakMap<Float64Array, Float64Array>();
 /**
  * x = (C + ρ I)⁻¹ b, with a small ridge ρ = 1e-6 · trace(C) / d so that rare directions (C is
  * only positive semi-definite, of rank ≤ the sample count) do not blow up. The Cholesky factor
- * is computed on the first solve (d³/6 multiply-adds: 0.02 s at d_mlp 512, about half a minute
+ * is computed on the first solve (d³/6 multiply-adds: milliseconds at d_mlp 512, about a minute
  * at GPT-2 XL's 6400) and kept with the matrix, so later solves (every ROME edit, MEMIT's keys,
  * each health report) are two triangular sweeps.
  */
