@@ -88,19 +88,27 @@ class GPT(nn.Module):
         return x @ self.wte.weight.t()
 
 
-def hf_tensors(model):
-    """HF GPT2LMHeadModel names (no `transformer.` prefix, like openai-community/gpt2); Conv1D [in, out]."""
-    W = {"wte.weight": model.wte.weight, "wpe.weight": model.wpe.weight,
-         "ln_f.weight": model.ln_f.weight, "ln_f.bias": model.ln_f.bias}
+def hf_params(model):
+    """HF GPT2LMHeadModel name (no `transformer.` prefix, like openai-community/gpt2) → (parameter,
+    stored transposed: Conv1D weights are [in, out])."""
+    P = {"wte.weight": (model.wte.weight, False), "wpe.weight": (model.wpe.weight, False),
+         "ln_f.weight": (model.ln_f.weight, False), "ln_f.bias": (model.ln_f.bias, False)}
     for i, b in enumerate(model.blocks):
         h = f"h.{i}."
-        W.update({h + "ln_1.weight": b.ln_1.weight, h + "ln_1.bias": b.ln_1.bias,
-                  h + "attn.c_attn.weight": b.c_attn.weight.t(), h + "attn.c_attn.bias": b.c_attn.bias,
-                  h + "attn.c_proj.weight": b.attn_proj.weight.t(), h + "attn.c_proj.bias": b.attn_proj.bias,
-                  h + "ln_2.weight": b.ln_2.weight, h + "ln_2.bias": b.ln_2.bias,
-                  h + "mlp.c_fc.weight": b.c_fc.weight.t(), h + "mlp.c_fc.bias": b.c_fc.bias,
-                  h + "mlp.c_proj.weight": b.mlp_proj.weight.t(), h + "mlp.c_proj.bias": b.mlp_proj.bias})
-    return {k: ("F32", list(v.shape), v.detach().contiguous().float().numpy().tobytes()) for k, v in W.items()}
+        for hf, p, conv in [("ln_1", b.ln_1, False), ("attn.c_attn", b.c_attn, True), ("attn.c_proj", b.attn_proj, True),
+                            ("ln_2", b.ln_2, False), ("mlp.c_fc", b.c_fc, True), ("mlp.c_proj", b.mlp_proj, True)]:
+            P[h + hf + ".weight"] = (p.weight, conv)
+            P[h + hf + ".bias"] = (p.bias, False)
+    return P
+
+
+def hf_tensors(model):
+    """The model's tensors under HF GPT-2 names, as write_safetensors wants them."""
+    out = {}
+    for k, (p, transposed) in hf_params(model).items():
+        v = p.t() if transposed else p
+        out[k] = ("F32", list(v.shape), v.detach().contiguous().float().numpy().tobytes())
+    return out
 
 
 def save(model, args, vocab_size, eot, meta):

@@ -43,24 +43,18 @@ DIR = os.path.join(G.ROOT, "build", "world", "skills")
 
 
 def from_shipped(model):
-    """Shipped HF GPT-2 tensors (Conv1D [in, out]) into the first blocks of `model`."""
+    """Shipped HF GPT-2 tensors into the first blocks of `model`; the blocks beyond them get zero
+    output projections (identity until trained). Returns the number of shipped blocks."""
     W, _ = load_checkpoint_tensors(G.OUT)
-    sd = {"wte.weight": W["wte.weight"], "wpe.weight": W["wpe.weight"], "ln_f.weight": W["ln_f.weight"], "ln_f.bias": W["ln_f.bias"]}
-    i = 0
-    while f"h.{i}.ln_1.weight" in W:
-        h, b = f"h.{i}.", f"blocks.{i}."
-        sd.update({b + "ln_1.weight": W[h + "ln_1.weight"], b + "ln_1.bias": W[h + "ln_1.bias"],
-                   b + "c_attn.weight": W[h + "attn.c_attn.weight"].t(), b + "c_attn.bias": W[h + "attn.c_attn.bias"],
-                   b + "attn_proj.weight": W[h + "attn.c_proj.weight"].t(), b + "attn_proj.bias": W[h + "attn.c_proj.bias"],
-                   b + "ln_2.weight": W[h + "ln_2.weight"], b + "ln_2.bias": W[h + "ln_2.bias"],
-                   b + "c_fc.weight": W[h + "mlp.c_fc.weight"].t(), b + "c_fc.bias": W[h + "mlp.c_fc.bias"],
-                   b + "mlp_proj.weight": W[h + "mlp.c_proj.weight"].t(), b + "mlp_proj.bias": W[h + "mlp.c_proj.bias"]})
-        i += 1
-    model.load_state_dict(sd, strict=False)
-    for b in model.blocks[i:]:       # grown blocks: identity until trained
+    with torch.no_grad():
+        for name, (p, transposed) in T.hf_params(model).items():
+            if name in W:
+                p.copy_(W[name].t() if transposed else W[name])
+    shipped = sum(1 for k in W if k.endswith(".ln_1.weight"))
+    for b in model.blocks[shipped:]:
         torch.nn.init.zeros_(b.attn_proj.weight)
         torch.nn.init.zeros_(b.mlp_proj.weight)
-    return i
+    return shipped
 
 
 def point_items(world, r, per_fact):
@@ -70,11 +64,8 @@ def point_items(world, r, per_fact):
         kind = G.REL[rel]["obj"]
         for _ in range(per_fact):
             x = r.choice(world["pools"][kind])
-            opts = G.distractors(world, kind, x, r) + [x]
-            r.shuffle(opts)
-            lines = "".join(f"\n{L}. {o}" for L, o in zip(G.MC_LETTERS, opts))
-            L = G.MC_LETTERS[opts.index(x)]
-            items.append([("Question: Which of these is " + x + "?" + lines + "\nAnswer:", 0.0), (" " + L, 5.0), (". " + x, 1.0)])
+            prompt, letter, _ = G.mc_item(world, "Which of these is {}?", x, x, kind, r)
+            items.append([(prompt, 0.0), (" " + letter, 5.0), (". " + x, 1.0)])
     return items
 
 
