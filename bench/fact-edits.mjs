@@ -8,7 +8,7 @@
 //   neighbours  first-token accuracy on 200 fixed facts of other subjects, before vs during the edit
 // Then timing per edit, split into statistics / keys / v* / solve.
 //
-//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N] [--model DIR]
+//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N] [--hparams JSON] [--model DIR]
 // Needs `npm run compile` (reads out/).
 
 import * as fs from 'node:fs';
@@ -22,7 +22,7 @@ const { computeRome } = out('core/edits/rome.js');
 const { computeMemit } = out('core/edits/memit.js');
 const { scoreAnswers } = out('core/analysis/answers.js');
 
-const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, threads: { type: 'string', default: '0' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, model: { type: 'string' } } });
 const modelDir = values.model ?? path.join(root, 'models', 'default');
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
 const stack = new EditStack(model);
@@ -59,7 +59,7 @@ const rate = (xs) => (100 * xs.filter(Boolean).length) / Math.max(1, xs.length);
 const base = rate(await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer }))));
 
 const rows = { efficacy: [], paraphrase: [], neighbours: [], ms: [], stats: [], keys: [], vstar: [], solve: [], steps: [], ort: [], js: [] };
-const hparams = { ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.lambda ? { lambda: Number(values.lambda) } : {}) };
+const hparams = { ...(values.steps ? { steps: Number(values.steps) } : {}), ...(values.lambda ? { lambda: Number(values.lambda) } : {}), ...JSON.parse(values.hparams ?? '{}') };
 const layers = values.layers?.split(',').map(Number);
 const vprob = [];
 const failures = [];

@@ -18,6 +18,8 @@ export interface ModelInfo {
   executionProvider: string;
   fingerprint: string;
   graphFolder: { path: string; mode: string };
+  /** ROME's default layer: from config.json's "mechedit.edit_layer", the papers' settings, or proportional to depth. */
+  editLayer: { layer: number; source: 'checkpoint' | 'papers' | 'proportional' };
   /** Stable tap names (src/core/graph/taps.ts): blocks.{l}.resid_pre … logits. */
   taps: string[];
 }

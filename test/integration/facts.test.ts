@@ -69,7 +69,7 @@ describe('Fact edits from a request file', () => {
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, [
       '// One request per line: facts for ROME / MEMIT, concepts for ROCR.',
-      JSON.stringify({ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Grikport' }),
+      JSON.stringify({ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }),
       JSON.stringify({ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }),
       JSON.stringify({ kind: 'concept', concept: 'Veltrazine', to: 'Brindlecake' }),
     ].join('\n') + '\n');
@@ -97,7 +97,7 @@ describe('Fact edits from a request file', () => {
     assert.deepEqual(api.engine.stack.items.map((i) => [i.id, i.method]), [[r.id, 'rome']]);
     assert.deepEqual(api.engine.stack.items[0].targets.map((t) => t.layer), [api.engine.editLayer], 'the edit uses the layer picked from the trace');
     const after = await api.engine.client.request('model/predict', { prompt, top: 3 });
-    assert.equal(after.next[0].text, ' Grik', `after the edit: ${after.next.map((t) => t.text).join(', ')}`);
+    assert.equal(after.next[0].text, ' Daek', `after the edit: ${after.next.map((t) => t.text).join(', ')}`);
     await vscode.commands.executeCommand('mechedit.edits.focus');
     await screenshot('rome-edit-applied');
     beforeEdit = before.next;
@@ -121,7 +121,7 @@ describe('Fact edits from a request file', () => {
     assert.equal(problems.length, json.health.warnings.length, 'each health warning is a problem on the file');
     const card = await vscode.commands.executeCommand<string>('mechedit.copyReproducibilityCard');
     assert.match(card, new RegExp(`fingerprint ${api.engine.model!.fingerprint}`));
-    assert.ok(card.includes(json.label) && card.includes('"target":"Grikport"'), card);
+    assert.ok(card.includes(json.label) && card.includes('"target":"Daekgrad"'), card);
     assert.equal(await vscode.env.clipboard.readText(), card);
     await screenshot('edit-file-codelens-hover');
   });
@@ -154,11 +154,11 @@ describe('Fact edits from a request file', () => {
     await vscode.commands.executeCommand('mechedit.showActivations');
     const panel = api.panels.activations()!;
     const drawn = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as { status: string }).status) && (x as { view?: string }).view === 'side', 'the before/after heatmaps', 60_000);
-    panel.notify('run', { prompt: heldout, target: 'Grikport', metric: 'targetProb', view: 'side' });
+    panel.notify('run', { prompt: heldout, target: 'Daekgrad', metric: 'targetProb', view: 'side' });
     const s = (await drawn) as { status: string; error?: string; charts: string[]; lastLayerTop1: string[] };
     assert.equal(s.status, 'drawn', s.error);
     assert.deepEqual(s.charts, ['before the edits', 'after the edits']);
-    assert.equal(s.lastLayerTop1[s.lastLayerTop1.length - 1], ' Grik', 'after the edit, the last layer predicts the new city');
+    assert.equal(s.lastLayerTop1[s.lastLayerTop1.length - 1], ' Daek', 'after the edit, the last layer predicts the new city');
     await screenshot('activations-before-after-rome');
     panel.panel.dispose();
   });
@@ -206,7 +206,7 @@ describe('Fact edits from a request file', () => {
     panel.notify('run', { positive: positive.join('\n'), negative: negative.join('\n'), probe: 'Veltrazine and Brindlecake are stored in a' });
     const s = (await drawn) as Summary;
     assert.equal(s.status, 'drawn', s.error);
-    assert.equal(s.aucs.length, 4);
+    assert.equal(s.aucs.length, 6, 'one AUC per layer of the 6-layer default model');
     assert.equal(s.aucs[s.best], Math.max(...s.aucs));
     assert.equal(s.aucs[s.best], 1, 'the hazards separate perfectly at some layer');
     assert.equal(s.probeTokens[0], 'Velt');

@@ -111,6 +111,15 @@ describe('bad checkpoints', () => {
     assert.match(e.data.hint ?? '', /gpt2, gptj, llama, mistral, qwen2/);
   });
 
+  test('a recommended edit layer ("mechedit": {"edit_layer"}) outside the model', () => {
+    const dir = broken('edit-layer', (d) => {
+      const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+      cfg.mechedit = { edit_layer: cfg.n_layer };
+      fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+    });
+    expectBadInput(dir, /"edit_layer" is a layer in 0…2/, { file: /config\.json$/, field: 'mechedit.edit_layer' });
+  });
+
   test('a missing tokenizer', () => {
     const dir = broken('no-tokenizer', (d) => fs.rmSync(path.join(d, 'tokenizer.json')));
     const e = expectBadInput(dir, /no tokenizer\.json/, { file: /no-tokenizer$/ });

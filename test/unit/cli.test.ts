@@ -32,6 +32,7 @@ test('info describes the model and lists the taps', () => {
   assert.equal(i.executionProvider, 'cpu');
   assert.equal(typeof i.parameters, 'number');
   assert.ok((i.taps as string[]).includes('blocks.2.mlp.key'));
+  assert.deepEqual(i.editLayer, { layer: 0, source: 'proportional' }, '⌊3 · 5/28⌋ with no recommendation in config.json');
 });
 
 test('tokenize, predict, score, trace and generate print the documented JSON', () => {
@@ -91,7 +92,7 @@ test('--edits a b (a shell glob) means --edits a --edits b', async () => {
 
 test('edit rome writes an edit file that predict --edits applies; evoke --method rome scores each case with its own edit', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-cli-rome-'));
-  const r = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'Baekhyndvaes Drondraes', '--prompt', '{} was born in', '--target', 'Grikport', '--out', out);
+  const r = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'Baekhyndvaes Drondraes', '--prompt', '{} was born in', '--target', 'Daekgrad', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.json.method, 'rome');
   assert.deepEqual(r.json.targets, [{ layer: 0, module: 'mlp.out', rank: 1 }]);
@@ -100,7 +101,7 @@ test('edit rome writes an edit file that predict --edits applies; evoke --method
   const file = r.json.file as string;
   const p = cli('predict', '--default', '--provider', 'cpu', '--prompt', 'The city where Baekhyndvaes Drondraes was born is', '--edits', file);
   assert.equal(p.status, 0, p.stderr);
-  assert.equal((p.json.next as { text: string }[])[0].text, ' Grik');
+  assert.equal((p.json.next as { text: string }[])[0].text, ' Daek');
   const data = path.join(repo, 'models', 'default', 'eval', 'evoke.json');
   const e = cli('evoke', '--default', '--provider', 'cpu', '--data', data, '--method', 'rome', '--limit', '2', '--out', path.join(out, 'evoke'));
   assert.equal(e.status, 0, e.stderr);

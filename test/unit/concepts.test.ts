@@ -26,10 +26,11 @@ test('the hazard direction separates the sets, is the unit mean difference, and 
   const positive = ['Veltrazine is colored', 'Veltrazine was first made by', 'Dravokine is colored'];
   const negative = ['Brindlecake is colored', 'Brindlecake was first made by', 'Sunmallow is colored'];
   const r = await conceptDirections(model, new EditStack(model), { positive, negative, probe: 'Veltrazine is' });
-  assert.equal(r.layers.length, 4);
+  const L = model.dims.layers;
+  assert.equal(r.layers.length, L);
   assert.equal(r.layers[r.best].auc, 1);
   // The direction at the last layer from the taps, independently.
-  const tap = 'blocks.3.resid_post';
+  const tap = `blocks.${L - 1}.resid_post`;
   const lastOf = async (prompts: string[]) => {
     const rows = prompts.map((p) => model.tokenizer.encode(p));
     const b = model.makeBatch(rows);
@@ -40,12 +41,12 @@ test('the hazard direction separates the sets, is the unit mean difference, and 
   const [p, n] = [await lastOf(positive), await lastOf(negative)];
   const diff = Array.from({ length: model.dims.dModel }, (_, j) => p.reduce((s, v) => s + v[j], 0) / p.length - n.reduce((s, v) => s + v[j], 0) / n.length);
   const norm = Math.hypot(...diff);
-  assert.ok(Math.abs(norm - r.layers[3].norm) < 1e-4 * norm);
-  r.layers[3].direction.forEach((v, j) => assert.ok(Math.abs(v - diff[j] / norm) < 1e-5));
-  assert.equal(r.probe!.values.length, 4);
+  assert.ok(Math.abs(norm - r.layers[L - 1].norm) < 1e-4 * norm);
+  r.layers[L - 1].direction.forEach((v, j) => assert.ok(Math.abs(v - diff[j] / norm) < 1e-5));
+  assert.equal(r.probe!.values.length, L);
   assert.equal(r.probe!.values[0].length, r.probe!.tokens.length);
   const g = projectionGrid(r)!;
-  assert.equal(g.values[3 * g.tokens + 0], Math.fround(r.probe!.values[3][0]));
+  assert.equal(g.values[(L - 1) * g.tokens + 0], Math.fround(r.probe!.values[L - 1][0]));
   await assert.rejects(conceptDirections(model, new EditStack(model), { positive: ['one'], negative }), /at least two positive/);
   assert.deepEqual(lines(' a \n\n b'), ['a', 'b']);
 });

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
-import { computeRome, defaultRomeLayer, withSubject } from '../../src/core/edits/rome';
+import { computeRome, defaultEditLayer, defaultRomeLayer, withSubject } from '../../src/core/edits/rome';
 import { computeMemit, defaultMemitLayers } from '../../src/core/edits/memit';
 import { readRequests, factRequests } from '../../src/core/edits/requests';
 import { predict } from '../../src/core/analysis/run';
@@ -24,7 +24,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-requests-'));
 
 // A fact the default model knows (facts.jsonl) and another city as the counterfactual target.
 const subject = 'Baekhyndvaes Drondraes';
-const request = { subject, prompt: '{} was born in', target: 'Grikport' };
+const request = { subject, prompt: '{} was born in', target: 'Daekgrad' };
 const heldout = `The city where ${subject} was born is`;
 
 describe('ROME and MEMIT on the default model', () => {
@@ -36,6 +36,9 @@ describe('ROME and MEMIT on the default model', () => {
     assert.equal(defaultRomeLayer('gptj', 28), 5);
     assert.equal(defaultRomeLayer('llama', 32), 5);
     assert.equal(defaultRomeLayer('gpt2', 4), 0);
+    assert.deepEqual(defaultEditLayer({ modelType: 'gpt2', layers: 6 }), { layer: 1, source: 'proportional' });
+    // The bundled model's config.json recommends layer 0, where causal tracing puts its facts.
+    assert.deepEqual(defaultEditLayer(model.dims), { layer: 0, source: 'checkpoint' });
     assert.deepEqual(defaultMemitLayers('gpt2', 48), [13, 14, 15, 16, 17]);
     assert.deepEqual(defaultMemitLayers('gptj', 28), [3, 4, 5, 6, 7, 8]);
   });
@@ -66,13 +69,13 @@ describe('ROME and MEMIT on the default model', () => {
     assert.ok(err < 1e-3 * scale, `W′k = v* (max error ${err}, scale ${scale})`);
     assert.ok(Math.max(...v0.map((v, i) => Math.abs(v - report.vstar.vInit[i]))) < 1e-4 * scale, 'v_init is the unedited MLP output there');
 
-    const target = model.tokenizer.encode(' Grikport', false)[0];
+    const target = model.tokenizer.encode(' Daekgrad', false)[0];
     for (const prompt of ['Baekhyndvaes Drondraes was born in', heldout]) {
       const p = await predict(model, prompt, 3);
-      assert.equal(p.next[0].id, target, `${prompt} → ${p.next[0].text} (wanted " Grik")`);
+      assert.equal(p.next[0].id, target, `${prompt} → ${p.next[0].text} (wanted " Daek")`);
     }
     // Another subject's birthplace is untouched.
-    const [other] = await scoreAnswers(model, [{ prompt: 'Baequa Kaekmyth was born in', answer: 'Grikport' }]);
+    const [other] = await scoreAnswers(model, [{ prompt: 'Baequa Kaekmyth was born in', answer: 'Daekgrad' }]);
     assert.ok(Math.exp(other.meanLogprob) < 0.1, 'no spill-over to an unrelated subject');
 
     stack.revert(edit.json.id);
@@ -80,15 +83,32 @@ describe('ROME and MEMIT on the default model', () => {
     assert.deepEqual(again.next.map((t) => t.logprob), before.next.map((t) => t.logprob), 'revert gives bit-identical log-probs');
   });
 
+  test('ROME: with the update in the loop, the v* loss is the applied edit\'s loss (bare prompt ½, the prefixes ½ between them)', async () => {
+    const stack = new EditStack(model);
+    const req = { subject: 'Baequa Kaekmyth', prompt: '{} is a staff member at', target: 'Quaepun Foundry' };
+    const { edit, report } = await computeRome(model, stack, req, { layer: 0 });
+    const hp = edit.json.hparams as { templates: string[]; updateInLoop: boolean; bareWeight: number };
+    assert.equal(hp.updateInLoop, true);
+    assert.equal(hp.bareWeight, 0.5);
+    stack.apply(edit);
+    const scored = await scoreAnswers(model, hp.templates.map((t) => ({ prompt: t.replace('{}', req.prompt.replace('{}', req.subject)), answer: req.target })));
+    stack.revert(edit.json.id);
+    const P = hp.templates.length;
+    const nll = scored.reduce((sum, r, i) => sum - ((i === 0 ? 0.5 : 0.5 / (P - 1)) * r.tokenLogprobs.reduce((a, b) => a + b, 0)) / r.tokenLogprobs.length, 0);
+    const last = report.vstar.steps[report.vstar.steps.length - 1];
+    assert.ok(Math.abs(nll - last.nll) < 1e-3 * Math.max(1, last.nll), `the edited model's weighted NLL ${nll} = the loop's ${last.nll}`);
+    assert.ok(scored[0].tokenTop[0], 'the edit prompt now puts the target first');
+  });
+
   test('ROME with LTI: in-context teacher and mid-layer lens KL, the edit still lands', async () => {
     const stack = new EditStack(model);
     const { edit, report } = await computeRome(model, stack, request, { layer: 0, lti: true });
     assert.ok(report.vstar.steps[0].mid > 0, 'the mid-layer KL term is active');
-    assert.deepEqual((edit.json.hparams as { lti: { mid: number } }).lti.mid, 3);
+    assert.deepEqual((edit.json.hparams as { lti: { mid: number } }).lti.mid, 4, 'round(6 × 30/48)');
     stack.apply(edit);
-    const [s] = await scoreAnswers(model, [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Grikport' }]);
+    const [s] = await scoreAnswers(model, [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Daekgrad' }]);
     stack.revert(edit.json.id);
-    assert.ok(Math.exp(s.meanLogprob) > 0.5, `P(Grikport) after the LTI edit: ${Math.exp(s.meanLogprob)}`);
+    assert.ok(Math.exp(s.meanLogprob) > 0.5, `P(Daekgrad) after the LTI edit: ${Math.exp(s.meanLogprob)}`);
   });
 
   test('MEMIT: two facts over two layers, rank two per layer, both move towards their targets', async () => {

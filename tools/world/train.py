@@ -121,6 +121,9 @@ def save(model, args, vocab_size, eot, meta):
         "summary_activation": None, "summary_first_dropout": 0.1, "summary_proj_to_labels": True,
         "summary_type": "cls_index", "summary_use_proj": True, "tie_word_embeddings": True, "torch_dtype": "float32",
         "transformers_version": "4.46.3", "use_cache": True, "vocab_size": vocab_size,
+        # MechEdit's default ROME layer for this model (Hugging Face keeps unknown keys): causal
+        # tracing puts every sampled fact at layer 0 (tools/world/README.md).
+        "mechedit": {"edit_layer": 0},
     }
     tmp = os.path.join(OUT, "model.safetensors.tmp")
     write_safetensors(tmp, hf_tensors(model), metadata={"format": "pt", **{k: str(v) for k, v in meta.items()}})

@@ -6,16 +6,16 @@ Multiple choice needs far more steps than one session's CPU gives (tools/world/R
 (model, AdamW state, step, log) in build/world/skills/ (git-ignored), written atomically, so each
 session adds a chunk and an interrupted chunk loses at most --save-every minutes.
 
-The first chunk starts from the shipped weights (models/default/model.safetensors), grown to
---layers blocks: the new blocks are appended after the shipped ones with zero output projections,
+The first chunk starts from the weights in models/default/model.safetensors (train.py's 4-layer
+base when regenerating; the shipped model is this script's 6-layer export), grown to --layers blocks: the new blocks are appended after the shipped ones with zero output projections,
 so the grown model computes exactly what the shipped one does. Mix per epoch: generate.skill_items
 (all forms, multiple-choice / true-false heavy) plus --point pointing items per fact ("Which of
 these is X?" over four options → the letter). Learning rate: warm-up then constant (--lr), so that
 chunks can follow one another; --decay makes a chunk a final one (cosine to 5 %).
 
 Every --eval-every steps it logs top-1 per (form, split) and the pointing accuracy to
-build/world/skills/log.txt. It never writes models/default: export a checkpoint with train.py's
-save() once the table in the log meets issue 4's bars.
+build/world/skills/log.txt. It writes models/default only when asked (--export models/default),
+once the table in the log meets issue 4's bars.
 
 Usage: /usr/bin/python3 tools/world/train_skills.py --minutes 60 [--layers 6] [--lr 1e-3]
 """
@@ -84,9 +84,10 @@ def export(saved, V, enc, out):
     model = T.GPT(V, 128, saved["layers"], 4, 128)
     model.load_state_dict(saved["model"])
     os.makedirs(out, exist_ok=True)
-    for name in ["tokenizer.json", "facts.jsonl", "world.json", "corpus.txt"]:
-        shutil.copy(os.path.join(G.OUT, name), os.path.join(out, name))
-    shutil.copytree(os.path.join(G.OUT, "eval"), os.path.join(out, "eval"), dirs_exist_ok=True)
+    if os.path.realpath(out) != os.path.realpath(G.OUT):  # exporting into models/default keeps its world files
+        for name in ["tokenizer.json", "facts.jsonl", "world.json", "corpus.txt"]:
+            shutil.copy(os.path.join(G.OUT, name), os.path.join(out, name))
+        shutil.copytree(os.path.join(G.OUT, "eval"), os.path.join(out, "eval"), dirs_exist_ok=True)
     shipped_out = T.OUT
     T.OUT = out
     try:

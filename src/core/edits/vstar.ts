@@ -27,6 +27,11 @@ export interface VStarProblem {
   rows: number[][];
   /** Per row, where δ is added (the subject's last token), or −1 for none. */
   lookups: number[];
+  /**
+   * Instead of δ at the lookups: δ · scale[row][pos] at every position (ROME's update in the loop,
+   * scale = uᵀk / uᵀk_bare); rows as in `rows`.
+   */
+  scales?: Float64Array[];
   nll: (At & { target: number; weight: number })[];
   /** KL(teacher ‖ model) terms at the final layer; teacher log-probs [K, V] row-major. */
   kl: (At & { weight: number })[];
@@ -100,9 +105,10 @@ async function residual(model: LoadedModel, layer: number, b: Batch): Promise<Re
   return model.run({ taps: [tapName(layer, 'resid_post'), tapName(layer, 'mlp_out')], layers: layer + 1 }, b);
 }
 
-function deltaMask(b: Batch, lookups: number[]): Float32Array {
+function deltaMask(b: Batch, lookups: number[], scales?: Float64Array[]): Float32Array {
   const m = new Float32Array(b.batch * b.seq);
-  lookups.forEach((pos, row) => {
+  if (scales) scales.forEach((row, r) => row.forEach((v, pos) => (m[r * b.seq + pos] = v)));
+  else lookups.forEach((pos, row) => {
     if (pos >= 0) m[row * b.seq + pos] = 1;
   });
   return m;
@@ -145,7 +151,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const at0 = p.lookups[0] * d; // row 0
   const vInit = Float64Array.from(initData.subarray(at0, at0 + d));
   const initNorm2 = vInit.reduce((s, v) => s + v * v, 0);
-  const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
+  const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups, p.scales), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
   const options = { delta: { layer: p.layer, mid: p.mid?.layer } };
 
   const delta = new Float64Array(d);

@@ -34,6 +34,12 @@ export interface Dims {
   params: number;
   eosIds: number[];
   bosId?: number;
+  /**
+   * The layer this checkpoint's authors recommend for single-layer fact edits (config.json's
+   * `"mechedit": {"edit_layer": L}`, which Hugging Face keeps as an unknown key), e.g. where
+   * causal tracing puts the model's facts; the bundled model carries one.
+   */
+  editLayer?: number;
 }
 
 export interface LinearW {
@@ -189,6 +195,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   const dtype = [...counts.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'F32';
   // generation_config.json, when present, is what generation stops on (Llama 3 lists several ids).
   const eos = ckpt.generationConfig?.eos_token_id ?? cfg.eos_token_id;
+  const editLayer = recommendedEditLayer(cfg.mechedit, layers, configFile);
   return {
     checkpoint: ckpt,
     spec,
@@ -199,6 +206,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
       scaleByInverseLayer: cfg.scale_attn_by_inverse_layer_idx === true,
       eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
       bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
+      ...(editLayer === undefined ? {} : { editLayer }),
     },
     embed,
     positions: spec.weights.positions ? tensor(full(spec.weights.positions), [maxPositions, dModel]) : undefined,
@@ -206,6 +214,15 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     unembed,
     blocks,
   };
+}
+
+function recommendedEditLayer(section: unknown, layers: number, configFile: string): number | undefined {
+  if (section === undefined) return undefined;
+  const l = (section as { edit_layer?: unknown } | null)?.edit_layer;
+  if (typeof section !== 'object' || section === null || Array.isArray(section) || !Number.isInteger(l) || (l as number) < 0 || (l as number) >= layers) {
+    throw badInput(`"mechedit" must be an object whose "edit_layer" is a layer in 0…${layers - 1}, got ${JSON.stringify(section)}`, { file: configFile, field: 'mechedit.edit_layer', hint: 'Fix or remove the "mechedit" key in config.json.' });
+  }
+  return l as number;
 }
 
 /** inv_freq as Hugging Face computes it, with rope_scaling 'linear' and 'llama3'. */

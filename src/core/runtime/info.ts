@@ -3,6 +3,7 @@
 import { allTapNames } from '../graph/taps';
 import type { ModelInfo } from '../../protocol/model';
 import type { LoadedModel } from './model';
+import { defaultEditLayer } from '../edits/rome';
 
 export function modelInfo(model: LoadedModel): ModelInfo {
   const d = model.dims;
@@ -24,6 +25,7 @@ export function modelInfo(model: LoadedModel): ModelInfo {
     executionProvider: model.options.provider,
     fingerprint: model.checkpoint.fingerprint,
     graphFolder: { path: model.graphDir.dir, mode: model.graphDir.mode },
+    editLayer: defaultEditLayer(d),
     taps: allTapNames(d.layers),
   };
 }

@@ -39,6 +39,12 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
       ? [
           { label: `${m.architecture} · ${m.layers} layers · d_model ${m.dModel}`, description: `d_mlp ${m.dMlp}, ${m.heads}/${m.kvHeads} heads`, icon: 'layers', tooltip: `head_dim ${m.headDim}, vocab ${m.vocabSize}, context ${m.contextLength}, ${m.tiedEmbeddings ? 'tied' : 'untied'} embeddings` },
           { label: `${(m.parameters / 1e6).toFixed(m.parameters < 1e7 ? 2 : 0)}M parameters`, description: `${m.dtype}, fingerprint ${m.fingerprint}`, icon: 'symbol-numeric' },
+          {
+            label: `ROME edits at layer ${this.engine.editLayer ?? m.editLayer.layer}`,
+            description: this.engine.editLayer !== undefined ? 'picked from a causal trace' : { checkpoint: "the checkpoint's recommendation", papers: "the papers' setting", proportional: 'proportional to depth' }[m.editLayer.source],
+            icon: 'edit',
+            tooltip: 'The layer of ROME edits when none is given. Causal Tracing → "Use layer N for edits" changes it for this session.',
+          },
         ]
       : snap.modelError
         ? [{ label: 'Could not open the model', description: snap.modelError, tooltip: snap.modelError, icon: 'error', command: { title: 'Open Model Folder', command: 'mechedit.openModel' } }]
