@@ -6,7 +6,7 @@
 //   - after reverting: whether the logits are bit-identical to the unedited model's.
 // Prints markdown tables. Not a test.
 //
-// Usage: npx tsc -p . && node bench/rocr-acceptance.mjs [--model models/default] [--layers 0,1] [--lambda X] [--positions last|all] [--n 400]
+// Usage: npx tsc -p . && node bench/rocr-acceptance.mjs [--model models/default] [--layers 0,1] [--lambda X] [--positions last|all] [--templates JSON] [--n 400]
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,7 +16,7 @@ const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeRocr } = out('core/edits/rocr.js');
 
-const { values: opt } = parseArgs({ options: { model: { type: 'string', default: path.join(repo, 'models', 'default') }, layers: { type: 'string' }, lambda: { type: 'string' }, positions: { type: 'string', default: 'last' }, n: { type: 'string', default: '400' }, threads: { type: 'string', default: '2' } } });
+const { values: opt } = parseArgs({ options: { model: { type: 'string', default: path.join(repo, 'models', 'default') }, layers: { type: 'string' }, lambda: { type: 'string' }, positions: { type: 'string', default: 'last' }, n: { type: 'string', default: '400' }, threads: { type: 'string', default: '2' }, templates: { type: 'string' } } });
 const model = LoadedModel.open(opt.model, { provider: 'cpu', threads: Number(opt.threads) });
 const world = JSON.parse(fs.readFileSync(path.join(opt.model, 'world.json'), 'utf8'));
 const facts = fs.readFileSync(path.join(opt.model, 'facts.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
@@ -54,7 +54,7 @@ for (const h of hazards) {
   const probes = facts.filter((f) => f.subject === h.name);
   const before = await top1(probes);
   const t0 = performance.now();
-  const edit = await computeRocr(model, stack, { concept: h.name, harmless: h.redirect, layers: opt.layers?.split(',').map(Number), lambda: opt.lambda ? Number(opt.lambda) : undefined, positions: opt.positions });
+  const edit = await computeRocr(model, stack, { concept: h.name, harmless: h.redirect, layers: opt.layers?.split(',').map(Number), lambda: opt.lambda ? Number(opt.lambda) : undefined, positions: opt.positions, templates: opt.templates ? JSON.parse(opt.templates) : undefined });
   const ms = performance.now() - t0;
   stack.apply(edit);
   const after = await top1(probes);
