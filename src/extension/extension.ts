@@ -26,6 +26,7 @@ export interface MechEditApi {
   edits: EditsView;
   problems: DiagnosticsProblems;
   strengths(): StrengthsViewHost | undefined;
+  model: ModelView;
   panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
 }
 
@@ -40,14 +41,15 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const problems = new DiagnosticsProblems();
-  context.subscriptions.push(problems);
+  const model = new ModelView(engine);
+  context.subscriptions.push(problems, model);
   const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems));
 
   context.subscriptions.push(
     output,
     engine,
     edits,
-    vscode.window.registerTreeDataProvider('mechedit.model', new ModelView(engine)),
+    vscode.window.registerTreeDataProvider('mechedit.model', model),
     createStatusBar(engine),
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
     vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
@@ -63,7 +65,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
+  return { engine, edits, problems, model, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
 }
 
 export function deactivate(): void {

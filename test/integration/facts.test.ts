@@ -52,13 +52,16 @@ describe('Fact edits from a request file', () => {
     assert.equal(s.answer, ' Qu');
     assert.ok(s.cleanProb > 0.9 && s.corruptedProb < s.cleanProb, `clean ${s.cleanProb}, corrupted ${s.corruptedProb}`);
     assert.equal(s.charts.length, 3);
-    assert.equal(s.cells, 3 * 4 * s.tokens.length, 'three maps of layers × tokens');
+    assert.equal(s.cells, 3 * api.engine.model!.layers * s.tokens.length, 'three maps of layers × tokens');
     assert.equal(s.recommendedLayer, s.mlpAtSubjectLast.indexOf(Math.max(...s.mlpAtSubjectLast)), 'the recommended layer is the strongest MLP effect at the subject\'s last token');
     await screenshot('causal-tracing');
+    const romeRow = () => api.model.getChildren().find((r) => r.label.startsWith('ROME edits at layer'));
+    assert.deepEqual([romeRow()?.label, romeRow()?.description], ['ROME edits at layer 0', "the checkpoint's recommendation"], 'the Model view shows config.json\'s recommended layer');
     const picked = waitFor(panel.onDidRender, (x) => (x as { editLayer?: number }).editLayer === s.recommendedLayer, 'the panel showing the edit layer', 10_000);
     panel.useLayer(s.recommendedLayer);
     await picked;
     assert.equal(api.engine.editLayer, s.recommendedLayer);
+    assert.deepEqual([romeRow()?.label, romeRow()?.description], [`ROME edits at layer ${s.recommendedLayer}`, 'picked from a causal trace']);
     panel.panel.dispose();
   });
 
