@@ -214,7 +214,7 @@ const traceCmd: Command = {
 
 const causalTraceCmd: Command = {
   summary: "ROME's causal tracing: which (token, layer) states carry a fact; recommends the edit layer",
-  help: `mechedit causal-trace --model DIR --prompt T --subject S [--answer A] [--samples 10] [--window 10] [--json]\n${modelHelp}`,
+  help: `mechedit causal-trace --model DIR --prompt T --subject S [--answer A] [--samples 10] [--window W (default: 10 layers of 48, by depth)] [--json]\n${modelHelp}`,
   options: { ...modelOptions, prompt: { type: 'string' }, subject: { type: 'string' }, answer: { type: 'string' }, samples: { type: 'string' }, window: { type: 'string' } },
   async run(values) {
     const model = await openModel(values);
@@ -223,7 +223,7 @@ const causalTraceCmd: Command = {
       subject: requireString(values, 'subject'),
       answer: values.answer as string | undefined,
       samples: intOption(values, 'samples', 10, 1, 1000),
-      window: intOption(values, 'window', 10, 1, 1000),
+      window: values.window === undefined ? undefined : intOption(values, 'window', 10, 1, 1000),
     });
   },
   format: (r) => {

@@ -135,7 +135,8 @@ export interface TracingPanelState {
   subject: string;
   answer: string;
   samples: number;
-  window: number;
+  /** Unset: the engine's default by depth (10 layers of 48). */
+  window?: number;
 }
 
 /** The Diagnostics panel: EVOKE and ORT results as charts, before vs after, with the cases behind them. */

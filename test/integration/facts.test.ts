@@ -46,7 +46,7 @@ describe('Fact edits from a request file', () => {
     const panel = api.panels.tracing();
     assert.ok(panel, 'the Causal Tracing panel is open');
     const drawn = waitFor(panel.onDidRender, (s) => (s as { status: string }).status === 'drawn' || (s as { status: string }).status === 'error', 'the causal trace', 60_000);
-    panel.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 10, window: 2 });
+    panel.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 10 }); // window by depth: 1
     const s = (await drawn) as { status: string; error?: string; recommendedLayer: number; answer: string; cleanProb: number; corruptedProb: number; tokens: string[]; subject: [number, number]; charts: string[]; cells: number; mlpAtSubjectLast: number[] };
     assert.equal(s.status, 'drawn', s.error);
     assert.equal(s.answer, ' Qu');

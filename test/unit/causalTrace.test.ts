@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
-import { causalTrace, subjectRange } from '../../src/core/analysis/causalTrace';
+import { causalTrace, defaultTraceWindow, subjectRange } from '../../src/core/analysis/causalTrace';
 
 const repo = path.join(__dirname, '..', '..', '..');
 process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-trace-'));
@@ -39,3 +39,7 @@ for (const name of ['gpt2-tiny', 'llama-gqa', 'gptj-tiny']) {
     await model.release();
   });
 }
+
+test('the default window is ROME\'s 10 of 48 layers, scaled by depth', () => {
+  assert.deepEqual([48, 28, 32, 6, 4, 96].map(defaultTraceWindow), [10, 6, 7, 1, 1, 10]);
+});

@@ -122,7 +122,7 @@ def save(model, args, vocab_size, eot, meta):
         "summary_type": "cls_index", "summary_use_proj": True, "tie_word_embeddings": True, "torch_dtype": "float32",
         "transformers_version": "4.46.3", "use_cache": True, "vocab_size": vocab_size,
         # MechEdit's default ROME layer for this model (Hugging Face keeps unknown keys): causal
-        # tracing puts every sampled fact at layer 0 (tools/world/README.md).
+        # tracing (window 1) recommends layer 0 for 18 of 24 sampled facts (tools/world/README.md).
         "mechedit": {"edit_layer": 0},
     }
     tmp = os.path.join(OUT, "model.safetensors.tmp")

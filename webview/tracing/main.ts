@@ -19,7 +19,7 @@ import './style.css';
 
 const host = new Host<TracingPanel, TracingPanelState>();
 const root = document.getElementById('root')!;
-let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, window: 10, ...host.getState() };
+let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, ...host.getState() };
 let ctxInfo: TracingContext = {};
 let result: TracingResult | undefined;
 
@@ -123,7 +123,7 @@ function render(): void {
   tooltip.hidden = true;
   const model = ctxInfo.model;
   const set = (k: keyof TracingPanelState) => (v: string) => {
-    state = { ...state, [k]: k === 'samples' || k === 'window' ? Math.max(1, Math.round(Number(v)) || 1) : v };
+    state = { ...state, [k]: k === 'samples' || k === 'window' ? (k === 'window' && !v.trim() ? undefined : Math.max(1, Math.round(Number(v)) || 1)) : v };
     save();
   };
   const enter = { onEnter: () => void run() };
@@ -132,7 +132,7 @@ function render(): void {
     textfield('subject', 'Subject (in the prompt)', state.subject, set('subject'), enter),
     textfield('answer', 'Answer (default: the clean top-1)', state.answer, set('answer'), enter),
     textfield('samples', 'Noise samples', String(state.samples), set('samples'), { className: 'num', ...enter }),
-    textfield('window', 'Window', String(state.window), set('window'), { className: 'num', ...enter }),
+    textfield('window', 'Window (empty: by depth)', state.window === undefined ? '' : String(state.window), set('window'), { className: 'num', ...enter }),
     button('Trace', 'play', () => void run(), 'run', job.busy || !model),
   );
   const body: (Node | string)[] = [];

@@ -22,7 +22,7 @@ export interface CausalTraceRequest {
   samples?: number;
   /** Noise standard deviation in units of the embedding std (ROME: 3). */
   noise?: number;
-  /** Layers restored together for the MLP and attention traces (ROME: 10). */
+  /** Layers restored together for the MLP and attention traces (default: defaultTraceWindow). */
   window?: number;
   seed?: number;
   onProgress?: (done: number, total: number) => void;
@@ -62,6 +62,15 @@ function gaussian(seed: number): () => number {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
+/**
+ * ROME's window of 10 layers on GPT-2 XL's 48, scaled by depth (at least 1): on a shallow model a
+ * window of 10 restores nearly every layer at once and the recommended layer means nothing (the
+ * bundled 6-layer model gets 1, each layer's own effect).
+ */
+export function defaultTraceWindow(layers: number): number {
+  return Math.max(1, Math.min(10, Math.round((layers * 10) / 48)));
+}
+
 export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): Promise<CausalTraceResult> {
   const ort = loadOrt();
   const { layers, dModel: d } = model.dims;
@@ -69,7 +78,7 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
   const S = ids.length;
   const [s0, s1] = subjectRange(model, req.prompt, req.subject);
   const samples = req.samples ?? 10;
-  const window = req.window ?? 10;
+  const window = req.window ?? defaultTraceWindow(layers);
 
   // Clean run: every patchable state, and P(answer).
   const tapNames = Array.from({ length: layers }, (_, l) => PATCH_TAPS.map((k) => tapName(l, k))).flat();
