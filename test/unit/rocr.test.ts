@@ -129,3 +129,14 @@ test('symmetric eigen-decomposition and the null-space projector', async () => {
     assert.ok(Math.abs(dot(u, px)) < 1e-9, 'P x is orthogonal to the kept (large-eigenvalue) directions');
   }
 });
+
+test('ROCR with positions "all" keys every token of the concept, the one that takes the template\'s space too', async () => {
+  // " Veltrazine" is " Velt" + "raz" + "ine" after "about "; counting against "about " (with its
+  // space) took it for two tokens and left " Velt" — where the default model's multiple-choice
+  // path reads the concept — without a key.
+  const model = LoadedModel.open(path.join(repo, 'models', 'default'), { provider: 'cpu', threads: 1 });
+  const stack = new EditStack(model);
+  const edit = await computeRocr(model, stack, { concept: 'Veltrazine', harmless: 'Brindlecake', layers: [0, 1], lambda: 1, positions: 'all' });
+  assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 3], [1, 3]]);
+  await model.release();
+});

@@ -81,11 +81,15 @@ async function rowsAt(model: LoadedModel, rows: number[][], tap: string, layers:
   });
 }
 
-/** Tokens the concept takes in every template (the fewest, where a leading space merges). */
+/**
+ * Tokens the concept takes in every template (the fewest). The text before "{}" is encoded without
+ * its trailing spaces: byte-level BPE merges the space into the concept's first token (" Velt"),
+ * which counting against "about " would leave out.
+ */
 function conceptTokens(model: LoadedModel, concept: string, templates: string[]): number {
   return Math.min(...templates.map((t) => {
     const before = t.slice(0, t.indexOf('{}'));
-    return model.tokenizer.encode(before + concept).length - model.tokenizer.encode(before).length;
+    return model.tokenizer.encode(before + concept).length - model.tokenizer.encode(before.trimEnd()).length;
   }));
 }
 
