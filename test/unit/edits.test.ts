@@ -176,6 +176,12 @@ test('mechedit edit import (.npy and .safetensors) and --edits on predict', () =
   const edited = cli('predict', '--model', fixture('gpt2-tiny'), '--prompt', 'the cat', '--provider', 'cpu', '--edits', file);
   assert.equal(edited.status, 0, edited.stderr);
   assert.notDeepEqual(JSON.parse(edited.stdout).next, plain.next);
+  // --out naming a .json file writes that file, and its vectors beside it with the same stem.
+  const named = cli('edit', 'import', '--model', fixture('gpt2-tiny'), '--layer', '1', '--u', u, '--v', v, '--out', path.join(tmp, 'named', 'my-edit.json'));
+  assert.equal(named.status, 0, named.stderr);
+  assert.equal(JSON.parse(named.stdout).file, path.join(tmp, 'named', 'my-edit.json'));
+  assert.deepEqual(fs.readdirSync(path.join(tmp, 'named')).sort(), ['my-edit.json', 'my-edit.safetensors']);
+  assert.deepEqual(readEdit(path.join(tmp, 'named', 'my-edit.json')).tensors, e.tensors, 'it reads back as the same edit');
   const wrong = cli('edit', 'import', '--model', fixture('llama-gqa'), '--layer', '1', '--u', u, '--v', v, '--out', path.join(tmp, 'nope'));
   assert.equal(wrong.status, 2);
   assert.match(wrong.stderr, /columns/);

@@ -103,9 +103,15 @@ export function readEdit(file: string): Edit {
 }
 
 /** Writes `<dir>/<id>.json` and `<dir>/<id>.safetensors`. Returns the JSON path. */
+/**
+ * Writes `<id>.json` and its `<id>.safetensors` into the folder `dir`; or, when `dir` ends in
+ * `.json`, that file and the sidecar beside it with the same stem (`mechedit edit … --out x.json`).
+ */
 export function writeEdit(dir: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }): string {
+  const stem = dir.endsWith('.json') ? path.basename(dir, '.json') : edit.json.id;
+  if (dir.endsWith('.json')) dir = path.dirname(dir);
   fs.mkdirSync(dir, { recursive: true });
-  const json: EditJson = { ...edit.json, vectors: `${edit.json.id}.safetensors` };
+  const json: EditJson = { ...edit.json, vectors: `${stem}.safetensors` };
   writeSafetensors(
     path.join(dir, json.vectors),
     json.targets.flatMap((t, i) => {
@@ -115,7 +121,7 @@ export function writeEdit(dir: string, edit: Omit<Edit, 'file'>, dims: (t: EditT
     }),
     { format: EDIT_FORMAT, id: json.id },
   );
-  const file = path.join(dir, `${json.id}.json`);
+  const file = path.join(dir, `${stem}.json`);
   fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   return file;
 }
