@@ -10,7 +10,7 @@ import { selfTest } from '../core/runtime/selftest';
 import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
-import { causalTrace, type CausalTraceResult } from '../core/analysis/causalTrace';
+import { causalTrace, defaultTraceWindow, type CausalTraceResult } from '../core/analysis/causalTrace';
 import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
 import { ortTargets } from '../core/diagnostics/ortData';
 import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
@@ -223,7 +223,7 @@ const causalTraceCmd: Command = {
       subject: requireString(values, 'subject'),
       answer: values.answer as string | undefined,
       samples: intOption(values, 'samples', 10, 1, 1000),
-      window: values.window === undefined ? undefined : intOption(values, 'window', 10, 1, 1000),
+      window: intOption(values, 'window', defaultTraceWindow(model.dims.layers), 1, 1000),
     });
   },
   format: (r) => {

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
-import { computeRome, defaultEditLayer, defaultRomeLayer, withSubject } from '../../src/core/edits/rome';
+import { computeRome, defaultEditLayer, withSubject } from '../../src/core/edits/rome';
 import { computeMemit, defaultMemitLayers } from '../../src/core/edits/memit';
 import { readRequests, factRequests } from '../../src/core/edits/requests';
 import { predict } from '../../src/core/analysis/run';
@@ -32,10 +32,10 @@ describe('ROME and MEMIT on the default model', () => {
   after(() => model.release());
 
   test('default layers follow the papers (GPT-2 XL 17, GPT-J 5, Llama-2 5; MEMIT 13–17, 3–8, 4–8)', () => {
-    assert.equal(defaultRomeLayer('gpt2', 48), 17);
-    assert.equal(defaultRomeLayer('gptj', 28), 5);
-    assert.equal(defaultRomeLayer('llama', 32), 5);
-    assert.equal(defaultRomeLayer('gpt2', 4), 0);
+    assert.equal(defaultEditLayer({ modelType: 'gpt2', layers: 48 }).layer, 17);
+    assert.equal(defaultEditLayer({ modelType: 'gptj', layers: 28 }).layer, 5);
+    assert.equal(defaultEditLayer({ modelType: 'llama', layers: 32 }).layer, 5);
+    assert.equal(defaultEditLayer({ modelType: 'gpt2', layers: 4 }).layer, 0);
     assert.deepEqual(defaultEditLayer({ modelType: 'gpt2', layers: 6 }), { layer: 1, source: 'proportional' });
     // The bundled model's config.json recommends layer 0, where causal tracing puts its facts.
     assert.deepEqual(defaultEditLayer(model.dims), { layer: 0, source: 'checkpoint' });

@@ -122,8 +122,10 @@ function render(): void {
   const tooltip = h('div', { class: 'tooltip', role: 'tooltip' });
   tooltip.hidden = true;
   const model = ctxInfo.model;
+  const count = (v: string) => Math.max(1, Math.round(Number(v)) || 1);
   const set = (k: keyof TracingPanelState) => (v: string) => {
-    state = { ...state, [k]: k === 'samples' || k === 'window' ? (k === 'window' && !v.trim() ? undefined : Math.max(1, Math.round(Number(v)) || 1)) : v };
+    // An empty window is the engine's default by depth.
+    state = { ...state, [k]: k === 'window' ? (v.trim() ? count(v) : undefined) : k === 'samples' ? count(v) : v };
     save();
   };
   const enter = { onEnter: () => void run() };

@@ -102,14 +102,15 @@ export function readEdit(file: string): Edit {
   return { json, file, tensors };
 }
 
-/** Writes `<dir>/<id>.json` and `<dir>/<id>.safetensors`. Returns the JSON path. */
 /**
- * Writes `<id>.json` and its `<id>.safetensors` into the folder `dir`; or, when `dir` ends in
+ * Writes `<id>.json` and its `<id>.safetensors` into the folder `out`; or, when `out` ends in
  * `.json`, that file and the sidecar beside it with the same stem (`mechedit edit … --out x.json`).
+ * Returns the JSON path.
  */
-export function writeEdit(dir: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }): string {
-  const stem = dir.endsWith('.json') ? path.basename(dir, '.json') : edit.json.id;
-  if (dir.endsWith('.json')) dir = path.dirname(dir);
+export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }): string {
+  const named = out.endsWith('.json');
+  const dir = named ? path.dirname(out) : out;
+  const stem = named ? path.basename(out, '.json') : edit.json.id;
   fs.mkdirSync(dir, { recursive: true });
   const json: EditJson = { ...edit.json, vectors: `${stem}.safetensors` };
   writeSafetensors(

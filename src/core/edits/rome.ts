@@ -66,10 +66,6 @@ export function defaultEditLayer(d: { modelType: string; layers: number; editLay
   return { layer: Math.min(d.layers - 1, Math.floor((d.layers * 5) / 28)), source: 'proportional' };
 }
 
-export function defaultRomeLayer(modelType: string, layers: number, recommended?: number): number {
-  return defaultEditLayer({ modelType, layers, editLayer: recommended }).layer;
-}
-
 export function defaultLti(modelType: string, layers: number): LtiHparams {
   const gpt2 = modelType === 'gpt2';
   const llama = ['llama', 'mistral', 'qwen2'].includes(modelType);

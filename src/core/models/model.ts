@@ -216,13 +216,14 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   };
 }
 
+/** config.json's `"mechedit": {"edit_layer": L}`, checked against the model's depth. */
 function recommendedEditLayer(section: unknown, layers: number, configFile: string): number | undefined {
   if (section === undefined) return undefined;
-  const l = (section as { edit_layer?: unknown } | null)?.edit_layer;
-  if (typeof section !== 'object' || section === null || Array.isArray(section) || !Number.isInteger(l) || (l as number) < 0 || (l as number) >= layers) {
+  const l = typeof section === 'object' && section !== null && !Array.isArray(section) ? (section as { edit_layer?: unknown }).edit_layer : undefined;
+  if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l >= layers) {
     throw badInput(`"mechedit" must be an object whose "edit_layer" is a layer in 0…${layers - 1}, got ${JSON.stringify(section)}`, { file: configFile, field: 'mechedit.edit_layer', hint: 'Fix or remove the "mechedit" key in config.json.' });
   }
-  return l as number;
+  return l;
 }
 
 /** inv_freq as Hugging Face computes it, with rope_scaling 'linear' and 'llama3'. */
