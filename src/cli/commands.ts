@@ -25,7 +25,7 @@ import { EditStack } from '../core/edits/stack';
 import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
 import { readVectors } from '../core/edits/importVectors';
 import { bake } from '../core/edits/bake';
-import { computeRocr, defaultRocrLayers } from '../core/edits/rocr';
+import { computeRocr, defaultRocrSettings } from '../core/edits/rocr';
 import { computeRome } from '../core/edits/rome';
 import { computeMemit } from '../core/edits/memit';
 import { factRequests } from '../core/edits/requests';
@@ -440,7 +440,7 @@ function weightDims(model: LoadedModel) {
 const EDIT_HELP = [
   'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--out DIR] [--json]',
   'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--out DIR] [--json]',
-  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
+  'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--regularizer identity|covariance] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
   '',
@@ -448,8 +448,11 @@ const EDIT_HELP = [
   '        statistics over --corpus, default corpus.txt beside the model); --lti adds EVOKE\'s in-context teacher',
   '  memit: the facts of FILE (JSON Lines or a JSON array of {subject, prompt, target}, or CounterFact records)',
   '        over several layers; rank = number of facts per layer',
-  '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; layers default by depth;',
-  '        --positions all puts keys on every token of C, for models that read multi-token concepts from their earlier tokens)',
+  '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; settings default to the',
+  '        checkpoint\'s "mechedit.rocr" in config.json, else the paper\'s: layers by depth, λ I, the last token;',
+  '        --positions all puts keys on every token of C, for models that read multi-token concepts from their earlier tokens;',
+  '        --regularizer covariance solves with λ C (key statistics over --corpus) instead of λ I, so that the edit',
+  '        does not respond to unrelated tokens)',
   '  ablate: W ← (I − d dᵀ) W on the output projections of the layers; FILE holds d (.npy or .safetensors, d_model values)',
   '  import: user-made u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in], as ΔW = Uᵀ V',
   '  --out DIR            where <id>.json and <id>.safetensors go (default .mechedit/edits)',
@@ -463,7 +466,7 @@ const edit: Command = {
     ...modelOptions, layer: { type: 'string' }, layers: { type: 'string' }, module: { type: 'string' }, modules: { type: 'string' },
     u: { type: 'string' }, v: { type: 'string' }, label: { type: 'string' }, out: { type: 'string' },
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
-    corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' },
+    corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' },
     subject: { type: 'string' }, prompt: { type: 'string' }, target: { type: 'string' }, lti: { type: 'boolean' }, steps: { type: 'string' }, seed: { type: 'string' }, requests: { type: 'string' },
   },
   allowPositionals: true,
@@ -509,7 +512,7 @@ const edit: Command = {
         if (model.dims.dMlp > 2048) throw badInput(`--null-space builds P from C's eigenvectors in JS, which is too slow for d_mlp = ${model.dims.dMlp}`, { field: '--null-space', hint: 'Leave it off (P = I) for this model.' });
         const corpus = (values.corpus as string[] | undefined) ?? defaultCorpus(model);
         const threshold = values.threshold === undefined ? 0.02 : Number(values.threshold);
-        const layers = layerList(values) ?? defaultRocrLayers(model.dims.modelType, model.dims.layers);
+        const layers = layerList(values) ?? defaultRocrSettings(model.dims).layers;
         const projectors = new Map<number, (v: Float64Array) => Float64Array>();
         for (const l of layers) {
           const s = await keyStats(model, { layer: l, corpus });
@@ -520,10 +523,15 @@ const edit: Command = {
         }
         project = (layer, v) => projectors.get(layer)!(v);
       }
-      const positions = (values.positions as string | undefined) ?? 'last';
-      if (positions !== 'last' && positions !== 'all') throw badInput(`--positions must be last or all, got "${positions}"`, { field: '--positions' });
+      const positions = values.positions as string | undefined;
+      if (positions !== undefined && positions !== 'last' && positions !== 'all') throw badInput(`--positions must be last or all, got "${positions}"`, { field: '--positions' });
+      const regularizer = values.regularizer as string | undefined;
+      if (regularizer !== undefined && regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`--regularizer must be identity or covariance, got "${regularizer}"`, { field: '--regularizer' });
+      if (regularizer === 'covariance' && values['null-space']) throw badInput('--null-space and --regularizer covariance are alternatives', { field: '--regularizer', hint: 'Use one of them.' });
       result = await computeRocr(model, stack, {
         positions,
+        regularizer,
+        corpus: values.corpus as string[] | undefined,
         project,
         concept: requireString(values, 'concept'),
         harmless: requireString(values, 'to'),

@@ -46,7 +46,7 @@ export function registerEditHandlers(server: EngineServer, model: () => LoadedMo
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 1, 'computing the redirection', true);
-    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions });
+    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions, regularizer: p.regularizer, isCancelled: () => progress.cancelled });
     return finish(m, s, edit, p.outDir, performance.now() - t0, progress);
   });
 

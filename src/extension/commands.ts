@@ -148,7 +148,7 @@ export function editsFolder(): string | undefined {
 }
 
 /** Asks for a concept and a harmless concept, computes the ROCR edit, saves and applies it. */
-async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all' }): Promise<unknown> {
+async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance' }): Promise<unknown> {
   const model = await engine.requireModel();
   const outDir = editsFolder();
   if (!model || !outDir) return undefined;
@@ -158,7 +158,7 @@ async function redirectConcept(engine: EngineService, args?: { concept?: string;
   if (!harmless) return undefined;
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: redirecting "${concept}" → "${harmless}"`, cancellable: true }, async (progress, token) => {
     try {
-      const r = await engine.client.request('edits/rocr', { concept, harmless, layers: args?.layers, lambda: args?.lambda, positions: args?.positions, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const r = await engine.client.request('edits/rocr', { concept, harmless, layers: args?.layers, lambda: args?.lambda, positions: args?.positions, regularizer: args?.regularizer, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;
       engine.fire();
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';

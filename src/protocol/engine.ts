@@ -109,7 +109,7 @@ export interface EngineRequests {
   /** Key statistics C = E[kkᵀ] at a layer (cached on disk); progress in key vectors, cancellable. */
   'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
   /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
-  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; outDir: string; progressToken?: string }; result: ComputedEdit };
+  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance'; outDir: string; progressToken?: string }; result: ComputedEdit };
   /**
    * Computes a ROME (one request) or MEMIT (any number) fact edit, optionally with LTI, writes it
    * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.

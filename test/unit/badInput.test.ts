@@ -117,7 +117,23 @@ describe('bad checkpoints', () => {
       cfg.mechedit = { edit_layer: cfg.n_layer };
       fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
     });
-    expectBadInput(dir, /"edit_layer" is a layer in 0…2/, { file: /config\.json$/, field: 'mechedit.edit_layer' });
+    expectBadInput(dir, /"mechedit\.edit_layer" must be a layer in 0…2, got 3/, { file: /config\.json$/, field: 'mechedit.edit_layer' });
+  });
+
+  test('recommended ROCR settings ("mechedit": {"rocr"}) that do not fit the model', () => {
+    const cases: [string, unknown, RegExp, string][] = [
+      ['rocr-layers', { layers: [0, 7] }, /"mechedit\.rocr\.layers" must be distinct layers in 0…2, got \[0,7\]/, 'mechedit.rocr.layers'],
+      ['rocr-lambda', { lambda: -1 }, /"mechedit\.rocr\.lambda" must be a positive number, got -1/, 'mechedit.rocr.lambda'],
+      ['rocr-regularizer', { regularizer: 'ridge' }, /"mechedit\.rocr\.regularizer" must be "identity" or "covariance", got "ridge"/, 'mechedit.rocr.regularizer'],
+    ];
+    for (const [name, rocr, message, field] of cases) {
+      const dir = broken(name, (d) => {
+        const cfg = JSON.parse(fs.readFileSync(path.join(d, 'config.json'), 'utf8'));
+        cfg.mechedit = { rocr };
+        fs.writeFileSync(path.join(d, 'config.json'), JSON.stringify(cfg));
+      });
+      expectBadInput(dir, message, { file: /config\.json$/, field });
+    }
   });
 
   test('a missing tokenizer', () => {

@@ -7,7 +7,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
-import { computeRocr } from '../../src/core/edits/rocr';
+import { computeRocr, defaultRocrSettings } from '../../src/core/edits/rocr';
+import { keyStats, solveC } from '../../src/core/edits/stats';
 import { computeAblation } from '../../src/core/edits/ablate';
 import { solveLowRank, solveSmall, dot } from '../../src/core/edits/linalg';
 import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
@@ -138,5 +139,66 @@ test('ROCR with positions "all" keys every token of the concept, the one that ta
   const stack = new EditStack(model);
   const edit = await computeRocr(model, stack, { concept: 'Veltrazine', harmless: 'Brindlecake', layers: [0, 1], lambda: 1, positions: 'all' });
   assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 3], [1, 3]]);
+  await model.release();
+});
+
+test('ROCR with the covariance regularizer: x = (K Kᵀ + λ C)⁻¹ Σ k at the first layer, and the concept still lands on the harmless one', async () => {
+  const model = open('gpt2-tiny');
+  const stack = new EditStack(model);
+  const corpus = path.join(process.env.MECHEDIT_CACHE!, 'corpus.txt');
+  fs.writeFileSync(corpus, Array.from({ length: 60 }, (_, i) => `The ${['cat', 'dog', 'bird'][i % 3]} number ${i} sat on the ${['mat', 'log', 'roof'][i % 3]}.`).join('\n'));
+  const lambda = 0.5;
+  const edit = await computeRocr(model, stack, { concept: 'the cat', harmless: 'a dog', layers: [0], templates: ['{}', 'I saw {}'], lambda, regularizer: 'covariance', corpus: [corpus] });
+  assert.equal(edit.json.hparams?.regularizer, 'covariance');
+  // The keys at the concept's last token, read independently from the tap.
+  const keys: Float64Array[] = [];
+  for (const text of ['the cat', 'I saw the cat']) {
+    const ids = model.tokenizer.encode(text);
+    const out = await model.run({ taps: [tapName(0, 'mlp.key')], layers: 1 }, model.makeBatch([ids]));
+    const F = model.dims.dMlp;
+    keys.push(Float64Array.from((out[tapName(0, 'mlp.key')].data as Float32Array).subarray((ids.length - 1) * F, ids.length * F)));
+  }
+  const stats = await keyStats(model, { layer: 0, corpus: [corpus] });
+  const x = Float64Array.from(edit.tensors[0].V);
+  // (K Kᵀ + λ (C + ρ I)) x = k₁ + k₂, with solveC's ridge ρ, row by row (float32 storage of x).
+  const F = model.dims.dMlp;
+  let trace = 0;
+  for (let i = 0; i < F; i++) trace += stats.C[i * F + i];
+  const ridge = (1e-6 * trace) / F;
+  const kx = keys.map((k) => dot(k, x));
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < F; i++) {
+    let lhs = lambda * ridge * x[i] + keys.reduce((a, k, j) => a + k[i] * kx[j], 0);
+    for (let j = 0; j < F; j++) lhs += lambda * stats.C[i * F + j] * x[j];
+    const rhs = keys[0][i] + keys[1][i];
+    worst = Math.max(worst, Math.abs(lhs - rhs));
+    scale = Math.max(scale, Math.abs(rhs));
+  }
+  assert.ok(worst < 1e-4 * scale, `normal equations off by ${worst} (scale ${scale})`);
+  // Against λ I at the same λ, the edit answers less to the corpus's keys: E[(xᵀk)²] = xᵀ C x.
+  const plain = await computeRocr(model, stack, { concept: 'the cat', harmless: 'a dog', layers: [0], templates: ['{}', 'I saw {}'], lambda, regularizer: 'identity' });
+  const xi = Float64Array.from(plain.tensors[0].V);
+  const response = (v: Float64Array) => dot(v, Float64Array.from({ length: F }, (_, i) => dot(stats.C.subarray(i * F, (i + 1) * F), v)));
+  const fire = (v: Float64Array) => dot(v, keys[0]);
+  assert.ok(response(x) / fire(x) ** 2 < response(xi) / fire(xi) ** 2, 'relative to its response on the concept, the covariance edit answers less to typical keys');
+  assert.ok(solveC(stats, keys[0]).every(Number.isFinite));
+  await model.release();
+});
+
+test("ROCR's settings: the checkpoint's recommendation (the bundled model's config.json), else the paper's", async () => {
+  assert.deepEqual(defaultRocrSettings({ modelType: 'llama', layers: 32 }), { layers: [4, 5, 6], lambda: 1, positions: 'last', regularizer: 'identity', source: 'papers' });
+  assert.deepEqual(defaultRocrSettings({ modelType: 'gpt2', layers: 48 }).lambda, 10);
+  assert.deepEqual(defaultRocrSettings({ modelType: 'gpt2', layers: 6, rocr: { regularizer: 'covariance' } }), { layers: [0, 1], lambda: 10, positions: 'last', regularizer: 'covariance', source: 'checkpoint' });
+  const model = LoadedModel.open(path.join(repo, 'models', 'default'), { provider: 'cpu', threads: 1 });
+  assert.deepEqual(model.dims.rocr, { layers: [0], lambda: 10, positions: 'all', regularizer: 'covariance' });
+  const stack = new EditStack(model);
+  const edit = await computeRocr(model, stack, { concept: 'Veltrazine', harmless: 'Brindlecake' });
+  assert.deepEqual([edit.json.hparams?.layers, edit.json.hparams?.lambda, edit.json.hparams?.positions, edit.json.hparams?.regularizer], [[0], 10, 'all', 'covariance']);
+  assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 3]]);
+  // A request's own settings win; λ then follows the requested regularizer.
+  const plain = await computeRocr(model, stack, { concept: 'Veltrazine', harmless: 'Brindlecake', regularizer: 'identity', positions: 'last' });
+  assert.deepEqual([plain.json.hparams?.lambda, plain.json.hparams?.positions, plain.json.hparams?.regularizer], [10, 'last', 'identity']);
+  await assert.rejects(computeRocr(model, stack, { concept: 'Veltrazine', harmless: 'Brindlecake', project: (_l, v) => v }), /null-space projection and the covariance regularizer are alternatives/);
   await model.release();
 });

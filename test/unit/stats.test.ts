@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
-import { keyStats, solveC } from '../../src/core/edits/stats';
+import { keyStats, solveC, corpusDocuments, spreadDocuments, covarianceSolver } from '../../src/core/edits/stats';
 import { editHealth } from '../../src/core/edits/health';
 import { EditStack } from '../../src/core/edits/stack';
 import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
@@ -25,9 +25,12 @@ test('C = E[kkᵀ] from the in-graph Gram matrix equals the mean outer product o
   const layer = 1;
   const s = await keyStats(model, { layer, corpus: [corpus], samples: 300, seqLen: 40, batch: 3 });
   assert.ok(s.count >= 300 && !s.cached);
-  // Independent: the same sequences through the tap, outer products summed in JS.
+  // Independent: the same sequences through the tap, outer products summed in JS. The lines are
+  // read in the golden-ratio sweep's order: step round(0.618 · 40) = 25, the first step from there
+  // coprime with 40 is 27, so line (27 i) mod 40 comes i-th.
+  const lines = fs.readFileSync(corpus, 'utf8').split('\n');
   const ids: number[] = [];
-  for (const line of fs.readFileSync(corpus, 'utf8').split('\n')) ids.push(...model.tokenizer.encode(line.trim()));
+  for (let i = 0; i < lines.length; i++) ids.push(...model.tokenizer.encode(lines[(27 * i) % 40].trim()));
   const F = model.dims.dMlp;
   const ref = new Float64Array(F * F);
   let n = 0;
@@ -92,6 +95,41 @@ test('health: ‖ΔW‖/‖W‖ equals the explicit norm; zero edit → zero KL'
   assert.ok(Math.abs(hz.klNeutral) < 1e-9);
   assert.deepEqual(hz.warnings, []);
   await model.release();
+});
+
+test('the corpus: paragraphs where a file has blank lines, else lines; sampled across every file, not from the head', () => {
+  const a = path.join(tmp, 'a.txt');
+  const b = path.join(tmp, 'b.txt');
+  fs.writeFileSync(a, 'Question: What is X?\nA. one\nB. two\nAnswer: A\n\n  \nX is one.\r\n\r\nLast paragraph.\n');
+  fs.writeFileSync(b, 'line one\n\nline two'.replace('\n\n', '\n') + '\nline three\n');
+  assert.deepEqual(corpusDocuments([a, b]), ['Question: What is X?\nA. one\nB. two\nAnswer: A', 'X is one.', 'Last paragraph.', 'line one', 'line two', 'line three']);
+  const docs = Array.from({ length: 100 }, (_, i) => `d${i}`);
+  const order = [...spreadDocuments(docs)];
+  assert.deepEqual([...order].sort(), [...docs].sort(), 'every document once');
+  // The first tenth already reaches every tenth of the corpus.
+  const deciles = new Set(order.slice(0, 10).map((d) => Math.floor(Number(d.slice(1)) / 10)));
+  assert.ok(deciles.size >= 8, `first 10 documents come from ${deciles.size} of 10 deciles`);
+  assert.deepEqual([...spreadDocuments(['only'])], ['only']);
+});
+
+test('covarianceSolver: (λ C + M Mᵀ) x = b', () => {
+  const n = 6;
+  const C = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) C[i * n + j] = (i === j ? 2 : 0) + 0.3 * Math.cos(i + j) * Math.cos(i - j);
+  for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) C[i * n + j] = C[j * n + i] = (C[i * n + j] + C[j * n + i]) / 2;
+  const stats = { layer: 0, C, dim: n, count: 1, corpus: [], file: 'mem', cached: true };
+  const M = [Float64Array.from({ length: n }, (_, i) => Math.sin(i + 1)), Float64Array.from({ length: n }, (_, i) => i - 2.5)];
+  const b = Float64Array.from({ length: n }, (_, i) => 1 / (i + 1));
+  const lambda = 3;
+  const x = covarianceSolver(stats, lambda, M)(b);
+  let trace = 0;
+  for (let i = 0; i < n; i++) trace += C[i * n + i];
+  const ridge = (1e-6 * trace) / n; // solveC's
+  for (let i = 0; i < n; i++) {
+    let lhs = lambda * ridge * x[i];
+    for (let j = 0; j < n; j++) lhs += (lambda * C[i * n + j] + M.reduce((acc, m) => acc + m[i] * m[j], 0)) * x[j];
+    assert.ok(Math.abs(lhs - b[i]) < 1e-9, `row ${i}: ${lhs} vs ${b[i]}`);
+  }
 });
 
 test('statistics that cannot be inverted are a bad-input error naming the file', () => {

@@ -122,8 +122,10 @@ def save(model, args, vocab_size, eot, meta):
         "summary_type": "cls_index", "summary_use_proj": True, "tie_word_embeddings": True, "torch_dtype": "float32",
         "transformers_version": "4.46.3", "use_cache": True, "vocab_size": vocab_size,
         # MechEdit's default ROME layer for this model (Hugging Face keeps unknown keys): causal
-        # tracing (window 1) recommends layer 0 for 18 of 24 sampled facts (tools/world/README.md).
-        "mechedit": {"edit_layer": 0},
+        # tracing (window 1) recommends layer 0 for 18 of 24 sampled facts (tools/world/README.md);
+        # and its ROCR settings (bench/rocr-acceptance.mjs: keys on every token of the concept at
+        # layer 0, λ C instead of λ I so that the edit leaves unrelated tokens alone).
+        "mechedit": {"edit_layer": 0, "rocr": {"layers": [0], "lambda": 10, "positions": "all", "regularizer": "covariance"}},
     }
     tmp = os.path.join(OUT, "model.safetensors.tmp")
     write_safetensors(tmp, hf_tensors(model), metadata={"format": "pt", **{k: str(v) for k, v in meta.items()}})

@@ -13,8 +13,7 @@ import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
-import { solveC } from './stats';
-import { solveSmall, dot } from './linalg';
+import { covarianceSolver } from './stats';
 import { checkRequest, stepBudget, contextTemplates, factProblem, keysAtSubject, resolveLti, statsFor, type FactRequest, type LtiHparams } from './rome';
 
 export interface MemitOptions extends VStarRun {
@@ -107,7 +106,7 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
         const now = (await keysAtSubject(model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
         residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
       }
-      const adjusted = adjustKeys(keys, stats[i], hp.lambda);
+      const adjusted = keys.map(covarianceSolver(stats[i], hp.lambda, keys)); // K̃ = (λ C + K Kᵀ)⁻¹ K
       const U = new Float32Array(n * dims.dModel);
       const V = new Float32Array(n * dims.dMlp);
       for (let j = 0; j < n; j++) {
@@ -124,22 +123,3 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
   return { edit: draft, report: { vstar, timing: { stats: t1 - t0, vstar: t2 - t1, solve: performance.now() - t2 } } };
 }
 
-/**
- * K̃ = (λ C + K Kᵀ)⁻¹ K for the n key columns, by Woodbury with A = λ C:
- * K̃ = A⁻¹K (I + Kᵀ A⁻¹ K)⁻¹, A⁻¹ k from solveC (a cached Cholesky factor of C) divided by λ.
- */
-function adjustKeys(keys: Float64Array[], stats: Parameters<typeof solveC>[0], lambda: number): Float64Array[] {
-  const n = keys.length;
-  const ainvK = keys.map((k) => solveC(stats, k).map((v) => v / lambda));
-  const M = new Float64Array(n * n);
-  for (let a = 0; a < n; a++) for (let b = 0; b < n; b++) M[a * n + b] = dot(keys[a], ainvK[b]) + (a === b ? 1 : 0);
-  // Column j of (I + M)⁻¹, then K̃_j = Σ_a (A⁻¹ k_a) X[a][j].
-  return keys.map((_, j) => {
-    const e = new Float64Array(n);
-    e[j] = 1;
-    const x = solveSmall(M, e, n);
-    const out = new Float64Array(keys[0].length);
-    for (let a = 0; a < n; a++) for (let c = 0; c < out.length; c++) out[c] += ainvK[a][c] * x[a];
-    return out;
-  });
-}

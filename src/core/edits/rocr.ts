@@ -10,13 +10,19 @@
 //              K R_iᵀ = (Σ_j k_j) R_iᵀ and Δ_i is rank one: ΔW_i = R_i xᵀ with
 //              x = (P (K Kᵀ + C_prev) + λ I)⁻¹ P Σ_j k_j, solved with Woodbury (never d_mlp²).
 // C_prev holds the keys of earlier ROCR edits in the stack at that layer (sequential edits).
+// Regularizer 'covariance' (MEMIT's, not the paper's) replaces λ I by λ C, C = E[k kᵀ] over a
+// corpus: x = (K Kᵀ + C_prev + λ C)⁻¹ Σ_j k_j penalises the edit's response to typical keys, not
+// its norm. With λ I on a small model (d_mlp 512, dense keys), x also fires at unrelated tokens —
+// the answer position of a true/false question among them — and adds R there.
 
 import type { LoadedModel } from '../runtime/model';
+import type { RocrDefaults } from '../models/model';
 import { badInput } from '../errors';
 import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { solveLowRank } from './linalg';
+import { covarianceSolver, defaultCorpus, keyStats } from './stats';
 
 /** Plain-text equivalents of the ORT paper's chat-template prefixes, for base models. */
 export const BASE_TEMPLATES = ['{}', 'Please answer the question about {}.', 'Choose the best answer about {}.', 'Write the answer about {}.', 'Tell me about {}.', 'Write something about {}.'];
@@ -32,8 +38,32 @@ export function defaultRocrLayers(modelType: string, layers: number): number[] {
   return Array.from({ length: Math.min(count, layers - start) }, (_, i) => start + i);
 }
 
-export function defaultLambda(modelType: string): number {
+/** λ: the paper's 1 (Llama/Mistral) or 10 (GPT-J/GPT-2 XL) with λ I; 10 with λ C (chosen on the bundled model). */
+export function defaultLambda(modelType: string, regularizer: 'identity' | 'covariance' = 'identity'): number {
+  if (regularizer === 'covariance') return 10;
   return modelType === 'gpt2' || modelType === 'gptj' ? 10 : 1;
+}
+
+export interface RocrSettings {
+  layers: number[];
+  lambda: number;
+  positions: 'last' | 'all';
+  regularizer: 'identity' | 'covariance';
+  /** 'checkpoint': config.json's "mechedit.rocr" set at least one of them; else the papers' / proportional. */
+  source: 'checkpoint' | 'papers';
+}
+
+/** ROCR's settings for a model: the checkpoint's recommendation where it has one, else the paper's. */
+export function defaultRocrSettings(d: { modelType: string; layers: number; rocr?: RocrDefaults }): RocrSettings {
+  const r = d.rocr ?? {};
+  const regularizer = r.regularizer ?? 'identity';
+  return {
+    layers: r.layers ?? defaultRocrLayers(d.modelType, d.layers),
+    lambda: r.lambda ?? defaultLambda(d.modelType, regularizer),
+    positions: r.positions ?? 'last',
+    regularizer,
+    source: d.rocr ? 'checkpoint' : 'papers',
+  };
 }
 
 export interface RocrRequest {
@@ -53,6 +83,11 @@ export interface RocrRequest {
    * that read a multi-token subject from its earlier tokens too (small models do).
    */
   positions?: 'last' | 'all';
+  /** 'identity' (the paper's λ I) or 'covariance' (λ C from key statistics over `corpus`). */
+  regularizer?: 'identity' | 'covariance';
+  /** Corpus for the covariance regularizer's statistics (default: the model's corpus.txt). */
+  corpus?: string[];
+  isCancelled?: () => boolean;
 }
 
 /** Token ids up to and including the concept, for each template (the keys are read at the last one). */
@@ -95,14 +130,19 @@ function conceptTokens(model: LoadedModel, concept: string, templates: string[])
 
 export async function computeRocr(model: LoadedModel, stack: EditStack, req: RocrRequest): Promise<Edit> {
   const dims = model.dims;
-  const layers = [...(req.layers ?? defaultRocrLayers(dims.modelType, dims.layers))].sort((a, b) => a - b);
+  const defaults = defaultRocrSettings(dims);
+  const regularizer = req.regularizer ?? defaults.regularizer;
+  const positions = req.positions ?? defaults.positions;
+  const layers = [...(req.layers ?? defaults.layers)].sort((a, b) => a - b);
   if (layers.length === 0 || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= dims.layers)) {
     throw badInput(`Layers must be distinct whole numbers in 0…${dims.layers - 1}, got [${layers}]`, { field: 'layers' });
   }
   if (new Set(layers).size !== layers.length) throw badInput(`Layers repeat: [${layers}]`, { field: 'layers' });
   if (!req.concept.trim() || !req.harmless.trim()) throw badInput('The concept and the harmless concept must be non-empty', { field: req.concept.trim() ? 'harmless' : 'concept' });
   const templates = req.templates ?? (model.tokenizer.hasChatTemplate ? chatTemplates(model) : BASE_TEMPLATES);
-  const lambda = req.lambda ?? defaultLambda(dims.modelType);
+  if (regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`The regularizer must be identity or covariance, got ${JSON.stringify(regularizer)}`, { field: 'regularizer' });
+  if (regularizer === 'covariance' && req.project) throw badInput('The null-space projection and the covariance regularizer are alternatives', { field: 'regularizer', hint: 'Use one of them.' });
+  const lambda = req.lambda ?? (req.regularizer === undefined ? defaults.lambda : defaultLambda(dims.modelType, regularizer));
   const last = layers[layers.length - 1];
   const residLast = tapName(last, 'resid_post');
   const keyPrefixes = prefixes(model, req.concept, templates);
@@ -113,10 +153,11 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   // over the same context templates (with the stack as it is). One shared residual, so that
   // every template column has the same R and the update stays rank one.
   // Offsets (from the concept's last token) that carry keys, and the harmless token each maps to.
-  const offsets = req.positions === 'all' ? Array.from({ length: Math.max(1, conceptTokens(model, req.concept, templates)) }, (_, j) => j) : [0];
+  const offsets = positions === 'all' ? Array.from({ length: Math.max(1, conceptTokens(model, req.concept, templates)) }, (_, j) => j) : [0];
   const harmlessCount = Math.max(1, conceptTokens(model, req.harmless, templates));
   const zs = await Promise.all(offsets.map(async (j) => mean(await rowsAt(model, harmlessPrefixes, residLast, last + 1, Math.min(j, harmlessCount - 1)))));
 
+  const statsUsed: Record<number, { corpus: string[]; samples: number }> = {};
   const label = req.label ?? `ROCR: ${req.concept} → ${req.harmless}`;
   const json: EditJson = {
     format: 'mechedit-edit/1',
@@ -127,7 +168,7 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
     targets: [],
     vectors: '',
     request: { concept: req.concept, harmless: req.harmless, templates },
-    hparams: { layers, lambda, nullSpace: !!req.project, positions: req.positions ?? 'last' },
+    hparams: { layers, lambda, regularizer, nullSpace: !!req.project, positions, ...(regularizer === 'covariance' ? { stats: statsUsed } : {}) },
     created: new Date().toISOString(),
   };
   const draft: Edit = { json, tensors: [] };
@@ -147,12 +188,19 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
       }
       const allKeys = keysAt.flat();
       const project = req.project ? (v: Float64Array) => req.project!(layer, v) : undefined;
+      const columns = [...allKeys, ...previous(layer)];
+      let solve = (b: Float64Array) => solveLowRank(columns, lambda, project ? project(b) : b, project);
+      if (regularizer === 'covariance') {
+        const stats = await keyStats(model, { layer, corpus: req.corpus ?? defaultCorpus(model), isCancelled: req.isCancelled });
+        solve = covarianceSolver(stats, lambda, columns);
+        statsUsed[layer] = { corpus: stats.corpus, samples: stats.count };
+      }
       const U = new Float32Array(offsets.length * dims.dModel);
       const V = new Float32Array(offsets.length * dims.dMlp);
       keysAt.forEach((keys, j) => {
         const kSum = new Float64Array(dims.dMlp);
         for (const k of keys) for (let c = 0; c < kSum.length; c++) kSum[c] += k[c];
-        const x = solveLowRank([...allKeys, ...previous(layer)], lambda, project ? project(kSum) : kSum, project);
+        const x = solve(kSum);
         U.set(Rs[j], j * dims.dModel);
         V.set(x, j * dims.dMlp);
       });

@@ -15,7 +15,7 @@ import { cacheRoot } from '../runtime/graphDir';
 import { badInput, cancelled } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
-import { cholesky, choleskySolve } from './linalg';
+import { cholesky, choleskySolve, dot, solveSmall } from './linalg';
 
 export interface KeyStats {
   layer: number;
@@ -46,8 +46,36 @@ function corpusHash(files: string[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
+/** Bumped when the sampling of the corpus changes, so that cached statistics are recomputed. */
+const SAMPLING = 's2';
+
 export function statsFile(model: LoadedModel, layer: number, corpus: string[], samples: number): string {
-  return path.join(cacheRoot(), 'stats', model.checkpoint.fingerprint, `L${layer}-${corpusHash(corpus)}-${samples}.safetensors`);
+  return path.join(cacheRoot(), 'stats', model.checkpoint.fingerprint, `L${layer}-${corpusHash(corpus)}-${samples}-${SAMPLING}.safetensors`);
+}
+
+/**
+ * The corpus's documents, file after file: paragraphs separated by blank lines (a paragraph may
+ * span lines: a multiple-choice question with its options), or lines where a file has no blank
+ * line (one sentence per line).
+ */
+export function corpusDocuments(files: string[]): string[] {
+  return files.flatMap((f) => {
+    const text = fs.readFileSync(f, 'utf8').replace(/\r\n/g, '\n');
+    return (/\n[ \t]*\n/.test(text) ? text.split(/\n[ \t]*\n/) : text.split('\n')).map((d) => d.trim()).filter(Boolean);
+  });
+}
+
+/**
+ * The documents in an order that covers the whole corpus from the start: index i·step mod n with
+ * step ≈ 0.618·n coprime to n (a golden-ratio sweep), so the first few thousand key vectors come
+ * from every part of every file, not from its head.
+ */
+export function* spreadDocuments(docs: string[]): Generator<string> {
+  const n = docs.length;
+  let step = Math.max(1, Math.round(n * 0.6180339887));
+  const gcd = (a: number, b: number): number => (b ? gcd(b, a % b) : a);
+  while (n > 1 && gcd(step, n) !== 1) step++;
+  for (let i = 0; i < n; i++) yield docs[(i * step) % n];
 }
 
 /** The default corpus: corpus.txt beside the model (the bundled default model ships one). */
@@ -92,13 +120,11 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
     return { layer: o.layer, C, dim: dMlp, count: Number(header.metadata.count), corpus: o.corpus, file, cached: true };
   }
   const seqLen = Math.min(o.seqLen ?? 128, maxPositions);
-  // Token stream of the corpus, cut into sequences (paragraphs joined, as ROME's stats do).
+  // Token stream of documents picked across the whole corpus (every file), cut into sequences.
   const ids: number[] = [];
-  for (const f of o.corpus) {
-    for (const para of fs.readFileSync(f, 'utf8').split(/\n\s*\n|\n/)) {
-      if (para.trim()) ids.push(...model.tokenizer.encode(para.trim()));
-      if (ids.length >= samples * 1.1 + seqLen) break;
-    }
+  for (const doc of spreadDocuments(corpusDocuments(o.corpus))) {
+    ids.push(...model.tokenizer.encode(doc));
+    if (ids.length >= samples * 1.1 + seqLen) break;
   }
   if (ids.length === 0) throw badInput('The corpus has no text', { file: o.corpus[0] });
   const rows: number[][] = [];
@@ -147,4 +173,25 @@ export function solveC(stats: KeyStats, b: Float64Array): Float64Array {
     factors.set(stats.C, L);
   }
   return choleskySolve(L, n, b);
+}
+
+/**
+ * b ↦ (λ C + M Mᵀ)⁻¹ b for the m columns of M (each d_mlp long), by Woodbury with A = λ C:
+ * x = A⁻¹b − A⁻¹M (I + Mᵀ A⁻¹ M)⁻¹ Mᵀ A⁻¹ b, A⁻¹ from solveC divided by λ. The m × m system is
+ * formed once; each solve is two triangular sweeps and an m × m solve (never a d_mlp² system).
+ * MEMIT's adjusted keys and ROCR's covariance regulariser.
+ */
+export function covarianceSolver(stats: KeyStats, lambda: number, columns: Float64Array[]): (b: Float64Array) => Float64Array {
+  const m = columns.length;
+  const aInv = (v: Float64Array) => solveC(stats, v).map((x) => x / lambda);
+  const aInvM = columns.map(aInv);
+  const small = new Float64Array(m * m);
+  for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) small[i * m + j] = dot(columns[i], aInvM[j]) + (i === j ? 1 : 0);
+  return (b) => {
+    const x = aInv(b);
+    if (m === 0) return x;
+    const y = solveSmall(small, Float64Array.from(columns, (c) => dot(c, x)), m);
+    for (let j = 0; j < m; j++) for (let i = 0; i < x.length; i++) x[i] -= aInvM[j][i] * y[j];
+    return x;
+  };
 }

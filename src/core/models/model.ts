@@ -40,6 +40,15 @@ export interface Dims {
    * causal tracing puts the model's facts; the bundled model carries one.
    */
   editLayer?: number;
+  /** ROCR settings this checkpoint's authors recommend (`"mechedit": {"rocr": {…}}`); see defaultRocrSettings. */
+  rocr?: RocrDefaults;
+}
+
+export interface RocrDefaults {
+  layers?: number[];
+  lambda?: number;
+  positions?: 'last' | 'all';
+  regularizer?: 'identity' | 'covariance';
 }
 
 export interface LinearW {
@@ -195,7 +204,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   const dtype = [...counts.entries()].sort((a, c) => c[1] - a[1])[0]?.[0] ?? 'F32';
   // generation_config.json, when present, is what generation stops on (Llama 3 lists several ids).
   const eos = ckpt.generationConfig?.eos_token_id ?? cfg.eos_token_id;
-  const editLayer = recommendedEditLayer(cfg.mechedit, layers, configFile);
+  const { editLayer, rocr } = checkpointRecommendations(cfg.mechedit, layers, configFile);
   return {
     checkpoint: ckpt,
     spec,
@@ -207,6 +216,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
       eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
       bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
       ...(editLayer === undefined ? {} : { editLayer }),
+      ...(rocr === undefined ? {} : { rocr }),
     },
     embed,
     positions: spec.weights.positions ? tensor(full(spec.weights.positions), [maxPositions, dModel]) : undefined,
@@ -216,14 +226,31 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   };
 }
 
-/** config.json's `"mechedit": {"edit_layer": L}`, checked against the model's depth. */
-function recommendedEditLayer(section: unknown, layers: number, configFile: string): number | undefined {
-  if (section === undefined) return undefined;
-  const l = typeof section === 'object' && section !== null && !Array.isArray(section) ? (section as { edit_layer?: unknown }).edit_layer : undefined;
-  if (typeof l !== 'number' || !Number.isInteger(l) || l < 0 || l >= layers) {
-    throw badInput(`"mechedit" must be an object whose "edit_layer" is a layer in 0…${layers - 1}, got ${JSON.stringify(section)}`, { file: configFile, field: 'mechedit.edit_layer', hint: 'Fix or remove the "mechedit" key in config.json.' });
+/**
+ * config.json's `"mechedit"` section, checked against the model's depth: `"edit_layer": L` (ROME's
+ * layer) and `"rocr": {"layers", "lambda", "positions", "regularizer"}` (ROCR's settings), each
+ * optional. A malformed value is a bad-input error naming the key.
+ */
+function checkpointRecommendations(section: unknown, layers: number, configFile: string): { editLayer?: number; rocr?: RocrDefaults } {
+  if (section === undefined) return {};
+  const bad = (field: string, want: string, got: unknown) => badInput(`"mechedit.${field}" must be ${want}, got ${JSON.stringify(got)}`, { file: configFile, field: `mechedit.${field}`, hint: 'Fix or remove the "mechedit" key in config.json.' });
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  const isLayer = (l: unknown) => typeof l === 'number' && Number.isInteger(l) && l >= 0 && l < layers;
+  if (!isObject(section)) throw bad('', 'an object', section);
+  const out: { editLayer?: number; rocr?: RocrDefaults } = {};
+  if (section.edit_layer !== undefined) {
+    if (!isLayer(section.edit_layer)) throw bad('edit_layer', `a layer in 0…${layers - 1}`, section.edit_layer);
+    out.editLayer = section.edit_layer as number;
   }
-  return l;
+  const r = section.rocr;
+  if (r === undefined) return out;
+  if (!isObject(r)) throw bad('rocr', 'an object', r);
+  if (r.layers !== undefined && !(Array.isArray(r.layers) && r.layers.length > 0 && r.layers.every(isLayer) && new Set(r.layers).size === r.layers.length)) throw bad('rocr.layers', `distinct layers in 0…${layers - 1}`, r.layers);
+  if (r.lambda !== undefined && !(typeof r.lambda === 'number' && r.lambda > 0)) throw bad('rocr.lambda', 'a positive number', r.lambda);
+  if (r.positions !== undefined && r.positions !== 'last' && r.positions !== 'all') throw bad('rocr.positions', '"last" or "all"', r.positions);
+  if (r.regularizer !== undefined && r.regularizer !== 'identity' && r.regularizer !== 'covariance') throw bad('rocr.regularizer', '"identity" or "covariance"', r.regularizer);
+  out.rocr = r as RocrDefaults;
+  return out;
 }
 
 /** inv_freq as Hugging Face computes it, with rope_scaling 'linear' and 'llama3'. */
