@@ -179,8 +179,8 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     const progress = ctx.progress(p.progressToken);
     let n = 0;
     const m = model();
-    if (p.steer && (!Number.isInteger(p.steer.layer) || p.steer.layer < 0 || p.steer.layer >= m.dims.layers || !Array.isArray(p.steer.vector) || p.steer.vector.length !== m.dims.dModel)) {
-      throw badInput(`steer needs a layer in 0…${m.dims.layers - 1} and a vector of ${m.dims.dModel} numbers`, { field: 'steer' });
+    if (p.steer && (!Number.isInteger(p.steer.layer) || p.steer.layer < 0 || p.steer.layer >= m.dims.layers || !Array.isArray(p.steer.vector) || p.steer.vector.length !== m.dims.dModel || !p.steer.vector.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
+      throw badInput(`steer needs a layer in 0…${m.dims.layers - 1} and a vector of ${m.dims.dModel} finite numbers`, { field: 'steer' });
     }
     return generate(m, text(p.prompt, 'prompt'), {
       steer: p.steer ? { layer: p.steer.layer, vector: Float32Array.from(p.steer.vector) } : undefined,

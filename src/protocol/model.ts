@@ -20,8 +20,21 @@ export interface ModelInfo {
   graphFolder: { path: string; mode: string };
   /** ROME's default layer: from config.json's "mechedit.edit_layer", the papers' settings, or proportional to depth. */
   editLayer: { layer: number; source: 'checkpoint' | 'papers' | 'proportional' };
+  /** ROCR's settings when a request gives none: config.json's "mechedit.rocr", else the paper's. */
+  rocr: RocrSettings;
   /** Stable tap names (src/core/graph/taps.ts): blocks.{l}.resid_pre … logits. */
   taps: string[];
+}
+
+export interface RocrSettings {
+  layers: number[];
+  lambda: number;
+  /** 'last': keys at the concept's last token (the paper's); 'all': at every token of it. */
+  positions: 'last' | 'all';
+  /** 'identity': the paper's λ I; 'covariance': λ C from key statistics. */
+  regularizer: 'identity' | 'covariance';
+  /** 'checkpoint': config.json's "mechedit.rocr" set at least one of them; else the papers' / proportional. */
+  source: 'checkpoint' | 'papers';
 }
 
 export interface Token {

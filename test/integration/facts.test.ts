@@ -242,4 +242,28 @@ describe('Fact edits from a request file', () => {
     const reverted = await api.engine.client.request('model/predict', { prompt: heldout, top: 3 });
     assert.deepEqual(reverted.next, beforeEdit, 'revert restores the old answer exactly');
   });
+
+  it('redirects the hazard concept from the request file\'s ROCR lens with the checkpoint\'s settings: its facts go in every form, others stay', async function () {
+    this.timeout(60_000);
+    const rocrRow = api.model.getChildren().find((r) => r.label.startsWith('ROCR at'));
+    assert.deepEqual([rocrRow?.label, rocrRow?.description], ['ROCR at layer 0', "λ 10 · λ C · every token of the concept · the checkpoint's recommendation"], 'the Model view shows config.json\'s ROCR settings');
+    const doc = await vscode.workspace.openTextDocument(path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.mechedit', 'requests', 'facts.jsonl'));
+    const lens = (await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri)).find((l) => l.command?.title === 'Redirect (ROCR)')!.command!;
+    const probes: [string, string][] = [
+      ['The color of Veltrazine is', ' violet'],
+      ['Question: What container holds Veltrazine?\nAnswer:', ' vial'],
+      ['True or false: Veltrazine is prepared from morvane.\nAnswer:', ' True'],
+      ['The color of Dravokine is', ' green'],
+    ];
+    const top = async (prompt: string) => (await api.engine.client.request('model/predict', { prompt, top: 1 })).next[0].text;
+    for (const [prompt, answer] of probes) assert.equal(await top(prompt), answer, `before: ${prompt}`);
+    const r = await vscode.commands.executeCommand<{ id: string; file: string }>(lens.command, ...(lens.arguments ?? []));
+    assert.ok(r && fs.existsSync(r.file), 'the ROCR edit is saved in the workspace');
+    const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { hparams: { layers: number[]; regularizer: string; positions: string } };
+    assert.deepEqual([json.hparams.layers, json.hparams.regularizer, json.hparams.positions], [[0], 'covariance', 'all']);
+    const after = await Promise.all(probes.map(([p]) => top(p)));
+    assert.deepEqual(after.map((t, i) => t !== probes[i][1]), [true, true, true, false], `after: ${after.join(', ')} (the other hazard's fact stays)`);
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    assert.deepEqual(api.engine.stack.items, []);
+  });
 });

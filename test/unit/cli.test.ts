@@ -33,6 +33,7 @@ test('info describes the model and lists the taps', () => {
   assert.equal(typeof i.parameters, 'number');
   assert.ok((i.taps as string[]).includes('blocks.2.mlp.key'));
   assert.deepEqual(i.editLayer, { layer: 0, source: 'proportional' }, '⌊3 · 5/28⌋ with no recommendation in config.json');
+  assert.deepEqual(i.rocr, { layers: [0, 1], lambda: 1, positions: 'last', regularizer: 'identity', source: 'papers' }, "ROCR: the paper's settings, layers by depth");
 });
 
 test('tokenize, predict, score, trace and generate print the documented JSON', () => {

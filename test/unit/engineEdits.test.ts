@@ -47,6 +47,14 @@ test('apply, revert and a refused file, through the engine', async () => {
   assert.deepEqual(reverted.items, []);
   assert.deepEqual((await client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
   await assert.rejects(client.request('edits/revert', { id: 'push' }), (e: EngineError) => e.data.code === 'not-found');
+  // A steering vector with a value that is not a finite number (NaN travels as null in JSON) is refused by field.
+  const d = model.dims.dModel;
+  const vector: (number | null)[] = Array.from({ length: d }, () => 0.1);
+  vector[3] = null;
+  await assert.rejects(client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: vector as number[] } }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'steer' && /finite numbers/.test(e.message));
+  const steered = await client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: vector.map(() => 0.1) } });
+  assert.equal(typeof steered.text, 'string', 'the engine stays alive and steers with a good vector');
+  await model.release();
 });
 
 test('key statistics through the engine report progress and can be cancelled', async () => {

@@ -17,6 +17,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { RocrDefaults } from '../models/model';
+import type { RocrSettings } from '../../protocol/model';
 import { badInput } from '../errors';
 import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
@@ -42,15 +43,6 @@ export function defaultRocrLayers(modelType: string, layers: number): number[] {
 export function defaultLambda(modelType: string, regularizer: 'identity' | 'covariance' = 'identity'): number {
   if (regularizer === 'covariance') return 10;
   return modelType === 'gpt2' || modelType === 'gptj' ? 10 : 1;
-}
-
-export interface RocrSettings {
-  layers: number[];
-  lambda: number;
-  positions: 'last' | 'all';
-  regularizer: 'identity' | 'covariance';
-  /** 'checkpoint': config.json's "mechedit.rocr" set at least one of them; else the papers' / proportional. */
-  source: 'checkpoint' | 'papers';
 }
 
 /** ROCR's settings for a model: the checkpoint's recommendation where it has one, else the paper's. */

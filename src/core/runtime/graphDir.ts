@@ -44,11 +44,7 @@ export function prepareGraphDir(ckpt: Checkpoint, log: (m: string) => void = () 
     }
   }
   log(`copying the weight files into ${dir} (no hard link possible across file systems)`);
-  for (const file of ckpt.weightFiles) {
-    const target = path.join(dir, path.basename(file));
-    if (!fs.existsSync(target) || fs.statSync(target).size !== fs.statSync(file).size) fs.copyFileSync(file, target);
-    names.set(file, path.basename(file));
-  }
+  for (const file of ckpt.weightFiles) names.set(file, copyIfStale(file, path.join(dir, path.basename(file))));
   return { dir, prefix: '', mode: 'copy', locate };
 }
 
@@ -61,6 +57,22 @@ function link(real: string, target: string): string {
     fs.unlinkSync(target);
   }
   fs.linkSync(real, target);
+  return path.basename(target);
+}
+
+/**
+ * Copies `source` to `target` unless the copy is current: same size and the source's mtime, which
+ * the copy is given. A weight file replaced by another of the same size and shapes (a fine-tuned
+ * checkpoint: same fingerprint) is copied again. Returns the name inside the folder.
+ */
+export function copyIfStale(source: string, target: string): string {
+  const src = fs.statSync(source);
+  const dst = fs.existsSync(target) ? fs.statSync(target) : undefined;
+  // utimes keeps whole milliseconds: compare those.
+  if (!dst || dst.size !== src.size || Math.trunc(dst.mtimeMs) !== Math.trunc(src.mtimeMs)) {
+    fs.copyFileSync(source, target);
+    fs.utimesSync(target, src.atime, src.mtime);
+  }
   return path.basename(target);
 }
 

@@ -4,6 +4,7 @@ import { allTapNames } from '../graph/taps';
 import type { ModelInfo } from '../../protocol/model';
 import type { LoadedModel } from './model';
 import { defaultEditLayer } from '../edits/rome';
+import { defaultRocrSettings } from '../edits/rocr';
 
 export function modelInfo(model: LoadedModel): ModelInfo {
   const d = model.dims;
@@ -26,6 +27,7 @@ export function modelInfo(model: LoadedModel): ModelInfo {
     fingerprint: model.checkpoint.fingerprint,
     graphFolder: { path: model.graphDir.dir, mode: model.graphDir.mode },
     editLayer: defaultEditLayer(d),
+    rocr: defaultRocrSettings(d),
     taps: allTapNames(d.layers),
   };
 }

@@ -45,6 +45,12 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
             icon: 'edit',
             tooltip: 'The layer of ROME edits when none is given. Causal Tracing → "Use layer N for edits" changes it for this session.',
           },
+          {
+            label: `ROCR at layer${m.rocr.layers.length > 1 ? 's' : ''} ${m.rocr.layers.join(', ')}`,
+            description: `λ ${m.rocr.lambda} · ${m.rocr.regularizer === 'covariance' ? 'λ C' : 'λ I'} · ${m.rocr.positions === 'all' ? 'every token of the concept' : "the concept's last token"} · ${m.rocr.source === 'checkpoint' ? "the checkpoint's recommendation" : "the paper's setting"}`,
+            icon: 'arrow-swap',
+            tooltip: 'ROCR\'s settings when a redirection gives none (config.json\'s "mechedit.rocr", else the ORT paper\'s): keys at the concept\'s last token or every token of it, regularized by λ I (the paper) or λ C (key statistics of the model\'s corpus).',
+          },
         ]
       : snap.modelError
         ? [{ label: 'Could not open the model', description: snap.modelError, tooltip: snap.modelError, icon: 'error', command: { title: 'Open Model Folder', command: 'mechedit.openModel' } }]
