@@ -134,7 +134,7 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   const templates = req.templates ?? (model.tokenizer.hasChatTemplate ? chatTemplates(model) : BASE_TEMPLATES);
   if (regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`The regularizer must be identity or covariance, got ${JSON.stringify(regularizer)}`, { field: 'regularizer' });
   if (regularizer === 'covariance' && req.project) throw badInput('The null-space projection and the covariance regularizer are alternatives', { field: 'regularizer', hint: 'Use one of them.' });
-  const lambda = req.lambda ?? (req.regularizer === undefined ? defaults.lambda : defaultLambda(dims.modelType, regularizer));
+  const lambda = req.lambda ?? (regularizer === defaults.regularizer ? defaults.lambda : defaultLambda(dims.modelType, regularizer));
   const last = layers[layers.length - 1];
   const residLast = tapName(last, 'resid_post');
   const keyPrefixes = prefixes(model, req.concept, templates);
