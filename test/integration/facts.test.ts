@@ -255,14 +255,19 @@ describe('Fact edits from a request file', () => {
       ['True or false: Veltrazine is prepared from morvane.\nAnswer:', ' True'],
       ['The color of Dravokine is', ' green'],
     ];
+    // The most likely next token, and whether it starts the answer (' violet' is ' viol' + 'et').
     const top = async (prompt: string) => (await api.engine.client.request('model/predict', { prompt, top: 1 })).next[0].text;
-    for (const [prompt, answer] of probes) assert.equal(await top(prompt), answer, `before: ${prompt}`);
+    const starts = (token: string, answer: string) => token.trim() !== '' && answer.startsWith(token);
+    for (const [prompt, answer] of probes) {
+      const t = await top(prompt);
+      assert.ok(starts(t, answer), `before: ${prompt} → ${t}`);
+    }
     const r = await vscode.commands.executeCommand<{ id: string; file: string }>(lens.command, ...(lens.arguments ?? []));
     assert.ok(r && fs.existsSync(r.file), 'the ROCR edit is saved in the workspace');
     const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { hparams: { layers: number[]; regularizer: string; positions: string } };
     assert.deepEqual([json.hparams.layers, json.hparams.regularizer, json.hparams.positions], [[0], 'covariance', 'all']);
     const after = await Promise.all(probes.map(([p]) => top(p)));
-    assert.deepEqual(after.map((t, i) => t !== probes[i][1]), [true, true, true, false], `after: ${after.join(', ')} (the other hazard's fact stays)`);
+    assert.deepEqual(after.map((t, i) => !starts(t, probes[i][1])), [true, true, true, false], `after: ${after.join(', ')} (the other hazard's fact stays)`);
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
     assert.deepEqual(api.engine.stack.items, []);
   });
