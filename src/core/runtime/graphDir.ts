@@ -68,8 +68,8 @@ function link(real: string, target: string): string {
 export function copyIfStale(source: string, target: string): string {
   const src = fs.statSync(source);
   const dst = fs.existsSync(target) ? fs.statSync(target) : undefined;
-  // utimes keeps whole milliseconds: compare those.
-  if (!dst || dst.size !== src.size || Math.trunc(dst.mtimeMs) !== Math.trunc(src.mtimeMs)) {
+  // utimes takes the time in (floating-point) seconds: the copy's mtime comes back within 1 ms.
+  if (!dst || dst.size !== src.size || Math.abs(dst.mtimeMs - src.mtimeMs) >= 1) {
     fs.copyFileSync(source, target);
     fs.utimesSync(target, src.atime, src.mtime);
   }
