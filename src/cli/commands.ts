@@ -504,6 +504,14 @@ const edit: Command = {
     } else if (method === 'rocr') {
       const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
       if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
+      const positions = values.positions as string | undefined;
+      if (positions !== undefined && positions !== 'last' && positions !== 'all') throw badInput(`--positions must be last or all, got "${positions}"`, { field: '--positions' });
+      const regularizer = values.regularizer as string | undefined;
+      if (regularizer !== undefined && regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`--regularizer must be identity or covariance, got "${regularizer}"`, { field: '--regularizer' });
+      // Before the statistics and eigenvectors --null-space needs; the covariance regularizer may be the checkpoint's.
+      if (values['null-space'] && (regularizer ?? defaultRocrSettings(model.dims).regularizer) === 'covariance') {
+        throw badInput('--null-space and --regularizer covariance are alternatives', { field: '--regularizer', hint: regularizer ? 'Use one of them.' : "This model's config.json recommends the covariance regularizer: add --regularizer identity to use --null-space." });
+      }
       const t0 = performance.now();
       // AlphaEdit's null-space projection from the key statistics of each layer.
       let project: ((layer: number, v: Float64Array) => Float64Array) | undefined;
@@ -523,11 +531,6 @@ const edit: Command = {
         }
         project = (layer, v) => projectors.get(layer)!(v);
       }
-      const positions = values.positions as string | undefined;
-      if (positions !== undefined && positions !== 'last' && positions !== 'all') throw badInput(`--positions must be last or all, got "${positions}"`, { field: '--positions' });
-      const regularizer = values.regularizer as string | undefined;
-      if (regularizer !== undefined && regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`--regularizer must be identity or covariance, got "${regularizer}"`, { field: '--regularizer' });
-      if (regularizer === 'covariance' && values['null-space']) throw badInput('--null-space and --regularizer covariance are alternatives', { field: '--regularizer', hint: 'Use one of them.' });
       result = await computeRocr(model, stack, {
         positions,
         regularizer,

@@ -205,6 +205,9 @@ test('mechedit edit rocr takes the checkpoint\'s settings, --regularizer overrid
   const both = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'covariance', '--null-space', '--out', out);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /--null-space and --regularizer covariance are alternatives/);
+  const implied = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--null-space', '--out', out);
+  assert.equal(implied.status, 2, 'the checkpoint recommends the covariance regularizer');
+  assert.match(implied.stderr, /add --regularizer identity to use --null-space/);
   assert.equal(fs.readdirSync(out).length, 4, 'the refused runs wrote nothing');
 });
 

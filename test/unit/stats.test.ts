@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
-import { keyStats, solveC, corpusDocuments, spreadDocuments, covarianceSolver } from '../../src/core/edits/stats';
+import { keyStats, solveC, corpusDocuments, spreadDocuments, covarianceSolver, adjustedColumns } from '../../src/core/edits/stats';
 import { editHealth } from '../../src/core/edits/health';
 import { EditStack } from '../../src/core/edits/stack';
 import { readTensorF32 } from '../../src/core/checkpoint/safetensors';
@@ -130,6 +130,12 @@ test('covarianceSolver: (λ C + M Mᵀ) x = b', () => {
     for (let j = 0; j < n; j++) lhs += (lambda * C[i * n + j] + M.reduce((acc, m) => acc + m[i] * m[j], 0)) * x[j];
     assert.ok(Math.abs(lhs - b[i]) < 1e-9, `row ${i}: ${lhs} vs ${b[i]}`);
   }
+  // MEMIT's adjusted columns are the same solve applied to each column.
+  const solve = covarianceSolver(stats, lambda, M);
+  adjustedColumns(stats, lambda, M).forEach((k, j) => {
+    const ref = solve(M[j]);
+    k.forEach((v, i) => assert.ok(Math.abs(v - ref[i]) < 1e-12, `column ${j}, row ${i}`));
+  });
 });
 
 test('statistics that cannot be inverted are a bad-input error naming the file', () => {

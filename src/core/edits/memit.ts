@@ -13,7 +13,7 @@ import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
-import { covarianceSolver } from './stats';
+import { adjustedColumns } from './stats';
 import { checkRequest, stepBudget, contextTemplates, factProblem, keysAtSubject, resolveLti, statsFor, type FactRequest, type LtiHparams } from './rome';
 
 export interface MemitOptions extends VStarRun {
@@ -106,7 +106,7 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
         const now = (await keysAtSubject(model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
         residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
       }
-      const adjusted = keys.map(covarianceSolver(stats[i], hp.lambda, keys)); // K̃ = (λ C + K Kᵀ)⁻¹ K
+      const adjusted = adjustedColumns(stats[i], hp.lambda, keys); // K̃ = (λ C + K Kᵀ)⁻¹ K
       const U = new Float32Array(n * dims.dModel);
       const V = new Float32Array(n * dims.dMlp);
       for (let j = 0; j < n; j++) {

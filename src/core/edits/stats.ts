@@ -176,22 +176,36 @@ export function solveC(stats: KeyStats, b: Float64Array): Float64Array {
 }
 
 /**
- * b ↦ (λ C + M Mᵀ)⁻¹ b for the m columns of M (each d_mlp long), by Woodbury with A = λ C:
- * x = A⁻¹b − A⁻¹M (I + Mᵀ A⁻¹ M)⁻¹ Mᵀ A⁻¹ b, A⁻¹ from solveC divided by λ. The m × m system is
- * formed once; each solve is two triangular sweeps and an m × m solve (never a d_mlp² system).
- * MEMIT's adjusted keys and ROCR's covariance regulariser.
+ * (λ C + M Mᵀ)⁻¹ for the m columns of M (each d_mlp long), by Woodbury with A = λ C:
+ * x = A⁻¹b − A⁻¹M (I + Mᵀ A⁻¹ M)⁻¹ Mᵀ A⁻¹ b, A⁻¹ from solveC divided by λ. A⁻¹M and the m × m
+ * system are formed once; `finish` takes A⁻¹b (and overwrites it) and does the rest.
  */
-export function covarianceSolver(stats: KeyStats, lambda: number, columns: Float64Array[]): (b: Float64Array) => Float64Array {
+function woodbury(stats: KeyStats, lambda: number, columns: Float64Array[]) {
   const m = columns.length;
   const aInv = (v: Float64Array) => solveC(stats, v).map((x) => x / lambda);
   const aInvM = columns.map(aInv);
   const small = new Float64Array(m * m);
   for (let i = 0; i < m; i++) for (let j = 0; j < m; j++) small[i * m + j] = dot(columns[i], aInvM[j]) + (i === j ? 1 : 0);
-  return (b) => {
-    const x = aInv(b);
+  const finish = (x: Float64Array): Float64Array => {
     if (m === 0) return x;
     const y = solveSmall(small, Float64Array.from(columns, (c) => dot(c, x)), m);
     for (let j = 0; j < m; j++) for (let i = 0; i < x.length; i++) x[i] -= aInvM[j][i] * y[j];
     return x;
   };
+  return { aInv, aInvM, finish };
+}
+
+/**
+ * b ↦ (λ C + M Mᵀ)⁻¹ b: each solve is two triangular sweeps and an m × m solve (never a d_mlp²
+ * system). ROCR's covariance regulariser.
+ */
+export function covarianceSolver(stats: KeyStats, lambda: number, columns: Float64Array[]): (b: Float64Array) => Float64Array {
+  const w = woodbury(stats, lambda, columns);
+  return (b) => w.finish(w.aInv(b));
+}
+
+/** MEMIT's adjusted keys K̃ = (λ C + K Kᵀ)⁻¹ K: the columns through the same solve, reusing A⁻¹K. */
+export function adjustedColumns(stats: KeyStats, lambda: number, columns: Float64Array[]): Float64Array[] {
+  const w = woodbury(stats, lambda, columns);
+  return w.aInvM.map((a) => w.finish(Float64Array.from(a)));
 }

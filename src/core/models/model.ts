@@ -5,6 +5,7 @@ import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { badInput } from '../errors';
 import { specFor, SUPPORTED_MODEL_TYPES, type ArchSpec } from './specs';
+import type { RocrSettings } from '../../protocol/model';
 
 export type Activation = 'gelu_tanh' | 'gelu' | 'silu' | 'relu';
 
@@ -44,12 +45,8 @@ export interface Dims {
   rocr?: RocrDefaults;
 }
 
-export interface RocrDefaults {
-  layers?: number[];
-  lambda?: number;
-  positions?: 'last' | 'all';
-  regularizer?: 'identity' | 'covariance';
-}
+/** The settings a checkpoint may recommend: any of ROCR's settings (protocol/model.ts), without their source. */
+export type RocrDefaults = Partial<Omit<RocrSettings, 'source'>>;
 
 export interface LinearW {
   w: TensorEntry;
