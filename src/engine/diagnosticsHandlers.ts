@@ -1,7 +1,8 @@
 // 'diagnostics/run': EVOKE before / after, or ORT without / with the edits, for the Diagnostics
 // panel. EVOKE's two runs are ordinary run folders (cases.jsonl, summary.json, report.html) under
 // outDir/<time>-<method>/{before,after}; 'before' is the model with every edit disabled, 'after'
-// the stack as it is (method none) or each case's own ROME / MEMIT edit on top of it.
+// the stack as it was when the run started (method none) or each case's own ROME / MEMIT edit
+// on top of it. The user's stack is never changed by a run: it runs on its own copy.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,27 +17,17 @@ import { badInput } from '../core/errors';
 import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
 import type { EngineServer } from './server';
 
-/** Runs fn with every enabled edit of the stack disabled, then restores them. */
-async function withoutEdits<T>(s: EditStack, fn: () => Promise<T>): Promise<T> {
-  const on = s.list().filter((e) => e.enabled).map((e) => e.id);
-  for (const id of on) s.setEnabled(id, false);
-  try {
-    return await fn();
-  } finally {
-    for (const id of on) s.setEnabled(id, true);
-  }
-}
-
 function beside(m: LoadedModel, rel: string, given: string | undefined, what: string): string {
   const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
   if (!fs.existsSync(file)) throw badInput(given ? `${what} not found` : `The model has no eval/${rel}: give the ${what} to run`, { file, field: given ? undefined : 'data', hint: 'EVOKE takes evoke_main.json-format files; ORT a Target/<n>_<Name>/ folder.' });
   return file;
 }
 
-export function registerDiagnostics(server: EngineServer, model: () => LoadedModel, stack: () => EditStack): void {
+/** `snapshot`: a request's own copy of the user's stack, which runs never change. */
+export function registerDiagnostics(server: EngineServer, snapshot: () => EditStack): void {
   server.handle('diagnostics/run', async (p: DiagnosticsParams, ctx) => {
-    const m = model();
-    const s = stack();
+    const s = snapshot();
+    const m = s.model;
     const progress = ctx.progress(p.progressToken);
     const isCancelled = () => progress.cancelled;
     const t0 = performance.now();
@@ -60,7 +51,7 @@ export function registerDiagnostics(server: EngineServer, model: () => LoadedMod
     const phase = (name: string) => (x: { done: number; total: number; etaSeconds?: number }) =>
       progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
     const common = { data, subjSpec, limit: p.limit, isCancelled };
-    const before = await withoutEdits(s, () => runEvoke(m, { ...common, method: 'none', out: path.join(dir, 'before'), onProgress: phase('before the edits') }));
+    const before = await runEvoke(m.bare(), { ...common, method: 'none', out: path.join(dir, 'before'), onProgress: phase('before the edits') });
     const after = await runEvoke(m, {
       ...common,
       method,

@@ -5,7 +5,6 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { LoadedModel } from '../core/runtime/model';
 import type { EditStack } from '../core/edits/stack';
 import type { Edit } from '../core/edits/editFile';
 import { writeEdit } from '../core/edits/editFile';
@@ -20,8 +19,12 @@ import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
 import { text } from './params';
 
-/** Health (kᵀC⁻¹k from the model's corpus when it ships one), file, apply. */
-export async function finish(m: LoadedModel, s: EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {
+/**
+ * Health (kᵀC⁻¹k from the model's corpus when it ships one) on the request's copy of the stack
+ * `s`, the file, then the edit applied on top of the user's stack as it is by then.
+ */
+export async function finish(s: EditStack, user: () => EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {
+  const m = s.model;
   edit.json.hparams = { ...edit.json.hparams, computeMs: Math.round(computeMs) };
   const stats = new Map<number, KeyStats>();
   if (fs.existsSync(path.join(m.checkpoint.dir, 'corpus.txt'))) {
@@ -34,25 +37,27 @@ export async function finish(m: LoadedModel, s: EditStack, edit: Edit, outDir: s
     const w = t.module === 'mlp.out' ? m.plan.blocks[t.layer].down : m.plan.blocks[t.layer].o;
     return { out: w.out, in: w.in };
   });
-  s.apply({ ...edit, file });
+  const target = user();
+  target.apply({ ...edit, file });
   progress.report(1, 1, undefined, true);
-  return { file, id: edit.json.id, label: edit.json.label, health, state: { items: s.list() }, computeMs };
+  return { file, id: edit.json.id, label: edit.json.label, health, state: { items: target.list() }, computeMs };
 }
 
-export function registerEditHandlers(server: EngineServer, model: () => LoadedModel, stack: () => EditStack): void {
+/** `snapshot`: a request's own copy of the user's stack; `user`: the user's stack. */
+export function registerEditHandlers(server: EngineServer, snapshot: () => EditStack, user: () => EditStack): void {
   server.handle('edits/rocr', async (p, ctx) => {
-    const m = model();
-    const s = stack();
+    const s = snapshot();
+    const m = s.model;
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 1, 'computing the redirection', true);
     const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions, regularizer: p.regularizer, isCancelled: () => progress.cancelled });
-    return finish(m, s, edit, p.outDir, performance.now() - t0, progress);
+    return finish(s, user, edit, p.outDir, performance.now() - t0, progress);
   });
 
   server.handle('edits/fact', async (p, ctx) => {
-    const m = model();
-    const s = stack();
+    const s = snapshot();
+    const m = s.model;
     const progress = ctx.progress(p.progressToken);
     if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
     p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
@@ -77,7 +82,7 @@ export function registerEditHandlers(server: EngineServer, model: () => LoadedMo
     } else {
       throw badInput(`Unknown fact edit method ${JSON.stringify(p.method)}`, { field: 'method', hint: 'Use rome or memit.' });
     }
-    return { ...(await finish(m, s, edit, p.outDir, performance.now() - t0, progress)), vstar };
+    return { ...(await finish(s, user, edit, p.outDir, performance.now() - t0, progress)), vstar };
   });
 }
 

@@ -89,7 +89,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     return selfTest(ep, probes, { size, iterations, threads: state.config.threads }, ctx.progress(params.progressToken));
   });
 
-  const model = (): LoadedModel => {
+  const opened = (): LoadedModel => {
     if (!state.model) throw new MechEditError({ code: 'not-found', message: 'No model is open', hint: 'Open a checkpoint folder first (MechEdit: Open Model Folder…).' });
     return state.model;
   };
@@ -109,18 +109,26 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     state.stack = undefined;
     return null;
   });
-  const stack = (): EditStack => {
-    model();
+  /** The user's edit stack: only the edits/* requests that the user makes change it. */
+  const userStack = (): EditStack => {
+    opened();
     return state.stack!;
   };
+  /**
+   * A request's own copy of the user's stack, taken when it starts (its model: a view with the
+   * edits as they were then). Whatever the request does with it, and whatever other requests do
+   * to the user's stack meanwhile, neither sees the other.
+   */
+  const snapshot = (): EditStack => userStack().fork();
+  const model = (): LoadedModel => snapshot().model;
   /** Runs a change on the stack and reports the new state with the time the change took. */
   const change = async (fn: (s: EditStack) => void): Promise<StackState> => {
-    const s = stack();
+    const s = userStack();
     const t0 = performance.now();
     fn(s);
     return { items: s.list(), lastChangeMs: performance.now() - t0 };
   };
-  server.handle('edits/list', async () => ({ items: stack().list() }));
+  server.handle('edits/list', async () => ({ items: userStack().list() }));
   server.handle('edits/apply', async (p) => {
     const edit = readEdit(text(p.file, 'file'));
     return change((s) => s.apply(edit, p.strength ?? 1));
@@ -143,9 +151,9 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     });
     return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
   });
-  registerEditHandlers(server, model, stack);
-  registerDiagnostics(server, model, stack);
-  registerConcepts(server, model, stack);
+  registerEditHandlers(server, snapshot, userStack);
+  registerDiagnostics(server, snapshot);
+  registerConcepts(server, snapshot, userStack);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
@@ -163,17 +171,8 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
   server.handle('model/trace', async (p) => {
     const m = model();
-    const prompt = text(p.prompt, 'prompt');
-    if (p.edits !== 'off') return trace(m, prompt, p.top ?? 5, p.targetId);
-    // Before the edits: disable the enabled ones for this run only, then restore them.
-    const s = stack();
-    const on = s.list().filter((e) => e.enabled).map((e) => e.id);
-    for (const id of on) s.setEnabled(id, false);
-    try {
-      return await trace(m, prompt, p.top ?? 5, p.targetId);
-    } finally {
-      for (const id of on) s.setEnabled(id, true);
-    }
+    // 'off': the model before the edits, for this run only (the stack is not touched).
+    return trace(p.edits === 'off' ? m.bare() : m, text(p.prompt, 'prompt'), p.top ?? 5, p.targetId);
   });
   server.handle('model/generate', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

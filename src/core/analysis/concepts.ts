@@ -22,7 +22,8 @@ export interface ConceptRequest {
   top?: number;
 }
 
-const unembedCache = new WeakMap<LoadedModel, Float32Array>();
+/** Per checkpoint (shared by every view of the model). */
+const unembedCache = new WeakMap<object, Float32Array>();
 
 /** resid_post of every layer for each prompt: [layer][prompt or token][d_model]. */
 async function residuals(model: LoadedModel, prompts: string[], allPositions: boolean): Promise<{ vectors: Float64Array[][]; tokens: number[][] }> {
@@ -59,8 +60,8 @@ export async function conceptDirections(model: LoadedModel, stack: EditStack, re
   const pos = await residuals(model, positive, false);
   const neg = await residuals(model, negative, false);
   const probe = req.probe?.trim() ? await residuals(model, [req.probe.trim()], true) : undefined;
-  let W = unembedCache.get(model);
-  if (!W) unembedCache.set(model, (W = readTensorF32(model.plan.unembed.w))); // [vocab, d_model]
+  let W = unembedCache.get(model.checkpoint);
+  if (!W) unembedCache.set(model.checkpoint, (W = readTensorF32(model.plan.unembed.w))); // [vocab, d_model]
   const vocab = Math.min(model.dims.vocab, W.length / d);
   const top = req.top ?? 8;
   const edits = stack.values();

@@ -109,7 +109,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
       const pairs = plans.map(pairsOf);
       const scores = o.method === 'none'
         ? await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled })
-        : await withCaseEdit(model, o.method, o.perCase!, chunk[0].c, () => scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
+        : await withCaseEdit(o.method, o.perCase!, chunk[0].c, (edited) => scoreAnswers(edited, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
       let at = 0;
       const out = chunk.map((item, k) => {
         const tasks = evaluate(plans[k], scores.slice(at, (at += pairs[k].length)));
@@ -125,19 +125,19 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
   return { out: o.out, cases: results.length, issues, summary };
 }
 
-/** Computes the case's edit (ROME or MEMIT on its requested rewrite), applies it around `score`, reverts. */
-async function withCaseEdit<T>(model: LoadedModel, method: string, p: PerCaseEdits, c: EvokeCase | SubjectSpecCase, score: () => Promise<T>, isCancelled?: () => boolean): Promise<T> {
+/**
+ * Computes the case's edit (ROME or MEMIT on its requested rewrite) on the stack, and scores the
+ * case on a private copy of the stack with that edit on top (p.stack itself is not changed).
+ */
+async function withCaseEdit<T>(method: string, p: PerCaseEdits, c: EvokeCase | SubjectSpecCase, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
   const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
   const opts = { lti: p.lti, corpus: p.corpus, isCancelled };
   const edit = method === 'rome'
-    ? (await computeRome(model, p.stack, req, { ...opts, layer: p.layer })).edit
-    : (await computeMemit(model, p.stack, [req], { ...opts, layers: p.layers })).edit;
-  p.stack.apply(edit);
-  try {
-    return await score();
-  } finally {
-    p.stack.revert(edit.json.id);
-  }
+    ? (await computeRome(p.stack.model, p.stack, req, { ...opts, layer: p.layer })).edit
+    : (await computeMemit(p.stack.model, p.stack, [req], { ...opts, layers: p.layers })).edit;
+  const edited = p.stack.fork();
+  edited.apply(edit);
+  return score(edited.model);
 }
 
 /** The length of the longest prompt + answer of a case when it exceeds the context, else undefined. */

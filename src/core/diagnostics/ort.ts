@@ -65,16 +65,11 @@ export async function runOrt(model: LoadedModel, stack: EditStack, targetDir: st
     }
   }
   const pairs = fits.map((i) => ({ prompt: ortPrompt(model, i.query), answer: i.answer }));
-  const edited = stack.list().filter((e) => e.enabled);
-  // Before: the stack disabled; after: as it was.
-  for (const e of edited) stack.setEnabled(e.id, false);
-  let before: Map<string, FormScore>;
-  try {
-    before = await measure(model, fits, pairs, opts.isCancelled);
-  } finally {
-    for (const e of edited) stack.setEnabled(e.id, true);
-  }
-  const after = edited.length ? await measure(model, fits, pairs, opts.isCancelled) : undefined;
+  // Before: the unedited model; after: the model with the stack's edits (the stack's own view,
+  // which the stack is not changed to make).
+  const edited = stack.list().some((e) => e.enabled && e.strength !== 0);
+  const before = await measure(stack.model.bare(), fits, pairs, opts.isCancelled);
+  const after = edited ? await measure(stack.model, fits, pairs, opts.isCancelled) : undefined;
   const rows = [...before.keys()].map((k) => {
     const [set, form] = k.split('\u0000');
     return { set, form, before: before.get(k)!, after: after?.get(k) };

@@ -62,7 +62,7 @@ async function nextTokenLogprobs(model: LoadedModel): Promise<Float64Array[]> {
   return out;
 }
 
-/** Health of `edit` as applied on top of the current stack (the stack is left as it was). */
+/** Health of `edit` as applied on top of the stack (which is not changed). */
 export async function editHealth(model: LoadedModel, stack: EditStack, edit: Edit, stats: Map<number, KeyStats> = new Map()): Promise<EditHealth> {
   const targets = edit.json.targets.map((t, i) => {
     const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
@@ -79,15 +79,13 @@ export async function editHealth(model: LoadedModel, stack: EditStack, edit: Edi
     }
     return { layer: t.layer, module: t.module, relNorm, keyScore };
   });
-  const before = await nextTokenLogprobs(model);
-  const present = stack.list().some((e) => e.id === edit.json.id);
-  stack.apply(edit);
-  let after: Float64Array[];
-  try {
-    after = await nextTokenLogprobs(model);
-  } finally {
-    if (!present) stack.revert(edit.json.id);
-  }
+  // Before: the stack as it is, without this edit; after: with it on top (on private copies).
+  const without = stack.fork();
+  if (without.list().some((e) => e.id === edit.json.id)) without.revert(edit.json.id);
+  const before = await nextTokenLogprobs(without.model);
+  const withIt = stack.fork();
+  withIt.apply(edit);
+  const after = await nextTokenLogprobs(withIt.model);
   let kl = 0;
   before.forEach((p, i) => {
     let s = 0;

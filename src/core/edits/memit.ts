@@ -92,7 +92,11 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
     created: new Date().toISOString(),
   };
   const draft: Edit = { json, tensors: [] };
-  try {
+  // Each layer's update is applied to a private copy of the stack: the next layer's keys and
+  // residuals see it, and the caller's stack is never changed.
+  const work = stack.fork();
+  {
+    const model = work.model;
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
       const keys: Float64Array[] = [];
@@ -115,10 +119,8 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
       }
       json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
       draft.tensors.push({ U, V, K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
-      stack.apply(draft); // the next layer's keys and residuals see this layer's update
+      work.apply(draft);
     }
-  } finally {
-    if (stack.list().some((e) => e.id === json.id)) stack.revert(json.id);
   }
   return { edit: draft, report: { vstar, timing: { stats: t1 - t0, vstar: t2 - t1, solve: performance.now() - t2 } } };
 }

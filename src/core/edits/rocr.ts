@@ -166,7 +166,11 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   const draft: Edit = { json, tensors: [] };
   // Keys of earlier ROCR edits in the stack, per layer (C_prev), enabled ones only.
   const previous = stack.keysAt.bind(stack);
-  try {
+  // Each layer's update is applied to a private copy of the stack: the next layer's keys and
+  // residual see it, and the caller's stack is never changed.
+  const work = stack.fork();
+  {
+    const model = work.model;
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i];
       const left = layers.length - i;
@@ -198,10 +202,8 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
       });
       json.targets.push({ layer, module: 'mlp.out', rank: offsets.length, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
       draft.tensors.push({ U, V, K: Float32Array.from(allKeys.flatMap((k) => Array.from(k))) });
-      stack.apply(draft); // the next layer's keys and residual see this layer's update
+      work.apply(draft);
     }
-  } finally {
-    if (stack.list().some((e) => e.id === json.id)) stack.revert(json.id);
   }
   return draft;
 }

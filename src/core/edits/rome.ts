@@ -109,17 +109,19 @@ export function stepBudget(modelType: string, layers: number, paperSteps: number
   return tuned ? paperSteps : Math.max(paperSteps, 160);
 }
 
-const templateCache = new WeakMap<LoadedModel, Map<string, string[]>>();
+/** Per checkpoint (shared by every view of the model). */
+const templateCache = new WeakMap<object, Map<string, string[]>>();
 
 /**
- * Context templates, sampled from the model (top-k 5) and cached per model and seed:
+ * Context templates, sampled from the unedited model (top-k 5) and cached per checkpoint and seed:
  *   rome   "{}" plus 10 prefixes of 5 tokens and 10 of 10, generated from the start token;
  *   memit  "{}" plus 5 prefixes of 10 tokens, one each after "The", "Therefore", "Because",
  *          "I", "You" (the MEMIT reference's set).
  */
 export async function contextTemplates(model: LoadedModel, seed = 0, kind: 'rome' | 'memit' = 'rome'): Promise<string[]> {
-  let perSeed = templateCache.get(model);
-  if (!perSeed) templateCache.set(model, (perSeed = new Map()));
+  let perSeed = templateCache.get(model.checkpoint);
+  if (!perSeed) templateCache.set(model.checkpoint, (perSeed = new Map()));
+  const bare = model.bare();
   const cached = perSeed.get(`${kind}:${seed}`);
   if (cached) return cached;
   const start = model.dims.bosId ?? model.dims.eosIds[0];
@@ -128,7 +130,7 @@ export async function contextTemplates(model: LoadedModel, seed = 0, kind: 'rome
     : [5, 10].flatMap((length) => Array.from({ length: 10 }, () => ({ ids: start === undefined ? [] : [start], prefix: '', length })));
   const out = ['{}'];
   for (const [i, s] of starts.entries()) {
-    const r = s.ids.length === 0 ? { text: '' } : await generateIds(model, s.ids, { maxTokens: s.length, temperature: 1, topK: 5, seed: seed * 1000 + s.length * 100 + (i % 10), stop: [] });
+    const r = s.ids.length === 0 ? { text: '' } : await generateIds(bare, s.ids, { maxTokens: s.length, temperature: 1, topK: 5, seed: seed * 1000 + s.length * 100 + (i % 10), stop: [] });
     const text = (s.prefix + r.text).replace(/[{}]/g, ' ').replace(/\s+/g, ' ').trim();
     out.push(text ? `${text}. {}` : '{}');
   }

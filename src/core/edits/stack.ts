@@ -20,13 +20,25 @@ import type { StackItem } from '../../protocol/edits';
 export class EditStack {
   private entries: StackEntry[] = [];
 
-  constructor(private readonly model: LoadedModel) {}
+  /** The stack sets `model.edits` on every change: give it a model (or view) of its own. */
+  constructor(readonly model: LoadedModel) {}
+
+  /**
+   * A private copy of this stack, on a view of the model with the same edit inputs: what a
+   * request or a computation changes on the copy (a draft edit, a case's edit, edits switched
+   * off) never reaches this stack, and what is done to this stack meanwhile never reaches it.
+   */
+  fork(): EditStack {
+    const copy = new EditStack(this.model.withEdits(this.model.edits));
+    copy.entries = this.entries.map((e) => ({ ...e }));
+    return copy;
+  }
 
   /** The same edits, in the same state, on another LoadedModel of the same checkpoint. */
   moveTo(model: LoadedModel): EditStack {
     const next = new EditStack(model);
     for (const e of this.entries) next.check(e.edit);
-    next.entries = [...this.entries];
+    next.entries = this.entries.map((e) => ({ ...e }));
     next.sync();
     return next;
   }
@@ -107,13 +119,15 @@ export class EditStack {
   }
 
   setEnabled(id: string, enabled: boolean): void {
-    this.entries[this.index(id)].enabled = enabled;
+    const i = this.index(id);
+    this.entries[i] = { ...this.entries[i], enabled };
     this.sync();
   }
 
   scale(id: string, strength: number): void {
     if (!Number.isFinite(strength)) throw badInput(`Strength must be a finite number, got ${strength}`, { field: 'strength' });
-    this.entries[this.index(id)].strength = strength;
+    const i = this.index(id);
+    this.entries[i] = { ...this.entries[i], strength };
     this.sync();
   }
 

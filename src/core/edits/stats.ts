@@ -90,7 +90,7 @@ export function defaultCorpus(model: LoadedModel): string[] {
  * EVOKE run) asks again, and neither the corpus hash nor the d_mlp² matrix is read twice while
  * the corpus files are unchanged (key: layer, samples, corpus paths with size and mtime).
  */
-const loaded = new WeakMap<LoadedModel, Map<string, KeyStats>>();
+const loaded = new WeakMap<object, Map<string, KeyStats>>();
 
 export async function keyStats(model: LoadedModel, o: StatsOptions): Promise<KeyStats> {
   const { dMlp, layers } = model.dims;
@@ -102,8 +102,9 @@ export async function keyStats(model: LoadedModel, o: StatsOptions): Promise<Key
     const st = fs.statSync(f);
     return [path.resolve(f), st.size, st.mtimeMs];
   })]);
-  let perModel = loaded.get(model);
-  if (!perModel) loaded.set(model, (perModel = new Map()));
+  // Per checkpoint, which every view of the model shares (solveC's factor cache hangs on the result).
+  let perModel = loaded.get(model.checkpoint);
+  if (!perModel) loaded.set(model.checkpoint, (perModel = new Map()));
   const known = perModel.get(key);
   if (known) return { ...known, cached: true };
   const stats = await loadOrCompute(model, o, samples);
@@ -135,7 +136,8 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
   for (let i = 0; i < rows.length && count < samples; i += batch) {
     if (o.isCancelled?.()) throw cancelled(`Key statistics cancelled after ${count} key vectors.`);
     const group = rows.slice(i, i + batch);
-    const out = await model.run({ gram: o.layer, layers: o.layer + 1 }, model.makeBatch(group));
+    // The statistics belong to the checkpoint (cached by its fingerprint): the unedited model's keys.
+    const out = await model.bare().run({ gram: o.layer, layers: o.layer + 1 }, model.makeBatch(group));
     const gram = out.gram.data as Float32Array;
     for (let j = 0; j < gram.length; j++) sum[j] += gram[j];
     count += Number((out.count.data as BigInt64Array)[0]);

@@ -47,11 +47,27 @@ export interface OpenOptions {
   log?: (message: string) => void;
 }
 
+/** What every view of one opened model shares: its sessions and zero-update tensors. */
+interface Shared {
+  sessions: Map<string, Promise<InferenceSession>>;
+  zeros: Map<string, EditTensors>;
+}
+
+/** No edits: the unedited model. */
+export const NO_EDITS: ReadonlyMap<EditKey, EditTensors> = new Map();
+
+/**
+ * An opened model, or a *view* of one (withEdits): views share the checkpoint, the tokenizer and
+ * the sessions, and each feeds its own edit inputs to its runs. A request that needs the model as
+ * the user's edits leave it takes a view fixed at its start, so nothing another request does to
+ * the edit stack meanwhile changes what it computes.
+ */
 export class LoadedModel {
-  private readonly sessions = new Map<string, Promise<InferenceSession>>();
-  private readonly zeros = new Map<string, EditTensors>();
-  /** The edits fed to every run (the edit stack combined per module). */
-  edits = new Map<EditKey, EditTensors>();
+  /**
+   * The edit inputs fed to every run of this model (an edit stack combined per module). Replaced
+   * as a whole, never changed in place: a view made from it stays as it was.
+   */
+  edits: ReadonlyMap<EditKey, EditTensors> = NO_EDITS;
 
   private constructor(
     readonly checkpoint: Checkpoint,
@@ -59,6 +75,7 @@ export class LoadedModel {
     readonly tokenizer: TextTokenizer,
     readonly graphDir: GraphDir,
     readonly options: OpenOptions,
+    private readonly shared: Shared,
   ) {}
 
   static open(modelPath: string, options: OpenOptions): LoadedModel {
@@ -66,7 +83,27 @@ export class LoadedModel {
     const plan = planModel(checkpoint);
     const tokenizer = TextTokenizer.fromCheckpoint(checkpoint);
     const graphDir = prepareGraphDir(checkpoint, options.log);
-    return new LoadedModel(checkpoint, plan, tokenizer, graphDir, options);
+    return new LoadedModel(checkpoint, plan, tokenizer, graphDir, options, { sessions: new Map(), zeros: new Map() });
+  }
+
+  /** A view of this model that feeds `edits` to its runs (sessions shared, nothing copied). */
+  withEdits(edits: ReadonlyMap<EditKey, EditTensors>): LoadedModel {
+    const view = new LoadedModel(this.checkpoint, this.plan, this.tokenizer, this.graphDir, this.options, this.shared);
+    view.edits = edits;
+    return view;
+  }
+
+  /** A view of the unedited model. */
+  bare(): LoadedModel {
+    return this.withEdits(NO_EDITS);
+  }
+
+  private get sessions() {
+    return this.shared.sessions;
+  }
+
+  private get zeros() {
+    return this.shared.zeros;
   }
 
   get dims() {
@@ -162,6 +199,7 @@ export class LoadedModel {
     return session.run(this.feeds(b, extra));
   }
 
+  /** Releases the sessions of the model and of all its views. */
   async release(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();
