@@ -22,12 +22,14 @@ import { bundledModelPath } from '../core/defaultModel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EditStack } from '../core/edits/stack';
-import { newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
+import { checkEditOut, newEditId, readEdit, writeEdit, type EditJson } from '../core/edits/editFile';
 import { readVectors } from '../core/edits/importVectors';
-import { bake } from '../core/edits/bake';
+import { bake, checkBakeOut } from '../core/edits/bake';
+import { checkRunFolder } from '../core/outputs';
 import { computeRocr, defaultRocrSettings } from '../core/edits/rocr';
 import { computeRome } from '../core/edits/rome';
 import { computeMemit } from '../core/edits/memit';
+import { factOutcome, refuseRiskyTargets, SUCCESS_FLOOR, type FactOutcome } from '../core/edits/outcome';
 import { factRequests } from '../core/edits/requests';
 import { nullSpaceProjector } from '../core/edits/linalg';
 import { computeAblation } from '../core/edits/ablate';
@@ -299,6 +301,7 @@ const evoke: Command = {
     };
     const shard = parseShard(values.shard as string | undefined);
     const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
+    checkRunFolder(out, model.checkpoint);
     let last = 0;
     const result = await runEvoke(model, {
       data,
@@ -356,6 +359,7 @@ const ort: Command = {
     for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
     const out = values.out as string | undefined;
     if (out) {
+      checkRunFolder(out, model.checkpoint);
       fs.mkdirSync(out, { recursive: true });
       const runFile = path.join(out, 'run.json');
       const config = { tool: 'ort', version: 1, modelFingerprint: model.checkpoint.fingerprint, modelPath: model.checkpoint.dir, method: 'edits', edits: stack.list().map((e) => e.id), data: [], limit: undefined };
@@ -387,6 +391,7 @@ const merge: Command = {
   allowPositionals: true,
   async run(values, ctx) {
     const out = requireString(values, 'out');
+    checkRunFolder(out);
     const dirs = ctx.positionals ?? [];
     const config = mergeConfigs(dirs);
     if (config.tool === 'ort') {
@@ -438,8 +443,8 @@ function weightDims(model: LoadedModel) {
 }
 
 const EDIT_HELP = [
-  'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--out DIR] [--json]',
-  'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--out DIR] [--json]',
+  'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--force] [--out DIR] [--json]',
+  'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--regularizer identity|covariance] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
@@ -448,6 +453,9 @@ const EDIT_HELP = [
   '        statistics over --corpus, default corpus.txt beside the model); --lti adds EVOKE\'s in-context teacher',
   '  memit: the facts of FILE (JSON Lines or a JSON array of {subject, prompt, target}, or CounterFact records)',
   '        over several layers; rank = number of facts per layer',
+  '        rome / memit refuse a target the tokenizer splits into byte pieces or more than 8 tokens (--force computes it',
+  `        anyway), and say when the edit did not take (its target not top-1 on its own prompt, or P < ${100 * SUCCESS_FLOOR} %):`,
+  '        the file is written, with succeeded: false in the output and the reason in its health warnings',
   '  rocr: redirect concept C to the harmless concept H (training-free, rank one per layer; settings default to the',
   '        checkpoint\'s "mechedit.rocr" in config.json, else the paper\'s: layers by depth, λ I, the last token;',
   '        --positions all puts keys on every token of C, for models that read multi-token concepts from their earlier tokens;',
@@ -468,6 +476,7 @@ const edit: Command = {
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
     corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' },
     subject: { type: 'string' }, prompt: { type: 'string' }, target: { type: 'string' }, lti: { type: 'boolean' }, steps: { type: 'string' }, seed: { type: 'string' }, requests: { type: 'string' },
+    force: { type: 'boolean' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -475,10 +484,12 @@ const edit: Command = {
     const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
     if (!['rome', 'memit', 'rocr', 'ablate', 'import'].includes(method ?? '')) throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rome, memit, rocr, ablate or import.' });
     const model = method === 'ablate' || method === 'import' ? openOnCpu(values) : await openModel(values);
+    checkEditOut(outDir, model.checkpoint);
     const stack = new EditStack(model);
     for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
     let result;
     let vstar: unknown;
+    let outcome: FactOutcome | undefined;
     if (method === 'rome' || method === 'memit') {
       const common = {
         lti: values.lti === true,
@@ -490,15 +501,20 @@ const edit: Command = {
       };
       if (method === 'rome') {
         const layer = values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1);
-        const r = await computeRome(model, stack, { subject: requireString(values, 'subject'), prompt: requireString(values, 'prompt'), target: requireString(values, 'target') }, { ...common, layer });
+        const request = { subject: requireString(values, 'subject'), prompt: requireString(values, 'prompt'), target: requireString(values, 'target') };
+        refuseRiskyTargets(model, [request], values.force === true, 'pass --force');
+        const r = await computeRome(model, stack, request, { ...common, layer });
         result = r.edit;
+        outcome = await factOutcome(stack, result, [request]);
         vstar = { steps: r.report.vstar.steps, timingMs: r.report.timing, ortMs: r.report.vstar.ortMs, jsMs: r.report.vstar.jsMs, stats: r.report.stats };
       } else {
         const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
         if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
         const requests = factRequests(requireString(values, 'requests'));
+        refuseRiskyTargets(model, requests, values.force === true, 'pass --force');
         const r = await computeMemit(model, stack, requests, { ...common, layers: layerList(values), hparams: { ...common.hparams, ...(lambda ? { lambda } : {}) } });
         result = r.edit;
+        outcome = await factOutcome(stack, result, requests);
         vstar = { perRequest: r.report.vstar.map((v) => ({ steps: v.steps.length, loss: v.steps[v.steps.length - 1].loss, targetProb: v.steps[v.steps.length - 1].targetProb })), timingMs: r.report.timing };
       }
     } else if (method === 'rocr') {
@@ -581,12 +597,16 @@ const edit: Command = {
       for (const t of result.json.targets) if (t.K && !stats.has(t.layer)) stats.set(t.layer, await keyStats(model, { layer: t.layer, corpus, samples }));
     }
     const health = await editHealth(model, stack, result, stats);
-    result.json.health = { ...health };
+    if (outcome && !outcome.succeeded) health.warnings.unshift(`the edit did not take: ${outcome.reason}`);
+    result.json.health = { ...health, ...(outcome ? { efficacy: outcome } : {}) };
     for (const w of health.warnings) process.stderr.write(`mechedit: warning: ${w}\n`);
-    const file = writeEdit(outDir, result, weightDims(model));
-    return { file: path.resolve(file), id: result.json.id, method, targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams, health, ...(vstar ? { vstar } : {}) };
+    const file = writeEdit(outDir, result, weightDims(model), model.checkpoint);
+    return { file: path.resolve(file), id: result.json.id, method, ...(outcome ?? {}), targets: result.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), hparams: result.json.hparams, health, ...(vstar ? { vstar } : {}) };
   },
-  format: (r) => `wrote ${(r as { file: string }).file}`,
+  format: (r) => {
+    const x = r as { file: string; succeeded?: boolean };
+    return x.succeeded === false ? `wrote ${x.file}, but the edit did not take (see the warning above); apply it only on purpose` : `wrote ${x.file}`;
+  },
 };
 
 const stats: Command = {
@@ -634,6 +654,7 @@ const bakeCmd: Command = {
     const out = requireString(values, 'out');
     if (!(values.edits as string[] | undefined)?.length) throw badInput('--edits is required', { field: '--edits' });
     const model = openOnCpu(values);
+    checkBakeOut(out, model.checkpoint);
     const stack = new EditStack(model);
     for (const f of values.edits as string[]) stack.apply(readEdit(f));
     return bake(model, out, stack.list());

@@ -14,6 +14,7 @@ import { runOrt } from '../core/diagnostics/ort';
 import { ortTargets } from '../core/diagnostics/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
+import { checkRunFolder } from '../core/outputs';
 import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
 import type { EngineServer } from './server';
 
@@ -21,6 +22,15 @@ function beside(m: LoadedModel, rel: string, given: string | undefined, what: st
   const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
   if (!fs.existsSync(file)) throw badInput(given ? `${what} not found` : `The model has no eval/${rel}: give the ${what} to run`, { file, field: given ? undefined : 'data', hint: 'EVOKE takes evoke_main.json-format files; ORT a Target/<n>_<Name>/ folder.' });
   return file;
+}
+
+/** Checks the per-case settings of a run (layer for ROME, layers and λ for MEMIT). */
+function perCaseSettings(p: DiagnosticsParams, n: number): { layer?: number; layers?: number[]; lambda?: number } {
+  const isLayer = (l: unknown) => Number.isInteger(l) && (l as number) >= 0 && (l as number) < n;
+  if (p.layer !== undefined && !isLayer(p.layer)) throw badInput(`layer must be a whole number in 0…${n - 1}, got ${JSON.stringify(p.layer)}`, { field: 'layer' });
+  if (p.layers !== undefined && !(Array.isArray(p.layers) && p.layers.length > 0 && p.layers.every(isLayer))) throw badInput(`layers must be whole numbers in 0…${n - 1}, got ${JSON.stringify(p.layers)}`, { field: 'layers' });
+  if (p.lambda !== undefined && !(typeof p.lambda === 'number' && Number.isFinite(p.lambda) && p.lambda > 0 && p.lambda < 1e12)) throw badInput(`MEMIT's λ must be a positive number, got ${JSON.stringify(p.lambda)}`, { field: 'lambda', hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
+  return { layer: p.layer, layers: p.layers, lambda: p.lambda };
 }
 
 /** `snapshot`: a request's own copy of the user's stack, which runs never change. */
@@ -46,8 +56,11 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
     const subjSpec = p.subjSpec ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
     const method = p.method ?? 'none';
+    // The per-case edits' settings: the user's (layer picked for edits, mechedit.memit.lambda), else the model's defaults.
+    const settings = perCaseSettings(p, m.dims.layers);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const dir = path.join(p.outDir, `${stamp}-evoke-${method}${p.lti ? '-lti' : ''}`);
+    checkRunFolder(dir, m.checkpoint, 'outDir'); // before the runs: not in the checkpoint, not over others' files
     const phase = (name: string) => (x: { done: number; total: number; etaSeconds?: number }) =>
       progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
     const common = { data, subjSpec, limit: p.limit, isCancelled };
@@ -58,12 +71,13 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       out: path.join(dir, 'after'),
       baseline: path.join(dir, 'before'),
       edits: s.list().filter((e) => e.enabled).map((e) => e.id),
-      perCase: method === 'none' ? undefined : { stack: s, lti: p.lti },
+      perCase: method === 'none' ? undefined : { stack: s, lti: p.lti, ...settings },
       onProgress: phase(method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
     });
     const cases = (d: string) => readCases<CaseResult>(path.join(d, 'cases.jsonl'));
     return {
       method: `${method}${p.lti ? '+lti' : ''}`,
+      settings: method === 'none' ? undefined : settings,
       data: [data, ...(subjSpec ? [subjSpec] : [])],
       before: before.summary,
       after: after.summary,

@@ -7,13 +7,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { EditStack } from '../core/edits/stack';
 import type { Edit } from '../core/edits/editFile';
-import { writeEdit } from '../core/edits/editFile';
+import { checkEditOut, writeEdit } from '../core/edits/editFile';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
 import { computeRocr } from '../core/edits/rocr';
 import { computeRome, checkRequest } from '../core/edits/rome';
 import { computeMemit } from '../core/edits/memit';
 import { badInput } from '../core/errors';
+import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits/outcome';
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
@@ -21,9 +22,11 @@ import { text } from './params';
 
 /**
  * Health (kᵀC⁻¹k from the model's corpus when it ships one) on the request's copy of the stack
- * `s`, the file, then the edit applied on top of the user's stack as it is by then.
+ * `s`, the file, then the edit applied on top of the user's stack as it is by then — unless
+ * `o.apply` is false (a fact edit that did not take: its outcome goes into health.efficacy and
+ * its reason into the warnings, so the file says so too).
  */
-export async function finish(s: EditStack, user: () => EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress): Promise<ComputedEdit> {
+export async function finish(s: EditStack, user: () => EditStack, edit: Edit, outDir: string, computeMs: number, progress: Progress, o: { apply?: boolean; outcome?: FactOutcome } = {}): Promise<ComputedEdit> {
   const m = s.model;
   edit.json.hparams = { ...edit.json.hparams, computeMs: Math.round(computeMs) };
   const stats = new Map<number, KeyStats>();
@@ -32,13 +35,14 @@ export async function finish(s: EditStack, user: () => EditStack, edit: Edit, ou
   }
   progress.report(0, 1, 'edit health', true);
   const health = await editHealth(m, s, edit, stats);
-  edit.json.health = { ...health };
+  if (o.outcome && !o.outcome.succeeded) health.warnings.unshift(`the edit did not take: ${o.outcome.reason}`);
+  edit.json.health = { ...health, ...(o.outcome ? { efficacy: o.outcome } : {}) };
   const file = writeEdit(text(outDir, 'outDir'), edit, (t) => {
     const w = t.module === 'mlp.out' ? m.plan.blocks[t.layer].down : m.plan.blocks[t.layer].o;
     return { out: w.out, in: w.in };
-  });
+  }, m.checkpoint);
   const target = user();
-  target.apply({ ...edit, file });
+  if (o.apply !== false) target.apply({ ...edit, file });
   progress.report(1, 1, undefined, true);
   return { file, id: edit.json.id, label: edit.json.label, health, state: { items: target.list() }, computeMs };
 }
@@ -48,6 +52,7 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
   server.handle('edits/rocr', async (p, ctx) => {
     const s = snapshot();
     const m = s.model;
+    checkEditOut(text(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 1, 'computing the redirection', true);
@@ -58,11 +63,14 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
   server.handle('edits/fact', async (p, ctx) => {
     const s = snapshot();
     const m = s.model;
+    checkEditOut(text(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
     const progress = ctx.progress(p.progressToken);
     if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
     p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
     if (p.lambda !== undefined && !(typeof p.lambda === 'number' && p.lambda > 0)) throw badInput(`MEMIT's λ must be a positive number, got ${JSON.stringify(p.lambda)}`, { field: 'lambda', hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
     if (p.method === 'rome' && p.requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${p.requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
+    if (p.apply !== undefined && p.apply !== 'if-succeeded' && p.apply !== 'always') throw badInput(`apply must be "if-succeeded" or "always", got ${JSON.stringify(p.apply)}`, { field: 'apply' });
+    refuseRiskyTargets(m, p.requests, p.force === true, 'pass force: true');
     const t0 = performance.now();
     const vstar: ComputedFactEditInfo[] = [];
     const common = {
@@ -82,11 +90,16 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     } else {
       throw badInput(`Unknown fact edit method ${JSON.stringify(p.method)}`, { field: 'method', hint: 'Use rome or memit.' });
     }
-    return { ...(await finish(s, user, edit, p.outDir, performance.now() - t0, progress)), vstar };
+    // Did it take? On the request's copy of the stack with the edit on top (outcome.ts).
+    progress.report(0, 1, 'checking that the edit took', true);
+    const outcome = await factOutcome(s, edit, p.requests);
+    const apply = outcome.succeeded || p.apply === 'always';
+    const done = await finish(s, user, edit, p.outDir, performance.now() - t0, progress, { apply, outcome });
+    return { ...done, ...outcome, applied: apply, vstar };
   });
 }
 
-function info(v: { steps: { loss: number; targetProb: number }[] }): ComputedFactEditInfo {
+function info(v: { steps: { loss: number; nll: number; targetProb: number }[] }): ComputedFactEditInfo {
   const last = v.steps[v.steps.length - 1];
-  return { steps: v.steps.length, loss: last.loss, targetProb: last.targetProb };
+  return { steps: v.steps.length, loss: last.loss, targetProb: last.targetProb, curve: v.steps.map((x) => ({ loss: x.loss, nll: x.nll, targetProb: x.targetProb })) };
 }

@@ -19,6 +19,7 @@ import { text } from './params';
 import { registerEditHandlers } from './editHandlers';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
+import { registerDiagnoseEdit } from './diagnoseHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -154,6 +155,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerEditHandlers(server, snapshot, userStack);
   registerDiagnostics(server, snapshot);
   registerConcepts(server, snapshot, userStack);
+  registerDiagnoseEdit(server, snapshot);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

@@ -1,5 +1,7 @@
 // Edit files in the editor (.mechedit/edits/*.json): a CodeLens above each — Apply or Revert,
-// Diagnose (EVOKE and ORT with the stack, in the Diagnostics panel), Health — and a hover with
+// Diagnose (this edit alone on the unedited model, on its own request: efficacy, paraphrases, the
+// subject's other relations, neighbours, prefix distraction, or ORT's forms for a concept edit,
+// in the Diagnostics panel; the user's stack is not touched), Health — and a hover with
 // the edit's health numbers and warnings. Failing health checks are listed in the Problems panel
 // on the file. "Copy Reproducibility Card" puts the model fingerprint, the edits (file, request,
 // settings) and the engine and extension versions on the clipboard as Markdown.
@@ -111,7 +113,7 @@ export async function reproducibilityCard(engine: EngineService, extensionVersio
   return `${lines.join('\n')}\n`;
 }
 
-export function registerEditFiles(context: vscode.ExtensionContext, engine: EngineService, showDiagnostics: () => { notify(m: 'run', p: { kind: 'evoke' | 'ort'; method?: 'none' }): void }): void {
+export function registerEditFiles(context: vscode.ExtensionContext, engine: EngineService, showDiagnostics: () => { notify(m: 'run', p: { kind: 'edit'; file: string }): void }): void {
   const problems = vscode.languages.createDiagnosticCollection('mechedit');
   const check = (doc: vscode.TextDocument) => {
     if (!vscode.languages.match({ pattern: EDITS_GLOB }, doc)) return;
@@ -146,9 +148,12 @@ export function registerEditFiles(context: vscode.ExtensionContext, engine: Engi
     vscode.commands.registerCommand('mechedit.diagnoseEdit', async (uri?: vscode.Uri) => {
       const doc = await withDoc(uri);
       const j = doc && parse(doc);
-      if (!doc || !j) return undefined;
-      if (!engine.stack.items.some((i) => i.id === j.id && i.enabled)) await engine.changeStack('edits/apply', { file: doc.uri.fsPath });
-      showDiagnostics().notify('run', { kind: 'evoke', method: 'none' });
+      if (!doc || !j) {
+        void vscode.window.showWarningMessage('MechEdit: Diagnose This Edit needs an edit file (.mechedit/edits/*.json) open or given.');
+        return undefined;
+      }
+      // The edit alone, in the engine, on its own request: nothing is applied or switched off.
+      showDiagnostics().notify('run', { kind: 'edit', file: doc.uri.fsPath });
       return j.id;
     }),
     vscode.commands.registerCommand('mechedit.copyReproducibilityCard', async () => {

@@ -3,10 +3,13 @@
 // {"kind": "concept", "concept", "to"}) with a CodeLens above each request — "Compute ROME edit",
 // "ROME + LTI", "MEMIT" for facts, "Redirect (ROCR)" for concepts — and one above the first line
 // for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
-// .mechedit/edits/ and applied.
+// .mechedit/edits/ and applied — when they took. Before computing, a target the tokenizer splits
+// into byte pieces or many tokens gets a warning (Compute Anyway / Cancel). After, an edit whose
+// target is not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved
+// but not applied, with what happened and Apply Anyway / Open Loss Curve / Try Another Layer.
 
 import * as vscode from 'vscode';
-import type { FactRequest } from '../protocol/engine';
+import type { FactRequest, ResultOf } from '../protocol/engine';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 
@@ -17,6 +20,52 @@ export interface FactEditArgs {
   requests?: FactRequest[];
   layer?: number;
   layers?: number[];
+  /** Compute even when a target's tokenization makes the edit unlikely to take (no warning asked). */
+  force?: boolean;
+}
+
+type FactResult = ResultOf<'edits/fact'>;
+/** What editFact answers: the engine's result, and for an edit that did not take, the actions offered. */
+export type FactEditResult = FactResult & { offered?: string[] };
+
+export const FAILED_ACTIONS = ['Apply Anyway', 'Open Loss Curve', 'Try Another Layer'] as const;
+
+/** The v* loss curve of a computed fact edit as a Markdown document (a table per request, and sparklines). */
+export function lossCurveMarkdown(r: Pick<FactResult, 'label' | 'file' | 'vstar' | 'efficacy' | 'succeeded' | 'reason'>): string {
+  const bars = '▁▂▃▄▅▆▇█';
+  const spark = (xs: number[]) => {
+    const lo = Math.min(...xs);
+    const hi = Math.max(...xs);
+    return xs.map((x) => bars[hi > lo ? Math.round(((x - lo) / (hi - lo)) * (bars.length - 1)) : 0]).join('');
+  };
+  const lines = [`# v* loss curve — ${r.label}`, '', `File: ${r.file}`, '', r.succeeded ? 'The edit took.' : `**The edit did not take**: ${r.reason}`, ''];
+  r.vstar.forEach((v, i) => {
+    const e = r.efficacy[i];
+    lines.push(`## ${e ? `${e.prompt} → ${e.target}` : `request ${i + 1}`}`, '', `${v.steps} steps; with the edit, P(target) on its own prompt ${e ? (100 * e.targetProb).toFixed(2) : '—'} %${e ? (e.top1 ? ' (top-1)' : ' (not top-1)') : ''}.`, '');
+    lines.push(`loss ${spark(v.curve.map((c) => c.loss))}`, '', `P(target) ${spark(v.curve.map((c) => c.targetProb))}`, '');
+    lines.push('| step | loss | NLL | P(target) |', '|---:|---:|---:|---:|');
+    v.curve.forEach((c, k) => lines.push(`| ${k + 1} | ${c.loss.toFixed(4)} | ${c.nll.toFixed(4)} | ${(100 * c.targetProb).toFixed(2)} % |`));
+    lines.push('');
+  });
+  return lines.join('\n');
+}
+
+async function showLossCurve(r: Parameters<typeof lossCurveMarkdown>[0]): Promise<vscode.TextDocument> {
+  const doc = await vscode.workspace.openTextDocument({ language: 'markdown', content: lossCurveMarkdown(r) });
+  await vscode.window.showTextDocument(doc, { preview: false });
+  return doc;
+}
+
+/** Asks for other layers (ROME: one; MEMIT: several), marking the ones just tried. */
+async function pickLayers(engine: EngineService, method: Method, tried: number[]): Promise<number[] | undefined> {
+  const n = engine.model?.layers ?? 0;
+  const items = Array.from({ length: n }, (_, l) => ({ label: `layer ${l}`, description: tried.includes(l) ? 'just tried' : undefined, layer: l, picked: false }));
+  if (method === 'rome') {
+    const pick = await vscode.window.showQuickPick(items, { title: 'ROME: try which layer?' });
+    return pick ? [pick.layer] : undefined;
+  }
+  const picks = await vscode.window.showQuickPick(items, { title: 'MEMIT: try which layers?', canPickMany: true });
+  return picks?.length ? picks.map((p) => p.layer) : undefined;
 }
 
 const REQUESTS_GLOB = '**/.mechedit/requests/*.jsonl';
@@ -92,18 +141,53 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
   }
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
   const name = `${method === 'rome' ? 'ROME' : 'MEMIT'}${lti ? ' + LTI' : ''}`;
+  // Before computing: a target the model cannot write in whole tokens rarely takes.
+  let force = args.force === true;
+  if (!force) {
+    try {
+      const warnings = (await engine.client.request('edits/checkFact', { requests })).targets.filter((t) => t.warning);
+      if (warnings.length) {
+        const pick = await vscode.window.showWarningMessage(`MechEdit: ${name}: ${warnings.map((w) => w.warning).join('; ')}.`, { modal: true, detail: 'Compute it anyway? If it does not take, it is saved but not applied.' }, 'Compute Anyway');
+        if (pick !== 'Compute Anyway') {
+          void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (target warning).`);
+          return undefined;
+        }
+        force = true;
+      }
+    } catch (err) {
+      return engine.report(err, name);
+    }
+  }
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
       // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
       const layer = args.layer ?? (method === 'rome' ? engine.editLayer : undefined);
       // MEMIT's λ from the settings (0 = the papers' value, scaled by d_mlp on other models).
       const lambda = method === 'memit' ? vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined : undefined;
-      const r = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const r: FactEditResult = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;
       engine.fire();
-      const prob = r.vstar.map((v) => `${(100 * v.targetProb).toFixed(0)} %`).join(', ');
+      const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');
+      const saved = vscode.workspace.asRelativePath(r.file);
+      if (!r.succeeded) {
+        // Saved, not applied: say what happened and why, and offer the ways on.
+        r.offered = [...FAILED_ACTIONS];
+        const tried = (method === 'rome' ? [layer ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
+        void vscode.window.showWarningMessage(`MechEdit: ${r.label} did not take: ${r.reason}. It was saved as ${saved} but not applied.`, ...FAILED_ACTIONS).then(async (pick) => {
+          if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
+          if (pick === 'Open Loss Curve') await showLossCurve(r);
+          if (pick === 'Try Another Layer') {
+            const layers = await pickLayers(engine, method!, tried);
+            if (layers) await editFact(engine, { method, lti, requests, force: true, ...(method === 'rome' ? { layer: layers[0] } : { layers }) });
+          }
+        });
+        return r;
+      }
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
-      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${(r.computeMs / 1000).toFixed(1)} s; v* reached P(target) ${prob}), saved as ${vscode.workspace.asRelativePath(r.file)}.${warn}`, 'Open').then((pick) => pick && vscode.window.showTextDocument(vscode.Uri.file(r.file)));
+      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${(r.computeMs / 1000).toFixed(1)} s; with it, P(target) on its own prompt ${prob}), saved as ${saved}.${warn}`, 'Open', 'Open Loss Curve').then((pick) => {
+        if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
+        if (pick === 'Open Loss Curve') void showLossCurve(r);
+      });
       return r;
     } catch (err) {
       return engine.report(err, name);
@@ -114,6 +198,8 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
 export function registerFactEdits(context: vscode.ExtensionContext, engine: EngineService): void {
   context.subscriptions.push(
     vscode.commands.registerCommand('mechedit.editFact', (args?: FactEditArgs) => editFact(engine, args)),
+    // The loss curve of a computed fact edit (the result editFact returned), as a Markdown document.
+    vscode.commands.registerCommand('mechedit.showLossCurve', (r: Parameters<typeof lossCurveMarkdown>[0]) => showLossCurve(r)),
     vscode.languages.registerCodeLensProvider({ pattern: REQUESTS_GLOB }, new RequestLenses()),
   );
 }

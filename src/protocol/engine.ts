@@ -4,7 +4,7 @@
 // Long requests take a `progressToken` and report through the 'engine/progress' notification;
 // cancellation is JSON-RPC's own $/cancelRequest.
 
-import type { DiagnosticsParams, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
 import type { ConceptResult } from './concepts';
 import type { WireTensor } from './tensor';
 import type { CausalTraceResult, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
@@ -120,8 +120,29 @@ export interface EngineRequests {
   'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptResult };
   /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits), written to outDir and applied. */
   'edits/ablate': { params: { direction: number[]; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
-  /** lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, scaled by d_mlp on other models. */
-  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; outDir: string; progressToken?: string }; result: ComputedEdit & { vstar: ComputedFactEditInfo[] } };
+  /**
+   * lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, scaled by d_mlp on other models.
+   * force: compute even when a target splits into byte pieces or too many tokens (else refused,
+   * field 'target'; edits/checkFact says so beforehand).
+   * apply: 'if-succeeded' (default) puts the edit on the stack only when it took (src/core/edits/outcome.ts:
+   * the target top-1 on its own prompt with P ≥ 25 %); 'always' applies it regardless. The file is
+   * written either way.
+   */
+  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
+  'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: { target: string; tokens: string[]; bytePieces: number; warning?: string }[] } };
+  /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
+  'diagnostics/edit': { params: { file: string; progressToken?: string }; result: EditDiagnostics };
+}
+
+/** Whether a fact edit took, and whether it was put on the stack. */
+export interface FactEditOutcome {
+  succeeded: boolean;
+  /** Why it did not succeed. */
+  reason?: string;
+  applied: boolean;
+  /** Per request: the target's length-normalised probability on its own prompt with the edit, and whether every token is top-1. */
+  efficacy: { prompt: string; target: string; targetProb: number; top1: boolean }[];
 }
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */
@@ -136,6 +157,8 @@ export interface ComputedFactEditInfo {
   steps: number;
   loss: number;
   targetProb: number;
+  /** Every v* step: the loss (NLL + KL + decay), its NLL part and the mean P(target token). */
+  curve: { loss: number; nll: number; targetProb: number }[];
 }
 
 export interface KeyStatsInfo {

@@ -4,7 +4,7 @@
 import type { EngineInfo, SelfTestResult } from './engine';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
-import type { EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
 import type { ConceptResult } from './concepts';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
@@ -142,22 +142,29 @@ export interface TracingPanelState {
 /** The Diagnostics panel: EVOKE and ORT results as charts, before vs after, with the cases behind them. */
 export interface DiagnosticsPanel extends PanelProtocol {
   requests: {
-    /** Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a notification). */
-    run: { params: { kind: 'evoke' | 'ort'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number }; result: EvokeDiagnostics | OrtDiagnostics };
+    /**
+     * Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a
+     * notification; per-case edits use the layer picked for edits and mechedit.memit.lambda), or
+     * diagnoses one edit file alone ('edit', "Diagnose This Edit").
+     */
+    run: { params: { kind: 'evoke' | 'ort' | 'edit'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | EditDiagnostics };
     save: SaveRequest;
     /** Opens a run folder's self-contained report.html in the browser. */
     openReport: { params: { folder: string }; result: { opened: boolean } };
   };
   notifications: {
     context: DiagnosticsContext;
-    /** Sets the form and runs (commands and tests use it). */
-    run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' };
+    /** Sets the form and runs (commands and tests use it); 'edit' diagnoses the edit file `file`. */
+    run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'edit'; file?: string };
   };
 }
 
 export interface DiagnosticsContext {
   model?: { path: string; layers: number; architecture: string };
   enabledEdits: number;
+  /** What per-case edits use: the layer picked for edits (ROME), mechedit.memit.lambda (MEMIT); absent: the model's defaults. */
+  editLayer?: number;
+  memitLambda?: number;
 }
 
 export interface DiagnosticsPanelState {

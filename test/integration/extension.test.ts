@@ -96,7 +96,7 @@ describe('MechEdit in VS Code', () => {
     const file = writeEdit(path.join(folder, '.mechedit', 'edits'), {
       json: { format: 'mechedit-edit/1', id: 'push-1', label: 'push layer 1', method: 'manual', modelFingerprint: model.fingerprint, targets: [{ layer: 1, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date().toISOString() },
       tensors: [{ U, V }],
-    }, () => ({ out: model.dModel, in: model.dMlp }));
+    }, () => ({ out: model.dModel, in: model.dMlp }), { dir: model.path, weightFiles: [] });
     const before = await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 });
     await vscode.commands.executeCommand('mechedit.edits.focus');
     const state = await vscode.commands.executeCommand<{ items: { id: string; enabled: boolean }[]; lastChangeMs: number }>('mechedit.applyEdit', vscode.Uri.file(file));

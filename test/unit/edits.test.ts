@@ -45,7 +45,7 @@ function makeEdit(model: LoadedModel, layer: number, module: 'mlp.out' | 'attn.o
     format: 'mechedit-edit/1' as const, id: `${label}-${seed}`, label, method: 'manual' as const, modelFingerprint: model.checkpoint.fingerprint,
     targets: [{ layer, module, rank, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString(),
   };
-  const file = writeEdit(path.join(tmp, 'edits'), { json, tensors: [{ U: rand(rank * w.out, seed), V: rand(rank * w.in, seed + 1) }] }, () => ({ out: w.out, in: w.in }));
+  const file = writeEdit(path.join(tmp, 'edits'), { json, tensors: [{ U: rand(rank * w.out, seed), V: rand(rank * w.in, seed + 1) }] }, () => ({ out: w.out, in: w.in }), model.checkpoint);
   return readEdit(file);
 }
 

@@ -26,7 +26,7 @@ test('apply, revert and a refused file, through the engine', async () => {
   const file = writeEdit(path.join(tmp, 'edits'), {
     json: { format: 'mechedit-edit/1', id: 'push', label: 'push', method: 'manual', modelFingerprint: model.checkpoint.fingerprint, targets: [{ layer: 2, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString() },
     tensors: [{ U, V }],
-  }, () => ({ out: w.out, in: w.in }));
+  }, () => ({ out: w.out, in: w.in }), model.checkpoint);
 
   await client.request('model/open', { path: tiny });
   const before = await client.request('model/predict', { prompt: 'the cat sat', top: 5 });

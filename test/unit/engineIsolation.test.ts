@@ -30,7 +30,7 @@ function pushEdit(model: LoadedModel, id: string): string {
   return writeEdit(path.join(tmp, 'edits'), {
     json: { format: 'mechedit-edit/1', id, label: id, method: 'manual', modelFingerprint: model.checkpoint.fingerprint, targets: [{ layer: 2, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString() },
     tensors: [{ U, V }],
-  }, () => ({ out: w.out, in: w.in }));
+  }, () => ({ out: w.out, in: w.in }), model.checkpoint);
 }
 
 test('a view and a fork never change the model or stack they come from', async () => {

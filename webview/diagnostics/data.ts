@@ -1,7 +1,10 @@
 // Pure data of the Diagnostics panel: EVOKE summaries as before/after bars, the cases behind a
-// task, ORT rows as bars, and CSV. No DOM, so the unit tests import it in Node.
+// task, ORT rows as bars, one edit's own probes ("Diagnose This Edit") as bars, and CSV. No DOM,
+// so the unit tests import it in Node.
 
-import type { CaseRow, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { CaseRow, EditDiagnostics, EditProbeTask, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+
+export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | EditDiagnostics;
 
 /** EVOKE's task order (METHODS.md) and what each indicator says. */
 export const TASKS = ['efficacy', 'paraphrase', 'multihop', 'prefix', 'relationSpecificity', 'subjectSpecificity'];
@@ -53,6 +56,49 @@ export function barsCsv(bars: Bar[]): string {
   return `measure,before,after,change\n${bars.map((b) => `${JSON.stringify(b.key)},${b.before},${b.after},${b.after - b.before}`).join('\n')}\n`;
 }
 
-export function isOrt(d: EvokeDiagnostics | OrtDiagnostics): d is OrtDiagnostics {
+export function isOrt(d: AnyDiagnostics): d is OrtDiagnostics {
   return 'targets' in d;
+}
+
+export function isEdit(d: AnyDiagnostics): d is EditDiagnostics {
+  return (d as EditDiagnostics).kind === 'edit';
+}
+
+/** The probe tasks of one edit, in words. */
+export const PROBE_LABELS: Record<EditProbeTask['task'], string> = {
+  efficacy: 'efficacy',
+  paraphrase: 'paraphrases',
+  otherRelations: "subject's other relations",
+  neighbours: 'neighbours',
+  prefix: 'prefix distraction',
+};
+
+/**
+ * What a task's bar shows: how often the answer that should win beats the one it is compared
+ * with ('wins'), or, when the data knows no answer to compare with, how often it is top-1.
+ */
+export function probeMeasure(t: EditProbeTask): { key: 'wins' | 'top1'; label: string } {
+  const target = t.task === 'efficacy' || t.task === 'paraphrase';
+  if (t.after?.wins !== undefined) return { key: 'wins', label: target ? 'new target wins' : 'own answer wins' };
+  return { key: 'top1', label: target ? 'new target top-1' : 'own answer top-1' };
+}
+
+/** One bar pair per fact and measured task (× 100), and for a concept edit ORT's loss_prob per set · form. */
+export function editBars(d: EditDiagnostics): Bar[] {
+  const many = d.facts.length > 1;
+  const bars = d.facts.flatMap((f) => f.tasks.filter((t) => t.before && t.after).map((t) => {
+    const m = probeMeasure(t);
+    const group = `${many ? `${f.request.subject}: ` : ''}${PROBE_LABELS[t.task]}`;
+    return { key: `${group} · ${m.label}`, group, before: 100 * (t.before![m.key] ?? NaN), after: 100 * (t.after![m.key] ?? NaN) };
+  }));
+  for (const r of d.concept?.rows ?? []) bars.push({ key: `${d.concept!.target} · ${r.set} · ${r.form}`, group: `${d.concept!.target} · ${r.set}`, before: 100 * r.before.lossProb, after: 100 * (r.after ?? r.before).lossProb });
+  return bars;
+}
+
+/** What could not be measured for lack of data, as "task: why" lines. */
+export function editMissing(d: EditDiagnostics): string[] {
+  const many = d.facts.length > 1;
+  const lines = d.facts.flatMap((f) => f.tasks.filter((t) => t.missing).map((t) => `${many ? `${f.request.subject}: ` : ''}${PROBE_LABELS[t.task]}: ${t.missing}`));
+  if (d.concept?.missing) lines.push(`ORT forms of ${d.concept.concept}: ${d.concept.missing}`);
+  return lines;
 }

@@ -1,6 +1,7 @@
 // The Diagnostics panel's webview: run EVOKE (with the edit stack, or each case's own ROME / MEMIT
 // edit, optionally with LTI) or ORT on the model's eval/ suites; grouped bars before vs after
 // (d3, SVG); click a task (or Enter on it) for its cases; CSV / JSON export; the run's report.html.
+// "Diagnose This Edit" results (one edit alone, on its own request) are shown here too.
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
@@ -8,19 +9,19 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
-import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
-import { barsCsv, caseLines, evokeBars, isOrt, ortBars, type Bar } from './data';
+import { barsCsv, caseLines, editBars, editMissing, evokeBars, isEdit, isOrt, ortBars, PROBE_LABELS, probeMeasure, type AnyDiagnostics, type Bar } from './data';
 import './style.css';
 
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
 const root = document.getElementById('root')!;
 let state: DiagnosticsPanelState = { method: 'none', lti: false, limit: 40, ...host.getState() };
 let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
-let result: EvokeDiagnostics | OrtDiagnostics | undefined;
+let result: AnyDiagnostics | undefined;
 
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
@@ -30,11 +31,49 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'memit', label: 'Each case\'s own MEMIT edit' },
 ];
 
-async function run(kind: 'evoke' | 'ort'): Promise<void> {
+async function run(kind: 'evoke' | 'ort' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
-    result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit }, 24 * 3600_000);
-    if (!isOrt(result) && (!state.task || !result.after[state.task])) state = { ...state, task: Object.keys(result.after)[0] };
+    result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
+    if (!isOrt(result) && !isEdit(result) && (!state.task || !result.after[state.task])) state = { ...state, task: Object.keys(result.after)[0] };
   });
+}
+
+const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : evokeBars(d));
+const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}`);
+
+/** "Diagnose This Edit": per fact, its tasks before (no edits) and after (only this edit); tasks without data say why. */
+function editView(d: EditDiagnostics): (Node | string)[] {
+  const missing = editMissing(d);
+  const facts = d.facts.map((f) => h('section', { class: 'fact' },
+    h('h2', {}, `${f.request.prompt.replace('{}', f.request.subject)} → ${f.request.target}`, h('span', { class: 'muted' }, f.trueAnswer ? ` (was ${f.trueAnswer}${f.relation ? `, ${f.relation}` : ''})` : ' (the true answer is not in the model\'s data)')),
+    h('table', { class: 'cases edit-tasks' },
+      h('tr', {}, h('th', {}, 'task'), h('th', {}, 'measure (×100)'), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'P(answer) before → after'), h('th', {}, 'prompts'), h('th', {}, 'data')),
+      ...f.tasks.map((t) => {
+        if (!t.before || !t.after) return h('tr', { class: 'missing' }, h('td', {}, PROBE_LABELS[t.task]), h('td', { colspan: '7', class: 'muted' }, `not measured: ${t.missing ?? 'no data'}`));
+        const m = probeMeasure(t);
+        const b = 100 * (t.before[m.key] ?? NaN);
+        const a = 100 * (t.after[m.key] ?? NaN);
+        return h('tr', {}, h('td', {}, PROBE_LABELS[t.task]), h('td', {}, m.label), h('td', { class: 'num' }, f1(b)), h('td', { class: 'num' }, f1(a)), change(b, a),
+          h('td', { class: 'num' }, `${pct(t.before.p)} → ${pct(t.after.p)}`), h('td', { class: 'num' }, String(t.rows.length)), h('td', { class: 'muted' }, t.source ? t.source.split(/[\\/]/).pop()! : '—'));
+      })),
+    h('details', {}, h('summary', {}, 'Every prompt'),
+      h('table', { class: 'cases' },
+        h('tr', {}, h('th', {}, 'task'), h('th', {}, 'prompt'), h('th', {}, 'should answer'), h('th', {}, 'over'), h('th', {}, 'P before → after'), h('th', {}, 'wins before → after')),
+        ...f.tasks.flatMap((t) => t.rows.map((r) => h('tr', {}, h('td', {}, PROBE_LABELS[t.task]), h('td', {}, r.prompt), h('td', {}, r.expect), h('td', {}, r.versus ?? '—'),
+          h('td', { class: 'num' }, `${pct(r.before.p)} → ${pct(r.after.p)}`), h('td', { class: 'num' }, r.before.wins === undefined ? '—' : `${r.before.wins} → ${r.after.wins}`))))))));
+  const c = d.concept;
+  const concept = c?.rows ? [h('h2', {}, `ORT forms of ${c.concept} (${c.target}): loss_prob ×100, forget lower is better, neighbour higher`),
+    h('table', { class: 'cases' }, h('tr', {}, h('th', {}, 'set · form'), h('th', {}, 'items'), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'token acc. before'), h('th', {}, 'after')),
+      ...c.rows.map((r) => h('tr', {}, h('td', {}, `${r.set} · ${r.form}`), h('td', { class: 'num' }, String(r.before.items)), h('td', { class: 'num' }, f1(100 * r.before.lossProb)), h('td', { class: 'num' }, f1(100 * (r.after ?? r.before).lossProb)),
+        h('td', { class: 'num' }, f1(100 * r.before.tokenAccuracy)), h('td', { class: 'num' }, f1(100 * (r.after ?? r.before).tokenAccuracy)))))] : [];
+  const data = editBars(d);
+  return [
+    h('p', { class: 'muted', id: 'summary' }, `This edit alone: ${d.edit.label} (${d.edit.method}) · before: the model without edits · after: with only this edit (the applied stack is not used) · ${d.seconds.toFixed(1)} s`),
+    data.length ? bars(data) : '',
+    missing.length ? h('div', { class: 'missing', id: 'missing' }, h('p', {}, 'Not measured, for lack of data in the model\'s folder (not zero):'), h('ul', {}, ...missing.map((m) => h('li', {}, m)))) : '',
+    ...facts,
+    ...concept,
+  ];
 }
 
 /** Grouped bars, 0…100; clicking a bar group selects it (EVOKE: lists its cases). */
@@ -119,11 +158,20 @@ function ortView(d: OrtDiagnostics): (Node | string)[] {
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   if (!result) return;
   if (format === 'png' || format === 'svg') {
-    await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.bars')], format, isOrt(result) ? 'ort-diagnostics' : 'evoke-diagnostics'), 10 * 60_000);
+    await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.bars')], format, `${kindOf(result)}-diagnostics`), 10 * 60_000);
     return;
   }
-  const text = format === 'json' ? JSON.stringify(result, null, 2) : barsCsv(isOrt(result) ? ortBars(result) : evokeBars(result));
-  await host.request('save', { format, suggestedName: `${isOrt(result) ? 'ort' : 'evoke'}-diagnostics.${format}`, text }, 10 * 60_000);
+  const text = format === 'json' ? JSON.stringify(result, null, 2) : barsCsv(allBars(result));
+  await host.request('save', { format, suggestedName: `${kindOf(result)}-diagnostics.${format}`, text }, 10 * 60_000);
+}
+
+const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : 'evoke');
+
+/** What per-case edits use, in words (the layer picked for edits, mechedit.memit.lambda). */
+function perCaseNote(): string {
+  const layer = ctxInfo.editLayer !== undefined ? `ROME at layer ${ctxInfo.editLayer} (picked for edits)` : "ROME at the model's default layer";
+  const lambda = ctxInfo.memitLambda !== undefined ? `MEMIT λ ${ctxInfo.memitLambda} (mechedit.memit.lambda)` : "MEMIT's default λ";
+  return `Per-case edits: ${layer} · ${lambda}`;
 }
 
 function render(): void {
@@ -143,19 +191,23 @@ function render(): void {
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
-  const body = result ? (isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+  const body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
   root.replaceChildren(
     h('h1', {}, 'Diagnostics', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers, ${ctxInfo.enabledEdits} enabled edit(s)`) : ''),
     controls,
+    h('p', { class: 'muted', id: 'per-case' }, perCaseNote()),
     job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
   );
-  const shown = result ? (isOrt(result) ? ortBars(result) : evokeBars(result)) : [];
+  const shown = result ? allBars(result) : [];
+  const evoke = result && !isOrt(result) && !isEdit(result) ? result : undefined;
   host.rendered({
     status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined,
-    kind: result ? (isOrt(result) ? 'ort' : 'evoke') : undefined, method: result && !isOrt(result) ? result.method : undefined,
-    bars: shown, task: state.task, caseRows: result && !isOrt(result) && state.task ? caseLines(result, state.task).length : 0,
+    kind: result ? kindOf(result) : undefined, method: evoke?.method ?? (result && isEdit(result) ? result.edit.method : undefined),
+    bars: shown, task: state.task, caseRows: evoke && state.task ? caseLines(evoke, state.task).length : 0,
+    settings: evoke?.settings, perCase: perCaseNote(),
+    missing: result && isEdit(result) ? editMissing(result) : undefined,
   });
 }
 
@@ -164,10 +216,10 @@ host.on('context', (c) => {
   render();
 });
 host.on('run', (r) => {
-  const { kind, ...rest } = r;
+  const { kind, file, ...rest } = r;
   state = { ...state, ...rest };
   save();
-  void run(kind);
+  void run(kind, file);
 });
 render();
 host.ready();

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { badInput } from '../errors';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors';
+import { contentHashes } from './contentHash';
 
 export interface Checkpoint {
   /** The folder holding config.json (a snapshot folder in the HF cache). */
@@ -23,7 +24,12 @@ export interface Checkpoint {
   tokenizerFile?: string;
   tokenizerConfig?: Record<string, unknown>;
   generationConfig?: Record<string, unknown>;
-  /** sha256 of config.json and every safetensors header: binds edits and caches to this model. */
+  /**
+   * The model's identity: sha256 (first 16 hex digits) of config.json, every safetensors header
+   * and the sha256 of every weight file's bytes (cached by file identity, contentHash.ts). Two
+   * checkpoints that differ in one weight value differ here, so they never share a graph folder,
+   * key statistics or edits.
+   */
   fingerprint: string;
 }
 
@@ -100,6 +106,7 @@ export function openCheckpoint(input: string): Checkpoint {
     if (!fs.existsSync(file)) throw badInput(`A weight shard listed in the index is missing`, { file, hint: 'Download the missing shard.' });
     const header = readSafetensorsHeader(file);
     hash.update(header.raw);
+    hash.update('\0');
     for (const [name, t] of header.tensors) {
       if (weightMap && weightMap[name] !== path.basename(file)) continue;
       tensors.set(name, t);
@@ -110,6 +117,9 @@ export function openCheckpoint(input: string): Checkpoint {
       if (!tensors.has(name)) throw badInput(`Tensor listed in the index is not in its shard ${shard}`, { file: index, field: name });
     }
   }
+
+  // The weight bytes (headers validated first, so a broken file is named before it is read whole).
+  for (const h of contentHashes(weightFiles)) hash.update(h);
 
   const optional = (name: string) => (fs.existsSync(path.join(dir, name)) ? readJson(path.join(dir, name)) : undefined);
   const tokenizerFile = path.join(dir, 'tokenizer.json');

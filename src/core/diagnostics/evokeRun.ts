@@ -27,6 +27,8 @@ export interface PerCaseEdits {
   corpus?: string[];
   layer?: number;
   layers?: number[];
+  /** MEMIT's λ; absent: its default for the model. */
+  lambda?: number;
 }
 
 export interface EvokeOptions {
@@ -96,6 +98,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map((file) => ({ file: path.resolve(file), sha256: sha256File(file) })),
     limit: o.limit,
     shard: o.shard,
+    perCase: o.perCase ? { layer: o.perCase.layer, layers: o.perCase.layers, lambda: o.perCase.lambda, corpus: o.perCase.corpus } : undefined,
   };
   const run = openRun<CaseResult>(o.out, config, !!o.resume);
   writeIssues(o.out, issues);
@@ -134,7 +137,7 @@ async function withCaseEdit<T>(method: string, p: PerCaseEdits, c: EvokeCase | S
   const opts = { lti: p.lti, corpus: p.corpus, isCancelled };
   const edit = method === 'rome'
     ? (await computeRome(p.stack.model, p.stack, req, { ...opts, layer: p.layer })).edit
-    : (await computeMemit(p.stack.model, p.stack, [req], { ...opts, layers: p.layers })).edit;
+    : (await computeMemit(p.stack.model, p.stack, [req], { ...opts, layers: p.layers, hparams: p.lambda ? { lambda: p.lambda } : undefined })).edit;
   const edited = p.stack.fork();
   edited.apply(edit);
   return score(edited.model);
@@ -168,6 +171,8 @@ export function writeSummary(dir: string, config: RunConfig, results: CaseResult
     cases: String(results.length),
   };
   if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
+  const pc = config.perCase;
+  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
   fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));
   return summary;
 }

@@ -27,6 +27,8 @@ export interface RunConfig {
   data: { file: string; sha256: string }[];
   limit?: number;
   shard?: Shard;
+  /** EVOKE's per-case edits: the settings they were computed with (absent: the model's defaults). */
+  perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: string[] };
 }
 
 export function sha256File(file: string): string {
@@ -49,7 +51,7 @@ export function inShard<T>(items: T[], shard: Shard | undefined): T[] {
 
 /** Same run? Everything but the shard must match for a resume or a merge. */
 function sameRun(a: RunConfig, b: RunConfig, withShard: boolean): string | undefined {
-  const keys: (keyof RunConfig)[] = ['tool', 'version', 'modelFingerprint', 'method', 'limit'];
+  const keys: (keyof RunConfig)[] = ['tool', 'version', 'modelFingerprint', 'method', 'limit', 'perCase'];
   for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: ${JSON.stringify(a[k])} ≠ ${JSON.stringify(b[k])}`;
   if (JSON.stringify(a.data.map((d) => d.sha256)) !== JSON.stringify(b.data.map((d) => d.sha256))) return 'the data files differ';
   if (withShard && JSON.stringify(a.shard) !== JSON.stringify(b.shard)) return `shard: ${JSON.stringify(a.shard)} ≠ ${JSON.stringify(b.shard)}`;

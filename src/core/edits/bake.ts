@@ -1,6 +1,11 @@
 // Bake: a new checkpoint folder with W + Σ α Uᵀ V written into the edited weights (in their
 // stored orientation and dtype); every other tensor is copied byte for byte, in chunks. The
 // source checkpoint is only read. The baked folder opens like any checkpoint.
+//
+// Where it may go (checkBakeOut, before any weight is read): not inside the source checkpoint's
+// folders, and a folder that is new, empty, or a previous bake's output — marked by
+// mechedit-bake.json, which bake writes first (with "complete": false) and rewrites last, so even
+// a bake cut short leaves a folder the next bake may replace, and no other folder is ever replaced.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -8,21 +13,40 @@ import type { LoadedModel } from '../runtime/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
-import { badInput } from '../errors';
+import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 const CHUNK = 64 * 1024 * 1024;
 
+/** The file every baked folder holds: { format: "mechedit-bake/1", complete, source, sourceFingerprint, edits, created }. */
+export const BAKE_MARKER = 'mechedit-bake.json';
+const BAKE_FORMAT = 'mechedit-bake/1';
+
+/** A bake's marker (older bakes wrote no "format" but always "sourceFingerprint"). */
+const isBakeMarker = (f: string) => jsonHas(f, 'format', [BAKE_FORMAT]) || jsonHas(f, 'sourceFingerprint');
+
+/**
+ * Refuses an output folder bake must not write: inside the source checkpoint's folders (its HF
+ * cache folder too), or existing, not empty and not a previous bake's output (no BAKE_MARKER with
+ * format "mechedit-bake/1"). Call it before reading any weights.
+ */
+export function checkBakeOut(out: string, src: CheckpointPlace): string {
+  const outDir = path.resolve(out);
+  refuseInsideCheckpoint(outDir, src, 'The baked checkpoint');
+  refuseForeignFolder(outDir, BAKE_MARKER, isBakeMarker, 'a checkpoint baked by MechEdit');
+  return outDir;
+}
+
 export function bake(model: LoadedModel, out: string, applied: StackItem[]): { out: string; modified: string[] } {
   const src = model.checkpoint;
-  const outDir = path.resolve(out);
-  if (outDir === path.resolve(src.dir) || (src.hfCacheRoot && outDir.startsWith(path.resolve(src.hfCacheRoot)))) {
-    throw badInput('The baked checkpoint cannot be written into the source checkpoint', { file: outDir, hint: 'Choose a new folder for --out.' });
-  }
-  if (fs.existsSync(outDir) && fs.readdirSync(outDir).length > 0) throw badInput('The output folder is not empty', { file: outDir, hint: 'Choose a new or empty folder.' });
+  const outDir = checkBakeOut(out, src);
   fs.mkdirSync(outDir, { recursive: true });
-
+  const marker = (complete: boolean) => {
+    const record = { format: BAKE_FORMAT, complete, source: src.dir, sourceFingerprint: src.fingerprint, edits: applied, created: new Date().toISOString() };
+    fs.writeFileSync(path.join(outDir, BAKE_MARKER), `${JSON.stringify(record, null, 2)}\n`);
+  };
+  marker(false);
   // The weight of each edited module, and its update.
   const updates = new Map<string, { entry: TensorEntry; U: Float32Array; V: Float32Array; rank: number; out: number; in: number }>();
   for (const [key, e] of model.edits) {
@@ -57,16 +81,26 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[]): { o
   // The metadata names the source and the edits: it is part of the header, so the baked model's
   // fingerprint differs from the source's even where every shape and dtype is the same (and an
   // edit made for the source is refused on the baked model, which already holds it).
-  writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, {
-    format: 'pt',
-    mechedit_baked_from: src.fingerprint,
-    mechedit_edits: applied.filter((e) => e.enabled).map((e) => `${e.id}×${e.strength}`).join(','),
-  });
+  // Written beside and renamed over a previous bake's file: its inode (which a graph folder may
+  // hard-link and a running session map) is never rewritten.
+  const weights = path.join(outDir, 'model.safetensors');
+  const tmp = `${weights}.${process.pid}.tmp`;
+  try {
+    writeSafetensors(tmp, tensors, {
+      format: 'pt',
+      mechedit_baked_from: src.fingerprint,
+      mechedit_edits: applied.filter((e) => e.enabled).map((e) => `${e.id}×${e.strength}`).join(','),
+    });
+    fs.renameSync(tmp, weights);
+  } finally {
+    fs.rmSync(tmp, { force: true });
+  }
   for (const f of COPY_FILES) {
     const from = path.join(src.dir, f);
     if (fs.existsSync(from)) fs.copyFileSync(from, path.join(outDir, f));
+    else fs.rmSync(path.join(outDir, f), { force: true }); // a previous bake's, from another source
   }
-  fs.writeFileSync(path.join(outDir, 'mechedit-bake.json'), `${JSON.stringify({ source: src.dir, sourceFingerprint: src.fingerprint, edits: applied, created: new Date().toISOString() }, null, 2)}\n`);
+  marker(true);
   return { out: outDir, modified: [...updates.keys()] };
 }
 

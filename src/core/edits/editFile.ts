@@ -7,8 +7,8 @@
 //
 // Each target is a rank-r update of one output projection, ΔW = Uᵀ V with U [r, d_out] and
 // V [r, d_in] (y = W x + Uᵀ (V x)); a single-layer edit (ROME) has one target, MEMIT / ROCR one
-// per layer. The fingerprint (sha256 of config.json and the safetensors headers) binds the edit
-// to its model.
+// per layer. The fingerprint (sha256 of config.json, the safetensors headers and the weight
+// bytes) binds the edit to its model.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +17,7 @@ import { badInput } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import type { EditModule } from '../graph/taps';
+import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
 export const EDIT_METHODS = ['rome', 'memit', 'rocr', 'ablate', 'manual'] as const;
@@ -105,16 +106,15 @@ export function readEdit(file: string): Edit {
 /**
  * Writes `<id>.json` and its `<id>.safetensors` into the folder `out`; or, when `out` ends in
  * `.json`, that file and the sidecar beside it with the same stem (`mechedit edit … --out x.json`).
- * Returns the JSON path.
+ * Refuses (checkEditOut) to write into the checkpoint's folders or over files that are not a
+ * MechEdit edit's. Returns the JSON path.
  */
-export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }): string {
-  const named = out.endsWith('.json');
-  const dir = named ? path.dirname(out) : out;
-  const stem = named ? path.basename(out, '.json') : edit.json.id;
+export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }, checkpoint: CheckpointPlace): string {
+  const { dir, json: file, vectors } = checkEditOut(out, checkpoint, edit.json.id);
   fs.mkdirSync(dir, { recursive: true });
-  const json: EditJson = { ...edit.json, vectors: `${stem}.safetensors` };
+  const json: EditJson = { ...edit.json, vectors: path.basename(vectors) };
   writeSafetensors(
-    path.join(dir, json.vectors),
+    vectors,
     json.targets.flatMap((t, i) => {
       const d = dims(t);
       const keys = t.K && edit.tensors[i].K ? [f32Tensor(t.K, [edit.tensors[i].K!.length / d.in, d.in], edit.tensors[i].K!)] : [];
@@ -122,7 +122,31 @@ export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditT
     }),
     { format: EDIT_FORMAT, id: json.id },
   );
-  const file = path.join(dir, `${stem}.json`);
   fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
   return file;
+}
+
+/**
+ * Where writeEdit puts an edit, checked (outputs.ts): not in the checkpoint's folders, and the
+ * .json / .safetensors it would replace are a MechEdit edit's (format "mechedit-edit/1" in the
+ * JSON, in the safetensors metadata). Without `id` (before the edit is computed) a folder `out`
+ * is checked as a place only. Call it before computing, so a bad --out fails in milliseconds.
+ */
+export function checkEditOut(out: string, checkpoint: CheckpointPlace, id?: string): { dir: string; json: string; vectors: string } {
+  const named = out.endsWith('.json');
+  const dir = named ? path.dirname(out) : out;
+  const stem = named ? path.basename(out, '.json') : id ?? '';
+  refuseInsideCheckpoint(dir, checkpoint, 'The edit folder');
+  if (!named && fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
+    throw badInput('The edit output is a file, not a folder', { file: path.resolve(dir), hint: 'Give a folder, or a name ending in .json.' });
+  }
+  const json = path.join(dir, `${stem}.json`);
+  const vectors = path.join(dir, `${stem}.safetensors`);
+  if (named || id) {
+    refuseInsideCheckpoint(json, checkpoint, 'The edit file');
+    refuseInsideCheckpoint(vectors, checkpoint, "The edit's vectors file");
+    refuseForeignFile(json, (f) => jsonHas(f, 'format', [EDIT_FORMAT]), 'a MechEdit edit file');
+    refuseForeignFile(vectors, (f) => readSafetensorsHeader(f).metadata?.format === EDIT_FORMAT, "a MechEdit edit's vectors file");
+  }
+  return { dir, json, vectors };
 }

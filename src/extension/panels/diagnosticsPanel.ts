@@ -1,6 +1,8 @@
-// The Diagnostics panel: EVOKE (before / after the edits, or each case's own ROME / MEMIT edit)
-// and ORT (forget / neighbour sets per form, without / with the edits) on the open model's eval/
-// suites, run in the engine; the run folders go to .mechedit/diagnostics/ in the workspace.
+// The Diagnostics panel: EVOKE (before / after the edits, or each case's own ROME / MEMIT edit,
+// computed at the layer picked for edits and with mechedit.memit.lambda) and ORT (forget /
+// neighbour sets per form, without / with the edits) on the open model's eval/ suites, run in the
+// engine; the run folders go to .mechedit/diagnostics/ in the workspace. "Diagnose This Edit"
+// shows one edit file alone here too (kind 'edit').
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +19,13 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
   protected readonly handlers: RequestHandlers<Protocol> = {
     run: async (p) => {
       await this.engine.ensureModel();
+      if (p.kind === 'edit') {
+        if (!p.file) throw new Error('No edit file to diagnose.');
+        const file = p.file;
+        return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: diagnosing ${path.basename(file)} alone`, cancellable: true }, (progress, token) =>
+          this.engine.client.request('diagnostics/edit', { file }, { token, timeoutMs: 0, onProgress: (x) => progress.report({ message: x.message }) }));
+      }
+      const kind = p.kind;
       const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
       const outDir = ws ? path.join(ws, '.mechedit', 'diagnostics') : path.join(this.storage, 'diagnostics');
       // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
@@ -35,7 +44,9 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
         let last = 0;
-        const r = await this.engine.client.request('diagnostics/run', { ...p, ...extra, outDir }, {
+        // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
+        const settings = p.method === 'rome' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
+        const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
           token,
           timeoutMs: 0,
           onProgress: (x) => {
@@ -54,11 +65,18 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems) {
     super(panel, extensionUri, DIAGNOSTICS_PANEL);
-    this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
+    this.disposables.push(
+      engine.onDidChange(() => this.notify('context', this.context())),
+      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mechedit.memit.lambda') && this.notify('context', this.context())),
+    );
+  }
+
+  private memitLambda(): number | undefined {
+    return vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined;
   }
 
   private context(): DiagnosticsContext {
-    return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits };
+    return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, editLayer: this.engine.editLayer, memitLambda: this.memitLambda() };
   }
 
   protected onReady(): void {

@@ -1,0 +1,28 @@
+// 'diagnostics/edit' ("Diagnose This Edit": one edit file alone on the unedited model, on its own
+// request) and 'edits/checkFact' (how the tokenizer splits each target, asked before computing a
+// fact edit). Both read the model of the request's snapshot and never touch the user's stack.
+
+import { readEdit } from '../core/edits/editFile';
+import type { EditStack } from '../core/edits/stack';
+import { checkRequest } from '../core/edits/rome';
+import { targetCheck } from '../core/edits/outcome';
+import { diagnoseEdit } from '../core/diagnostics/diagnoseEdit';
+import { badInput } from '../core/errors';
+import type { EngineServer } from './server';
+import { text } from './params';
+
+export function registerDiagnoseEdit(server: EngineServer, snapshot: () => EditStack): void {
+  server.handle('diagnostics/edit', async (p, ctx) => {
+    const m = snapshot().model;
+    const edit = readEdit(text(p.file, 'file'));
+    const progress = ctx.progress(p.progressToken);
+    return diagnoseEdit(m, edit, { isCancelled: () => progress.cancelled, onProgress: (done, total, message) => progress.report(done, total, message, true) });
+  });
+
+  server.handle('edits/checkFact', async (p) => {
+    const m = snapshot().model;
+    if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
+    p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
+    return { targets: p.requests.map((r) => targetCheck(m, r.target)) };
+  });
+}
