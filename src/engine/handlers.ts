@@ -73,7 +73,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
       // Sessions belong to a provider: reopen the model on the new one.
       const open = state.model;
       if (open) {
-        await open.release();
+        retire(open);
         state.model = LoadedModel.open(open.checkpoint.dir, { ...(await provider()), threads: state.config.threads, log: state.log });
         state.stack = state.stack?.moveTo(state.model) ?? new EditStack(state.model);
       }
@@ -90,6 +90,10 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     return selfTest(ep, probes, { size, iterations, threads: state.config.threads }, ctx.progress(params.progressToken));
   });
 
+  /** A replaced model's sessions are released once the requests running on it have finished. */
+  const retire = (old: LoadedModel | undefined) => {
+    if (old) void server.whenServed().then(() => old.release());
+  };
   const opened = (): LoadedModel => {
     if (!state.model) throw new MechEditError({ code: 'not-found', message: 'No model is open', hint: 'Open a checkpoint folder first (MechEdit: Open Model Folder…).' });
     return state.model;
@@ -98,14 +102,14 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     const { provider: ep } = await provider();
     const next = LoadedModel.open(text(path, 'path'), { provider: ep, threads: state.config.threads, log: state.log });
     await next.session({ logits: 'last' }); // fail here, not on the first request
-    await state.model?.release();
+    retire(state.model);
     state.model = next;
     state.stack = new EditStack(next);
     return modelInfo(next);
   });
   server.handle('model/info', async () => (state.model ? modelInfo(state.model) : null));
   server.handle('model/close', async () => {
-    await state.model?.release();
+    retire(state.model);
     state.model = undefined;
     state.stack = undefined;
     return null;

@@ -27,18 +27,37 @@ export interface RequestContext {
 export type Handler<M extends EngineMethod> = (params: ParamsOf<M>, ctx: RequestContext) => Promise<ResultOf<M>>;
 
 export class EngineServer {
+  /** Requests being served (settled when their answer is ready). */
+  private readonly running = new Set<Promise<unknown>>();
+
   constructor(private readonly connection: MessageConnection) {}
 
+  /**
+   * Resolves once every request being served now has been answered (the caller's own included,
+   * so never await it inside a handler): what they hold, such as a replaced model's sessions,
+   * can then be released.
+   */
+  whenServed(): Promise<void> {
+    return Promise.allSettled([...this.running]).then(() => undefined);
+  }
+
   handle<M extends EngineMethod>(method: M, handler: Handler<M>): void {
-    this.connection.onRequest(method, async (params: ParamsOf<M>, token: CancellationToken) => {
-      try {
-        return await handler(params ?? ({} as ParamsOf<M>), { token, progress: (t) => this.progress(t, token) });
-      } catch (err) {
-        const data = token.isCancellationRequested ? { code: 'cancelled' as const, message: 'Cancelled.' } : toErrorData(err);
-        if (data.code === 'internal') this.notify('engine/log', { level: 'error', message: `${method} failed: ${data.detail ?? data.message}` });
-        return new ResponseError(RPC_CODES[data.code], data.message, data);
-      }
+    this.connection.onRequest(method, (params: ParamsOf<M>, token: CancellationToken) => {
+      const answer = this.answer(method, handler, params, token);
+      this.running.add(answer);
+      void answer.finally(() => this.running.delete(answer));
+      return answer;
     });
+  }
+
+  private async answer<M extends EngineMethod>(method: M, handler: Handler<M>, params: ParamsOf<M>, token: CancellationToken): Promise<ResultOf<M> | ResponseError<unknown>> {
+    try {
+      return await handler(params ?? ({} as ParamsOf<M>), { token, progress: (t) => this.progress(t, token) });
+    } catch (err) {
+      const data = token.isCancellationRequested ? { code: 'cancelled' as const, message: 'Cancelled.' } : toErrorData(err);
+      if (data.code === 'internal') this.notify('engine/log', { level: 'error', message: `${method} failed: ${data.detail ?? data.message}` });
+      return new ResponseError(RPC_CODES[data.code], data.message, data);
+    }
   }
 
   notify<N extends keyof EngineNotifications>(method: N, params: EngineNotifications[N]): void {

@@ -90,3 +90,18 @@ test('diagnostics and edits-off traces run on their own copy while the user pred
   assert.deepEqual((await client.request('edits/list', {})).items.map((e) => [e.id, e.enabled]), [['push', true]]);
   await client.request('edits/revertAll', {});
 });
+
+test('opening another model during a run lets the run finish on the model it started on', async () => {
+  await client.request('model/open', { path: defaultModel });
+  const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
+  let opened: Promise<unknown> | undefined;
+  const result = await client.request('diagnostics/run', { kind: 'ort', outDir: path.join(tmp, 'diag-switch') }, {
+    onProgress: () => {
+      opened ??= client.request('model/open', { path: tiny });
+    },
+  });
+  assert.ok(opened, 'the run reported progress');
+  await opened;
+  assert.ok('targets' in result && result.targets.length > 0 && result.targets.every((t) => t.rows.length > 0), 'the run finished with its results');
+  assert.equal((await client.request('model/info', {}))?.path, tiny, 'the newly opened model is the open one');
+});
