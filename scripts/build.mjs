@@ -2,6 +2,7 @@
 //   dist/extension.js  extension host (vscode external)
 //   dist/engine.js     engine process (onnxruntime-node external: its native binaries ship in the .vsix)
 //   dist/cli.js        the `mechedit` command
+//   dist/probeChild.js the provider probe process (CUDA/WebGPU)
 //   dist/webview/<panel>.js  one browser bundle per folder in webview/ (except shared/)
 // Usage: node scripts/build.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
@@ -23,6 +24,8 @@ const builds = [
   { ...node, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { ...node, entryPoints: ['src/engine/main.ts'], outfile: 'dist/engine.js', external: ['onnxruntime-node'] },
   { ...node, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', external: ['onnxruntime-node'], banner: { js: '#!/usr/bin/env node' } },
+  // Spawned by src/core/runtime/providers.ts (from dist/cli.js or dist/engine.js) to probe CUDA/WebGPU.
+  { ...node, entryPoints: ['src/core/runtime/probeChild.ts'], outfile: 'dist/probeChild.js', external: ['onnxruntime-node'] },
   {
     ...common, platform: 'browser', format: 'iife', target: 'chrome120',
     entryPoints: Object.fromEntries(panels.map((p) => [p, `webview/${p}/main.ts`])),

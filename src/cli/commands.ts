@@ -2,7 +2,7 @@
 // with --json) and a formatter for people.
 
 import type { ParseArgsConfig } from 'node:util';
-import type { ExecutionProviderSetting, SelfTestResult } from '../protocol/engine';
+import type { ExecutionProviderSetting, ProviderProbe, SelfTestResult } from '../protocol/engine';
 import { badInput } from '../core/errors';
 import { ortBackends, ortVersion } from '../core/runtime/ort';
 import { resolveProvider } from '../core/runtime/providers';
@@ -75,17 +75,19 @@ const doctor: Command = {
     const threads = intOption(values, 'threads', 0, 0, 1024);
     const size = intOption(values, 'size', 256, 1, 8192);
     const iterations = intOption(values, 'iterations', 20, 1, 100_000);
-    const { provider, probes } = await resolveProvider(providerOption(values), { threads });
+    // Always probes afresh (and refreshes the cached outcomes the other commands use).
+    const { provider, probes, probeMs } = await resolveProvider(providerOption(values), { threads }, { fresh: true });
     const result = await selfTest(provider, probes, { size, iterations, threads }, { report: () => undefined, cancelled: false });
     const { output: _output, ...rest } = result;
-    return { ortVersion: ortVersion(), ortBackends: ortBackends(), ...rest };
+    return { ortVersion: ortVersion(), ortBackends: ortBackends(), probeMs, ...rest };
   },
   format(r) {
-    const res = r as Omit<SelfTestResult, 'output'> & { ortVersion: string; ortBackends: string[] };
+    const res = r as Omit<SelfTestResult, 'output'> & { ortVersion: string; ortBackends: string[]; probeMs: number };
     const sorted = [...res.runMs].sort((a, b) => a - b);
     return [
       `onnxruntime-node ${res.ortVersion} (backends: ${res.ortBackends.join(', ')})`,
-      ...res.probes.map((p) => `  ${p.ok ? '✓' : '✗'} ${p.provider}${p.reason ? `: ${p.reason}` : ''}`),
+      ...res.probes.map((p) => `  ${p.ok ? '✓' : p.skipped ? '–' : '✗'} ${p.provider}${p.reason ? `: ${p.reason}` : ''}`),
+      `providers probed in ${res.probeMs.toFixed(0)} ms (CUDA and WebGPU in a child process, whose native log is quoted above)`,
       `provider: ${res.provider}; probe ${res.size}×${res.size}: open ${res.openMs.toFixed(1)} ms, ` +
         `median run ${sorted[Math.floor(sorted.length / 2)].toFixed(3)} ms over ${res.iterations}, max error ${res.maxAbsError.toExponential(2)}`,
     ].join('\n');
@@ -114,13 +116,16 @@ function modelPathOf(values: Record<string, unknown>): string {
 
 /** The edit stack openModel made (holding the --edits files). */
 const stacks = new WeakMap<LoadedModel, EditStack>();
+/** How openModel chose the model's provider: every provider, tried or not, and why. */
+const providerProbes = new WeakMap<LoadedModel, ProviderProbe[]>();
 
 /** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
 async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
   const modelPath = modelPathOf(values);
   const threads = intOption(values, 'threads', 0, 0, 1024);
-  const { provider } = await resolveProvider(providerOption(values), { threads });
+  const { provider, probes } = await resolveProvider(providerOption(values), { threads });
   const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
+  providerProbes.set(model, probes);
   const files = (values.edits as string[] | undefined) ?? [];
   const stack = new EditStack(model);
   stacks.set(model, stack);
@@ -146,7 +151,7 @@ const info: Command = {
   options: modelOptions,
   async run(values) {
     const model = await openModel(values);
-    return modelInfo(model);
+    return { ...modelInfo(model), providers: providerProbes.get(model) };
   },
   format: jsonOnly,
 };
@@ -230,9 +235,11 @@ const causalTraceCmd: Command = {
   },
   format: (r) => {
     const x = r as CausalTraceResult;
-    const head = `P(${JSON.stringify(x.answer.text)}): clean ${x.cleanProb.toFixed(4)}, corrupted ${x.corruptedProb.toFixed(4)}; recommended layer ${x.recommendedLayer}`;
+    const verdict = x.recommendedLayer !== undefined ? `recommended layer ${x.recommendedLayer}` : `not informative, no layer recommended: ${x.reason}`;
+    const head = `P(${JSON.stringify(x.answer.text)}): clean ${x.cleanProb.toFixed(4)}, corrupted ${x.corruptedProb.toFixed(4)}; ${verdict}`;
+    const cut = x.answerGiven ? [`The answer ${JSON.stringify(x.answerGiven.text)} is ${x.answerGiven.tokens} tokens: only its first token, ${JSON.stringify(x.answer.text)}, is traced.`] : [];
     const rows = x.scores.mlp.map((row, l) => `${String(l).padStart(3)} ${row.map((v) => v.toFixed(3)).join(' ')}`);
-    return [head, `MLP restorations (rows: layers; columns: ${x.tokens.map((t) => JSON.stringify(t.text)).join(' ')})`, ...rows].join('\n');
+    return [head, ...cut, `MLP restorations (rows: layers; columns: ${x.tokens.map((t) => JSON.stringify(t.text)).join(' ')})`, ...rows].join('\n');
   },
 };
 
@@ -421,6 +428,9 @@ const merge: Command = {
   },
 };
 
+/** No model has more layers than this: a larger number in --layers is refused before a range is expanded. */
+const MAX_LAYER = 100_000;
+
 function layerList(values: Record<string, unknown>, name = 'layers'): number[] | undefined {
   const raw = values[name] as string | undefined;
   if (raw === undefined) return undefined;
@@ -428,9 +438,12 @@ function layerList(values: Record<string, unknown>, name = 'layers'): number[] |
   const out: number[] = [];
   for (const p of parts) {
     const range = /^(\d+)-(\d+)$/.exec(p);
-    if (range) for (let l = Number(range[1]); l <= Number(range[2]); l++) out.push(l);
-    else if (/^\d+$/.test(p)) out.push(Number(p));
-    else throw badInput(`--${name} must be like 4,5,6 or 4-6, got "${raw}"`, { field: `--${name}` });
+    const ends = range ? [Number(range[1]), Number(range[2])] : /^\d+$/.test(p) ? [Number(p)] : undefined;
+    if (!ends) throw badInput(`--${name} must be like 4,5,6 or 4-6, got "${raw}"`, { field: `--${name}` });
+    if (ends.some((l) => l > MAX_LAYER) || ends[0] > ends[ends.length - 1]) {
+      throw badInput(`--${name} "${p}" is not a layer range of a model (layers count from 0; none has more than ${MAX_LAYER})`, { field: `--${name}`, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6 (mechedit info shows how many it has).' });
+    }
+    for (let l = ends[0]; l <= ends[ends.length - 1]; l++) out.push(l);
   }
   return out;
 }

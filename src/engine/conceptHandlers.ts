@@ -7,23 +7,30 @@ import { computeAblation } from '../core/edits/ablate';
 import { badInput } from '../core/errors';
 import type { EngineServer } from './server';
 import { finish } from './editHandlers';
+import { object, oneOf, optionalInt, optionalText, text, texts, layerList } from './params';
+import { wireVector } from './wireParams';
+import { encodeConcepts } from '../protocol/wire';
 
 /** `snapshot`: a request's own copy of the user's stack; `user`: the user's stack. */
 export function registerConcepts(server: EngineServer, snapshot: () => EditStack, user: () => EditStack): void {
   server.handle('concepts/direction', async (p) => {
     const s = snapshot();
-    return conceptDirections(s.model, s, { positive: p.positive ?? [], negative: p.negative ?? [], probe: p.probe, top: p.top });
+    // Directions and projections cross as tensors (src/protocol/wire.ts), not JSON arrays.
+    return encodeConcepts(await conceptDirections(s.model, s, { positive: texts(p.positive, 'positive'), negative: texts(p.negative, 'negative'), probe: optionalText(p.probe, 'probe'), top: optionalInt(p.top, 'top', 1, 1000) }));
   });
 
   server.handle('edits/ablate', async (p, ctx) => {
     const s = snapshot();
     const m = s.model;
-    if (!Array.isArray(p.direction) || p.direction.length !== m.dims.dModel || p.direction.some((v) => !Number.isFinite(v))) {
-      throw badInput(`The direction must be ${m.dims.dModel} finite numbers (d_model), got ${Array.isArray(p.direction) ? p.direction.length : typeof p.direction}`, { field: 'direction' });
-    }
+    const direction = wireVector(p.direction, m.dims.dModel, 'direction');
+    const layers = layerList(p.layers, m.dims.layers);
+    if (!layers) throw badInput('No layers given', { field: 'layers' });
+    const modules = p.modules === undefined || p.modules === null ? (['mlp.out', 'attn.out'] as const) : texts(p.modules, 'modules').map((x, i) => oneOf(x, `modules[${i}]`, ['mlp.out', 'attn.out'] as const));
+    const request = p.request === undefined || p.request === null ? {} : object(p.request, 'request');
+    const outDir = text(p.outDir, 'outDir');
     const t0 = performance.now();
-    const edit = computeAblation(m, Float32Array.from(p.direction), p.layers, p.modules ?? ['mlp.out', 'attn.out'], p.label);
-    edit.json.request = { direction: 'concept direction (Concepts panel)', ...(p.request ?? {}) };
-    return finish(s, user, edit, p.outDir, performance.now() - t0, ctx.progress(p.progressToken));
+    const edit = computeAblation(m, direction, layers, [...modules], optionalText(p.label, 'label'));
+    edit.json.request = { direction: 'concept direction (Concepts panel)', ...request };
+    return finish(s, user, edit, outDir, performance.now() - t0, ctx.progress(p.progressToken));
   });
 }

@@ -7,9 +7,8 @@ import type { EditStack } from '../core/edits/stack';
 import { checkRequest } from '../core/edits/rome';
 import { targetCheck } from '../core/edits/outcome';
 import { diagnoseEdit } from '../core/diagnostics/diagnoseEdit';
-import { badInput } from '../core/errors';
 import type { EngineServer } from './server';
-import { text } from './params';
+import { factRequests, text } from './params';
 
 export function registerDiagnoseEdit(server: EngineServer, snapshot: () => EditStack): void {
   server.handle('diagnostics/edit', async (p, ctx) => {
@@ -21,8 +20,8 @@ export function registerDiagnoseEdit(server: EngineServer, snapshot: () => EditS
 
   server.handle('edits/checkFact', async (p) => {
     const m = snapshot().model;
-    if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
-    p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
-    return { targets: p.requests.map((r) => targetCheck(m, r.target)) };
+    const requests = factRequests(p.requests);
+    requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
+    return { targets: requests.map((r) => targetCheck(m, r.target)) };
   });
 }

@@ -17,6 +17,7 @@ import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
 import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
 import type { EngineServer } from './server';
+import { flag, lambda, layer, layerList, oneOf, optionalInt, optionalText, text } from './params';
 
 function beside(m: LoadedModel, rel: string, given: string | undefined, what: string): string {
   const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
@@ -26,11 +27,11 @@ function beside(m: LoadedModel, rel: string, given: string | undefined, what: st
 
 /** Checks the per-case settings of a run (layer for ROME, layers and λ for MEMIT). */
 function perCaseSettings(p: DiagnosticsParams, n: number): { layer?: number; layers?: number[]; lambda?: number } {
-  const isLayer = (l: unknown) => Number.isInteger(l) && (l as number) >= 0 && (l as number) < n;
-  if (p.layer !== undefined && !isLayer(p.layer)) throw badInput(`layer must be a whole number in 0…${n - 1}, got ${JSON.stringify(p.layer)}`, { field: 'layer' });
-  if (p.layers !== undefined && !(Array.isArray(p.layers) && p.layers.length > 0 && p.layers.every(isLayer))) throw badInput(`layers must be whole numbers in 0…${n - 1}, got ${JSON.stringify(p.layers)}`, { field: 'layers' });
-  if (p.lambda !== undefined && !(typeof p.lambda === 'number' && Number.isFinite(p.lambda) && p.lambda > 0 && p.lambda < 1e12)) throw badInput(`MEMIT's λ must be a positive number, got ${JSON.stringify(p.lambda)}`, { field: 'lambda', hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
-  return { layer: p.layer, layers: p.layers, lambda: p.lambda };
+  return {
+    layer: p.layer === undefined || p.layer === null ? undefined : layer(p.layer, n),
+    layers: layerList(p.layers, n),
+    lambda: lambda(p.lambda),
+  };
 }
 
 /** `snapshot`: a request's own copy of the user's stack, which runs never change. */
@@ -42,7 +43,7 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
     const isCancelled = () => progress.cancelled;
     const t0 = performance.now();
     if (p.kind === 'ort') {
-      const dirs = ortTargets(beside(m, 'ort', p.target, 'ORT target folder'));
+      const dirs = ortTargets(beside(m, 'ort', optionalText(p.target, 'target'), 'ORT target folder'));
       const targets: OrtDiagnostics['targets'] = [];
       for (const [i, dir] of dirs.entries()) {
         progress.report(i, dirs.length, `ORT: ${path.basename(dir)}`, true);
@@ -52,18 +53,21 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       return { targets, enabledEdits: s.list().filter((e) => e.enabled).length, seconds: (performance.now() - t0) / 1000 } satisfies OrtDiagnostics;
     }
     if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke or ort.' });
-    const data = beside(m, 'evoke.json', p.data, 'EVOKE data file');
+    const data = beside(m, 'evoke.json', optionalText(p.data, 'data'), 'EVOKE data file');
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
-    const subjSpec = p.subjSpec ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
-    const method = p.method ?? 'none';
+    const subjSpec = optionalText(p.subjSpec, 'subjSpec') ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
+    const method = oneOf(p.method, 'method', ['none', 'rome', 'memit'] as const, 'none');
+    const lti = flag(p.lti, 'lti');
+    const limit = optionalInt(p.limit, 'limit', 1, 10_000_000);
+    const outDir = text(p.outDir, 'outDir');
     // The per-case edits' settings: the user's (layer picked for edits, mechedit.memit.lambda), else the model's defaults.
     const settings = perCaseSettings(p, m.dims.layers);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
-    const dir = path.join(p.outDir, `${stamp}-evoke-${method}${p.lti ? '-lti' : ''}`);
+    const dir = path.join(outDir, `${stamp}-evoke-${method}${lti ? '-lti' : ''}`);
     checkRunFolder(dir, m.checkpoint, 'outDir'); // before the runs: not in the checkpoint, not over others' files
     const phase = (name: string) => (x: { done: number; total: number; etaSeconds?: number }) =>
       progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
-    const common = { data, subjSpec, limit: p.limit, isCancelled };
+    const common = { data, subjSpec, limit, isCancelled };
     const before = await runEvoke(m.bare(), { ...common, method: 'none', out: path.join(dir, 'before'), onProgress: phase('before the edits') });
     const after = await runEvoke(m, {
       ...common,
@@ -71,12 +75,12 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       out: path.join(dir, 'after'),
       baseline: path.join(dir, 'before'),
       edits: s.list().filter((e) => e.enabled).map((e) => e.id),
-      perCase: method === 'none' ? undefined : { stack: s, lti: p.lti, ...settings },
+      perCase: method === 'none' ? undefined : { stack: s, lti, ...settings },
       onProgress: phase(method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
     });
     const cases = (d: string) => readCases<CaseResult>(path.join(d, 'cases.jsonl'));
     return {
-      method: `${method}${p.lti ? '+lti' : ''}`,
+      method: `${method}${lti ? '+lti' : ''}`,
       settings: method === 'none' ? undefined : settings,
       data: [data, ...(subjSpec ? [subjSpec] : [])],
       before: before.summary,

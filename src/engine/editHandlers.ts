@@ -18,7 +18,7 @@ import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
-import { text } from './params';
+import { factRequests, flag, lambda, layer, layerList, oneOf, text } from './params';
 
 /**
  * Health (kᵀC⁻¹k from the model's corpus when it ships one) on the request's copy of the stack
@@ -56,7 +56,13 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 1, 'computing the redirection', true);
-    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), layers: p.layers, lambda: p.lambda, positions: p.positions, regularizer: p.regularizer, isCancelled: () => progress.cancelled });
+    const settings = {
+      layers: layerList(p.layers, m.dims.layers),
+      lambda: lambda(p.lambda),
+      positions: p.positions === undefined ? undefined : oneOf(p.positions, 'positions', ['last', 'all'] as const),
+      regularizer: p.regularizer === undefined ? undefined : oneOf(p.regularizer, 'regularizer', ['identity', 'covariance'] as const),
+    };
+    const edit = await computeRocr(m, s, { concept: text(p.concept, 'concept'), harmless: text(p.harmless, 'harmless'), ...settings, isCancelled: () => progress.cancelled });
     return finish(s, user, edit, p.outDir, performance.now() - t0, progress);
   });
 
@@ -65,35 +71,37 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     const m = s.model;
     checkEditOut(text(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
     const progress = ctx.progress(p.progressToken);
-    if (!Array.isArray(p.requests) || p.requests.length === 0) throw badInput('No fact requests given', { field: 'requests' });
-    p.requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
-    if (p.lambda !== undefined && !(typeof p.lambda === 'number' && p.lambda > 0)) throw badInput(`MEMIT's λ must be a positive number, got ${JSON.stringify(p.lambda)}`, { field: 'lambda', hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
-    if (p.method === 'rome' && p.requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${p.requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
-    if (p.apply !== undefined && p.apply !== 'if-succeeded' && p.apply !== 'always') throw badInput(`apply must be "if-succeeded" or "always", got ${JSON.stringify(p.apply)}`, { field: 'apply' });
-    refuseRiskyTargets(m, p.requests, p.force === true, 'pass force: true');
+    const requests = factRequests(p.requests);
+    requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
+    const memitLambda = lambda(p.lambda);
+    const method = oneOf(p.method, 'method', ['rome', 'memit'] as const);
+    if (method === 'rome' && requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
+    const applyMode = oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded');
+    const editLayer = p.layer === undefined || p.layer === null ? undefined : layer(p.layer, m.dims.layers);
+    const editLayers = layerList(p.layers, m.dims.layers);
+    const lti = flag(p.lti, 'lti');
+    refuseRiskyTargets(m, requests, flag(p.force, 'force') === true, 'pass force: true');
     const t0 = performance.now();
     const vstar: ComputedFactEditInfo[] = [];
     const common = {
-      lti: p.lti,
+      lti,
       isCancelled: () => progress.cancelled,
       onStep: (st: { step: number; loss: number; targetProb: number }) => progress.report(st.step + 1, 0, `v* step ${st.step + 1}: loss ${st.loss.toFixed(3)}, P(target) ${(100 * st.targetProb).toFixed(1)} %`, true),
     };
     let edit: Edit;
-    if (p.method === 'rome') {
-      const r = await computeRome(m, s, p.requests[0], { ...common, layer: p.layer });
+    if (method === 'rome') {
+      const r = await computeRome(m, s, requests[0], { ...common, layer: editLayer });
       edit = r.edit;
       vstar.push(info(r.report.vstar));
-    } else if (p.method === 'memit') {
-      const r = await computeMemit(m, s, p.requests, { ...common, layers: p.layers, hparams: p.lambda ? { lambda: p.lambda } : undefined });
+    } else {
+      const r = await computeMemit(m, s, requests, { ...common, layers: editLayers, hparams: memitLambda ? { lambda: memitLambda } : undefined });
       edit = r.edit;
       vstar.push(...r.report.vstar.map(info));
-    } else {
-      throw badInput(`Unknown fact edit method ${JSON.stringify(p.method)}`, { field: 'method', hint: 'Use rome or memit.' });
     }
     // Did it take? On the request's copy of the stack with the edit on top (outcome.ts).
     progress.report(0, 1, 'checking that the edit took', true);
-    const outcome = await factOutcome(s, edit, p.requests);
-    const apply = outcome.succeeded || p.apply === 'always';
+    const outcome = await factOutcome(s, edit, requests);
+    const apply = outcome.succeeded || applyMode === 'always';
     const done = await finish(s, user, edit, p.outDir, performance.now() - t0, progress, { apply, outcome });
     return { ...done, ...outcome, applied: apply, vstar };
   });

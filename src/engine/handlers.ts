@@ -15,7 +15,9 @@ import { readEdit } from '../core/edits/editFile';
 import type { StackState } from '../protocol/edits';
 import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
-import { text } from './params';
+import { flag, int, layer, num, oneOf, optionalInt, optionalText, strength, text, texts, LIMITS } from './params';
+import { wireVector } from './wireParams';
+import { encodeCausalTrace } from '../protocol/wire';
 import { registerEditHandlers } from './editHandlers';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
@@ -63,8 +65,8 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
         hint: `Use one of: ${PROVIDER_SETTINGS.join(', ')}.`,
       });
     }
-    if (!Number.isInteger(params.threads) || params.threads < 0) {
-      throw badInput(`Threads must be a whole number ≥ 0, got ${params.threads}`, { field: 'mechedit.threads', hint: 'Use 0 to let onnxruntime choose.' });
+    if (!Number.isInteger(params.threads) || params.threads < 0 || params.threads > 1024) {
+      throw badInput(`Threads must be a whole number in 0…1024, got ${JSON.stringify(params.threads)}`, { field: 'mechedit.threads', hint: 'Use 0 to let onnxruntime choose.' });
     }
     const changed = params.executionProvider !== state.config.executionProvider || params.threads !== state.config.threads;
     state.config = { executionProvider: params.executionProvider, threads: params.threads };
@@ -136,21 +138,24 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   server.handle('edits/list', async () => ({ items: userStack().list() }));
   server.handle('edits/apply', async (p) => {
     const edit = readEdit(text(p.file, 'file'));
-    return change((s) => s.apply(edit, p.strength ?? 1));
+    const alpha = strength(p.strength, 1);
+    return change((s) => s.apply(edit, alpha));
   });
   server.handle('edits/revert', async (p) => change((s) => s.revert(text(p.id, 'id'))));
   server.handle('edits/revertAll', async () => change((s) => s.revertAll()));
-  server.handle('edits/setEnabled', async (p) => change((s) => s.setEnabled(text(p.id, 'id'), !!p.enabled)));
-  server.handle('edits/scale', async (p) => change((s) => s.scale(text(p.id, 'id'), p.strength)));
-  server.handle('edits/reorder', async (p) => change((s) => s.reorder(p.ids ?? [])));
+  server.handle('edits/setEnabled', async (p) => change((s) => s.setEnabled(text(p.id, 'id'), flag(p.enabled, 'enabled') ?? true)));
+  server.handle('edits/scale', async (p) => change((s) => s.scale(text(p.id, 'id'), strength(p.strength))));
+  server.handle('edits/reorder', async (p) => change((s) => s.reorder(texts(p.ids, 'ids', 0))));
   server.handle('edits/stats', async (p, ctx) => {
     const m = model();
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
+    const statsLayer = layer(p.layer, m.dims.layers);
+    const samples = optionalInt(p.samples, 'samples', 1, LIMITS.statsSamples);
     const s = await keyStats(m, {
-      layer: p.layer,
-      corpus: p.corpus?.length ? p.corpus : defaultCorpus(m),
-      samples: p.samples,
+      layer: statsLayer,
+      corpus: p.corpus === undefined || p.corpus === null || (Array.isArray(p.corpus) && p.corpus.length === 0) ? defaultCorpus(m) : texts(p.corpus, 'corpus'),
+      samples,
       onProgress: (done, total) => progress.report(done, total, `${done} / ${total} key vectors`),
       isCancelled: () => progress.cancelled,
     });
@@ -163,37 +168,38 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
-    return causalTrace(model(), {
+    // The score grids cross as tensors (src/protocol/wire.ts); the CLI prints them as numbers.
+    return encodeCausalTrace(await causalTrace(model(), {
       prompt: text(p.prompt, 'prompt'),
       subject: text(p.subject, 'subject'),
-      answer: p.answer,
-      samples: p.samples,
-      window: p.window,
+      answer: optionalText(p.answer, 'answer'),
+      samples: optionalInt(p.samples, 'samples', 1, LIMITS.traceSamples),
+      window: optionalInt(p.window, 'window', 1, 1000),
       onProgress: (done, total) => progress.report(done, total, `${done} / ${total} restorations`),
       isCancelled: () => progress.cancelled,
-    });
+    }));
   });
-  server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), p.top ?? 10));
-  server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), p.answers ?? []));
+  server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), int(p.top, 'top', 1, 1000, 10)));
+  server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), texts(p.answers, 'answers')));
   server.handle('model/trace', async (p) => {
     const m = model();
     // 'off': the model before the edits, for this run only (the stack is not touched).
-    return trace(p.edits === 'off' ? m.bare() : m, text(p.prompt, 'prompt'), p.top ?? 5, p.targetId);
+    const edits = oneOf(p.edits, 'edits', ['on', 'off'], 'on');
+    return trace(edits === 'off' ? m.bare() : m, text(p.prompt, 'prompt'), int(p.top, 'top', 1, 100, 5), optionalInt(p.targetId, 'targetId', 0, m.dims.vocab - 1));
   });
   server.handle('model/generate', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
     let n = 0;
     const m = model();
-    if (p.steer && (!Number.isInteger(p.steer.layer) || p.steer.layer < 0 || p.steer.layer >= m.dims.layers || !Array.isArray(p.steer.vector) || p.steer.vector.length !== m.dims.dModel || !p.steer.vector.every((v) => typeof v === 'number' && Number.isFinite(v)))) {
-      throw badInput(`steer needs a layer in 0…${m.dims.layers - 1} and a vector of ${m.dims.dModel} finite numbers`, { field: 'steer' });
-    }
+    const steer = p.steer === undefined || p.steer === null ? undefined : { layer: layer(p.steer.layer, m.dims.layers, 'steer.layer'), vector: wireVector(p.steer.vector, m.dims.dModel, 'steer') };
+    const maxTokens = int(p.maxTokens, 'maxTokens', 1, 1_000_000);
     return generate(m, text(p.prompt, 'prompt'), {
-      steer: p.steer ? { layer: p.steer.layer, vector: Float32Array.from(p.steer.vector) } : undefined,
-      maxTokens: p.maxTokens,
-      temperature: p.temperature,
-      topK: p.topK,
-      seed: p.seed,
-      onToken: (t) => progress.report(++n, p.maxTokens, t.text, true),
+      steer,
+      maxTokens,
+      temperature: num(p.temperature, 'temperature', { min: 0, max: 100, fallback: 0 }),
+      topK: optionalInt(p.topK, 'topK', 1, 1_000_000),
+      seed: int(p.seed, 'seed', 0, 2 ** 31, 0),
+      onToken: (t) => progress.report(++n, maxTokens, t.text, true),
       isCancelled: () => progress.cancelled,
     });
   });

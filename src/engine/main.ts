@@ -5,8 +5,9 @@
 
 process.env.ORT_DISABLE_TELEMETRY = '1'; // before anything can load ORT
 
-import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { EngineServer } from './server';
+import { GuardedIPCReader } from './reader';
 import { registerHandlers, type EngineState } from './handlers';
 
 function main(): void {
@@ -14,7 +15,9 @@ function main(): void {
     process.stderr.write('mechedit engine: start me with child_process.fork (an IPC channel is required).\n');
     process.exit(2);
   }
-  const connection = createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process));
+  // Malformed messages are dropped and logged (reader.ts), never the end of the process.
+  const reader = new GuardedIPCReader(process, (message) => server.notify('engine/log', { level: 'warn', message }));
+  const connection = createMessageConnection(reader, new IPCMessageWriter(process));
   const server = new EngineServer(connection);
   const state: EngineState = {
     config: { executionProvider: 'auto', threads: 0 },

@@ -57,11 +57,22 @@ export async function openModelFolder(): Promise<string | undefined> {
   return folder;
 }
 
-/** Asks for a prompt (remembering the last one) and shows the most likely next tokens. */
-async function predictNext(engine: EngineService, state: vscode.Memento): Promise<unknown> {
+/**
+ * An empty prompt is not silently ignored: the user is told, and the command returns
+ * { error } (Escape, which returns undefined, stays silent as everywhere in VS Code).
+ */
+function emptyPrompt(what: string): { error: string } {
+  const error = `The prompt is empty: type the text the model should ${what}.`;
+  void vscode.window.showWarningMessage(`MechEdit: ${error}`);
+  return { error };
+}
+
+/** Asks for a prompt (remembering the last one; or takes args.prompt) and shows the most likely next tokens. */
+async function predictNext(engine: EngineService, state: vscode.Memento, args?: { prompt?: string }): Promise<unknown> {
   if (!(await engine.requireModel())) return undefined;
-  const prompt = await vscode.window.showInputBox({ title: 'MechEdit: predict the next token', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true });
-  if (!prompt) return undefined;
+  const prompt = args?.prompt ?? (await vscode.window.showInputBox({ title: 'MechEdit: predict the next token', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true }));
+  if (prompt === undefined) return undefined;
+  if (!prompt.trim()) return emptyPrompt('continue');
   await state.update('mechedit.lastPrompt', prompt);
   try {
     const r = await engine.client.request('model/predict', { prompt, top: 10 });
@@ -75,11 +86,12 @@ async function predictNext(engine: EngineService, state: vscode.Memento): Promis
   }
 }
 
-/** Generates from a prompt, streaming tokens into a new untitled document. */
-async function generateText(engine: EngineService, state: vscode.Memento): Promise<unknown> {
+/** Generates from a prompt (or args.prompt), streaming tokens into a new untitled document. */
+async function generateText(engine: EngineService, state: vscode.Memento, args?: { prompt?: string }): Promise<unknown> {
   if (!(await engine.requireModel())) return undefined;
-  const prompt = await vscode.window.showInputBox({ title: 'MechEdit: generate', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true });
-  if (!prompt) return undefined;
+  const prompt = args?.prompt ?? (await vscode.window.showInputBox({ title: 'MechEdit: generate', prompt: 'Prompt', value: state.get('mechedit.lastPrompt', ''), ignoreFocusOut: true }));
+  if (prompt === undefined) return undefined;
+  if (!prompt.trim()) return emptyPrompt('continue');
   await state.update('mechedit.lastPrompt', prompt);
   const doc = await vscode.workspace.openTextDocument({ content: prompt, language: 'plaintext' });
   const editor = await vscode.window.showTextDocument(doc);
@@ -205,7 +217,12 @@ export function registerCommands(
   actions: { showEnginePanel(): void; refreshEdits(): void },
 ): void {
   const table: Record<string, (...args: unknown[]) => unknown> = {
-    'mechedit.openModel': () => openModelFolder(),
+    'mechedit.openModel': async () => {
+      const folder = await openModelFolder();
+      // The same folder as before does not change the setting: after a failed open, try it again.
+      if (folder && engine.modelError) await engine.retryModel();
+      return folder;
+    },
     'mechedit.showEngine': () => actions.showEnginePanel(),
     'mechedit.selfTest': () => runSelfTest(engine),
     'mechedit.restartEngine': async () => {
@@ -224,8 +241,8 @@ export function registerCommands(
         return engine.report(err, 'Asking the engine');
       }
     },
-    'mechedit.predict': () => predictNext(engine, context.workspaceState),
-    'mechedit.generate': () => generateText(engine, context.workspaceState),
+    'mechedit.predict': (args?: unknown) => predictNext(engine, context.workspaceState, args as { prompt?: string } | undefined),
+    'mechedit.generate': (args?: unknown) => generateText(engine, context.workspaceState, args as { prompt?: string } | undefined),
     'mechedit.showLog': () => engine.output.show(),
     'mechedit.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
     'mechedit.refreshEdits': () => actions.refreshEdits(),

@@ -27,6 +27,7 @@ export interface MechEditApi {
   problems: DiagnosticsProblems;
   strengths(): StrengthsViewHost | undefined;
   model: ModelView;
+  statusBar: vscode.StatusBarItem;
   panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
 }
 
@@ -42,6 +43,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);
+  const statusBar = createStatusBar(engine);
   context.subscriptions.push(problems, model);
   const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems));
 
@@ -50,7 +52,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     engine,
     edits,
     vscode.window.registerTreeDataProvider('mechedit.model', model),
-    createStatusBar(engine),
+    statusBar,
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
     vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
     vscode.commands.registerCommand('mechedit.showConcepts', () => void conceptsPanel.show()),
@@ -65,7 +67,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, model, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
+  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
 }
 
 export function deactivate(): void {

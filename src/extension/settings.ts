@@ -21,6 +21,11 @@ export function setBundledModel(dir: string | undefined): void {
   bundledModel = dir;
 }
 
+/** The bundled default model's folder, if the extension ships one. */
+export function bundledModelPath(): string | undefined {
+  return bundledModel;
+}
+
 export function readSettings(): Settings {
   const c = vscode.workspace.getConfiguration(SECTION);
   const configured = c.get<string>('modelPath', '').trim();

@@ -4,8 +4,13 @@ import type { Token } from './model';
 
 export interface ConceptLayer {
   layer: number;
-  /** Separability of the prompt sets along the direction (0.5 = none, 1 = perfect). */
+  /**
+   * Separability of the prompt sets along the direction (0.5 = none, 1 = perfect), measured on
+   * the same prompts the direction was computed from (optimistic).
+   */
   auc: number;
+  /** The same, held out: each prompt projected on the direction computed without it (leave-one-out). */
+  heldOutAuc: number;
   /** ‖mean(positive) − mean(negative)‖ of resid_post. */
   norm: number;
   /** The unit direction d̂ [d_model]. */

@@ -5,9 +5,9 @@
 // cancellation is JSON-RPC's own $/cancelRequest.
 
 import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
-import type { ConceptResult } from './concepts';
+import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
-import type { CausalTraceResult, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
+import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
@@ -23,7 +23,9 @@ export interface EngineConfig {
 export interface ProviderProbe {
   provider: ExecutionProvider;
   ok: boolean;
-  /** Why it is not usable, and what to do about it. */
+  /** True when it was not probed at all (an earlier one works, or the setting names another); reason says which. */
+  skipped?: boolean;
+  /** Why it is not usable or not tried, and what to do about it. */
   reason?: string;
 }
 
@@ -93,10 +95,10 @@ export interface EngineRequests {
   /** targetId: also P(that token) per layer and position; edits 'off': run without the edit stack. */
   'model/trace': { params: { prompt: string; top?: number; targetId?: number; edits?: 'on' | 'off' }; result: TraceResult };
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
-  /** steer: adds vector [d_model] to resid_post of layer at every position (steering along a direction). */
-  'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; steer?: { layer: number; vector: number[] }; progressToken?: string }; result: GenerateResult };
+  /** steer: adds vector (float32 [d_model]) to resid_post of layer at every position (steering along a direction). */
+  'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; steer?: { layer: number; vector: WireTensor }; progressToken?: string }; result: GenerateResult };
   /** ROME's causal tracing of a fact (progress in restorations, cancellable). */
-  'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceResult };
+  'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceWire };
   /** The edit stack of the open model. Changes only swap edit inputs: no session is rebuilt. */
   'edits/list': { params: Record<string, never>; result: StackState };
   /** Reads an edit file (and its sidecar) and puts it on top of the stack (or replaces the same id). */
@@ -117,9 +119,9 @@ export interface EngineRequests {
   /** EVOKE (before / after) or ORT (without / with the edits) on data files or the model's own eval/ suites. */
   'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics };
   /** Concept directions per layer from two prompt sets (difference of means), with AUC, lens read, edit cosines and a probe's projections. */
-  'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptResult };
-  /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits), written to outDir and applied. */
-  'edits/ablate': { params: { direction: number[]; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
+  'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptWire };
+  /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits; direction: float32 [d_model]), written to outDir and applied. */
+  'edits/ablate': { params: { direction: WireTensor; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
   /**
    * lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, scaled by d_mlp on other models.
    * force: compute even when a target splits into byte pieces or too many tokens (else refused,

@@ -1,5 +1,7 @@
 // Model-level results shared by the engine, the CLI (--json output) and the views.
 
+import type { ProviderProbe } from './engine';
+
 export interface ModelInfo {
   path: string;
   architecture: string;
@@ -16,6 +18,8 @@ export interface ModelInfo {
   tiedEmbeddings: boolean;
   rotaryDim: number;
   executionProvider: string;
+  /** How executionProvider was chosen: each provider, whether it works, or why it failed or was not tried (`mechedit info`). */
+  providers?: ProviderProbe[];
   fingerprint: string;
   graphFolder: { path: string; mode: string };
   /** ROME's default layer: from config.json's "mechedit.edit_layer", the papers' settings, or proportional to depth. */
@@ -97,7 +101,19 @@ export interface CausalTraceResult {
   corruptedProb: number;
   /** P(answer) with each state restored, [layer][token]: residual, MLP window, attention window. */
   scores: Record<'resid' | 'mlp' | 'attn', number[][]>;
-  /** The layer whose MLP restoration at the subject's last token matters most (ROME's edit layer). */
-  recommendedLayer: number;
+  /**
+   * The layer whose MLP restoration at the subject's last token matters most (ROME's edit layer);
+   * absent when the trace is not informative.
+   */
+  recommendedLayer?: number;
+  /**
+   * Whether the trace can locate the fact: the clean P(answer) is at least 0.1 and corrupting the
+   * subject lowers it by at least 0.05 (src/core/analysis/causalTrace.ts, TRACE_MIN_*).
+   */
+  informative: boolean;
+  /** Why the trace is not informative (absent when it is). */
+  reason?: string;
+  /** The answer as given, when it is several tokens: only its first token (`answer`) is traced. */
+  answerGiven?: { text: string; tokens: number };
   noiseStd: number;
 }

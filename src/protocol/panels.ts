@@ -5,7 +5,8 @@ import type { EngineInfo, SelfTestResult } from './engine';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 import type { EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
-import type { ConceptResult } from './concepts';
+import type { CausalTraceWire, ConceptWire } from './wire';
+import type { WireTensor } from './tensor';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 /**
@@ -46,9 +47,14 @@ export interface EngineStateSnapshot {
   lastCrash?: string;
   restarts: number;
   lastSelfTest?: SelfTestResult;
-  /** The model open in the engine, if any; modelError when opening the configured one failed. */
+  /**
+   * The model open in the engine, if any; modelError when opening the configured one failed
+   * (modelErrorPath: the folder that failed). After a failed open the engine keeps the model it
+   * had, with its edits, so `model` may be another folder than the configured one.
+   */
   model?: ModelInfo;
   modelError?: string;
+  modelErrorPath?: string;
 }
 
 /** Webview state persisted with setState and restored by the panel serializer. */
@@ -87,6 +93,8 @@ export interface ActivationsTrace {
   before: TraceResult;
   enabledEdits: number;
   ms: number;
+  /** The target as typed, when it is several tokens: P(target) is its first token's (after.target). */
+  targetGiven?: { text: string; tokens: number };
 }
 
 export type ActivationsMetric = 'lensProb' | 'residNorm' | 'mlpNorm' | 'attnNorm' | 'targetProb';
@@ -106,11 +114,11 @@ export interface ActivationsPanelState {
 export interface TracingPanel extends PanelProtocol {
   requests: {
     /** Runs causal tracing in the engine (progress and cancel in a notification). */
-    trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number }; result: TracingResult };
+    trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number }; result: TracingWire };
     /** Makes `layer` the default layer of the edit commands (ROME) for the open model. */
     useLayer: { params: { layer: number }; result: { layer: number } };
-    /** Opens "Edit a Fact" for this subject and prompt at `layer` (asks for the new target). */
-    editFact: { params: { subject: string; prompt: string; layer: number }; result: { applied: boolean; label?: string } };
+    /** Opens "Edit a Fact" for this subject and prompt at `layer` (unset: the edit commands' default; asks for the new target). */
+    editFact: { params: { subject: string; prompt: string; layer?: number }; result: { applied: boolean; label?: string } };
     save: SaveRequest;
   };
   notifications: {
@@ -120,9 +128,13 @@ export interface TracingPanel extends PanelProtocol {
   };
 }
 
+/** A causal trace as the panel draws it (scores as [layer][token] numbers), with the time it took. */
 export interface TracingResult extends CausalTraceResult {
   ms: number;
 }
+
+/** TracingResult as it crosses extension → webview (scores as tensors; decodeCausalTrace in ./wire.ts). */
+export type TracingWire = CausalTraceWire & { ms: number };
 
 export interface TracingContext {
   model?: { path: string; layers: number; architecture: string };
@@ -149,7 +161,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
      */
     run: { params: { kind: 'evoke' | 'ort' | 'edit'; method?: 'none' | 'rome' | 'memit'; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | EditDiagnostics };
     save: SaveRequest;
-    /** Opens a run folder's self-contained report.html in the browser. */
+    /** Opens a run folder's self-contained report.html in a webview tab (desktop VS Code and code-server). */
     openReport: { params: { folder: string }; result: { opened: boolean } };
   };
   notifications: {
@@ -178,11 +190,12 @@ export interface DiagnosticsPanelState {
 /** The Concepts panel: concept directions per layer from two prompt sets, and actions on them. */
 export interface ConceptsPanel extends PanelProtocol {
   requests: {
-    analyse: { params: { positive: string[]; negative: string[]; probe?: string }; result: ConceptResult };
+    /** Directions and probe projections as tensors (decodeConcepts in ./wire.ts). */
+    analyse: { params: { positive: string[]; negative: string[]; probe?: string }; result: ConceptWire };
     /** Ablates the direction of `layer` at `layers` (rank-one edits), saved and applied. */
-    ablate: { params: { direction: number[]; layer: number; layers: number[] }; result: { applied: boolean; label?: string; file?: string } };
+    ablate: { params: { direction: WireTensor; layer: number; layers: number[] }; result: { applied: boolean; label?: string; file?: string } };
     /** Generates from `prompt` greedily, plain and with α · ‖d‖ · d̂ of `layer` added to its residual. */
-    steer: { params: { prompt: string; layer: number; vector: number[]; maxTokens: number }; result: { plain: string; steered: string } };
+    steer: { params: { prompt: string; layer: number; vector: WireTensor; maxTokens: number }; result: { plain: string; steered: string } };
     /** Redirects a concept with ROCR (asks for the harmless concept). */
     redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
     save: SaveRequest;

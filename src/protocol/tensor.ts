@@ -76,3 +76,39 @@ export function decodeTensor(t: WireTensor): { dims: number[]; values: Typed } {
     case 'bool': return { dims: t.dims, values: bytes };
   }
 }
+
+/** A vector of numbers as a float32 tensor [n] (the values are rounded to float32). */
+export function encodeVector(values: ArrayLike<number>): WireTensor {
+  return encodeTensor('float32', [values.length], Float32Array.from(values));
+}
+
+/** Rows of equal length as a float32 tensor [rows, cols] (e.g. a [layer][token] grid). */
+export function encodeRows(rows: ArrayLike<number>[]): WireTensor {
+  const cols = rows.length ? rows[0].length : 0;
+  const out = new Float32Array(rows.length * cols);
+  rows.forEach((row, r) => {
+    if (row.length !== cols) throw new Error(`row ${r} has ${row.length} values, row 0 has ${cols}`);
+    out.set(Array.from(row), r * cols);
+  });
+  return encodeTensor('float32', [rows.length, cols], out);
+}
+
+/** A float tensor's values as plain numbers (any shape, row-major). */
+function floats(t: WireTensor): Float32Array | Float64Array {
+  if (t.dtype !== 'float32' && t.dtype !== 'float64') throw new Error(`expected a float32 or float64 tensor, got ${t.dtype}`);
+  return decodeTensor(t).values as Float32Array | Float64Array;
+}
+
+/** The inverse of encodeVector: a 1-d float tensor as a number[]. */
+export function decodeVector(t: WireTensor): number[] {
+  if (t.dims.length !== 1) throw new Error(`expected a vector, got dims [${t.dims}]`);
+  return Array.from(floats(t));
+}
+
+/** The inverse of encodeRows: a 2-d float tensor as number[][] (rows). */
+export function decodeRows(t: WireTensor): number[][] {
+  if (t.dims.length !== 2) throw new Error(`expected a matrix [rows, cols], got dims [${t.dims}]`);
+  const values = floats(t);
+  const [rows, cols] = t.dims;
+  return Array.from({ length: rows }, (_, r) => Array.from(values.subarray(r * cols, (r + 1) * cols)));
+}

@@ -10,6 +10,8 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
+import { decodeConcepts } from '../../src/protocol/wire';
+import { encodeVector } from '../../src/protocol/tensor';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -215,10 +217,11 @@ describe('Fact edits from a request file', () => {
     assert.equal(s.probeTokens[0], 'Velt');
     assert.ok(s.cosEdits.some((c) => c.layer === 0 && c.label.startsWith('ROME')), 'the ROME edit at layer 0 is compared with the direction there');
     await screenshot('concept-directions');
-    const layers = (await api.engine.client.request('concepts/direction', { positive, negative })).layers;
-    const direction = layers[s.best].direction;
+    // Directions cross as float32 tensors (src/protocol/wire.ts), steering vectors and ablated directions too.
+    const layers = decodeConcepts(await api.engine.client.request('concepts/direction', { positive, negative })).layers;
+    const direction = encodeVector(layers[s.best].direction);
     const l2 = layers[2];
-    const steered = await panel.steer({ prompt: 'The container used for Brindlecake is a', layer: 2, vector: l2.direction.map((v) => v * l2.norm * 4), maxTokens: 6 });
+    const steered = await panel.steer({ prompt: 'The container used for Brindlecake is a', layer: 2, vector: encodeVector(l2.direction.map((v) => v * l2.norm * 4)), maxTokens: 6 });
     assert.notEqual(steered.steered, steered.plain, `steering along the direction changes the generation: ${JSON.stringify(steered)}`);
     const before = api.engine.stack.items.length;
     const r = await panel.ablate({ direction, layer: s.best, layers: [s.best] });

@@ -6,10 +6,13 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { fork, spawnSync } from 'node:child_process';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { MechEditError } from '../../src/core/errors';
 import { predict } from '../../src/core/analysis/run';
+import { causalTrace } from '../../src/core/analysis/causalTrace';
+import { readEdit, writeEdit } from '../../src/core/edits/editFile';
+import { readVectors } from '../../src/core/edits/importVectors';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -209,4 +212,223 @@ describe('through the engine', () => {
     await assert.rejects(client.request('model/predict', { prompt: 'x '.repeat(5000) }), (e: EngineError) => e.data.field === 'prompt');
     assert.equal(client.pid, pid, 'the engine must not have restarted');
   });
+});
+
+// ---- malformed inputs: checkpoints that are structurally wrong, edit and vector files, sizes ----
+
+function editConfig(dir: string, change: (cfg: Record<string, unknown>) => void): void {
+  const file = path.join(dir, 'config.json');
+  const cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  change(cfg);
+  fs.writeFileSync(file, JSON.stringify(cfg));
+}
+
+describe('structurally wrong checkpoints are refused', () => {
+  test('a safetensors header that is JSON null, or a number', () => {
+    for (const [name, header] of [['header-null', 'null    '], ['header-number', '12345678']]) {
+      const dir = broken(name, (d) => {
+        const file = path.join(d, 'model.safetensors');
+        const buf = fs.readFileSync(file);
+        const len = Buffer.alloc(8);
+        len.writeBigUInt64LE(8n);
+        fs.writeFileSync(file, Buffer.concat([len, Buffer.from(header), buf.subarray(8 + Number(buf.readBigUInt64LE(0)))]));
+      });
+      expectBadInput(dir, /not an object of tensors/, { file: /model\.safetensors$/ });
+    }
+  });
+
+  test('two tensors whose data_offsets overlap', () => {
+    const dir = broken('overlap', (d) => rewriteHeader(d, (h) => {
+      h['h.1.ln_1.weight'].data_offsets = [...h['h.1.ln_1.bias'].data_offsets];
+    }));
+    expectBadInput(dir, /"h\.1\.ln_1\.(weight|bias)" and "h\.1\.ln_1\.(weight|bias)" share bytes/, { file: /model\.safetensors$/, field: /h\.1\.ln_1\.(weight|bias)$/ });
+  });
+
+  test('a bias the architecture always has is missing', () => {
+    const dir = broken('no-bias', (d) => rewriteHeader(d, (h) => {
+      delete h['h.1.mlp.c_fc.bias'];
+    }));
+    expectBadInput(dir, /Weight "h\.1\.mlp\.c_fc\.bias" is missing/, { file: /model\.safetensors$/, field: 'h.1.mlp.c_fc.bias' });
+  });
+
+  test('n_layer lower than the layers the weights hold', () => {
+    const dir = broken('few-layers', (d) => editConfig(d, (c) => (c.n_layer = 2)));
+    const e = expectBadInput(dir, /config\.json gives 2 layers but the weights hold layer 2/, { file: /config\.json$/, field: 'n_layer' });
+    assert.match(e.data.hint ?? '', /Set "n_layer" to 3/);
+  });
+
+  test('n_head that is not a whole number, zero or negative', () => {
+    for (const [i, value] of [0.5, 0, -3, '3'].entries()) {
+      const dir = broken(`heads-${i}`, (d) => editConfig(d, (c) => (c.n_head = value)));
+      expectBadInput(dir, /"n_head" must be a whole number ≥ 1/, { file: /config\.json$/, field: 'n_head' });
+    }
+  });
+
+  test('a tokenizer.json whose post_processor is broken is refused when the model opens', () => {
+    for (const [i, post] of [{ type: 'Sequence', processors: [null] }, { type: 'RobertaProcessing' }, { type: 'TemplateProcessing', single: null }, 'x'].entries()) {
+      const dir = broken(`post-processor-${i}`, (d) => {
+        const file = path.join(d, 'tokenizer.json');
+        fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), post_processor: post }));
+      });
+      expectBadInput(dir, /./, { file: /tokenizer\.json$/, field: 'post_processor' });
+    }
+  });
+});
+
+describe('broken edit and vector files', () => {
+  const model = () => LoadedModel.open(tiny, { provider: 'cpu', threads: 1 });
+  /** A valid edit file (layer 1, mlp.out) in its own folder, changed by `change`. */
+  function edit(name: string, change: (json: Record<string, unknown>, dir: string) => void = () => undefined): string {
+    const dir = path.join(tmp, 'edit-files', name);
+    fs.mkdirSync(dir, { recursive: true });
+    const m = model();
+    const w = m.plan.blocks[1].down;
+    const file = writeEdit(dir, {
+      json: { format: 'mechedit-edit/1', id: name, label: name, method: 'manual', modelFingerprint: m.checkpoint.fingerprint, targets: [{ layer: 1, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString() },
+      tensors: [{ U: new Float32Array(w.out).fill(0.1), V: new Float32Array(w.in).fill(0.1) }],
+    }, () => ({ out: w.out, in: w.in }), m.checkpoint);
+    void m.release();
+    const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    change(json, dir);
+    fs.writeFileSync(file, JSON.stringify(json));
+    return file;
+  }
+  const refused = (file: string, field: string | RegExp, fileRe = /\.json$/) => assert.throws(() => readEdit(file), (e: unknown) => {
+    assert.ok(e instanceof MechEditError, `expected a MechEditError, got ${(e as Error)?.stack}`);
+    assert.equal(e.data.code, 'bad-input');
+    assert.match(e.data.file ?? '', fileRe);
+    if (typeof field === 'string') assert.equal(e.data.field, field, e.message);
+    else assert.match(e.data.field ?? '', field, e.message);
+    return true;
+  });
+
+  test('"vectors": ".." and other paths that are not a sidecar beside the edit', () => {
+    for (const [i, v] of ['..', '.', '../x.safetensors', 'x.safetensors/', ''].entries()) refused(edit(`vectors-${i}`, (j) => (j.vectors = v)), 'vectors');
+  });
+
+  test('targets holding null, or a target of the wrong type', () => {
+    refused(edit('targets-null', (j) => (j.targets = [null])), 'targets[0]');
+    refused(edit('targets-layer', (j) => ((j.targets as Record<string, unknown>[])[0].layer = 'x')), 'targets[0].layer');
+    refused(edit('targets-stray', (j) => ((j.targets as Record<string, unknown>[])[0].extra = 1)), 'targets[0].extra');
+    refused(edit('created', (j) => (j.created = 'yesterday')), 'created');
+  });
+
+  test('a truncated sidecar names the sidecar', () => {
+    const file = edit('cut');
+    const sidecar = file.replace(/\.json$/, '.safetensors');
+    fs.truncateSync(sidecar, fs.statSync(sidecar).size - 9);
+    refused(file, /^(U|V)$/, /cut\.safetensors$/);
+  });
+
+  test('a truncated .npy, or one whose header lies about its shape', () => {
+    const good = path.join(tmp, 'good.npy');
+    const values = new Float32Array(48).fill(0.5);
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (48,), }".padEnd(117, ' ') + '\n';
+    const pre = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]);
+    fs.writeFileSync(good, Buffer.concat([pre, Buffer.from(header, 'latin1'), Buffer.from(values.buffer)]));
+    assert.equal(readVectors(good, 'u').cols, 48);
+    const cut = path.join(tmp, 'cut.npy');
+    fs.writeFileSync(cut, fs.readFileSync(good).subarray(0, 150));
+    assert.throws(() => readVectors(cut, 'u'), (e: unknown) => e instanceof MechEditError && e.data.file === cut && e.data.field === 'shape' && /needs 192 bytes/.test(e.message));
+    const huge = path.join(tmp, 'huge.npy');
+    fs.writeFileSync(huge, fs.readFileSync(good).toString('latin1').replace('(48,), ', '(3000000000,)').padEnd(fs.statSync(good).size), 'latin1');
+    assert.throws(() => readVectors(huge, 'u'), (e: unknown) => e instanceof MechEditError && e.data.field === 'shape');
+  });
+});
+
+describe('unbounded sizes are refused early', () => {
+  test('--layers 0-3000000000 is refused at once', () => {
+    const direction = path.join(tmp, 'direction.npy');
+    const header = "{'descr': '<f4', 'fortran_order': False, 'shape': (48,), }".padEnd(117, ' ') + '\n';
+    fs.writeFileSync(direction, Buffer.concat([Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0]), Buffer.from(header, 'latin1'), Buffer.from(new Float32Array(48).fill(1).buffer)]));
+    const t0 = Date.now();
+    const r = spawnSync(process.execPath, [path.join(repo, 'out', 'src', 'cli', 'main.js'), 'edit', 'ablate', '--model', tiny, '--direction', direction, '--layers', '0-3000000000', '--out', path.join(tmp, 'ablate-out')], { encoding: 'utf8', timeout: 30_000 });
+    assert.equal(r.status, 2, `${r.signal ?? ''} ${r.stderr}`);
+    assert.match(r.stderr, /--layers "0-3000000000" is not a layer range of a model/);
+    assert.ok(Date.now() - t0 < 20_000);
+  });
+
+  test('a 100 MB prompt and a 2 M-character subject are refused before tokenising', async () => {
+    const model = LoadedModel.open(tiny, { provider: 'cpu', threads: 1 });
+    const huge = 'the cat sat. '.repeat(8_000_000);
+    let t0 = performance.now();
+    await assert.rejects(predict(model, huge), (e: MechEditError) => e.data.field === 'prompt' && /characters long; no text over [\d,]+ characters fits the model's context/.test(e.message));
+    assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
+    const subject = 'Zed'.repeat(700_000);
+    t0 = performance.now();
+    await assert.rejects(causalTrace(model, { prompt: `${subject} sat on the`, subject, samples: 2 }), (e: MechEditError) => e.data.field === 'prompt');
+    assert.ok(performance.now() - t0 < 1000, `took ${performance.now() - t0} ms`);
+    // A prompt within the bound is tokenised as before (and refused by its token count).
+    await assert.rejects(predict(model, 'hello '.repeat(model.dims.maxPositions + 5)), (e: MechEditError) => /tokens long/.test(e.message));
+    await model.release();
+  });
+});
+
+describe('engine parameters and messages', () => {
+  const client = new EngineClient({ enginePath: path.join(repo, 'out', 'src', 'engine', 'main.js'), config: { executionProvider: 'cpu', threads: 1 } });
+  after(() => client.dispose());
+
+  test('strengths, λ and sample counts that are not numbers, negative, or huge are refused by field; the logits stay finite', async () => {
+    const info = await client.request('model/open', { path: tiny });
+    const dir = path.join(tmp, 'engine-edit');
+    fs.mkdirSync(dir, { recursive: true });
+    const m = LoadedModel.open(tiny, { provider: 'cpu', threads: 1 });
+    const w = m.plan.blocks[1].down;
+    const file = writeEdit(dir, {
+      json: { format: 'mechedit-edit/1', id: 'e', label: 'e', method: 'manual', modelFingerprint: info.fingerprint, targets: [{ layer: 1, module: 'mlp.out', rank: 1, U: 'U', V: 'V' }], vectors: '', created: new Date(0).toISOString() },
+      tensors: [{ U: new Float32Array(w.out).fill(0.1), V: new Float32Array(w.in).fill(0.1) }],
+    }, () => ({ out: w.out, in: w.in }), m.checkpoint);
+    await m.release();
+    const refusedField = (field: string) => (e: EngineError) => e.data.code === 'bad-input' && e.data.field === field;
+    for (const strength of ['x', 3e38, -1e4, null, [1]]) {
+      if (strength !== null) await assert.rejects(client.request('edits/apply', { file, strength: strength as number }), refusedField('strength'), `apply ${strength}`);
+    }
+    await client.request('edits/apply', { file });
+    for (const strength of ['x', 3e38, null, {}]) await assert.rejects(client.request('edits/scale', { id: 'e', strength: strength as number }), refusedField('strength'), `scale ${strength}`);
+    await client.request('edits/scale', { id: 'e', strength: 2 });
+    const outDir = path.join(tmp, 'engine-out');
+    for (const lambda of [-1, 0, 3e38, 'x']) await assert.rejects(client.request('edits/rocr', { concept: 'cat', harmless: 'dog', lambda: lambda as number, outDir }), refusedField('lambda'), `λ ${lambda}`);
+    for (const samples of [-1, 0, 0.5, 1e9, 'x']) await assert.rejects(client.request('model/causalTrace', { prompt: 'the cat sat', subject: 'cat', samples: samples as number }), refusedField('samples'), `samples ${samples}`);
+    for (const samples of [-1, 'x']) await assert.rejects(client.request('edits/stats', { layer: 1, samples: samples as number }), refusedField('samples'));
+    const p = await client.request('model/predict', { prompt: 'the cat sat', top: 5 });
+    assert.ok(p.next.every((x) => Number.isFinite(x.logprob)), 'the logits stay finite');
+    assert.deepEqual((await client.request('edits/list', {})).items.map((i) => [i.id, i.strength]), [['e', 2]]);
+  });
+
+  test('{"method":"$/cancelRequest","params":null} and other malformed messages leave the engine alive', async () => {
+    const child = fork(path.join(repo, 'out', 'src', 'engine', 'main.js'), [], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    after(() => child.kill());
+    const answers: { id?: unknown; result?: { pid?: number } }[] = [];
+    child.on('message', (m: { id?: unknown; result?: { pid?: number } }) => answers.push(m));
+    for (const message of [
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: null },
+      { jsonrpc: '2.0', method: '$/cancelRequest' },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: { id: null } },
+      { jsonrpc: '2.0', method: '$/cancelRequest', params: 'x' },
+      [1, 2],
+      { jsonrpc: '2.0', id: 7, method: 'model/predict', params: null },
+    ]) child.send(message);
+    child.send({ jsonrpc: '2.0', id: 8, method: 'engine/info', params: {} });
+    const deadline = Date.now() + 15_000;
+    while (!answers.some((a) => a.id === 8) && child.exitCode === null && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(child.exitCode, null, 'the engine is alive');
+    assert.equal(answers.find((a) => a.id === 8)?.result?.pid, child.pid, 'and answers');
+    const predict7 = answers.find((a) => a.id === 7) as { error?: { data?: { code?: string } } } | undefined;
+    assert.equal(predict7?.error?.data?.code, 'not-found', 'a request with params null gets ErrorData');
+  });
+});
+
+test('the runtime folder for Dawn is one per user, not one per process', () => {
+  const dir = fs.mkdtempSync(path.join(tmp, 'tmpdir-'));
+  const env: Record<string, string | undefined> = { ...process.env, TMPDIR: dir };
+  delete env.XDG_RUNTIME_DIR;
+  const script = `require(${JSON.stringify(path.join(repo, 'out', 'src', 'core', 'runtime', 'ort.js'))}).loadOrt(); console.log(process.env.XDG_RUNTIME_DIR)`;
+  const seen = [0, 1, 2].map(() => {
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
+    assert.equal(r.status, 0, r.stderr);
+    return r.stdout.trim();
+  });
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.startsWith('mechedit-run-')), [`mechedit-run-${process.getuid!()}`], 'three processes, one folder');
+  assert.deepEqual(new Set(seen), new Set([path.join(dir, `mechedit-run-${process.getuid!()}`)]));
+  assert.equal(fs.statSync(seen[0]).mode & 0o777, 0o700);
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
-import { barsCsv, caseLines, evokeBars, isOrt, ortBars } from '../../webview/diagnostics/data';
+import { barsCsv, caseLines, evokeBars, isOrt, ortBars, readable } from '../../webview/diagnostics/data';
 
 const summary = (ind: Record<string, number>) => ({ cases: 2, indicators: ind, probs: { new: 50 } });
 const caseRow = (caseId: number, success: number) => ({ kind: 'main' as const, caseId, subject: `S${caseId}`, targetNew: 'B', targetTrue: 'A', tasks: { efficacy: { indicators: { success }, probs: { new: success, true: 1 - success }, prompts: 1 } } });
@@ -18,9 +18,12 @@ const evoke: EvokeDiagnostics = {
 
 test('EVOKE bars follow the papers\' task order, before vs after', () => {
   assert.deepEqual(evokeBars(evoke), [
-    { key: 'efficacy · success', group: 'efficacy', before: 0, after: 100 },
-    { key: 'prefix · eos', group: 'prefix', before: 100, after: 50 },
+    { key: 'efficacy · success', label: 'Efficacy · success', group: 'efficacy', before: 0, after: 100 },
+    { key: 'prefix · eos', label: 'Prefix distraction · EOS', group: 'prefix', before: 100, after: 50 },
   ]);
+  // Labels are readable, not the data's camelCase ids.
+  assert.equal(readable('relationSpecificity'), 'Relation specificity');
+  assert.equal(readable('someNewTask'), 'some new task');
   assert.equal(isOrt(evoke), false);
 });
 

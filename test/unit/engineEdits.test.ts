@@ -10,6 +10,7 @@ import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { writeEdit } from '../../src/core/edits/editFile';
+import { encodeVector, type WireTensor } from '../../src/protocol/tensor';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
@@ -47,12 +48,14 @@ test('apply, revert and a refused file, through the engine', async () => {
   assert.deepEqual(reverted.items, []);
   assert.deepEqual((await client.request('model/predict', { prompt: 'the cat sat', top: 5 })).next, before.next);
   await assert.rejects(client.request('edits/revert', { id: 'push' }), (e: EngineError) => e.data.code === 'not-found');
-  // A steering vector with a value that is not a finite number (NaN travels as null in JSON) is refused by field.
+  // A steering vector crosses as a float32 tensor (src/protocol/tensor.ts): one with a value that
+  // is not a finite number is refused by field, and so is the old form, a JSON array of numbers.
   const d = model.dims.dModel;
-  const vector: (number | null)[] = Array.from({ length: d }, () => 0.1);
-  vector[3] = null;
-  await assert.rejects(client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: vector as number[] } }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'steer' && /finite numbers/.test(e.message));
-  const steered = await client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: vector.map(() => 0.1) } });
+  const vector = Array.from({ length: d }, () => 0.1);
+  vector[3] = NaN;
+  await assert.rejects(client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: encodeVector(vector) } }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'steer' && /finite numbers/.test(e.message));
+  await assert.rejects(client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: vector.map(() => 0.1) as unknown as WireTensor } }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'steer' && /JSON array/.test(e.message));
+  const steered = await client.request('model/generate', { prompt: 'the cat', maxTokens: 2, steer: { layer: 1, vector: encodeVector(vector.map(() => 0.1)) } });
   assert.equal(typeof steered.text, 'string', 'the engine stays alive and steers with a good vector');
   await model.release();
 });

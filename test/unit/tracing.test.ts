@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CausalTraceResult } from '../../src/protocol/model';
-import { effectDomain, effectGrid, tokenLabels, tracingCsv } from '../../webview/tracing/data';
+import { effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from '../../webview/tracing/data';
 
 const r: CausalTraceResult = {
   tokens: [{ id: 1, text: 'Ada' }, { id: 2, text: ' Love' }, { id: 3, text: 'lace' }, { id: 4, text: ' was' }],
@@ -17,6 +17,7 @@ const r: CausalTraceResult = {
     attn: [[0.1, 0.1, 0.1, 0.1], [0.1, 0.1, 0.1, 0.4]],
   },
   recommendedLayer: 0,
+  informative: true,
   noiseStd: 0.3,
 };
 
@@ -29,9 +30,13 @@ test('effect grids are layer-major with the tokens along each row', () => {
   assert.equal(effectGrid(r, 'mlp').values[2], Math.fround(0.6));
 });
 
-test('the subject tokens are starred; the shared colour domain runs from the corrupted P to the largest restored P', () => {
+test('the subject tokens are starred; the shared colour domain is the absolute range of P, with the clean and corrupted levels marked', () => {
   assert.deepEqual(tokenLabels(r), ['Ada*', ' Love*', 'lace*', ' was']);
-  assert.deepEqual(effectDomain(r), [0.1, 0.8]);
+  assert.deepEqual(effectDomain(), [0, 1]);
+  // Restorations that barely move P from the corrupted level are not stretched to the full scale.
+  const flat = { ...r, cleanProb: 0.9, corruptedProb: 0.89, scores: { resid: [[0.89, 0.8900001]], mlp: [[0.89, 0.89]], attn: [[0.89, 0.89]] } };
+  assert.deepEqual(legendMarks(flat).map((m) => m.at), [0.89, 0.9]);
+  assert.deepEqual(legendMarks(r).map((m) => [m.id, m.label, m.at]), [['corrupted', 'corrupted 10.0 %', 0.1], ['clean', 'clean 90.0 %', 0.9]]);
 });
 
 test('CSV has one row per kind, layer and token', () => {

@@ -43,6 +43,20 @@ export function diffGrid(after: Grid, before: Grid): Grid {
   return { layers: after.layers, tokens: after.tokens, values };
 }
 
+/**
+ * The symmetric colour domain of a difference grid: ±max |Δ|, but never narrower than ±floor, so
+ * differences that are numerical noise (±1e-9 when the edits do nothing) stay near white instead
+ * of being stretched to full colour. floor: 0.01 (one point) for probabilities, else 1e-3 of the
+ * largest magnitude of the reference grid (the 'before' values).
+ */
+export function diffDomain(diff: Grid, reference: Grid, prob: boolean): [number, number] {
+  const [lo, hi] = extent(diff.values);
+  const [rlo, rhi] = extent(reference.values);
+  const floor = prob ? 0.01 : Math.max(1e-6, 1e-3 * Math.max(Math.abs(rlo), Math.abs(rhi)));
+  const a = Math.max(Math.abs(lo), Math.abs(hi), floor);
+  return [-a, a];
+}
+
 export function extent(values: Float32Array): [number, number] {
   let lo = Infinity;
   let hi = -Infinity;

@@ -10,10 +10,11 @@ import type { ActivationsContext, ActivationsPanel, ActivationsPanelState, Activ
 import type { TraceResult } from '../../src/protocol/model';
 import { Host, h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
-import { METRICS, cellDetails, column, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
-import { heatmapDom } from '../shared/canvas';
+import { METRICS, cellDetails, column, diffDomain, diffGrid, extent, metricGrid, toCsv, type Grid } from './data';
+import { heatmapDom, showTooltipAt } from '../shared/canvas';
+import { markStale, staleNote, staleReason } from '../shared/stale';
 import { chartFile } from '../shared/export';
-import { drawCells, drawCursor, hitTest, moveCursor, type Palette } from '../shared/heatmap';
+import { drawCells, drawCursor, drawLabels, hitTest, moveCursor, type Palette } from '../shared/heatmap';
 import './style.css';
 
 const host = new Host<ActivationsPanel, ActivationsPanelState>();
@@ -25,6 +26,10 @@ let busy = false;
 let error = '';
 let cursor = { layer: 0, token: 0 };
 let runId = 0;
+/** The inputs the shown result was traced from (stale when the form differs, shared/stale.ts). */
+let drawnFrom: { prompt: string; target: string } | undefined;
+let lastSummary: Record<string, unknown> = {};
+const inputs = () => ({ prompt: state.prompt, target: state.target });
 
 const save = () => host.setState(state);
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
@@ -37,8 +42,13 @@ const VIEWS: { id: ActivationsView; label: string }[] = [
 ];
 
 async function run(): Promise<void> {
-  if (!state.prompt.trim()) return;
+  if (!state.prompt.trim()) {
+    error = 'The prompt is empty: type the text to trace.';
+    render();
+    return;
+  }
   const id = ++runId;
+  const asked = inputs();
   busy = true;
   error = '';
   render();
@@ -46,6 +56,7 @@ async function run(): Promise<void> {
     const r = await host.request('trace', { prompt: state.prompt, target: state.target || undefined, top: 5 }, 10 * 60_000);
     if (id !== runId) return;
     result = r;
+    drawnFrom = asked;
     const tokens = r.after.tokens.length;
     if (state.token !== undefined && state.token >= tokens) state.token = undefined;
     cursor = { layer: Math.min(cursor.layer, r.after.layers.length - 1), token: Math.min(cursor.token, tokens - 1) };
@@ -64,6 +75,7 @@ function cancel(): void {
   // The engine finishes the trace; the panel stops waiting for it and ignores its answer.
   runId++;
   busy = false;
+  error = 'Cancelled.';
   render();
 }
 
@@ -81,9 +93,8 @@ function charts(r: ActivationsTrace): Chart[] {
   const before = metricGrid(r.before, m);
   if (state.view === 'diff') {
     const d = diffGrid(after, before);
-    const [lo, hi] = extent(d.values);
-    const a = Math.max(Math.abs(lo), Math.abs(hi)) || 1e-9;
-    return [{ title: 'after − before', trace: r.after, grid: d, domain: [-a, a], palette: 'diverging' }];
+    const prob = !!METRICS.find((x) => x.id === m)?.prob;
+    return [{ title: 'after − before', trace: r.after, grid: d, domain: diffDomain(d, before, prob), palette: 'diverging' }];
   }
   const isProb = METRICS.find((x) => x.id === m)?.prob;
   const both = extent(new Float32Array([...extent(after.values), ...extent(before.values)]));
@@ -95,6 +106,7 @@ function charts(r: ActivationsTrace): Chart[] {
 
 const MARGIN = { top: 8, right: 8, bottom: 56, left: 44 };
 let lastDrawMs = 0;
+let lastLabels = 0;
 
 function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
   const g = c.grid;
@@ -106,7 +118,10 @@ function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
   overlay.setAttribute('aria-label', `${c.title}: ${g.layers} layers × ${g.tokens} tokens. Arrow keys move the cursor, Enter selects the token.`);
   const layout = { width: cells.width, height: cells.height };
   const t0 = performance.now();
-  drawCells(cells.getContext('2d')!, g, layout, { domain: c.domain, palette: c.palette, missing: css('--vscode-editor-background', '#000') });
+  const drawOpts = { domain: c.domain, palette: c.palette, missing: css('--vscode-editor-background', '#000') };
+  drawCells(cells.getContext('2d')!, g, layout, drawOpts);
+  // The logit lens's top-1 token in each cell, where cells are wide enough to read it.
+  lastLabels = drawLabels(cells.getContext('2d')!, g, layout, drawOpts, dpr);
   lastDrawMs = performance.now() - t0;
   const octx = overlay.getContext('2d')!;
   const accent = css('--vscode-focusBorder', '#007fd4');
@@ -136,11 +151,10 @@ function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
     tooltip.replaceChildren(
       h('div', {}, h('b', {}, JSON.stringify(d.token)), ` · position ${cell.token} · layer ${cell.layer}`),
       h('div', {}, `${state.view === 'diff' ? 'Δ ' : ''}${METRICS.find((m) => m.id === state.metric)!.label}: ${fmt(v)}`),
+      h('div', { class: 'lens-top1' }, 'Logit lens top-1 here: ', h('b', {}, JSON.stringify(d.topk[0]?.text ?? ''))),
       h('ol', {}, ...d.topk.map((t) => h('li', {}, `${JSON.stringify(t.text)} ${(t.prob * 100).toFixed(1)}%`))),
     );
-    tooltip.hidden = false;
-    tooltip.style.left = `${px + 14}px`;
-    tooltip.style.top = `${py + 14}px`;
+    showTooltipAt(tooltip, px, py);
   };
   let hovered = '';
   overlay.addEventListener('mousemove', (e) => {
@@ -263,8 +277,8 @@ function render(keepScroll = false): void {
   tooltip.hidden = true;
   const model = ctxInfo.model;
   const controls = h('div', { class: 'row' },
-    textfield('prompt', 'Prompt', state.prompt, (v) => { state = { ...state, prompt: v }; save(); }, { wide: true, onEnter: () => void run() }),
-    textfield('target', 'Target token (for P(target))', state.target, (v) => { state = { ...state, target: v }; save(); }, { onEnter: () => void run() }),
+    textfield('prompt', 'Prompt', state.prompt, (v) => { state = { ...state, prompt: v }; save(); updateStale(); }, { wide: true, onEnter: () => void run() }),
+    textfield('target', 'Target token (for P(target))', state.target, (v) => { state = { ...state, target: v }; save(); updateStale(); }, { onEnter: () => void run() }),
     busy ? button('Cancel', 'close', cancel, 'cancel') : button('Trace', 'play', () => void run(), 'run', !model),
   );
   const pickers = h('div', { class: 'row' },
@@ -289,6 +303,10 @@ function render(keepScroll = false): void {
         (result.after.target ? ` (target ${JSON.stringify(result.after.target.text)})` : '') +
         ` · ${result.enabledEdits} enabled edit(s) · traced in ${result.ms} ms`),
       noTarget ? h('p', { class: 'error' }, 'Give a target token and trace again to see P(target).') : '',
+      result.targetGiven && result.after.target
+        ? h('p', { class: 'warning', id: 'target-cut' }, `The target ${JSON.stringify(result.targetGiven.text)} is ${result.targetGiven.tokens} tokens: P(target) is the probability of its first token, ${JSON.stringify(result.after.target.text)}.`)
+        : '',
+      staleNote(),
       legend(cs[0]),
       h('div', { class: 'maps' }, ...maps),
       state.token !== undefined ? curves(cs, state.token, Math.min(900, (root.clientWidth || 900) - 16)) : h('p', { class: 'muted' }, 'Click a cell (or press Enter on it) to see that token through the layers.'),
@@ -312,6 +330,9 @@ function render(keepScroll = false): void {
       curve: state.token !== undefined ? column(g, state.token) : undefined,
       drawMs,
       cellsDrawMs: lastDrawMs,
+      cellLabels: lastLabels,
+      targetGiven: result.targetGiven,
+      diffDomain: state.view === 'diff' ? cs[0].domain : undefined,
     };
   } else if (!busy) {
     body.push(h('p', { class: 'muted' }, model ? 'Enter a prompt and press Trace.' : 'No model is open: open a checkpoint folder (MechEdit: Open Model Folder…).'));
@@ -326,7 +347,15 @@ function render(keepScroll = false): void {
     tooltip,
   );
   if (keepScroll) window.scrollTo(0, scroll);
-  host.rendered(summary);
+  lastSummary = summary;
+  updateStale();
+}
+
+/** Marks the drawn maps stale when the form no longer matches them, or the last run failed. */
+function updateStale(): void {
+  const reason = result && !busy ? staleReason(drawnFrom, inputs(), error) : undefined;
+  markStale(root, reason);
+  host.rendered({ ...lastSummary, stale: reason });
 }
 
 host.on('context', (c) => {

@@ -18,8 +18,8 @@ export function projectionGrid(r: ConceptResult): Grid | undefined {
   return { layers: r.layers.length, tokens, values };
 }
 
-/** One row per layer: layer, auc, norm, lens top tokens, largest edit cosine. */
+/** One row per layer: layer, auc (training prompts), held-out auc, norm, lens top tokens, largest edit cosine. */
 export function conceptCsv(r: ConceptResult): string {
-  const rows = r.layers.map((l) => `${l.layer},${l.auc},${l.norm},${JSON.stringify(l.lens.map((t) => t.text).join(' '))},${l.cosEdits.length ? Math.max(...l.cosEdits.map((c) => c.cos)) : ''}`);
-  return `layer,auc,norm,lens_top,max_edit_cos\n${rows.join('\n')}\n`;
+  const rows = r.layers.map((l) => `${l.layer},${l.auc},${l.heldOutAuc},${l.norm},${JSON.stringify(l.lens.map((t) => t.text).join(' '))},${l.cosEdits.length ? Math.max(...l.cosEdits.map((c) => c.cos)) : ''}`);
+  return `layer,auc,held_out_auc,norm,lens_top,max_edit_cos\n${rows.join('\n')}\n`;
 }

@@ -10,6 +10,8 @@ import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { ConceptsPanel, ConceptsPanelState, DiagnosticsContext } from '../../src/protocol/panels';
 import type { ConceptResult } from '../../src/protocol/concepts';
+import { decodeConcepts } from '../../src/protocol/wire';
+import { encodeVector } from '../../src/protocol/tensor';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
@@ -40,7 +42,8 @@ const css = (name: string, fallback: string) => getComputedStyle(document.body).
 
 async function run(): Promise<void> {
   await job.run(async () => {
-    result = await host.request('analyse', { positive: lines(state.positive), negative: lines(state.negative), probe: state.probe || undefined }, 10 * 60_000);
+    // Directions and projections arrive as tensors (src/protocol/wire.ts).
+    result = decodeConcepts(await host.request('analyse', { positive: lines(state.positive), negative: lines(state.negative), probe: state.probe || undefined }, 10 * 60_000));
     state = { ...state, layer: result.best };
     ablateLayers = String(result.best);
   });
@@ -68,8 +71,8 @@ function aucBars(r: ConceptResult): HTMLElement {
     .attr('class', (l) => `auc${l.layer === state.layer ? ' selected' : ''}`)
     .attr('x', (l) => x(l.layer)!).attr('width', x.bandwidth()).attr('y', (l) => y(l.auc)).attr('height', (l) => y(0.5) - y(l.auc))
     .on('click', (_e, l) => select_(l.layer))
-    .append('title').text((l) => `layer ${l.layer}: AUC ${l.auc.toFixed(3)}`);
-  return h('div', {}, h('h3', {}, 'Separability (AUC of the projections, positive vs negative prompts) per layer'), svg.node()!);
+    .append('title').text((l) => `layer ${l.layer}: AUC ${l.auc.toFixed(3)} on the training prompts, ${l.heldOutAuc.toFixed(3)} held out`);
+  return h('div', {}, h('h3', {}, 'Separability (AUC of the projections, positive vs negative prompts) per layer, on the prompts the direction was computed from'), svg.node()!);
 }
 
 function select_(layer: number): void {
@@ -112,7 +115,7 @@ async function ablate(r: ConceptResult): Promise<void> {
     render();
     return;
   }
-  await host.request('ablate', { direction: r.layers[layer].direction, layer, layers }, 10 * 60_000);
+  await host.request('ablate', { direction: encodeVector(r.layers[layer].direction), layer, layers }, 10 * 60_000);
 }
 
 async function steer(r: ConceptResult): Promise<void> {
@@ -120,7 +123,7 @@ async function steer(r: ConceptResult): Promise<void> {
   const alpha = Number(steerAlpha);
   if (!Number.isFinite(alpha)) return;
   const l = r.layers[layer];
-  const out = await host.request('steer', { prompt: steerPrompt, layer, vector: l.direction.map((v) => v * l.norm * alpha), maxTokens: 12 }, 10 * 60_000);
+  const out = await host.request('steer', { prompt: steerPrompt, layer, vector: encodeVector(l.direction.map((v) => v * l.norm * alpha)), maxTokens: 12 }, 10 * 60_000);
   steered = { ...out, layer, alpha };
   render();
 }
@@ -147,13 +150,14 @@ function render(): void {
     const sel = r.layers[state.layer ?? r.best];
     const grid = projectionGrid(r);
     body.push(
-      h('p', { class: 'muted', id: 'summary' }, `${r.positive} prompts with the concept, ${r.negative} without · best layer ${r.best} (AUC ${r.layers[r.best].auc.toFixed(3)})`),
+      h('p', { class: 'muted', id: 'summary' }, `${r.positive} prompts with the concept, ${r.negative} without · best layer ${r.best} (AUC ${r.layers[r.best].auc.toFixed(3)} on these prompts, ${r.layers[r.best].heldOutAuc.toFixed(3)} held out)`),
+      h('p', { class: 'muted', id: 'auc-note' }, 'AUC is measured on the same prompts the direction was computed from, so it is optimistic (with few prompts in many dimensions it is 1 even for noise). "Held-out AUC" projects each prompt on the direction computed without it (leave-one-out): trust a layer where that one is high too.'),
       aucBars(r),
       h('table', { class: 'layers' },
-        h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'AUC'), h('th', {}, '‖d‖'), h('th', {}, 'read through the unembedding (top tokens)'), h('th', {}, '|cos| with edits here')),
+        h('tr', {}, h('th', {}, 'layer'), h('th', {}, 'AUC (training)'), h('th', {}, 'AUC (held out)'), h('th', {}, '‖d‖'), h('th', {}, 'read through the unembedding (top tokens)'), h('th', {}, '|cos| with edits here')),
         ...r.layers.map((l) => {
           const tr = h('tr', { class: l.layer === sel.layer ? 'selected' : '', tabindex: '0' },
-            h('td', {}, String(l.layer)), h('td', {}, l.auc.toFixed(3)), h('td', {}, l.norm.toFixed(2)), h('td', {}, l.lens.map((t) => JSON.stringify(t.text)).join(' ')),
+            h('td', {}, String(l.layer)), h('td', {}, l.auc.toFixed(3)), h('td', {}, l.heldOutAuc.toFixed(3)), h('td', {}, l.norm.toFixed(2)), h('td', {}, l.lens.map((t) => JSON.stringify(t.text)).join(' ')),
             h('td', {}, l.cosEdits.map((c) => `${c.label.slice(0, 30)} ${c.cos.toFixed(2)}`).join('; ') || '—'));
           tr.addEventListener('click', () => select_(l.layer));
           tr.addEventListener('keydown', (e) => (e as KeyboardEvent).key === 'Enter' && select_(l.layer));
@@ -174,7 +178,7 @@ function render(): void {
       steered ? h('p', { id: 'steered' }, h('b', {}, 'plain: '), JSON.stringify(steered.plain), h('br', {}), h('b', {}, `steered (layer ${steered.layer}, α ${steered.alpha}): `), JSON.stringify(steered.steered)) : '',
       grid ? projection(r, grid) : '',
     );
-    summary = { ...summary, steered, best: r.best, layer: sel.layer, aucs: r.layers.map((l) => l.auc), lensTop: sel.lens.map((t) => t.text), probeTokens: r.probe?.tokens.map((t) => t.text), cosEdits: r.layers.flatMap((l) => l.cosEdits.map((c) => ({ layer: l.layer, ...c }))) };
+    summary = { ...summary, steered, best: r.best, layer: sel.layer, aucs: r.layers.map((l) => l.auc), heldOutAucs: r.layers.map((l) => l.heldOutAuc), aucNote: true, lensTop: sel.lens.map((t) => t.text), probeTokens: r.probe?.tokens.map((t) => t.text), cosEdits: r.layers.flatMap((l) => l.cosEdits.map((c) => ({ layer: l.layer, ...c }))) };
   } else if (!job.busy) {
     body.push(h('p', { class: 'muted' }, model ? 'A concept is two prompt sets: with it, and without it. Analyse finds its direction at every layer.' : 'No model is open.'));
   }

@@ -9,9 +9,24 @@ export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | EditDiagnostics
 /** EVOKE's task order (METHODS.md) and what each indicator says. */
 export const TASKS = ['efficacy', 'paraphrase', 'multihop', 'prefix', 'relationSpecificity', 'subjectSpecificity'];
 
+/** Readable names of EVOKE's tasks, indicators and answers (the data uses camelCase ids). */
+export const EVOKE_LABELS: Record<string, string> = {
+  efficacy: 'Efficacy', paraphrase: 'Paraphrase', multihop: 'Multi-hop', prefix: 'Prefix distraction',
+  relationSpecificity: 'Relation specificity', subjectSpecificity: 'Subject specificity',
+  success: 'success', eos: 'EOS', ams: 'AMS',
+  new: 'new target', true: 'true answer', target: 'new target', newAnswer: 'new answer', original: 'original answer', answer: 'answer',
+};
+
+/** An EVOKE id as text: its label, else camelCase split into lower-case words. */
+export function readable(id: string): string {
+  return EVOKE_LABELS[id] ?? id.replace(/([a-z0-9])([A-Z])/g, '$1 $2').toLowerCase();
+}
+
 export interface Bar {
-  /** "task · indicator" (or "set · form" for ORT). */
+  /** "task · indicator" (or "set · form" for ORT): the bar's id. */
   key: string;
+  /** What the chart and tables show for it (readable EVOKE names); key when absent. */
+  label?: string;
   group: string;
   before: number;
   after: number;
@@ -21,7 +36,7 @@ export interface Bar {
 export function evokeBars(d: EvokeDiagnostics): Bar[] {
   const order = (t: string) => (TASKS.includes(t) ? TASKS.indexOf(t) : TASKS.length);
   return Object.keys(d.after).sort((a, b) => order(a) - order(b)).flatMap((task) =>
-    Object.keys(d.after[task].indicators).map((ind) => ({ key: `${task} · ${ind}`, group: task, before: d.before[task]?.indicators[ind] ?? NaN, after: d.after[task].indicators[ind] })));
+    Object.keys(d.after[task].indicators).map((ind) => ({ key: `${task} · ${ind}`, label: `${readable(task)} · ${readable(ind)}`, group: task, before: d.before[task]?.indicators[ind] ?? NaN, after: d.after[task].indicators[ind] })));
 }
 
 export interface CaseLine {

@@ -14,7 +14,7 @@ import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
-import { barsCsv, caseLines, editBars, editMissing, evokeBars, isEdit, isOrt, ortBars, PROBE_LABELS, probeMeasure, type AnyDiagnostics, type Bar } from './data';
+import { barsCsv, caseLines, editBars, editMissing, evokeBars, isEdit, isOrt, ortBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
 import './style.css';
 
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
@@ -85,18 +85,19 @@ function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string): HTMLEl
   const inner = scaleBand<string>().domain(['before', 'after']).range([0, x.bandwidth()]).padding(0.05);
   const y = scaleLinear().domain([0, 100]).range([hgt - m.bottom, m.top]);
   const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg')).attr('class', 'chart bars').attr('width', w).attr('height', hgt).attr('role', 'img');
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${hgt - m.bottom})`).call(axisBottom(x))
+  const labelOf = new Map(data.map((b) => [b.key, b.label ?? b.key]));
+  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${hgt - m.bottom})`).call(axisBottom(x).tickFormat((k) => labelOf.get(k) ?? k))
     .selectAll('text').attr('transform', 'rotate(-40)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.4em');
   svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5));
   const groups = svg.append('g').selectAll('g').data(data).join('g')
     .attr('class', (b) => `bar-group${b.group === selected ? ' selected' : ''}`)
     .attr('transform', (b) => `translate(${x(b.key)},0)`)
     .attr('tabindex', onPick ? 0 : null)
-    .attr('aria-label', (b) => `${b.key}: before ${b.before.toFixed(1)}, after ${b.after.toFixed(1)}`);
+    .attr('aria-label', (b) => `${b.label ?? b.key}: before ${b.before.toFixed(1)}, after ${b.after.toFixed(1)}`);
   for (const which of ['before', 'after'] as const) {
     groups.append('rect').attr('class', which).attr('x', inner(which)!).attr('width', inner.bandwidth())
       .attr('y', (b) => y(Number.isNaN(b[which]) ? 0 : b[which])).attr('height', (b) => y(0) - y(Number.isNaN(b[which]) ? 0 : b[which]))
-      .append('title').text((b) => `${b.key}, ${which}: ${b[which].toFixed(2)}`);
+      .append('title').text((b) => `${b.label ?? b.key}, ${which}: ${b[which].toFixed(2)}`);
   }
   if (onPick) {
     groups.on('click', (_e, b) => onPick(b)).on('keydown', (e: KeyboardEvent, b) => {
@@ -113,14 +114,14 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
   const data = evokeBars(d);
   const table = h('table', { class: 'cases', id: 'tasks' },
     h('tr', {}, h('th', {}, 'task · indicator (×100)'), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'probabilities after (×100)')),
-    ...data.map((b) => h('tr', {}, h('td', {}, b.key), h('td', { class: 'num' }, f1(b.before)), h('td', { class: 'num' }, f1(b.after)), change(b.before, b.after),
-      h('td', {}, Object.entries(d.after[b.group].probs).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')))));
+    ...data.map((b) => h('tr', {}, h('td', {}, b.label ?? b.key), h('td', { class: 'num' }, f1(b.before)), h('td', { class: 'num' }, f1(b.after)), change(b.before, b.after),
+      h('td', {}, Object.entries(d.after[b.group].probs).map(([k, v]) => `${readable(k)} ${v.toFixed(1)}`).join(', ')))));
   const task = state.task;
   const lines = task ? caseLines(d, task) : [];
   const indicators = lines[0] ? Object.keys(lines[0].indicators) : [];
   const probs = lines[0] ? Object.keys(lines[0].probs) : [];
   const cases = h('table', { class: 'cases', id: 'case-table' },
-    h('tr', {}, h('th', {}, 'case'), h('th', {}, 'subject'), h('th', {}, 'true → new'), ...indicators.map((k) => h('th', {}, `${k} before → after`)), ...probs.map((k) => h('th', {}, `P(${k}) after`))),
+    h('tr', {}, h('th', {}, 'case'), h('th', {}, 'subject'), h('th', {}, 'true → new'), ...indicators.map((k) => h('th', {}, `${readable(k)} before → after`)), ...probs.map((k) => h('th', {}, `P(${readable(k)}) after`))),
     ...lines.slice(0, 200).map((l) => h('tr', {}, h('td', {}, l.caseId), h('td', {}, l.subject), h('td', {}, l.target),
       ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
       ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
@@ -134,7 +135,7 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
       render();
     }, task),
     table,
-    task ? h('h2', {}, `Cases of ${task} (worst change first)`) : '',
+    task ? h('h2', {}, `Cases of ${readable(task)} (worst change first)`) : '',
     task ? cases : '',
   ];
 }

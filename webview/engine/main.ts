@@ -52,7 +52,7 @@ function render(s: EngineStateSnapshot): void {
     h('table', { class: 'kv', id: 'info' }, ...rows.map(([k, v]) => h('tr', {}, h('td', {}, k), h('td', {}, v)))),
     h('h2', {}, 'Execution providers'),
     probes.length
-      ? h('ul', { id: 'probes' }, ...probes.map((p) => h('li', {}, h('span', { class: p.ok ? 'ok' : 'fail' }, p.ok ? '✓ ' : '✗ '), h('b', {}, p.provider), p.reason ? h('span', { class: 'muted' }, ` — ${p.reason}`) : '')))
+      ? h('ul', { id: 'probes' }, ...probes.map((p) => h('li', {}, h('span', { class: p.ok ? 'ok' : p.skipped ? 'muted' : 'fail' }, p.ok ? '✓ ' : p.skipped ? '– ' : '✗ '), h('b', {}, p.provider), p.reason ? h('span', { class: 'muted' }, ` — ${p.reason}`) : '')))
       : h('p', { class: 'muted' }, 'Run the self-test to see which providers work here.'),
     h('h2', {}, 'Self-test'),
     h('div', { class: 'row' },

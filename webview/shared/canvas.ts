@@ -2,6 +2,7 @@
 // canvas (for the cursor, so hovering never redraws the cells), both at device-pixel resolution.
 
 import { h } from './host';
+import { placeTooltip } from './heatmap';
 
 export interface HeatmapDom {
   wrap: HTMLElement;
@@ -24,4 +25,13 @@ export function heatmapDom(cw: number, ch: number, margin: { top: number; right:
     return cv;
   };
   return { wrap, cells: mk('cells'), overlay: mk('overlay'), dpr };
+}
+
+/** Shows `tooltip` by the pointer at page (x, y), kept inside the visible page (placeTooltip). */
+export function showTooltipAt(tooltip: HTMLElement, x: number, y: number): void {
+  tooltip.hidden = false;
+  const view = { left: window.scrollX, top: window.scrollY, width: document.documentElement.clientWidth, height: document.documentElement.clientHeight };
+  const at = placeTooltip(x, y, tooltip.offsetWidth, tooltip.offsetHeight, view);
+  tooltip.style.left = `${at.left}px`;
+  tooltip.style.top = `${at.top}px`;
 }

@@ -131,6 +131,54 @@ export function drawCursor(ctx: CellContext, g: Grid, layout: Layout, cell: { la
   }
 }
 
+/**
+ * Where a tooltip of size (w, h) goes for a pointer at (x, y), in page coordinates, inside a page
+ * whose visible part is [left, left + viewW) × [top, top + viewH): below-right of the pointer,
+ * flipped to the left (or above) where it would cross the right (or bottom) edge, never off-page.
+ */
+export function placeTooltip(x: number, y: number, w: number, h: number, view: { left: number; top: number; width: number; height: number }, gap = 14): { left: number; top: number } {
+  let left = x + gap;
+  if (left + w > view.left + view.width) left = x - gap - w;
+  let top = y + gap;
+  if (top + h > view.top + view.height) top = y - gap - h;
+  return { left: Math.max(view.left, left), top: Math.max(view.top, top) };
+}
+
+/** The part of a 2-D context that cell labels need. */
+export interface LabelContext {
+  fillStyle: string | unknown;
+  font: string;
+  textAlign: string;
+  textBaseline: string;
+  fillText(text: string, x: number, y: number, maxWidth?: number): void;
+}
+
+/**
+ * Writes each cell's label (Grid.labels, e.g. the logit lens top-1 token) in the cell, when cells
+ * are at least minWidth × 10 pixels; returns the number written. Text colour contrasts with the
+ * cell's colour (dark on the light end of the palette, light on the dark end).
+ */
+export function drawLabels(ctx: LabelContext, g: Grid, layout: Layout, o: DrawOptions, dpr = 1, minWidth = 26): number {
+  if (!g.labels) return 0;
+  const { w, h } = cellSize(g, layout);
+  if (w < minWidth * dpr || h < 10 * dpr) return 0;
+  ctx.font = `${Math.round(Math.min(h * 0.7, 11 * dpr))}px sans-serif`;
+  ctx.textAlign = 'center';
+  ctx.textBaseline = 'middle';
+  let n = 0;
+  for (let l = 0; l < g.layers; l++) {
+    for (let p = 0; p < g.tokens; p++) {
+      const text = g.labels[l * g.tokens + p];
+      if (!text) continue;
+      const i = colorIndex(g.values[l * g.tokens + p], o.domain, o.palette);
+      ctx.fillStyle = o.palette === 'sequential' ? (i > 150 ? '#000' : '#fff') : '#000';
+      ctx.fillText(text.trim() || '␣', (p + 0.5) * w, layout.height - (l + 0.5) * h, w - 2);
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Arrow-key cursor movement, clamped to the grid. */
 export function moveCursor(g: Grid, cell: { layer: number; token: number }, key: string): { layer: number; token: number } {
   const clamp = (v: number, n: number) => Math.max(0, Math.min(n - 1, v));

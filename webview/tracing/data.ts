@@ -26,11 +26,23 @@ export function tokenLabels(r: CausalTraceResult): string[] {
   return r.tokens.map((t, i) => (i >= r.subject[0] && i < r.subject[1] ? `${t.text}*` : t.text));
 }
 
-/** The colour domain shared by the three maps: from the corrupted run's P(answer) to the largest restored one. */
-export function effectDomain(r: CausalTraceResult): [number, number] {
-  let hi = r.corruptedProb;
-  for (const k of KINDS) for (const row of r.scores[k.id]) for (const v of row) if (v > hi) hi = v;
-  return [Math.min(r.corruptedProb, hi), hi > r.corruptedProb ? hi : r.corruptedProb + 1e-6];
+/**
+ * The colour domain shared by the three maps: the absolute range of a probability, 0 to 1, so a
+ * trace whose restorations all sit near the corrupted level looks flat instead of being stretched
+ * to the full scale. The legend marks the clean and corrupted levels (legendMarks).
+ */
+export function effectDomain(): [number, number] {
+  return [0, 1];
+}
+
+/** The levels marked on the legend: where the corrupted and the clean P(answer) sit on the scale, 0–1. */
+export function legendMarks(r: CausalTraceResult): { id: 'corrupted' | 'clean'; label: string; at: number }[] {
+  const [lo, hi] = effectDomain();
+  const at = (p: number) => Math.min(1, Math.max(0, (p - lo) / (hi - lo)));
+  return [
+    { id: 'corrupted', label: `corrupted ${(100 * r.corruptedProb).toFixed(1)} %`, at: at(r.corruptedProb) },
+    { id: 'clean', label: `clean ${(100 * r.cleanProb).toFixed(1)} %`, at: at(r.cleanProb) },
+  ];
 }
 
 /** One row per (kind, layer, token): kind,layer,position,token,subject,p_answer. */

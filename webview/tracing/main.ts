@@ -8,13 +8,15 @@ import { select } from 'd3-selection';
 import { scaleBand } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
+import { decodeCausalTrace } from '../../src/protocol/wire';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, textfield } from '../shared/controls';
-import { heatmapDom } from '../shared/canvas';
+import { heatmapDom, showTooltipAt } from '../shared/canvas';
+import { markStale, staleNote, staleReason } from '../shared/stale';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
-import { KINDS, effectDomain, effectGrid, tokenLabels, tracingCsv } from './data';
+import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from './data';
 import './style.css';
 
 const host = new Host<TracingPanel, TracingPanelState>();
@@ -22,6 +24,10 @@ const root = document.getElementById('root')!;
 let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, ...host.getState() };
 let ctxInfo: TracingContext = {};
 let result: TracingResult | undefined;
+/** The inputs the shown trace came from (stale when the form differs, shared/stale.ts). */
+let drawnFrom: unknown;
+let lastSummary: Record<string, unknown> = {};
+const inputs = () => ({ prompt: state.prompt, subject: state.subject, answer: state.answer.trim(), samples: state.samples, window: state.window });
 
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
@@ -29,9 +35,13 @@ const css = (name: string, fallback: string) => getComputedStyle(document.body).
 const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
 
 async function run(): Promise<void> {
-  if (!state.prompt.trim() || !state.subject.trim()) return;
   await job.run(async () => {
-    result = await host.request('trace', { prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window }, 30 * 60_000);
+    if (!state.prompt.trim()) throw new Error('The prompt is empty: type a prompt that ends where the answer starts.');
+    if (!state.subject.trim()) throw new Error('The subject is empty: type the words of the prompt whose tokens are corrupted.');
+    const asked = inputs();
+    // The score grids arrive as tensors (src/protocol/wire.ts).
+    result = decodeCausalTrace(await host.request('trace', { prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window }, 30 * 60_000));
+    drawnFrom = asked;
   });
 }
 
@@ -59,16 +69,14 @@ function heatmap(r: TracingResult, title: string, g: Grid, domain: [number, numb
     .selectAll('text').attr('transform', 'rotate(-45)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.3em');
   svg.append('g').attr('class', 'axis y').attr('transform', `translate(${MARGIN.left},0)`).call(axisLeft(y).tickValues(y.domain().filter((i) => i % yEvery === 0)));
   svg.append('text').attr('transform', `translate(10,${MARGIN.top + ch / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('layer');
-  let cursor = { layer: Math.min(r.recommendedLayer, g.layers - 1), token: Math.max(0, r.subject[1] - 1) };
+  let cursor = { layer: Math.min(r.recommendedLayer ?? 0, g.layers - 1), token: Math.max(0, r.subject[1] - 1) };
   const show = (cell: { layer: number; token: number }, px: number, py: number) => {
     drawCursor(octx, g, layout, cell, accent);
     tooltip.replaceChildren(
       h('div', {}, h('b', {}, JSON.stringify(r.tokens[cell.token].text)), ` · position ${cell.token} · layer ${cell.layer}`),
       h('div', {}, `P(${JSON.stringify(r.answer.text)}) restored: ${pct(g.values[cell.layer * g.tokens + cell.token])}`),
     );
-    tooltip.hidden = false;
-    tooltip.style.left = `${px + 14}px`;
-    tooltip.style.top = `${py + 14}px`;
+    showTooltipAt(tooltip, px, py);
   };
   overlay.addEventListener('mousemove', (e) => {
     const b = overlay.getBoundingClientRect();
@@ -91,11 +99,17 @@ function heatmap(r: TracingResult, title: string, g: Grid, domain: [number, numb
   return h('div', { class: 'chart-box' }, h('h3', {}, title), wrap);
 }
 
-function legend(domain: [number, number]): HTMLElement {
+/** The absolute scale of P(answer), with the corrupted and clean levels marked on it. */
+function legend(r: TracingResult, domain: [number, number]): HTMLElement {
   const colors = paletteColors('sequential');
-  const bar = h('div', { class: 'legend-bar' });
+  const bar = h('div', { class: 'legend-bar trace-scale' });
   bar.style.background = `linear-gradient(to right, ${[0, 64, 128, 192, 255].map((i) => colors[i]).join(', ')})`;
-  return h('div', { class: 'legend' }, `P(answer) ${pct(domain[0])}`, bar, pct(domain[1]));
+  for (const m of legendMarks(r)) {
+    const mark = h('div', { class: `legend-mark ${m.id}`, id: `legend-${m.id}`, title: m.label }, h('span', {}, m.label));
+    mark.style.left = `${(100 * m.at).toFixed(2)}%`;
+    bar.append(mark);
+  }
+  return h('div', { class: 'legend trace-legend' }, `P(answer) ${pct(domain[0])}`, bar, pct(domain[1]));
 }
 
 async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
@@ -112,7 +126,7 @@ async function useLayer(layer: number): Promise<void> {
   await host.request('useLayer', { layer });
 }
 
-async function editFact(layer: number): Promise<void> {
+async function editFact(layer: number | undefined): Promise<void> {
   const at = state.prompt.indexOf(state.subject);
   const prompt = at >= 0 ? `${state.prompt.slice(0, at)}{}${state.prompt.slice(at + state.subject.length)}` : `{} ${state.prompt}`;
   await host.request('editFact', { subject: state.subject, prompt, layer }, 30 * 60_000);
@@ -127,6 +141,7 @@ function render(): void {
     // An empty window is the engine's default by depth.
     state = { ...state, [k]: k === 'window' ? (v.trim() ? count(v) : undefined) : k === 'samples' ? count(v) : v };
     save();
+    updateStale();
   };
   const enter = { onEnter: () => void run() };
   const controls = h('div', { class: 'row' },
@@ -141,28 +156,39 @@ function render(): void {
   let summary: Record<string, unknown> = { status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined };
   if (result) {
     const r = result;
-    const domain = effectDomain(r);
+    const domain = effectDomain();
     const width = Math.max(260, Math.floor((root.clientWidth || 900) / 3) - 12);
     const grids = KINDS.map((k) => ({ ...k, grid: effectGrid(r, k.id) }));
     const layer = r.recommendedLayer;
+    // Only an informative trace recommends a layer; otherwise the reason takes its place.
+    const recommend = layer !== undefined
+      ? [
+          h('span', {}, 'Recommended edit layer: ', h('b', { id: 'recommended' }, String(layer)), ' (the strongest MLP effect at the subject\'s last token)',
+            ctxInfo.editLayer !== undefined ? h('span', { class: 'muted' }, ` · edits use layer ${ctxInfo.editLayer}`) : ''),
+          button(`Use layer ${layer} for edits`, 'check', () => void useLayer(layer), 'use-layer'),
+        ]
+      : [h('span', { class: 'warning', id: 'not-informative', role: 'status' }, h('b', {}, 'Not informative: no layer is recommended. '), r.reason ?? '')];
     body.push(
       h('p', { class: 'summary', id: 'summary' },
         'P(', h('b', {}, JSON.stringify(r.answer.text)), `) clean ${pct(r.cleanProb)}, with the subject corrupted ${pct(r.corruptedProb)} (noise σ ${r.noiseStd.toFixed(3)}) · ${r.tokens.length} tokens × ${grids[0].grid.layers} layers · ${r.ms} ms`),
+      r.answerGiven
+        ? h('p', { class: 'warning', id: 'answer-cut' }, `The answer ${JSON.stringify(r.answerGiven.text)} is ${r.answerGiven.tokens} tokens: only its first token, ${JSON.stringify(r.answer.text)}, is traced.`)
+        : '',
       h('div', { class: 'recommend' },
-        h('span', {}, 'Recommended edit layer: ', h('b', { id: 'recommended' }, String(layer)), ' (the strongest MLP effect at the subject\'s last token)',
-          ctxInfo.editLayer !== undefined ? h('span', { class: 'muted' }, ` · edits use layer ${ctxInfo.editLayer}`) : ''),
-        button(`Use layer ${layer} for edits`, 'check', () => void useLayer(layer), 'use-layer'),
-        button('Edit this fact…', 'edit', () => void editFact(layer), 'edit-fact'),
+        ...recommend,
+        button('Edit this fact…', 'edit', () => void editFact(layer ?? ctxInfo.editLayer), 'edit-fact'),
         button('PNG', 'file-media', () => void exportAs('png'), 'export-png'),
         button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg'),
         button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv'),
         button('JSON', 'file-code', () => void exportAs('json'), 'export-json'),
       ),
-      legend(domain),
+      staleNote(),
+      legend(r, domain),
       h('div', { class: 'maps' }, ...grids.map((k) => heatmap(r, k.title, k.grid, domain, width, tooltip))),
     );
     summary = {
-      ...summary, recommendedLayer: layer, editLayer: ctxInfo.editLayer, answer: r.answer.text, cleanProb: r.cleanProb, corruptedProb: r.corruptedProb,
+      ...summary, recommendedLayer: layer, informative: r.informative, reason: r.reason, answerGiven: r.answerGiven, useLayerShown: layer !== undefined, legendMarks: legendMarks(r), domain,
+      editLayer: ctxInfo.editLayer, answer: r.answer.text, cleanProb: r.cleanProb, corruptedProb: r.corruptedProb,
       tokens: r.tokens.map((t) => t.text), subject: r.subject, charts: grids.map((k) => k.title), layers: grids[0].grid.layers,
       cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]),
     };
@@ -177,7 +203,15 @@ function render(): void {
     ...body,
     tooltip,
   );
-  host.rendered(summary);
+  lastSummary = summary;
+  updateStale();
+}
+
+/** Marks the drawn maps stale when the form no longer matches them, or the last run failed. */
+function updateStale(): void {
+  const reason = result && !job.busy ? staleReason(drawnFrom, inputs(), job.error) : undefined;
+  markStale(root, reason);
+  host.rendered({ ...lastSummary, stale: reason });
 }
 
 host.on('context', (c) => {

@@ -4,7 +4,10 @@
 // P(answer): the indirect effect of that state. Batched: each run holds several restorations ×
 // the noise samples; the clean states are fed once as [1, S, d] patches that broadcast.
 // The layer where the MLP restoration at the subject's last token matters most is the
-// recommended edit layer.
+// recommended edit layer — only when the trace is informative (traceInformative): the model must
+// know the answer (clean P ≥ TRACE_MIN_CLEAN) and corrupting the subject must take it away
+// (clean − corrupted ≥ TRACE_MIN_DROP); otherwise every restoration is noise around the
+// corrupted level and the "strongest" layer means nothing.
 
 import type { LoadedModel } from '../runtime/model';
 import { loadOrt, type OrtTensor } from '../runtime/ort';
@@ -53,6 +56,23 @@ export function subjectRange(model: LoadedModel, prompt: string, subject: string
   return [start, end];
 }
 
+/** The clean P(answer) below which a trace is not informative: the model does not know the answer. */
+export const TRACE_MIN_CLEAN = 0.1;
+/** The least drop of P(answer) that corrupting the subject must cause for a trace to be informative. */
+export const TRACE_MIN_DROP = 0.05;
+
+/** Whether a trace can locate the fact, and why not (the result's `informative` and `reason`). */
+export function traceInformative(cleanProb: number, corruptedProb: number): { informative: boolean; reason?: string } {
+  const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
+  if (!(cleanProb >= TRACE_MIN_CLEAN)) {
+    return { informative: false, reason: `The model gives the answer only ${pct(cleanProb)} on the clean prompt (under ${pct(TRACE_MIN_CLEAN)}): it does not know this fact, so there is nothing to locate. Trace a fact the model predicts, or leave the answer empty to trace its own top-1.` };
+  }
+  if (!(cleanProb - corruptedProb >= TRACE_MIN_DROP)) {
+    return { informative: false, reason: `Corrupting the subject lowers P(answer) only from ${pct(cleanProb)} to ${pct(corruptedProb)} (a drop under ${(100 * TRACE_MIN_DROP).toFixed(0)} points): the answer does not depend on the subject, so no restoration can show where the fact is stored. Check that the subject is the entity the answer is about, or raise the noise.` };
+  }
+  return { informative: true };
+}
+
 function gaussian(seed: number): () => number {
   let s = seed >>> 0 || 1;
   const uniform = () => {
@@ -85,7 +105,10 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
   const clean = await model.run({ taps: tapNames, logits: 'last' }, model.makeBatch([ids]));
   const cleanLogits = clean.logits.data as Float32Array;
   const vocab = model.dims.vocab;
-  const answerId = req.answer !== undefined ? model.tokenizer.encode(` ${req.answer}`, false)[0] : argmax(cleanLogits, vocab);
+  // A given answer is scored by its first token (the answer-scoring convention); the result says
+  // so when the answer has more (answerGiven).
+  const answerIds = req.answer !== undefined ? model.tokenizer.encode(` ${req.answer}`, false) : [argmax(cleanLogits, vocab)];
+  const answerId = answerIds[0];
   if (answerId === undefined) throw badInput('The answer is empty', { field: 'answer' });
   const prob = (logits: Float32Array, offset: number) => softmaxAt(logits, offset, vocab, answerId);
   const cleanProb = prob(cleanLogits, 0);
@@ -151,16 +174,19 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
     if (r) scores[r.kind][r.layer][r.token] = results[i];
   });
   const last = s1 - 1;
-  let recommendedLayer = 0;
-  for (let l = 1; l < layers; l++) if (scores.mlp[l][last] > scores.mlp[recommendedLayer][last]) recommendedLayer = l;
+  let strongest = 0;
+  for (let l = 1; l < layers; l++) if (scores.mlp[l][last] > scores.mlp[strongest][last]) strongest = l;
+  const verdict = traceInformative(cleanProb, results[0]);
   return {
     tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
     subject: [s0, s1],
     answer: { id: answerId, text: model.tokenizer.tokenText(answerId) },
+    ...(answerIds.length > 1 ? { answerGiven: { text: req.answer!, tokens: answerIds.length } } : {}),
     cleanProb,
     corruptedProb: results[0],
     scores,
-    recommendedLayer,
+    ...(verdict.informative ? { recommendedLayer: strongest } : {}),
+    ...verdict,
     noiseStd,
   };
 }

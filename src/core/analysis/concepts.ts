@@ -1,6 +1,8 @@
 // Concept directions: a concept is two prompt sets, with and without it. Per layer, the direction
 // is the difference of the means of resid_post at each prompt's last token (d_l, unit d̂_l); its
-// separability is the AUC of the projections x·d̂_l (positive vs negative prompts); it is read
+// separability is the AUC of the projections x·d̂_l (positive vs negative prompts) — on the
+// prompts the direction was computed from (`auc`, optimistic) and held out (`heldOutAuc`: each
+// prompt projected on the direction computed without it, leave-one-out); it is read
 // through the unembedding (the top tokens of W_U d̂_l, direct logit attribution, no final norm);
 // it is compared with the values U of the edits in the stack at that layer (|cos|); and a probe
 // prompt's tokens are projected on it at every layer.
@@ -48,6 +50,27 @@ export function auc(pos: number[], neg: number[]): number {
   return wins / (pos.length * neg.length);
 }
 
+/**
+ * Leave-one-out AUC: each prompt's score is its projection on the mean difference computed
+ * without it (so no prompt is scored by a direction it helped make). Needs ≥ 2 prompts per side.
+ */
+export function heldOutAuc(pos: Float64Array[], neg: Float64Array[]): number {
+  const d = pos[0].length;
+  const sum = (vs: Float64Array[]) => vs.reduce((s, v) => { for (let j = 0; j < d; j++) s[j] += v[j]; return s; }, new Float64Array(d));
+  const [sp, sn] = [sum(pos), sum(neg)];
+  // Score of x, left out of its own set: x · (mean(pos \ x) − mean(neg \ x)) / ‖…‖.
+  const score = (x: Float64Array, fromPos: boolean) => {
+    const dir = new Float64Array(d);
+    for (let j = 0; j < d; j++) {
+      const mp = fromPos ? (sp[j] - x[j]) / (pos.length - 1) : sp[j] / pos.length;
+      const mn = fromPos ? sn[j] / neg.length : (sn[j] - x[j]) / (neg.length - 1);
+      dir[j] = mp - mn;
+    }
+    return dot(x, dir) / (Math.sqrt(dot(dir, dir)) || 1);
+  };
+  return auc(pos.map((x) => score(x, true)), neg.map((x) => score(x, false)));
+}
+
 export async function conceptDirections(model: LoadedModel, stack: EditStack, req: ConceptRequest): Promise<ConceptResult> {
   const clean = (xs: string[], field: string) => {
     const out = xs.map((x) => x.trim()).filter(Boolean);
@@ -77,6 +100,7 @@ export async function conceptDirections(model: LoadedModel, stack: EditStack, re
     return {
       layer: l,
       auc: auc(pv.map((v) => dot(v, unit)), neg.vectors[l].map((v) => dot(v, unit))),
+      heldOutAuc: heldOutAuc(pv, neg.vectors[l]),
       norm,
       direction: Array.from(unit),
       lens: order.map((id) => ({ id, text: model.tokenizer.tokenText(id), logit: logits[id] })),

@@ -1,7 +1,9 @@
 // Lazy safetensors reader. Only the header is read (8-byte little-endian length + JSON); tensor
 // bytes stay on disk, where ONNX external data memory-maps them. Every header is validated
 // against the file size, so a truncated file or an out-of-range offset is reported by file and
-// tensor name before onnxruntime ever sees it.
+// tensor name before onnxruntime ever sees it. The header must be a JSON object of tensors
+// ({dtype, shape, data_offsets}) plus an optional "__metadata__" object of strings, and no two
+// tensors may share bytes (overlapping data_offsets would make one weight alias another).
 
 import * as fs from 'node:fs';
 import { badInput } from '../errors';
@@ -39,7 +41,9 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     throw badInput(`Cannot open weight file: ${(e as Error).message}`, { file, hint: 'Check that the checkpoint folder is complete and readable.' });
   }
   try {
-    const size = fs.fstatSync(fd).size;
+    const stat = fs.fstatSync(fd);
+    if (!stat.isFile()) throw badInput('Not a safetensors file: this is a folder or a device', { file, hint: 'Give the .safetensors file itself.' });
+    const size = stat.size;
     if (size < 8) throw badInput(`Not a safetensors file: only ${size} bytes`, { file, hint: 'The file is truncated; download it again.' });
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
@@ -49,39 +53,58 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
     }
     const raw = Buffer.alloc(headerLen);
     fs.readSync(fd, raw, 0, headerLen, 8);
-    let json: Record<string, unknown>;
+    let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch (e) {
       throw badInput(`The safetensors header is not valid JSON: ${(e as Error).message}`, { file, hint: 'The file is corrupt; download it again.' });
+    }
+    if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+      throw badInput(`The safetensors header is ${Array.isArray(json) ? 'a list' : JSON.stringify(json)}, not an object of tensors`, { file, hint: 'The file is corrupt or not a safetensors file; download it again.' });
     }
     const dataStart = 8 + headerLen;
     const tensors = new Map<string, TensorEntry>();
     let metadata: Record<string, string> = {};
     for (const [name, value] of Object.entries(json)) {
       if (name === '__metadata__') {
-        metadata = (value ?? {}) as Record<string, string>;
+        if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.values(value).every((v) => typeof v === 'string')) {
+          throw badInput(`"__metadata__" must be an object of strings, got ${JSON.stringify(value)?.slice(0, 80)}`, { file, field: '__metadata__', hint: 'The header is corrupt; download the file again.' });
+        }
+        metadata = value as Record<string, string>;
         continue;
       }
       tensors.set(name, entry(file, name, value, dataStart, size));
     }
+    refuseOverlaps(file, [...tensors.values()]);
     return { file, raw, tensors, metadata };
   } finally {
     fs.closeSync(fd);
   }
 }
 
+/** Two tensors whose bytes overlap (one weight would alias another): refused, naming both. */
+function refuseOverlaps(file: string, tensors: TensorEntry[]): void {
+  const sorted = tensors.filter((t) => t.length > 0).sort((a, b) => a.offset - b.offset);
+  for (let i = 1; i < sorted.length; i++) {
+    const [a, b] = [sorted[i - 1], sorted[i]];
+    if (b.offset < a.offset + a.length) {
+      throw badInput(`Tensors "${a.name}" and "${b.name}" share bytes: their data_offsets overlap`, { file, field: b.name, hint: 'The header is corrupt; download the file again.' });
+    }
+  }
+}
+
 function entry(file: string, name: string, value: unknown, dataStart: number, fileSize: number): TensorEntry {
-  const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   const where = { file, field: name };
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badInput(`Tensor entry is ${JSON.stringify(value)}, not {dtype, shape, data_offsets}`, where);
+  const v = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
   if (typeof v?.dtype !== 'string' || !(v.dtype in ST_BYTES)) {
     throw badInput(`Tensor has unsupported dtype ${JSON.stringify(v?.dtype)}`, { ...where, hint: `Supported: ${Object.keys(ST_BYTES).join(', ')}.` });
   }
-  if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isInteger(d) && d >= 0)) {
+  if (!Array.isArray(v.shape) || !v.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw badInput(`Tensor has an invalid shape ${JSON.stringify(v.shape)}`, where);
   }
   const offsets = v.data_offsets;
-  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
+  if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[1] < offsets[0]) {
     throw badInput(`Tensor has invalid data_offsets ${JSON.stringify(offsets)}`, where);
   }
   const dtype = v.dtype as StDtype;

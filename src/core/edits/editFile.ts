@@ -14,6 +14,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { badInput } from '../errors';
+import { editSchemaError } from './editSchema';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import type { EditModule } from '../graph/taps';
@@ -60,35 +61,33 @@ export function newEditId(label: string): string {
   return `${slug}-${randomBytes(3).toString('hex')}`;
 }
 
-/** Reads and validates an edit file and its sidecar; every error names the file and field. */
+/**
+ * Reads and validates an edit file and its sidecar; every error names the file and field. The
+ * JSON is checked against schemas/edit.schema.json (editSchema.ts, ajv), the sidecar's tensors
+ * against the targets (present, [rank, …], finite).
+ */
 export function readEdit(file: string): Edit {
   const where = (field: string, hint?: string) => ({ file, field, hint });
-  let json: EditJson;
+  let parsed: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
   } catch (e) {
     throw badInput(`Cannot read the edit: ${(e as Error).message}`, where('', 'An edit file is JSON (see schemas/edit.schema.json).'));
   }
-  if (typeof json !== 'object' || json === null) throw badInput('The edit is not a JSON object', where(''));
-  if (json.format !== EDIT_FORMAT) throw badInput(`Unknown edit format ${JSON.stringify(json.format)}`, where('format', `Expected "${EDIT_FORMAT}".`));
-  for (const k of ['id', 'label', 'modelFingerprint', 'vectors', 'created'] as const) {
-    if (typeof json[k] !== 'string' || !json[k]) throw badInput(`"${k}" must be a non-empty string`, where(k));
-  }
-  if (!EDIT_METHODS.includes(json.method)) throw badInput(`Unknown method ${JSON.stringify(json.method)}`, where('method', `One of: ${EDIT_METHODS.join(', ')}.`));
-  if (!Array.isArray(json.targets) || json.targets.length === 0) throw badInput('"targets" must be a non-empty list', where('targets'));
-  if (json.vectors.includes('/') || json.vectors.includes('\\')) throw badInput('"vectors" must be a file name beside the edit', where('vectors'));
+  const invalid = editSchemaError(parsed, file);
+  if (invalid) throw invalid;
+  const json = parsed as EditJson;
   const sidecar = path.join(path.dirname(file), json.vectors);
   if (!fs.existsSync(sidecar)) throw badInput(`The vectors file ${json.vectors} is missing`, where('vectors', 'Keep the .safetensors file beside the edit\'s .json.'));
   const header = readSafetensorsHeader(sidecar);
   const tensors = json.targets.map((t, i) => {
     const f = `targets[${i}]`;
-    if (!Number.isInteger(t.layer) || t.layer < 0) throw badInput(`layer must be a whole number ≥ 0, got ${JSON.stringify(t.layer)}`, where(`${f}.layer`));
-    if (t.module !== 'mlp.out' && t.module !== 'attn.out') throw badInput(`module must be "mlp.out" or "attn.out", got ${JSON.stringify(t.module)}`, where(`${f}.module`));
-    if (!Number.isInteger(t.rank) || t.rank < 1) throw badInput(`rank must be a whole number ≥ 1, got ${JSON.stringify(t.rank)}`, where(`${f}.rank`));
     const readKeys = (name: string) => {
       const entry = header.tensors.get(name);
       if (!entry || entry.shape.length !== 2) throw badInput(`Keys tensor "${name}" is missing or not a matrix`, where(`${f}.K`));
-      return readTensorF32(entry);
+      const keys = readTensorF32(entry);
+      if (!keys.every(Number.isFinite)) throw badInput(`Keys tensor "${name}" holds NaN or infinite values`, where(`${f}.K`));
+      return keys;
     };
     const read = (key: 'U' | 'V') => {
       const entry = header.tensors.get(t[key]);

@@ -11,28 +11,43 @@ export interface Matrix {
   data: Float32Array;
 }
 
+/** Most values a vector file may hold (2^28 floats, 1 GiB as float32). */
+const MAX_VALUES = 2 ** 28;
+
+/**
+ * A .npy file (format 1.0–3.0): magic, version, header length (2 bytes in 1.0, 4 later), a
+ * Python-literal header {'descr', 'fortran_order', 'shape'}, then the data. Every part is checked
+ * against the file's size before it is read; an error names the file and the header field.
+ */
 export function readNpy(file: string): Matrix {
   const buf = fs.readFileSync(file);
-  if (buf.length < 10 || buf.readUInt32BE(0) !== 0x934e554d || buf.toString('latin1', 4, 6) !== 'PY') {
-    throw badInput('Not a .npy file (bad magic)', { file, hint: 'Save with numpy.save(path, array).' });
-  }
+  const bad = (message: string, field?: string, hint = 'Save with numpy.save(path, array).') => badInput(message, { file, field, hint });
+  if (buf.length < 10 || buf.readUInt32BE(0) !== 0x934e554d || buf.toString('latin1', 4, 6) !== 'PY') throw bad('Not a .npy file (bad magic)');
   const major = buf[6];
-  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  if (major < 1 || major > 3) throw bad(`Unsupported .npy format version ${major}.${buf[7]}`, 'version');
   const start = major === 1 ? 10 : 12;
+  if (buf.length < start) throw bad('The .npy file is cut inside its header', 'header');
+  const headerLen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  if (start + headerLen > buf.length) throw bad(`The .npy header claims ${headerLen} bytes but the file has ${buf.length - start} after its preamble`, 'header', 'The file is truncated; save it again.');
   const header = buf.toString('latin1', start, start + headerLen);
   const descr = /'descr':\s*'([^']+)'/.exec(header)?.[1];
   const fortran = /'fortran_order':\s*(True|False)/.exec(header)?.[1];
   const shapeText = /'shape':\s*\(([^)]*)\)/.exec(header)?.[1];
-  if (!descr || !fortran || shapeText === undefined) throw badInput(`Cannot parse the .npy header: ${header.trim()}`, { file });
-  if (fortran === 'True') throw badInput('Fortran-ordered arrays are not supported', { file, field: 'fortran_order', hint: 'Save numpy.ascontiguousarray(a).' });
-  const shape = shapeText.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
-  if (shape.length < 1 || shape.length > 2) throw badInput(`Expected a vector or a matrix, got shape (${shape})`, { file, field: 'shape' });
+  if (!descr || !fortran || shapeText === undefined) throw bad(`Cannot parse the .npy header: ${header.trim().slice(0, 200)}`, 'header');
+  if (fortran === 'True') throw bad('Fortran-ordered arrays are not supported', 'fortran_order', 'Save numpy.ascontiguousarray(a).');
+  const dims = shapeText.split(',').map((x) => x.trim()).filter(Boolean);
+  if (!dims.every((d) => /^\d+$/.test(d))) throw bad(`The shape (${shapeText}) is not a list of whole numbers`, 'shape');
+  const shape = dims.map(Number);
+  if (shape.length < 1 || shape.length > 2) throw bad(`Expected a vector or a matrix, got shape (${shape})`, 'shape');
   const count = shape.reduce((a, b) => a * b, 1);
+  if (count === 0 || count > MAX_VALUES) throw bad(`The shape (${shape}) holds ${count} values; a vector file holds 1…${MAX_VALUES}`, 'shape');
+  const size = descr === '<f4' ? 4 : descr === '<f8' ? 8 : 0;
+  if (!size) throw bad(`Unsupported dtype ${descr}`, 'descr', 'Use float32 or float64 (little-endian).');
   const body = buf.subarray(start + headerLen);
+  if (body.length !== count * size) throw bad(`The shape (${shape}) needs ${count * size} bytes of ${descr} data but the file holds ${body.length}`, 'shape', 'The file is truncated or its header is wrong; save it again.');
   const data = new Float32Array(count);
-  if (descr === '<f4') for (let i = 0; i < count; i++) data[i] = body.readFloatLE(4 * i);
-  else if (descr === '<f8') for (let i = 0; i < count; i++) data[i] = body.readDoubleLE(8 * i);
-  else throw badInput(`Unsupported dtype ${descr}`, { file, field: 'descr', hint: 'Use float32 or float64 (little-endian).' });
+  if (size === 4) for (let i = 0; i < count; i++) data[i] = body.readFloatLE(4 * i);
+  else for (let i = 0; i < count; i++) data[i] = body.readDoubleLE(8 * i);
   return shape.length === 1 ? { rows: 1, cols: shape[0], data } : { rows: shape[0], cols: shape[1], data };
 }
 

@@ -124,7 +124,7 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
   // Token stream of documents picked across the whole corpus (every file), cut into sequences.
   const ids: number[] = [];
   for (const doc of spreadDocuments(corpusDocuments(o.corpus))) {
-    ids.push(...model.tokenizer.encode(doc));
+    ids.push(...model.tokenizer.encodeDocument(doc));
     if (ids.length >= samples * 1.1 + seqLen) break;
   }
   if (ids.length === 0) throw badInput('The corpus has no text', { file: o.corpus[0] });

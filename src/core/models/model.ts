@@ -4,7 +4,7 @@
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { badInput } from '../errors';
-import { specFor, SUPPORTED_MODEL_TYPES, type ArchSpec } from './specs';
+import { specFor, SUPPORTED_MODEL_TYPES, type ArchSpec, type BiasedWeight } from './specs';
 import type { RocrSettings } from '../../protocol/model';
 
 export type Activation = 'gelu_tanh' | 'gelu' | 'silu' | 'relu';
@@ -97,10 +97,12 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
   }
   const cfg = ckpt.config;
-  const pick = (keys: readonly string[] | undefined, what: string, fallback?: number): number => {
+  /** A positive number from the first of `keys` present; sizes and counts (`whole`) must be whole numbers up to 2^31. */
+  const pick = (keys: readonly string[] | undefined, what: string, fallback?: number, whole = true): number => {
     for (const k of keys ?? []) {
       const v = cfg[k];
       if (v === null || v === undefined) continue;
+      if (whole && !(typeof v === 'number' && Number.isInteger(v) && v > 0 && v <= 2 ** 31)) throw badInput(`"${k}" must be a whole number ≥ 1, got ${JSON.stringify(v)}`, { file: configFile, field: k });
       if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw badInput(`"${k}" must be a positive number, got ${JSON.stringify(v)}`, { file: configFile, field: k });
       return v;
     }
@@ -111,24 +113,24 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   const dModel = pick(spec.config.dModel, 'model width');
   const heads = pick(spec.config.heads, 'number of attention heads');
   const kvHeads = pick(spec.config.kvHeads, 'number of key/value heads', heads);
-  const headDim = pick(spec.config.headDim, 'head dimension', dModel / heads);
+  const headDim = pick(spec.config.headDim, 'head dimension', dModel / heads, false);
   if (!Number.isInteger(headDim)) throw badInput(`hidden size ${dModel} is not divisible by ${heads} heads and no head_dim is given`, { file: configFile, field: 'head_dim' });
   if (heads % kvHeads !== 0) throw badInput(`${heads} attention heads are not a multiple of ${kvHeads} key/value heads`, { file: configFile, field: 'num_key_value_heads' });
   const dMlp = pick(spec.config.dMlp, 'MLP width', 4 * dModel);
   const vocab = pick(['vocab_size'], 'vocabulary size');
   const maxPositions = pick(spec.config.maxPositions, 'context length', 2048);
-  const eps = pick(spec.config.eps, 'norm epsilon', 1e-5);
+  const eps = pick(spec.config.eps, 'norm epsilon', 1e-5, false);
   const actName = spec.config.activation.map((k) => cfg[k]).find((v) => typeof v === 'string') as string | undefined ?? spec.config.defaultActivation;
-  const activation = ACTIVATIONS[actName];
+  const activation = Object.hasOwn(ACTIVATIONS, actName) ? ACTIVATIONS[actName] : undefined;
   if (!activation) throw badInput(`Unsupported activation "${actName}"`, { file: configFile, field: spec.config.activation[0], hint: `Supported: ${Object.keys(ACTIVATIONS).join(', ')}.` });
 
   let rotaryDim = 0;
   let invFreq: Float64Array | undefined;
   if (spec.positions === 'rotary') {
-    const partial = typeof cfg.partial_rotary_factor === 'number' ? cfg.partial_rotary_factor : 1;
+    const partial = pick(['partial_rotary_factor'], 'rotary fraction', 1, false);
     rotaryDim = spec.config.rotaryDim ? pick(spec.config.rotaryDim, 'rotary dims', headDim) : Math.floor(headDim * partial);
-    if (rotaryDim % 2 !== 0 || rotaryDim > headDim) throw badInput(`rotary dims ${rotaryDim} must be even and ≤ head_dim ${headDim}`, { file: configFile, field: 'rotary_dim' });
-    const theta = typeof cfg.rope_theta === 'number' ? cfg.rope_theta : 10000;
+    if (rotaryDim % 2 !== 0 || rotaryDim < 2 || rotaryDim > headDim) throw badInput(`rotary dims ${rotaryDim} must be even, ≥ 2 and ≤ head_dim ${headDim}`, { file: configFile, field: spec.config.rotaryDim?.[0] ?? 'partial_rotary_factor' });
+    const theta = pick(['rope_theta'], 'rotary base', 10000, false);
     invFreq = ropeInvFreq(rotaryDim, theta, cfg.rope_scaling, configFile);
   }
 
@@ -149,10 +151,12 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     return t;
   };
   const full = (n: string, l?: number) => prefix + (l === undefined ? n : n.replace('{l}', String(l)));
-  const norm = (n: string): NormW => ({ w: tensor(`${n}.weight`, [dModel])!, b: spec.norm === 'layer' ? tensor(`${n}.bias`, [dModel], true) : undefined });
-  const linear = (n: string, inDim: number, outDim: number): LinearW => ({
+  // A bias the architecture always has is required; any other is read when present.
+  const optionalBias = (which: BiasedWeight) => !spec.biases.includes(which);
+  const norm = (n: string, which: BiasedWeight): NormW => ({ w: tensor(`${n}.weight`, [dModel])!, b: spec.norm === 'layer' ? tensor(`${n}.bias`, [dModel], optionalBias(which)) : undefined });
+  const linear = (n: string, inDim: number, outDim: number, which: BiasedWeight): LinearW => ({
     w: tensor(`${n}.weight`, spec.linear === 'in_out' ? [inDim, outDim] : [outDim, inDim])!,
-    b: tensor(`${n}.bias`, [outDim], true),
+    b: tensor(`${n}.bias`, [outDim], optionalBias(which)),
     in: inDim,
     out: outDim,
   });
@@ -168,18 +172,19 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   for (let l = 0; l < layers; l++) {
     const f = (n: string) => full(n, l);
     blocks.push({
-      ln1: norm(f(b.ln1)),
-      ln2: b.ln2 ? norm(f(b.ln2)) : undefined,
-      qkv: b.qkv ? linear(f(b.qkv), dModel, qDim + 2 * kvDim) : undefined,
-      q: b.q ? linear(f(b.q), dModel, qDim) : undefined,
-      k: b.k ? linear(f(b.k), dModel, kvDim) : undefined,
-      v: b.v ? linear(f(b.v), dModel, kvDim) : undefined,
-      o: linear(f(b.o), qDim, dModel),
-      gate: b.gate ? linear(f(b.gate), dModel, dMlp) : undefined,
-      up: linear(f(b.up), dModel, dMlp),
-      down: linear(f(b.down), dMlp, dModel),
+      ln1: norm(f(b.ln1), 'ln1'),
+      ln2: b.ln2 ? norm(f(b.ln2), 'ln2') : undefined,
+      qkv: b.qkv ? linear(f(b.qkv), dModel, qDim + 2 * kvDim, 'qkv') : undefined,
+      q: b.q ? linear(f(b.q), dModel, qDim, 'q') : undefined,
+      k: b.k ? linear(f(b.k), dModel, kvDim, 'k') : undefined,
+      v: b.v ? linear(f(b.v), dModel, kvDim, 'v') : undefined,
+      o: linear(f(b.o), qDim, dModel, 'o'),
+      gate: b.gate ? linear(f(b.gate), dModel, dMlp, 'gate') : undefined,
+      up: linear(f(b.up), dModel, dMlp, 'up'),
+      down: linear(f(b.down), dMlp, dModel, 'down'),
     });
   }
+  refuseExtraLayers(ckpt, spec, prefix, layers, configFile);
   const tiedSetting = typeof cfg.tie_word_embeddings === 'boolean' ? cfg.tie_word_embeddings : spec.config.defaultTied;
   const head = ckpt.tensors.get(`${spec.weights.lmHead}.weight`);
   const tied = !head;
@@ -217,10 +222,33 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     },
     embed,
     positions: spec.weights.positions ? tensor(full(spec.weights.positions), [maxPositions, dModel]) : undefined,
-    finalNorm: norm(full(spec.weights.finalNorm)),
+    finalNorm: norm(full(spec.weights.finalNorm), 'finalNorm'),
     unembed,
     blocks,
   };
+}
+
+/**
+ * Weights of layers beyond config.json's layer count (n_layer lower than the checkpoint's depth):
+ * the model would silently run without them. Refused, naming the first such weight.
+ */
+function refuseExtraLayers(ckpt: Checkpoint, spec: ArchSpec, prefix: string, layers: number, configFile: string): void {
+  const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const patterns = Object.values(spec.weights.block).map((n) => new RegExp(`^${escape(prefix + n).replace(escape('{l}'), '(\\d+)')}\\.`));
+  let deepest: { layer: number; name: string } | undefined;
+  for (const name of ckpt.tensors.keys()) {
+    for (const re of patterns) {
+      const l = Number(re.exec(name)?.[1] ?? -1);
+      if (l >= layers && (!deepest || l > deepest.layer)) deepest = { layer: l, name };
+    }
+  }
+  if (deepest) {
+    throw badInput(`config.json gives ${layers} layers but the weights hold layer ${deepest.layer} ("${deepest.name}")`, {
+      file: configFile,
+      field: spec.config.layers[0],
+      hint: `Set "${spec.config.layers[0]}" to ${deepest.layer + 1} if the weights are right; config.json does not belong to these weights otherwise.`,
+    });
+  }
 }
 
 /**
@@ -255,10 +283,11 @@ export function ropeInvFreq(dim: number, theta: number, scaling: unknown, config
   const inv = new Float64Array(dim / 2);
   for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / dim)));
   if (scaling === null || scaling === undefined) return inv;
+  if (typeof scaling !== 'object' || Array.isArray(scaling)) throw badInput(`rope_scaling must be an object or null, got ${JSON.stringify(scaling)}`, { file: configFile, field: 'rope_scaling' });
   const s = scaling as Record<string, unknown>;
   const type = (s.rope_type ?? s.type ?? 'default') as string;
   const num = (k: string) => {
-    if (typeof s[k] !== 'number') throw badInput(`rope_scaling.${k} must be a number`, { file: configFile, field: `rope_scaling.${k}` });
+    if (typeof s[k] !== 'number' || !Number.isFinite(s[k]) || (s[k] as number) <= 0) throw badInput(`rope_scaling.${k} must be a positive number, got ${JSON.stringify(s[k])}`, { file: configFile, field: `rope_scaling.${k}` });
     return s[k] as number;
   };
   if (type === 'default') return inv;

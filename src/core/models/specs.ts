@@ -36,6 +36,11 @@ export interface ArchSpec {
     /** Default tie_word_embeddings when the config does not say. */
     defaultTied: boolean;
   };
+  /**
+   * Weights whose bias the architecture always has: a checkpoint without one of them is refused
+   * (it would run as if the bias were zero). Other biases are read when present.
+   */
+  biases: readonly BiasedWeight[];
   weights: {
     embed: string;
     positions?: string;
@@ -58,6 +63,8 @@ export interface ArchSpec {
   };
 }
 
+export type BiasedWeight = keyof ArchSpec['weights']['block'] | 'finalNorm';
+
 const LLAMA_LIKE = {
   prefixes: ['model.', ''],
   norm: 'rms',
@@ -66,6 +73,7 @@ const LLAMA_LIKE = {
   gatedMlp: true,
   positions: 'rotary',
   rotary: 'half',
+  biases: [],
   config: {
     layers: ['num_hidden_layers'],
     dModel: ['hidden_size'],
@@ -106,6 +114,7 @@ export const SPECS: readonly ArchSpec[] = [
     parallel: false,
     gatedMlp: false,
     positions: 'learned',
+    biases: ['ln1', 'ln2', 'qkv', 'o', 'up', 'down', 'finalNorm'],
     config: {
       layers: ['n_layer'],
       dModel: ['n_embd'],
@@ -134,6 +143,7 @@ export const SPECS: readonly ArchSpec[] = [
     gatedMlp: false,
     positions: 'rotary',
     rotary: 'interleaved',
+    biases: ['ln1', 'up', 'down', 'finalNorm'],
     config: {
       layers: ['n_layer'],
       dModel: ['n_embd'],
@@ -155,7 +165,7 @@ export const SPECS: readonly ArchSpec[] = [
   },
   { modelTypes: ['llama'], ...LLAMA_LIKE },
   { modelTypes: ['mistral'], ...LLAMA_LIKE },
-  { modelTypes: ['qwen2'], ...LLAMA_LIKE, config: { ...LLAMA_LIKE.config, defaultTied: false } },
+  { modelTypes: ['qwen2'], ...LLAMA_LIKE, biases: ['q', 'k', 'v'], config: { ...LLAMA_LIKE.config, defaultTied: false } },
 ];
 
 export const SUPPORTED_MODEL_TYPES = SPECS.flatMap((s) => s.modelTypes);

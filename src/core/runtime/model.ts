@@ -81,7 +81,7 @@ export class LoadedModel {
   static open(modelPath: string, options: OpenOptions): LoadedModel {
     const checkpoint = openCheckpoint(modelPath);
     const plan = planModel(checkpoint);
-    const tokenizer = TextTokenizer.fromCheckpoint(checkpoint);
+    const tokenizer = TextTokenizer.fromCheckpoint(checkpoint, plan.dims.maxPositions);
     const graphDir = prepareGraphDir(checkpoint, options.log);
     return new LoadedModel(checkpoint, plan, tokenizer, graphDir, options, { sessions: new Map(), zeros: new Map() });
   }

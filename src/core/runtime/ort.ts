@@ -3,9 +3,10 @@
 // uploads it. Everything else in core imports types from here and calls loadOrt().
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type * as Ort from 'onnxruntime-node';
+import { privateRuntimeDir } from './runtimeDir';
+import type { ExecutionProvider } from '../../protocol/engine';
 
 export type OrtModule = typeof Ort;
 export type InferenceSession = Ort.InferenceSession;
@@ -17,9 +18,9 @@ let loaded: OrtModule | undefined;
 export function loadOrt(): OrtModule {
   if (!loaded) {
     process.env.ORT_DISABLE_TELEMETRY = '1';
-    // Dawn (the WebGPU provider) complains on stderr without a runtime dir; give it a private one.
+    // Dawn (the WebGPU provider) complains on stderr without a runtime dir; give it a private one (one per user, runtimeDir.ts).
     if (process.platform === 'linux' && !process.env.XDG_RUNTIME_DIR) {
-      process.env.XDG_RUNTIME_DIR = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-run-'));
+      process.env.XDG_RUNTIME_DIR = privateRuntimeDir();
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     loaded = require('onnxruntime-node') as OrtModule;
@@ -36,4 +37,27 @@ export function ortVersion(): string {
 export function ortBackends(): string[] {
   const ort = loadOrt() as OrtModule & { listSupportedBackends?: () => { name: string }[] };
   return ort.listSupportedBackends ? ort.listSupportedBackends().map((b) => b.name) : ['cpu'];
+}
+
+/** Options for every session MechEdit opens on `provider` (threads: 0 lets ORT choose). */
+export function sessionOptions(provider: ExecutionProvider, config: { threads: number }): SessionOptions {
+  const options: SessionOptions = {
+    executionProviders: [provider],
+    graphOptimizationLevel: 'all',
+    // Keeps memory-mapped weights as clean page cache instead of private prepacked copies.
+    extra: { session: { disable_prepacking: '1' } },
+  };
+  if (config.threads > 0) options.intraOpNumThreads = config.threads;
+  return options;
+}
+
+/** The folder holding onnxruntime-node's native binding (and any provider libraries copied next to it). */
+export function ortBinaryDir(): string | undefined {
+  try {
+    const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(dir) ? dir : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -2,7 +2,9 @@
 //   x [n, n] → y = Relu(Gemm(x, W, b, transB=1))   (W stored [out, in], as checkpoints store it)
 // with W and b deterministic, and a JS reference to compare against.
 
+import type { ExecutionProvider } from '../../protocol/engine';
 import { GraphBuilder } from '../onnx/proto';
+import { loadOrt, sessionOptions, type InferenceSession } from './ort';
 
 export interface ProbeGraph {
   size: number;
@@ -49,4 +51,41 @@ export function checkProbeOutput(p: ProbeGraph, y: Float32Array): number {
     }
   }
   return maxErr;
+}
+
+/** Written by probeChild.ts to stderr before each provider's probe, to tell whose native log is whose. */
+export const LOG_MARK = '@@mechedit-probe ';
+
+/** What one probe found, before the reasons and hints are added (providers.ts). */
+export interface ProbeOutcome {
+  provider: ExecutionProvider;
+  ok: boolean;
+  /** The exception's message when the provider failed to open or run the graph. */
+  error?: string;
+  /** Max error against the JS reference when it ran. */
+  maxError?: number;
+  ms: number;
+}
+
+/**
+ * Opens and runs the 16×16 probe graph on `provider` in this process; never throws. Native
+ * libraries (Dawn, the Vulkan loader, CUDA) may write to fd 2 while it runs: providers.ts
+ * calls this in a child process (probeChild.ts) whose stderr it keeps.
+ */
+export async function runProbe(provider: ExecutionProvider, threads: number): Promise<ProbeOutcome> {
+  const t0 = performance.now();
+  let session: InferenceSession | undefined;
+  try {
+    const ort = loadOrt();
+    const probe = probeGraph(16);
+    // Fatal-only logging: a missing provider is an expected outcome, reported by the caller.
+    session = await ort.InferenceSession.create(probe.model, { ...sessionOptions(provider, { threads }), logSeverityLevel: 4 });
+    const out = await session.run({ x: new ort.Tensor('float32', probe.x, [16, 16]) });
+    const maxError = checkProbeOutput(probe, out.y.data as Float32Array);
+    return { provider, ok: maxError <= 1e-3, maxError, ms: performance.now() - t0 };
+  } catch (e) {
+    return { provider, ok: false, error: e instanceof Error ? e.message : String(e), ms: performance.now() - t0 };
+  } finally {
+    await session?.release().catch(() => undefined);
+  }
 }

@@ -15,16 +15,20 @@ export class ActivationsPanelHost extends PanelHost<Protocol> {
       await this.engine.ensureModel();
       const c = this.engine.client;
       let targetId: number | undefined;
+      let targetGiven: { text: string; tokens: number } | undefined;
       if (target && target.trim()) {
         const scored = await c.request('model/score', { prompt, answers: [target.trim()] });
-        targetId = scored.answers[0]?.tokens[0]?.id;
+        const tokens = scored.answers[0]?.tokens ?? [];
+        targetId = tokens[0]?.id;
+        // Only the first token is traced: the panel says so when the target has more.
+        if (tokens.length > 1) targetGiven = { text: target.trim(), tokens: tokens.length };
       }
       const t0 = Date.now();
       return vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: tracing' }, async () => {
         const after = await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'on' });
         const enabled = this.engine.enabledEdits;
         const before = enabled ? await c.request('model/trace', { prompt, top: top ?? 5, targetId, edits: 'off' }) : after;
-        return { after, before, enabledEdits: enabled, ms: Date.now() - t0 };
+        return { after, before, enabledEdits: enabled, ms: Date.now() - t0, targetGiven };
       });
     },
     save: saveFile,

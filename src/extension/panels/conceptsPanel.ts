@@ -4,6 +4,7 @@
 
 import * as vscode from 'vscode';
 import type { ConceptsPanel as Protocol, DiagnosticsContext } from '../../protocol/panels';
+import type { WireTensor } from '../../protocol/tensor';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveFile } from '../webview/save';
@@ -32,7 +33,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
   }
 
   /** "Ablate": W ← (I − d dᵀ) W with the direction of `layer`, at `layers`; saved and applied. */
-  async ablate({ direction, layer, layers }: { direction: number[]; layer: number; layers: number[] }): Promise<{ applied: boolean; label?: string; file?: string }> {
+  async ablate({ direction, layer, layers }: { direction: WireTensor; layer: number; layers: number[] }): Promise<{ applied: boolean; label?: string; file?: string }> {
     const outDir = editsFolder();
     if (!outDir) return { applied: false };
     try {
@@ -48,7 +49,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
   }
 
   /** Greedy generation without and with the steering vector at `layer`. */
-  async steer({ prompt, layer, vector, maxTokens }: { prompt: string; layer: number; vector: number[]; maxTokens: number }): Promise<{ plain: string; steered: string }> {
+  async steer({ prompt, layer, vector, maxTokens }: { prompt: string; layer: number; vector: WireTensor; maxTokens: number }): Promise<{ plain: string; steered: string }> {
     await this.engine.ensureModel();
     const c = this.engine.client;
     const plain = await c.request('model/generate', { prompt, maxTokens });

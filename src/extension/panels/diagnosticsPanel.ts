@@ -11,6 +11,7 @@ import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../pro
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveFile } from '../webview/save';
+import { openReportView } from '../webview/reportView';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
@@ -60,7 +61,8 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       });
     },
     save: saveFile,
-    openReport: async ({ folder }) => ({ opened: await vscode.env.openExternal(vscode.Uri.file(path.join(folder, 'report.html'))) }),
+    // In a webview tab: openExternal on a file URI does nothing in code-server (reportView.ts).
+    openReport: async ({ folder }) => ({ opened: !!openReportView(folder) }),
   };
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems) {

@@ -1,10 +1,12 @@
-// The "Model" view: the configured checkpoint and the engine that runs it. Empty (so that the
-// welcome content with "Open Model Folder" shows) while no model is configured.
+// The "Model" view: the model the engine has loaded and the engine that runs it. Empty (so that
+// the welcome content with "Open Model Folder" shows) while no model is configured. When the
+// configured folder could not be opened, an error row names it and says what is still loaded:
+// the rows of details always describe the loaded model, under its own name.
 
 import * as vscode from 'vscode';
-import * as path from 'node:path';
 import type { EngineService } from '../engine/engineService';
 import { readSettings } from '../settings';
+import { modelName } from '../statusBar';
 
 type Row = { label: string; description?: string; tooltip?: string; icon: string; command?: vscode.Command };
 
@@ -52,11 +54,28 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
             tooltip: 'ROCR\'s settings when a redirection gives none (config.json\'s "mechedit.rocr", else the ORT paper\'s): keys at the concept\'s last token or every token of it, regularized by λ I (the paper) or λ C (key statistics of the model\'s corpus).',
           },
         ]
-      : snap.modelError
-        ? [{ label: 'Could not open the model', description: snap.modelError, tooltip: snap.modelError, icon: 'error', command: { title: 'Open Model Folder', command: 'mechedit.openModel' } }]
-        : [];
+      : [];
+    const failedPath = snap.modelErrorPath ?? s.modelPath;
+    const errorRows: Row[] = snap.modelError
+      ? [{
+          label: `Could not open ${modelName(failedPath)}`,
+          description: m ? `${modelName(m.path)} stays loaded` : 'no model is loaded',
+          tooltip: `${failedPath}\n${snap.modelError}\n\n${m ? `The engine keeps ${m.path} open, with its ${this.engine.stack.items.length} applied edit(s).` : 'No model is loaded.'} Click to pick another folder.`,
+          icon: 'error',
+          command: { title: 'Open Model Folder', command: 'mechedit.openModel' },
+        }]
+      : [];
+    const shown = m?.path ?? s.modelPath;
+    const name = m ? modelName(m.path) : modelName(s.modelPath);
     return [
-      { label: s.usingDefault ? 'default model (bundled)' : path.basename(s.modelPath), description: m ? 'open' : 'model', tooltip: s.modelPath, icon: 'symbol-class', command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(s.modelPath)] } },
+      ...errorRows,
+      {
+        label: name === 'default model' ? 'default model (bundled)' : name,
+        description: m ? (snap.modelError ? 'loaded (previous model)' : 'open') : snap.modelError ? 'not loaded' : 'model',
+        tooltip: shown,
+        icon: 'symbol-class',
+        command: { title: 'Reveal', command: 'revealFileInOS', arguments: [vscode.Uri.file(shown)] },
+      },
       ...modelRows,
       {
         label: `Engine: ${snap.status}`,
