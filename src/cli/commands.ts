@@ -11,13 +11,12 @@ import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
 import { causalTrace, defaultTraceWindow, type CausalTraceResult } from '../core/analysis/causalTrace';
-import { runEvoke, writeSummary, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
-import { ortTargets } from '../core/diagnostics/ortData';
-import { mergeConfigs, parseShard, readCases } from '../core/diagnostics/runner';
-import type { CaseResult, TaskSummary } from '../core/diagnostics/evoke';
-import { runOrt, type OrtResult } from '../core/diagnostics/ort';
-import { inShard } from '../core/diagnostics/runner';
-import { formatIssue } from '../core/diagnostics/records';
+import { runEvoke, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
+import { parseShard, stackRefs } from '../core/diagnostics/runner';
+import type { TaskSummary } from '../core/diagnostics/evoke';
+import type { OrtResult } from '../core/diagnostics/ort';
+import { runOrtTargets } from '../core/diagnostics/ortRun';
+import { mergeRuns, type MergeResult } from '../core/diagnostics/merge';
 import { bundledModelPath } from '../core/defaultModel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -318,7 +317,7 @@ const evoke: Command = {
       shard,
       out,
       resume: !!values.resume,
-      edits: ((values.edits as string[] | undefined) ?? []).map((f) => readEdit(f).json.id),
+      edits: stackRefs(stacks.get(model)!),
       baseline: values.baseline as string | undefined,
       perCase,
       log: (m) => process.stderr.write(`mechedit: ${m}\n`),
@@ -351,80 +350,57 @@ function formatOrt(results: OrtResult[]): string {
 const ort: Command = {
   summary: 'ORT diagnostics: does unlearning hold in every form (cloze, question, adversarial, multiple choice, true/false, character by character)?',
   help: [
-    'mechedit ort --model DIR --target DIR [--edits FILE …] [--out DIR] [--resume] [--shard i/n] [--json]',
+    'mechedit ort --model DIR --target DIR [--edits FILE …] [--limit N] [--out DIR] [--resume] [--shard i/n] [--json]',
     modelHelp,
     '  --target DIR         Target/<n>_<Name>/ (forget_level1.json … neighbor_mcp.json), or Target/ with many',
-    '  --out DIR            one <target>.json per target (finished targets are kept: --resume skips them)',
-    '  --shard i/n          targets i, i+n, …; merge the folders with mechedit merge',
+    '  --limit N            the first N targets',
+    '  --out DIR            run folder: run.json, cases.jsonl (one line per target), issues.json, summary.json',
+    '  --resume             continue a run folder after a crash or cancel (same model, edits, targets, limit, shard)',
+    '  --shard i/n          only targets i, i+n, i+2n, … (0 ≤ i < n); merge the folders with mechedit merge',
     'Scores are measured without the edits and with them; forget: lower is better, neighbour: higher.',
   ].join('\n'),
-  options: { ...modelOptions, target: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' } },
+  options: { ...modelOptions, target: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, resume: { type: 'boolean' }, shard: { type: 'string' } },
   async run(values) {
-    const targets = inShard(ortTargets(requireString(values, 'target')), parseShard(values.shard as string | undefined));
+    const target = requireString(values, 'target');
+    const shard = parseShard(values.shard as string | undefined);
+    const limit = values.limit === undefined ? undefined : intOption(values, 'limit', 0, 1, 10_000_000);
     const model = await openModel(values);
-    const stack = new EditStack(model);
-    for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
     const out = values.out as string | undefined;
-    if (out) {
-      checkRunFolder(out, model.checkpoint);
-      fs.mkdirSync(out, { recursive: true });
-      const runFile = path.join(out, 'run.json');
-      const config = { tool: 'ort', version: 1, modelFingerprint: model.checkpoint.fingerprint, modelPath: model.checkpoint.dir, method: 'edits', edits: stack.list().map((e) => e.id), data: [], limit: undefined };
-      if (fs.existsSync(runFile) && !values.resume) throw badInput('The output folder already holds a run', { file: out, hint: 'Pass --resume to continue it, or choose another --out.' });
-      fs.writeFileSync(runFile, `${JSON.stringify(config, null, 2)}\n`);
-    }
-    const results: OrtResult[] = [];
-    for (const dir of targets) {
-      const file = out ? path.join(out, `${path.basename(dir)}.json`) : undefined;
-      if (file && values.resume && fs.existsSync(file)) {
-        results.push(JSON.parse(fs.readFileSync(file, 'utf8')));
-        continue;
-      }
-      const r = await runOrt(model, stack, dir);
-      for (const i of r.issues) process.stderr.write(`mechedit: skipped: ${formatIssue(i)}\n`);
-      if (file) fs.writeFileSync(file, `${JSON.stringify(r, null, 2)}\n`);
-      results.push(r);
-      process.stderr.write(`mechedit ort: ${results.length}/${targets.length} targets\n`);
-    }
-    return { targets: results };
+    if (out) checkRunFolder(out, model.checkpoint);
+    const result = await runOrtTargets(model, stacks.get(model)!, {
+      target,
+      out,
+      resume: !!values.resume,
+      shard,
+      limit,
+      log: (m) => process.stderr.write(`mechedit: ${m}\n`),
+      onProgress: (p) => process.stderr.write(`mechedit ort: ${p.done}/${p.total} targets\n`),
+    });
+    return { ...(result.out ? { out: path.resolve(result.out) } : {}), targets: result.targets };
   },
   format: (r) => formatOrt((r as { targets: OrtResult[] }).targets),
 };
 
 const merge: Command = {
-  summary: 'merge the run folders of a sharded evoke run into one',
-  help: 'mechedit merge --out DIR RUN_DIR… [--json]\n  Checks that the folders are shards of the same run; cases.jsonl, summary.json and report.html go to --out.',
+  summary: 'merge the run folders of a sharded evoke or ort run into one',
+  help: [
+    'mechedit merge --out DIR RUN_DIR… [--json]',
+    '  RUN_DIR…             the --out folders of every shard of one run (--shard 0/n … n-1/n), each finished',
+    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke, report.html)',
+    'Refused unless the folders are the same run (model, edits, data, method, settings, limit) and every',
+    'shard is there once; the shard folders are only read.',
+  ].join('\n'),
   options: { out: { type: 'string' } },
   allowPositionals: true,
   async run(values, ctx) {
     const out = requireString(values, 'out');
     checkRunFolder(out);
-    const dirs = ctx.positionals ?? [];
-    const config = mergeConfigs(dirs);
-    if (config.tool === 'ort') {
-      fs.mkdirSync(out, { recursive: true });
-      fs.writeFileSync(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
-      let targets = 0;
-      for (const d of dirs) {
-        for (const f of fs.readdirSync(d).filter((x) => x.endsWith('.json') && x !== 'run.json')) {
-          fs.copyFileSync(path.join(d, f), path.join(out, f));
-          targets++;
-        }
-      }
-      return { out: path.resolve(out), merged: dirs.length, cases: targets, tasks: {} };
-    }
-    const seen = new Map<string, CaseResult>();
-    for (const d of dirs) for (const c of readCases<CaseResult>(path.join(d, 'cases.jsonl'))) seen.set(`${c.kind}:${c.caseId}`, c);
-    const results = [...seen.values()].sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
-    fs.mkdirSync(out, { recursive: true });
-    fs.writeFileSync(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
-    fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
-    const tasks = writeSummary(out, config, results);
-    return { out: path.resolve(out), merged: dirs.length, cases: results.length, tasks };
+    return mergeRuns(ctx.positionals ?? [], out);
   },
   format: (r) => {
-    const x = r as { out: string; merged: number; cases: number; tasks: Record<string, TaskSummary> };
-    return `${formatSummary(x.tasks)}\n\nmerged ${x.merged} folders, ${x.cases} cases → ${x.out}`;
+    const x = r as MergeResult;
+    const table = x.tool === 'ort' ? formatOrt(x.targets ?? []) : formatSummary(x.tasks);
+    return `${table}\n\nmerged ${x.merged} folders, ${x.cases} ${x.tool === 'ort' ? 'targets' : 'cases'} → ${x.out}`;
   },
 };
 

@@ -52,13 +52,13 @@ function within(p: string, folder: string): boolean {
  * Refuses `out` (a file or folder about to be written) when it is, or lies inside, a folder of the
  * checkpoint. `what` names the output in the message ("The edit file", "--out").
  */
-export function refuseInsideCheckpoint(out: string, ckpt: CheckpointPlace, what = 'The output'): void {
+export function refuseInsideCheckpoint(out: string, ckpt: CheckpointPlace, what = 'The output', hint?: string): void {
   const real = realOut(out);
   for (const folder of checkpointFolders(ckpt)) {
     if (within(real, folder)) {
       throw badInput(`${what} ${real} would be written into the source checkpoint ${ckpt.dir} (folder ${folder}); MechEdit never writes into a model it reads`, {
         file: path.resolve(out),
-        hint: 'Choose a folder outside the model folder (and outside its Hugging Face cache folder), e.g. .mechedit/ in your workspace.',
+        hint: hint ?? 'Choose a folder outside the model folder (and outside its Hugging Face cache folder), e.g. .mechedit/ in your workspace.',
       });
     }
   }

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import type { SelfTestResult } from '../protocol/engine';
 import type { EngineService } from './engine/engineService';
 import { SECTION } from './settings';
+import { outputFolder } from './outputFolders';
 
 /** Runs the engine self-test with a cancellable progress notification. */
 export async function runSelfTest(engine: EngineService, size = 256, iterations = 50): Promise<SelfTestResult | undefined> {
@@ -149,20 +150,15 @@ async function pickApplied(engine: EngineService, title: string): Promise<string
   return pick?.id;
 }
 
-/** The workspace's edits folder (.mechedit/edits of the first folder). */
-export function editsFolder(): string | undefined {
-  const ws = vscode.workspace.workspaceFolders?.[0];
-  if (!ws) {
-    void vscode.window.showWarningMessage('MechEdit: open a folder first: edits are saved in its .mechedit/edits/.');
-    return undefined;
-  }
-  return path.join(ws.uri.fsPath, '.mechedit', 'edits');
+/** The workspace's edits folder (.mechedit/edits of the first folder; see outputFolders.ts). */
+export function editsFolder(modelDir: string | undefined): string | undefined {
+  return outputFolder('edits', modelDir);
 }
 
 /** Asks for a concept and a harmless concept, computes the ROCR edit, saves and applies it. */
 async function redirectConcept(engine: EngineService, args?: { concept?: string; harmless?: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance' }): Promise<unknown> {
   const model = await engine.requireModel();
-  const outDir = editsFolder();
+  const outDir = editsFolder(model?.path);
   if (!model || !outDir) return undefined;
   const concept = args?.concept ?? (await vscode.window.showInputBox({ title: 'ROCR: the concept to redirect (e.g. what should be unlearned)', ignoreFocusOut: true }));
   if (!concept) return undefined;

@@ -20,6 +20,7 @@ import { registerFactEdits } from './factEdits';
 import { registerEditFiles } from './editFiles';
 import { DiagnosticsProblems } from './diagnosticsProblems';
 import { registerStrengthsView, type StrengthsViewHost } from './views/strengthsView';
+import { initOutputFolders } from './outputFolders';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -34,6 +35,7 @@ export interface MechEditApi {
 export function activate(context: vscode.ExtensionContext): MechEditApi {
   const bundled = path.join(context.extensionPath, 'models', 'default');
   setBundledModel(fs.existsSync(path.join(bundled, 'config.json')) ? bundled : undefined);
+  initOutputFolders(context.globalStorageUri.fsPath);
   const output = vscode.window.createOutputChannel('MechEdit', { log: true });
   const engine = new EngineService(context, output);
   const edits = new EditsView(engine);

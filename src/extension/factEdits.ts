@@ -112,7 +112,7 @@ class RequestLenses implements vscode.CodeLensProvider {
 /** Asks for what is missing (method, subject, prompt, target), computes, saves and applies the edit. */
 export async function editFact(engine: EngineService, args: FactEditArgs = {}): Promise<unknown> {
   const model = await engine.requireModel();
-  const outDir = editsFolder();
+  const outDir = editsFolder(model?.path);
   if (!model || !outDir) return undefined;
   let { method, lti } = args;
   if (!method) {

@@ -9,45 +9,87 @@ import * as path from 'node:path';
 import { readEvokeMain, readSubjectSpec } from '../../src/core/diagnostics/evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult } from '../../src/core/diagnostics/evoke';
 import { runEvoke } from '../../src/core/diagnostics/evokeRun';
-import { mergeConfigs, readCases } from '../../src/core/diagnostics/runner';
+import { mergeConfigs, readCases, stackRefs, type EditRef, type RunConfig } from '../../src/core/diagnostics/runner';
+import { mergeRuns } from '../../src/core/diagnostics/merge';
 import { LoadedModel } from '../../src/core/runtime/model';
+import { EditStack } from '../../src/core/edits/stack';
+import { readEdit } from '../../src/core/edits/editFile';
+import type { MechEditError } from '../../src/core/errors';
 import type { AnswerScore } from '../../src/core/analysis/answers';
+import { makeEdit } from './runHelpers';
 
 const repo = path.join(__dirname, '..', '..', '..');
-const evokeDir = path.join(repo, '..', 'shared', 'datasets', 'evoke');
-const haveEvoke = fs.existsSync(path.join(evokeDir, 'evoke_main.json'));
-const skipReal = haveEvoke ? false : `the real EVOKE files are not at ${evokeDir}`;
-if (skipReal) console.log(`# EVOKE data tests skipped: ${skipReal}`);
+// The EVOKE-format suite shipped with the bundled model (evoke_main.json's schema).
+const evokeDir = path.join(repo, 'models', 'default', 'eval');
+const data = path.join(evokeDir, 'evoke.json');
+const subj = path.join(evokeDir, 'evoke_subj_spec.json');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-evoke-'));
 process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
 
-describe('readers on the real EVOKE files', () => {
-  test('all 1031 records of evoke_main.json parse', { skip: skipReal }, () => {
-    const { records, issues } = readEvokeMain(path.join(evokeDir, 'evoke_main.json'));
+describe('readers on the shipped EVOKE-format suite', () => {
+  test('all 160 records of evoke.json parse', () => {
+    const { records, issues } = readEvokeMain(data);
     assert.deepEqual(issues, []);
-    assert.equal(records.length, 1031);
-    assert.equal(records.filter((r) => r.portability).length, 822);
+    assert.equal(records.length, 160);
+    assert.equal(records.filter((r) => r.portability).length, 96);
     const first = records[0];
-    assert.equal(first.subject, 'Spike Hughes');
-    assert.equal(first.targetNew, 'Philadelphia');
-    assert.equal(first.targetTrue, 'London');
+    assert.equal(first.subject, 'Cyxshirn Mendma');
+    assert.equal(first.targetNew, 'Thograd');
+    assert.equal(first.targetTrue, 'Julgrythport');
     assert.equal(first.paraphrasePrompts.length, 2);
     assert.equal(first.neighborhoodPrompts.length, 10);
     assert.equal(first.prefixDistraction.length, 10);
-    assert.equal(first.portability?.newAnswer, 'Cheesesteaks');
+    assert.match(first.portability?.question ?? '', /capital of the country where Cyxshirn Mendma was born/);
   });
 
-  test('all 458 records of evoke_subj_spec.json parse', { skip: skipReal }, () => {
-    const { records, issues } = readSubjectSpec(path.join(evokeDir, 'evoke_subj_spec.json'));
+  test('all 160 records of evoke_subj_spec.json parse', () => {
+    const { records, issues } = readSubjectSpec(subj);
     assert.deepEqual(issues, []);
-    assert.equal(records.length, 458);
-    assert.equal(records[0].specAnswer, 'Irmelin DiCaprio');
-    assert.match(records[0].specPrompt, /mother of Leonardo DiCaprio/);
+    assert.equal(records.length, 160);
+    assert.equal(records[0].specPrompt, 'Cyxshirn Mendma works for');
+    assert.equal(records[0].specAnswer, 'Piaskshial Systems');
   });
 });
 
+const good = { case_id: 7, requested_rewrite: { prompt: '{} was born in', subject: 'Ada', target_new: { str: 'Paris' }, target_true: { str: 'London' } }, paraphrase_prompts: ['Ada is from'], neighborhood_prompts: ['Bob was born in'] };
+const writeData = (name: string, value: unknown) => {
+  const file = path.join(tmp, name);
+  fs.writeFileSync(file, typeof value === 'string' ? value : JSON.stringify(value));
+  return file;
+};
+
+test('null and other non-object records are reported by file and index; the others are read', () => {
+  const file = writeData('nulls.json', [null, 5, 'text', [good], good]);
+  const { records, issues } = readEvokeMain(file);
+  assert.deepEqual(records.map((r) => r.caseId), [7]);
+  assert.deepEqual(issues.map((i) => [i.index, i.field]), [[0, ''], [1, ''], [2, ''], [3, '']]);
+  assert.match(issues[0].message, /expected a record \(a JSON object\), got null/);
+  assert.ok(issues.every((i) => i.file === file));
+  const spec = readSubjectSpec(writeData('nulls-subj.json', [null, { ...good, relation_specificity: null }]));
+  assert.deepEqual(spec.issues.map((i) => [i.index, i.field]), [[0, ''], [1, 'relation_specificity']]);
+});
+
+test('a data file that is not a list of records is refused as a whole, naming the file', () => {
+  for (const [name, value, what] of [['null.json', 'null', /its JSON is null/], ['object.json', { records: [good] }, /its JSON is object/], ['number.json', '3', /its JSON is number/], ['broken.json', '[{"case_id": 1,', /not valid JSON/]] as const) {
+    const file = writeData(name, value);
+    for (const read of [readEvokeMain, readSubjectSpec]) {
+      assert.throws(() => read(file), (e: MechEditError) => e.data?.code === 'bad-input' && e.data.file === file && what.test(e.message));
+    }
+  }
+});
+
+test('duplicate case ids are refused, naming the file, the id and the records', () => {
+  const file = writeData('dupes.json', [good, { ...good, case_id: 8 }, { ...good, case_id: 7 }]);
+  assert.throws(() => readEvokeMain(file), (e: MechEditError) => e.data?.file === file && e.data.field === '[2].case_id' && /Case id 7 appears twice: records 0 and 2/.test(e.message));
+  // Without case_id a record's id is its index: a case_id equal to another record's index collides.
+  const { case_id: _drop, ...noId } = good;
+  const implicit = writeData('dupes-implicit.json', [noId, { ...good, case_id: 0 }]);
+  assert.throws(() => readEvokeMain(implicit), /Case id 0 appears twice/);
+  const spec = writeData('dupes-subj.json', [{ ...good, relation_specificity: { prompt: 'p', answer: { value: 'a' } } }, { ...good, relation_specificity: { prompt: 'p', answer: { value: 'a' } } }]);
+  assert.throws(() => readSubjectSpec(spec), (e: MechEditError) => e.data?.file === spec && /Case id 7 appears twice/.test(e.message));
+});
+
 test('a bad record is reported by file, index and field; the others are read', () => {
-  const good = { case_id: 7, requested_rewrite: { prompt: '{} was born in', subject: 'Ada', target_new: { str: 'Paris' }, target_true: { str: 'London' } }, paraphrase_prompts: ['Ada is from'], neighborhood_prompts: ['Bob was born in'] };
   const file = path.join(tmp, 'mixed.json');
   fs.writeFileSync(file, JSON.stringify([
     good,
@@ -126,55 +168,188 @@ describe('the metric, by hand', () => {
   });
 });
 
-describe('runs', { skip: skipReal }, () => {
-  const data = path.join(evokeDir, 'evoke_main.json');
-  const subj = path.join(evokeDir, 'evoke_subj_spec.json');
-  // llama3-scaled has a context of 128 tokens: a few EVOKE cases are longer with its tiny
-  // tokenizer and must be reported and skipped.
+describe('runs', () => {
   const model = LoadedModel.open(path.join(repo, 'test', 'fixtures', 'models', 'llama3-scaled'), { provider: 'cpu', threads: 1 });
   const lines = (dir: string) => fs.readFileSync(path.join(dir, 'cases.jsonl'), 'utf8').trim().split('\n');
+  // The first 10 cases of the suite, one of them too long for llama3-scaled's 128-token context:
+  // it must be reported and skipped.
+  const records = JSON.parse(fs.readFileSync(data, 'utf8')) as { case_id: number; paraphrase_prompts: string[] }[];
+  records[3].paraphrase_prompts = [...records[3].paraphrase_prompts, `${'and then, '.repeat(60)}the city where this person was born is`];
+  const main = writeData('main10.json', records.slice(0, 10));
+  const casesFile = (dir: string) => path.join(dir, 'cases.jsonl');
 
   test('a cancelled, crashed and resumed run equals an uninterrupted one', async () => {
     const full = path.join(tmp, 'full');
-    const result = await runEvoke(model, { data, subjSpec: subj, method: 'none', limit: 10, out: full });
+    const result = await runEvoke(model, { data: main, subjSpec: subj, method: 'none', limit: 10, out: full });
     const skipped = result.issues.filter((i) => i.field === 'prompt');
-    assert.ok(skipped.every((i) => /longer than the model's context \(128\)/.test(i.message)));
-    assert.equal(lines(full).length, 20 - skipped.length);
-    assert.ok(lines(full).length >= 12, `only ${lines(full).length} cases fit`);
+    assert.deepEqual(skipped.map((i) => [i.file, i.index]), [[main, 3]]);
+    assert.match(skipped[0].message, /longer than the model's context \(128\)/);
+    assert.equal(lines(full).length, 19);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(full, 'issues.json'), 'utf8')), result.issues);
 
     const part = path.join(tmp, 'part');
-    const saved = () => (fs.existsSync(path.join(part, 'cases.jsonl')) ? fs.readFileSync(path.join(part, 'cases.jsonl'), 'utf8').split('\n').filter(Boolean).length : 0);
+    const saved = () => (fs.existsSync(casesFile(part)) ? fs.readFileSync(casesFile(part), 'utf8').split('\n').filter(Boolean).length : 0);
     await assert.rejects(
-      runEvoke(model, { data, subjSpec: subj, method: 'none', limit: 10, out: part, isCancelled: () => saved() >= 8 }),
+      runEvoke(model, { data: main, subjSpec: subj, method: 'none', limit: 10, out: part, isCancelled: () => saved() >= 8 }),
       /Cancelled after 8 of \d+ cases/,
     );
     assert.equal(lines(part).length, 8);
-    // A crash in the middle of a write leaves half a line.
-    fs.appendFileSync(path.join(part, 'cases.jsonl'), '{"kind":"main","caseId":8,"subj');
-    await assert.rejects(runEvoke(model, { data, subjSpec: subj, method: 'none', limit: 10, out: part }), /already holds a run.*/);
-    await assert.rejects(runEvoke(model, { data, subjSpec: subj, method: 'none', limit: 11, out: part, resume: true }), /different run \(limit/);
-    await runEvoke(model, { data, subjSpec: subj, method: 'none', limit: 10, out: part, resume: true });
+    assert.equal(fs.existsSync(path.join(part, 'summary.json')), false, 'an unfinished run has no summary.json');
+    // A crash in the middle of a write leaves half a line: it is dropped and its case done again.
+    fs.appendFileSync(casesFile(part), '{"kind":"main","caseId":8,"subj');
+    await assert.rejects(runEvoke(model, { data: main, subjSpec: subj, method: 'none', limit: 10, out: part }), /already holds a run/);
+    await assert.rejects(runEvoke(model, { data: main, subjSpec: subj, method: 'none', limit: 11, out: part, resume: true }), /different run \(limit/);
+    await runEvoke(model, { data: main, subjSpec: subj, method: 'none', limit: 10, out: part, resume: true });
     assert.deepEqual(lines(part), lines(full));
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8')).tasks, JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8')).tasks);
     assert.match(fs.readFileSync(path.join(full, 'report.html'), 'utf8'), /<svg[^>]*aria-label="efficacy"/);
   });
 
+  test('a complete last line cut before its newline is done again, not glued to the next', async () => {
+    const dir = path.join(tmp, 'no-newline');
+    await runEvoke(model, { data, method: 'none', limit: 4, out: dir });
+    const text = fs.readFileSync(casesFile(dir), 'utf8');
+    fs.writeFileSync(casesFile(dir), text.slice(0, -1)); // the whole JSON of the last case, without its "\n"
+    await runEvoke(model, { data, method: 'none', limit: 4, out: dir, resume: true });
+    assert.equal(fs.readFileSync(casesFile(dir), 'utf8'), text);
+  });
+
+  test('--resume on a corrupt run.json or cases.jsonl is refused, naming the file and line; nothing is changed', async () => {
+    const dir = path.join(tmp, 'corrupt');
+    await runEvoke(model, { data, method: 'none', limit: 3, out: dir });
+    const again = () => runEvoke(model, { data, method: 'none', limit: 3, out: dir, resume: true });
+    const original = fs.readFileSync(casesFile(dir), 'utf8');
+    const runJson = fs.readFileSync(path.join(dir, 'run.json'), 'utf8');
+    const refused = (file: string, field: string | undefined, message: RegExp) => (e: MechEditError) => e.data?.code === 'bad-input' && e.data.file === file && e.data.field === field && message.test(e.message);
+
+    for (const [content, field, message] of [['{"tool": "evo', undefined, /run record is unreadable/], ['null', '(the whole file)', /damaged/], ['{"tool": "evoke", "version": 2, "modelFingerprint": "x", "method": "none", "data": [null]}', 'data', /damaged: "data"/]] as const) {
+      fs.writeFileSync(path.join(dir, 'run.json'), content);
+      await assert.rejects(again(), refused(path.join(dir, 'run.json'), field, message));
+    }
+    fs.writeFileSync(path.join(dir, 'run.json'), runJson);
+
+    const [a, b, c] = original.trim().split('\n');
+    for (const [content, line, message] of [
+      [`${a}\n{"kind":"main","caseId":1,"sub\n${c}\n`, 'line 2', /Line 2 is not JSON/],
+      [`${a}\nnull\n${c}\n`, 'line 2', /Line 2 is not a result of this run: expected an object, got null/],
+      [`${a}\n{"kind":"main","caseId":"1","tasks":{}}\n`, 'line 2', /"caseId" is not an integer/],
+      [`${a}\n${b}\n${a}\n`, 'line 3', /Lines 1 and 3 are results of the same case \(main:0\)/],
+    ] as const) {
+      fs.writeFileSync(casesFile(dir), content);
+      await assert.rejects(again(), refused(casesFile(dir), line, message));
+      assert.equal(fs.readFileSync(casesFile(dir), 'utf8'), content, 'the refused file is left as it was');
+    }
+    // Results without the run record that says what they are: refused, not overwritten.
+    fs.writeFileSync(casesFile(dir), original);
+    fs.rmSync(path.join(dir, 'run.json'));
+    for (const resume of [false, true]) await assert.rejects(runEvoke(model, { data, method: 'none', limit: 3, out: dir, resume }), (e: MechEditError) => e.data?.file === dir);
+    assert.equal(fs.readFileSync(casesFile(dir), 'utf8'), original);
+  });
+
+  test('run.json records the per-case settings and the edit stack; --resume refuses others', async () => {
+    const stack = new EditStack(model);
+    const corpus = writeData('corpus.txt', 'One sentence of a corpus.\nAnother sentence of it.\n');
+    const dir = path.join(tmp, 'per-case');
+    const start = (o: { layer?: number; layers?: number[]; corpus?: string[]; lambda?: number; resume?: boolean; method?: string }) => runEvoke(model, {
+      data, method: o.method ?? 'rome', limit: 1, out: dir, resume: o.resume, isCancelled: () => true,
+      perCase: { stack, layer: o.layer, layers: o.layers, corpus: o.corpus, lambda: o.lambda },
+    });
+    await assert.rejects(start({ layer: 1, corpus: [corpus] }), /Cancelled after 0/);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'run.json'), 'utf8')) as RunConfig;
+    assert.equal(config.version, 2);
+    assert.equal(config.perCase?.layer, 1);
+    assert.deepEqual(config.perCase?.corpus?.map((c) => c.file), [corpus]);
+    assert.match(config.perCase?.corpus?.[0].sha256 ?? '', /^[0-9a-f]{64}$/);
+    assert.deepEqual(config.edits, []);
+    await assert.rejects(start({ layer: 1, corpus: [corpus], resume: true }), /Cancelled after 0/, 'the same settings resume');
+    await assert.rejects(start({ layer: 0, corpus: [corpus], resume: true }), /different run \(per-case layer: 1 ≠ 0\)/);
+    await assert.rejects(start({ corpus: [corpus], resume: true }), /different run \(per-case layer: 1 ≠ "default"\)/);
+    await assert.rejects(start({ layer: 1, corpus: [corpus], lambda: 5, resume: true }), /per-case lambda/);
+    await assert.rejects(start({ layer: 1, corpus: [corpus], method: 'memit', resume: true }), /method: "rome" ≠ "memit"/);
+    fs.appendFileSync(corpus, 'A third sentence, added since.\n');
+    await assert.rejects(start({ layer: 1, corpus: [corpus], resume: true }), /per-case corpus differs/);
+    // Without --corpus the corpus is corpus.txt beside the model, recorded with its sha256.
+    const bundled = LoadedModel.open(path.join(repo, 'models', 'default'), { provider: 'cpu', threads: 1 });
+    const dflt = path.join(tmp, 'per-case-default');
+    await assert.rejects(runEvoke(bundled, { data, method: 'memit', limit: 1, out: dflt, isCancelled: () => true, perCase: { stack: new EditStack(bundled), layers: [1, 2] } }), /Cancelled/);
+    const dconfig = JSON.parse(fs.readFileSync(path.join(dflt, 'run.json'), 'utf8')) as RunConfig;
+    assert.deepEqual(dconfig.perCase?.layers, [1, 2]);
+    assert.deepEqual(dconfig.perCase?.corpus?.map((c) => c.file), [path.join(repo, 'models', 'default', 'corpus.txt')]);
+
+    // The fixed edit stack: ids, strengths and the sha256 of each edit's files.
+    const edits = path.join(tmp, 'edits');
+    const first = makeEdit(model, edits, 'fixed', 1);
+    const withEdit = new EditStack(model);
+    withEdit.apply(readEdit(first));
+    const stackDir = path.join(tmp, 'with-edits');
+    const run = (refs: EditRef[], resume = false) => runEvoke(withEdit.model, { data, method: 'none', limit: 2, out: stackDir, resume, edits: refs });
+    await run(stackRefs(withEdit));
+    const recorded = (JSON.parse(fs.readFileSync(path.join(stackDir, 'run.json'), 'utf8')) as RunConfig).edits!;
+    assert.deepEqual(recorded.map((e) => [e.id, e.strength]), [['fixed', 1]]);
+    assert.match(recorded[0].sha256 ?? '', /^[0-9a-f]{64}$/);
+    await run(stackRefs(withEdit), true);
+    // The same id, other vectors (the edit was computed again): refused.
+    makeEdit(model, path.join(tmp, 'edits2'), 'fixed', 2);
+    const other = new EditStack(model);
+    other.apply(readEdit(path.join(tmp, 'edits2', 'fixed.json')));
+    await assert.rejects(run(stackRefs(other), true), /different run \(edits: fixed \([0-9a-f]{12}\) ≠ fixed \([0-9a-f]{12}\)\)/);
+    withEdit.scale('fixed', 0.5);
+    await assert.rejects(run(stackRefs(withEdit), true), /edits: fixed \([0-9a-f]{12}\) ≠ fixed ×0\.5/);
+    await assert.rejects(run([], true), /≠ no edits/);
+    await bundled.release();
+  });
+
   test('shards cover the cases once and merge into the unsharded result', async () => {
     const dirs = [0, 1, 2].map((i) => path.join(tmp, `shard${i}`));
-    for (let i = 0; i < 3; i++) await runEvoke(model, { data, method: 'none', limit: 7, shard: { index: i, count: 3 }, out: dirs[i] });
-    const ids = dirs.flatMap((d) => readCases<CaseResult>(path.join(d, 'cases.jsonl')).map((c) => c.caseId)).sort((a, b) => a - b);
-    const whole0 = path.join(tmp, 'whole0');
-    const all = await runEvoke(model, { data, method: 'none', limit: 7, out: whole0 });
-    const expected = [0, 1, 2, 3, 4, 5, 6].filter((id) => !all.issues.some((i) => i.index === id));
-    assert.deepEqual(ids, expected);
-    const config = mergeConfigs(dirs);
-    assert.equal(config.shard, undefined);
+    for (let i = 0; i < 3; i++) await runEvoke(model, { data: main, method: 'none', limit: 7, shard: { index: i, count: 3 }, out: dirs[i] });
+    const ids = dirs.flatMap((d) => readCases<CaseResult>(casesFile(d)).map((c) => c.caseId)).sort((a, b) => a - b);
+    assert.deepEqual(ids, [0, 1, 2, 4, 5, 6], 'case 3 is too long for the context');
     const whole = path.join(tmp, 'whole');
-    await runEvoke(model, { data, method: 'none', limit: 7, out: whole });
-    const merged = dirs.flatMap((d) => readCases<CaseResult>(path.join(d, 'cases.jsonl'))).sort((a, b) => a.caseId - b.caseId);
-    assert.deepEqual(merged, readCases<CaseResult>(path.join(whole, 'cases.jsonl')));
-    await assert.rejects(async () => mergeConfigs([dirs[0], path.join(tmp, 'full')]), /cannot be merged/);
+    await runEvoke(model, { data: main, method: 'none', limit: 7, out: whole });
+    const merged = mergeRuns(dirs, path.join(tmp, 'merged'));
+    assert.equal(merged.cases, 6);
+    assert.deepEqual(readCases<CaseResult>(path.join(tmp, 'merged', 'cases.jsonl')), readCases<CaseResult>(casesFile(whole)));
+    assert.deepEqual(merged.tasks, JSON.parse(fs.readFileSync(path.join(whole, 'summary.json'), 'utf8')).tasks);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(tmp, 'merged', 'issues.json'), 'utf8')), JSON.parse(fs.readFileSync(path.join(whole, 'issues.json'), 'utf8')));
+    assert.equal(mergeConfigs(dirs).shard, undefined);
+  });
+
+  test('merge refuses what is not every finished shard of one run, naming the folder and the shard', async () => {
+    const dirs = [0, 1, 2].map((i) => path.join(tmp, `shard${i}`));
+    const refused = (m: RegExp, file?: string) => (e: MechEditError) => e.data?.code === 'bad-input' && m.test(e.message) && (file === undefined || e.data.file === file);
+    assert.throws(() => mergeConfigs([]), refused(/Nothing to merge/));
+    assert.throws(() => mergeConfigs([dirs[0], dirs[2]]), refused(/Shard 1\/3 is missing/));
+    assert.throws(() => mergeConfigs([dirs[0]]), refused(/Shards 1\/3, 2\/3 are missing/));
+    assert.throws(() => mergeConfigs([dirs[0], dirs[1], dirs[2], dirs[1]]), refused(/given twice/, dirs[1]));
+    assert.throws(() => mergeConfigs([dirs[0], dirs[1], dirs[2], `${dirs[1]}${path.sep}.`]), refused(/The folder is given twice/, `${dirs[1]}${path.sep}.`));
+    const copy = path.join(tmp, 'shard1-copy');
+    fs.cpSync(dirs[1], copy, { recursive: true });
+    assert.throws(() => mergeConfigs([dirs[0], dirs[1], copy, dirs[2]]), refused(/Shard 1\/3 is given twice/, copy));
+    assert.throws(() => mergeConfigs([dirs[0], path.join(tmp, 'no-such'), dirs[2]]), refused(/Not a run folder \(no such folder\)/, path.join(tmp, 'no-such')));
+    assert.throws(() => mergeConfigs([dirs[0], tmp, dirs[2]]), refused(/Not a run folder \(no run.json\)/, tmp));
+    assert.throws(() => mergeConfigs([dirs[0], path.join(tmp, 'whole')]), refused(/not sharded/, path.join(tmp, 'whole')));
+    // Shards of runs cut into other counts, or with other settings.
+    const half = path.join(tmp, 'half1');
+    await runEvoke(model, { data: main, method: 'none', limit: 7, shard: { index: 1, count: 2 }, out: half });
+    assert.throws(() => mergeConfigs([dirs[0], half, dirs[2]]), refused(/shard 1\/2 is from a run cut into 2, .* cut into 3/, half));
+    const other = path.join(tmp, 'other-limit');
+    await runEvoke(model, { data: main, method: 'none', limit: 6, shard: { index: 1, count: 3 }, out: other });
+    assert.throws(() => mergeConfigs([dirs[0], other, dirs[2]]), refused(/cannot be merged \(limit: 7 ≠ 6\)/, other));
+    const otherData = path.join(tmp, 'other-data');
+    await runEvoke(model, { data, method: 'none', limit: 7, shard: { index: 1, count: 3 }, out: otherData });
+    assert.throws(() => mergeConfigs([dirs[0], otherData, dirs[2]]), refused(/the data files differ/, otherData));
+    // An unfinished shard.
+    const unfinished = path.join(tmp, 'unfinished');
+    fs.cpSync(dirs[1], unfinished, { recursive: true });
+    fs.rmSync(path.join(unfinished, 'summary.json'));
+    assert.throws(() => mergeConfigs([dirs[0], unfinished, dirs[2]]), refused(/Shard 1\/3 did not finish/, unfinished));
+    // A corrupt run.json, and --out that is a shard or already a run.
+    const corrupt = path.join(tmp, 'corrupt-shard');
+    fs.cpSync(dirs[1], corrupt, { recursive: true });
+    fs.writeFileSync(path.join(corrupt, 'run.json'), '{"tool":');
+    assert.throws(() => mergeConfigs([dirs[0], corrupt, dirs[2]]), refused(/run record is unreadable/, path.join(corrupt, 'run.json')));
+    assert.throws(() => mergeRuns(dirs, dirs[1]), refused(/--out is a shard folder/));
+    assert.throws(() => mergeRuns(dirs, path.join(tmp, 'merged')), refused(/--out already holds a run/));
   });
 
   test('ROCR is refused as an EVOKE method with a hint, an unknown method by name', async () => {

@@ -3,7 +3,7 @@
 // fingerprint, a graph folder, key statistics or edits, and opening one never makes the other
 // compute with its weights. The per-file content hashes are cached by file identity.
 
-import { test } from 'node:test';
+import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -23,6 +23,7 @@ const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-fingerprint-'));
 const cache = path.join(tmp, 'cache');
 process.env.MECHEDIT_CACHE = cache;
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Files older than the hash cache's "racy" window (2 s), so their hashes are cached. */
 const past = (seconds: number) => new Date(Date.now() - seconds * 1000);

@@ -21,6 +21,7 @@ const repo = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-outputs-'));
 process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
 const cliPath = path.join(repo, 'out', 'src', 'cli', 'main.js');
+after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 // Working copies: the tiny GPT-2, the default model (it ships eval/ data), a Hugging Face cache.
 const tiny = path.join(tmp, 'gpt2-tiny');
@@ -204,6 +205,16 @@ test('the engine refuses an outDir in the checkpoint before computing an edit or
   // The engine is alive and the stack untouched.
   const p = await client.request('model/predict', { prompt: 'the cat', top: 2 });
   assert.equal(p.next.length, 2);
+});
+
+test('a MechEdit cache inside the checkpoint (MECHEDIT_CACHE) is refused before anything is cached', () => {
+  const cache = process.env.MECHEDIT_CACHE;
+  process.env.MECHEDIT_CACHE = path.join(tiny, '.mechedit-cache');
+  try {
+    assert.throws(() => LoadedModel.open(tiny, { provider: 'cpu', threads: 1 }), (e: unknown) => e instanceof MechEditError && /MechEdit cache/.test(e.message) && /MECHEDIT_CACHE/.test(e.data.hint ?? ''));
+  } finally {
+    process.env.MECHEDIT_CACHE = cache;
+  }
 });
 
 test('the checkpoints are byte for byte as they were, with no file added', () => {

@@ -11,6 +11,8 @@ import { createHash } from 'node:crypto';
 import { badInput } from '../errors';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors';
 import { contentHashes } from './contentHash';
+import { cacheRoot } from '../runtime/graphDir';
+import { refuseInsideCheckpoint } from '../outputs';
 
 export interface Checkpoint {
   /** The folder holding config.json (a snapshot folder in the HF cache). */
@@ -118,6 +120,9 @@ export function openCheckpoint(input: string): Checkpoint {
     }
   }
 
+  // Everything MechEdit caches for this model (content hashes, graphs, statistics) goes under the
+  // cache root: never inside the checkpoint (MECHEDIT_CACHE pointing into it is refused).
+  refuseInsideCheckpoint(cacheRoot(), { dir, hfCacheRoot, weightFiles }, 'The MechEdit cache', 'Set MECHEDIT_CACHE to a folder outside the model folder, or unset it (default ~/.cache/mechedit).');
   // The weight bytes (headers validated first, so a broken file is named before it is read whole).
   for (const h of contentHashes(weightFiles)) hash.update(h);
 

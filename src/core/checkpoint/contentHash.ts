@@ -6,15 +6,15 @@
 // The cache is one small JSON file, <cache>/content-hashes.json:
 //   { "version": 1, "files": { "<real path>": { size, mtimeNs, ino, dev, sha256 } } }
 // (sizes, times and inode numbers as decimal strings: they can exceed 2^53). It is replaced
-// atomically (a temp file named with pid, host and random bytes, then rename), so processes on
-// several hosts sharing the cache never read a half-written file; a lost update only costs a
-// second hash.
+// atomically (atomicWrite.ts: a temp name with host, pid and random bytes, then rename), so
+// processes on several hosts sharing the cache never read a half-written file; a lost update
+// only costs a second hash.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { cacheRoot } from '../runtime/graphDir';
+import { writeFileAtomic } from '../atomicWrite';
 
 const VERSION = 1;
 /** Read size: large reads keep the hash CPU-bound (sha256 runs at ~1 GB/s with SHA-NI). */
@@ -59,14 +59,11 @@ function readCache(): CacheFile {
 
 function writeCache(c: CacheFile): void {
   const file = hashCacheFile();
-  const tmp = `${file}.${process.pid}.${os.hostname()}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, JSON.stringify(c));
-    fs.renameSync(tmp, file);
+    writeFileAtomic(file, JSON.stringify(c));
   } catch {
     // A read-only cache only costs time: the hash is recomputed next time.
-    fs.rmSync(tmp, { force: true });
   }
 }
 

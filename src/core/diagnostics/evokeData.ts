@@ -34,18 +34,41 @@ export interface SubjectSpecCase {
   specAnswer: string;
 }
 
-function readJson(file: string): unknown {
+/** The file's JSON array of records; anything else refuses the whole file. */
+function readJson(file: string): unknown[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (e) {
     throw badInput(`Cannot read the data file: ${(e as Error).message}`, { file });
   }
+  let data: unknown;
   try {
-    return JSON.parse(text);
+    data = JSON.parse(text);
   } catch (e) {
     throw badInput(`The data file is not valid JSON: ${(e as Error).message}`, { file, hint: 'Check that it is a JSON array of records (EVOKE / CounterFact format).' });
   }
+  if (!Array.isArray(data)) {
+    throw badInput(`The data file is not a list of records (its JSON is ${data === null ? 'null' : typeof data})`, { file, hint: 'EVOKE and CounterFact data files are a JSON array of records: [{"case_id": 0, "requested_rewrite": {…}, …}, …].' });
+  }
+  return data;
+}
+
+/**
+ * Reads the case id of each record (case_id, or the record's index when absent) and refuses the
+ * file when two records share one: results, resume and merge are keyed by it.
+ */
+function caseIds(file: string) {
+  const seen = new Map<number, number>();
+  return (record: unknown, index: number): number => {
+    const id = caseId(record, index);
+    const first = seen.get(id);
+    if (first !== undefined) {
+      throw badInput(`Case id ${id} appears twice: records ${first} and ${index}`, { file, field: `[${index}].case_id`, hint: 'Give every record its own case_id: results, --resume and merge are keyed by it.' });
+    }
+    seen.set(id, index);
+    return id;
+  };
 }
 
 function rewrite(record: unknown) {
@@ -69,7 +92,9 @@ function caseId(record: unknown, index: number): number {
 }
 
 export function readEvokeMain(file: string): { records: EvokeCase[]; issues: RecordIssue[] } {
+  const idOf = caseIds(file);
   return readRecords(file, readJson(file), (record, index) => {
+    const id = idOf(record, index);
     const { rr, subject, prompt, targetNew, targetTrue } = rewrite(record);
     const p = (record as Record<string, unknown>).portability;
     let portability: EvokeCase['portability'];
@@ -82,7 +107,7 @@ export function readEvokeMain(file: string): { records: EvokeCase[]; issues: Rec
       };
     }
     return {
-      caseId: caseId(record, index),
+      caseId: id,
       subject,
       prompt,
       relationId: typeof rr.relation_id === 'string' ? rr.relation_id : undefined,
@@ -99,11 +124,13 @@ export function readEvokeMain(file: string): { records: EvokeCase[]; issues: Rec
 }
 
 export function readSubjectSpec(file: string): { records: SubjectSpecCase[]; issues: RecordIssue[] } {
+  const idOf = caseIds(file);
   return readRecords(file, readJson(file), (record, index) => {
+    const id = idOf(record, index);
     const { subject, prompt, targetNew, targetTrue } = rewrite(record);
     const spec = obj(record, 'relation_specificity');
     return {
-      caseId: caseId(record, index),
+      caseId: id,
       subject,
       prompt,
       targetNew,

@@ -10,12 +10,13 @@ import { scoreAnswers } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
-import { inShard, openRun, processAll, sha256File, writeIssues, type RunConfig, type RunProgress, type Shard } from './runner';
+import { fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
 import type { EditStack } from '../edits/stack';
 import { computeRome } from '../edits/rome';
 import { computeMemit } from '../edits/memit';
+import { defaultCorpus } from '../edits/stats';
 
 export const EVOKE_METHODS = ['none', 'rome', 'memit'] as const;
 export const PLANNED_METHODS = ['rocr'];
@@ -42,8 +43,11 @@ export interface EvokeOptions {
   onProgress?: (p: RunProgress) => void;
   isCancelled?: () => boolean;
   log?: (message: string) => void;
-  /** Ids of the edits applied to the model for the whole run (a fixed edit stack). */
-  edits?: string[];
+  /**
+   * The edits applied to the model for the whole run (a fixed edit stack; runner.stackRefs): run.json
+   * records them, and --resume / merge refuse another stack. A bare id is recorded as the id only.
+   */
+  edits?: (EditRef | string)[];
   /** A previous run folder (e.g. the unedited baseline) to compare with in the report. */
   baseline?: string;
   /** Required for the per-case methods (rome, memit). */
@@ -69,6 +73,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     });
   }
   if (o.method !== 'none' && !o.perCase) throw new Error(`runEvoke: method ${o.method} needs perCase`);
+  const baseline = o.baseline ? readBaseline(o.baseline) : undefined; // checked before the run
   const main = readEvokeMain(o.data);
   const subj = o.subjSpec ? readSubjectSpec(o.subjSpec) : { records: [], issues: [] };
   const issues = [...main.issues, ...subj.issues];
@@ -89,18 +94,8 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     return false;
   });
 
-  const config: RunConfig = {
-    tool: 'evoke',
-    version: 1,
-    modelFingerprint: model.checkpoint.fingerprint,
-    modelPath: model.checkpoint.dir,
-    method: `${o.method}${o.perCase?.lti ? '+lti' : ''}${o.edits?.length ? `+edits:${o.edits.join(',')}` : ''}`,
-    data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map((file) => ({ file: path.resolve(file), sha256: sha256File(file) })),
-    limit: o.limit,
-    shard: o.shard,
-    perCase: o.perCase ? { layer: o.perCase.layer, layers: o.perCase.layers, lambda: o.perCase.lambda, corpus: o.perCase.corpus } : undefined,
-  };
-  const run = openRun<CaseResult>(o.out, config, !!o.resume);
+  const config = evokeConfig(model, o);
+  const run = openRun<CaseResult>(o.out, config, !!o.resume, CASE_LINES);
   writeIssues(o.out, issues);
   const results = [...run.done];
   await processAll(
@@ -124,9 +119,43 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     (r) => run.append(r),
     { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
   );
-  const summary = writeSummary(o.out, config, results, o.baseline ? readBaseline(o.baseline) : undefined);
+  const summary = writeSummary(o.out, config, results, baseline);
   return { out: o.out, cases: results.length, issues, summary };
 }
+
+/**
+ * What an EVOKE run is (run.json): version 2 records the edit stack with file hashes and the
+ * per-case settings (layer, layers, λ, the corpus with its sha256; the corpus corpus.txt beside
+ * the model when none is given).
+ */
+function evokeConfig(model: LoadedModel, o: EvokeOptions): RunConfig {
+  const p = o.perCase;
+  return {
+    tool: 'evoke',
+    version: 2,
+    modelFingerprint: model.checkpoint.fingerprint,
+    modelPath: model.checkpoint.dir,
+    method: `${o.method}${p?.lti ? '+lti' : ''}`,
+    data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map(fileHash),
+    limit: o.limit,
+    shard: o.shard,
+    edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+  };
+}
+
+/** A line of an EVOKE cases.jsonl: {kind, caseId, tasks, …}. */
+export const CASE_LINES: CaseLineRules<CaseResult> = {
+  check: (x) => {
+    const r = x as Partial<CaseResult> | null;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
+    if (r.kind !== 'main' && r.kind !== 'subject') return '"kind" is not "main" or "subject"';
+    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
+    if (typeof r.tasks !== 'object' || r.tasks === null) return '"tasks" is missing';
+    return undefined;
+  },
+  key: (r) => `${r.kind}:${r.caseId}`,
+};
 
 /**
  * Computes the case's edit (ROME or MEMIT on its requested rewrite) on the stack, and scores the
@@ -157,13 +186,19 @@ function longestPair(model: LoadedModel, item: Item): number | undefined {
 export function readBaseline(dir: string): Record<string, TaskSummary> {
   const file = path.join(dir, 'summary.json');
   if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, hint: 'Give the --out folder of a finished evoke run.' });
-  return JSON.parse(fs.readFileSync(file, 'utf8')).tasks;
+  let tasks: unknown;
+  try {
+    tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown } | null)?.tasks;
+  } catch (e) {
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+  }
+  if (typeof tasks !== 'object' || tasks === null) throw badInput("The baseline's summary.json has no per-task results (\"tasks\")", { file, field: '--baseline', hint: 'Give the --out folder of a finished evoke run.' });
+  return tasks as Record<string, TaskSummary>;
 }
 
 /** summary.json and report.html of a run folder from its results. */
 export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): Record<string, TaskSummary> {
   const summary = summarize(results);
-  fs.writeFileSync(path.join(dir, 'summary.json'), `${JSON.stringify({ config, cases: results.length, tasks: summary, ...(baseline ? { baseline } : {}) }, null, 2)}\n`);
   const meta: Record<string, string> = {
     model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
     method: config.method,
@@ -171,8 +206,11 @@ export function writeSummary(dir: string, config: RunConfig, results: CaseResult
     cases: String(results.length),
   };
   if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
+  if (config.edits?.length) meta.edits = config.edits.map((e) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}`).join(', ');
   const pc = config.perCase;
-  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
+  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
   fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));
+  // Last: summary.json marks the run as finished (merge checks it).
+  writeSummaryFile(dir, { config, cases: results.length, tasks: summary, ...(baseline ? { baseline } : {}) });
   return summary;
 }

@@ -34,7 +34,7 @@ export const ORT_FILES: { file: string; set: OrtSet; form: string }[] = [
 ];
 
 export function readOrtTarget(dir: string): { name: string; items: OrtItem[]; issues: RecordIssue[] } {
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw badInput('ORT target folder not found', { file: dir, hint: 'Give a Target/<n>_<Name>/ folder with forget_level1.json … neighbor_mcp.json.' });
+  if (!isDir(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give a Target/<n>_<Name>/ folder with forget_level1.json … neighbor_mcp.json.' });
   const present = ORT_FILES.filter((f) => fs.existsSync(path.join(dir, f.file)));
   if (!present.some((f) => f.set === 'forget')) throw badInput('No forget_*.json file in the target folder', { file: dir, hint: `Expected some of: ${ORT_FILES.map((f) => f.file).join(', ')}.` });
   const items: OrtItem[] = [];
@@ -66,9 +66,32 @@ export function characterForm(item: OrtItem): OrtItem {
 
 /** One target folder, or a Target/ folder of them (those holding forget_*.json files). */
 export function ortTargets(dir: string): string[] {
-  if (!fs.existsSync(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give Target/<n>_<Name>/ or the Target/ folder.' });
+  if (!isDir(dir)) throw badInput('ORT target folder not found', { file: dir, hint: 'Give Target/<n>_<Name>/ or the Target/ folder.' });
   if (fs.readdirSync(dir).some((f) => f.startsWith('forget_'))) return [dir];
-  const subs = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => fs.statSync(f).isDirectory() && fs.readdirSync(f).some((x) => x.startsWith('forget_'))).sort();
+  const subs = fs.readdirSync(dir).map((f) => path.join(dir, f)).filter((f) => isDir(f) && fs.readdirSync(f).some((x) => x.startsWith('forget_'))).sort();
   if (subs.length === 0) throw badInput('No ORT target folders (with forget_*.json) here', { file: dir });
+  refuseDuplicateIds(subs);
   return subs;
+}
+
+function isDir(f: string): boolean {
+  try {
+    return fs.statSync(f).isDirectory();
+  } catch {
+    return false; // missing, a broken link, or unreadable
+  }
+}
+
+/** Target folders are <n>_<Name>, n the target's id: two folders with one id are refused. */
+function refuseDuplicateIds(dirs: string[]): void {
+  const seen = new Map<string, string>();
+  for (const d of dirs) {
+    const id = /^(\d+)_/.exec(path.basename(d))?.[1];
+    if (id === undefined) continue;
+    const other = seen.get(String(Number(id)));
+    if (other !== undefined) {
+      throw badInput(`Target id ${id} appears twice: ${path.basename(other)} and ${path.basename(d)}`, { file: d, field: 'target id', hint: 'Give every target folder its own number (Target/<n>_<Name>/): results, --resume and merge are keyed by it.' });
+    }
+    seen.set(String(Number(id)), d);
+  }
 }

@@ -43,13 +43,17 @@ function describe(v: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
-/** Applies `read` to every element of a JSON array; bad records become issues. */
+/**
+ * Applies `read` to every element of a JSON array; bad records (null, not an object, or a bad
+ * field) become issues. `read` may throw a MechEditError to refuse the whole file.
+ */
 export function readRecords<T>(file: string, data: unknown, read: (record: unknown, index: number) => T): { records: T[]; issues: RecordIssue[] } {
   if (!Array.isArray(data)) return { records: [], issues: [{ file, index: -1, field: '', message: 'expected a JSON array of records' }] };
   const records: T[] = [];
   const issues: RecordIssue[] = [];
   data.forEach((record, index) => {
     try {
+      if (typeof record !== 'object' || record === null || Array.isArray(record)) throw new RecordError('', `expected a record (a JSON object), got ${describe(record)}`);
       records.push(read(record, index));
     } catch (e) {
       if (!(e instanceof RecordError)) throw e;

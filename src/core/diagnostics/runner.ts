@@ -1,21 +1,38 @@
 // Batch runs of a diagnostic over a data set, crash-safe: one JSON line per finished case is
 // appended to cases.jsonl, so a crash or cancel loses no finished case and --resume continues
 // where the run stopped. A run folder holds:
-//   run.json      what was run (model fingerprint, data files and their sha256, method, shard)
-//   cases.jsonl   one CaseResult per line
+//   run.json      what was run (RunConfig: model fingerprint, data files and their sha256, method,
+//                 the fixed edit stack, the per-case edit settings, limit, shard)
+//   cases.jsonl   one result per line, each line ending in "\n" (a line without one was cut by
+//                 a crash: --resume drops it and does that case again)
 //   issues.json   records of the data files that failed validation (file, index, field)
-//   summary.json  per-task means (written at the end, and by `mechedit merge`)
+//   summary.json  written when the run finishes (and by `mechedit merge`): a run folder without
+//                 it did not finish
 //   report.html   self-contained report (no remote content)
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { badInput, cancelled } from '../errors';
+import { writeFileAtomic } from '../atomicWrite';
 import type { RecordIssue } from './records';
+import type { EditStack } from '../edits/stack';
 
 export interface Shard {
   index: number;
   count: number;
+}
+
+export interface FileHash {
+  file: string;
+  sha256: string;
+}
+
+/** An edit applied for a whole run: its id, strength and the sha256 of its file and vectors (absent for an edit that has no file). */
+export interface EditRef {
+  id: string;
+  strength?: number;
+  sha256?: string;
 }
 
 export interface RunConfig {
@@ -24,20 +41,42 @@ export interface RunConfig {
   modelFingerprint: string;
   modelPath: string;
   method: string;
-  data: { file: string; sha256: string }[];
+  data: FileHash[];
   limit?: number;
   shard?: Shard;
+  /** The edit stack applied for the whole run (enabled edits, in order). */
+  edits?: EditRef[];
   /** EVOKE's per-case edits: the settings they were computed with (absent: the model's defaults). */
-  perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: string[] };
+  perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: FileHash[] };
 }
 
 export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+export function fileHash(file: string): FileHash {
+  return { file: path.resolve(file), sha256: sha256File(file) };
+}
+
+/**
+ * The enabled edits of a stack, in order, each with the sha256 of its .json and its vectors file:
+ * what a run records so that --resume and merge refuse another stack under the same ids.
+ */
+export function stackRefs(stack: EditStack): EditRef[] {
+  return stack.list().filter((e) => e.enabled && e.strength !== 0).map((e) => {
+    let sha256: string | undefined;
+    if (e.file) {
+      const json = fs.readFileSync(e.file);
+      const vectors = path.join(path.dirname(e.file), String((JSON.parse(json.toString('utf8')) as { vectors?: unknown }).vectors));
+      sha256 = createHash('sha256').update(json).update('\0').update(fs.readFileSync(vectors)).digest('hex');
+    }
+    return { id: e.id, strength: e.strength, ...(sha256 ? { sha256 } : {}) };
+  });
+}
+
 export function parseShard(text: string | undefined): Shard | undefined {
   if (text === undefined) return undefined;
-  const m = /^(\d+)\/(\d+)$/.exec(text);
+  const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
   const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
   if (!shard || shard.count < 1 || shard.index >= shard.count) {
     throw badInput(`--shard must be i/n with 0 ≤ i < n (e.g. 0/8 … 7/8, as $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got "${text}"`, { field: '--shard' });
@@ -49,36 +88,103 @@ export function inShard<T>(items: T[], shard: Shard | undefined): T[] {
   return shard ? items.filter((_, i) => i % shard.count === shard.index) : items;
 }
 
-/** Same run? Everything but the shard must match for a resume or a merge. */
-function sameRun(a: RunConfig, b: RunConfig, withShard: boolean): string | undefined {
-  const keys: (keyof RunConfig)[] = ['tool', 'version', 'modelFingerprint', 'method', 'limit', 'perCase'];
-  for (const k of keys) if (JSON.stringify(a[k]) !== JSON.stringify(b[k])) return `${k}: ${JSON.stringify(a[k])} ≠ ${JSON.stringify(b[k])}`;
-  if (JSON.stringify(a.data.map((d) => d.sha256)) !== JSON.stringify(b.data.map((d) => d.sha256))) return 'the data files differ';
-  if (withShard && JSON.stringify(a.shard) !== JSON.stringify(b.shard)) return `shard: ${JSON.stringify(a.shard)} ≠ ${JSON.stringify(b.shard)}`;
+const shardText = (s: Shard | undefined) => (s ? `${s.index}/${s.count}` : 'none');
+
+/** What must match for a resume or a merge: everything but the shard (and the paths, which may differ between hosts). */
+function sameRun(a: RunConfig, b: RunConfig): string | undefined {
+  const same = (x: unknown, y: unknown) => JSON.stringify(x ?? null) === JSON.stringify(y ?? null);
+  const hashes = (files: FileHash[] | undefined) => files?.map((f) => f.sha256);
+  for (const k of ['tool', 'version', 'modelFingerprint', 'method', 'limit'] as const) {
+    if (!same(a[k], b[k])) return `${k}: ${JSON.stringify(a[k] ?? null)} ≠ ${JSON.stringify(b[k] ?? null)}`;
+  }
+  if (!same(hashes(a.data), hashes(b.data))) return 'the data files differ (sha256)';
+  const stack = (x: RunConfig) => (x.edits ?? []).map((e) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}${e.sha256 ? ` (${e.sha256.slice(0, 12)})` : ''}`).join(', ') || 'no edits';
+  if (!same(a.edits ?? [], b.edits ?? [])) return `edits: ${stack(a)} ≠ ${stack(b)}`;
+  const pa = a.perCase;
+  const pb = b.perCase;
+  for (const k of ['layer', 'layers', 'lambda'] as const) {
+    if (!same(pa?.[k], pb?.[k])) return `per-case ${k}: ${JSON.stringify(pa?.[k] ?? 'default')} ≠ ${JSON.stringify(pb?.[k] ?? 'default')}`;
+  }
+  if (!same(hashes(pa?.corpus), hashes(pb?.corpus))) return 'the per-case corpus differs (sha256)';
   return undefined;
 }
 
-/** Reads cases.jsonl, dropping a last line cut off by a crash (and truncating it away). */
-export function readCases<T>(file: string): T[] {
-  if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, 'utf8');
-  const lines = text.split('\n');
-  const out: T[] = [];
-  let good = 0;
-  for (const line of lines) {
-    if (!line.trim()) {
-      good += line.length + 1;
-      continue;
-    }
-    try {
-      out.push(JSON.parse(line));
-      good += line.length + 1;
-    } catch {
-      break;
-    }
+/** run.json of a run folder, checked for the fields every run records. */
+export function readRunConfig(dir: string): RunConfig {
+  const file = path.join(dir, 'run.json');
+  const hint = 'run.json records what the run was (model, data, settings): without it the results cannot be checked. Start the run again in a new --out folder.';
+  let c: RunConfig;
+  try {
+    c = JSON.parse(fs.readFileSync(file, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file, hint });
   }
-  if (good < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, Math.min(good, text.length))));
-  return out;
+  const bad = (field: string) => badInput(`The run record is damaged: "${field}" is missing or of the wrong type`, { file, field, hint });
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw bad('(the whole file)');
+  if (typeof c.tool !== 'string') throw bad('tool');
+  if (typeof c.version !== 'number') throw bad('version');
+  if (typeof c.modelFingerprint !== 'string') throw bad('modelFingerprint');
+  if (typeof c.method !== 'string') throw bad('method');
+  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string')) throw bad('data');
+  if (c.shard !== undefined && !(Number.isInteger(c.shard?.index) && Number.isInteger(c.shard?.count) && c.shard.index >= 0 && c.shard.index < c.shard.count)) throw bad('shard');
+  if (c.edits !== undefined && !(Array.isArray(c.edits) && c.edits.every((e) => typeof e?.id === 'string'))) throw bad('edits');
+  return c;
+}
+
+export interface CaseLineRules<T> {
+  /** Why a parsed line is not a result of this tool (undefined: it is one). */
+  check: (x: unknown) => string | undefined;
+  /** The case a result is of: two lines of one case are refused. */
+  key: (x: T) => string;
+}
+
+interface ScannedCases<T> {
+  cases: T[];
+  /** Bytes of complete lines; less than the file's size when the last line was cut by a crash. */
+  complete: number;
+  cut: boolean;
+}
+
+/** Reads cases.jsonl strictly: a complete line that is not a result (or repeats a case) is refused by line number. */
+function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
+  if (!fs.existsSync(file)) return { cases: [], complete: 0, cut: false };
+  const bytes = fs.readFileSync(file);
+  const end = bytes.lastIndexOf(0x0a) + 1; // every complete line ends in "\n"
+  const lines = bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
+  const hint = 'cases.jsonl holds one result per line, as MechEdit wrote it. If it was edited, restore it; or delete that line (its case is done again on --resume), or start the run again in a new --out folder.';
+  const cases: T[] = [];
+  const seen = new Map<string, number>();
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    const field = `line ${i + 1}`;
+    let x: unknown;
+    try {
+      x = JSON.parse(line);
+    } catch (e) {
+      throw badInput(`Line ${i + 1} is not JSON (${(e as Error).message})`, { file, field, hint });
+    }
+    const wrong = rules?.check(x);
+    if (wrong) throw badInput(`Line ${i + 1} is not a result of this run: ${wrong}`, { file, field, hint });
+    if (rules) {
+      const key = rules.key(x as T);
+      const first = seen.get(key);
+      if (first !== undefined) throw badInput(`Lines ${first} and ${i + 1} are results of the same case (${key})`, { file, field, hint });
+      seen.set(key, i + 1);
+    }
+    cases.push(x as T);
+  });
+  return { cases, complete: end, cut: end < bytes.length };
+}
+
+/**
+ * The results in cases.jsonl. A last line cut by a crash (no "\n" at its end) is not a result: it
+ * is left out, and with `repair` (--resume) cut from the file so that the case is done again.
+ * Any other line that is not a result is refused, naming the file and line.
+ */
+export function readCases<T>(file: string, rules?: CaseLineRules<T>, repair = false): T[] {
+  const scanned = scanCases(file, rules);
+  if (scanned.cut && repair) fs.truncateSync(file, scanned.complete);
+  return scanned.cases;
 }
 
 export interface OpenedRun<T> {
@@ -87,20 +193,27 @@ export interface OpenedRun<T> {
   append(results: T[]): void;
 }
 
-/** Creates (or, with resume, reopens) a run folder. */
-export function openRun<T>(dir: string, config: RunConfig, resume: boolean): OpenedRun<T> {
+/**
+ * Creates (or, with resume, reopens) a run folder. A folder that holds a run is refused without
+ * resume; with it, the run must be the same (sameRun) and its cases.jsonl readable.
+ */
+export function openRun<T>(dir: string, config: RunConfig, resume: boolean, rules?: CaseLineRules<T>): OpenedRun<T> {
   const casesFile = path.join(dir, 'cases.jsonl');
   const runFile = path.join(dir, 'run.json');
   fs.mkdirSync(dir, { recursive: true });
+  const held = fs.existsSync(runFile) || fs.existsSync(casesFile);
   let done: T[] = [];
-  if (fs.existsSync(runFile) && fs.existsSync(casesFile)) {
-    if (!resume) throw badInput(`The output folder already holds a run`, { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
-    const previous = JSON.parse(fs.readFileSync(runFile, 'utf8')) as RunConfig;
-    const diff = sameRun(previous, config, true);
-    if (diff) throw badInput(`--resume: the folder holds a different run (${diff})`, { file: runFile, hint: 'Resume with the same model, data, method, limit and shard, or choose another --out.' });
-    done = readCases<T>(casesFile);
+  if (held && !resume) throw badInput('The output folder already holds a run', { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
+  if (held) {
+    if (!fs.existsSync(runFile)) throw badInput('The folder has results (cases.jsonl) but no run record (run.json): they cannot be checked against this run', { file: dir, hint: 'Choose another --out.' });
+    const previous = readRunConfig(dir);
+    const diff = sameRun(previous, config) ?? (JSON.stringify(previous.shard ?? null) !== JSON.stringify(config.shard ?? null) ? `shard: ${shardText(previous.shard)} ≠ ${shardText(config.shard)}` : undefined);
+    if (diff) throw badInput(`--resume: the folder holds a different run (${diff})`, { file: runFile, hint: 'Resume with the same model, edits, data, method, settings, limit and shard, or choose another --out.' });
+    done = readCases<T>(casesFile, rules, true);
+    if (!fs.existsSync(casesFile)) fs.writeFileSync(casesFile, '');
+    fs.rmSync(path.join(dir, 'summary.json'), { force: true }); // written again when the run finishes
   } else {
-    fs.writeFileSync(runFile, `${JSON.stringify(config, null, 2)}\n`);
+    writeFileAtomic(runFile, `${JSON.stringify(config, null, 2)}\n`);
     fs.writeFileSync(casesFile, '');
   }
   return {
@@ -152,17 +265,53 @@ export function writeIssues(dir: string, issues: RecordIssue[]): void {
   fs.writeFileSync(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
 }
 
-/** Checks that run folders can be merged (same run, different shards) and returns the config. */
+/** summary.json (the run finished: merge relies on it); written last, atomically. */
+export function writeSummaryFile(dir: string, summary: object): void {
+  writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+}
+
+/**
+ * Checks that run folders are the complete set of shards of one run: every folder a finished run
+ * with run.json, the same run (sameRun), the same shard count, every shard index exactly once.
+ * Returns the run's config without the shard.
+ */
 export function mergeConfigs(dirs: string[]): RunConfig {
-  if (dirs.length === 0) throw badInput('Nothing to merge', { field: 'folders', hint: 'Give the run folders of the shards.' });
-  const configs = dirs.map((d) => {
-    const f = path.join(d, 'run.json');
-    if (!fs.existsSync(f)) throw badInput('Not a run folder (no run.json)', { file: d });
-    return JSON.parse(fs.readFileSync(f, 'utf8')) as RunConfig;
-  });
-  for (let i = 1; i < configs.length; i++) {
-    const diff = sameRun(configs[0], configs[i], false);
-    if (diff) throw badInput(`These runs cannot be merged (${diff})`, { file: dirs[i] });
+  if (dirs.length === 0) throw badInput('Nothing to merge', { field: 'folders', hint: 'Give the run folders of all the shards: mechedit merge --out DIR shard0 shard1 …' });
+  const real = new Map<string, string>();
+  for (const d of dirs) {
+    let stat: fs.Stats | undefined;
+    try {
+      stat = fs.statSync(d);
+    } catch {
+      stat = undefined;
+    }
+    if (!stat?.isDirectory()) throw badInput('Not a run folder (no such folder)', { file: d, hint: 'Give the --out folders of the shard runs.' });
+    const key = fs.realpathSync(d);
+    if (real.has(key)) throw badInput(`The folder is given twice (${real.get(key)} and ${d})`, { file: d, hint: 'Give each shard folder once.' });
+    real.set(key, d);
+    if (!fs.existsSync(path.join(d, 'run.json'))) throw badInput('Not a run folder (no run.json)', { file: d, hint: 'Give the --out folders of the shard runs.' });
   }
+  const configs = dirs.map((d) => readRunConfig(d));
+  configs.forEach((c, i) => {
+    if (!c.shard) throw badInput('This run was not sharded (no --shard): there is nothing to merge it with', { file: dirs[i], field: 'shard', hint: 'merge joins the folders of one run made with --shard 0/n … n-1/n.' });
+    const diff = sameRun(configs[0], c);
+    if (diff) throw badInput(`These runs cannot be merged (${diff})`, { file: dirs[i], hint: `${dirs[0]} and ${dirs[i]} are shards of different runs; merge only the shards of one run.` });
+  });
+  const count = configs[0].shard!.count;
+  const byIndex = new Map<number, string>();
+  configs.forEach((c, i) => {
+    if (c.shard!.count !== count) throw badInput(`These runs cannot be merged: shard ${shardText(c.shard)} is from a run cut into ${c.shard!.count}, ${dirs[0]} (${shardText(configs[0].shard)}) from one cut into ${count}`, { file: dirs[i], field: 'shard' });
+    const other = byIndex.get(c.shard!.index);
+    if (other !== undefined) throw badInput(`Shard ${shardText(c.shard)} is given twice: ${other} and ${dirs[i]}`, { file: dirs[i], field: 'shard', hint: 'Give each shard once.' });
+    byIndex.set(c.shard!.index, dirs[i]);
+  });
+  const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !byIndex.has(i));
+  if (missing.length) {
+    const list = missing.slice(0, 20).map((i) => `${i}/${count}`).join(', ') + (missing.length > 20 ? `, … (${missing.length} in all)` : '');
+    throw badInput(`Shard${missing.length > 1 ? 's' : ''} ${list} ${missing.length > 1 ? 'are' : 'is'} missing`, { field: 'folders', hint: `Run ${missing.length > 1 ? 'them' : 'it'} with --shard ${missing[0]}/${count}${missing.length > 1 ? ' …' : ''} and give all ${count} folders.` });
+  }
+  dirs.forEach((d, i) => {
+    if (!fs.existsSync(path.join(d, 'summary.json'))) throw badInput(`Shard ${shardText(configs[i].shard)} did not finish (no summary.json)`, { file: d, hint: 'Finish it with the same command and --resume, then merge.' });
+  });
   return { ...configs[0], shard: undefined };
 }

@@ -13,6 +13,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
+import { replaceAtomic } from '../atomicWrite';
 import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
 
@@ -83,18 +84,11 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[]): { o
   // edit made for the source is refused on the baked model, which already holds it).
   // Written beside and renamed over a previous bake's file: its inode (which a graph folder may
   // hard-link and a running session map) is never rewritten.
-  const weights = path.join(outDir, 'model.safetensors');
-  const tmp = `${weights}.${process.pid}.tmp`;
-  try {
-    writeSafetensors(tmp, tensors, {
-      format: 'pt',
-      mechedit_baked_from: src.fingerprint,
-      mechedit_edits: applied.filter((e) => e.enabled).map((e) => `${e.id}×${e.strength}`).join(','),
-    });
-    fs.renameSync(tmp, weights);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  replaceAtomic(path.join(outDir, 'model.safetensors'), (tmp) => writeSafetensors(tmp, tensors, {
+    format: 'pt',
+    mechedit_baked_from: src.fingerprint,
+    mechedit_edits: applied.filter((e) => e.enabled).map((e) => `${e.id}×${e.strength}`).join(','),
+  }));
   for (const f of COPY_FILES) {
     const from = path.join(src.dir, f);
     if (fs.existsSync(from)) fs.copyFileSync(from, path.join(outDir, f));

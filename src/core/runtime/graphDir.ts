@@ -13,11 +13,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import type { WeightLocator } from '../graph/forward';
-import { refuseInsideCheckpoint } from '../outputs';
+import { replaceAtomic } from '../atomicWrite';
 
 export interface GraphDir {
   dir: string;
@@ -32,7 +31,6 @@ export function cacheRoot(): string {
 }
 
 export function prepareGraphDir(ckpt: Checkpoint, log: (m: string) => void = () => undefined): GraphDir {
-  refuseInsideCheckpoint(cacheRoot(), ckpt, 'The MechEdit cache (MECHEDIT_CACHE)');
   const dir = path.join(cacheRoot(), 'graphs', ckpt.fingerprint);
   fs.mkdirSync(dir, { recursive: true });
   const names = new Map<string, string>(); // weight file (as given) → name inside dir
@@ -48,11 +46,6 @@ export function prepareGraphDir(ckpt: Checkpoint, log: (m: string) => void = () 
   return { dir, prefix: '', mode: 'copy', locate };
 }
 
-/** A name beside `target` no other process (on any host sharing the cache) uses. */
-function tempBeside(target: string): string {
-  return `${target}.${process.pid}.${os.hostname()}.${randomBytes(4).toString('hex')}.tmp`;
-}
-
 /**
  * Hard-links `real` at `target` unless `target` already is that file; returns the name inside the
  * folder. A link to another inode is replaced atomically (link to a temp name, then rename): it
@@ -65,13 +58,7 @@ function link(real: string, target: string): string {
     const b = fs.statSync(real);
     if (a.ino === b.ino && a.dev === b.dev) return path.basename(target);
   }
-  const tmp = tempBeside(target);
-  try {
-    fs.linkSync(real, tmp);
-    fs.renameSync(tmp, target);
-  } finally {
-    fs.rmSync(tmp, { force: true });
-  }
+  replaceAtomic(target, (tmp) => fs.linkSync(real, tmp));
   return path.basename(target);
 }
 
@@ -88,14 +75,10 @@ export function copyIfStale(source: string, target: string): string {
   const dst = fs.existsSync(target) ? fs.statSync(target) : undefined;
   // utimes takes the time in (floating-point) seconds: the copy's mtime comes back within 1 ms.
   if (!dst || dst.size !== src.size || Math.abs(dst.mtimeMs - src.mtimeMs) >= 1) {
-    const tmp = tempBeside(target);
-    try {
+    replaceAtomic(target, (tmp) => {
       fs.copyFileSync(source, tmp);
       fs.utimesSync(tmp, src.atime, src.mtime);
-      fs.renameSync(tmp, target);
-    } finally {
-      fs.rmSync(tmp, { force: true });
-    }
+    });
   }
   return path.basename(target);
 }

@@ -16,6 +16,7 @@ import { badInput } from '../errors';
 import { loadOrt, type InferenceSession, type OrtTensor } from './ort';
 import { sessionOptions } from './providers';
 import { prepareGraphDir, type GraphDir } from './graphDir';
+import { writeFileAtomic } from '../atomicWrite';
 
 /** Bumped whenever buildForward's output changes, so cached .onnx files are rebuilt. */
 const GRAPH_VERSION = 7;
@@ -126,9 +127,8 @@ export class LoadedModel {
     const name = `${this.graphDir.prefix}${createHash('sha256').update(key).digest('hex').slice(0, 16)}.onnx`;
     const file = path.join(this.graphDir.dir, name);
     if (!fs.existsSync(file)) {
-      const tmp = `${file}.${process.pid}.tmp`;
-      fs.writeFileSync(tmp, buildForward(this.plan, this.graphDir.locate, options));
-      fs.renameSync(tmp, file);
+      // The cache may be shared by a cluster's nodes: a temp name unique across hosts, then rename.
+      writeFileAtomic(file, buildForward(this.plan, this.graphDir.locate, options));
     }
     return loadOrt().InferenceSession.create(file, sessionOptions(this.options.provider, this.options));
   }

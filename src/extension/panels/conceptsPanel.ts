@@ -34,7 +34,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
 
   /** "Ablate": W ← (I − d dᵀ) W with the direction of `layer`, at `layers`; saved and applied. */
   async ablate({ direction, layer, layers }: { direction: WireTensor; layer: number; layers: number[] }): Promise<{ applied: boolean; label?: string; file?: string }> {
-    const outDir = editsFolder();
+    const outDir = editsFolder(this.engine.model?.path);
     if (!outDir) return { applied: false };
     try {
       const r = await this.engine.client.request('edits/ablate', { direction, layers, label: `ablate the concept direction of layer ${layer} at layers ${layers.join(', ')}`, request: { directionLayer: layer }, outDir });

@@ -13,6 +13,7 @@ import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webvie
 import { saveFile } from '../webview/save';
 import { openReportView } from '../webview/reportView';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
+import { outputFolder } from '../outputFolders';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
 
@@ -27,8 +28,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
           this.engine.client.request('diagnostics/edit', { file }, { token, timeoutMs: 0, onProgress: (x) => progress.report({ message: x.message }) }));
       }
       const kind = p.kind;
-      const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-      const outDir = ws ? path.join(ws, '.mechedit', 'diagnostics') : path.join(this.storage, 'diagnostics');
+      const outDir = outputFolder('diagnostics', this.engine.model?.path) ?? path.join(this.storage, 'diagnostics');
       // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
       const own = path.join(this.engine.model?.path ?? '', 'eval', p.kind === 'ort' ? 'ort' : 'evoke.json');
       const extra: { data?: string; target?: string } = {};

@@ -1,0 +1,101 @@
+// `mechedit merge`: joins the run folders of a sharded EVOKE or ORT run into one folder, as if the
+// run had not been sharded. Refused (runner.mergeConfigs) unless the folders are every shard of
+// one run, each finished; the shard folders are only read.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { badInput } from '../errors';
+import { writeFileAtomic } from '../atomicWrite';
+import { mergeConfigs, readCases, type CaseLineRules } from './runner';
+import { CASE_LINES, writeSummary } from './evokeRun';
+import { ORT_LINES, writeOrtSummary } from './ortRun';
+import type { CaseResult, TaskSummary } from './evoke';
+import type { OrtResult } from './ort';
+import type { RecordIssue } from './records';
+
+export interface MergeResult {
+  out: string;
+  tool: string;
+  merged: number;
+  cases: number;
+  /** EVOKE: the per-task summary of all the cases. */
+  tasks: Record<string, TaskSummary>;
+  /** ORT: every target's result. */
+  targets?: OrtResult[];
+}
+
+export function mergeRuns(dirs: string[], out: string): MergeResult {
+  const config = mergeConfigs(dirs);
+  const rules = config.tool === 'evoke' ? CASE_LINES : config.tool === 'ort' ? ORT_LINES : undefined;
+  if (!rules) throw badInput(`Runs of "${config.tool}" cannot be merged`, { file: path.join(dirs[0], 'run.json'), field: 'tool', hint: 'merge joins evoke and ort runs.' });
+  refuseOut(out, dirs);
+
+  const seen = new Map<string, string>();
+  const results: unknown[] = [];
+  for (const d of dirs) {
+    const cases = readCases(path.join(d, 'cases.jsonl'), rules as CaseLineRules<unknown>);
+    const counted = summaryCount(d);
+    if (counted !== cases.length) throw badInput(`The shard holds ${cases.length} results in cases.jsonl but its summary.json counts ${counted}`, { file: d, hint: 'The folder was changed after the run finished: run that shard again (with --resume, after deleting summary.json), then merge.' });
+    for (const c of cases) {
+      const key = (rules as CaseLineRules<unknown>).key(c);
+      const other = seen.get(key);
+      if (other !== undefined) throw badInput(`Case ${key} is in two shards: ${other} and ${d}`, { file: d, hint: 'Merge the shards of one run, each once.' });
+      seen.set(key, d);
+      results.push(c);
+    }
+  }
+
+  fs.mkdirSync(out, { recursive: true });
+  writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+  if (config.tool === 'ort') {
+    const targets = results as OrtResult[];
+    fs.writeFileSync(path.join(out, 'cases.jsonl'), targets.map((c) => `${JSON.stringify(c)}\n`).join(''));
+    writeOrtSummary(out, config, targets);
+    return { out: path.resolve(out), tool: 'ort', merged: dirs.length, cases: targets.length, tasks: {}, targets };
+  }
+  const cases = (results as CaseResult[]).sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
+  fs.writeFileSync(path.join(out, 'cases.jsonl'), cases.map((c) => `${JSON.stringify(c)}\n`).join(''));
+  fs.writeFileSync(path.join(out, 'issues.json'), `${JSON.stringify(mergedIssues(dirs), null, 2)}\n`);
+  const tasks = writeSummary(out, config, cases);
+  return { out: path.resolve(out), tool: 'evoke', merged: dirs.length, cases: cases.length, tasks };
+}
+
+/** The merged folder is new: not one of the shards, not inside one, and holding no run. */
+function refuseOut(out: string, dirs: string[]): void {
+  const target = path.resolve(out);
+  for (const d of dirs) {
+    const shard = fs.realpathSync(d);
+    const rel = path.relative(shard, fs.existsSync(target) ? fs.realpathSync(target) : target);
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw badInput('--out is a shard folder (or inside one): merge never writes into the folders it reads', { file: target, field: '--out', hint: 'Give a new folder.' });
+  }
+  if (['run.json', 'cases.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) throw badInput('--out already holds a run: merge writes only into a new folder', { file: target, field: '--out', hint: 'Give a new folder.' });
+}
+
+function summaryCount(dir: string): number {
+  const file = path.join(dir, 'summary.json');
+  try {
+    const n = (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases?: unknown }).cases;
+    if (typeof n === 'number') return n;
+  } catch {
+    // reported below
+  }
+  throw badInput('summary.json of the shard is unreadable', { file, hint: 'Finish the shard again: delete summary.json and run the same command with --resume.' });
+}
+
+/** The shards' issues.json, each issue once. */
+function mergedIssues(dirs: string[]): RecordIssue[] {
+  const all = new Map<string, RecordIssue>();
+  for (const d of dirs) {
+    const file = path.join(d, 'issues.json');
+    if (!fs.existsSync(file)) continue;
+    let list: unknown;
+    try {
+      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw badInput(`issues.json of the shard is unreadable: ${(e as Error).message}`, { file });
+    }
+    if (!Array.isArray(list)) throw badInput('issues.json of the shard is not a list', { file });
+    for (const i of list as RecordIssue[]) all.set(JSON.stringify(i), i);
+  }
+  return [...all.values()];
+}
