@@ -266,6 +266,8 @@ describe('runs', () => {
     await assert.rejects(start({ corpus: [corpus], resume: true }), /different run \(per-case layer: 1 ≠ "default"\)/);
     await assert.rejects(start({ layer: 1, corpus: [corpus], lambda: 5, resume: true }), /per-case lambda/);
     await assert.rejects(start({ layer: 1, corpus: [corpus], method: 'memit', resume: true }), /method: "rome" ≠ "memit"/);
+    const missing = path.join(tmp, 'no-such-corpus.txt');
+    await assert.rejects(start({ layer: 1, corpus: [missing] }), (e: MechEditError) => e.data?.code === 'bad-input' && e.data.file === missing);
     fs.appendFileSync(corpus, 'A third sentence, added since.\n');
     await assert.rejects(start({ layer: 1, corpus: [corpus], resume: true }), /per-case corpus differs/);
     // Without --corpus the corpus is corpus.txt beside the model, recorded with its sha256.

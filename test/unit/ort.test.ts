@@ -131,6 +131,11 @@ describe('runs: resume, shards and merge', () => {
     assert.deepEqual(resumed.targets, whole.targets);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8')).targets, JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8')).targets);
     await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, resume: true }), (e: MechEditError) => e.data?.field === '--resume');
+    // A damaged results file is refused by line, and left as it was.
+    const damaged = `${lines(part)[0]}\n{"target":"2_Dravokine","rows":[{"set":"forget"}],"issues":[]}\n`;
+    fs.writeFileSync(path.join(part, 'cases.jsonl'), damaged);
+    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true }), (e: MechEditError) => e.data?.file === path.join(part, 'cases.jsonl') && e.data.field === 'line 2' && /rows\[0\] is not/.test(e.message));
+    assert.equal(fs.readFileSync(path.join(part, 'cases.jsonl'), 'utf8'), damaged);
   });
 
   test('shards cover the targets once and merge into the unsharded result; shards of other stacks are refused', async () => {

@@ -41,7 +41,13 @@ export const ORT_LINES: CaseLineRules<OrtResult> = {
     const r = x as Partial<OrtResult> | null;
     if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
     if (typeof r.target !== 'string' || !r.target) return '"target" is not a name';
+    const score = (x: unknown) => typeof x === 'object' && x !== null && ['items', 'lossProb', 'tokenAccuracy'].every((k) => typeof (x as Record<string, unknown>)[k] === 'number');
     if (!Array.isArray(r.rows)) return '"rows" is not a list';
+    const row = r.rows.findIndex((w: unknown) => {
+      const x = w as Record<string, unknown> | null;
+      return !(typeof x?.set === 'string' && typeof x.form === 'string' && score(x.before) && (x.after === undefined || score(x.after)));
+    });
+    if (row >= 0) return `rows[${row}] is not {set, form, before: {items, lossProb, tokenAccuracy}, after?}`;
     if (!Array.isArray(r.issues)) return '"issues" is not a list';
     return undefined;
   },

@@ -54,8 +54,13 @@ export function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
+/** The file's path and sha256; a file that cannot be read is refused by name. */
 export function fileHash(file: string): FileHash {
-  return { file: path.resolve(file), sha256: sha256File(file) };
+  try {
+    return { file: path.resolve(file), sha256: sha256File(file) };
+  } catch (e) {
+    throw badInput(`Cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path.resolve(file), hint: 'Check the path.' });
+  }
 }
 
 /**
@@ -66,9 +71,13 @@ export function stackRefs(stack: EditStack): EditRef[] {
   return stack.list().filter((e) => e.enabled && e.strength !== 0).map((e) => {
     let sha256: string | undefined;
     if (e.file) {
-      const json = fs.readFileSync(e.file);
-      const vectors = path.join(path.dirname(e.file), String((JSON.parse(json.toString('utf8')) as { vectors?: unknown }).vectors));
-      sha256 = createHash('sha256').update(json).update('\0').update(fs.readFileSync(vectors)).digest('hex');
+      try {
+        const json = fs.readFileSync(e.file);
+        const vectors = path.join(path.dirname(e.file), String((JSON.parse(json.toString('utf8')) as { vectors?: unknown }).vectors));
+        sha256 = createHash('sha256').update(json).update('\0').update(fs.readFileSync(vectors)).digest('hex');
+      } catch (err) {
+        throw badInput(`Cannot read the edit to record it with the run: ${(err as Error).message}`, { file: e.file, hint: 'The edit file or its vectors changed while the run started: start it again.' });
+      }
     }
     return { id: e.id, strength: e.strength, ...(sha256 ? { sha256 } : {}) };
   });
@@ -127,7 +136,12 @@ export function readRunConfig(dir: string): RunConfig {
   if (typeof c.method !== 'string') throw bad('method');
   if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string')) throw bad('data');
   if (c.shard !== undefined && !(Number.isInteger(c.shard?.index) && Number.isInteger(c.shard?.count) && c.shard.index >= 0 && c.shard.index < c.shard.count)) throw bad('shard');
-  if (c.edits !== undefined && !(Array.isArray(c.edits) && c.edits.every((e) => typeof e?.id === 'string'))) throw bad('edits');
+  const editRef = (e: EditRef | null) => typeof e?.id === 'string' && ['number', 'undefined'].includes(typeof e.strength) && ['string', 'undefined'].includes(typeof e.sha256);
+  if (c.edits !== undefined && !(Array.isArray(c.edits) && c.edits.every(editRef))) throw bad('edits');
+  const pc = c.perCase as unknown;
+  if (pc !== undefined && (typeof pc !== 'object' || pc === null || Array.isArray(pc))) throw bad('perCase');
+  const corpus = c.perCase?.corpus as unknown;
+  if (corpus !== undefined && !(Array.isArray(corpus) && corpus.every((f: FileHash | null) => typeof f?.sha256 === 'string'))) throw bad('perCase.corpus');
   return c;
 }
 
