@@ -64,19 +64,22 @@ export function refuseInsideCheckpoint(out: string, ckpt: CheckpointPlace, what 
   }
 }
 
+/** Whether `file` is a plain file that `isOurs` recognises (false when it cannot be read). */
+function ourFile(file: string, isOurs: (file: string) => boolean): boolean {
+  try {
+    return fs.statSync(file).isFile() && isOurs(file);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Refuses to replace `file` when it exists and `isOurs(file)` says MechEdit did not write it.
  * `kind` names what MechEdit would have written there ("a MechEdit edit file").
  */
 export function refuseForeignFile(file: string, isOurs: (file: string) => boolean, kind: string): void {
   if (!fs.existsSync(file)) return;
-  let ours = false;
-  try {
-    ours = fs.statSync(file).isFile() && isOurs(file);
-  } catch {
-    ours = false;
-  }
-  if (!ours) {
+  if (!ourFile(file, isOurs)) {
     throw badInput(`${file} already exists and is not ${kind}; MechEdit replaces only files it wrote`, {
       file: path.resolve(file),
       hint: 'Choose another output name or folder, or move the file away first.',
@@ -95,14 +98,7 @@ export function refuseForeignFolder(dir: string, marker: string, isOurs: (marker
     throw badInput(`${dir} is a file, not a folder`, { file: path.resolve(dir), hint: 'Give a new or empty folder.' });
   }
   if (fs.readdirSync(dir).length === 0) return;
-  const file = path.join(dir, marker);
-  let ours = false;
-  try {
-    ours = fs.statSync(file).isFile() && isOurs(file);
-  } catch {
-    ours = false;
-  }
-  if (!ours) {
+  if (!ourFile(path.join(dir, marker), isOurs)) {
     throw badInput(`The folder ${dir} is not empty and is not ${kind} (no MechEdit ${marker} in it); MechEdit replaces only files it wrote`, {
       file: path.resolve(dir),
       hint: 'Choose a new or empty folder.',

@@ -13,6 +13,7 @@ import { EditStack } from '../../src/core/edits/stack';
 import { readEdit, writeEdit, type Edit } from '../../src/core/edits/editFile';
 import { bake } from '../../src/core/edits/bake';
 import { MechEditError } from '../../src/core/errors';
+import { writeNpy } from './npy';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const fixture = (name: string) => path.join(repo, 'test', 'fixtures', 'models', name);
@@ -28,14 +29,7 @@ function rand(n: number, seed: number, scale = 0.5): Float32Array {
 }
 
 function npy(file: string, rows: number, cols: number, data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.writeUInt32BE(0x934e554d, 0);
-  head.write('PY', 4, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer, data.byteOffset, data.byteLength)]));
+  writeNpy(file, rows, cols, data);
 }
 
 /** A rank-r edit of `module` at `layer`, written to disk and read back. */

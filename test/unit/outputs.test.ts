@@ -16,6 +16,7 @@ import { readEdit, writeEdit, type Edit } from '../../src/core/edits/editFile';
 import { bake } from '../../src/core/edits/bake';
 import { MechEditError } from '../../src/core/errors';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
+import { writeNpy } from './npy';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-outputs-'));
@@ -51,14 +52,7 @@ function cli(...args: string[]): { status: number | null; json: { error?: { file
 }
 
 function npy(file: string, data: Float32Array): void {
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (1, ${data.length}), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.writeUInt32BE(0x934e554d, 0);
-  head.write('PY', 4, 'latin1');
-  head[6] = 1;
-  head.writeUInt16LE(header.length, 8);
-  fs.writeFileSync(file, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+  writeNpy(file, 1, data.length, data);
 }
 
 const model = LoadedModel.open(tiny, { provider: 'cpu', threads: 1 });
