@@ -47,7 +47,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const model = new ModelView(engine);
   const statusBar = createStatusBar(engine);
   context.subscriptions.push(problems, model);
-  const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems));
+  const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems, context.workspaceState));
 
   context.subscriptions.push(
     output,

@@ -168,7 +168,24 @@ export interface DiagnosticsPanel extends PanelProtocol {
     context: DiagnosticsContext;
     /** Sets the form and runs (commands and tests use it); 'edit' diagnoses the edit file `file`. */
     run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'edit'; file?: string };
+    /** The last results (complete snapshot), sent when the webview starts: opened, revived after a reload, shown again. */
+    last: DiagnosticsLast;
   };
+}
+
+/** The Diagnostics panel's last results as the host kept them (.mechedit/diagnostics/last.json). */
+export interface DiagnosticsLast {
+  /** Absent when they could not be read back; `error` says why. */
+  result?: EvokeDiagnostics | OrtDiagnostics | EditDiagnostics;
+  /** When they were computed (ISO 8601). */
+  savedAt: string;
+  /** The model folder they were computed on. */
+  model?: string;
+  /** Read back from disk (after a reload, or the panel closed and opened again), not computed in this panel. */
+  restored: boolean;
+  /** Where they were read from. */
+  file?: string;
+  error?: string;
 }
 
 export interface DiagnosticsContext {

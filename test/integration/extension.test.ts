@@ -102,7 +102,7 @@ describe('MechEdit in VS Code', () => {
     const state = await vscode.commands.executeCommand<{ items: { id: string; enabled: boolean }[]; lastChangeMs: number }>('mechedit.applyEdit', vscode.Uri.file(file));
     assert.deepEqual(state?.items.map((i) => [i.id, i.enabled]), [['push-1', true]]);
     const nodes = await api.edits.getChildren();
-    assert.equal(nodes.find((n) => n.uri.fsPath === file)?.item?.id, 'push-1', 'the Edits view shows the edit as applied');
+    assert.equal(nodes.find((n) => n.uri?.fsPath === file)?.item?.id, 'push-1', 'the Edits view shows the edit as applied');
     const edited = await api.engine.client.request('model/predict', { prompt: 'the cat sat', top: 5 });
     assert.notDeepEqual(edited.next, before.next);
     await screenshot('edit-applied');

@@ -12,6 +12,7 @@ import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { decodeConcepts } from '../../src/protocol/wire';
 import { encodeVector } from '../../src/protocol/tensor';
+import { useModel } from './models';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -27,13 +28,7 @@ describe('Fact edits from a request file', () => {
     this.timeout(150_000);
     api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
     previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
-    await vscode.workspace.getConfiguration('mechedit').update('modelPath', defaultModel, vscode.ConfigurationTarget.Global);
-    const deadline = Date.now() + 120_000;
-    while (api.engine.model?.path !== defaultModel) {
-      assert.ok(Date.now() < deadline, `the default model did not open: model ${api.engine.model?.path}, error ${api.engine.modelError}`);
-      await api.engine.ensureModel().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await useModel(api, defaultModel);
   });
 
   after(async () => {

@@ -11,6 +11,7 @@ import type { MechEditApi } from '../../src/extension/extension';
 import type { FactEditResult } from '../../src/extension/factEdits';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
+import { useModel } from './models';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -26,13 +27,7 @@ describe('Honest UI: failed edits, Diagnose This Edit, the panel\'s per-case set
     this.timeout(150_000);
     api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
     previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
-    await vscode.workspace.getConfiguration('mechedit').update('modelPath', defaultModel, vscode.ConfigurationTarget.Global);
-    const deadline = Date.now() + 120_000;
-    while (api.engine.model?.path !== defaultModel) {
-      assert.ok(Date.now() < deadline, `the default model did not open: model ${api.engine.model?.path}, error ${api.engine.modelError}`);
-      await api.engine.ensureModel().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await useModel(api, defaultModel);
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
   });
 

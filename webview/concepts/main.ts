@@ -1,7 +1,9 @@
 // The Concepts panel's webview: prompts with / without a concept → per-layer AUC bars (click a
 // layer), a table (AUC, ‖d‖, lens read, cosine with the stack's edits), the probe prompt's
 // projection as a token × layer heatmap, and actions: ablate the selected layer's direction at
-// chosen layers, redirect the concept with ROCR; CSV / JSON export.
+// chosen layers, redirect the concept with ROCR; CSV / JSON export. The charts are marked stale
+// (shared/stale.ts) when the prompt sets or the probe change, or the analysis that should replace
+// them fails.
 
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
@@ -17,6 +19,7 @@ import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, textfield } from '../shared/controls';
 import { drawCells, type Grid } from '../shared/heatmap';
+import { markStale, staleNote, staleReason } from '../shared/stale';
 import { conceptCsv, lines, projectionGrid } from './data';
 import './style.css';
 
@@ -35,6 +38,11 @@ let ablateLayers = '';
 let steerPrompt = 'The container used for Brindlecake is a';
 let steerAlpha = '1';
 let steered: { plain: string; steered: string; layer: number; alpha: number } | undefined;
+/** The inputs the shown result was analysed from, and whether the last analysis failed (stale charts). */
+let drawnFrom: unknown;
+let analyseFailed = false;
+let lastSummary: Record<string, unknown> = {};
+const inputs = () => ({ positive: lines(state.positive), negative: lines(state.negative), probe: state.probe || undefined });
 
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
@@ -42,8 +50,12 @@ const css = (name: string, fallback: string) => getComputedStyle(document.body).
 
 async function run(): Promise<void> {
   await job.run(async () => {
+    const asked = inputs();
+    analyseFailed = true;
     // Directions and projections arrive as tensors (src/protocol/wire.ts).
-    result = decodeConcepts(await host.request('analyse', { positive: lines(state.positive), negative: lines(state.negative), probe: state.probe || undefined }, 10 * 60_000));
+    result = decodeConcepts(await host.request('analyse', asked, 10 * 60_000));
+    drawnFrom = asked;
+    analyseFailed = false;
     state = { ...state, layer: result.best };
     ablateLayers = String(result.best);
   });
@@ -142,6 +154,7 @@ function render(): void {
   const set = (k: 'positive' | 'negative' | 'probe' | 'concept') => (v: string) => {
     state = { ...state, [k]: v };
     save();
+    updateStale();
   };
   const body: (Node | string)[] = [];
   let summary: Record<string, unknown> = { status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined };
@@ -151,6 +164,7 @@ function render(): void {
     const grid = projectionGrid(r);
     body.push(
       h('p', { class: 'muted', id: 'summary' }, `${r.positive} prompts with the concept, ${r.negative} without · best layer ${r.best} (AUC ${r.layers[r.best].auc.toFixed(3)} on these prompts, ${r.layers[r.best].heldOutAuc.toFixed(3)} held out)`),
+      staleNote(),
       h('p', { class: 'muted', id: 'auc-note' }, 'AUC is measured on the same prompts the direction was computed from, so it is optimistic (with few prompts in many dimensions it is 1 even for noise). "Held-out AUC" projects each prompt on the direction computed without it (leave-one-out): trust a layer where that one is high too.'),
       aucBars(r),
       h('table', { class: 'layers' },
@@ -193,7 +207,15 @@ function render(): void {
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
   );
-  host.rendered(summary);
+  lastSummary = summary;
+  updateStale();
+}
+
+/** Marks the charts stale when the prompt sets or the probe no longer match them, or the last analysis failed. */
+function updateStale(): void {
+  const reason = result && !job.busy ? staleReason(drawnFrom, inputs(), analyseFailed ? job.error : '') : undefined;
+  markStale(root, reason);
+  host.rendered({ ...lastSummary, stale: reason });
 }
 
 host.on('context', (c) => {

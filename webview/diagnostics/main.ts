@@ -1,14 +1,16 @@
 // The Diagnostics panel's webview: run EVOKE (with the edit stack, or each case's own ROME / MEMIT
 // edit, optionally with LTI) or ORT on the model's eval/ suites; grouped bars before vs after
 // (d3, SVG); click a task (or Enter on it) for its cases; CSV / JSON export; the run's report.html.
-// "Diagnose This Edit" results (one edit alone, on its own request) are shown here too.
+// "Diagnose This Edit" results (one edit alone, on its own request) are shown here too. The host
+// sends the last results when the webview starts ('last'): after a reload they are marked restored,
+// with their date.
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
-import type { DiagnosticsContext, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
+import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
 import type { EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
@@ -22,6 +24,8 @@ const root = document.getElementById('root')!;
 let state: DiagnosticsPanelState = { method: 'none', lti: false, limit: 40, ...host.getState() };
 let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
 let result: AnyDiagnostics | undefined;
+/** Where the shown results came from when the host sent them back (restored), else undefined. */
+let restored: DiagnosticsLast | undefined;
 
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
@@ -34,8 +38,22 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
 async function run(kind: 'evoke' | 'ort' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
     result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
-    if (!isOrt(result) && !isEdit(result) && (!state.task || !result.after[state.task])) state = { ...state, task: Object.keys(result.after)[0] };
+    restored = undefined;
+    pickTask(result);
   });
+}
+
+/** EVOKE: keeps the listed task when the results have it, else lists the first. */
+function pickTask(r: AnyDiagnostics): void {
+  if (!isOrt(r) && !isEdit(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
+}
+
+/** The line above restored results: their date, and the model they are of when it is not the open one. */
+function restoredNote(l: DiagnosticsLast): HTMLElement {
+  const when = new Date(l.savedAt).toLocaleString();
+  if (l.error) return h('p', { class: 'error', id: 'restored', role: 'status' }, `The last results (of ${when}) could not be restored: ${l.error}`);
+  const other = l.model && ctxInfo.model && l.model !== ctxInfo.model.path ? ` · computed on ${l.model}, not the open model` : '';
+  return h('p', { class: 'restored', id: 'restored', role: 'status' }, `Results of ${when}, restored${other}`, h('span', { class: 'muted' }, l.file ? ` (${l.file})` : ''));
 }
 
 const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : evokeBars(d));
@@ -192,13 +210,20 @@ function render(): void {
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
-  const body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+  let body: (Node | string)[];
+  try {
+    body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+  } catch (e) {
+    // Results read back from disk may be damaged in ways the host's check does not see.
+    body = [h('p', { class: 'error', role: 'alert' }, `These results cannot be drawn: ${(e as Error).message}`)];
+  }
   root.replaceChildren(
     h('h1', {}, 'Diagnostics', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers, ${ctxInfo.enabledEdits} enabled edit(s)`) : ''),
     controls,
     h('p', { class: 'muted', id: 'per-case' }, perCaseNote()),
     job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
+    restored ? restoredNote(restored) : '',
     ...body,
   );
   const shown = result ? allBars(result) : [];
@@ -209,11 +234,23 @@ function render(): void {
     bars: shown, task: state.task, caseRows: evoke && state.task ? caseLines(evoke, state.task).length : 0,
     settings: evoke?.settings, perCase: perCaseNote(),
     missing: result && isEdit(result) ? editMissing(result) : undefined,
+    restored: restored && !restored.error ? restored.savedAt : undefined, restoreError: restored?.error,
   });
 }
 
 host.on('context', (c) => {
   ctxInfo = c;
+  render();
+});
+host.on('last', (l) => {
+  // Results computed in this webview are newer than any the host sends back.
+  if (job.busy || (result && !restored)) return;
+  restored = l.restored ? l : undefined;
+  if (l.result) {
+    result = l.result;
+    pickTask(result);
+    save();
+  }
   render();
 });
 host.on('run', (r) => {

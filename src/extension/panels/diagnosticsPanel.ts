@@ -2,75 +2,120 @@
 // computed at the layer picked for edits and with mechedit.memit.lambda) and ORT (forget /
 // neighbour sets per form, without / with the edits) on the open model's eval/ suites, run in the
 // engine; the run folders go to .mechedit/diagnostics/ in the workspace. "Diagnose This Edit"
-// shows one edit file alone here too (kind 'edit').
+// shows one edit file alone here too (kind 'edit'). The last results are written to last.json there
+// and sent again whenever the webview starts (a reload revives the panel, the panel is closed and
+// opened again, its tab is shown again), marked as restored when read back from disk
+// (lastDiagnostics.ts).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DiagnosticsContext, DiagnosticsPanel as Protocol } from '../../protocol/panels';
+import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel as Protocol } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveFile } from '../webview/save';
 import { openReportView } from '../webview/reportView';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
 import { outputFolder } from '../outputFolders';
+import { LAST_DIAGNOSTICS_KEY, pointerOf, readLast, writeLast, type AnyDiagnostics } from './lastDiagnostics';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
 
 export class DiagnosticsPanelHost extends PanelHost<Protocol> {
   protected readonly handlers: RequestHandlers<Protocol> = {
-    run: async (p) => {
-      await this.engine.ensureModel();
-      if (p.kind === 'edit') {
-        if (!p.file) throw new Error('No edit file to diagnose.');
-        const file = p.file;
-        return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: diagnosing ${path.basename(file)} alone`, cancellable: true }, (progress, token) =>
-          this.engine.client.request('diagnostics/edit', { file }, { token, timeoutMs: 0, onProgress: (x) => progress.report({ message: x.message }) }));
-      }
-      const kind = p.kind;
-      const outDir = outputFolder('diagnostics', this.engine.model?.path) ?? path.join(this.storage, 'diagnostics');
-      // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
-      const own = path.join(this.engine.model?.path ?? '', 'eval', p.kind === 'ort' ? 'ort' : 'evoke.json');
-      const extra: { data?: string; target?: string } = {};
-      if (!fs.existsSync(own)) {
-        const picked = await vscode.window.showOpenDialog({
-          title: p.kind === 'ort' ? 'The model has no eval/ort: pick an ORT Target folder (Target/<n>_<Name>/ or Target/)' : 'The model has no eval/evoke.json: pick an EVOKE data file (evoke_main.json or CounterFact format)',
-          canSelectFiles: p.kind !== 'ort', canSelectFolders: p.kind === 'ort', canSelectMany: false,
-          filters: p.kind === 'ort' ? undefined : { JSON: ['json'] },
-        });
-        if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : 'EVOKE data file'} chosen: nothing was run.`);
-        if (p.kind === 'ort') extra.target = picked[0].fsPath;
-        else extra.data = picked[0].fsPath;
-      }
-      const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
-      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
-        let last = 0;
-        // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
-        const settings = p.method === 'rome' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
-        const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
-          token,
-          timeoutMs: 0,
-          onProgress: (x) => {
-            const pct = x.total ? (100 * x.done) / x.total : 0;
-            progress.report({ increment: Math.max(0, pct - last), message: x.message });
-            last = pct;
-          },
-        });
-        this.problems.report(r, this.engine.stack.items);
-        return r;
-      });
-    },
+    run: async (p) => this.keep(await this.run(p)),
     save: saveFile,
     // In a webview tab: openExternal on a file URI does nothing in code-server (reportView.ts).
     openReport: async ({ folder }) => ({ opened: !!openReportView(folder) }),
   };
 
-  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems) {
+  /** The results this panel computed last (in memory; the webview gets them again when it restarts). */
+  private latest?: DiagnosticsLast;
+  /** A run was asked for (a command, a test): its results replace the kept ones, which are not sent. */
+  private runAsked = false;
+
+  constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems, private readonly memory: vscode.Memento) {
     super(panel, extensionUri, DIAGNOSTICS_PANEL);
     this.disposables.push(
       engine.onDidChange(() => this.notify('context', this.context())),
       vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mechedit.memit.lambda') && this.notify('context', this.context())),
     );
+  }
+
+  private diagnosticsFolder(): string {
+    return outputFolder('diagnostics', this.engine.model?.path) ?? path.join(this.storage, 'diagnostics');
+  }
+
+  private async run(p: Protocol['requests']['run']['params']): Promise<AnyDiagnostics> {
+    await this.engine.ensureModel();
+    if (p.kind === 'edit') {
+      if (!p.file) throw new Error('No edit file to diagnose.');
+      const file = p.file;
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: diagnosing ${path.basename(file)} alone`, cancellable: true }, (progress, token) =>
+        this.engine.client.request('diagnostics/edit', { file }, { token, timeoutMs: 0, onProgress: (x) => progress.report({ message: x.message }) }));
+    }
+    const kind = p.kind;
+    const outDir = this.diagnosticsFolder();
+    // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
+    const own = path.join(this.engine.model?.path ?? '', 'eval', p.kind === 'ort' ? 'ort' : 'evoke.json');
+    const extra: { data?: string; target?: string } = {};
+    if (!fs.existsSync(own)) {
+      const picked = await vscode.window.showOpenDialog({
+        title: p.kind === 'ort' ? 'The model has no eval/ort: pick an ORT Target folder (Target/<n>_<Name>/ or Target/)' : 'The model has no eval/evoke.json: pick an EVOKE data file (evoke_main.json or CounterFact format)',
+        canSelectFiles: p.kind !== 'ort', canSelectFolders: p.kind === 'ort', canSelectMany: false,
+        filters: p.kind === 'ort' ? undefined : { JSON: ['json'] },
+      });
+      if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : 'EVOKE data file'} chosen: nothing was run.`);
+      if (p.kind === 'ort') extra.target = picked[0].fsPath;
+      else extra.data = picked[0].fsPath;
+    }
+    const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
+    return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
+      let last = 0;
+      // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
+      const settings = p.method === 'rome' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
+      const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
+        token,
+        timeoutMs: 0,
+        onProgress: (x) => {
+          const pct = x.total ? (100 * x.done) / x.total : 0;
+          progress.report({ increment: Math.max(0, pct - last), message: x.message });
+          last = pct;
+        },
+      });
+      this.problems.report(r, this.engine.stack.items);
+      return r;
+    });
+  }
+
+  /** Keeps the results for when the webview restarts: here, in last.json, and its place in workspaceState. */
+  private async keep(result: AnyDiagnostics): Promise<AnyDiagnostics> {
+    const saved = { result, savedAt: new Date().toISOString(), model: this.engine.model?.path };
+    this.latest = { ...saved, restored: false };
+    try {
+      const file = writeLast(this.diagnosticsFolder(), saved);
+      this.latest.file = file;
+      await this.memory.update(LAST_DIAGNOSTICS_KEY, { file, savedAt: saved.savedAt });
+    } catch (err) {
+      void vscode.window.showWarningMessage(`MechEdit: the diagnostics results could not be kept for after a reload: ${(err as Error).message}`);
+    }
+    return result;
+  }
+
+  protected override onNotify(method: string): void {
+    if (method === 'run') this.runAsked = true;
+  }
+
+  /** Sends the last results: this panel's, else those the workspace kept (marked restored), else nothing. */
+  private async restore(): Promise<void> {
+    if (this.latest) return this.notify('last', this.latest);
+    const pointer = pointerOf(this.memory.get(LAST_DIAGNOSTICS_KEY));
+    if (!pointer || this.runAsked) return;
+    const read = await readLast(pointer.file);
+    if (this.latest || this.runAsked) return; // a run was asked for meanwhile: its results come instead
+    this.notify('last', 'saved' in read
+      ? { result: read.saved.result, savedAt: read.saved.savedAt, model: read.saved.model, restored: true, file: pointer.file }
+      : { savedAt: pointer.savedAt, restored: true, file: pointer.file, error: read.error });
   }
 
   private memitLambda(): number | undefined {
@@ -83,5 +128,6 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
 
   protected onReady(): void {
     this.notify('context', this.context());
+    void this.restore();
   }
 }

@@ -2,19 +2,24 @@
 // the engine's edit stack. The check box applies / enables (checked) or disables (unchecked) an
 // edit — a swap of edit inputs, no session rebuild; the context menu reverts it or sets its
 // strength; dragging applied edits onto another reorders the stack (applied edits are listed
-// first, in stack order). Kept in sync with a file watcher and the engine. Empty while there are none (the
-// welcome content explains).
+// first, in stack order, wherever their files live: editRows.ts). Kept in sync with a file watcher
+// and the engine. The workspace's edit files are scanned in the background and kept, so that the
+// rows are answered at once from the stack and that list: a view shown while a scan runs never
+// shows the welcome content over applied edits. Empty while there are none (the welcome content
+// explains).
 
 import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { StackItem } from '../../protocol/edits';
 import type { EngineService } from '../engine/engineService';
+import { editRows } from './editRows';
 
 export const EDITS_GLOB = '**/.mechedit/edits/*.json';
 export const EDITS_MIME = 'application/vnd.code.tree.mechedit.edits';
 
+/** A row: an applied edit (item; uri when it has a file) or a workspace edit file not applied (uri). */
 export interface EditNode {
-  uri: vscode.Uri;
+  uri?: vscode.Uri;
   item?: StackItem;
 }
 
@@ -25,6 +30,9 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
   readonly onDidChangeTreeData = this.changed.event;
   private readonly disposables: vscode.Disposable[] = [this.changed];
   readonly tree: vscode.TreeView<EditNode>;
+  /** The workspace's edit files as last scanned; `scans` orders overlapping scans (the latest wins). */
+  private files: string[] = [];
+  private scans = 0;
 
   constructor(private readonly engine: EngineService) {
     const watcher = vscode.workspace.createFileSystemWatcher(EDITS_GLOB);
@@ -32,40 +40,55 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     this.disposables.push(
       this.tree,
       watcher,
-      watcher.onDidCreate(() => this.refresh()),
-      watcher.onDidDelete(() => this.refresh()),
-      watcher.onDidChange(() => this.refresh()),
-      engine.onDidChange(() => this.refresh()),
+      watcher.onDidCreate(() => void this.refresh()),
+      watcher.onDidDelete(() => void this.refresh()),
+      watcher.onDidChange(() => void this.refresh()),
+      // Edit files are written when edits are made, and file events can lag (or not come, for
+      // watcher-excluded folders): scan again on every change of the stack and when shown.
+      engine.onDidChange(() => {
+        this.update();
+        void this.refresh();
+      }),
+      this.tree.onDidChangeVisibility((e) => e.visible && void this.refresh()),
       this.tree.onDidChangeCheckboxState((e) => this.onCheck(e)),
     );
+    void this.refresh();
   }
 
-  refresh(): void {
+  /** Scans the workspace's edit files again, then redraws. */
+  async refresh(): Promise<void> {
+    const scan = ++this.scans;
+    const found = await vscode.workspace.findFiles(EDITS_GLOB, '**/node_modules/**');
+    if (scan !== this.scans) return;
+    this.files = found.map((u) => u.fsPath);
+    this.update();
+  }
+
+  /** Redraws from the engine's stack and the files as last scanned. */
+  private update(): void {
     this.changed.fire();
     const active = this.engine.enabledEdits;
     this.tree.badge = active ? { value: active, tooltip: `${active} edit(s) active` } : undefined;
   }
 
   getTreeItem(node: EditNode): vscode.TreeItem {
-    const t = new vscode.TreeItem(node.item?.label ?? path.basename(node.uri.fsPath, '.json'), vscode.TreeItemCollapsibleState.None);
+    const t = new vscode.TreeItem(node.item?.label ?? path.basename(node.uri?.fsPath ?? '', '.json'), vscode.TreeItemCollapsibleState.None);
     t.resourceUri = node.uri;
     const i = node.item;
     t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
     t.description = i
       ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
       : 'not applied';
-    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${vscode.workspace.asRelativePath(node.uri)}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}`);
-    t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
+    const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
+    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}`);
+    if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';
     return t;
   }
 
-  async getChildren(): Promise<EditNode[]> {
-    const files = await vscode.workspace.findFiles(EDITS_GLOB, '**/node_modules/**');
-    const byFile = new Map(this.engine.stack.items.filter((i) => i.file).map((i) => [path.resolve(i.file!), i]));
-    const order = new Map(this.engine.stack.items.map((i, k) => [i.id, k]));
-    const rank = (n: EditNode) => (n.item ? order.get(n.item.id)! : Number.MAX_SAFE_INTEGER);
-    return files.map((uri) => ({ uri, item: byFile.get(path.resolve(uri.fsPath)) })).sort((a, b) => rank(a) - rank(b) || a.uri.path.localeCompare(b.uri.path));
+  /** Applied edits in stack order (their files wherever they are), then the workspace's other edit files. */
+  getChildren(): EditNode[] {
+    return editRows(this.engine.stack.items, this.files).map((r) => ({ uri: r.file ? vscode.Uri.file(r.file) : undefined, item: r.item }));
   }
 
   handleDrag(source: readonly EditNode[], data: vscode.DataTransfer): void {
@@ -81,19 +104,19 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     const at = target?.item ? order.indexOf(target.item.id) : -1;
     order.splice(at < 0 ? order.length : at, 0, ...ids);
     await this.engine.changeStack('edits/reorder', { ids: order });
-    this.refresh();
+    this.update();
   }
 
   private async onCheck(e: vscode.TreeCheckboxChangeEvent<EditNode>): Promise<void> {
     for (const [node, state] of e.items) {
       const on = state === vscode.TreeItemCheckboxState.Checked;
       if (!node.item) {
-        if (on) await this.engine.changeStack('edits/apply', { file: node.uri.fsPath });
+        if (on && node.uri) await this.engine.changeStack('edits/apply', { file: node.uri.fsPath });
       } else {
         await this.engine.changeStack('edits/setEnabled', { id: node.item.id, enabled: on });
       }
     }
-    this.refresh();
+    this.update();
   }
 
   dispose(): void {

@@ -55,12 +55,16 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
 
   /** Sends a complete snapshot; before 'ready' only the latest one per method is kept. */
   notify<M extends keyof P['notifications'] & string>(method: M, params: P['notifications'][M]): void {
+    this.onNotify(method);
     if (!this.ready) {
       this.queued.set(method, params);
       return;
     }
     void this.panel.webview.postMessage({ kind: 'notify', method, params } satisfies Envelope);
   }
+
+  /** Called for every notification the host sends (before it is queued or posted). */
+  protected onNotify(_method: string): void {}
 
   /** Called once the webview is ready (and again after it reloads): send the initial state. */
   protected abstract onReady(): void;
