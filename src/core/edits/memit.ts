@@ -95,32 +95,29 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
   // Each layer's update is applied to a private copy of the stack: the next layer's keys and
   // residuals see it, and the caller's stack is never changed.
   const work = stack.fork();
-  {
-    const model = work.model;
-    for (let i = 0; i < layers.length; i++) {
-      const layer = layers[i];
-      const keys: Float64Array[] = [];
-      const residuals: Float64Array[] = [];
-      for (let j = 0; j < n; j++) {
-        // The reference averages within each kind of context ("{}" alone; the generated
-        // prefixes), then over the kinds: the bare prompt's key weighs ½.
-        const { mean, bare } = await keysAtSubject(model, requests[j], layer, templates);
-        const T = templates.length;
-        keys.push(Float64Array.from(mean, (m, k) => 0.5 * bare[k] + (0.5 * (T * m - bare[k])) / (T - 1)));
-        const now = (await keysAtSubject(model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
-        residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
-      }
-      const adjusted = adjustedColumns(stats[i], hp.lambda, keys); // K̃ = (λ C + K Kᵀ)⁻¹ K
-      const U = new Float32Array(n * dims.dModel);
-      const V = new Float32Array(n * dims.dMlp);
-      for (let j = 0; j < n; j++) {
-        U.set(residuals[j], j * dims.dModel);
-        V.set(adjusted[j], j * dims.dMlp);
-      }
-      json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
-      draft.tensors.push({ U, V, K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
-      work.apply(draft);
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const keys: Float64Array[] = [];
+    const residuals: Float64Array[] = [];
+    for (let j = 0; j < n; j++) {
+      // The reference averages within each kind of context ("{}" alone; the generated
+      // prefixes), then over the kinds: the bare prompt's key weighs ½.
+      const { mean, bare } = await keysAtSubject(work.model, requests[j], layer, templates);
+      const T = templates.length;
+      keys.push(Float64Array.from(mean, (m, k) => 0.5 * bare[k] + (0.5 * (T * m - bare[k])) / (T - 1)));
+      const now = (await keysAtSubject(work.model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
+      residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
     }
+    const adjusted = adjustedColumns(stats[i], hp.lambda, keys); // K̃ = (λ C + K Kᵀ)⁻¹ K
+    const U = new Float32Array(n * dims.dModel);
+    const V = new Float32Array(n * dims.dMlp);
+    for (let j = 0; j < n; j++) {
+      U.set(residuals[j], j * dims.dModel);
+      V.set(adjusted[j], j * dims.dMlp);
+    }
+    json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
+    draft.tensors.push({ U, V, K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
+    work.apply(draft);
   }
   return { edit: draft, report: { vstar, timing: { stats: t1 - t0, vstar: t2 - t1, solve: performance.now() - t2 } } };
 }

@@ -169,41 +169,38 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   // Each layer's update is applied to a private copy of the stack: the next layer's keys and
   // residual see it, and the caller's stack is never changed.
   const work = stack.fork();
-  {
-    const model = work.model;
-    for (let i = 0; i < layers.length; i++) {
-      const layer = layers[i];
-      const left = layers.length - i;
-      // Per offset: its keys (one per template) and its shared residual R_j.
-      const keysAt: Float64Array[][] = [];
-      const Rs: Float64Array[] = [];
-      for (let j = 0; j < offsets.length; j++) {
-        keysAt.push(await rowsAt(model, keyPrefixes, tapName(layer, 'mlp.key'), layer + 1, offsets[j])); // n × d_mlp
-        const h = mean(await rowsAt(model, keyPrefixes, residLast, last + 1, offsets[j]));
-        Rs.push(Float64Array.from(zs[j], (zv, k) => (zv - h[k]) / left)); // d_model
-      }
-      const allKeys = keysAt.flat();
-      const project = req.project ? (v: Float64Array) => req.project!(layer, v) : undefined;
-      const columns = [...allKeys, ...previous(layer)];
-      let solve = (b: Float64Array) => solveLowRank(columns, lambda, project ? project(b) : b, project);
-      if (regularizer === 'covariance') {
-        const stats = await keyStats(model, { layer, corpus: req.corpus ?? defaultCorpus(model), isCancelled: req.isCancelled });
-        solve = covarianceSolver(stats, lambda, columns);
-        statsUsed[layer] = { corpus: stats.corpus, samples: stats.count };
-      }
-      const U = new Float32Array(offsets.length * dims.dModel);
-      const V = new Float32Array(offsets.length * dims.dMlp);
-      keysAt.forEach((keys, j) => {
-        const kSum = new Float64Array(dims.dMlp);
-        for (const k of keys) for (let c = 0; c < kSum.length; c++) kSum[c] += k[c];
-        const x = solve(kSum);
-        U.set(Rs[j], j * dims.dModel);
-        V.set(x, j * dims.dMlp);
-      });
-      json.targets.push({ layer, module: 'mlp.out', rank: offsets.length, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
-      draft.tensors.push({ U, V, K: Float32Array.from(allKeys.flatMap((k) => Array.from(k))) });
-      work.apply(draft);
+  for (let i = 0; i < layers.length; i++) {
+    const layer = layers[i];
+    const left = layers.length - i;
+    // Per offset: its keys (one per template) and its shared residual R_j.
+    const keysAt: Float64Array[][] = [];
+    const Rs: Float64Array[] = [];
+    for (let j = 0; j < offsets.length; j++) {
+      keysAt.push(await rowsAt(work.model, keyPrefixes, tapName(layer, 'mlp.key'), layer + 1, offsets[j])); // n × d_mlp
+      const h = mean(await rowsAt(work.model, keyPrefixes, residLast, last + 1, offsets[j]));
+      Rs.push(Float64Array.from(zs[j], (zv, k) => (zv - h[k]) / left)); // d_model
     }
+    const allKeys = keysAt.flat();
+    const project = req.project ? (v: Float64Array) => req.project!(layer, v) : undefined;
+    const columns = [...allKeys, ...previous(layer)];
+    let solve = (b: Float64Array) => solveLowRank(columns, lambda, project ? project(b) : b, project);
+    if (regularizer === 'covariance') {
+      const stats = await keyStats(model, { layer, corpus: req.corpus ?? defaultCorpus(model), isCancelled: req.isCancelled });
+      solve = covarianceSolver(stats, lambda, columns);
+      statsUsed[layer] = { corpus: stats.corpus, samples: stats.count };
+    }
+    const U = new Float32Array(offsets.length * dims.dModel);
+    const V = new Float32Array(offsets.length * dims.dMlp);
+    keysAt.forEach((keys, j) => {
+      const kSum = new Float64Array(dims.dMlp);
+      for (const k of keys) for (let c = 0; c < kSum.length; c++) kSum[c] += k[c];
+      const x = solve(kSum);
+      U.set(Rs[j], j * dims.dModel);
+      V.set(x, j * dims.dMlp);
+    });
+    json.targets.push({ layer, module: 'mlp.out', rank: offsets.length, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
+    draft.tensors.push({ U, V, K: Float32Array.from(allKeys.flatMap((k) => Array.from(k))) });
+    work.apply(draft);
   }
   return draft;
 }

@@ -121,9 +121,9 @@ const templateCache = new WeakMap<object, Map<string, string[]>>();
 export async function contextTemplates(model: LoadedModel, seed = 0, kind: 'rome' | 'memit' = 'rome'): Promise<string[]> {
   let perSeed = templateCache.get(model.checkpoint);
   if (!perSeed) templateCache.set(model.checkpoint, (perSeed = new Map()));
-  const bare = model.bare();
   const cached = perSeed.get(`${kind}:${seed}`);
   if (cached) return cached;
+  const bare = model.bare();
   const start = model.dims.bosId ?? model.dims.eosIds[0];
   const starts: { ids: number[]; prefix: string; length: number }[] = kind === 'memit'
     ? ['The', 'Therefore', 'Because', 'I', 'You'].map((w) => ({ ids: model.tokenizer.encode(w, false), prefix: w, length: 10 }))
