@@ -12,6 +12,8 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { scoreAnswers } from '../../src/core/analysis/answers';
 import { keyStats, statsFile } from '../../src/core/edits/stats';
 import { copyFileAtomic, tempBeside, writeFileAtomic } from '../../src/core/atomicWrite';
+import { f32Tensor, writeSafetensors } from '../../src/core/checkpoint/writeSafetensors';
+import { readSafetensorsHeader } from '../../src/core/checkpoint/safetensors';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const fixture = path.join(repo, 'test', 'fixtures', 'models', 'llama3-scaled');
@@ -67,4 +69,17 @@ test('key statistics are written to a temp name unique across hosts', async () =
   assert.ok(fs.statSync(file).isFile());
   assert.deepEqual(fs.readdirSync(path.dirname(file)).filter((f) => f.endsWith('.tmp') && fs.statSync(path.join(path.dirname(file), f)).isFile()), []);
   await model.release();
+});
+
+test('safetensors files are written to a temp name unique across hosts, removed when a tensor fails', () => {
+  const dir = path.join(tmp, 'st');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'v.safetensors');
+  occupyPidTemps(file);
+  writeSafetensors(file, [f32Tensor('U', [2], new Float32Array([1, 2]))], { format: 'test' });
+  assert.deepEqual(readSafetensorsHeader(file).metadata, { format: 'test' });
+  const short = { name: 'V', dtype: 'F32' as const, shape: [4], produce: (write: (c: Uint8Array) => void) => write(new Uint8Array(4)) };
+  assert.throws(() => writeSafetensors(file, [short]), /tensor V: wrote 4 bytes, expected 16/);
+  assert.deepEqual(readSafetensorsHeader(file).metadata, { format: 'test' }, 'the file before the failed write is kept');
+  assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.tmp') && fs.statSync(path.join(dir, f)).isFile()), [], 'no temp file is left');
 });

@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import { ST_BYTES, type StDtype } from './safetensors';
+import { replaceAtomic } from '../atomicWrite';
 
 export interface TensorToWrite {
   name: string;
@@ -24,26 +25,27 @@ export function writeSafetensors(file: string, tensors: TensorToWrite[], metadat
   }
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
-  const tmp = `${file}.${process.pid}.tmp`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    const len = Buffer.alloc(8);
-    len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
-    fs.writeSync(fd, len);
-    fs.writeSync(fd, json);
-    for (const t of tensors) {
-      const expected = t.shape.reduce((a, b) => a * b, 1) * ST_BYTES[t.dtype];
-      let written = 0;
-      t.produce((chunk) => {
-        fs.writeSync(fd, chunk);
-        written += chunk.byteLength;
-      });
-      if (written !== expected) throw new Error(`tensor ${t.name}: wrote ${written} bytes, expected ${expected}`);
+  // A temp name beside the file, renamed over it when complete (removed if a tensor fails).
+  replaceAtomic(file, (tmp) => {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const len = Buffer.alloc(8);
+      len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+      fs.writeSync(fd, len);
+      fs.writeSync(fd, json);
+      for (const t of tensors) {
+        const expected = t.shape.reduce((a, b) => a * b, 1) * ST_BYTES[t.dtype];
+        let written = 0;
+        t.produce((chunk) => {
+          fs.writeSync(fd, chunk);
+          written += chunk.byteLength;
+        });
+        if (written !== expected) throw new Error(`tensor ${t.name}: wrote ${written} bytes, expected ${expected}`);
+      }
+    } finally {
+      fs.closeSync(fd);
     }
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
+  });
 }
 
 /** A tensor from a Float32Array (written as F32). */

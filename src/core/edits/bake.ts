@@ -13,7 +13,6 @@ import type { LoadedModel } from '../runtime/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
-import { replaceAtomic } from '../atomicWrite';
 import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
 
@@ -82,13 +81,13 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[]): { o
   // The metadata names the source and the edits: it is part of the header, so the baked model's
   // fingerprint differs from the source's even where every shape and dtype is the same (and an
   // edit made for the source is refused on the baked model, which already holds it).
-  // Written beside and renamed over a previous bake's file: its inode (which a graph folder may
-  // hard-link and a running session map) is never rewritten.
-  replaceAtomic(path.join(outDir, 'model.safetensors'), (tmp) => writeSafetensors(tmp, tensors, {
+  // writeSafetensors writes beside and renames over a previous bake's file: its inode (which a
+  // graph folder may hard-link and a running session map) is never rewritten.
+  writeSafetensors(path.join(outDir, 'model.safetensors'), tensors, {
     format: 'pt',
     mechedit_baked_from: src.fingerprint,
     mechedit_edits: applied.filter((e) => e.enabled).map((e) => `${e.id}×${e.strength}`).join(','),
-  }));
+  });
   for (const f of COPY_FILES) {
     const from = path.join(src.dir, f);
     if (fs.existsSync(from)) fs.copyFileSync(from, path.join(outDir, f));

@@ -15,7 +15,6 @@ import { cacheRoot } from '../runtime/graphDir';
 import { badInput, cancelled } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
-import { replaceAtomic } from '../atomicWrite';
 import { cholesky, choleskySolve, dot, solveSmall } from './linalg';
 
 export interface KeyStats {
@@ -146,10 +145,10 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
   }
   for (let j = 0; j < sum.length; j++) sum[j] /= count;
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  // The cache may be shared by a cluster's nodes: written under a temp name unique across hosts, then renamed.
-  replaceAtomic(file, (tmp) => writeSafetensors(tmp, [f32Tensor('C', [dMlp, dMlp], Float32Array.from(sum))], {
+  // The cache may be shared by a cluster's nodes: writeSafetensors writes a temp name unique across hosts, then renames.
+  writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], Float32Array.from(sum))], {
     count: String(count), layer: String(o.layer), corpus: o.corpus.map((f) => path.resolve(f)).join('\n'), model: model.checkpoint.fingerprint,
-  }));
+  });
   return { layer: o.layer, C: sum, dim: dMlp, count, corpus: o.corpus, file, cached: false };
 }
 
