@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { out } from './lib.mjs';
 
 const { openCheckpoint } = out('core/checkpoint/checkpoint.js');
+const { writeSafetensors } = out('core/checkpoint/writeSafetensors.js');
 
 const { values: opt } = parseArgs({ options: { sizes: { type: 'string', default: '64,512,2048' }, dir: { type: 'string', default: os.tmpdir() } } });
 const sizes = opt.sizes.split(',').map((s) => Number(s) * 1024 * 1024);
@@ -27,16 +28,12 @@ function makeCheckpoint(bytes) {
   const dir = path.join(root, `ckpt-${bytes / MiB}`);
   fs.mkdirSync(dir);
   fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "bench"}\n');
-  let header = JSON.stringify({ w: { dtype: 'U8', shape: [bytes], data_offsets: [0, bytes] } });
-  header += ' '.repeat((8 - (header.length % 8)) % 8);
   const file = path.join(dir, 'model.safetensors');
-  const fd = fs.openSync(file, 'w');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(header.length));
-  fs.writeSync(fd, len);
-  fs.writeSync(fd, header);
   const chunk = randomBytes(16 * MiB);
-  for (let done = 0; done < bytes; done += chunk.length) fs.writeSync(fd, chunk, 0, Math.min(chunk.length, bytes - done));
+  writeSafetensors(file, [{ name: 'w', dtype: 'U8', shape: [bytes], produce: (write) => {
+    for (let done = 0; done < bytes; done += chunk.length) write(chunk.subarray(0, Math.min(chunk.length, bytes - done)));
+  } }]);
+  const fd = fs.openSync(file, 'r');
   fs.fsyncSync(fd); // written to disk, so dropping the page cache drops these pages too
   fs.closeSync(fd);
   const old = new Date(Date.now() - 3600_000);

@@ -13,8 +13,7 @@ import { buildForward, type ForwardOptions } from '../graph/forward';
 import { editInput, EDIT_MODULES, type EditModule } from '../graph/taps';
 import { TextTokenizer } from '../tokenizer';
 import { badInput } from '../errors';
-import { loadOrt, type InferenceSession, type OrtTensor } from './ort';
-import { sessionOptions } from './providers';
+import { loadOrt, sessionOptions, type InferenceSession, type OrtTensor } from './ort';
 import { prepareGraphDir, type GraphDir } from './graphDir';
 import { writeFileAtomic } from '../atomicWrite';
 

@@ -19,8 +19,7 @@ import { unavailable } from '../errors';
 import { ortBackends, ortBinaryDir } from './ort';
 import { LOG_MARK, runProbe, type ProbeOutcome } from './probe';
 import { cacheRoot } from './graphDir';
-
-export { sessionOptions } from './ort';
+import { writeFileAtomic } from '../atomicWrite';
 
 export const AUTO_ORDER: ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
 
@@ -257,9 +256,7 @@ function writeCache(key: string, outcomes: (ProbeOutcome & { log?: string })[]):
     for (const k of Object.keys(all)) if (!(now - all[k]?.at < PROBE_CACHE_MS)) delete all[k];
     all[key] = { at: now, outcomes };
     fs.mkdirSync(cacheRoot(), { recursive: true });
-    const tmp = `${cacheFile()}.${os.hostname()}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(all));
-    fs.renameSync(tmp, cacheFile());
+    writeFileAtomic(cacheFile(), JSON.stringify(all));
   } catch {
     // see above
   }

@@ -4,9 +4,8 @@
 import type { ExecutionProvider, SelfTestResult, ProviderProbe } from '../../protocol/engine';
 import { encodeTensor } from '../../protocol/tensor';
 import { cancelled } from '../errors';
-import { loadOrt } from './ort';
+import { loadOrt, sessionOptions } from './ort';
 import { probeGraph, checkProbeOutput } from './probe';
-import { sessionOptions } from './providers';
 
 export interface Progress {
   /** Throttled to ~20 a second unless `always` (streamed items such as generated tokens). */
