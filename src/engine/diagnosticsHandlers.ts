@@ -17,7 +17,7 @@ import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
 import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
 import type { EngineServer } from './server';
-import { flag, lambda, layer, layerList, oneOf, optionalInt, optionalText, text } from './params';
+import { flag, lambda, layerList, oneOf, optionalInt, optionalText, text } from './params';
 
 function beside(m: LoadedModel, rel: string, given: string | undefined, what: string): string {
   const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
@@ -28,7 +28,7 @@ function beside(m: LoadedModel, rel: string, given: string | undefined, what: st
 /** Checks the per-case settings of a run (layer for ROME, layers and λ for MEMIT). */
 function perCaseSettings(p: DiagnosticsParams, n: number): { layer?: number; layers?: number[]; lambda?: number } {
   return {
-    layer: p.layer === undefined || p.layer === null ? undefined : layer(p.layer, n),
+    layer: optionalInt(p.layer, 'layer', 0, n - 1),
     layers: layerList(p.layers, n),
     lambda: lambda(p.lambda),
   };

@@ -18,7 +18,7 @@ import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
-import { factRequests, flag, lambda, layer, layerList, oneOf, text } from './params';
+import { factRequests, flag, lambda, layerList, oneOf, optionalInt, text } from './params';
 
 /**
  * Health (kᵀC⁻¹k from the model's corpus when it ships one) on the request's copy of the stack
@@ -77,7 +77,7 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     const method = oneOf(p.method, 'method', ['rome', 'memit'] as const);
     if (method === 'rome' && requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
     const applyMode = oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded');
-    const editLayer = p.layer === undefined || p.layer === null ? undefined : layer(p.layer, m.dims.layers);
+    const editLayer = optionalInt(p.layer, 'layer', 0, m.dims.layers - 1);
     const editLayers = layerList(p.layers, m.dims.layers);
     const lti = flag(p.lti, 'lti');
     refuseRiskyTargets(m, requests, flag(p.force, 'force') === true, 'pass force: true');

@@ -132,19 +132,40 @@ export interface EngineRequests {
    */
   'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
-  'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: { target: string; tokens: string[]; bytePieces: number; warning?: string }[] } };
+  'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
   'diagnostics/edit': { params: { file: string; progressToken?: string }; result: EditDiagnostics };
 }
 
-/** Whether a fact edit took, and whether it was put on the stack. */
+/** How the tokenizer splits a fact edit's target (src/core/edits/outcome.ts targetCheck). */
+export interface TargetCheck {
+  target: string;
+  /** The target's tokens (" " + target, the scoring convention), as text. */
+  tokens: string[];
+  /** How many of them are byte pieces rather than text. */
+  bytePieces: number;
+  /** Why the edit is unlikely to work, when it is. */
+  warning?: string;
+}
+
+/** One fact request's efficacy with the edit applied. */
+export interface RequestEfficacy {
+  /** The edit's own prompt with the subject in it. */
+  prompt: string;
+  target: string;
+  /** exp(mean log P) of the target's tokens after the prompt, with the edit applied. */
+  targetProb: number;
+  /** Every target token is the most likely one (teacher-forced). */
+  top1: boolean;
+}
+
+/** Whether a fact edit took (src/core/edits/outcome.ts factOutcome), and whether it was put on the stack. */
 export interface FactEditOutcome {
   succeeded: boolean;
   /** Why it did not succeed. */
   reason?: string;
   applied: boolean;
-  /** Per request: the target's length-normalised probability on its own prompt with the edit, and whether every token is top-1. */
-  efficacy: { prompt: string; target: string; targetProb: number; top1: boolean }[];
+  efficacy: RequestEfficacy[];
 }
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */

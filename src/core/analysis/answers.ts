@@ -30,6 +30,11 @@ export interface AnswerScore {
   tokenTop: boolean[];
 }
 
+/** Tokens a pair takes under the convention above (prompt + " " + answer): it fits when ≤ the context. */
+export function pairLength(model: LoadedModel, prompt: string, answer: string): number {
+  return model.tokenizer.encode(prompt).length + model.tokenizer.encode(` ${answer}`, false).length;
+}
+
 export async function scoreAnswers(model: LoadedModel, pairs: AnswerPair[], opts: ScoreOptions = {}): Promise<AnswerScore[]> {
   const tokenizer = model.tokenizer;
   const promptCache = new Map<string, number[]>();

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers, type AnswerScore } from '../analysis/answers';
+import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers';
 import { EditStack } from '../edits/stack';
 import type { Edit } from '../edits/editFile';
 import type { FactRequest } from '../edits/rome';
@@ -23,7 +23,7 @@ export interface DiagnoseOptions {
 }
 
 /** The fact requests an edit file recorded: ROME's {subject, prompt, target}, MEMIT's {requests: […]}. */
-export function editFactRequests(edit: Edit): FactRequest[] {
+function editFactRequests(edit: Edit): FactRequest[] {
   const r = edit.json.request ?? {};
   const isFact = (x: unknown): x is FactRequest => !!x && typeof x === 'object' && ['subject', 'prompt', 'target'].every((k) => typeof (x as Record<string, unknown>)[k] === 'string');
   if (isFact(r)) return [{ subject: r.subject, prompt: r.prompt, target: r.target }];
@@ -32,7 +32,7 @@ export function editFactRequests(edit: Edit): FactRequest[] {
 }
 
 /** The concept an edit recorded (ROCR's request.concept), if any. */
-export function editConcept(edit: Edit): string | undefined {
+function editConcept(edit: Edit): string | undefined {
   const c = (edit.json.request as { concept?: unknown } | undefined)?.concept;
   return typeof c === 'string' && c.trim() ? c : undefined;
 }
@@ -63,7 +63,7 @@ async function diagnoseFact(bare: LoadedModel, edited: LoadedModel, req: FactReq
   const tasks: EditFactDiagnosis['tasks'] = [];
   for (const set of probes.sets) {
     // Prompts that do not fit the model's context are left out (said in the count).
-    const fits = set.probes.filter((p) => Math.max(...[p.expect, p.versus].filter((a): a is string => !!a).map((a) => bare.tokenizer.encode(p.prompt).length + bare.tokenizer.encode(` ${a}`, false).length)) <= bare.dims.maxPositions);
+    const fits = set.probes.filter((p) => Math.max(...[p.expect, p.versus].filter((a): a is string => !!a).map((a) => pairLength(bare, p.prompt, a))) <= bare.dims.maxPositions);
     if (fits.length === 0) {
       tasks.push({ task: set.task, source: set.source, missing: set.missing ?? `its ${set.probes.length} prompts are longer than the model's context`, rows: [] });
       continue;

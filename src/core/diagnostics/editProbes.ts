@@ -15,9 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactRequest } from '../edits/rome';
 import { readEvokeMain, readSubjectSpec, type EvokeCase } from './evokeData';
+import type { EditProbeTask } from '../../protocol/diagnostics';
 
-export const PROBE_TASKS = ['efficacy', 'paraphrase', 'otherRelations', 'neighbours', 'prefix'] as const;
-export type ProbeTask = (typeof PROBE_TASKS)[number];
+export type ProbeTask = EditProbeTask['task'];
 
 /** One prompt: `expect` should be the answer; `versus`, when known, is what it is compared with. */
 export interface Probe {

@@ -6,11 +6,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers } from '../analysis/answers';
+import { pairLength, scoreAnswers } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
-import { fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
 import type { EditStack } from '../edits/stack';
@@ -177,7 +177,7 @@ function longestPair(model: LoadedModel, item: Item): number | undefined {
   const plans = item.kind === 'main' ? mainTasks(item.c) : subjectTasks(item.c);
   let longest = 0;
   for (const { prompt, answer } of pairsOf(plans)) {
-    longest = Math.max(longest, model.tokenizer.encode(prompt).length + model.tokenizer.encode(` ${answer}`, false).length);
+    longest = Math.max(longest, pairLength(model, prompt, answer));
   }
   return longest > model.dims.maxPositions ? longest : undefined;
 }
@@ -206,7 +206,7 @@ export function writeSummary(dir: string, config: RunConfig, results: CaseResult
     cases: String(results.length),
   };
   if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
-  if (config.edits?.length) meta.edits = config.edits.map((e) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}`).join(', ');
+  if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
   const pc = config.perCase;
   if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
   fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
-import { mergeConfigs, readCases, type CaseLineRules } from './runner';
+import { mergeConfigs, readCases, writeIssues, type CaseLineRules } from './runner';
 import { CASE_LINES, writeSummary } from './evokeRun';
 import { ORT_LINES, writeOrtSummary } from './ortRun';
 import type { CaseResult, TaskSummary } from './evoke';
@@ -45,17 +45,18 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
     }
   }
 
+  // EVOKE cases in case order; ORT targets as the shards hold them (the summary sorts them).
+  if (config.tool === 'evoke') (results as CaseResult[]).sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
   fs.mkdirSync(out, { recursive: true });
   writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+  fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
   if (config.tool === 'ort') {
     const targets = results as OrtResult[];
-    fs.writeFileSync(path.join(out, 'cases.jsonl'), targets.map((c) => `${JSON.stringify(c)}\n`).join(''));
     writeOrtSummary(out, config, targets);
     return { out: path.resolve(out), tool: 'ort', merged: dirs.length, cases: targets.length, tasks: {}, targets };
   }
-  const cases = (results as CaseResult[]).sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
-  fs.writeFileSync(path.join(out, 'cases.jsonl'), cases.map((c) => `${JSON.stringify(c)}\n`).join(''));
-  fs.writeFileSync(path.join(out, 'issues.json'), `${JSON.stringify(mergedIssues(dirs), null, 2)}\n`);
+  const cases = results as CaseResult[];
+  writeIssues(out, mergedIssues(dirs));
   const tasks = writeSummary(out, config, cases);
   return { out: path.resolve(out), tool: 'evoke', merged: dirs.length, cases: cases.length, tasks };
 }

@@ -6,7 +6,7 @@
 // the edits, reported as the change. Forget: lower is better; neighbour: higher is better.
 
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers, type AnswerPair } from '../analysis/answers';
+import { pairLength, scoreAnswers, type AnswerPair } from '../analysis/answers';
 import type { EditStack } from '../edits/stack';
 import { characterForm, readOrtTarget, type OrtItem } from './ortData';
 import type { RecordIssue } from './records';
@@ -57,7 +57,7 @@ export async function runOrt(model: LoadedModel, stack: EditStack, targetDir: st
   const fits: OrtItem[] = [];
   let skipped = 0;
   for (const item of all) {
-    const n = model.tokenizer.encode(ortPrompt(model, item.query)).length + model.tokenizer.encode(` ${item.answer}`, false).length;
+    const n = pairLength(model, ortPrompt(model, item.query), item.answer);
     if (n <= model.dims.maxPositions) fits.push(item);
     else {
       skipped++;

@@ -64,7 +64,7 @@ function targetHash(dir: string): FileHash {
   return { file: path.resolve(dir), sha256: h.digest('hex') };
 }
 
-export function ortConfig(model: LoadedModel, stack: EditStack, targets: string[], o: Pick<OrtRunOptions, 'limit' | 'shard'>): RunConfig {
+function ortConfig(model: LoadedModel, stack: EditStack, targets: string[], o: Pick<OrtRunOptions, 'limit' | 'shard'>): RunConfig {
   return {
     tool: 'ort',
     version: 2,

@@ -50,7 +50,7 @@ export interface RunConfig {
   perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: FileHash[] };
 }
 
-export function sha256File(file: string): string {
+function sha256File(file: string): string {
   return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
 
@@ -83,6 +83,9 @@ export function stackRefs(stack: EditStack): EditRef[] {
   });
 }
 
+/** An edit of a run as text: its id, with ×strength when that is not 1. */
+export const editRefText = (e: EditRef) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}`;
+
 export function parseShard(text: string | undefined): Shard | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
@@ -107,7 +110,7 @@ function sameRun(a: RunConfig, b: RunConfig): string | undefined {
     if (!same(a[k], b[k])) return `${k}: ${JSON.stringify(a[k] ?? null)} ≠ ${JSON.stringify(b[k] ?? null)}`;
   }
   if (!same(hashes(a.data), hashes(b.data))) return 'the data files differ (sha256)';
-  const stack = (x: RunConfig) => (x.edits ?? []).map((e) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}${e.sha256 ? ` (${e.sha256.slice(0, 12)})` : ''}`).join(', ') || 'no edits';
+  const stack = (x: RunConfig) => (x.edits ?? []).map((e) => `${editRefText(e)}${e.sha256 ? ` (${e.sha256.slice(0, 12)})` : ''}`).join(', ') || 'no edits';
   if (!same(a.edits ?? [], b.edits ?? [])) return `edits: ${stack(a)} ≠ ${stack(b)}`;
   const pa = a.perCase;
   const pb = b.perCase;

@@ -15,21 +15,15 @@ import { badInput } from '../errors';
 import type { Edit } from './editFile';
 import type { EditStack } from './stack';
 import type { FactRequest } from './rome';
+import type { FactEditOutcome, RequestEfficacy, TargetCheck } from '../../protocol/engine';
+
+/** Did the edit take? (whether it was applied is the caller's choice) */
+export type FactOutcome = Omit<FactEditOutcome, 'applied'>;
 
 /** P(target) (length-normalised) an edit must reach on its own prompt to count as a success. */
 export const SUCCESS_FLOOR = 0.25;
 /** Targets longer than this many tokens get a warning before computing (the bundled world's longest answer has 7). */
 export const TARGET_TOKEN_LIMIT = 8;
-
-export interface TargetCheck {
-  target: string;
-  /** The target's tokens (" " + target, the scoring convention), as text. */
-  tokens: string[];
-  /** How many of them are byte pieces rather than text. */
-  bytePieces: number;
-  /** Why the edit is unlikely to work, when it is. */
-  warning?: string;
-}
 
 /** How the tokenizer splits a target, and a warning when the split makes the edit unlikely to take. */
 export function targetCheck(model: LoadedModel, target: string): TargetCheck {
@@ -53,23 +47,6 @@ export function refuseRiskyTargets(model: LoadedModel, requests: FactRequest[], 
     throw badInput(`Not computing the edit: ${c.warning}`, { field: requests.length > 1 ? `requests[${i}].target` : 'target', hint: `Choose a target the model can write in whole tokens, or ${forceHint} to compute it anyway.` });
   }
   return checks;
-}
-
-export interface RequestEfficacy {
-  /** The edit's own prompt with the subject in it. */
-  prompt: string;
-  target: string;
-  /** exp(mean log P) of the target's tokens after the prompt, with the edit applied. */
-  targetProb: number;
-  /** Every target token is the most likely one (teacher-forced). */
-  top1: boolean;
-}
-
-export interface FactOutcome {
-  succeeded: boolean;
-  /** Why not, in words, when it did not succeed. */
-  reason?: string;
-  efficacy: RequestEfficacy[];
 }
 
 /** Efficacy of `edit` on its own requests, on a private copy of `stack` with the edit on top (the stack is not changed). */
