@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
+import { useModel } from './models';
 
 const EXTENSION_ID = 'mechedit.mechedit';
 
@@ -40,13 +41,7 @@ describe('Activations panel', () => {
     assert.ok(ext);
     api = await ext.activate();
     previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
-    await vscode.workspace.getConfiguration('mechedit').update('modelPath', fixture, vscode.ConfigurationTarget.Global);
-    const deadline = Date.now() + 120_000;
-    while (api.engine.model?.path !== fixture) {
-      assert.ok(Date.now() < deadline, `the fixture did not open: model ${api.engine.model?.path}, error ${api.engine.modelError}`);
-      await api.engine.ensureModel().catch(() => undefined);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    await useModel(api, fixture);
   });
 
   after(async () => {

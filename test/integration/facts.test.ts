@@ -12,29 +12,23 @@ import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { decodeConcepts } from '../../src/protocol/wire';
 import { encodeVector } from '../../src/protocol/tensor';
-import { useModel } from './models';
-
-const EXTENSION_ID = 'mechedit.mechedit';
+import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Fact edits from a request file', () => {
   let api: MechEditApi;
-  const defaultModel = path.join(__dirname, '..', '..', '..', 'models', 'default');
-  let previousModel: string | undefined;
+  let suite: DefaultModelSuite;
   const heldout = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
   let beforeEdit: unknown;
   let romeFile = '';
 
   before(async function () {
     this.timeout(150_000);
-    api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
-    previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
-    await useModel(api, defaultModel);
+    suite = await startOnDefaultModel();
+    api = suite.api;
   });
 
   after(async () => {
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.workspace.getConfiguration('mechedit').update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+    await endOnDefaultModel(suite);
   });
 
   it('traces the fact in the Causal Tracing panel and takes its recommended layer for edits', async function () {

@@ -5,38 +5,30 @@
 // for edits and mechedit.memit.lambda.
 
 import * as assert from 'node:assert/strict';
-import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { FactEditResult } from '../../src/extension/factEdits';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-import { useModel } from './models';
-
-const EXTENSION_ID = 'mechedit.mechedit';
+import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Honest UI: failed edits, Diagnose This Edit, the panel\'s per-case settings', () => {
   let api: MechEditApi;
-  const defaultModel = path.join(__dirname, '..', '..', '..', 'models', 'default');
-  let previousModel: string | undefined;
+  let suite: DefaultModelSuite;
   const subject = 'Baekhyndvaes Drondraes';
   const prompt = `${subject} was born in`;
   type Summary = { status: string; error?: string; kind?: string; bars: { key: string; group: string; before: number; after: number }[]; missing?: string[]; settings?: { layer?: number; lambda?: number }; perCase?: string };
 
   before(async function () {
     this.timeout(150_000);
-    api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
-    previousModel = vscode.workspace.getConfiguration('mechedit').inspect<string>('modelPath')?.globalValue;
-    await useModel(api, defaultModel);
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    suite = await startOnDefaultModel();
+    api = suite.api;
   });
 
   after(async () => {
     api.engine.editLayer = undefined;
     await vscode.workspace.getConfiguration('mechedit').update('memit.lambda', undefined, vscode.ConfigurationTarget.Global);
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await vscode.workspace.getConfiguration('mechedit').update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+    await endOnDefaultModel(suite);
   });
 
   it('a ROME edit toward Zürich is warned about, saved but not applied, with Apply Anyway / Open Loss Curve / Try Another Layer', async function () {

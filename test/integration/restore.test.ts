@@ -13,26 +13,15 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-
-const EXTENSION_ID = 'mechedit.mechedit';
+import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 type DiagnosticsSummary = { status: string; error?: string; kind?: string; bars: { key: string; before: number; after: number }[]; restored?: string; restoreError?: string };
 type ConceptSummary = { status: string; error?: string; best?: number; stale?: string };
 
 describe('Restored after a reload: Diagnostics results, applied edits in the Edits view; stale concept charts', () => {
   let api: MechEditApi;
-  const repo = path.join(__dirname, '..', '..', '..');
-  const defaultModel = path.join(repo, 'models', 'default');
-  let previousModel: string | undefined;
-  const config = () => vscode.workspace.getConfiguration('mechedit');
+  let suite: DefaultModelSuite;
   const workspace = () => vscode.workspace.workspaceFolders![0].uri.fsPath;
-  const until = async (what: string, ok: () => boolean, ms = 60_000) => {
-    const deadline = Date.now() + ms;
-    while (!ok()) {
-      assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  };
   /** Opens the Diagnostics panel (a new host when it was closed) and waits for a render that `accept` takes. */
   const openDiagnostics = async (accept: (s: DiagnosticsSummary) => boolean, what: string) => {
     await vscode.commands.executeCommand('mechedit.showDiagnostics');
@@ -43,19 +32,14 @@ describe('Restored after a reload: Diagnostics results, applied edits in the Edi
 
   before(async function () {
     this.timeout(150_000);
-    api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
-    previousModel = config().inspect<string>('modelPath')?.globalValue;
-    await config().update('modelPath', defaultModel, vscode.ConfigurationTarget.Global);
-    await until('the default model to open', () => api.engine.model?.path === defaultModel, 120_000);
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    suite = await startOnDefaultModel();
+    api = suite.api;
   });
 
   after(async () => {
     api.panels.diagnostics()?.panel.dispose();
     api.panels.concepts()?.panel.dispose();
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await config().update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+    await endOnDefaultModel(suite);
   });
 
   it('the Diagnostics panel shows its last results again after it is closed and opened again, marked restored; a damaged last.json is named', async function () {

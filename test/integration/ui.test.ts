@@ -14,17 +14,15 @@ import type { MechEditApi } from '../../src/extension/extension';
 import { REPORT_VIEW_TYPE, openReportView } from '../../src/extension/webview/reportView';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-
-const EXTENSION_ID = 'mechedit.mechedit';
+import { DEFAULT_MODEL as defaultModel, endOnDefaultModel, startOnDefaultModel, useModel, type DefaultModelSuite } from './models';
 
 type TraceSummary = { status: string; error?: string; stale?: string; informative: boolean; reason?: string; recommendedLayer?: number; useLayerShown: boolean; answerGiven?: { text: string; tokens: number }; legendMarks: { id: string; at: number }[]; domain: [number, number]; cleanProb: number; corruptedProb: number };
 
 describe('UI state: tracing verdicts, model changes, reloads, stale charts', () => {
   let api: MechEditApi;
+  let suite: DefaultModelSuite;
   const repo = path.join(__dirname, '..', '..', '..');
-  const defaultModel = path.join(repo, 'models', 'default');
   const fixture = path.join(repo, 'test', 'fixtures', 'models', 'llama-gqa');
-  let previousModel: string | undefined;
   const config = () => vscode.workspace.getConfiguration('mechedit');
   const until = async (what: string, ok: () => boolean, ms = 60_000) => {
     const deadline = Date.now() + ms;
@@ -32,10 +30,6 @@ describe('UI state: tracing verdicts, model changes, reloads, stale charts', () 
       assert.ok(Date.now() < deadline, `timed out waiting for ${what}`);
       await new Promise((r) => setTimeout(r, 200));
     }
-  };
-  const open = async (dir: string) => {
-    await config().update('modelPath', dir, vscode.ConfigurationTarget.Global);
-    await until(`${dir} to open (model ${api.engine.model?.path}, error ${api.engine.modelError})`, () => api.engine.model?.path === dir, 120_000);
   };
   const romeEdit = async (subject: string, target: string) => {
     const r = await vscode.commands.executeCommand<{ file: string; id: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject, prompt: '{} was born in', target }], layer: 0, force: true });
@@ -45,18 +39,13 @@ describe('UI state: tracing verdicts, model changes, reloads, stale charts', () 
 
   before(async function () {
     this.timeout(150_000);
-    api = await vscode.extensions.getExtension<MechEditApi>(EXTENSION_ID)!.activate();
-    previousModel = config().inspect<string>('modelPath')?.globalValue;
-    await open(defaultModel);
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    suite = await startOnDefaultModel();
+    api = suite.api;
   });
 
   after(async () => {
     api.panels.tracing()?.panel.dispose();
-    if (api.engine.model?.path !== defaultModel) await open(defaultModel).catch(() => undefined);
-    await vscode.commands.executeCommand('mechedit.revertAllEdits');
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
-    await config().update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
+    await endOnDefaultModel(suite);
   });
 
   it('causal tracing of an answer the model does not know recommends no layer and says why; the scale is absolute with clean and corrupted marked', async function () {
@@ -124,7 +113,7 @@ describe('UI state: tracing verdicts, model changes, reloads, stale charts', () 
   it('another model that opens drops the edits and offers to reapply them; the ones that fail are listed', async function () {
     this.timeout(180_000);
     const labels = api.engine.stack.items.map((i) => i.label);
-    await open(fixture);
+    await useModel(api, fixture);
     assert.equal(api.engine.stack.items.length, 0, 'the new model starts with no edits');
     assert.deepEqual(api.engine.dropped.map((d) => d.label), labels, 'the dropped edits are remembered by name');
     assert.ok(!api.statusBar.text.includes('open failed'));
@@ -132,7 +121,7 @@ describe('UI state: tracing verdicts, model changes, reloads, stale charts', () 
     const failed = await api.engine.reapplyDropped();
     assert.equal(failed.length, 2, 'edits made for the default model do not apply to another one');
     assert.deepEqual(api.engine.dropped.map((d) => d.label), labels, 'and stay offered');
-    await open(defaultModel);
+    await useModel(api, defaultModel);
     assert.deepEqual(await api.engine.reapplyDropped(), [], 'back on their model, they reapply');
     assert.deepEqual(api.engine.stack.items.map((i) => i.label), labels);
   });

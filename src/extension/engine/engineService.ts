@@ -20,7 +20,7 @@ import { formatError } from '../../protocol/errors';
 import type { EngineStateSnapshot } from '../../protocol/panels';
 import { affectsEngineProcess, readSettings } from '../settings';
 import { EngineClient, EngineError } from './client';
-import { SAVED_STACK_KEY, samePath, savedFor, toSaved, type SavedEdit } from './savedStack';
+import { SAVED_STACK_KEY, samePath, savedEdits, savedFor, toSaved, type SavedEdit } from './savedStack';
 
 export class EngineService implements vscode.Disposable {
   readonly client: EngineClient;
@@ -200,7 +200,7 @@ export class EngineService implements vscode.Disposable {
    * reload). When another model replaced one with edits, those are dropped and the user is told.
    */
   private async restoreStack(opened: ModelInfo, previousPath: string | undefined): Promise<void> {
-    const previous = toSaved(previousPath ?? opened.path, this.stack.items).items;
+    const previous = savedEdits(this.stack.items);
     this.stack = { items: [] };
     if (previousPath !== undefined && !samePath(previousPath, opened.path)) {
       if (previous.length) this.announceDropped(previous, previousPath, opened.path);
@@ -344,7 +344,7 @@ export class EngineService implements vscode.Disposable {
   /** No model configured any more: close the open one; its edits are dropped, and the user told. */
   private async closeModel(): Promise<void> {
     const was = this.model;
-    const items = toSaved(was?.path ?? '', this.stack.items).items;
+    const items = savedEdits(this.stack.items);
     if (this.client.state === 'running') await this.client.request('model/close', {}).catch(() => undefined);
     this.model = undefined;
     this.stack = { items: [] };

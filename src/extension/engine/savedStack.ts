@@ -23,7 +23,12 @@ export interface SavedStack {
 }
 
 export function toSaved(modelPath: string, items: readonly StackItem[]): SavedStack {
-  return { modelPath: path.resolve(modelPath), items: items.map((i) => ({ file: i.file, label: i.label, strength: i.strength, enabled: i.enabled })) };
+  return { modelPath: path.resolve(modelPath), items: savedEdits(items) };
+}
+
+/** The applied edits as saved (file, label, strength, enabled), in stack order. */
+export function savedEdits(items: readonly StackItem[]): SavedEdit[] {
+  return items.map((i) => ({ file: i.file, label: i.label, strength: i.strength, enabled: i.enabled }));
 }
 
 /** The saved stack, when it is well formed and belongs to `modelPath`; anything else reads as none. */
