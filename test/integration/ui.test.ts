@@ -104,6 +104,9 @@ describe('UI state: tracing verdicts, model changes, reloads, stale charts', () 
     assert.equal(rows[1].label, 'default model (bundled)', 'the details are the loaded model\'s, under its own name');
     assert.equal(rows[1].description, 'loaded (previous model)');
     await vscode.commands.executeCommand('mechedit.model.focus');
+    // The workbench redraws a tree view some time after its change event: let it, so the picture
+    // shows the rows asserted above.
+    await new Promise((r) => setTimeout(r, 1500));
     await screenshot('ui-bad-model-path');
     // Requests still run on the loaded model, with its edits.
     const p = await api.engine.client.request('model/predict', { prompt: 'Baekhyndvaes Drondraes was born in', top: 1 });
