@@ -7,7 +7,7 @@ import { computeAblation } from '../core/edits/ablate';
 import { badInput } from '../core/errors';
 import type { EngineServer } from './server';
 import { finish } from './editHandlers';
-import { object, oneOf, optionalInt, optionalText, text, texts, layerList } from './params';
+import { object, oneOf, optionalInt, optionalText, outputFolder, texts, layerList } from './params';
 import { wireVector } from './wireParams';
 import { encodeConcepts } from '../protocol/wire';
 
@@ -27,7 +27,7 @@ export function registerConcepts(server: EngineServer, snapshot: () => EditStack
     if (!layers) throw badInput('No layers given', { field: 'layers' });
     const modules = p.modules === undefined || p.modules === null ? (['mlp.out', 'attn.out'] as const) : texts(p.modules, 'modules').map((x, i) => oneOf(x, `modules[${i}]`, ['mlp.out', 'attn.out'] as const));
     const request = p.request === undefined || p.request === null ? {} : object(p.request, 'request');
-    const outDir = text(p.outDir, 'outDir');
+    const outDir = outputFolder(p.outDir, 'outDir');
     const t0 = performance.now();
     const edit = computeAblation(m, direction, layers, [...modules], optionalText(p.label, 'label'));
     edit.json.request = { direction: 'concept direction (Concepts panel)', ...request };

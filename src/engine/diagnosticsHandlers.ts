@@ -17,7 +17,7 @@ import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
 import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
 import type { EngineServer } from './server';
-import { flag, lambda, layerList, oneOf, optionalInt, optionalText, text } from './params';
+import { flag, lambda, layerList, oneOf, optionalInt, optionalText, outputFolder } from './params';
 
 function beside(m: LoadedModel, rel: string, given: string | undefined, what: string): string {
   const file = given ?? path.join(m.checkpoint.dir, 'eval', rel);
@@ -53,13 +53,13 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       return { targets, enabledEdits: s.list().filter((e) => e.enabled).length, seconds: (performance.now() - t0) / 1000 } satisfies OrtDiagnostics;
     }
     if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke or ort.' });
+    const outDir = outputFolder(p.outDir, 'outDir');
     const data = beside(m, 'evoke.json', optionalText(p.data, 'data'), 'EVOKE data file');
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
     const subjSpec = optionalText(p.subjSpec, 'subjSpec') ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
     const method = oneOf(p.method, 'method', ['none', 'rome', 'memit'] as const, 'none');
     const lti = flag(p.lti, 'lti');
     const limit = optionalInt(p.limit, 'limit', 1, 10_000_000);
-    const outDir = text(p.outDir, 'outDir');
     // The per-case edits' settings: the user's (layer picked for edits, mechedit.memit.lambda), else the model's defaults.
     const settings = perCaseSettings(p, m.dims.layers);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);

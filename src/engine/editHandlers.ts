@@ -18,7 +18,7 @@ import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
-import { factRequests, flag, lambda, layerList, oneOf, optionalInt, text } from './params';
+import { factRequests, flag, lambda, layerList, oneOf, optionalInt, outputFolder, text } from './params';
 
 /**
  * Health (kᵀC⁻¹k from the model's corpus when it ships one) on the request's copy of the stack
@@ -37,7 +37,7 @@ export async function finish(s: EditStack, user: () => EditStack, edit: Edit, ou
   const health = await editHealth(m, s, edit, stats);
   if (o.outcome && !o.outcome.succeeded) health.warnings.unshift(`the edit did not take: ${o.outcome.reason}`);
   edit.json.health = { ...health, ...(o.outcome ? { efficacy: o.outcome } : {}) };
-  const file = writeEdit(text(outDir, 'outDir'), edit, (t) => {
+  const file = writeEdit(outputFolder(outDir, 'outDir'), edit, (t) => {
     const w = t.module === 'mlp.out' ? m.plan.blocks[t.layer].down : m.plan.blocks[t.layer].o;
     return { out: w.out, in: w.in };
   }, m.checkpoint);
@@ -52,7 +52,7 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
   server.handle('edits/rocr', async (p, ctx) => {
     const s = snapshot();
     const m = s.model;
-    checkEditOut(text(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
+    checkEditOut(outputFolder(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
     const progress = ctx.progress(p.progressToken);
     const t0 = performance.now();
     progress.report(0, 1, 'computing the redirection', true);
@@ -69,7 +69,7 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
   server.handle('edits/fact', async (p, ctx) => {
     const s = snapshot();
     const m = s.model;
-    checkEditOut(text(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
+    checkEditOut(outputFolder(p.outDir, 'outDir'), m.checkpoint); // before computing: a bad outDir fails at once
     const progress = ctx.progress(p.progressToken);
     const requests = factRequests(p.requests);
     requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));

@@ -2,6 +2,7 @@
 // Each returns the value with its type, or throws a bad-input error naming the field. Numbers
 // are bounded, not only finite: a strength of 3e38 is finite but makes every logit NaN.
 
+import * as path from 'node:path';
 import { badInput } from '../core/errors';
 
 /** Bounds of the numbers requests carry (see each handler for which applies). */
@@ -24,6 +25,16 @@ const show = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v.length > 
 export function text(value: unknown, field: string): string {
   if (typeof value !== 'string' || value.length === 0) throw badInput(`"${field}" must be a non-empty string`, { field });
   return value;
+}
+
+/**
+ * An output folder: an absolute path. The engine's working directory is nobody's choice, so a
+ * relative folder would land wherever the engine happened to start.
+ */
+export function outputFolder(value: unknown, field: string): string {
+  const dir = text(value, field);
+  if (!path.isAbsolute(dir)) throw badInput(`"${field}" must be an absolute path, got ${JSON.stringify(dir.slice(0, 200))}`, { field, hint: 'Give the full path of the folder to write into.' });
+  return dir;
 }
 
 /** An optional string: undefined when absent, else a non-empty string. */

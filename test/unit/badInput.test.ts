@@ -388,6 +388,13 @@ describe('engine parameters and messages', () => {
     await client.request('edits/scale', { id: 'e', strength: 2 });
     const outDir = path.join(tmp, 'engine-out');
     for (const lambda of [-1, 0, 3e38, 'x']) await assert.rejects(client.request('edits/rocr', { concept: 'cat', harmless: 'dog', lambda: lambda as number, outDir }), refusedField('lambda'), `λ ${lambda}`);
+    // A relative output folder would land in the engine's working directory: refused, nothing written there.
+    const cwdBefore = fs.readdirSync(process.cwd()).sort();
+    for (const rel of ['NaN', 'edits', '../x']) {
+      await assert.rejects(client.request('edits/rocr', { concept: 'cat', harmless: 'dog', outDir: rel }), refusedField('outDir'), `outDir ${rel}`);
+      await assert.rejects(client.request('diagnostics/run', { kind: 'evoke', outDir: rel }), refusedField('outDir'), `diagnostics outDir ${rel}`);
+    }
+    assert.deepEqual(fs.readdirSync(process.cwd()).sort(), cwdBefore, 'nothing was written into the working directory');
     for (const samples of [-1, 0, 0.5, 1e9, 'x']) await assert.rejects(client.request('model/causalTrace', { prompt: 'the cat sat', subject: 'cat', samples: samples as number }), refusedField('samples'), `samples ${samples}`);
     for (const samples of [-1, 'x']) await assert.rejects(client.request('edits/stats', { layer: 1, samples: samples as number }), refusedField('samples'));
     const p = await client.request('model/predict', { prompt: 'the cat sat', top: 5 });
