@@ -3,7 +3,7 @@
 //
 //   { "format": "mechedit-edit/1", "id", "label", "method", "modelFingerprint",
 //     "targets": [{ "layer", "module": "mlp.out" | "attn.out", "rank", "U": name, "V": name }],
-//     "vectors": "<id>.safetensors", "request"?, "hparams"?, "health"?, "created" }
+//     "vectors": "<id>.safetensors", "request"?, "hparams"?, "training"?, "health"?, "created" }
 //
 // Each target is a rank-r update of one output projection, ΔW = Uᵀ V with U [r, d_out] and
 // V [r, d_in] (y = W x + Uᵀ (V x)); a single-layer edit (ROME) has one target, MEMIT / ROCR one
@@ -21,7 +21,7 @@ import type { EditModule } from '../graph/taps';
 import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
-export const EDIT_METHODS = ['rome', 'memit', 'rocr', 'ablate', 'manual'] as const;
+export const EDIT_METHODS = ['rome', 'memit', 'rocr', 'ablate', 'manual', 'unlearn'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
 
 export interface EditTargetJson {
@@ -45,6 +45,8 @@ export interface EditJson {
   vectors: string;
   request?: Record<string, unknown>;
   hparams?: Record<string, unknown>;
+  /** Trained edits (method "unlearn"): the objective, how training stopped, the loss curve, before / after figures. */
+  training?: Record<string, unknown>;
   health?: Record<string, unknown>;
   created: string;
 }

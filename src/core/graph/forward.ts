@@ -13,6 +13,7 @@ import type { TensorEntry } from '../checkpoint/safetensors';
 import { GraphBuilder, type Dtype } from '../onnx/proto';
 import { BLOCK_TAPS, editInput, tapName, type BlockTap, type EditModule } from './taps';
 import { addDeltaLoss } from './loss';
+import { addActivationLoss, addTokenLoss, addTrainGradients, type TrainOptions } from './trainLoss';
 
 /** Where a weight's bytes are, relative to the folder the .onnx file is written to. */
 export type WeightLocator = (t: TensorEntry) => { location: string; offset: number };
@@ -61,6 +62,12 @@ export interface ForwardOptions {
    * (the Concepts panel's "steer along a direction" for a generation).
    */
   steer?: number;
+  /**
+   * The training graph (trainLoss.ts): a loss head — over the tokens' log-probs, or with `rmu`
+   * over block rmu's resid_post (the graph stops there) — and the loss's gradients with respect
+   * to U and V of the trained modules, instead of logits.
+   */
+  train?: TrainOptions;
 }
 
 export const PATCH_TAPS = ['attn_out', 'mlp_out', 'resid_post'] as const;
@@ -73,7 +80,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   const { dims, spec } = plan;
   const g = new GraphBuilder(`mechedit-${dims.modelType}`);
   const wanted = new Set(options.taps ?? []);
-  const nLayers = options.layers ?? dims.layers;
+  const nLayers = options.train?.rmu !== undefined ? options.train.rmu + 1 : options.layers ?? dims.layers;
   const logitsMode = options.logits ?? (options.layers !== undefined ? 'none' : 'all');
   const rep = dims.heads / dims.kvHeads;
   const qDim = dims.heads * dims.headDim;
@@ -304,6 +311,13 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       logprobs: (x2) => g.op('LogSoftmax', [unembedRows(norm(x2, plan.finalNorm))], { axis: -1 }),
       gradResid: options.delta.gradResid ?? false,
     });
+    return g.toBytes();
+  }
+  if (options.train) {
+    const loss = options.train.rmu !== undefined
+      ? addActivationLoss(g, taps.get(tapName(options.train.rmu, 'resid_post'))!, dims.dModel)
+      : addTokenLoss(g, g.op('LogSoftmax', [unembed(norm(h, plan.finalNorm), vocabRows)], { axis: -1 }));
+    addTrainGradients(g, loss, options.train, dims.layers);
     return g.toBytes();
   }
   if (logitsMode !== 'none') {

@@ -6,7 +6,7 @@
 // input's shape by `unbroadcast`.
 //
 // Supported ops (what the forward builder emits): Identity, Cast, Add, Sub, Mul, Div, Neg,
-// Reciprocal, Sqrt, Exp, Erf, Tanh, Sigmoid, Relu, MatMul, Gemm, Reshape, Squeeze, Unsqueeze,
+// Reciprocal, Sqrt, Exp, Erf, Tanh, Sigmoid, Relu, Softplus, MatMul, Gemm, Reshape, Squeeze, Unsqueeze,
 // Transpose, Expand, Concat, Split, Slice (step 1, constant bounds), Gather (axis 0),
 // GatherElements, Softmax, LogSoftmax, ReduceSum, ReduceMean, Where, LayerNormalization
 // (last axis). Any other op on the path is an error naming it.
@@ -146,6 +146,7 @@ const RULES: Record<string, Rule> = {
   Tanh: unary((b, _x, y, g) => b.op('Mul', [g, b.op('Sub', [b.g.float(1), b.op('Mul', [y, y])])])),
   Sigmoid: unary((b, _x, y, g) => b.op('Mul', [g, b.op('Mul', [y, b.op('Sub', [b.g.float(1), y])])])),
   Relu: unary((b, x, _y, g) => b.op('Mul', [g, b.op('Cast', [b.op('Greater', [x, b.g.float(0)])], { to: 1 })])),
+  Softplus: unary((b, x, _y, g) => b.op('Mul', [g, b.op('Sigmoid', [x])])),
 
   Add: (b, n, gy) => {
     const g = gy(0)!;
