@@ -106,7 +106,8 @@ async function main() {
   const ortDir = path.join(opt.model, 'eval', 'ort');
   if (fs.existsSync(ortDir)) {
     for (const target of fs.readdirSync(ortDir).sort()) {
-      for (const file of fs.readdirSync(path.join(ortDir, target)).sort()) {
+      // the test sets (forget_*, neighbor_*), not the training material (passage.json, pair.json …)
+      for (const file of fs.readdirSync(path.join(ortDir, target)).filter((f) => /^(forget|neighbor)_.*\.json$/.test(f)).sort()) {
         const recs = JSON.parse(fs.readFileSync(path.join(ortDir, target, file), 'utf8'));
         const acc = (await accuracy(model, recs.map((r) => ({ prompt: r.query, answer: r.answer })))) / recs.length;
         rows.push([`ORT ${target}/${file.replace('.json', '')}`, `${recs.length} of ${recs.length}`, pct(acc), 'reported', '']);

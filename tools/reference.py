@@ -476,8 +476,10 @@ class Model:
         return x.view(b, S, n, self.spec.head_dim).transpose(1, 2)
 
     # -- forward ----------------------------------------------------------------------------------
-    def forward(self, ids, mask=None, positions=None, lens=True):
+    def forward(self, ids, mask=None, positions=None, lens=True, edits=None):
         """ids [b, s] long; mask [b, s] (1 = token, 0 = padding) or None; positions [b, s] or None.
+        edits: optional {"{l}:mlp.out" | "{l}:attn.out": (U [r, d_out], V [r, d_in])}, low-rank
+        updates of the output projections (MechEdit's edit inputs, ΔW = Uᵀ V): y = W x + b + (x Vᵀ) U.
         Returns {"logits": [b,s,V], "taps": {name: tensor}, "lens_logprobs": [L] of [b,s,V],
                  "positions": [b,s]}."""
         s = self.spec
@@ -507,6 +509,13 @@ class Model:
         lens_lp = []
         bias_cache = {}
         scale = 1.0 / math.sqrt(s.head_dim)
+        edits = edits or {}
+
+        def edit(l, module, x_in, y):
+            # y + (x_in Vᵀ) U when the module has an edit (no op otherwise)
+            e = edits.get(f"{l}:{module}")
+            return y if e is None else y + torch.matmul(torch.matmul(x_in, e[1].t()), e[0])
+
         for l, P in enumerate(self.layers):
             taps[f"blocks.{l}.resid_pre"] = x
             if s.family == "gpt2":
@@ -518,11 +527,11 @@ class Model:
                 if s.scale_by_inv_layer:
                     sc = sc / float(l + 1)
                 o = self._attend(self._split(q, s.n_heads), self._split(k, s.n_heads), self._split(v, s.n_heads), bias, sc)
-                attn_out = conv1d(o, P["c_proj_w"], P["c_proj_b"])          # [b, s, d]
+                attn_out = edit(l, "attn.out", o, conv1d(o, P["c_proj_w"], P["c_proj_b"]))   # [b, s, d]
                 x = x + attn_out
                 m = layer_norm(x, P["ln2_w"], P["ln2_b"], s.eps)
                 key = _act(s.act)(conv1d(m, P["fc_w"], P["fc_b"]))          # [b, s, d_mlp]
-                mlp_out = conv1d(key, P["proj_w"], P["proj_b"])             # [b, s, d]
+                mlp_out = edit(l, "mlp.out", key, conv1d(key, P["proj_w"], P["proj_b"]))     # [b, s, d]
                 x = x + mlp_out
             elif s.family == "gptj":
                 bias = bias_cache.setdefault(None, attn_bias(None))
@@ -531,9 +540,9 @@ class Model:
                 k = self._rope(self._split(linear(h, P["k_w"]), s.n_heads), positions)
                 v = self._split(linear(h, P["v_w"]), s.n_heads)
                 o = self._attend(q, k, v, bias, scale)
-                attn_out = linear(o, P["o_w"])
+                attn_out = edit(l, "attn.out", o, linear(o, P["o_w"]))
                 key = _act(s.act)(linear(h, P["fc_in_w"], P["fc_in_b"]))   # [b, s, d_mlp]
-                mlp_out = linear(key, P["fc_out_w"], P["fc_out_b"])
+                mlp_out = edit(l, "mlp.out", key, linear(key, P["fc_out_w"], P["fc_out_b"]))
                 x = attn_out + mlp_out + x                                  # HF order
             else:
                 win = s.sliding[l]
@@ -545,11 +554,11 @@ class Model:
                 k = self._rope(self._split(linear(h, P["k_w"], P["k_b"]), s.n_kv_heads), positions)
                 v = self._split(linear(h, P["v_w"], P["v_b"]), s.n_kv_heads)
                 o = self._attend(q, k, v, bias, scale)
-                attn_out = linear(o, P["o_w"], P["o_b"])
+                attn_out = edit(l, "attn.out", o, linear(o, P["o_w"], P["o_b"]))
                 x = x + attn_out
                 h2 = rms_norm(x, P["ln2_w"], s.eps)
                 key = _act(s.act)(linear(h2, P["gate_w"], P["gate_b"])) * linear(h2, P["up_w"], P["up_b"])
-                mlp_out = linear(key, P["down_w"], P["down_b"])
+                mlp_out = edit(l, "mlp.out", key, linear(key, P["down_w"], P["down_b"]))
                 x = x + mlp_out
             taps[f"blocks.{l}.attn_out"] = attn_out
             taps[f"blocks.{l}.mlp.key"] = key

@@ -1,13 +1,11 @@
 // CLI commands: each a parseArgs option table, a runner returning plain data (printed as JSON
 // with --json) and a formatter for people.
 
-import type { ParseArgsConfig } from 'node:util';
-import type { ExecutionProviderSetting, ProviderProbe, SelfTestResult } from '../protocol/engine';
+import type { SelfTestResult } from '../protocol/engine';
 import { badInput } from '../core/errors';
 import { ortBackends, ortVersion } from '../core/runtime/ort';
 import { resolveProvider } from '../core/runtime/providers';
 import { selfTest } from '../core/runtime/selftest';
-import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/runtime/info';
 import { generate, predict, score, tokenize, trace } from '../core/analysis/run';
 import { causalTrace, defaultTraceWindow, type CausalTraceResult } from '../core/analysis/causalTrace';
@@ -17,7 +15,6 @@ import type { TaskSummary } from '../core/diagnostics/evoke';
 import type { OrtResult } from '../core/diagnostics/ort';
 import { runOrtTargets } from '../core/diagnostics/ortRun';
 import { mergeRuns, type MergeResult } from '../core/diagnostics/merge';
-import { bundledModelPath } from '../core/defaultModel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EditStack } from '../core/edits/stack';
@@ -34,32 +31,10 @@ import { nullSpaceProjector } from '../core/edits/linalg';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
+import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, requireString, stacks, weightDims, type Command } from './common';
+import { unlearn } from './unlearn';
 
-export interface Command {
-  summary: string;
-  help: string;
-  options: NonNullable<ParseArgsConfig['options']>;
-  /** Accepts positional arguments (passed in ctx.positionals). */
-  allowPositionals?: boolean;
-  run(values: Record<string, unknown>, ctx: { json: boolean; positionals?: string[] }): Promise<unknown>;
-  format(result: unknown): string;
-}
-
-const PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu'];
-
-function intOption(values: Record<string, unknown>, name: string, fallback: number, min: number, max: number): number {
-  const raw = values[name];
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw badInput(`--${name} must be a whole number from ${min} to ${max}, got "${raw}"`, { field: `--${name}` });
-  return n;
-}
-
-function providerOption(values: Record<string, unknown>): ExecutionProviderSetting {
-  const p = (values.provider as string | undefined) ?? 'auto';
-  if (!PROVIDERS.includes(p)) throw badInput(`--provider must be one of ${PROVIDERS.join(', ')}, got "${p}"`, { field: '--provider' });
-  return p as ExecutionProviderSetting;
-}
+export type { Command } from './common';
 
 const doctor: Command = {
   summary: 'check onnxruntime and the execution providers on this machine',
@@ -93,56 +68,7 @@ const doctor: Command = {
   },
 };
 
-const modelOptions = {
-  model: { type: 'string' },
-  default: { type: 'boolean' },
-  provider: { type: 'string' },
-  threads: { type: 'string' },
-  edits: { type: 'string', multiple: true },
-} as const;
-
-/** --model DIR, or the bundled default model with --default. */
-function modelPathOf(values: Record<string, unknown>): string {
-  if (values.default) {
-    const p = bundledModelPath();
-    if (!p) throw badInput('The bundled default model is not installed (models/default)', { field: '--default', hint: 'Reinstall MechEdit, or pass --model DIR.' });
-    return p;
-  }
-  const modelPath = values.model as string | undefined;
-  if (!modelPath) throw badInput('--model is required', { field: '--model', hint: 'Give the checkpoint folder (config.json, *.safetensors, tokenizer.json), or --default for the bundled model.' });
-  return modelPath;
-}
-
-/** The edit stack openModel made (holding the --edits files). */
-const stacks = new WeakMap<LoadedModel, EditStack>();
-/** How openModel chose the model's provider: every provider, tried or not, and why. */
-const providerProbes = new WeakMap<LoadedModel, ProviderProbe[]>();
-
-/** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
-async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
-  const modelPath = modelPathOf(values);
-  const threads = intOption(values, 'threads', 0, 0, 1024);
-  const { provider, probes } = await resolveProvider(providerOption(values), { threads });
-  const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
-  providerProbes.set(model, probes);
-  const files = (values.edits as string[] | undefined) ?? [];
-  const stack = new EditStack(model);
-  stacks.set(model, stack);
-  if (files.length) {
-    for (const f of files) stack.apply(readEdit(f));
-    process.stderr.write(`mechedit: ${files.length} edit(s) applied: ${stack.list().map((e) => e.label).join(', ')}\n`);
-  }
-  return model;
-}
-
-function requireString(values: Record<string, unknown>, name: string): string {
-  const v = values[name];
-  if (typeof v !== 'string') throw badInput(`--${name} is required`, { field: `--${name}` });
-  return v;
-}
-
 const jsonOnly = (r: unknown) => JSON.stringify(r, null, 2);
-const modelHelp = '  --model DIR          checkpoint folder (or a models--org--name folder of the Hugging Face cache)\n  --default            the bundled default model instead of --model\n  --provider P         auto|cuda|webgpu|cpu (default auto)\n  --threads N          onnxruntime threads (0 = its choice)\n  --edits FILE …       apply these edit files (.mechedit/edits/<id>.json) for this run';
 
 const info: Command = {
   summary: 'describe a checkpoint: architecture, sizes, dtype, provider, tap names',
@@ -169,11 +95,6 @@ const tokenizeCmd: Command = {
     return t.tokens.map((tok, i) => `${t.ids[i]}\t${JSON.stringify(tok)}`).join('\n');
   },
 };
-
-/** For work that needs no provider probe (tokenizing, import, bake): open the checkpoint on the CPU. */
-function openOnCpu(values: Record<string, unknown>): LoadedModel {
-  return LoadedModel.open(modelPathOf(values), { provider: 'cpu', threads: 0 });
-}
 
 const predictCmd: Command = {
   summary: 'the most likely next tokens after a prompt',
@@ -404,33 +325,6 @@ const merge: Command = {
   },
 };
 
-/** No model has more layers than this: a larger number in --layers is refused before a range is expanded. */
-const MAX_LAYER = 100_000;
-
-function layerList(values: Record<string, unknown>, name = 'layers'): number[] | undefined {
-  const raw = values[name] as string | undefined;
-  if (raw === undefined) return undefined;
-  const parts = raw.split(',').map((x) => x.trim()).filter(Boolean);
-  const out: number[] = [];
-  for (const p of parts) {
-    const range = /^(\d+)-(\d+)$/.exec(p);
-    const ends = range ? [Number(range[1]), Number(range[2])] : /^\d+$/.test(p) ? [Number(p)] : undefined;
-    if (!ends) throw badInput(`--${name} must be like 4,5,6 or 4-6, got "${raw}"`, { field: `--${name}` });
-    if (ends.some((l) => l > MAX_LAYER) || ends[0] > ends[ends.length - 1]) {
-      throw badInput(`--${name} "${p}" is not a layer range of a model (layers count from 0; none has more than ${MAX_LAYER})`, { field: `--${name}`, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6 (mechedit info shows how many it has).' });
-    }
-    for (let l = ends[0]; l <= ends[ends.length - 1]; l++) out.push(l);
-  }
-  return out;
-}
-
-function weightDims(model: LoadedModel) {
-  return (t: { layer: number; module: string }) => {
-    const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
-    return { out: w.out, in: w.in };
-  };
-}
-
 const EDIT_HELP = [
   'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--force] [--out DIR] [--json]',
   'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
@@ -654,6 +548,7 @@ const bakeCmd: Command = {
 export const commands: Record<string, Command> = {
   ort,
   edit,
+  unlearn,
   stats,
   bake: bakeCmd,
   evoke,

@@ -22,6 +22,7 @@ import { registerEditHandlers } from './editHandlers';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
+import { registerUnlearnHandlers } from './unlearnHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -165,6 +166,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerDiagnostics(server, snapshot);
   registerConcepts(server, snapshot, userStack);
   registerDiagnoseEdit(server, snapshot);
+  registerUnlearnHandlers(server, snapshot, userStack);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

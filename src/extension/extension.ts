@@ -21,6 +21,8 @@ import { registerEditFiles } from './editFiles';
 import { DiagnosticsProblems } from './diagnosticsProblems';
 import { registerStrengthsView, type StrengthsViewHost } from './views/strengthsView';
 import { initOutputFolders } from './outputFolders';
+import { UNLEARN_PANEL, UnlearnPanelHost, UnlearnRun } from './panels/unlearnPanel';
+import { registerUnlearn } from './unlearn';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -29,7 +31,7 @@ export interface MechEditApi {
   strengths(): StrengthsViewHost | undefined;
   model: ModelView;
   statusBar: vscode.StatusBarItem;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -43,6 +45,8 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
+  const unlearnRun = new UnlearnRun();
+  const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);
   const statusBar = createStatusBar(engine);
@@ -66,10 +70,11 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   registerFactEdits(context, engine);
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
+  registerUnlearn(context, engine, unlearnRun, () => void unlearnPanel.show());
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current } };
+  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, unlearn: unlearnPanel.current } };
 }
 
 export function deactivate(): void {

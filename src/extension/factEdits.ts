@@ -1,8 +1,11 @@
 // Fact edits from the editor: the "Edit a Fact (ROME / MEMIT)…" command, and request files
-// (.mechedit/requests/*.jsonl, one JSON request per line: {"subject", "prompt", "target"} or
-// {"kind": "concept", "concept", "to"}) with a CodeLens above each request — "Compute ROME edit",
-// "ROME + LTI", "MEMIT" for facts, "Redirect (ROCR)" for concepts — and one above the first line
-// for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
+// (.mechedit/requests/*.jsonl, one JSON request per line: {"subject", "prompt", "target"},
+// {"kind": "concept", "concept", "to"} or {"kind": "unlearn", "concept", "forget"?, "method"?,
+// "forms"?, "steps"?, …}) with a CodeLens above each request — "Compute ROME edit", "ROME + LTI",
+// "MEMIT" for facts, "Redirect (ROCR)" for concepts, "Unlearn (<method>)" for unlearning (the
+// forget material: the line's "forget", a JSONL file or ORT folder, absolute or relative to the
+// workspace folder; else the model's eval/ort folder of the concept; what the line leaves out is
+// asked, unlearn.ts) — and one above the first line for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
 // .mechedit/edits/ and applied — when they took. Before computing, a target the tokenizer splits
 // into byte pieces or many tokens gets a warning (Compute Anyway / Cancel). After, an edit whose
 // target is not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved
@@ -12,6 +15,7 @@ import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
+import { methodLabel, type UnlearnArgs } from './unlearn';
 
 type Method = 'rome' | 'memit';
 export interface FactEditArgs {
@@ -71,17 +75,28 @@ async function pickLayers(engine: EngineService, method: Method, tried: number[]
 const REQUESTS_GLOB = '**/.mechedit/requests/*.jsonl';
 
 /** Parses one line of a request file; undefined for blank lines, comments and bad JSON. */
-function parseLine(text: string): { fact?: FactRequest; concept?: { concept: string; to: string } } | undefined {
+function parseLine(text: string): { fact?: FactRequest; concept?: { concept: string; to: string }; unlearn?: UnlearnArgs } | undefined {
   const t = text.trim();
   if (!t || t.startsWith('//')) return undefined;
   try {
     const r = JSON.parse(t) as Record<string, unknown>;
     if (r.kind === 'concept' && typeof r.concept === 'string' && typeof r.to === 'string') return { concept: { concept: r.concept, to: r.to } };
+    if (r.kind === 'unlearn' && typeof r.concept === 'string') return { unlearn: unlearnArgs(r) };
     if (typeof r.subject === 'string' && typeof r.prompt === 'string' && typeof r.target === 'string') return { fact: { subject: r.subject, prompt: r.prompt, target: r.target } };
   } catch {
     // Not JSON (yet): no lens on this line.
   }
   return undefined;
+}
+
+/**
+ * An unlearn request's arguments for *Unlearn…*, as written: a value of the wrong kind is passed
+ * on for the engine to refuse by its field name (never dropped in silence); what the line leaves
+ * out (method, forms, forget) is asked.
+ */
+function unlearnArgs(r: Record<string, unknown>): UnlearnArgs {
+  const keys = ['concept', 'method', 'forget', 'retain', 'forms', 'layers', 'steps', 'rank', 'lr', 'retainWeight', 'beta', 'uipe', 'stopBelow', 'label'] as const;
+  return Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])) as UnlearnArgs;
 }
 
 class RequestLenses implements vscode.CodeLensProvider {
@@ -102,6 +117,9 @@ class RequestLenses implements vscode.CodeLensProvider {
         );
       } else if (parsed.concept) {
         lenses.push(new vscode.CodeLens(range, { title: 'Redirect (ROCR)', command: 'mechedit.redirectConcept', arguments: [{ concept: parsed.concept.concept, harmless: parsed.concept.to }] }));
+      } else if (parsed.unlearn) {
+        const u = parsed.unlearn;
+        lenses.push(new vscode.CodeLens(range, { title: u.method ? `Unlearn (${methodLabel(u.method)})` : 'Unlearn…', command: 'mechedit.unlearn', arguments: [u] }));
       }
     }
     if (facts.length > 1) lenses.unshift(new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Compute one MEMIT edit for all ${facts.length} facts`, command: 'mechedit.editFact', arguments: [{ method: 'memit', requests: facts }] }));

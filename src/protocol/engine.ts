@@ -73,6 +73,8 @@ export interface ProgressParams {
   done: number;
   total?: number;
   message?: string;
+  /** A training step (unlearn/run; step from 0, done = step + 1): its loss and metrics, for live charts. */
+  point?: { step: number; loss: number; metrics: Record<string, number> };
 }
 
 export interface LogParams {
@@ -135,6 +137,84 @@ export interface EngineRequests {
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
   'diagnostics/edit': { params: { file: string; progressToken?: string }; result: EditDiagnostics };
+  /**
+   * Gradient unlearning (GA, GradDiff, NPO, RT, DPO, RMU; METHODS.md, "Training edits"): trains
+   * LoRA factors on the request's own copy of the stack (the user's stack and other requests keep
+   * working meanwhile), writes the edit (method "unlearn") to outDir and applies it on the user's
+   * stack. Progress: one notification per training step, with its `point`; cancel stops between
+   * steps, and nothing is written or applied then.
+   */
+  'unlearn/run': { params: UnlearnParams; result: UnlearnOutcome };
+  /** What a forget source holds, per form (the forms to choose from before a run), and its retain material. */
+  'unlearn/material': { params: { forget: string; retain?: string }; result: UnlearnMaterialInfo };
+}
+
+/** The objectives of 'unlearn/run' (METHODS.md, "Training edits"). */
+export const UNLEARN_METHOD_IDS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
+export type UnlearnMethodId = (typeof UNLEARN_METHOD_IDS)[number];
+
+/** Settings left out take the method's defaults (src/core/train/unlearn.ts). */
+export interface UnlearnParams {
+  method: UnlearnMethodId;
+  /** Absolute path: a JSONL file of {prompt, answer} records, or an ORT target folder (Target/<n>_<Name>/). */
+  forget: string;
+  /** Absolute path of retain material (JSONL); absent: the model's own default when the method has a retain term. */
+  retain?: string;
+  /** The forms of the forget material trained on (e.g. ["qa"]); absent: every form. */
+  forms?: string[];
+  layers?: number[];
+  rank?: number;
+  steps?: number;
+  lr?: number;
+  /** Weight of the retain term; 0 = none. */
+  retainWeight?: number;
+  /** NPO / DPO temperature β. */
+  beta?: number;
+  /** UIPE's α: the edit written is the trained one at strength 1 + α. */
+  uipe?: number;
+  /** Stop once the forget items' top-1 accuracy is below this (0…1); 0 = run every step. */
+  stopBelow?: number;
+  label?: string;
+  /** The concept unlearned, recorded as the edit's request.concept (Diagnose This Edit then runs ORT's forms on it). */
+  concept?: string;
+  outDir: string;
+  progressToken?: string;
+}
+
+/**
+ * One training step (from 0): the loss, and metrics measured after its update, such as forgetTop1
+ * (the forget items' teacher-forced top-1 answer accuracy) and forgetProb (their mean answer
+ * probability), both 0…1.
+ */
+export interface UnlearnCurvePoint {
+  step: number;
+  loss: number;
+  metrics: Record<string, number>;
+  lr?: number;
+  gradNorm?: number;
+  /** ms since the start of training. */
+  ms?: number;
+}
+
+export interface UnlearnOutcome extends ComputedEdit {
+  curve: UnlearnCurvePoint[];
+  stoppedBy: 'steps' | 'early-stop' | 'budget';
+  /** Teacher-forced top-1 answer accuracy of the forget and retain items, [before, after] (0…1). */
+  figures: { forgetTop1: [number, number]; retainTop1: [number, number] };
+  /** What was trained on. */
+  material: { name: string; forget: number; retain: number; forms: string[]; retainSource?: string };
+}
+
+export interface UnlearnMaterialInfo {
+  /** The concept / target name (the ORT folder's name, or the file's base name). */
+  name: string;
+  /** Forget items per form, in the order met. */
+  forms: { form: string; items: number }[];
+  /** Retain items (the given file, else the model's default retain material; 0 when there is none). */
+  retain: number;
+  retainSource?: string;
+  /** Refusals the source ships (reject.json), for RT and DPO. */
+  refusals: number;
 }
 
 /** How the tokenizer splits a fact edit's target (src/core/edits/outcome.ts targetCheck). */

@@ -215,6 +215,8 @@ export interface ConceptsPanel extends PanelProtocol {
     steer: { params: { prompt: string; layer: number; vector: WireTensor; maxTokens: number }; result: { plain: string; steered: string } };
     /** Redirects a concept with ROCR (asks for the harmless concept). */
     redirect: { params: { concept: string }; result: { applied: boolean; label?: string } };
+    /** Opens *MechEdit: Unlearn…* for the concept (asks for the method, material and forms). */
+    unlearn: { params: { concept: string }; result: { applied: boolean; label?: string } };
     save: SaveRequest;
   };
   notifications: {
@@ -244,4 +246,66 @@ export interface StrengthsView extends PanelProtocol {
     /** The stack: complete snapshot on every change. */
     stack: { items: { id: string; label: string; method: string; enabled: boolean; strength: number }[] };
   };
+}
+
+/** The Unlearning panel: the live loss chart of a *MechEdit: Unlearn…* run, its Cancel, and its outcome. */
+export interface UnlearnPanel extends PanelProtocol {
+  requests: {
+    /** Cancels the run in progress (nothing is written or applied). */
+    cancel: { params: Record<string, never>; result: { cancelled: boolean } };
+    /** Opens the finished run's edit file. */
+    openEdit: { params: { file: string }; result: { opened: boolean } };
+    /** "Diagnose This Edit" on the finished run's edit (ORT's forms of its concept, in the Diagnostics panel). */
+    diagnose: { params: { file: string }; result: { started: boolean } };
+    save: SaveRequest;
+  };
+  notifications: {
+    /** The run: complete snapshot, sent at the start, after every step and at the end. */
+    run: UnlearnRunSnapshot;
+  };
+}
+
+/** One training step as the chart draws it. */
+export interface UnlearnChartPoint {
+  step: number;
+  loss: number;
+  /** forgetTop1, retainTop1, … (0…1 for accuracies). */
+  metrics: Record<string, number>;
+}
+
+export interface UnlearnRunSnapshot {
+  status: 'running' | 'done' | 'cancelled' | 'error';
+  /** The objective's id (graddiff, …) and name (GradDiff, …). */
+  method: string;
+  methodLabel: string;
+  concept?: string;
+  /** The forget material's name (ORT target folder or file) and the forms trained on (empty: all). */
+  material: string;
+  forms: string[];
+  /** The steps planned, once the first step says. */
+  steps?: number;
+  points: UnlearnChartPoint[];
+  /** What the engine is doing now (e.g. the edit's health after training). */
+  message?: string;
+  error?: string;
+  /** ISO 8601. */
+  startedAt: string;
+  result?: {
+    id: string;
+    label: string;
+    file: string;
+    stoppedBy: string;
+    /** [before, after], 0…1. */
+    figures: { forgetTop1: [number, number]; retainTop1: [number, number] };
+    computeMs: number;
+    klNeutral: number;
+    warnings: string[];
+    forgetItems: number;
+    retainItems: number;
+  };
+}
+
+/** Webview state persisted with setState and restored by the panel serializer: the last run drawn. */
+export interface UnlearnPanelState {
+  run?: UnlearnRunSnapshot;
 }

@@ -1,9 +1,9 @@
 // The Concepts panel's webview: prompts with / without a concept → per-layer AUC bars (click a
 // layer), a table (AUC, ‖d‖, lens read, cosine with the stack's edits), the probe prompt's
 // projection as a token × layer heatmap, and actions: ablate the selected layer's direction at
-// chosen layers, redirect the concept with ROCR; CSV / JSON export. The charts are marked stale
-// (shared/stale.ts) when the prompt sets or the probe change, or the analysis that should replace
-// them fails.
+// chosen layers, redirect the concept with ROCR or unlearn it by gradient (Unlearn…); CSV / JSON
+// export. The charts are marked stale (shared/stale.ts) when the prompt sets or the probe change,
+// or the analysis that should replace them fails.
 
 import '@vscode-elements/elements/dist/vscode-textarea/index.js';
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
@@ -183,6 +183,7 @@ function render(): void {
         button('Ablate', 'debug-disconnect', () => void ablate(r), 'ablate'),
         textfield('concept', 'Concept (for ROCR)', state.concept, set('concept')),
         button('Redirect (ROCR)…', 'arrow-swap', () => void host.request('redirect', { concept: state.concept }, 10 * 60_000), 'redirect'),
+        button('Unlearn…', 'circle-slash', () => void host.request('unlearn', { concept: state.concept }, 24 * 3600_000), 'unlearn'),
       ),
       h('div', { class: 'actions' },
         textfield('steer-prompt', 'Steer a generation: prompt', steerPrompt, (v) => (steerPrompt = v), { wide: true }),

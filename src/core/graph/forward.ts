@@ -316,7 +316,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   if (options.train) {
     const loss = options.train.rmu !== undefined
       ? addActivationLoss(g, taps.get(tapName(options.train.rmu, 'resid_post'))!, dims.dModel)
-      : addTokenLoss(g, g.op('LogSoftmax', [unembed(norm(h, plan.finalNorm), vocabRows)], { axis: -1 }));
+      : addTokenLoss(g, h, dims.dModel, (rows) => g.op('LogSoftmax', [unembedRows(norm(rows, plan.finalNorm))], { axis: -1 }));
     addTrainGradients(g, loss, options.train, dims.layers);
     return g.toBytes();
   }

@@ -7,10 +7,11 @@
 //   inputs  target_ids [B, S] int64, token_weights [B, S], seq_mask [B, S], seq_ref [B],
 //           pref_matrix [P, B], pref_coef [P]
 //   lp[b,s] = log_softmax(logits[b,s])[target_ids[b,s]]          → output token_logprobs [B, S]
+//             (computed only where token_weights or seq_mask is non-zero; 0 elsewhere)
 //   seq[b]  = Σ_s seq_mask[b,s] · lp[b,s]                          → output seq_logprobs [B]
 //   z[p]    = Σ_b pref_matrix[p,b] · (seq[b] − seq_ref[b])
 //   loss    = Σ token_weights · lp + Σ_p pref_coef[p] · softplus(z[p])
-//   also top_logprobs [B, S] = max_v log_softmax (lp == top: the target is the argmax).
+//   also top_logprobs [B, S] = max_v log_softmax there (lp == top: the target is the argmax).
 // Activation head (RMU, at block L; the graph stops after it):
 //   inputs  rmu_target [B, S, d_model], rmu_weights [B, S]
 //   loss    = Σ_{b,s} rmu_weights[b,s] · ‖resid_post_L[b,s] − rmu_target[b,s]‖²
@@ -36,18 +37,33 @@ export function parseModuleKey(key: string, layers: number): [number, EditModule
 
 export const gradName = (layer: number, module: EditModule, which: 'U' | 'V'): string => `grad.${editInput(layer, module, which)}`;
 
-/** logprobs: [B, S, V] log-softmax of the logits. */
-export function addTokenLoss(g: GraphBuilder, logprobs: string): string {
+/**
+ * hidden: the last block's output [B, S, d_model]; logprobsOf: rows [N, d_model] → log-softmax
+ * [N, V]. Only positions with a non-zero token weight or sequence mask go through the
+ * unembedding (the answer tokens: a few per row, not B·S × vocab); token_logprobs and
+ * top_logprobs are 0 elsewhere.
+ */
+export function addTokenLoss(g: GraphBuilder, hidden: string, dModel: number, logprobsOf: (rows: string) => string): string {
   g.input('target_ids', 'int64', ['batch', 'seq']);
   g.input('token_weights', 'float32', ['batch', 'seq']);
   g.input('seq_mask', 'float32', ['batch', 'seq']);
   g.input('seq_ref', 'float32', ['batch']);
   g.input('pref_matrix', 'float32', ['pref', 'batch']);
   g.input('pref_coef', 'float32', ['pref']);
-  const picked = g.op('GatherElements', [logprobs, g.op('Unsqueeze', ['target_ids', g.int64([2])])], { axis: 2 });
-  const lp = g.op('Squeeze', [picked, g.int64([2])], {}, 'token_logprobs');
+  const flat = (x: string) => g.op('Reshape', [x, g.int64([-1])]);
+  const zero = g.float(0);
+  const used = g.op('Or', [g.op('Not', [g.op('Equal', [flat('token_weights'), zero])]), g.op('Not', [g.op('Equal', [flat('seq_mask'), zero])])]);
+  const idx = g.op('Transpose', [g.op('NonZero', [used])], { perm: [1, 0] }); // [N, 1]
+  const rows = g.op('Gather', [g.op('Reshape', [hidden, g.int64([-1, dModel])]), g.op('Reshape', [idx, g.int64([-1])])], { axis: 0 }); // [N, d]
+  const logprobs = logprobsOf(rows); // [N, V]
+  const targets = g.op('Gather', [flat('target_ids'), g.op('Reshape', [idx, g.int64([-1])])], { axis: 0 }); // [N]
+  const picked = g.op('Squeeze', [g.op('GatherElements', [logprobs, g.op('Unsqueeze', [targets, g.int64([1])])], { axis: 1 }), g.int64([1])]); // [N]
+  const zeros = g.op('Expand', [zero, g.op('Shape', [flat('token_weights')])]); // [B·S]
+  const shapeBS = g.op('Shape', ['token_weights']);
+  const lp = g.op('Reshape', [g.op('ScatterND', [zeros, idx, picked]), shapeBS], {}, 'token_logprobs');
   g.output(lp, 'float32', ['batch', 'seq']);
-  g.op('ReduceMax', [logprobs], { axes: [-1], keepdims: 0 }, 'top_logprobs');
+  const top = g.op('ReduceMax', [logprobs], { axes: [-1], keepdims: 0 });
+  g.op('Reshape', [g.op('ScatterND', [zeros, idx, top]), shapeBS], {}, 'top_logprobs');
   g.output('top_logprobs', 'float32', ['batch', 'seq']);
   const seq = g.op('ReduceSum', [g.op('Mul', [lp, 'seq_mask']), g.int64([1])], { keepdims: 0 }, 'seq_logprobs');
   g.output(seq, 'float32', ['batch']);

@@ -30,6 +30,10 @@ class Backward {
   constructor(readonly g: GraphBuilder) {}
 
   /** The gradient for input x, built only when x depends on a `wrt` input (no dead weight-gradient nodes). */
+  depends(x: string | undefined): boolean {
+    return !!x && this.needs.has(x);
+  }
+
   when(x: string | undefined, build: () => string): string | undefined {
     return x && this.needs.has(x) ? build() : undefined;
   }
@@ -234,6 +238,14 @@ const RULES: Record<string, Rule> = {
     const [data, idx] = ins(n);
     const zeros = b.zerosLike(data);
     return [b.op('ScatterND', [zeros, b.op('Unsqueeze', [idx, b.g.int64([-1])]), gy(0)!], { reduction: 'add' })];
+  },
+  // Scatter of `updates` into `data` at `indices` (no reduction): updates get the gradient there;
+  // data (constant here: zeros) gets none.
+  ScatterND: (b, n, gy) => {
+    if (attr(n, 'reduction')?.s && String(attr(n, 'reduction')!.s) !== 'none') throw new Error(`grad: ScatterND ${n.name} with a reduction`);
+    const [data, idx, updates] = ins(n);
+    if (b.depends(data)) throw new Error(`grad: ScatterND ${n.name}: no gradient for its data input`);
+    return [undefined, undefined, b.when(updates, () => b.op('GatherND', [gy(0)!, idx]))];
   },
   GatherElements: (b, n, gy) => {
     const [data, idx] = ins(n);

@@ -6,7 +6,7 @@
 import type { LoadedModel } from '../runtime/model';
 import { loadOrt } from '../runtime/ort';
 import type { Row } from './rows';
-import { tokenFeeds } from './rows';
+import { f32, fillTrained, tokenFeeds } from './rows';
 
 export interface RowScore {
   seq: number;
@@ -19,8 +19,18 @@ export async function scoreRows(model: LoadedModel, rows: Row[], chunk = 32): Pr
   for (let i = 0; i < rows.length; i += chunk) {
     const part = rows.slice(i, i + chunk);
     const f = tokenFeeds(model, part);
-    const r = await model.run({ logits: 'targets' }, f.batch, { target_ids: new (loadOrt().Tensor)('int64', f.targets, [f.batch.batch, f.batch.seq]) });
-    const lp = r.target_logprobs.data as Float32Array;
+    part.forEach((row, b) => fillTrained(f.seqMask, f.batch.seq, b, row, 1));
+    // The training graph with nothing trained: a forward pass that unembeds only the trained positions.
+    const [B, S] = [f.batch.batch, f.batch.seq];
+    const r = await model.run({ train: { modules: [] } }, f.batch, {
+      target_ids: new (loadOrt().Tensor)('int64', f.targets, [B, S]),
+      token_weights: f32(f.weights, [B, S]),
+      seq_mask: f32(f.seqMask, [B, S]),
+      seq_ref: f32(new Float32Array(B), [B]),
+      pref_matrix: f32(new Float32Array(B), [1, B]),
+      pref_coef: f32(new Float32Array(1), [1]),
+    });
+    const lp = r.token_logprobs.data as Float32Array;
     const top = r.top_logprobs.data as Float32Array;
     part.forEach((row, b) => {
       let seq = 0;

@@ -76,13 +76,14 @@ export const UNLEARN_DEFAULTS = {
   rank: 8,
   module: 'mlp.out' as EditModule,
   steps: 100,
-  lr: 2e-3,
+  /** Per method: the bundled model's working values (bench/ort-forms.mjs). */
+  lr: { ga: 1e-3, graddiff: 1e-3, npo: 1e-3, rt: 1e-3, dpo: 5e-3, rmu: 1e-2 } as Record<UnlearnMethod, number>,
   batchSize: 16,
   seed: 1,
   beta: 0.1,
   refusal: "I don't know.",
   stopBelow: 0.1,
-  retainWeight: { ga: 0, graddiff: 1, npo: 1, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
+  retainWeight: { ga: 0, graddiff: 5, npo: 5, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
   /** RMU's c as a multiple of the mean ‖h_L‖ of the forget tokens under θ₀. */
   rmuScale: 3,
 };
@@ -117,7 +118,7 @@ export function resolveSettings(model: LoadedModel, s: UnlearnSettings): Require
     module: s.module ?? UNLEARN_DEFAULTS.module,
     rank: positive(s.rank, 'rank', UNLEARN_DEFAULTS.rank, true),
     steps: positive(s.steps, 'steps', UNLEARN_DEFAULTS.steps, true),
-    lr: positive(s.lr, 'lr', UNLEARN_DEFAULTS.lr),
+    lr: positive(s.lr, 'lr', UNLEARN_DEFAULTS.lr[s.method]),
     batchSize: positive(s.batchSize, 'batchSize', UNLEARN_DEFAULTS.batchSize, true),
     seed: s.seed ?? UNLEARN_DEFAULTS.seed,
     retainWeight,

@@ -1,6 +1,7 @@
 // The Concepts panel: concept directions (difference of means of two prompt sets) per layer, their
 // separability, lens read, cosine with the stack's edits and a probe's projection; actions ablate
-// the direction (rank-one edits in the stack) or redirect the concept with ROCR.
+// the direction (rank-one edits in the stack), redirect the concept with ROCR, or unlearn it by
+// gradient (MechEdit: Unlearn…, unlearn.ts).
 
 import * as vscode from 'vscode';
 import type { ConceptsPanel as Protocol, DiagnosticsContext } from '../../protocol/panels';
@@ -22,6 +23,10 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
     steer: async (p) => this.steer(p),
     redirect: async ({ concept }) => {
       const r = (await vscode.commands.executeCommand('mechedit.redirectConcept', { concept })) as { label?: string } | undefined;
+      return { applied: !!r?.label, label: r?.label };
+    },
+    unlearn: async ({ concept }) => {
+      const r = (await vscode.commands.executeCommand('mechedit.unlearn', { concept })) as { label?: string } | undefined;
       return { applied: !!r?.label, label: r?.label };
     },
     save: saveFile,

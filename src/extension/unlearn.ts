@@ -1,0 +1,200 @@
+// *MechEdit: Unlearn…*: gradient unlearning of a concept as a low-rank edit (GA, GradDiff, NPO, RT,
+// DPO, RMU; METHODS.md, "Training edits"). Asks for what its arguments leave out — the method, the
+// forget material (the open model's eval/ort/<n>_<Name>/ folders, or a JSONL file / ORT folder
+// chosen on disk), the forms trained on (default: question–answer only) — then trains in the
+// engine ('unlearn/run') while the Unlearning panel draws the loss and the forget items' top-1
+// accuracy per step, with Cancel. The edit is saved to .mechedit/edits/ and applied: it lands in
+// the Edits and Edit Strengths views like any other. Reached from the command palette, the
+// Concepts panel ("Unlearn…", with its concept) and request files ({"kind": "unlearn", …}).
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { UnlearnMethodId, UnlearnOutcome, UnlearnParams } from '../protocol/engine';
+import type { EngineService } from './engine/engineService';
+import { editsFolder } from './commands';
+import type { UnlearnRun } from './panels/unlearnPanel';
+
+/** The command's arguments (request files and the Concepts panel pass some; the rest is asked). */
+export interface UnlearnArgs {
+  /** The concept unlearned: picks its eval/ort folder, and is recorded with the edit. */
+  concept?: string;
+  method?: UnlearnMethodId;
+  /** A JSONL file or an ORT target folder: absolute, or relative to the workspace folder. */
+  forget?: string;
+  retain?: string;
+  /** The forms trained on; [] = every form. */
+  forms?: string[];
+  steps?: number;
+  layers?: number[];
+  rank?: number;
+  lr?: number;
+  retainWeight?: number;
+  beta?: number;
+  uipe?: number;
+  stopBelow?: number;
+  label?: string;
+}
+
+/** The methods as the quick pick offers them, the recommended one first. */
+export const UNLEARN_METHOD_PICKS: { id: UnlearnMethodId; label: string; description: string }[] = [
+  { id: 'graddiff', label: 'GradDiff', description: 'recommended · ascent on the forget items, descent on facts to keep' },
+  { id: 'npo', label: 'NPO', description: 'negative preference optimisation (+ retain): bounded, gentler than GA' },
+  { id: 'ga', label: 'GA', description: 'gradient ascent on the forget items alone: forgets fast, damages other facts' },
+  { id: 'rt', label: 'RT', description: 'rejection tuning: trains a refusal after the forget prompts' },
+  { id: 'dpo', label: 'DPO', description: 'prefers the refusal over the true answer (β = 0.1)' },
+  { id: 'rmu', label: 'RMU', description: 'steers the forget prompts\' activations at one layer to noise, keeps the rest' },
+];
+
+export const methodLabel = (id: string): string => UNLEARN_METHOD_PICKS.find((m) => m.id === id)?.label ?? String(id);
+
+/** The canonical forms (src/core/train/unlearnData.ts) as the quick pick names them. */
+const FORM_NAMES: Record<string, string> = {
+  qa: 'question–answer',
+  cloze: 'cloze (fill-in)',
+  adversarial: 'adversarial',
+  mcq: 'multiple choice',
+  tf: 'true / false',
+  passage: 'passage',
+  positive: 'positive statements',
+  pair: 'pairs',
+};
+
+/** The open model's ORT target folders (eval/ort/<n>_<Name>/), by name. */
+function ortFolders(modelDir: string): string[] {
+  const dir = path.join(modelDir, 'eval', 'ort');
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => path.join(dir, d.name)).sort();
+  } catch {
+    return [];
+  }
+}
+
+/** The folder's concept: "1_Veltrazine" → "Veltrazine". */
+const folderConcept = (dir: string): string => path.basename(dir).replace(/^\d+_/, '');
+
+/** A path from a request file or an argument: absolute, or relative to the first workspace folder. */
+function resolvePath(p: string): string {
+  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return path.isAbsolute(p) || !ws ? path.resolve(p) : path.resolve(ws, p);
+}
+
+async function pickMethod(): Promise<UnlearnMethodId | undefined> {
+  const pick = await vscode.window.showQuickPick(UNLEARN_METHOD_PICKS, { title: 'Unlearn with which method?', placeHolder: 'GradDiff is the recommended default' });
+  return pick?.id;
+}
+
+/** The forget material: the model's ORT folders (the concept's first), or a file or folder chosen on disk. */
+async function pickForget(modelDir: string, concept: string | undefined): Promise<string | undefined> {
+  const key = concept?.toLowerCase();
+  const folders = ortFolders(modelDir).sort((a, b) => Number(folderConcept(b).toLowerCase() === key) - Number(folderConcept(a).toLowerCase() === key));
+  const choose = { label: '$(folder-opened) Choose a file or folder…', description: 'a JSONL file of {prompt, answer} records, or an ORT target folder', dir: '' };
+  const items = [
+    ...folders.map((dir) => ({ label: path.basename(dir), description: folderConcept(dir).toLowerCase() === key ? `the concept "${concept}" · the model's ORT target` : "the model's ORT target", dir })),
+    choose,
+  ];
+  const pick = await vscode.window.showQuickPick(items, { title: `Unlearn${concept ? ` "${concept}"` : ''}: what to forget?` });
+  if (!pick) return undefined;
+  if (pick.dir) return pick.dir;
+  const picked = await vscode.window.showOpenDialog({ title: 'The forget material: a JSONL file ({prompt, answer} per line) or an ORT target folder', canSelectFiles: true, canSelectFolders: true, canSelectMany: false, openLabel: 'Forget this' });
+  return picked?.[0]?.fsPath;
+}
+
+/** The forms to train on, from what the material holds (question–answer checked). */
+async function pickForms(engine: EngineService, forget: string, retain: string | undefined): Promise<string[] | undefined> {
+  const info = await engine.client.request('unlearn/material', { forget, retain });
+  if (info.forms.length <= 1) return info.forms.map((f) => f.form);
+  const defaults = info.forms.some((f) => f.form === 'qa') ? ['qa'] : info.forms.map((f) => f.form);
+  const picks = await vscode.window.showQuickPick(
+    info.forms.map((f) => ({ label: FORM_NAMES[f.form] ?? f.form, description: `${f.form} · ${f.items} item${f.items === 1 ? '' : 's'}`, form: f.form, picked: defaults.includes(f.form) })),
+    { title: `Train on which forms of ${info.name}? (the others show whether the forgetting carries over)`, canPickMany: true },
+  );
+  return picks?.length ? picks.map((p) => p.form) : undefined;
+}
+
+/** Asks for what `args` leave out, trains in the engine with the Unlearning panel open, saves and applies the edit. */
+export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel: () => void, args: UnlearnArgs = {}): Promise<UnlearnOutcome | undefined> {
+  if (run.running) {
+    void vscode.window.showWarningMessage('MechEdit: an unlearning run is in progress: cancel it (Unlearning panel) or wait for it first.');
+    showPanel();
+    return undefined;
+  }
+  const model = await engine.requireModel();
+  const outDir = editsFolder(model?.path);
+  if (!model || !outDir) return undefined;
+  const method = args.method ?? (await pickMethod());
+  if (!method) return undefined;
+  // Paths from a request file: absolute or relative to the workspace folder (anything else goes to the engine as written, refused by field).
+  let forget = typeof args.forget === 'string' && args.forget ? resolvePath(args.forget) : args.forget;
+  if (!forget) {
+    // A concept with its own ORT folder in the model needs no question when the rest is given.
+    const own = args.concept ? ortFolders(model.path).find((d) => folderConcept(d).toLowerCase() === args.concept!.toLowerCase()) : undefined;
+    forget = own && args.forms ? own : await pickForget(model.path, args.concept);
+  }
+  if (!forget) return undefined;
+  const retain = typeof args.retain === 'string' && args.retain ? resolvePath(args.retain) : args.retain;
+  let forms = args.forms;
+  if (!forms) {
+    try {
+      forms = await pickForms(engine, forget, retain);
+    } catch (err) {
+      return engine.report(err, 'Reading the forget material');
+    }
+    if (!forms) return undefined;
+  }
+  const concept = args.concept ?? (typeof forget === 'string' && fs.existsSync(forget) && fs.statSync(forget).isDirectory() ? folderConcept(forget) : undefined);
+  const params: UnlearnParams = {
+    method, forget, retain, forms: Array.isArray(forms) && forms.length === 0 ? undefined : forms, concept, outDir,
+    steps: args.steps, layers: args.layers, rank: args.rank, lr: args.lr, retainWeight: args.retainWeight, beta: args.beta, uipe: args.uipe, stopBelow: args.stopBelow, label: args.label,
+  };
+  const formList = Array.isArray(forms) ? forms.map(String) : [String(forms)];
+  const material = typeof forget === 'string' ? path.basename(forget) : String(forget);
+  const name = `${methodLabel(method)}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
+  const cts = new vscode.CancellationTokenSource();
+  run.start({ method, methodLabel: methodLabel(method), concept, material, forms: formList }, () => cts.cancel());
+  showPanel();
+  try {
+    return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}`, cancellable: true }, async (progress, token) => {
+      const sub = token.onCancellationRequested(() => cts.cancel());
+      try {
+        const r = await engine.client.request('unlearn/run', params, {
+          token: cts.token,
+          timeoutMs: 0,
+          onProgress: (p) => {
+            run.progress(p);
+            progress.report({ message: p.message });
+          },
+        });
+        run.finish(r);
+        engine.stack = r.state;
+        engine.fire();
+        const f = r.figures;
+        const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+        const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
+        void vscode.window.showInformationMessage(
+          `MechEdit: ${r.label} applied (${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${vscode.workspace.asRelativePath(r.file)}.${warn}`,
+          'Open', 'Diagnose',
+        ).then((pick) => {
+          if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
+          if (pick === 'Diagnose') void vscode.commands.executeCommand('mechedit.diagnoseEdit', vscode.Uri.file(r.file));
+        });
+        return r;
+      } catch (err) {
+        run.fail(err);
+        return engine.report(err, 'Unlearning');
+      } finally {
+        sub.dispose();
+      }
+    });
+  } finally {
+    cts.dispose();
+  }
+}
+
+export function registerUnlearn(context: vscode.ExtensionContext, engine: EngineService, run: UnlearnRun, showPanel: () => void): void {
+  context.subscriptions.push(
+    run,
+    vscode.commands.registerCommand('mechedit.unlearn', (args?: UnlearnArgs) => unlearn(engine, run, showPanel, args ?? {})),
+    vscode.commands.registerCommand('mechedit.showUnlearning', () => showPanel()),
+  );
+}
