@@ -1,11 +1,12 @@
 // Fact edits from the editor: the "Edit a Fact (ROME / MEMIT)…" command, and request files
 // (.mechedit/requests/*.jsonl, one JSON request per line: {"subject", "prompt", "target"},
-// {"kind": "concept", "concept", "to"} or {"kind": "unlearn", "concept", "forget"?, "method"?,
-// "forms"?, "steps"?, …}) with a CodeLens above each request — "Compute ROME edit", "ROME + LTI",
-// "MEMIT" for facts, "Redirect (ROCR)" for concepts, "Unlearn (<method>)" for unlearning (the
-// forget material: the line's "forget", a JSONL file or ORT folder, absolute or relative to the
-// workspace folder; else the model's eval/ort folder of the concept; what the line leaves out is
-// asked, unlearn.ts) — and one above the first line for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
+// {"kind": "concept", "concept", "to"}, or {"kind": "unlearn", "concept"?, "forget"?, "method"?,
+// "forms"?, "steps"?, …} with a concept, a forget source or both) with a CodeLens above each
+// request — "Compute ROME edit", "ROME + LTI", "MEMIT" for facts, "Redirect (ROCR)" for concepts,
+// "Unlearn (<method>)" for unlearning (unlearn.ts: the forget material is the line's "forget", a
+// JSONL file or ORT folder, absolute or relative to the workspace folder, else the model's
+// eval/ort folder of the concept; what the line leaves out is asked) — and one above the first
+// line for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
 // .mechedit/edits/ and applied — when they took. Before computing, a target the tokenizer splits
 // into byte pieces or many tokens gets a warning (Compute Anyway / Cancel). After, an edit whose
 // target is not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved
@@ -81,7 +82,7 @@ function parseLine(text: string): { fact?: FactRequest; concept?: { concept: str
   try {
     const r = JSON.parse(t) as Record<string, unknown>;
     if (r.kind === 'concept' && typeof r.concept === 'string' && typeof r.to === 'string') return { concept: { concept: r.concept, to: r.to } };
-    if (r.kind === 'unlearn' && typeof r.concept === 'string') return { unlearn: unlearnArgs(r) };
+    if (r.kind === 'unlearn' && (typeof r.concept === 'string' || typeof r.forget === 'string')) return { unlearn: unlearnArgs(r) };
     if (typeof r.subject === 'string' && typeof r.prompt === 'string' && typeof r.target === 'string') return { fact: { subject: r.subject, prompt: r.prompt, target: r.target } };
   } catch {
     // Not JSON (yet): no lens on this line.

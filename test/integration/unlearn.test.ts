@@ -68,6 +68,7 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     const drawn: UnlearnSummary[] = [];
     const sub = panel.onDidRender((s) => drawn.push(s as UnlearnSummary));
     const live = waitFor(panel.onDidRender, (s) => (s as UnlearnSummary).status === 'running' && (s as UnlearnSummary).points >= 2, 'two steps drawn while training', 300_000);
+    const finished = waitFor(panel.onDidRender, (s) => ['done', 'error', 'cancelled'].includes((s as UnlearnSummary).status), 'the finished run drawn', 600_000);
     const ran = vscode.commands.executeCommand<UnlearnOutcome | undefined>(lens.command, ...(lens.arguments ?? []));
     const during = (await live) as UnlearnSummary;
     assert.ok(during.cancelEnabled, 'Cancel is enabled while it trains');
@@ -75,7 +76,6 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.deepEqual(during.series.slice(0, 2), ['loss', 'forget top-1'], 'the chart draws the loss and the forget top-1');
     assert.ok(during.chart >= 2, 'with a line each');
     const r = await ran;
-    sub.dispose();
     assert.ok(r, 'the command returned the outcome');
 
     // The edit: saved in the workspace, applied on top of the stack, in the Edits view.
@@ -91,9 +91,11 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.ok(r.material.forget > 0 && r.material.forms.join() === 'qa', `trained on ${r.material.forget} qa items`);
 
     // The panel's last drawing: every step, the outcome, Cancel off.
+    await finished;
+    sub.dispose();
     const points = drawn.filter((s) => s.status === 'running').map((s) => s.points);
     assert.deepEqual([...new Set(points)].filter((n) => n > 0), Array.from({ length: Math.max(...points) }, (_, i) => i + 1), 'one more point drawn per step');
-    const done = drawn[drawn.length - 1];
+    const done = (await finished) as UnlearnSummary;
     assert.equal(done.status, 'done', done.error);
     assert.equal(done.points, r.curve.length);
     assert.equal(done.result?.file, r.file);

@@ -105,7 +105,8 @@ function render(): void {
     statusLine(r),
     r.error ? h('p', { class: 'error', role: 'alert' }, r.error) : '',
     error ? h('p', { class: 'error', role: 'alert' }, error) : '',
-    r.points.length ? lossChart(r.points, { steps: r.steps, width }) : h('p', { class: 'muted', id: 'waiting' }, running ? 'Preparing: reading the material and scoring it before training…' : 'No step was drawn.'),
+    // While it trains the x axis spans the planned steps; after, the steps it ran.
+    r.points.length ? lossChart(r.points, { steps: running ? r.steps : undefined, width }) : h('p', { class: 'muted', id: 'waiting' }, running ? 'Preparing: reading the material and scoring it before training…' : 'No step was drawn.'),
     outcome(r),
   );
   const last = r.points[r.points.length - 1];

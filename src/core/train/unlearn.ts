@@ -67,6 +67,8 @@ export interface UnlearnResult {
 
 export interface UnlearnRun {
   onStep?: (p: UnlearnProgress) => void;
+  /** Called after every update with the model as it is then (θ₀ + the factors so far): step curves of other measures. */
+  probe?: (model: LoadedModel, step: number) => Promise<void>;
   isCancelled?: () => boolean;
   log?: (message: string) => void;
 }
@@ -291,6 +293,7 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
       p.metrics.forgetTop1 = now.top1;
       p.metrics.forgetProb = now.prob;
       run.onStep?.({ ...p, steps: hp.steps });
+      await run.probe?.(view(), p.step);
       return now.top1 < hp.stopBelow;
     },
   });
