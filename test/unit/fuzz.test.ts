@@ -85,6 +85,8 @@ const corpus = path.join(engineDir, 'corpus.txt');
 fs.writeFileSync(corpus, Array.from({ length: 60 }, (_, i) => `line ${i}: the cat sat on the mat and the dog ran.`).join('\n'));
 const outDir = path.join(engineDir, 'out');
 const fact = { subject: 'cat', prompt: 'The {} sat on the', target: 'mat' };
+const forget = path.join(engineDir, 'forget.jsonl');
+fs.writeFileSync(forget, ['the cat sat on the|mat', 'a dog ran to the|park', 'the bird flew over the|house'].map((l) => JSON.stringify({ prompt: l.split('|')[0], answer: l.split('|')[1] })).join('\n'));
 
 /** A valid request per method (cheap on gpt2-tiny), mutated by the fuzz. */
 function templates(): [EngineMethod, Record<string, unknown>][] {
@@ -114,11 +116,13 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['concepts/direction', { positive: ['a cat', 'the cat'], negative: ['a dog', 'the dog'], top: 3 }],
     ['diagnostics/run', { kind: 'evoke', outDir, limit: 2 }],
     ['diagnostics/edit', { file: editFile }],
+    ['unlearn/material', { forget, retain: forget }],
+    ['unlearn/run', { method: 'graddiff', forget, retain: forget, layers: [1], rank: 2, steps: 2, lr: 0.001, outDir }],
     ['model/close', {}],
   ];
 }
 
-/** The engine has 26 methods: three times as many variants as a parser, so each method gets about 30. */
+/** The engine has 28 methods: three times as many variants as a parser, so each method gets about 30. */
 const ENGINE_COUNT = 3 * COUNT;
 
 test(`fuzz: engine requests (${ENGINE_COUNT} variants, seed ${SEED})`, async (t) => {

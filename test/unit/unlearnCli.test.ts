@@ -184,9 +184,11 @@ describe('training end to end', () => {
     await model.release();
   });
 
+  let uipeText = '';
   test('the text output has the curve summary and the table; progress goes to stderr', () => {
-    const r = cli([...base, '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--out', out], false);
+    const r = cli([...base, '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--uipe', '1', '--out', out], false);
     assert.equal(r.status, 0, r.stderr);
+    uipeText = r.stdout;
     assert.match(r.stdout, /^wrote .*\.json: ga on 1_Veltrazine \(forms qa\)/m);
     assert.match(r.stdout, /^training: \d+ steps, stopped by \w/m);
     assert.match(r.stdout, /^forget top-1 [\d.]+ % → [\d.]+ %; retain top-1/m);
@@ -215,6 +217,12 @@ describe('training end to end', () => {
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^trained .* \(not written: no --out\)/m);
     assert.equal(text.stdout.split('\n').filter((l) => /^\| (no edit|[\d.]+) \|/.test(l)).length, 4, 'no edit + 3 α rows');
+    // --uipe 1 wrote the edit at strength 2: its "with" figure is the sweep's α = 1 row.
+    const cells = (line: string) => line.split('|').map((c) => c.trim());
+    const header = cells(text.stdout.split('\n').find((l) => l.startsWith('| α |'))!);
+    const alpha1 = cells(text.stdout.split('\n').find((l) => l.startsWith('| 1 | 2 |'))!);
+    const uipeQa = cells(uipeText.split('\n').find((l) => l.startsWith('| forget | qa |'))!);
+    assert.equal(alpha1[header.indexOf('qa loss_prob')], uipeQa[5], '--uipe 1 = the sweep at α = 1');
     await model.release();
   });
 });

@@ -3,6 +3,8 @@
 //   fact:     {"subject": "Ada Lovelace", "prompt": "{} was born in", "target": "Paris"}
 //             (also CounterFact / EVOKE records: {"requested_rewrite": {"subject", "prompt", "target_new": {"str"}}})
 //   concept:  {"kind": "concept", "concept": "Veltrazine", "to": "Brindlecake"}
+//   unlearn:  {"kind": "unlearn", "concept"?, "forget"?, "method"?, "forms"?, …} (VS Code's *Unlearn…*;
+//             on the command line, `mechedit unlearn` takes the same settings as options)
 // Every problem is reported with the file, the line (or array index) and the field.
 
 import * as fs from 'node:fs';
@@ -14,7 +16,7 @@ export interface ConceptRequest {
   to: string;
 }
 
-export type EditRequest = ({ kind: 'fact' } & FactRequest) | ({ kind: 'concept' } & ConceptRequest);
+export type EditRequest = ({ kind: 'fact' } & FactRequest) | ({ kind: 'concept' } & ConceptRequest) | { kind: 'unlearn'; settings: Record<string, unknown> };
 
 export interface LocatedRequest {
   request: EditRequest;
@@ -31,7 +33,11 @@ export function parseRequest(raw: unknown, file: string, where: string): EditReq
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw badInput(`${where}: expected a JSON object`, { file });
   const r = raw as Record<string, unknown>;
   if (r.kind === 'concept') return { kind: 'concept', concept: str(r.concept, file, where, 'concept'), to: str(r.to, file, where, 'to') };
-  if (r.kind !== undefined && r.kind !== 'fact') throw badInput(`${where}: "kind" must be "fact" or "concept", got ${JSON.stringify(r.kind)}`, { file, field: 'kind' });
+  if (r.kind === 'unlearn') {
+    if (typeof r.concept !== 'string' && typeof r.forget !== 'string') throw badInput(`${where}: an unlearn request needs "concept" or "forget"`, { file, field: 'forget', hint: 'Name the concept (its eval/ort target is used) or give the forget material\'s path.' });
+    return { kind: 'unlearn', settings: r };
+  }
+  if (r.kind !== undefined && r.kind !== 'fact') throw badInput(`${where}: "kind" must be "fact", "concept" or "unlearn", got ${JSON.stringify(r.kind)}`, { file, field: 'kind' });
   const cf = r.requested_rewrite as Record<string, unknown> | undefined;
   if (cf && typeof cf === 'object') {
     const target = (cf.target_new as Record<string, unknown> | undefined)?.str;
@@ -76,7 +82,9 @@ export function readRequests(file: string): LocatedRequest[] {
 
 export function factRequests(file: string): FactRequest[] {
   return readRequests(file).map(({ request, line }) => {
-    if (request.kind !== 'fact') throw badInput(`Line ${line} is a concept request; MEMIT edits facts`, { file, field: 'kind', hint: 'Use "mechedit edit rocr" for concepts.' });
+    if (request.kind !== 'fact') {
+      throw badInput(`Line ${line} is ${request.kind === 'concept' ? 'a concept' : 'an unlearn'} request; MEMIT edits facts`, { file, field: 'kind', hint: request.kind === 'concept' ? 'Use "mechedit edit rocr" for concepts.' : 'Use "mechedit unlearn" for unlearning.' });
+    }
     return { subject: request.subject, prompt: request.prompt, target: request.target };
   });
 }
