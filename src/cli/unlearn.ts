@@ -126,7 +126,6 @@ function unrelatedItems(model: LoadedModel, file: string | undefined): TrainItem
 }
 
 interface Trained {
-  model: LoadedModel;
   material: UnlearnMaterial;
   result: UnlearnResult;
   health: EditHealth;
@@ -147,7 +146,7 @@ async function trainEdit(p: Parsed, values: Record<string, unknown>, json: boole
   let retain = p.retain;
   if (retain === undefined && needsRetain(p.settings)) {
     retain = defaultRetain(model.checkpoint.dir);
-    if (retain === undefined) throw badInput(`--retain is required for ${p.settings.method}${p.settings.method === 'npo' ? ' with a retain weight' : ''}: this model has no retain set of its own`, { field: '--retain', hint: 'Give a JSONL file of facts to keep, {prompt, answer} per line.' });
+    if (retain === undefined) throw badInput(`--retain is required for ${p.settings.method} with a retain weight above 0: this model has no retain set of its own (eval/unlearn/retain.jsonl)`, { field: '--retain', hint: 'Give a JSONL file of facts to keep, {prompt, answer} per line, or --retain-weight 0.' });
   }
   const material = readUnlearnMaterial({ forget: p.forget, retain, forms: p.forms });
   const unrelated = unrelatedItems(model, p.unrelated);
@@ -168,7 +167,7 @@ async function trainEdit(p: Parsed, values: Record<string, unknown>, json: boole
   edit.json.health = { ...(edit.json.health ?? {}), ...health };
   for (const w of health.warnings) log(`warning: ${w}`);
   const file = p.out === undefined ? undefined : path.resolve(writeEdit(p.out, edit, weightDims(model), model.checkpoint));
-  return { model, material, result, health, file, base, unrelated, ortDir, before };
+  return { material, result, health, file, base, unrelated, ortDir, before };
 }
 
 /** The training's summary (curve points are in the edit file and in --json). */

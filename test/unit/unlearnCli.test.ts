@@ -56,6 +56,11 @@ describe('bad arguments exit 2 and name the argument', () => {
     assert.equal(missing.json.error?.file, path.join(tmp, 'nothing.jsonl'));
     refused(cli([...base, '--method', 'ga', '--forget', target]), '--out', /required/);
     refused(cli([...base, '--method', 'ga', '--forget', target, '--retain', path.join(tmp, 'none.jsonl'), '--out', out]), '--retain', /not there/);
+    // A checkpoint without eval/unlearn/retain.jsonl: GradDiff needs --retain (GA does not).
+    const bare = path.join(tmp, 'bare-model');
+    fs.mkdirSync(bare);
+    for (const f of ['config.json', 'model.safetensors', 'tokenizer.json']) fs.copyFileSync(path.join(modelDir, f), path.join(bare, f));
+    refused(cli(['unlearn', '--model', bare, '--provider', 'cpu', '--method', 'graddiff', '--forget', target, '--out', out]), '--retain', /required for graddiff/);
   });
 
   test('numbers, forms, layers and modes', () => {
@@ -186,7 +191,7 @@ describe('training end to end', () => {
 
   let uipeText = '';
   test('the text output has the curve summary and the table; progress goes to stderr', () => {
-    const r = cli([...base, '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--uipe', '1', '--out', out], false);
+    const r = cli([...base, '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--lr', '0.02', '--uipe', '1', '--out', out], false);
     assert.equal(r.status, 0, r.stderr);
     uipeText = r.stdout;
     assert.match(r.stdout, /^wrote .*\.json: ga on 1_Veltrazine \(forms qa\)/m);
@@ -213,7 +218,7 @@ describe('training end to end', () => {
     const byScale = await evaluateUnlearn(stack.model, { ortDir: target });
     for (const form of Object.keys(rows[2].forgetLossProb)) assert.ok(Math.abs(rows[2].forgetLossProb[form] - row(byScale, 'forget', form).lossProb) < 1e-5, form);
     assert.ok(rows[2].forgetLossProb.qa < rows[1].forgetLossProb.qa, 'stronger: the qa form falls further');
-    const text = cli(['unlearn', 'sweep-uipe', ...base.slice(1), '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--alphas', '0,0.5,1'], false);
+    const text = cli(['unlearn', 'sweep-uipe', ...base.slice(1), '--method', 'ga', '--forget', target, '--forms', 'qa', '--steps', '2', '--lr', '0.02', '--alphas', '0,0.5,1'], false);
     assert.equal(text.status, 0, text.stderr);
     assert.match(text.stdout, /^trained .* \(not written: no --out\)/m);
     assert.equal(text.stdout.split('\n').filter((l) => /^\| (no edit|[\d.]+) \|/.test(l)).length, 4, 'no edit + 3 α rows');
@@ -222,7 +227,10 @@ describe('training end to end', () => {
     const header = cells(text.stdout.split('\n').find((l) => l.startsWith('| α |'))!);
     const alpha1 = cells(text.stdout.split('\n').find((l) => l.startsWith('| 1 | 2 |'))!);
     const uipeQa = cells(uipeText.split('\n').find((l) => l.startsWith('| forget | qa |'))!);
-    assert.equal(alpha1[header.indexOf('qa loss_prob')], uipeQa[5], '--uipe 1 = the sweep at α = 1');
+    const alpha0 = cells(text.stdout.split('\n').find((l) => l.startsWith('| 0 | 1 |'))!);
+    const qa = header.indexOf('qa loss_prob');
+    assert.equal(alpha1[qa], uipeQa[5], '--uipe 1 = the sweep at α = 1');
+    assert.ok(Number(alpha1[qa]) < Number(alpha0[qa]) - 0.05, `α = 1 is not α = 0 (${alpha1[qa]} vs ${alpha0[qa]})`);
     await model.release();
   });
 });
