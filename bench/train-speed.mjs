@@ -168,7 +168,7 @@ const results = [];
 for (const m of methods) results.push(await one(m));
 await model.release();
 
-console.log(`\nTraining step time, models/default (${model.dims.layers} × ${model.dims.dModel}, vocab ${model.dims.vocab}), LoRA rank ${rank} on ${model.dims.layers} MLP output projections, ${steps} steps, CPU ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${threads} thread${threads === 1 ? "" : "s"} each\n`);
+console.log(`\nTraining step time, models/default (${model.dims.layers} × ${model.dims.dModel}, vocab ${model.dims.vocab}), LoRA rank ${rank} on ${model.dims.layers} MLP output projections, ${steps} steps, CPU ${os.cpus()[0]?.model ?? '?'} (${os.cpus().length} cores), ${threads} thread${threads === 1 ? '' : 's'} each\n`);
 console.log('| objective | batch rows × seq | MechEdit ms / step | PyTorch eager ms / step | MechEdit ÷ PyTorch | loss step 0 (MechEdit / PyTorch) | loss last step (MechEdit / PyTorch) |');
 console.log('|---|---|---|---|---|---|---|');
 for (const r of results) {

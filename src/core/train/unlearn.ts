@@ -85,7 +85,7 @@ export const UNLEARN_DEFAULTS = {
   beta: 0.1,
   refusal: "I don't know.",
   stopBelow: 0.1,
-  retainWeight: { ga: 0, graddiff: 5, npo: 5, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
+  retainWeight: { ga: 0, graddiff: 20, npo: 10, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
   /** RMU's c as a multiple of the mean ‖h_L‖ of the forget tokens under θ₀. */
   rmuScale: 3,
 };
