@@ -13,6 +13,7 @@ import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { computeUnlearn } from '../../src/core/train/unlearn';
 import { readUnlearnMaterial } from '../../src/core/train/unlearnData';
 import { scoreAnswers } from '../../src/core/analysis/answers';
+import { evaluateUnlearn } from '../../src/core/train/unlearnEval';
 
 const repo = path.join(__dirname, '..', '..', '..');
 process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-unlearn-'));
@@ -78,4 +79,17 @@ test('bad settings name their field', async () => {
   await assert.rejects(computeUnlearn(stack, material, { method: 'ga', rank: 0 }), (e: { data?: { field?: string } }) => e.data?.field === 'rank');
   await assert.rejects(computeUnlearn(stack, material, { method: 'rmu', layers: [5], rmuLayer: 2 }), (e: { data?: { field?: string } }) => e.data?.field === 'layers');
   await assert.rejects(computeUnlearn(stack, material, { method: 'nope' as 'ga' }), (e: { data?: { field?: string } }) => e.data?.field === 'method');
+});
+
+test('the acceptance bar: GradDiff and NPO + retain at their defaults forget the qa form (< 10 % top-1) and keep ≥ 95 % of unrelated facts', async () => {
+  const unrelated = readUnlearnMaterial({ forget: path.join(modelDir, 'eval', 'unlearn', 'unrelated.jsonl') }).forget;
+  for (const method of ['graddiff', 'npo'] as const) {
+    const stack = new EditStack(model.withEdits(model.edits));
+    const r = await computeUnlearn(stack, material, { method });
+    stack.apply(r.edit);
+    const e = await evaluateUnlearn(stack.model, { ortDir, unrelated });
+    const qa = e.forget.find((f) => f.form === 'qa')!;
+    assert.ok(qa.top1 < 0.1, `${method}: qa top-1 ${qa.top1}`);
+    assert.ok(e.unrelated!.top1 >= 0.95, `${method}: unrelated top-1 ${e.unrelated!.top1}`);
+  }
 });
