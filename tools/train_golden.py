@@ -16,7 +16,9 @@ Per model (gpt2-tiny, gptj-tiny, llama-gqa, mistral-tiny, qwen2-tiny), two cases
           z[p]     = sum_b pref_matrix[p,b] * (seq[b] - seq_ref[b])
           loss     = sum_{b,s} token_weights[b,s] * lp[b,s] + sum_p pref_coef[p] * softplus(z[p])
           target_ids seeded from [0, V) on real tokens (0 on pads); token_weights seeded, both signs,
-          0 on pads; seq_mask = 1 on the last 3 real tokens of each row; P = 2 preference rows
+          0 on pads and on the first 2 positions of rows 0 and 2 (untrained positions, where the
+          graph may skip the unembedding and output lp = top = 0); seq_mask = 1 on the last 3 real
+          tokens of each row; P = 2 preference rows
           mixing the batch rows; seq_ref = seq of the unedited model + seeded noise (so z is small
           and softplus is in its curved part).
   rmu     layer L = 1, module "0:mlp.out" (rank 2); h = blocks.1.resid_post
@@ -37,6 +39,7 @@ JSON layout (wire = {"dims": [...], "data": "<base64 of little-endian float32, C
     token head:  "target_ids": [[int]*9]*3, "token_weights": wire [3, 9], "seq_mask": wire [3, 9],
                  "seq_ref": wire [3], "pref_matrix": wire [2, 3], "pref_coef": wire [2],
                  "token_logprobs": wire [3, 9], "top_logprobs": wire [3, 9], "seq_logprobs": wire [3]
+                 (token_logprobs and top_logprobs at every position, pads and untrained ones included)
     rmu head:    "rmu_target": wire [3, 9, D], "rmu_weights": wire [3, 9]
     "loss": float,
     "grads": {"0:mlp.out": {"U": wire [r, d_out], "V": wire [r, d_in]}, ...}
@@ -163,6 +166,7 @@ def case_for(name, head, seed):
     if head == "token":
         inp["target_ids"] = torch.randint(0, V, (3, S), generator=g) * mask
         inp["token_weights"] = f32(0.5 * torch.randn(3, S, generator=g, dtype=F64)) * maskf
+        inp["token_weights"][[0, 0, 2, 2], [0, 1, 0, 1]] = 0.0                # untrained real positions
         seq_mask = torch.zeros(3, S, dtype=F64)
         for b, n in enumerate(LENS):
             seq_mask[b, n - 3:n] = 1.0

@@ -44,8 +44,10 @@ export function sessionOptions(provider: ExecutionProvider, config: { threads: n
   const options: SessionOptions = {
     executionProviders: [provider],
     graphOptimizationLevel: 'all',
-    // Keeps memory-mapped weights as clean page cache instead of private prepacked copies.
-    extra: { session: { disable_prepacking: '1' } },
+    // Keeps memory-mapped weights as clean page cache instead of private prepacked copies; intra-op
+    // threads sleep instead of spinning between ops (spinning doubled the training step time on a
+    // busy 2-core machine: bench/train-speed.mjs, and burns CPU the editor needs).
+    extra: { session: { disable_prepacking: '1', 'intra_op.allow_spinning': '0' } },
   };
   if (config.threads > 0) options.intraOpNumThreads = config.threads;
   return options;
