@@ -9,7 +9,8 @@
 //
 //   npx tsc -p . && node bench/ort-forms.mjs [--targets 1,2] [--methods ga,graddiff,npo,rt,dpo,rmu]
 //        [--uipe 1] [--every 5] [--variants qa,all] [--no-rocr] [--quick] [--json FILE]
-//        [--steps N] [--lr X] [--retain-weight W] [--layers 0,1,…] [--rank R]   (override the defaults)
+//        [--steps N] [--lr X] [--retain-weight W] [--layers 0,1,…] [--rank R] [--seed S]
+//          (override computeUnlearn's defaults)
 //        [--model models/default] [--threads 2] [--out-dir out]
 //
 // Prints Markdown tables (stdout; progress on stderr):
@@ -43,7 +44,7 @@ const { values: opt } = parseArgs({
     uipe: { type: 'string', default: '1' }, every: { type: 'string', default: '5' },
     variants: { type: 'string', default: 'qa,all' }, 'no-rocr': { type: 'boolean', default: false },
     quick: { type: 'boolean', default: false }, json: { type: 'string' },
-    steps: { type: 'string' }, lr: { type: 'string' }, 'retain-weight': { type: 'string' }, layers: { type: 'string' }, rank: { type: 'string' },
+    steps: { type: 'string' }, lr: { type: 'string' }, 'retain-weight': { type: 'string' }, layers: { type: 'string' }, rank: { type: 'string' }, seed: { type: 'string' },
     threads: { type: 'string', default: '2' }, 'out-dir': { type: 'string', default: path.join(repo, 'out') },
   },
 });
@@ -74,7 +75,7 @@ const num = (v) => (v === undefined ? undefined : Number(v));
 // Overrides of computeUnlearn's defaults (undefined = the default); --quick caps the steps.
 const overrides = {
   steps: num(opt.steps) ?? (opt.quick ? 6 : undefined), lr: num(opt.lr), retainWeight: num(opt['retain-weight']),
-  layers: opt.layers?.split(',').map(Number), rank: num(opt.rank),
+  layers: opt.layers?.split(',').map(Number), rank: num(opt.rank), seed: num(opt.seed),
 };
 
 const modelDir = path.resolve(opt.model);
@@ -90,6 +91,9 @@ const retainFile = defaultRetain(modelDir);
 const unrelatedFile = path.join(modelDir, 'eval', 'unlearn', 'unrelated.jsonl');
 const unrelated = readUnlearnMaterial({ forget: unrelatedFile }).forget;
 
+// The source the core was compiled from, as it is when the run starts.
+const git = (...a) => { try { return execFileSync('git', a, { cwd: repo, encoding: 'utf8' }).trim(); } catch { return ''; } };
+const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
 const t00 = performance.now();
 const log = (m) => process.stderr.write(`[ort-forms ${((performance.now() - t00) / 1000).toFixed(0)} s] ${m}\n`);
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(opt.threads) });
@@ -189,8 +193,6 @@ function pct(x) {
   return x === undefined ? '–' : `${(100 * x).toFixed(0)} %`;
 }
 const p3 = (x) => (x === undefined ? '–' : x.toFixed(3));
-const git = (...a) => { try { return execFileSync('git', a, { cwd: repo, encoding: 'utf8' }).trim(); } catch { return ''; } };
-const dirty = git('status', '--porcelain', '--', 'src').split('\n').filter(Boolean).length;
 const cpu = os.cpus()[0]?.model ?? '?';
 console.log(`# ORT forms: form-dependent bias of gradient unlearning on ${path.basename(modelDir)}\n`);
 console.log(`\`node bench/ort-forms.mjs ${process.argv.slice(2).join(' ')}\`\n`);

@@ -79,13 +79,13 @@ export const UNLEARN_DEFAULTS = {
   module: 'mlp.out' as EditModule,
   steps: 100,
   /** Per method: the bundled model's working values (bench/ort-forms.mjs). */
-  lr: { ga: 1e-3, graddiff: 1e-3, npo: 1e-3, rt: 1e-3, dpo: 5e-3, rmu: 1e-2 } as Record<UnlearnMethod, number>,
+  lr: { ga: 1e-3, graddiff: 2e-3, npo: 2e-3, rt: 1e-3, dpo: 5e-3, rmu: 1e-2 } as Record<UnlearnMethod, number>,
   batchSize: 16,
   seed: 1,
   beta: 0.1,
   refusal: "I don't know.",
   stopBelow: 0.1,
-  retainWeight: { ga: 0, graddiff: 20, npo: 10, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
+  retainWeight: { ga: 0, graddiff: 120, npo: 20, rt: 0, dpo: 0, rmu: 100 } as Record<UnlearnMethod, number>,
   /** RMU's c as a multiple of the mean ‖h_L‖ of the forget tokens under θ₀. */
   rmuScale: 3,
 };
