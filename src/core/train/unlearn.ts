@@ -18,6 +18,7 @@ import { makeRow, type Row } from './rows';
 import { scoreRows, summarise } from './score';
 import { rmuStepFeeds, tokenStepFeeds, type ForgetRows, type StepFeeds } from './objectives';
 import { ortPrompt } from '../diagnostics/ort';
+import { mulberry32 as rng } from '../analysis/run';
 
 export const UNLEARN_METHODS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
 export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
@@ -132,18 +133,6 @@ export function resolveSettings(model: LoadedModel, s: UnlearnSettings): Require
     budgetMs: s.budgetMs,
     uipe,
     label: s.label,
-  };
-}
-
-/** Seeded uniform numbers in [0, 1) (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 
