@@ -30,7 +30,8 @@ interface UnlearnSummary {
 describe('Unlearning (MechEdit: Unlearn…)', () => {
   let api: MechEditApi;
   let suite: DefaultModelSuite;
-  const steps = 30;
+  // The default cap; GradDiff's early stop ends the run before it (68 steps on this model).
+  const steps = 100;
 
   before(async function () {
     this.timeout(150_000);
@@ -87,6 +88,8 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.deepEqual(api.engine.stack.items.map((i) => [i.id, i.method, i.enabled, i.strength]), [[r.id, 'unlearn', true, 1]]);
     assert.ok((await api.edits.getChildren()).some((n) => n.item?.id === r.id), 'listed in the Edits view');
     assert.ok(r.curve.length >= 1 && r.curve.length <= steps, `${r.curve.length} steps`);
+    assert.equal(r.stoppedBy, 'early-stop', 'the forget items fell under 10 % top-1');
+    assert.ok(r.figures.forgetTop1[1] < 0.1 && r.figures.retainTop1[1] >= 0.95, `forget top-1 → ${r.figures.forgetTop1[1]}, retain → ${r.figures.retainTop1[1]}`);
     assert.equal(r.material.name, '1_Veltrazine');
     assert.ok(r.material.forget > 0 && r.material.forms.join() === 'qa', `trained on ${r.material.forget} qa items`);
 
