@@ -15,26 +15,12 @@ import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import type { UnlearnRun } from './panels/unlearnPanel';
 
-/** The command's arguments (request files and the Concepts panel pass some; the rest is asked). */
-export interface UnlearnArgs {
-  /** The concept unlearned: picks its eval/ort folder, and is recorded with the edit. */
-  concept?: string;
-  method?: UnlearnMethodId;
-  /** A JSONL file or an ORT target folder: absolute, or relative to the workspace folder. */
-  forget?: string;
-  retain?: string;
-  /** The forms trained on; [] = every form. */
-  forms?: string[];
-  steps?: number;
-  layers?: number[];
-  rank?: number;
-  lr?: number;
-  retainWeight?: number;
-  beta?: number;
-  uipe?: number;
-  stopBelow?: number;
-  label?: string;
-}
+/**
+ * The command's arguments (request files and the Concepts panel pass some; the rest is asked):
+ * 'unlearn/run''s params, all optional, with `forget` / `retain` absolute or relative to the
+ * workspace folder and `forms: []` for every form.
+ */
+export type UnlearnArgs = Partial<Omit<UnlearnParams, 'outDir' | 'progressToken'>>;
 
 /** The methods as the quick pick offers them, the recommended one first. */
 export const UNLEARN_METHOD_PICKS: { id: UnlearnMethodId; label: string; description: string }[] = [

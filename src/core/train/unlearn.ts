@@ -207,7 +207,9 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
   const retainRows = needsRetain ? rowsOf(base, material.retain) : [];
   // What the figures measure: all forget items, and up to 256 retain items (seeded sample).
   const retainProbe = sample(retainRows.length ? retainRows : rowsOf(base, material.retain), 256, hp.seed);
-  const before = { forget: summarise(await scoreRows(base, answerRows)), retain: summarise(await scoreRows(base, retainProbe)) };
+  // θ₀'s scores of the forget answers: the "before" figure, and π_ref for NPO and DPO.
+  const answersBefore = await scoreRows(base, answerRows);
+  const before = { forget: summarise(answersBefore), retain: summarise(await scoreRows(base, retainProbe)) };
   run.log?.(`before: forget top-1 ${(100 * before.forget.top1).toFixed(1)} %, retain top-1 ${(100 * before.retain.top1).toFixed(1)} %`);
 
   const trainedModules = hp.layers.map((l) => `${l}:${hp.module}`);
@@ -247,7 +249,7 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
     options = { train: { modules: trainedModules, rmu: L } };
   } else {
     const refusalRows = method === 'rt' || method === 'dpo' ? rowsOf(base, material.forget, () => refusal) : undefined;
-    const refAnswer = method === 'npo' || method === 'dpo' ? (await scoreRows(base, answerRows)).map((s) => s.seq) : undefined;
+    const refAnswer = method === 'npo' || method === 'dpo' ? answersBefore.map((s) => s.seq) : undefined;
     const refRefusal = method === 'dpo' ? (await scoreRows(base, refusalRows!)).map((s) => s.seq) : undefined;
     const forget: ForgetRows[] = answerRows.map((answer, i) => ({ answer, refusal: refusalRows?.[i], refAnswer: refAnswer?.[i] ?? 0, refRefusal: refRefusal?.[i] ?? 0 }));
     step = (f, r) => tokenStepFeeds(base, method, f.map((i) => forget[i]), r.map((i) => retainRows[i]), { beta: hp.beta, retainWeight: hp.retainWeight });
