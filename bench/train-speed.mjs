@@ -26,9 +26,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { parseArgs } from 'node:util';
-import { repo } from './lib.mjs';
+import { outOf, repo } from './lib.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -37,13 +36,8 @@ const { values: opt } = parseArgs({
     lr: { type: 'string', default: '2e-3' }, rounds: { type: 'string', default: '2' }, keep: { type: 'string' }, 'out-dir': { type: 'string', default: path.join(repo, 'out') }, json: { type: 'string' },
   },
 });
-const require = createRequire(import.meta.url);
 const outDir = path.resolve(opt['out-dir']);
-const load = (p) => {
-  const file = path.join(outDir, 'src', p);
-  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run \`npx tsc -p .\` first (or give --out-dir)`);
-  return require(file);
-};
+const load = outOf(outDir);
 const { LoadedModel } = load('core/runtime/model.js');
 const { train, createBatcher } = load('core/train/trainer.js');
 const { tokenStepFeeds } = load('core/train/objectives.js');
