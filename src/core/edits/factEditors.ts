@@ -1,0 +1,68 @@
+// One entry point for the fact editors (ROME, MEMIT, AlphaEdit, DiKE), so that the CLI, the
+// engine, EVOKE / FINE-KED runs and the benches pick a method by name and call the same code.
+// Each method keeps its own module (rome.ts, memit.ts, alphaedit.ts, dike.ts); this file only
+// maps the shared settings onto their options.
+
+import type { LoadedModel } from '../runtime/model';
+import { badInput } from '../errors';
+import type { EditStack } from './stack';
+import type { Edit } from './editFile';
+import type { VStarResult, VStarStep } from './vstar';
+import { computeRome, type FactRequest } from './rome';
+import { computeMemit } from './memit';
+
+export const FACT_METHODS = ['rome', 'memit', 'alphaedit', 'dike'] as const;
+export type FactMethod = (typeof FACT_METHODS)[number];
+
+/** Methods that edit one fact at a time (the others take a batch). */
+export const SINGLE_FACT_METHODS: readonly FactMethod[] = ['rome', 'dike'];
+
+export interface FactEditSettings {
+  /** ROME / DiKE: the edit layer (default: the checkpoint's or the papers'). */
+  layer?: number;
+  /** MEMIT / AlphaEdit: the edit layers. */
+  layers?: number[];
+  lti?: boolean;
+  /** MEMIT: mom2_update_weight; AlphaEdit: its λ (the ridge on the projected system). */
+  lambda?: number;
+  /** AlphaEdit: eigenvalue threshold for the null space of the key statistics. */
+  threshold?: number;
+  /** DiKE: the KRD module file (default: the one beside the checkpoint, or trained and cached). */
+  krd?: string;
+  corpus?: string[];
+  seed?: number;
+  label?: string;
+  onStep?: (s: VStarStep) => void;
+  isCancelled?: () => boolean;
+}
+
+export interface FactEditResult {
+  edit: Edit;
+  /** The v* (or δ) optimisation of each request. */
+  vstar: VStarResult[];
+  timing: Record<string, number>;
+}
+
+export function isFactMethod(m: unknown): m is FactMethod {
+  return typeof m === 'string' && (FACT_METHODS as readonly string[]).includes(m);
+}
+
+export async function computeFactEdit(method: FactMethod, model: LoadedModel, stack: EditStack, requests: FactRequest[], s: FactEditSettings = {}): Promise<FactEditResult> {
+  if (SINGLE_FACT_METHODS.includes(method) && requests.length !== 1) {
+    throw badInput(`${method === 'rome' ? 'ROME' : 'DiKE'} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT or AlphaEdit for several facts.' });
+  }
+  const run = { onStep: s.onStep, isCancelled: s.isCancelled, lti: s.lti, corpus: s.corpus, seed: s.seed, label: s.label };
+  switch (method) {
+    case 'rome': {
+      const r = await computeRome(model, stack, requests[0], { ...run, layer: s.layer });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    }
+    case 'memit': {
+      const r = await computeMemit(model, stack, requests, { ...run, layers: s.layers, hparams: s.lambda ? { lambda: s.lambda } : undefined });
+      return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
+    }
+    case 'alphaedit':
+    case 'dike':
+      throw badInput(`The ${method} editor is not built yet`, { field: 'method' });
+  }
+}
