@@ -8,7 +8,7 @@
 //   neighbours  first-token accuracy on 200 fixed facts of other subjects, before vs during the edit
 // Then timing per edit, split into statistics / keys / v* / solve.
 //
-//   node bench/fact-edits.mjs [--method rome|memit] [--lti] [--n 50] [--seed 1] [--steps N] [--hparams JSON] [--model DIR]
+//   node bench/fact-edits.mjs [--method rome|memit|alphaedit|dike] [--lti] [--n 50] [--seed 1] [--steps N] [--lambda X] [--threshold X] [--hparams JSON] [--model DIR]
 // Needs `npm run compile` (reads out/).
 
 import * as fs from 'node:fs';
@@ -21,8 +21,9 @@ const { EditStack } = out('core/edits/stack.js');
 const { computeRome } = out('core/edits/rome.js');
 const { computeMemit } = out('core/edits/memit.js');
 const { scoreAnswers } = out('core/analysis/answers.js');
+const { computeFactEdit } = out('core/edits/factEditors.js');
 
-const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, threshold: { type: 'string' }, model: { type: 'string' } } });
 const modelDir = values.model ?? path.join(root, 'models', 'default');
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
 const stack = new EditStack(model);
@@ -66,7 +67,15 @@ const failures = [];
 for (const [i, r] of requests.entries()) {
   const t0 = performance.now();
   let edit;
-  if (values.method === 'memit') {
+  if (values.method === 'alphaedit' || values.method === 'dike') {
+    const out = await computeFactEdit(values.method, model, stack, [r.request], { lti: !!values.lti, steps: hparams.steps, lambda: hparams.lambda, threshold: values.threshold ? Number(values.threshold) : undefined, layers, layer: layers?.[0] });
+    edit = out.edit;
+    vprob.push(out.vstar[0].steps.at(-1).targetProb);
+    for (const k of ['stats', 'vstar', 'solve']) rows[k].push(out.timing[k] ?? 0);
+    rows.steps.push(out.vstar[0].steps.length);
+    rows.ort.push(out.vstar[0].ortMs ?? 0);
+    rows.js.push(out.vstar[0].jsMs ?? 0);
+  } else if (values.method === 'memit') {
     const out = await computeMemit(model, stack, [r.request], { lti: !!values.lti, hparams, layers });
     edit = out.edit;
     vprob.push(out.report.vstar[0].steps.at(-1).targetProb);

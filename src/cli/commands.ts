@@ -23,16 +23,17 @@ import { readVectors } from '../core/edits/importVectors';
 import { bake, checkBakeOut } from '../core/edits/bake';
 import { checkRunFolder } from '../core/outputs';
 import { computeRocr, defaultRocrSettings } from '../core/edits/rocr';
-import { computeRome } from '../core/edits/rome';
-import { computeMemit } from '../core/edits/memit';
+import { computeFactEdit, FACT_METHODS, isFactMethod, SINGLE_FACT_METHODS } from '../core/edits/factEditors';
 import { factOutcome, refuseRiskyTargets, SUCCESS_FLOOR, type FactOutcome } from '../core/edits/outcome';
 import { factRequests } from '../core/edits/requests';
-import { nullSpaceProjector } from '../core/edits/linalg';
+import { applyProjector, nullSpaceFor } from '../core/edits/nullspace';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
 import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, requireString, stacks, weightDims, type Command } from './common';
 import { unlearn } from './unlearn';
+import { dike } from './dike';
+import { fineKed, formatFineKed } from './fineKed';
 
 export type { Command } from './common';
 
@@ -195,14 +196,14 @@ function formatSummary(tasks: Record<string, TaskSummary>): string {
 const evoke: Command = {
   summary: 'EVOKE diagnostics (efficacy, paraphrase, multi-hop, prefix distraction, specificity) over a data file',
   help: [
-    'mechedit evoke --model DIR --data evoke_main.json [--subj-spec evoke_subj_spec.json] --method none|rome|memit [--lti]',
+    `mechedit evoke --model DIR --data evoke_main.json [--subj-spec evoke_subj_spec.json] --method ${EVOKE_METHODS.join('|')} [--lti]`,
     '               [--layer L | --layers …] [--corpus FILE …] [--limit N] [--out DIR] [--resume] [--shard i/n] [--json]',
     modelHelp,
     '  --data FILE          evoke_main.json or a CounterFact-format file',
     '  --subj-spec FILE     evoke_subj_spec.json (subject specificity)',
-    `  --method M           ${EVOKE_METHODS.join('|')}: none scores the model as it is; rome and memit compute each case's`,
+    `  --method M           ${EVOKE_METHODS.join('|')}: none scores the model as it is; the fact editors compute each case's`,
     '                       edit (on top of --edits), apply it, score the case and revert it',
-    '  --lti                EVOKE\'s LTI for the per-case edits; --layer (ROME) / --layers (MEMIT) override the defaults',
+    '  --lti                EVOKE\'s LTI for the per-case edits; --layer (ROME, DiKE) / --layers (MEMIT, AlphaEdit) override the defaults',
     '  --corpus FILE …      key statistics corpus for the per-case edits (default corpus.txt beside the model)',
     '  --limit N            the first N records of each file',
     '  --out DIR            run folder: run.json, cases.jsonl (one line per case), summary.json, report.html',
@@ -303,11 +304,11 @@ const ort: Command = {
 };
 
 const merge: Command = {
-  summary: 'merge the run folders of a sharded evoke or ort run into one',
+  summary: 'merge the run folders of a sharded evoke, fine-ked or ort run into one',
   help: [
     'mechedit merge --out DIR RUN_DIR… [--json]',
     '  RUN_DIR…             the --out folders of every shard of one run (--shard 0/n … n-1/n), each finished',
-    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke, report.html)',
+    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke and fine-ked, report.html)',
     'Refused unless the folders are the same run (model, edits, data, method, settings, limit) and every',
     'shard is there once; the shard folders are only read.',
   ].join('\n'),
@@ -320,7 +321,7 @@ const merge: Command = {
   },
   format: (r) => {
     const x = r as MergeResult;
-    const table = x.tool === 'ort' ? formatOrt(x.targets ?? []) : formatSummary(x.tasks);
+    const table = x.tool === 'ort' ? formatOrt(x.targets ?? []) : x.fineKed ? formatFineKed(x.fineKed) : formatSummary(x.tasks);
     return `${table}\n\nmerged ${x.merged} folders, ${x.cases} ${x.tool === 'ort' ? 'targets' : 'cases'} → ${x.out}`;
   },
 };
@@ -328,6 +329,7 @@ const merge: Command = {
 const EDIT_HELP = [
   'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--force] [--out DIR] [--json]',
   'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
+  'mechedit edit alphaedit --model DIR (--requests FILE | --subject S --prompt P --target T) [--layers 3,4,…] [--threshold 0.1] [--lambda 1] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--edits FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--regularizer identity|covariance] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
@@ -336,6 +338,9 @@ const EDIT_HELP = [
   '        statistics over --corpus, default corpus.txt beside the model); --lti adds EVOKE\'s in-context teacher',
   '  memit: the facts of FILE (JSON Lines or a JSON array of {subject, prompt, target}, or CounterFact records)',
   '        over several layers; rank = number of facts per layer',
+  '  alphaedit: MEMIT\'s keys and values, the update projected onto the null space of the key statistics (eigenvalues',
+  '        below --threshold × their mean; the projector is cached beside the statistics) and kept off the keys of the',
+  '        AlphaEdit edits given with --edits (sequential edits keep each other); --lambda is the ridge × the mean eigenvalue',
   '        rome / memit refuse a target the tokenizer splits into byte pieces or more than 8 tokens (--force computes it',
   `        anyway), and say when the edit did not take (its target not top-1 on its own prompt, or P < ${100 * SUCCESS_FLOOR} %):`,
   '        the file is written, with succeeded: false in the output and the reason in its health warnings',
@@ -365,7 +370,7 @@ const edit: Command = {
   async run(values, ctx) {
     const method = ctx.positionals?.[0];
     const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
-    if (!['rome', 'memit', 'rocr', 'ablate', 'import'].includes(method ?? '')) throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: 'Use rome, memit, rocr, ablate or import.' });
+    if (!isFactMethod(method) && !['rocr', 'ablate', 'import'].includes(method ?? '')) throw badInput(`Unknown edit method ${JSON.stringify(method)}`, { field: 'method', hint: `Use ${FACT_METHODS.join(', ')}, rocr, ablate or import.` });
     const model = method === 'ablate' || method === 'import' ? openOnCpu(values) : await openModel(values);
     checkEditOut(outDir, model.checkpoint);
     const stack = new EditStack(model);
@@ -373,33 +378,35 @@ const edit: Command = {
     let result;
     let vstar: unknown;
     let outcome: FactOutcome | undefined;
-    if (method === 'rome' || method === 'memit') {
-      const common = {
+    if (isFactMethod(method)) {
+      const num = (name: string) => {
+        if (values[name] === undefined) return undefined;
+        const x = Number(values[name]);
+        if (!(x > 0) || !Number.isFinite(x)) throw badInput(`--${name} must be a positive number, got "${values[name]}"`, { field: `--${name}` });
+        return x;
+      };
+      const single = SINGLE_FACT_METHODS.includes(method);
+      const requests = !single && values.requests !== undefined
+        ? factRequests(requireString(values, 'requests'))
+        : [{ subject: requireString(values, 'subject'), prompt: requireString(values, 'prompt'), target: requireString(values, 'target') }];
+      refuseRiskyTargets(model, requests, values.force === true, 'pass --force');
+      const r = await computeFactEdit(method, model, stack, requests, {
         lti: values.lti === true,
         seed: values.seed === undefined ? undefined : intOption(values, 'seed', 0, 0, 2 ** 31),
         corpus: values.corpus as string[] | undefined,
         samples: values.samples === undefined ? undefined : intOption(values, 'samples', 0, 1, 1e9),
         label: values.label as string | undefined,
-        hparams: values.steps === undefined ? {} : { steps: intOption(values, 'steps', 20, 1, 1000) },
-      };
-      if (method === 'rome') {
-        const layer = values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1);
-        const request = { subject: requireString(values, 'subject'), prompt: requireString(values, 'prompt'), target: requireString(values, 'target') };
-        refuseRiskyTargets(model, [request], values.force === true, 'pass --force');
-        const r = await computeRome(model, stack, request, { ...common, layer });
-        result = r.edit;
-        outcome = await factOutcome(stack, result, [request]);
-        vstar = { steps: r.report.vstar.steps, timingMs: r.report.timing, ortMs: r.report.vstar.ortMs, jsMs: r.report.vstar.jsMs, stats: r.report.stats };
-      } else {
-        const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
-        if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
-        const requests = factRequests(requireString(values, 'requests'));
-        refuseRiskyTargets(model, requests, values.force === true, 'pass --force');
-        const r = await computeMemit(model, stack, requests, { ...common, layers: layerList(values), hparams: { ...common.hparams, ...(lambda ? { lambda } : {}) } });
-        result = r.edit;
-        outcome = await factOutcome(stack, result, requests);
-        vstar = { perRequest: r.report.vstar.map((v) => ({ steps: v.steps.length, loss: v.steps[v.steps.length - 1].loss, targetProb: v.steps[v.steps.length - 1].targetProb })), timingMs: r.report.timing };
-      }
+        steps: values.steps === undefined ? undefined : intOption(values, 'steps', 20, 1, 1000),
+        layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
+        layers: layerList(values),
+        lambda: num('lambda'),
+        threshold: num('threshold'),
+      });
+      result = r.edit;
+      outcome = await factOutcome(stack, result, requests);
+      vstar = single
+        ? { steps: r.vstar[0].steps, timingMs: r.timing, ortMs: r.vstar[0].ortMs, jsMs: r.vstar[0].jsMs }
+        : { perRequest: r.vstar.map((v) => ({ steps: v.steps.length, loss: v.steps[v.steps.length - 1].loss, targetProb: v.steps[v.steps.length - 1].targetProb })), timingMs: r.timing };
     } else if (method === 'rocr') {
       const lambda = values.lambda === undefined ? undefined : Number(values.lambda);
       if (lambda !== undefined && !(lambda > 0)) throw badInput(`--lambda must be a positive number, got "${values.lambda}"`, { field: '--lambda' });
@@ -416,17 +423,16 @@ const edit: Command = {
       let project: ((layer: number, v: Float64Array) => Float64Array) | undefined;
       const nullDims: Record<number, number> = {};
       if (values['null-space']) {
-        if (model.dims.dMlp > 2048) throw badInput(`--null-space builds P from C's eigenvectors in JS, which is too slow for d_mlp = ${model.dims.dMlp}`, { field: '--null-space', hint: 'Leave it off (P = I) for this model.' });
         const corpus = (values.corpus as string[] | undefined) ?? defaultCorpus(model);
         const threshold = values.threshold === undefined ? 0.02 : Number(values.threshold);
         const layers = layerList(values) ?? defaultRocrSettings(model.dims).layers;
         const projectors = new Map<number, (v: Float64Array) => Float64Array>();
         for (const l of layers) {
           const s = await keyStats(model, { layer: l, corpus });
-          const p = nullSpaceProjector(s.C, s.dim, threshold);
+          const p = await nullSpaceFor(model, s, threshold); // τ absolute here (the paper's 0.02), cached beside the statistics
           if (p.dimension === 0) throw badInput(`C at layer ${l} has no eigenvalue below ${threshold}: the null space is empty`, { field: '--threshold', hint: 'Raise --threshold or leave --null-space off.' });
           nullDims[l] = p.dimension;
-          projectors.set(l, p.project);
+          projectors.set(l, (v) => applyProjector(p, v));
         }
         project = (layer, v) => projectors.get(layer)!(v);
       }
@@ -549,9 +555,11 @@ export const commands: Record<string, Command> = {
   ort,
   edit,
   unlearn,
+  dike,
   stats,
   bake: bakeCmd,
   evoke,
+  'fine-ked': fineKed,
   merge,
   info,
   tokenize: tokenizeCmd,

@@ -1,5 +1,5 @@
-// 'diagnostics/run': EVOKE before / after, or ORT without / with the edits, for the Diagnostics
-// panel. EVOKE's two runs are ordinary run folders (cases.jsonl, summary.json, report.html) under
+// 'diagnostics/run': EVOKE or FINE-KED before / after, or ORT without / with the edits, for the
+// Diagnostics panel (FINE-KED's runs are made like EVOKE's, by fineKed() below). EVOKE's two runs are ordinary run folders (cases.jsonl, summary.json, report.html) under
 // outDir/<time>-<method>/{before,after}; 'before' is the model with every edit disabled, 'after'
 // the stack as it was when the run started (method none) or each case's own ROME / MEMIT edit
 // on top of it. The user's stack is never changed by a run: it runs on its own copy.
@@ -9,13 +9,16 @@ import * as path from 'node:path';
 import type { LoadedModel } from '../core/runtime/model';
 import type { EditStack } from '../core/edits/stack';
 import { runEvoke } from '../core/diagnostics/evokeRun';
+import { runFineKed, FINE_KED_METHODS } from '../core/diagnostics/fineKedRun';
 import { readCases } from '../core/diagnostics/runner';
 import { runOrt } from '../core/diagnostics/ort';
 import { ortTargets } from '../core/diagnostics/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
-import type { EvokeDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
+import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
+import type { RunProgress } from '../core/diagnostics/runner';
+import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
 import { flag, lambda, layerList, oneOf, optionalInt, optionalText, outputFolder } from './params';
 
@@ -52,7 +55,8 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       }
       return { targets, enabledEdits: s.list().filter((e) => e.enabled).length, seconds: (performance.now() - t0) / 1000 } satisfies OrtDiagnostics;
     }
-    if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke or ort.' });
+    if (p.kind === 'fine-ked') return fineKed(s, p, progress);
+    if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke, fine-ked or ort.' });
     const outDir = outputFolder(p.outDir, 'outDir');
     const data = beside(m, 'evoke.json', optionalText(p.data, 'data'), 'EVOKE data file');
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
@@ -65,8 +69,7 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
     const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
     const dir = path.join(outDir, `${stamp}-evoke-${method}${lti ? '-lti' : ''}`);
     checkRunFolder(dir, m.checkpoint, 'outDir'); // before the runs: not in the checkpoint, not over others' files
-    const phase = (name: string) => (x: { done: number; total: number; etaSeconds?: number }) =>
-      progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
+    const phase = (name: string) => phaseOf(progress, name);
     const common = { data, subjSpec, limit, isCancelled };
     const before = await runEvoke(m.bare(), { ...common, method: 'none', out: path.join(dir, 'before'), onProgress: phase('before the edits') });
     const after = await runEvoke(m, {
@@ -92,4 +95,44 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       seconds: (performance.now() - t0) / 1000,
     } satisfies EvokeDiagnostics;
   });
+}
+
+/** Progress of one of a diagnostic's two runs, as "name: done/total cases, N s left". */
+const phaseOf = (progress: Progress, name: string) => (x: RunProgress) =>
+  progress.report(x.done, x.total, `${name}: ${x.done}/${x.total} cases${x.etaSeconds !== undefined ? `, ${Math.round(x.etaSeconds)} s left` : ''}`);
+
+/** FINE-KED before (method none on the model without edits) and after (the stack, or each case's own edit on it). */
+async function fineKed(s: EditStack, p: DiagnosticsParams, progress: Progress): Promise<FineKedDiagnostics> {
+  const t0 = performance.now();
+  const m = s.model;
+  const isCancelled = () => progress.cancelled;
+  const outDir = outputFolder(p.outDir, 'outDir');
+  const data = beside(m, 'fine_ked.json', optionalText(p.data, 'data'), 'FINE-KED data file');
+  const method = oneOf(p.method, 'method', FINE_KED_METHODS, 'none');
+  const lti = flag(p.lti, 'lti');
+  const limit = optionalInt(p.limit, 'limit', 1, 10_000_000);
+  const settings = perCaseSettings(p, m.dims.layers);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const dir = path.join(outDir, `${stamp}-fine-ked-${method}${lti ? '-lti' : ''}`);
+  checkRunFolder(dir, m.checkpoint, 'outDir');
+  const before = await runFineKed(m.bare(), { data, limit, isCancelled, method: 'none', out: path.join(dir, 'before'), onProgress: phaseOf(progress, 'before the edits') });
+  const after = await runFineKed(m, {
+    data, limit, isCancelled, method,
+    out: path.join(dir, 'after'),
+    baseline: path.join(dir, 'before'),
+    edits: s.list().filter((e) => e.enabled).map((e) => e.id),
+    perCase: method === 'none' ? undefined : { stack: s, lti, ...settings },
+    onProgress: phaseOf(progress, method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
+  });
+  return {
+    kind: 'fine-ked',
+    method: `${method}${lti ? '+lti' : ''}`,
+    settings: method === 'none' ? undefined : settings,
+    data,
+    before: before.summary,
+    after: after.summary,
+    out: { before: before.out, after: after.out },
+    issues: after.issues.length,
+    seconds: (performance.now() - t0) / 1000,
+  };
 }

@@ -1,4 +1,4 @@
-// Requests that compute an edit in the engine (ROCR, ROME, MEMIT): compute on the open model's
+// Requests that compute an edit in the engine (ROCR; the fact editors ROME, MEMIT, AlphaEdit, DiKE): compute on the open model's
 // stack, add the health report, write <id>.json + .safetensors to outDir, apply, and answer
 // with the new stack state. Progress goes to the request's progressToken; cancel stops between
 // v* steps (or ROCR layers).
@@ -11,9 +11,8 @@ import { checkEditOut, writeEdit } from '../core/edits/editFile';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
 import { computeRocr } from '../core/edits/rocr';
-import { computeRome, checkRequest } from '../core/edits/rome';
-import { computeMemit } from '../core/edits/memit';
-import { badInput } from '../core/errors';
+import { checkRequest } from '../core/edits/rome';
+import { computeFactEdit, FACT_METHODS } from '../core/edits/factEditors';
 import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits/outcome';
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
@@ -73,9 +72,7 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     const progress = ctx.progress(p.progressToken);
     const requests = factRequests(p.requests);
     requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
-    const memitLambda = lambda(p.lambda);
-    const method = oneOf(p.method, 'method', ['rome', 'memit'] as const);
-    if (method === 'rome' && requests.length !== 1) throw badInput(`ROME edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT for several facts.' });
+    const method = oneOf(p.method, 'method', FACT_METHODS);
     const applyMode = oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded');
     const editLayer = optionalInt(p.layer, 'layer', 0, m.dims.layers - 1);
     const editLayers = layerList(p.layers, m.dims.layers);
@@ -83,21 +80,17 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
     refuseRiskyTargets(m, requests, flag(p.force, 'force') === true, 'pass force: true');
     const t0 = performance.now();
     const vstar: ComputedFactEditInfo[] = [];
-    const common = {
+    const r = await computeFactEdit(method, m, s, requests, {
       lti,
+      layer: editLayer,
+      layers: editLayers,
+      lambda: lambda(p.lambda),
+      threshold: lambda(p.threshold, 'threshold'),
       isCancelled: () => progress.cancelled,
-      onStep: (st: { step: number; loss: number; targetProb: number }) => progress.report(st.step + 1, 0, `v* step ${st.step + 1}: loss ${st.loss.toFixed(3)}, P(target) ${(100 * st.targetProb).toFixed(1)} %`, true),
-    };
-    let edit: Edit;
-    if (method === 'rome') {
-      const r = await computeRome(m, s, requests[0], { ...common, layer: editLayer });
-      edit = r.edit;
-      vstar.push(info(r.report.vstar));
-    } else {
-      const r = await computeMemit(m, s, requests, { ...common, layers: editLayers, hparams: memitLambda ? { lambda: memitLambda } : undefined });
-      edit = r.edit;
-      vstar.push(...r.report.vstar.map(info));
-    }
+      onStep: (st) => progress.report(st.step + 1, 0, `v* step ${st.step + 1}: loss ${st.loss.toFixed(3)}, P(target) ${(100 * st.targetProb).toFixed(1)} %`, true),
+    });
+    const edit = r.edit;
+    vstar.push(...r.vstar.map(info));
     // Did it take? On the request's copy of the stack with the edit on top (outcome.ts).
     progress.report(0, 1, 'checking that the edit took', true);
     const outcome = await factOutcome(s, edit, requests);

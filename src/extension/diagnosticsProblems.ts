@@ -1,16 +1,23 @@
 // Failing diagnostics as problems on the edit files: after an EVOKE run of the edit stack, every
 // indicator that falls by more than 10 points against the unedited model, and after an ORT run
 // every neighbour set whose loss_prob falls by more than 10 points (knowledge that should
-// survive), becomes a warning on each enabled edit's file, in the Problems panel.
+// survive), and after a FINE-KED run of the stack every R-Loc level that falls by more than 10
+// points, becomes a warning on each enabled edit's file, in the Problems panel.
 
 import * as vscode from 'vscode';
-import type { EvokeDiagnostics, OrtDiagnostics } from '../protocol/diagnostics';
+import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from '../protocol/diagnostics';
 import type { StackItem } from '../protocol/edits';
 
 export const DROP_POINTS = 10;
 
+const isFineKed = (r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics): r is FineKedDiagnostics => (r as FineKedDiagnostics).kind === 'fine-ked';
+
 /** The failing measures of a run, as messages. */
-export function failures(r: EvokeDiagnostics | OrtDiagnostics): string[] {
+export function failures(r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics): string[] {
+  if (isFineKed(r)) {
+    return (['easy', 'middle', 'hard'] as const).filter((l) => r.after.levels[l].known && r.before.levels[l].rloc - r.after.levels[l].rloc > DROP_POINTS)
+      .map((l) => `FINE-KED R-Loc ${l} fell ${r.before.levels[l].rloc.toFixed(1)} → ${r.after.levels[l].rloc.toFixed(1)} with the edits (${r.after.levels[l].known} facts of the edited subjects' other relations)`);
+  }
   if ('targets' in r) {
     return r.targets.flatMap((t) => t.rows.filter((row) => row.set === 'neighbor' && row.after && 100 * (row.before.lossProb - row.after.lossProb) > DROP_POINTS)
       .map((row) => `ORT ${t.target}: neighbour ${row.form} loss_prob fell ${(100 * row.before.lossProb).toFixed(1)} → ${(100 * row.after!.lossProb).toFixed(1)} with the edits`));
@@ -24,7 +31,7 @@ export class DiagnosticsProblems implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('mechedit-diagnostics');
 
   /** Replaces the problems from the last run; only runs that measure the stack itself count. */
-  report(r: EvokeDiagnostics | OrtDiagnostics, stack: StackItem[]): number {
+  report(r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics, stack: StackItem[]): number {
     this.collection.clear();
     if (!('targets' in r) && r.method !== 'none') return 0;
     const messages = failures(r);

@@ -13,12 +13,16 @@
 // but not applied, with what happened and Apply Anyway / Open Loss Curve / Try Another Layer.
 
 import * as vscode from 'vscode';
-import type { FactRequest, ResultOf } from '../protocol/engine';
+import type { FactMethod, FactRequest, ResultOf } from '../protocol/engine';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { methodLabel, type UnlearnArgs } from './unlearn';
 
-type Method = 'rome' | 'memit';
+type Method = FactMethod;
+
+const METHOD_NAMES: Record<Method, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE' };
+/** ROME and DiKE edit one fact at one layer; MEMIT and AlphaEdit a batch over several layers. */
+const oneLayer = (m: Method) => m === 'rome' || m === 'dike';
 export interface FactEditArgs {
   method?: Method;
   lti?: boolean;
@@ -61,15 +65,15 @@ async function showLossCurve(r: Parameters<typeof lossCurveMarkdown>[0]): Promis
   return doc;
 }
 
-/** Asks for other layers (ROME: one; MEMIT: several), marking the ones just tried. */
+/** Asks for other layers (ROME, DiKE: one; MEMIT, AlphaEdit: several), marking the ones just tried. */
 async function pickLayers(engine: EngineService, method: Method, tried: number[]): Promise<number[] | undefined> {
   const n = engine.model?.layers ?? 0;
   const items = Array.from({ length: n }, (_, l) => ({ label: `layer ${l}`, description: tried.includes(l) ? 'just tried' : undefined, layer: l, picked: false }));
-  if (method === 'rome') {
-    const pick = await vscode.window.showQuickPick(items, { title: 'ROME: try which layer?' });
+  if (oneLayer(method)) {
+    const pick = await vscode.window.showQuickPick(items, { title: `${METHOD_NAMES[method]}: try which layer?` });
     return pick ? [pick.layer] : undefined;
   }
-  const picks = await vscode.window.showQuickPick(items, { title: 'MEMIT: try which layers?', canPickMany: true });
+  const picks = await vscode.window.showQuickPick(items, { title: `${METHOD_NAMES[method]}: try which layers?`, canPickMany: true });
   return picks?.length ? picks.map((p) => p.layer) : undefined;
 }
 
@@ -115,6 +119,8 @@ class RequestLenses implements vscode.CodeLensProvider {
           new vscode.CodeLens(range, { title: 'Compute ROME edit', command: 'mechedit.editFact', arguments: [{ method: 'rome', requests }] }),
           new vscode.CodeLens(range, { title: 'ROME + LTI', command: 'mechedit.editFact', arguments: [{ method: 'rome', lti: true, requests }] }),
           new vscode.CodeLens(range, { title: 'MEMIT', command: 'mechedit.editFact', arguments: [{ method: 'memit', requests }] }),
+          new vscode.CodeLens(range, { title: 'AlphaEdit', command: 'mechedit.editFact', arguments: [{ method: 'alphaedit', requests }] }),
+          new vscode.CodeLens(range, { title: 'DiKE', command: 'mechedit.editFact', arguments: [{ method: 'dike', requests }] }),
         );
       } else if (parsed.concept) {
         lenses.push(new vscode.CodeLens(range, { title: 'Redirect (ROCR)', command: 'mechedit.redirectConcept', arguments: [{ concept: parsed.concept.concept, harmless: parsed.concept.to }] }));
@@ -123,7 +129,12 @@ class RequestLenses implements vscode.CodeLensProvider {
         lenses.push(new vscode.CodeLens(range, { title: u.method ? `Unlearn (${methodLabel(u.method)})` : 'Unlearn…', command: 'mechedit.unlearn', arguments: [u] }));
       }
     }
-    if (facts.length > 1) lenses.unshift(new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Compute one MEMIT edit for all ${facts.length} facts`, command: 'mechedit.editFact', arguments: [{ method: 'memit', requests: facts }] }));
+    if (facts.length > 1) {
+      lenses.unshift(
+        new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Compute one MEMIT edit for all ${facts.length} facts`, command: 'mechedit.editFact', arguments: [{ method: 'memit', requests: facts }] }),
+        new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `One AlphaEdit edit for all ${facts.length}`, command: 'mechedit.editFact', arguments: [{ method: 'alphaedit', requests: facts }] }),
+      );
+    }
     return lenses;
   }
 }
@@ -139,6 +150,8 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
       { label: 'ROME', description: 'one fact, rank one at one layer', method: 'rome' as const, lti: false },
       { label: 'ROME + LTI', description: 'EVOKE\'s in-context teacher against editing overfit', method: 'rome' as const, lti: true },
       { label: 'MEMIT', description: 'spread over several layers', method: 'memit' as const, lti: false },
+      { label: 'AlphaEdit', description: 'MEMIT in the null space of preserved knowledge; keeps earlier AlphaEdit edits', method: 'alphaedit' as const, lti: false },
+      { label: 'DiKE', description: 'one fact; edits only the target-related part of the subject (keeps its other facts)', method: 'dike' as const, lti: false },
     ], { title: 'Edit a fact with which method?' });
     if (!pick) return undefined;
     ({ method, lti } = pick);
@@ -159,7 +172,7 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
     requests = [{ ...r, target }];
   }
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
-  const name = `${method === 'rome' ? 'ROME' : 'MEMIT'}${lti ? ' + LTI' : ''}`;
+  const name = `${METHOD_NAMES[method]}${lti ? ' + LTI' : ''}`;
   // Before computing: a target the model cannot write in whole tokens rarely takes.
   let force = args.force === true;
   if (!force) {
@@ -180,7 +193,7 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
       // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
-      const layer = args.layer ?? (method === 'rome' ? engine.editLayer : undefined);
+      const layer = args.layer ?? (oneLayer(method!) ? engine.editLayer : undefined);
       // MEMIT's λ from the settings (0 = the papers' value, scaled by d_mlp on other models).
       const lambda = method === 'memit' ? vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined : undefined;
       const r: FactEditResult = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
@@ -191,13 +204,13 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
       if (!r.succeeded) {
         // Saved, not applied: say what happened and why, and offer the ways on.
         r.offered = [...FAILED_ACTIONS];
-        const tried = (method === 'rome' ? [layer ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
+        const tried = (oneLayer(method!) ? [layer ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
         void vscode.window.showWarningMessage(`MechEdit: ${r.label} did not take: ${r.reason}. It was saved as ${saved} but not applied.`, ...FAILED_ACTIONS).then(async (pick) => {
           if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
           if (pick === 'Open Loss Curve') await showLossCurve(r);
           if (pick === 'Try Another Layer') {
             const layers = await pickLayers(engine, method!, tried);
-            if (layers) await editFact(engine, { method, lti, requests, force: true, ...(method === 'rome' ? { layer: layers[0] } : { layers }) });
+            if (layers) await editFact(engine, { method, lti, requests, force: true, ...(oneLayer(method!) ? { layer: layers[0] } : { layers }) });
           }
         });
         return r;

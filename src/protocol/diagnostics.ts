@@ -1,4 +1,4 @@
-// EVOKE and ORT results as they travel from the engine to the Diagnostics panel.
+// EVOKE, FINE-KED and ORT results as they travel from the engine to the Diagnostics panel.
 
 /** One EVOKE task over the cases: indicators and probabilities, both × 100. */
 export interface TaskSummary {
@@ -33,6 +33,93 @@ export interface EvokeDiagnostics {
   after: Record<string, TaskSummary>;
   beforeCases: CaseRow[];
   afterCases: CaseRow[];
+  /** Run folders (cases.jsonl, summary.json, report.html). */
+  out: { before: string; after: string };
+  issues: number;
+  seconds: number;
+}
+
+// FINE-KED (core/diagnostics/fineKed.ts defines the metrics).
+
+export type FineLevel = 'easy' | 'middle' | 'hard';
+
+/** FINE-KED: one fact of the edit's subject with another relation, after the edit (core/diagnostics/fineKed.ts). */
+export interface FactScore {
+  relation?: string;
+  level: FineLevel;
+  prompt: string;
+  answer: string;
+  /** The reference model answered it top-1 on every token. */
+  known: boolean;
+  /** Fraction of the answer's tokens still top-1 (R-Loc of this fact; meaningful when known). */
+  rloc: number;
+  top1: number;
+  /** 1 when P(o') > P(o*). */
+  wins: number;
+}
+
+/** success / top1: 0…1, means over the task's prompts. */
+export interface PromptTask {
+  success: number;
+  top1: number;
+  prompts: number;
+}
+
+export interface FineKedResult {
+  caseId: number;
+  subject: string;
+  relation?: string;
+  targetNew: string;
+  targetTrue: string;
+  efficacy: PromptTask;
+  paraphrase?: PromptTask;
+  neighbourhood?: PromptTask;
+  facts: FactScore[];
+}
+
+/** Per level, × 100 over the level's known facts. */
+export interface LevelSummary {
+  facts: number;
+  known: number;
+  rloc: number;
+  top1: number;
+  wins: number;
+}
+
+export interface WorstCase {
+  caseId: number;
+  subject: string;
+  relation?: string;
+  targetNew: string;
+  targetTrue: string;
+  /** Mean R-Loc of the case's known facts, × 100. */
+  rloc: number;
+  /** Known facts no longer top-1 on every token. */
+  lost: { relation?: string; level: FineLevel; prompt: string; answer: string }[];
+}
+
+export interface FineKedSummary {
+  cases: number;
+  efficacy: { success: number; top1: number };
+  paraphrase: { cases: number; success: number; top1: number };
+  neighbourhood: { cases: number; success: number; top1: number };
+  levels: Record<FineLevel, LevelSummary>;
+  /** Means of the levels that have known facts. */
+  average: { rloc: number; top1: number; wins: number };
+  /** Facts the reference model did not know (left out of R-Loc). */
+  unknown: number;
+  /** Up to 10 cases that lost the most, lowest R-Loc first (only cases below 100). */
+  worst: WorstCase[];
+}
+
+/** FINE-KED for the Diagnostics panel: 'before' is method none on the model without edits, 'after' the stack (method none) or each case's own edit. */
+export interface FineKedDiagnostics {
+  kind: 'fine-ked';
+  method: string;
+  settings?: { layer?: number; layers?: number[]; lambda?: number };
+  data: string;
+  before: FineKedSummary;
+  after: FineKedSummary;
   /** Run folders (cases.jsonl, summary.json, report.html). */
   out: { before: string; after: string };
   issues: number;
@@ -97,15 +184,17 @@ export interface EditDiagnostics {
   seconds: number;
 }
 
+export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike';
+
 export interface DiagnosticsParams {
-  kind: 'evoke' | 'ort';
-  /** EVOKE: evoke_main.json-format file (default: eval/evoke.json beside the model). */
+  kind: 'evoke' | 'ort' | 'fine-ked';
+  /** EVOKE: evoke_main.json-format file (default: eval/evoke.json beside the model); FINE-KED: its records (default eval/fine_ked.json). */
   data?: string;
   subjSpec?: string;
   /** ORT: a target folder or a Target/ folder of them (default: eval/ort beside the model). */
   target?: string;
-  /** EVOKE: 'none' measures the stack; 'rome' / 'memit' compute each case's own edit. */
-  method?: 'none' | 'rome' | 'memit';
+  /** EVOKE: 'none' measures the stack; 'rome' / 'memit' compute each case's own edit (FINE-KED: also 'alphaedit' / 'dike'). */
+  method?: DiagnosticsMethod;
   lti?: boolean;
   /** Per-case ROME's layer (the one picked with "Use layer N for edits"); absent: the model's default. */
   layer?: number;

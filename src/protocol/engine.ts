@@ -4,7 +4,7 @@
 // Long requests take a `progressToken` and report through the 'engine/progress' notification;
 // cancellation is JSON-RPC's own $/cancelRequest.
 
-import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
@@ -119,7 +119,7 @@ export interface EngineRequests {
    * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.
    */
   /** EVOKE (before / after) or ORT (without / with the edits) on data files or the model's own eval/ suites. */
-  'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics };
+  'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics };
   /** Concept directions per layer from two prompt sets (difference of means), with AUC, lens read, edit cosines and a probe's projections. */
   'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptWire };
   /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits; direction: float32 [d_model]), written to outDir and applied. */
@@ -132,7 +132,7 @@ export interface EngineRequests {
    * the target top-1 on its own prompt with P ≥ 25 %); 'always' applies it regardless. The file is
    * written either way.
    */
-  'edits/fact': { params: { method: 'rome' | 'memit'; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
@@ -247,6 +247,9 @@ export interface FactEditOutcome {
   applied: boolean;
   efficacy: RequestEfficacy[];
 }
+
+/** The fact editors (core/edits/factEditors.ts FACT_METHODS): ROME and DiKE edit one fact, MEMIT and AlphaEdit a batch. */
+export type FactMethod = 'rome' | 'memit' | 'alphaedit' | 'dike';
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */
 export interface FactRequest {

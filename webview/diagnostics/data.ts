@@ -2,9 +2,9 @@
 // task, ORT rows as bars, one edit's own probes ("Diagnose This Edit") as bars, and CSV. No DOM,
 // so the unit tests import it in Node.
 
-import type { CaseRow, EditDiagnostics, EditProbeTask, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { CaseRow, EditDiagnostics, EditProbeTask, EvokeDiagnostics, FineKedDiagnostics, FineKedSummary, OrtDiagnostics } from '../../src/protocol/diagnostics';
 
-export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | EditDiagnostics;
+export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | EditDiagnostics;
 
 /** EVOKE's task order (METHODS.md) and what each indicator says. */
 export const TASKS = ['efficacy', 'paraphrase', 'multihop', 'prefix', 'relationSpecificity', 'subjectSpecificity'];
@@ -73,6 +73,25 @@ export function barsCsv(bars: Bar[]): string {
 
 export function isOrt(d: AnyDiagnostics): d is OrtDiagnostics {
   return 'targets' in d;
+}
+
+export function isFineKed(d: AnyDiagnostics): d is FineKedDiagnostics {
+  return (d as FineKedDiagnostics).kind === 'fine-ked';
+}
+
+export const FINE_LEVELS = ['easy', 'middle', 'hard'] as const;
+
+/** FINE-KED's figures (× 100) before and after: efficacy, paraphrase, R-Loc per level and averaged, neighbourhood. */
+export function fineKedBars(d: FineKedDiagnostics): Bar[] {
+  const bar = (key: string, group: string, get: (s: FineKedSummary) => number) => ({ key, group, before: get(d.before), after: get(d.after) });
+  const a = d.after;
+  return [
+    bar('efficacy', 'efficacy', (s) => s.efficacy.success),
+    ...(a.paraphrase.cases ? [bar('paraphrase', 'paraphrase', (s) => s.paraphrase.success)] : []),
+    ...FINE_LEVELS.filter((l) => a.levels[l].known).map((l) => bar(`R-Loc ${l}`, 'rloc', (s) => s.levels[l].rloc)),
+    bar('R-Loc average', 'rloc', (s) => s.average.rloc),
+    ...(a.neighbourhood.cases ? [bar('neighbourhood specificity', 'neighbourhood', (s) => s.neighbourhood.success)] : []),
+  ];
 }
 
 export function isEdit(d: AnyDiagnostics): d is EditDiagnostics {

@@ -1,5 +1,6 @@
-// The Diagnostics panel's webview: run EVOKE (with the edit stack, or each case's own ROME / MEMIT
-// edit, optionally with LTI) or ORT on the model's eval/ suites; grouped bars before vs after
+// The Diagnostics panel's webview: run EVOKE or FINE-KED (with the edit stack, or each case's own
+// fact edit, optionally with LTI) or ORT on the model's eval/ suites; FINE-KED's R-Loc per level
+// and its worst cases; grouped bars before vs after
 // (d3, SVG); click a task (or Enter on it) for its cases; CSV / JSON export; the run's report.html.
 // "Diagnose This Edit" results (one edit alone, on its own request) are shown here too. The host
 // sends the last results when the webview starts ('last'): after a reload they are marked restored,
@@ -11,12 +12,12 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
-import type { EditDiagnostics, EvokeDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
-import { barsCsv, caseLines, editBars, editMissing, evokeBars, isEdit, isOrt, ortBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
+import { barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, ortBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
 import './style.css';
 
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
@@ -33,9 +34,11 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'none', label: 'The edit stack as it is' },
   { id: 'rome', label: 'Each case\'s own ROME edit' },
   { id: 'memit', label: 'Each case\'s own MEMIT edit' },
+  { id: 'alphaedit', label: 'Each case\'s own AlphaEdit edit (FINE-KED)' },
+  { id: 'dike', label: 'Each case\'s own DiKE edit (FINE-KED)' },
 ];
 
-async function run(kind: 'evoke' | 'ort' | 'edit', file?: string): Promise<void> {
+async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
     result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
     restored = undefined;
@@ -45,7 +48,7 @@ async function run(kind: 'evoke' | 'ort' | 'edit', file?: string): Promise<void>
 
 /** EVOKE: keeps the listed task when the results have it, else lists the first. */
 function pickTask(r: AnyDiagnostics): void {
-  if (!isOrt(r) && !isEdit(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
+  if (!isOrt(r) && !isEdit(r) && !isFineKed(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
 }
 
 /** The line above restored results: their date, and the model they are of when it is not the open one. */
@@ -56,7 +59,7 @@ function restoredNote(l: DiagnosticsLast): HTMLElement {
   return h('p', { class: 'restored', id: 'restored', role: 'status' }, `Results of ${when}, restored${other}`, h('span', { class: 'muted' }, l.file ? ` (${l.file})` : ''));
 }
 
-const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : evokeBars(d));
+const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : evokeBars(d));
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}`);
 
 /** "Diagnose This Edit": per fact, its tasks before (no edits) and after (only this edit); tasks without data say why. */
@@ -158,6 +161,32 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
   ];
 }
 
+/** FINE-KED: before (no edits) and after bars, R-Loc per level, the cases that lost the most. */
+function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
+  const a = d.after;
+  const b = d.before;
+  const levels = h('table', { class: 'cases', id: 'levels' },
+    h('tr', {}, h('th', {}, 'level'), h('th', {}, 'facts known'), h('th', {}, 'R-Loc before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'top-1 kept after'), h('th', {}, 'P(o′) > P(o*) after')),
+    ...FINE_LEVELS.map((l) => h('tr', {}, h('td', {}, l), h('td', { class: 'num' }, `${a.levels[l].known} of ${a.levels[l].facts}`), h('td', { class: 'num' }, f1(b.levels[l].rloc)), h('td', { class: 'num' }, f1(a.levels[l].rloc)),
+      change(b.levels[l].rloc, a.levels[l].rloc), h('td', { class: 'num' }, f1(a.levels[l].top1)), h('td', { class: 'num' }, f1(a.levels[l].wins)))),
+    h('tr', {}, h('td', {}, 'average'), h('td', {}, ''), h('td', { class: 'num' }, f1(b.average.rloc)), h('td', { class: 'num' }, f1(a.average.rloc)), change(b.average.rloc, a.average.rloc), h('td', { class: 'num' }, f1(a.average.top1)), h('td', { class: 'num' }, f1(a.average.wins))));
+  const worst = a.worst.length
+    ? h('table', { class: 'cases', id: 'worst' },
+      h('tr', {}, h('th', {}, 'case'), h('th', {}, 'edit'), h('th', {}, 'R-Loc'), h('th', {}, 'facts lost')),
+      ...a.worst.map((w) => h('tr', {}, h('td', {}, String(w.caseId)), h('td', {}, `${w.subject}${w.relation ? ` (${w.relation})` : ''}: ${w.targetTrue} → ${w.targetNew}`), h('td', { class: 'num' }, f1(w.rloc)),
+        h('td', {}, w.lost.length ? w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join(' · ') : '—'))))
+    : h('p', { class: 'muted', id: 'worst' }, 'No case lost any part of a fact of its subject.');
+  return [
+    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${d.method.toUpperCase()} edit vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
+    h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'), h('span', { class: 'muted' }, d.out.after)),
+    bars(fineKedBars(d)),
+    h('p', { class: 'muted' }, 'R-Loc: the share of the answer tokens of the edited subject\'s other facts still predicted top-1 (facts the model knew without edits); easy / middle / hard: how close the other relation is to the edited one.'),
+    levels,
+    h('h2', {}, 'Worst cases'),
+    worst,
+  ];
+}
+
 function ortView(d: OrtDiagnostics): (Node | string)[] {
   const data = ortBars(d);
   return [
@@ -184,7 +213,7 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   await host.request('save', { format, suggestedName: `${kindOf(result)}-diagnostics.${format}`, text }, 10 * 60_000);
 }
 
-const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : 'evoke');
+const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : isFineKed(d) ? 'fine-ked' : 'evoke');
 
 /** What per-case edits use, in words (the layer picked for edits, mechedit.memit.lambda). */
 function perCaseNote(): string {
@@ -203,16 +232,17 @@ function render(): void {
     save();
   });
   const controls = h('div', { class: 'row' },
-    dropdown('method', 'EVOKE measures', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
+    dropdown('method', 'EVOKE / FINE-KED measure', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
+    button('Run FINE-KED', 'play', () => void run('fine-ked'), 'run-fine-ked', job.busy || !model),
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
   let body: (Node | string)[];
   try {
-    body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+    body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : isFineKed(result) ? fineKedView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE, FINE-KED or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
   } catch (e) {
     // Results read back from disk may be damaged in ways the host's check does not see.
     body = [h('p', { class: 'error', role: 'alert' }, `These results cannot be drawn: ${(e as Error).message}`)];
@@ -227,10 +257,12 @@ function render(): void {
     ...body,
   );
   const shown = result ? allBars(result) : [];
-  const evoke = result && !isOrt(result) && !isEdit(result) ? result : undefined;
+  const evoke = result && !isOrt(result) && !isEdit(result) && !isFineKed(result) ? result : undefined;
+  const fine = result && isFineKed(result) ? result : undefined;
   host.rendered({
     status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined,
-    kind: result ? kindOf(result) : undefined, method: evoke?.method ?? (result && isEdit(result) ? result.edit.method : undefined),
+    kind: result ? kindOf(result) : undefined, method: evoke?.method ?? fine?.method ?? (result && isEdit(result) ? result.edit.method : undefined),
+    worst: fine?.after.worst.length,
     bars: shown, task: state.task, caseRows: evoke && state.task ? caseLines(evoke, state.task).length : 0,
     settings: evoke?.settings, perCase: perCaseNote(),
     missing: result && isEdit(result) ? editMissing(result) : undefined,

@@ -35,7 +35,7 @@ export interface SubjectSpecCase {
 }
 
 /** The file's JSON array of records; anything else refuses the whole file. */
-function readJson(file: string): unknown[] {
+export function readJson(file: string): unknown[] {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -58,7 +58,7 @@ function readJson(file: string): unknown[] {
  * Reads the case id of each record (case_id, or the record's index when absent) and refuses the
  * file when two records share one: results, resume and merge are keyed by it.
  */
-function caseIds(file: string) {
+export function caseIds(file: string) {
   const seen = new Map<number, number>();
   return (record: unknown, index: number): number => {
     const id = caseId(record, index);
@@ -71,7 +71,8 @@ function caseIds(file: string) {
   };
 }
 
-function rewrite(record: unknown) {
+/** requested_rewrite's subject, prompt (with "{}") and targets (CounterFact's fields). */
+export function rewrite(record: unknown) {
   const rr = obj(record, 'requested_rewrite');
   const prompt = str(rr, 'prompt', 'requested_rewrite.prompt');
   if (!prompt.includes('{}')) throw new RecordError('requested_rewrite.prompt', `the prompt must contain "{}" for the subject, got ${JSON.stringify(prompt)}`);

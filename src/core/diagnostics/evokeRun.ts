@@ -14,11 +14,10 @@ import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, write
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
 import type { EditStack } from '../edits/stack';
-import { computeRome } from '../edits/rome';
-import { computeMemit } from '../edits/memit';
+import { computeFactEdit, FACT_METHODS, type FactMethod } from '../edits/factEditors';
 import { defaultCorpus } from '../edits/stats';
 
-export const EVOKE_METHODS = ['none', 'rome', 'memit'] as const;
+export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;
 export const PLANNED_METHODS = ['rocr'];
 
 /** What per-case methods need: the stack to apply each case's edit on, and the edit options. */
@@ -158,15 +157,13 @@ export const CASE_LINES: CaseLineRules<CaseResult> = {
 };
 
 /**
- * Computes the case's edit (ROME or MEMIT on its requested rewrite) on the stack, and scores the
+ * Computes the case's edit (a fact editor, factEditors.ts, on its requested rewrite) on the stack, and scores the
  * case on a private copy of the stack with that edit on top (p.stack itself is not changed).
  */
 async function withCaseEdit<T>(method: string, p: PerCaseEdits, c: EvokeCase | SubjectSpecCase, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
   const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
-  const opts = { lti: p.lti, corpus: p.corpus, isCancelled };
-  const edit = method === 'rome'
-    ? (await computeRome(p.stack.model, p.stack, req, { ...opts, layer: p.layer })).edit
-    : (await computeMemit(p.stack.model, p.stack, [req], { ...opts, layers: p.layers, hparams: p.lambda ? { lambda: p.lambda } : undefined })).edit;
+  // λ is MEMIT's mom2 weight (AlphaEdit's and DiKE's λ mean other things: their defaults).
+  const { edit } = await computeFactEdit(method as FactMethod, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, isCancelled, layer: p.layer, layers: p.layers, lambda: method === 'memit' ? p.lambda : undefined });
   const edited = p.stack.fork();
   edited.apply(edit);
   return score(edited.model);

@@ -1,16 +1,18 @@
-// `mechedit merge`: joins the run folders of a sharded EVOKE or ORT run into one folder, as if the
-// run had not been sharded. Refused (runner.mergeConfigs) unless the folders are every shard of
+// `mechedit merge`: joins the run folders of a sharded EVOKE, FINE-KED or ORT run into one folder,
+// as if the run had not been sharded. Refused (runner.mergeConfigs) unless the folders are every shard of
 // one run, each finished; the shard folders are only read.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
-import { mergeConfigs, readCases, writeIssues, type CaseLineRules } from './runner';
+import { mergeConfigs, readCases, writeIssues, type CaseLineRules, type RunConfig } from './runner';
 import { CASE_LINES, writeSummary } from './evokeRun';
 import { ORT_LINES, writeOrtSummary } from './ortRun';
+import { FINE_KED_LINES, writeFineKedSummary } from './fineKedRun';
 import type { CaseResult, TaskSummary } from './evoke';
 import type { OrtResult } from './ort';
+import type { FineKedResult, FineKedSummary } from './fineKed';
 import type { RecordIssue } from './records';
 
 export interface MergeResult {
@@ -22,22 +24,65 @@ export interface MergeResult {
   tasks: Record<string, TaskSummary>;
   /** ORT: every target's result. */
   targets?: OrtResult[];
+  /** FINE-KED: the summary of all the cases. */
+  fineKed?: FineKedSummary;
 }
+
+/**
+ * Per tool: how its lines are read, their order in the merged cases.jsonl (absent: as the shards
+ * hold them), and how the merged folder is finished (issues, summary.json last, report).
+ */
+interface MergeTool {
+  rules: CaseLineRules<unknown>;
+  order?: (a: unknown, b: unknown) => number;
+  finish(out: string, config: RunConfig, results: unknown[], dirs: string[]): Partial<MergeResult>;
+}
+
+const TOOLS: Record<string, MergeTool> = {
+  evoke: {
+    rules: CASE_LINES as CaseLineRules<unknown>,
+    order: (a, b) => {
+      const [x, y] = [a as CaseResult, b as CaseResult];
+      return x.kind === y.kind ? x.caseId - y.caseId : x.kind < y.kind ? -1 : 1;
+    },
+    finish: (out, config, results, dirs) => {
+      writeIssues(out, mergedIssues(dirs));
+      return { tasks: writeSummary(out, config, results as CaseResult[]) };
+    },
+  },
+  'fine-ked': {
+    rules: FINE_KED_LINES as CaseLineRules<unknown>,
+    order: (a, b) => (a as FineKedResult).caseId - (b as FineKedResult).caseId,
+    finish: (out, config, results, dirs) => {
+      writeIssues(out, mergedIssues(dirs));
+      return { fineKed: writeFineKedSummary(out, config, results as FineKedResult[]) };
+    },
+  },
+  // ORT targets as the shards hold them (the summary sorts them).
+  ort: {
+    rules: ORT_LINES as CaseLineRules<unknown>,
+    finish: (out, config, results) => {
+      writeOrtSummary(out, config, results as OrtResult[]);
+      return { targets: results as OrtResult[] };
+    },
+  },
+};
 
 export function mergeRuns(dirs: string[], out: string): MergeResult {
   const config = mergeConfigs(dirs);
-  const rules = config.tool === 'evoke' ? CASE_LINES : config.tool === 'ort' ? ORT_LINES : undefined;
-  if (!rules) throw badInput(`Runs of "${config.tool}" cannot be merged`, { file: path.join(dirs[0], 'run.json'), field: 'tool', hint: 'merge joins evoke and ort runs.' });
+  const tool = Object.hasOwn(TOOLS, config.tool) ? TOOLS[config.tool] : undefined;
+  if (!tool) throw badInput(`Runs of "${config.tool}" cannot be merged`, { file: path.join(dirs[0], 'run.json'), field: 'tool', hint: `merge joins ${Object.keys(TOOLS).join(', ')} runs.` });
+  const rules = tool.rules;
   refuseOut(out, dirs);
 
   const seen = new Map<string, string>();
   const results: unknown[] = [];
   for (const d of dirs) {
-    const cases = readCases(path.join(d, 'cases.jsonl'), rules as CaseLineRules<unknown>);
+    const cases = readCases(path.join(d, 'cases.jsonl'), rules);
     const counted = summaryCount(d);
     if (counted !== cases.length) throw badInput(`The shard holds ${cases.length} results in cases.jsonl but its summary.json counts ${counted}`, { file: d, hint: 'The folder was changed after the run finished: run that shard again (with --resume, after deleting summary.json), then merge.' });
     for (const c of cases) {
-      const key = (rules as CaseLineRules<unknown>).key(c);
+      const key = rules.key(c);
       const other = seen.get(key);
       if (other !== undefined) throw badInput(`Case ${key} is in two shards: ${other} and ${d}`, { file: d, hint: 'Merge the shards of one run, each once.' });
       seen.set(key, d);
@@ -45,20 +90,12 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
     }
   }
 
-  // EVOKE cases in case order; ORT targets as the shards hold them (the summary sorts them).
-  if (config.tool === 'evoke') (results as CaseResult[]).sort((a, b) => (a.kind === b.kind ? a.caseId - b.caseId : a.kind < b.kind ? -1 : 1));
+  if (tool.order) results.sort(tool.order);
   fs.mkdirSync(out, { recursive: true });
   writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
-  if (config.tool === 'ort') {
-    const targets = results as OrtResult[];
-    writeOrtSummary(out, config, targets);
-    return { out: path.resolve(out), tool: 'ort', merged: dirs.length, cases: targets.length, tasks: {}, targets };
-  }
-  const cases = results as CaseResult[];
-  writeIssues(out, mergedIssues(dirs));
-  const tasks = writeSummary(out, config, cases);
-  return { out: path.resolve(out), tool: 'evoke', merged: dirs.length, cases: cases.length, tasks };
+  const finished = tool.finish(out, config, results, dirs);
+  return { out: path.resolve(out), tool: config.tool, merged: dirs.length, cases: results.length, tasks: {}, ...finished };
 }
 
 /** The merged folder is new: not one of the shards, not inside one, and holding no run. */

@@ -1,11 +1,20 @@
 // A self-contained HTML report of a diagnostics run: summary tables and bar charts as inline SVG
 // (no scripts, no remote content), optionally against a baseline run ("before" / "after").
+// renderPage / bars / valueTable are the parts; renderReport is EVOKE's page, FINE-KED builds its
+// own from the same parts (fineKedRun.ts).
 
 import type { TaskSummary } from './evoke';
 
-const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
+export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
-function bars(title: string, rows: { label: string; value: number; before?: number }[]): string {
+export interface BarRow {
+  label: string;
+  value: number;
+  before?: number;
+}
+
+/** Horizontal bars on a 0…100 scale; `before` (a baseline) as a thin bar under each. */
+export function bars(title: string, rows: BarRow[]): string {
   const w = 520;
   const rowH = 22;
   const left = 200;
@@ -21,18 +30,15 @@ function bars(title: string, rows: { label: string; value: number; before?: numb
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${w}" height="${h}" role="img" aria-label="${esc(title)}">${items.join('')}</svg></figure>`;
 }
 
-export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string {
-  const tables = Object.entries(summary).map(([task, s]) => {
-    const b = baseline?.[task];
-    const rows = [
-      ...Object.entries(s.indicators).map(([k, v]) => ({ label: `${k} (indicator)`, value: v, before: b?.indicators[k] })),
-      ...Object.entries(s.probs).map(([k, v]) => ({ label: `P(${k})`, value: v, before: b?.probs[k] })),
-    ];
-    const table = `<table><tr><th>measure</th><th>${baseline ? 'after' : 'value'}</th>${baseline ? '<th>before</th><th>change</th>' : ''}</tr>${rows
-      .map((r) => `<tr><td>${esc(r.label)}</td><td>${r.value.toFixed(2)}</td>${baseline ? `<td>${r.before?.toFixed(2) ?? '–'}</td><td>${r.before === undefined ? '–' : (r.value - r.before).toFixed(2)}</td>` : ''}</tr>`)
-      .join('')}</table>`;
-    return `<section><h2>${esc(task)} <small>${s.cases} cases</small></h2>${table}${bars(task, rows)}</section>`;
-  });
+/** A table of measures: value, or after / before / change against a baseline. */
+export function valueTable(rows: BarRow[], baseline: boolean): string {
+  return `<table><tr><th>measure</th><th>${baseline ? 'after' : 'value'}</th>${baseline ? '<th>before</th><th>change</th>' : ''}</tr>${rows
+    .map((r) => `<tr><td>${esc(r.label)}</td><td>${r.value.toFixed(2)}</td>${baseline ? `<td>${r.before?.toFixed(2) ?? '–'}</td><td>${r.before === undefined ? '–' : (r.value - r.before).toFixed(2)}</td>` : ''}</tr>`)
+    .join('')}</table>`;
+}
+
+/** The page: title, the run's facts (meta), a note, and the sections' HTML. */
+export function renderPage(title: string, meta: Record<string, string>, note: string, sections: string[]): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
 <title>${esc(title)}</title><style>
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}
@@ -41,6 +47,18 @@ table{border-collapse:collapse;margin:8px 0}td,th{padding:2px 10px;border-bottom
 svg text{font-size:11px;fill:#222}rect.after{fill:#3794ff}rect.before{fill:#f9a825}figure{margin:8px 0}figcaption{font-weight:600}
 small{font-weight:normal;color:#888}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#888}
 </style></head><body><h1>${esc(title)}</h1><dl>${Object.entries(meta).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
-<p>Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}</p>
-${tables.join('\n')}</body></html>\n`;
+<p>${note}</p>
+${sections.join('\n')}</body></html>\n`;
+}
+
+export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string {
+  const tables = Object.entries(summary).map(([task, s]) => {
+    const b = baseline?.[task];
+    const rows = [
+      ...Object.entries(s.indicators).map(([k, v]) => ({ label: `${k} (indicator)`, value: v, before: b?.indicators[k] })),
+      ...Object.entries(s.probs).map(([k, v]) => ({ label: `P(${k})`, value: v, before: b?.probs[k] })),
+    ];
+    return `<section><h2>${esc(task)} <small>${s.cases} cases</small></h2>${valueTable(rows, !!baseline)}${bars(task, rows)}</section>`;
+  });
+  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, tables);
 }

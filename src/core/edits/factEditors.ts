@@ -10,6 +10,8 @@ import type { Edit } from './editFile';
 import type { VStarResult, VStarStep } from './vstar';
 import { computeRome, type FactRequest } from './rome';
 import { computeMemit } from './memit';
+import { computeAlphaEdit } from './alphaedit';
+import { computeDike } from './dike';
 
 export const FACT_METHODS = ['rome', 'memit', 'alphaedit', 'dike'] as const;
 export type FactMethod = (typeof FACT_METHODS)[number];
@@ -23,13 +25,17 @@ export interface FactEditSettings {
   /** MEMIT / AlphaEdit: the edit layers. */
   layers?: number[];
   lti?: boolean;
-  /** MEMIT: mom2_update_weight; AlphaEdit: its λ (the ridge on the projected system). */
+  /** MEMIT: mom2_update_weight; AlphaEdit: its λ (the ridge on the projected system, × the mean eigenvalue of C). */
   lambda?: number;
-  /** AlphaEdit: eigenvalue threshold for the null space of the key statistics. */
+  /** AlphaEdit: eigenvalue threshold for the null space of the key statistics (× their mean eigenvalue). */
   threshold?: number;
-  /** DiKE: the KRD module file (default: the one beside the checkpoint, or trained and cached). */
+  /** DiKE: the KRD module file (default: krd-L{layer}.safetensors beside the checkpoint; none there is an error saying to run `mechedit dike train`). */
   krd?: string;
   corpus?: string[];
+  /** Key vectors averaged for the statistics (default 10 × d_mlp). */
+  samples?: number;
+  /** Steps of the v* / δ optimisation (default: the method's). */
+  steps?: number;
   seed?: number;
   label?: string;
   onStep?: (s: VStarStep) => void;
@@ -51,18 +57,24 @@ export async function computeFactEdit(method: FactMethod, model: LoadedModel, st
   if (SINGLE_FACT_METHODS.includes(method) && requests.length !== 1) {
     throw badInput(`${method === 'rome' ? 'ROME' : 'DiKE'} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT or AlphaEdit for several facts.' });
   }
-  const run = { onStep: s.onStep, isCancelled: s.isCancelled, lti: s.lti, corpus: s.corpus, seed: s.seed, label: s.label };
+  const run = { onStep: s.onStep, isCancelled: s.isCancelled, lti: s.lti, corpus: s.corpus, samples: s.samples, seed: s.seed, label: s.label };
+  const steps = s.steps ? { steps: s.steps } : {};
   switch (method) {
     case 'rome': {
-      const r = await computeRome(model, stack, requests[0], { ...run, layer: s.layer });
+      const r = await computeRome(model, stack, requests[0], { ...run, layer: s.layer, hparams: steps });
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     }
     case 'memit': {
-      const r = await computeMemit(model, stack, requests, { ...run, layers: s.layers, hparams: s.lambda ? { lambda: s.lambda } : undefined });
+      const r = await computeMemit(model, stack, requests, { ...run, layers: s.layers, hparams: { ...steps, ...(s.lambda ? { lambda: s.lambda } : {}) } });
       return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
     }
-    case 'alphaedit':
-    case 'dike':
-      throw badInput(`The ${method} editor is not built yet`, { field: 'method' });
+    case 'alphaedit': {
+      const r = await computeAlphaEdit(model, stack, requests, { ...run, layers: s.layers, lambda: s.lambda, threshold: s.threshold, hparams: steps });
+      return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
+    }
+    case 'dike': {
+      const r = await computeDike(model, stack, requests[0], { ...run, layer: s.layer, krd: s.krd, hparams: s.lambda ? { lambda: s.lambda } : undefined });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    }
   }
 }

@@ -13,7 +13,7 @@ import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
-import { adjustedColumns } from './stats';
+import { adjustedColumns, type KeyStats } from './stats';
 import { checkRequest, stepBudget, contextTemplates, factProblem, keysAtSubject, resolveLti, statsFor, type FactRequest, type LtiHparams } from './rome';
 
 export interface MemitOptions extends VStarRun {
@@ -52,8 +52,25 @@ export interface MemitReport {
   timing: { stats: number; vstar: number; solve: number };
 }
 
-export async function computeMemit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: MemitOptions = {}): Promise<{ edit: Edit; report: MemitReport }> {
-  if (requests.length === 0) throw badInput('No requests: MEMIT needs at least one fact', { field: 'requests' });
+/** What MEMIT and AlphaEdit share before the layer loop: checked layers, settings, statistics, templates, and z_j = v_init + δ_j. */
+export interface MemitTargets {
+  layers: number[];
+  lti: LtiHparams | undefined;
+  hp: typeof MEMIT_HPARAMS;
+  stats: KeyStats[];
+  templates: string[];
+  vstar: VStarResult[];
+  zs: Float64Array[];
+  timing: { stats: number; vstar: number };
+}
+
+/**
+ * Checks the requests and layers, loads each layer's key statistics and the context templates,
+ * and optimises the target residual z_j of each request at the last edit layer (vstar.ts).
+ * `what` names the method in errors.
+ */
+export async function memitTargets(model: LoadedModel, requests: FactRequest[], o: MemitOptions, what = 'MEMIT'): Promise<MemitTargets> {
+  if (requests.length === 0) throw badInput(`No requests: ${what} needs at least one fact`, { field: 'requests' });
   requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
   const dims = model.dims;
   const layers = [...(o.layers ?? defaultMemitLayers(dims.modelType, dims.layers))].sort((a, b) => a - b);
@@ -63,37 +80,33 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
   const lti = resolveLti(model, o.lti);
   const hp = { ...MEMIT_HPARAMS, lambda: defaultMemitLambda(dims.modelType, dims.layers, dims.dMlp), steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? MEMIT_HPARAMS.steps), ...o.hparams };
   const last = layers[layers.length - 1];
-  const n = requests.length;
   const t0 = performance.now();
   const stats = await Promise.all(layers.map((l) => statsFor(model, l, o)));
   const templates = await contextTemplates(model, o.seed ?? 0, 'memit');
   const t1 = performance.now();
-
-  // Target residuals z_j at the last edit layer.
   const vstar: VStarResult[] = [];
-  for (let j = 0; j < n; j++) {
+  for (let j = 0; j < requests.length; j++) {
     const problem = await factProblem(model, requests[j], last, templates, 'resid_post', hp.klFactor, lti);
     vstar.push(await optimiseDelta(model, problem, hp, o));
-    o.onRequest?.(j + 1, n);
+    o.onRequest?.(j + 1, requests.length);
   }
   const zs = vstar.map((r) => Float64Array.from(r.vInit, (v, k) => v + r.delta[k]));
-  const t2 = performance.now();
+  return { layers, lti, hp, stats, templates, vstar, zs, timing: { stats: t1 - t0, vstar: performance.now() - t1 } };
+}
 
-  const json: EditJson = {
-    format: 'mechedit-edit/1',
-    id: newEditId(n === 1 ? `memit-${requests[0].subject}` : `memit-${n}-facts`),
-    label: o.label ?? (n === 1 ? `MEMIT: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `MEMIT: ${n} facts`),
-    method: 'memit',
-    modelFingerprint: model.checkpoint.fingerprint,
-    targets: [],
-    vectors: '',
-    request: { requests },
-    hparams: { layers, ...hp, lti: lti ?? false, seed: o.seed ?? 0, templates, stats: { corpus: stats[0].corpus, samples: stats[0].count } },
-    created: new Date().toISOString(),
-  };
-  const draft: Edit = { json, tensors: [] };
-  // Each layer's update is applied to a private copy of the stack: the next layer's keys and
-  // residuals see it, and the caller's stack is never changed.
+/**
+ * MEMIT's layer loop. Per layer i: the keys K_i (n × d_mlp, at the subjects' last tokens, ½ the
+ * bare prompt's and ½ the mean over the generated prefixes) and the residuals
+ * R_i = (z − h_last(current)) / (layers left); `solve(i, keys)` returns the V rows (n × d_mlp) of
+ * ΔW_i = R_iᵀ V. Each layer's target (with its keys K.<layer>) is appended to `draft`, and the
+ * update applied to a private copy of the stack, so the next layer's keys and residuals see it
+ * and the caller's stack is never changed.
+ */
+export async function spreadOverLayers(stack: EditStack, requests: FactRequest[], t: MemitTargets, draft: Edit, solve: (i: number, keys: Float64Array[]) => Float64Array[]): Promise<void> {
+  const { layers, templates, zs } = t;
+  const dims = stack.model.dims;
+  const n = requests.length;
+  const last = layers[layers.length - 1];
   const work = stack.fork();
   for (let i = 0; i < layers.length; i++) {
     const layer = layers[i];
@@ -108,17 +121,37 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
       const now = (await keysAtSubject(work.model, requests[j], last, ['{}'], tapName(last, 'resid_post'))).bare;
       residuals.push(Float64Array.from(zs[j], (z, k) => (z - now[k]) / (layers.length - i)));
     }
-    const adjusted = adjustedColumns(stats[i], hp.lambda, keys); // K̃ = (λ C + K Kᵀ)⁻¹ K
+    const columns = solve(i, keys);
     const U = new Float32Array(n * dims.dModel);
     const V = new Float32Array(n * dims.dMlp);
     for (let j = 0; j < n; j++) {
       U.set(residuals[j], j * dims.dModel);
-      V.set(adjusted[j], j * dims.dMlp);
+      V.set(columns[j], j * dims.dMlp);
     }
-    json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
+    draft.json.targets.push({ layer, module: 'mlp.out', rank: n, U: `U.${layer}`, V: `V.${layer}`, K: `K.${layer}` });
     draft.tensors.push({ U, V, K: Float32Array.from(keys.flatMap((k) => Array.from(k))) });
     work.apply(draft);
   }
-  return { edit: draft, report: { vstar, timing: { stats: t1 - t0, vstar: t2 - t1, solve: performance.now() - t2 } } };
 }
 
+export async function computeMemit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: MemitOptions = {}): Promise<{ edit: Edit; report: MemitReport }> {
+  const t = await memitTargets(model, requests, o);
+  const n = requests.length;
+  const t2 = performance.now();
+  const json: EditJson = {
+    format: 'mechedit-edit/1',
+    id: newEditId(n === 1 ? `memit-${requests[0].subject}` : `memit-${n}-facts`),
+    label: o.label ?? (n === 1 ? `MEMIT: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `MEMIT: ${n} facts`),
+    method: 'memit',
+    modelFingerprint: model.checkpoint.fingerprint,
+    targets: [],
+    vectors: '',
+    request: { requests },
+    hparams: { layers: t.layers, ...t.hp, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates, stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count } },
+    created: new Date().toISOString(),
+  };
+  const draft: Edit = { json, tensors: [] };
+  // K̃ = (λ C + K Kᵀ)⁻¹ K (float64, Woodbury over solveC).
+  await spreadOverLayers(stack, requests, t, draft, (i, keys) => adjustedColumns(t.stats[i], t.hp.lambda, keys));
+  return { edit: draft, report: { vstar: t.vstar, timing: { ...t.timing, solve: performance.now() - t2 } } };
+}

@@ -214,7 +214,7 @@ export async function keysAtSubject(model: LoadedModel, req: FactRequest, layer:
 }
 
 /** uᵀk / uᵀk_bare at every position of every row: where and how much the rank-one update moves the MLP output. */
-async function updateScales(model: LoadedModel, rows: number[][], layer: number, u: Float64Array, bare: number): Promise<Float64Array[]> {
+export async function updateScales(model: LoadedModel, rows: number[][], layer: number, u: Float64Array, bare: number): Promise<Float64Array[]> {
   const tap = tapName(layer, 'mlp.key');
   const b = model.makeBatch(rows);
   const t = (await model.run({ taps: [tap], layers: layer + 1 }, b))[tap];

@@ -98,6 +98,14 @@ export class EditStack {
     return cols;
   }
 
+  /** Per enabled edit of `method` with keys at `layer`'s mlp.out: its id and keys [n·d_in] (AlphaEdit's K_p). */
+  keyBlocks(layer: number, method: string): { id: string; K: Float32Array }[] {
+    return this.entries.flatMap((e) => (!e.enabled || e.edit.json.method !== method ? [] : e.edit.json.targets.flatMap((t, i) => {
+      const K = e.edit.tensors[i].K;
+      return t.layer === layer && t.module === 'mlp.out' && K ? [{ id: `${e.edit.json.id}#${i}`, K }] : [];
+    })));
+  }
+
   /** Adds an edit on top (or replaces the one with the same id, keeping its place). */
   apply(edit: Edit, strength = 1): void {
     this.check(edit);

@@ -40,6 +40,17 @@ export interface VStarProblem {
   mid?: { layer: number; items: (At & { weight: number })[]; teacher: Float32Array };
   /** Which vector δ is measured against (‖v_init‖ for decay and clamp): row 0 at its lookup. */
   init: 'mlp_out' | 'resid_post';
+  /**
+   * DiKE: δ = map(θ) for a parameter θ [dim] (a linear map and its adjoint, so ∂loss/∂θ =
+   * adjoint(∂loss/∂δ)). Adam runs on θ; weight decay and the clamp still measure δ. Default: θ = δ.
+   */
+  basis?: DeltaBasis;
+}
+
+export interface DeltaBasis {
+  dim: number;
+  map: (theta: Float64Array) => Float64Array;
+  adjoint: (g: Float64Array) => Float64Array;
 }
 
 export interface VStarHparams {
@@ -62,6 +73,8 @@ export interface VStarStep {
 
 export interface VStarResult {
   delta: Float64Array;
+  /** With a basis: the parameter θ (delta = map(θ)). */
+  theta?: Float64Array;
   vInit: Float64Array;
   steps: VStarStep[];
   /** Milliseconds in onnxruntime (forward + backward) and in the JS around it. */
@@ -154,9 +167,12 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups, p.scales), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
   const options = { delta: { layer: p.layer, mid: p.mid?.layer } };
 
-  const delta = new Float64Array(d);
-  const m = new Float64Array(d);
-  const v = new Float64Array(d);
+  const basis: DeltaBasis = p.basis ?? { dim: d, map: (x) => x, adjoint: (g) => g };
+  const n = basis.dim;
+  const theta = new Float64Array(n);
+  let delta = basis.map(theta);
+  const m = new Float64Array(n);
+  const v = new Float64Array(n);
   const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
   const steps: VStarStep[] = [];
   for (let it = 0; it < hp.steps; it++) {
@@ -175,18 +191,66 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
     steps.push(step);
     run.onStep?.(step);
     if (step.loss < 5e-2 || it === hp.steps - 1) break;
-    const grad = out.grad_delta.data as Float32Array;
+    const gradDelta = Float64Array.from(out.grad_delta.data as Float32Array, (g, j) => g + (norm > 0 ? (hp.weightDecay * delta[j]) / (norm * initNorm2) : 0));
+    const grad = basis.adjoint(gradDelta);
     const bc1 = 1 - beta1 ** (it + 1);
     const bc2 = 1 - beta2 ** (it + 1);
-    for (let j = 0; j < d; j++) {
-      const g = grad[j] + (norm > 0 ? (hp.weightDecay * delta[j]) / (norm * initNorm2) : 0);
+    for (let j = 0; j < n; j++) {
+      const g = grad[j];
       m[j] = beta1 * m[j] + (1 - beta1) * g;
       v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-      delta[j] -= (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
+      theta[j] -= (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
     }
+    delta = basis.map(theta);
     const maxNorm = hp.clamp * Math.sqrt(initNorm2);
     const after = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
-    if (after > maxNorm) for (let j = 0; j < d; j++) delta[j] *= maxNorm / after;
+    if (after > maxNorm) {
+      for (let j = 0; j < n; j++) theta[j] *= maxNorm / after;
+      delta = basis.map(theta);
+    }
   }
-  return { delta, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
+  return { delta, theta: p.basis ? theta : undefined, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
+}
+
+/** A vector put in place of the residual after block `layer` at one position of the batch. */
+export interface Replacement extends At {
+  vector: ArrayLike<number>;
+}
+
+export interface ReplacedLoss {
+  /** Σ_i w_i · −log P(target_i). */
+  loss: number;
+  /** log P(target) per NLL term. */
+  logprobs: Float32Array;
+  /** ∂loss/∂(residual) at each replacement [d_model]. */
+  grads: Float32Array[];
+}
+
+/**
+ * The NLL of targets with the residual after block `layer` replaced at chosen positions (DiKE's
+ * "h_s := z"), and its gradient with respect to the vectors put there. The v* graph with
+ * grad_resid: its `resid` input is the model's residual with the replacements written in, δ = 0,
+ * so ∂loss/∂δ at a position is ∂loss/∂(residual) there. Two runs: the truncated forward for the
+ * residual, then the v* graph.
+ */
+export async function replacedResidualLoss(model: LoadedModel, layer: number, rows: number[][], replacements: Replacement[], nll: (At & { target: number; weight: number })[]): Promise<ReplacedLoss> {
+  const d = model.dims.dModel;
+  const vocab = model.plan.unembed.w.shape[0];
+  const b = model.makeBatch(rows);
+  const resid = (await residual(model, layer, b))[tapName(layer, 'resid_post')];
+  const data = Float32Array.from(resid.data as Float32Array);
+  for (const r of replacements) data.set(Float32Array.from(r.vector), (r.row * b.seq + r.pos) * d);
+  const problem = { nll, kl: [{ row: 0, pos: 0, weight: 0 }], klTeacher: new Float32Array(vocab) };
+  const out = await model.run({ delta: { layer, gradResid: true } }, b, {
+    resid: new (ort().Tensor)('float32', data, resid.dims as number[]),
+    delta: f32(new Float32Array(d), [d]),
+    delta_mask: f32(new Float32Array(b.batch * b.seq), [b.batch, b.seq, 1]),
+    ...lossFeeds(b, problem, vocab),
+  });
+  const g = out.grad_resid.data as Float32Array;
+  return {
+    loss: Number(out.loss_nll.data[0]),
+    logprobs: Float32Array.from(out.nll_logprobs.data as Float32Array),
+    grads: replacements.map((r) => g.slice((r.row * b.seq + r.pos) * d, (r.row * b.seq + r.pos + 1) * d)),
+  };
 }

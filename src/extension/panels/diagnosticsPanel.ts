@@ -1,5 +1,5 @@
-// The Diagnostics panel: EVOKE (before / after the edits, or each case's own ROME / MEMIT edit,
-// computed at the layer picked for edits and with mechedit.memit.lambda) and ORT (forget /
+// The Diagnostics panel: EVOKE and FINE-KED (before / after the edits, or each case's own fact
+// edit, computed at the layer picked for edits and with mechedit.memit.lambda) and ORT (forget /
 // neighbour sets per form, without / with the edits) on the open model's eval/ suites, run in the
 // engine; the run folders go to .mechedit/diagnostics/ in the workspace. "Diagnose This Edit"
 // shows one edit file alone here too (kind 'edit'). The last results are written to last.json there
@@ -57,23 +57,24 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     const kind = p.kind;
     const outDir = this.diagnosticsFolder();
     // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
-    const own = path.join(this.engine.model?.path ?? '', 'eval', p.kind === 'ort' ? 'ort' : 'evoke.json');
+    const own = path.join(this.engine.model?.path ?? '', 'eval', { ort: 'ort', evoke: 'evoke.json', 'fine-ked': 'fine_ked.json' }[kind]);
+    const dataName = kind === 'fine-ked' ? 'FINE-KED data file (fine_ked.json format: mechedit fine-ked --help)' : 'EVOKE data file (evoke_main.json or CounterFact format)';
     const extra: { data?: string; target?: string } = {};
     if (!fs.existsSync(own)) {
       const picked = await vscode.window.showOpenDialog({
-        title: p.kind === 'ort' ? 'The model has no eval/ort: pick an ORT Target folder (Target/<n>_<Name>/ or Target/)' : 'The model has no eval/evoke.json: pick an EVOKE data file (evoke_main.json or CounterFact format)',
+        title: p.kind === 'ort' ? 'The model has no eval/ort: pick an ORT Target folder (Target/<n>_<Name>/ or Target/)' : `The model has no ${path.basename(own)}: pick a ${dataName}`,
         canSelectFiles: p.kind !== 'ort', canSelectFolders: p.kind === 'ort', canSelectMany: false,
         filters: p.kind === 'ort' ? undefined : { JSON: ['json'] },
       });
-      if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : 'EVOKE data file'} chosen: nothing was run.`);
+      if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : kind === 'fine-ked' ? 'FINE-KED data file' : 'EVOKE data file'} chosen: nothing was run.`);
       if (p.kind === 'ort') extra.target = picked[0].fsPath;
       else extra.data = picked[0].fsPath;
     }
-    const what = p.kind === 'ort' ? 'ORT' : `EVOKE (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
+    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : 'EVOKE'} (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
       let last = 0;
       // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
-      const settings = p.method === 'rome' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
+      const settings = p.method === 'rome' || p.method === 'dike' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
       const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
         token,
         timeoutMs: 0,

@@ -1,0 +1,226 @@
+// `mechedit fine-ked`: FINE-KED over a data file (fineKedData.ts), per case, as a crash-safe run
+// folder (runner.ts: run.json, cases.jsonl, issues.json, summary.json, report.html; resumable,
+// shardable, merged by merge.ts). Methods: 'none' measures the model as it is (with the edits
+// applied to it) against the checkpoint without edits; a fact editor (rome, memit, alphaedit, dike;
+// edits/factEditors.ts) computes each case's edit on top of the stack, scores the case on a fork of
+// the stack with that edit, and measures it against the stack before the edit. The caller's stack
+// is never changed.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { LoadedModel } from '../runtime/model';
+import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers';
+import { badInput } from '../errors';
+import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
+import { casePairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
+import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { formatIssue, type RecordIssue } from './records';
+import { bars, esc, renderPage, valueTable, type BarRow } from './report';
+import type { EditStack } from '../edits/stack';
+import { computeFactEdit, FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { defaultCorpus } from '../edits/stats';
+
+export const FINE_KED_METHODS = ['none', ...FACT_METHODS] as const;
+
+/** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
+export interface FineKedPerCase {
+  stack: EditStack;
+  lti?: boolean;
+  corpus?: string[];
+  layer?: number;
+  layers?: number[];
+  lambda?: number;
+}
+
+export interface FineKedOptions {
+  data: string;
+  method: string;
+  limit?: number;
+  shard?: Shard;
+  out: string;
+  resume?: boolean;
+  onProgress?: (p: RunProgress) => void;
+  isCancelled?: () => boolean;
+  log?: (message: string) => void;
+  /** The edits applied for the whole run (runner.stackRefs; a bare id is recorded as the id only). */
+  edits?: (EditRef | string)[];
+  /** A finished FINE-KED run folder to show as "before" in the report. */
+  baseline?: string;
+  /** Required for the per-case methods. */
+  perCase?: FineKedPerCase;
+}
+
+export interface FineKedRunResult {
+  out: string;
+  cases: number;
+  issues: RecordIssue[];
+  summary: FineKedSummary;
+  /** Seconds for the whole run (cases already done by an earlier run are not counted). */
+  seconds: number;
+}
+
+export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise<FineKedRunResult> {
+  const t0 = performance.now();
+  if (!(FINE_KED_METHODS as readonly string[]).includes(o.method)) {
+    throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${FINE_KED_METHODS.join(', ')}.` });
+  }
+  if (o.method !== 'none' && !o.perCase) throw new Error(`runFineKed: method ${o.method} needs perCase`);
+  const baseline = o.baseline ? readFineKedBaseline(o.baseline) : undefined;
+  const data = readFineKed(o.data);
+  const issues = [...data.issues];
+  for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
+  const selected = inShard(o.limit ? data.records.slice(0, o.limit) : data.records, o.shard);
+  const items = selected.filter((c) => {
+    const longest = Math.max(...casePairs(c).map((p) => pairLength(model, p.prompt, p.answer)));
+    if (longest <= model.dims.maxPositions) return true;
+    const issue = { file: o.data, index: c.caseId, field: 'prompt', message: `${longest} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
+    issues.push(issue);
+    o.log?.(`skipped: ${formatIssue(issue)}`);
+    return false;
+  });
+
+  const config = fineKedConfig(model, o);
+  const run = openRun<FineKedResult>(o.out, config, !!o.resume, FINE_KED_LINES);
+  writeIssues(o.out, issues);
+  const results = [...run.done];
+  const score = (m: LoadedModel, cases: FineKedCase[], pairs: (c: FineKedCase) => { prompt: string; answer: string }[]) =>
+    scoreAnswers(m, cases.flatMap(pairs), { isCancelled: o.isCancelled });
+  // Method none measures the model against the checkpoint without edits (the same model when none are applied).
+  const bare = model.edits.size ? model.bare() : model;
+  await processAll(
+    items,
+    (c) => String(c.caseId),
+    new Set(run.done.map((r) => String(r.caseId))),
+    async (chunk) => {
+      let scores: AnswerScore[];
+      let reference: AnswerScore[];
+      if (o.method === 'none') {
+        scores = await score(model, chunk, casePairs);
+        reference = bare === model ? pickReference(chunk, scores) : await score(bare, chunk, referencePairs);
+      } else {
+        const p = o.perCase!;
+        reference = await score(p.stack.model, chunk, referencePairs);
+        scores = await withCaseEdit(o.method as FactMethod, p, chunk[0], (edited) => score(edited, chunk, casePairs), o.isCancelled);
+      }
+      let at = 0;
+      let ref = 0;
+      const out = chunk.map((c) => evaluateCase(c, scores.slice(at, (at += casePairs(c).length)), reference.slice(ref, (ref += c.fineGrained.length))));
+      results.push(...out);
+      return out;
+    },
+    (r) => run.append(r),
+    { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
+  );
+  results.sort((a, b) => a.caseId - b.caseId);
+  const summary = writeFineKedSummary(o.out, config, results, baseline);
+  return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** The facts' own scores within casePairs' scores (the reference is the measured model itself). */
+function pickReference(chunk: FineKedCase[], scores: AnswerScore[]): AnswerScore[] {
+  const out: AnswerScore[] = [];
+  let at = 0;
+  for (const c of chunk) {
+    const n = casePairs(c).length;
+    const facts = 2 * c.fineGrained.length;
+    for (let k = n - facts; k < n; k += 2) out.push(scores[at + k]);
+    at += n;
+  }
+  return out;
+}
+
+/** Computes the case's edit on the stack and scores on a fork with it on top (p.stack is not changed). */
+async function withCaseEdit<T>(method: FactMethod, p: FineKedPerCase, c: FineKedCase, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
+  const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
+  const { edit } = await computeFactEdit(method, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, layer: p.layer, layers: p.layers, lambda: p.lambda, isCancelled });
+  const edited = p.stack.fork();
+  edited.apply(edit);
+  return score(edited.model);
+}
+
+function fineKedConfig(model: LoadedModel, o: FineKedOptions): RunConfig {
+  const p = o.perCase;
+  return {
+    tool: 'fine-ked',
+    version: 1,
+    modelFingerprint: model.checkpoint.fingerprint,
+    modelPath: model.checkpoint.dir,
+    method: `${o.method}${p?.lti ? '+lti' : ''}`,
+    data: [fileHash(o.data)],
+    limit: o.limit,
+    shard: o.shard,
+    edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+  };
+}
+
+/** A line of a FINE-KED cases.jsonl: {caseId, efficacy, facts, …}. */
+export const FINE_KED_LINES: CaseLineRules<FineKedResult> = {
+  check: (x) => {
+    const r = x as Partial<FineKedResult> | null;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
+    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
+    if (typeof r.efficacy?.success !== 'number') return '"efficacy" is missing';
+    if (!Array.isArray(r.facts) || !r.facts.every((f) => (FINE_LEVELS as readonly unknown[]).includes(f?.level) && typeof f.rloc === 'number' && typeof f.known === 'boolean')) return '"facts" is not a list of scored facts';
+    return undefined;
+  },
+  key: (r) => String(r.caseId),
+};
+
+/** The summary of a finished FINE-KED run folder (a baseline for the report). */
+export function readFineKedBaseline(dir: string): FineKedSummary {
+  const file = path.join(dir, 'summary.json');
+  const hint = 'Give the --out folder of a finished fine-ked run.';
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
+  let s: unknown;
+  try {
+    s = (JSON.parse(fs.readFileSync(file, 'utf8')) as { summary?: unknown } | null)?.summary;
+  } catch (e) {
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+  }
+  if (typeof (s as FineKedSummary | undefined)?.levels !== 'object') throw badInput("The baseline's summary.json has no FINE-KED summary", { file, field: '--baseline', hint });
+  return s as FineKedSummary;
+}
+
+/** The figures of a summary as rows (× 100), with a baseline's as "before". */
+export function fineKedRows(s: FineKedSummary, b?: FineKedSummary): BarRow[] {
+  const row = (label: string, get: (x: FineKedSummary) => number) => ({ label, value: get(s), ...(b ? { before: get(b) } : {}) });
+  return [
+    row('efficacy (P(o*) > P(o))', (x) => x.efficacy.success),
+    row('efficacy top-1', (x) => x.efficacy.top1),
+    ...(s.paraphrase.cases ? [row('paraphrase', (x) => x.paraphrase.success), row('paraphrase top-1', (x) => x.paraphrase.top1)] : []),
+    ...FINE_LEVELS.filter((l) => s.levels[l].known).map((l) => row(`R-Loc ${l}`, (x) => x.levels[l].rloc)),
+    row('R-Loc average', (x) => x.average.rloc),
+    ...(s.neighbourhood.cases ? [row('neighbourhood specificity', (x) => x.neighbourhood.success)] : []),
+  ];
+}
+
+/** summary.json and report.html of a run folder from its results. */
+export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary): FineKedSummary {
+  const summary = summarizeFineKed(results);
+  const meta: Record<string, string> = {
+    model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
+    method: config.method,
+    data: config.data.map((d) => path.basename(d.file)).join(', '),
+    cases: String(results.length),
+  };
+  if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
+  if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
+  const rows = fineKedRows(summary, baseline);
+  const levels = `<table><tr><th>level</th><th>facts</th><th>known</th><th>R-Loc</th><th>top-1 kept</th><th>P(o′) &gt; P(o*)</th></tr>${FINE_LEVELS.map((l) => {
+    const x = summary.levels[l];
+    return `<tr><td>${l}</td><td>${x.facts}</td><td>${x.known}</td><td>${x.rloc.toFixed(2)}</td><td>${x.top1.toFixed(2)}</td><td>${x.wins.toFixed(2)}</td></tr>`;
+  }).join('')}</table>`;
+  const worst = summary.worst.length
+    ? `<table><tr><th>case</th><th>edit</th><th>R-Loc</th><th>facts lost</th></tr>${summary.worst.map((w) => `<tr><td>${w.caseId}</td><td>${esc(`${w.subject}: ${w.targetTrue} → ${w.targetNew}`)}</td><td>${w.rloc.toFixed(1)}</td><td>${esc(w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join('; ') || '–')}</td></tr>`).join('')}</table>`
+    : '<p>No case lost any part of a known fact.</p>';
+  const sections = [
+    `<section><h2>Summary <small>${results.length} cases, ${summary.unknown} facts unknown to the reference model</small></h2>${valueTable(rows, !!baseline)}${bars('FINE-KED', rows)}</section>`,
+    `<section><h2>R-Loc per level</h2>${levels}</section>`,
+    `<section><h2>Worst cases</h2>${worst}</section>`,
+  ];
+  const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`;
+  fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, sections));
+  writeSummaryFile(dir, { config, cases: results.length, summary, ...(baseline ? { baseline } : {}) });
+  return summary;
+}
