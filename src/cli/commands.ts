@@ -30,7 +30,7 @@ import { applyProjector, nullSpaceFor } from '../core/edits/nullspace';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
-import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, requireString, stacks, weightDims, type Command } from './common';
+import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, requireString, runProgress, stacks, weightDims, type Command } from './common';
 import { unlearn } from './unlearn';
 import { dike } from './dike';
 import { fineKed, formatFineKed } from './fineKed';
@@ -230,7 +230,6 @@ const evoke: Command = {
     const shard = parseShard(values.shard as string | undefined);
     const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
     checkRunFolder(out, model.checkpoint);
-    let last = 0;
     const result = await runEvoke(model, {
       data,
       subjSpec: values['subj-spec'] as string | undefined,
@@ -243,11 +242,7 @@ const evoke: Command = {
       baseline: values.baseline as string | undefined,
       perCase,
       log: (m) => process.stderr.write(`mechedit: ${m}\n`),
-      onProgress: (p) => {
-        if (Date.now() - last < 1000 && p.done < p.total) return;
-        last = Date.now();
-        process.stderr.write(`mechedit evoke: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
-      },
+      onProgress: runProgress('evoke'),
     });
     return { out: path.resolve(result.out), cases: result.cases, skippedRecords: result.issues, tasks: result.summary };
   },
@@ -330,6 +325,7 @@ const EDIT_HELP = [
   'mechedit edit rome   --model DIR --subject S --prompt "{} was born in" --target T [--layer L] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--samples N] [--force] [--out DIR] [--json]',
   'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit alphaedit --model DIR (--requests FILE | --subject S --prompt P --target T) [--layers 3,4,…] [--threshold 0.1] [--lambda 1] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--edits FILE …] [--force] [--out DIR] [--json]',
+  'mechedit edit dike   --model DIR --subject S --prompt P --target T [--layer L] [--krd FILE] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--regularizer identity|covariance] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
@@ -341,6 +337,9 @@ const EDIT_HELP = [
   '  alphaedit: MEMIT\'s keys and values, the update projected onto the null space of the key statistics (eigenvalues',
   '        below --threshold × their mean; the projector is cached beside the statistics) and kept off the keys of the',
   '        AlphaEdit edits given with --edits (sequential edits keep each other); --lambda is the ridge × the mean eigenvalue',
+  '  dike: one fact, rank one at the layer of its KRD module (--krd FILE, default krd-L<layer>.safetensors beside the',
+  '        checkpoint; train one with mechedit dike train): δ on the subject\'s target-related component only, then',
+  '        (I + W3ᵀW3)⁻¹ Δ_MEMIT (--lambda: MEMIT\'s λ), which keeps the unrelated component (the subject\'s other facts)',
   '        rome / memit refuse a target the tokenizer splits into byte pieces or more than 8 tokens (--force computes it',
   `        anyway), and say when the edit did not take (its target not top-1 on its own prompt, or P < ${100 * SUCCESS_FLOOR} %):`,
   '        the file is written, with succeeded: false in the output and the reason in its health warnings',
@@ -364,7 +363,7 @@ const edit: Command = {
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
     corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' },
     subject: { type: 'string' }, prompt: { type: 'string' }, target: { type: 'string' }, lti: { type: 'boolean' }, steps: { type: 'string' }, seed: { type: 'string' }, requests: { type: 'string' },
-    force: { type: 'boolean' },
+    force: { type: 'boolean' }, krd: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -401,6 +400,7 @@ const edit: Command = {
         layers: layerList(values),
         lambda: num('lambda'),
         threshold: num('threshold'),
+        krd: values.krd as string | undefined,
       });
       result = r.edit;
       outcome = await factOutcome(stack, result, requests);

@@ -117,3 +117,13 @@ export function weightDims(model: LoadedModel) {
     return { out: w.out, in: w.in };
   };
 }
+
+/** A run's progress on stderr, at most once a second (and at the end): "mechedit <tool>: 3/150 cases, ETA 40 s". */
+export function runProgress(tool: string): (p: { done: number; total: number; etaSeconds?: number }) => void {
+  let last = 0;
+  return (p) => {
+    if (Date.now() - last < 1000 && p.done < p.total) return;
+    last = Date.now();
+    process.stderr.write(`mechedit ${tool}: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
+  };
+}

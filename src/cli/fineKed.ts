@@ -10,7 +10,7 @@ import { FINE_LEVELS } from '../core/diagnostics/fineKedData';
 import type { FineKedSummary } from '../core/diagnostics/fineKed';
 import { parseShard, stackRefs } from '../core/diagnostics/runner';
 import { checkRunFolder } from '../core/outputs';
-import { intOption, layerList, modelHelp, modelOptions, openModel, stacks, type Command } from './common';
+import { intOption, layerList, modelHelp, modelOptions, openModel, runProgress, stacks, type Command } from './common';
 
 const HELP = [
   `mechedit fine-ked --model DIR [--data FILE] --method ${FINE_KED_METHODS.join('|')} [--lti]`,
@@ -76,7 +76,6 @@ export const fineKed: Command = {
     };
     const out = (values.out as string | undefined) ?? `mechedit-fine-ked-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
     checkRunFolder(out, model.checkpoint);
-    let last = 0;
     const result = await runFineKed(model, {
       data,
       method,
@@ -88,11 +87,7 @@ export const fineKed: Command = {
       baseline: values.baseline as string | undefined,
       perCase,
       log: (m) => process.stderr.write(`mechedit: ${m}\n`),
-      onProgress: (p) => {
-        if (Date.now() - last < 1000 && p.done < p.total) return;
-        last = Date.now();
-        process.stderr.write(`mechedit fine-ked: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
-      },
+      onProgress: runProgress('fine-ked'),
     });
     return { out: path.resolve(result.out), cases: result.cases, seconds: result.seconds, skippedRecords: result.issues, summary: result.summary };
   },

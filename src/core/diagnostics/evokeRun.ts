@@ -10,47 +10,20 @@ import { pairLength, scoreAnswers } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
-import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
-import type { EditStack } from '../edits/stack';
-import { computeFactEdit, FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 import { defaultCorpus } from '../edits/stats';
 
 export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;
 export const PLANNED_METHODS = ['rocr'];
 
-/** What per-case methods need: the stack to apply each case's edit on, and the edit options. */
-export interface PerCaseEdits {
-  stack: EditStack;
-  lti?: boolean;
-  corpus?: string[];
-  layer?: number;
-  layers?: number[];
-  /** MEMIT's λ; absent: its default for the model. */
-  lambda?: number;
-}
+export type { PerCaseEdits };
 
-export interface EvokeOptions {
-  data: string;
+export interface EvokeOptions extends CaseRunOptions {
   subjSpec?: string;
-  method: string;
-  limit?: number;
-  shard?: Shard;
-  out: string;
-  resume?: boolean;
-  onProgress?: (p: RunProgress) => void;
-  isCancelled?: () => boolean;
-  log?: (message: string) => void;
-  /**
-   * The edits applied to the model for the whole run (a fixed edit stack; runner.stackRefs): run.json
-   * records them, and --resume / merge refuse another stack. A bare id is recorded as the id only.
-   */
-  edits?: (EditRef | string)[];
-  /** A previous run folder (e.g. the unedited baseline) to compare with in the report. */
-  baseline?: string;
-  /** Required for the per-case methods (rome, memit). */
-  perCase?: PerCaseEdits;
 }
 
 export interface EvokeRunResult {
@@ -106,7 +79,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
       const pairs = plans.map(pairsOf);
       const scores = o.method === 'none'
         ? await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled })
-        : await withCaseEdit(o.method, o.perCase!, chunk[0].c, (edited) => scoreAnswers(edited, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
+        : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: chunk[0].c.subject, prompt: chunk[0].c.prompt, target: chunk[0].c.targetNew }, (edited) => scoreAnswers(edited, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
       let at = 0;
       const out = chunk.map((item, k) => {
         const tasks = evaluate(plans[k], scores.slice(at, (at += pairs[k].length)));
@@ -155,19 +128,6 @@ export const CASE_LINES: CaseLineRules<CaseResult> = {
   },
   key: (r) => `${r.kind}:${r.caseId}`,
 };
-
-/**
- * Computes the case's edit (a fact editor, factEditors.ts, on its requested rewrite) on the stack, and scores the
- * case on a private copy of the stack with that edit on top (p.stack itself is not changed).
- */
-async function withCaseEdit<T>(method: string, p: PerCaseEdits, c: EvokeCase | SubjectSpecCase, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
-  const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
-  // λ is MEMIT's mom2 weight (AlphaEdit's and DiKE's λ mean other things: their defaults).
-  const { edit } = await computeFactEdit(method as FactMethod, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, isCancelled, layer: p.layer, layers: p.layers, lambda: method === 'memit' ? p.lambda : undefined });
-  const edited = p.stack.fork();
-  edited.apply(edit);
-  return score(edited.model);
-}
 
 /** The length of the longest prompt + answer of a case when it exceeds the context, else undefined. */
 function longestPair(model: LoadedModel, item: Item): number | undefined {

@@ -13,42 +13,16 @@ import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers'
 import { badInput } from '../errors';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
-import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
-import type { EditStack } from '../edits/stack';
-import { computeFactEdit, FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { withCaseEdit, type CaseRunOptions } from './caseEdit';
 import { defaultCorpus } from '../edits/stats';
 
 export const FINE_KED_METHODS = ['none', ...FACT_METHODS] as const;
 
-/** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
-export interface FineKedPerCase {
-  stack: EditStack;
-  lti?: boolean;
-  corpus?: string[];
-  layer?: number;
-  layers?: number[];
-  lambda?: number;
-}
-
-export interface FineKedOptions {
-  data: string;
-  method: string;
-  limit?: number;
-  shard?: Shard;
-  out: string;
-  resume?: boolean;
-  onProgress?: (p: RunProgress) => void;
-  isCancelled?: () => boolean;
-  log?: (message: string) => void;
-  /** The edits applied for the whole run (runner.stackRefs; a bare id is recorded as the id only). */
-  edits?: (EditRef | string)[];
-  /** A finished FINE-KED run folder to show as "before" in the report. */
-  baseline?: string;
-  /** Required for the per-case methods. */
-  perCase?: FineKedPerCase;
-}
+export type FineKedOptions = CaseRunOptions;
 
 export interface FineKedRunResult {
   out: string;
@@ -100,7 +74,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
       } else {
         const p = o.perCase!;
         reference = await score(p.stack.model, chunk, referencePairs);
-        scores = await withCaseEdit(o.method as FactMethod, p, chunk[0], (edited) => score(edited, chunk, casePairs), o.isCancelled);
+        scores = await withCaseEdit(o.method as FactMethod, p, { subject: chunk[0].subject, prompt: chunk[0].prompt, target: chunk[0].targetNew }, (edited) => score(edited, chunk, casePairs), o.isCancelled);
       }
       let at = 0;
       let ref = 0;
@@ -127,15 +101,6 @@ function pickReference(chunk: FineKedCase[], scores: AnswerScore[]): AnswerScore
     at += n;
   }
   return out;
-}
-
-/** Computes the case's edit on the stack and scores on a fork with it on top (p.stack is not changed). */
-async function withCaseEdit<T>(method: FactMethod, p: FineKedPerCase, c: FineKedCase, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
-  const req = { subject: c.subject, prompt: c.prompt, target: c.targetNew };
-  const { edit } = await computeFactEdit(method, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, layer: p.layer, layers: p.layers, lambda: p.lambda, isCancelled });
-  const edited = p.stack.fork();
-  edited.apply(edit);
-  return score(edited.model);
 }
 
 function fineKedConfig(model: LoadedModel, o: FineKedOptions): RunConfig {

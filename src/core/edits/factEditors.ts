@@ -73,7 +73,7 @@ export async function computeFactEdit(method: FactMethod, model: LoadedModel, st
       return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
     }
     case 'dike': {
-      const r = await computeDike(model, stack, requests[0], { ...run, layer: s.layer, krd: s.krd, hparams: s.lambda ? { lambda: s.lambda } : undefined });
+      const r = await computeDike(model, stack, requests[0], { ...run, layer: s.layer, krd: s.krd, hparams: { ...steps, ...(s.lambda ? { lambda: s.lambda } : {}) } });
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     }
   }
