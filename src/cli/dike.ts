@@ -14,7 +14,7 @@ import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, t
 
 const HELP = [
   'mechedit dike train --model DIR [--facts FILE] [--layer L] --out FILE.safetensors',
-  '                    [--steps N] [--lr X] [--batch N] [--alpha A] [--beta B] [--tau T] [--dz N] [--negatives N] [--seed S] [--json]',
+  '                    [--steps N] [--lr X] [--batch N] [--alpha A] [--beta B] [--tau T] [--negatives N] [--seed S] [--json]',
   modelHelp,
   "  --facts FILE   same-subject facts: JSON Lines of {subject, relation, prompt, object} (prompt with \"{}\" or the",
   "                 subject), or a world.json; default the model's world.json, else its facts.jsonl",
@@ -23,7 +23,7 @@ const HELP = [
   '                 MechEdit never writes into the checkpoint folder: to make it the default for `edit dike`, copy it',
   '                 there as krd-L<layer>.safetensors.',
   `  --steps N (${KRD_DEFAULTS.steps}), --lr X (${KRD_DEFAULTS.lr}), --batch N facts per step (${KRD_DEFAULTS.batchSize}), --alpha A weight of L_con (${KRD_DEFAULTS.alpha}),`,
-  `  --beta B weight of L_recon (${KRD_DEFAULTS.beta}), --tau T InfoNCE temperature (${KRD_DEFAULTS.tau}), --dz N width of z (d_model),`,
+  `  --beta B weight of L_recon (${KRD_DEFAULTS.beta}), --tau T InfoNCE temperature (${KRD_DEFAULTS.tau}),`,
   `  --negatives N other relations per fact in L_con (${KRD_DEFAULTS.negatives}), --seed S (${KRD_DEFAULTS.seed})`,
   'Progress goes to stderr (not with --json); Ctrl-C cancels (nothing is written).',
 ].join('\n');
@@ -51,7 +51,7 @@ export const dike: Command = {
   help: HELP,
   options: {
     ...modelOptions, facts: { type: 'string' }, layer: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
-    batch: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' }, tau: { type: 'string' }, dz: { type: 'string' }, negatives: { type: 'string' }, seed: { type: 'string' },
+    batch: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' }, tau: { type: 'string' }, negatives: { type: 'string' }, seed: { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -65,7 +65,6 @@ export const dike: Command = {
       alpha: num(values, 'alpha'),
       beta: num(values, 'beta'),
       tau: num(values, 'tau'),
-      dz: values.dz === undefined ? undefined : intOption(values, 'dz', 1, 1, 65536),
       negatives: values.negatives === undefined ? undefined : intOption(values, 'negatives', 1, 0, 64),
       seed: values.seed === undefined ? undefined : intOption(values, 'seed', 0, 0, 2 ** 31),
     };

@@ -32,7 +32,7 @@ import type { KrdFact } from './krdFacts';
 export const KRD_FORMAT = 'mechedit-krd/1';
 
 export interface KrdHparams {
-  /** Width of z_r and z_u (default d_model: z_r, z_u stand in for h_s in L_con). */
+  /** Width of z_r and z_u: d_model (z_r, z_u stand in for h_s in L_con, so no other width is accepted). */
   dz: number;
   alpha: number;
   beta: number;
@@ -271,6 +271,7 @@ export async function trainKrd(model: LoadedModel, facts: KrdFact[], o: { layer:
   if (!Number.isInteger(layer) || layer < 0 || layer >= model.dims.layers) throw badInput(`Layer must be in 0…${model.dims.layers - 1}, got ${layer}`, { field: 'layer' });
   if (layer === model.dims.layers - 1) throw badInput(`KRD needs layers above the edit layer (L_con runs the model above it); the last layer is ${layer}`, { field: 'layer' });
   const hp: KrdHparams = { ...KRD_DEFAULTS, dz: d, ...o.hparams };
+  if (hp.dz !== d) throw badInput(`dz must equal d_model (${d}): z_r and z_u stand in for h_s in L_con`, { field: 'dz' });
   const enc = await encodeFacts(model, layer, facts, o.isCancelled);
   // Per subject, its facts by relation; the pool holds facts of subjects with ≥ 2 relations.
   const bySubject = new Map<string, Map<string, number[]>>();
