@@ -67,7 +67,12 @@ for (const spec of values.methods.split(',').map((m) => m.trim()).filter(Boolean
       log: (m) => process.stderr.write(`\n${name}: ${m}\n`),
     });
     process.stderr.write('\n');
-    runs.push({ name, summary: r.summary, seconds: (performance.now() - t0) / 1000, fresh: r.cases - before });
+    // Seconds and cases computed, summed over the runs that filled this folder (a resumed run adds its share).
+    const timesFile = path.join(dir, 'bench-times.json');
+    const earlier = fs.existsSync(timesFile) ? JSON.parse(fs.readFileSync(timesFile, 'utf8')) : { seconds: 0, cases: 0 };
+    const times = { seconds: earlier.seconds + (performance.now() - t0) / 1000, cases: earlier.cases + r.cases - before };
+    fs.writeFileSync(timesFile, JSON.stringify(times));
+    runs.push({ name, summary: r.summary, seconds: times.seconds, fresh: times.cases });
   }
 }
 
@@ -76,6 +81,6 @@ console.log(`\nFINE-KED, ${data.replace(repo + path.sep, '')}, first ${limit} ca
 console.log('| method | efficacy (top-1) | paraphrase (top-1) | R-Loc easy | R-Loc middle | R-Loc hard | R-Loc average | neighbourhood | s / edit |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const { name, summary: s, seconds, fresh } of runs) {
-  const perEdit = fresh > 0 ? (seconds / fresh).toFixed(1) : '(resumed)';
+  const perEdit = fresh > 0 ? (seconds / fresh).toFixed(1) : '–';
   console.log(`| ${name} | ${pct(s.efficacy.success)} (${pct(s.efficacy.top1)}) | ${pct(s.paraphrase.success)} (${pct(s.paraphrase.top1)}) | ${pct(s.levels.easy.rloc)} | ${pct(s.levels.middle.rloc)} | ${pct(s.levels.hard.rloc)} | **${pct(s.average.rloc)}** | ${pct(s.neighbourhood.success)} | ${perEdit} |`);
 }

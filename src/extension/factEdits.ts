@@ -1,4 +1,4 @@
-// Fact edits from the editor: the "Edit a Fact (ROME / MEMIT)…" command, and request files
+// Fact edits from the editor: the "Edit a Fact…" command, and request files
 // (.mechedit/requests/*.jsonl, one JSON request per line: {"subject", "prompt", "target"},
 // {"kind": "concept", "concept", "to"}, or {"kind": "unlearn", "concept"?, "forget"?, "method"?,
 // "forms"?, "steps"?, …} with a concept, a forget source or both) with a CodeLens above each

@@ -34,6 +34,8 @@ not. So the file depends on models/default's weights: regenerate it after retrai
 
 Reads models/default/world.json, tokenizer.json, model.safetensors.
 Usage: /usr/bin/python3 tools/world/fine_ked.py [--check]   (--check: rebuild and compare, write nothing)
+       /usr/bin/python3 tools/world/fine_ked.py --krd-world OUT.json   (world.json without the FINE-KED subjects:
+       the shipped KRD module is trained on it, `mechedit dike train --facts OUT.json --layer 0`)
 """
 import json
 import os
@@ -51,6 +53,7 @@ import torch  # noqa: E402
 
 MODEL = os.path.join(G.ROOT, "models", "default")
 OUT = os.path.join(MODEL, "eval", "fine_ked.json")
+WORLD = os.path.join(MODEL, "world.json")
 SEED = 20261203
 PER_RELATION = 30          # cases per edited relation (5 person relations -> 150 cases)
 N_NEIGHBOURS = 3
@@ -159,7 +162,22 @@ def build():
     return cases
 
 
+def krd_training_world(cases, out):
+    """world.json without the FINE-KED subjects' facts: what the shipped KRD module (DiKE) is trained on,
+    so that FINE-KED measures DiKE on subjects its disentangler never saw (the paper's overlap: 1.39 %)."""
+    world = json.load(open(WORLD))
+    held = {c["requested_rewrite"]["subject"] for c in cases}
+    world["facts"] = [f for f in world["facts"] if f["subject"] not in held]
+    world["two_hop_facts"] = [f for f in world.get("two_hop_facts", []) if f.get("subject") not in held]
+    with open(out, "w") as f:
+        json.dump(world, f, indent=1)
+    print(f"wrote {out}: {len(world['facts'])} facts, the {len(held)} FINE-KED subjects left out")
+
+
 def main():
+    if "--krd-world" in sys.argv:
+        krd_training_world(json.load(open(OUT)), sys.argv[sys.argv.index("--krd-world") + 1])
+        return
     text = json.dumps(build(), indent=1) + "\n"
     if "--check" in sys.argv:
         same = open(OUT).read() == text

@@ -3,10 +3,31 @@
 // inputs fed to every run (model.edits): no session is rebuilt. Edits on the same module stack
 // as a higher rank: U = [α₁U₁; α₂U₂; …], V = [V₁; V₂; …]. An empty stack feeds rank 0, so
 // reverting everything gives bit-identical logits to the unedited model.
+//
+// Consolidation (consolidate.ts): once a module's summed rank exceeds the policy's limit (by
+// default min(d_out, d_in)), the stack feeds one folded update for it instead: ΔW formed densely
+// (exact up to float32), or a truncated SVD within a stated tolerance (policy 'svd'). The edits
+// stay in the list, as they are in their files: any change recomputes the fold from them, so
+// revert stays exact. The dense ΔW is cached per module (never changed in place, so forks share
+// it); an edit applied on top only adds its own Uᵀ V to a copy.
 
 import type { LoadedModel, EditKey, EditTensors } from '../runtime/model';
 import { badInput, MechEditError } from '../errors';
 import type { Edit } from './editFile';
+import { addDense, denseFactors, stackParts, truncatedSvd, type ConsolidationPolicy, type FactorPart, type ModuleConsolidation } from './consolidate';
+
+/**
+ * What a module was last fed, for the parts (by identity, in order) it came from; with ΔW when it
+ * was formed, and (policy svd) the truncated SVD of the first `count` parts, with the squared
+ * Frobenius norm of what it dropped: later parts are stacked on it until the rank limit is reached.
+ */
+interface ModuleFeed {
+  parts: FactorPart[];
+  dense?: Float64Array;
+  svd?: { count: number; tensors: EditTensors; dropped: number };
+  fed: EditTensors;
+  info: ModuleConsolidation;
+}
 
 export interface StackEntry {
   edit: Edit;
@@ -19,6 +40,8 @@ import type { StackItem } from '../../protocol/edits';
 
 export class EditStack {
   private entries: StackEntry[] = [];
+  private policy: ConsolidationPolicy = { mode: 'exact' };
+  private feeds = new Map<EditKey, ModuleFeed>();
 
   /** The stack sets `model.edits` on every change: give it a model (or view) of its own. */
   constructor(readonly model: LoadedModel) {}
@@ -31,6 +54,8 @@ export class EditStack {
   fork(): EditStack {
     const copy = new EditStack(this.model.withEdits(this.model.edits));
     copy.entries = this.entries.map((e) => ({ ...e }));
+    copy.policy = this.policy;
+    copy.feeds = new Map(this.feeds);
     return copy;
   }
 
@@ -39,6 +64,7 @@ export class EditStack {
     const next = new EditStack(model);
     for (const e of this.entries) next.check(e.edit);
     next.entries = this.entries.map((e) => ({ ...e }));
+    next.policy = this.policy;
     next.sync();
     return next;
   }
@@ -53,6 +79,20 @@ export class EditStack {
       strength: e.strength,
       targets: e.edit.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })),
     }));
+  }
+
+  /** How modules whose summed rank exceeds a limit are folded (default: exact, above min(d_out, d_in)). */
+  setConsolidation(policy: ConsolidationPolicy): void {
+    if (policy.mode === 'svd' && !(policy.tolerance >= 0 && policy.tolerance < 1)) throw badInput(`The SVD tolerance must be in [0, 1), got ${policy.tolerance}`, { field: 'tolerance' });
+    if (policy.mode !== 'off' && policy.above !== undefined && !(Number.isInteger(policy.above) && policy.above >= 0)) throw badInput(`The rank limit must be a whole number ≥ 0, got ${policy.above}`, { field: 'above' });
+    this.policy = policy;
+    this.feeds = new Map();
+    this.sync();
+  }
+
+  /** Per edited module ("layer:module"): the summed rank, the rank fed, and how (stacked, dense or svd with its error). */
+  consolidation(): Map<EditKey, ModuleConsolidation> {
+    return new Map([...this.feeds].map(([key, f]) => [key, { ...f.info }]));
   }
 
   /** Checks an edit against this model: fingerprint, layers, and the vector shapes. */
@@ -160,34 +200,66 @@ export class EditStack {
     return module === 'mlp.out' ? b.down : b.o;
   }
 
-  /** Recombines the enabled edits into the model's edit inputs. */
+  /** Recombines the enabled edits into the model's edit inputs, folding modules above the policy's limit. */
   private sync(): void {
-    const parts = new Map<EditKey, { U: Float32Array; V: Float32Array; rank: number; alpha: number }[]>();
+    const parts = new Map<EditKey, FactorPart[]>();
     for (const e of this.entries) {
       if (!e.enabled || e.strength === 0) continue;
       e.edit.json.targets.forEach((t, i) => {
         const key = `${t.layer}:${t.module}` as EditKey;
         const list = parts.get(key) ?? [];
-        list.push({ ...e.edit.tensors[i], rank: t.rank, alpha: e.strength });
+        const { U, V } = e.edit.tensors[i];
+        list.push({ U, V, rank: t.rank, alpha: e.strength });
         parts.set(key, list);
       });
     }
-    const edits = new Map<EditKey, EditTensors>();
+    const feeds = new Map<EditKey, ModuleFeed>();
     for (const [key, list] of parts) {
-      const rank = list.reduce((a, p) => a + p.rank, 0);
-      const U = new Float32Array(list.reduce((a, p) => a + p.U.length, 0));
-      const V = new Float32Array(list.reduce((a, p) => a + p.V.length, 0));
-      let u = 0;
-      let v = 0;
-      for (const p of list) {
-        if (p.alpha === 1) U.set(p.U, u);
-        else for (let i = 0; i < p.U.length; i++) U[u + i] = p.alpha * p.U[i];
-        V.set(p.V, v);
-        u += p.U.length;
-        v += p.V.length;
-      }
-      edits.set(key, { rank, U, V });
+      const cached = this.feeds.get(key);
+      const prefix = cached && cached.parts.length <= list.length && cached.parts.every((p, i) => p.U === list[i].U && p.V === list[i].V && p.alpha === list[i].alpha);
+      if (prefix && cached.parts.length === list.length) feeds.set(key, cached);
+      else feeds.set(key, this.feed(key, list, prefix ? cached : undefined));
     }
-    this.model.edits = edits;
+    this.feeds = feeds;
+    this.model.edits = new Map([...feeds].map(([key, f]) => [key, f.fed]));
+  }
+
+  /** A module's feed: its parts stacked, or folded (dense or svd) when their summed rank exceeds the limit. */
+  private feed(key: EditKey, list: FactorPart[], prefix?: ModuleFeed): ModuleFeed {
+    const [layer, module] = key.split(':');
+    const w = this.weightOf(Number(layer), module);
+    const summedRank = list.reduce((a, p) => a + p.rank, 0);
+    const small = Math.min(w.out, w.in);
+    const limit = this.policy.mode === 'off' ? Infinity : this.policy.above ?? small;
+    if (summedRank <= limit || (this.policy.mode === 'exact' && summedRank <= small)) {
+      return { parts: list, fed: stackParts(list), info: { summedRank, rank: summedRank, kind: 'stacked', error: 0 } };
+    }
+    // ΔW from the prefix's (plus the parts after it), or summed anew from every part.
+    let dense: Float64Array | undefined;
+    if (summedRank > small) {
+      dense = prefix?.dense
+        ? addDense(Float64Array.from(prefix.dense), list.slice(prefix.parts.length), w.out, w.in)
+        : addDense(new Float64Array(w.out * w.in), list, w.out, w.in);
+    }
+    if (this.policy.mode === 'svd') {
+      // Stack the new parts on the prefix's SVD while the rank and the error allow (‖ΔW‖ from the
+      // dense ΔW; the fed ΔW misses exactly what the SVD dropped), else fold all parts anew.
+      const base = prefix?.svd;
+      if (dense && base) {
+        const tail = list.slice(base.count);
+        const rank = base.tensors.rank + tail.reduce((a, p) => a + p.rank, 0);
+        const norm2 = dense.reduce((a, x) => a + x * x, 0);
+        const error = norm2 > 0 ? Math.sqrt(base.dropped / norm2) : 0;
+        if (rank <= limit && error <= this.policy.tolerance) {
+          const fed = stackParts([{ ...base.tensors, alpha: 1 }, ...tail]);
+          return { parts: list, dense, svd: base, fed, info: { summedRank, rank, kind: 'svd', error } };
+        }
+      }
+      const { tensors, error, singularValues } = truncatedSvd(dense ? { dense } : { parts: list }, w.out, w.in, this.policy.tolerance);
+      const dropped = singularValues.slice(tensors.rank).reduce((a, x) => a + x * x, 0);
+      const svd = { count: list.length, tensors, dropped };
+      return { parts: list, dense, svd, fed: tensors, info: { summedRank, rank: tensors.rank, kind: 'svd', error } };
+    }
+    return { parts: list, dense, fed: denseFactors(dense!, w.out, w.in), info: { summedRank, rank: small, kind: 'dense', error: 0 } };
   }
 }
