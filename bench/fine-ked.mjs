@@ -8,6 +8,7 @@
 //   R-Loc        the same subject's facts of other relations still answered as before, per level
 //                (easy / middle / hard by how close the relation is to the edited one) and averaged
 //   neighbours   other subjects' facts of the edited relation keep P(o) > P(o*)
+// Method 'context' is a reference, not an edit: the new fact stated before every prompt.
 //   s/edit       wall seconds per case (compute + score), this machine, one process
 //
 //   node bench/fine-ked.mjs [--limit 30] [--methods rome,memit,memit@10,alphaedit,dike] [--lti] [--out DIR] [--model DIR] [--threads 0]
@@ -47,7 +48,7 @@ for (const spec of values.methods.split(',').map((m) => m.trim()).filter(Boolean
   const lambda = lambdaText === undefined ? undefined : Number(lambdaText);
   for (const lti of values.lti ? [false, true] : [false]) {
     // LTI applies to the methods that optimise a v* with ROME's loss (ROME, MEMIT, AlphaEdit).
-    if (lti && method === 'dike') continue;
+    if (lti && (method === 'dike' || method === 'context')) continue;
     const name = `${method}${lambda !== undefined ? ` λ=${lambda}` : ''}${lti ? '+lti' : ''}`;
     const dir = path.join(outDir, name.replace(/[ =λ]+/g, '-'));
     const casesFile = path.join(dir, 'cases.jsonl');
@@ -60,7 +61,7 @@ for (const spec of values.methods.split(',').map((m) => m.trim()).filter(Boolean
       limit,
       out: dir,
       resume: fs.existsSync(path.join(dir, 'run.json')),
-      perCase: { stack: new EditStack(model), lti, lambda },
+      perCase: method === 'context' ? undefined : { stack: new EditStack(model), lti, lambda },
       onProgress: (p) => {
         if (p.done > done) process.stderr.write(`\r${name}: ${(done = p.done)}/${p.total}   `);
       },

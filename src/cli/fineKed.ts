@@ -20,6 +20,7 @@ const HELP = [
   '  --data FILE          FINE-KED records (default eval/fine_ked.json beside the model): CounterFact\'s',
   '                       requested_rewrite + fine_grained [{level easy|middle|hard, prompt, answer}]',
   '  --method M           none measures the model as it is (with --edits) against the checkpoint without edits;',
+  '                       context states the new fact before every prompt (a reference: a perfect edit in the prompt);',
   '                       a fact editor computes each case\'s edit on top of --edits, scores the case, drops the edit',
   '  --lti                EVOKE\'s LTI for the per-case edits; --layer (ROME, DiKE) / --layers (MEMIT, AlphaEdit)',
   '                       and --lambda override the defaults',
@@ -66,7 +67,7 @@ export const fineKed: Command = {
     const data = (values.data as string | undefined) ?? path.join(model.checkpoint.dir, 'eval', 'fine_ked.json');
     if (!fs.existsSync(data)) throw badInput(values.data ? 'The data file does not exist' : 'The model has no eval/fine_ked.json', { file: data, field: '--data', hint: 'Give a FINE-KED data file with --data (mechedit fine-ked --help shows the format).' });
     const stack = stacks.get(model)!;
-    const perCase = method === 'none' ? undefined : {
+    const perCase = method === 'none' || method === 'context' ? undefined : {
       stack,
       lti: values.lti === true,
       corpus: values.corpus as string[] | undefined,

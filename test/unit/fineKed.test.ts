@@ -181,3 +181,24 @@ describe('runs', () => {
     assert.equal(casePairs(readFineKed(long).records[0]).length, 4);
   });
 });
+
+describe('FINE-KED in-context reference (method context)', () => {
+  test('states the new fact before every prompt and measures R-Loc against the unprefixed facts', async () => {
+    const out = path.join(tmp, 'context');
+    const r = await runFineKed(model, { data, method: 'context', limit: 2, out });
+    const cases = readFineKed(data).records.slice(0, 2);
+    const c = cases[0];
+    const fact = `${c.prompt.replace('{}', c.subject)} ${c.targetNew}.\n`;
+    // The fine-grained facts' scores, computed here with and without the stated fact.
+    const prefixed = await scoreAnswers(model, c.fineGrained.map((f) => ({ prompt: fact + f.prompt, answer: f.answer })));
+    const plain = await scoreAnswers(model, c.fineGrained.map((f) => ({ prompt: f.prompt, answer: f.answer })));
+    const line = readCases<FineKedResult>(path.join(out, 'cases.jsonl'))[0];
+    assert.equal(line.caseId, c.caseId);
+    line.facts.forEach((f, k) => {
+      assert.equal(f.known, plain[k].tokenTop.every(Boolean), `fact ${k}: known from the unprefixed prompt`);
+      if (f.known) assert.equal(f.rloc, prefixed[k].tokenTop.filter(Boolean).length / prefixed[k].tokenTop.length, `fact ${k}: R-Loc from the prefixed prompt`);
+    });
+    assert.equal(r.cases, 2);
+    assert.equal(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).method, 'context');
+  });
+});

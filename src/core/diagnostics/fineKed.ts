@@ -34,6 +34,16 @@ export function casePairs(c: FineKedCase): AnswerPair[] {
   ];
 }
 
+/**
+ * The in-context reference (method 'context'): the new fact stated before every prompt of the case
+ * ("{s} was born in {o*}." and a newline) on the model as it is — what a perfect, prompt-only edit
+ * of the fact does to the subject's other facts (in this world some of them are tied to it).
+ */
+export function contextPairs(c: FineKedCase): AnswerPair[] {
+  const fact = `${c.prompt.replace('{}', c.subject)} ${c.targetNew}.\n`;
+  return casePairs(c).map((p) => ({ prompt: fact + p.prompt, answer: p.answer }));
+}
+
 /** The pairs scored on the reference model: each fact's answer. */
 export function referencePairs(c: FineKedCase): AnswerPair[] {
   return c.fineGrained.map((f) => ({ prompt: f.prompt, answer: f.answer }));

@@ -12,7 +12,7 @@ import type { LoadedModel } from '../runtime/model';
 import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
-import { casePairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
+import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
 import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
@@ -20,7 +20,8 @@ import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
 import { withCaseEdit, type CaseRunOptions } from './caseEdit';
 import { defaultCorpus } from '../edits/stats';
 
-export const FINE_KED_METHODS = ['none', ...FACT_METHODS] as const;
+/** none: the model as it is; context: the new fact stated in the prompt (a reference, no edit); a fact editor: each case's own edit. */
+export const FINE_KED_METHODS = ['none', 'context', ...FACT_METHODS] as const;
 
 export type FineKedOptions = CaseRunOptions;
 
@@ -38,14 +39,14 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   if (!(FINE_KED_METHODS as readonly string[]).includes(o.method)) {
     throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${FINE_KED_METHODS.join(', ')}.` });
   }
-  if (o.method !== 'none' && !o.perCase) throw new Error(`runFineKed: method ${o.method} needs perCase`);
+  if (o.method !== 'none' && o.method !== 'context' && !o.perCase) throw new Error(`runFineKed: method ${o.method} needs perCase`);
   const baseline = o.baseline ? readFineKedBaseline(o.baseline) : undefined;
   const data = readFineKed(o.data);
   const issues = [...data.issues];
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const selected = inShard(o.limit ? data.records.slice(0, o.limit) : data.records, o.shard);
   const items = selected.filter((c) => {
-    const longest = Math.max(...casePairs(c).map((p) => pairLength(model, p.prompt, p.answer)));
+    const longest = Math.max(...(o.method === 'context' ? contextPairs : casePairs)(c).map((p) => pairLength(model, p.prompt, p.answer)));
     if (longest <= model.dims.maxPositions) return true;
     const issue = { file: o.data, index: c.caseId, field: 'prompt', message: `${longest} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
     issues.push(issue);
@@ -71,6 +72,9 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
       if (o.method === 'none') {
         scores = await score(model, chunk, casePairs);
         reference = bare === model ? pickReference(chunk, scores) : await score(bare, chunk, referencePairs);
+      } else if (o.method === 'context') {
+        scores = await score(model, chunk, contextPairs);
+        reference = await score(model, chunk, referencePairs);
       } else {
         const p = o.perCase!;
         reference = await score(p.stack.model, chunk, referencePairs);
@@ -83,7 +87,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
       return out;
     },
     (r) => run.append(r),
-    { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
+    { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' || o.method === 'context' ? undefined : 1 },
   );
   results.sort((a, b) => a.caseId - b.caseId);
   const summary = writeFineKedSummary(o.out, config, results, baseline);

@@ -27,16 +27,16 @@ import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
-import { adjustedColumns } from './stats';
-import { cholesky, choleskySolve } from './linalg';
+import { adjustedColumns, solveC } from './stats';
+import { cholesky, choleskySolve, dot } from './linalg';
 import { checkRequest, contextTemplates, defaultEditLayer, factProblem, keysAtSubject, resolveLti, statsFor, stepBudget, updateScales, withSubject, type FactRequest, type LtiHparams } from './rome';
-import { defaultMemitLambda } from './memit';
+import { paperMemitLambda } from './memit';
 import { krdForward, matTVec, matVec, readKrd, type Krd } from './krd';
 
 export interface DikeHparams extends VStarHparams {
   klFactor: number;
   bareWeight?: number;
-  /** MEMIT's λ (mom2_update_weight) in Δ_MEMIT. */
+  /** λ (MEMIT's mom2_update_weight) in Δ_MEMIT: the paper's on the models it tuned, else set per edit (computeDike). */
   lambda: number;
   /** See the header. */
   inLoop: boolean;
@@ -112,7 +112,7 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   const krd = typeof o.krd === 'object' ? o.krd : resolveKrd(model, layer, o.krd);
   if (krd.layer !== layer || krd.d !== d) throw badInput(`The KRD module is for layer ${krd.layer}, d_model ${krd.d}; the edit is at layer ${layer}, d_model ${d}`, { field: 'krd' });
   const lti = resolveLti(model, o.lti);
-  const hp: DikeHparams = { ...DIKE_HPARAMS, lambda: defaultMemitLambda(dims.modelType, dims.layers, dims.dMlp), steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? DIKE_HPARAMS.steps), ...o.hparams };
+  const hp: DikeHparams = { ...DIKE_HPARAMS, lambda: NaN, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? DIKE_HPARAMS.steps), ...o.hparams };
   const t0 = performance.now();
   const stats = await statsFor(model, layer, o);
   const tStats = performance.now();
@@ -120,6 +120,10 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   const keys = await keysAtSubject(model, req, layer, templates);
   const T = templates.length;
   const key = Float64Array.from(keys.mean, (m, j) => (T > 1 ? 0.5 * keys.bare[j] + (0.5 * (T * m - keys.bare[j])) / (T - 1) : m));
+  // λ: the paper's (MEMIT's) on the models it tuned; elsewhere the one at which the edit's own key
+  // takes 95 % of the update (k̃ᵀk = s / (1 + s), s = kᵀC⁻¹k / λ = 19). MEMIT's d_mlp-scaled λ (469 on
+  // the bundled model) gives s ≈ 1 there, where the keys of facts are typical keys of the corpus.
+  if (!(hp.lambda > 0)) hp.lambda = paperMemitLambda(dims.modelType, dims.layers) ?? dot(key, solveC(stats, key)) / 19;
   const kTilde = adjustedColumns(stats, hp.lambda, [key])[0];
   // h_s, h_r of the bare prompt, and the KRD's components.
   const bare = withSubject(model, req.prompt, req.subject);

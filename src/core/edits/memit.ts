@@ -36,8 +36,13 @@ export const MEMIT_HPARAMS: VStarHparams & { klFactor: number; lambda: number } 
  * 15000 on the bundled model (d_mlp 512) moves 3 % of the residual and no fact.
  */
 export function defaultMemitLambda(modelType: string, layers: number, dMlp: number): number {
+  return paperMemitLambda(modelType, layers) ?? Math.round((15000 * dMlp) / 16384);
+}
+
+/** The papers' λ for the models they tuned (GPT-2 XL, GPT-J, Llama-2 7B), else undefined. */
+export function paperMemitLambda(modelType: string, layers: number): number | undefined {
   const known: Record<string, number> = { 'gpt2:48': 20000, 'gptj:28': 15000, 'llama:32': 15000 };
-  return known[`${modelType}:${layers}`] ?? Math.round((15000 * dMlp) / 16384);
+  return known[`${modelType}:${layers}`];
 }
 
 /** The papers' layers where known (GPT-2 XL 13–17, GPT-J 3–8, Llama-2 4–8), else proportional to GPT-J's. */
