@@ -112,7 +112,12 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   const krd = typeof o.krd === 'object' ? o.krd : resolveKrd(model, layer, o.krd);
   if (krd.layer !== layer || krd.d !== d) throw badInput(`The KRD module is for layer ${krd.layer}, d_model ${krd.d}; the edit is at layer ${layer}, d_model ${d}`, { field: 'krd' });
   const lti = resolveLti(model, o.lti);
-  const hp: DikeHparams = { ...DIKE_HPARAMS, lambda: NaN, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? DIKE_HPARAMS.steps), ...o.hparams };
+  // δ lives in z-space and moves the residual through W5 and the shrink, so it climbs slower than
+  // ROME's v*: where the papers' budget does not apply, 400 steps instead of ROME's 160 (one FINE-KED
+  // case of 30 on the bundled model, an employer edit, needs more than 160; the loop stops at loss < 0.05).
+  const paperSteps = lti?.steps ?? DIKE_HPARAMS.steps;
+  const budget = stepBudget(dims.modelType, dims.layers, paperSteps);
+  const hp: DikeHparams = { ...DIKE_HPARAMS, lambda: NaN, steps: budget > paperSteps ? Math.max(budget, 400) : budget, ...o.hparams };
   const t0 = performance.now();
   const stats = await statsFor(model, layer, o);
   const tStats = performance.now();
