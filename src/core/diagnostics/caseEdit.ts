@@ -6,7 +6,8 @@ import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { computeFactEdit, type FactMethod } from '../edits/factEditors';
 import type { FactRequest } from '../edits/rome';
-import type { EditRef, RunProgress, Shard } from './runner';
+import { fileHash, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { defaultCorpus } from '../edits/stats';
 
 /** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
 export interface PerCaseEdits {
@@ -47,4 +48,21 @@ export interface CaseRunOptions {
   baseline?: string;
   /** Required for the per-case methods. */
   perCase?: PerCaseEdits;
+}
+
+/** run.json of a case-by-case run: what --resume and merge compare (the data files by sha256). */
+export function caseRunConfig(model: LoadedModel, tool: string, version: number, o: CaseRunOptions, data: string[]): RunConfig {
+  const p = o.perCase;
+  return {
+    tool,
+    version,
+    modelFingerprint: model.checkpoint.fingerprint,
+    modelPath: model.checkpoint.dir,
+    method: `${o.method}${p?.lti ? '+lti' : ''}`,
+    data: data.map(fileHash),
+    limit: o.limit,
+    shard: o.shard,
+    edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+  };
 }

@@ -6,8 +6,8 @@ import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { obj, readRecords, RecordError, str, strList, type RecordIssue } from './records';
 
-/** One edit request and the prompts that measure it. */
-export interface EvokeCase {
+/** A CounterFact-style edit request with its paraphrases and neighbours (EVOKE, FINE-KED). */
+export interface RewriteCase {
   caseId: number;
   subject: string;
   /** Template with "{}" for the subject. */
@@ -17,6 +17,10 @@ export interface EvokeCase {
   targetTrue: string;
   paraphrasePrompts: string[];
   neighborhoodPrompts: string[];
+}
+
+/** One edit request and the prompts that measure it. */
+export interface EvokeCase extends RewriteCase {
   prefixDistraction: string[];
   portability?: { question: string; newAnswer: string; originalAnswer: string; recalledRelation?: string };
   augmentPara: string[];

@@ -10,12 +10,11 @@ import { pairLength, scoreAnswers } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
-import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { editRefText, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
 import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
-import { withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
-import { defaultCorpus } from '../edits/stats';
+import { caseRunConfig, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 
 export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;
 export const PLANNED_METHODS = ['rocr'];
@@ -101,19 +100,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
  * the model when none is given).
  */
 function evokeConfig(model: LoadedModel, o: EvokeOptions): RunConfig {
-  const p = o.perCase;
-  return {
-    tool: 'evoke',
-    version: 2,
-    modelFingerprint: model.checkpoint.fingerprint,
-    modelPath: model.checkpoint.dir,
-    method: `${o.method}${p?.lti ? '+lti' : ''}`,
-    data: [o.data, ...(o.subjSpec ? [o.subjSpec] : [])].map(fileHash),
-    limit: o.limit,
-    shard: o.shard,
-    edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
-    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
-  };
+  return caseRunConfig(model, 'evoke', 2, o, [o.data, ...(o.subjSpec ? [o.subjSpec] : [])]);
 }
 
 /** A line of an EVOKE cases.jsonl: {kind, caseId, tasks, …}. */

@@ -13,7 +13,7 @@
 // record and field (records.ts) and the others are read.
 
 import { readRecords, RecordError, str, strList, type RecordIssue } from './records';
-import { caseIds, readJson, rewrite } from './evokeData';
+import { caseIds, readJson, rewrite, type RewriteCase } from './evokeData';
 import type { FineLevel } from '../../protocol/diagnostics';
 
 export const FINE_LEVELS: readonly FineLevel[] = ['easy', 'middle', 'hard'];
@@ -28,16 +28,7 @@ export interface FineFact {
   answer: string;
 }
 
-export interface FineKedCase {
-  caseId: number;
-  subject: string;
-  /** Template with "{}" for the subject. */
-  prompt: string;
-  relationId?: string;
-  targetNew: string;
-  targetTrue: string;
-  paraphrasePrompts: string[];
-  neighborhoodPrompts: string[];
+export interface FineKedCase extends RewriteCase {
   fineGrained: FineFact[];
 }
 

@@ -13,12 +13,11 @@ import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers'
 import { badInput } from '../errors';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
-import { editRefText, fileHash, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { editRefText, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
 import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
-import { withCaseEdit, type CaseRunOptions } from './caseEdit';
-import { defaultCorpus } from '../edits/stats';
+import { caseRunConfig, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
 /** none: the model as it is; context: the new fact stated in the prompt (a reference, no edit); a fact editor: each case's own edit. */
 export const FINE_KED_METHODS = ['none', 'context', ...FACT_METHODS] as const;
@@ -108,19 +107,7 @@ function pickReference(chunk: FineKedCase[], scores: AnswerScore[]): AnswerScore
 }
 
 function fineKedConfig(model: LoadedModel, o: FineKedOptions): RunConfig {
-  const p = o.perCase;
-  return {
-    tool: 'fine-ked',
-    version: 1,
-    modelFingerprint: model.checkpoint.fingerprint,
-    modelPath: model.checkpoint.dir,
-    method: `${o.method}${p?.lti ? '+lti' : ''}`,
-    data: [fileHash(o.data)],
-    limit: o.limit,
-    shard: o.shard,
-    edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
-    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
-  };
+  return caseRunConfig(model, 'fine-ked', 1, o, [o.data]);
 }
 
 /** A line of a FINE-KED cases.jsonl: {caseId, efficacy, facts, …}. */
