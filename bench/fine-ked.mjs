@@ -47,8 +47,8 @@ for (const spec of values.methods.split(',').map((m) => m.trim()).filter(Boolean
   const [method, lambdaText] = spec.split('@');
   const lambda = lambdaText === undefined ? undefined : Number(lambdaText);
   for (const lti of values.lti ? [false, true] : [false]) {
-    // LTI applies to the methods that optimise a v* with ROME's loss (ROME, MEMIT, AlphaEdit).
-    if (lti && (method === 'dike' || method === 'context')) continue;
+    // LTI applies to every editor's v* (or δ) loop; the in-context reference has none.
+    if (lti && method === 'context') continue;
     const name = `${method}${lambda !== undefined ? ` λ=${lambda}` : ''}${lti ? '+lti' : ''}`;
     const dir = path.join(outDir, name.replace(/[ =λ]+/g, '-'));
     const casesFile = path.join(dir, 'cases.jsonl');

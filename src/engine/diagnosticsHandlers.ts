@@ -1,14 +1,14 @@
 // 'diagnostics/run': EVOKE or FINE-KED before / after, or ORT without / with the edits, for the
 // Diagnostics panel (FINE-KED's runs are made like EVOKE's, by fineKed() below). EVOKE's two runs are ordinary run folders (cases.jsonl, summary.json, report.html) under
 // outDir/<time>-<method>/{before,after}; 'before' is the model with every edit disabled, 'after'
-// the stack as it was when the run started (method none) or each case's own ROME / MEMIT edit
+// the stack as it was when the run started (method none) or each case's own edit (a fact editor)
 // on top of it. The user's stack is never changed by a run: it runs on its own copy.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../core/runtime/model';
 import type { EditStack } from '../core/edits/stack';
-import { runEvoke } from '../core/diagnostics/evokeRun';
+import { runEvoke, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
 import { runFineKed, FINE_KED_METHODS } from '../core/diagnostics/fineKedRun';
 import { readCases } from '../core/diagnostics/runner';
 import { runOrt } from '../core/diagnostics/ort';
@@ -61,7 +61,7 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
     const data = beside(m, 'evoke.json', optionalText(p.data, 'data'), 'EVOKE data file');
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
     const subjSpec = optionalText(p.subjSpec, 'subjSpec') ?? (!p.data && fs.existsSync(subjDefault) ? subjDefault : undefined);
-    const method = oneOf(p.method, 'method', ['none', 'rome', 'memit'] as const, 'none');
+    const method = oneOf(p.method, 'method', EVOKE_METHODS, 'none');
     const lti = flag(p.lti, 'lti');
     const limit = optionalInt(p.limit, 'limit', 1, 10_000_000);
     // The per-case edits' settings: the user's (layer picked for edits, mechedit.memit.lambda), else the model's defaults.

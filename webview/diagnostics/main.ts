@@ -34,8 +34,8 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'none', label: 'The edit stack as it is' },
   { id: 'rome', label: 'Each case\'s own ROME edit' },
   { id: 'memit', label: 'Each case\'s own MEMIT edit' },
-  { id: 'alphaedit', label: 'Each case\'s own AlphaEdit edit (FINE-KED)' },
-  { id: 'dike', label: 'Each case\'s own DiKE edit (FINE-KED)' },
+  { id: 'alphaedit', label: 'Each case\'s own AlphaEdit edit' },
+  { id: 'dike', label: 'Each case\'s own DiKE edit' },
 ];
 
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'edit', file?: string): Promise<void> {
