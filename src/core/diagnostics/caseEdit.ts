@@ -1,12 +1,19 @@
-// The per-case edits of the diagnostics (EVOKE, FINE-KED): each case's requested rewrite is
-// computed with a fact editor (edits/factEditors.ts) on top of the given stack and scored on a
-// private copy of the stack with that edit on top; the given stack itself is never changed.
+// What the case-by-case diagnostics (EVOKE, FINE-KED) share: the per-case edit — each case's
+// requested rewrite computed with a fact editor (edits/factEditors.ts) on top of the given stack and
+// scored on a private copy of the stack with that edit on top (the given stack is never changed) —
+// and the run's options, its run.json record, the context-length check, the report's header lines
+// and the baseline reader.
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { computeFactEdit, type FactMethod } from '../edits/factEditors';
 import type { FactRequest } from '../edits/rome';
-import { fileHash, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { badInput } from '../errors';
+import { editRefText, fileHash, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
+import { pairLength, type AnswerPair } from '../analysis/answers';
+import { formatIssue, type RecordIssue } from './records';
 import { defaultCorpus } from '../edits/stats';
 
 /** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
@@ -65,4 +72,52 @@ export function caseRunConfig(model: LoadedModel, tool: string, version: number,
     edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
     perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
   };
+}
+
+/**
+ * The items whose every prompt + answer fits the model's context; each other one is reported in
+ * `issues` like a bad record (file, case id, field "prompt") and logged, and the run goes on.
+ */
+export function fitContext<T>(model: LoadedModel, items: T[], pairs: (t: T) => AnswerPair[], where: (t: T) => { file: string; index: number }, issues: RecordIssue[], log?: (m: string) => void): T[] {
+  return items.filter((t) => {
+    const longest = Math.max(0, ...pairs(t).map((p) => pairLength(model, p.prompt, p.answer)));
+    if (longest <= model.dims.maxPositions) return true;
+    const issue = { ...where(t), field: 'prompt', message: `${longest} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
+    issues.push(issue);
+    log?.(`skipped: ${formatIssue(issue)}`);
+    return false;
+  });
+}
+
+/** The header lines of a run's report.html: model, method, data, cases, shard, edit stack, per-case settings. */
+export function runMeta(config: RunConfig, cases: number): Record<string, string> {
+  const meta: Record<string, string> = {
+    model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
+    method: config.method,
+    data: config.data.map((d) => path.basename(d.file)).join(', '),
+    cases: String(cases),
+  };
+  if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
+  if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
+  const pc = config.perCase;
+  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
+  return meta;
+}
+
+/**
+ * `key` of a finished run folder's summary.json (a baseline for the report); errors name the file
+ * and --baseline, and say which folder to give.
+ */
+export function readBaselineSummary(dir: string, tool: string, key: string, what: string, ok: (x: unknown) => boolean): unknown {
+  const file = path.join(dir, 'summary.json');
+  const hint = `Give the --out folder of a finished ${tool} run.`;
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
+  let value: unknown;
+  try {
+    value = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null)?.[key];
+  } catch (e) {
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+  }
+  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: '--baseline', hint });
+  return value;
 }

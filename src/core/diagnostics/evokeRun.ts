@@ -6,15 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { pairLength, scoreAnswers } from '../analysis/answers';
+import { scoreAnswers } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
-import { editRefText, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
 import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
-import { caseRunConfig, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 
 export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;
 export const PLANNED_METHODS = ['rocr'];
@@ -56,14 +56,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
   ], o.shard);
   // A case with a prompt + answer longer than the model's context cannot be scored: it is
   // reported like a bad record and the run goes on.
-  const items = selected.filter((item) => {
-    const tooLong = longestPair(model, item);
-    if (tooLong === undefined) return true;
-    const issue = { file: item.kind === 'main' ? o.data : o.subjSpec!, index: item.c.caseId, field: 'prompt', message: `${tooLong} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
-    issues.push(issue);
-    o.log?.(`skipped: ${formatIssue(issue)}`);
-    return false;
-  });
+  const items = fitContext(model, selected, (i) => pairsOf(i.kind === 'main' ? mainTasks(i.c) : subjectTasks(i.c)), (i) => ({ file: i.kind === 'main' ? o.data : o.subjSpec!, index: i.c.caseId }), issues, o.log);
 
   const config = evokeConfig(model, o);
   const run = openRun<CaseResult>(o.out, config, !!o.resume, CASE_LINES);
@@ -116,43 +109,15 @@ export const CASE_LINES: CaseLineRules<CaseResult> = {
   key: (r) => `${r.kind}:${r.caseId}`,
 };
 
-/** The length of the longest prompt + answer of a case when it exceeds the context, else undefined. */
-function longestPair(model: LoadedModel, item: Item): number | undefined {
-  const plans = item.kind === 'main' ? mainTasks(item.c) : subjectTasks(item.c);
-  let longest = 0;
-  for (const { prompt, answer } of pairsOf(plans)) {
-    longest = Math.max(longest, pairLength(model, prompt, answer));
-  }
-  return longest > model.dims.maxPositions ? longest : undefined;
-}
-
 /** The per-task summary of a finished run folder. */
 export function readBaseline(dir: string): Record<string, TaskSummary> {
-  const file = path.join(dir, 'summary.json');
-  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, hint: 'Give the --out folder of a finished evoke run.' });
-  let tasks: unknown;
-  try {
-    tasks = (JSON.parse(fs.readFileSync(file, 'utf8')) as { tasks?: unknown } | null)?.tasks;
-  } catch (e) {
-    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
-  }
-  if (typeof tasks !== 'object' || tasks === null) throw badInput("The baseline's summary.json has no per-task results (\"tasks\")", { file, field: '--baseline', hint: 'Give the --out folder of a finished evoke run.' });
-  return tasks as Record<string, TaskSummary>;
+  return readBaselineSummary(dir, 'evoke', 'tasks', 'per-task results ("tasks")', (t) => typeof t === 'object' && t !== null) as Record<string, TaskSummary>;
 }
 
 /** summary.json and report.html of a run folder from its results. */
 export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): Record<string, TaskSummary> {
   const summary = summarize(results);
-  const meta: Record<string, string> = {
-    model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
-    method: config.method,
-    data: config.data.map((d) => path.basename(d.file)).join(', '),
-    cases: String(results.length),
-  };
-  if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
-  if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
-  const pc = config.perCase;
-  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
+  const meta = runMeta(config, results.length);
   fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));
   // Last: summary.json marks the run as finished (merge checks it).
   writeSummaryFile(dir, { config, cases: results.length, tasks: summary, ...(baseline ? { baseline } : {}) });

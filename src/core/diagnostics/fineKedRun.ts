@@ -9,15 +9,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers';
+import { scoreAnswers, type AnswerScore } from '../analysis/answers';
 import { badInput } from '../errors';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
-import { editRefText, inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
 import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
-import { caseRunConfig, withCaseEdit, type CaseRunOptions } from './caseEdit';
+import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
 /** none: the model as it is; context: the new fact stated in the prompt (a reference, no edit); a fact editor: each case's own edit. */
 export const FINE_KED_METHODS = ['none', 'context', ...FACT_METHODS] as const;
@@ -44,14 +44,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   const issues = [...data.issues];
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const selected = inShard(o.limit ? data.records.slice(0, o.limit) : data.records, o.shard);
-  const items = selected.filter((c) => {
-    const longest = Math.max(...(o.method === 'context' ? contextPairs : casePairs)(c).map((p) => pairLength(model, p.prompt, p.answer)));
-    if (longest <= model.dims.maxPositions) return true;
-    const issue = { file: o.data, index: c.caseId, field: 'prompt', message: `${longest} tokens with its answer, longer than the model's context (${model.dims.maxPositions})` };
-    issues.push(issue);
-    o.log?.(`skipped: ${formatIssue(issue)}`);
-    return false;
-  });
+  const items = fitContext(model, selected, o.method === 'context' ? contextPairs : casePairs, (c) => ({ file: o.data, index: c.caseId }), issues, o.log);
 
   const config = fineKedConfig(model, o);
   const run = openRun<FineKedResult>(o.out, config, !!o.resume, FINE_KED_LINES);
@@ -125,17 +118,7 @@ export const FINE_KED_LINES: CaseLineRules<FineKedResult> = {
 
 /** The summary of a finished FINE-KED run folder (a baseline for the report). */
 export function readFineKedBaseline(dir: string): FineKedSummary {
-  const file = path.join(dir, 'summary.json');
-  const hint = 'Give the --out folder of a finished fine-ked run.';
-  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
-  let s: unknown;
-  try {
-    s = (JSON.parse(fs.readFileSync(file, 'utf8')) as { summary?: unknown } | null)?.summary;
-  } catch (e) {
-    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
-  }
-  if (typeof (s as FineKedSummary | undefined)?.levels !== 'object') throw badInput("The baseline's summary.json has no FINE-KED summary", { file, field: '--baseline', hint });
-  return s as FineKedSummary;
+  return readBaselineSummary(dir, 'fine-ked', 'summary', 'FINE-KED summary', (s) => typeof (s as FineKedSummary | undefined)?.levels === 'object') as FineKedSummary;
 }
 
 /** The figures of a summary as rows (× 100), with a baseline's as "before". */
@@ -154,14 +137,7 @@ export function fineKedRows(s: FineKedSummary, b?: FineKedSummary): BarRow[] {
 /** summary.json and report.html of a run folder from its results. */
 export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary): FineKedSummary {
   const summary = summarizeFineKed(results);
-  const meta: Record<string, string> = {
-    model: `${config.modelPath} (fingerprint ${config.modelFingerprint})`,
-    method: config.method,
-    data: config.data.map((d) => path.basename(d.file)).join(', '),
-    cases: String(results.length),
-  };
-  if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
-  if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
+  const meta = runMeta(config, results.length);
   const rows = fineKedRows(summary, baseline);
   const levels = `<table><tr><th>level</th><th>facts</th><th>known</th><th>R-Loc</th><th>top-1 kept</th><th>P(o′) &gt; P(o*)</th></tr>${FINE_LEVELS.map((l) => {
     const x = summary.levels[l];
