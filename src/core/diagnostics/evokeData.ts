@@ -89,6 +89,27 @@ export function rewrite(record: unknown) {
   };
 }
 
+/**
+ * A CounterFact-style record's request, paraphrases and neighbours (required by EVOKE's files,
+ * optional in FINE-KED's), with `requested_rewrite` itself for the format's other fields.
+ */
+export function rewriteCase(record: unknown, caseId: number, promptsOptional: boolean): { rc: RewriteCase; rr: Record<string, unknown> } {
+  const { rr, subject, prompt, targetNew, targetTrue } = rewrite(record);
+  return {
+    rr,
+    rc: {
+      caseId,
+      subject,
+      prompt,
+      relationId: typeof rr.relation_id === 'string' ? rr.relation_id : undefined,
+      targetNew,
+      targetTrue,
+      paraphrasePrompts: strList(record, 'paraphrase_prompts', 'paraphrase_prompts', promptsOptional),
+      neighborhoodPrompts: strList(record, 'neighborhood_prompts', 'neighborhood_prompts', promptsOptional),
+    },
+  };
+}
+
 function caseId(record: unknown, index: number): number {
   const id = (record as Record<string, unknown>).case_id;
   if (id === undefined) return index;
@@ -99,8 +120,7 @@ function caseId(record: unknown, index: number): number {
 export function readEvokeMain(file: string): { records: EvokeCase[]; issues: RecordIssue[] } {
   const idOf = caseIds(file);
   return readRecords(file, readJson(file), (record, index) => {
-    const id = idOf(record, index);
-    const { rr, subject, prompt, targetNew, targetTrue } = rewrite(record);
+    const { rc, rr } = rewriteCase(record, idOf(record, index), false);
     const p = (record as Record<string, unknown>).portability;
     let portability: EvokeCase['portability'];
     if (p !== undefined && p !== null && Object.keys(p as object).length > 0) {
@@ -112,14 +132,7 @@ export function readEvokeMain(file: string): { records: EvokeCase[]; issues: Rec
       };
     }
     return {
-      caseId: id,
-      subject,
-      prompt,
-      relationId: typeof rr.relation_id === 'string' ? rr.relation_id : undefined,
-      targetNew,
-      targetTrue,
-      paraphrasePrompts: strList(record, 'paraphrase_prompts'),
-      neighborhoodPrompts: strList(record, 'neighborhood_prompts'),
+      ...rc,
       prefixDistraction: strList(record, 'prefix_distraction', 'prefix_distraction', true),
       portability,
       augmentPara: strList(rr, 'data_augmentation_prompt_para', 'requested_rewrite.data_augmentation_prompt_para', true),

@@ -12,8 +12,8 @@
 // The bundled model's file is written by tools/world/fine_ked.py. A bad record is reported by file,
 // record and field (records.ts) and the others are read.
 
-import { readRecords, RecordError, str, strList, type RecordIssue } from './records';
-import { caseIds, readJson, rewrite, type RewriteCase } from './evokeData';
+import { readRecords, RecordError, str, type RecordIssue } from './records';
+import { caseIds, readJson, rewriteCase, type RewriteCase } from './evokeData';
 import type { FineLevel } from '../../protocol/diagnostics';
 
 export const FINE_LEVELS: readonly FineLevel[] = ['easy', 'middle', 'hard'];
@@ -53,19 +53,8 @@ function fineFacts(record: unknown, targetNew: string): FineFact[] {
 export function readFineKed(file: string): { records: FineKedCase[]; issues: RecordIssue[] } {
   const idOf = caseIds(file);
   return readRecords(file, readJson(file), (record, index) => {
-    const id = idOf(record, index);
-    const { rr, subject, prompt, targetNew, targetTrue } = rewrite(record);
-    if (targetNew === targetTrue) throw new RecordError('requested_rewrite.target_new.str', `target_new equals target_true (${JSON.stringify(targetNew)}): nothing would change`);
-    return {
-      caseId: id,
-      subject,
-      prompt,
-      relationId: typeof rr.relation_id === 'string' ? rr.relation_id : undefined,
-      targetNew,
-      targetTrue,
-      paraphrasePrompts: strList(record, 'paraphrase_prompts', 'paraphrase_prompts', true),
-      neighborhoodPrompts: strList(record, 'neighborhood_prompts', 'neighborhood_prompts', true),
-      fineGrained: fineFacts(record, targetNew),
-    };
+    const { rc } = rewriteCase(record, idOf(record, index), true);
+    if (rc.targetNew === rc.targetTrue) throw new RecordError('requested_rewrite.target_new.str', `target_new equals target_true (${JSON.stringify(rc.targetNew)}): nothing would change`);
+    return { ...rc, fineGrained: fineFacts(record, rc.targetNew) };
   });
 }
