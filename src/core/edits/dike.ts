@@ -28,10 +28,10 @@ import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
 import { adjustedColumns, solveC } from './stats';
-import { cholesky, choleskySolve, dot } from './linalg';
+import { cholesky, choleskySolve, dot, matTVec, matVec, norm } from './linalg';
 import { checkRequest, contextTemplates, defaultEditLayer, factProblem, keysAtSubject, resolveLti, statsFor, stepBudget, updateScales, withSubject, type FactRequest, type LtiHparams } from './rome';
 import { paperMemitLambda } from './memit';
-import { krdForward, matTVec, matVec, readKrd, type Krd } from './krd';
+import { krdForward, readKrd, type Krd } from './krd';
 
 export interface DikeHparams extends VStarHparams {
   klFactor: number;
@@ -170,10 +170,4 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   };
   const edit: Edit = { json, tensors: [{ U: Float32Array.from(U), V: Float32Array.from(kTilde), K: Float32Array.from(key) }] };
   return { edit, report: { vstar, timing: { stats: tStats - t0, keys: t1 - tStats, vstar: t2 - t1, solve: performance.now() - t2 }, krd: { file: krd.file, sha256: krd.sha256 }, r } };
-}
-
-function norm(v: ArrayLike<number>): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i] * v[i];
-  return Math.sqrt(s);
 }

@@ -28,6 +28,7 @@ import { train, type CurvePoint, type TrainResult } from '../train/trainer';
 import { replacedResidualLoss, type Replacement } from './vstar';
 import { targetIds, withSubject } from './rome';
 import type { KrdFact } from './krdFacts';
+import { dot, matTVec, matVec, norm } from './linalg';
 
 export const KRD_FORMAT = 'mechedit-krd/1';
 
@@ -81,28 +82,6 @@ function geluGrad(x: number): number {
   return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * C_GELU * (1 + 3 * 0.044715 * x * x);
 }
 
-/** y = A x for A [rows, cols] row-major (added into y when given). */
-export function matVec(A: ArrayLike<number>, rows: number, cols: number, x: ArrayLike<number>, y: Float64Array = new Float64Array(rows)): Float64Array {
-  for (let i = 0; i < rows; i++) {
-    let s = 0;
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) s += A[o + j] * x[j];
-    y[i] += s;
-  }
-  return y;
-}
-
-/** y = Aᵀ x for A [rows, cols] (added into y when given). */
-export function matTVec(A: ArrayLike<number>, rows: number, cols: number, x: ArrayLike<number>, y: Float64Array = new Float64Array(cols)): Float64Array {
-  for (let i = 0; i < rows; i++) {
-    const xi = x[i];
-    if (xi === 0) continue;
-    const o = i * cols;
-    for (let j = 0; j < cols; j++) y[j] += A[o + j] * xi;
-  }
-  return y;
-}
-
 export interface KrdSample {
   h: ArrayLike<number>;
   q: ArrayLike<number>;
@@ -128,12 +107,6 @@ export function krdForward(W: KrdWeights, d: number, dz: number, h: ArrayLike<nu
   return { ar, au, zr, zu, hhat };
 }
 
-const dotf = (a: ArrayLike<number>, b: ArrayLike<number>) => {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
-};
-
 /**
  * L_ctr and L_recon of a batch and the gradients of L_ctr + β L_recon + Σ_i ⟨gzr_i, z_r_i⟩ +
  * ⟨gzu_i, z_u_i⟩ with respect to W1…W6 (the external terms carry α ∂L_con/∂z from the model).
@@ -143,7 +116,7 @@ export function krdBackward(W: KrdWeights, d: number, dz: number, samples: KrdSa
   const grads = [dz * d, dz * d, dz * d, dz * d, d * dz, d * dz].map((n) => new Float64Array(n));
   const gzr = fw.map((_, i) => (ext ? Float64Array.from(ext.gzr[i]) : new Float64Array(dz)));
   const gzu = fw.map((_, i) => (ext ? Float64Array.from(ext.gzu[i]) : new Float64Array(dz)));
-  const norms = samples.map((s) => Math.sqrt(dotf(s.h, s.h)));
+  const norms = samples.map((s) => norm(s.h));
   // L_ctr: cosine logits / τ; candidates [h_i (positive), other component, h_j of other subjects].
   let ctr = 0;
   const w = 1 / (2 * B);
@@ -153,11 +126,11 @@ export function krdBackward(W: KrdWeights, d: number, dz: number, samples: KrdSa
       const y = which === 'r' ? fw[i].zu : fw[i].zr;
       const gx = which === 'r' ? gzr[i] : gzu[i];
       const gy = which === 'r' ? gzu[i] : gzr[i];
-      const nx = Math.sqrt(dotf(x, x)) + 1e-12;
-      const ny = Math.sqrt(dotf(y, y)) + 1e-12;
+      const nx = norm(x) + 1e-12;
+      const ny = norm(y) + 1e-12;
       const cands: { v: ArrayLike<number>; n: number; learn: boolean }[] = [{ v: samples[i].h, n: norms[i] + 1e-12, learn: false }, { v: y, n: ny, learn: true }];
       if (hp.inBatch) for (let j = 0; j < B; j++) if (samples[j].group !== samples[i].group) cands.push({ v: samples[j].h, n: norms[j] + 1e-12, learn: false });
-      const cos = cands.map((c) => dotf(x, c.v) / (nx * c.n));
+      const cos = cands.map((c) => dot(x, c.v) / (nx * c.n));
       const logits = cos.map((c) => c / hp.tau);
       const max = Math.max(...logits);
       const exps = logits.map((l) => Math.exp(l - max));

@@ -49,6 +49,28 @@ export function solveLowRank(columns: Float64Array[], lambda: number, b: Float64
   return x;
 }
 
+/** y = A x for A [rows, cols] row-major (added into y when given). */
+export function matVec(A: ArrayLike<number>, rows: number, cols: number, x: ArrayLike<number>, y: Float64Array = new Float64Array(rows)): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    let s = 0;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) s += A[o + j] * x[j];
+    y[i] += s;
+  }
+  return y;
+}
+
+/** y = Aᵀ x for A [rows, cols] (added into y when given). */
+export function matTVec(A: ArrayLike<number>, rows: number, cols: number, x: ArrayLike<number>, y: Float64Array = new Float64Array(cols)): Float64Array {
+  for (let i = 0; i < rows; i++) {
+    const xi = x[i];
+    if (xi === 0) continue;
+    const o = i * cols;
+    for (let j = 0; j < cols; j++) y[j] += A[o + j] * xi;
+  }
+  return y;
+}
+
 export function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * b[i];

@@ -24,6 +24,7 @@ import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import { badInput, cancelled } from '../errors';
 import type { ExecutionProvider } from '../../protocol/engine';
 import type { KeyStats } from './stats';
+import { matVec } from './linalg';
 
 export const QUINTIC = [3.4445, -4.775, 2.0315] as const;
 
@@ -142,15 +143,7 @@ export async function spectralProjector(C: Float64Array, d: number, tau: number,
 
 /** v ↦ P v (float64 accumulation). */
 export function applyProjector(ns: { P: Float32Array; dim: number }, v: ArrayLike<number>): Float64Array {
-  const d = ns.dim;
-  const out = new Float64Array(d);
-  for (let i = 0; i < d; i++) {
-    const row = i * d;
-    let s = 0;
-    for (let k = 0; k < d; k++) s += ns.P[row + k] * v[k];
-    out[i] = s;
-  }
-  return out;
+  return matVec(ns.P, ns.dim, ns.dim, v);
 }
 
 /** Where P for these statistics and τ is cached: beside the statistics file. */
