@@ -10,8 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
-import { computeAlphaEdit, alphaEditColumns } from '../../src/core/edits/alphaedit';
-import { applyProjector, relativeTau, spectralProjector, type NullSpace } from '../../src/core/edits/nullspace';
+import { computeAlphaEdit, alphaEditColumns, previousKeys } from '../../src/core/edits/alphaedit';
+import { applyProjector, nullSpaceFor, relativeTau, spectralProjector, type NullSpace } from '../../src/core/edits/nullspace';
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { keyStats } from '../../src/core/edits/stats';
 import { dot, solveSmall } from '../../src/core/edits/linalg';
@@ -173,6 +173,17 @@ test('AlphaEdit on the bundled model: the update stays in the null space, the ke
     assert.ok(Math.abs(during - before) < 0.05 * Math.abs(before) + 0.05, `the second edit keeps the first fact's score: ${before} → ${during}`);
     assert.notEqual(bare, before, 'reverting removes the first edit');
     assert.equal(bare, (await scoreAnswers(model.bare(), pair))[0].meanLogprob, 'reverting everything gives the unedited model');
+    // Two requests' stacks at once: the keys one request holds never gain the other stack's edits.
+    const ns = await nullSpaceFor(model, await keyStats(model, { layer: 0, corpus: [path.join(repo, 'models', 'default', 'corpus.txt')] }), spaces[0].tau);
+    const withOne = new EditStack(model.bare());
+    withOne.apply(readEdit(file));
+    const held = previousKeys(withOne, 0, ns);
+    const withBoth = new EditStack(model.bare());
+    withBoth.apply(readEdit(file));
+    withBoth.apply(second.edit);
+    assert.equal(previousKeys(withBoth, 0, ns).cols.length, 2);
+    assert.equal(held.cols.length, 1, "the first stack's keys are not extended by the second stack's edit");
+    assert.equal(previousKeys(withOne, 0, ns).cols.length, 1);
   } finally {
     await model.release();
   }

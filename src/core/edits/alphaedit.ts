@@ -70,11 +70,15 @@ function addOuter(sum: Float64Array, v: Float64Array): void {
 export function previousKeys(stack: EditStack, layer: number, ns: NullSpace): Accumulated {
   const blocks = stack.keyBlocks(layer, 'alphaedit');
   const ids = new Set(blocks.map((b) => b.id));
-  let acc = accumulated.get(ns.P);
-  if (!acc || [...acc.ids].some((id) => !ids.has(id))) acc = { ids: new Set(), cols: [] };
+  const cached = accumulated.get(ns.P);
+  const fresh = blocks.filter((b) => !cached?.ids.has(b.id));
+  if (cached && fresh.length === 0 && cached.ids.size === ids.size) return cached;
+  // A new object, never the cached one extended in place: another request may be holding that one
+  // for its own stack (the engine serves requests concurrently).
+  const reuse = cached && [...cached.ids].every((id) => ids.has(id));
+  const acc: Accumulated = reuse ? { ids: new Set(cached.ids), cols: [...cached.cols], sum: cached.sum && Float64Array.from(cached.sum) } : { ids: new Set(), cols: [] };
   const d = ns.dim;
-  for (const b of blocks) {
-    if (acc.ids.has(b.id)) continue;
+  for (const b of reuse ? fresh : blocks) {
     for (let r = 0; r < b.K.length / d; r++) {
       const pk = applyProjector(ns, b.K.subarray(r * d, (r + 1) * d));
       acc.cols.push(pk);
