@@ -30,7 +30,7 @@ import { applyProjector, nullSpaceFor } from '../core/edits/nullspace';
 import { computeAblation } from '../core/edits/ablate';
 import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
-import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, requireString, runProgress, stacks, weightDims, type Command } from './common';
+import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, providerOption, providerProbes, perCaseOptions, requireString, runFolder, runProgress, stacks, weightDims, type Command } from './common';
 import { unlearn } from './unlearn';
 import { dike } from './dike';
 import { fineKed, formatFineKed } from './fineKed';
@@ -220,15 +220,9 @@ const evoke: Command = {
     const data = requireString(values, 'data');
     const method = (values.method as string | undefined) ?? 'none';
     const model = await openModel(values);
-    const perCase = method === 'none' ? undefined : {
-      stack: stacks.get(model)!,
-      lti: values.lti === true,
-      corpus: values.corpus as string[] | undefined,
-      layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
-      layers: layerList(values),
-    };
+    const perCase = perCaseOptions(values, model, method !== 'none');
     const shard = parseShard(values.shard as string | undefined);
-    const out = (values.out as string | undefined) ?? `mechedit-evoke-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
+    const out = runFolder(values, 'evoke', method, shard);
     checkRunFolder(out, model.checkpoint);
     const result = await runEvoke(model, {
       data,

@@ -9,6 +9,8 @@ import { LoadedModel } from '../core/runtime/model';
 import { bundledModelPath } from '../core/defaultModel';
 import { EditStack } from '../core/edits/stack';
 import { readEdit } from '../core/edits/editFile';
+import type { PerCaseEdits } from '../core/diagnostics/caseEdit';
+import type { Shard } from '../core/diagnostics/runner';
 
 export interface Command {
   summary: string;
@@ -126,4 +128,22 @@ export function runProgress(tool: string): (p: { done: number; total: number; et
     last = Date.now();
     process.stderr.write(`mechedit ${tool}: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
   };
+}
+
+/** A case-by-case run's per-case edit settings from --lti, --corpus, --layer, --layers (undefined for a method without edits). */
+export function perCaseOptions(values: Record<string, unknown>, model: LoadedModel, withEdits: boolean, lambda?: number): PerCaseEdits | undefined {
+  if (!withEdits) return undefined;
+  return {
+    stack: stacks.get(model)!,
+    lti: values.lti === true,
+    corpus: values.corpus as string[] | undefined,
+    layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
+    layers: layerList(values),
+    ...(lambda !== undefined ? { lambda } : {}),
+  };
+}
+
+/** --out, else mechedit-<tool>-<method>[-lti][-<i>of<n>] in the working folder. */
+export function runFolder(values: Record<string, unknown>, tool: string, method: string, shard: Shard | undefined): string {
+  return (values.out as string | undefined) ?? `mechedit-${tool}-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
 }

@@ -10,7 +10,7 @@ import { FINE_LEVELS } from '../core/diagnostics/fineKedData';
 import type { FineKedSummary } from '../core/diagnostics/fineKed';
 import { parseShard, stackRefs } from '../core/diagnostics/runner';
 import { checkRunFolder } from '../core/outputs';
-import { intOption, layerList, modelHelp, modelOptions, openModel, runProgress, stacks, type Command } from './common';
+import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, runFolder, runProgress, stacks, type Command } from './common';
 
 const HELP = [
   `mechedit fine-ked --model DIR [--data FILE] --method ${FINE_KED_METHODS.join('|')} [--lti]`,
@@ -67,15 +67,8 @@ export const fineKed: Command = {
     const data = (values.data as string | undefined) ?? path.join(model.checkpoint.dir, 'eval', 'fine_ked.json');
     if (!fs.existsSync(data)) throw badInput(values.data ? 'The data file does not exist' : 'The model has no eval/fine_ked.json', { file: data, field: '--data', hint: 'Give a FINE-KED data file with --data (mechedit fine-ked --help shows the format).' });
     const stack = stacks.get(model)!;
-    const perCase = method === 'none' || method === 'context' ? undefined : {
-      stack,
-      lti: values.lti === true,
-      corpus: values.corpus as string[] | undefined,
-      layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
-      layers: layerList(values),
-      lambda,
-    };
-    const out = (values.out as string | undefined) ?? `mechedit-fine-ked-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
+    const perCase = perCaseOptions(values, model, method !== 'none' && method !== 'context', lambda);
+    const out = runFolder(values, 'fine-ked', method, shard);
     checkRunFolder(out, model.checkpoint);
     const result = await runFineKed(model, {
       data,
