@@ -17,8 +17,8 @@
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import type { EditStack } from './stack';
-import { newEditId, type Edit, type EditJson } from './editFile';
-import { memitTargets, spreadOverLayers, type MemitOptions } from './memit';
+import type { Edit } from './editFile';
+import { batchEditJson, memitTargets, spreadOverLayers, type MemitOptions } from './memit';
 import type { VStarResult } from './vstar';
 import type { FactRequest } from './rome';
 import { cholesky, choleskySolve, solveLowRank } from './linalg';
@@ -115,7 +115,6 @@ export async function computeAlphaEdit(model: LoadedModel, stack: EditStack, req
   if (!(threshold > 0) || !Number.isFinite(threshold)) throw badInput(`The threshold must be a positive number, got ${threshold}`, { field: 'threshold' });
   if (!(lambdaRel > 0) || !Number.isFinite(lambdaRel)) throw badInput(`λ must be a positive number, got ${lambdaRel}`, { field: 'lambda' });
   const t = await memitTargets(model, requests, o, 'AlphaEdit');
-  const n = requests.length;
   const t2 = performance.now();
   const spaces: NullSpace[] = [];
   const lambdas: number[] = [];
@@ -128,22 +127,11 @@ export async function computeAlphaEdit(model: LoadedModel, stack: EditStack, req
   }
   const t3 = performance.now();
   const { lambda: _mom2, ...vstarHp } = t.hp;
-  const json: EditJson = {
-    format: 'mechedit-edit/1',
-    id: newEditId(n === 1 ? `alphaedit-${requests[0].subject}` : `alphaedit-${n}-facts`),
-    label: o.label ?? (n === 1 ? `AlphaEdit: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `AlphaEdit: ${n} facts`),
-    method: 'alphaedit',
-    modelFingerprint: model.checkpoint.fingerprint,
-    targets: [],
-    vectors: '',
-    request: { requests },
-    hparams: {
-      layers: t.layers, ...vstarHp, threshold, lambda: lambdaRel, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates,
-      stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count },
-      nullSpace: t.layers.map((layer, i) => ({ layer, tau: spaces[i].tau, dimension: spaces[i].dimension, lambda: lambdas[i], previousKeys: previousKeys(stack, layer, spaces[i]).cols.length })),
-    },
-    created: new Date().toISOString(),
-  };
+  const json = batchEditJson(model, 'alphaedit', 'AlphaEdit', requests, {
+    layers: t.layers, ...vstarHp, threshold, lambda: lambdaRel, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates,
+    stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count },
+    nullSpace: t.layers.map((layer, i) => ({ layer, tau: spaces[i].tau, dimension: spaces[i].dimension, lambda: lambdas[i], previousKeys: previousKeys(stack, layer, spaces[i]).cols.length })),
+  }, o.label);
   const draft: Edit = { json, tensors: [] };
   await spreadOverLayers(stack, requests, t, draft, (i, keys) => alphaEditColumns(spaces[i], previousKeys(stack, t.layers[i], spaces[i]), keys, lambdas[i]));
   const nullSpace = spaces.map((s, i) => ({ layer: t.layers[i], tau: s.tau, dimension: s.dimension, seconds: s.seconds, cached: s.cached }));

@@ -139,22 +139,30 @@ export async function spreadOverLayers(stack: EditStack, requests: FactRequest[]
   }
 }
 
-export async function computeMemit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: MemitOptions = {}): Promise<{ edit: Edit; report: MemitReport }> {
-  const t = await memitTargets(model, requests, o);
+/**
+ * The edit file's JSON of a batch editor (MEMIT, AlphaEdit) before its targets: id and label from
+ * the one fact or the count ("MEMIT: 3 facts"), the requests, the settings.
+ */
+export function batchEditJson(model: LoadedModel, method: 'memit' | 'alphaedit', name: string, requests: FactRequest[], hparams: Record<string, unknown>, label?: string): EditJson {
   const n = requests.length;
-  const t2 = performance.now();
-  const json: EditJson = {
+  return {
     format: 'mechedit-edit/1',
-    id: newEditId(n === 1 ? `memit-${requests[0].subject}` : `memit-${n}-facts`),
-    label: o.label ?? (n === 1 ? `MEMIT: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `MEMIT: ${n} facts`),
-    method: 'memit',
+    id: newEditId(n === 1 ? `${method}-${requests[0].subject}` : `${method}-${n}-facts`),
+    label: label ?? (n === 1 ? `${name}: ${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${name}: ${n} facts`),
+    method,
     modelFingerprint: model.checkpoint.fingerprint,
     targets: [],
     vectors: '',
     request: { requests },
-    hparams: { layers: t.layers, ...t.hp, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates, stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count } },
+    hparams,
     created: new Date().toISOString(),
   };
+}
+
+export async function computeMemit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: MemitOptions = {}): Promise<{ edit: Edit; report: MemitReport }> {
+  const t = await memitTargets(model, requests, o);
+  const t2 = performance.now();
+  const json = batchEditJson(model, 'memit', 'MEMIT', requests, { layers: t.layers, ...t.hp, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates, stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count } }, o.label);
   const draft: Edit = { json, tensors: [] };
   // K̃ = (λ C + K Kᵀ)⁻¹ K (float64, Woodbury over solveC).
   await spreadOverLayers(stack, requests, t, draft, (i, keys) => adjustedColumns(t.stats[i], t.hp.lambda, keys));
