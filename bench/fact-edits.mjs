@@ -14,7 +14,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { out, repo as root } from './lib.mjs';
+import { counterfactualCases, out, repo as root, seededPicker } from './lib.mjs';
 
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
@@ -29,26 +29,9 @@ const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(valu
 const stack = new EditStack(model);
 const facts = fs.readFileSync(path.join(modelDir, 'facts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-let s = Number(values.seed);
-const rand = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
-const pick = (xs) => xs[Math.floor(rand() * xs.length)];
-
+const pick = seededPicker(Number(values.seed));
 // Requests: a training declarative template of a (subject, relation), and another entity's answer.
-const declarative = facts.filter((f) => f.form === 'declarative' && f.split === 'train' && f.prompt.includes(f.subject));
-const answersOf = new Map();
-for (const f of declarative) answersOf.set(f.relation, [...new Set([...(answersOf.get(f.relation) ?? []), f.answer])]);
-const requests = [];
-const seen = new Set();
-while (requests.length < Number(values.n)) {
-  const f = pick(declarative);
-  const key = `${f.subject}|${f.relation}`;
-  if (seen.has(key)) continue;
-  seen.add(key);
-  let target;
-  do target = pick(answersOf.get(f.relation)); while (target === f.answer);
-  const heldout = facts.filter((x) => x.subject === f.subject && x.relation === f.relation && x.split === 'heldout' && (x.form === 'declarative' || x.form === 'question'));
-  requests.push({ fact: f, request: { subject: f.subject, prompt: f.prompt.replace(f.subject, '{}'), target }, heldout });
-}
+const { cases: requests, declarative } = counterfactualCases(facts, Number(values.n), pick);
 const neighbours = [];
 while (neighbours.length < 200) {
   const f = pick(declarative);

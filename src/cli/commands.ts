@@ -34,6 +34,8 @@ import { intOption, layerList, modelHelp, modelOptions, openModel, openOnCpu, pr
 import { unlearn } from './unlearn';
 import { dike } from './dike';
 import { fineKed, formatFineKed } from './fineKed';
+import { probes } from './probes';
+import { sequential } from './sequential';
 
 export type { Command } from './common';
 
@@ -320,6 +322,7 @@ const EDIT_HELP = [
   'mechedit edit memit  --model DIR --requests FILE [--layers 3,4,…] [--lti] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit alphaedit --model DIR (--requests FILE | --subject S --prompt P --target T) [--layers 3,4,…] [--threshold 0.1] [--lambda 1] [--lti] [--steps N] [--seed N] [--corpus FILE …] [--edits FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit dike   --model DIR --subject S --prompt P --target T [--layer L] [--krd FILE] [--lambda X] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
+  'mechedit edit glame  --model DIR --subject S --prompt P --target T [--graph FILE] [--subgraph-size N] [--layer L] [--steps N] [--seed N] [--corpus FILE …] [--force] [--out DIR] [--json]',
   'mechedit edit rocr   --model DIR --concept C --to H [--layers 4,5,6] [--lambda X] [--template T …] [--positions last|all] [--regularizer identity|covariance] [--null-space [--threshold 0.02]] [--corpus FILE …] [--out DIR] [--json]',
   'mechedit edit ablate --model DIR --direction FILE --layers L,… [--modules mlp.out,attn.out] [--out DIR] [--json]',
   'mechedit edit import --model DIR --layer L [--module mlp.out|attn.out] --u FILE --v FILE [--label TEXT] [--out DIR] [--json]',
@@ -334,6 +337,11 @@ const EDIT_HELP = [
   '  dike: one fact, rank one at the layer of its KRD module (--krd FILE, default krd-L<layer>.safetensors beside the',
   '        checkpoint; train one with mechedit dike train): δ on the subject\'s target-related component only, then',
   '        (I + W3ᵀW3)⁻¹ Δ_MEMIT (--lambda: MEMIT\'s λ), which keeps the unrelated component (the subject\'s other facts)',
+  '  glame: one fact, ROME whose δ is a 2-layer relational graph network\'s output at the subject over the subgraph of',
+  '        the new target (the edit triple and the target\'s own triples, the first --subgraph-size, default 20; 35 on GPT-J)',
+  '        from --graph FILE (default world.json beside the model; JSON Lines {subject, relation, object}, or GLAME\'s',
+  '        per-case JSON [{case_id, triples: [{subject, relation, target}]}]); the GNN is trained per edit (AdamW) and',
+  '        the edit file lists the subgraph it used (hparams.subgraph)',
   '        rome / memit refuse a target the tokenizer splits into byte pieces or more than 8 tokens (--force computes it',
   `        anyway), and say when the edit did not take (its target not top-1 on its own prompt, or P < ${100 * SUCCESS_FLOOR} %):`,
   '        the file is written, with succeeded: false in the output and the reason in its health warnings',
@@ -357,7 +365,7 @@ const edit: Command = {
     concept: { type: 'string' }, to: { type: 'string' }, lambda: { type: 'string' }, template: { type: 'string', multiple: true }, direction: { type: 'string' },
     corpus: { type: 'string', multiple: true }, samples: { type: 'string' }, 'null-space': { type: 'boolean' }, threshold: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' },
     subject: { type: 'string' }, prompt: { type: 'string' }, target: { type: 'string' }, lti: { type: 'boolean' }, steps: { type: 'string' }, seed: { type: 'string' }, requests: { type: 'string' },
-    force: { type: 'boolean' }, krd: { type: 'string' },
+    force: { type: 'boolean' }, krd: { type: 'string' }, graph: { type: 'string' }, 'subgraph-size': { type: 'string' },
   },
   allowPositionals: true,
   async run(values, ctx) {
@@ -395,6 +403,8 @@ const edit: Command = {
         lambda: num('lambda'),
         threshold: num('threshold'),
         krd: values.krd as string | undefined,
+        graph: values.graph as string | undefined,
+        subgraphSize: values['subgraph-size'] === undefined ? undefined : intOption(values, 'subgraph-size', 20, 1, 1000),
       });
       result = r.edit;
       outcome = await factOutcome(stack, result, requests);
@@ -554,6 +564,8 @@ export const commands: Record<string, Command> = {
   bake: bakeCmd,
   evoke,
   'fine-ked': fineKed,
+  probes,
+  sequential,
   merge,
   info,
   tokenize: tokenizeCmd,

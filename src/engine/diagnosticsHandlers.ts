@@ -10,13 +10,15 @@ import type { LoadedModel } from '../core/runtime/model';
 import type { EditStack } from '../core/edits/stack';
 import { runEvoke, EVOKE_METHODS } from '../core/diagnostics/evokeRun';
 import { runFineKed, FINE_KED_METHODS } from '../core/diagnostics/fineKedRun';
+import { runProbes, PROBE_METHODS } from '../core/diagnostics/probesRun';
+import { readEdit } from '../core/edits/editFile';
 import { readCases } from '../core/diagnostics/runner';
 import { runOrt } from '../core/diagnostics/ort';
 import { ortTargets } from '../core/diagnostics/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
-import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, DiagnosticsParams } from '../protocol/diagnostics';
+import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, DiagnosticsParams, ProbesDiagnostics } from '../protocol/diagnostics';
 import type { RunProgress } from '../core/diagnostics/runner';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
@@ -56,7 +58,8 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       return { targets, enabledEdits: s.list().filter((e) => e.enabled).length, seconds: (performance.now() - t0) / 1000 } satisfies OrtDiagnostics;
     }
     if (p.kind === 'fine-ked') return fineKed(s, p, progress);
-    if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke, fine-ked or ort.' });
+    if (p.kind === 'probes') return probes(s, p, progress);
+    if (p.kind !== 'evoke') throw badInput(`Unknown diagnostics kind ${JSON.stringify(p.kind)}`, { field: 'kind', hint: 'Use evoke, fine-ked, probes or ort.' });
     const outDir = outputFolder(p.outDir, 'outDir');
     const data = beside(m, 'evoke.json', optionalText(p.data, 'data'), 'EVOKE data file');
     const subjDefault = path.join(m.checkpoint.dir, 'eval', 'evoke_subj_spec.json');
@@ -135,4 +138,30 @@ async function fineKed(s: EditStack, p: DiagnosticsParams, progress: Progress): 
     issues: after.issues.length,
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * Knowledge probes (core/diagnostics/probesRun.ts): method none probes the stack's enabled edits,
+ * each on the cases its request matches (every case on the model without edits when none is
+ * enabled); a fact editor each case's own edit on top of the stack. One run folder under outDir.
+ */
+async function probes(s: EditStack, p: DiagnosticsParams, progress: Progress): Promise<ProbesDiagnostics> {
+  const m = s.model;
+  const outDir = outputFolder(p.outDir, 'outDir');
+  const cases = beside(m, 'probes.json', optionalText(p.data, 'data'), 'probe cases file');
+  const method = oneOf(p.method, 'method', PROBE_METHODS, 'none');
+  const lti = flag(p.lti, 'lti');
+  const limit = optionalInt(p.limit, 'limit', 1, 10_000_000);
+  const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
+  const out = path.join(outDir, `${stamp}-probes-${method}${lti ? '-lti' : ''}`);
+  checkRunFolder(out, m.checkpoint, 'outDir');
+  // The enabled edits' files give their requests (which cases each one is probed on).
+  const edits = s.list().filter((e) => e.enabled && e.file).map((e) => readEdit(e.file!));
+  const r = await runProbes(m, {
+    cases, method, limit, out, edits,
+    perCase: method === 'none' ? undefined : { stack: s, lti, ...perCaseSettings(p, m.dims.layers) },
+    isCancelled: () => progress.cancelled,
+    onProgress: (done, total) => progress.report(done, total, `knowledge probes: ${done}/${total} cases`),
+  });
+  return { kind: 'probes', method: `${method}${lti ? '+lti' : ''}`, data: cases, groups: r.groups, summary: r.summary, out, issues: r.issues.length, seconds: r.seconds };
 }

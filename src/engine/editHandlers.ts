@@ -1,4 +1,4 @@
-// Requests that compute an edit in the engine (ROCR; the fact editors ROME, MEMIT, AlphaEdit, DiKE): compute on the open model's
+// Requests that compute an edit in the engine (ROCR; the fact editors ROME, MEMIT, AlphaEdit, DiKE, GLAME): compute on the open model's
 // stack, add the health report, write <id>.json + .safetensors to outDir, apply, and answer
 // with the new stack state. Progress goes to the request's progressToken; cancel stops between
 // v* steps (or ROCR layers).
@@ -86,6 +86,9 @@ export function registerEditHandlers(server: EngineServer, snapshot: () => EditS
       layers: editLayers,
       lambda: lambda(p.lambda),
       threshold: lambda(p.threshold, 'threshold'),
+      steps: optionalInt(p.steps, 'steps', 1, 10000),
+      graph: p.graph === undefined ? undefined : text(p.graph, 'graph'),
+      subgraphSize: optionalInt(p.subgraphSize, 'subgraphSize', 1, 1000),
       isCancelled: () => progress.cancelled,
       onStep: (st) => progress.report(st.step + 1, 0, `v* step ${st.step + 1}: loss ${st.loss.toFixed(3)}, P(target) ${(100 * st.targetProb).toFixed(1)} %`, true),
     });

@@ -23,6 +23,7 @@ import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
 import { registerUnlearnHandlers } from './unlearnHandlers';
+import { registerLifelongHandlers } from './lifelongHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -167,6 +168,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerConcepts(server, snapshot, userStack);
   registerDiagnoseEdit(server, snapshot);
   registerUnlearnHandlers(server, snapshot, userStack);
+  registerLifelongHandlers(server, snapshot);
 
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);

@@ -5,12 +5,14 @@
 // points, becomes a warning on each enabled edit's file, in the Problems panel.
 
 import * as vscode from 'vscode';
-import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from '../protocol/diagnostics';
+import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from '../protocol/diagnostics';
 import type { StackItem } from '../protocol/edits';
 
 export const DROP_POINTS = 10;
 
 const isFineKed = (r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics): r is FineKedDiagnostics => (r as FineKedDiagnostics).kind === 'fine-ked';
+
+const isProbes = (r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics): r is ProbesDiagnostics => (r as ProbesDiagnostics).kind === 'probes';
 
 /** The failing measures of a run, as messages. */
 export function failures(r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics): string[] {
@@ -31,8 +33,9 @@ export class DiagnosticsProblems implements vscode.Disposable {
   private readonly collection = vscode.languages.createDiagnosticCollection('mechedit-diagnostics');
 
   /** Replaces the problems from the last run; only runs that measure the stack itself count. */
-  report(r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics, stack: StackItem[]): number {
+  report(r: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics, stack: StackItem[]): number {
     this.collection.clear();
+    if (isProbes(r)) return 0; // figures per edit, no before / after threshold
     if (!('targets' in r) && r.method !== 'none') return 0;
     const messages = failures(r);
     for (const item of stack.filter((i) => i.enabled && i.file)) {

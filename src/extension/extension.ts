@@ -23,6 +23,8 @@ import { registerStrengthsView, type StrengthsViewHost } from './views/strengths
 import { initOutputFolders } from './outputFolders';
 import { UNLEARN_PANEL, UnlearnPanelHost, UnlearnRun } from './panels/unlearnPanel';
 import { registerUnlearn } from './unlearn';
+import { LIFELONG_PANEL, LifelongPanelHost, LifelongRuns } from './panels/lifelongPanel';
+import { registerLifelong, startLifelong } from './lifelong';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -31,7 +33,7 @@ export interface MechEditApi {
   strengths(): StrengthsViewHost | undefined;
   model: ModelView;
   statusBar: vscode.StatusBarItem;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined; lifelong(): LifelongPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -47,6 +49,8 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const unlearnRun = new UnlearnRun();
   const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun));
+  const lifelongRuns = new LifelongRuns();
+  const lifelongPanel = registerPanel(context, LIFELONG_PANEL, (panel) => new LifelongPanelHost(panel, context.extensionUri, engine, lifelongRuns, (p) => startLifelong(engine, lifelongRuns, p, context.globalStorageUri.fsPath)));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);
   const statusBar = createStatusBar(engine);
@@ -71,10 +75,11 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerFactEdits(context, engine);
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
   registerUnlearn(context, engine, unlearnRun, () => void unlearnPanel.show());
+  registerLifelong(context, engine, lifelongRuns, () => void lifelongPanel.show());
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, unlearn: unlearnPanel.current } };
+  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
 }
 
 export function deactivate(): void {

@@ -20,9 +20,9 @@ import { methodLabel, type UnlearnArgs } from './unlearn';
 
 type Method = FactMethod;
 
-const METHOD_NAMES: Record<Method, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE' };
-/** ROME and DiKE edit one fact at one layer; MEMIT and AlphaEdit a batch over several layers. */
-const oneLayer = (m: Method) => m === 'rome' || m === 'dike';
+const METHOD_NAMES: Record<Method, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
+/** ROME, DiKE and GLAME edit one fact at one layer; MEMIT and AlphaEdit a batch over several layers. */
+const oneLayer = (m: Method) => m === 'rome' || m === 'dike' || m === 'glame';
 export interface FactEditArgs {
   method?: Method;
   lti?: boolean;
@@ -121,6 +121,7 @@ class RequestLenses implements vscode.CodeLensProvider {
           new vscode.CodeLens(range, { title: 'MEMIT', command: 'mechedit.editFact', arguments: [{ method: 'memit', requests }] }),
           new vscode.CodeLens(range, { title: 'AlphaEdit', command: 'mechedit.editFact', arguments: [{ method: 'alphaedit', requests }] }),
           new vscode.CodeLens(range, { title: 'DiKE', command: 'mechedit.editFact', arguments: [{ method: 'dike', requests }] }),
+          new vscode.CodeLens(range, { title: 'GLAME', command: 'mechedit.editFact', arguments: [{ method: 'glame', requests }] }),
         );
       } else if (parsed.concept) {
         lenses.push(new vscode.CodeLens(range, { title: 'Redirect (ROCR)', command: 'mechedit.redirectConcept', arguments: [{ concept: parsed.concept.concept, harmless: parsed.concept.to }] }));
@@ -152,6 +153,7 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
       { label: 'MEMIT', description: 'spread over several layers', method: 'memit' as const, lti: false },
       { label: 'AlphaEdit', description: 'MEMIT in the null space of preserved knowledge; keeps earlier AlphaEdit edits', method: 'alphaedit' as const, lti: false },
       { label: 'DiKE', description: 'one fact; edits only the target-related part of the subject (keeps its other facts)', method: 'dike' as const, lti: false },
+      { label: 'GLAME', description: 'one fact; ROME whose value comes from a graph network over what the model\'s world says about the new object', method: 'glame' as const, lti: false },
     ], { title: 'Edit a fact with which method?' });
     if (!pick) return undefined;
     ({ method, lti } = pick);
@@ -194,7 +196,7 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
     try {
       // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
       const layer = args.layer ?? (oneLayer(method!) ? engine.editLayer : undefined);
-      // MEMIT's λ from the settings (0 = the papers' value, scaled by d_mlp on other models).
+      // MEMIT's λ from the settings (0 = the papers' value, else from the batch's keys: memit.ts keyEnergyLambda).
       const lambda = method === 'memit' ? vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined : undefined;
       const r: FactEditResult = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       engine.stack = r.state;

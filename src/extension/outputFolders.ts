@@ -17,10 +17,10 @@ export function initOutputFolders(folder: string): void {
 
 /**
  * `<workspace>/.mechedit/<kind>`, or the storage folder's `<kind>` when that would be inside the
- * model `modelDir`. Without a workspace: the storage folder for diagnostics; for edits, which
- * belong to a workspace, undefined after a warning.
+ * model `modelDir`. Without a workspace: the storage folder for diagnostics and lifelong-editing
+ * runs; for edits, which belong to a workspace, undefined after a warning.
  */
-export function outputFolder(kind: 'edits' | 'diagnostics', modelDir: string | undefined): string | undefined {
+export function outputFolder(kind: 'edits' | 'diagnostics' | 'lifelong', modelDir: string | undefined): string | undefined {
   const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
   if (!ws && kind === 'edits') {
     void vscode.window.showWarningMessage('MechEdit: open a folder first: edits are saved in its .mechedit/edits/.');

@@ -187,7 +187,7 @@ export interface EditDiagnostics {
 export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike';
 
 export interface DiagnosticsParams {
-  kind: 'evoke' | 'ort' | 'fine-ked';
+  kind: 'evoke' | 'ort' | 'fine-ked' | 'probes';
   /** EVOKE: evoke_main.json-format file (default: eval/evoke.json beside the model); FINE-KED: its records (default eval/fine_ked.json). */
   data?: string;
   subjSpec?: string;
@@ -200,10 +200,90 @@ export interface DiagnosticsParams {
   layer?: number;
   /** Per-case MEMIT's layers; absent: the model's default. */
   layers?: number[];
-  /** Per-case MEMIT's λ (mechedit.memit.lambda); absent: the papers' value scaled by d_mlp. */
+  /** Per-case MEMIT's λ (mechedit.memit.lambda); absent: the papers' value, else from the keys (core memit.ts keyEnergyLambda). */
   lambda?: number;
   limit?: number;
   /** Where the EVOKE run folders go. */
   outDir: string;
   progressToken?: string;
+}
+
+// Knowledge-paradigm probes (core/diagnostics/probes.ts defines the metrics; all 0…1 per case).
+
+/** One model (or one in-context statement) scored on a case's probes. */
+export interface ProbeView {
+  /** The edit prompt: success = P(o*) > P(o); top1 = every token of o* top-1; p: length-normalised probabilities. */
+  efficacy: { success: number; top1: number; pNew: number; pOld: number };
+  /** Every form (template, question) of the fact: its top-1 answer among the case's candidates. */
+  consistency: { forms: number; answers: string[]; agreement: number; newShare: number; entropy: number };
+  /** The inverse question about o*, scoring s against the world's answer before; gap = efficacy.success − success. */
+  reversal?: { prompts: number; success: number; top1: number; pSubject: number; gap: number };
+  /** Two-hop questions through the edited fact: the answer through o* against the one through o. */
+  ripple?: { questions: number; success: number; top1: number; pNew: number; pOld: number };
+  /** The subject's other facts known to the reference model: share of answer tokens still top-1. */
+  rloc: { facts: number; known: number; rloc: number };
+}
+
+/** Context–memory conflict: which of o* and o wins when the other is stated in the prompt. */
+export interface ProbeConflict {
+  /** The measured model (after the edit) with the old fact stated before the edit prompt; winner memory = o*. */
+  oldInContext: { pNew: number; pOld: number; winner: 'memory' | 'context' };
+  /** The unedited model with the new fact stated before the edit prompt; winner context = o*. */
+  newInContext: { pNew: number; pOld: number; winner: 'memory' | 'context' };
+}
+
+export interface ProbeResult {
+  caseId: number;
+  subject: string;
+  relation?: string;
+  targetNew: string;
+  targetTrue: string;
+  /** The edit stack (with the case's edit) scored on plain prompts. */
+  parametric: ProbeView;
+  /** The model without the case's edit, the new fact stated before every prompt. */
+  inContext: ProbeView;
+  conflict: ProbeConflict;
+  /** Why the case has no reversal probe. */
+  reversalAbsent?: string;
+}
+
+/** Means × 100 over the cases that have the probe (entropy in bits). */
+export interface ProbeViewSummary {
+  efficacy: number;
+  efficacyTop1: number;
+  agreement: number;
+  newShare: number;
+  entropy: number;
+  reversal: { cases: number; success: number; gap: number };
+  ripple: { cases: number; success: number; top1: number };
+  rloc: number;
+}
+
+export interface ProbeSummary {
+  cases: number;
+  parametric: ProbeViewSummary;
+  inContext: ProbeViewSummary;
+  /** Share (× 100) of cases where the edit (memory) wins over the old fact in context, and where the new fact in context wins over the unedited memory. */
+  conflict: { editWinsOverOldContext: number; newContextWinsOverMemory: number };
+}
+
+/** The cases probed for one edit of the stack (or all cases: no edit, or each case's own edit). */
+export interface ProbeGroup {
+  edit?: { id: string; label: string; method: string };
+  /** What was probed, in words. */
+  note: string;
+  results: ProbeResult[];
+}
+
+/** Knowledge probes for the Diagnostics panel: per edit and case, parametric vs in-context, conflicts. */
+export interface ProbesDiagnostics {
+  kind: 'probes';
+  method: string;
+  data: string;
+  groups: ProbeGroup[];
+  summary: ProbeSummary;
+  /** The run folder (cases.jsonl, summary.json). */
+  out?: string;
+  issues: number;
+  seconds: number;
 }

@@ -4,11 +4,12 @@
 // Long requests take a `progressToken` and report through the 'engine/progress' notification;
 // cancellation is JSON-RPC's own $/cancelRequest.
 
-import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
+import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
@@ -75,6 +76,8 @@ export interface ProgressParams {
   message?: string;
   /** A training step (unlearn/run; step from 0, done = step + 1): its loss and metrics, for live charts. */
   point?: { step: number; loss: number; metrics: Record<string, number> };
+  /** A measured point of a lifelong-editing run (lifelong/run), for live curves. */
+  curve?: LifelongPoint;
 }
 
 export interface LogParams {
@@ -119,20 +122,21 @@ export interface EngineRequests {
    * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.
    */
   /** EVOKE (before / after) or ORT (without / with the edits) on data files or the model's own eval/ suites. */
-  'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics };
+  'diagnostics/run': { params: DiagnosticsParams; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics };
   /** Concept directions per layer from two prompt sets (difference of means), with AUC, lens read, edit cosines and a probe's projections. */
   'concepts/direction': { params: { positive: string[]; negative: string[]; probe?: string; top?: number }; result: ConceptWire };
   /** Directional ablation W ← (I − d dᵀ) W at the layers (rank-one edits; direction: float32 [d_model]), written to outDir and applied. */
   'edits/ablate': { params: { direction: WireTensor; layers: number[]; modules?: ('mlp.out' | 'attn.out')[]; label?: string; request?: Record<string, unknown>; outDir: string; progressToken?: string }; result: ComputedEdit };
   /**
-   * lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, scaled by d_mlp on other models.
+   * lambda: MEMIT's λ (mom2_update_weight); absent = the papers' value, on other models the batch's median kᵀC⁻¹k / 19 per layer (core memit.ts keyEnergyLambda).
    * force: compute even when a target splits into byte pieces or too many tokens (else refused,
    * field 'target'; edits/checkFact says so beforehand).
+   * steps: the v* step budget (absent = the method's).
    * apply: 'if-succeeded' (default) puts the edit on the stack only when it took (src/core/edits/outcome.ts:
    * the target top-1 on its own prompt with P ≥ 25 %); 'always' applies it regardless. The file is
    * written either way.
    */
-  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
@@ -147,6 +151,8 @@ export interface EngineRequests {
   'unlearn/run': { params: UnlearnParams; result: UnlearnOutcome };
   /** What a forget source holds, per form (the forms to choose from before a run), and its retain material. */
   'unlearn/material': { params: { forget: string; retain?: string }; result: UnlearnMaterialInfo };
+  /** Sequential editing on its own stack over the unedited model (./lifelong.ts); a 'curve' progress per measured point; cancel stops between edits. */
+  'lifelong/run': { params: LifelongRunParams; result: LifelongRunResult };
 }
 
 /** The objectives of 'unlearn/run' (METHODS.md, "Training edits"). */
@@ -248,8 +254,8 @@ export interface FactEditOutcome {
   efficacy: RequestEfficacy[];
 }
 
-/** The fact editors (core/edits/factEditors.ts FACT_METHODS): ROME and DiKE edit one fact, MEMIT and AlphaEdit a batch. */
-export type FactMethod = 'rome' | 'memit' | 'alphaedit' | 'dike';
+/** The fact editors (core/edits/factEditors.ts FACT_METHODS): ROME, DiKE and GLAME edit one fact, MEMIT and AlphaEdit a batch. */
+export type FactMethod = 'rome' | 'memit' | 'alphaedit' | 'dike' | 'glame';
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */
 export interface FactRequest {

@@ -4,7 +4,7 @@
 import type { EngineInfo, SelfTestResult } from './engine';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
-import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from './diagnostics';
+import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 
@@ -159,7 +159,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
      * notification; per-case edits use the layer picked for edits and mechedit.memit.lambda), or
      * diagnoses one edit file alone ('edit', "Diagnose This Edit").
      */
-    run: { params: { kind: 'evoke' | 'ort' | 'fine-ked' | 'edit'; method?: DiagnosticsMethod; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | EditDiagnostics };
+    run: { params: { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; method?: DiagnosticsMethod; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics };
     save: SaveRequest;
     /** Opens a run folder's self-contained report.html in a webview tab (desktop VS Code and code-server). */
     openReport: { params: { folder: string }; result: { opened: boolean } };
@@ -167,7 +167,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
   notifications: {
     context: DiagnosticsContext;
     /** Sets the form and runs (commands and tests use it); 'edit' diagnoses the edit file `file`. */
-    run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'fine-ked' | 'edit'; file?: string };
+    run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; file?: string };
     /** The last results (complete snapshot), sent when the webview starts: opened, revived after a reload, shown again. */
     last: DiagnosticsLast;
   };
@@ -176,7 +176,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
 /** The Diagnostics panel's last results as the host kept them (.mechedit/diagnostics/last.json). */
 export interface DiagnosticsLast {
   /** Absent when they could not be read back; `error` says why. */
-  result?: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | EditDiagnostics;
+  result?: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics;
   /** When they were computed (ISO 8601). */
   savedAt: string;
   /** The model folder they were computed on. */

@@ -140,7 +140,7 @@ test('AlphaEdit on the bundled model: the update stays in the null space, the ke
   try {
     const stack = new EditStack(model);
     const hparams = { steps: 4 };
-    const first = await computeAlphaEdit(model, stack, [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], { hparams });
+    const first = await computeAlphaEdit(model, stack, [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], { hparams, layers: [0, 1] });
     const json = first.edit.json;
     assert.equal(json.method, 'alphaedit');
     assert.deepEqual(json.targets.map((t) => t.layer), [0, 1]);
@@ -161,7 +161,7 @@ test('AlphaEdit on the bundled model: the update stays in the null space, the ke
     const file = writeEdit(dir, first.edit, (t) => ({ out: model.dims.dModel, in: t.module === 'mlp.out' ? model.dims.dMlp : model.dims.dModel }), model.checkpoint);
     const restarted = new EditStack(model.bare());
     restarted.apply(readEdit(file));
-    const second = await computeAlphaEdit(restarted.model, restarted, [{ subject: 'Guxshul Caendcul', prompt: '{} works as a', target: 'fisher' }], { hparams });
+    const second = await computeAlphaEdit(restarted.model, restarted, [{ subject: 'Guxshul Caendcul', prompt: '{} works as a', target: 'fisher' }], { hparams, layers: [0, 1] });
     assert.deepEqual((second.edit.json.hparams!.nullSpace as { previousKeys: number }[]).map((s) => s.previousKeys), [1, 1]);
     const pair = [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Daekgrad' }];
     const before = (await scoreAnswers(restarted.model, pair))[0].meanLogprob;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 import { LoadedModel } from '../../src/core/runtime/model';
-import { writeEdit } from '../../src/core/edits/editFile';
+import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { encodeVector, type WireTensor } from '../../src/protocol/tensor';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -90,4 +90,49 @@ test('a MEMIT fact edit through the engine takes λ from the request, records it
   const after1 = await client.request('model/predict', { prompt: 'Baekhyndvaes Drondraes was born in', top: 1 });
   assert.equal(after1.next[0].text, ' Grik', 'with λ = 10 the whole edit lands');
   await client.request('edits/revert', { id: r.id });
+});
+
+test("AlphaEdit's accumulated keys survive a restart of the engine", async () => {
+  // Edit 1 through the engine, restart it (the stack is gone), re-apply edit 1's file as the
+  // extension does on restore, then edit 2: its K_p must be edit 1's keys, read back from the file,
+  // so that ΔW₂ k₁ ≈ 0 at every edit layer (AlphaEdit's constraint on earlier edits' keys). Layers
+  // 0–1 and 8 v* steps (the values need not land): at layer 1 ‖ΔW₂ k₁‖ / ‖ΔW₂ k₂‖ is 0.025 with
+  // K_p and 0.22 when edit 2 is computed without it.
+  const defaultModel = path.join(repo, 'models', 'default');
+  const outDir = path.join(tmp, 'alphaedit-restart');
+  await client.request('model/open', { path: defaultModel });
+  const first = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layers: [0, 1], steps: 8, apply: 'always', outDir });
+  const pid = (await client.request('engine/info', {})).pid;
+  await client.restart();
+  assert.notEqual((await client.request('engine/info', {})).pid, pid, 'a new engine process');
+  await client.request('model/open', { path: defaultModel });
+  assert.deepEqual((await client.request('edits/list', {})).items, [], 'the new engine starts with an empty stack');
+  await client.request('edits/apply', { file: first.file });
+  const second = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Guxshul Caendcul', prompt: '{} works as a', target: 'fisher' }], layers: [0, 1], steps: 8, apply: 'always', outDir });
+  const e1 = readEdit(first.file);
+  const e2 = readEdit(second.file);
+  const spaces = e2.json.hparams!.nullSpace as { layer: number; previousKeys: number }[];
+  assert.deepEqual(spaces.map((s) => s.previousKeys), e1.json.targets.map(() => 1), 'edit 2 counts edit 1\'s key at each layer');
+  for (const [i, t] of e2.json.targets.entries()) {
+    const j = e1.json.targets.findIndex((x) => x.layer === t.layer);
+    assert.ok(j >= 0, `edit 1 has layer ${t.layer}`);
+    // ΔW k = Σ_r U_r (V_r · k), U rows [d_model], V rows [d_mlp].
+    const { U, V, K } = e2.tensors[i];
+    const dMlp = V.length / t.rank;
+    const dModel = U.length / t.rank;
+    const apply = (k: Float32Array) => {
+      const y = new Float64Array(dModel);
+      for (let r = 0; r < t.rank; r++) {
+        let s = 0;
+        for (let c = 0; c < dMlp; c++) s += V[r * dMlp + c] * k[c];
+        for (let c = 0; c < dModel; c++) y[c] += U[r * dModel + c] * s;
+      }
+      return Math.hypot(...y);
+    };
+    const onOld = apply(e1.tensors[j].K!.subarray(0, dMlp));
+    const onNew = apply(K!.subarray(0, dMlp));
+    assert.ok(onNew > 0 && onOld < 0.05 * onNew, `layer ${t.layer}: ‖ΔW₂ k₁‖ = ${onOld} against ‖ΔW₂ k₂‖ = ${onNew}`);
+  }
+  await client.request('edits/revert', { id: second.id });
+  await client.request('edits/revert', { id: first.id });
 });

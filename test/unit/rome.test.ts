@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { computeRome, defaultEditLayer, withSubject } from '../../src/core/edits/rome';
-import { computeMemit, defaultMemitLayers } from '../../src/core/edits/memit';
+import { computeMemit, defaultMemitLayers, keyEnergyLambda, memitDefaults } from '../../src/core/edits/memit';
 import { readRequests, factRequests } from '../../src/core/edits/requests';
 import { predict } from '../../src/core/analysis/run';
 import { scoreAnswers } from '../../src/core/analysis/answers';
@@ -41,6 +41,14 @@ describe('ROME and MEMIT on the default model', () => {
     assert.deepEqual(defaultEditLayer(model.dims), { layer: 0, source: 'checkpoint' });
     assert.deepEqual(defaultMemitLayers('gpt2', 48), [13, 14, 15, 16, 17]);
     assert.deepEqual(defaultMemitLayers('gptj', 28), [3, 4, 5, 6, 7, 8]);
+    // Elsewhere about 16 % of the layers around ROME's: the bundled model's [0]; 24 layers around 5: 4–7.
+    assert.deepEqual(memitDefaults(model.dims), { layers: [0], lambda: 469, clamp: 4, source: 'model' });
+    assert.deepEqual(defaultMemitLayers('gpt2', 24, 5), [4, 5, 6, 7]);
+    assert.deepEqual(memitDefaults({ modelType: 'gpt2', layers: 48, dMlp: 6400 }), { layers: [13, 14, 15, 16, 17], lambda: 20000, clamp: 0.75, source: 'papers' });
+    // λ from the keys: median of kᵀC⁻¹k over the batch / 19; with C = diag(1, 4) the energies of
+    // (1, 0), (0, 2), (3, 0) are 1, 1, 9: median 1.
+    const stats = { layer: 0, C: Float64Array.from([1, 0, 0, 4]), dim: 2, count: 1, corpus: [], file: '', cached: false };
+    assert.ok(Math.abs(keyEnergyLambda(stats, [Float64Array.from([1, 0]), Float64Array.from([0, 2]), Float64Array.from([3, 0])]) - 1 / 19) < 1e-6, 'solveC adds a ridge of 1e-6 × the mean eigenvalue');
   });
 
   test('ROME: W′k = v* at the bare prompt, the new fact on the edit prompt and a held-out paraphrase, revert is bit-identical', async () => {

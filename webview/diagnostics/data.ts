@@ -2,9 +2,9 @@
 // task, ORT rows as bars, one edit's own probes ("Diagnose This Edit") as bars, and CSV. No DOM,
 // so the unit tests import it in Node.
 
-import type { CaseRow, EditDiagnostics, EditProbeTask, EvokeDiagnostics, FineKedDiagnostics, FineKedSummary, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { CaseRow, EditDiagnostics, EditProbeTask, EvokeDiagnostics, FineKedDiagnostics, FineKedSummary, OrtDiagnostics, ProbesDiagnostics, ProbeViewSummary } from '../../src/protocol/diagnostics';
 
-export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | EditDiagnostics;
+export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics;
 
 /** EVOKE's task order (METHODS.md) and what each indicator says. */
 export const TASKS = ['efficacy', 'paraphrase', 'multihop', 'prefix', 'relationSpecificity', 'subjectSpecificity'];
@@ -91,6 +91,27 @@ export function fineKedBars(d: FineKedDiagnostics): Bar[] {
     ...FINE_LEVELS.filter((l) => a.levels[l].known).map((l) => bar(`R-Loc ${l}`, 'rloc', (s) => s.levels[l].rloc)),
     bar('R-Loc average', 'rloc', (s) => s.average.rloc),
     ...(a.neighbourhood.cases ? [bar('neighbourhood specificity', 'neighbourhood', (s) => s.neighbourhood.success)] : []),
+  ];
+}
+
+export function isProbes(d: AnyDiagnostics): d is ProbesDiagnostics {
+  return (d as ProbesDiagnostics).kind === 'probes';
+}
+
+/**
+ * Knowledge probes' averages (× 100) as bar pairs: "before" = the new fact stated in the prompt on
+ * the model without the edit (in context), "after" = the edit in the weights (parametric).
+ */
+export function probeBars(d: ProbesDiagnostics): Bar[] {
+  const s = d.summary;
+  const bar = (key: string, get: (v: ProbeViewSummary) => number) => ({ key, group: 'probes', before: get(s.inContext), after: get(s.parametric) });
+  return [
+    bar('efficacy', (v) => v.efficacy),
+    bar('consistency (agreement)', (v) => v.agreement),
+    bar('forms answering o*', (v) => v.newShare),
+    ...(s.parametric.reversal.cases ? [bar('reversal', (v) => v.reversal.success)] : []),
+    ...(s.parametric.ripple.cases ? [bar('ripple (two-hop)', (v) => v.ripple.success)] : []),
+    bar('R-Loc (same subject)', (v) => v.rloc),
   ];
 }
 

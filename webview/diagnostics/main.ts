@@ -12,12 +12,12 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
-import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from '../../src/protocol/diagnostics';
+import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbeResult, ProbesDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
-import { barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, ortBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
+import { barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, isProbes, ortBars, probeBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
 import './style.css';
 
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
@@ -38,7 +38,7 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'dike', label: 'Each case\'s own DiKE edit' },
 ];
 
-async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'edit', file?: string): Promise<void> {
+async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
     result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
     restored = undefined;
@@ -48,7 +48,7 @@ async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'edit', file?: string): 
 
 /** EVOKE: keeps the listed task when the results have it, else lists the first. */
 function pickTask(r: AnyDiagnostics): void {
-  if (!isOrt(r) && !isEdit(r) && !isFineKed(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
+  if (!isOrt(r) && !isEdit(r) && !isFineKed(r) && !isProbes(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
 }
 
 /** The line above restored results: their date, and the model they are of when it is not the open one. */
@@ -59,7 +59,7 @@ function restoredNote(l: DiagnosticsLast): HTMLElement {
   return h('p', { class: 'restored', id: 'restored', role: 'status' }, `Results of ${when}, restored${other}`, h('span', { class: 'muted' }, l.file ? ` (${l.file})` : ''));
 }
 
-const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : evokeBars(d));
+const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : isProbes(d) ? probeBars(d) : evokeBars(d));
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}`);
 
 /** "Diagnose This Edit": per fact, its tasks before (no edits) and after (only this edit); tasks without data say why. */
@@ -98,7 +98,7 @@ function editView(d: EditDiagnostics): (Node | string)[] {
 }
 
 /** Grouped bars, 0…100; clicking a bar group selects it (EVOKE: lists its cases). */
-function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string): HTMLElement {
+function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string, keys: [string, string] = ['before', 'after']): HTMLElement {
   const m = { top: 8, right: 8, bottom: 110, left: 40 };
   const w = Math.max(360, Math.min(1100, (root.clientWidth || 900) - 16));
   const hgt = 300;
@@ -125,7 +125,7 @@ function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string): HTMLEl
       if (e.key === 'Enter' || e.key === ' ') onPick(b);
     });
   }
-  return h('div', {}, h('div', { class: 'keys' }, h('span', { class: 'key before' }, 'before'), h('span', { class: 'key after' }, 'after')), svg.node()!);
+  return h('div', {}, h('div', { class: 'keys' }, h('span', { class: 'key before' }, keys[0]), h('span', { class: 'key after' }, keys[1])), svg.node()!);
 }
 
 const f1 = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1));
@@ -187,6 +187,40 @@ function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
   ];
 }
 
+/** One case of the knowledge probes: parametric (· in context), the conflicts, ripple, R-Loc. */
+function probeRow(r: ProbeResult): HTMLElement {
+  const p = r.parametric;
+  const c = r.inContext;
+  const both = (a: number | undefined, b: number | undefined) => (a === undefined ? '—' : `${pct(a)} · ${pct(b)}`);
+  const cons = `${pct(p.consistency.agreement)} (o* ${pct(p.consistency.newShare)}, H ${p.consistency.entropy.toFixed(2)}) · ${pct(c.consistency.agreement)} (o* ${pct(c.consistency.newShare)})`;
+  const conflict = (k: ProbeResult['conflict']['oldInContext'], memory: string, context: string) => `${k.winner === 'memory' ? memory : context} wins · P(o*) ${pct(k.pNew)} / P(o) ${pct(k.pOld)}`;
+  return h('tr', {}, h('td', {}, String(r.caseId)), h('td', {}, `${r.subject}${r.relation ? ` (${r.relation})` : ''}: ${r.targetTrue} → ${r.targetNew}`),
+    h('td', { class: 'num' }, both(p.efficacy.success, c.efficacy.success)), h('td', {}, cons),
+    h('td', { class: 'num', title: r.reversalAbsent ?? '' }, p.reversal ? `${pct(p.reversal.success)} (gap ${pct(p.reversal.gap)}) · ${pct(c.reversal?.success)}` : 'none'),
+    h('td', {}, conflict(r.conflict.oldInContext, 'edit', 'old fact')), h('td', {}, conflict(r.conflict.newInContext, 'old memory', 'new fact')),
+    h('td', { class: 'num' }, p.ripple ? `${both(p.ripple.success, c.ripple?.success)} (${p.ripple.questions})` : '—'),
+    h('td', { class: 'num' }, p.rloc.known ? both(p.rloc.rloc, c.rloc.rloc) : '—'));
+}
+
+/** Knowledge probes: averages in context vs in the weights, then per edit its cases. */
+function probesView(d: ProbesDiagnostics): (Node | string)[] {
+  const s = d.summary;
+  const head = h('tr', {}, h('th', {}, 'case'), h('th', {}, 'edit'), h('th', {}, 'efficacy (edit · ctx)'), h('th', {}, 'consistency: agreement (o* share, entropy bits) · ctx'), h('th', {}, 'reversal (gap) · ctx'),
+    h('th', {}, 'old fact in context, after the edit'), h('th', {}, 'new fact in context, no edit'), h('th', {}, 'ripple: two-hop through o* (edit · ctx)'), h('th', {}, 'R-Loc (edit · ctx)'));
+  const groups = d.groups.map((g, i) => h('section', { class: 'probe-group' },
+    h('h2', {}, g.edit ? `${g.edit.label} (${g.edit.method})` : d.method === 'none' ? 'No edit' : `Each case's own ${d.method.toUpperCase()} edit`),
+    h('p', { class: 'muted' }, g.note),
+    g.results.length ? h('table', { class: 'cases', id: `probe-cases-${i}` }, head.cloneNode(true), ...g.results.map(probeRow)) : ''));
+  return [
+    h('p', { class: 'muted', id: 'summary' }, `Knowledge probes · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled)` : `each case's own ${d.method.toUpperCase()} edit`} · ${s.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    d.out ? h('p', { class: 'muted' }, `Run folder: ${d.out}`) : '',
+    bars(probeBars(d), undefined, undefined, ['new fact in context (no edit)', 'edit in the weights']),
+    h('p', { class: 'muted', id: 'conflict' }, `Context–memory conflict: the edit wins over the old fact stated in the prompt in ${f1(s.conflict.editWinsOverOldContext)} % of cases; the new fact stated in the prompt wins over the unedited model's memory in ${f1(s.conflict.newContextWinsOverMemory)} %.`),
+    h('p', { class: 'muted' }, 'Figures × 100. Reversal: the inverse question about o* scoring the subject (only where the inverse has one answer); gap = efficacy − reversal. Consistency: agreement of the top-1 answers over every template and question of the fact. Ripple: two-hop questions through the edited fact answered through o*. R-Loc: the subject\'s other known facts kept. "ctx": the new fact stated in the prompt on the model without the edit.'),
+    ...groups,
+  ];
+}
+
 function ortView(d: OrtDiagnostics): (Node | string)[] {
   const data = ortBars(d);
   return [
@@ -213,7 +247,7 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
   await host.request('save', { format, suggestedName: `${kindOf(result)}-diagnostics.${format}`, text }, 10 * 60_000);
 }
 
-const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : isFineKed(d) ? 'fine-ked' : 'evoke');
+const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : isFineKed(d) ? 'fine-ked' : isProbes(d) ? 'probes' : 'evoke');
 
 /** What per-case edits use, in words (the layer picked for edits, mechedit.memit.lambda). */
 function perCaseNote(): string {
@@ -232,17 +266,18 @@ function render(): void {
     save();
   });
   const controls = h('div', { class: 'row' },
-    dropdown('method', 'EVOKE / FINE-KED measure', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
+    dropdown('method', 'EVOKE / FINE-KED / probes measure', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
     button('Run FINE-KED', 'play', () => void run('fine-ked'), 'run-fine-ked', job.busy || !model),
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
+    button('Run knowledge probes', 'play', () => void run('probes'), 'run-probes', job.busy || !model),
     h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
   let body: (Node | string)[];
   try {
-    body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : isFineKed(result) ? fineKedView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE, FINE-KED or ORT on the model\'s own eval/ suites.' : 'No model is open.')];
+    body = result ? (isEdit(result) ? editView(result) : isOrt(result) ? ortView(result) : isFineKed(result) ? fineKedView(result) : isProbes(result) ? probesView(result) : evokeView(result)) : [h('p', { class: 'muted' }, model ? 'Run EVOKE, FINE-KED, ORT or the knowledge probes on the model\'s own eval/ suites.' : 'No model is open.')];
   } catch (e) {
     // Results read back from disk may be damaged in ways the host's check does not see.
     body = [h('p', { class: 'error', role: 'alert' }, `These results cannot be drawn: ${(e as Error).message}`)];
@@ -257,12 +292,14 @@ function render(): void {
     ...body,
   );
   const shown = result ? allBars(result) : [];
-  const evoke = result && !isOrt(result) && !isEdit(result) && !isFineKed(result) ? result : undefined;
+  const evoke = result && !isOrt(result) && !isEdit(result) && !isFineKed(result) && !isProbes(result) ? result : undefined;
+  const probes = result && isProbes(result) ? result : undefined;
   const fine = result && isFineKed(result) ? result : undefined;
   host.rendered({
     status: job.busy ? 'busy' : job.error ? 'error' : result ? 'drawn' : 'empty', error: job.error || undefined,
-    kind: result ? kindOf(result) : undefined, method: evoke?.method ?? fine?.method ?? (result && isEdit(result) ? result.edit.method : undefined),
+    kind: result ? kindOf(result) : undefined, method: evoke?.method ?? fine?.method ?? probes?.method ?? (result && isEdit(result) ? result.edit.method : undefined),
     worst: fine?.after.worst.length,
+    probes: probes ? { groups: probes.groups.map((g) => ({ edit: g.edit?.method, cases: g.results.length })), summary: probes.summary, rows: document.querySelectorAll('.probe-group tr').length } : undefined,
     bars: shown, task: state.task, caseRows: evoke && state.task ? caseLines(evoke, state.task).length : 0,
     settings: evoke?.settings, perCase: perCaseNote(),
     missing: result && isEdit(result) ? editMissing(result) : undefined,

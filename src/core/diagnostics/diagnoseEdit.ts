@@ -23,7 +23,7 @@ export interface DiagnoseOptions {
 }
 
 /** The fact requests an edit file recorded: ROME's {subject, prompt, target}, MEMIT's {requests: […]}. */
-function editFactRequests(edit: Edit): FactRequest[] {
+export function editFactRequests(edit: Edit): FactRequest[] {
   const r = edit.json.request ?? {};
   const isFact = (x: unknown): x is FactRequest => !!x && typeof x === 'object' && ['subject', 'prompt', 'target'].every((k) => typeof (x as Record<string, unknown>)[k] === 'string');
   if (isFact(r)) return [{ subject: r.subject, prompt: r.prompt, target: r.target }];
@@ -32,7 +32,7 @@ function editFactRequests(edit: Edit): FactRequest[] {
 }
 
 /** The concept an edit recorded (ROCR's request.concept), if any. */
-function editConcept(edit: Edit): string | undefined {
+export function editConcept(edit: Edit): string | undefined {
   const c = (edit.json.request as { concept?: unknown } | undefined)?.concept;
   return typeof c === 'string' && c.trim() ? c : undefined;
 }

@@ -49,8 +49,10 @@ export function referencePairs(c: FineKedCase): AnswerPair[] {
   return c.fineGrained.map((f) => ({ prompt: f.prompt, answer: f.answer }));
 }
 
-const allTop = (s: AnswerScore) => (s.tokenTop.every(Boolean) ? 1 : 0);
-const topShare = (s: AnswerScore) => s.tokenTop.filter(Boolean).length / s.tokenTop.length;
+/** 1 when every answer token is the top-1 prediction, else 0. */
+export const allTop = (s: AnswerScore) => (s.tokenTop.every(Boolean) ? 1 : 0);
+/** The share of answer tokens that are the top-1 prediction. */
+export const topShare = (s: AnswerScore) => s.tokenTop.filter(Boolean).length / s.tokenTop.length;
 
 /** One case's result from the scores of casePairs(c) and referencePairs(c) (same orders). */
 export function evaluateCase(c: FineKedCase, scores: AnswerScore[], reference: AnswerScore[]): FineKedResult {

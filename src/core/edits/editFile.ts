@@ -21,7 +21,7 @@ import type { EditModule } from '../graph/taps';
 import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
-export const EDIT_METHODS = ['rome', 'memit', 'alphaedit', 'rocr', 'ablate', 'manual', 'unlearn', 'dike'] as const;
+export const EDIT_METHODS = ['rome', 'memit', 'alphaedit', 'rocr', 'ablate', 'manual', 'unlearn', 'dike', 'glame'] as const;
 export type EditMethod = (typeof EDIT_METHODS)[number];
 
 export interface EditTargetJson {

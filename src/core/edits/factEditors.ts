@@ -1,6 +1,6 @@
-// One entry point for the fact editors (ROME, MEMIT, AlphaEdit, DiKE), so that the CLI, the
+// One entry point for the fact editors (ROME, MEMIT, AlphaEdit, DiKE, GLAME), so that the CLI, the
 // engine, EVOKE / FINE-KED runs and the benches pick a method by name and call the same code.
-// Each method keeps its own module (rome.ts, memit.ts, alphaedit.ts, dike.ts); this file only
+// Each method keeps its own module (rome.ts, memit.ts, alphaedit.ts, dike.ts, glame.ts); this file only
 // maps the shared settings onto their options.
 
 import type { LoadedModel } from '../runtime/model';
@@ -12,12 +12,13 @@ import { computeRome, type FactRequest } from './rome';
 import { computeMemit } from './memit';
 import { computeAlphaEdit } from './alphaedit';
 import { computeDike } from './dike';
+import { computeGlame } from './glame';
 
-export const FACT_METHODS = ['rome', 'memit', 'alphaedit', 'dike'] as const;
+export const FACT_METHODS = ['rome', 'memit', 'alphaedit', 'dike', 'glame'] as const;
 export type FactMethod = (typeof FACT_METHODS)[number];
 
 /** Methods that edit one fact at a time (the others take a batch). */
-export const SINGLE_FACT_METHODS: readonly FactMethod[] = ['rome', 'dike'];
+export const SINGLE_FACT_METHODS: readonly FactMethod[] = ['rome', 'dike', 'glame'];
 
 export interface FactEditSettings {
   /** ROME / DiKE: the edit layer (default: the checkpoint's or the papers'). */
@@ -31,6 +32,9 @@ export interface FactEditSettings {
   threshold?: number;
   /** DiKE: the KRD module file (default: krd-L{layer}.safetensors beside the checkpoint; none there is an error saying to run `mechedit dike train`). */
   krd?: string;
+  /** GLAME: the knowledge graph file (default: world.json beside the checkpoint; knowledgeGraph.ts) and the subgraph size n. */
+  graph?: string;
+  subgraphSize?: number;
   corpus?: string[];
   /** Key vectors averaged for the statistics (default 10 × d_mlp). */
   samples?: number;
@@ -55,7 +59,7 @@ export function isFactMethod(m: unknown): m is FactMethod {
 
 export async function computeFactEdit(method: FactMethod, model: LoadedModel, stack: EditStack, requests: FactRequest[], s: FactEditSettings = {}): Promise<FactEditResult> {
   if (SINGLE_FACT_METHODS.includes(method) && requests.length !== 1) {
-    throw badInput(`${method === 'rome' ? 'ROME' : 'DiKE'} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT or AlphaEdit for several facts.' });
+    throw badInput(`${{ rome: 'ROME', dike: 'DiKE', glame: 'GLAME' }[method as 'rome' | 'dike' | 'glame']} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: 'Use MEMIT or AlphaEdit for several facts.' });
   }
   const run = { onStep: s.onStep, isCancelled: s.isCancelled, lti: s.lti, corpus: s.corpus, samples: s.samples, seed: s.seed, label: s.label };
   const steps = s.steps ? { steps: s.steps } : {};
@@ -74,6 +78,10 @@ export async function computeFactEdit(method: FactMethod, model: LoadedModel, st
     }
     case 'dike': {
       const r = await computeDike(model, stack, requests[0], { ...run, layer: s.layer, krd: s.krd, hparams: { ...steps, ...(s.lambda ? { lambda: s.lambda } : {}) } });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    }
+    case 'glame': {
+      const r = await computeGlame(model, stack, requests[0], { ...run, layer: s.layer, graph: s.graph, subgraphSize: s.subgraphSize, hparams: steps });
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     }
   }

@@ -15,7 +15,7 @@ import { tapName } from '../graph/taps';
 import { generateIds } from '../analysis/run';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
-import { optimiseDelta, distributions, type VStarProblem, type VStarHparams, type VStarResult, type VStarRun, type At } from './vstar';
+import { optimiseDelta, distributions, type DeltaBasis, type VStarProblem, type VStarHparams, type VStarResult, type VStarRun, type At } from './vstar';
 import { keyStats, solveC, defaultCorpus, type KeyStats } from './stats';
 import { dot, norm } from './linalg';
 
@@ -44,6 +44,8 @@ export interface RomeOptions extends VStarRun {
   samples?: number;
   seed?: number;
   label?: string;
+  /** GLAME: δ = basis.map(θ) (a graph network's output) instead of a free δ; the rest is ROME's. */
+  basis?: DeltaBasis;
 }
 
 export interface RomeReport {
@@ -251,6 +253,7 @@ export async function computeRome(model: LoadedModel, stack: EditStack, req: Fac
   const u = Float64Array.from(x, (v) => v / norm(x));
   const scale = dot(keys.bare, u);
   if (hp.updateInLoop) problem.scales = await updateScales(model, problem.rows, layer, u, scale);
+  if (o.basis) problem.basis = o.basis;
   const vstar = await optimiseDelta(model, problem, hp, o);
   const t2 = performance.now();
   const U = Float32Array.from(vstar.delta, (v) => v / scale);

@@ -51,6 +51,13 @@ export interface DeltaBasis {
   dim: number;
   map: (theta: Float64Array) => Float64Array;
   adjoint: (g: Float64Array) => Float64Array;
+  /**
+   * GLAME: δ = map(θ) is a graph network's output (not linear; `adjoint` back-propagates through
+   * the last `map` call). θ starts at `init`; the clamp rescales δ = M x / ‖x‖ (x = map(θ), M the
+   * clamp), not θ, and ∂loss/∂x is its exact gradient (M / ‖x‖)(I − δ̂δ̂ᵀ) ∂loss/∂δ — or, with
+   * `straightThrough`, ∂loss/∂δ itself (the reference clamps δ in place, outside autograd).
+   */
+  nonlinear?: { init: Float64Array; straightThrough?: boolean };
 }
 
 export interface VStarHparams {
@@ -58,6 +65,12 @@ export interface VStarHparams {
   lr: number;
   weightDecay: number;
   clamp: number;
+  /** AdamW's decoupled weight decay on θ (GLAME: 0.1); default 0, Adam. */
+  adamWDecay?: number;
+  /** Stop once the loss is below this (default 0.05; GLAME 0.04). */
+  stopLoss?: number;
+  /** GLAME: when the last loss is above stopLoss and above the best + 0.1, return the best step's δ. */
+  keepBest?: boolean;
 }
 
 export interface VStarStep {
@@ -151,6 +164,17 @@ export async function distributions(model: LoadedModel, layer: number, rows: num
   return { kl: out.kl_logprobs.data as Float32Array, mid: mid ? (out.mid_logprobs.data as Float32Array) : undefined, vocab };
 }
 
+/**
+ * ∂loss/∂x from g = ∂loss/∂δ for δ = M x / ‖x‖ (the clamp, active: ‖x‖ = rawNorm > M = ‖δ‖):
+ * (M / ‖x‖)(I − δ̂δ̂ᵀ) g.
+ */
+export function clampGradient(g: Float64Array, delta: Float64Array, rawNorm: number): Float64Array {
+  const m2 = delta.reduce((s, x) => s + x * x, 0);
+  const radial = g.reduce((s, x, j) => s + x * delta[j], 0) / m2;
+  const scale = Math.sqrt(m2) / rawNorm;
+  return g.map((x, j) => (x - radial * delta[j]) * scale);
+}
+
 export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VStarHparams, run: VStarRun = {}): Promise<VStarResult> {
   const d = model.dims.dModel;
   const vocab = model.plan.unembed.w.shape[0];
@@ -169,8 +193,18 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
 
   const basis: DeltaBasis = p.basis ?? { dim: d, map: (x) => x, adjoint: (g) => g };
   const n = basis.dim;
-  const theta = new Float64Array(n);
-  let delta = basis.map(theta);
+  const theta = basis.nonlinear ? Float64Array.from(basis.nonlinear.init) : new Float64Array(n);
+  const maxNorm = hp.clamp * Math.sqrt(initNorm2);
+  let rawNorm = 0; // ‖map(θ)‖ before the clamp (non-linear bases)
+  const clampDelta = (x: Float64Array) => {
+    rawNorm = Math.sqrt(x.reduce((s, y) => s + y * y, 0));
+    return rawNorm > maxNorm ? x.map((y) => (y * maxNorm) / rawNorm) : x;
+  };
+  const throughClamp = (g: Float64Array) => (!basis.nonlinear || basis.nonlinear.straightThrough || rawNorm <= maxNorm ? g : clampGradient(g, delta, rawNorm));
+  let delta = basis.nonlinear ? clampDelta(basis.map(theta)) : basis.map(theta);
+  let best = { loss: Infinity, delta };
+  const stopLoss = hp.stopLoss ?? 5e-2;
+  const keep = 1 - hp.lr * (hp.adamWDecay ?? 0);
   const m = new Float64Array(n);
   const v = new Float64Array(n);
   const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
@@ -190,25 +224,31 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
     };
     steps.push(step);
     run.onStep?.(step);
-    if (step.loss < 5e-2 || it === hp.steps - 1) break;
+    if (step.loss <= best.loss) best = { loss: step.loss, delta };
+    if (step.loss < stopLoss || it === hp.steps - 1) break;
     const gradDelta = Float64Array.from(out.grad_delta.data as Float32Array, (g, j) => g + (norm > 0 ? (hp.weightDecay * delta[j]) / (norm * initNorm2) : 0));
-    const grad = basis.adjoint(gradDelta);
+    const grad = basis.adjoint(throughClamp(gradDelta));
     const bc1 = 1 - beta1 ** (it + 1);
     const bc2 = 1 - beta2 ** (it + 1);
     for (let j = 0; j < n; j++) {
       const g = grad[j];
       m[j] = beta1 * m[j] + (1 - beta1) * g;
       v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-      theta[j] -= (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
+      theta[j] = theta[j] * keep - (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
     }
     delta = basis.map(theta);
-    const maxNorm = hp.clamp * Math.sqrt(initNorm2);
+    if (basis.nonlinear) {
+      delta = clampDelta(delta);
+      continue;
+    }
     const after = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
     if (after > maxNorm) {
       for (let j = 0; j < n; j++) theta[j] *= maxNorm / after;
       delta = basis.map(theta);
     }
   }
+  const last = steps[steps.length - 1].loss;
+  if (hp.keepBest && last > stopLoss && last > best.loss + 0.1) delta = best.delta;
   return { delta, theta: p.basis ? theta : undefined, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
 }
 

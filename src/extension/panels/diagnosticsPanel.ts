@@ -57,8 +57,8 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     const kind = p.kind;
     const outDir = this.diagnosticsFolder();
     // A model without its own eval/ suites (any checkpoint but the bundled one): ask for the data.
-    const own = path.join(this.engine.model?.path ?? '', 'eval', { ort: 'ort', evoke: 'evoke.json', 'fine-ked': 'fine_ked.json' }[kind]);
-    const dataName = kind === 'fine-ked' ? 'FINE-KED data file (fine_ked.json format: mechedit fine-ked --help)' : 'EVOKE data file (evoke_main.json or CounterFact format)';
+    const own = path.join(this.engine.model?.path ?? '', 'eval', { ort: 'ort', evoke: 'evoke.json', 'fine-ked': 'fine_ked.json', probes: 'probes.json' }[kind]);
+    const dataName = kind === 'fine-ked' ? 'FINE-KED data file (fine_ked.json format: mechedit fine-ked --help)' : kind === 'probes' ? 'knowledge-probe cases file (probes.json format: mechedit probes --help)' : 'EVOKE data file (evoke_main.json or CounterFact format)';
     const extra: { data?: string; target?: string } = {};
     if (!fs.existsSync(own)) {
       const picked = await vscode.window.showOpenDialog({
@@ -66,11 +66,11 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
         canSelectFiles: p.kind !== 'ort', canSelectFolders: p.kind === 'ort', canSelectMany: false,
         filters: p.kind === 'ort' ? undefined : { JSON: ['json'] },
       });
-      if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : kind === 'fine-ked' ? 'FINE-KED data file' : 'EVOKE data file'} chosen: nothing was run.`);
+      if (!picked?.[0]) throw new Error(`No ${p.kind === 'ort' ? 'ORT target folder' : kind === 'fine-ked' ? 'FINE-KED data file' : kind === 'probes' ? 'probe cases file' : 'EVOKE data file'} chosen: nothing was run.`);
       if (p.kind === 'ort') extra.target = picked[0].fsPath;
       else extra.data = picked[0].fsPath;
     }
-    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : 'EVOKE'} (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
+    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : kind === 'probes' ? 'knowledge probes' : 'EVOKE'} (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
       let last = 0;
       // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.

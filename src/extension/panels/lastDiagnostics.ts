@@ -12,13 +12,13 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics } from '../../protocol/diagnostics';
+import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from '../../protocol/diagnostics';
 
 export const LAST_DIAGNOSTICS_KEY = 'mechedit.lastDiagnostics';
 export const LAST_FILE = 'last.json';
 export const LAST_FORMAT = 'mechedit-diagnostics/1';
 
-export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | EditDiagnostics;
+export type AnyDiagnostics = EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics;
 
 export interface SavedDiagnostics {
   format: typeof LAST_FORMAT;
@@ -107,6 +107,11 @@ export function checkSaved(value: unknown): string | undefined {
     return undefined;
   };
   if (r.kind === 'edit') return need([['edit', 'object'], ['facts', 'array'], ['seconds', 'number']]);
+  if (r.kind === 'probes') {
+    const wrong = need([['method', 'string'], ['groups', 'array'], ['summary', 'object'], ['seconds', 'number']]);
+    if (wrong) return wrong;
+    return (r.groups as unknown[]).every((g) => isObject(g) && Array.isArray(g.results)) ? undefined : '"result.groups" are not groups of probe results.';
+  }
   if (r.kind === 'fine-ked') {
     const wrong = need([['method', 'string'], ['before', 'object'], ['after', 'object'], ['out', 'object'], ['seconds', 'number']]);
     if (wrong) return wrong;

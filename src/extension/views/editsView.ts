@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { StackItem } from '../../protocol/edits';
 import type { EngineService } from '../engine/engineService';
 import { editRows } from './editRows';
+import { subgraphMarkdown } from './subgraphTable';
 
 export const EDITS_GLOB = '**/.mechedit/edits/*.json';
 export const EDITS_MIME = 'application/vnd.code.tree.mechedit.edits';
@@ -80,7 +81,8 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
       ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
       : 'not applied';
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
-    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}`);
+    const subgraph = node.uri && (i?.method === 'glame' || path.basename(node.uri.fsPath).startsWith('glame-')) ? subgraphMarkdown(node.uri.fsPath) : '';
+    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';
     return t;

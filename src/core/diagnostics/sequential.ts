@@ -1,0 +1,273 @@
+// Sequential (lifelong) editing: N fact requests applied one after another, or in batches of B,
+// each edit computed with computeFactEdit on the model *as edited so far* (a private EditStack on
+// the unedited checkpoint, never the caller's stack), and the model measured every K requests
+// (sequentialMeasure.ts: efficacy of all edits so far, paraphrases, unrelated facts, general
+// skills, ‖ΔW‖/‖W‖ per module) — the curve of what survives as edits pile up.
+//
+// Run folder (crash-safe, resumable; every figure but `seconds` is a function of the edits):
+//   run.json      what was run (model fingerprint, method, batch, every, the requests' sha256, settings)
+//   edits/        seq-00001.json + .safetensors, … one per batch, in order: written to edits/.partial/
+//                 and renamed in (vectors first, the .json last), so an edit is there whole or not at all
+//   clock.json    the run's wall time at its last edit (a resumed run's `seconds` go on from it)
+//   curve.jsonl   one CurvePoint per line, appended after its edits were saved; a line cut by a crash
+//                 (no "\n") is dropped on resume, and a point missing after the last edit is measured again
+// --resume reloads the edits in order onto a fresh stack (the same apply path as the run that made
+// them), re-emits the saved points and continues: the same curve as an uninterrupted run.
+//
+// Consolidation: the stack folds a module's edits into one dense ΔW once their summed rank exceeds
+// min(d_out, d_in) (policy 'exact', stack.ts) — 128 edits of rank 1 on the bundled model — so
+// thousands of edits cost one d_out × d_in update per module, exact up to float32 rounding of the feed.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createHash } from 'node:crypto';
+import type { LoadedModel } from '../runtime/model';
+import type { LifelongPoint } from '../../protocol/lifelong';
+import { badInput, MechEditError } from '../errors';
+import { writeFileAtomic } from '../atomicWrite';
+import { EditStack } from '../edits/stack';
+import { readEdit, writeEdit, type Edit } from '../edits/editFile';
+import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettings, type FactMethod } from '../edits/factEditors';
+import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
+import { knownProbes, measurePoint } from './sequentialMeasure';
+
+export type { SequentialRequest } from './sequentialData';
+
+export interface SequentialOptions {
+  method: FactMethod;
+  /** From a request file (sequentialData.readSequentialRequests), or */
+  requests?: SequentialRequest[];
+  /** the first N counterfactuals of eval/counterfactuals.json beside the model (the bundled world). */
+  worldCounterfactuals?: number;
+  /** Requests per edit (rome / dike: 1, the default for every method). */
+  batch?: number;
+  /** Measure every K requests (default 100), and at 0 and at the end. */
+  every?: number;
+  out: string;
+  resume?: boolean;
+  /** Passed to computeFactEdit (onStep and isCancelled are the run's own). */
+  settings?: FactEditSettings;
+  /** At most this many unrelated facts and probes of each skill (default: all, 200 each on the bundled world). */
+  probeLimit?: number;
+}
+
+/**
+ * One point of the curve (the wire's LifelongPoint, protocol/lifelong.ts), every figure a
+ * first-token top-1 rate in %: `edits` requests applied so far; `efficacy` over all of them (at 0:
+ * over all the run's requests, before editing); `paraphrase` over their paraphrases (NaN, null in
+ * JSON, when the requests carry none); `specificity`: of the unrelated facts the unedited model
+ * answers, the share still answered; `skills` on fixed probes of subjects the run never edits (NaN
+ * without eval/counterfactuals.json); `health`: ‖ΔW‖_F / ‖W‖_F per edited module ("L0 mlp.out"),
+ * all edits summed; `seconds`: wall time since the run started (a resumed run goes on from its last saved edit).
+ */
+export type CurvePoint = LifelongPoint;
+
+export interface SequentialHooks {
+  onPoint?(p: CurvePoint): void;
+  onProgress?(done: number, total: number, phase: string): void;
+  isCancelled?(): boolean;
+}
+
+export interface SequentialResult {
+  points: CurvePoint[];
+  folder: string;
+  cancelled: boolean;
+}
+
+const VERSION = 1;
+const NO_PROBES: SequentialProbes = { specificity: [], skills: { choice: [], trueFalse: [], twoHop: [] } };
+const editId = (n: number) => `seq-${String(n).padStart(5, '0')}`;
+
+interface Plan {
+  requests: SequentialRequest[];
+  probes: SequentialProbes;
+  batch: number;
+  every: number;
+  config: Record<string, unknown>;
+}
+
+/** Subjects edited by the run are left out of the probes (specificity and skills are about other subjects). */
+function withoutSubjects(p: SequentialProbes, subjects: Set<string>): SequentialProbes {
+  const keep = (list: Probe[]) => list.filter((x) => !subjects.has(x.subject));
+  return { specificity: keep(p.specificity), skills: { choice: keep(p.skills.choice), trueFalse: keep(p.skills.trueFalse), twoHop: keep(p.skills.twoHop) } };
+}
+
+function plan(model: LoadedModel, o: SequentialOptions): Plan {
+  if (!(FACT_METHODS as readonly string[]).includes(o.method)) throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${FACT_METHODS.join(', ')}.` });
+  if ((o.requests === undefined) === (o.worldCounterfactuals === undefined)) throw badInput('Give the requests or a number of world counterfactuals (one of the two)', { field: '--requests', hint: 'Pass --requests FILE or --world-counterfactuals N.' });
+  const batch = o.batch ?? 1;
+  const every = o.every ?? 100;
+  if (!(Number.isInteger(batch) && batch >= 1)) throw badInput(`The batch must be a whole number ≥ 1, got ${batch}`, { field: '--batch' });
+  if (SINGLE_FACT_METHODS.includes(o.method) && batch !== 1) throw badInput(`${o.method === 'rome' ? 'ROME' : 'DiKE'} edits one fact at a time: --batch must be 1, got ${batch}`, { field: '--batch', hint: 'Use MEMIT or AlphaEdit for batches.' });
+  if (!(Number.isInteger(every) && every >= 1)) throw badInput(`--every must be a whole number ≥ 1, got ${every}`, { field: '--every' });
+  const file = counterfactualsFile(model);
+  const world = o.worldCounterfactuals !== undefined || fs.existsSync(file) ? readCounterfactuals(file) : undefined;
+  let requests: SequentialRequest[];
+  if (o.worldCounterfactuals !== undefined) {
+    const n = o.worldCounterfactuals;
+    if (!(Number.isInteger(n) && n >= 1 && n <= world!.requests.length)) throw badInput(`--world-counterfactuals must be a whole number from 1 to ${world!.requests.length}, got ${n}`, { field: '--world-counterfactuals', file });
+    requests = world!.requests.slice(0, n);
+  } else {
+    requests = o.requests!;
+    if (!requests.length) throw badInput('There are no requests', { field: '--requests' });
+  }
+  const kept = world ? withoutSubjects(world, new Set(requests.map((r) => r.subject))) : NO_PROBES;
+  const cut = (list: Probe[]) => list.slice(0, o.probeLimit ?? list.length);
+  const probes = { specificity: cut(kept.specificity), skills: { choice: cut(kept.skills.choice), trueFalse: cut(kept.skills.trueFalse), twoHop: cut(kept.skills.twoHop) } };
+  const { onStep: _s, isCancelled: _c, label: _l, ...settings } = o.settings ?? {};
+  const config = {
+    tool: 'sequential',
+    version: VERSION,
+    modelFingerprint: model.checkpoint.fingerprint,
+    method: o.method,
+    batch,
+    every,
+    requests: requests.length,
+    requestsSha256: createHash('sha256').update(JSON.stringify(requests)).digest('hex'),
+    probesSha256: probesHash(probes),
+    settings,
+  };
+  return { requests, probes, batch, every, config };
+}
+
+/** sha256 of what the probes measure: the prompt and answer of each, per kind, in order. */
+function probesHash(p: SequentialProbes): string {
+  const pairs = (list: Probe[]) => list.map((x) => [x.prompt, x.answer]);
+  return createHash('sha256').update(JSON.stringify([pairs(p.specificity), pairs(p.skills.choice), pairs(p.skills.trueFalse), pairs(p.skills.twoHop)])).digest('hex');
+}
+
+/** Creates the run folder, or (resume) checks run.json and returns the saved edits and points. */
+function openFolder(dir: string, config: Record<string, unknown>, modelPath: string, resume: boolean): { editFiles: string[]; points: CurvePoint[] } {
+  const runFile = path.join(dir, 'run.json');
+  const curveFile = path.join(dir, 'curve.jsonl');
+  const editsDir = path.join(dir, 'edits');
+  const held = fs.existsSync(runFile) || fs.existsSync(curveFile) || fs.existsSync(editsDir);
+  if (held && !resume) throw badInput('The output folder already holds a run', { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
+  fs.mkdirSync(editsDir, { recursive: true });
+  fs.rmSync(path.join(editsDir, '.partial'), { recursive: true, force: true });
+  if (!held || !fs.existsSync(runFile)) {
+    if (held && (fs.existsSync(curveFile) || fs.readdirSync(editsDir).length)) throw badInput('The folder has results but no run record (run.json): they cannot be checked against this run', { file: dir, hint: 'Choose another --out.' });
+    writeFileAtomic(runFile, `${JSON.stringify({ ...config, modelPath }, null, 2)}\n`);
+    fs.writeFileSync(curveFile, '');
+    return { editFiles: [], points: [] };
+  }
+  let previous: Record<string, unknown>;
+  try {
+    previous = JSON.parse(fs.readFileSync(runFile, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file: runFile, hint: 'Start the run again in a new --out folder.' });
+  }
+  for (const [k, v] of Object.entries(config)) {
+    if (JSON.stringify(previous[k] ?? null) !== JSON.stringify(v ?? null)) {
+      throw badInput(`--resume: the folder holds a different run (${k}: ${JSON.stringify(previous[k] ?? null)} ≠ ${JSON.stringify(v ?? null)})`, { file: runFile, field: k, hint: 'Resume with the same model, method, requests, --batch, --every and settings, or choose another --out.' });
+    }
+  }
+  // The edits: seq-00001 … seq-0000k, contiguous (vectors without their .json were cut by a crash).
+  const editFiles: string[] = [];
+  for (let n = 1; fs.existsSync(path.join(editsDir, `${editId(n)}.json`)); n++) editFiles.push(path.join(editsDir, `${editId(n)}.json`));
+  const stray = fs.readdirSync(editsDir).filter((f) => f.endsWith('.json') && !editFiles.some((e) => path.basename(e) === f));
+  if (stray.length) throw badInput(`The edits folder has ${stray[0]} after a gap (the edits must be seq-00001 … in order)`, { file: editsDir, hint: 'Restore the missing edit files, or start the run again in a new --out folder.' });
+  // The points: complete lines only (a cut last line is removed from the file).
+  const bytes = fs.existsSync(curveFile) ? fs.readFileSync(curveFile) : Buffer.alloc(0);
+  const end = bytes.lastIndexOf(0x0a) + 1;
+  if (end < bytes.length) fs.truncateSync(curveFile, end);
+  const points = bytes.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
+    try {
+      return fromJson(JSON.parse(line));
+    } catch (e) {
+      throw badInput(`Line ${i + 1} is not a curve point: ${(e as Error).message}`, { file: curveFile, field: `line ${i + 1}`, hint: 'curve.jsonl holds one point per line, as MechEdit wrote it; delete the line (it is measured again) or start again in a new --out folder.' });
+    }
+  });
+  return { editFiles, points };
+}
+
+/** A point read back from curve.jsonl: NaN was written as null. */
+function fromJson(x: unknown): CurvePoint {
+  const p = x as CurvePoint;
+  if (typeof p !== 'object' || p === null || !Number.isInteger(p.edits) || typeof p.skills !== 'object' || !Array.isArray(p.health)) throw new Error('expected {edits, efficacy, …}');
+  const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
+  return { ...p, efficacy: num(p.efficacy), paraphrase: num(p.paraphrase), specificity: num(p.specificity), skills: { choice: num(p.skills.choice), trueFalse: num(p.skills.trueFalse), twoHop: num(p.skills.twoHop) }, seconds: num(p.seconds) };
+}
+
+/** The run's wall time at its last saved edit (clock.json; 0 when absent or unreadable: only `seconds` depends on it). */
+function savedClock(dir: string): number {
+  try {
+    const s = (JSON.parse(fs.readFileSync(path.join(dir, 'clock.json'), 'utf8')) as { seconds?: unknown }).seconds;
+    return typeof s === 'number' && Number.isFinite(s) ? s : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Writes the edit into edits/ whole or not at all: into edits/.partial, then renamed in (vectors first). */
+function saveEdit(model: LoadedModel, dir: string, edit: Omit<Edit, 'file'>): string {
+  const partial = path.join(dir, 'edits', '.partial');
+  const dims = (t: { layer: number; module: string }) => {
+    const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
+    return { out: w.out, in: w.in };
+  };
+  const json = writeEdit(partial, edit, dims, model.checkpoint);
+  const stem = path.basename(json, '.json');
+  const target = path.join(dir, 'edits', `${stem}.json`);
+  fs.renameSync(path.join(partial, `${stem}.safetensors`), path.join(dir, 'edits', `${stem}.safetensors`));
+  fs.renameSync(json, target);
+  return target;
+}
+
+const isCancel = (e: unknown) => e instanceof MechEditError && e.data.code === 'cancelled';
+
+export async function runSequential(model: LoadedModel, opts: SequentialOptions, hooks: SequentialHooks = {}): Promise<SequentialResult> {
+  const t0 = performance.now();
+  const { requests, probes, batch, every, config } = plan(model, opts);
+  const dir = opts.out;
+  const saved = openFolder(dir, config, model.checkpoint.dir, !!opts.resume);
+  const bare = model.bare();
+  const stack = new EditStack(bare.withEdits(bare.edits));
+  stack.setConsolidation({ mode: 'exact' });
+  const applied: Edit[] = [];
+  for (const f of saved.editFiles) {
+    const e = readEdit(f);
+    stack.apply(e);
+    applied.push(e);
+  }
+  const N = requests.length;
+  let done = Math.min(applied.length * batch, N);
+  const points = saved.points.filter((p) => p.edits <= done);
+  const offset = Math.max(points.length ? points[points.length - 1].seconds || 0 : 0, savedClock(dir));
+  const clock = () => offset + (performance.now() - t0) / 1000;
+  for (const p of points) hooks.onPoint?.(p);
+  const isCancelled = () => !!hooks.isCancelled?.();
+  const due = (n: number) => n === 0 || n === N || Math.floor(n / every) > Math.floor((n - batch) / every);
+  const known = await knownProbes(bare, probes.specificity);
+  const measure = async () => {
+    hooks.onProgress?.(done, N, 'measure');
+    const figures = await measurePoint(stack.model, requests.slice(0, done), requests, known, probes, applied, isCancelled);
+    const point: CurvePoint = { edits: done, ...figures, seconds: clock() };
+    fs.appendFileSync(path.join(dir, 'curve.jsonl'), `${JSON.stringify(point)}\n`);
+    points.push(point);
+    hooks.onPoint?.(point);
+  };
+  try {
+    if (due(done) && !points.some((p) => p.edits === done)) await measure();
+    while (done < N) {
+      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      const chunk = requests.slice(done, done + batch);
+      hooks.onProgress?.(done, N, 'edit');
+      const n = applied.length + 1;
+      const { edit } = await computeFactEdit(opts.method, stack.model, stack, chunk, { ...opts.settings, label: undefined, onStep: undefined, isCancelled });
+      const label = chunk.length === 1 ? `${chunk[0].prompt.replace('{}', chunk[0].subject)} → ${chunk[0].target}` : `${chunk.length} facts (${done + 1}–${done + chunk.length})`;
+      const file = saveEdit(model, dir, { json: { ...edit.json, id: editId(n), label: `${opts.method} #${n}: ${label}` }, tensors: edit.tensors });
+      const e = readEdit(file);
+      stack.apply(e);
+      applied.push(e);
+      done += chunk.length;
+      writeFileAtomic(path.join(dir, 'clock.json'), `${JSON.stringify({ edits: done, seconds: clock() })}\n`);
+      if (due(done)) await measure();
+    }
+  } catch (e) {
+    if (isCancel(e)) return { points, folder: dir, cancelled: true };
+    throw e;
+  }
+  hooks.onProgress?.(N, N, 'done');
+  return { points, folder: dir, cancelled: false };
+}

@@ -1,0 +1,141 @@
+// *MechEdit: Lifelong Editing…*: sequential-editing runs (mechedit sequential in the engine,
+// 'lifelong/run') with their curves drawn live in the Lifelong editing panel. A session runs its
+// methods one after another, each in its own run folder <workspace>/.mechedit/lifelong/<session>/
+// <method>/ (run.json, curve.jsonl, edits/), on the engine's own stack over the unedited model:
+// the user's edit stack is neither used nor changed. ROME, DiKE and GLAME edit one request at a
+// time whatever the batch. Cancel (the panel, or the progress notification) stops the run between
+// edits and skips the queued methods; the folders keep what was done, and a resume continues it.
+//
+// The command without arguments opens the panel (its form starts a session); with a LifelongStart
+// it runs that session and returns each method's result; with { folder } or a folder URI it shows
+// that folder's curves.
+
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { FactMethod } from '../protocol/engine';
+import { LIFELONG_METHODS, METHOD_LABELS, ONE_REQUEST_METHODS, type LifelongRunResult, type LifelongStart } from '../protocol/lifelong';
+import { formatError } from '../protocol/errors';
+import type { EngineService } from './engine/engineService';
+import { EngineError } from './engine/client';
+import { outputFolder } from './outputFolders';
+import { sessionName } from './lifelongFolder';
+import type { LifelongRuns } from './panels/lifelongPanel';
+
+const label = (m: FactMethod) => METHOD_LABELS[m] ?? m;
+
+/** A path from an argument: absolute, or relative to the first workspace folder. */
+function resolvePath(p: string): string {
+  const ws = vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+  return path.isAbsolute(p) || !ws ? path.resolve(p) : path.resolve(ws, p);
+}
+
+/** What is wrong with a start, or undefined. */
+function invalid(s: LifelongStart): string | undefined {
+  if (!Array.isArray(s.methods) || s.methods.length === 0) return 'Pick at least one method.';
+  const bad = s.methods.find((m) => !LIFELONG_METHODS.includes(m));
+  if (bad) return `Unknown method "${bad}": use ${LIFELONG_METHODS.join(', ')}.`;
+  if (!s.requestsFile && !s.resume && !(Number.isInteger(s.n) && s.n! > 0)) return 'Give the number of world counterfactuals (a whole number above 0) or a requests file.';
+  return undefined;
+}
+
+/**
+ * Starts a session: `folder` resolves once it has one (undefined when it could not start), `done`
+ * when every method has run (each one's result, undefined for a method that failed or never ran).
+ */
+export function startLifelong(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string): { folder: Promise<string | undefined>; done: Promise<(LifelongRunResult | undefined)[] | undefined> } {
+  let found: (f: string | undefined) => void = () => undefined;
+  const folder = new Promise<string | undefined>((resolve) => (found = resolve));
+  const done = run(engine, runs, start, storage, (f) => found(f)).finally(() => found(undefined));
+  return { folder, done };
+}
+
+async function run(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, found: (f: string) => void): Promise<(LifelongRunResult | undefined)[] | undefined> {
+  const problem = invalid(start);
+  if (problem) throw new Error(problem);
+  if (runs.running) throw new Error('A lifelong-editing session is running: cancel it or wait for it first.');
+  const model = await engine.requireModel();
+  if (!model) return undefined;
+  const session = start.resume ? resolvePath(start.resume) : path.join(outputFolder('lifelong', model.path) ?? path.join(storage, 'lifelong'), sessionName());
+  const requestsFile = start.requestsFile ? resolvePath(start.requestsFile) : undefined;
+  const cts = new vscode.CancellationTokenSource();
+  runs.begin({ folder: session, source: 'run', start, runs: start.methods.map((method) => ({ method, folder: path.join(session, method), status: 'queued', points: [] })) }, () => cts.cancel());
+  found(session);
+  const results: (LifelongRunResult | undefined)[] = [];
+  const what = `lifelong editing (${start.methods.map(label).join(', ')})`;
+  try {
+    await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
+      const sub = token.onCancellationRequested(() => cts.cancel());
+      try {
+        for (const [i, method] of start.methods.entries()) {
+          if (cts.token.isCancellationRequested) {
+            runs.patch(i, { status: 'cancelled', message: 'not started (cancelled)' });
+            results.push(undefined);
+            continue;
+          }
+          runs.patch(i, { status: 'running' });
+          try {
+            const r = await engine.client.request('lifelong/run', {
+              method,
+              worldCounterfactuals: requestsFile ? undefined : start.n,
+              requestsFile,
+              batch: ONE_REQUEST_METHODS.includes(method) ? 1 : start.batch,
+              every: start.every,
+              out: path.join(session, method),
+              resume: !!start.resume,
+              settings: start.settings,
+            }, {
+              token: cts.token,
+              timeoutMs: 0,
+              onProgress: (p) => {
+                if (p.curve) runs.point(i, p.curve);
+                else runs.patch(i, { done: p.done, total: p.total, message: p.message });
+                progress.report({ message: `${label(method)}: ${p.message ?? `${p.done}${p.total ? ` / ${p.total}` : ''} edits`}` });
+              },
+            });
+            runs.patch(i, { status: r.cancelled ? 'cancelled' : 'done', points: r.points.length ? r.points : runs.session?.runs[i]?.points ?? [], message: undefined });
+            results.push(r);
+          } catch (err) {
+            const cancelled = err instanceof EngineError && err.data.code === 'cancelled';
+            const error = err instanceof EngineError ? formatError(err.data) : err instanceof Error ? err.message : String(err);
+            runs.patch(i, { status: cancelled ? 'cancelled' : 'error', error: cancelled ? undefined : error, message: undefined });
+            if (!cancelled) engine.report(err, `Lifelong editing with ${label(method)}`);
+            results.push(undefined);
+          }
+        }
+      } finally {
+        sub.dispose();
+      }
+    });
+  } finally {
+    runs.end();
+    cts.dispose();
+  }
+  return results;
+}
+
+/** The command's argument: a start, a folder to show, or a folder URI (explorer). */
+type LifelongArgs = LifelongStart | { folder: string } | vscode.Uri;
+
+export function registerLifelong(context: vscode.ExtensionContext, engine: EngineService, runs: LifelongRuns, showPanel: () => void): void {
+  const storage = context.globalStorageUri.fsPath;
+  context.subscriptions.push(
+    runs,
+    vscode.commands.registerCommand('mechedit.lifelong', async (args?: LifelongArgs) => {
+      showPanel();
+      if (!args) return undefined;
+      const folder = args instanceof vscode.Uri ? args.fsPath : 'folder' in args ? args.folder : undefined;
+      if (folder !== undefined) {
+        if (runs.running) {
+          void vscode.window.showWarningMessage('MechEdit: a lifelong-editing session is running: cancel it (Lifelong editing panel) or wait for it first.');
+          return undefined;
+        }
+        return runs.load(resolvePath(folder));
+      }
+      try {
+        return await startLifelong(engine, runs, args as LifelongStart, storage).done;
+      } catch (err) {
+        return engine.report(err, 'Lifelong editing');
+      }
+    }),
+  );
+}

@@ -1,0 +1,151 @@
+// Lifelong editing: a sequential-editing run (src/core/diagnostics/sequential.ts) as it travels
+// from the engine to the Lifelong editing panel. The engine's 'lifelong/run' applies N fact edits
+// one after another (or B at a time) on its own stack over the unedited model — never the user's
+// stack — and measures the curve every K edits. Each measured point comes as an 'engine/progress'
+// notification carrying `curve` (the chart draws it at once); a cancel stops between edits, and
+// the run folder keeps what was done (resume continues it).
+
+import type { FactMethod } from './engine';
+import type { PanelProtocol } from './webview';
+import type { SaveRequest } from './panels';
+
+/**
+ * One measurement of a run (core CurvePoint): percentages 0…100, after `edits` requests applied.
+ * A figure that could not be measured (no paraphrases, no skill probes) is NaN in the engine and
+ * null once it has crossed JSON (the wire, curve.jsonl): readers treat both as a gap.
+ */
+export interface LifelongPoint {
+  edits: number;
+  /** % of all requests so far whose target is top-1 (first token) now. */
+  efficacy: number;
+  /** % over their paraphrases. */
+  paraphrase: number;
+  /** % of unrelated facts still answered as before. */
+  specificity: number;
+  /** General skills of the bundled model, %. */
+  skills: { choice: number; trueFalse: number; twoHop: number };
+  /** ‖ΔW‖/‖W‖ per edited module. */
+  health: { module: string; relNorm: number }[];
+  /** Wall time since the run started (edits and measurements). */
+  seconds: number;
+}
+
+/** Settings passed through to every edit of the run (computeFactEdit); absent: the method's defaults. */
+export interface LifelongEditSettings {
+  layer?: number;
+  layers?: number[];
+  lambda?: number;
+  /** Steps of the v* / δ optimisation. */
+  steps?: number;
+}
+
+/** 'lifelong/run' (one method; the host runs several one after another). */
+export interface LifelongRunParams {
+  method: FactMethod;
+  /** N counterfactuals of the bundled world (models/default/eval/counterfactuals.json), or */
+  worldCounterfactuals?: number;
+  /** a requests file (absolute path; JSONL or JSON of {subject, prompt, target, …}). */
+  requestsFile?: string;
+  /** Requests per edit (ROME / DiKE: 1). */
+  batch?: number;
+  /** Measure every K requests (and at 0 and at the end). */
+  every?: number;
+  /** The run folder (absolute): run.json, curve.jsonl, edits/. */
+  out: string;
+  /** Continue the run in `out` from where it stopped. */
+  resume?: boolean;
+  settings?: LifelongEditSettings;
+  progressToken?: string;
+}
+
+export interface LifelongRunResult {
+  method: FactMethod;
+  folder: string;
+  points: LifelongPoint[];
+  /** Stopped by a cancel: the folder holds the edits and points so far (resume continues it). */
+  cancelled: boolean;
+}
+
+/** The fact editors, in the order the panel lists and draws them (core FACT_METHODS). */
+export const LIFELONG_METHODS: readonly FactMethod[] = ['rome', 'memit', 'alphaedit', 'dike', 'glame'];
+
+/** The methods that edit one request at a time (core SINGLE_FACT_METHODS): their runs use batch 1. */
+export const ONE_REQUEST_METHODS: readonly FactMethod[] = ['rome', 'dike', 'glame'];
+
+export const METHOD_LABELS: Record<FactMethod, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
+
+// The panel.
+
+/** What a run of the panel asks for: one run per method, one after another, in one session folder. */
+export interface LifelongStart {
+  methods: FactMethod[];
+  /** N world counterfactuals (when no requestsFile). */
+  n?: number;
+  /** A requests file (absolute, or relative to the workspace folder). */
+  requestsFile?: string;
+  batch?: number;
+  every?: number;
+  settings?: LifelongEditSettings;
+  /** Continue the runs of this session folder (each method's subfolder) instead of starting a new one. */
+  resume?: string;
+}
+
+export type LifelongStatus = 'queued' | 'running' | 'done' | 'cancelled' | 'error' | 'loaded';
+
+/** One method's run as the panel draws it. */
+export interface LifelongRunSnapshot {
+  method: FactMethod;
+  /** Its run folder (<session>/<method>/). */
+  folder: string;
+  status: LifelongStatus;
+  points: LifelongPoint[];
+  /** Requests done and planned, from the engine's progress. */
+  done?: number;
+  total?: number;
+  message?: string;
+  error?: string;
+}
+
+/** The panel's runs: complete snapshot, sent on every change. */
+export interface LifelongSession {
+  /** The session folder (one subfolder per method), when there is one. */
+  folder?: string;
+  /** Started in this window ('run') or read from a folder on disk ('folder'). */
+  source: 'run' | 'folder';
+  runs: LifelongRunSnapshot[];
+  /** What was asked (for a started session). */
+  start?: LifelongStart;
+  /** Why the folder could not be read, when it could not. */
+  error?: string;
+}
+
+export interface LifelongContext {
+  model?: { path: string; layers: number; architecture: string };
+  /** Whether the engine is running a session now. */
+  running: boolean;
+}
+
+/** The Lifelong editing panel: curves of efficacy, paraphrase, specificity and general skills against the number of edits. */
+export interface LifelongPanel extends PanelProtocol {
+  requests: {
+    /** Starts a session (returns at once; the 'session' snapshot follows it). */
+    start: { params: LifelongStart; result: { started: boolean; folder?: string } };
+    /** Cancels the run in progress and the ones queued after it. */
+    cancel: { params: Record<string, never>; result: { cancelled: boolean } };
+    /** Shows a session or run folder's curve.jsonl (absent: a folder dialog). */
+    open: { params: { folder?: string }; result: { opened: boolean; folder?: string } };
+    /** Reads the shown folder again (a run going on in a terminal, say). */
+    reload: { params: Record<string, never>; result: { reloaded: boolean } };
+    save: SaveRequest;
+  };
+  notifications: {
+    session: LifelongSession;
+    context: LifelongContext;
+  };
+}
+
+/** Webview state persisted with setState: the form, and the last session drawn. */
+export interface LifelongPanelState {
+  form: LifelongStart;
+  session?: LifelongSession;
+}

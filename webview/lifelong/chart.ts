@@ -1,0 +1,65 @@
+// The Lifelong editing panel's small multiples (d3 scales and axes, one SVG): a chart per measure
+// (data.ts MEASURES), the number of edits along x, a line per method with a dot per measured point.
+// Colours and dashes are set on the elements (not by class) and the legend is part of the SVG, so
+// PNG / SVG exports keep them.
+
+import { select } from 'd3-selection';
+import { scaleLinear } from 'd3-scale';
+import { axisBottom, axisLeft } from 'd3-axis';
+import type { LifelongRunSnapshot } from '../../src/protocol/lifelong';
+import { editsDomain, linePath, measureLines, MEASURES, METHOD_LABELS, METHOD_STYLE } from './data';
+
+const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+
+const CELL_H = 210;
+const LEGEND_H = 26;
+
+export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number): SVGSVGElement {
+  const cols = Math.max(1, Math.min(MEASURES.length, Math.floor(width / 290)));
+  const cellW = Math.floor(width / cols);
+  const rows = Math.ceil(MEASURES.length / cols);
+  const height = LEGEND_H + rows * CELL_H;
+  const m = { top: 24, right: 14, bottom: 34, left: 46 };
+  const end = editsDomain(runs);
+  const shown = runs.filter((r) => r.points.length);
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+    .attr('class', 'chart curves')
+    .attr('width', cols * cellW)
+    .attr('height', height)
+    .attr('role', 'img')
+    .attr('aria-label', `${MEASURES.map((x) => x.label).join(', ')} against the number of edits, for ${shown.map((r) => METHOD_LABELS[r.method]).join(', ') || 'no method yet'}`);
+
+  const legend = svg.append('g').attr('class', 'legend-items').attr('transform', `translate(${m.left},14)`);
+  let lx = 0;
+  for (const r of runs) {
+    const s = METHOD_STYLE[r.method];
+    const g = legend.append('g').attr('transform', `translate(${lx},0)`);
+    // A filled rect, not a line: the export recolours lines (axis ticks) to the foreground.
+    g.append('rect').attr('class', `swatch swatch-${r.method}`).attr('x', 0).attr('y', -1.5).attr('width', 22).attr('height', 3).attr('fill', css(...s.colour));
+    g.append('text').attr('x', 28).attr('y', 4).text(METHOD_LABELS[r.method]);
+    lx += 40 + 8 * METHOD_LABELS[r.method].length;
+  }
+
+  MEASURES.forEach((measure, i) => {
+    const ox = (i % cols) * cellW;
+    const oy = LEGEND_H + Math.floor(i / cols) * CELL_H;
+    const cell = svg.append('g').attr('class', `cell cell-${measure.key}`).attr('transform', `translate(${ox},${oy})`);
+    const lines = measureLines(runs, measure);
+    const x = scaleLinear().domain([0, end]).range([m.left, cellW - m.right]);
+    const top = measure.percent ? 100 : Math.max(1e-6, ...lines.flatMap((l) => l.values.map((v) => v[1]))) * 1.1;
+    const y = scaleLinear().domain([0, top]).nice().range([CELL_H - m.bottom, m.top]);
+    cell.append('text').attr('class', 'cell-title').attr('x', m.left).attr('y', 14).text(measure.label);
+    cell.append('g').attr('class', 'axis').attr('transform', `translate(0,${CELL_H - m.bottom})`).call(axisBottom(x).tickValues(x.ticks(Math.min(end, Math.max(2, Math.floor(cellW / 70)))).filter(Number.isInteger)).tickFormat((d) => String(d)));
+    cell.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5).tickFormat((d) => (measure.percent ? `${d} %` : String(d))));
+    cell.append('text').attr('class', 'axis-label').attr('x', (m.left + cellW - m.right) / 2).attr('y', CELL_H - 4).attr('text-anchor', 'middle').text('edits');
+    for (const l of lines) {
+      const s = METHOD_STYLE[l.method];
+      const colour = css(...s.colour);
+      cell.append('path').attr('class', `line line-${l.method}`).attr('fill', 'none').attr('stroke', colour).attr('stroke-width', 2).attr('stroke-dasharray', s.dash || null).attr('d', linePath(l.values, x, y));
+      cell.append('g').attr('class', `dots dots-${l.method}`).selectAll('circle').data(l.values).join('circle')
+        .attr('class', 'pt').attr('cx', (v) => x(v[0])).attr('cy', (v) => y(v[1])).attr('r', l.values.length > 80 ? 1.5 : 2.5).attr('fill', colour)
+        .append('title').text((v) => `${METHOD_LABELS[l.method]} after ${v[0]} edits: ${measure.label} ${measure.percent ? `${v[1].toFixed(1)} %` : v[1].toPrecision(3)}`);
+    }
+  });
+  return svg.node()!;
+}

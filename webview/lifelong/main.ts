@@ -1,0 +1,187 @@
+// The Lifelong editing panel's webview: a form that starts a session (methods, N world
+// counterfactuals or a requests file, batch, every, v* steps), Cancel, Open Run Folder… / Reload,
+// the runs' status, and the curves (chart.ts) drawn from the host's 'session' snapshot as points
+// arrive; PNG / SVG / CSV export. The form and the last session are kept with setState (a reload
+// draws them again; a session that was still running then is marked interrupted).
+
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import type { FactMethod } from '../../src/protocol/engine';
+import { LIFELONG_METHODS, type LifelongContext, type LifelongPanel, type LifelongPanelState, type LifelongRunSnapshot, type LifelongSession, type LifelongStart } from '../../src/protocol/lifelong';
+import { Host, h } from '../shared/host';
+import { button, textfield } from '../shared/controls';
+import { chartFile } from '../shared/export';
+import { curvesChart } from './chart';
+import { curvesCsv, MEASURES, METHOD_LABELS, pct } from './data';
+import './style.css';
+
+const host = new Host<LifelongPanel, LifelongPanelState>();
+const root = document.getElementById('root')!;
+const saved = host.getState();
+let form: LifelongStart = { methods: ['rome', 'alphaedit'], n: 100, batch: 10, every: 10, ...saved?.form };
+let session: LifelongSession | undefined = saved?.session;
+/** Drawn from the saved state, no snapshot from the host yet (after a reload). */
+let restored = !!session;
+let ctx: LifelongContext = { running: false };
+let error = '';
+
+const save = () => host.setState({ form, session });
+
+const formBox = h('section', { id: 'form' });
+const statusBox = h('section', { id: 'runs' });
+const chartBox = h('section', { id: 'curves' });
+root.replaceChildren(h('h1', {}, 'Lifelong editing'), formBox, statusBox, chartBox);
+
+async function act(fn: () => Promise<unknown>): Promise<void> {
+  error = '';
+  try {
+    await fn();
+  } catch (e) {
+    error = (e as Error).message;
+  }
+  renderAll();
+}
+
+const running = () => !restored && !!session?.runs.some((r) => r.status === 'running' || r.status === 'queued');
+
+async function exportAs(format: 'png' | 'svg' | 'csv'): Promise<void> {
+  if (!session) return;
+  const name = `lifelong-${session.runs.map((r) => r.method).join('-')}`;
+  if (format === 'csv') {
+    await host.request('save', { format, suggestedName: `${name}.csv`, text: curvesCsv(session.runs) }, 10 * 60_000);
+    return;
+  }
+  await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.curves')], format, name), 10 * 60_000);
+}
+
+/** A whole number from a field, or undefined when it is empty (the engine's default). */
+function whole(v: string): number | undefined {
+  const n = Math.round(Number(v));
+  return v.trim() === '' || !Number.isFinite(n) || n < 1 ? undefined : n;
+}
+
+function methodBox(m: FactMethod): HTMLElement {
+  const box = document.createElement('vscode-checkbox');
+  box.id = `method-${m}`;
+  box.setAttribute('label', METHOD_LABELS[m]);
+  if (form.methods.includes(m)) box.setAttribute('checked', '');
+  box.addEventListener('change', () => {
+    const on = (box as unknown as { checked: boolean }).checked;
+    form = { ...form, methods: LIFELONG_METHODS.filter((x) => (x === m ? on : form.methods.includes(x))) };
+    save();
+    renderForm();
+  });
+  return box;
+}
+
+function renderForm(): void {
+  const busy = running();
+  const set = (key: 'n' | 'batch' | 'every') => (v: string) => { form = { ...form, [key]: whole(v) }; save(); };
+  formBox.replaceChildren(
+    h('p', { class: 'muted' }, 'Applies N edits one after another (B requests per edit for MEMIT / AlphaEdit; ROME, DiKE and GLAME one at a time) on a stack of its own over the unedited model — your edit stack is not touched — and measures every K edits. Methods run one after another, each in .mechedit/lifelong/<session>/<method>/.'),
+    h('div', { class: 'row' }, h('vscode-label', {}, 'Methods'), ...LIFELONG_METHODS.map(methodBox)),
+    h('div', { class: 'row' },
+      textfield('n', 'World counterfactuals N', form.n === undefined ? '' : String(form.n), set('n'), { className: 'num' }),
+      textfield('requests-file', 'or a requests file (JSONL)', form.requestsFile ?? '', (v) => { form = { ...form, requestsFile: v.trim() || undefined }; save(); }, { wide: true }),
+      textfield('batch', 'Batch B', form.batch === undefined ? '' : String(form.batch), set('batch'), { className: 'num' }),
+      textfield('every', 'Measure every K', form.every === undefined ? '' : String(form.every), set('every'), { className: 'num' }),
+      textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); }, { className: 'num' }),
+    ),
+    h('div', { class: 'row' },
+      button('Start', 'play', () => void act(() => host.request('start', { ...form, resume: undefined })), 'start', busy || !ctx.model || form.methods.length === 0),
+      button('Cancel', 'debug-stop', () => void act(() => host.request('cancel', {})), 'cancel', !busy),
+      // A session started here resumes with what it was started with; a folder read from disk with the form's settings.
+      button('Resume', 'debug-continue', () => void act(() => host.request('start', { ...(session!.start ?? form), methods: session!.runs.map((r) => r.method), resume: session!.folder })), 'resume', busy || !ctx.model || !resumable()),
+      button('Open Run Folder…', 'folder-opened', () => void act(() => host.request('open', {}, 24 * 3600_000)), 'open', busy),
+      button('Reload', 'refresh', () => void act(() => host.request('reload', {})), 'reload', busy || !session?.folder),
+      h('div', { class: 'exports' },
+        button('PNG', 'file-media', () => void act(() => exportAs('png')), 'export-png', !hasPoints()),
+        button('SVG', 'file-media', () => void act(() => exportAs('svg')), 'export-svg', !hasPoints()),
+        button('CSV', 'file-code', () => void act(() => exportAs('csv')), 'export-csv', !hasPoints()))),
+    ctx.model ? '' : h('p', { class: 'muted' }, 'Open a model to start runs; run folders can be shown without one.'),
+    error ? h('p', { class: 'error', role: 'alert', id: 'error' }, error) : '',
+  );
+}
+
+const hasPoints = () => !!session?.runs.some((r) => r.points.length);
+/** A session with a folder whose runs did not all finish. */
+const resumable = () => !!session?.folder && session.runs.some((r) => r.status !== 'done');
+
+function runLine(r: LifelongRunSnapshot): HTMLElement {
+  const last = r.points[r.points.length - 1];
+  const status = restored && (r.status === 'running' || r.status === 'queued') ? 'interrupted' : r.status;
+  const progress = r.status === 'running' && r.total ? `${r.done ?? 0} / ${r.total}` : last ? `${last.edits}` : '0';
+  return h('tr', { class: `run run-${r.method}` },
+    h('td', {}, METHOD_LABELS[r.method]),
+    h('td', { class: `status-${status}` }, status === 'running' ? h('vscode-progress-ring', { class: 'small' }) : '', status),
+    h('td', { class: 'num' }, progress),
+    h('td', { class: 'num' }, pct(last?.efficacy)),
+    h('td', { class: 'num' }, pct(last?.paraphrase)),
+    h('td', { class: 'num' }, pct(last?.specificity)),
+    h('td', { class: 'num' }, last ? `${last.seconds.toFixed(1)} s` : '—'),
+    h('td', { class: 'muted' }, r.error ? h('span', { class: 'error' }, r.error) : r.message ?? ''),
+  );
+}
+
+function renderSession(): void {
+  const s = session;
+  if (!s) {
+    statusBox.replaceChildren(h('p', { class: 'muted', id: 'empty' }, 'No run yet: start one above, or open a run folder (mechedit sequential --out DIR writes one).'));
+    chartBox.replaceChildren();
+    return;
+  }
+  statusBox.replaceChildren(
+    s.folder ? h('p', { class: 'muted', id: 'folder' }, `${s.source === 'folder' ? 'Read from' : 'Run folder'}: `, h('code', {}, s.folder)) : '',
+    s.error ? h('p', { class: 'error', role: 'alert' }, s.error) : '',
+    s.runs.length
+      ? h('table', { class: 'runs' },
+        h('tr', {}, ...['method', 'status', 'edits', 'efficacy', 'paraphrase', 'specificity', 'time', ''].map((c) => h('th', {}, c))),
+        ...s.runs.map(runLine))
+      : '',
+  );
+  const width = Math.max(320, (root.clientWidth || 900) - 8);
+  chartBox.replaceChildren(s.runs.length ? curvesChart(s.runs, width) : '');
+}
+
+function renderAll(): void {
+  renderForm();
+  renderSession();
+  summary();
+}
+
+/** Tells the host what is drawn (tests and screenshots rely on it). */
+function summary(): void {
+  const s = session;
+  host.rendered({
+    status: !s ? 'empty' : s.error ? 'error' : running() ? 'running' : restored && s.runs.some((r) => r.status === 'running') ? 'interrupted' : 'drawn',
+    source: s?.source,
+    folder: s?.folder,
+    runs: s?.runs.map((r) => ({ method: r.method, status: r.status, points: r.points.length, lastEdits: r.points[r.points.length - 1]?.edits, lastEfficacy: r.points[r.points.length - 1]?.efficacy })) ?? [],
+    charts: document.querySelectorAll('svg.curves g.cell').length,
+    measures: MEASURES.map((m) => m.key),
+    lines: document.querySelectorAll('svg.curves path.line').length,
+    dots: document.querySelectorAll('svg.curves circle.pt').length,
+    cancelEnabled: running(),
+    error: error || s?.error || s?.runs.find((r) => r.error)?.error,
+  });
+}
+
+host.on('session', (snapshot) => {
+  const wasRunning = running();
+  session = snapshot;
+  restored = false;
+  // A session started by the command (or this form): the form shows what it runs.
+  if (snapshot.start && !snapshot.start.resume && !wasRunning && running()) form = { ...snapshot.start };
+  save();
+  // The form only changes when a session starts or ends (typing in it is not interrupted by points).
+  if (wasRunning !== running()) renderForm();
+  renderSession();
+  summary();
+});
+host.on('context', (c) => {
+  ctx = c;
+  renderAll();
+});
+window.addEventListener('resize', () => renderSession());
+renderAll();
+host.ready();
