@@ -12,7 +12,7 @@
 // in-context statement of the fact reaches on the same questions.
 //   s/edit   wall seconds per case of both suites (compute + score), this machine, one process
 //
-//   node bench/glame.mjs [--limit 20] [--methods rome,glame,memit] [--lti] [--out DIR] [--model DIR] [--threads 0]
+//   node bench/glame.mjs [--limit 20] [--probe-limit 54] [--methods rome,glame,memit] [--lti] [--out DIR] [--model DIR] [--threads 0]
 // Needs `npx tsc -p .` (reads out/). Run folders per suite and method under --out (resumable).
 
 import * as fs from 'node:fs';
@@ -29,6 +29,7 @@ const { runProbes } = out('core/diagnostics/probesRun.js');
 const { values } = parseArgs({
   options: {
     limit: { type: 'string', default: '20' },
+    'probe-limit': { type: 'string', default: '54' },
     methods: { type: 'string', default: 'rome,glame,memit' },
     lti: { type: 'boolean' },
     out: { type: 'string' },
@@ -40,6 +41,7 @@ const modelDir = values.model ?? path.join(repo, 'models', 'default');
 const outDir = values.out ?? fs.mkdtempSync(path.join(os.tmpdir(), 'glame-bench-'));
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
 const limit = Number(values.limit);
+const probeLimit = Number(values['probe-limit']);
 
 /** Seconds spent filling a run folder, summed over the runs that filled it (a resumed run adds its share). */
 function addTime(dir, seconds, cases) {
@@ -75,20 +77,20 @@ for (const method of values.methods.split(',').map((m) => m.trim()).filter(Boole
     const te = addTime(evokeDir, (performance.now() - t0) / 1000, evoke.cases - before);
 
     // A finished probes folder of the same limit is read back (the probes run has no --resume).
-    const probesDir = path.join(outDir, `probes-${name}`);
+    const probesDir = path.join(outDir, `probes-${name}-${probeLimit}`);
     t0 = performance.now();
     const doneFile = path.join(probesDir, 'bench-probes.json');
-    const probes = fs.existsSync(doneFile) && JSON.parse(fs.readFileSync(doneFile, 'utf8')).limit === limit ? JSON.parse(fs.readFileSync(doneFile, 'utf8')) : await runProbes(model, {
+    const probes = fs.existsSync(doneFile) && JSON.parse(fs.readFileSync(doneFile, 'utf8')).limit === probeLimit ? JSON.parse(fs.readFileSync(doneFile, 'utf8')) : await runProbes(model, {
       cases: path.join(modelDir, 'eval', 'probes.json'),
       method,
-      limit,
+      limit: probeLimit,
       out: probesDir,
       perCase: perCase(),
       onProgress: progress('probes'),
       log: (m) => process.stderr.write(`\n${name}: ${m}\n`),
     });
     const fresh = !probes.limit;
-    if (fresh) fs.writeFileSync(doneFile, JSON.stringify({ limit, summary: probes.summary }));
+    if (fresh) fs.writeFileSync(doneFile, JSON.stringify({ limit: probeLimit, summary: probes.summary }));
     const tp = addTime(probesDir, fresh ? (performance.now() - t0) / 1000 : 0, fresh ? probes.summary.cases : 0);
     process.stderr.write('\n');
     rows.push({ name, evoke: evoke.summary, probes: probes.summary.parametric, conflict: probes.summary.conflict, perEdit: (te.seconds + tp.seconds) / Math.max(1, te.cases + tp.cases) });
@@ -98,15 +100,15 @@ for (const method of values.methods.split(',').map((m) => m.trim()).filter(Boole
 
 const f = (x) => (x === undefined || Number.isNaN(x) ? '–' : x.toFixed(1));
 const ind = (s, task, k) => f(s[task]?.indicators?.[k]);
-console.log(`\nGLAME bench, ${path.relative(repo, modelDir) || modelDir}, first ${limit} EVOKE cases and first ${limit} probe cases, ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), ${new Date().toISOString().slice(0, 10)}; run folders in ${outDir}\n`);
+console.log(`\nGLAME bench, ${path.relative(repo, modelDir) || modelDir}, first ${limit} EVOKE cases and first ${probeLimit} probe cases, ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), ${new Date().toISOString().slice(0, 10)}; run folders in ${outDir}\n`);
 console.log('| method | efficacy (EVOKE) | paraphrase | **two-hop portability** (top-1) | multi-hop EOS | multi-hop AMS | prefix distraction EOS | specificity | reversal gap | edit wins over old fact in context | consistency | same-subject R-Loc | s / edit |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {
   const p = r.probes;
-  console.log(`| ${r.name} | ${ind(r.evoke, 'efficacy', 'success')} | ${ind(r.evoke, 'paraphrase', 'success')} | **${f(p.ripple.success)}** (${f(p.ripple.top1)}) | ${ind(r.evoke, 'multihop', 'eos')} | ${ind(r.evoke, 'multihop', 'ams')} | ${ind(r.evoke, 'prefix', 'eos')} | ${ind(r.evoke, 'relationSpecificity', 'eos')} | ${f(p.reversal.gap)} (n ${p.reversal.cases}) | ${f(r.conflict.editWinsOverOldContext)} | ${f(p.agreement)} | ${f(p.rloc)} | ${r.perEdit.toFixed(1)} |`);
+  console.log(`| ${r.name} | ${ind(r.evoke, 'efficacy', 'success')} | ${ind(r.evoke, 'paraphrase', 'success')} | **${f(p.ripple.success)}** (${f(p.ripple.top1)}) | ${ind(r.evoke, 'multihop', 'eos')} | ${ind(r.evoke, 'multihop', 'ams')} | ${ind(r.evoke, 'prefix', 'eos')} | ${ind(r.evoke, 'relationSpecificity', 'eos')} | ${p.reversal.cases ? `${f(p.reversal.gap)} (n ${p.reversal.cases})` : '– (no case)'} | ${f(r.conflict.editWinsOverOldContext)} | ${f(p.agreement)} | ${f(p.rloc)} | ${r.perEdit.toFixed(1)} |`);
 }
 if (inContext) {
   const p = inContext;
-  console.log(`| in context (no edit) | ${f(p.efficacy)} (probes) | – | **${f(p.ripple.success)}** (${f(p.ripple.top1)}) | – | – | – | – | ${f(p.reversal.gap)} | – | ${f(p.agreement)} | ${f(p.rloc)} | – |`);
+  console.log(`| in context (no edit) | ${f(p.efficacy)} (probes) | – | **${f(p.ripple.success)}** (${f(p.ripple.top1)}) | – | – | – | – | ${p.reversal.cases ? f(p.reversal.gap) : '– (no case)'} | – | ${f(p.agreement)} | ${f(p.rloc)} | – |`);
 }
 console.log('\nEfficacy/paraphrase: P(o*) > P(o) (EVOKE). Two-hop portability: the two-hop answer through o* beats the one through o (probes ripple). Multi-hop EOS: the new two-hop answer beats the edit target o* (not overfit to o*); AMS: the new two-hop answer beats the original. Prefix distraction EOS: after "s r o*." the neighbour keeps its own answer over o*. Reversal gap: forward − reverse efficacy on relations whose inverse has one answer.');

@@ -18,6 +18,7 @@ import { ortTargets } from '../core/diagnostics/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
+import { METHOD_LABELS, type FactMethod } from '../protocol/engine';
 import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, DiagnosticsParams, ProbesDiagnostics } from '../protocol/diagnostics';
 import type { RunProgress } from '../core/diagnostics/runner';
 import type { Progress } from '../core/runtime/selftest';
@@ -82,7 +83,7 @@ export function registerDiagnostics(server: EngineServer, snapshot: () => EditSt
       baseline: path.join(dir, 'before'),
       edits: s.list().filter((e) => e.enabled).map((e) => e.id),
       perCase: method === 'none' ? undefined : { stack: s, lti, ...settings },
-      onProgress: phase(method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
+      onProgress: phase(method === 'none' ? 'with the edits' : `with each case's ${methodName(method)} edit`),
     });
     const cases = (d: string) => readCases<CaseResult>(path.join(d, 'cases.jsonl'));
     return {
@@ -125,7 +126,7 @@ async function fineKed(s: EditStack, p: DiagnosticsParams, progress: Progress): 
     baseline: path.join(dir, 'before'),
     edits: s.list().filter((e) => e.enabled).map((e) => e.id),
     perCase: method === 'none' ? undefined : { stack: s, lti, ...settings },
-    onProgress: phaseOf(progress, method === 'none' ? 'with the edits' : `with each case's ${method.toUpperCase()} edit`),
+    onProgress: phaseOf(progress, method === 'none' ? 'with the edits' : `with each case's ${methodName(method)} edit`),
   });
   return {
     kind: 'fine-ked',
@@ -164,4 +165,9 @@ async function probes(s: EditStack, p: DiagnosticsParams, progress: Progress): P
     onProgress: (done, total) => progress.report(done, total, `knowledge probes: ${done}/${total} cases`),
   });
   return { kind: 'probes', method: `${method}${lti ? '+lti' : ''}`, data: cases, groups: r.groups, summary: r.summary, out, issues: r.issues.length, seconds: r.seconds };
+}
+
+/** A per-case method as users know it ("AlphaEdit", not "ALPHAEDIT"). */
+function methodName(method: string): string {
+  return METHOD_LABELS[method as FactMethod] ?? method;
 }

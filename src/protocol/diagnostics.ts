@@ -184,7 +184,7 @@ export interface EditDiagnostics {
   seconds: number;
 }
 
-export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike';
+export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike' | 'glame';
 
 export interface DiagnosticsParams {
   kind: 'evoke' | 'ort' | 'fine-ked' | 'probes';

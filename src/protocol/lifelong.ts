@@ -72,7 +72,7 @@ export const LIFELONG_METHODS: readonly FactMethod[] = ['rome', 'memit', 'alphae
 /** The methods that edit one request at a time (core SINGLE_FACT_METHODS): their runs use batch 1. */
 export const ONE_REQUEST_METHODS: readonly FactMethod[] = ['rome', 'dike', 'glame'];
 
-export const METHOD_LABELS: Record<FactMethod, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
+export { METHOD_LABELS } from './engine';
 
 // The panel.
 

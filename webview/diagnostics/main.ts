@@ -36,6 +36,7 @@ const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
   { id: 'memit', label: 'Each case\'s own MEMIT edit' },
   { id: 'alphaedit', label: 'Each case\'s own AlphaEdit edit' },
   { id: 'dike', label: 'Each case\'s own DiKE edit' },
+  { id: 'glame', label: 'Each case\'s own GLAME edit' },
 ];
 
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
@@ -251,7 +252,7 @@ const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : i
 
 /** What per-case edits use, in words (the layer picked for edits, mechedit.memit.lambda). */
 function perCaseNote(): string {
-  const layer = ctxInfo.editLayer !== undefined ? `ROME at layer ${ctxInfo.editLayer} (picked for edits)` : "ROME at the model's default layer";
+  const layer = ctxInfo.editLayer !== undefined ? `ROME / DiKE / GLAME at layer ${ctxInfo.editLayer} (picked for edits)` : "ROME / DiKE / GLAME at the model's default layer";
   const lambda = ctxInfo.memitLambda !== undefined ? `MEMIT λ ${ctxInfo.memitLambda} (mechedit.memit.lambda)` : "MEMIT's default λ";
   return `Per-case edits: ${layer} · ${lambda}`;
 }

@@ -128,7 +128,7 @@ export async function computeAlphaEdit(model: LoadedModel, stack: EditStack, req
   const t3 = performance.now();
   const { lambda: _mom2, ...vstarHp } = t.hp;
   const json = batchEditJson(model, 'alphaedit', 'AlphaEdit', requests, {
-    layers: t.layers, ...vstarHp, threshold, lambda: lambdaRel, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates,
+    layers: t.layers, defaults: t.defaults, ...vstarHp, threshold, lambda: lambdaRel, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates,
     stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count },
     nullSpace: t.layers.map((layer, i) => ({ layer, tau: spaces[i].tau, dimension: spaces[i].dimension, lambda: lambdas[i], previousKeys: previousKeys(stack, layer, spaces[i]).cols.length })),
   }, o.label);

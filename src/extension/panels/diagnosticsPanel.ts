@@ -74,7 +74,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
       let last = 0;
       // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
-      const settings = p.method === 'rome' || p.method === 'dike' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
+      const settings = p.method === 'rome' || p.method === 'dike' || p.method === 'glame' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
       const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
         token,
         timeoutMs: 0,
