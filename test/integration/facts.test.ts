@@ -73,8 +73,8 @@ describe('Fact edits from a request file', () => {
     const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
     assert.deepEqual(titles, [
       '0:Compute one MEMIT edit for all 2 facts', '0:One AlphaEdit edit for all 2',
-      '1:Compute ROME edit', '1:ROME + LTI', '1:MEMIT', '1:AlphaEdit', '1:DiKE',
-      '2:Compute ROME edit', '2:ROME + LTI', '2:MEMIT', '2:AlphaEdit', '2:DiKE',
+      '1:Compute ROME edit', '1:ROME + LTI', '1:MEMIT', '1:AlphaEdit', '1:DiKE', '1:GLAME',
+      '2:Compute ROME edit', '2:ROME + LTI', '2:MEMIT', '2:AlphaEdit', '2:DiKE', '2:GLAME',
       '3:Redirect (ROCR)',
     ]);
     await screenshot('request-file-codelens');

@@ -38,6 +38,7 @@ sys.dont_write_bytecode = True
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import generate as G  # noqa: E402
+from output import write_or_check  # noqa: E402
 
 MODEL = os.path.join(G.ROOT, "models", "default")
 OUT = os.path.join(MODEL, "eval", "counterfactuals.json")
@@ -93,14 +94,7 @@ def build():
 
 
 def main():
-    text = json.dumps(build(), indent=1) + "\n"
-    if "--check" in sys.argv:
-        same = open(OUT).read() == text
-        print("counterfactuals.json is up to date" if same else "counterfactuals.json DIFFERS from a rebuild")
-        sys.exit(0 if same else 1)
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"wrote {OUT}")
+    write_or_check(OUT, build())
 
 
 if __name__ == "__main__":

@@ -50,6 +50,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import generate as G  # noqa: E402
 from reference import Model  # noqa: E402
 import torch  # noqa: E402
+from output import write_or_check  # noqa: E402
 
 MODEL = os.path.join(G.ROOT, "models", "default")
 OUT = os.path.join(MODEL, "eval", "fine_ked.json")
@@ -178,14 +179,7 @@ def main():
     if "--krd-world" in sys.argv:
         krd_training_world(json.load(open(OUT)), sys.argv[sys.argv.index("--krd-world") + 1])
         return
-    text = json.dumps(build(), indent=1) + "\n"
-    if "--check" in sys.argv:
-        same = open(OUT).read() == text
-        print("fine_ked.json is up to date" if same else "fine_ked.json DIFFERS from a rebuild")
-        sys.exit(0 if same else 1)
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"wrote {OUT}")
+    write_or_check(OUT, build())
 
 
 if __name__ == "__main__":

@@ -47,6 +47,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import fine_ked as FK  # noqa: E402  (Knows, new_object, the world's paths)
 import generate as G  # noqa: E402
+from output import write_or_check  # noqa: E402
 
 OUT = os.path.join(FK.MODEL, "eval", "probes.json")
 SEED = 20261204
@@ -194,14 +195,7 @@ def build():
 
 
 def main():
-    text = json.dumps(build(), indent=1) + "\n"
-    if "--check" in sys.argv:
-        same = os.path.exists(OUT) and open(OUT).read() == text
-        print("probes.json is up to date" if same else "probes.json DIFFERS from a rebuild")
-        sys.exit(0 if same else 1)
-    with open(OUT, "w") as f:
-        f.write(text)
-    print(f"wrote {OUT}")
+    write_or_check(OUT, build())
 
 
 if __name__ == "__main__":
