@@ -19,6 +19,11 @@ export interface RewriteCase {
   neighborhoodPrompts: string[];
 }
 
+/** What names a case in a result line: id, subject, relation (when known) and the two targets. */
+export function caseIdentity(c: Pick<RewriteCase, 'caseId' | 'subject' | 'relationId' | 'targetNew' | 'targetTrue'>): { caseId: number; subject: string; relation?: string; targetNew: string; targetTrue: string } {
+  return { caseId: c.caseId, subject: c.subject, ...(c.relationId ? { relation: c.relationId } : {}), targetNew: c.targetNew, targetTrue: c.targetTrue };
+}
+
 /** One edit request and the prompts that measure it. */
 export interface EvokeCase extends RewriteCase {
   prefixDistraction: string[];

@@ -19,6 +19,7 @@
 
 import type { AnswerPair, AnswerScore } from '../analysis/answers';
 import { FINE_LEVELS, type FineKedCase } from './fineKedData';
+import { caseIdentity } from './evokeData';
 import type { FactScore, FineKedResult, FineKedSummary, FineLevel, LevelSummary, PromptTask } from '../../protocol/diagnostics';
 
 export type { FactScore, FineKedResult, FineKedSummary, LevelSummary, PromptTask };
@@ -85,11 +86,7 @@ export function evaluateCase(c: FineKedCase, scores: AnswerScore[], reference: A
     };
   });
   return {
-    caseId: c.caseId,
-    subject: c.subject,
-    ...(c.relationId ? { relation: c.relationId } : {}),
-    targetNew: c.targetNew,
-    targetTrue: c.targetTrue,
+    ...caseIdentity(c),
     efficacy,
     ...(paraphrase ? { paraphrase } : {}),
     ...(neighbourhood ? { neighbourhood } : {}),

@@ -26,6 +26,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { scoreAnswers, type AnswerPair, type AnswerScore } from '../analysis/answers';
 import { allTop, topShare } from './fineKed';
+import { caseIdentity } from './evokeData';
 import type { ProbeCase } from './probesData';
 import type { ProbeConflict, ProbeResult, ProbeSummary, ProbeView, ProbeViewSummary } from '../../protocol/diagnostics';
 
@@ -123,11 +124,28 @@ export interface ProbeOptions {
  */
 export async function measureProbes(model: LoadedModel, measured: LoadedModel, c: ProbeCase, o: ProbeOptions = {}): Promise<{ view: ProbeView; conflict: ProbeConflict }> {
   const frame = o.frame ?? DEFAULT_FRAME;
+  const ref = await scoreReference(model, c, frame, false, o.isCancelled);
   const view = viewPairs(c, o.inContext ? framed(frame, c, c.targetNew) : '');
-  const scores = await scoreAnswers(measured, [...view, ...conflictPairs(c, frame, 'old')], { isCancelled: o.isCancelled });
-  const ref = await scoreAnswers(model, [...referencePairs(c), ...conflictPairs(c, frame, 'new')], { isCancelled: o.isCancelled });
+  return scoreMeasured(measured, c, frame, ref, view, o.isCancelled);
+}
+
+/**
+ * What the unedited model gives one case: its known same-subject facts, the new fact stated before
+ * the edit prompt (the conflict's other half) and, with `inContext`, the whole in-context view —
+ * one batched run, so a case's edit and its in-context reference share it.
+ */
+export async function scoreReference(model: LoadedModel, c: ProbeCase, frame: string, inContext: boolean, isCancelled?: () => boolean): Promise<{ known: AnswerScore[]; fresh: AnswerScore[]; inContext?: ProbeView }> {
   const k = c.sameSubject.length;
-  return { view: evaluateView(c, scores.slice(0, view.length), ref.slice(0, k)), conflict: evaluateConflict(scores.slice(view.length), ref.slice(k)) };
+  const view = inContext ? viewPairs(c, framed(frame, c, c.targetNew)) : [];
+  const scores = await scoreAnswers(model, [...referencePairs(c), ...conflictPairs(c, frame, 'new'), ...view], { isCancelled });
+  const known = scores.slice(0, k);
+  return { known, fresh: scores.slice(k, k + 2), ...(inContext ? { inContext: evaluateView(c, scores.slice(k + 2), known) } : {}) };
+}
+
+/** The view `pairs` (viewPairs with its prefix) and the old fact stated in context, on the measured model. */
+export async function scoreMeasured(measured: LoadedModel, c: ProbeCase, frame: string, ref: { known: AnswerScore[]; fresh: AnswerScore[] }, pairs: AnswerPair[], isCancelled?: () => boolean): Promise<{ view: ProbeView; conflict: ProbeConflict }> {
+  const scores = await scoreAnswers(measured, [...pairs, ...conflictPairs(c, frame, 'old')], { isCancelled });
+  return { view: evaluateView(c, scores.slice(0, pairs.length), ref.known), conflict: evaluateConflict(scores.slice(pairs.length), ref.fresh) };
 }
 
 /**
@@ -142,11 +160,7 @@ export function scoreProbes(model: LoadedModel, stack: EditStack, c: ProbeCase, 
 /** A case's result: the parametric view (edited model), the in-context view (unedited model, new fact stated) and the conflict. */
 export function probeResult(c: ProbeCase, parametric: { view: ProbeView; conflict: ProbeConflict }, inContext: ProbeView): ProbeResult {
   return {
-    caseId: c.caseId,
-    subject: c.subject,
-    ...(c.relationId ? { relation: c.relationId } : {}),
-    targetNew: c.targetNew,
-    targetTrue: c.targetTrue,
+    ...caseIdentity(c),
     parametric: parametric.view,
     inContext,
     conflict: parametric.conflict,

@@ -13,7 +13,7 @@ import type { Edit } from '../edits/editFile';
 import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
 import { badInput, cancelled } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
-import { framed, measureProbes, probeResult, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
+import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
 import { caseRunConfig, fitContext, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
 import { openRun, writeIssues, writeSummaryFile } from './runner';
@@ -93,11 +93,12 @@ export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<P
     const results: ProbeResult[] = [];
     for (const c of g.cases) {
       if (o.isCancelled?.()) throw cancelled(`Cancelled after ${done} of ${total} cases.`);
-      const measure = (m: LoadedModel) => measureProbes(reference, m, c, { frame, isCancelled: o.isCancelled });
+      // The unedited model is scored once per case: the R-Loc reference, the new fact in context, and the in-context view.
+      const ref = await scoreReference(reference, c, frame, true, o.isCancelled);
+      const measure = (m: LoadedModel) => scoreMeasured(m, c, frame, ref, viewPairs(c), o.isCancelled);
       const parametric = o.method === 'none' ? await measure(model)
         : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: c.subject, prompt: c.prompt, target: c.targetNew }, measure, o.isCancelled);
-      const inContext = await measureProbes(reference, reference, c, { frame, inContext: true, isCancelled: o.isCancelled });
-      const r = probeResult(c, parametric, inContext.view);
+      const r = probeResult(c, parametric, ref.inContext!);
       results.push(r);
       run?.append([r]);
       o.onProgress?.(++done, total);
