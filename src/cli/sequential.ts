@@ -7,13 +7,15 @@ import * as path from 'node:path';
 import { badInput } from '../core/errors';
 import { runSequential, type CurvePoint, type SequentialRequest } from '../core/diagnostics/sequential';
 import { readSequentialRequests } from '../core/diagnostics/sequentialData';
+import type { ConsolidationPolicy } from '../core/edits/consolidate';
 import { FACT_METHODS, isFactMethod } from '../core/edits/factEditors';
 import { checkRunFolder } from '../core/outputs';
 import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, type Command } from './common';
 
 const HELP = [
   `mechedit sequential --model DIR|--default --method ${FACT_METHODS.join('|')} --requests FILE|--world-counterfactuals N`,
-  '                    [--batch B] [--every K] --out DIR [--resume] [--layer L | --layers …] [--lambda X] [--steps S] [--json]',
+  '                    [--batch B] [--every K] --out DIR [--resume] [--layer L | --layers …] [--lambda X] [--steps S]',
+  '                    [--consolidate exact|svd:TOL|off] [--json]',
   modelHelp,
   '  --method M           the fact editor; each edit is computed on the model as edited so far (its own stack,',
   '                       on the checkpoint without --edits)',
@@ -26,6 +28,9 @@ const HELP = [
   '  --out DIR            run folder: run.json, edits/ (one edit file per batch), curve.jsonl (one point per line)',
   '  --resume             continue a run folder after a crash or Ctrl-C (the same curve as an uninterrupted run)',
   '  --layer / --layers / --lambda / --steps  override the method\'s defaults (v* steps: --steps)',
+  '  --consolidate P      how the stack folds a module\'s edits once their summed rank passes min(d_out, d_in):',
+  '                       exact (default: one dense ΔW), svd:TOL (a truncated SVD within relative Frobenius',
+  '                       error TOL, e.g. svd:0.01; the run measures, and edits, the truncated model), off',
   'Each point, on first-token top-1: efficacy (o* after the prompts of all edits so far; at 0, all the run\'s',
   'requests before editing), paraphrase (their held-out paraphrases), specificity (unrelated facts the unedited',
   'model answers that it still answers), skills (multiple choice, true/false, two-hop probes of subjects never',
@@ -41,6 +46,16 @@ export function curveRow(p: CurvePoint): string {
   return `| ${p.edits} | ${cell(p.efficacy)} | ${cell(p.paraphrase)} | ${cell(p.specificity)} | ${cell(p.skills.choice)} | ${cell(p.skills.trueFalse)} | ${cell(p.skills.twoHop)} | ${worst ? `${worst.relNorm.toFixed(3)} (${worst.module})` : '–'} | ${Math.round(p.seconds)} |`;
 }
 
+/** --consolidate exact | off | svd:TOL (TOL in [0, 1)). */
+export function consolidationOption(text: string | undefined): ConsolidationPolicy | undefined {
+  if (text === undefined || text === 'exact') return undefined;
+  if (text === 'off') return { mode: 'off' };
+  const m = /^svd:(.+)$/.exec(text);
+  const tolerance = m ? Number(m[1]) : NaN;
+  if (!(tolerance >= 0 && tolerance < 1)) throw badInput(`--consolidate must be exact, off or svd:TOL with TOL in [0, 1), got "${text}"`, { field: '--consolidate', hint: 'For example --consolidate svd:0.01 (1 % relative Frobenius error per module).' });
+  return { mode: 'svd', tolerance };
+}
+
 function numberOption(values: Record<string, unknown>, name: string): number | undefined {
   if (values[name] === undefined) return undefined;
   const x = Number(values[name]);
@@ -54,6 +69,7 @@ export const sequential: Command = {
   options: {
     ...modelOptions, method: { type: 'string' }, requests: { type: 'string' }, 'world-counterfactuals': { type: 'string' }, batch: { type: 'string' }, every: { type: 'string' },
     out: { type: 'string' }, resume: { type: 'boolean' }, layer: { type: 'string' }, layers: { type: 'string' }, lambda: { type: 'string' }, steps: { type: 'string' },
+    consolidate: { type: 'string' },
   },
   async run(values, ctx) {
     const method = requireString(values, 'method');
@@ -66,6 +82,7 @@ export const sequential: Command = {
     const every = intOption(values, 'every', 100, 1, 10_000_000);
     const steps = values.steps === undefined ? undefined : intOption(values, 'steps', 0, 1, 100_000);
     const lambda = numberOption(values, 'lambda');
+    const consolidation = consolidationOption(values.consolidate as string | undefined);
     const model = await openModel(values);
     checkRunFolder(out, model.checkpoint);
     const layer = values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1);
@@ -80,7 +97,7 @@ export const sequential: Command = {
     let header = false;
     let last = 0;
     try {
-      const r = await runSequential(model, { method, requests, worldCounterfactuals, batch, every, out, resume: !!values.resume, settings: Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) }, {
+      const r = await runSequential(model, { method, requests, worldCounterfactuals, batch, every, out, resume: !!values.resume, consolidation, settings: Object.fromEntries(Object.entries(settings).filter(([, v]) => v !== undefined)) }, {
         onPoint: (p) => {
           if (ctx.json) return;
           if (!header) process.stdout.write(`${CURVE_HEADER.join('\n')}\n`);

@@ -14,6 +14,7 @@ import { EditStack } from '../../src/core/edits/stack';
 import { readEdit } from '../../src/core/edits/editFile';
 import { editHealth } from '../../src/core/edits/health';
 import { runSequential, type CurvePoint } from '../../src/core/diagnostics/sequential';
+import { consolidationOption } from '../../src/cli/sequential';
 import { readCounterfactuals, readSequentialRequests } from '../../src/core/diagnostics/sequentialData';
 import { stackHealth } from '../../src/core/diagnostics/sequentialMeasure';
 import type { MechEditError } from '../../src/core/errors';
@@ -81,6 +82,7 @@ test('a resumed run equals an uninterrupted one; its points agree with direct ch
   fs.mkdirSync(path.join(part, 'edits', '.partial'), { recursive: true });
   fs.writeFileSync(path.join(part, 'edits', '.partial', 'seq-00004.safetensors'), 'cut');
   await assert.rejects(runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 3, out: part, resume: true, settings, probeLimit }), (e: MechEditError) => e.data.field === 'every');
+  await assert.rejects(runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 2, out: part, resume: true, settings, probeLimit, consolidation: { mode: 'svd', tolerance: 0.01 } }), (e: MechEditError) => e.data.field === 'consolidation');
   await assert.rejects(runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 2, out: part, settings, probeLimit }), /already holds a run/);
   const seen: number[] = [];
   const b = await runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 2, out: part, resume: true, settings, probeLimit }, { onPoint: (p) => seen.push(p.edits) });
@@ -134,4 +136,8 @@ test('bad requests: refused by line and field; a batch for ROME is refused', asy
   fs.writeFileSync(file, '[{"subject": "A", "prompt": "{} was born in", "target": "B", "paraphrase_prompts": ["A is from"]}]');
   assert.deepEqual(readSequentialRequests(file), [{ subject: 'A', prompt: '{} was born in', target: 'B', paraphrases: ['A is from'] }]);
   await assert.rejects(runSequential(model, { method: 'rome', requests: readSequentialRequests(file), batch: 2, out: path.join(tmp, 'b') }), (e: MechEditError) => e.data.field === '--batch');
+  assert.deepEqual(consolidationOption('svd:0.01'), { mode: 'svd', tolerance: 0.01 });
+  assert.deepEqual(consolidationOption('off'), { mode: 'off' });
+  assert.equal(consolidationOption('exact'), undefined);
+  for (const bad of ['svd:1', 'svd:', 'svd:-0.1', 'dense']) assert.throws(() => consolidationOption(bad), (e: MechEditError) => e.data.field === '--consolidate', bad);
 });

@@ -19,6 +19,7 @@ import { editConcept, editFactRequests } from './diagnoseEdit';
 import { openRun, writeIssues, writeSummaryFile } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
+import { METHOD_LABELS } from '../../protocol/engine';
 
 export type { ProbeGroup };
 
@@ -79,7 +80,7 @@ export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<P
   const all = o.limit ? fits.slice(0, o.limit) : fits;
   const edits = o.edits ?? [];
   const groups: { edit?: ProbeGroup['edit']; note: string; cases: ProbeCase[] }[] =
-    o.method !== 'none' ? [{ note: `each case's own ${o.method.toUpperCase()} edit on top of the stack`, cases: all }]
+    o.method !== 'none' ? [{ note: `each case's own ${METHOD_LABELS[o.method as FactMethod]} edit on top of the stack`, cases: all }]
       : edits.length ? edits.map((e) => ({ edit: { id: e.json.id, label: e.json.label, method: e.json.method }, ...matchEdit(e, fits) })).map((g) => ({ ...g, cases: g.cases.slice(0, o.limit) }))
         : [{ note: 'the model without edits (the baseline: no case\'s edit is applied)', cases: all }];
   const bare = model.edits.size ? model.bare() : model;

@@ -17,6 +17,7 @@
 // Consolidation: the stack folds a module's edits into one dense ΔW once their summed rank exceeds
 // min(d_out, d_in) (policy 'exact', stack.ts) — 128 edits of rank 1 on the bundled model — so
 // thousands of edits cost one d_out × d_in update per module, exact up to float32 rounding of the feed.
+// Options.consolidation may ask for a truncated SVD within a tolerance instead (or no folding).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -26,6 +27,7 @@ import type { LifelongPoint } from '../../protocol/lifelong';
 import { badInput, MechEditError } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import { EditStack } from '../edits/stack';
+import type { ConsolidationPolicy } from '../edits/consolidate';
 import { readEdit, writeEdit, type Edit } from '../edits/editFile';
 import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettings, type FactMethod } from '../edits/factEditors';
 import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
@@ -49,6 +51,12 @@ export interface SequentialOptions {
   settings?: FactEditSettings;
   /** At most this many unrelated facts and probes of each skill (default: all, 200 each on the bundled world). */
   probeLimit?: number;
+  /**
+   * How the run's stack folds a module's edits (default exact: dense once their summed rank passes
+   * min(d_out, d_in)). 'svd' measures the model with the truncated fold, and later edits are computed
+   * on it; recorded in run.json (only when not the default), so a resume must use the same.
+   */
+  consolidation?: ConsolidationPolicy;
 }
 
 /**
@@ -126,6 +134,7 @@ function plan(model: LoadedModel, o: SequentialOptions): Plan {
     requestsSha256: createHash('sha256').update(JSON.stringify(requests)).digest('hex'),
     probesSha256: probesHash(probes),
     settings,
+    ...(o.consolidation && o.consolidation.mode !== 'exact' ? { consolidation: o.consolidation } : {}),
   };
   return { requests, probes, batch, every, config };
 }
@@ -223,7 +232,7 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
   const saved = openFolder(dir, config, model.checkpoint.dir, !!opts.resume);
   const bare = model.bare();
   const stack = new EditStack(bare.withEdits(bare.edits));
-  stack.setConsolidation({ mode: 'exact' });
+  stack.setConsolidation(opts.consolidation ?? { mode: 'exact' });
   const applied: Edit[] = [];
   for (const f of saved.editFiles) {
     const e = readEdit(f);
