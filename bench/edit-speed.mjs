@@ -16,8 +16,9 @@
 // bar), statistics from --xl-samples keys (the key-statistics time at 10 · d_mlp keys is then projected
 // linearly from that measurement, and printed as projected).
 // Per side, the first edit of each method builds sessions and factorisations and is not counted;
-// "ms / edit" is the median of the others. Edits per minute at N = 1,000 are projected from that
-// median (60 000 / ms, as if every edit cost the same), not measured at 1,000 edits.
+// "ms / edit" is the mean of the others (their total time / their number: the edits differ in v*
+// steps, the same edits on both sides), "ms / v* step" their v* time / their steps. Edits per minute
+// at N = 1,000 are projected from that mean (60 000 / ms), not measured at 1,000 edits.
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -43,10 +44,8 @@ const threads = Number(opt.threads);
 const log = (m) => process.stderr.write(`[edit-speed] ${m}\n`);
 process.env.MECHEDIT_CACHE ??= fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-edit-speed-'));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-edit-speed-json-'));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
+const sum = (xs) => xs.reduce((t, x) => t + x, 0);
+const mean = (xs) => (xs.length ? sum(xs) / xs.length : NaN);
 
 /** Seeded counterfactual requests from the bundled world, one per subject (bench/lib.mjs). */
 function worldRequests(n, seed = 1) {
@@ -114,13 +113,14 @@ async function measure(label, modelDir, o) {
   const rows = o.methods.map((method) => {
     const a = ours.filter((x) => x.method === method);
     const b = theirs.edits.filter((x) => x.method === method);
-    const msA = median(a.slice(1).map((x) => x.ms));
-    const msB = median(b.slice(1).map((x) => x.ms));
+    // Mean over the timed edits (the same edits and v* steps on both sides): what N edits cost / N.
+    const msA = mean(a.slice(1).map((x) => x.ms));
+    const msB = mean(b.slice(1).map((x) => x.ms));
     const stepsA = a.slice(1).reduce((s, x) => s + x.steps, 0) / Math.max(1, a.length - 1);
     const lossGap = Math.max(...a.map((x, i) => Math.abs(x.loss - b[i].loss[0])));
     log(`${label} ${method} final v* losses, MechEdit ${a.map((x) => x.loss.toFixed(5)).join(' ')} · PyTorch ${b.map((x) => x.loss[0].toFixed(5)).join(' ')}`);
-    const perStepA = median(a.slice(1).map((x) => x.vstar / x.steps));
-    const perStepB = median(b.slice(1).map((x) => x.vstarMs / x.steps));
+    const perStepA = sum(a.slice(1).map((x) => x.vstar)) / sum(a.slice(1).map((x) => x.steps));
+    const perStepB = sum(b.slice(1).map((x) => x.vstarMs)) / sum(b.slice(1).map((x) => x.steps));
     return { model: label, method, edits: a.length - 1, steps: stepsA, msMechEdit: msA, msTorch: msB, ratio: msA / msB, perStepA, perStepB, perMinuteA: 60000 / msA, perMinuteB: 60000 / msB, lossGap, firstA: a[0].ms, firstB: b[0].ms };
   });
   const stats = { model: label, samples: o.samples, msMechEdit: statsMs, msTorch: theirs.statsMs, keysTorch: theirs.statsKeys, project: o.project };

@@ -19,7 +19,6 @@ const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeFactEdit } = out('core/edits/factEditors.js');
 const { scoreAnswers } = out('core/analysis/answers.js');
-const { withSubject } = out('core/edits/rome.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'memit' }, n: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' }, lambda: { type: 'string' }, layers: { type: 'string' } } });
 const modelDir = path.join(repo, 'models', 'default');
@@ -49,16 +48,6 @@ stack.apply(r.edit);
 const eff = await firstTop(cases.map((c) => ({ prompt: c.fact.prompt, answer: c.request.target })));
 const para = await firstTop(cases.flatMap((c) => c.heldout.map((h) => ({ prompt: h.prompt, answer: c.request.target }))));
 const during = rate(await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer }))));
-// Subjects that end in the same token: at the subject's last token of an early layer their keys
-// differ only by what attention mixed in, so one batch edit has to tell them apart.
-const lastToken = (f) => { const w = withSubject(model, f.prompt.replace(f.subject, '{}'), f.subject); return w.ids[w.lookup]; };
-const edited = cases.map((c) => lastToken(c.fact));
-const count = new Map();
-for (const t of edited) count.set(t, (count.get(t) ?? 0) + 1);
-const split = (xs, shared) => { const ys = xs.filter((_, i) => shared[i] === true); const ns = xs.filter((_, i) => shared[i] === false); return `${rate(ns).toFixed(1)} % of ${ns.length} · ${rate(ys).toFixed(1)} % of ${ys.length}`; };
-const sharedInBatch = edited.map((t) => count.get(t) > 1);
-const neighbourShares = neighbours.map((f) => count.has(lastToken(f)));
-const duringEach = await firstTop(neighbours.map((f) => ({ prompt: f.prompt, answer: f.answer })));
 const hp = r.edit.json.hparams;
 const p = r.vstar.map((v) => v.steps.at(-1).targetProb);
 console.log(`\n${values.method} on models/default: one edit for ${cases.length} counterfactual requests, distinct subjects (seed ${values.seed})`);
@@ -68,8 +57,6 @@ console.log('|---|---|');
 console.log(`| efficacy (new target top-1 on the edit prompt) | ${rate(eff).toFixed(1)} % |`);
 console.log(`| held-out paraphrases (${para.length} prompts) | ${rate(para).toFixed(1)} % |`);
 console.log(`| other subjects' facts, before → with the edit | ${base.toFixed(1)} % → ${during.toFixed(1)} % |`);
-console.log(`| efficacy: subject's last token unique in the batch · shared with another request | ${split(eff, sharedInBatch)} |`);
-console.log(`| other facts kept: subject's last token not edited · the last token of an edited subject | ${split(duringEach, neighbourShares)} |`);
 console.log(`| v*: P(target) at the end (mean, min) | ${(100 * p.reduce((a, b) => a + b, 0) / p.length).toFixed(1)} %, ${(100 * Math.min(...p)).toFixed(1)} % |`);
 console.log(`| time (v* ${(r.timing.vstar / 1000).toFixed(0)} s, solve ${(r.timing.solve / 1000).toFixed(1)} s) | ${seconds.toFixed(0)} s |`);
 await model.release();
