@@ -13,6 +13,7 @@
 
 import type { onnx } from 'onnx-proto';
 import type { AttrValue, GraphBuilder } from './proto';
+import { inferShapes, sameShape, type SShape } from './shapes';
 
 type Node = onnx.INodeProto;
 type Rule = (b: Backward, n: Node, gy: (i: number) => string | undefined) => (string | undefined)[];
@@ -27,6 +28,9 @@ export function addGradients(g: GraphBuilder, loss: string, wrt: string[]): stri
 class Backward {
   private readonly grads = new Map<string, string[]>();
   private needs = new Set<string>();
+  /** Static shapes of the forward values (shapes.ts), and the node whose rule is running. */
+  private shapes = new Map<string, SShape>();
+  private current: Node | undefined;
   constructor(readonly g: GraphBuilder) {}
 
   /** The gradient for input x, built only when x depends on a `wrt` input (no dead weight-gradient nodes). */
@@ -50,6 +54,7 @@ class Backward {
       const n = nodes[i];
       if ((n.output ?? []).some((o) => reaches.has(o))) for (const x of n.input ?? []) if (x) reaches.add(x);
     }
+    this.shapes = inferShapes(nodes, this.g.declaredShapes(), (name) => this.g.intValues(name)).shapes;
     this.grads.set(loss, [this.g.op('Expand', [this.g.float(1), this.g.op('Shape', [loss])])]);
     for (let i = nodes.length - 1; i >= 0; i--) {
       const n = nodes[i];
@@ -57,6 +62,7 @@ class Backward {
       if (!outs.some((o) => reaches.has(o) && needs.has(o) && this.grads.has(o))) continue;
       const rule = RULES[n.opType ?? ''];
       if (!rule) throw new Error(`grad: no gradient rule for ONNX op ${n.opType} (node ${n.name}) on the path to ${loss}`);
+      this.current = n;
       const inputGrads = rule(this, n, (k) => this.total(outs[k]));
       (n.input ?? []).forEach((x, k) => {
         const gx = inputGrads[k];
@@ -87,8 +93,18 @@ class Backward {
     return this.op('Expand', [this.g.float(0), this.shape(x)]);
   }
 
-  /** Sums `grad` over the axes along which `x` was broadcast, and gives it x's shape. */
+  /**
+   * Sums `grad` over the axes along which `x` was broadcast, and gives it x's shape. `grad` has the
+   * shape of the current node's output (for MatMul: its batch dims, then x's matrix dims), so
+   * where x provably has that shape (shapes.ts) it is returned as is.
+   */
   unbroadcast(grad: string, x: string): string {
+    const known = this.shapes.get(x);
+    const so = this.current && this.shapes.get(out0(this.current));
+    const same = this.current?.opType === 'MatMul'
+      ? !!known && !!so && known.length === so.length && sameShape(known.slice(0, -2), so.slice(0, -2))
+      : sameShape(known, so);
+    if (same) return grad;
     const g = this.g;
     const sx = this.shape(x);
     const sg = this.shape(grad);

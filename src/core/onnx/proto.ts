@@ -125,6 +125,14 @@ export class GraphBuilder {
     return this.nodes;
   }
 
+  /** The declared shapes of the inputs and initializers (dims as numbers or dim params). */
+  declaredShapes(): Map<string, Dim[]> {
+    const m = new Map<string, Dim[]>();
+    for (const i of this.inputs) m.set(i.name!, (i.type?.tensorType?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : Number(d.dimValue))));
+    for (const t of this.initializers) m.set(t.name!, (t.dims ?? []).map(Number));
+    return m;
+  }
+
   /** The values of an int64 constant made by constant() or int64(), or undefined. */
   intValues(name: string): number[] | undefined {
     return this.ints.get(name);

@@ -18,7 +18,7 @@ import { prepareGraphDir, type GraphDir } from './graphDir';
 import { writeFileAtomic } from '../atomicWrite';
 
 /** Bumped whenever buildForward's output changes, so cached .onnx files are rebuilt. */
-const GRAPH_VERSION = 7;
+const GRAPH_VERSION = 8;
 
 /** A rank-r update of one output projection: ΔW = Uᵀ V, U [r, d_out], V [r, d_in]. */
 export interface EditTensors {
