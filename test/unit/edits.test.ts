@@ -66,6 +66,17 @@ describe('the edit stack on gpt2-tiny', () => {
     assert.deepEqual(stack.list(), []);
   });
 
+  test('a new stack on the same model starts unedited, whatever the earlier stack applied', async () => {
+    const before = await logits(model);
+    const e = makeEdit(model, 1, 'mlp.out', 1, 5);
+    stack.apply(e);
+    assert.ok(maxDiff(before, await logits(model)) > 1e-3, 'the edit had no effect');
+    const next = new EditStack(model);
+    assert.ok(bytes(await logits(next.model)).equals(bytes(before)), 'a new, empty stack ran with the earlier stack\'s edit');
+    stack.revert(e.json.id);
+    assert.deepEqual(next.list(), []);
+  });
+
   test('two edits on one module stack as rank 2; toggling, strength and reorder recombine them', async () => {
     const before = await logits(model);
     const a = makeEdit(model, 2, 'attn.out', 1, 11, 'a');

@@ -43,8 +43,13 @@ export class EditStack {
   private policy: ConsolidationPolicy = { mode: 'exact' };
   private feeds = new Map<EditKey, ModuleFeed>();
 
-  /** The stack sets `model.edits` on every change: give it a model (or view) of its own. */
-  constructor(readonly model: LoadedModel) {}
+  /**
+   * The stack sets `model.edits` on every change: give it a model (or view) of its own. A new
+   * stack is empty and feeds no edits from the start, whatever an earlier stack left on the model.
+   */
+  constructor(readonly model: LoadedModel) {
+    model.edits = new Map();
+  }
 
   /**
    * A private copy of this stack, on a view of the model with the same edit inputs: what a
