@@ -57,7 +57,8 @@ export class EditStack {
    * off) never reaches this stack, and what is done to this stack meanwhile never reaches it.
    */
   fork(): EditStack {
-    const copy = new EditStack(this.model.withEdits(this.model.edits));
+    const copy = new EditStack(this.model.bare());
+    copy.model.edits = this.model.edits; // a new stack starts empty: the copy takes this one's inputs
     copy.entries = this.entries.map((e) => ({ ...e }));
     copy.policy = this.policy;
     copy.feeds = new Map(this.feeds);
