@@ -186,10 +186,20 @@ class Solvers:
 
     def chol(self, l):
         if l not in self.L:
-            # MechEdit's solveC factorises C + ρI, ρ = 1e-6 × the mean eigenvalue (statistics from
-            # fewer keys than d_mlp are singular); the same here.
+            # MechEdit's solveC factorises C + ρI, ρ = 1e-6 × the mean eigenvalue, and like its
+            # cholesky() retries with 10 ρ (up to 8 times) while C + ρI is not positive definite in
+            # floating point (statistics from fewer keys than d_mlp are singular); the same here.
             C = self.C[l]
-            self.L[l] = torch.linalg.cholesky(C + 1e-6 * torch.trace(C) / C.shape[0] * torch.eye(C.shape[0], dtype=F64))
+            ridge = 1e-6 * torch.trace(C).item() / C.shape[0]
+            eye = torch.eye(C.shape[0], dtype=F64)
+            for _ in range(9):
+                L, info = torch.linalg.cholesky_ex(C + ridge * eye)
+                if info.item() == 0:
+                    break
+                ridge *= 10
+            else:
+                raise SystemExit(f"layer {l}: C is not positive definite even with a ridge of {ridge / 10}")
+            self.L[l] = L
         return self.L[l]
 
     def projector(self, l, tau):
