@@ -38,7 +38,7 @@ const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeFactEdit } = out('core/edits/factEditors.js');
 const { contextTemplates, withSubject, targetIds, statsFor } = out('core/edits/rome.js');
-const { keyStats, corpusDocuments, spreadDocuments, defaultCorpus } = out('core/edits/stats.js');
+const { keyStats, corpusDocuments, spreadDocuments, defaultCorpus, STATS_BATCH } = out('core/edits/stats.js');
 
 const threads = Number(opt.threads);
 const log = (m) => process.stderr.write(`[edit-speed] ${m}\n`);
@@ -80,10 +80,10 @@ async function measure(label, modelDir, o) {
   const t0 = performance.now();
   await keyStats(model, { layer: romeLayer, corpus: defaultCorpus(model), samples: o.samples });
   const statsMs = performance.now() - t0;
-  const job = { model: modelDir, threads, stats: {}, edits: [], statsRows: statsRows(model, o.samples), statsLayer: romeLayer };
+  const job = { model: modelDir, threads, stats: {}, edits: [], statsRows: statsRows(model, o.samples), statsLayer: romeLayer, statsBatch: STATS_BATCH };
   // The forward + Kᵀ K part alone, on the warm session, over the rows PyTorch times (what its side measures).
   const t1 = performance.now();
-  for (let i = 0; i < job.statsRows.length; i += 8) await model.bare().run({ gram: romeLayer, layers: romeLayer + 1 }, model.makeBatch(job.statsRows.slice(i, i + 8)));
+  for (let i = 0; i < job.statsRows.length; i += STATS_BATCH) await model.bare().run({ gram: romeLayer, layers: romeLayer + 1 }, model.makeBatch(job.statsRows.slice(i, i + STATS_BATCH)));
   const statsForwardMs = performance.now() - t1;
   const ours = [];
   const requests = worldRequests(o.edits * o.methods.length, 7);

@@ -26,7 +26,7 @@ weights as they are made (sequential editing).
 Usage: python3 tools/edit_speed_torch.py JOB.json [--threads N]
 JOB.json:
 { "model": DIR, "threads": 2,
-  "stats": {"<layer>": FILE.safetensors}, "statsRows": [[ids]]   (optional: time C at these rows),
+  "stats": {"<layer>": FILE.safetensors}, "statsRows": [[ids]], "statsBatch": rows per forward   (optional: time C at these rows),
   "edits": [{"method": "rome"|"memit"|"alphaedit", "layers": [l…],
              "hp": {"lr", "weightDecay", "clamp", "klFactor", "bareWeight"?, "updateInLoop"?,
                     "lambda"?  (MEMIT: λ; AlphaEdit: absolute λ per layer in "lambdas"), "taus"?},
@@ -270,15 +270,15 @@ def batch_edit(R, Sv, e, reqs):
     return vms, losses, norms
 
 
-def stats_time(R, rows, layer):
-    """C = E[k kᵀ] over the non-pad keys of `rows` at `layer`: ms and count."""
+def stats_time(R, rows, layer, batch):
+    """C = E[k kᵀ] over the non-pad keys of `rows` at `layer`, `batch` rows per forward: ms and count."""
     t = time.perf_counter()
     d = R.m.layers[layer]["fc_w"].shape[1]
     C = torch.zeros(d, d, dtype=F64)
     n = 0
     with torch.no_grad():
-        for i in range(0, len(rows), 8):  # 8 rows per forward, as MechEdit's keyStats batches them
-            chunk = rows[i : i + 8]
+        for i in range(0, len(rows), batch):
+            chunk = rows[i : i + batch]
             taps, (_, mask, _) = R.upto(chunk, layer)
             k = taps["key"][mask.bool()]
             C += (k.t() @ k).double()
@@ -304,8 +304,9 @@ def main():
     out = {"edits": [], "setupMs": setup, "threads": torch.get_num_threads(), "torch": torch.__version__}
     if job.get("statsRows"):
         # Twice: the first pass warms the thread pool and allocator; the second is what MechEdit's warm pass compares with.
-        out["statsFirstMs"], _ = stats_time(R, job["statsRows"], job["statsLayer"])
-        out["statsMs"], out["statsKeys"] = stats_time(R, job["statsRows"], job["statsLayer"])
+        args = (R, job["statsRows"], job["statsLayer"], job["statsBatch"])
+        out["statsFirstMs"], _ = stats_time(*args)
+        out["statsMs"], out["statsKeys"] = stats_time(*args)
     previous = None
     for e in job["edits"]:
         if e["method"] != previous:  # each method edits the unedited model (MechEdit: a fresh stack)

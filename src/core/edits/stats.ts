@@ -46,6 +46,9 @@ function corpusHash(files: string[]): string {
   return h.digest('hex').slice(0, 12);
 }
 
+/** Token rows per forward pass when no batch is given. */
+export const STATS_BATCH = 8;
+
 /** Bumped when the sampling of the corpus changes, so that cached statistics are recomputed. */
 const SAMPLING = 's2';
 
@@ -132,7 +135,7 @@ async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: numbe
   for (let i = 0; i < ids.length; i += seqLen) rows.push(ids.slice(i, i + seqLen));
   const sum = new Float64Array(dMlp * dMlp);
   let count = 0;
-  const batch = o.batch ?? 8;
+  const batch = o.batch ?? STATS_BATCH;
   for (let i = 0; i < rows.length && count < samples; i += batch) {
     if (o.isCancelled?.()) throw cancelled(`Key statistics cancelled after ${count} key vectors.`);
     const group = rows.slice(i, i + batch);
