@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { MechEditError, badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
-import { commands, type Command } from './commands';
+import { commands, type Command } from './commands/index';
 import { expandMultiple } from './args';
 
 export const CLI_VERSION = '0.1.0';

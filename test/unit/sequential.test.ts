@@ -14,7 +14,7 @@ import { EditStack } from '../../src/core/edits/stack';
 import { readEdit } from '../../src/core/edits/editFile';
 import { editHealth } from '../../src/core/edits/health';
 import { runSequential, type CurvePoint } from '../../src/core/diagnostics/sequential';
-import { consolidationOption } from '../../src/cli/sequential';
+import { consolidationOption } from '../../src/cli/commands/sequential';
 import { readCounterfactuals, readSequentialRequests } from '../../src/core/diagnostics/sequentialData';
 import { stackHealth } from '../../src/core/diagnostics/sequentialMeasure';
 import type { MechEditError } from '../../src/core/errors';

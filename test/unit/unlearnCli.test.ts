@@ -14,7 +14,7 @@ import { computeRocr } from '../../src/core/edits/rocr';
 import { readEdit } from '../../src/core/edits/editFile';
 import { readOrtTarget } from '../../src/core/diagnostics/ortData';
 import { evaluateUnlearn, type UnlearnEval } from '../../src/core/train/unlearnEval';
-import type { UnlearnOutput } from '../../src/cli/unlearn';
+import type { UnlearnOutput } from '../../src/cli/commands/unlearn';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const modelDir = path.join(repo, 'models', 'default');

@@ -4,13 +4,13 @@
 // the points as JSON at the end. Ctrl-C stops cleanly after the current step (--resume continues).
 
 import * as path from 'node:path';
-import { badInput } from '../core/errors';
-import { runSequential, type CurvePoint, type SequentialRequest } from '../core/diagnostics/sequential';
-import { readSequentialRequests } from '../core/diagnostics/sequentialData';
-import type { ConsolidationPolicy } from '../core/edits/consolidate';
-import { FACT_METHODS, isFactMethod } from '../core/edits/factEditors';
-import { checkRunFolder } from '../core/outputs';
-import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, type Command } from './common';
+import { badInput } from '../../core/errors';
+import { runSequential, type CurvePoint, type SequentialRequest } from '../../core/diagnostics/sequential';
+import { readSequentialRequests } from '../../core/diagnostics/sequentialData';
+import type { ConsolidationPolicy } from '../../core/edits/consolidate';
+import { FACT_METHODS, isFactMethod } from '../../core/edits/factEditors';
+import { checkRunFolder } from '../../core/outputs';
+import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, type Command } from '../common';
 
 const HELP = [
   `mechedit sequential --model DIR|--default --method ${FACT_METHODS.join('|')} --requests FILE|--world-counterfactuals N`,

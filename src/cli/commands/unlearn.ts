@@ -6,15 +6,15 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { badInput } from '../core/errors';
-import { checkEditOut, writeEdit, type Edit } from '../core/edits/editFile';
-import { editHealth, type EditHealth } from '../core/edits/health';
-import type { LoadedModel } from '../core/runtime/model';
-import type { EditStack } from '../core/edits/stack';
-import { computeUnlearn, UNLEARN_DEFAULTS, UNLEARN_METHODS, type UnlearnMethod, type UnlearnResult, type UnlearnSettings } from '../core/train/unlearn';
-import { defaultRetain, parseForms, readUnlearnMaterial, type TrainItem, type UnlearnMaterial } from '../core/train/unlearnData';
-import { evaluateUnlearn, type UnlearnEval } from '../core/train/unlearnEval';
-import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, stacks, weightDims, type Command } from './common';
+import { badInput } from '../../core/errors';
+import { checkEditOut, writeEdit, type Edit } from '../../core/edits/editFile';
+import { editHealth, type EditHealth } from '../../core/edits/health';
+import type { LoadedModel } from '../../core/runtime/model';
+import type { EditStack } from '../../core/edits/stack';
+import { computeUnlearn, UNLEARN_DEFAULTS, UNLEARN_METHODS, type UnlearnMethod, type UnlearnResult, type UnlearnSettings } from '../../core/train/unlearn';
+import { defaultRetain, parseForms, readUnlearnMaterial, type TrainItem, type UnlearnMaterial } from '../../core/train/unlearnData';
+import { evaluateUnlearn, type UnlearnEval } from '../../core/train/unlearnEval';
+import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, stacks, weightDims, type Command } from '../common';
 
 const HELP = [
   'mechedit unlearn --model DIR --method ga|graddiff|npo|rt|dpo|rmu --forget FILE|ORT_DIR [--retain FILE] [--forms qa,cloze,…]',

@@ -3,11 +3,11 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { badInput } from '../core/errors';
-import { readEdit } from '../core/edits/editFile';
-import { runProbes, PROBE_METHODS, type ProbeGroup, type ProbesRunResult } from '../core/diagnostics/probesRun';
-import { DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from '../core/diagnostics/probes';
-import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, type Command } from './common';
+import { badInput } from '../../core/errors';
+import { readEdit } from '../../core/edits/editFile';
+import { runProbes, PROBE_METHODS, type ProbeGroup, type ProbesRunResult } from '../../core/diagnostics/probesRun';
+import { DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from '../../core/diagnostics/probes';
+import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, type Command } from '../common';
 
 const HELP = [
   `mechedit probes --model DIR|--default [--edits FILE …] [--cases FILE] [--method ${PROBE_METHODS.join('|')}]`,

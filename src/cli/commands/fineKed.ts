@@ -4,13 +4,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { badInput } from '../core/errors';
-import { runFineKed, FINE_KED_METHODS } from '../core/diagnostics/fineKedRun';
-import { FINE_LEVELS } from '../core/diagnostics/fineKedData';
-import type { FineKedSummary } from '../core/diagnostics/fineKed';
-import { parseShard, stackRefs } from '../core/diagnostics/runner';
-import { checkRunFolder } from '../core/outputs';
-import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, runFolder, runProgress, stacks, type Command } from './common';
+import { badInput } from '../../core/errors';
+import { runFineKed, FINE_KED_METHODS } from '../../core/diagnostics/fineKedRun';
+import { FINE_LEVELS } from '../../core/diagnostics/fineKedData';
+import type { FineKedSummary } from '../../core/diagnostics/fineKed';
+import { parseShard, stackRefs } from '../../core/diagnostics/runner';
+import { checkRunFolder } from '../../core/outputs';
+import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, runFolder, runProgress, stacks, type Command } from '../common';
 
 const HELP = [
   `mechedit fine-ked --model DIR [--data FILE] --method ${FINE_KED_METHODS.join('|')} [--lti]`,

@@ -4,13 +4,13 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { badInput } from '../core/errors';
-import { refuseForeignFile, refuseInsideCheckpoint } from '../core/outputs';
-import { defaultEditLayer } from '../core/edits/rome';
-import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../core/edits/krd';
-import { defaultKrdFactsFile, readKrdFacts } from '../core/edits/krdFacts';
-import type { CurvePoint } from '../core/train/trainer';
-import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from './common';
+import { badInput } from '../../core/errors';
+import { refuseForeignFile, refuseInsideCheckpoint } from '../../core/outputs';
+import { defaultEditLayer } from '../../core/edits/rome';
+import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
+import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
+import type { CurvePoint } from '../../core/train/trainer';
+import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
 
 const HELP = [
   'mechedit dike train --model DIR [--facts FILE] [--layer L] --out FILE.safetensors',

@@ -1,0 +1,23 @@
+// `mechedit bake`: a new checkpoint folder with edits baked in.
+
+import { badInput } from '../../core/errors';
+import { EditStack } from '../../core/edits/stack';
+import { readEdit } from '../../core/edits/editFile';
+import { bake, checkBakeOut } from '../../core/edits/bake';
+import { modelOptions, openOnCpu, requireString, type Command } from '../common';
+
+export const bakeCmd: Command = {
+  summary: 'write a new checkpoint folder with edits baked into the weights',
+  help: 'mechedit bake --model DIR --edits FILE … --out DIR2 [--json]\n  The source checkpoint is only read; DIR2 must be new or empty.',
+  options: { ...modelOptions, out: { type: 'string' } },
+  async run(values) {
+    const out = requireString(values, 'out');
+    if (!(values.edits as string[] | undefined)?.length) throw badInput('--edits is required', { field: '--edits' });
+    const model = openOnCpu(values);
+    checkBakeOut(out, model.checkpoint);
+    const stack = new EditStack(model);
+    for (const f of values.edits as string[]) stack.apply(readEdit(f));
+    return bake(model, out, stack.list());
+  },
+  format: (r) => `baked ${(r as { modified: string[] }).modified.length} weight(s) into ${(r as { out: string }).out}`,
+};

@@ -1,0 +1,31 @@
+// `mechedit merge`: one run folder from the folders of a sharded run.
+
+import { mergeRuns, type MergeResult } from '../../core/diagnostics/merge';
+import { checkRunFolder } from '../../core/outputs';
+import { requireString, type Command } from '../common';
+import { formatFineKed } from './fineKed';
+import { formatOrt } from './ort';
+import { formatSummary } from './evoke';
+
+export const merge: Command = {
+  summary: 'merge the run folders of a sharded evoke, fine-ked or ort run into one',
+  help: [
+    'mechedit merge --out DIR RUN_DIR… [--json]',
+    '  RUN_DIR…             the --out folders of every shard of one run (--shard 0/n … n-1/n), each finished',
+    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke and fine-ked, report.html)',
+    'Refused unless the folders are the same run (model, edits, data, method, settings, limit) and every',
+    'shard is there once; the shard folders are only read.',
+  ].join('\n'),
+  options: { out: { type: 'string' } },
+  allowPositionals: true,
+  async run(values, ctx) {
+    const out = requireString(values, 'out');
+    checkRunFolder(out);
+    return mergeRuns(ctx.positionals ?? [], out);
+  },
+  format: (r) => {
+    const x = r as MergeResult;
+    const table = x.tool === 'ort' ? formatOrt(x.targets ?? []) : x.fineKed ? formatFineKed(x.fineKed) : formatSummary(x.tasks);
+    return `${table}\n\nmerged ${x.merged} folders, ${x.cases} ${x.tool === 'ort' ? 'targets' : 'cases'} → ${x.out}`;
+  },
+};
