@@ -1,0 +1,111 @@
+// The method registry as it travels: what every edit method, training objective and diagnostic
+// is, its settings (typed, with defaults and bounds) and its presets. The registry itself lives
+// in core (src/core/registry/), beside the code it binds; the engine answers 'registry/describe'
+// with these descriptors, the CLI derives its flags and help from them, the build writes
+// package.json's enums and the edit schema's method list from them, and the extension's quick
+// picks and the webviews' method lists come from them. Nothing here is a hand-written list of
+// methods.
+
+/** How a setting's value is written: numbers, whole numbers, switches, words, layers, files. */
+export type SettingType =
+  | 'int'
+  | 'number'
+  | 'boolean'
+  | 'string'
+  | 'enum'
+  /** One layer of the model (0 … layers − 1). */
+  | 'layer'
+  /** Distinct layers of the model ("4,5,6" or "4-6" on the command line). */
+  | 'layers'
+  /** A path to read. */
+  | 'file'
+  /** Several paths to read. */
+  | 'files'
+  /** Several words ("qa,cloze" on the command line). */
+  | 'strings'
+  /** Several numbers ("0,0.5,1" on the command line). */
+  | 'numbers';
+
+/** One setting of a method. `name` is the neutral field name: the engine's request field, and the CLI's flag in kebab case. */
+export interface SettingSpec {
+  name: string;
+  type: SettingType;
+  /** One line: what it does, for help texts, hovers and the docs. */
+  doc: string;
+  /** The value used when none is given and no preset or checkpoint rule sets one. */
+  default?: number | string | boolean | readonly number[] | readonly string[];
+  /** When the default is worked out from the checkpoint (its config, statistics or causal trace): how, in words. */
+  fromCheckpoint?: string;
+  /** Bounds of a number (and of each entry of 'numbers'); `exclusiveMin`: the value must be above min. */
+  min?: number;
+  max?: number;
+  exclusiveMin?: boolean;
+  /** The words an 'enum' (or each of 'strings') may be. */
+  options?: readonly string[];
+  unit?: string;
+  /** Must be given (no default, preset or checkpoint rule). */
+  required?: boolean;
+}
+
+/** A named set of setting values (`tuned`: MechEdit's measured defaults; `paper`: the reference's). */
+export interface PresetSpec {
+  id: string;
+  doc: string;
+  values: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * What a method acts on:
+ * - fact: one fact request per edit; batch: several fact requests in one edit;
+ * - concept: a concept to redirect; direction: a vector to ablate; vectors: user-made factors;
+ * - training: a gradient-trained edit from forget / retain material;
+ * - diagnostic: a measurement over a data file or a run.
+ */
+export type MethodKind = 'fact' | 'batch' | 'concept' | 'direction' | 'vectors' | 'training' | 'diagnostic';
+
+/** Where a method can be used beyond its own command (fact editors). */
+export interface MethodCapabilities {
+  /** Each case's own edit in EVOKE / FINE-KED / probes runs. */
+  perCase?: boolean;
+  /** `mechedit sequential` and the Lifelong panel. */
+  sequential?: boolean;
+  /** EVOKE's LTI (the in-context teacher) applies. */
+  lti?: boolean;
+}
+
+export interface MethodDescriptor {
+  id: string;
+  label: string;
+  /** One line. */
+  description: string;
+  family: 'edit' | 'objective' | 'diagnostic';
+  kind: MethodKind;
+  /** The paper it implements. */
+  paper?: { title: string; year: number; url?: string };
+  settings: readonly SettingSpec[];
+  presets: readonly PresetSpec[];
+  /** The preset used when none is chosen. */
+  defaultPreset?: string;
+  /** What a run writes or returns, in words (an edit file; a run folder with run.json, cases.jsonl, …). */
+  outputs: readonly string[];
+  capabilities?: MethodCapabilities;
+  /** The page in docs/ that describes it (relative to the repository). */
+  doc?: string;
+}
+
+/** 'registry/describe': every method, objective and diagnostic, in the order they are listed to users. */
+export interface RegistryDescription {
+  methods: MethodDescriptor[];
+  objectives: MethodDescriptor[];
+  diagnostics: MethodDescriptor[];
+}
+
+/** The fact editors usable as each case's own edit, or in sequential runs. */
+export function factEditors(r: Pick<RegistryDescription, 'methods'>, capability?: keyof MethodCapabilities): MethodDescriptor[] {
+  return r.methods.filter((m) => (m.kind === 'fact' || m.kind === 'batch') && (!capability || m.capabilities?.[capability]));
+}
+
+/** A method's label by id (the id itself when it is not in the registry). */
+export function labelOf(r: RegistryDescription, id: string): string {
+  return [...r.methods, ...r.objectives, ...r.diagnostics].find((m) => m.id === id)?.label ?? id;
+}
