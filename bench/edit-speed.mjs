@@ -36,7 +36,7 @@ const { values: opt } = parseArgs({
 });
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
-const { computeFactEdit } = out('core/edits/factEditors.js');
+const { computeFactEdit } = out('core/methods/factEditors.js');
 const { contextTemplates, withSubject, targetIds, statsFor } = out('core/edits/rome.js');
 const { keyStats, corpusDocuments, spreadDocuments, defaultCorpus, STATS_BATCH } = out('core/edits/stats.js');
 

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { MechEditError, badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands/index';
+import { fieldAsFlag } from './common';
 import { expandMultiple } from './args';
 
 export const CLI_VERSION = '0.1.0';
@@ -46,6 +47,7 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const data = toErrorData(err);
+    if (command && data.field) data.field = fieldAsFlag(command, data.field);
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);

@@ -12,7 +12,7 @@ import { editHealth } from '../core/edits/health';
 import { defaultCorpus, keyStats, type KeyStats } from '../core/edits/stats';
 import { computeRocr } from '../core/edits/rocr';
 import { checkRequest } from '../core/edits/rome';
-import { computeFactEdit, FACT_METHODS } from '../core/edits/factEditors';
+import { computeFactEdit, FACT_METHODS } from '../core/methods/factEditors';
 import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../core/edits/outcome';
 import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../core/errors';
-import { FACT_METHODS } from '../core/edits/factEditors';
+import { FACT_METHODS } from '../core/methods/factEditors';
 import type { EditStack } from '../core/edits/stack';
 import { runSequential } from '../core/diagnostics/sequential';
 import { readSequentialRequests } from '../core/diagnostics/sequentialData';
@@ -48,7 +48,7 @@ export function registerLifelongHandlers(server: EngineServer, snapshot: () => E
     const progress = ctx.progress(p.progressToken);
     const token = p.progressToken;
     let total: number | undefined;
-    const r = await runSequential(base, { method, requests, worldCounterfactuals: n, batch, every, out, resume, settings }, {
+    const r = await runSequential(base, { method, requests, worldCounterfactuals: n, batch, every, out, resume, settings: settings && { ...settings } }, {
       onPoint: (point) => {
         if (!token) return;
         const eff = Number.isFinite(point.efficacy) ? `, efficacy ${point.efficacy.toFixed(1)} %` : '';

@@ -24,7 +24,9 @@ export type SettingType =
   /** Several words ("qa,cloze" on the command line). */
   | 'strings'
   /** Several numbers ("0,0.5,1" on the command line). */
-  | 'numbers';
+  | 'numbers'
+  /** Several free texts (the flag repeated on the command line; commas are kept). */
+  | 'texts';
 
 /** One setting of a method. `name` is the neutral field name: the engine's request field, and the CLI's flag in kebab case. */
 export interface SettingSpec {
@@ -45,6 +47,8 @@ export interface SettingSpec {
   unit?: string;
   /** Must be given (no default, preset or checkpoint rule). */
   required?: boolean;
+  /** The CLI flag, when it is not the name in kebab case (ROCR's harmless concept is --to). */
+  cli?: string;
 }
 
 /** A named set of setting values (`tuned`: MechEdit's measured defaults; `paper`: the reference's). */

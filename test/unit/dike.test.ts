@@ -14,7 +14,7 @@ import { krdBackward, krdForward, readKrd, trainKrd, type KrdSample } from '../.
 import { readKrdFacts } from '../../src/core/edits/krdFacts';
 import { computeDike, defaultKrdFile } from '../../src/core/edits/dike';
 import { statsFor } from '../../src/core/edits/rome';
-import { computeFactEdit } from '../../src/core/edits/factEditors';
+import { computeFactEdit } from '../../src/core/methods/factEditors';
 import { scoreAnswers } from '../../src/core/analysis/answers';
 import { mulberry32 } from '../../src/core/analysis/run';
 import type { MechEditError } from '../../src/core/errors';

@@ -14,6 +14,7 @@ import { dike } from './dike';
 import { fineKed } from './fineKed';
 import { probes } from './probes';
 import { sequential } from './sequential';
+import { methods } from './methods';
 
 export type { Command } from '../common';
 
@@ -36,5 +37,6 @@ export const commands: Record<string, Command> = {
   trace: traceCmd,
   'causal-trace': causalTraceCmd,
   generate: generateCmd,
+  methods,
   doctor,
 };

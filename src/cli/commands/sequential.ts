@@ -8,7 +8,7 @@ import { badInput } from '../../core/errors';
 import { runSequential, type CurvePoint, type SequentialRequest } from '../../core/diagnostics/sequential';
 import { readSequentialRequests } from '../../core/diagnostics/sequentialData';
 import type { ConsolidationPolicy } from '../../core/edits/consolidate';
-import { FACT_METHODS, isFactMethod } from '../../core/edits/factEditors';
+import { FACT_METHODS, isFactMethod } from '../../core/methods/factEditors';
 import { checkRunFolder } from '../../core/outputs';
 import { intOption, layerList, modelHelp, modelOptions, openModel, requireString, type Command } from '../common';
 

@@ -6,7 +6,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { computeFactEdit, type FactMethod } from '../edits/factEditors';
+import { computeFactEdit, type FactMethod } from '../methods/factEditors';
 import type { FactRequest } from '../edits/rome';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

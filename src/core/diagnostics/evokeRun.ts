@@ -13,7 +13,7 @@ import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult,
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
-import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
 import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 
 export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;

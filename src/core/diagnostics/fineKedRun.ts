@@ -16,7 +16,7 @@ import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
-import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
 import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
 /** none: the model as it is; context: the new fact stated in the prompt (a reference, no edit); a fact editor: each case's own edit. */

@@ -10,7 +10,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { Edit } from '../edits/editFile';
-import { FACT_METHODS, type FactMethod } from '../edits/factEditors';
+import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
 import { badInput, cancelled } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';

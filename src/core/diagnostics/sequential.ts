@@ -29,7 +29,7 @@ import { writeFileAtomic } from '../atomicWrite';
 import { EditStack } from '../edits/stack';
 import type { ConsolidationPolicy } from '../edits/consolidate';
 import { readEdit, writeEdit, type Edit } from '../edits/editFile';
-import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettings, type FactMethod } from '../edits/factEditors';
+import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettings, type FactMethod } from '../methods/factEditors';
 import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
 import { knownProbes, measurePoint } from './sequentialMeasure';
 

@@ -1,0 +1,172 @@
+// The fact editors of the registry: one entry per method, its descriptor (settings, presets,
+// capabilities) and the call into its own module (rome.ts, memit.ts, …). The CLI, the engine,
+// EVOKE / FINE-KED / probes runs, sequential runs and the benches pick a method by id here. A new
+// fact editor is its module plus one entry in FACT_EDITORS (and its page in docs/methods/).
+
+import type { MethodDescriptor } from '../../protocol/registry';
+import type { LoadedModel } from '../runtime/model';
+import { badInput } from '../errors';
+import type { EditStack } from '../edits/stack';
+import type { Edit } from '../edits/editFile';
+import type { VStarResult, VStarStep } from '../edits/vstar';
+import { computeRome, type FactRequest } from '../edits/rome';
+import { computeMemit } from '../edits/memit';
+import { computeAlphaEdit } from '../edits/alphaedit';
+import { computeDike } from '../edits/dike';
+import { computeGlame } from '../edits/glame';
+import { resolveSettings, pick, type Settings } from './settings';
+import { FACTS, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
+
+/** How a computation reports and stops (not settings: nothing a preset or a file records). */
+export interface EditRun {
+  onStep?: (s: VStarStep) => void;
+  isCancelled?: () => boolean;
+}
+
+export interface FactEditResult {
+  edit: Edit;
+  /** The v* (or δ) optimisation of each request. */
+  vstar: VStarResult[];
+  timing: Record<string, number>;
+}
+
+export interface FactEditor {
+  descriptor: MethodDescriptor;
+  /** `s`: the descriptor's settings, checked (resolveSettings); a setting left undefined takes the method's checkpoint rule. */
+  compute(model: LoadedModel, stack: EditStack, requests: FactRequest[], s: Settings, run: EditRun): Promise<FactEditResult>;
+}
+
+const n = (v: unknown) => v as number | undefined;
+const steps = (s: Settings) => (s.steps ? { steps: s.steps as number } : {});
+/** What every editor's own options share: the run hooks, LTI, statistics, templates' seed, label. */
+const common = (s: Settings, run: EditRun) => ({
+  onStep: run.onStep, isCancelled: run.isCancelled, lti: s.lti as boolean | undefined, corpus: s.corpus as string[] | undefined,
+  samples: n(s.samples), seed: n(s.seed), label: s.label as string | undefined,
+});
+const everywhere = { perCase: true, sequential: true, lti: true };
+
+export const FACT_EDITORS: readonly FactEditor[] = [
+  {
+    descriptor: {
+      id: 'rome', label: 'ROME', family: 'edit', kind: 'fact', description: 'one fact, a rank-one update of one MLP output projection (v* by gradient descent, C⁻¹ from key statistics)',
+      paper: { title: 'Locating and Editing Factual Associations in GPT', year: 2022, url: 'https://arxiv.org/abs/2202.05262' },
+      settings: [...ONE_FACT, LAYER, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/rome.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const r = await computeRome(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), hparams: steps(s) });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    },
+  },
+  {
+    descriptor: {
+      id: 'memit', label: 'MEMIT', family: 'edit', kind: 'batch', description: 'a batch of facts, the update spread over several layers (rank = facts per layer)',
+      paper: { title: 'Mass-Editing Memory in a Transformer', year: 2023, url: 'https://arxiv.org/abs/2210.07229' },
+      settings: [...FACTS, LAYERS, LAMBDA, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/memit.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const r = await computeMemit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
+      return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
+    },
+  },
+  {
+    descriptor: {
+      id: 'alphaedit', label: 'AlphaEdit', family: 'edit', kind: 'batch', description: 'MEMIT\'s update projected onto the null space of the key statistics and kept off earlier AlphaEdit edits\' keys',
+      paper: { title: 'AlphaEdit: Null-Space Constrained Knowledge Editing for Language Models', year: 2025, url: 'https://arxiv.org/abs/2410.02355' },
+      settings: [
+        ...FACTS, LAYERS,
+        { name: 'threshold', type: 'number', min: 0, exclusiveMin: true, max: 1e6, default: 0.1, doc: 'null space: eigenvalues of C below threshold × their mean' },
+        { ...LAMBDA, default: 1, fromCheckpoint: undefined, doc: 'the ridge λ × the mean eigenvalue of C' },
+        LTI, ...VSTAR_RUN,
+      ],
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/alphaedit.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const r = await computeAlphaEdit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, lambda: n(s.lambda), threshold: n(s.threshold), hparams: steps(s) });
+      return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
+    },
+  },
+  {
+    descriptor: {
+      id: 'dike', label: 'DiKE', family: 'edit', kind: 'fact', description: 'one fact, δ on the subject\'s target-related component (a trained KRD module), then (I + W3ᵀW3)⁻¹ Δ_MEMIT',
+      paper: { title: 'Disentangling Knowledge Representations for Large Language Model Editing', year: 2026, url: 'https://arxiv.org/abs/2505.18774' },
+      settings: [
+        ...ONE_FACT, LAYER,
+        { name: 'krd', type: 'file', doc: 'the KRD module file', fromCheckpoint: 'krd-L<layer>.safetensors beside the checkpoint (train one with mechedit dike train)' },
+        LAMBDA, LTI, ...VSTAR_RUN,
+      ],
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const r = await computeDike(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), krd: s.krd as string | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    },
+  },
+  {
+    descriptor: {
+      id: 'glame', label: 'GLAME', family: 'edit', kind: 'fact', description: 'one fact, ROME whose δ is a relational graph network\'s output over the new target\'s subgraph',
+      paper: { title: 'Knowledge Graph Enhanced Large Language Model Editing', year: 2024, url: 'https://arxiv.org/abs/2402.13593' },
+      settings: [
+        ...ONE_FACT,
+        { name: 'graph', type: 'file', doc: 'the knowledge graph: JSON Lines {subject, relation, object}, GLAME\'s per-case JSON, or a world.json', fromCheckpoint: 'world.json beside the model' },
+        { name: 'subgraphSize', type: 'int', min: 1, max: 1000, doc: 'triples of the subgraph (the edit triple and the target\'s own)', fromCheckpoint: '20 (35 on GPT-J)' },
+        LAYER, LTI, ...VSTAR_RUN,
+      ],
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const r = await computeGlame(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), graph: s.graph as string | undefined, subgraphSize: n(s.subgraphSize), hparams: steps(s) });
+      return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    },
+  },
+];
+
+/** The fact editors' ids, in registry order. */
+export const FACT_METHODS: readonly string[] = FACT_EDITORS.map((f) => f.descriptor.id);
+export type FactMethod = string;
+
+/** Methods that edit one fact at a time (kind 'fact'; the others take a batch). */
+export const SINGLE_FACT_METHODS: readonly string[] = FACT_EDITORS.filter((f) => f.descriptor.kind === 'fact').map((f) => f.descriptor.id);
+
+export function isFactMethod(m: unknown): m is FactMethod {
+  return typeof m === 'string' && FACT_METHODS.includes(m);
+}
+
+/** A fact editor by id, or a bad-input error listing the registry's. */
+export function factEditor(method: unknown, field = 'method'): FactEditor {
+  const f = FACT_EDITORS.find((x) => x.descriptor.id === method);
+  if (!f) throw badInput(`Unknown fact editor ${JSON.stringify(method)}`, { field, hint: `Use one of: ${FACT_METHODS.join(', ')}.` });
+  return f;
+}
+
+/** The settings that say what to edit (the job reads them), not how. */
+export const REQUEST_FIELDS: readonly string[] = ['requests', 'subject', 'prompt', 'target'];
+
+/** Settings by name (each method takes those its descriptor lists), and the run's hooks. */
+export interface FactEditSettings extends EditRun {
+  layer?: number;
+  layers?: number[];
+  lambda?: number;
+  lti?: boolean;
+  steps?: number;
+  corpus?: string[];
+  samples?: number;
+  seed?: number;
+  label?: string;
+  [setting: string]: unknown;
+}
+
+/**
+ * Computes a fact edit with the method's own settings picked from `s` (settings the method does
+ * not take are ignored: runs pass one settings object to whichever method they use), checked
+ * against the descriptor's bounds. Edits one fact at a time for kind 'fact'.
+ */
+export async function computeFactEdit(method: FactMethod, model: LoadedModel, stack: EditStack, requests: FactRequest[], s: FactEditSettings = {}): Promise<FactEditResult> {
+  const f = factEditor(method);
+  const d = f.descriptor;
+  if (d.kind === 'fact' && requests.length !== 1) {
+    throw badInput(`${d.label} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: `Use ${FACT_EDITORS.filter((x) => x.descriptor.kind === 'batch').map((x) => x.descriptor.label).join(' or ')} for several facts.` });
+  }
+  const specs = d.settings.filter((x) => !REQUEST_FIELDS.includes(x.name));
+  const settings = resolveSettings(specs, pick(specs, s as Record<string, unknown>), { layers: model.dims.layers });
+  return f.compute(model, stack, requests, settings, { onStep: s.onStep, isCancelled: s.isCancelled });
+}
