@@ -47,7 +47,12 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (err) {
     const data = toErrorData(err);
-    if (command && data.field) data.field = fieldAsFlag(command, data.field);
+    if (command && data.field) {
+      // Core names neutral fields ('subgraphSize'); the CLI says the flag, in the field and at the head of the message.
+      const flag = fieldAsFlag(command, data.field);
+      if (data.message.startsWith(`${data.field} `)) data.message = `${flag}${data.message.slice(data.field.length)}`;
+      data.field = flag;
+    }
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);

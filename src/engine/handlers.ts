@@ -19,6 +19,7 @@ import { flag, int, layer, num, oneOf, optionalInt, optionalText, strength, text
 import { wireVector } from './wireParams';
 import { encodeCausalTrace } from '../protocol/wire';
 import { registerEditHandlers } from './editHandlers';
+import { describeRegistry } from '../core/registry/index';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
@@ -138,6 +139,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     return { items: s.list(), lastChangeMs: performance.now() - t0 };
   };
   server.handle('edits/list', async () => ({ items: userStack().list() }));
+  server.handle('registry/describe', async () => describeRegistry());
   server.handle('edits/apply', async (p) => {
     const edit = readEdit(text(p.file, 'file'));
     const alpha = strength(p.strength, 1);
@@ -163,9 +165,9 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     });
     return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
   });
-  registerEditHandlers(server, snapshot, userStack);
+  registerEditHandlers(server, userStack);
   registerDiagnostics(server, snapshot);
-  registerConcepts(server, snapshot, userStack);
+  registerConcepts(server, snapshot);
   registerDiagnoseEdit(server, snapshot);
   registerUnlearnHandlers(server, snapshot, userStack);
   registerLifelongHandlers(server, snapshot);

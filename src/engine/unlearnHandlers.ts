@@ -17,7 +17,8 @@ import { computeUnlearn, UNLEARN_METHODS, type UnlearnSettings } from '../core/t
 import { defaultRetain, readUnlearnMaterial, type UnlearnMaterial } from '../core/train/unlearnData';
 import type { UnlearnMaterialInfo, UnlearnOutcome } from '../protocol/engine';
 import type { EngineServer } from './server';
-import { finish } from './editHandlers';
+import { applyToStartStack } from './editHandlers';
+import { measureAndWrite } from '../core/jobs/editJob';
 import { layerList, num, oneOf, optionalInt, optionalText, outputFolder, text, texts, LIMITS } from './params';
 
 /** An existing file or folder given by its absolute path, or a bad-input error naming the field. */
@@ -70,7 +71,8 @@ export function registerUnlearnHandlers(server: EngineServer, snapshot: () => Ed
   });
 
   server.handle('unlearn/run', async (p, ctx) => {
-    const s = snapshot();
+    const target = user(); // captured now: the stack this run trains on and applies to
+    const s = target.fork();
     const m = s.model;
     // Every parameter is checked before anything is read or trained.
     const method = oneOf(p.method, 'method', UNLEARN_METHODS);
@@ -116,9 +118,12 @@ export function registerUnlearnHandlers(server: EngineServer, snapshot: () => Ed
     });
     if (progress.cancelled) throw cancelled(); // stopped by the user: nothing is written or applied
     if (concept) r.edit.json.request = { ...r.edit.json.request, concept };
-    const done = await finish(s, user, r.edit, outDir, r.ms, progress);
+    r.edit.json.hparams = { ...r.edit.json.hparams, computeMs: Math.round(r.ms) };
+    const { file, health } = await measureAndWrite(s, r.edit, outDir, { isCancelled: () => progress.cancelled, onPhase: (m) => progress.report(0, 1, m, true) });
+    const applied = applyToStartStack(target, user, r.edit, file, health.warnings);
+    progress.report(1, 1, undefined, true);
     return {
-      ...done,
+      file, id: r.edit.json.id, label: r.edit.json.label, health, state: { items: target.list() }, computeMs: r.ms, applied,
       curve: r.curve.map((c) => ({ step: c.step, loss: c.loss, metrics: c.metrics, lr: c.lr, gradNorm: c.gradNorm, ms: c.ms })),
       stoppedBy: r.stoppedBy,
       figures: r.figures,

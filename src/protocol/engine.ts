@@ -10,6 +10,7 @@ import type { WireTensor } from './tensor';
 import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
+import type { RegistryDescription } from './registry';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
@@ -115,6 +116,15 @@ export interface EngineRequests {
   'edits/reorder': { params: { ids: string[] }; result: StackState };
   /** Key statistics C = E[kkᵀ] at a layer (cached on disk); progress in key vectors, cancellable. */
   'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
+  /** The method registry: every edit method, training objective and diagnostic with its settings and presets. */
+  'registry/describe': { params: Record<string, never>; result: RegistryDescription };
+  /**
+   * Any edit method of the registry by id, with its settings by name (checked against its
+   * descriptor, as the CLI's flags are), optionally a preset; fact requests as data. Writes the edit
+   * to outDir and applies it to the stack as it was when the request started ('if-succeeded': only
+   * a fact edit that took; 'never': write only).
+   */
+  'edits/run': { params: EditRunParams; result: ComputedEdit & Partial<FactEditOutcome> & { vstar?: ComputedFactEditInfo[] } };
   /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
   'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance'; outDir: string; progressToken?: string }; result: ComputedEdit };
   /**
@@ -285,7 +295,20 @@ export interface KeyStatsInfo {
   seconds: number;
 }
 
+export interface EditRunParams {
+  method: string;
+  settings?: Record<string, unknown>;
+  requests?: FactRequest[];
+  preset?: string;
+  apply?: 'if-succeeded' | 'always' | 'never';
+  force?: boolean;
+  outDir: string;
+  progressToken?: string;
+}
+
 export interface ComputedEdit {
+  /** Whether the edit is on the stack now (a failed fact edit, or one computed while the model was reopened, is only written). */
+  applied?: boolean;
   file: string;
   id: string;
   label: string;

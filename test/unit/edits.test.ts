@@ -206,13 +206,13 @@ test('mechedit edit rocr takes the checkpoint\'s settings, --regularizer overrid
   assert.equal(readEdit(JSON.parse(plain.stdout).file).json.hparams?.regularizer, 'identity');
   const bad = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'ridge', '--out', out);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /--regularizer must be identity or covariance, got "ridge"/);
+  assert.match(bad.stderr, /--regularizer must be one of identity, covariance, got "ridge"/);
   const both = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'covariance', '--null-space', '--out', out);
   assert.equal(both.status, 2);
-  assert.match(both.stderr, /--null-space and --regularizer covariance are alternatives/);
+  assert.match(both.stderr, /nullSpace and the covariance regularizer are alternatives \(--regularizer\)/);
   const implied = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--null-space', '--out', out);
   assert.equal(implied.status, 2, 'the checkpoint recommends the covariance regularizer');
-  assert.match(implied.stderr, /add --regularizer identity to use --null-space/);
+  assert.match(implied.stderr, /set the regularizer to identity to use nullSpace/);
   assert.equal(fs.readdirSync(out).length, 4, 'the refused runs wrote nothing');
 });
 

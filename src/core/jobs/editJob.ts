@@ -63,6 +63,10 @@ export interface EditJobInput {
   force?: boolean;
   /** How the adapter names `force` in the hint of that refusal ("pass --force"). */
   forceHint?: string;
+  /** Inputs given as data rather than files (EditRun.data). */
+  data?: Readonly<Record<string, Float32Array>>;
+  /** Merged into the edit file's `request` (where the input came from, for the reader of the file). */
+  request?: Record<string, unknown>;
 }
 
 export interface EditJobHooks {
@@ -123,6 +127,21 @@ export function weightDims(model: LoadedModel) {
   };
 }
 
+/**
+ * The end of every job that makes an edit (edit, unlearning): its health on `stack` (kᵀC⁻¹k from
+ * the corpus given or shipped with the model, ‖ΔW‖/‖W‖, KL on neutral prompts), a fact edit's
+ * outcome among its warnings, then the file. Returns the written <id>.json (absolute).
+ */
+export async function measureAndWrite(stack: EditStack, edit: Edit, outDir: string, o: { outcome?: FactOutcome; corpus?: string[]; samples?: number; isCancelled?: () => boolean; onPhase?: (m: string) => void } = {}): Promise<{ file: string; health: EditHealth }> {
+  const model = stack.model;
+  o.onPhase?.('edit health');
+  const health = await editHealth(model, stack, edit, await healthStats(model, edit, { corpus: o.corpus, samples: o.samples }, o.isCancelled));
+  if (o.outcome && !o.outcome.succeeded) health.warnings.unshift(`the edit did not take: ${o.outcome.reason}`);
+  edit.json.health = { ...(edit.json.health ?? {}), ...health, ...(o.outcome ? { efficacy: o.outcome } : {}) };
+  const file = path.resolve(writeEdit(outDir, edit, weightDims(model), model.checkpoint));
+  return { file, health };
+}
+
 /** Computes, checks, measures and writes one edit on `stack` (the job's own copy, never changed). */
 export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: EditJobHooks = {}): Promise<EditJobResult> {
   const model = stack.model;
@@ -140,11 +159,12 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
     if (d.kind === 'fact' && requests.length !== 1) throw badInput(`${d.label} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: `Use ${FACT_EDITORS.filter((x) => x.descriptor.kind === 'batch').map((x) => x.descriptor.label).join(' or ')} for several facts.` });
     refuseRiskyTargets(model, requests, input.force === true, input.forceHint ?? 'set force');
     const how = Object.fromEntries(Object.entries(s).filter(([k]) => !REQUEST_FIELDS.includes(k)));
-    computed = await e.fact.compute(model, stack, requests, how, hooks);
+    computed = await e.fact.compute(model, stack, requests, how, { ...hooks, data: input.data });
   } else {
-    computed = { edit: await e.other.compute(model, stack, s, hooks) };
+    computed = { edit: await e.other.compute(model, stack, s, { ...hooks, data: input.data }) };
   }
   const edit = computed.edit;
+  if (input.request) edit.json.request = { ...edit.json.request, ...input.request };
   const computeMs = performance.now() - t0;
   edit.json.hparams = { ...edit.json.hparams, preset: preset.id, computeMs: Math.round(computeMs) };
   stack.check(edit); // shapes against the model, before anything is written
@@ -153,10 +173,6 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
     hooks.onPhase?.('checking that the edit took');
     outcome = await factOutcome(stack, edit, requests);
   }
-  hooks.onPhase?.('edit health');
-  const health = await editHealth(model, stack, edit, await healthStats(model, edit, s, hooks.isCancelled));
-  if (outcome && !outcome.succeeded) health.warnings.unshift(`the edit did not take: ${outcome.reason}`);
-  edit.json.health = { ...health, ...(outcome ? { efficacy: outcome } : {}) };
-  const file = path.resolve(writeEdit(input.outDir, edit, weightDims(model), model.checkpoint));
+  const { file, health } = await measureAndWrite(stack, edit, input.outDir, { outcome, corpus: s.corpus as string[] | undefined, samples: s.samples as number | undefined, isCancelled: hooks.isCancelled, onPhase: hooks.onPhase });
   return { method: d.id, preset: preset.id, edit: { ...edit, file }, file, outcome, health, vstar: computed.vstar, timing: computed.timing, computeMs };
 }

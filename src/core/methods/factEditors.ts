@@ -21,6 +21,8 @@ import { FACTS, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from '.
 export interface EditRun {
   onStep?: (s: VStarStep) => void;
   isCancelled?: () => boolean;
+  /** Inputs given as data rather than files (the Concepts panel's direction, as float32 [d_model]). */
+  data?: Readonly<Record<string, Float32Array>>;
 }
 
 export interface FactEditResult {

@@ -83,7 +83,7 @@ const ablate: OtherEditor = {
   descriptor: {
     id: 'ablate', label: 'Directional ablation', family: 'edit', kind: 'direction', description: 'W ← (I − d dᵀ) W on the output projections of chosen layers, for a direction d of the residual stream',
     settings: [
-      { name: 'direction', type: 'file', required: true, doc: 'the direction d: .npy or .safetensors, d_model values' },
+      { name: 'direction', type: 'file', doc: 'the direction d: .npy or .safetensors, d_model values (required, unless given as data)' },
       { name: 'layers', type: 'layers', required: true, doc: 'the layers whose output projections lose the direction' },
       { name: 'modules', type: 'strings', options: MODULES, default: MODULES, doc: 'which output projections: mlp.out and/or attn.out' },
       LABEL,
@@ -91,11 +91,13 @@ const ablate: OtherEditor = {
     presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/ablate.md',
   },
   cpuOnly: true,
-  async compute(model, _stack, s) {
-    const dir = readVectors(s.direction as string, 'u');
+  async compute(model, _stack, s, run) {
+    const given = run.data?.direction;
+    if (!given && s.direction === undefined) throw badInput('direction is required', { field: 'direction', hint: 'Give a .npy or .safetensors file of d_model values.' });
+    const dir = given ? { rows: 1, data: given } : readVectors(s.direction as string, 'u');
     if (dir.rows !== 1) throw badInput(`The direction must be one vector, got ${dir.rows} rows`, { field: 'direction' });
     const edit = computeAblation(model, dir.data, s.layers as number[], s.modules as EditModule[], s.label as string | undefined);
-    edit.json.request = { direction: path.resolve(s.direction as string) };
+    edit.json.request = { direction: given ? 'given as data' : path.resolve(s.direction as string) };
     return edit;
   },
 };
