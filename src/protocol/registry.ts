@@ -95,6 +95,10 @@ export interface MethodDescriptor {
   capabilities?: MethodCapabilities;
   /** The page in docs/ that describes it (relative to the repository). */
   doc?: string;
+  /** The `method` its edit files record, when not its id (import writes "manual", the objectives "unlearn"). */
+  writes?: string;
+  /** One measured figure on the bundled model, with the command that printed it and the date (the README's table). */
+  measured?: string;
 }
 
 /** 'registry/describe': every method, objective and diagnostic, in the order they are listed to users. */

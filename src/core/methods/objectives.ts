@@ -46,4 +46,5 @@ export const OBJECTIVE_DESCRIPTORS: readonly MethodDescriptor[] = UNLEARN_METHOD
   defaultPreset: 'tuned',
   outputs: ['a low-rank edit file (<id>.json + <id>.safetensors, method "unlearn") with the loss curve and forget / retain figures'],
   doc: 'docs/methods/unlearn.md',
+  writes: 'unlearn',
 }));

@@ -112,7 +112,7 @@ const importVectors: OtherEditor = {
       { name: 'v', type: 'file', required: true, doc: 'v or V: .npy or .safetensors' },
       LABEL,
     ],
-    presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/import.md',
+    presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/import.md', writes: 'manual',
   },
   cpuOnly: true,
   async compute(model, _stack, s) {
