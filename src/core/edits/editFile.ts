@@ -21,8 +21,8 @@ import type { EditModule } from '../graph/taps';
 import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
-export const EDIT_METHODS = ['rome', 'memit', 'alphaedit', 'rocr', 'ablate', 'manual', 'unlearn', 'dike', 'glame'] as const;
-export type EditMethod = (typeof EDIT_METHODS)[number];
+/** The method that made an edit: a registry method's `writes ?? id` (schemas/edit.schema.json lists them, generated from the registry). */
+export type EditMethod = string;
 
 export interface EditTargetJson {
   layer: number;
