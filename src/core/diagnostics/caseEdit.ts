@@ -6,7 +6,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { computeFactEdit, type FactMethod } from '../edits/factEditors';
+import { computeFactEdit, FACT_METHODS, type FactMethod } from '../edits/factEditors';
 import type { FactRequest } from '../edits/rome';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +15,14 @@ import { editRefText, fileHash, type EditRef, type RunConfig, type RunProgress, 
 import { pairLength, type AnswerPair } from '../analysis/answers';
 import { formatIssue, type RecordIssue } from './records';
 import { defaultCorpus } from '../edits/stats';
+
+/**
+ * The methods a case-by-case diagnostic (EVOKE, FINE-KED, probes) takes: 'none' (the stack as it
+ * is) and each fact editor usable as a case's own edit. Every list of them derives from this.
+ */
+export function perCaseMethods(): string[] {
+  return ['none', ...FACT_METHODS];
+}
 
 /** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
 export interface PerCaseEdits {
@@ -111,13 +119,13 @@ export function runMeta(config: RunConfig, cases: number): Record<string, string
 export function readBaselineSummary(dir: string, tool: string, key: string, what: string, ok: (x: unknown) => boolean): unknown {
   const file = path.join(dir, 'summary.json');
   const hint = `Give the --out folder of a finished ${tool} run.`;
-  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: 'baseline', hint });
   let value: unknown;
   try {
     value = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null)?.[key];
   } catch (e) {
-    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: 'baseline' });
   }
-  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: '--baseline', hint });
+  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: 'baseline', hint });
   return value;
 }
