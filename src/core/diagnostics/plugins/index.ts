@@ -48,7 +48,6 @@ export function runFolderName(p: DiagnosticPlugin, o: Pick<DiagnosticOptions, 'm
 
 function placeRun(p: DiagnosticPlugin, o: Pick<DiagnosticOptions, 'method' | 'lti' | 'shard'>, given: string | undefined, place: RunPlace): string {
   if (place.outDir === undefined) return given ?? `mechedit-${runFolderName(p, o)}`;
-  if (typeof place.outDir !== 'string' || !path.isAbsolute(place.outDir)) throw badInput(`"outDir" must be an absolute path, got ${JSON.stringify(place.outDir)}`, { field: 'outDir', hint: 'Give the full path of the folder to write into.' });
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   return path.join(place.outDir, `${stamp}-${runFolderName(p, o)}`);
 }
@@ -84,6 +83,8 @@ export async function runDiagnostic(id: string, model: LoadedModel, stack: EditS
 
 /** The Diagnostics panel's run of `id` (the plugin's `panel`): its run folder under place.outDir. */
 export async function runDiagnosticPanel(id: unknown, stack: EditStack, raw: Readonly<Record<string, unknown>>, hooks: DiagnosticHooks, place: RunPlace): Promise<unknown> {
+  // The engine's working folder is nobody's choice: its runs go under an absolute outDir, always.
+  if (typeof place.outDir !== 'string' || !path.isAbsolute(place.outDir)) throw badInput(`"outDir" must be an absolute path, got ${JSON.stringify(place.outDir)?.slice(0, 200)}`, { field: 'outDir', hint: 'Give the full path of the folder to write into.' });
   const p = diagnosticPlugin(id);
   if (!p.panel) throw badInput(`${p.descriptor.label} is not run from the Diagnostics panel`, { field: 'kind', hint: `Use ${DIAGNOSTICS.filter((d) => d.panel).map((d) => d.descriptor.id).join(', ')}.` });
   return p.panel(stack, resolveOptions(p, stack.model, stack, raw, place), hooks);
