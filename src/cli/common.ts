@@ -2,9 +2,9 @@
 // --provider, --threads, --edits) and the model they open, and the checks of numbers and layers.
 
 import type { ParseArgsConfig } from 'node:util';
+import type { SettingSpec } from '../protocol/registry';
 import type { ExecutionProviderSetting, ProviderProbe } from '../protocol/engine';
 import { badInput } from '../core/errors';
-import { flagOf, kebab } from '../core/methods/settings';
 import { resolveProvider } from '../core/runtime/providers';
 import { LoadedModel } from '../core/runtime/model';
 import { bundledModelPath } from '../core/defaultModel';
@@ -20,22 +20,9 @@ export interface Command {
   /** Accepts positional arguments (passed in ctx.positionals). */
   allowPositionals?: boolean;
   run(values: Record<string, unknown>, ctx: { json: boolean; positionals?: string[] }): Promise<unknown>;
-  /** Settings whose flag is not their name in kebab case (SettingSpec.cli): errors naming them show the flag. */
-  fields?: readonly { name: string; cli?: string }[];
+  /** The settings behind the command's flags: errors naming one show its flag (cliField). */
+  fields?: readonly SettingSpec[];
   format(result: unknown): string;
-}
-
-/**
- * The flag a neutral field of a core error stands for in this command ('subgraphSize' →
- * '--subgraph-size', ROCR's 'harmless' → '--to'); fields already flags, paths like
- * 'requests[0].target' and fields the command has no flag for are kept.
- */
-export function fieldAsFlag(command: Command, field: string): string {
-  if (field.startsWith('-')) return field;
-  const spec = command.fields?.find((f) => f.name === field);
-  if (spec) return flagOf(spec);
-  const name = kebab(field);
-  return name in command.options ? `--${name}` : field;
 }
 
 export const PROVIDERS = ['auto', 'cpu', 'cuda', 'webgpu'];

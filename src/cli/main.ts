@@ -6,8 +6,8 @@ import { parseArgs } from 'node:util';
 import { MechEditError, badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands/index';
-import { fieldAsFlag } from './common';
 import { expandMultiple } from './args';
+import { cliField } from './registryFlags';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -28,13 +28,13 @@ async function main(argv: string[]): Promise<number> {
   }
   const command: Command | undefined = commands[name];
   const json = rest.includes('--json');
+  let values: Record<string, unknown> | undefined;
   try {
     if (!command) throw badInput(`Unknown command "${name}"`, { field: 'command', hint: `Run mechedit --help; commands: ${Object.keys(commands).join(', ')}` });
     if (rest.includes('--help')) {
       process.stdout.write(`${command.help}\n`);
       return 0;
     }
-    let values: Record<string, unknown>;
     let positionals: string[];
     try {
       const multiple = new Set(Object.entries(command.options).filter(([, o]) => o.multiple).map(([k]) => k));
@@ -46,13 +46,8 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${command.format(result)}\n`);
     return 0;
   } catch (err) {
-    const data = toErrorData(err);
-    if (command && data.field) {
-      // Core names neutral fields ('subgraphSize'); the CLI says the flag, in the field and at the head of the message.
-      const flag = fieldAsFlag(command, data.field);
-      if (data.message.startsWith(`${data.field} `)) data.message = `${flag}${data.message.slice(data.field.length)}`;
-      data.field = flag;
-    }
+    // Core names settings neutrally ("limit", "subjSpec"); here they are the command's flags.
+    const data = command ? cliField(toErrorData(err), command, values) : toErrorData(err);
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);

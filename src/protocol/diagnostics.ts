@@ -184,16 +184,18 @@ export interface EditDiagnostics {
   seconds: number;
 }
 
-export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike' | 'glame';
+/** A per-case method: 'none' or a fact editor usable per case (the registry's capabilities.perCase); FINE-KED also 'context'. Checked by the engine. */
+export type DiagnosticsMethod = string;
 
 export interface DiagnosticsParams {
-  kind: 'evoke' | 'ort' | 'fine-ked' | 'probes';
-  /** EVOKE: evoke_main.json-format file (default: eval/evoke.json beside the model); FINE-KED: its records (default eval/fine_ked.json). */
+  /** A diagnostic plugin's id (core/diagnostics/plugins: evoke, fine-ked, probes, ort); checked by the engine. */
+  kind: string;
+  /** EVOKE: evoke_main.json-format file (default: eval/evoke.json beside the model); FINE-KED: its records (default eval/fine_ked.json); probes: its cases (default eval/probes.json). */
   data?: string;
   subjSpec?: string;
   /** ORT: a target folder or a Target/ folder of them (default: eval/ort beside the model). */
   target?: string;
-  /** EVOKE: 'none' measures the stack; 'rome' / 'memit' compute each case's own edit (FINE-KED: also 'alphaedit' / 'dike'). */
+  /** 'none' measures the stack; a fact editor computes each case's own edit (FINE-KED: also 'context'). */
   method?: DiagnosticsMethod;
   lti?: boolean;
   /** Per-case ROME's layer (the one picked with "Use layer N for edits"); absent: the model's default. */
@@ -203,7 +205,7 @@ export interface DiagnosticsParams {
   /** Per-case MEMIT's λ (mechedit.memit.lambda); absent: the papers' value, else from the keys (core memit.ts keyEnergyLambda). */
   lambda?: number;
   limit?: number;
-  /** Where the EVOKE run folders go. */
+  /** Where the run folders go (absolute): outDir/<time>-<tool>-<method>[-lti]. */
   outDir: string;
   progressToken?: string;
 }

@@ -110,5 +110,5 @@ test('edit rome writes an edit file that predict --edits applies; evoke --method
   assert.equal(tasks.efficacy.indicators.success, 100, 'each case\'s own edit makes its new target win');
   const bad = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'A', '--prompt', 'no slot', '--target', 'B', '--out', out);
   assert.equal(bad.status, 2);
-  assert.equal((bad.json.error as { field: string }).field, '--prompt', 'core names the field prompt; the CLI says its flag');
+  assert.equal((bad.json.error as { field: string }).field, '--prompt', 'core\'s field "prompt" as the command\'s flag');
 });

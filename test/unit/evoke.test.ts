@@ -355,7 +355,7 @@ describe('runs', () => {
   });
 
   test('ROCR is refused as an EVOKE method with a hint, an unknown method by name', async () => {
-    await assert.rejects(runEvoke(model, { data, method: 'rocr', out: path.join(tmp, 'rocr') }), (e: Error & { data?: { field?: string; hint?: string } }) => e.data?.field === '--method' && /not an EVOKE method/.test(e.message) && /mechedit ort/.test(e.data?.hint ?? ''));
+    await assert.rejects(runEvoke(model, { data, method: 'rocr', out: path.join(tmp, 'rocr') }), (e: Error & { data?: { field?: string; hint?: string } }) => e.data?.field === 'method' && /not an EVOKE method/.test(e.message) && /mechedit ort/.test(e.data?.hint ?? ''));
     await assert.rejects(runEvoke(model, { data, method: 'magic', out: path.join(tmp, 'magic') }), /Method "magic" is unknown/);
   });
 });

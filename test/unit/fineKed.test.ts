@@ -173,7 +173,7 @@ describe('runs', () => {
     assert.equal(config.method, 'memit');
     assert.deepEqual(config.perCase?.layers, [0, 1]);
     assert.equal(config.perCase?.lambda, 5);
-    await assert.rejects(runFineKed(model, { data, method: 'magic', out: path.join(tmp, 'magic') }), (e: MechEditError) => e.data?.field === '--method' && /rome, memit, alphaedit, dike/.test(e.data.hint ?? ''));
+    await assert.rejects(runFineKed(model, { data, method: 'magic', out: path.join(tmp, 'magic') }), (e: MechEditError) => e.data?.field === 'method' && /rome, memit, alphaedit, dike/.test(e.data.hint ?? ''));
     const long = writeData('long.json', [good, { ...good, case_id: 4, paraphrase_prompts: [`${'and then, '.repeat(60)}Ada was born in`] }]);
     const r = await runFineKed(model, { data: long, method: 'none', out: path.join(tmp, 'long') });
     assert.equal(r.cases, 1);

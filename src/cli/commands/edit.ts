@@ -9,13 +9,13 @@ import { readEdit } from '../../core/edits/editFile';
 import { SUCCESS_FLOOR } from '../../core/edits/outcome';
 import { EDIT_METHOD_DESCRIPTORS, editMethodDescriptor, editMethodIsCpuOnly, runEditJob, type EditJobResult } from '../../core/jobs/editJob';
 import { modelOptions, openModel, openOnCpu, stacks, type Command } from '../common';
-import { rawSettings, settingHelp, settingOptions, usageLine } from '../registryFlags';
+import { methodSettings, settingsHelp, settingOptions, usageLine } from '../registryFlags';
 
 const HELP = [
-  ...EDIT_METHOD_DESCRIPTORS.map((d) => usageLine(`mechedit edit ${d.id} --model DIR`, d)),
+  ...EDIT_METHOD_DESCRIPTORS.map((d) => usageLine(`mechedit edit ${d.id} --model DIR`, d.settings)),
   '                  [--preset ID] [--edits FILE …] [--force] [--out DIR] [--json]',
   '',
-  ...EDIT_METHOD_DESCRIPTORS.flatMap((d) => [`${d.id}: ${d.description}${d.presets.length ? ` (presets: ${d.presets.map((p) => p.id).join(', ')})` : ''}`, ...settingHelp(d.settings)]),
+  ...EDIT_METHOD_DESCRIPTORS.flatMap((d) => [`${d.id}: ${d.description}${d.presets.length ? ` (presets: ${d.presets.map((p) => p.id).join(', ')})` : ''}`, ...settingsHelp(d.settings)]),
   '',
   'common:',
   '  --model DIR / --default  the checkpoint, or the bundled default model; --provider, --threads as elsewhere',
@@ -30,14 +30,14 @@ const HELP = [
 export const edit: Command = {
   summary: `compute an edit file: ${EDIT_METHOD_DESCRIPTORS.map((d) => d.id).join(', ')}`,
   help: HELP,
-  options: { ...modelOptions, ...settingOptions(EDIT_METHOD_DESCRIPTORS), out: { type: 'string' }, force: { type: 'boolean' }, preset: { type: 'string' } },
+  options: { ...modelOptions, ...settingOptions(EDIT_METHOD_DESCRIPTORS.flatMap((d) => d.settings)), out: { type: 'string' }, force: { type: 'boolean' }, preset: { type: 'string' } },
   allowPositionals: true,
   fields: EDIT_METHOD_DESCRIPTORS.flatMap((d) => d.settings),
   async run(values, ctx) {
     const method = ctx.positionals?.[0];
     if (method === undefined) throw badInput('Which edit method?', { field: 'method', hint: `mechedit edit <method> …, with one of: ${EDIT_METHOD_DESCRIPTORS.map((d) => d.id).join(', ')}.` });
     const d = editMethodDescriptor(method);
-    const settings = rawSettings(d, values, EDIT_METHOD_DESCRIPTORS); // a flag of another method fails before the model opens
+    const settings = methodSettings(d, values, EDIT_METHOD_DESCRIPTORS); // a flag of another method fails before the model opens
     const outDir = (values.out as string | undefined) ?? path.join('.mechedit', 'edits');
     let stack: EditStack;
     if (editMethodIsCpuOnly(d.id)) {

@@ -6,13 +6,15 @@ import { requireString, type Command } from '../common';
 import { formatFineKed } from './fineKed';
 import { formatOrt } from './ort';
 import { formatSummary } from './evoke';
+import { formatProbes } from './probes';
+import { summarizeProbes } from '../../core/diagnostics/probes';
 
 export const merge: Command = {
-  summary: 'merge the run folders of a sharded evoke, fine-ked or ort run into one',
+  summary: 'merge the run folders of a sharded evoke, fine-ked, probes or ort run into one',
   help: [
     'mechedit merge --out DIR RUN_DIR… [--json]',
     '  RUN_DIR…             the --out folders of every shard of one run (--shard 0/n … n-1/n), each finished',
-    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke and fine-ked, report.html)',
+    '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke and fine-ked, report.html; for probes, results.json)',
     'Refused unless the folders are the same run (model, edits, data, method, settings, limit) and every',
     'shard is there once; the shard folders are only read.',
   ].join('\n'),
@@ -25,7 +27,7 @@ export const merge: Command = {
   },
   format: (r) => {
     const x = r as MergeResult;
-    const table = x.tool === 'ort' ? formatOrt(x.targets ?? []) : x.fineKed ? formatFineKed(x.fineKed) : formatSummary(x.tasks);
+    const table = x.targets ? formatOrt(x.targets) : x.fineKed ? formatFineKed(x.fineKed) : x.probes ? formatProbes({ groups: x.probes.groups, summary: summarizeProbes(x.probes.groups.flatMap((g) => g.results)) }) : formatSummary(x.tasks ?? {});
     return `${table}\n\nmerged ${x.merged} folders, ${x.cases} ${x.tool === 'ort' ? 'targets' : 'cases'} → ${x.out}`;
   },
 };

@@ -4,7 +4,7 @@
 import type { MethodDescriptor, RegistryDescription, SettingSpec } from '../../protocol/registry';
 import { describeRegistry } from '../../core/registry/index';
 import type { Command } from '../common';
-import { settingHelp } from '../registryFlags';
+import { settingsHelp } from '../registryFlags';
 
 function block(d: MethodDescriptor): string[] {
   const paper = d.paper ? ` — ${d.paper.title} (${d.paper.year})` : '';
@@ -12,7 +12,7 @@ function block(d: MethodDescriptor): string[] {
   return [
     `${d.id} · ${d.label} · ${d.kind}${paper}`,
     `  ${d.description}`,
-    ...settingHelp(d.settings as SettingSpec[], '    '),
+    ...settingsHelp(d.settings as SettingSpec[], '    '),
     ...(presets.length ? ['  presets:', ...presets.map((p) => `    ${p}`)] : []),
   ];
 }

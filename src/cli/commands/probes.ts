@@ -1,32 +1,20 @@
-// `mechedit probes`: the knowledge-paradigm probes (core/diagnostics/probes.ts) per edit — reversal,
-// context–memory conflict, intra-memory consistency, parametric vs in-context, multi-hop ripple.
+// `mechedit probes`: the knowledge-paradigm probes (core/diagnostics/plugins/probes.ts) per edit —
+// reversal, context–memory conflict, intra-memory consistency, parametric vs in-context, multi-hop ripple.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { badInput } from '../../core/errors';
-import { readEdit } from '../../core/edits/editFile';
-import { runProbes, PROBE_METHODS, type ProbeGroup, type ProbesRunResult } from '../../core/diagnostics/probesRun';
-import { DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from '../../core/diagnostics/probes';
-import { intOption, modelHelp, modelOptions, openModel, perCaseOptions, type Command } from '../common';
+import type { ProbeGroup, ProbesRunResult } from '../../core/diagnostics/probesRun';
+import type { ProbeResult, ProbeSummary } from '../../core/diagnostics/probes';
+import { diagnosticCommand } from '../diagnosticCommand';
 
-const HELP = [
-  `mechedit probes --model DIR|--default [--edits FILE …] [--cases FILE] [--method ${PROBE_METHODS.join('|')}]`,
-  '                [--lti] [--layer L | --layers …] [--corpus FILE …] [--context-frame TEXT] [--limit N] [--out DIR] [--json]',
-  modelHelp,
-  '  --cases FILE         probe cases (default eval/probes.json beside the model; format: tools/world/README.md)',
-  '  --method M           none (default) probes the model with --edits as it is: each edit the cases it matches',
-  '                       (a fact edit: same subject and o*; a ROCR edit: the cases whose subject is its concept);',
-  '                       without --edits every case on the unedited model (the baseline). A fact editor computes',
-  '                       each case\'s own edit on top of --edits',
-  '  --context-frame T    how a fact is stated in the prompt, "{}" for it (default "Imagine that {}.\\n")',
-  '  --limit N            the first N cases (per edit)',
-  '  --out DIR            run folder: run.json, cases.jsonl, issues.json, summary.json, results.json',
+const NOTES = [
+  'Method none (default) probes the model with --edits as it is: each edit the cases it matches (a fact edit: same',
+  'subject and o*; a ROCR edit: the cases whose subject is its concept); without --edits every case on the unedited',
+  'model (the baseline). A fact editor computes each case\'s own edit on top of --edits.',
   'Per case (× 100): efficacy P(o*) > P(o); consistency = agreement of the top-1 answers over every form (entropy in',
   'bits, share answering o*); reversal gap = efficacy − reverse efficacy (the inverse question scoring s); conflict:',
   'the old fact in context after the edit (memory = the edit wins) and the new fact in context on the unedited model;',
   'ripple = two-hop questions through the fact answered through o*; R-Loc = the subject\'s other known facts kept.',
   '"ctx" columns: the same probes with the new fact stated in the prompt on the model without the edit.',
-].join('\n');
+];
 
 const f = (x: number) => (100 * x).toFixed(0);
 const prob = (x: number) => x.toFixed(2);
@@ -61,37 +49,17 @@ export function formatProbes(r: Pick<ProbesRunResult, 'groups' | 'summary'>): st
   return [...r.groups.map(group), formatSummary(r.summary)].join('\n\n');
 }
 
-export const probes: Command = {
+export const probes = diagnosticCommand({
+  id: 'probes',
   summary: 'knowledge probes per edit: reversal, context–memory conflict, consistency, in-context vs parametric, ripple',
-  help: HELP,
-  options: {
-    ...modelOptions, cases: { type: 'string' }, method: { type: 'string' }, limit: { type: 'string' }, out: { type: 'string' }, 'context-frame': { type: 'string' },
-    lti: { type: 'boolean' }, layer: { type: 'string' }, layers: { type: 'string' }, corpus: { type: 'string', multiple: true },
-  },
-  async run(values) {
-    const method = (values.method as string | undefined) ?? 'none';
-    if (!(PROBE_METHODS as readonly string[]).includes(method)) throw badInput(`--method must be one of ${PROBE_METHODS.join(', ')}, got "${method}"`, { field: '--method' });
-    const limit = values.limit === undefined ? undefined : intOption(values, 'limit', 0, 1, 10_000_000);
-    const model = await openModel(values);
-    const cases = (values.cases as string | undefined) ?? path.join(model.checkpoint.dir, 'eval', 'probes.json');
-    if (!fs.existsSync(cases)) throw badInput(values.cases ? 'The cases file does not exist' : 'The model has no eval/probes.json', { file: cases, field: '--cases', hint: 'Give a probes cases file with --cases (format: tools/world/README.md, "Knowledge probes").' });
-    const out = values.out as string | undefined;
-    if (out && fs.existsSync(path.join(out, 'run.json'))) throw badInput('The output folder already holds a run', { file: out, field: '--out', hint: 'Choose another --out.' });
-    const result = await runProbes(model, {
-      cases,
-      method,
-      limit,
-      out,
-      frame: (values['context-frame'] as string | undefined)?.replace(/\\n/g, '\n') ?? DEFAULT_FRAME,
-      edits: ((values.edits as string[] | undefined) ?? []).map(readEdit),
-      perCase: perCaseOptions(values, model, method !== 'none'),
-      log: (m) => process.stderr.write(`mechedit: ${m}\n`),
-    });
-    if (out) fs.writeFileSync(path.join(out, 'results.json'), `${JSON.stringify({ method, cases, groups: result.groups, summary: result.summary }, null, 1)}\n`);
-    return { ...result, ...(out ? { out: path.resolve(out) } : {}) };
+  notes: NOTES,
+  extra: {
+    options: { cases: { type: 'string' } },
+    help: ['  --cases FILE         the same as --data'],
+    settings: (values) => (values.cases === undefined ? {} : { data: values.cases }),
   },
   format: (r) => {
     const x = r as ProbesRunResult;
-    return `${formatProbes(x)}\n\n${x.summary.cases} cases in ${x.seconds.toFixed(1)} s, ${x.issues.length} records skipped${x.out ? `; results in ${x.out}` : ''}`;
+    return `${formatProbes(x)}\n\n${x.summary.cases} cases in ${x.seconds.toFixed(1)} s, ${x.issues.length} records skipped; results in ${x.out}`;
   },
-};
+});

@@ -1,12 +1,12 @@
 // What the case-by-case diagnostics (EVOKE, FINE-KED) share: the per-case edit — each case's
-// requested rewrite computed with a fact editor (edits/factEditors.ts) on top of the given stack and
+// requested rewrite computed with a fact editor (methods/factEditors.ts) on top of the given stack and
 // scored on a private copy of the stack with that edit on top (the given stack is never changed) —
 // and the run's options, its run.json record, the context-length check, the report's header lines
 // and the baseline reader.
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { computeFactEdit, type FactMethod } from '../methods/factEditors';
+import { computeFactEdit, FACT_EDITORS, type FactMethod } from '../methods/factEditors';
 import type { FactRequest } from '../edits/rome';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -15,6 +15,14 @@ import { editRefText, fileHash, type EditRef, type RunConfig, type RunProgress, 
 import { pairLength, type AnswerPair } from '../analysis/answers';
 import { formatIssue, type RecordIssue } from './records';
 import { defaultCorpus } from '../edits/stats';
+
+/**
+ * The methods a case-by-case diagnostic (EVOKE, FINE-KED, probes) takes: 'none' (the stack as it
+ * is) and each fact editor usable as a case's own edit. Every list of them derives from this.
+ */
+export function perCaseMethods(): string[] {
+  return ['none', ...FACT_EDITORS.filter((f) => f.descriptor.capabilities?.perCase).map((f) => f.descriptor.id)];
+}
 
 /** What per-case methods need: the stack each case's edit goes on, and the edit settings. */
 export interface PerCaseEdits {
@@ -111,13 +119,13 @@ export function runMeta(config: RunConfig, cases: number): Record<string, string
 export function readBaselineSummary(dir: string, tool: string, key: string, what: string, ok: (x: unknown) => boolean): unknown {
   const file = path.join(dir, 'summary.json');
   const hint = `Give the --out folder of a finished ${tool} run.`;
-  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: 'baseline', hint });
   let value: unknown;
   try {
     value = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null)?.[key];
   } catch (e) {
-    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: 'baseline' });
   }
-  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: '--baseline', hint });
+  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: 'baseline', hint });
   return value;
 }

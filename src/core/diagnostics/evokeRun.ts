@@ -13,10 +13,9 @@ import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult,
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { renderReport } from './report';
-import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
-import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import type { FactMethod } from '../methods/factEditors';
+import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 
-export const EVOKE_METHODS = ['none', ...FACT_METHODS] as const;
 export const PLANNED_METHODS = ['rocr'];
 
 export type { PerCaseEdits };
@@ -36,11 +35,11 @@ type Item = { kind: 'main'; c: EvokeCase } | { kind: 'subject'; c: SubjectSpecCa
 const itemKey = (i: Item) => `${i.kind}:${i.c.caseId}`;
 
 export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<EvokeRunResult> {
-  if (!(EVOKE_METHODS as readonly string[]).includes(o.method)) {
+  if (!perCaseMethods().includes(o.method)) {
     const planned = PLANNED_METHODS.includes(o.method);
     throw badInput(`Method "${o.method}" is ${planned ? 'not an EVOKE method' : 'unknown'}`, {
-      field: '--method',
-      hint: planned ? 'ROCR redirects concepts, not facts: measure it with "mechedit ort --edits FILE".' : `Use one of: ${EVOKE_METHODS.join(', ')}.`,
+      field: 'method',
+      hint: planned ? 'ROCR redirects concepts, not facts: measure it with "mechedit ort --edits FILE".' : `Use one of: ${perCaseMethods().join(', ')}.`,
     });
   }
   if (o.method !== 'none' && !o.perCase) throw new Error(`runEvoke: method ${o.method} needs perCase`);

@@ -2,7 +2,7 @@
 // folder (runner.ts: run.json, cases.jsonl, issues.json, summary.json, report.html; resumable,
 // shardable, merged by merge.ts). Methods: 'none' measures the model as it is (with the edits
 // applied to it) against the checkpoint without edits; a fact editor (rome, memit, alphaedit, dike;
-// edits/factEditors.ts) computes each case's edit on top of the stack, scores the case on a fork of
+// methods/factEditors.ts) computes each case's edit on top of the stack, scores the case on a fork of
 // the stack with that edit, and measures it against the stack before the edit. The caller's stack
 // is never changed.
 
@@ -16,11 +16,11 @@ import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
-import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
-import { caseRunConfig, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
+import type { FactMethod } from '../methods/factEditors';
+import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
-/** none: the model as it is; context: the new fact stated in the prompt (a reference, no edit); a fact editor: each case's own edit. */
-export const FINE_KED_METHODS = ['none', 'context', ...FACT_METHODS] as const;
+/** The per-case methods and 'context': the new fact stated in the prompt (a reference, no edit). */
+export const fineKedMethods = (): string[] => [...perCaseMethods(), 'context'];
 
 export type FineKedOptions = CaseRunOptions;
 
@@ -35,8 +35,8 @@ export interface FineKedRunResult {
 
 export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise<FineKedRunResult> {
   const t0 = performance.now();
-  if (!(FINE_KED_METHODS as readonly string[]).includes(o.method)) {
-    throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${FINE_KED_METHODS.join(', ')}.` });
+  if (!fineKedMethods().includes(o.method)) {
+    throw badInput(`Method "${o.method}" is unknown`, { field: 'method', hint: `Use one of: ${fineKedMethods().join(', ')}.` });
   }
   if (o.method !== 'none' && o.method !== 'context' && !o.perCase) throw new Error(`runFineKed: method ${o.method} needs perCase`);
   const baseline = o.baseline ? readFineKedBaseline(o.baseline) : undefined;
@@ -134,10 +134,8 @@ export function fineKedRows(s: FineKedSummary, b?: FineKedSummary): BarRow[] {
   ];
 }
 
-/** summary.json and report.html of a run folder from its results. */
-export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary): FineKedSummary {
-  const summary = summarizeFineKed(results);
-  const meta = runMeta(config, results.length);
+/** FINE-KED's sections of report.html: the summary (against a baseline's), R-Loc per level, the worst cases. */
+export function fineKedSections(summary: FineKedSummary, baseline?: FineKedSummary): string[] {
   const rows = fineKedRows(summary, baseline);
   const levels = `<table><tr><th>level</th><th>facts</th><th>known</th><th>R-Loc</th><th>top-1 kept</th><th>P(o′) &gt; P(o*)</th></tr>${FINE_LEVELS.map((l) => {
     const x = summary.levels[l];
@@ -146,13 +144,19 @@ export function writeFineKedSummary(dir: string, config: RunConfig, results: Fin
   const worst = summary.worst.length
     ? `<table><tr><th>case</th><th>edit</th><th>R-Loc</th><th>facts lost</th></tr>${summary.worst.map((w) => `<tr><td>${w.caseId}</td><td>${esc(`${w.subject}: ${w.targetTrue} → ${w.targetNew}`)}</td><td>${w.rloc.toFixed(1)}</td><td>${esc(w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join('; ') || '–')}</td></tr>`).join('')}</table>`
     : '<p>No case lost any part of a known fact.</p>';
-  const sections = [
-    `<section><h2>Summary <small>${results.length} cases, ${summary.unknown} facts unknown to the reference model</small></h2>${valueTable(rows, !!baseline)}${bars('FINE-KED', rows)}</section>`,
+  return [
+    `<section><h2>Summary <small>${summary.cases} cases, ${summary.unknown} facts unknown to the reference model</small></h2>${valueTable(rows, !!baseline)}${bars('FINE-KED', rows)}</section>`,
     `<section><h2>R-Loc per level</h2>${levels}</section>`,
     `<section><h2>Worst cases</h2>${worst}</section>`,
   ];
+}
+
+/** summary.json and report.html of a run folder from its results. */
+export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary): FineKedSummary {
+  const summary = summarizeFineKed(results);
+  const meta = runMeta(config, results.length);
   const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`;
-  fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, sections));
+  fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, fineKedSections(summary, baseline)));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(baseline ? { baseline } : {}) });
   return summary;
 }

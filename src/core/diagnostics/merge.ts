@@ -1,19 +1,17 @@
-// `mechedit merge`: joins the run folders of a sharded EVOKE, FINE-KED or ORT run into one folder,
-// as if the run had not been sharded. Refused (runner.mergeConfigs) unless the folders are every shard of
+// `mechedit merge`: joins the run folders of a sharded run (of a diagnostic plugin with a `merge`:
+// EVOKE, FINE-KED, ORT, probes) into one folder, as if the run had not been sharded. Refused (runner.mergeConfigs) unless the folders are every shard of
 // one run, each finished; the shard folders are only read.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
-import { mergeConfigs, readCases, writeIssues, type CaseLineRules, type RunConfig } from './runner';
-import { CASE_LINES, writeSummary } from './evokeRun';
-import { ORT_LINES, writeOrtSummary } from './ortRun';
-import { FINE_KED_LINES, writeFineKedSummary } from './fineKedRun';
-import type { CaseResult, TaskSummary } from './evoke';
+import { mergeConfigs, readCases } from './runner';
+import { DIAGNOSTICS } from './plugins/index';
+import type { TaskSummary } from './evoke';
 import type { OrtResult } from './ort';
-import type { FineKedResult, FineKedSummary } from './fineKed';
-import type { RecordIssue } from './records';
+import type { FineKedSummary } from './fineKed';
+import type { ProbeGroup } from './probesRun';
 
 export interface MergeResult {
   out: string;
@@ -21,57 +19,19 @@ export interface MergeResult {
   merged: number;
   cases: number;
   /** EVOKE: the per-task summary of all the cases. */
-  tasks: Record<string, TaskSummary>;
+  tasks?: Record<string, TaskSummary>;
   /** ORT: every target's result. */
   targets?: OrtResult[];
   /** FINE-KED: the summary of all the cases. */
   fineKed?: FineKedSummary;
+  /** Knowledge probes: the groups with all their results. */
+  probes?: { groups: ProbeGroup[] };
 }
-
-/**
- * Per tool: how its lines are read, their order in the merged cases.jsonl (absent: as the shards
- * hold them), and how the merged folder is finished (issues, summary.json last, report).
- */
-interface MergeTool {
-  rules: CaseLineRules<unknown>;
-  order?: (a: unknown, b: unknown) => number;
-  finish(out: string, config: RunConfig, results: unknown[], dirs: string[]): Partial<MergeResult>;
-}
-
-const TOOLS: Record<string, MergeTool> = {
-  evoke: {
-    rules: CASE_LINES as CaseLineRules<unknown>,
-    order: (a, b) => {
-      const [x, y] = [a as CaseResult, b as CaseResult];
-      return x.kind === y.kind ? x.caseId - y.caseId : x.kind < y.kind ? -1 : 1;
-    },
-    finish: (out, config, results, dirs) => {
-      writeIssues(out, mergedIssues(dirs));
-      return { tasks: writeSummary(out, config, results as CaseResult[]) };
-    },
-  },
-  'fine-ked': {
-    rules: FINE_KED_LINES as CaseLineRules<unknown>,
-    order: (a, b) => (a as FineKedResult).caseId - (b as FineKedResult).caseId,
-    finish: (out, config, results, dirs) => {
-      writeIssues(out, mergedIssues(dirs));
-      return { fineKed: writeFineKedSummary(out, config, results as FineKedResult[]) };
-    },
-  },
-  // ORT targets as the shards hold them (the summary sorts them).
-  ort: {
-    rules: ORT_LINES as CaseLineRules<unknown>,
-    finish: (out, config, results) => {
-      writeOrtSummary(out, config, results as OrtResult[]);
-      return { targets: results as OrtResult[] };
-    },
-  },
-};
 
 export function mergeRuns(dirs: string[], out: string): MergeResult {
   const config = mergeConfigs(dirs);
-  const tool = Object.hasOwn(TOOLS, config.tool) ? TOOLS[config.tool] : undefined;
-  if (!tool) throw badInput(`Runs of "${config.tool}" cannot be merged`, { file: path.join(dirs[0], 'run.json'), field: 'tool', hint: `merge joins ${Object.keys(TOOLS).join(', ')} runs.` });
+  const tool = DIAGNOSTICS.find((d) => d.descriptor.id === config.tool)?.merge;
+  if (!tool) throw badInput(`Runs of "${config.tool}" cannot be merged`, { file: path.join(dirs[0], 'run.json'), field: 'tool', hint: `merge joins ${DIAGNOSTICS.filter((d) => d.merge).map((d) => d.descriptor.id).join(', ')} runs.` });
   const rules = tool.rules;
   refuseOut(out, dirs);
 
@@ -95,7 +55,7 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
   writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
   fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
   const finished = tool.finish(out, config, results, dirs);
-  return { out: path.resolve(out), tool: config.tool, merged: dirs.length, cases: results.length, tasks: {}, ...finished };
+  return { out: path.resolve(out), tool: config.tool, merged: dirs.length, cases: results.length, ...finished };
 }
 
 /** The merged folder is new: not one of the shards, not inside one, and holding no run. */
@@ -104,9 +64,9 @@ function refuseOut(out: string, dirs: string[]): void {
   for (const d of dirs) {
     const shard = fs.realpathSync(d);
     const rel = path.relative(shard, fs.existsSync(target) ? fs.realpathSync(target) : target);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw badInput('--out is a shard folder (or inside one): merge never writes into the folders it reads', { file: target, field: '--out', hint: 'Give a new folder.' });
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw badInput('--out is a shard folder (or inside one): merge never writes into the folders it reads', { file: target, field: 'out', hint: 'Give a new folder.' });
   }
-  if (['run.json', 'cases.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) throw badInput('--out already holds a run: merge writes only into a new folder', { file: target, field: '--out', hint: 'Give a new folder.' });
+  if (['run.json', 'cases.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) throw badInput('--out already holds a run: merge writes only into a new folder', { file: target, field: 'out', hint: 'Give a new folder.' });
 }
 
 function summaryCount(dir: string): number {
@@ -118,22 +78,4 @@ function summaryCount(dir: string): number {
     // reported below
   }
   throw badInput('summary.json of the shard is unreadable', { file, hint: 'Finish the shard again: delete summary.json and run the same command with --resume.' });
-}
-
-/** The shards' issues.json, each issue once. */
-function mergedIssues(dirs: string[]): RecordIssue[] {
-  const all = new Map<string, RecordIssue>();
-  for (const d of dirs) {
-    const file = path.join(d, 'issues.json');
-    if (!fs.existsSync(file)) continue;
-    let list: unknown;
-    try {
-      list = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (e) {
-      throw badInput(`issues.json of the shard is unreadable: ${(e as Error).message}`, { file });
-    }
-    if (!Array.isArray(list)) throw badInput('issues.json of the shard is not a list', { file });
-    for (const i of list as RecordIssue[]) all.set(JSON.stringify(i), i);
-  }
-  return [...all.values()];
 }

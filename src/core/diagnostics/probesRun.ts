@@ -6,25 +6,27 @@
 // redirects to) — and without edits one group holds every case (the unedited model: the
 // baseline). A fact editor computes each case's own edit on top of the stack (caseEdit.ts). Every
 // case also gets the in-context view: the model before the case's edit with the new fact stated.
-// With `out`, a run folder: run.json, cases.jsonl, issues.json, summary.json (groups + summary).
+// A crash-safe run folder (runner.ts): run.json, cases.jsonl (one {group, …ProbeResult} line per
+// case: `group` is the index of its group), issues.json, summary.json (the groups' edit, note and
+// summary, and the summary of all), results.json (the groups with their results); --resume
+// continues it, --shard i/n takes cases i, i+n, … of the groups' cases in order.
 
 import type { LoadedModel } from '../runtime/model';
 import type { Edit } from '../edits/editFile';
-import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
-import { badInput, cancelled } from '../errors';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FactMethod } from '../methods/factEditors';
+import { badInput } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
-import { caseRunConfig, fitContext, withCaseEdit, type PerCaseEdits } from './caseEdit';
+import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
-import { openRun, writeIssues, writeSummaryFile } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
 import { METHOD_LABELS } from '../../protocol/engine';
 
 export type { ProbeGroup };
-
-/** none: the stack as it is; a fact editor: each case's own edit. */
-export const PROBE_METHODS = ['none', ...FACT_METHODS] as const;
 
 export interface ProbesOptions {
   cases: string;
@@ -32,14 +34,17 @@ export interface ProbesOptions {
   /** The edits applied to the model (the stack's, in order): their requests pick the cases (method none). */
   edits?: Edit[];
   limit?: number;
+  shard?: Shard;
   /** The in-context frame ("{}" for the statement). */
   frame?: string;
-  out?: string;
+  /** The run folder. */
+  out: string;
+  resume?: boolean;
   /** Required for the per-case methods. */
   perCase?: PerCaseEdits;
   isCancelled?: () => boolean;
   log?: (message: string) => void;
-  onProgress?: (done: number, total: number) => void;
+  onProgress?: (p: RunProgress) => void;
 }
 
 export interface ProbesRunResult {
@@ -49,8 +54,23 @@ export interface ProbesRunResult {
   summary: ProbeSummary;
   issues: RecordIssue[];
   seconds: number;
-  out?: string;
+  out: string;
 }
+
+/** A line of a probes cases.jsonl: a ProbeResult with the index of its group. */
+type ProbeLine = ProbeResult & { group: number };
+
+export const PROBE_LINES: CaseLineRules<ProbeLine> = {
+  check: (x) => {
+    const r = x as Partial<ProbeLine> | null;
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
+    if (!Number.isInteger(r.group) || r.group! < 0) return '"group" is not an index';
+    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
+    if (typeof r.parametric?.efficacy !== 'object' || typeof r.inContext?.efficacy !== 'object' || typeof r.conflict !== 'object') return '"parametric", "inContext" or "conflict" is missing';
+    return undefined;
+  },
+  key: (r) => `${r.group}:${r.caseId}`,
+};
 
 /** The cases an edit's request matches, and what that means in words. */
 export function matchEdit(edit: Edit, cases: ProbeCase[]): { cases: ProbeCase[]; note: string } {
@@ -69,45 +89,72 @@ export function matchEdit(edit: Edit, cases: ProbeCase[]): { cases: ProbeCase[];
 
 export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<ProbesRunResult> {
   const t0 = performance.now();
-  if (!(PROBE_METHODS as readonly string[]).includes(o.method)) throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${PROBE_METHODS.join(', ')}.` });
+  if (!perCaseMethods().includes(o.method)) throw badInput(`Method "${o.method}" is unknown`, { field: 'method', hint: `Use one of: ${perCaseMethods().join(', ')}.` });
   if (o.method !== 'none' && !o.perCase) throw new Error(`runProbes: method ${o.method} needs perCase`);
   const frame = o.frame ?? DEFAULT_FRAME;
-  if (!frame.includes('{}')) throw badInput(`The context frame must contain "{}" for the fact statement, got ${JSON.stringify(frame)}`, { field: '--context-frame' });
+  if (!frame.includes('{}')) throw badInput(`The context frame must contain "{}" for the fact statement, got ${JSON.stringify(frame)}`, { field: 'contextFrame' });
   const data = readProbeCases(o.cases);
   const issues = [...data.issues];
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const fits = fitContext(model, data.records, (c) => [...viewPairs(c, framed(frame, c, c.targetNew)), ...viewPairs(c)], (c) => ({ file: o.cases, index: c.caseId }), issues, o.log);
-  const all = o.limit ? fits.slice(0, o.limit) : fits;
-  const edits = o.edits ?? [];
-  const groups: { edit?: ProbeGroup['edit']; note: string; cases: ProbeCase[] }[] =
-    o.method !== 'none' ? [{ note: `each case's own ${METHOD_LABELS[o.method as FactMethod]} edit on top of the stack`, cases: all }]
-      : edits.length ? edits.map((e) => ({ edit: { id: e.json.id, label: e.json.label, method: e.json.method }, ...matchEdit(e, fits) })).map((g) => ({ ...g, cases: g.cases.slice(0, o.limit) }))
-        : [{ note: 'the model without edits (the baseline: no case\'s edit is applied)', cases: all }];
+  const groups = probeGroups(o, fits);
+  const items = inShard(groups.flatMap((g, group) => g.cases.map((c) => ({ group, c }))), o.shard);
   const bare = model.edits.size ? model.bare() : model;
   const reference = o.method === 'none' ? bare : o.perCase!.stack.model;
-  const total = groups.reduce((n, g) => n + g.cases.length, 0);
-  let done = 0;
-  const run = o.out ? openRun<ProbeResult>(o.out, caseRunConfig(model, 'probes', 1, { data: o.cases, method: o.method, limit: o.limit, out: o.out, perCase: o.perCase, edits: edits.map((e) => ({ id: e.json.id, ...(e.file ? { file: e.file } : {}) })) }, [o.cases]), false) : undefined;
-  if (o.out) writeIssues(o.out, issues);
-  const out: ProbeGroup[] = [];
-  for (const g of groups) {
-    const results: ProbeResult[] = [];
-    for (const c of g.cases) {
-      if (o.isCancelled?.()) throw cancelled(`Cancelled after ${done} of ${total} cases.`);
-      // The unedited model is scored once per case: the R-Loc reference, the new fact in context, and the in-context view.
-      const ref = await scoreReference(reference, c, frame, true, o.isCancelled);
-      const measure = (m: LoadedModel) => scoreMeasured(m, c, frame, ref, viewPairs(c), o.isCancelled);
-      const parametric = o.method === 'none' ? await measure(model)
-        : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: c.subject, prompt: c.prompt, target: c.targetNew }, measure, o.isCancelled);
-      const r = probeResult(c, parametric, ref.inContext!);
-      results.push(r);
-      run?.append([r]);
-      o.onProgress?.(++done, total);
-    }
-    out.push({ ...(g.edit ? { edit: g.edit } : {}), note: g.note, results });
-  }
+  const config = probesConfig(model, o);
+  const run = openRun<ProbeLine>(o.out, config, !!o.resume, PROBE_LINES);
+  writeIssues(o.out, issues);
+  const lines = [...run.done];
+  await processAll(items, (i) => `${i.group}:${i.c.caseId}`, new Set(run.done.map(PROBE_LINES.key)), async ([{ group, c }]) => {
+    // The unedited model is scored once per case: the R-Loc reference, the new fact in context, and the in-context view.
+    const ref = await scoreReference(reference, c, frame, true, o.isCancelled);
+    const measure = (m: LoadedModel) => scoreMeasured(m, c, frame, ref, viewPairs(c), o.isCancelled);
+    const parametric = o.method === 'none' ? await measure(model)
+      : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: c.subject, prompt: c.prompt, target: c.targetNew }, measure, o.isCancelled);
+    const line = { group, ...probeResult(c, parametric, ref.inContext!) };
+    lines.push(line);
+    return [line];
+  }, (r) => run.append(r), { chunk: 1, onProgress: o.onProgress, isCancelled: o.isCancelled });
+  const out = writeProbesSummary(o.out, config, frame, groups, lines);
+  return { method: o.method, data: o.cases, groups: out, summary: summarizeProbes(out.flatMap((g) => g.results)), issues, seconds: (performance.now() - t0) / 1000, out: o.out };
+}
+
+interface PlannedGroup {
+  edit?: ProbeGroup['edit'];
+  note: string;
+  cases: ProbeCase[];
+}
+
+/** The groups of a run: each case's own edit (all cases), else one group per edit of the stack (the cases it matches), else all cases on the unedited model. */
+function probeGroups(o: ProbesOptions, fits: ProbeCase[]): PlannedGroup[] {
+  const all = o.limit ? fits.slice(0, o.limit) : fits;
+  const edits = o.edits ?? [];
+  if (o.method !== 'none') return [{ note: `each case's own ${METHOD_LABELS[o.method as FactMethod]} edit on top of the stack`, cases: all }];
+  if (!edits.length) return [{ note: 'the model without edits (the baseline: no case\'s edit is applied)', cases: all }];
+  return edits.map((e) => ({ edit: { id: e.json.id, label: e.json.label, method: e.json.method }, ...matchEdit(e, fits) })).map((g) => ({ ...g, cases: g.cases.slice(0, o.limit) }));
+}
+
+function probesConfig(model: LoadedModel, o: ProbesOptions): RunConfig {
+  const edits = (o.edits ?? []).map((e) => ({ id: e.json.id, ...(e.file ? { file: e.file } : {}) }));
+  return caseRunConfig(model, 'probes', 2, { data: o.cases, method: o.method, limit: o.limit, shard: o.shard, out: o.out, perCase: o.perCase, edits }, [o.cases]);
+}
+
+/**
+ * The groups with their results, as summary.json and results.json record them: in the order of
+ * the group's `cases` when given (a run), else by case id (a merge).
+ */
+export function writeProbesSummary(dir: string, config: RunConfig, frame: string, groups: { edit?: ProbeGroup['edit']; note: string; cases?: ProbeCase[] }[], lines: ProbeLine[]): ProbeGroup[] {
+  const out: ProbeGroup[] = groups.map((g, i) => {
+    const at = new Map(g.cases?.map((c, k) => [c.caseId, k]));
+    const rank = (l: ProbeLine) => at.get(l.caseId) ?? l.caseId;
+    return {
+      ...(g.edit ? { edit: g.edit } : {}),
+      note: g.note,
+      results: lines.filter((l) => l.group === i).sort((a, b) => rank(a) - rank(b)).map(({ group: _, ...r }) => r),
+    };
+  });
   const summary = summarizeProbes(out.flatMap((g) => g.results));
-  const result = { method: o.method, data: o.cases, groups: out, summary, issues, seconds: (performance.now() - t0) / 1000, ...(o.out ? { out: o.out } : {}) };
-  if (o.out) writeSummaryFile(o.out, { method: o.method, data: o.cases, frame, groups: out.map((g) => ({ edit: g.edit, note: g.note, summary: summarizeProbes(g.results) })), summary });
-  return result;
+  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ method: config.method, cases: config.data[0]?.file, groups: out, summary }, null, 1)}\n`);
+  writeSummaryFile(dir, { config, cases: lines.length, method: config.method, data: config.data[0]?.file, frame, groups: out.map((g) => ({ edit: g.edit, note: g.note, summary: summarizeProbes(g.results) })), summary });
+  return out;
 }

@@ -51,8 +51,9 @@ small{font-weight:normal;color:#888}dl{display:grid;grid-template-columns:max-co
 ${sections.join('\n')}</body></html>\n`;
 }
 
-export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string {
-  const tables = Object.entries(summary).map(([task, s]) => {
+/** EVOKE's sections of report.html: per task, its indicators and probabilities (against a baseline's). */
+export function evokeSections(summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string[] {
+  return Object.entries(summary).map(([task, s]) => {
     const b = baseline?.[task];
     const rows = [
       ...Object.entries(s.indicators).map(([k, v]) => ({ label: `${k} (indicator)`, value: v, before: b?.indicators[k] })),
@@ -60,5 +61,8 @@ export function renderReport(title: string, meta: Record<string, string>, summar
     ];
     return `<section><h2>${esc(task)} <small>${s.cases} cases</small></h2>${valueTable(rows, !!baseline)}${bars(task, rows)}</section>`;
   });
-  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, tables);
+}
+
+export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string {
+  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, evokeSections(summary, baseline));
 }

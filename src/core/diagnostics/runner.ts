@@ -86,12 +86,13 @@ export function stackRefs(stack: EditStack): EditRef[] {
 /** An edit of a run as text: its id, with ×strength when that is not 1. */
 export const editRefText = (e: EditRef) => `${e.id}${e.strength !== undefined && e.strength !== 1 ? ` ×${e.strength}` : ''}`;
 
+/** "i/n" (field 'shard'), or undefined. */
 export function parseShard(text: string | undefined): Shard | undefined {
   if (text === undefined) return undefined;
   const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
   const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
   if (!shard || shard.count < 1 || shard.index >= shard.count) {
-    throw badInput(`--shard must be i/n with 0 ≤ i < n (e.g. 0/8 … 7/8, as $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got "${text}"`, { field: '--shard' });
+    throw badInput(`"shard" must be i/n with 0 ≤ i < n (e.g. 0/8 … 7/8, as $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got "${text}"`, { field: 'shard' });
   }
   return shard;
 }
@@ -280,6 +281,24 @@ export async function processAll<I, R>(
 
 export function writeIssues(dir: string, issues: RecordIssue[]): void {
   fs.writeFileSync(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
+}
+
+/** The shards' issues.json, each issue once. */
+export function mergedIssues(dirs: string[]): RecordIssue[] {
+  const all = new Map<string, RecordIssue>();
+  for (const d of dirs) {
+    const file = path.join(d, 'issues.json');
+    if (!fs.existsSync(file)) continue;
+    let list: unknown;
+    try {
+      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw badInput(`issues.json of the shard is unreadable: ${(e as Error).message}`, { file });
+    }
+    if (!Array.isArray(list)) throw badInput('issues.json of the shard is not a list', { file });
+    for (const i of list as RecordIssue[]) all.set(JSON.stringify(i), i);
+  }
+  return [...all.values()];
 }
 
 /** summary.json (the run finished: merge relies on it); written last, atomically. */

@@ -1,8 +1,9 @@
-// Settings checked once, from the registry's SettingSpecs, for every front end. The CLI hands in
-// strings ("4-6", "0.5", "qa,cloze"); the engine hands in JSON values (numbers, lists). Both
-// come out as the same typed values with the same bounds, or as one bad-input error whose field
-// is the setting's neutral name ('subgraphSize'); the CLI prints it as its flag
-// (`--subgraph-size`, flagOf) and the engine as its request field.
+// Settings checked once, from the registry's SettingSpecs, for every front end: JSON values
+// (numbers, lists, switches) from the engine's requests, or from the CLI's flags once
+// src/cli/registryFlags.ts has turned their text into the same values. Both come out typed, with
+// the same bounds, or as one bad-input error whose field is the setting's neutral name
+// ('subgraphSize'); the CLI prints it as its flag (`--subgraph-size`, flagOf) and the engine as its
+// request field.
 
 import type { SettingSpec } from '../../protocol/registry';
 import { badInput } from '../errors';
@@ -43,33 +44,28 @@ function checkNumber(s: SettingSpec, n: number, raw: unknown, whole: boolean): n
   return n;
 }
 
-/** A number from the CLI's text or the engine's JSON. */
+/** A number (JSON; the CLI turns its flags' text into numbers first, registryFlags.ts). */
 function toNumber(s: SettingSpec, raw: unknown, whole: boolean): number {
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-  return checkNumber(s, n, raw, whole);
+  return checkNumber(s, typeof raw === 'number' ? raw : NaN, raw, whole);
 }
 
 function toLayers(s: SettingSpec, raw: unknown, c: SettingContext): number[] {
-  let list: number[];
-  if (Array.isArray(raw)) list = raw.map((x) => (typeof x === 'number' ? x : NaN));
-  else if (typeof raw === 'string') list = layerText(s, raw);
-  else throw badInput(`${s.name} must be a list of layers, got ${show(raw)}`, { field: s.name });
   const top = (c.layers ?? MAX_LAYER + 1) - 1;
-  if (list.length === 0 || !list.every((l) => Number.isInteger(l) && l >= 0 && l <= top) || new Set(list).size !== list.length) {
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((l) => Number.isInteger(l) && l >= 0 && l <= top) || new Set(raw).size !== raw.length) {
     throw badInput(`${s.name} must be distinct layers in 0…${top}, got ${show(raw)}`, { field: s.name, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6 (mechedit info shows how many it has).' });
   }
-  return list;
+  return raw as number[];
 }
 
-/** "4,5,6" or "4-6" (or both, "1,3-5"). */
-function layerText(s: SettingSpec, raw: string): number[] {
+/** "4,5,6" or "4-6" (or both, "1,3-5") as layers; text that is not a layer list is an error naming `field`. */
+export function layerText(field: string, raw: string): number[] {
   const out: number[] = [];
   for (const p of raw.split(',').map((x) => x.trim()).filter(Boolean)) {
     const range = /^(\d+)-(\d+)$/.exec(p);
     const ends = range ? [Number(range[1]), Number(range[2])] : /^\d+$/.test(p) ? [Number(p)] : undefined;
-    if (!ends) throw badInput(`${s.name} must be like 4,5,6 or 4-6, got ${show(raw)}`, { field: s.name });
+    if (!ends) throw badInput(`${field} must be like 4,5,6 or 4-6, got ${show(raw)}`, { field });
     if (ends.some((l) => l > MAX_LAYER) || ends[0] > ends[ends.length - 1]) {
-      throw badInput(`${s.name} "${p}" is not a layer range of a model (layers count from 0; none has more than ${MAX_LAYER})`, { field: s.name, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6.' });
+      throw badInput(`${field} "${p}" is not a layer range of a model (layers count from 0; none has more than ${MAX_LAYER})`, { field, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6.' });
     }
     for (let l = ends[0]; l <= ends[ends.length - 1]; l++) out.push(l);
   }
@@ -77,13 +73,12 @@ function layerText(s: SettingSpec, raw: string): number[] {
 }
 
 function toList(s: SettingSpec, raw: unknown): string[] {
-  const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((x) => x.trim()).filter(Boolean) : undefined;
-  if (!list || list.length === 0 || !list.every((x) => typeof x === 'string' && x.length > 0)) throw badInput(`${s.name} must be a list of non-empty words, got ${show(raw)}`, { field: s.name });
-  if (s.options && !list.every((x) => s.options!.includes(x))) throw badInput(`${s.name} must list some of ${s.options.join(', ')}, got ${show(raw)}`, { field: s.name });
-  return list as string[];
+  if (!Array.isArray(raw) || raw.length === 0 || !raw.every((x) => typeof x === 'string' && x.length > 0)) throw badInput(`${s.name} must be a list of non-empty words, got ${show(raw)}`, { field: s.name });
+  if (s.options && !raw.every((x) => s.options!.includes(x))) throw badInput(`${s.name} must list some of ${s.options.join(', ')}, got ${show(raw)}`, { field: s.name });
+  return raw as string[];
 }
 
-/** One setting's value, checked; `raw` is a CLI string (or strings for a repeated flag) or a JSON value. */
+/** One setting's value, checked; `raw` is a JSON value (numbers as numbers, lists as arrays). */
 export function parseSetting(s: SettingSpec, raw: unknown, c: SettingContext = {}): SettingValue {
   switch (s.type) {
     case 'int':
@@ -92,7 +87,6 @@ export function parseSetting(s: SettingSpec, raw: unknown, c: SettingContext = {
       return toNumber(s, raw, false);
     case 'boolean':
       if (typeof raw === 'boolean') return raw;
-      if (raw === 'true' || raw === 'false') return raw === 'true';
       throw badInput(`${s.name} must be true or false, got ${show(raw)}`, { field: s.name });
     case 'layer': {
       const l = toNumber({ ...s, min: 0, max: (c.layers ?? MAX_LAYER + 1) - 1 }, raw, true);
@@ -109,16 +103,14 @@ export function parseSetting(s: SettingSpec, raw: unknown, c: SettingContext = {
       return raw;
     case 'files':
     case 'texts': {
-      const list = typeof raw === 'string' ? [raw] : raw;
-      if (!Array.isArray(list) || list.length === 0 || !list.every((x) => typeof x === 'string' && x.length > 0)) throw badInput(`${s.name} must be a list of ${s.type === 'files' ? 'paths' : 'non-empty texts'}, got ${show(raw)}`, { field: s.name });
-      return list as string[];
+      if (!Array.isArray(raw) || raw.length === 0 || !raw.every((x) => typeof x === 'string' && x.length > 0)) throw badInput(`${s.name} must be a list of ${s.type === 'files' ? 'paths' : 'non-empty texts'}, got ${show(raw)}`, { field: s.name });
+      return raw as string[];
     }
     case 'strings':
       return toList(s, raw);
     case 'numbers': {
-      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',').map((x) => x.trim()) : undefined;
-      if (!list || list.length === 0) throw badInput(`${s.name} must be a list of numbers, got ${show(raw)}`, { field: s.name });
-      return list.map((x) => toNumber(s, x, false));
+      if (!Array.isArray(raw) || raw.length === 0) throw badInput(`${s.name} must be a list of numbers, got ${show(raw)}`, { field: s.name });
+      return raw.map((x) => toNumber(s, x, false));
     }
   }
 }

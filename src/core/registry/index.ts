@@ -5,11 +5,12 @@
 import type { RegistryDescription } from '../../protocol/registry';
 import { EDIT_METHOD_DESCRIPTORS } from '../jobs/editJob';
 import { OBJECTIVE_DESCRIPTORS } from '../methods/objectives';
+import { diagnosticDescriptors } from '../diagnostics/plugins/index';
 
 export function describeRegistry(): RegistryDescription {
   return {
     methods: [...EDIT_METHOD_DESCRIPTORS],
     objectives: [...OBJECTIVE_DESCRIPTORS],
-    diagnostics: [],
+    diagnostics: diagnosticDescriptors(),
   };
 }
