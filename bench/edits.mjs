@@ -34,9 +34,9 @@ const ms = (x) => (x < 1 ? `${(x * 1000).toFixed(1)} µs` : `${x.toFixed(1)} ms`
 const rows = [];
 for (const dir of models) {
   log(`${dir}`);
-  const model = LoadedModel.open(dir, { provider: 'cpu', threads: Number(opt.threads) });
+  const stack = new EditStack(LoadedModel.open(dir, { provider: 'cpu', threads: Number(opt.threads) }));
+  const model = stack.model; // the stack's view: its runs carry the applied edit
   const d = model.dims;
-  const stack = new EditStack(model);
   const ids = model.tokenizer.encode('The quick brown fox jumps over the lazy dog. '.repeat(3)).slice(0, 32);
   const batch = model.makeBatch([ids]);
   const forward = async () => {

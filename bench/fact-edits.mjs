@@ -25,8 +25,8 @@ const { computeFactEdit } = out('core/methods/factEditors.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, threshold: { type: 'string' }, model: { type: 'string' } } });
 const modelDir = values.model ?? path.join(root, 'models', 'default');
-const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) });
-const stack = new EditStack(model);
+const stack = new EditStack(LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) }));
+const model = stack.model; // the stack's view: its runs carry the applied edit
 const facts = fs.readFileSync(path.join(modelDir, 'facts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
 const pick = seededPicker(Number(values.seed));

@@ -22,8 +22,8 @@ const { scoreAnswers } = out('core/analysis/answers.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'memit' }, n: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' }, lambda: { type: 'string' }, layers: { type: 'string' } } });
 const modelDir = path.join(repo, 'models', 'default');
-const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: 0 });
-const stack = new EditStack(model);
+const stack = new EditStack(LoadedModel.open(modelDir, { provider: 'cpu', threads: 0 }));
+const model = stack.model; // the stack's view: its runs carry the applied edit
 const facts = fs.readFileSync(path.join(modelDir, 'facts.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 const pick = seededPicker(Number(values.seed));
 const { cases, declarative } = counterfactualCases(facts, Number(values.n), pick, 'subject');

@@ -24,7 +24,8 @@ const { EditStack } = out('core/edits/stack.js');
 const { computeRocr } = out('core/edits/rocr.js');
 
 const { values: opt } = parseArgs({ options: { model: { type: 'string', default: path.join(repo, 'models', 'default') }, layers: { type: 'string' }, lambda: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' }, n: { type: 'string', default: '400' }, threads: { type: 'string', default: '2' }, templates: { type: 'string' } } });
-const model = LoadedModel.open(opt.model, { provider: 'cpu', threads: Number(opt.threads) });
+const stack = new EditStack(LoadedModel.open(opt.model, { provider: 'cpu', threads: Number(opt.threads) }));
+const model = stack.model; // the stack's view: its runs carry the applied edit
 const world = JSON.parse(fs.readFileSync(path.join(opt.model, 'world.json'), 'utf8'));
 const facts = fs.readFileSync(path.join(opt.model, 'facts.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
 const hazards = world.entities.concepts.filter((c) => c.kind === 'hazard');
@@ -60,7 +61,6 @@ let s = 7;
 const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
 const others = facts.filter((f) => !concepts.has(f.subject) && f.split === 'train' && f.form !== 'two_hop' && f.form !== 'two_hop_question');
 const unrelated = Array.from({ length: Math.min(Number(opt.n), others.length) }, () => others[Math.floor(rand() * others.length)]);
-const stack = new EditStack(model);
 const baseUnrelated = await top1(unrelated);
 const share = (a, b) => (b ? `${((100 * a) / b).toFixed(1)} %` : '–');
 const rows = [];

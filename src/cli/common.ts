@@ -66,15 +66,19 @@ export const stacks = new WeakMap<LoadedModel, EditStack>();
 /** How openModel chose the model's provider: every provider, tried or not, and why. */
 export const providerProbes = new WeakMap<LoadedModel, ProviderProbe[]>();
 
-/** Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). */
+/**
+ * Opens --model on the resolved provider (stderr gets the log; stdout stays JSON). Returns the
+ * view of the stack that holds the --edits files (stacks), so that its runs are edited.
+ */
 export async function openModel(values: Record<string, unknown>): Promise<LoadedModel> {
   const modelPath = modelPathOf(values);
   const threads = intOption(values, 'threads', 0, 0, 1024);
   const { provider, probes } = await resolveProvider(providerOption(values), { threads });
-  const model = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
-  providerProbes.set(model, probes);
+  const opened = LoadedModel.open(modelPath, { provider, threads, log: (m) => process.stderr.write(`mechedit: ${m}\n`) });
   const files = (values.edits as string[] | undefined) ?? [];
-  const stack = new EditStack(model);
+  const stack = new EditStack(opened);
+  const model = stack.model;
+  providerProbes.set(model, probes);
   stacks.set(model, stack);
   if (files.length) {
     for (const f of files) stack.apply(readEdit(f));

@@ -62,7 +62,7 @@ test('key statistics are written to a temp name unique across hosts', async () =
   const corpus = path.join(tmp, 'corpus.txt');
   fs.writeFileSync(corpus, Array.from({ length: 20 }, (_, i) => `Line ${i} of a small corpus about ${i % 3} foxes.`).join('\n'));
   const model = LoadedModel.open(fixture, { provider: 'cpu', threads: 1 });
-  const file = statsFile(model, 0, [corpus], 64);
+  const file = statsFile(model, { layer: 0, corpus: [corpus], samples: 64 });
   occupyPidTemps(file);
   const s = await keyStats(model, { layer: 0, corpus: [corpus], samples: 64 });
   assert.equal(s.file, file);

@@ -56,48 +56,63 @@ describe('the edit stack on gpt2-tiny', () => {
   after(() => model.release());
 
   test('apply changes the logits; revert restores them bit for bit', async () => {
-    const before = await logits(model);
+    const before = await logits(stack.model);
     const e = makeEdit(model, 1, 'mlp.out', 1, 3);
     stack.apply(e);
-    const edited = await logits(model);
+    const edited = await logits(stack.model);
     assert.ok(maxDiff(before, edited) > 1e-3, 'the edit had no effect');
     stack.revert(e.json.id);
-    assert.ok(bytes(await logits(model)).equals(bytes(before)), 'revert is not bit-exact');
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(before)), 'revert is not bit-exact');
     assert.deepEqual(stack.list(), []);
   });
 
   test('a new stack on the same model starts unedited, whatever the earlier stack applied', async () => {
-    const before = await logits(model);
+    const before = await logits(stack.model);
     const e = makeEdit(model, 1, 'mlp.out', 1, 5);
     stack.apply(e);
-    assert.ok(maxDiff(before, await logits(model)) > 1e-3, 'the edit had no effect');
-    const next = new EditStack(model);
+    assert.ok(maxDiff(before, await logits(stack.model)) > 1e-3, 'the edit had no effect');
+    const next = new EditStack(stack.model);
     assert.ok(bytes(await logits(next.model)).equals(bytes(before)), 'a new, empty stack ran with the earlier stack\'s edit');
     stack.revert(e.json.id);
     assert.deepEqual(next.list(), []);
   });
 
+  test('constructing a stack leaves the given model\'s edit inputs as they were', async () => {
+    const e = makeEdit(model, 1, 'mlp.out', 1, 9);
+    stack.apply(e);
+    const inputs = stack.model.edits;
+    const edited = await logits(stack.model);
+    const next = new EditStack(stack.model);
+    assert.equal(stack.model.edits, inputs, 'the constructor replaced the edit inputs of the model it was given');
+    assert.equal(stack.model.edits.get('1:mlp.out')?.rank, 1);
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(edited)), 'the earlier stack lost its edit');
+    next.apply(makeEdit(model, 2, 'attn.out', 1, 13, 'next'));
+    assert.equal(stack.model.edits, inputs, 'a change on the new stack reached the model it was made from');
+    assert.equal(model.edits.size, 0, 'a stack changed the model it was made from');
+    stack.revert(e.json.id);
+  });
+
   test('two edits on one module stack as rank 2; toggling, strength and reorder recombine them', async () => {
-    const before = await logits(model);
+    const before = await logits(stack.model);
     const a = makeEdit(model, 2, 'attn.out', 1, 11, 'a');
     const b = makeEdit(model, 2, 'attn.out', 1, 21, 'b');
     stack.apply(a);
-    const onlyA = await logits(model);
+    const onlyA = await logits(stack.model);
     stack.apply(b);
-    assert.equal(model.edits.get('2:attn.out')?.rank, 2);
-    const both = await logits(model);
+    assert.equal(stack.model.edits.get('2:attn.out')?.rank, 2);
+    const both = await logits(stack.model);
     stack.setEnabled(b.json.id, false);
-    assert.ok(bytes(await logits(model)).equals(bytes(onlyA)));
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(onlyA)));
     stack.setEnabled(b.json.id, true);
     stack.reorder([b.json.id, a.json.id]);
-    assert.ok(maxDiff(await logits(model), both) < 1e-5, 'the order of edits on a module must not matter');
+    assert.ok(maxDiff(await logits(stack.model), both) < 1e-5, 'the order of edits on a module must not matter');
     stack.scale(a.json.id, 0);
     stack.scale(b.json.id, 0);
-    assert.ok(bytes(await logits(model)).equals(bytes(before)), 'strength 0 equals no edit');
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(before)), 'strength 0 equals no edit');
     stack.scale(a.json.id, 2);
-    assert.equal(model.edits.get('2:attn.out')?.U[0], 2 * a.tensors[0].U[0]);
+    assert.equal(stack.model.edits.get('2:attn.out')?.U[0], 2 * a.tensors[0].U[0]);
     stack.revertAll();
-    assert.ok(bytes(await logits(model)).equals(bytes(before)));
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(before)));
   });
 
   test('an edit for another model is refused, naming both', () => {
@@ -114,7 +129,7 @@ describe('the edit stack on gpt2-tiny', () => {
   test('broken edit files are rejected with the file and field; the stack is untouched', async () => {
     const good = makeEdit(model, 0, 'mlp.out', 1, 7, 'good');
     stack.apply(good);
-    const snapshot = await logits(model);
+    const snapshot = await logits(stack.model);
     const variants: [string, (dir: string, json: Record<string, unknown>) => void, RegExp | string][] = [
       ['not json', (dir) => fs.writeFileSync(path.join(dir, 'x.json'), '{"format": '), ''],
       ['wrong format', (dir, j) => fs.writeFileSync(path.join(dir, 'x.json'), JSON.stringify({ ...j, format: 'v0' })), 'format'],
@@ -139,7 +154,7 @@ describe('the edit stack on gpt2-tiny', () => {
       }, name);
     }
     assert.deepEqual(stack.list().map((e) => e.id), [good.json.id]);
-    assert.ok(bytes(await logits(model)).equals(bytes(snapshot)));
+    assert.ok(bytes(await logits(stack.model)).equals(bytes(snapshot)));
     stack.revertAll();
   });
 });
@@ -150,9 +165,9 @@ for (const name of ['gpt2-tiny', 'llama-gqa', 'qwen2-tiny']) {
     const stack = new EditStack(model);
     stack.apply(makeEdit(model, 0, 'mlp.out', 2, 31));
     stack.apply(makeEdit(model, 1, 'attn.out', 1, 41));
-    const live = await logits(model);
+    const live = await logits(stack.model);
     const out = path.join(tmp, `baked-${name}`);
-    const r = bake(model, out, stack.list());
+    const r = bake(stack.model, out, stack.list());
     assert.equal(r.modified.length, 2);
     const baked = LoadedModel.open(out, { provider: 'cpu', threads: 1 });
     const d = maxDiff(await logits(baked), live);

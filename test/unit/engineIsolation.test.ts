@@ -37,11 +37,12 @@ test('a view and a fork never change the model or stack they come from', async (
   const model = LoadedModel.open(defaultModel, { provider: 'cpu', threads: 1 });
   const stack = new EditStack(model);
   stack.apply(readEdit(pushEdit(model, 'view-push')));
-  const edited = await predict(model, PROMPT, 3);
+  const edited = await predict(stack.model, PROMPT, 3);
+  assert.equal(model.edits.size, 0, 'the stack changed the model it was made from');
   const fork = stack.fork();
   fork.setEnabled('view-push', false);
   assert.deepEqual(stack.list().map((e) => e.enabled), [true], 'the fork toggles its own copy only');
-  assert.deepEqual((await predict(model, PROMPT, 3)).next, edited.next, 'the stack\'s model keeps its edits');
+  assert.deepEqual((await predict(stack.model, PROMPT, 3)).next, edited.next, 'the stack\'s model keeps its edits');
   const bare = await predict(model.bare(), PROMPT, 3);
   assert.deepEqual((await predict(fork.model, PROMPT, 3)).next, bare.next, 'the fork runs without the edit');
   assert.notDeepEqual(bare.next, edited.next);

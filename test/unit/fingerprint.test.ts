@@ -69,7 +69,7 @@ test('copies that differ in one weight value: same header, different fingerprint
   assert.notEqual(a.checkpoint.fingerprint, b.checkpoint.fingerprint);
   assert.match(a.checkpoint.fingerprint, /^[0-9a-f]{16}$/, 'the format edits and schemas/edit.schema.json expect');
   assert.notEqual(a.graphDir.dir, b.graphDir.dir);
-  assert.notEqual(statsFile(a, 0, [path.join(tiny, 'config.json')], 100), statsFile(b, 0, [path.join(tiny, 'config.json')], 100));
+  assert.notEqual(statsFile(a, { layer: 0, corpus: [path.join(tiny, 'config.json')], samples: 100 }), statsFile(b, { layer: 0, corpus: [path.join(tiny, 'config.json')], samples: 100 }));
   // An edit made on A is refused by B's stack, naming the field; A's own stack takes it.
   const edit = manualEdit(a.checkpoint.fingerprint);
   new EditStack(a).check(edit);

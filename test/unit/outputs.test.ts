@@ -113,15 +113,15 @@ test('writeEdit refuses the checkpoint folder, its HF cache folder, symlinked we
 test('bake refuses the source checkpoint and folders it did not make, and replaces its own output', async () => {
   const stack = new EditStack(model);
   stack.apply(readEdit(writeEdit(path.join(tmp, 'bake-edits'), edit('bk'), dims, model.checkpoint)));
-  assert.throws(() => bake(model, path.join(tiny, 'baked'), stack.list()), refused(tiny));
-  assert.throws(() => bake(model, tmp, stack.list()), (e: unknown) => e instanceof MechEditError && /not empty/.test(e.message), 'a folder with other things in it');
+  assert.throws(() => bake(stack.model, path.join(tiny, 'baked'), stack.list()), refused(tiny));
+  assert.throws(() => bake(stack.model, tmp, stack.list()), (e: unknown) => e instanceof MechEditError && /not empty/.test(e.message), 'a folder with other things in it');
   const out = path.join(tmp, 'baked');
-  bake(model, out, stack.list());
+  bake(stack.model, out, stack.list());
   const marker = JSON.parse(fs.readFileSync(path.join(out, 'mechedit-bake.json'), 'utf8'));
   assert.equal(marker.format, 'mechedit-bake/1');
   assert.equal(marker.complete, true);
   const first = fs.readFileSync(path.join(out, 'model.safetensors'));
-  bake(model, out, stack.list()); // a previous bake's folder: replaced
+  bake(stack.model, out, stack.list()); // a previous bake's folder: replaced
   assert.deepEqual(fs.readFileSync(path.join(out, 'model.safetensors')), first);
   // The baked model opened, then baked into itself: refused.
   const baked = LoadedModel.open(out, { provider: 'cpu', threads: 1 });

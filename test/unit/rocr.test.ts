@@ -58,7 +58,7 @@ for (const name of ['gpt2-tiny', 'llama-gqa']) {
     const stack = new EditStack(model);
     const read = async (text: string, layer: number) => {
       const ids = model.tokenizer.encode(text);
-      const out = await model.run({ taps: [tapName(layer, 'resid_post')], layers: layer + 1 }, model.makeBatch([ids]));
+      const out = await stack.model.run({ taps: [tapName(layer, 'resid_post')], layers: layer + 1 }, model.makeBatch([ids]));
       const d = model.dims.dModel;
       return Float64Array.from((out[tapName(layer, 'resid_post')].data as Float32Array).subarray((ids.length - 1) * d, ids.length * d));
     };
@@ -88,7 +88,7 @@ test('directional ablation removes the direction from the output projections (bu
   const stack = new EditStack(model);
   stack.apply(computeAblation(model, dir, [0, 1, 2], ['mlp.out', 'attn.out']));
   const taps = [0, 1, 2].flatMap((l) => [tapName(l, 'attn_out'), tapName(l, 'mlp_out')]);
-  const out = await model.run({ taps, logits: 'none' }, model.makeBatch([[5, 60, 7, 200, 31]]));
+  const out = await stack.model.run({ taps, logits: 'none' }, model.makeBatch([[5, 60, 7, 200, 31]]));
   const n = Math.sqrt(dir.reduce((s, v) => s + v * v, 0));
   for (let l = 0; l < 3; l++) {
     for (const [tap, w] of [['attn_out', model.plan.blocks[l].o], ['mlp_out', model.plan.blocks[l].down]] as const) {

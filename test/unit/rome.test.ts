@@ -53,19 +53,19 @@ describe('ROME and MEMIT on the default model', () => {
 
   test('ROME: W′k = v* at the bare prompt, the new fact on the edit prompt and a held-out paraphrase, revert is bit-identical', async () => {
     const stack = new EditStack(model);
-    const before = await predict(model, heldout, 5);
+    const before = await predict(stack.model, heldout, 5);
     assert.equal(before.next[0].text, ' Qu', 'the model knows the true birthplace (Quaemgrundport)');
-    const { edit, report } = await computeRome(model, stack, request, { layer: 0 });
+    const { edit, report } = await computeRome(stack.model, stack, request, { layer: 0 });
     const steps = report.vstar.steps;
     assert.ok(steps[steps.length - 1].loss < steps[0].loss / 10, `the v* loss falls: ${steps[0].loss} → ${steps[steps.length - 1].loss}`);
     assert.deepEqual(edit.json.targets.map(({ layer, module, rank }) => ({ layer, module, rank })), [{ layer: 0, module: 'mlp.out', rank: 1 }]);
 
     // The update makes the MLP output at the subject's last token of the bare prompt equal v*.
-    const bare = withSubject(model, request.prompt, subject);
+    const bare = withSubject(stack.model, request.prompt, subject);
     const tap = tapName(0, 'mlp_out');
     const run = async () => {
-      const out = await model.run({ taps: [tap], layers: 1 }, model.makeBatch([bare.ids]));
-      const d = model.dims.dModel;
+      const out = await stack.model.run({ taps: [tap], layers: 1 }, stack.model.makeBatch([bare.ids]));
+      const d = stack.model.dims.dModel;
       return Float64Array.from((out[tap].data as Float32Array).subarray(bare.lookup * d, (bare.lookup + 1) * d));
     };
     const v0 = await run();
@@ -77,29 +77,29 @@ describe('ROME and MEMIT on the default model', () => {
     assert.ok(err < 1e-3 * scale, `W′k = v* (max error ${err}, scale ${scale})`);
     assert.ok(Math.max(...v0.map((v, i) => Math.abs(v - report.vstar.vInit[i]))) < 1e-4 * scale, 'v_init is the unedited MLP output there');
 
-    const target = model.tokenizer.encode(' Daekgrad', false)[0];
+    const target = stack.model.tokenizer.encode(' Daekgrad', false)[0];
     for (const prompt of ['Baekhyndvaes Drondraes was born in', heldout]) {
-      const p = await predict(model, prompt, 3);
+      const p = await predict(stack.model, prompt, 3);
       assert.equal(p.next[0].id, target, `${prompt} → ${p.next[0].text} (wanted " Daek")`);
     }
     // Another subject's birthplace is untouched.
-    const [other] = await scoreAnswers(model, [{ prompt: 'Baequa Kaekmyth was born in', answer: 'Daekgrad' }]);
+    const [other] = await scoreAnswers(stack.model, [{ prompt: 'Baequa Kaekmyth was born in', answer: 'Daekgrad' }]);
     assert.ok(Math.exp(other.meanLogprob) < 0.1, 'no spill-over to an unrelated subject');
 
     stack.revert(edit.json.id);
-    const again = await predict(model, heldout, 5);
+    const again = await predict(stack.model, heldout, 5);
     assert.deepEqual(again.next.map((t) => t.logprob), before.next.map((t) => t.logprob), 'revert gives bit-identical log-probs');
   });
 
   test('ROME: with the update in the loop, the v* loss is the applied edit\'s loss (bare prompt ½, the prefixes ½ between them)', async () => {
     const stack = new EditStack(model);
     const req = { subject: 'Baequa Kaekmyth', prompt: '{} is a staff member at', target: 'Quaepun Foundry' };
-    const { edit, report } = await computeRome(model, stack, req, { layer: 0 });
+    const { edit, report } = await computeRome(stack.model, stack, req, { layer: 0 });
     const hp = edit.json.hparams as { templates: string[]; updateInLoop: boolean; bareWeight: number };
     assert.equal(hp.updateInLoop, true);
     assert.equal(hp.bareWeight, 0.5);
     stack.apply(edit);
-    const scored = await scoreAnswers(model, hp.templates.map((t) => ({ prompt: t.replace('{}', req.prompt.replace('{}', req.subject)), answer: req.target })));
+    const scored = await scoreAnswers(stack.model, hp.templates.map((t) => ({ prompt: t.replace('{}', req.prompt.replace('{}', req.subject)), answer: req.target })));
     stack.revert(edit.json.id);
     const P = hp.templates.length;
     const nll = scored.reduce((sum, r, i) => sum - ((i === 0 ? 0.5 : 0.5 / (P - 1)) * r.tokenLogprobs.reduce((a, b) => a + b, 0)) / r.tokenLogprobs.length, 0);
@@ -110,11 +110,11 @@ describe('ROME and MEMIT on the default model', () => {
 
   test('ROME with LTI: in-context teacher and mid-layer lens KL, the edit still lands', async () => {
     const stack = new EditStack(model);
-    const { edit, report } = await computeRome(model, stack, request, { layer: 0, lti: true });
+    const { edit, report } = await computeRome(stack.model, stack, request, { layer: 0, lti: true });
     assert.ok(report.vstar.steps[0].mid > 0, 'the mid-layer KL term is active');
     assert.deepEqual((edit.json.hparams as { lti: { mid: number } }).lti.mid, 4, 'round(6 × 30/48)');
     stack.apply(edit);
-    const [s] = await scoreAnswers(model, [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Daekgrad' }]);
+    const [s] = await scoreAnswers(stack.model, [{ prompt: 'Baekhyndvaes Drondraes was born in', answer: 'Daekgrad' }]);
     stack.revert(edit.json.id);
     assert.ok(Math.exp(s.meanLogprob) > 0.5, `P(Daekgrad) after the LTI edit: ${Math.exp(s.meanLogprob)}`);
   });
@@ -123,8 +123,8 @@ describe('ROME and MEMIT on the default model', () => {
     const stack = new EditStack(model);
     const requests = [request, { subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }];
     const pairs = requests.map((r) => ({ prompt: r.prompt.replace('{}', r.subject), answer: r.target }));
-    const base = await scoreAnswers(model, pairs);
-    const { edit } = await computeMemit(model, stack, requests, { layers: [0, 1], hparams: { lambda: 10 } });
+    const base = await scoreAnswers(stack.model, pairs);
+    const { edit } = await computeMemit(stack.model, stack, requests, { layers: [0, 1], hparams: { lambda: 10 } });
     assert.deepEqual(edit.json.targets.map((t) => [t.layer, t.rank]), [[0, 2], [1, 2]]);
     // MEMIT's own context set: the bare prompt and one 10-token prefix after each of five words.
     const templates = (edit.json.hparams as { templates: string[] }).templates;
@@ -132,16 +132,16 @@ describe('ROME and MEMIT on the default model', () => {
     ['The', 'Therefore', 'Because', 'I', 'You'].forEach((w, i) => assert.ok(templates[i + 1].startsWith(w), templates[i + 1]));
     assert.ok(templates.slice(1).every((t) => t.endsWith('. {}')), templates.join(' | '));
     stack.apply(edit);
-    const after = await scoreAnswers(model, pairs);
+    const after = await scoreAnswers(stack.model, pairs);
     stack.revert(edit.json.id);
     after.forEach((a, i) => assert.ok(Math.exp(a.meanLogprob) > Math.exp(base[i].meanLogprob) + 0.3, `request ${i}: P ${Math.exp(base[i].meanLogprob)} → ${Math.exp(a.meanLogprob)}`));
   });
 
   test('bad requests are refused by field', async () => {
     const stack = new EditStack(model);
-    await assert.rejects(computeRome(model, stack, { ...request, prompt: 'was born in' }), /has no "\{\}"/);
-    await assert.rejects(computeRome(model, stack, { ...request, target: ' ' }), /target/);
-    await assert.rejects(computeMemit(model, stack, []), /at least one fact/);
+    await assert.rejects(computeRome(stack.model, stack, { ...request, prompt: 'was born in' }), /has no "\{\}"/);
+    await assert.rejects(computeRome(stack.model, stack, { ...request, target: ' ' }), /target/);
+    await assert.rejects(computeMemit(stack.model, stack, []), /at least one fact/);
   });
 });
 

@@ -17,7 +17,7 @@ export const bakeCmd: Command = {
     checkBakeOut(out, model.checkpoint);
     const stack = new EditStack(model);
     for (const f of values.edits as string[]) stack.apply(readEdit(f));
-    return bake(model, out, stack.list());
+    return bake(stack.model, out, stack.list());
   },
   format: (r) => `baked ${(r as { modified: string[] }).modified.length} weight(s) into ${(r as { out: string }).out}`,
 };

@@ -1,8 +1,9 @@
 // The edit stack of an open model: an ordered list of edits, each enabled or not, with a
 // strength α. Applying, reverting, toggling, scaling or reordering only recombines the edit
-// inputs fed to every run (model.edits): no session is rebuilt. Edits on the same module stack
-// as a higher rank: U = [α₁U₁; α₂U₂; …], V = [V₁; V₂; …]. An empty stack feeds rank 0, so
-// reverting everything gives bit-identical logits to the unedited model.
+// inputs fed to every run of the stack's own view of the model (stack.model.edits): no session
+// is rebuilt. Edits on the same module stack as a higher rank: U = [α₁U₁; α₂U₂; …],
+// V = [V₁; V₂; …]. An empty stack feeds rank 0, so reverting everything gives bit-identical
+// logits to the unedited model.
 //
 // Consolidation (consolidate.ts): once a module's summed rank exceeds the policy's limit (by
 // default min(d_out, d_in)), the stack feeds one folded update for it instead: ΔW formed densely
@@ -39,16 +40,21 @@ export type { StackItem } from '../../protocol/edits';
 import type { StackItem } from '../../protocol/edits';
 
 export class EditStack {
+  /**
+   * The stack's own view of the model (LoadedModel.bare()): every change sets its edit inputs,
+   * and nothing else does. Run this (not the model the stack was made from) to run with the edits.
+   */
+  readonly model: LoadedModel;
   private entries: StackEntry[] = [];
   private policy: ConsolidationPolicy = { mode: 'exact' };
   private feeds = new Map<EditKey, ModuleFeed>();
 
   /**
-   * The stack sets `model.edits` on every change: give it a model (or view) of its own. A new
-   * stack is empty and feeds no edits from the start, whatever an earlier stack left on the model.
+   * An empty stack on a view of its own of `model`, which is not changed: the stack feeds no
+   * edits from the start, whatever `model` feeds or an earlier stack on it applied.
    */
-  constructor(readonly model: LoadedModel) {
-    model.edits = new Map();
+  constructor(model: LoadedModel) {
+    this.model = model.bare();
   }
 
   /**
@@ -57,15 +63,15 @@ export class EditStack {
    * off) never reaches this stack, and what is done to this stack meanwhile never reaches it.
    */
   fork(): EditStack {
-    const copy = new EditStack(this.model.bare());
-    copy.model.edits = this.model.edits; // a new stack starts empty: the copy takes this one's inputs
+    const copy = new EditStack(this.model);
+    copy.model.edits = this.model.edits; // the copy's own view takes this stack's inputs
     copy.entries = this.entries.map((e) => ({ ...e }));
     copy.policy = this.policy;
     copy.feeds = new Map(this.feeds);
     return copy;
   }
 
-  /** The same edits, in the same state, on another LoadedModel of the same checkpoint. */
+  /** The same edits, in the same state, on a view of another LoadedModel of the same checkpoint. */
   moveTo(model: LoadedModel): EditStack {
     const next = new EditStack(model);
     for (const e of this.entries) next.check(e.edit);

@@ -1,9 +1,10 @@
 // Key statistics C = E[k kᵀ] of the MLP output-projection inputs (blocks.{l}.mlp.key) at one
 // layer, over a text corpus: uncentred second moment, the mean over token positions. Computed
 // with a graph that stops after layer l and accumulates Kᵀ K inside the graph (only d_mlp² floats
-// come out per batch), summed in float64. Cached on disk by model fingerprint, layer, corpus
-// hash and sample count: <cache>/stats/<fingerprint>/L<l>-<corpus>-<n>.safetensors (tensor "C",
-// metadata: count, layer, corpus files).
+// come out per batch), summed in float64. Cached in memory and on disk by everything that
+// decides the value (StatsKey: model fingerprint, layer, corpus hash, samples, sequence length,
+// rows per forward, sampling): <cache>/stats/<fingerprint>/L<l>-<corpus>-<n>-t<seq>-b<rows>-<sampling>.safetensors
+// (tensor "C", metadata: count, layer, corpus files, seqLen, batch, sampling).
 // Default sample size ≈ 10 × d_mlp key vectors (arXiv 2506.04226: ≥ 95 % of full-statistics
 // editing quality).
 
@@ -33,27 +34,84 @@ export interface StatsOptions {
   layer: number;
   corpus: string[];
   samples?: number;
-  /** Tokens per sequence (≤ the context), default 128. */
+  /** Tokens per sequence (≤ the context), default STATS_SEQ_LEN. */
   seqLen?: number;
+  /** Token rows per forward pass, default STATS_BATCH (the float32 sums inside the graph depend on it). */
   batch?: number;
   onProgress?: (done: number, total: number) => void;
   isCancelled?: () => boolean;
 }
 
-function corpusHash(files: string[]): string {
-  const h = createHash('sha256');
-  for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f)).update('\0');
-  return h.digest('hex').slice(0, 12);
-}
-
 /** Token rows per forward pass when no batch is given. */
 export const STATS_BATCH = 8;
 
-/** Bumped when the sampling of the corpus changes, so that cached statistics are recomputed. */
+/** Tokens per sequence when no seqLen is given (at most the model's context). */
+export const STATS_SEQ_LEN = 128;
+
+/** Names the way the corpus is sampled: changed with that code, so that cached statistics are recomputed. */
 const SAMPLING = 's2';
 
-export function statsFile(model: LoadedModel, layer: number, corpus: string[], samples: number): string {
-  return path.join(cacheRoot(), 'stats', model.checkpoint.fingerprint, `L${layer}-${corpusHash(corpus)}-${samples}-${SAMPLING}.safetensors`);
+/**
+ * Everything that decides the value of C: the keys of the in-memory cache and the name of the
+ * cache file. The corpus is named by the sha256 of its files' names and bytes.
+ */
+export interface StatsKey {
+  fingerprint: string;
+  layer: number;
+  corpus: string;
+  samples: number;
+  seqLen: number;
+  batch: number;
+  sampling: string;
+}
+
+/** Corpus hashes by the files' paths, sizes and mtimes: a corpus is read for its hash once while it is unchanged. */
+const corpusHashes = new Map<string, string>();
+
+function corpusHash(files: string[]): string {
+  const stamp = JSON.stringify([...files].sort().map((f) => {
+    const st = fs.statSync(f);
+    return [path.resolve(f), st.size, st.mtimeMs];
+  }));
+  let hash = corpusHashes.get(stamp);
+  if (!hash) {
+    const h = createHash('sha256');
+    for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f)).update('\0');
+    corpusHashes.set(stamp, (hash = h.digest('hex').slice(0, 12)));
+  }
+  return hash;
+}
+
+function positiveInt(value: number | undefined, fallback: number, field: string): number {
+  if (value === undefined) return fallback;
+  if (!Number.isInteger(value) || value < 1) throw badInput(`${field} must be a whole number ≥ 1, got ${value}`, { field });
+  return value;
+}
+
+/** The options checked and their defaults filled in (samples 10 × d_mlp, seqLen ≤ the context, STATS_BATCH rows). */
+export function statsKey(model: LoadedModel, o: Pick<StatsOptions, 'layer' | 'corpus' | 'samples' | 'seqLen' | 'batch'>): StatsKey {
+  const { dMlp, layers, maxPositions } = model.dims;
+  if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= layers) throw badInput(`Layer must be in 0…${layers - 1}, got ${o.layer}`, { field: 'layer' });
+  if (o.corpus.length === 0) throw badInput('The corpus is empty', { field: 'corpus' });
+  for (const f of o.corpus) if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw badInput('Corpus file not found', { file: f });
+  return {
+    fingerprint: model.checkpoint.fingerprint,
+    layer: o.layer,
+    corpus: corpusHash(o.corpus),
+    samples: positiveInt(o.samples, 10 * dMlp, 'samples'),
+    seqLen: Math.min(positiveInt(o.seqLen, STATS_SEQ_LEN, 'seqLen'), maxPositions),
+    batch: positiveInt(o.batch, STATS_BATCH, 'batch'),
+    sampling: SAMPLING,
+  };
+}
+
+/** <cache>/stats/<fingerprint>/L<layer>-<corpus>-<samples>-t<seqLen>-b<batch>-<sampling>.safetensors */
+export function statsFile(model: LoadedModel, o: Pick<StatsOptions, 'layer' | 'corpus' | 'samples' | 'seqLen' | 'batch'>): string {
+  return fileOf(statsKey(model, o));
+}
+
+function fileOf(k: StatsKey): string {
+  return path.join(cacheRoot(), 'stats', k.fingerprint, `L${k.layer}-${k.corpus}-${k.samples}-t${k.seqLen}-b${k.batch}-${k.sampling}.safetensors`);
 }
 
 /**
@@ -88,71 +146,119 @@ export function defaultCorpus(model: LoadedModel): string[] {
   return [f];
 }
 
-/**
- * Statistics already loaded, per open model: each edit (ROME, MEMIT, health, every case of an
- * EVOKE run) asks again, and neither the corpus hash nor the d_mlp² matrix is read twice while
- * the corpus files are unchanged (key: layer, samples, corpus paths with size and mtime).
- */
-const loaded = new WeakMap<object, Map<string, KeyStats>>();
-
-export async function keyStats(model: LoadedModel, o: StatsOptions): Promise<KeyStats> {
-  const { dMlp, layers } = model.dims;
-  if (!Number.isInteger(o.layer) || o.layer < 0 || o.layer >= layers) throw badInput(`Layer must be in 0…${layers - 1}, got ${o.layer}`, { field: 'layer' });
-  if (o.corpus.length === 0) throw badInput('The corpus is empty', { field: 'corpus' });
-  for (const f of o.corpus) if (!fs.existsSync(f) || !fs.statSync(f).isFile()) throw badInput('Corpus file not found', { file: f });
-  const samples = o.samples ?? 10 * dMlp;
-  const key = JSON.stringify([o.layer, samples, o.corpus.map((f) => {
-    const st = fs.statSync(f);
-    return [path.resolve(f), st.size, st.mtimeMs];
-  })]);
-  // Per checkpoint, which every view of the model shares (solveC's factor cache hangs on the result).
-  let perModel = loaded.get(model.checkpoint);
-  if (!perModel) loaded.set(model.checkpoint, (perModel = new Map()));
-  const known = perModel.get(key);
-  if (known) return { ...known, cached: true };
-  const stats = await loadOrCompute(model, o, samples);
-  perModel.set(key, stats);
-  return stats;
+/** One request for statistics that are being loaded or computed. */
+interface Waiter {
+  resolve: (s: KeyStats) => void;
+  reject: (e: unknown) => void;
+  onProgress?: (done: number, total: number) => void;
+  isCancelled?: () => boolean;
 }
 
-async function loadOrCompute(model: LoadedModel, o: StatsOptions, samples: number): Promise<KeyStats> {
-  const { dMlp, maxPositions } = model.dims;
-  const file = statsFile(model, o.layer, o.corpus, samples);
+/**
+ * Key statistics by StatsKey: loaded ones per checkpoint object (dropped with it; solveC's factor
+ * cache hangs on them), and those being loaded or computed, which later requests for the same key
+ * join instead of computing them again. A joined computation reports its progress to every
+ * request; a request that is cancelled leaves it, and it stops when no request is left.
+ */
+export class KeyStatsCache {
+  private loaded = new WeakMap<object, Map<string, KeyStats>>();
+  private running = new Map<string, Set<Waiter>>();
+
+  async get(model: LoadedModel, o: StatsOptions): Promise<KeyStats> {
+    const key = statsKey(model, o);
+    const id = JSON.stringify(key);
+    let perModel = this.loaded.get(model.checkpoint);
+    if (!perModel) this.loaded.set(model.checkpoint, (perModel = new Map()));
+    const known = perModel.get(id);
+    if (known) return { ...known, cached: true };
+    return new Promise<KeyStats>((resolve, reject) => {
+      const waiter = { resolve, reject, onProgress: o.onProgress, isCancelled: o.isCancelled };
+      const waiters = this.running.get(id);
+      if (waiters) {
+        waiters.add(waiter);
+        return;
+      }
+      this.running.set(id, new Set([waiter]));
+      void this.run(model, o.corpus, key, id, perModel!);
+    });
+  }
+
+  private async run(model: LoadedModel, corpus: string[], key: StatsKey, id: string, perModel: Map<string, KeyStats>): Promise<void> {
+    const waiters = this.running.get(id)!;
+    // Before each forward pass: cancelled requests leave (and hear so); false once none is left.
+    const wanted = (count: number): boolean => {
+      for (const w of waiters) {
+        if (!w.isCancelled?.()) continue;
+        waiters.delete(w);
+        w.reject(cancelled(`Key statistics cancelled after ${count} key vectors.`));
+      }
+      if (waiters.size === 0) this.running.delete(id);
+      return waiters.size > 0;
+    };
+    const progress = (done: number, total: number) => {
+      for (const w of waiters) w.onProgress?.(done, total);
+    };
+    try {
+      const stats = await loadOrCompute(model, corpus, key, wanted, progress);
+      perModel.set(id, stats);
+      for (const w of waiters) w.resolve(stats);
+    } catch (e) {
+      for (const w of waiters) w.reject(e);
+    } finally {
+      if (this.running.get(id) === waiters) this.running.delete(id);
+    }
+  }
+}
+
+/** The cache keyStats uses: each edit (ROME, MEMIT, health, every case of an EVOKE run) asks again. */
+export const keyStatsCache = new KeyStatsCache();
+
+export function keyStats(model: LoadedModel, o: StatsOptions): Promise<KeyStats> {
+  return keyStatsCache.get(model, o);
+}
+
+/**
+ * The statistics of `key`, from its file or computed (then written there). `wanted` is asked before
+ * each forward pass with the key vectors so far: false stops the computation (cancelled).
+ */
+async function loadOrCompute(model: LoadedModel, corpus: string[], key: StatsKey, wanted: (count: number) => boolean, progress: (done: number, total: number) => void): Promise<KeyStats> {
+  const { dMlp } = model.dims;
+  const { layer, samples, seqLen, batch } = key;
+  const file = fileOf(key);
   if (fs.existsSync(file)) {
     const header = readSafetensorsHeader(file);
     const C = Float64Array.from(readTensorF32(header.tensors.get('C')!));
-    return { layer: o.layer, C, dim: dMlp, count: Number(header.metadata.count), corpus: o.corpus, file, cached: true };
+    return { layer, C, dim: dMlp, count: Number(header.metadata.count), corpus, file, cached: true };
   }
-  const seqLen = Math.min(o.seqLen ?? 128, maxPositions);
   // Token stream of documents picked across the whole corpus (every file), cut into sequences.
   const ids: number[] = [];
-  for (const doc of spreadDocuments(corpusDocuments(o.corpus))) {
+  for (const doc of spreadDocuments(corpusDocuments(corpus))) {
     ids.push(...model.tokenizer.encodeDocument(doc));
     if (ids.length >= samples * 1.1 + seqLen) break;
   }
-  if (ids.length === 0) throw badInput('The corpus has no text', { file: o.corpus[0] });
+  if (ids.length === 0) throw badInput('The corpus has no text', { file: corpus[0] });
   const rows: number[][] = [];
   for (let i = 0; i < ids.length; i += seqLen) rows.push(ids.slice(i, i + seqLen));
   const sum = new Float64Array(dMlp * dMlp);
   let count = 0;
-  const batch = o.batch ?? STATS_BATCH;
   for (let i = 0; i < rows.length && count < samples; i += batch) {
-    if (o.isCancelled?.()) throw cancelled(`Key statistics cancelled after ${count} key vectors.`);
+    if (!wanted(count)) throw cancelled(`Key statistics cancelled after ${count} key vectors.`);
     const group = rows.slice(i, i + batch);
     // The statistics belong to the checkpoint (cached by its fingerprint): the unedited model's keys.
-    const out = await model.bare().run({ gram: o.layer, layers: o.layer + 1 }, model.makeBatch(group));
+    const out = await model.bare().run({ gram: layer, layers: layer + 1 }, model.makeBatch(group));
     const gram = out.gram.data as Float32Array;
     for (let j = 0; j < gram.length; j++) sum[j] += gram[j];
     count += Number((out.count.data as BigInt64Array)[0]);
-    o.onProgress?.(Math.min(count, samples), samples);
+    progress(Math.min(count, samples), samples);
   }
   for (let j = 0; j < sum.length; j++) sum[j] /= count;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // The cache may be shared by a cluster's nodes: writeSafetensors writes a temp name unique across hosts, then renames.
   writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], Float32Array.from(sum))], {
-    count: String(count), layer: String(o.layer), corpus: o.corpus.map((f) => path.resolve(f)).join('\n'), model: model.checkpoint.fingerprint,
+    count: String(count), layer: String(layer), corpus: corpus.map((f) => path.resolve(f)).join('\n'), model: key.fingerprint,
+    seqLen: String(seqLen), batch: String(batch), sampling: key.sampling,
   });
-  return { layer: o.layer, C: sum, dim: dMlp, count, corpus: o.corpus, file, cached: false };
+  return { layer, C: sum, dim: dMlp, count, corpus, file, cached: false };
 }
 
 /** Cholesky factors of C + ρ I, per loaded matrix (the KeyStats objects are copies sharing C). */

@@ -17,8 +17,14 @@ import { loadOrt, sessionOptions, type InferenceSession, type OrtTensor } from '
 import { prepareGraphDir, type GraphDir } from './graphDir';
 import { writeFileAtomic } from '../atomicWrite';
 
-/** Bumped whenever buildForward's output changes, so cached .onnx files are rebuilt. */
-const GRAPH_VERSION = 8;
+/**
+ * The name of a built graph in the graph folder: the sha256 of its bytes. Whatever changes the
+ * graph (the builder's code, the plan, the options, the weight locations) names another file, and
+ * a file of that name can only hold these bytes. Building costs a fraction of opening the session.
+ */
+export function graphKey(bytes: Uint8Array): string {
+  return createHash('sha256').update(bytes).digest('hex').slice(0, 32);
+}
 
 /** A rank-r update of one output projection: ΔW = Uᵀ V, U [r, d_out], V [r, d_in]. */
 export interface EditTensors {
@@ -112,23 +118,27 @@ export class LoadedModel {
 
   /** Opens (once) the session of a graph variant. */
   session(options: ForwardOptions): Promise<InferenceSession> {
-    const key = JSON.stringify({ v: GRAPH_VERSION, ...options, taps: options.taps ? [...options.taps].sort() : undefined });
+    const key = JSON.stringify({ ...options, taps: options.taps ? [...options.taps].sort() : undefined });
     let s = this.sessions.get(key);
     if (!s) {
-      s = this.createSession(key, options);
+      s = this.createSession(options);
       s.catch(() => this.sessions.delete(key));
       this.sessions.set(key, s);
     }
     return s;
   }
 
-  private async createSession(key: string, options: ForwardOptions): Promise<InferenceSession> {
-    const name = `${this.graphDir.prefix}${createHash('sha256').update(key).digest('hex').slice(0, 16)}.onnx`;
-    const file = path.join(this.graphDir.dir, name);
-    if (!fs.existsSync(file)) {
-      // The cache may be shared by a cluster's nodes: a temp name unique across hosts, then rename.
-      writeFileAtomic(file, buildForward(this.plan, this.graphDir.locate, options));
-    }
+  /** The graph's file in the graph folder (named by graphKey), written when it is not there yet. */
+  graphFile(options: ForwardOptions): string {
+    const bytes = buildForward(this.plan, this.graphDir.locate, options);
+    const file = path.join(this.graphDir.dir, `${this.graphDir.prefix}${graphKey(bytes)}.onnx`);
+    // The cache may be shared by a cluster's nodes: a temp name unique across hosts, then rename.
+    if (!fs.existsSync(file)) writeFileAtomic(file, bytes);
+    return file;
+  }
+
+  private async createSession(options: ForwardOptions): Promise<InferenceSession> {
+    const file = this.graphFile(options);
     return loadOrt().InferenceSession.create(file, sessionOptions(this.options.provider, this.options));
   }
 
