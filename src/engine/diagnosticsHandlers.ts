@@ -14,7 +14,7 @@ import { runProbes, PROBE_METHODS } from '../core/diagnostics/probesRun';
 import { readEdit } from '../core/edits/editFile';
 import { readCases } from '../core/diagnostics/runner';
 import { runOrt } from '../core/diagnostics/ort';
-import { ortTargets } from '../core/diagnostics/ortData';
+import { ortTargets } from '../core/train/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';

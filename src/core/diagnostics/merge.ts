@@ -13,7 +13,7 @@ import { FINE_KED_LINES, writeFineKedSummary } from './fineKedRun';
 import type { CaseResult, TaskSummary } from './evoke';
 import type { OrtResult } from './ort';
 import type { FineKedResult, FineKedSummary } from './fineKed';
-import type { RecordIssue } from './records';
+import type { RecordIssue } from '../records';
 
 export interface MergeResult {
   out: string;

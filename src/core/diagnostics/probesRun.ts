@@ -17,7 +17,7 @@ import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, vi
 import { caseRunConfig, fitContext, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
 import { openRun, writeIssues, writeSummaryFile } from './runner';
-import { formatIssue, type RecordIssue } from './records';
+import { formatIssue, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
 import { METHOD_LABELS } from '../../protocol/engine';
 
