@@ -26,8 +26,8 @@ const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeFactEdit } = out('core/methods/factEditors.js');
 const { computeDike } = out('core/edits/dike.js');
-const { scoreAnswers } = out('core/analysis/answers.js');
-const { mulberry32 } = out('core/analysis/run.js');
+const { scoreAnswers } = out('core/runtime/answers.js');
+const { mulberry32 } = out('core/runtime/run.js');
 
 const dir = path.join(repo, 'models', 'default');
 const model = LoadedModel.open(dir, { provider: 'cpu', threads: 1 });

@@ -20,7 +20,7 @@ const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeRome } = out('core/edits/rome.js');
 const { computeMemit } = out('core/edits/memit.js');
-const { scoreAnswers } = out('core/analysis/answers.js');
+const { scoreAnswers } = out('core/runtime/answers.js');
 const { computeFactEdit } = out('core/methods/factEditors.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, threshold: { type: 'string' }, model: { type: 'string' } } });

@@ -18,7 +18,7 @@ import { counterfactualCases, out, repo, seededPicker } from './lib.mjs';
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeFactEdit } = out('core/methods/factEditors.js');
-const { scoreAnswers } = out('core/analysis/answers.js');
+const { scoreAnswers } = out('core/runtime/answers.js');
 
 const { values } = parseArgs({ options: { method: { type: 'string', default: 'memit' }, n: { type: 'string', default: '100' }, seed: { type: 'string', default: '1' }, lambda: { type: 'string' }, layers: { type: 'string' } } });
 const modelDir = path.join(repo, 'models', 'default');

@@ -21,7 +21,7 @@ const { values: opt } = parseArgs({
 });
 const N = Number(opt.n);
 const { LoadedModel } = out('core/runtime/model.js');
-const { mulberry32: rng } = out('core/analysis/run.js');
+const { mulberry32: rng } = out('core/runtime/run.js');
 
 function sample(list, n, rand) {
   const a = [...list];

@@ -98,7 +98,7 @@ function loadRuntime() {
   if (!fs.existsSync(file('runtime/model.js'))) throw new Error(`${file('runtime/model.js')} is missing: run \`npx tsc -p .\` first`);
   return {
     ...require(file('runtime/model.js')), ...require(file('runtime/ort.js')), ...require(file('graph/taps.js')),
-    ...require(file('graph/forward.js')), ...require(file('analysis/run.js')),
+    ...require(file('graph/forward.js')), ...require(file('runtime/run.js')),
   };
 }
 

@@ -11,63 +11,10 @@ import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
+import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
-export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
-export type ExecutionProviderSetting = 'auto' | ExecutionProvider;
-
-/** Settings the engine is started with; sent again when they change. */
-export interface EngineConfig {
-  executionProvider: ExecutionProviderSetting;
-  /** Intra-op threads for ORT; 0 lets ORT choose. */
-  threads: number;
-}
-
-export interface ProviderProbe {
-  provider: ExecutionProvider;
-  ok: boolean;
-  /** True when it was not probed at all (an earlier one works, or the setting names another); reason says which. */
-  skipped?: boolean;
-  /** Why it is not usable or not tried, and what to do about it. */
-  reason?: string;
-}
-
-export interface EngineInfo {
-  engineVersion: string;
-  pid: number;
-  nodeVersion: string;
-  platform: string;
-  ortVersion: string;
-  /** Backends compiled into this onnxruntime-node build ('cpu', 'webgpu', 'cuda', …). */
-  ortBackends: string[];
-  config: EngineConfig;
-  /** The provider runs use, once resolved (after the first session or an explicit probe). */
-  resolvedProvider?: ExecutionProvider;
-  probes?: ProviderProbe[];
-  telemetryDisabled: boolean;
-  uptimeMs: number;
-}
-
-export interface SelfTestParams {
-  /** Matrix size of the probe graph (y = relu(x·W + b)), default 256. */
-  size?: number;
-  /** Timed runs after one warm-up, default 20. */
-  iterations?: number;
-  progressToken?: string;
-}
-
-export interface SelfTestResult {
-  provider: ExecutionProvider;
-  probes: ProviderProbe[];
-  size: number;
-  iterations: number;
-  /** Session creation time in ms. */
-  openMs: number;
-  /** Per-run latency in ms, one entry per timed run. */
-  runMs: number[];
-  /** The output of the last run, checked against a JS reference by the engine. */
-  output: WireTensor;
-  maxAbsError: number;
-}
+export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
+export { METHOD_LABELS } from './common';
 
 export interface ProgressParams {
   token: string;
@@ -263,12 +210,6 @@ export interface FactEditOutcome {
   applied: boolean;
   efficacy: RequestEfficacy[];
 }
-
-/** The fact editors (core/methods/factEditors.ts FACT_METHODS): ROME, DiKE and GLAME edit one fact, MEMIT and AlphaEdit a batch. */
-export type FactMethod = string;
-
-/** How each fact editor is named to users. */
-export const METHOD_LABELS: Record<string, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */
 export interface FactRequest {

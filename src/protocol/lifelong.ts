@@ -5,7 +5,7 @@
 // notification carrying `curve` (the chart draws it at once); a cancel stops between edits, and
 // the run folder keeps what was done (resume continues it).
 
-import type { FactMethod } from './engine';
+import type { FactMethod } from './common';
 import type { PanelProtocol } from './webview';
 import type { SaveRequest } from './panels';
 
@@ -72,7 +72,7 @@ export const LIFELONG_METHODS: readonly FactMethod[] = ['rome', 'memit', 'alphae
 /** The methods that edit one request at a time (core SINGLE_FACT_METHODS): their runs use batch 1. */
 export const ONE_REQUEST_METHODS: readonly FactMethod[] = ['rome', 'dike', 'glame'];
 
-export { METHOD_LABELS } from './engine';
+export { METHOD_LABELS } from './common';
 
 // The panel.
 

@@ -1,6 +1,6 @@
 // Model-level results shared by the engine, the CLI (--json output) and the views.
 
-import type { ProviderProbe } from './engine';
+import type { ProviderProbe } from './common';
 
 export interface ModelInfo {
   path: string;

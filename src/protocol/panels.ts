@@ -1,7 +1,7 @@
 // Per-panel protocols. Each panel's webview bundle (webview/<panel>/) and host provider
 // (src/extension/panels/) share one of these.
 
-import type { EngineInfo, SelfTestResult } from './engine';
+import type { EngineInfo, SelfTestResult } from './common';
 import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';

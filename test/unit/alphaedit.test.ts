@@ -15,7 +15,7 @@ import { applyProjector, nullSpaceFor, relativeTau, spectralProjector, type Null
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { keyStats } from '../../src/core/edits/stats';
 import { dot, solveSmall } from '../../src/core/edits/linalg';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 
 const repo = path.join(__dirname, '..', '..', '..');
 process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-alphaedit-'));

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fork, spawnSync } from 'node:child_process';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { MechEditError } from '../../src/core/errors';
-import { predict } from '../../src/core/analysis/run';
+import { predict } from '../../src/core/runtime/run';
 import { causalTrace } from '../../src/core/analysis/causalTrace';
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { readVectors } from '../../src/core/edits/importVectors';

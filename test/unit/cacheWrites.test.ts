@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 import { keyStats, statsFile } from '../../src/core/edits/stats';
 import { copyFileAtomic, tempBeside, writeFileAtomic } from '../../src/core/atomicWrite';
 import { f32Tensor, writeSafetensors } from '../../src/core/checkpoint/writeSafetensors';

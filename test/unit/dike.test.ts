@@ -15,8 +15,8 @@ import { readKrdFacts } from '../../src/core/edits/krdFacts';
 import { computeDike, defaultKrdFile } from '../../src/core/edits/dike';
 import { statsFor } from '../../src/core/edits/rome';
 import { computeFactEdit } from '../../src/core/methods/factEditors';
-import { scoreAnswers } from '../../src/core/analysis/answers';
-import { mulberry32 } from '../../src/core/analysis/run';
+import { scoreAnswers } from '../../src/core/runtime/answers';
+import { mulberry32 } from '../../src/core/runtime/run';
 import type { MechEditError } from '../../src/core/errors';
 
 const repo = path.join(__dirname, '..', '..', '..');

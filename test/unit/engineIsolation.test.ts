@@ -11,7 +11,7 @@ import { EngineClient } from '../../src/extension/engine/client';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { writeEdit, readEdit } from '../../src/core/edits/editFile';
-import { predict } from '../../src/core/analysis/run';
+import { predict } from '../../src/core/runtime/run';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const defaultModel = path.join(repo, 'models', 'default');

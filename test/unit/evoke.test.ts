@@ -15,7 +15,7 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { readEdit } from '../../src/core/edits/editFile';
 import type { MechEditError } from '../../src/core/errors';
-import type { AnswerScore } from '../../src/core/analysis/answers';
+import type { AnswerScore } from '../../src/core/runtime/answers';
 import { makeEdit } from './runHelpers';
 
 const repo = path.join(__dirname, '..', '..', '..');

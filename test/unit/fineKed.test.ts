@@ -12,7 +12,7 @@ import { casePairs, summarizeFineKed, type FineKedResult } from '../../src/core/
 import { runFineKed } from '../../src/core/diagnostics/fineKedRun';
 import { readCases, type RunConfig } from '../../src/core/diagnostics/runner';
 import { mergeRuns } from '../../src/core/diagnostics/merge';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { readEdit } from '../../src/core/edits/editFile';

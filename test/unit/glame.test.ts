@@ -13,10 +13,10 @@ import { computeGlame, labelFeatures } from '../../src/core/edits/glame';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 import { clampGradient } from '../../src/core/edits/vstar';
 import { subgraphMarkdown } from '../../src/extension/views/subgraphTable';
-import { mulberry32 } from '../../src/core/analysis/run';
+import { mulberry32 } from '../../src/core/runtime/run';
 import type { MechEditError } from '../../src/core/errors';
 
 const repo = path.join(__dirname, '..', '..', '..');

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { LoadedModel, type Batch } from '../../src/core/runtime/model';
 import { decodeTensor } from '../../src/protocol/tensor';
 import { allTapNames } from '../../src/core/graph/taps';
-import { generateIds } from '../../src/core/analysis/run';
+import { generateIds } from '../../src/core/runtime/run';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const goldenDir = path.join(repo, 'test', 'fixtures', 'golden');

@@ -10,14 +10,14 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { computeRocr } from '../../src/core/edits/rocr';
 import { runOrt } from '../../src/core/diagnostics/ort';
-import { ortTargets, readOrtTarget } from '../../src/core/diagnostics/ortData';
+import { ortTargets, readOrtTarget } from '../../src/core/train/ortData';
 import { runOrtTargets } from '../../src/core/diagnostics/ortRun';
 import { mergeRuns } from '../../src/core/diagnostics/merge';
 import type { RunConfig } from '../../src/core/diagnostics/runner';
 import { readEdit } from '../../src/core/edits/editFile';
 import type { MechEditError } from '../../src/core/errors';
 import { makeEdit } from './runHelpers';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const target = path.join(repo, 'test', 'fixtures', 'ort', 'Target', '1_Ada_Lovelace');

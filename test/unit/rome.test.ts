@@ -12,8 +12,8 @@ import { EditStack } from '../../src/core/edits/stack';
 import { computeRome, defaultEditLayer, withSubject } from '../../src/core/edits/rome';
 import { computeMemit, defaultMemitLayers, keyEnergyLambda, memitDefaults } from '../../src/core/edits/memit';
 import { readRequests, factRequests } from '../../src/core/edits/requests';
-import { predict } from '../../src/core/analysis/run';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { predict } from '../../src/core/runtime/run';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 import { tapName } from '../../src/core/graph/taps';
 import type { MechEditError } from '../../src/core/errors';
 

@@ -17,7 +17,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel, type Batch, type EditKey, type EditTensors } from '../../src/core/runtime/model';
 import { loadOrt, type OrtTensor } from '../../src/core/runtime/ort';
-import { mulberry32 } from '../../src/core/analysis/run';
+import { mulberry32 } from '../../src/core/runtime/run';
 import { decodeTensor } from '../../src/protocol/tensor';
 
 const repo = path.join(__dirname, '..', '..', '..');

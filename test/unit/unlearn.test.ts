@@ -12,7 +12,7 @@ import { EditStack } from '../../src/core/edits/stack';
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { computeUnlearn } from '../../src/core/train/unlearn';
 import { readUnlearnMaterial } from '../../src/core/train/unlearnData';
-import { scoreAnswers } from '../../src/core/analysis/answers';
+import { scoreAnswers } from '../../src/core/runtime/answers';
 import { evaluateUnlearn } from '../../src/core/train/unlearnEval';
 
 const repo = path.join(__dirname, '..', '..', '..');

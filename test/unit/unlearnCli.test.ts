@@ -12,7 +12,7 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { computeRocr } from '../../src/core/edits/rocr';
 import { readEdit } from '../../src/core/edits/editFile';
-import { readOrtTarget } from '../../src/core/diagnostics/ortData';
+import { readOrtTarget } from '../../src/core/train/ortData';
 import { evaluateUnlearn, type UnlearnEval } from '../../src/core/train/unlearnEval';
 import type { UnlearnOutput } from '../../src/cli/commands/unlearn';
 

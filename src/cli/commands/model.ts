@@ -1,8 +1,8 @@
 // Commands that read a model without editing it: info, tokenize, predict, score, trace, causal-trace, generate.
 
 import { badInput } from '../../core/errors';
-import { modelInfo } from '../../core/runtime/info';
-import { generate, predict, score, tokenize, trace } from '../../core/analysis/run';
+import { modelInfo } from '../../core/analysis/info';
+import { generate, predict, score, tokenize, trace } from '../../core/runtime/run';
 import { causalTrace, defaultTraceWindow, type CausalTraceResult } from '../../core/analysis/causalTrace';
 import { intOption, modelHelp, modelOptions, openModel, openOnCpu, providerProbes, requireString, type Command } from '../common';
 

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { badInput } from '../errors';
 import { readSafetensorsHeader, type TensorEntry } from './safetensors';
 import { contentHashes } from './contentHash';
-import { cacheRoot } from '../runtime/graphDir';
+import { cacheRoot } from '../cacheRoot';
 import { refuseInsideCheckpoint } from '../outputs';
 
 export interface Checkpoint {

@@ -13,7 +13,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { cacheRoot } from '../runtime/graphDir';
+import { cacheRoot } from '../cacheRoot';
 import { writeFileAtomic } from '../atomicWrite';
 
 const VERSION = 1;

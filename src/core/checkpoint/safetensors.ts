@@ -23,6 +23,9 @@ export interface TensorEntry {
   length: number;
 }
 
+/** Where a weight's bytes are, relative to the folder the .onnx file is written to. */
+export type WeightLocator = (t: TensorEntry) => { location: string; offset: number };
+
 export interface SafetensorsHeader {
   file: string;
   /** The raw header bytes (for fingerprints). */

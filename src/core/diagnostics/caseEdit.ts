@@ -12,8 +12,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
 import { editRefText, fileHash, type EditRef, type RunConfig, type RunProgress, type Shard } from './runner';
-import { pairLength, type AnswerPair } from '../analysis/answers';
-import { formatIssue, type RecordIssue } from './records';
+import { pairLength, type AnswerPair } from '../runtime/answers';
+import { formatIssue, type RecordIssue } from '../records';
 import { defaultCorpus } from '../edits/stats';
 
 /**

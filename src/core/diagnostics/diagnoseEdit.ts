@@ -7,14 +7,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { pairLength, scoreAnswers, type AnswerScore } from '../analysis/answers';
+import { pairLength, scoreAnswers, type AnswerScore } from '../runtime/answers';
 import { EditStack } from '../edits/stack';
 import type { Edit } from '../edits/editFile';
 import type { FactRequest } from '../edits/rome';
 import { badInput } from '../errors';
 import { factProbes, type Probe } from './editProbes';
 import { runOrt } from './ort';
-import { ortTargets } from './ortData';
+import { ortTargets } from '../train/ortData';
 import type { EditDiagnostics, EditProbeScore, EditFactDiagnosis, EditConceptDiagnosis } from '../../protocol/diagnostics';
 
 export interface DiagnoseOptions {

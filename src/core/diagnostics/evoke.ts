@@ -3,7 +3,7 @@
 // probabilities are exp(−mean NLL); indicators compare NLLs; per case they are averaged over the
 // case's prompts, then over cases, × 100.
 
-import type { AnswerPair, AnswerScore } from '../analysis/answers';
+import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import type { EvokeCase, SubjectSpecCase } from './evokeData';
 import type { CaseTask, TaskSummary } from '../../protocol/diagnostics';
 

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { badInput } from '../errors';
-import { obj, readRecords, RecordError, str, strList, type RecordIssue } from './records';
+import { obj, readRecords, RecordError, str, strList, type RecordIssue } from '../records';
 
 /** A CounterFact-style edit request with its paraphrases and neighbours (EVOKE, FINE-KED). */
 export interface RewriteCase {

@@ -1,5 +1,5 @@
 // FINE-KED metrics (DiKE, ICLR 2026: fine-grained locality). Every (prompt, answer) pair is scored
-// like EVOKE's (analysis/answers: the mean per-token log-probability of " " + answer after the
+// like EVOKE's (runtime/answers: the mean per-token log-probability of " " + answer after the
 // prompt, and per token whether it is the top-1 prediction, teacher-forced). Per case:
 //   efficacy       the edit prompt: success = P(o*) > P(o) (mean log-probs compared), top1 = every
 //                  token of o* is the top-1 prediction;
@@ -17,7 +17,7 @@
 // Summary (× 100): efficacy, paraphrase and neighbourhood averaged over cases; per level the mean
 // over that level's known facts of every case; the average over the levels that have known facts.
 
-import type { AnswerPair, AnswerScore } from '../analysis/answers';
+import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import { FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { caseIdentity } from './evokeData';
 import type { FactScore, FineKedResult, FineKedSummary, FineLevel, LevelSummary, PromptTask } from '../../protocol/diagnostics';

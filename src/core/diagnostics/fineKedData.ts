@@ -10,9 +10,9 @@
 //                         "prompt": "Ada is a citizen of", "answer": "England" }, … ] }   at least one
 //
 // The bundled model's file is written by tools/world/fine_ked.py. A bad record is reported by file,
-// record and field (records.ts) and the others are read.
+// record and field (core/records.ts) and the others are read.
 
-import { readRecords, RecordError, str, type RecordIssue } from './records';
+import { readRecords, RecordError, str, type RecordIssue } from '../records';
 import { caseIds, readJson, rewriteCase, type RewriteCase } from './evokeData';
 import type { FineLevel } from '../../protocol/diagnostics';
 

@@ -9,12 +9,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers, type AnswerScore } from '../analysis/answers';
+import { scoreAnswers, type AnswerScore } from '../runtime/answers';
 import { badInput } from '../errors';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
-import { formatIssue, type RecordIssue } from './records';
+import { formatIssue, type RecordIssue } from '../records';
 import { bars, esc, renderPage, valueTable, type BarRow } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';

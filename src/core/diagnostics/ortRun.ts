@@ -11,8 +11,8 @@ import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { badInput } from '../errors';
 import { runOrt, type OrtResult } from './ort';
-import { ORT_FILES, ortTargets } from './ortData';
-import { formatIssue, type RecordIssue } from './records';
+import { ORT_FILES, ortTargets } from '../train/ortData';
+import { formatIssue, type RecordIssue } from '../records';
 import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard } from './runner';
 
 export interface OrtRunOptions {

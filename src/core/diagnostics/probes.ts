@@ -1,6 +1,6 @@
 // Knowledge-paradigm probes (shared METHODS.md "Knowledge-paradigm probes"): how an edit (s, r, o → o*)
 // meets the reversal curse, knowledge conflicts and consistency, parametric vs in-context. Every
-// (prompt, answer) pair is scored as EVOKE / FINE-KED score them (analysis/answers: the mean per-token
+// (prompt, answer) pair is scored as EVOKE / FINE-KED score them (runtime/answers: the mean per-token
 // log-probability of " " + answer after the prompt, p = exp of it, and per token whether it is the
 // top-1 prediction, teacher-forced). Per case and per *view* (a measured model, with or without a
 // statement before every prompt), all in 0…1:
@@ -24,7 +24,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { scoreAnswers, type AnswerPair, type AnswerScore } from '../analysis/answers';
+import { scoreAnswers, type AnswerPair, type AnswerScore } from '../runtime/answers';
 import { allTop, topShare } from './fineKed';
 import { caseIdentity } from './evokeData';
 import type { ProbeCase } from './probesData';

@@ -11,9 +11,9 @@
 //     "ripple"?: [ { "relation"?: "birth_country", "prompt": "…", "new": "…", "old": "…" }, … ],
 //     "same_subject"?: [ { "relation"?: "citizenship", "prompt": "Ada is a citizen of", "answer": "England" }, … ] }
 //
-// A bad record is reported by file, record and field (records.ts) and the others are read.
+// A bad record is reported by file, record and field (core/records.ts) and the others are read.
 
-import { readRecords, RecordError, str, strList, type RecordIssue } from './records';
+import { readRecords, RecordError, str, strList, type RecordIssue } from '../records';
 import { caseIds, readJson, rewrite, type RewriteCase } from './evokeData';
 
 /** CounterFact's request (caseId, subject, prompt with "{}", relationId?, targetNew, targetTrue) and the probes' prompts. */

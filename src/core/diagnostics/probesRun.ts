@@ -22,7 +22,7 @@ import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, vi
 import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
-import { formatIssue, type RecordIssue } from './records';
+import { formatIssue, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
 import { METHOD_LABELS } from '../../protocol/engine';
 

@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { badInput, cancelled } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
-import type { RecordIssue } from './records';
+import type { RecordIssue } from '../records';
 import type { EditStack } from '../edits/stack';
 
 export interface Shard {

@@ -14,7 +14,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { FactRequest } from '../edits/rome';
 import { factRequests, readRequests } from '../edits/requests';
 import { badInput } from '../errors';
-import { obj, readRecords, str, strList, formatIssue, RecordError } from './records';
+import { obj, readRecords, str, strList, formatIssue, RecordError } from '../records';
 
 export interface SequentialRequest extends FactRequest {
   /** Filled prompts that should now also lead to `target` (held-out templates, questions). */

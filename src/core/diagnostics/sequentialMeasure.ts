@@ -12,7 +12,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import { readTensorF32 } from '../checkpoint/safetensors';
-import type { AnswerPair } from '../analysis/answers';
+import type { AnswerPair } from '../runtime/answers';
 import { cancelled } from '../errors';
 import { addDense, type FactorPart } from '../edits/consolidate';
 import { dot } from '../edits/linalg';

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
 import { badInput, cancelled } from '../errors';
 import { tapName } from '../graph/taps';
-import { mulberry32 } from '../analysis/run';
+import { mulberry32 } from '../runtime/run';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import { train, type CurvePoint, type TrainResult } from '../train/trainer';

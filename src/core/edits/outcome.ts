@@ -10,7 +10,7 @@
 //                     a flat distribution; the floor asks for a quarter of the probability.
 
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers } from '../analysis/answers';
+import { scoreAnswers } from '../runtime/answers';
 import { badInput } from '../errors';
 import type { Edit } from './editFile';
 import type { EditStack } from './stack';

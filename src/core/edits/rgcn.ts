@@ -16,7 +16,7 @@
 // every edit is deterministic).
 // θ is one flat array: per layer W_nb, W_loop, W_evolve, each [d, d] row-major (in × out, y = x W).
 
-import { mulberry32 } from '../analysis/run';
+import { mulberry32 } from '../runtime/run';
 
 export const RRELU_SLOPE = (1 / 8 + 1 / 3) / 2;
 export const RGCN_LAYERS = 2;

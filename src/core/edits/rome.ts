@@ -12,7 +12,7 @@
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import { tapName } from '../graph/taps';
-import { generateIds } from '../analysis/run';
+import { generateIds } from '../runtime/run';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, distributions, type DeltaBasis, type VStarProblem, type VStarHparams, type VStarResult, type VStarRun, type At } from './vstar';

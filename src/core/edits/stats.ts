@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
-import { cacheRoot } from '../runtime/graphDir';
+import { cacheRoot } from '../cacheRoot';
 import { badInput, cancelled } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';

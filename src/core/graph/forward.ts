@@ -9,14 +9,11 @@
 // masked scores set to float32 min before the softmax, rotary applied to q and k before caching.
 
 import type { ModelPlan, LinearW, NormW, BlockW } from '../models/model';
-import type { TensorEntry } from '../checkpoint/safetensors';
+import type { TensorEntry, WeightLocator } from '../checkpoint/safetensors';
 import { GraphBuilder, type Dtype } from '../onnx/proto';
 import { BLOCK_TAPS, editInput, tapName, type BlockTap, type EditModule } from './taps';
 import { addDeltaLoss } from './loss';
 import { addActivationLoss, addTokenLoss, addTrainGradients, type TrainOptions } from './trainLoss';
-
-/** Where a weight's bytes are, relative to the folder the .onnx file is written to. */
-export type WeightLocator = (t: TensorEntry) => { location: string; offset: number };
 
 export interface ForwardOptions {
   /** Taps to expose as outputs (names from taps.ts). */

@@ -11,11 +11,10 @@
 // leaves the folder correct for all of them.
 
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Checkpoint } from '../checkpoint/checkpoint';
-import type { TensorEntry } from '../checkpoint/safetensors';
-import type { WeightLocator } from '../graph/forward';
+import type { TensorEntry, WeightLocator } from '../checkpoint/safetensors';
+import { cacheRoot } from '../cacheRoot';
 import { replaceAtomic } from '../atomicWrite';
 
 export interface GraphDir {
@@ -24,10 +23,6 @@ export interface GraphDir {
   prefix: string;
   mode: 'hardlink' | 'copy';
   locate: WeightLocator;
-}
-
-export function cacheRoot(): string {
-  return process.env.MECHEDIT_CACHE || path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'mechedit');
 }
 
 export function prepareGraphDir(ckpt: Checkpoint, log: (m: string) => void = () => undefined): GraphDir {

@@ -18,7 +18,7 @@ import type { EngineConfig, ExecutionProvider, ExecutionProviderSetting, Provide
 import { unavailable } from '../errors';
 import { ortBackends, ortBinaryDir } from './ort';
 import { LOG_MARK, runProbe, type ProbeOutcome } from './probe';
-import { cacheRoot } from './graphDir';
+import { cacheRoot } from '../cacheRoot';
 import { writeFileAtomic } from '../atomicWrite';
 
 export const AUTO_ORDER: ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];

@@ -1,5 +1,5 @@
 // Training rows: a prompt and a continuation as token ids, with the positions whose next token is
-// trained. Convention as in scoring (analysis/answers.ts): the prompt's ids, then the separately
+// trained. Convention as in scoring (runtime/answers.ts): the prompt's ids, then the separately
 // tokenised " " + answer without special tokens. An empty prompt (a passage) trains every token
 // after the first.
 

@@ -17,8 +17,8 @@ import type { TrainItem, UnlearnMaterial } from './unlearnData';
 import { makeRow, type Row } from './rows';
 import { scoreRows, summarise } from './score';
 import { rmuStepFeeds, tokenStepFeeds, type ForgetRows, type StepFeeds } from './objectives';
-import { ortPrompt } from '../diagnostics/ort';
-import { mulberry32 as rng } from '../analysis/run';
+import { ortPrompt } from './ortItems';
+import { mulberry32 as rng } from '../runtime/run';
 
 export const UNLEARN_METHODS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
 export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];

@@ -3,7 +3,7 @@
 // Forget material is either
 //   - a JSONL file, one {prompt, answer, form?} per line (form: a canonical name or alias below,
 //     or the file's own word; default "qa"; an empty prompt trains the whole answer as a text), or
-//   - an ORT target folder Target/<n>_<Name>/ (RWKU's layout, diagnostics/ortData.ts): the forget
+//   - an ORT target folder Target/<n>_<Name>/ (RWKU's layout, ortData.ts): the forget
 //     test sets {query, answer} (forget_level1 cloze, forget_level2 qa, forget_level3 adversarial,
 //     forget_mcp mcq, forget_level4 tf) and RWKU's training material: passage.json and
 //     positive.json [{text}] (prompt "", the whole text trained), pair.json
@@ -17,8 +17,8 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
-import { ORT_FILES } from '../diagnostics/ortData';
-import { RecordError, formatIssue, readRecords, str, strList, type RecordIssue } from '../diagnostics/records';
+import { ORT_FILES } from './ortData';
+import { RecordError, formatIssue, readRecords, str, strList, type RecordIssue } from '../records';
 
 export interface TrainItem {
   prompt: string;

@@ -9,9 +9,9 @@
 // forget material, unrelated facts) as their prompt is written.
 
 import type { LoadedModel } from '../runtime/model';
-import { pairLength, scoreAnswers, type AnswerPair } from '../analysis/answers';
-import { ortItems, ortPrompt, tallyForms } from '../diagnostics/ort';
-import type { RecordIssue } from '../diagnostics/records';
+import { pairLength, scoreAnswers, type AnswerPair } from '../runtime/answers';
+import { ortItems, ortPrompt, tallyForms } from './ortItems';
+import type { RecordIssue } from '../records';
 import { canonicalForm, type TrainItem } from './unlearnData';
 
 /** The forms of these tables, in order: ORT's test forms by their `--forms` names, then character by character. */

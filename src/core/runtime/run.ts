@@ -1,9 +1,9 @@
 // What the CLI and the engine ask of a model: next-token prediction, answer scoring (the
 // ROME/EVOKE convention), the logit lens trace, and generation with a KV cache.
 
-import type { LoadedModel } from '../runtime/model';
-import { loadOrt } from '../runtime/ort';
-import type { OrtTensor } from '../runtime/ort';
+import type { LoadedModel } from './model';
+import { loadOrt } from './ort';
+import type { OrtTensor } from './ort';
 import { badInput, cancelled } from '../errors';
 import type { GenerateResult, PredictResult, ScoreResult, Token, TraceResult } from '../../protocol/model';
 import { topK } from './logits';

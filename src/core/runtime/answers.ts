@@ -3,8 +3,8 @@
 // followed by the separately tokenised ids of " " + answer, without special tokens (so no BOS
 // inside the sequence for Llama tokenizers).
 
-import type { LoadedModel } from '../runtime/model';
-import { loadOrt } from '../runtime/ort';
+import type { LoadedModel } from './model';
+import { loadOrt } from './ort';
 import { badInput, cancelled } from '../errors';
 
 export interface AnswerPair {

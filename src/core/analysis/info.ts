@@ -2,7 +2,7 @@
 
 import { allTapNames } from '../graph/taps';
 import type { ModelInfo } from '../../protocol/model';
-import type { LoadedModel } from './model';
+import type { LoadedModel } from '../runtime/model';
 import { defaultEditLayer } from '../edits/rome';
 import { defaultRocrSettings } from '../edits/rocr';
 

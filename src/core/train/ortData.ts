@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
-import { readRecords, str, type RecordIssue } from './records';
+import { readRecords, str, type RecordIssue } from '../records';
 
 export type OrtSet = 'forget' | 'neighbor';
 export interface OrtItem {
