@@ -13,6 +13,7 @@ import type { ComputedEdit, ComputedFactEditInfo } from '../protocol/engine';
 import type { Progress } from '../core/runtime/selftest';
 import type { EngineServer } from './server';
 import { factRequests, flag, object, oneOf, optionalText, outputFolder } from './params';
+import { checkEditOut } from '../core/edits/editFile';
 import { wireVector } from './wireParams';
 
 export type ApplyMode = 'if-succeeded' | 'always' | 'never';
@@ -63,37 +64,47 @@ async function runAndApply(user: () => EditStack, input: EditJobInput, apply: Ap
   return { ...answer(r, target, applied), ...(r.outcome ?? {}), ...(r.vstar ? { vstar: r.vstar.map(vstarInfo) } : {}) };
 }
 
+/** The request's outDir, checked first (absolute, not in the checkpoint, no foreign files): a bad one fails before anything else. */
+function outDirOf(value: unknown, user: () => EditStack): string {
+  const dir = outputFolder(value, 'outDir');
+  checkEditOut(dir, user().model.checkpoint);
+  return dir;
+}
+
 const defined = (o: Record<string, unknown>) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined && v !== null));
 
 /** `user`: the user's stack (each request takes its own copy when it starts). */
 export function registerEditHandlers(server: EngineServer, user: () => EditStack): void {
   server.handle('edits/run', async (p, ctx) => {
+    const outDir = outDirOf(p.outDir, user);
     const settings = p.settings === undefined || p.settings === null ? {} : object(p.settings, 'settings');
     const input: EditJobInput = {
-      method: p.method, settings, preset: optionalText(p.preset, 'preset'), outDir: outputFolder(p.outDir, 'outDir'), force: flag(p.force, 'force'), forceHint: 'set force',
+      method: p.method, settings, preset: optionalText(p.preset, 'preset'), outDir, force: flag(p.force, 'force'), forceHint: 'set force',
       requests: p.requests === undefined || p.requests === null ? undefined : factRequests(p.requests),
     };
     return runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'always', 'never'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
   });
 
   server.handle('edits/fact', async (p, ctx) => {
+    const outDir = outDirOf(p.outDir, user);
     const settings = defined({ layer: p.layer, layers: p.layers, lti: p.lti, lambda: p.lambda, threshold: p.threshold, steps: p.steps, graph: p.graph, subgraphSize: p.subgraphSize });
-    const input: EditJobInput = { method: p.method, settings, requests: factRequests(p.requests), outDir: outputFolder(p.outDir, 'outDir'), force: flag(p.force, 'force'), forceHint: 'pass force: true' };
+    const input: EditJobInput = { method: p.method, settings, requests: factRequests(p.requests), outDir, force: flag(p.force, 'force'), forceHint: 'pass force: true' };
     const r = await runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
     return { ...r, succeeded: r.succeeded ?? true, efficacy: r.efficacy ?? [], vstar: r.vstar ?? [] };
   });
 
   server.handle('edits/rocr', async (p, ctx) => {
+    const outDir = outDirOf(p.outDir, user);
     const settings = defined({ concept: p.concept, harmless: p.harmless, layers: p.layers, lambda: p.lambda, positions: p.positions, regularizer: p.regularizer });
-    return runAndApply(user, { method: 'rocr', settings, outDir: outputFolder(p.outDir, 'outDir') }, 'always', ctx.progress(p.progressToken));
+    return runAndApply(user, { method: 'rocr', settings, outDir }, 'always', ctx.progress(p.progressToken));
   });
 
   server.handle('edits/ablate', async (p, ctx) => {
-    const target = user();
-    const direction = wireVector(p.direction, target.model.dims.dModel, 'direction');
+    const outDir = outDirOf(p.outDir, user);
+    const direction = wireVector(p.direction, user().model.dims.dModel, 'direction');
     const request = p.request === undefined || p.request === null ? {} : object(p.request, 'request');
     const settings = defined({ layers: p.layers, modules: p.modules, label: p.label });
-    const input: EditJobInput = { method: 'ablate', settings, data: { direction }, request: { direction: 'concept direction (Concepts panel)', ...request }, outDir: outputFolder(p.outDir, 'outDir') };
+    const input: EditJobInput = { method: 'ablate', settings, data: { direction }, request: { direction: 'concept direction (Concepts panel)', ...request }, outDir };
     return runAndApply(user, input, 'always', ctx.progress(p.progressToken));
   });
 }

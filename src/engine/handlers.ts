@@ -7,18 +7,15 @@ import { resolveProvider } from '../core/runtime/providers';
 import { selfTest } from '../core/runtime/selftest';
 import { LoadedModel } from '../core/runtime/model';
 import { modelInfo } from '../core/analysis/info';
-import { generate, predict, score, trace } from '../core/runtime/run';
-import { causalTrace } from '../core/analysis/causalTrace';
 import { MechEditError } from '../core/errors';
 import { EditStack } from '../core/edits/stack';
 import { readEdit } from '../core/edits/editFile';
 import type { StackState } from '../protocol/edits';
 import { defaultCorpus, keyStats } from '../core/edits/stats';
 import type { EngineServer } from './server';
-import { flag, int, layer, num, oneOf, optionalInt, optionalText, strength, text, texts, LIMITS } from './params';
-import { wireVector } from './wireParams';
-import { encodeCausalTrace } from '../protocol/wire';
+import { flag, layer, optionalInt, strength, text, texts, LIMITS } from './params';
 import { registerEditHandlers } from './editHandlers';
+import { registerAnalysis } from './modelHandlers';
 import { describeRegistry } from '../core/registry/index';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
@@ -39,7 +36,14 @@ export interface EngineState {
 
 const PROVIDER_SETTINGS = ['auto', 'cpu', 'cuda', 'webgpu'];
 
-export function registerHandlers(server: EngineServer, state: EngineState): void {
+/** The execution provider runs use, resolved once per configuration. */
+async function providerOf(state: EngineState) {
+  state.resolved ??= await resolveProvider(state.config.executionProvider, state.config);
+  return state.resolved;
+}
+
+/** engine/info, engine/configure (a changed provider reopens the model on it), engine/selfTest. */
+function registerEngine(server: EngineServer, state: EngineState, retire: (old: LoadedModel | undefined) => void): void {
   const info = (): EngineInfo => ({
     engineVersion: ENGINE_VERSION,
     pid: process.pid,
@@ -53,11 +57,6 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     telemetryDisabled: process.env.ORT_DISABLE_TELEMETRY === '1',
     uptimeMs: Date.now() - state.startedAt,
   });
-
-  const provider = async () => {
-    state.resolved ??= await resolveProvider(state.config.executionProvider, state.config);
-    return state.resolved;
-  };
 
   server.handle('engine/info', async () => info());
 
@@ -79,7 +78,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
       const open = state.model;
       if (open) {
         retire(open);
-        state.model = LoadedModel.open(open.checkpoint.dir, { ...(await provider()), threads: state.config.threads, log: state.log });
+        state.model = LoadedModel.open(open.checkpoint.dir, { ...(await providerOf(state)), threads: state.config.threads, log: state.log });
         state.stack = state.stack?.moveTo(state.model) ?? new EditStack(state.model);
       }
     }
@@ -91,20 +90,61 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
     const iterations = params.iterations ?? 20;
     if (!Number.isInteger(size) || size < 1 || size > 8192) throw badInput(`Self-test size must be 1…8192, got ${size}`, { field: 'size' });
     if (!Number.isInteger(iterations) || iterations < 1 || iterations > 100_000) throw badInput(`Self-test iterations must be 1…100000, got ${iterations}`, { field: 'iterations' });
-    const { provider: ep, probes } = await provider();
+    const { provider: ep, probes } = await providerOf(state);
     return selfTest(ep, probes, { size, iterations, threads: state.config.threads }, ctx.progress(params.progressToken));
   });
 
+}
+
+/** The user's stack: edits/list, apply, revert, enable, scale, reorder, and key statistics. */
+function registerStack(server: EngineServer, userStack: () => EditStack, model: () => LoadedModel): void {
+  /** Runs a change on the stack and reports the new state with the time the change took. */
+  const change = async (fn: (s: EditStack) => void): Promise<StackState> => {
+    const s = userStack();
+    const t0 = performance.now();
+    fn(s);
+    return { items: s.list(), lastChangeMs: performance.now() - t0 };
+  };
+  server.handle('edits/list', async () => ({ items: userStack().list() }));
+  server.handle('edits/apply', async (p) => {
+    const edit = readEdit(text(p.file, 'file'));
+    const alpha = strength(p.strength, 1);
+    return change((s) => s.apply(edit, alpha));
+  });
+  server.handle('edits/revert', async (p) => change((s) => s.revert(text(p.id, 'id'))));
+  server.handle('edits/revertAll', async () => change((s) => s.revertAll()));
+  server.handle('edits/setEnabled', async (p) => change((s) => s.setEnabled(text(p.id, 'id'), flag(p.enabled, 'enabled') ?? true)));
+  server.handle('edits/scale', async (p) => change((s) => s.scale(text(p.id, 'id'), strength(p.strength))));
+  server.handle('edits/reorder', async (p) => change((s) => s.reorder(texts(p.ids, 'ids', 0))));
+  server.handle('edits/stats', async (p, ctx) => {
+    const m = model();
+    const progress = ctx.progress(p.progressToken);
+    const t0 = performance.now();
+    const statsLayer = layer(p.layer, m.dims.layers);
+    const samples = optionalInt(p.samples, 'samples', 1, LIMITS.statsSamples);
+    const s = await keyStats(m, {
+      layer: statsLayer,
+      corpus: p.corpus === undefined || p.corpus === null || (Array.isArray(p.corpus) && p.corpus.length === 0) ? defaultCorpus(m) : texts(p.corpus, 'corpus'),
+      samples,
+      onProgress: (done, total) => progress.report(done, total, `${done} / ${total} key vectors`),
+      isCancelled: () => progress.cancelled,
+    });
+    return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
+  });
+}
+
+export function registerHandlers(server: EngineServer, state: EngineState): void {
   /** A replaced model's sessions are released once the requests running on it have finished. */
   const retire = (old: LoadedModel | undefined) => {
     if (old) void server.whenServed().then(() => old.release());
   };
+  registerEngine(server, state, retire);
   const opened = (): LoadedModel => {
     if (!state.model) throw new MechEditError({ code: 'not-found', message: 'No model is open', hint: 'Open a checkpoint folder first (MechEdit: Open Model Folder…).' });
     return state.model;
   };
   server.handle('model/open', async ({ path }) => {
-    const { provider: ep } = await provider();
+    const { provider: ep } = await providerOf(state);
     const next = LoadedModel.open(text(path, 'path'), { provider: ep, threads: state.config.threads, log: state.log });
     await next.session({ logits: 'last' }); // fail here, not on the first request
     retire(state.model);
@@ -131,40 +171,8 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
    */
   const snapshot = (): EditStack => userStack().fork();
   const model = (): LoadedModel => snapshot().model;
-  /** Runs a change on the stack and reports the new state with the time the change took. */
-  const change = async (fn: (s: EditStack) => void): Promise<StackState> => {
-    const s = userStack();
-    const t0 = performance.now();
-    fn(s);
-    return { items: s.list(), lastChangeMs: performance.now() - t0 };
-  };
-  server.handle('edits/list', async () => ({ items: userStack().list() }));
+  registerStack(server, userStack, model);
   server.handle('registry/describe', async () => describeRegistry());
-  server.handle('edits/apply', async (p) => {
-    const edit = readEdit(text(p.file, 'file'));
-    const alpha = strength(p.strength, 1);
-    return change((s) => s.apply(edit, alpha));
-  });
-  server.handle('edits/revert', async (p) => change((s) => s.revert(text(p.id, 'id'))));
-  server.handle('edits/revertAll', async () => change((s) => s.revertAll()));
-  server.handle('edits/setEnabled', async (p) => change((s) => s.setEnabled(text(p.id, 'id'), flag(p.enabled, 'enabled') ?? true)));
-  server.handle('edits/scale', async (p) => change((s) => s.scale(text(p.id, 'id'), strength(p.strength))));
-  server.handle('edits/reorder', async (p) => change((s) => s.reorder(texts(p.ids, 'ids', 0))));
-  server.handle('edits/stats', async (p, ctx) => {
-    const m = model();
-    const progress = ctx.progress(p.progressToken);
-    const t0 = performance.now();
-    const statsLayer = layer(p.layer, m.dims.layers);
-    const samples = optionalInt(p.samples, 'samples', 1, LIMITS.statsSamples);
-    const s = await keyStats(m, {
-      layer: statsLayer,
-      corpus: p.corpus === undefined || p.corpus === null || (Array.isArray(p.corpus) && p.corpus.length === 0) ? defaultCorpus(m) : texts(p.corpus, 'corpus'),
-      samples,
-      onProgress: (done, total) => progress.report(done, total, `${done} / ${total} key vectors`),
-      isCancelled: () => progress.cancelled,
-    });
-    return { layer: s.layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds: (performance.now() - t0) / 1000 };
-  });
   registerEditHandlers(server, userStack);
   registerDiagnostics(server, snapshot);
   registerConcepts(server, snapshot);
@@ -172,41 +180,5 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerUnlearnHandlers(server, snapshot, userStack);
   registerLifelongHandlers(server, snapshot);
 
-  server.handle('model/causalTrace', async (p, ctx) => {
-    const progress = ctx.progress(p.progressToken);
-    // The score grids cross as tensors (src/protocol/wire.ts); the CLI prints them as numbers.
-    return encodeCausalTrace(await causalTrace(model(), {
-      prompt: text(p.prompt, 'prompt'),
-      subject: text(p.subject, 'subject'),
-      answer: optionalText(p.answer, 'answer'),
-      samples: optionalInt(p.samples, 'samples', 1, LIMITS.traceSamples),
-      window: optionalInt(p.window, 'window', 1, 1000),
-      onProgress: (done, total) => progress.report(done, total, `${done} / ${total} restorations`),
-      isCancelled: () => progress.cancelled,
-    }));
-  });
-  server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), int(p.top, 'top', 1, 1000, 10)));
-  server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), texts(p.answers, 'answers')));
-  server.handle('model/trace', async (p) => {
-    const m = model();
-    // 'off': the model before the edits, for this run only (the stack is not touched).
-    const edits = oneOf(p.edits, 'edits', ['on', 'off'], 'on');
-    return trace(edits === 'off' ? m.bare() : m, text(p.prompt, 'prompt'), int(p.top, 'top', 1, 100, 5), optionalInt(p.targetId, 'targetId', 0, m.dims.vocab - 1));
-  });
-  server.handle('model/generate', async (p, ctx) => {
-    const progress = ctx.progress(p.progressToken);
-    let n = 0;
-    const m = model();
-    const steer = p.steer === undefined || p.steer === null ? undefined : { layer: layer(p.steer.layer, m.dims.layers, 'steer.layer'), vector: wireVector(p.steer.vector, m.dims.dModel, 'steer') };
-    const maxTokens = int(p.maxTokens, 'maxTokens', 1, 1_000_000);
-    return generate(m, text(p.prompt, 'prompt'), {
-      steer,
-      maxTokens,
-      temperature: num(p.temperature, 'temperature', { min: 0, max: 100, fallback: 0 }),
-      topK: optionalInt(p.topK, 'topK', 1, 1_000_000),
-      seed: int(p.seed, 'seed', 0, 2 ** 31, 0),
-      onToken: (t) => progress.report(++n, maxTokens, t.text, true),
-      isCancelled: () => progress.cancelled,
-    });
-  });
+  registerAnalysis(server, model);
 }

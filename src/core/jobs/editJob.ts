@@ -147,9 +147,9 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
   const model = stack.model;
   const e = entry(input.method);
   const d = 'fact' in e ? e.fact.descriptor : e.other.descriptor;
+  checkEditOut(input.outDir, model.checkpoint); // first: a bad folder fails before anything else is read
   const preset = presetValues(d, input.preset);
   const s = resolveSettings(d.settings, input.settings, { layers: model.dims.layers }, preset.values);
-  checkEditOut(input.outDir, model.checkpoint); // before computing: a bad folder fails at once
   const t0 = performance.now();
   let computed: { edit: Edit; vstar?: VStarResult[]; timing?: Record<string, number> };
   let requests: FactRequest[] | undefined;
