@@ -50,7 +50,7 @@ async function main(argv: string[]): Promise<number> {
     if (command && data.field) {
       // Core names neutral fields ('subgraphSize'); the CLI says the flag, in the field and at the head of the message.
       const flag = fieldAsFlag(command, data.field);
-      if (data.message.startsWith(`${data.field} `)) data.message = `${flag}${data.message.slice(data.field.length)}`;
+      if (data.message.startsWith(`${data.field} `) || data.message.startsWith(`${data.field}:`)) data.message = `${flag}${data.message.slice(data.field.length)}`;
       data.field = flag;
     }
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);

@@ -111,13 +111,13 @@ export function runMeta(config: RunConfig, cases: number): Record<string, string
 export function readBaselineSummary(dir: string, tool: string, key: string, what: string, ok: (x: unknown) => boolean): unknown {
   const file = path.join(dir, 'summary.json');
   const hint = `Give the --out folder of a finished ${tool} run.`;
-  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: '--baseline', hint });
+  if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: 'baseline', hint });
   let value: unknown;
   try {
     value = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null)?.[key];
   } catch (e) {
-    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: '--baseline' });
+    throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: 'baseline' });
   }
-  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: '--baseline', hint });
+  if (!ok(value)) throw badInput(`The baseline's summary.json has no ${what}`, { file, field: 'baseline', hint });
   return value;
 }
