@@ -135,10 +135,10 @@ const top1 = async (stack: EditStack, items: TrainItem[]) => (await evaluateUnle
 /** Checks, reads, trains, measures and (with outDir) writes one unlearning edit on `stack` (the job's own copy, never changed). */
 export async function runUnlearnJob(stack: EditStack, input: UnlearnJobInput, hooks: UnlearnJobHooks = {}): Promise<UnlearnJobResult> {
   const model = stack.model;
+  if (input.outDir !== undefined) checkEditOut(input.outDir, model.checkpoint); // first: a folder in the checkpoint fails before anything else
   const checked = checkUnlearnInput(input, { layers: model.dims.layers });
   const s = checked.settings;
   if ((s.rank as number) > model.dims.dModel) throw badInput(`rank ${s.rank} is above d_model (${model.dims.dModel})`, { field: 'rank' });
-  if (input.outDir !== undefined) checkEditOut(input.outDir, model.checkpoint); // before training: a bad folder fails at once
   const retainSource = retainFile(s.retain as string | undefined, model.checkpoint.dir, checked.method, s.retainWeight as number);
   const material = readUnlearnMaterial({ forget: s.forget as string, retain: retainSource, forms: checked.forms });
   const unrelatedSource = unrelatedFile(s.unrelated as string | undefined, model.checkpoint.dir);
