@@ -103,5 +103,5 @@ export function cliField(e: ErrorData, command: { options: Options; fields?: rea
   const gave = (v: unknown) => typeof v === 'string' && path.resolve(v) === path.resolve(e.file!);
   if (e.file && !(Array.isArray(given) ? given.some(gave) : gave(given))) return e;
   const flag = `--${name}`;
-  return { ...e, field: flag, message: e.message.startsWith(`${field} `) ? `${flag}${e.message.slice(field.length)}` : e.message };
+  return { ...e, field: flag, message: e.message.startsWith(`${field} `) || e.message.startsWith(`${field}:`) ? `${flag}${e.message.slice(field.length)}` : e.message };
 }

@@ -116,13 +116,25 @@ export interface EngineRequests {
 export const UNLEARN_METHOD_IDS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
 export type UnlearnMethodId = (typeof UNLEARN_METHOD_IDS)[number];
 
-/** Settings left out take the method's defaults (src/core/train/unlearn.ts). */
+/**
+ * The fields are the objectives' settings by name (registry: objectives' `settings`, checked by
+ * core's runUnlearnJob as for `mechedit unlearn`); settings left out take the preset's values
+ * (`tuned`: per-objective lr and retainWeight) or their defaults.
+ */
 export interface UnlearnParams {
   method: UnlearnMethodId;
+  /** The objective's preset (default: its default preset, `tuned`). */
+  preset?: string;
   /** Absolute path: a JSONL file of {prompt, answer} records, or an ORT target folder (Target/<n>_<Name>/). */
   forget: string;
-  /** Absolute path of retain material (JSONL); absent: the model's own default when the method has a retain term. */
+  /**
+   * Absolute path of retain material (JSONL); absent: the model's own eval/unlearn/retain.jsonl
+   * when it has one (then also measured for objectives without a retain term), else an objective
+   * with a retain weight above 0 is refused (field 'retain').
+   */
   retain?: string;
+  /** Absolute path of unrelated facts (JSONL) whose top-1 is measured before and after; absent: the model's eval/unlearn/unrelated.jsonl when it has one. */
+  unrelated?: string;
   /** The forms of the forget material trained on (e.g. ["qa"]); absent: every form. */
   forms?: string[];
   layers?: number[];
@@ -137,6 +149,8 @@ export interface UnlearnParams {
   uipe?: number;
   /** Stop once the forget items' top-1 accuracy is below this (0…1); 0 = run every step. */
   stopBelow?: number;
+  /** Seed of the initialisation and batching. */
+  seed?: number;
   label?: string;
   /** The concept unlearned, recorded as the edit's request.concept (Diagnose This Edit then runs ORT's forms on it). */
   concept?: string;
@@ -162,8 +176,11 @@ export interface UnlearnCurvePoint {
 export interface UnlearnOutcome extends ComputedEdit {
   curve: UnlearnCurvePoint[];
   stoppedBy: 'steps' | 'early-stop' | 'budget';
-  /** Teacher-forced top-1 answer accuracy of the forget and retain items, [before, after] (0…1). */
-  figures: { forgetTop1: [number, number]; retainTop1: [number, number] };
+  /** Teacher-forced top-1 answer accuracy of the forget and retain items (and unrelated facts, when there are some), [before, after] (0…1). */
+  figures: { forgetTop1: [number, number]; retainTop1: [number, number]; unrelatedTop1?: [number, number] };
+  method: UnlearnMethodId;
+  /** The preset whose values filled the settings left out. */
+  preset: string;
   /** What was trained on. */
   material: { name: string; forget: number; retain: number; forms: string[]; retainSource?: string };
 }

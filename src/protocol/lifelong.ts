@@ -39,7 +39,11 @@ export interface LifelongEditSettings {
   steps?: number;
 }
 
-/** 'lifelong/run' (one method; the host runs several one after another). */
+/**
+ * 'lifelong/run' (one method; the host runs several one after another). The fields are the
+ * sequential run's settings by name (core jobs/sequentialJob.ts SEQUENTIAL_SETTINGS, checked as
+ * for `mechedit sequential`), `settings` those of each edit.
+ */
 export interface LifelongRunParams {
   method: FactMethod;
   /** N counterfactuals of the bundled world (models/default/eval/counterfactuals.json), or */
@@ -54,9 +58,18 @@ export interface LifelongRunParams {
   out: string;
   /** Continue the run in `out` from where it stopped. */
   resume?: boolean;
+  /**
+   * How the run's stack folds a module's edits once their summed rank passes min(d_out, d_in):
+   * 'exact' (default: one dense ΔW), 'svd:TOL' (a truncated SVD within relative Frobenius error
+   * TOL in [0, 1), e.g. 'svd:0.01'), 'off'. Recorded in run.json; a resume must use the same.
+   */
+  consolidate?: string;
   settings?: LifelongEditSettings;
   progressToken?: string;
 }
+
+/** The consolidation a run used (core ConsolidationPolicy). */
+export type LifelongConsolidation = { mode: 'exact' } | { mode: 'off' } | { mode: 'svd'; tolerance: number };
 
 export interface LifelongRunResult {
   method: FactMethod;
@@ -64,6 +77,7 @@ export interface LifelongRunResult {
   points: LifelongPoint[];
   /** Stopped by a cancel: the folder holds the edits and points so far (resume continues it). */
   cancelled: boolean;
+  consolidate: LifelongConsolidation;
 }
 
 /** The fact editors, in the order the panel lists and draws them (core FACT_METHODS). */

@@ -53,8 +53,10 @@ test('lifelong/run refuses bad parameters by field, and the engine stays alive',
   const good: ParamsOf<'lifelong/run'> = { method: 'rome', requestsFile, out: path.join(tmp, 'never') };
   const bad = (over: Record<string, unknown>) => client.request('lifelong/run', { ...good, ...over } as ParamsOf<'lifelong/run'>);
   await assert.rejects(bad({ method: 'rom' }), refused('method'));
-  await assert.rejects(bad({ requestsFile: undefined }), refused('worldCounterfactuals'));
-  await assert.rejects(bad({ worldCounterfactuals: 3 }), refused('worldCounterfactuals'));
+  await assert.rejects(bad({ requestsFile: undefined }), refused('requestsFile'));
+  await assert.rejects(bad({ worldCounterfactuals: 3 }), refused('requestsFile'));
+  await assert.rejects(bad({ consolidate: 'svd:2' }), refused('consolidate'));
+  await assert.rejects(bad({ every: 0 }), refused('every'));
   await assert.rejects(bad({ requestsFile: 'requests.jsonl' }), refused('requestsFile'));
   await assert.rejects(bad({ out: 'runs/rome' }), refused('out'));
   await assert.rejects(bad({ batch: 0 }), refused('batch'));

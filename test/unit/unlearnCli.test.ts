@@ -75,7 +75,9 @@ describe('bad arguments exit 2 and name the argument', () => {
     refused(cli([...ok, '--seed=-3']), '--seed', /whole number/);
     refused(cli([...ok, '--forms', 'qa,essay']), '--forms', /unknown form "essay"/);
     refused(cli([...ok, '--layers', '2-x']), '--layers', /like 4,5,6/);
-    refused(cli([...ok, '--layers', '9']), '--layers', /6 layers/);
+    refused(cli([...ok, '--layers', '9']), '--layers', /0…5/);
+    refused(cli([...ok, '--lr', '11']), '--lr', /at most 10|up to 10/);
+    refused(cli([...ok, '--stop-below', '2']), '--stop-below', /up to 1/);
     refused(cli([...ok, '--rank', '999']), '--rank', /above d_model \(128\)/);
     refused(cli([...ok, '--alphas', '0,1']), '--alphas', /sweep-uipe/);
     refused(cli([...ok.slice(0, 1), 'sweep', ...ok.slice(1)]), 'mode', /"sweep"/);

@@ -54,9 +54,14 @@ test('unlearn/run refuses bad parameters by field before reading or training, an
   await assert.rejects(bad({ forget: '' }), refused('forget'));
   await assert.rejects(bad({ forget: 'data/forget.jsonl' }), refused('forget', (e) => /absolute/.test(e.message)));
   const missing = path.join(tmp, 'no-such-file.jsonl');
-  await assert.rejects(bad({ forget: missing }), refused('forget', (e) => e.data.file === missing && /not found/.test(e.message)));
+  await assert.rejects(bad({ forget: missing }), refused('forget', (e) => e.data.file === missing && /not there/.test(e.message)));
   await assert.rejects(bad({ retain: path.join(tmp, 'nope.jsonl') }), refused('retain'));
-  await assert.rejects(bad({ forms: 'qa' }), refused('forms'));
+  await assert.rejects(bad({ forms: 42 }), refused('forms'));
+  await assert.rejects(bad({ forms: ['essay'] }), refused('forms', (e) => /unknown form "essay"/.test(e.message)));
+  await assert.rejects(bad({ lr: 11 }), refused('lr'));
+  await assert.rejects(bad({ seed: -1 }), refused('seed'));
+  await assert.rejects(bad({ rank: 999 }), refused('rank', (e) => /above d_model/.test(e.message)));
+  await assert.rejects(bad({ preset: 'paper' }), refused('preset'));
   await assert.rejects(bad({ forms: ['tf'] }), refused('forms', (e) => /no tf items/.test(e.message) && e.data.file === forget));
   await assert.rejects(bad({ steps: 0 }), refused('steps'));
   await assert.rejects(bad({ steps: 2.5 }), refused('steps'));

@@ -64,9 +64,9 @@ function refuseOut(out: string, dirs: string[]): void {
   for (const d of dirs) {
     const shard = fs.realpathSync(d);
     const rel = path.relative(shard, fs.existsSync(target) ? fs.realpathSync(target) : target);
-    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw badInput('--out is a shard folder (or inside one): merge never writes into the folders it reads', { file: target, field: 'out', hint: 'Give a new folder.' });
+    if (rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel))) throw badInput('out is a shard folder (or inside one): merge never writes into the folders it reads', { file: target, field: 'out', hint: 'Give a new folder.' });
   }
-  if (['run.json', 'cases.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) throw badInput('--out already holds a run: merge writes only into a new folder', { file: target, field: 'out', hint: 'Give a new folder.' });
+  if (['run.json', 'cases.jsonl'].some((f) => fs.existsSync(path.join(out, f)))) throw badInput('out already holds a run: merge writes only into a new folder', { file: target, field: 'out', hint: 'Give a new folder.' });
 }
 
 function summaryCount(dir: string): number {

@@ -80,7 +80,7 @@ function ortConfig(model: LoadedModel, stack: EditStack, targets: string[], o: P
 
 /** Measures every target (of the shard) without and with the stack's edits (runOrt). */
 export async function runOrtTargets(model: LoadedModel, stack: EditStack, o: OrtRunOptions): Promise<OrtRunResult> {
-  if (o.resume && !o.out) throw badInput('--resume needs the run folder to continue', { field: '--resume', hint: 'Give --out DIR, the folder of the run to continue.' });
+  if (o.resume && !o.out) throw badInput('resume needs the run folder to continue', { field: 'resume', hint: 'Give the folder of the run to continue (--out DIR).' });
   const all = ortTargets(o.target);
   const chosen = o.limit ? all.slice(0, o.limit) : all;
   const dirs = inShard(chosen, o.shard);

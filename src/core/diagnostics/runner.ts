@@ -92,7 +92,7 @@ export function parseShard(text: string | undefined): Shard | undefined {
   const m = /^(\d{1,9})\/(\d{1,9})$/.exec(text);
   const shard = m ? { index: Number(m[1]), count: Number(m[2]) } : undefined;
   if (!shard || shard.count < 1 || shard.index >= shard.count) {
-    throw badInput(`"shard" must be i/n with 0 ≤ i < n (e.g. 0/8 … 7/8, as $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got "${text}"`, { field: 'shard' });
+    throw badInput(`shard must be i/n with 0 ≤ i < n (e.g. 0/8 … 7/8, as $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT), got "${text}"`, { field: 'shard' });
   }
   return shard;
 }

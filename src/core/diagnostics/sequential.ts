@@ -101,23 +101,23 @@ function withoutSubjects(p: SequentialProbes, subjects: Set<string>): Sequential
 }
 
 function plan(model: LoadedModel, o: SequentialOptions): Plan {
-  if (!(FACT_METHODS as readonly string[]).includes(o.method)) throw badInput(`Method "${o.method}" is unknown`, { field: '--method', hint: `Use one of: ${FACT_METHODS.join(', ')}.` });
-  if ((o.requests === undefined) === (o.worldCounterfactuals === undefined)) throw badInput('Give the requests or a number of world counterfactuals (one of the two)', { field: '--requests', hint: 'Pass --requests FILE or --world-counterfactuals N.' });
+  if (!(FACT_METHODS as readonly string[]).includes(o.method)) throw badInput(`method must be one of ${FACT_METHODS.join(', ')}, got ${JSON.stringify(o.method)}`, { field: 'method', hint: `Use one of: ${FACT_METHODS.join(', ')}.` });
+  if ((o.requests === undefined) === (o.worldCounterfactuals === undefined)) throw badInput('Give the requests or a number of world counterfactuals (one of the two)', { field: 'requestsFile', hint: 'A file of fact requests, or N of the bundled world\'s counterfactuals.' });
   const batch = o.batch ?? 1;
   const every = o.every ?? 100;
-  if (!(Number.isInteger(batch) && batch >= 1)) throw badInput(`The batch must be a whole number ≥ 1, got ${batch}`, { field: '--batch' });
-  if (SINGLE_FACT_METHODS.includes(o.method) && batch !== 1) throw badInput(`${o.method === 'rome' ? 'ROME' : 'DiKE'} edits one fact at a time: --batch must be 1, got ${batch}`, { field: '--batch', hint: 'Use MEMIT or AlphaEdit for batches.' });
-  if (!(Number.isInteger(every) && every >= 1)) throw badInput(`--every must be a whole number ≥ 1, got ${every}`, { field: '--every' });
+  if (!(Number.isInteger(batch) && batch >= 1)) throw badInput(`batch must be a whole number ≥ 1, got ${batch}`, { field: 'batch' });
+  if (SINGLE_FACT_METHODS.includes(o.method) && batch !== 1) throw badInput(`batch must be 1 for ${o.method} (it edits one fact at a time), got ${batch}`, { field: 'batch', hint: 'Use a batch editor (MEMIT, AlphaEdit) for batches.' });
+  if (!(Number.isInteger(every) && every >= 1)) throw badInput(`every must be a whole number ≥ 1, got ${every}`, { field: 'every' });
   const file = counterfactualsFile(model);
   const world = o.worldCounterfactuals !== undefined || fs.existsSync(file) ? readCounterfactuals(file) : undefined;
   let requests: SequentialRequest[];
   if (o.worldCounterfactuals !== undefined) {
     const n = o.worldCounterfactuals;
-    if (!(Number.isInteger(n) && n >= 1 && n <= world!.requests.length)) throw badInput(`--world-counterfactuals must be a whole number from 1 to ${world!.requests.length}, got ${n}`, { field: '--world-counterfactuals', file });
+    if (!(Number.isInteger(n) && n >= 1 && n <= world!.requests.length)) throw badInput(`worldCounterfactuals must be a whole number from 1 to ${world!.requests.length}, got ${n}`, { field: 'worldCounterfactuals', file });
     requests = world!.requests.slice(0, n);
   } else {
     requests = o.requests!;
-    if (!requests.length) throw badInput('There are no requests', { field: '--requests' });
+    if (!requests.length) throw badInput('There are no requests', { field: 'requestsFile' });
   }
   const kept = world ? withoutSubjects(world, new Set(requests.map((r) => r.subject))) : NO_PROBES;
   const cut = (list: Probe[]) => list.slice(0, o.probeLimit ?? list.length);

@@ -71,7 +71,7 @@ function fromWorld(file: string, w: World): KrdFact[] {
 
 /** Reads a facts JSONL file or a world.json; every error names the file, line and field. */
 export function readKrdFacts(file: string): KrdFacts {
-  if (!fs.existsSync(file)) throw badInput('The facts file is not there', { file: path.resolve(file), field: '--facts', hint: HINT });
+  if (!fs.existsSync(file)) throw badInput('The facts file is not there', { file: path.resolve(file), field: 'facts', hint: HINT });
   const text = fs.readFileSync(file, 'utf8');
   let facts: KrdFact[];
   if (file.endsWith('.json')) {
@@ -101,5 +101,5 @@ export function defaultKrdFactsFile(dir: string): string {
     const f = path.join(dir, name);
     if (fs.existsSync(f)) return f;
   }
-  throw badInput('This model has no facts of its own (world.json or facts.jsonl beside the checkpoint)', { field: '--facts', hint: 'Give --facts FILE: JSON Lines of {subject, relation, prompt, object}.' });
+  throw badInput('This model has no facts of its own (world.json or facts.jsonl beside the checkpoint)', { field: 'facts', hint: 'Give --facts FILE: JSON Lines of {subject, relation, prompt, object}.' });
 }

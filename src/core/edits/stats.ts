@@ -142,7 +142,7 @@ export function* spreadDocuments(docs: string[]): Generator<string> {
 /** The default corpus: corpus.txt beside the model (the bundled default model ships one). */
 export function defaultCorpus(model: LoadedModel): string[] {
   const f = path.join(model.checkpoint.dir, 'corpus.txt');
-  if (!fs.existsSync(f)) throw badInput('No corpus given and the model has no corpus.txt', { field: '--corpus', hint: 'Pass text files with --corpus (Wikipedia-like text works best).' });
+  if (!fs.existsSync(f)) throw badInput('No corpus given and the model has no corpus.txt', { field: 'corpus', hint: 'Pass text files with --corpus (Wikipedia-like text works best).' });
   return [f];
 }
 

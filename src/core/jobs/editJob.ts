@@ -91,7 +91,8 @@ export interface EditJobResult {
   computeMs: number;
 }
 
-function presetValues(d: MethodDescriptor, preset: string | undefined): { id: string; values: Readonly<Record<string, unknown>> } {
+/** The preset's id and values: `preset`, else the descriptor's default preset; an unknown one is refused (field 'preset'). */
+export function presetValues(d: MethodDescriptor, preset: string | undefined): { id: string; values: Readonly<Record<string, unknown>> } {
   const id = preset ?? d.defaultPreset ?? d.presets[0]?.id ?? 'tuned';
   const p = d.presets.find((x) => x.id === id);
   if (!p) throw badInput(`${d.label} has no preset ${JSON.stringify(id)}`, { field: 'preset', hint: `Its presets: ${d.presets.map((x) => x.id).join(', ')}.` });

@@ -1,7 +1,8 @@
 // The registry's training objectives: gradient unlearning as a low-rank edit (train/unlearn.ts).
 // Each objective shares the training settings; their defaults per objective are the tuned
 // preset (UNLEARN_DEFAULTS). The unlearning job (jobs/unlearnJob.ts) checks settings against
-// these specs for the CLI and the engine alike.
+// these specs for the CLI and the engine alike: a setting's name is the engine's request field
+// and, in kebab case, the CLI's flag.
 
 import type { MethodDescriptor, SettingSpec } from '../../protocol/registry';
 import { UNLEARN_DEFAULTS, UNLEARN_METHODS, type UnlearnMethod } from '../train/unlearn';
@@ -24,6 +25,7 @@ export function trainingSettings(): SettingSpec[] {
   return [
     { name: 'forget', type: 'file', required: true, doc: 'JSONL of {prompt, answer}, or an ORT target folder (Target/<n>_<Name>/)' },
     { name: 'retain', type: 'file', doc: 'facts to keep (JSONL of {prompt, answer})', fromCheckpoint: 'eval/unlearn/retain.jsonl beside the model' },
+    { name: 'unrelated', type: 'file', doc: 'unrelated facts (JSONL of {prompt, answer}) whose top-1 is measured before and after', fromCheckpoint: 'eval/unlearn/unrelated.jsonl beside the model, when it has one' },
     { name: 'forms', type: 'strings', doc: 'train only on these forms of the forget material (qa, cloze, adversarial, mcq, tf, passage, …)' },
     { name: 'layers', type: 'layers', doc: 'layers whose MLP output projection gets the LoRA pair', fromCheckpoint: 'every layer (RMU: its layer and the two below)' },
     { name: 'rank', type: 'int', min: 1, max: 4096, default: UNLEARN_DEFAULTS.rank, doc: 'rank of the LoRA pair (at most d_model)' },

@@ -36,7 +36,7 @@ export async function predict(model: LoadedModel, prompt: string, k = 10): Promi
  * " " + answer (no special tokens); meanLogprob is the mean over the answer's tokens.
  */
 export async function score(model: LoadedModel, prompt: string, answers: string[]): Promise<ScoreResult> {
-  if (answers.length === 0) throw badInput('No answer to score', { field: '--answer' });
+  if (answers.length === 0) throw badInput('No answer to score', { field: 'answer' });
   promptIds(model, prompt);
   const scored = await scoreAnswers(model, answers.map((answer) => ({ prompt, answer })));
   return {
@@ -105,7 +105,7 @@ export function generate(model: LoadedModel, prompt: string, opts: GenerateOptio
 
 /** Generation from token ids: one prefill run, then one run per token on the KV cache. */
 export async function generateIds(model: LoadedModel, ids: number[], opts: GenerateOptions): Promise<GenerateResult> {
-  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) throw badInput(`max tokens must be ≥ 1, got ${opts.maxTokens}`, { field: '--max-tokens' });
+  if (!Number.isInteger(opts.maxTokens) || opts.maxTokens < 1) throw badInput(`max tokens must be ≥ 1, got ${opts.maxTokens}`, { field: 'maxTokens' });
   const budget = Math.min(opts.maxTokens, model.dims.maxPositions - ids.length);
   if (budget < 1) throw badInput(`The prompt (${ids.length} tokens) fills the model's context (${model.dims.maxPositions})`, { field: 'prompt' });
   const { layers } = model.dims;

@@ -41,7 +41,7 @@ export interface UnlearnMaterial {
   refusals: string[];
   /** Every file read, with its sha256 (recorded in the edit). */
   sources: { file: string; sha256: string }[];
-  /** The forms trained on (after --forms). */
+  /** The forms trained on (after the forms setting). */
   forms: string[];
 }
 
@@ -70,15 +70,15 @@ export function canonicalForm(name: string): string | undefined {
 
 const formList = () => `${TRAIN_FORMS.join(', ')} (aliases: ${Object.entries(FORM_ALIASES).map(([a, c]) => `${a} = ${c}`).join(', ')})`;
 
-/** `--forms qa,cloze` (a string, or several of them): the canonical names, each once; undefined when not given. */
+/** The forms setting, "qa,cloze" (a string, or several of them): the canonical names, each once; undefined when not given. */
 export function parseForms(value: string | string[] | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   const words = (Array.isArray(value) ? value : [value]).flatMap((v) => v.split(',')).map((w) => w.trim()).filter(Boolean);
-  if (words.length === 0) throw badInput('--forms is empty', { field: '--forms', hint: `Name one or more forms, comma-separated: ${formList()}.` });
+  if (words.length === 0) throw badInput('forms is empty', { field: 'forms', hint: `Name one or more forms, comma-separated: ${formList()}.` });
   const out: string[] = [];
   for (const w of words) {
     const c = canonicalForm(w);
-    if (c === undefined) throw badInput(`--forms: unknown form "${w}"`, { field: '--forms', hint: `Known forms: ${formList()}.` });
+    if (c === undefined) throw badInput(`forms: unknown form "${w}"`, { field: 'forms', hint: `Known forms: ${formList()}.` });
     if (!out.includes(c)) out.push(c);
   }
   return out;
@@ -130,8 +130,8 @@ function readFolder(dir: string, forms: string[] | undefined, read: Read): Own {
     chosen = [];
     for (const w of forms) {
       const c = canonicalForm(w);
-      if (c === undefined) throw badInput(`--forms: unknown form "${w}"`, { field: '--forms', hint: `Known forms: ${formList()}.` });
-      if (!has.includes(c)) throw badInput(`--forms: the target folder has no ${c} items`, { file: dir, field: '--forms', hint: `Its forms: ${has.join(', ')}.` });
+      if (c === undefined) throw badInput(`forms: unknown form "${w}"`, { field: 'forms', hint: `Known forms: ${formList()}.` });
+      if (!has.includes(c)) throw badInput(`forms: the target folder has no ${c} items`, { file: dir, field: 'forms', hint: `Its forms: ${has.join(', ')}.` });
       if (!chosen.includes(c)) chosen.push(c);
     }
     chosen = TRAIN_FORMS.filter((f) => chosen.includes(f));
@@ -152,7 +152,7 @@ function readFolder(dir: string, forms: string[] | undefined, read: Read): Own {
     });
     refusals = [...new Set(outs.filter(Boolean))];
   }
-  if (forget.length === 0) throw badInput(`No forget items in the target folder's ${chosen.join(', ')} files`, { file: dir, field: '--forms', hint: `Its files of those forms are empty; its forms: ${has.join(', ')}.` });
+  if (forget.length === 0) throw badInput(`No forget items in the target folder's ${chosen.join(', ')} files`, { file: dir, field: 'forms', hint: `Its files of those forms are empty; its forms: ${has.join(', ')}.` });
   return { name, forget, refusals, forms: chosen };
 }
 
@@ -195,7 +195,7 @@ function readForgetJsonl(file: string, forms: string[] | undefined, read: Read):
     chosen = [];
     for (const w of forms) {
       const c = canonicalForm(w) ?? w.trim();
-      if (!has.includes(c)) throw badInput(`--forms: the file has no ${c} items`, { file, field: '--forms', hint: `Its forms: ${order(has).join(', ')}.` });
+      if (!has.includes(c)) throw badInput(`forms: the file has no ${c} items`, { file, field: 'forms', hint: `Its forms: ${order(has).join(', ')}.` });
       if (!chosen.includes(c)) chosen.push(c);
     }
     chosen = order(chosen);

@@ -1,34 +1,40 @@
-// Sequential (lifelong) editing as a listed diagnostic: its settings as `mechedit sequential` and
-// the Lifelong panel take them. It runs through its own command and 'lifelong/run'
-// (sequential.ts has its own crash-safe run folder), not runDiagnostic.
+// Sequential (lifelong) editing as a listed diagnostic, and its settings: the one descriptor that
+// `mechedit sequential`, 'lifelong/run' and the registry share. It runs through its own job
+// (jobs/sequentialJob.ts; diagnostics/sequential.ts keeps its crash-safe run folder), not runDiagnostic.
 
+import type { MethodDescriptor, SettingSpec } from '../../../protocol/registry';
 import type { DiagnosticPlugin } from './types';
-import { FACT_METHODS } from '../../methods/factEditors';
-import { beside, PER_CASE_SETTINGS } from './common';
+import { FACT_EDITORS } from '../../methods/factEditors';
+import { LAMBDA, LAYER, LAYERS, STEPS } from '../../methods/specs';
+import { beside } from './common';
+
+/** The fact editors a sequential run may use: those whose descriptor has the `sequential` capability. */
+export const SEQUENTIAL_METHODS: readonly string[] = FACT_EDITORS.filter((f) => f.descriptor.capabilities?.sequential).map((f) => f.descriptor.id);
+
+/** The settings of the run itself (the engine's 'lifelong/run' fields; the CLI's flags in kebab case). */
+export const SEQUENTIAL_SETTINGS: readonly SettingSpec[] = [
+  { name: 'method', type: 'enum', options: SEQUENTIAL_METHODS, required: true, doc: 'the fact editor; each edit is computed on the model as edited so far' },
+  { name: 'requestsFile', cli: 'requests', type: 'file', doc: 'fact requests (JSON Lines or a JSON array, as for mechedit edit); a record may carry "paraphrases" (or CounterFact\'s "paraphrase_prompts")' },
+  { name: 'worldCounterfactuals', type: 'int', min: 1, max: 10_000_000, doc: 'the first N of eval/counterfactuals.json beside the model (the bundled world), instead of a requests file' },
+  { name: 'batch', type: 'int', min: 1, max: 100_000, default: 1, doc: 'requests per edit (batch editors only; one-fact editors: 1)' },
+  { name: 'every', type: 'int', min: 1, max: 10_000_000, default: 100, doc: 'measure every K requests, and at 0 and at the end' },
+  { name: 'consolidate', type: 'string', default: 'exact', doc: 'how the stack folds a module\'s edits once their summed rank passes min(d_out, d_in): exact (one dense ΔW), svd:TOL (a truncated SVD within relative Frobenius error TOL, e.g. svd:0.01), off' },
+];
+
+/** The settings passed to every edit of the run (the engine's `settings` object; the CLI's flags). */
+export const SEQUENTIAL_EDIT_SETTINGS: readonly SettingSpec[] = [LAYER, LAYERS, LAMBDA, STEPS];
+
+export const SEQUENTIAL_DESCRIPTOR: MethodDescriptor = {
+  id: 'sequential', label: 'Sequential editing', family: 'diagnostic', kind: 'diagnostic',
+  description: 'lifelong editing: N fact edits one after another (or in batches), and the curve of what survives every K edits',
+  settings: [...SEQUENTIAL_SETTINGS, ...SEQUENTIAL_EDIT_SETTINGS], presets: [],
+  outputs: ['a run folder: run.json, edits/ (one edit file per batch), curve.jsonl (one point per line)'],
+  doc: 'docs/diagnostics/sequential.md',
+};
 
 export const sequentialPlugin: DiagnosticPlugin = {
-  descriptor: {
-    id: 'sequential',
-    label: 'Sequential editing',
-    description: 'N fact requests applied one after another (or in batches), the model measured every K: what survives as edits pile up',
-    family: 'diagnostic',
-    kind: 'diagnostic',
-    settings: [
-      { name: 'method', type: 'enum', options: FACT_METHODS, required: true, doc: 'the fact editor; each edit is computed on the model as edited so far' },
-      { name: 'requests', type: 'file', doc: 'fact requests, as for mechedit edit (JSON Lines or a JSON array)' },
-      { name: 'worldCounterfactuals', type: 'int', min: 1, doc: 'the first N of eval/counterfactuals.json beside the model' },
-      { name: 'batch', type: 'int', min: 1, default: 1, doc: 'requests per edit (MEMIT, AlphaEdit; ROME, DiKE and GLAME: 1)' },
-      { name: 'every', type: 'int', min: 1, default: 100, doc: 'measure every K requests, and at 0 and at the end' },
-      ...PER_CASE_SETTINGS.filter((s) => s.name !== 'lti' && s.name !== 'corpus'),
-      { name: 'steps', type: 'int', min: 1, doc: "v* optimisation steps (default: the method's)" },
-      { name: 'consolidate', type: 'string', default: 'exact', doc: "how the stack folds a module's edits: exact, svd:TOL or off" },
-      { name: 'out', type: 'string', required: true, doc: 'run folder: run.json, edits/, curve.jsonl' },
-      { name: 'resume', type: 'boolean', default: false, doc: 'continue a run folder after a crash or Ctrl-C' },
-    ],
-    presets: [],
-    outputs: ['a run folder: run.json, edits/ (one edit file per batch), clock.json, curve.jsonl'],
-  },
-  dataSetting: 'requests',
-  defaultData: (m) => beside(m, 'counterfactuals.json', 'requests', 'fact requests file', 'Give --requests FILE, or a model with eval/counterfactuals.json for --world-counterfactuals N.'),
+  descriptor: SEQUENTIAL_DESCRIPTOR,
+  dataSetting: 'requestsFile',
+  defaultData: (m) => beside(m, 'counterfactuals.json', 'requestsFile', 'fact requests file', 'Give --requests FILE, or a model with eval/counterfactuals.json for --world-counterfactuals N.'),
   renderer: 'lifelong.curve',
 };
