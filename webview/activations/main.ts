@@ -108,6 +108,24 @@ const MARGIN = { top: 8, right: 8, bottom: 56, left: 44 };
 let lastDrawMs = 0;
 let lastLabels = 0;
 
+/** The heatmap's axes: tokens along x (rotated, thinned to fit), layers along y. */
+function heatmapAxes(c: Chart, cw: number, ch: number) {
+  const g = c.grid;
+  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
+    .attr('class', 'chart axes').attr('width', cw + MARGIN.left + MARGIN.right).attr('height', ch + MARGIN.top + MARGIN.bottom);
+  const x = scaleBand<number>().domain(c.trace.tokens.map((_, i) => i)).range([MARGIN.left, MARGIN.left + cw]);
+  const y = scaleBand<number>().domain(c.trace.layers.map((_, i) => i)).range([MARGIN.top + ch, MARGIN.top]);
+  const xEvery = Math.ceil(g.tokens / Math.max(1, Math.floor(cw / 14)));
+  const yEvery = Math.ceil(g.layers / Math.max(1, Math.floor(ch / 14)));
+  svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${MARGIN.top + ch})`)
+    .call(axisBottom(x).tickValues(x.domain().filter((i) => i % xEvery === 0)).tickFormat((i) => c.trace.tokens[i].text.slice(0, 10)))
+    .selectAll('text').attr('transform', 'rotate(-45)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.3em');
+  svg.append('g').attr('class', 'axis y').attr('transform', `translate(${MARGIN.left},0)`)
+    .call(axisLeft(y).tickValues(y.domain().filter((i) => i % yEvery === 0)));
+  svg.append('text').attr('transform', `translate(10,${MARGIN.top + ch / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('layer');
+  return svg;
+}
+
 function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
   const g = c.grid;
   const cw = Math.max(60, width - MARGIN.left - MARGIN.right);
@@ -128,18 +146,7 @@ function heatmap(c: Chart, width: number, tooltip: HTMLElement): HTMLElement {
   const paintCursor = (cell?: { layer: number; token: number }) => drawCursor(octx, g, layout, cell, accent, state.token);
   paintCursor(document.activeElement === overlay ? cursor : undefined);
 
-  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg'))
-    .attr('class', 'chart axes').attr('width', cw + MARGIN.left + MARGIN.right).attr('height', ch + MARGIN.top + MARGIN.bottom);
-  const x = scaleBand<number>().domain(c.trace.tokens.map((_, i) => i)).range([MARGIN.left, MARGIN.left + cw]);
-  const y = scaleBand<number>().domain(c.trace.layers.map((_, i) => i)).range([MARGIN.top + ch, MARGIN.top]);
-  const xEvery = Math.ceil(g.tokens / Math.max(1, Math.floor(cw / 14)));
-  const yEvery = Math.ceil(g.layers / Math.max(1, Math.floor(ch / 14)));
-  svg.append('g').attr('class', 'axis x').attr('transform', `translate(0,${MARGIN.top + ch})`)
-    .call(axisBottom(x).tickValues(x.domain().filter((i) => i % xEvery === 0)).tickFormat((i) => c.trace.tokens[i].text.slice(0, 10)))
-    .selectAll('text').attr('transform', 'rotate(-45)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.3em');
-  svg.append('g').attr('class', 'axis y').attr('transform', `translate(${MARGIN.left},0)`)
-    .call(axisLeft(y).tickValues(y.domain().filter((i) => i % yEvery === 0)));
-  svg.append('text').attr('transform', `translate(10,${MARGIN.top + ch / 2}) rotate(-90)`).attr('text-anchor', 'middle').text('layer');
+  const svg = heatmapAxes(c, cw, ch);
 
   const toCell = (e: MouseEvent) => {
     const r = overlay.getBoundingClientRect();

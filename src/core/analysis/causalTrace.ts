@@ -91,6 +91,46 @@ export function defaultTraceWindow(layers: number): number {
   return Math.max(1, Math.min(10, Math.round((layers * 10) / 48)));
 }
 
+/**
+ * The corruption of the subject's tokens: Gaussian noise [samples, S, d] (zero outside the
+ * subject) with std `req.noise` (default 3) × the std of the token embeddings (over up to 4096
+ * rows of the table), seeded.
+ */
+function subjectNoise(model: LoadedModel, req: CausalTraceRequest, samples: number, S: number, [s0, s1]: [number, number]): { noise: Float32Array; noiseStd: number } {
+  const d = model.dims.dModel;
+  const E = readTensorF32(model.plan.embed);
+  const rows = Math.min(model.plan.embed.shape[0], 4096);
+  let sum = 0;
+  let sq = 0;
+  for (let i = 0; i < rows * d; i++) {
+    sum += E[i];
+    sq += E[i] * E[i];
+  }
+  const mean = sum / (rows * d);
+  const noiseStd = (req.noise ?? 3) * Math.sqrt(sq / (rows * d) - mean * mean);
+  const rand = gaussian(req.seed ?? 1);
+  const noise = new Float32Array(samples * S * d);
+  for (let n = 0; n < samples; n++) for (let t = s0; t < s1; t++) for (let j = 0; j < d; j++) noise[(n * S + t) * d + j] = noiseStd * rand();
+  return { noise, noiseStd };
+}
+
+/** A restored state: none (the corrupted baseline), or a kind of state at a layer and token. */
+type Restore = { kind: 'resid' | 'mlp' | 'attn'; layer: number; token: number } | undefined;
+
+/** The baseline, then every (kind, layer, token), in the order the score grids are filled. */
+function restorationsOf(layers: number, S: number): Restore[] {
+  const restores: Restore[] = [undefined];
+  for (const kind of ['resid', 'mlp', 'attn'] as const) for (let l = 0; l < layers; l++) for (let t = 0; t < S; t++) restores.push({ kind, layer: l, token: t });
+  return restores;
+}
+
+/** The layer whose MLP restoration at the subject's last token brings P(answer) back most (the first on ties). */
+function strongestLayer(mlp: number[][], last: number): number {
+  let strongest = 0;
+  for (let l = 1; l < mlp.length; l++) if (mlp[l][last] > mlp[strongest][last]) strongest = l;
+  return strongest;
+}
+
 export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): Promise<CausalTraceResult> {
   const ort = loadOrt();
   const { layers, dModel: d } = model.dims;
@@ -113,25 +153,9 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
   const prob = (logits: Float32Array, offset: number) => softmaxAt(logits, offset, vocab, answerId);
   const cleanProb = prob(cleanLogits, 0);
 
-  // Noise: 3 × the std of the token embeddings (over up to 4096 rows of the table).
-  const E = readTensorF32(model.plan.embed);
-  const rows = Math.min(model.plan.embed.shape[0], 4096);
-  let sum = 0;
-  let sq = 0;
-  for (let i = 0; i < rows * d; i++) {
-    sum += E[i];
-    sq += E[i] * E[i];
-  }
-  const mean = sum / (rows * d);
-  const noiseStd = (req.noise ?? 3) * Math.sqrt(sq / (rows * d) - mean * mean);
-  const rand = gaussian(req.seed ?? 1);
-  const noise = new Float32Array(samples * S * d);
-  for (let n = 0; n < samples; n++) for (let t = s0; t < s1; t++) for (let j = 0; j < d; j++) noise[(n * S + t) * d + j] = noiseStd * rand();
+  const { noise, noiseStd } = subjectNoise(model, req, samples, S, [s0, s1]);
 
-  // Restorations: none (the corrupted baseline), then (kind, layer, token).
-  type Restore = { kind: 'resid' | 'mlp' | 'attn'; layer: number; token: number } | undefined;
-  const restores: Restore[] = [undefined];
-  for (const kind of ['resid', 'mlp', 'attn'] as const) for (let l = 0; l < layers; l++) for (let t = 0; t < S; t++) restores.push({ kind, layer: l, token: t });
+  const restores = restorationsOf(layers, S);
   const restoredLayers = (r: NonNullable<Restore>) => (r.kind === 'resid' ? [r.layer] : range(Math.max(0, r.layer - Math.floor(window / 2)), Math.min(layers, r.layer - Math.floor(-window / 2))));
 
   const patchValues: Record<string, OrtTensor> = {};
@@ -170,12 +194,8 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
   }
 
   const scores = { resid: grid(layers, S), mlp: grid(layers, S), attn: grid(layers, S) };
-  restores.forEach((r, i) => {
-    if (r) scores[r.kind][r.layer][r.token] = results[i];
-  });
-  const last = s1 - 1;
-  let strongest = 0;
-  for (let l = 1; l < layers; l++) if (scores.mlp[l][last] > scores.mlp[strongest][last]) strongest = l;
+  restores.forEach((r, i) => r && (scores[r.kind][r.layer][r.token] = results[i]));
+  const strongest = strongestLayer(scores.mlp, s1 - 1);
   const verdict = traceInformative(cleanProb, results[0]);
   return {
     tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),

@@ -232,6 +232,38 @@ export interface KrdTrainResult {
   subjects: number;
 }
 
+/** The module file's metadata: what it was trained on and how, and its first and last loss. */
+function krdMeta(model: LoadedModel, layer: number, hp: KrdHparams, result: TrainResult, facts: { source: string; facts: number; subjects: number }): Record<string, string> {
+  const first = result.curve[0];
+  const last = result.curve[result.curve.length - 1];
+  return {
+    format: KRD_FORMAT,
+    layer: String(layer),
+    d_model: String(model.dims.dModel),
+    dz: String(hp.dz),
+    hparams: JSON.stringify(hp),
+    modelFingerprint: model.checkpoint.fingerprint,
+    facts: JSON.stringify(facts),
+    curve: JSON.stringify({ steps: result.steps, stoppedBy: result.stoppedBy, ms: Math.round(result.ms), first: first && { loss: first.loss, ...first.metrics }, last: last && { loss: last.loss, ...last.metrics } }),
+    created: new Date().toISOString(),
+  };
+}
+
+/** Per subject, its facts (indices into `enc`) by relation; the pool holds the facts of subjects with ≥ 2 relations, grouped by subject. */
+function factPools(enc: EncodedFact[]) {
+  const bySubject = new Map<string, Map<string, number[]>>();
+  enc.forEach((e, i) => {
+    if (!bySubject.has(e.fact.subject)) bySubject.set(e.fact.subject, new Map());
+    const rel = bySubject.get(e.fact.subject)!;
+    if (!rel.has(e.fact.relation)) rel.set(e.fact.relation, []);
+    rel.get(e.fact.relation)!.push(i);
+  });
+  const subjects = [...bySubject.keys()].filter((s) => bySubject.get(s)!.size >= 2);
+  const groupOf = new Map(subjects.map((s, i) => [s, i]));
+  const pool = enc.map((_, i) => i).filter((i) => groupOf.has(enc[i].fact.subject));
+  return { bySubject, subjects, groupOf, pool };
+}
+
 /**
  * Trains a KRD module at `layer` on same-subject facts (the model is frozen; its current edits
  * are part of it). Each step: a batch of facts, for each up to `negatives` facts of the subject's
@@ -246,17 +278,7 @@ export async function trainKrd(model: LoadedModel, facts: KrdFact[], o: { layer:
   const hp: KrdHparams = { ...KRD_DEFAULTS, dz: d, ...o.hparams };
   if (hp.dz !== d) throw badInput(`dz must equal d_model (${d}): z_r and z_u stand in for h_s in L_con`, { field: 'dz' });
   const enc = await encodeFacts(model, layer, facts, o.isCancelled);
-  // Per subject, its facts by relation; the pool holds facts of subjects with ≥ 2 relations.
-  const bySubject = new Map<string, Map<string, number[]>>();
-  enc.forEach((e, i) => {
-    if (!bySubject.has(e.fact.subject)) bySubject.set(e.fact.subject, new Map());
-    const rel = bySubject.get(e.fact.subject)!;
-    if (!rel.has(e.fact.relation)) rel.set(e.fact.relation, []);
-    rel.get(e.fact.relation)!.push(i);
-  });
-  const subjects = [...bySubject.keys()].filter((s) => bySubject.get(s)!.size >= 2);
-  const groupOf = new Map(subjects.map((s, i) => [s, i]));
-  const pool = enc.map((_, i) => i).filter((i) => groupOf.has(enc[i].fact.subject));
+  const { bySubject, subjects, groupOf, pool } = factPools(enc);
   if (pool.length === 0) throw badInput('No subject has facts of two relations that fit the context', { field: 'facts' });
 
   const W = initKrdWeights(d, hp.dz, hp.seed);
@@ -315,19 +337,7 @@ export async function trainKrd(model: LoadedModel, facts: KrdFact[], o: { layer:
     },
     onStep: (p) => o.onStep?.({ ...p, steps: hp.steps }),
   });
-  const first = result.curve[0];
-  const last = result.curve[result.curve.length - 1];
-  const meta: Record<string, string> = {
-    format: KRD_FORMAT,
-    layer: String(layer),
-    d_model: String(d),
-    dz: String(hp.dz),
-    hparams: JSON.stringify(hp),
-    modelFingerprint: model.checkpoint.fingerprint,
-    facts: JSON.stringify({ source: o.source ?? '', facts: pool.length, subjects: subjects.length }),
-    curve: JSON.stringify({ steps: result.steps, stoppedBy: result.stoppedBy, ms: Math.round(result.ms), first: first && { loss: first.loss, ...first.metrics }, last: last && { loss: last.loss, ...last.metrics } }),
-    created: new Date().toISOString(),
-  };
+  const meta = krdMeta(model, layer, hp, result, { source: o.source ?? '', facts: pool.length, subjects: subjects.length });
   return { krd: { layer, d, dz: hp.dz, W, meta }, result, facts: pool.length, subjects: subjects.length };
 }
 

@@ -120,7 +120,8 @@ function conceptTokens(model: LoadedModel, concept: string, templates: string[])
   }));
 }
 
-export async function computeRocr(model: LoadedModel, stack: EditStack, req: RocrRequest): Promise<Edit> {
+/** The request's settings, checked, with the checkpoint's (or the paper's) defaults filled in. */
+function rocrSettings(model: LoadedModel, req: RocrRequest) {
   const dims = model.dims;
   const defaults = defaultRocrSettings(dims);
   const regularizer = req.regularizer ?? defaults.regularizer;
@@ -135,6 +136,12 @@ export async function computeRocr(model: LoadedModel, stack: EditStack, req: Roc
   if (regularizer !== 'identity' && regularizer !== 'covariance') throw badInput(`The regularizer must be identity or covariance, got ${JSON.stringify(regularizer)}`, { field: 'regularizer' });
   if (regularizer === 'covariance' && req.project) throw badInput('The null-space projection and the covariance regularizer are alternatives', { field: 'regularizer', hint: 'Use one of them.' });
   const lambda = req.lambda ?? (regularizer === defaults.regularizer ? defaults.lambda : defaultLambda(dims.modelType, regularizer));
+  return { regularizer, positions, layers, templates, lambda };
+}
+
+export async function computeRocr(model: LoadedModel, stack: EditStack, req: RocrRequest): Promise<Edit> {
+  const dims = model.dims;
+  const { regularizer, positions, layers, templates, lambda } = rocrSettings(model, req);
   const last = layers[layers.length - 1];
   const residLast = tapName(last, 'resid_post');
   const keyPrefixes = prefixes(model, req.concept, templates);

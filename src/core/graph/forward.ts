@@ -73,6 +73,7 @@ export type PatchTap = (typeof PATCH_TAPS)[number];
 const F32_MIN = -3.4028234663852886e38;
 const DTYPES: Record<string, Dtype> = { F32: 'float32', F16: 'float16', BF16: 'bfloat16' };
 
+// eslint-disable-next-line max-lines-per-function -- the graph is written as the model computes it, block by block, so it reads top to bottom beside the reference (tools/reference.py); split, the order of nodes would be scattered.
 export function buildForward(plan: ModelPlan, weights: WeightLocator, options: ForwardOptions = {}): Uint8Array {
   const { dims, spec } = plan;
   const g = new GraphBuilder(`mechedit-${dims.modelType}`);

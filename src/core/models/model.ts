@@ -88,6 +88,7 @@ const ACTIVATIONS: Record<string, Activation> = {
   gelu_new: 'gelu_tanh', gelu_pytorch_tanh: 'gelu_tanh', gelu_fast: 'gelu_tanh', gelu: 'gelu', silu: 'silu', swish: 'silu', relu: 'relu',
 };
 
+// eslint-disable-next-line max-lines-per-function -- one pass over config.json and the weight names, field by field, each check naming its field; split, the checks would lose their order.
 export function planModel(ckpt: Checkpoint): ModelPlan {
   const configFile = `${ckpt.dir}/config.json`;
   const modelType = ckpt.config.model_type;

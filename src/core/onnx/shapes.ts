@@ -92,6 +92,7 @@ export interface GraphShapes {
  * values of int64 constants (shape arguments); shape vectors computed in the graph (Shape, Slice,
  * Concat, Gather, Unsqueeze of them) are followed symbolically so Reshape targets resolve.
  */
+// eslint-disable-next-line max-lines-per-function -- one case per ONNX operator, as the spec lists them.
 export function inferShapes(nodes: readonly onnx.INodeProto[], declared: Map<string, SShape>, ints: (name: string) => number[] | undefined): GraphShapes {
   const shapes = new Map<string, SShape>(declared);
   /** Int64 values known element by element (shape vectors); `scalar` for rank-0 ones. */

@@ -12,7 +12,7 @@ import { tapName, type EditModule } from '../graph/taps';
 import { gradName } from '../graph/trainLoss';
 import type { EditKey, EditTensors, LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
-import { train, type CurvePoint, type Param, type StopReason } from './trainer';
+import { train, type CurvePoint, type Param, type StopReason, type TrainResult } from './trainer';
 import type { TrainItem, UnlearnMaterial } from './unlearnData';
 import { makeRow, type Row } from './rows';
 import { scoreRows, summarise } from './score';
@@ -192,6 +192,65 @@ const sample = <T>(items: T[], n: number, seed: number): T[] => {
   return idx.slice(0, n).sort((a, b) => a - b).map((i) => items[i]);
 };
 
+/**
+ * RMU's step feeds: c = rmuScale × the forget tokens' mean ‖h_L‖ under θ₀ (unless given), a
+ * seeded random direction of that norm as the forget target, θ₀'s activations as the retain
+ * target (`retainRows` empty when there is no retain term).
+ */
+async function rmuSetup(base: LoadedModel, hp: ReturnType<typeof resolveSettings>, answerRows: Row[], retainRows: Row[], trainedModules: string[]) {
+  const L = hp.rmuLayer;
+  const tap = tapName(L, 'resid_post');
+  const d = base.dims.dModel;
+  const acts = async (rows: Row[]): Promise<Float32Array[]> => {
+    const out: Float32Array[] = [];
+    for (const r of rows) {
+      const a = await base.run({ taps: [tap], layers: L + 1 }, base.makeBatch([r.ids]));
+      out.push(Float32Array.from(a[tap].data as Float32Array));
+    }
+    return out;
+  };
+  // c: a multiple of the forget tokens' mean ‖h_L‖ under θ₀ (WMDP's 6.5 is for 7B models' scale).
+  const fa = await acts(answerRows);
+  let norm = 0;
+  let count = 0;
+  for (const a of fa) for (let s = 0; s < a.length / d; s++) {
+    norm += Math.hypot(...a.subarray(s * d, (s + 1) * d));
+    count++;
+  }
+  const rmuCoef = hp.rmuCoef ?? UNLEARN_DEFAULTS.rmuScale * (norm / count);
+  const rand = rng(hp.seed ^ 0xc0ffee);
+  const u = Float32Array.from({ length: d }, () => rand());
+  const un = Math.hypot(...u);
+  const direction = u.map((x) => (x / un) * rmuCoef);
+  const retainRef = (await acts(retainRows)).map((ref, i) => ({ row: retainRows[i], ref }));
+  const step = (f: number[], r: number[]) => rmuStepFeeds(base, f.map((i) => answerRows[i]), r.map((i) => retainRef[i]), { direction, retainWeight: hp.retainWeight });
+  return { step, options: { train: { modules: trainedModules, rmu: L } }, rmuCoef };
+}
+
+/** The trained factors as an edit (method "unlearn"), U at `strength` (UIPE), with the settings, the material and the training record. */
+function unlearnEdit(base: LoadedModel, hp: ReturnType<typeof resolveSettings>, material: UnlearnMaterial, factors: Factor[], t: { refusal: string; rmuCoef?: number; strength: number; figures: UnlearnResult['figures']; result: TrainResult }): Edit {
+  const method = hp.method;
+  const { strength, result } = t;
+  const label = hp.label ?? `Unlearn (${METHOD_NAMES[method]}${hp.uipe ? ` + UIPE α=${hp.uipe}` : ''}): ${material.name}${material.forms.length ? ` [${material.forms.join(', ')}]` : ''}`;
+  const targets: EditTargetJson[] = factors.map((f) => ({ layer: f.layer, module: f.module, rank: hp.rank, U: `${f.key}.U`, V: `${f.key}.V` }));
+  return {
+    json: {
+      format: 'mechedit-edit/1',
+      id: newEditId(`unlearn-${method}-${material.name}`),
+      label,
+      method: 'unlearn',
+      modelFingerprint: base.checkpoint.fingerprint,
+      targets,
+      vectors: '',
+      request: { forget: material.name, forms: material.forms, sources: material.sources, forgetItems: material.forget.length, retainItems: material.retain.length, refusal: method === 'rt' || method === 'dpo' ? t.refusal : undefined },
+      hparams: { ...hp, label: undefined, refusal: undefined, rmuCoef: t.rmuCoef, schedule: 'constant', clip: 1, optimizer: 'AdamW(0.9, 0.999, eps 1e-8, wd 0)' },
+      training: { objective: method, stoppedBy: result.stoppedBy, steps: result.steps, ms: Math.round(result.ms), figures: t.figures, curve: result.curve },
+      created: new Date().toISOString(),
+    },
+    tensors: factors.map((f) => ({ U: strength === 1 ? Float32Array.from(f.U) : f.U.map((x) => x * strength), V: Float32Array.from(f.V) })),
+  };
+}
+
 export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial, settings: UnlearnSettings, run: UnlearnRun = {}): Promise<UnlearnResult> {
   const t0 = performance.now();
   const base = stack.model; // θ₀: the caller's copy of the stack, never changed here
@@ -220,33 +279,7 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
   let options: { train: { modules: string[]; rmu?: number } };
   let rmuCoef: number | undefined;
   if (method === 'rmu') {
-    const L = hp.rmuLayer;
-    const tap = tapName(L, 'resid_post');
-    const d = base.dims.dModel;
-    const acts = async (rows: Row[]): Promise<Float32Array[]> => {
-      const out: Float32Array[] = [];
-      for (const r of rows) {
-        const a = await base.run({ taps: [tap], layers: L + 1 }, base.makeBatch([r.ids]));
-        out.push(Float32Array.from(a[tap].data as Float32Array));
-      }
-      return out;
-    };
-    // c: a multiple of the forget tokens' mean ‖h_L‖ under θ₀ (WMDP's 6.5 is for 7B models' scale).
-    const fa = await acts(answerRows);
-    let norm = 0;
-    let count = 0;
-    for (const a of fa) for (let s = 0; s < a.length / d; s++) {
-      norm += Math.hypot(...a.subarray(s * d, (s + 1) * d));
-      count++;
-    }
-    rmuCoef = hp.rmuCoef ?? UNLEARN_DEFAULTS.rmuScale * (norm / count);
-    const rand = rng(hp.seed ^ 0xc0ffee);
-    const u = Float32Array.from({ length: d }, () => rand());
-    const un = Math.hypot(...u);
-    const direction = u.map((x) => (x / un) * rmuCoef!);
-    const retainRef = needsRetain ? (await acts(retainRows)).map((ref, i) => ({ row: retainRows[i], ref })) : [];
-    step = (f, r) => rmuStepFeeds(base, f.map((i) => answerRows[i]), r.map((i) => retainRef[i]), { direction, retainWeight: hp.retainWeight });
-    options = { train: { modules: trainedModules, rmu: L } };
+    ({ step, options, rmuCoef } = await rmuSetup(base, hp, answerRows, needsRetain ? retainRows : [], trainedModules));
   } else {
     const refusalRows = method === 'rt' || method === 'dpo' ? rowsOf(base, material.forget, () => refusal) : undefined;
     const refAnswer = method === 'npo' || method === 'dpo' ? answersBefore.map((s) => s.seq) : undefined;
@@ -256,10 +289,7 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
     options = { train: { modules: trainedModules } };
   }
 
-  const params: Param[] = factors.flatMap((f) => [
-    { name: `${f.key}.U`, value: f.U, decay: false },
-    { name: `${f.key}.V`, value: f.V, decay: false },
-  ]);
+  const params: Param[] = factors.flatMap((f) => [{ name: `${f.key}.U`, value: f.U, decay: false }, { name: `${f.key}.V`, value: f.V, decay: false }]);
   const result = await train(params, {
     steps: hp.steps, lr: hp.lr, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, warmup: 0, schedule: 'constant', clip: 1,
     batchSizes: [hp.batchSize, hp.batchSize], seed: hp.seed, budgetMs: hp.budgetMs,
@@ -295,24 +325,7 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
     forgetTop1: [before.forget.top1, summarise(await scoreRows(after, answerRows)).top1] as [number, number],
     retainTop1: [before.retain.top1, summarise(await scoreRows(after, retainProbe)).top1] as [number, number],
   };
-  const label = hp.label ?? `Unlearn (${METHOD_NAMES[method]}${hp.uipe ? ` + UIPE α=${hp.uipe}` : ''}): ${material.name}${material.forms.length ? ` [${material.forms.join(', ')}]` : ''}`;
-  const targets: EditTargetJson[] = factors.map((f) => ({ layer: f.layer, module: f.module, rank: hp.rank, U: `${f.key}.U`, V: `${f.key}.V` }));
   const ms = performance.now() - t0;
-  const edit: Edit = {
-    json: {
-      format: 'mechedit-edit/1',
-      id: newEditId(`unlearn-${method}-${material.name}`),
-      label,
-      method: 'unlearn',
-      modelFingerprint: base.checkpoint.fingerprint,
-      targets,
-      vectors: '',
-      request: { forget: material.name, forms: material.forms, sources: material.sources, forgetItems: material.forget.length, retainItems: material.retain.length, refusal: method === 'rt' || method === 'dpo' ? refusal : undefined },
-      hparams: { ...hp, label: undefined, refusal: undefined, rmuCoef, schedule: 'constant', clip: 1, optimizer: 'AdamW(0.9, 0.999, eps 1e-8, wd 0)' },
-      training: { objective: method, stoppedBy: result.stoppedBy, steps: result.steps, ms: Math.round(result.ms), figures, curve: result.curve },
-      created: new Date().toISOString(),
-    },
-    tensors: factors.map((f) => ({ U: strength === 1 ? Float32Array.from(f.U) : f.U.map((x) => x * strength), V: Float32Array.from(f.V) })),
-  };
+  const edit = unlearnEdit(base, hp, material, factors, { refusal, rmuCoef, strength, figures, result });
   return { edit, curve: result.curve, stoppedBy: result.stoppedBy, ms, figures };
 }
