@@ -350,7 +350,7 @@ describe('runs', () => {
     fs.cpSync(dirs[1], corrupt, { recursive: true });
     fs.writeFileSync(path.join(corrupt, 'run.json'), '{"tool":');
     assert.throws(() => mergeConfigs([dirs[0], corrupt, dirs[2]]), refused(/run record is unreadable/, path.join(corrupt, 'run.json')));
-    assert.throws(() => mergeRuns(dirs, dirs[1]), refused(/--out is a shard folder/));
+    assert.throws(() => mergeRuns(dirs, dirs[1]), refused(/out is a shard folder/));
     assert.throws(() => mergeRuns(dirs, path.join(tmp, 'merged')), refused(/--out already holds a run/));
   });
 

@@ -130,7 +130,7 @@ describe('runs: resume, shards and merge', () => {
     const resumed = await runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true });
     assert.deepEqual(resumed.targets, whole.targets);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8')).targets, JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8')).targets);
-    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, resume: true }), (e: MechEditError) => e.data?.field === '--resume');
+    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, resume: true }), (e: MechEditError) => e.data?.field === 'resume');
     // A damaged results file is refused by line, and left as it was.
     const damaged = `${lines(part)[0]}\n{"target":"2_Dravokine","rows":[{"set":"forget"}],"issues":[]}\n`;
     fs.writeFileSync(path.join(part, 'cases.jsonl'), damaged);
