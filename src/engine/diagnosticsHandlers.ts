@@ -18,7 +18,8 @@ import { ortTargets } from '../core/diagnostics/ortData';
 import type { CaseResult } from '../core/diagnostics/evoke';
 import { badInput } from '../core/errors';
 import { checkRunFolder } from '../core/outputs';
-import { METHOD_LABELS, type FactMethod } from '../protocol/engine';
+import { labelOf } from '../protocol/registry';
+import { describeRegistry } from '../core/registry';
 import type { EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, DiagnosticsParams, ProbesDiagnostics } from '../protocol/diagnostics';
 import type { RunProgress } from '../core/diagnostics/runner';
 import type { Progress } from '../core/runtime/selftest';
@@ -169,5 +170,5 @@ async function probes(s: EditStack, p: DiagnosticsParams, progress: Progress): P
 
 /** A per-case method as users know it ("AlphaEdit", not "ALPHAEDIT"). */
 function methodName(method: string): string {
-  return METHOD_LABELS[method as FactMethod] ?? method;
+  return labelOf(describeRegistry(), method);
 }

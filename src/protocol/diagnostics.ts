@@ -184,7 +184,8 @@ export interface EditDiagnostics {
   seconds: number;
 }
 
-export type DiagnosticsMethod = 'none' | 'rome' | 'memit' | 'alphaedit' | 'dike' | 'glame';
+/** 'none' (the edit stack), or a fact editor of the registry with capabilities.perCase (each case's own edit). */
+export type DiagnosticsMethod = string;
 
 export interface DiagnosticsParams {
   kind: 'evoke' | 'ort' | 'fine-ked' | 'probes';
@@ -200,7 +201,7 @@ export interface DiagnosticsParams {
   layer?: number;
   /** Per-case MEMIT's layers; absent: the model's default. */
   layers?: number[];
-  /** Per-case MEMIT's λ (mechedit.memit.lambda); absent: the papers' value, else from the keys (core memit.ts keyEnergyLambda). */
+  /** Per-case λ of the methods that take one (MEMIT's: mechedit.memit.lambda in VS Code); absent: the method's default. */
   lambda?: number;
   limit?: number;
   /** Where the EVOKE run folders go. */

@@ -165,13 +165,10 @@ export interface EngineRequests {
   'lifelong/run': { params: LifelongRunParams; result: LifelongRunResult };
 }
 
-/** The objectives of 'unlearn/run' (METHODS.md, "Training edits"). */
-export const UNLEARN_METHOD_IDS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
-export type UnlearnMethodId = (typeof UNLEARN_METHOD_IDS)[number];
-
 /** Settings left out take the method's defaults (src/core/train/unlearn.ts). */
 export interface UnlearnParams {
-  method: UnlearnMethodId;
+  /** A training objective of the registry ('registry/describe''s objectives, by id). */
+  method: string;
   /** Absolute path: a JSONL file of {prompt, answer} records, or an ORT target folder (Target/<n>_<Name>/). */
   forget: string;
   /** Absolute path of retain material (JSONL); absent: the model's own default when the method has a retain term. */
@@ -264,11 +261,8 @@ export interface FactEditOutcome {
   efficacy: RequestEfficacy[];
 }
 
-/** The fact editors (core/methods/factEditors.ts FACT_METHODS): ROME, DiKE and GLAME edit one fact, MEMIT and AlphaEdit a batch. */
+/** A fact editor's id: a registry method of kind 'fact' (one request per edit) or 'batch' (several). */
 export type FactMethod = string;
-
-/** How each fact editor is named to users. */
-export const METHOD_LABELS: Record<string, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
 
 /** A fact to edit: the prompt has "{}" where the subject goes. */
 export interface FactRequest {

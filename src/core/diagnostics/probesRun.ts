@@ -10,7 +10,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { Edit } from '../edits/editFile';
-import { FACT_METHODS, type FactMethod } from '../methods/factEditors';
+import { FACT_METHODS, factEditor, type FactMethod } from '../methods/factEditors';
 import { badInput, cancelled } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
@@ -19,7 +19,6 @@ import { editConcept, editFactRequests } from './diagnoseEdit';
 import { openRun, writeIssues, writeSummaryFile } from './runner';
 import { formatIssue, type RecordIssue } from './records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
-import { METHOD_LABELS } from '../../protocol/engine';
 
 export type { ProbeGroup };
 
@@ -80,7 +79,7 @@ export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<P
   const all = o.limit ? fits.slice(0, o.limit) : fits;
   const edits = o.edits ?? [];
   const groups: { edit?: ProbeGroup['edit']; note: string; cases: ProbeCase[] }[] =
-    o.method !== 'none' ? [{ note: `each case's own ${METHOD_LABELS[o.method as FactMethod]} edit on top of the stack`, cases: all }]
+    o.method !== 'none' ? [{ note: `each case's own ${factEditor(o.method).descriptor.label} edit on top of the stack`, cases: all }]
       : edits.length ? edits.map((e) => ({ edit: { id: e.json.id, label: e.json.label, method: e.json.method }, ...matchEdit(e, fits) })).map((g) => ({ ...g, cases: g.cases.slice(0, o.limit) }))
         : [{ note: 'the model without edits (the baseline: no case\'s edit is applied)', cases: all }];
   const bare = model.edits.size ? model.bare() : model;
