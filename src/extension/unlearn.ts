@@ -69,6 +69,18 @@ async function pickMethod(r: RegistryDescription): Promise<string | undefined> {
   return pick?.id;
 }
 
+/** The registry and the objective: `given`, else asked; undefined when the registry cannot be read or nothing was picked. */
+async function chooseObjective(engine: EngineService, given: string | undefined): Promise<{ registry: RegistryDescription; method: string } | undefined> {
+  let registry: RegistryDescription;
+  try {
+    registry = await engine.registry.get();
+  } catch (err) {
+    return engine.report(err, 'Reading the engine\'s methods');
+  }
+  const method = given ?? (await pickMethod(registry));
+  return method ? { registry, method } : undefined;
+}
+
 /** The forget material: the model's ORT folders (the concept's first), or a file or folder chosen on disk. */
 async function pickForget(modelDir: string, concept: string | undefined): Promise<string | undefined> {
   const key = concept?.toLowerCase();
@@ -107,14 +119,9 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const model = await engine.requireModel();
   const outDir = editsFolder(model?.path);
   if (!model || !outDir) return undefined;
-  let registry: RegistryDescription;
-  try {
-    registry = await engine.registry.get();
-  } catch (err) {
-    return engine.report(err, 'Reading the engine\'s methods');
-  }
-  const method = args.method ?? (await pickMethod(registry));
-  if (!method) return undefined;
+  const chosen = await chooseObjective(engine, args.method);
+  if (!chosen) return undefined;
+  const { registry, method } = chosen;
   // Paths from a request file: absolute or relative to the workspace folder (anything else goes to the engine as written, refused by field).
   let forget = typeof args.forget === 'string' && args.forget ? resolvePath(args.forget) : args.forget;
   if (!forget) {
