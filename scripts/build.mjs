@@ -4,8 +4,11 @@
 //   dist/cli.js        the `mechedit` command
 //   dist/probeChild.js the provider probe process (CUDA/WebGPU)
 //   dist/webview/<panel>.js  one browser bundle per folder in webview/ (except shared/)
+// First it writes what is derived from the method registry (scripts/gen-registry.mjs: package.json's
+// enums, the edit schema's methods, the README's table).
 // Usage: node scripts/build.mjs [--production] [--watch]
 import * as esbuild from 'esbuild';
+import { generate } from './gen-registry.mjs';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -44,6 +47,9 @@ function copyAssets() {
 // A production build starts from an empty dist/ so that no stale file (a source map, an old
 // bundle) ends up in the .vsix.
 if (production) fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
+
+const generated = await generate();
+if (generated.length) console.log(`gen-registry: wrote ${generated.join(', ')}`);
 
 if (watch) {
   for (const b of builds) await (await esbuild.context(b)).watch();

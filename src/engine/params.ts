@@ -77,11 +77,11 @@ export function strength(value: unknown, fallback?: number, field = 'strength'):
   return num(value, field, { min: -LIMITS.strength, max: LIMITS.strength, fallback });
 }
 
-/** MEMIT's / ROCR's λ: absent (the method's default) or 0 < λ ≤ LIMITS.lambda. */
+/** A method's λ: absent (the method's default) or 0 < λ ≤ LIMITS.lambda. */
 export function lambda(value: unknown, field = 'lambda'): number | undefined {
   if (value === undefined || value === null) return undefined;
   if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LIMITS.lambda)) {
-    throw badInput(`λ must be a positive number up to ${LIMITS.lambda}, got ${show(value)}`, { field, hint: 'Set mechedit.memit.lambda to 0 for the default, or to a positive number.' });
+    throw badInput(`λ must be a positive number up to ${LIMITS.lambda}, got ${show(value)}`, { field, hint: 'Leave λ out (0 in a VS Code setting) for the method\'s default, or give a positive number.' });
   }
   return value;
 }

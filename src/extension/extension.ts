@@ -24,7 +24,7 @@ import { initOutputFolders } from './outputFolders';
 import { UNLEARN_PANEL, UnlearnPanelHost, UnlearnRun } from './panels/unlearnPanel';
 import { registerUnlearn } from './unlearn';
 import { LIFELONG_PANEL, LifelongPanelHost, LifelongRuns } from './panels/lifelongPanel';
-import { registerLifelong, startLifelong } from './lifelong';
+import { registerLifelong, sequentialMethods, startLifelong } from './lifelong';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -49,7 +49,10 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const unlearnRun = new UnlearnRun();
   const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun));
-  const lifelongRuns = new LifelongRuns();
+  const lifelongRuns = new LifelongRuns(() => {
+    const r = engine.registry.current;
+    return r && sequentialMethods(r).map((d) => d.id);
+  });
   const lifelongPanel = registerPanel(context, LIFELONG_PANEL, (panel) => new LifelongPanelHost(panel, context.extensionUri, engine, lifelongRuns, (p) => startLifelong(engine, lifelongRuns, p, context.globalStorageUri.fsPath)));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);

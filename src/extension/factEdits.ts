@@ -1,39 +1,28 @@
-// Fact edits from the editor: the "Edit a Fact…" command, and request files
-// (.mechedit/requests/*.jsonl, one JSON request per line: {"subject", "prompt", "target"},
-// {"kind": "concept", "concept", "to"}, or {"kind": "unlearn", "concept"?, "forget"?, "method"?,
-// "forms"?, "steps"?, …} with a concept, a forget source or both) with a CodeLens above each
-// request — "Compute ROME edit", "ROME + LTI", "MEMIT" for facts, "Redirect (ROCR)" for concepts,
-// "Unlearn (<method>)" for unlearning (unlearn.ts: the forget material is the line's "forget", a
-// JSONL file or ORT folder, absolute or relative to the workspace folder, else the model's
-// eval/ort folder of the concept; what the line leaves out is asked) — and one above the first
-// line for a MEMIT edit of every fact in the file. The edits are computed in the engine, saved to
-// .mechedit/edits/ and applied — when they took. Before computing, a target the tokenizer splits
-// into byte pieces or many tokens gets a warning (Compute Anyway / Cancel). After, an edit whose
-// target is not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved
-// but not applied, with what happened and Apply Anyway / Open Loss Curve / Try Another Layer.
+// Fact edits from the editor: the "Edit a Fact…" command (the method from the engine's registry,
+// factMethodPick.ts) and the request files' CodeLenses (requestLenses.ts). The edits are computed
+// in the engine through 'edits/run' with the method's settings by name — the layer picked from a
+// causal trace and mechedit.<method>.<setting> values for the methods that take them, and any
+// settings the arguments carry (label, seed, corpus, samples, krd, …, checked by the engine
+// against the method's descriptor) — saved to .mechedit/edits/ and applied when they took. Before
+// computing, a target the tokenizer splits into byte pieces or many tokens gets a warning
+// (Compute Anyway / Cancel). After, an edit whose target is not top-1 on its own prompt (or under
+// the P floor, src/core/edits/outcome.ts) is saved but not applied, with what happened and Apply
+// Anyway / Open Loss Curve / Try Another Layer.
 
 import * as vscode from 'vscode';
-import type { FactMethod, FactRequest, ResultOf } from '../protocol/engine';
+import type { FactRequest, ResultOf } from '../protocol/engine';
+import { factEditors, takesSetting, type MethodDescriptor } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
-import { methodLabel, type UnlearnArgs } from './unlearn';
+import { pickFactMethod, rememberFactMethod } from './factMethodPick';
+import { configuredValues, withAbsolutePaths } from './methodSettings';
+import { REQUESTS_GLOB, RequestLenses, type FactEditArgs } from './requestLenses';
+export type { FactEditArgs } from './requestLenses';
 
-type Method = FactMethod;
-
-const METHOD_NAMES: Record<Method, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };
-/** ROME, DiKE and GLAME edit one fact at one layer; MEMIT and AlphaEdit a batch over several layers. */
-const oneLayer = (m: Method) => m === 'rome' || m === 'dike' || m === 'glame';
-export interface FactEditArgs {
-  method?: Method;
-  lti?: boolean;
-  requests?: FactRequest[];
-  layer?: number;
-  layers?: number[];
-  /** Compute even when a target's tokenization makes the edit unlikely to take (no warning asked). */
-  force?: boolean;
-}
 
 type FactResult = ResultOf<'edits/fact'>;
+/** A method that edits at one layer (it takes `layer`) rather than several. */
+const oneLayer = (d: MethodDescriptor) => takesSetting(d, 'layer');
 /** What editFact answers: the engine's result, and for an edit that did not take, the actions offered. */
 export type FactEditResult = FactResult & { offered?: string[] };
 
@@ -65,158 +54,120 @@ async function showLossCurve(r: Parameters<typeof lossCurveMarkdown>[0]): Promis
   return doc;
 }
 
-/** Asks for other layers (ROME, DiKE: one; MEMIT, AlphaEdit: several), marking the ones just tried. */
-async function pickLayers(engine: EngineService, method: Method, tried: number[]): Promise<number[] | undefined> {
+/** Asks for other layers (one for a method that takes `layer`, else several), marking the ones just tried. */
+async function pickLayers(engine: EngineService, d: MethodDescriptor, tried: number[]): Promise<number[] | undefined> {
   const n = engine.model?.layers ?? 0;
   const items = Array.from({ length: n }, (_, l) => ({ label: `layer ${l}`, description: tried.includes(l) ? 'just tried' : undefined, layer: l, picked: false }));
-  if (oneLayer(method)) {
-    const pick = await vscode.window.showQuickPick(items, { title: `${METHOD_NAMES[method]}: try which layer?` });
+  if (oneLayer(d)) {
+    const pick = await vscode.window.showQuickPick(items, { title: `${d.label}: try which layer?` });
     return pick ? [pick.layer] : undefined;
   }
-  const picks = await vscode.window.showQuickPick(items, { title: `${METHOD_NAMES[method]}: try which layers?`, canPickMany: true });
+  const picks = await vscode.window.showQuickPick(items, { title: `${d.label}: try which layers?`, canPickMany: true });
   return picks?.length ? picks.map((p) => p.layer) : undefined;
 }
 
-const REQUESTS_GLOB = '**/.mechedit/requests/*.jsonl';
-
-/** Parses one line of a request file; undefined for blank lines, comments and bad JSON. */
-function parseLine(text: string): { fact?: FactRequest; concept?: { concept: string; to: string }; unlearn?: UnlearnArgs } | undefined {
-  const t = text.trim();
-  if (!t || t.startsWith('//')) return undefined;
-  try {
-    const r = JSON.parse(t) as Record<string, unknown>;
-    if (r.kind === 'concept' && typeof r.concept === 'string' && typeof r.to === 'string') return { concept: { concept: r.concept, to: r.to } };
-    if (r.kind === 'unlearn' && (typeof r.concept === 'string' || typeof r.forget === 'string')) return { unlearn: unlearnArgs(r) };
-    if (typeof r.subject === 'string' && typeof r.prompt === 'string' && typeof r.target === 'string') return { fact: { subject: r.subject, prompt: r.prompt, target: r.target } };
-  } catch {
-    // Not JSON (yet): no lens on this line.
+/** The fact requests: given, else asked (subject, prompt, target); a given request without its target gets it asked. */
+async function askRequests(given: FactRequest[] | undefined): Promise<FactRequest[] | undefined> {
+  if (given && !(given.length === 1 && !given[0].target)) return given;
+  if (given) {
+    const r = given[0];
+    const target = await vscode.window.showInputBox({ title: `${r.prompt.replace('{}', r.subject)} … (the new target)`, ignoreFocusOut: true });
+    return target ? [{ ...r, target }] : undefined;
   }
-  return undefined;
+  const subject = await vscode.window.showInputBox({ title: 'Edit a fact: the subject', placeHolder: 'Ada Lovelace', ignoreFocusOut: true });
+  if (!subject) return undefined;
+  const prompt = await vscode.window.showInputBox({ title: 'The prompt, with {} where the subject goes', value: '{} was born in', ignoreFocusOut: true, validateInput: (v) => (v.includes('{}') ? undefined : 'Put {} where the subject goes.') });
+  if (!prompt) return undefined;
+  const target = await vscode.window.showInputBox({ title: `${prompt.replace('{}', subject)} … (the new target)`, ignoreFocusOut: true });
+  return target ? [{ subject, prompt, target }] : undefined;
 }
 
 /**
- * An unlearn request's arguments for *Unlearn…*, as written: a value of the wrong kind is passed
- * on for the engine to refuse by its field name (never dropped in silence); what the line leaves
- * out (method, forms, forget) is asked.
+ * The settings sent with the edit: the method's VS Code settings, the layer(s) for a method that
+ * takes them (the argument, else the layer picked from a causal trace), LTI, then the arguments'
+ * own settings (as given); file paths made absolute.
  */
-function unlearnArgs(r: Record<string, unknown>): UnlearnArgs {
-  const keys = ['concept', 'method', 'forget', 'retain', 'forms', 'layers', 'steps', 'rank', 'lr', 'retainWeight', 'beta', 'uipe', 'stopBelow', 'label'] as const;
-  return Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])) as UnlearnArgs;
+function editSettings(engine: EngineService, d: MethodDescriptor, args: FactEditArgs, lti: boolean | undefined): Record<string, unknown> {
+  const s: Record<string, unknown> = { ...configuredValues(d) };
+  if (oneLayer(d)) s.layer = args.layer ?? engine.editLayer;
+  if (takesSetting(d, 'layers') && args.layers) s.layers = args.layers;
+  if (lti) s.lti = true;
+  return withAbsolutePaths(d, { ...s, ...args.settings });
 }
 
-class RequestLenses implements vscode.CodeLensProvider {
-  provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    const lenses: vscode.CodeLens[] = [];
-    const facts: FactRequest[] = [];
-    for (let i = 0; i < doc.lineCount; i++) {
-      const parsed = parseLine(doc.lineAt(i).text);
-      if (!parsed) continue;
-      const range = doc.lineAt(i).range;
-      if (parsed.fact) {
-        const requests = [parsed.fact];
-        facts.push(parsed.fact);
-        lenses.push(
-          new vscode.CodeLens(range, { title: 'Compute ROME edit', command: 'mechedit.editFact', arguments: [{ method: 'rome', requests }] }),
-          new vscode.CodeLens(range, { title: 'ROME + LTI', command: 'mechedit.editFact', arguments: [{ method: 'rome', lti: true, requests }] }),
-          new vscode.CodeLens(range, { title: 'MEMIT', command: 'mechedit.editFact', arguments: [{ method: 'memit', requests }] }),
-          new vscode.CodeLens(range, { title: 'AlphaEdit', command: 'mechedit.editFact', arguments: [{ method: 'alphaedit', requests }] }),
-          new vscode.CodeLens(range, { title: 'DiKE', command: 'mechedit.editFact', arguments: [{ method: 'dike', requests }] }),
-          new vscode.CodeLens(range, { title: 'GLAME', command: 'mechedit.editFact', arguments: [{ method: 'glame', requests }] }),
-        );
-      } else if (parsed.concept) {
-        lenses.push(new vscode.CodeLens(range, { title: 'Redirect (ROCR)', command: 'mechedit.redirectConcept', arguments: [{ concept: parsed.concept.concept, harmless: parsed.concept.to }] }));
-      } else if (parsed.unlearn) {
-        const u = parsed.unlearn;
-        lenses.push(new vscode.CodeLens(range, { title: u.method ? `Unlearn (${methodLabel(u.method)})` : 'Unlearn…', command: 'mechedit.unlearn', arguments: [u] }));
-      }
-    }
-    if (facts.length > 1) {
-      lenses.unshift(
-        new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `Compute one MEMIT edit for all ${facts.length} facts`, command: 'mechedit.editFact', arguments: [{ method: 'memit', requests: facts }] }),
-        new vscode.CodeLens(new vscode.Range(0, 0, 0, 0), { title: `One AlphaEdit edit for all ${facts.length}`, command: 'mechedit.editFact', arguments: [{ method: 'alphaedit', requests: facts }] }),
-      );
-    }
-    return lenses;
+/** Before computing: 'clear' (no warning), 'anyway' (the user chose Compute Anyway), or undefined to stop. */
+async function confirmTargets(engine: EngineService, requests: FactRequest[], name: string): Promise<'clear' | 'anyway' | undefined> {
+  try {
+    const warnings = (await engine.client.request('edits/checkFact', { requests })).targets.filter((t) => t.warning);
+    if (!warnings.length) return 'clear';
+    const pick = await vscode.window.showWarningMessage(`MechEdit: ${name}: ${warnings.map((w) => w.warning).join('; ')}.`, { modal: true, detail: 'Compute it anyway? If it does not take, it is saved but not applied.' }, 'Compute Anyway');
+    if (pick === 'Compute Anyway') return 'anyway';
+    void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (target warning).`);
+    return undefined;
+  } catch (err) {
+    return engine.report(err, name);
   }
+}
+
+/** The fact editor `method` names, or the one asked for; undefined (and the user told) when there is none. */
+async function chooseMethod(engine: EngineService, memory: vscode.Memento, args: FactEditArgs): Promise<{ d: MethodDescriptor; lti?: boolean } | undefined> {
+  let registry;
+  try {
+    registry = await engine.registry.get();
+  } catch (err) {
+    return engine.report(err, 'Reading the engine\'s methods');
+  }
+  const choice = args.method ? { method: args.method, lti: args.lti } : await pickFactMethod(registry, memory);
+  if (!choice) return undefined;
+  const editors = factEditors(registry);
+  const d = editors.find((x) => x.id === choice.method);
+  if (!d) {
+    void vscode.window.showErrorMessage(`MechEdit: "${choice.method}" is not a fact editor. Use one of: ${editors.map((x) => x.id).join(', ')}.`);
+    return undefined;
+  }
+  await rememberFactMethod(memory, { method: d.id, lti: !!choice.lti });
+  return { d, lti: choice.lti };
 }
 
 /** Asks for what is missing (method, subject, prompt, target), computes, saves and applies the edit. */
-export async function editFact(engine: EngineService, args: FactEditArgs = {}): Promise<unknown> {
+export async function editFact(engine: EngineService, memory: vscode.Memento, args: FactEditArgs = {}): Promise<unknown> {
   const model = await engine.requireModel();
   const outDir = editsFolder(model?.path);
   if (!model || !outDir) return undefined;
-  let { method, lti } = args;
-  if (!method) {
-    const pick = await vscode.window.showQuickPick([
-      { label: 'ROME', description: 'one fact, rank one at one layer', method: 'rome' as const, lti: false },
-      { label: 'ROME + LTI', description: 'EVOKE\'s in-context teacher against editing overfit', method: 'rome' as const, lti: true },
-      { label: 'MEMIT', description: 'spread over several layers', method: 'memit' as const, lti: false },
-      { label: 'AlphaEdit', description: 'MEMIT in the null space of preserved knowledge; keeps earlier AlphaEdit edits', method: 'alphaedit' as const, lti: false },
-      { label: 'DiKE', description: 'one fact; edits only the target-related part of the subject (keeps its other facts)', method: 'dike' as const, lti: false },
-      { label: 'GLAME', description: 'one fact; ROME whose value comes from a graph network over what the model\'s world says about the new object', method: 'glame' as const, lti: false },
-    ], { title: 'Edit a fact with which method?' });
-    if (!pick) return undefined;
-    ({ method, lti } = pick);
-  }
-  let requests = args.requests;
-  if (!requests) {
-    const subject = await vscode.window.showInputBox({ title: 'Edit a fact: the subject', placeHolder: 'Ada Lovelace', ignoreFocusOut: true });
-    if (!subject) return undefined;
-    const prompt = await vscode.window.showInputBox({ title: 'The prompt, with {} where the subject goes', value: '{} was born in', ignoreFocusOut: true, validateInput: (v) => (v.includes('{}') ? undefined : 'Put {} where the subject goes.') });
-    if (!prompt) return undefined;
-    const target = await vscode.window.showInputBox({ title: `${prompt.replace('{}', subject)} … (the new target)`, ignoreFocusOut: true });
-    if (!target) return undefined;
-    requests = [{ subject, prompt, target }];
-  } else if (requests.length === 1 && !requests[0].target) {
-    const r = requests[0];
-    const target = await vscode.window.showInputBox({ title: `${r.prompt.replace('{}', r.subject)} … (the new target)`, ignoreFocusOut: true });
-    if (!target) return undefined;
-    requests = [{ ...r, target }];
-  }
+  const chosen = await chooseMethod(engine, memory, args);
+  if (!chosen) return undefined;
+  const { d, lti } = chosen;
+  const requests = await askRequests(args.requests);
+  if (!requests) return undefined;
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
-  const name = `${METHOD_NAMES[method]}${lti ? ' + LTI' : ''}`;
+  const name = `${d.label}${lti ? ' + LTI' : ''}`;
   // Before computing: a target the model cannot write in whole tokens rarely takes.
-  let force = args.force === true;
-  if (!force) {
-    try {
-      const warnings = (await engine.client.request('edits/checkFact', { requests })).targets.filter((t) => t.warning);
-      if (warnings.length) {
-        const pick = await vscode.window.showWarningMessage(`MechEdit: ${name}: ${warnings.map((w) => w.warning).join('; ')}.`, { modal: true, detail: 'Compute it anyway? If it does not take, it is saved but not applied.' }, 'Compute Anyway');
-        if (pick !== 'Compute Anyway') {
-          void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (target warning).`);
-          return undefined;
-        }
-        force = true;
-      }
-    } catch (err) {
-      return engine.report(err, name);
-    }
-  }
+  const check = args.force === true ? 'anyway' : await confirmTargets(engine, requests, name);
+  if (!check) return undefined;
+  const force = check === 'anyway';
+  const settings = editSettings(engine, d, args, lti);
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
-      // ROME's layer: the argument, else the one picked from a causal trace, else the engine's default.
-      const layer = args.layer ?? (oneLayer(method!) ? engine.editLayer : undefined);
-      // MEMIT's λ from the settings (0 = the papers' value, else from the batch's keys: memit.ts keyEnergyLambda).
-      const lambda = method === 'memit' ? vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined : undefined;
-      const r: FactEditResult = await engine.client.request('edits/fact', { method: method!, lti, requests: requests!, layer, layers: args.layers, lambda, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const ran = await engine.client.request('edits/run', { method: d.id, settings, requests, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const r: FactEditResult = { ...ran, succeeded: ran.succeeded ?? true, applied: ran.applied ?? false, efficacy: ran.efficacy ?? [], vstar: ran.vstar ?? [] };
       engine.stack = r.state;
       engine.fire();
-      const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');
       const saved = vscode.workspace.asRelativePath(r.file);
       if (!r.succeeded) {
         // Saved, not applied: say what happened and why, and offer the ways on.
         r.offered = [...FAILED_ACTIONS];
-        const tried = (oneLayer(method!) ? [layer ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
+        const tried = (oneLayer(d) ? [(settings.layer as number | undefined) ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
         void vscode.window.showWarningMessage(`MechEdit: ${r.label} did not take: ${r.reason}. It was saved as ${saved} but not applied.`, ...FAILED_ACTIONS).then(async (pick) => {
           if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
           if (pick === 'Open Loss Curve') await showLossCurve(r);
           if (pick === 'Try Another Layer') {
-            const layers = await pickLayers(engine, method!, tried);
-            if (layers) await editFact(engine, { method, lti, requests, force: true, ...(oneLayer(method!) ? { layer: layers[0] } : { layers }) });
+            const layers = await pickLayers(engine, d, tried);
+            if (layers) await editFact(engine, memory, { ...args, method: d.id, lti, requests, force: true, ...(oneLayer(d) ? { layer: layers[0] } : { layers }) });
           }
         });
         return r;
       }
+      const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
       void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${(r.computeMs / 1000).toFixed(1)} s; with it, P(target) on its own prompt ${prob}), saved as ${saved}.${warn}`, 'Open', 'Open Loss Curve').then((pick) => {
         if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
@@ -230,10 +181,12 @@ export async function editFact(engine: EngineService, args: FactEditArgs = {}): 
 }
 
 export function registerFactEdits(context: vscode.ExtensionContext, engine: EngineService): void {
+  const lenses = new RequestLenses(engine);
   context.subscriptions.push(
-    vscode.commands.registerCommand('mechedit.editFact', (args?: FactEditArgs) => editFact(engine, args)),
+    lenses,
+    vscode.commands.registerCommand('mechedit.editFact', (args?: FactEditArgs) => editFact(engine, context.workspaceState, args)),
     // The loss curve of a computed fact edit (the result editFact returned), as a Markdown document.
     vscode.commands.registerCommand('mechedit.showLossCurve', (r: Parameters<typeof lossCurveMarkdown>[0]) => showLossCurve(r)),
-    vscode.languages.registerCodeLensProvider({ pattern: REQUESTS_GLOB }, new RequestLenses()),
+    vscode.languages.registerCodeLensProvider({ pattern: REQUESTS_GLOB }, lenses),
   );
 }

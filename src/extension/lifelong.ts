@@ -2,8 +2,8 @@
 // 'lifelong/run') with their curves drawn live in the Lifelong editing panel. A session runs its
 // methods one after another, each in its own run folder <workspace>/.mechedit/lifelong/<session>/
 // <method>/ (run.json, curve.jsonl, edits/), on the engine's own stack over the unedited model:
-// the user's edit stack is neither used nor changed. ROME, DiKE and GLAME edit one request at a
-// time whatever the batch. Cancel (the panel, or the progress notification) stops the run between
+// the user's edit stack is neither used nor changed. The methods are the registry's fact editors
+// with capabilities.sequential; those of kind 'fact' edit one request at a time whatever the batch. Cancel (the panel, or the progress notification) stops the run between
 // edits and skips the queued methods; the folders keep what was done, and a resume continues it.
 //
 // The command without arguments opens the panel (its form starts a session); with a LifelongStart
@@ -12,8 +12,8 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { FactMethod } from '../protocol/engine';
-import { LIFELONG_METHODS, METHOD_LABELS, ONE_REQUEST_METHODS, type LifelongRunResult, type LifelongStart } from '../protocol/lifelong';
+import type { LifelongRunResult, LifelongStart } from '../protocol/lifelong';
+import { factEditors, labelOf, type RegistryDescription } from '../protocol/registry';
 import { formatError } from '../protocol/errors';
 import type { EngineService } from './engine/engineService';
 import { EngineError } from './engine/client';
@@ -21,7 +21,8 @@ import { outputFolder } from './outputFolders';
 import { sessionName } from './lifelongFolder';
 import type { LifelongRuns } from './panels/lifelongPanel';
 
-const label = (m: FactMethod) => METHOD_LABELS[m] ?? m;
+/** The fact editors a session can run, in the registry's order. */
+export const sequentialMethods = (r: RegistryDescription) => factEditors(r, 'sequential');
 
 /** A path from an argument: absolute, or relative to the first workspace folder. */
 function resolvePath(p: string): string {
@@ -30,10 +31,11 @@ function resolvePath(p: string): string {
 }
 
 /** What is wrong with a start, or undefined. */
-function invalid(s: LifelongStart): string | undefined {
+function invalid(s: LifelongStart, r: RegistryDescription): string | undefined {
   if (!Array.isArray(s.methods) || s.methods.length === 0) return 'Pick at least one method.';
-  const bad = s.methods.find((m) => !LIFELONG_METHODS.includes(m));
-  if (bad) return `Unknown method "${bad}": use ${LIFELONG_METHODS.join(', ')}.`;
+  const ids = sequentialMethods(r).map((d) => d.id);
+  const bad = s.methods.find((m) => !ids.includes(m));
+  if (bad) return `Unknown method "${bad}": use ${ids.join(', ')}.`;
   if (!s.requestsFile && !s.resume && !(Number.isInteger(s.n) && s.n! > 0)) return 'Give the number of world counterfactuals (a whole number above 0) or a requests file.';
   return undefined;
 }
@@ -50,8 +52,11 @@ export function startLifelong(engine: EngineService, runs: LifelongRuns, start: 
 }
 
 async function run(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, found: (f: string) => void): Promise<(LifelongRunResult | undefined)[] | undefined> {
-  const problem = invalid(start);
+  const registry = await engine.registry.get();
+  const problem = invalid(start, registry);
   if (problem) throw new Error(problem);
+  const label = (m: string) => labelOf(registry, m);
+  const oneRequest = (m: string) => sequentialMethods(registry).find((d) => d.id === m)?.kind === 'fact';
   if (runs.running) throw new Error('A lifelong-editing session is running: cancel it or wait for it first.');
   const model = await engine.requireModel();
   if (!model) return undefined;
@@ -78,7 +83,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
               method,
               worldCounterfactuals: requestsFile ? undefined : start.n,
               requestsFile,
-              batch: ONE_REQUEST_METHODS.includes(method) ? 1 : start.batch,
+              batch: oneRequest(method) ? 1 : start.batch,
               every: start.every,
               out: path.join(session, method),
               resume: !!start.resume,
@@ -129,6 +134,7 @@ export function registerLifelong(context: vscode.ExtensionContext, engine: Engin
           void vscode.window.showWarningMessage('MechEdit: a lifelong-editing session is running: cancel it (Lifelong editing panel) or wait for it first.');
           return undefined;
         }
+        await engine.registry.get().catch(() => undefined); // the folder's methods are checked against it when it is there
         return runs.load(resolvePath(folder));
       }
       try {

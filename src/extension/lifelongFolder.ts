@@ -6,15 +6,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactMethod } from '../protocol/engine';
-import { LIFELONG_METHODS, type LifelongPoint, type LifelongRunSnapshot } from '../protocol/lifelong';
+import type { LifelongPoint, LifelongRunSnapshot } from '../protocol/lifelong';
 
 const CURVE = 'curve.jsonl';
 const SETTINGS = 'run.json';
 
 const isRunFolder = (dir: string) => fs.existsSync(path.join(dir, CURVE)) || fs.existsSync(path.join(dir, SETTINGS));
 
-function isMethod(m: unknown): m is FactMethod {
-  return typeof m === 'string' && (LIFELONG_METHODS as readonly string[]).includes(m);
+function isMethod(m: unknown, methods: readonly string[] | undefined): m is FactMethod {
+  return typeof m === 'string' && m !== '' && (!methods || methods.includes(m));
 }
 
 function pointError(file: string, line: number, what: string): Error {
@@ -58,7 +58,7 @@ export function parseCurve(text: string, file: string): LifelongPoint[] {
 }
 
 /** The method of a run folder: run.json's "method", else the folder's name when it is one. */
-function runMethod(dir: string): FactMethod {
+function runMethod(dir: string, methods: readonly string[] | undefined): FactMethod {
   const file = path.join(dir, SETTINGS);
   if (fs.existsSync(file)) {
     let json: Record<string, unknown>;
@@ -68,32 +68,32 @@ function runMethod(dir: string): FactMethod {
       throw new Error(`${file} is not JSON (${(e as Error).message}).`);
     }
     const m = json.method ?? (json.options as Record<string, unknown> | undefined)?.method;
-    if (isMethod(m)) return m;
-    throw new Error(`${file}: "method" must be one of ${LIFELONG_METHODS.join(', ')}, got ${JSON.stringify(m)}.`);
+    if (isMethod(m, methods)) return m;
+    throw new Error(`${file}: "method" must be ${methods ? `one of ${methods.join(', ')}` : 'a method name'}, got ${JSON.stringify(m)}.`);
   }
   const name = path.basename(dir);
-  if (isMethod(name)) return name;
+  if (isMethod(name, methods)) return name;
   throw new Error(`${dir} has no ${SETTINGS} saying which method made its curve.`);
 }
 
 /** One run folder as the panel draws it ('loaded'; no points yet when curve.jsonl is missing). */
-export function readRun(dir: string): LifelongRunSnapshot {
+export function readRun(dir: string, methods?: readonly string[]): LifelongRunSnapshot {
   const file = path.join(dir, CURVE);
   const points = fs.existsSync(file) ? parseCurve(fs.readFileSync(file, 'utf8'), file) : [];
-  return { method: runMethod(dir), folder: dir, status: 'loaded', points };
+  return { method: runMethod(dir, methods), folder: dir, status: 'loaded', points };
 }
 
 /**
  * The runs of a folder: itself when it is a run folder, else its subfolders that are, in the
  * panel's method order. An error names the folder when it holds none.
  */
-export function readSessionFolder(dir: string): LifelongRunSnapshot[] {
+export function readSessionFolder(dir: string, methods?: readonly string[]): LifelongRunSnapshot[] {
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder.`);
-  if (isRunFolder(dir)) return [readRun(dir)];
+  if (isRunFolder(dir)) return [readRun(dir, methods)];
   const subs = fs.readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory() && isRunFolder(path.join(dir, d.name)));
   if (subs.length === 0) throw new Error(`${dir} holds no sequential-editing run: a run folder has ${CURVE} and ${SETTINGS} (mechedit sequential --out DIR, or the Lifelong editing panel's .mechedit/lifelong/<session>/<method>/).`);
-  const runs = subs.map((d) => readRun(path.join(dir, d.name)));
-  const rank = (m: FactMethod) => LIFELONG_METHODS.indexOf(m);
+  const runs = subs.map((d) => readRun(path.join(dir, d.name), methods));
+  const rank = (m: FactMethod) => methods?.indexOf(m) ?? 0;
   return runs.sort((a, b) => rank(a.method) - rank(b.method) || a.folder.localeCompare(b.folder));
 }
 

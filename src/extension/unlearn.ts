@@ -1,5 +1,5 @@
-// *MechEdit: Unlearn…*: gradient unlearning of a concept as a low-rank edit (GA, GradDiff, NPO, RT,
-// DPO, RMU; METHODS.md, "Training edits"). Asks for what its arguments leave out — the method, the
+// *MechEdit: Unlearn…*: gradient unlearning of a concept as a low-rank edit (the registry's training
+// objectives; docs/methods/unlearn.md). Asks for what its arguments leave out — the method, the
 // forget material (the open model's eval/ort/<n>_<Name>/ folders, or a JSONL file / ORT folder
 // chosen on disk), the forms trained on (default: question–answer only) — then trains in the
 // engine ('unlearn/run') while the Unlearning panel draws the loss and the forget items' top-1
@@ -10,7 +10,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { UnlearnMethodId, UnlearnOutcome, UnlearnParams } from '../protocol/engine';
+import type { UnlearnOutcome, UnlearnParams } from '../protocol/engine';
+import { labelOf, type RegistryDescription } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import type { UnlearnRun } from './panels/unlearnPanel';
@@ -22,17 +23,11 @@ import type { UnlearnRun } from './panels/unlearnPanel';
  */
 export type UnlearnArgs = Partial<Omit<UnlearnParams, 'outDir' | 'progressToken'>>;
 
-/** The methods as the quick pick offers them, the recommended one first. */
-export const UNLEARN_METHOD_PICKS: { id: UnlearnMethodId; label: string; description: string }[] = [
-  { id: 'graddiff', label: 'GradDiff', description: 'recommended · ascent on the forget items, descent on facts to keep' },
-  { id: 'npo', label: 'NPO', description: 'negative preference optimisation (+ retain): bounded, gentler than GA' },
-  { id: 'ga', label: 'GA', description: 'gradient ascent on the forget items alone: forgets fast, damages other facts' },
-  { id: 'rt', label: 'RT', description: 'rejection tuning: trains a refusal after the forget prompts' },
-  { id: 'dpo', label: 'DPO', description: 'prefers the refusal over the true answer (β = 0.1)' },
-  { id: 'rmu', label: 'RMU', description: 'steers the forget prompts\' activations at one layer to noise, keeps the rest' },
-];
+/** The objective the quick pick recommends (listed first, marked); the others follow in registry order. */
+export const RECOMMENDED_OBJECTIVE = 'graddiff';
 
-export const methodLabel = (id: string): string => UNLEARN_METHOD_PICKS.find((m) => m.id === id)?.label ?? String(id);
+/** An objective's label from the registry (its id when the registry has not arrived or lacks it). */
+export const methodLabel = (r: RegistryDescription | undefined, id: string): string => (r ? labelOf(r, id) : id);
 
 /** The canonical forms (src/core/train/unlearnData.ts) as the quick pick names them. */
 const FORM_NAMES: Record<string, string> = {
@@ -65,9 +60,25 @@ function resolvePath(p: string): string {
   return path.isAbsolute(p) || !ws ? path.resolve(p) : path.resolve(ws, p);
 }
 
-async function pickMethod(): Promise<UnlearnMethodId | undefined> {
-  const pick = await vscode.window.showQuickPick(UNLEARN_METHOD_PICKS, { title: 'Unlearn with which method?', placeHolder: 'GradDiff is the recommended default' });
+async function pickMethod(r: RegistryDescription): Promise<string | undefined> {
+  const items = [...r.objectives]
+    .sort((a, b) => Number(b.id === RECOMMENDED_OBJECTIVE) - Number(a.id === RECOMMENDED_OBJECTIVE))
+    .map((d) => ({ label: d.label, description: d.id === RECOMMENDED_OBJECTIVE ? `recommended · ${d.description}` : d.description, id: d.id }));
+  const recommended = items.find((i) => i.id === RECOMMENDED_OBJECTIVE);
+  const pick = await vscode.window.showQuickPick(items, { title: 'Unlearn with which method?', placeHolder: recommended ? `${recommended.label} is the recommended default` : undefined });
   return pick?.id;
+}
+
+/** The registry and the objective: `given`, else asked; undefined when the registry cannot be read or nothing was picked. */
+async function chooseObjective(engine: EngineService, given: string | undefined): Promise<{ registry: RegistryDescription; method: string } | undefined> {
+  let registry: RegistryDescription;
+  try {
+    registry = await engine.registry.get();
+  } catch (err) {
+    return engine.report(err, 'Reading the engine\'s methods');
+  }
+  const method = given ?? (await pickMethod(registry));
+  return method ? { registry, method } : undefined;
 }
 
 /** The forget material: the model's ORT folders (the concept's first), or a file or folder chosen on disk. */
@@ -108,8 +119,9 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const model = await engine.requireModel();
   const outDir = editsFolder(model?.path);
   if (!model || !outDir) return undefined;
-  const method = args.method ?? (await pickMethod());
-  if (!method) return undefined;
+  const chosen = await chooseObjective(engine, args.method);
+  if (!chosen) return undefined;
+  const { registry, method } = chosen;
   // Paths from a request file: absolute or relative to the workspace folder (anything else goes to the engine as written, refused by field).
   let forget = typeof args.forget === 'string' && args.forget ? resolvePath(args.forget) : args.forget;
   if (!forget) {
@@ -135,9 +147,9 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   };
   const formList = Array.isArray(forms) ? forms.map(String) : [String(forms)];
   const material = typeof forget === 'string' ? path.basename(forget) : String(forget);
-  const name = `${methodLabel(method)}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
+  const name = `${methodLabel(registry, method)}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
   const cts = new vscode.CancellationTokenSource();
-  run.start({ method, methodLabel: methodLabel(method), concept, material, forms: formList }, () => cts.cancel());
+  run.start({ method, methodLabel: methodLabel(registry, method), concept, material, forms: formList }, () => cts.cancel());
   showPanel();
   try {
     return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}`, cancellable: true }, async (progress, token) => {

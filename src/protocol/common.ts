@@ -61,8 +61,6 @@ export interface SelfTestResult {
   maxAbsError: number;
 }
 
-/** The fact editors (core/edits/factEditors.ts FACT_METHODS): ROME, DiKE and GLAME edit one fact, MEMIT and AlphaEdit a batch. */
+/** A fact editor's id: a registry method of kind 'fact' (one request per edit) or 'batch' (several). */
 export type FactMethod = string;
 
-/** How each fact editor is named to users. */
-export const METHOD_LABELS: Record<string, string> = { rome: 'ROME', memit: 'MEMIT', alphaedit: 'AlphaEdit', dike: 'DiKE', glame: 'GLAME' };

@@ -184,7 +184,7 @@ export interface EditDiagnostics {
   seconds: number;
 }
 
-/** A per-case method: 'none' or a fact editor usable per case (the registry's capabilities.perCase); FINE-KED also 'context'. Checked by the engine. */
+/** 'none' (the edit stack), or a fact editor of the registry with capabilities.perCase (each case's own edit). */
 export type DiagnosticsMethod = string;
 
 export interface DiagnosticsParams {
@@ -202,7 +202,7 @@ export interface DiagnosticsParams {
   layer?: number;
   /** Per-case MEMIT's layers; absent: the model's default. */
   layers?: number[];
-  /** Per-case MEMIT's λ (mechedit.memit.lambda); absent: the papers' value, else from the keys (core memit.ts keyEnergyLambda). */
+  /** Per-case λ of the methods that take one (MEMIT's: mechedit.memit.lambda in VS Code); absent: the method's default. */
   lambda?: number;
   limit?: number;
   /** Where the run folders go (absolute): outDir/<time>-<tool>-<method>[-lti]. */

@@ -14,7 +14,6 @@ import type { RegistryDescription } from './registry';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
-export { METHOD_LABELS } from './common';
 
 export interface ProgressParams {
   token: string;
@@ -112,17 +111,14 @@ export interface EngineRequests {
   'lifelong/run': { params: LifelongRunParams; result: LifelongRunResult };
 }
 
-/** The objectives of 'unlearn/run' (METHODS.md, "Training edits"). */
-export const UNLEARN_METHOD_IDS = ['ga', 'graddiff', 'npo', 'rt', 'dpo', 'rmu'] as const;
-export type UnlearnMethodId = (typeof UNLEARN_METHOD_IDS)[number];
-
 /**
  * The fields are the objectives' settings by name (registry: objectives' `settings`, checked by
  * core's runUnlearnJob as for `mechedit unlearn`); settings left out take the preset's values
  * (`tuned`: per-objective lr and retainWeight) or their defaults.
  */
 export interface UnlearnParams {
-  method: UnlearnMethodId;
+  /** A training objective of the registry ('registry/describe''s objectives, by id). */
+  method: string;
   /** The objective's preset (default: its default preset, `tuned`). */
   preset?: string;
   /** Absolute path: a JSONL file of {prompt, answer} records, or an ORT target folder (Target/<n>_<Name>/). */
@@ -178,7 +174,7 @@ export interface UnlearnOutcome extends ComputedEdit {
   stoppedBy: 'steps' | 'early-stop' | 'budget';
   /** Teacher-forced top-1 answer accuracy of the forget and retain items (and unrelated facts, when there are some), [before, after] (0…1). */
   figures: { forgetTop1: [number, number]; retainTop1: [number, number]; unrelatedTop1?: [number, number] };
-  method: UnlearnMethodId;
+  method: string;
   /** The preset whose values filled the settings left out. */
   preset: string;
   /** What was trained on. */

@@ -8,6 +8,7 @@
 import type { FactMethod } from './common';
 import type { PanelProtocol } from './webview';
 import type { SaveRequest } from './panels';
+import type { MethodChoice } from './registry';
 
 /**
  * One measurement of a run (core CurvePoint): percentages 0…100, after `edits` requests applied.
@@ -80,14 +81,6 @@ export interface LifelongRunResult {
   consolidate: LifelongConsolidation;
 }
 
-/** The fact editors, in the order the panel lists and draws them (core FACT_METHODS). */
-export const LIFELONG_METHODS: readonly FactMethod[] = ['rome', 'memit', 'alphaedit', 'dike', 'glame'];
-
-/** The methods that edit one request at a time (core SINGLE_FACT_METHODS): their runs use batch 1. */
-export const ONE_REQUEST_METHODS: readonly FactMethod[] = ['rome', 'dike', 'glame'];
-
-export { METHOD_LABELS } from './common';
-
 // The panel.
 
 /** What a run of the panel asks for: one run per method, one after another, in one session folder. */
@@ -137,6 +130,12 @@ export interface LifelongContext {
   model?: { path: string; layers: number; architecture: string };
   /** Whether the engine is running a session now. */
   running: boolean;
+  /**
+   * The fact editors a session can run (the registry's with capabilities.sequential), in the order
+   * the panel lists and draws them; a method of kind 'fact' edits one request at a time whatever
+   * the batch. Empty until the engine has described its registry.
+   */
+  methods: MethodChoice[];
 }
 
 /** The Lifelong editing panel: curves of efficacy, paraphrase, specificity and general skills against the number of edits. */

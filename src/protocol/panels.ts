@@ -7,6 +7,7 @@ import type { PanelProtocol } from './webview';
 import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
+import type { MethodChoice } from './registry';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 /**
@@ -156,7 +157,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
   requests: {
     /**
      * Runs EVOKE or ORT in the engine on the model's eval/ suites (progress and cancel in a
-     * notification; per-case edits use the layer picked for edits and mechedit.memit.lambda), or
+     * notification; per-case edits use the layer picked for edits and the mechedit.<method>.<setting> settings), or
      * diagnoses one edit file alone ('edit', "Diagnose This Edit").
      */
     run: { params: { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; method?: DiagnosticsMethod; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics };
@@ -191,13 +192,28 @@ export interface DiagnosticsLast {
 export interface DiagnosticsContext {
   model?: { path: string; layers: number; architecture: string };
   enabledEdits: number;
-  /** What per-case edits use: the layer picked for edits (ROME), mechedit.memit.lambda (MEMIT); absent: the model's defaults. */
+  /** The fact editors that can make each case's own edit (the registry's with capabilities.perCase); empty until the engine has described its registry. */
+  methods: MethodChoice[];
+  /** The layer picked for edits: per-case edits of the methods that take a `layer` use it; absent: the model's default. */
   editLayer?: number;
-  memitLambda?: number;
+  /** Per-method settings from the VS Code settings (mechedit.<method>.<setting>) that per-case edits use; a value left unset is the method's default. */
+  methodSettings: ConfiguredSetting[];
+}
+
+/** What the Concepts panel shows of the engine: the open model and its enabled edits. */
+export type ConceptsContext = Pick<DiagnosticsContext, 'model' | 'enabledEdits'>;
+
+/** A method's setting as the VS Code settings give it (`key`: mechedit.<method>.<setting>). */
+export interface ConfiguredSetting {
+  method: string;
+  setting: string;
+  key: string;
+  /** Absent: not set (0 or empty), the method's default. */
+  value?: number | string | boolean;
 }
 
 export interface DiagnosticsPanelState {
-  /** EVOKE takes none / rome / memit; FINE-KED every fact editor. */
+  /** 'none' (the edit stack) or a per-case fact editor (DiagnosticsContext.methods). */
   method: DiagnosticsMethod;
   lti: boolean;
   limit: number;
@@ -221,7 +237,7 @@ export interface ConceptsPanel extends PanelProtocol {
     save: SaveRequest;
   };
   notifications: {
-    context: DiagnosticsContext;
+    context: ConceptsContext;
     run: Partial<ConceptsPanelState> & { positive: string; negative: string };
   };
 }

@@ -113,6 +113,25 @@ export function factEditors(r: Pick<RegistryDescription, 'methods'>, capability?
   return r.methods.filter((m) => (m.kind === 'fact' || m.kind === 'batch') && (!capability || m.capabilities?.[capability]));
 }
 
+/** A method as a panel's choice lists it: what the host sends in a panel's context. */
+export interface MethodChoice {
+  id: string;
+  label: string;
+  kind: MethodKind;
+  description: string;
+  /** The names of its settings (which of the panel's own settings apply to it). */
+  settings: string[];
+}
+
+export function methodChoice(m: MethodDescriptor): MethodChoice {
+  return { id: m.id, label: m.label, kind: m.kind, description: m.description, settings: m.settings.map((s) => s.name) };
+}
+
+/** Whether a method takes a setting of that name. */
+export function takesSetting(m: Pick<MethodDescriptor, 'settings'>, name: string): boolean {
+  return m.settings.some((s) => s.name === name);
+}
+
 /** A method's label by id (the id itself when it is not in the registry). */
 export function labelOf(r: RegistryDescription, id: string): string {
   return [...r.methods, ...r.objectives, ...r.diagnostics].find((m) => m.id === id)?.label ?? id;

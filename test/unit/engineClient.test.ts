@@ -8,6 +8,8 @@ import * as path from 'node:path';
 import { CancellationTokenSource } from 'vscode-jsonrpc/node';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 import { decodeTensor } from '../../src/protocol/tensor';
+import { RegistryCache } from '../../src/extension/engine/registry';
+import { describeRegistry } from '../../src/core/registry';
 
 const enginePath = path.join(__dirname, '..', '..', 'src', 'engine', 'main.js');
 
@@ -115,5 +117,24 @@ describe('engine client', () => {
       return true;
     });
     broken.dispose();
+  });
+
+  test('the registry cache holds what core describes, and fetches it again when the engine restarts', async () => {
+    const cache = new RegistryCache(client);
+    const seen: number[] = [];
+    const sub = cache.onDidChange((r) => seen.push(r.methods.length));
+    try {
+      const r = await cache.get();
+      assert.deepEqual(r, JSON.parse(JSON.stringify(describeRegistry())), 'the engine answers core\'s registry');
+      assert.equal(await cache.get(), r, 'a second get() is the cached description');
+      assert.equal(cache.fetches, 1);
+      await client.restart();
+      for (let i = 0; i < 100 && cache.fetches < 2; i++) await new Promise((res) => setTimeout(res, 50));
+      assert.equal(cache.fetches, 2, 'fetched again after the restart');
+      assert.deepEqual(seen, [r.methods.length, r.methods.length]);
+    } finally {
+      sub.dispose();
+      cache.dispose();
+    }
   });
 });

@@ -17,6 +17,8 @@ import type { ParamsOf, ProgressParams } from '../../src/protocol/engine';
 import type { LifelongPoint, LifelongRunSnapshot } from '../../src/protocol/lifelong';
 import { parseCurve, readSessionFolder } from '../../src/extension/lifelongFolder';
 import { makeEdit } from './runHelpers';
+import { describeRegistry } from '../../src/core/registry';
+import { factEditors } from '../../src/protocol/registry';
 import { curvesCsv, editsDomain, measureLines, MEASURES } from '../../webview/lifelong/data';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -28,6 +30,8 @@ const tiny = path.join(tmp, 'gpt2-tiny');
 fs.cpSync(path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny'), tiny, { recursive: true });
 fs.copyFileSync(path.join(bundled, 'corpus.txt'), path.join(tiny, 'corpus.txt'));
 process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
+/** The methods the panel can run, in its order (the host passes them from the engine's registry). */
+const SEQUENTIAL = factEditors(describeRegistry(), 'sequential').map((m) => m.id);
 const client = new EngineClient({ enginePath: path.join(repo, 'out', 'src', 'engine', 'main.js'), config: { executionProvider: 'cpu', threads: 1 } });
 after(() => client.dispose());
 
@@ -103,9 +107,9 @@ test('lifelong/run streams each point, returns and writes the same ones, and lea
   fs.cpSync(out, path.join(tmp, 'session2', 'memit'), { recursive: true });
   const run = JSON.parse(fs.readFileSync(path.join(tmp, 'session2', 'memit', 'run.json'), 'utf8')) as Record<string, unknown>;
   fs.writeFileSync(path.join(tmp, 'session2', 'memit', 'run.json'), JSON.stringify({ ...run, method: 'memit' }));
-  const runs = readSessionFolder(path.join(tmp, 'session2'));
+  const runs = readSessionFolder(path.join(tmp, 'session2'), SEQUENTIAL);
   assert.deepEqual(runs.map((x) => [x.method, x.points.length, x.status]), [['rome', 3, 'loaded'], ['memit', 3, 'loaded']]);
-  assert.deepEqual(readSessionFolder(out).map((x) => x.method), ['rome'], 'a run folder alone');
+  assert.deepEqual(readSessionFolder(out, SEQUENTIAL).map((x) => x.method), ['rome'], 'a run folder alone');
 });
 
 test('curve.jsonl: a cut last line is left out, a bad line is named, a folder without runs says what one is', () => {
@@ -117,11 +121,12 @@ test('curve.jsonl: a cut last line is left out, a bad line is named, a folder wi
   assert.throws(() => parseCurve(`${JSON.stringify({ ...p, skills: { choice: 1 } })}\n`, 'c.jsonl'), /"skills.trueFalse"/);
   assert.throws(() => parseCurve(`${JSON.stringify({ ...p, edits: 1.5 })}\n`, 'c.jsonl'), /"edits" is not a whole number/);
   const empty = fs.mkdtempSync(path.join(tmp, 'empty-'));
-  assert.throws(() => readSessionFolder(empty), /holds no sequential-editing run: a run folder has curve\.jsonl and run\.json/);
+  assert.throws(() => readSessionFolder(empty, SEQUENTIAL), /holds no sequential-editing run: a run folder has curve\.jsonl and run\.json/);
   const odd = path.join(empty, 'x');
   fs.mkdirSync(odd);
   fs.writeFileSync(path.join(odd, 'run.json'), JSON.stringify({ method: 'sgd' }));
-  assert.throws(() => readSessionFolder(odd), /"method" must be one of rome, memit/);
+  assert.throws(() => readSessionFolder(odd, SEQUENTIAL), new RegExp(`"method" must be one of ${SEQUENTIAL.join(', ')}, got "sgd"`));
+  assert.deepEqual(readSessionFolder(odd).map((x) => x.method), ['sgd'], 'while the registry is unknown, the method is taken as written');
 });
 
 test('the panel\'s lines and CSV: gaps for figures not measured, the x axis spanning the planned edits while running', () => {

@@ -10,7 +10,7 @@ import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
-import type { ConceptsPanel, ConceptsPanelState, DiagnosticsContext } from '../../src/protocol/panels';
+import type { ConceptsPanel, ConceptsPanelState, ConceptsContext } from '../../src/protocol/panels';
 import type { ConceptResult } from '../../src/protocol/concepts';
 import { decodeConcepts } from '../../src/protocol/wire';
 import { encodeVector } from '../../src/protocol/tensor';
@@ -32,7 +32,7 @@ let state: ConceptsPanelState = {
   concept: 'Veltrazine',
   ...host.getState(),
 };
-let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
+let ctxInfo: ConceptsContext = { enabledEdits: 0 };
 let result: ConceptResult | undefined;
 let ablateLayers = '';
 let steerPrompt = 'The container used for Brindlecake is a';

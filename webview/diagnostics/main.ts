@@ -23,21 +23,25 @@ import './style.css';
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
 const root = document.getElementById('root')!;
 let state: DiagnosticsPanelState = { method: 'none', lti: false, limit: 40, ...host.getState() };
-let ctxInfo: DiagnosticsContext = { enabledEdits: 0 };
+let ctxInfo: DiagnosticsContext = { enabledEdits: 0, methods: [], methodSettings: [] };
 let result: AnyDiagnostics | undefined;
 /** Where the shown results came from when the host sent them back (restored), else undefined. */
 let restored: DiagnosticsLast | undefined;
 
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
-const METHODS: { id: DiagnosticsPanelState['method']; label: string }[] = [
+/** What the runs measure: the edit stack, or each case's own edit by a per-case method the host listed (from the registry). */
+const methodOptions = (): { id: DiagnosticsPanelState['method']; label: string }[] => [
   { id: 'none', label: 'The edit stack as it is' },
-  { id: 'rome', label: 'Each case\'s own ROME edit' },
-  { id: 'memit', label: 'Each case\'s own MEMIT edit' },
-  { id: 'alphaedit', label: 'Each case\'s own AlphaEdit edit' },
-  { id: 'dike', label: 'Each case\'s own DiKE edit' },
-  { id: 'glame', label: 'Each case\'s own GLAME edit' },
+  ...ctxInfo.methods.map((m) => ({ id: m.id, label: `Each case's own ${m.label} edit` })),
 ];
+
+/** A per-case method as results record it ("alphaedit", "rome+lti") by its label from the host's list ("AlphaEdit", "ROME + LTI"); else in capitals. */
+function methodName(recorded: string): string {
+  const [id, lti] = recorded.split('+');
+  const label = ctxInfo.methods.find((m) => m.id === id)?.label;
+  return label ? `${label}${lti ? ` + ${lti.toUpperCase()}` : ''}` : recorded.toUpperCase();
+}
 
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
@@ -148,7 +152,7 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
       ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
       ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${d.method.toUpperCase()} edit vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'),
       h('span', { class: 'muted' }, d.out.after)),
     bars(data, (b) => {
@@ -178,7 +182,7 @@ function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
         h('td', {}, w.lost.length ? w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join(' · ') : '—'))))
     : h('p', { class: 'muted', id: 'worst' }, 'No case lost any part of a fact of its subject.');
   return [
-    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${d.method.toUpperCase()} edit vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'), h('span', { class: 'muted' }, d.out.after)),
     bars(fineKedBars(d)),
     h('p', { class: 'muted' }, 'R-Loc: the share of the answer tokens of the edited subject\'s other facts still predicted top-1 (facts the model knew without edits); easy / middle / hard: how close the other relation is to the edited one.'),
@@ -209,11 +213,11 @@ function probesView(d: ProbesDiagnostics): (Node | string)[] {
   const head = h('tr', {}, h('th', {}, 'case'), h('th', {}, 'edit'), h('th', {}, 'efficacy (edit · ctx)'), h('th', {}, 'consistency: agreement (o* share, entropy bits) · ctx'), h('th', {}, 'reversal (gap) · ctx'),
     h('th', {}, 'old fact in context, after the edit'), h('th', {}, 'new fact in context, no edit'), h('th', {}, 'ripple: two-hop through o* (edit · ctx)'), h('th', {}, 'R-Loc (edit · ctx)'));
   const groups = d.groups.map((g, i) => h('section', { class: 'probe-group' },
-    h('h2', {}, g.edit ? `${g.edit.label} (${g.edit.method})` : d.method === 'none' ? 'No edit' : `Each case's own ${d.method.toUpperCase()} edit`),
+    h('h2', {}, g.edit ? `${g.edit.label} (${g.edit.method})` : d.method === 'none' ? 'No edit' : `Each case's own ${methodName(d.method)} edit`),
     h('p', { class: 'muted' }, g.note),
     g.results.length ? h('table', { class: 'cases', id: `probe-cases-${i}` }, head.cloneNode(true), ...g.results.map(probeRow)) : ''));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `Knowledge probes · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled)` : `each case's own ${d.method.toUpperCase()} edit`} · ${s.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `Knowledge probes · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled)` : `each case's own ${methodName(d.method)} edit`} · ${s.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
     d.out ? h('p', { class: 'muted' }, `Run folder: ${d.out}`) : '',
     bars(probeBars(d), undefined, undefined, ['new fact in context (no edit)', 'edit in the weights']),
     h('p', { class: 'muted', id: 'conflict' }, `Context–memory conflict: the edit wins over the old fact stated in the prompt in ${f1(s.conflict.editWinsOverOldContext)} % of cases; the new fact stated in the prompt wins over the unedited model's memory in ${f1(s.conflict.newContextWinsOverMemory)} %.`),
@@ -250,11 +254,18 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
 
 const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : isFineKed(d) ? 'fine-ked' : isProbes(d) ? 'probes' : 'evoke');
 
-/** What per-case edits use, in words (the layer picked for edits, mechedit.memit.lambda). */
+const SYMBOLS: Record<string, string> = { lambda: 'λ' };
+
+/** What per-case edits use, in words: the layer picked for edits (methods that take one), each method's VS Code settings. */
 function perCaseNote(): string {
-  const layer = ctxInfo.editLayer !== undefined ? `ROME / DiKE / GLAME at layer ${ctxInfo.editLayer} (picked for edits)` : "ROME / DiKE / GLAME at the model's default layer";
-  const lambda = ctxInfo.memitLambda !== undefined ? `MEMIT λ ${ctxInfo.memitLambda} (mechedit.memit.lambda)` : "MEMIT's default λ";
-  return `Per-case edits: ${layer} · ${lambda}`;
+  if (!ctxInfo.methods.length) return 'Per-case edits: waiting for the engine to list its methods…';
+  const oneLayer = ctxInfo.methods.filter((m) => m.settings.includes('layer')).map((m) => m.label).join(' / ');
+  const layer = !oneLayer ? [] : [ctxInfo.editLayer !== undefined ? `${oneLayer} at layer ${ctxInfo.editLayer} (picked for edits)` : `${oneLayer} at the model's default layer`];
+  const settings = ctxInfo.methodSettings.map((s) => {
+    const name = SYMBOLS[s.setting] ?? s.setting;
+    return s.value !== undefined ? `${methodName(s.method)} ${name} ${s.value} (${s.key})` : `${methodName(s.method)}'s default ${name}`;
+  });
+  return `Per-case edits: ${[...layer, ...settings].join(' · ')}`;
 }
 
 function render(): void {
@@ -267,7 +278,7 @@ function render(): void {
     save();
   });
   const controls = h('div', { class: 'row' },
-    dropdown('method', 'EVOKE / FINE-KED / probes measure', METHODS, state.method, (v) => { state = { ...state, method: v }; save(); }),
+    dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),

@@ -7,14 +7,19 @@ import { select } from 'd3-selection';
 import { scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { LifelongRunSnapshot } from '../../src/protocol/lifelong';
-import { editsDomain, linePath, measureLines, MEASURES, METHOD_LABELS, METHOD_STYLE } from './data';
+import type { MethodChoice } from '../../src/protocol/registry';
+import { editsDomain, linePath, measureLines, MEASURES, methodLabel, methodStyle } from './data';
 
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 
 const CELL_H = 210;
 const LEGEND_H = 26;
 
-export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number): SVGSVGElement {
+/** `methods`: the panel's method list (labels, and each method's style by its place in it). */
+export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number, methods: readonly MethodChoice[]): SVGSVGElement {
+  const order = methods.map((x) => x.id);
+  const label = (id: string) => methodLabel(id, methods);
+  const style = (id: string) => methodStyle(id, order, runs);
   const cols = Math.max(1, Math.min(MEASURES.length, Math.floor(width / 290)));
   const cellW = Math.floor(width / cols);
   const rows = Math.ceil(MEASURES.length / cols);
@@ -27,17 +32,17 @@ export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number)
     .attr('width', cols * cellW)
     .attr('height', height)
     .attr('role', 'img')
-    .attr('aria-label', `${MEASURES.map((x) => x.label).join(', ')} against the number of edits, for ${shown.map((r) => METHOD_LABELS[r.method]).join(', ') || 'no method yet'}`);
+    .attr('aria-label', `${MEASURES.map((x) => x.label).join(', ')} against the number of edits, for ${shown.map((r) => label(r.method)).join(', ') || 'no method yet'}`);
 
   const legend = svg.append('g').attr('class', 'legend-items').attr('transform', `translate(${m.left},14)`);
   let lx = 0;
   for (const r of runs) {
-    const s = METHOD_STYLE[r.method];
+    const s = style(r.method);
     const g = legend.append('g').attr('transform', `translate(${lx},0)`);
     // A filled rect, not a line: the export recolours lines (axis ticks) to the foreground.
     g.append('rect').attr('class', `swatch swatch-${r.method}`).attr('x', 0).attr('y', -1.5).attr('width', 22).attr('height', 3).attr('fill', css(...s.colour));
-    g.append('text').attr('x', 28).attr('y', 4).text(METHOD_LABELS[r.method]);
-    lx += 40 + 8 * METHOD_LABELS[r.method].length;
+    g.append('text').attr('x', 28).attr('y', 4).text(label(r.method));
+    lx += 40 + 8 * label(r.method).length;
   }
 
   MEASURES.forEach((measure, i) => {
@@ -53,12 +58,12 @@ export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number)
     cell.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5).tickFormat((d) => (measure.percent ? `${d} %` : String(d))));
     cell.append('text').attr('class', 'axis-label').attr('x', (m.left + cellW - m.right) / 2).attr('y', CELL_H - 4).attr('text-anchor', 'middle').text('edits');
     for (const l of lines) {
-      const s = METHOD_STYLE[l.method];
+      const s = style(l.method);
       const colour = css(...s.colour);
       cell.append('path').attr('class', `line line-${l.method}`).attr('fill', 'none').attr('stroke', colour).attr('stroke-width', 2).attr('stroke-dasharray', s.dash || null).attr('d', linePath(l.values, x, y));
       cell.append('g').attr('class', `dots dots-${l.method}`).selectAll('circle').data(l.values).join('circle')
         .attr('class', 'pt').attr('cx', (v) => x(v[0])).attr('cy', (v) => y(v[1])).attr('r', l.values.length > 80 ? 1.5 : 2.5).attr('fill', colour)
-        .append('title').text((v) => `${METHOD_LABELS[l.method]} after ${v[0]} edits: ${measure.label} ${measure.percent ? `${v[1].toFixed(1)} %` : v[1].toPrecision(3)}`);
+        .append('title').text((v) => `${label(l.method)} after ${v[0]} edits: ${measure.label} ${measure.percent ? `${v[1].toFixed(1)} %` : v[1].toPrecision(3)}`);
     }
   });
   return svg.node()!;

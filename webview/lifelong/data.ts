@@ -5,8 +5,6 @@
 import type { FactMethod } from '../../src/protocol/engine';
 import type { LifelongPoint, LifelongRunSnapshot } from '../../src/protocol/lifelong';
 
-export { METHOD_LABELS } from '../../src/protocol/lifelong';
-
 export interface Measure {
   key: string;
   label: string;
@@ -25,14 +23,27 @@ export const MEASURES: Measure[] = [
   { key: 'health', label: 'Stack health: max ‖ΔW‖/‖W‖', percent: false, value: (p) => maxRelNorm(p) },
 ];
 
-/** Each method's colour variable (the theme's chart colours) with a fallback, and its dash. */
-export const METHOD_STYLE: Record<FactMethod, { colour: [string, string]; dash: string }> = {
-  rome: { colour: ['--vscode-charts-red', '#f14c4c'], dash: '' },
-  memit: { colour: ['--vscode-charts-blue', '#3794ff'], dash: '6 3' },
-  alphaedit: { colour: ['--vscode-charts-green', '#89d185'], dash: '' },
-  dike: { colour: ['--vscode-charts-purple', '#b180d7'], dash: '2 3' },
-  glame: { colour: ['--vscode-charts-orange', '#d18616'], dash: '8 2 2 2' },
-};
+/** The lines' colour variables (the theme's chart colours) with a fallback, and dashes: a method takes the style at its place in the panel's method list. */
+const STYLES: { colour: [string, string]; dash: string }[] = [
+  { colour: ['--vscode-charts-red', '#f14c4c'], dash: '' },
+  { colour: ['--vscode-charts-blue', '#3794ff'], dash: '6 3' },
+  { colour: ['--vscode-charts-green', '#89d185'], dash: '' },
+  { colour: ['--vscode-charts-purple', '#b180d7'], dash: '2 3' },
+  { colour: ['--vscode-charts-orange', '#d18616'], dash: '8 2 2 2' },
+  { colour: ['--vscode-charts-yellow', '#cca700'], dash: '4 4' },
+];
+
+/** A method's style: by its place in `order` (the registry's sequential methods), else after them by its place among the runs. */
+export function methodStyle(method: FactMethod, order: readonly string[], runs: readonly { method: string }[] = []): { colour: [string, string]; dash: string } {
+  const i = order.indexOf(method);
+  const j = i >= 0 ? i : order.length + Math.max(0, runs.findIndex((r) => r.method === method));
+  return STYLES[j % STYLES.length];
+}
+
+/** A method's label from the panel's method list (its id when the list does not have it). */
+export function methodLabel(method: string, methods: readonly { id: string; label: string }[]): string {
+  return methods.find((m) => m.id === method)?.label ?? method;
+}
 
 /** A measured figure (not NaN, nor the null NaN becomes in JSON). */
 export const isFigure = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);

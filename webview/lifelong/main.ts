@@ -6,23 +6,26 @@
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { FactMethod } from '../../src/protocol/engine';
-import { LIFELONG_METHODS, type LifelongContext, type LifelongPanel, type LifelongPanelState, type LifelongRunSnapshot, type LifelongSession, type LifelongStart } from '../../src/protocol/lifelong';
+import type { LifelongContext, LifelongPanel, LifelongPanelState, LifelongRunSnapshot, LifelongSession, LifelongStart } from '../../src/protocol/lifelong';
+import type { MethodChoice } from '../../src/protocol/registry';
 import { Host, h } from '../shared/host';
 import { button, textfield } from '../shared/controls';
 import { chartFile } from '../shared/export';
 import { curvesChart } from './chart';
-import { curvesCsv, MEASURES, METHOD_LABELS, pct } from './data';
+import { curvesCsv, MEASURES, methodLabel, pct } from './data';
 import './style.css';
 
 const host = new Host<LifelongPanel, LifelongPanelState>();
 const root = document.getElementById('root')!;
 const saved = host.getState();
-let form: LifelongStart = { methods: ['rome', 'alphaedit'], n: 100, batch: 10, every: 10, ...saved?.form };
+let form: LifelongStart = { methods: [], n: 100, batch: 10, every: 10, ...saved?.form };
+/** No form was saved: its methods are preselected once the host sends the registry's (the first of each kind). */
+let preselect = !saved?.form;
 let session: LifelongSession | undefined = saved?.session;
 /** Drawn from the saved state, no snapshot from the host yet (after a reload). */
 let restored = !!session;
-let ctx: LifelongContext = { running: false };
+let ctx: LifelongContext = { running: false, methods: [] };
+const label = (id: string) => methodLabel(id, ctx.methods);
 let error = '';
 
 const save = () => host.setState({ form, session });
@@ -60,14 +63,15 @@ function whole(v: string): number | undefined {
   return v.trim() === '' || !Number.isFinite(n) || n < 1 ? undefined : n;
 }
 
-function methodBox(m: FactMethod): HTMLElement {
+function methodBox(m: MethodChoice): HTMLElement {
   const box = document.createElement('vscode-checkbox');
-  box.id = `method-${m}`;
-  box.setAttribute('label', METHOD_LABELS[m]);
-  if (form.methods.includes(m)) box.setAttribute('checked', '');
+  box.id = `method-${m.id}`;
+  box.setAttribute('label', m.label);
+  box.title = m.description;
+  if (form.methods.includes(m.id)) box.setAttribute('checked', '');
   box.addEventListener('change', () => {
     const on = (box as unknown as { checked: boolean }).checked;
-    form = { ...form, methods: LIFELONG_METHODS.filter((x) => (x === m ? on : form.methods.includes(x))) };
+    form = { ...form, methods: ctx.methods.map((x) => x.id).filter((x) => (x === m.id ? on : form.methods.includes(x))) };
     save();
     renderForm();
   });
@@ -78,8 +82,8 @@ function renderForm(): void {
   const busy = running();
   const set = (key: 'n' | 'batch' | 'every') => (v: string) => { form = { ...form, [key]: whole(v) }; save(); };
   formBox.replaceChildren(
-    h('p', { class: 'muted' }, 'Applies N edits one after another (B requests per edit for MEMIT / AlphaEdit; ROME, DiKE and GLAME one at a time) on a stack of its own over the unedited model — your edit stack is not touched — and measures every K edits. Methods run one after another, each in .mechedit/lifelong/<session>/<method>/.'),
-    h('div', { class: 'row' }, h('vscode-label', {}, 'Methods'), ...LIFELONG_METHODS.map(methodBox)),
+    h('p', { class: 'muted' }, `Applies N edits one after another (${batchNote()}) on a stack of its own over the unedited model — your edit stack is not touched — and measures every K edits. Methods run one after another, each in .mechedit/lifelong/<session>/<method>/.`),
+    h('div', { class: 'row' }, h('vscode-label', {}, 'Methods'), ...(ctx.methods.length ? ctx.methods.map(methodBox) : [h('span', { class: 'muted', id: 'methods-waiting' }, 'Waiting for the engine to list its methods…')])),
     h('div', { class: 'row' },
       textfield('n', 'World counterfactuals N', form.n === undefined ? '' : String(form.n), set('n'), { className: 'num' }),
       textfield('requests-file', 'or a requests file (JSONL)', form.requestsFile ?? '', (v) => { form = { ...form, requestsFile: v.trim() || undefined }; save(); }, { wide: true }),
@@ -103,6 +107,14 @@ function renderForm(): void {
   );
 }
 
+/** Which methods take B requests per edit and which one at a time, in words. */
+function batchNote(): string {
+  const names = (kind: string) => ctx.methods.filter((m) => m.kind === kind).map((m) => m.label);
+  const batch = names('batch');
+  const one = names('fact');
+  return [batch.length ? `B requests per edit for ${batch.join(' / ')}` : 'B requests per edit', one.length ? `${one.join(', ')} one at a time` : ''].filter(Boolean).join('; ');
+}
+
 const hasPoints = () => !!session?.runs.some((r) => r.points.length);
 /** A session with a folder whose runs did not all finish. */
 const resumable = () => !!session?.folder && session.runs.some((r) => r.status !== 'done');
@@ -112,7 +124,7 @@ function runLine(r: LifelongRunSnapshot): HTMLElement {
   const status = restored && (r.status === 'running' || r.status === 'queued') ? 'interrupted' : r.status;
   const progress = r.status === 'running' && r.total ? `${r.done ?? 0} / ${r.total}` : last ? `${last.edits}` : '0';
   return h('tr', { class: `run run-${r.method}` },
-    h('td', {}, METHOD_LABELS[r.method]),
+    h('td', {}, label(r.method)),
     h('td', { class: `status-${status}` }, status === 'running' ? h('vscode-progress-ring', { class: 'small' }) : '', status),
     h('td', { class: 'num' }, progress),
     h('td', { class: 'num' }, pct(last?.efficacy)),
@@ -140,7 +152,7 @@ function renderSession(): void {
       : '',
   );
   const width = Math.max(320, (root.clientWidth || 900) - 8);
-  chartBox.replaceChildren(s.runs.length ? curvesChart(s.runs, width) : '');
+  chartBox.replaceChildren(s.runs.length ? curvesChart(s.runs, width, ctx.methods) : '');
 }
 
 function renderAll(): void {
@@ -171,7 +183,10 @@ host.on('session', (snapshot) => {
   session = snapshot;
   restored = false;
   // A session started by the command (or this form): the form shows what it runs.
-  if (snapshot.start && !snapshot.start.resume && !wasRunning && running()) form = { ...snapshot.start };
+  if (snapshot.start && !snapshot.start.resume && !wasRunning && running()) {
+    form = { ...snapshot.start };
+    preselect = false;
+  }
   save();
   // The form only changes when a session starts or ends (typing in it is not interrupted by points).
   if (wasRunning !== running()) renderForm();
@@ -180,6 +195,12 @@ host.on('session', (snapshot) => {
 });
 host.on('context', (c) => {
   ctx = c;
+  if (preselect && c.methods.length) {
+    // The first method of each kind (one request per edit, a batch).
+    form = { ...form, methods: [...new Set(['fact', 'batch'].map((k) => c.methods.find((m) => m.kind === k)?.id).filter((id): id is string => !!id))] };
+    preselect = false;
+    save();
+  }
   renderAll();
 });
 window.addEventListener('resize', () => renderSession());

@@ -15,7 +15,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { Edit } from '../edits/editFile';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { FactMethod } from '../methods/factEditors';
+import { factEditor, type FactMethod } from '../methods/factEditors';
 import { badInput } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
@@ -24,7 +24,6 @@ import { editConcept, editFactRequests } from './diagnoseEdit';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
-import { METHOD_LABELS } from '../../protocol/engine';
 
 export type { ProbeGroup };
 
@@ -129,7 +128,7 @@ interface PlannedGroup {
 function probeGroups(o: ProbesOptions, fits: ProbeCase[]): PlannedGroup[] {
   const all = o.limit ? fits.slice(0, o.limit) : fits;
   const edits = o.edits ?? [];
-  if (o.method !== 'none') return [{ note: `each case's own ${METHOD_LABELS[o.method as FactMethod]} edit on top of the stack`, cases: all }];
+  if (o.method !== 'none') return [{ note: `each case's own ${factEditor(o.method).descriptor.label} edit on top of the stack`, cases: all }];
   if (!edits.length) return [{ note: 'the model without edits (the baseline: no case\'s edit is applied)', cases: all }];
   return edits.map((e) => ({ edit: { id: e.json.id, label: e.json.label, method: e.json.method }, ...matchEdit(e, fits) })).map((g) => ({ ...g, cases: g.cases.slice(0, o.limit) }));
 }

@@ -52,7 +52,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
     descriptor: {
       id: 'rome', label: 'ROME', family: 'edit', kind: 'fact', description: 'one fact, a rank-one update of one MLP output projection (v* by gradient descent, C⁻¹ from key statistics)',
       paper: { title: 'Locating and Editing Factual Associations in GPT', year: 2022, url: 'https://arxiv.org/abs/2202.05262' },
-      settings: [...ONE_FACT, LAYER, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/rome.md',
+      settings: [...ONE_FACT, LAYER, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/rome.md', measured: 'efficacy 96.7 %, same-subject R-Loc 84.8 on 30 FINE-KED cases (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const r = await computeRome(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), hparams: steps(s) });
@@ -63,7 +63,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
     descriptor: {
       id: 'memit', label: 'MEMIT', family: 'edit', kind: 'batch', description: 'a batch of facts, the update spread over several layers (rank = facts per layer)',
       paper: { title: 'Mass-Editing Memory in a Transformer', year: 2023, url: 'https://arxiv.org/abs/2210.07229' },
-      settings: [...FACTS, LAYERS, LAMBDA, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/memit.md',
+      settings: [...FACTS, LAYERS, LAMBDA, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/memit.md', measured: 'single edits 100.0 % efficacy, other facts drop 0.10 points (`node bench/fact-edits.mjs --method memit --n 20`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const r = await computeMemit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
@@ -80,7 +80,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { ...LAMBDA, default: 1, fromCheckpoint: undefined, doc: 'the ridge λ × the mean eigenvalue of C' },
         LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/alphaedit.md',
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/alphaedit.md', measured: '100.0 % efficacy, other facts drop 0.33 points (`node bench/fact-edits.mjs --method alphaedit --n 20`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const r = await computeAlphaEdit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, lambda: n(s.lambda), threshold: n(s.threshold), hparams: steps(s) });
@@ -96,7 +96,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { name: 'krd', type: 'file', doc: 'the KRD module file', fromCheckpoint: 'krd-L<layer>.safetensors beside the checkpoint (train one with mechedit dike train)' },
         LAMBDA, LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md',
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md', measured: 'efficacy 96.7 %, same-subject R-Loc 85.0 against ROME\'s 84.8 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const r = await computeDike(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), krd: s.krd as string | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
@@ -113,7 +113,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { name: 'subgraphSize', type: 'int', min: 1, max: 1000, doc: 'triples of the subgraph (the edit triple and the target\'s own)', fromCheckpoint: '20 (35 on GPT-J)' },
         LAYER, LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md',
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md', measured: 'efficacy 95.0 %, two-hop portability 84.8 against ROME\'s 89.3 (`node bench/glame.mjs --limit 20 --probe-limit 20 --methods rome,glame,memit --out D`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const r = await computeGlame(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), graph: s.graph as string | undefined, subgraphSize: n(s.subgraphSize), hparams: steps(s) });

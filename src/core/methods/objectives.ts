@@ -11,13 +11,14 @@ import { LABEL, SEED } from './specs';
 /** An edit's strength must stay within the stack's ±1000: UIPE writes strength 1 + α. */
 export const MAX_UIPE = 999;
 
-const ABOUT: Record<UnlearnMethod, { label: string; description: string }> = {
-  ga: { label: 'GA', description: 'gradient ascent on the forget answers' },
-  graddiff: { label: 'GradDiff', description: 'ascent on the forget answers plus descent on retain facts' },
-  npo: { label: 'NPO', description: 'negative preference optimisation against the model before unlearning (+ retain)' },
-  rt: { label: 'RT', description: 'refusal tuning: the refusal trained after forget prompts' },
-  dpo: { label: 'DPO', description: 'the refusal preferred over the answer (DPO)' },
-  rmu: { label: 'RMU', description: 'activations at a layer steered to a random direction on forget prompts (+ retain)' },
+/** Each objective's label, description and its figure on the bundled model (the README's table). */
+const ABOUT: Record<UnlearnMethod, { label: string; description: string; measured: string }> = {
+  ga: { label: 'GA', description: 'gradient ascent on the forget answers', measured: 'keeps only 36 / 23 % of unrelated facts (`node bench/ort-forms.mjs`, 2026-12-03)' },
+  graddiff: { label: 'GradDiff', description: 'ascent on the forget answers plus descent on retain facts', measured: 'qa top-1 6 / 6 %, unrelated facts kept 98 / 97 % (`node bench/ort-forms.mjs`, 2026-12-03)' },
+  npo: { label: 'NPO', description: 'negative preference optimisation against the model before unlearning (+ retain)', measured: 'qa top-1 6 / 6 %, unrelated facts kept 100 / 96 % (`node bench/ort-forms.mjs`, 2026-12-03)' },
+  rt: { label: 'RT', description: 'refusal tuning: the refusal trained after forget prompts', measured: 'unrelated facts kept 97 / 96 %, multiple choice untouched (100 / 100 %) (`node bench/ort-forms.mjs`, 2026-12-03)' },
+  dpo: { label: 'DPO', description: 'the refusal preferred over the answer (DPO)', measured: 'unrelated facts kept only 66 / 72 % (`node bench/ort-forms.mjs`, 2026-12-03)' },
+  rmu: { label: 'RMU', description: 'activations at a layer steered to a random direction on forget prompts (+ retain)', measured: 'RMU + UIPE α = 1: every form under 10 % or its floor, unrelated facts kept 98 / 100 % (`node bench/ort-forms.mjs`, 2026-12-03)' },
 };
 
 /** The settings every objective takes (material, where and how long to train, UIPE). */

@@ -20,10 +20,13 @@ import { formatError } from '../../protocol/errors';
 import type { EngineStateSnapshot } from '../../protocol/panels';
 import { affectsEngineProcess, readSettings } from '../settings';
 import { EngineClient, EngineError } from './client';
+import { RegistryCache } from './registry';
 import { SAVED_STACK_KEY, samePath, savedEdits, savedFor, toSaved, type SavedEdit } from './savedStack';
 
 export class EngineService implements vscode.Disposable {
   readonly client: EngineClient;
+  /** The engine's method registry, fetched when it starts (and restarts); every method list of the extension comes from it. */
+  readonly registry: RegistryCache;
   private info: EngineInfo | undefined;
   private readonly changed = new vscode.EventEmitter<EngineStateSnapshot>();
   readonly onDidChange = this.changed.event;
@@ -60,6 +63,8 @@ export class EngineService implements vscode.Disposable {
       libraryPath: s.libraryPath,
       log: (line) => output.info(line),
     });
+    this.registry = new RegistryCache(this.client);
+    const registrySub = this.registry.onDidChange(() => this.fire());
     const sub = this.client.onStateChange((status, reason) => {
       if (status === 'crashed' && reason) {
         void vscode.window.showErrorMessage(`MechEdit: ${reason}`, 'Restart Engine', 'Show Log').then((pick) => {
@@ -76,7 +81,7 @@ export class EngineService implements vscode.Disposable {
       this.fire();
       if (status === 'running') void this.refreshInfo().then(() => this.ensureModel(), () => undefined);
     });
-    this.disposables.push({ dispose: () => sub.dispose() }, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
+    this.disposables.push({ dispose: () => sub.dispose() }, registrySub, this.registry, vscode.workspace.onDidChangeConfiguration((e) => this.onSettings(e)));
   }
 
   /** What the panels show of the open model (their 'context' notifications). */

@@ -4,7 +4,7 @@
 // gradient (MechEdit: Unlearn…, unlearn.ts).
 
 import * as vscode from 'vscode';
-import type { ConceptsPanel as Protocol, DiagnosticsContext } from '../../protocol/panels';
+import type { ConceptsPanel as Protocol, ConceptsContext } from '../../protocol/panels';
 import type { WireTensor } from '../../protocol/tensor';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
@@ -62,7 +62,7 @@ export class ConceptsPanelHost extends PanelHost<Protocol> {
     return { plain: plain.text, steered: steered.text };
   }
 
-  private context(): DiagnosticsContext {
+  private context(): ConceptsContext {
     return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits };
   }
 

@@ -1,5 +1,6 @@
 // The Diagnostics panel: EVOKE and FINE-KED (before / after the edits, or each case's own fact
-// edit, computed at the layer picked for edits and with mechedit.memit.lambda) and ORT (forget /
+// edit by a registry method with capabilities.perCase — at the layer picked for edits when the
+// method takes a `layer`, and with its mechedit.<method>.<setting> values) and ORT (forget /
 // neighbour sets per form, without / with the edits) on the open model's eval/ suites, run in the
 // engine; the run folders go to .mechedit/diagnostics/ in the workspace. "Diagnose This Edit"
 // shows one edit file alone here too (kind 'edit'). The last results are written to last.json there
@@ -11,6 +12,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel as Protocol } from '../../protocol/panels';
+import type { DiagnosticsParams } from '../../protocol/diagnostics';
+import { factEditors, methodChoice, takesSetting, type MethodDescriptor } from '../../protocol/registry';
+import { affectsMethodSettings, configuredSettings, configuredValues } from '../methodSettings';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveFile } from '../webview/save';
@@ -38,7 +42,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     super(panel, extensionUri, DIAGNOSTICS_PANEL);
     this.disposables.push(
       engine.onDidChange(() => this.notify('context', this.context())),
-      vscode.workspace.onDidChangeConfiguration((e) => e.affectsConfiguration('mechedit.memit.lambda') && this.notify('context', this.context())),
+      vscode.workspace.onDidChangeConfiguration((e) => affectsMethodSettings(e, this.perCaseMethods()) && this.notify('context', this.context())),
     );
   }
 
@@ -70,11 +74,13 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       if (p.kind === 'ort') extra.target = picked[0].fsPath;
       else extra.data = picked[0].fsPath;
     }
-    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : kind === 'probes' ? 'knowledge probes' : 'EVOKE'} (${p.method === 'none' || !p.method ? 'the edit stack' : `each case's ${p.method.toUpperCase()}${p.lti ? ' + LTI' : ''} edit`})`;
+    const perCase = p.method && p.method !== 'none' ? factEditors(await this.engine.registry.get(), 'perCase') : [];
+    const method = perCase.find((d) => d.id === p.method);
+    if (perCase.length && !method) throw new Error(`"${p.method}" cannot make each case's own edit: use one of ${perCase.map((d) => d.id).join(', ')}.`);
+    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : kind === 'probes' ? 'knowledge probes' : 'EVOKE'} (${!method ? 'the edit stack' : `each case's ${method.label}${p.lti ? ' + LTI' : ''} edit`})`;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
       let last = 0;
-      // Per-case edits as the user set them up: the layer picked for edits (ROME), MEMIT's λ.
-      const settings = p.method === 'rome' || p.method === 'dike' || p.method === 'glame' ? { layer: this.engine.editLayer } : p.method === 'memit' ? { lambda: this.memitLambda() } : {};
+      const settings = method ? this.perCaseSettings(method) : {};
       const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
         token,
         timeoutMs: 0,
@@ -119,12 +125,31 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       : { savedAt: pointer.savedAt, restored: true, file: pointer.file, error: read.error });
   }
 
-  private memitLambda(): number | undefined {
-    return vscode.workspace.getConfiguration('mechedit').get<number>('memit.lambda', 0) || undefined;
+  /** The fact editors that can make each case's own edit (none until the engine has described its registry). */
+  private perCaseMethods(): MethodDescriptor[] {
+    const r = this.engine.registry.current;
+    return r ? factEditors(r, 'perCase') : [];
+  }
+
+  /**
+   * Per-case edits as the user set them up, for the per-case fields a diagnostics run takes: the
+   * layer picked for edits for a method that takes a `layer`, and the method's VS Code settings.
+   */
+  private perCaseSettings(d: MethodDescriptor): Pick<DiagnosticsParams, 'layer' | 'layers' | 'lambda'> {
+    const configured = configuredValues(d);
+    return {
+      ...(takesSetting(d, 'layer') ? { layer: (configured.layer as number | undefined) ?? this.engine.editLayer } : {}),
+      ...(takesSetting(d, 'layers') && configured.layers !== undefined ? { layers: configured.layers as number[] } : {}),
+      ...(takesSetting(d, 'lambda') && configured.lambda !== undefined ? { lambda: configured.lambda as number } : {}),
+    };
   }
 
   private context(): DiagnosticsContext {
-    return { model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, editLayer: this.engine.editLayer, memitLambda: this.memitLambda() };
+    const methods = this.perCaseMethods();
+    return {
+      model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, editLayer: this.engine.editLayer,
+      methods: methods.map(methodChoice), methodSettings: methods.flatMap(configuredSettings),
+    };
   }
 
   protected onReady(): void {

@@ -11,6 +11,7 @@ import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import { saveFile } from '../webview/save';
 import { readSessionFolder } from '../lifelongFolder';
+import { factEditors, methodChoice } from '../../protocol/registry';
 
 export const LIFELONG_PANEL: PanelDescriptor = { viewType: 'mechedit.lifelong', title: 'MechEdit Lifelong Editing', bundle: 'lifelong' };
 
@@ -25,6 +26,9 @@ export class LifelongRuns implements vscode.Disposable {
   private watcher: vscode.Disposable | undefined;
   private readonly changed = new vscode.EventEmitter<LifelongSession>();
   readonly onDidChange = this.changed.event;
+
+  /** `methods`: the ids a run folder's method may be, in the panel's order (undefined while the registry is unknown). */
+  constructor(private readonly methods: () => readonly string[] | undefined) {}
 
   get running(): boolean {
     return !!this.session?.runs.some((r) => r.status === 'running' || r.status === 'queued');
@@ -76,7 +80,7 @@ export class LifelongRuns implements vscode.Disposable {
   private read(folder: string): LifelongSession {
     let session: LifelongSession;
     try {
-      session = { folder, source: 'folder', runs: readSessionFolder(folder) };
+      session = { folder, source: 'folder', runs: readSessionFolder(folder, this.methods()) };
     } catch (e) {
       session = { folder, source: 'folder', runs: [], error: (e as Error).message };
     }
@@ -160,7 +164,8 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
   }
 
   private context(): LifelongContext {
-    return { model: this.engine.modelBrief, running: this.runs.running };
+    const r = this.engine.registry.current;
+    return { model: this.engine.modelBrief, running: this.runs.running, methods: r ? factEditors(r, 'sequential').map(methodChoice) : [] };
   }
 
   protected onReady(): void {

@@ -1,12 +1,13 @@
 // The Causal Tracing panel: ROME's causal tracing of one fact (the engine's model/causalTrace),
 // three heatmaps of indirect effects, and the edit layer they recommend, which the user can make
-// the default of the edit commands or use right away for a ROME edit of this fact.
+// the default layer of the edit methods that take one, or use right away for an edit of this fact
+// (the method asked, as "Edit a Fact…" asks it).
 
 import * as vscode from 'vscode';
 import type { TracingContext, TracingPanel as Protocol } from '../../protocol/panels';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
-import { editFact } from '../factEdits';
+import type { FactEditArgs } from '../factEdits';
 import { saveFile } from '../webview/save';
 
 export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
@@ -31,7 +32,9 @@ export class TracingPanelHost extends PanelHost<Protocol> {
     },
     useLayer: async ({ layer }) => this.useLayer(layer),
     editFact: async ({ subject, prompt, layer }) => {
-      const r = (await editFact(this.engine, { method: 'rome', layer, requests: [{ subject, prompt, target: '' }] })) as { label?: string } | undefined;
+      // The method is asked (the last one used preselected); the traced layer goes to a method that takes one.
+      const args: FactEditArgs = { layer, requests: [{ subject, prompt, target: '' }] };
+      const r = await vscode.commands.executeCommand<{ label?: string } | undefined>('mechedit.editFact', args);
       return { applied: !!r?.label, label: r?.label };
     },
     save: saveFile,
@@ -42,10 +45,10 @@ export class TracingPanelHost extends PanelHost<Protocol> {
     this.disposables.push(engine.onDidChange(() => this.notify('context', this.context())));
   }
 
-  /** "Use layer N for edits": the default layer of ROME edits on the open model. */
+  /** "Use layer N for edits": the default layer of one-layer edits (methods that take `layer`) on the open model. */
   useLayer(layer: number): { layer: number } {
     this.engine.editLayer = layer;
-    void vscode.window.showInformationMessage(`MechEdit: ROME edits on this model now use layer ${layer} by default.`);
+    void vscode.window.showInformationMessage(`MechEdit: one-layer edits on this model now use layer ${layer} by default.`);
     return { layer };
   }
 

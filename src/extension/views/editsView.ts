@@ -81,7 +81,8 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
       ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
       : 'not applied';
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
-    const subgraph = node.uri && (i?.method === 'glame' || path.basename(node.uri.fsPath).startsWith('glame-')) ? subgraphMarkdown(node.uri.fsPath) : '';
+    // An edit file that records the knowledge subgraph it was computed from shows it.
+    const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
     t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { EditStack } from '../../edits/stack';
 import type { LoadedModel } from '../../runtime/model';
 import { stackRefs, type EditRef } from '../runner';
-import { METHOD_LABELS, type FactMethod } from '../../../protocol/engine';
+import { FACT_EDITORS } from '../../methods/factEditors';
 import type { DiagnosticHooks, DiagnosticOptions } from './types';
 
 /** One run of a comparison: the model it measures, its options, the fixed edits it records, the baseline folder. */
@@ -20,7 +20,7 @@ export function perCaseShown(o: DiagnosticOptions): { layer?: number; layers?: n
 }
 
 /** A method as users know it ("AlphaEdit", not "alphaedit"). */
-export const methodLabel = (method: string) => METHOD_LABELS[method as FactMethod] ?? method;
+export const methodLabel = (method: string) => FACT_EDITORS.find((f) => f.descriptor.id === method)?.descriptor.label ?? method;
 
 export async function beforeAfter<R>(stack: EditStack, o: DiagnosticOptions, hooks: DiagnosticHooks, run: CompareRun<R>): Promise<{ before: R; after: R }> {
   const phase = (name: string): DiagnosticHooks => ({ ...hooks, onProgress: (p) => hooks.onProgress?.(p, name) });

@@ -40,6 +40,8 @@ export const evokePlugin: DiagnosticPlugin = {
   descriptor: {
     id: 'evoke',
     label: 'EVOKE',
+    doc: 'docs/diagnostics/evoke.md',
+    measured: 'ROME\'s prefix-distraction EOS 8.0 at efficacy 95.0 on 20 cases (`node bench/glame.mjs --limit 20 …`, 2026-12-03)',
     description: 'editing overfit: efficacy, paraphrase, multi-hop, prefix distraction, subject and relation specificity, per case',
     family: 'diagnostic',
     kind: 'diagnostic',

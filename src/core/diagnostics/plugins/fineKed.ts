@@ -31,6 +31,8 @@ export const fineKedPlugin: DiagnosticPlugin = {
   descriptor: {
     id: 'fine-ked',
     label: 'FINE-KED',
+    doc: 'docs/diagnostics/fine-ked.md',
+    measured: 'ROME\'s R-Loc easy 88.7 > middle 85.8 > hard 79.9, neighbourhood specificity 100.0 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     description: "fine-grained locality: does a fact edit keep the subject's other facts (R-Loc easy / middle / hard)?",
     family: 'diagnostic',
     kind: 'diagnostic',

@@ -19,6 +19,8 @@ export const ortPlugin: DiagnosticPlugin = {
   descriptor: {
     id: 'ort',
     label: 'ORT',
+    doc: 'docs/diagnostics/ort.md',
+    measured: 'GradDiff trained on questions: qa 6 / 6 %, multiple choice still 75 / 100 % (`node bench/ort-forms.mjs`, 2026-12-03)',
     description: 'form-independent unlearning: forget and neighbour sets per form (cloze, question, adversarial, multiple choice, true/false, character by character), without and with the edits',
     family: 'diagnostic',
     kind: 'diagnostic',

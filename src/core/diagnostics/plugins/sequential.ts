@@ -30,6 +30,7 @@ export const SEQUENTIAL_DESCRIPTOR: MethodDescriptor = {
   settings: [...SEQUENTIAL_SETTINGS, ...SEQUENTIAL_EDIT_SETTINGS], presets: [],
   outputs: ['a run folder: run.json, edits/ (one edit file per batch), curve.jsonl (one point per line)'],
   doc: 'docs/diagnostics/sequential.md',
+  measured: 'ROME after 300 edits: 1.3 % still land, unrelated facts 0.5 % (`mechedit sequential --default --method rome --world-counterfactuals 1000 --every 100 --out D`, 2026-12-04)',
 };
 
 export const sequentialPlugin: DiagnosticPlugin = {

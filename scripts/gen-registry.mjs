@@ -1,0 +1,128 @@
+// Writes what is derived from the method registry (src/core/registry) into the files that cannot
+// import it: package.json (the mechedit.edit.method setting: its enum of fact editors, their
+// labels and descriptions, the default; the "Edit a Fact…" title), schemas/edit.schema.json (the
+// `method` an edit file may record — each edit method's `writes ?? id`, then the objectives'
+// `writes` — and training.objective), and the README's table of methods between
+// <!-- registry:methods:start --> and <!-- registry:methods:end --> (edit methods and
+// objectives; the diagnostics' table below it is written by hand until their descriptors land).
+//
+// The registry is bundled with esbuild into memory and evaluated (onnxruntime-node stubbed: no
+// native code loads), so it works on a fresh clone after `npm ci`. A file is rewritten only when
+// its content changes.
+// Usage: node scripts/gen-registry.mjs [--check] [--root DIR]
+//   --check: writes nothing; exits 1 naming each file that differs from the registry.
+//   --root DIR: the files under DIR instead of the repository's (the registry is always the repository's).
+import * as esbuild from 'esbuild';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+
+const root = path.resolve(import.meta.dirname, '..');
+/** describeRegistry() of src/core/registry/index.ts. */
+export async function loadRegistry() {
+  const stub = {
+    name: 'stub-ort',
+    setup(b) {
+      b.onResolve({ filter: /^onnxruntime-(node|common|web)$/ }, (a) => ({ path: a.path, namespace: 'stub' }));
+      b.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+    },
+  };
+  const out = await esbuild.build({
+    entryPoints: [path.join(root, 'src/core/registry/index.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20',
+    write: false, logLevel: 'warning', plugins: [stub], external: ['esbuild'], absWorkingDir: root,
+  });
+  const module = { exports: {} };
+  const require = createRequire(path.join(root, 'src/core/registry/index.ts'));
+  new Function('module', 'exports', 'require', '__filename', '__dirname', out.outputFiles[0].text)(module, module.exports, require, path.join(root, 'src/core/registry/index.js'), path.join(root, 'src/core/registry'));
+  return module.exports.describeRegistry();
+}
+
+const factEditors = (r) => r.methods.filter((m) => m.kind === 'fact' || m.kind === 'batch');
+
+/** package.json with the registry's enums. */
+export function packageJson(text, r) {
+  const pkg = JSON.parse(text);
+  const editors = factEditors(r);
+  const props = pkg.contributes.configuration.properties;
+  props['mechedit.edit.method'] = {
+    ...props['mechedit.edit.method'],
+    type: 'string',
+    enum: editors.map((m) => m.id),
+    enumItemLabels: editors.map((m) => m.label),
+    enumDescriptions: editors.map((m) => m.description),
+    default: editors[0].id,
+    markdownDescription: 'The fact editor *Edit a Fact…* preselects until you pick another in this workspace, and the first method of a request file\'s CodeLenses. The list is the method registry\'s (`mechedit methods`).',
+  };
+  const cmd = pkg.contributes.commands.find((c) => c.command === 'mechedit.editFact');
+  cmd.title = 'Edit a Fact…';
+  return JSON.stringify(pkg, null, 2) + '\n';
+}
+
+/** The `method`s an edit file may record, in registry order. */
+export function writtenMethods(r) {
+  return [...new Set([...r.methods.map((m) => m.writes ?? m.id), ...r.objectives.map((m) => m.writes ?? m.id)])];
+}
+
+function replaceArray(text, anchor, values, file) {
+  const re = new RegExp(`(${anchor.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*)\\[[^\\]]*\\]`);
+  if (!re.test(text)) throw new Error(`${file}: cannot find ${anchor} [...] to write`);
+  return text.replace(re, (_, head) => `${head}[${values.map((v) => JSON.stringify(v)).join(', ')}]`);
+}
+
+/** schemas/edit.schema.json with the registry's method and objective enums (the file's own layout kept). */
+export function editSchema(text, r) {
+  let t = replaceArray(text, '"method": { "enum":', writtenMethods(r), 'schemas/edit.schema.json');
+  t = replaceArray(t, '"objective": { "enum":', r.objectives.map((m) => m.id), 'schemas/edit.schema.json');
+  return t;
+}
+
+const KIND_WORDS = { fact: 'fact edit', batch: 'fact edits, batched', concept: 'concept redirection', direction: 'direction', vectors: 'user vectors', training: 'unlearning objective', diagnostic: 'diagnostic' };
+const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n/g, ' ');
+
+export const README_START = '<!-- registry:methods:start -->';
+export const README_END = '<!-- registry:methods:end -->';
+
+/** The README's table of edit methods and objectives. */
+export function readmeTable(r) {
+  const rows = [...r.methods, ...r.objectives, ...r.diagnostics].map((m) => {
+    const doc = m.doc ? `[${path.basename(m.doc, '.md')}](${m.doc})` : '–';
+    return `| ${cell(m.label)} | ${KIND_WORDS[m.kind] ?? m.kind} | ${cell(m.description)} | ${cell(m.measured ?? '–')} | ${doc} |`;
+  });
+  return ['| method or diagnostic | kind | what it does | measured on the bundled model | docs |', '|---|---|---|---|---|', ...rows].join('\n');
+}
+
+export function readme(text, r) {
+  const a = text.indexOf(README_START);
+  const b = text.indexOf(README_END);
+  if (a < 0 || b < a) throw new Error(`README.md: the markers ${README_START} … ${README_END} are missing`);
+  return `${text.slice(0, a + README_START.length)}\n${readmeTable(r)}\n${text.slice(b)}`;
+}
+
+/** Every generated file: [relative path, (current text, registry) → wanted text]. */
+export const TARGETS = [['package.json', packageJson], ['schemas/edit.schema.json', editSchema], ['README.md', readme]];
+
+/** Writes (or, with check, only compares) every generated file under `dir`; returns the ones that differed. */
+export async function generate({ check = false, dir = root } = {}) {
+  const r = await loadRegistry();
+  const differ = [];
+  for (const [rel, make] of TARGETS) {
+    const file = path.join(dir, rel);
+    const text = fs.readFileSync(file, 'utf8');
+    const wanted = make(text, r);
+    if (wanted === text) continue;
+    differ.push(rel);
+    if (!check) fs.writeFileSync(file, wanted);
+  }
+  return differ;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === path.resolve(import.meta.filename)) {
+  const check = process.argv.includes('--check');
+  const at = process.argv.indexOf('--root');
+  const differ = await generate({ check, dir: at > 0 ? path.resolve(process.argv[at + 1]) : root });
+  if (check && differ.length) {
+    console.error(`gen-registry: ${differ.join(', ')} differ${differ.length === 1 ? 's' : ''} from the method registry: run npm run gen`);
+    process.exit(1);
+  }
+  console.log(differ.length ? `gen-registry: wrote ${differ.join(', ')}` : 'gen-registry: package.json, schemas/edit.schema.json and README.md match the registry');
+}

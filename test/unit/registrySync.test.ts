@@ -1,0 +1,166 @@
+// The method registry is the one list of methods: package.json's mechedit.edit.method enum, the
+// edit schema's `method` and `training.objective` enums and the README's table are what the
+// registry says (scripts/gen-registry.mjs writes them; its --check refuses a file that differs);
+// the extension, the webviews and the protocol hold no hand-written list of method ids; the
+// extension's registry cache shares one fetch, keeps its description when a fetch fails and
+// fetches again when the engine (re)starts.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { describeRegistry } from '../../src/core/registry';
+import { factEditors, type RegistryDescription } from '../../src/protocol/registry';
+import { RegistryCache } from '../../src/extension/engine/registry';
+import type { EngineStatus } from '../../src/protocol/panels';
+
+const repo = path.join(__dirname, '..', '..', '..');
+const registry = describeRegistry();
+const read = (rel: string) => fs.readFileSync(path.join(repo, rel), 'utf8');
+
+test('package.json: mechedit.edit.method lists the fact editors, their labels and descriptions; the command title lists none', () => {
+  const pkg = JSON.parse(read('package.json')) as { contributes: { commands: { command: string; title: string }[]; configuration: { properties: Record<string, { enum?: string[]; enumItemLabels?: string[]; enumDescriptions?: string[]; default?: unknown }> } } };
+  const setting = pkg.contributes.configuration.properties['mechedit.edit.method'];
+  const editors = factEditors(registry);
+  assert.ok(editors.length >= 2);
+  assert.deepEqual(setting.enum, editors.map((m) => m.id));
+  assert.deepEqual(setting.enumItemLabels, editors.map((m) => m.label));
+  assert.deepEqual(setting.enumDescriptions, editors.map((m) => m.description));
+  assert.equal(setting.default, editors[0].id);
+  const title = pkg.contributes.commands.find((c) => c.command === 'mechedit.editFact')!.title;
+  for (const m of editors) assert.ok(!title.includes(m.label), `the title "${title}" names ${m.label}`);
+});
+
+test('the edit schema: `method` is every edit method\'s writes ?? id, then the objectives\'; training.objective the objectives', () => {
+  const schema = JSON.parse(read('schemas/edit.schema.json')) as { properties: { method: { enum: string[] }; training: { properties: { objective: { enum: string[] } } } } };
+  const written = [...new Set([...registry.methods, ...registry.objectives].map((m) => m.writes ?? m.id))];
+  assert.deepEqual(schema.properties.method.enum, written);
+  assert.ok(written.includes('manual') && written.includes('unlearn') && !written.includes('import'), 'import writes "manual", the objectives "unlearn"');
+  assert.deepEqual(schema.properties.training.properties.objective.enum, registry.objectives.map((m) => m.id));
+});
+
+test('the README\'s table: one row per edit method and objective, with its label, description, measured figure and page', () => {
+  const text = read('README.md');
+  const table = text.slice(text.indexOf('<!-- registry:methods:start -->'), text.indexOf('<!-- registry:methods:end -->'));
+  const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method |')).map((l) => l.slice(2, -2).split(' | '));
+  const all = [...registry.methods, ...registry.objectives];
+  assert.deepEqual(rows.map((r) => r[0]), all.map((m) => m.label));
+  assert.deepEqual(rows.map((r) => r[2]), all.map((m) => m.description));
+  assert.deepEqual(rows.map((r) => r[3]), all.map((m) => m.measured ?? '–'));
+  assert.deepEqual(rows.map((r) => r[4]), all.map((m) => `[${path.basename(m.doc!, '.md')}](${m.doc})`));
+  for (const m of all) if (m.doc) assert.ok(fs.existsSync(path.join(repo, m.doc)), `${m.id}'s page ${m.doc} exists`);
+  assert.ok(all.filter((m) => m.measured).length >= 10, 'the measured figures live in the descriptors');
+});
+
+test('gen-registry --check passes on the repository and names a file that differs', () => {
+  const gen = path.join(repo, 'scripts', 'gen-registry.mjs');
+  const ok = spawnSync(process.execPath, [gen, '--check'], { encoding: 'utf8' });
+  assert.equal(ok.status, 0, ok.stderr);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-gen-'));
+  fs.mkdirSync(path.join(dir, 'schemas'));
+  for (const rel of ['package.json', 'schemas/edit.schema.json', 'README.md']) fs.copyFileSync(path.join(repo, rel), path.join(dir, rel));
+  const schema = path.join(dir, 'schemas', 'edit.schema.json');
+  fs.writeFileSync(schema, fs.readFileSync(schema, 'utf8').replace('"method": { "enum": ["rome", ', '"method": { "enum": ['));
+  const bad = spawnSync(process.execPath, [gen, '--check', '--root', dir], { encoding: 'utf8' });
+  assert.equal(bad.status, 1);
+  assert.match(bad.stderr, /schemas\/edit\.schema\.json differs from the method registry/);
+  assert.doesNotMatch(bad.stderr, /package\.json|README/);
+  const fixed = spawnSync(process.execPath, [gen, '--root', dir], { encoding: 'utf8' });
+  assert.equal(fixed.status, 0, fixed.stderr);
+  assert.equal(fs.readFileSync(schema, 'utf8'), read('schemas/edit.schema.json'), 'the generator writes it back');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Hand-written method lists: two or more registry ids in one array literal, union type or object
+// literal's keys, or a comparison with a registry id.
+
+const IDS = [...registry.methods, ...registry.objectives].map((m) => m.id);
+const idAlt = IDS.map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+const quotedId = new RegExp(`['"\`](${idAlt})['"\`]`, 'g');
+/** An object key that is a method id (`rome:` or `'rome':`). */
+const idKey = new RegExp(`(?<=^|[\\s{,])(?<!\\bcase\\s+)['"]?(${idAlt})['"]?\\s*:(?!:)`, 'g');
+const distinctIds = (s: string, re: RegExp) => new Set([...s.matchAll(re)].map((x) => x[1])).size;
+const RULES: { what: string; re: RegExp; hit: (m: RegExpMatchArray, text: string) => boolean }[] = [
+  { what: 'an array of method ids', re: /\[[^[\]]*\]/g, hit: (m) => distinctIds(m[0], quotedId) >= 2 },
+  { what: 'a union of method ids', re: /(?:'[^'\n]*'\s*\|\s*)+'[^'\n]*'/g, hit: (m) => distinctIds(m[0], quotedId) >= 2 },
+  { what: 'a comparison with a method id', re: new RegExp(`[!=]==\\s*['"\`](?:${idAlt})['"\`]|['"\`](?:${idAlt})['"\`]\\s*[!=]==|\\bcase\\s+['"\`](?:${idAlt})['"\`]\\s*:`, 'g'), hit: () => true },
+  // Keys of one object (nested values or not): another method id as a key within the next 300 characters.
+  { what: 'an object keyed by method ids', re: idKey, hit: (m, text) => distinctIds(text.slice(m.index!, m.index! + m[0].length + 300), idKey) >= 2 },
+];
+
+/** Where a text writes a method list by hand: "file:line: what". */
+export function handLists(text: string, file: string): string[] {
+  const found: string[] = [];
+  for (const rule of RULES) {
+    let last = -Infinity;
+    for (const m of text.matchAll(rule.re)) {
+      // One finding per list: an object's later keys are the same list.
+      if (rule.re === idKey && m.index! < last + 300) continue;
+      if (!rule.hit(m, text)) continue;
+      last = m.index!;
+      found.push(`${file}:${text.slice(0, m.index).split('\n').length}: ${rule.what}: ${m[0].replace(/\s+/g, ' ').slice(0, 80)}`);
+    }
+  }
+  return found;
+}
+
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
+    const p = path.join(dir, d.name);
+    return d.isDirectory() ? tsFiles(p) : d.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+test('the scan finds hand-written method lists (arrays, unions, comparisons, keyed objects) and passes clean code', () => {
+  const [a, b] = IDS;
+  const bad = [`const M = ['${a}', 'x', "${b}"];`, `type T = 'none' | '${a}' | '${b}';`, `if (m === '${a}') {}`, `switch (m) { case '${b}': break; }`, `const L = {\n  ${a}: 'A',\n  '${b}': 'B',\n};`].join('\n');
+  const found = handLists(bad, 'x.ts');
+  assert.deepEqual(found.map((f) => f.split(': ')[1]), ['an array of method ids', 'a union of method ids', 'a comparison with a method id', 'a comparison with a method id', 'an object keyed by method ids']);
+  assert.equal(found[4].split(':')[1], '6', 'the line of the first key');
+  assert.deepEqual(handLists(`const one = ['${a}'];\nconst k = m.kind === 'fact';\nconst o = { ${a}: 1, other: 2 };`, 'y.ts'), []);
+});
+
+test('src/extension, webview and src/protocol hold no hand-written list of method ids', () => {
+  const files = ['src/extension', 'webview', 'src/protocol'].flatMap((d) => tsFiles(path.join(repo, d)));
+  assert.ok(files.length > 50, `${files.length} files scanned`);
+  const found = files.flatMap((f) => handLists(fs.readFileSync(f, 'utf8'), path.relative(repo, f)));
+  assert.deepEqual(found, [], `method ids written by hand (derive them from the registry):\n${found.join('\n')}`);
+});
+
+test('the registry cache: one fetch for concurrent gets, a failed fetch keeps the last description, a (re)start fetches again', async () => {
+  const listeners = new Set<(s: EngineStatus) => void>();
+  let answers: (RegistryDescription | Error)[] = [registry, new Error('engine gone'), registry];
+  let requests = 0;
+  const source = {
+    onStateChange: (l: (s: EngineStatus) => void) => (listeners.add(l), { dispose: () => listeners.delete(l) }),
+    request: (async (method: string) => {
+      assert.equal(method, 'registry/describe');
+      requests++;
+      const [a, ...rest] = answers;
+      answers = rest;
+      await new Promise((r) => setTimeout(r, 5));
+      if (a instanceof Error) throw a;
+      return a;
+    }) as unknown as RegistryCache['get'],
+  } as unknown as ConstructorParameters<typeof RegistryCache>[0];
+  const cache = new RegistryCache(source);
+  assert.equal(cache.current, undefined);
+  const [x, y] = await Promise.all([cache.get(), cache.get()]);
+  assert.equal(x, y);
+  assert.equal(requests, 1, 'one request for both');
+  const heard: RegistryDescription[] = [];
+  cache.onDidChange((r) => heard.push(r));
+  for (const l of listeners) l('running');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(requests, 2, 'a start fetches again');
+  assert.equal(cache.current, x, 'the failed fetch kept the last description');
+  for (const l of listeners) l('running');
+  await new Promise((r) => setTimeout(r, 30));
+  assert.equal(requests, 3);
+  assert.equal(heard.length, 1);
+  cache.dispose();
+  for (const l of listeners) l('running');
+  assert.equal(requests, 3, 'a disposed cache does not listen');
+});
