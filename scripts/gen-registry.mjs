@@ -3,8 +3,9 @@
 // labels and descriptions, the default; the "Edit a Fact…" title), schemas/edit.schema.json (the
 // `method` an edit file may record — each edit method's `writes ?? id`, then the objectives'
 // `writes` — and training.objective), and the README's table of methods between
-// <!-- registry:methods:start --> and <!-- registry:methods:end --> (edit methods and
-// objectives; the diagnostics' table below it is written by hand until their descriptors land).
+// <!-- registry:methods:start --> and <!-- registry:methods:end --> (edit methods, objectives and
+// diagnostics), and in each method's doc page the block between <!-- registry:settings:ID:start -->
+// and <!-- registry:settings:ID:end -->: its settings and presets.
 //
 // The registry is bundled with esbuild into memory and evaluated (onnxruntime-node stubbed: no
 // native code loads), so it works on a fresh clone after `npm ci`. A file is rewritten only when
@@ -98,6 +99,36 @@ export function readme(text, r) {
   return `${text.slice(0, a + README_START.length)}\n${readmeTable(r)}\n${text.slice(b)}`;
 }
 
+const flag = (s) => `--${s.cli ?? s.name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+const shown = (v) => (Array.isArray(v) ? v.join(',') : String(v));
+
+/** A method's settings and presets as Markdown: name, CLI flag, type, default or checkpoint rule, bounds, doc. */
+export function settingsTable(m) {
+  const rows = m.settings.map((s) => {
+    const bounds = s.options ? s.options.join(' \\| ') : s.min !== undefined || s.max !== undefined ? `${s.min ?? ''}${s.exclusiveMin ? ' < x' : ' ≤ x'}${s.max !== undefined ? ` ≤ ${s.max}` : ''}` : '';
+    const def = s.default !== undefined ? `\`${shown(s.default)}\`` : s.fromCheckpoint ? `from the checkpoint: ${s.fromCheckpoint}` : s.required ? 'required' : '–';
+    return `| \`${s.name}\` | \`${flag(s)}\` | ${s.type} | ${cell(def)} | ${cell(bounds) || '–'} | ${cell(s.doc)} |`;
+  });
+  const presets = m.presets.map((p) => `- \`${p.id}\`${p.id === m.defaultPreset ? ' (default)' : ''}: ${p.doc}${Object.keys(p.values).length ? ` — ${Object.entries(p.values).map(([k, v]) => `${k} ${shown(v)}`).join(', ')}` : ''}`);
+  return [
+    `Generated from the registry (\`mechedit methods\`): \`${m.id}\`, ${KIND_WORDS[m.kind] ?? m.kind}. In the engine, a setting is a request field by its name; on the command line, its flag.`,
+    '',
+    '| setting | flag | type | default | bounds | what it does |', '|---|---|---|---|---|---|', ...rows,
+    ...(presets.length ? ['', 'Presets:', '', ...presets] : []),
+  ].join('\n');
+}
+
+/** The doc pages that hold <!-- registry:settings:ID:start --> … end markers, each block filled from its method. */
+function docTargets(r) {
+  const all = [...r.methods, ...r.objectives, ...r.diagnostics];
+  const pages = [...new Set(all.map((m) => m.doc).filter(Boolean))];
+  return pages.map((rel) => [rel, (text) => text.replace(/(<!-- registry:settings:([\w-]+):start -->)[\s\S]*?(<!-- registry:settings:\2:end -->)/g, (_, start, id, end) => {
+    const m = all.find((x) => x.id === id);
+    if (!m) throw new Error(`${rel}: no method ${id} in the registry`);
+    return `${start}\n${settingsTable(m)}\n${end}`;
+  })]);
+}
+
 /** Every generated file: [relative path, (current text, registry) → wanted text]. */
 export const TARGETS = [['package.json', packageJson], ['schemas/edit.schema.json', editSchema], ['README.md', readme]];
 
@@ -105,8 +136,9 @@ export const TARGETS = [['package.json', packageJson], ['schemas/edit.schema.jso
 export async function generate({ check = false, dir = root } = {}) {
   const r = await loadRegistry();
   const differ = [];
-  for (const [rel, make] of TARGETS) {
+  for (const [rel, make] of [...TARGETS, ...docTargets(r)]) {
     const file = path.join(dir, rel);
+    if (!fs.existsSync(file)) continue;
     const text = fs.readFileSync(file, 'utf8');
     const wanted = make(text, r);
     if (wanted === text) continue;

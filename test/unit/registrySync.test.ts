@@ -54,6 +54,16 @@ test('the README\'s table: one row per edit method and objective, with its label
   assert.ok(all.filter((m) => m.measured).length >= 10, 'the measured figures live in the descriptors');
 });
 
+test('every method, objective and diagnostic has its doc page, and the page holds its generated settings table', () => {
+  for (const m of [...registry.methods, ...registry.objectives, ...registry.diagnostics]) {
+    assert.ok(m.doc, `${m.id} names its doc page`);
+    assert.ok(fs.existsSync(path.join(repo, m.doc)), `${m.id}: ${m.doc} exists`);
+    const pages = [...registry.methods, ...registry.objectives, ...registry.diagnostics].filter((x) => x.doc === m.doc);
+    const text = read(m.doc);
+    assert.ok(pages.some((x) => text.includes(`<!-- registry:settings:${x.id}:start -->`)), `${m.doc} holds the settings table of ${pages.map((x) => x.id).join(' or ')}`);
+  }
+});
+
 test('gen-registry --check passes on the repository and names a file that differs', () => {
   const gen = path.join(repo, 'scripts', 'gen-registry.mjs');
   const ok = spawnSync(process.execPath, [gen, '--check'], { encoding: 'utf8' });
