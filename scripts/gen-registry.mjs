@@ -105,7 +105,7 @@ const shown = (v) => (Array.isArray(v) ? v.join(',') : String(v));
 /** A method's settings and presets as Markdown: name, CLI flag, type, default or checkpoint rule, bounds, doc. */
 export function settingsTable(m) {
   const rows = m.settings.map((s) => {
-    const bounds = s.options ? s.options.join(' \\| ') : s.min !== undefined || s.max !== undefined ? `${s.min ?? ''}${s.exclusiveMin ? ' < x' : ' ≤ x'}${s.max !== undefined ? ` ≤ ${s.max}` : ''}` : '';
+    const bounds = s.optionsFrom ? s.optionsFrom : s.options ? s.options.join(' \\| ') : s.min !== undefined || s.max !== undefined ? `${s.min ?? ''}${s.exclusiveMin ? ' < x' : ' ≤ x'}${s.max !== undefined ? ` ≤ ${s.max}` : ''}` : '';
     const def = s.default !== undefined ? `\`${shown(s.default)}\`` : s.fromCheckpoint ? `from the checkpoint: ${s.fromCheckpoint}` : s.required ? 'required' : '–';
     return `| \`${s.name}\` | \`${flag(s)}\` | ${s.type} | ${cell(def)} | ${cell(bounds) || '–'} | ${cell(s.doc)} |`;
   });

@@ -44,6 +44,8 @@ export interface SettingSpec {
   exclusiveMin?: boolean;
   /** The words an 'enum' (or each of 'strings') may be. */
   options?: readonly string[];
+  /** When `options` come from the registry itself (the fact editors usable per case, say): that rule, in words, for the docs. */
+  optionsFrom?: string;
   unit?: string;
   /** Must be given (no default, preset or checkpoint rule). */
   required?: boolean;

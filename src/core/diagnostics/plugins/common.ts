@@ -19,6 +19,7 @@ export const dataSetting = (name: string, doc: string, beside: string): SettingS
 /** The per-case method: none (the stack as it is) or a fact editor computing each case's own edit; `extra` adds the tool's own. */
 export const methodSetting = (extra: string[] = []): SettingSpec => ({
   name: 'method', type: 'enum', options: [...perCaseMethods(), ...extra], default: 'none',
+  optionsFrom: `none (the stack as it is)${extra.map((x) => `, ${x}`).join('')}, or a fact editor with capabilities.perCase (mechedit methods)`,
   doc: `none measures the stack as it is; a fact editor computes each case's own edit on top of it${extra.length ? ` (${extra.join(', ')}: see the tool's help)` : ''}`,
 });
 

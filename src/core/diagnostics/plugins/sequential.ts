@@ -13,7 +13,7 @@ export const SEQUENTIAL_METHODS: readonly string[] = FACT_EDITORS.filter((f) => 
 
 /** The settings of the run itself (the engine's 'lifelong/run' fields; the CLI's flags in kebab case). */
 export const SEQUENTIAL_SETTINGS: readonly SettingSpec[] = [
-  { name: 'method', type: 'enum', options: SEQUENTIAL_METHODS, required: true, doc: 'the fact editor; each edit is computed on the model as edited so far' },
+  { name: 'method', type: 'enum', options: SEQUENTIAL_METHODS, optionsFrom: 'a fact editor with capabilities.sequential (mechedit methods)', required: true, doc: 'the fact editor; each edit is computed on the model as edited so far' },
   { name: 'requestsFile', cli: 'requests', type: 'file', doc: 'fact requests (JSON Lines or a JSON array, as for mechedit edit); a record may carry "paraphrases" (or CounterFact\'s "paraphrase_prompts")' },
   { name: 'worldCounterfactuals', type: 'int', min: 1, max: 10_000_000, doc: 'the first N of eval/counterfactuals.json beside the model (the bundled world), instead of a requests file' },
   { name: 'batch', type: 'int', min: 1, max: 100_000, default: 1, doc: 'requests per edit (batch editors only; one-fact editors: 1)' },
