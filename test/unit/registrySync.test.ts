@@ -41,11 +41,11 @@ test('the edit schema: `method` is every edit method\'s writes ?? id, then the o
   assert.deepEqual(schema.properties.training.properties.objective.enum, registry.objectives.map((m) => m.id));
 });
 
-test('the README\'s table: one row per edit method and objective, with its label, description, measured figure and page', () => {
+test('the README\'s table: one row per edit method, objective and diagnostic, with its label, description, measured figure and page', () => {
   const text = read('README.md');
   const table = text.slice(text.indexOf('<!-- registry:methods:start -->'), text.indexOf('<!-- registry:methods:end -->'));
-  const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method |')).map((l) => l.slice(2, -2).split(' | '));
-  const all = [...registry.methods, ...registry.objectives];
+  const rows = table.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| method or diagnostic |')).map((l) => l.slice(2, -2).split(' | '));
+  const all = [...registry.methods, ...registry.objectives, ...registry.diagnostics];
   assert.deepEqual(rows.map((r) => r[0]), all.map((m) => m.label));
   assert.deepEqual(rows.map((r) => r[2]), all.map((m) => m.description));
   assert.deepEqual(rows.map((r) => r[3]), all.map((m) => m.measured ?? '–'));
