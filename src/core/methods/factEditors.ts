@@ -14,8 +14,9 @@ import { computeMemit } from '../edits/memit';
 import { computeAlphaEdit } from '../edits/alphaedit';
 import { computeDike } from '../edits/dike';
 import { computeGlame } from '../edits/glame';
+import { computeFt, defaultFtLayer, FT_HPARAMS } from '../edits/ft';
 import { resolveSettings, pick, type Settings } from './settings';
-import { FACTS, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
+import { FACTS, LABEL, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
 
 /** How a computation reports and stops (not settings: nothing a preset or a file records). */
 export interface EditRun {
@@ -118,6 +119,26 @@ export const FACT_EDITORS: readonly FactEditor[] = [
     async compute(model, stack, requests, s, run) {
       const r = await computeGlame(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), graph: s.graph as string | undefined, subgraphSize: n(s.subgraphSize), hparams: steps(s) });
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
+    },
+  },
+  {
+    descriptor: {
+      id: 'ft', label: 'FT-M', family: 'edit', kind: 'fact', description: 'one fact, fine-tuning one MLP output projection on the target tokens only (EasyEdit\'s FT-M baseline)',
+      paper: { title: 'Editing Large Language Models: Problems, Methods, and Opportunities (FT-M as in EasyEdit)', year: 2023, url: 'https://arxiv.org/abs/2305.13172' },
+      settings: [
+        ...ONE_FACT,
+        { ...LAYER, fromCheckpoint: 'config.json\'s mechedit.edit_layer, else EasyEdit\'s Llama-2-7B layer (21 of 32) at the same relative depth' },
+        { name: 'steps', type: 'int', min: 1, max: 10_000, default: FT_HPARAMS.steps, doc: 'Adam steps at most (stops once the target\'s NLL is < 0.01)' },
+        { name: 'lr', type: 'number', min: 0, exclusiveMin: true, max: 1, default: FT_HPARAMS.lr, doc: 'Adam\'s learning rate' },
+        { name: 'normConstraint', type: 'number', min: 0, exclusiveMin: true, max: 1e3, doc: 'clamp every entry of ΔW to ±this after each step (FT-L\'s constraint; none for FT-M)' },
+        LABEL,
+      ],
+      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors): ΔW of the module at full rank'], capabilities: { perCase: true, sequential: true }, doc: 'docs/methods/ft.md',
+    },
+    async compute(model, stack, requests, s, run) {
+      const layer = n(s.layer) ?? defaultFtLayer(model.dims);
+      const r = await computeFt(model, stack, requests[0], { layer, steps: n(s.steps), lr: n(s.lr), normConstraint: n(s.normConstraint), label: s.label as string | undefined, ...run });
+      return { edit: r.edit, vstar: [r.vstar], timing: { ms: r.vstar.ortMs + r.vstar.jsMs } };
     },
   },
 ];
