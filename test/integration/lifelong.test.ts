@@ -131,4 +131,21 @@ describe('Lifelong editing panel', () => {
     await new Promise((res) => setTimeout(res, 500));
     await screenshot('lifelong-rome-alphaedit-overlay');
   });
+
+  it('FT-M, added through the registry alone: Edit a Fact… computes and applies it, and the Lifelong panel runs it', async function () {
+    this.timeout(120_000);
+    const r = await vscode.commands.executeCommand<{ file: string; id: string; applied: boolean }>('mechedit.editFact', { method: 'ft', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], force: true });
+    assert.ok(r && fs.existsSync(r.file), 'the FT-M edit is saved');
+    assert.equal((JSON.parse(fs.readFileSync(r.file, 'utf8')) as { method: string }).method, 'ft');
+    assert.equal(r.applied, true, 'it took and is on the stack');
+    assert.ok(api.engine.stack.items.some((i) => i.id === r.id));
+    await vscode.commands.executeCommand('mechedit.revertAllEdits');
+    await vscode.commands.executeCommand('mechedit.lifelong');
+    const panel = api.panels.lifelong()!;
+    const drawn = waitFor(panel.onDidRender, (x) => (x as LifelongSummary).status === 'drawn' && (x as LifelongSummary).runs[0]?.method === 'ft', 'the FT-M run drawn', 100_000);
+    const results = await vscode.commands.executeCommand<(LifelongRunResult | undefined)[] | undefined>('mechedit.lifelong', { methods: ['ft'], n: 2, every: 2 });
+    assert.deepEqual(results?.[0]?.points.map((p) => p.edits), [0, 2]);
+    const s = (await drawn) as LifelongSummary;
+    assert.deepEqual(s.runs.map((x) => [x.method, x.status]), [['ft', 'done']]);
+  });
 });

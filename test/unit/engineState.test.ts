@@ -12,6 +12,8 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
 import { readEdit } from '../../src/core/edits/editFile';
+import { encodeVector } from '../../src/protocol/tensor';
+import { writeNpy } from './npy';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const dflt = path.join(repo, 'models', 'default');
@@ -76,4 +78,33 @@ test('the same bad setting: the same message and field in the engine and the CLI
   await assert.rejects(client.request('edits/run', { method: 'tarot', outDir: path.join(tmp, 'd') }), (x: EngineError) => x.data.field === 'method' && /rome, memit/.test(x.data.hint ?? ''));
   await assert.rejects(client.request('edits/run', { method: 'rome', settings: { krd: 'x' }, requests: [request], outDir: path.join(tmp, 'd') }), (x: EngineError) => x.data.field === 'krd' && /Unknown setting/.test(x.message));
   assert.ok(!fs.existsSync(path.join(tmp, 'd')) || fs.readdirSync(path.join(tmp, 'd')).length === 0, 'nothing was written');
+});
+
+test('ROCR and directional ablation: the engine and the CLI write the same edit', async () => {
+  await client.request('model/open', { path: dflt });
+  const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repo, 'out', 'src', 'cli', 'main.js'), 'edit', ...args, '--model', dflt, '--provider', 'cpu', '--json'], { encoding: 'utf8', env: process.env });
+  const same = (a: string, b: string, what: string) => {
+    const x = readEdit(a);
+    const y = readEdit(b);
+    assert.deepEqual(x.json.targets, y.json.targets, `${what}: the same targets`);
+    assert.deepEqual(x.tensors, y.tensors, `${what}: the same factors, bit for bit`);
+    const { computeMs: _x, ...hx } = x.json.hparams ?? {};
+    const { computeMs: _y, ...hy } = y.json.hparams ?? {};
+    assert.deepEqual(hx, hy, `${what}: the same resolved settings`);
+  };
+  const rocr = await client.request('edits/rocr', { concept: 'Veltrazine', harmless: 'Brindlecake', lambda: 10, outDir: path.join(tmp, 'rocr-e') });
+  const r = cli('rocr', '--concept', 'Veltrazine', '--to', 'Brindlecake', '--lambda', '10', '--out', path.join(tmp, 'rocr-c'));
+  assert.equal(r.status, 0, r.stderr);
+  same(rocr.file, JSON.parse(r.stdout).file, 'ROCR');
+  const d = 128;
+  const direction = Float32Array.from({ length: d }, (_, i) => Math.sin(i + 1));
+  const npy = path.join(tmp, 'direction.npy');
+  writeNpy(npy, 1, d, direction);
+  const ablated = await client.request('edits/ablate', { direction: encodeVector(direction), layers: [1, 2], modules: ['mlp.out'], label: 'ablate', outDir: path.join(tmp, 'ablate-e') });
+  const a = cli('ablate', '--direction', npy, '--layers', '1,2', '--modules', 'mlp.out', '--label', 'ablate', '--out', path.join(tmp, 'ablate-c'));
+  assert.equal(a.status, 0, a.stderr);
+  same(ablated.file, JSON.parse(a.stdout).file, 'ablation');
+  await assert.rejects(client.request('edits/ablate', { direction: encodeVector(direction), layers: [9], outDir: path.join(tmp, 'ablate-e') }), (e: EngineError) => e.data.field === 'layers');
+  const bad = cli('ablate', '--direction', npy, '--layers', '9', '--out', path.join(tmp, 'ablate-c'));
+  assert.equal(JSON.parse(bad.stdout).error.field, '--layers');
 });

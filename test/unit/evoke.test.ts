@@ -351,7 +351,7 @@ describe('runs', () => {
     fs.writeFileSync(path.join(corrupt, 'run.json'), '{"tool":');
     assert.throws(() => mergeConfigs([dirs[0], corrupt, dirs[2]]), refused(/run record is unreadable/, path.join(corrupt, 'run.json')));
     assert.throws(() => mergeRuns(dirs, dirs[1]), refused(/out is a shard folder/));
-    assert.throws(() => mergeRuns(dirs, path.join(tmp, 'merged')), refused(/--out already holds a run/));
+    assert.throws(() => mergeRuns(dirs, path.join(tmp, 'merged')), refused(/out already holds a run/));
   });
 
   test('ROCR is refused as an EVOKE method with a hint, an unknown method by name', async () => {
