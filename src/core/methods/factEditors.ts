@@ -134,6 +134,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         LABEL,
       ],
       presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors): ΔW of the module at full rank'], capabilities: { perCase: true, sequential: true }, doc: 'docs/methods/ft.md',
+      measured: 'efficacy 98.0 %, held-out paraphrases 80.0 %, other facts drop 0.14 points, 96 ms per edit (`node bench/fact-edits.mjs --method ft --n 50`, 2026-12-07)',
     },
     async compute(model, stack, requests, s, run) {
       const layer = n(s.layer) ?? defaultFtLayer(model.dims);
