@@ -12,6 +12,7 @@ import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { decodeConcepts } from '../../src/protocol/wire';
 import { encodeVector } from '../../src/protocol/tensor';
+import { factEditors } from '../../src/protocol/registry';
 import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Fact edits from a request file', () => {
@@ -71,12 +72,14 @@ describe('Fact edits from a request file', () => {
     await vscode.window.showTextDocument(doc);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
     const titles = lenses.map((l) => `${l.range.start.line}:${l.command?.title}`);
+    // One lens per fact editor of the registry, the default (ROME) first with its LTI variant.
+    const others = factEditors(await api.engine.registry.get()).filter((m) => m.id !== 'rome').map((m) => m.label);
     assert.deepEqual(titles, [
       '0:Compute one MEMIT edit for all 2 facts', '0:One AlphaEdit edit for all 2',
-      '1:Compute ROME edit', '1:ROME + LTI', '1:MEMIT', '1:AlphaEdit', '1:DiKE', '1:GLAME',
-      '2:Compute ROME edit', '2:ROME + LTI', '2:MEMIT', '2:AlphaEdit', '2:DiKE', '2:GLAME',
+      ...[1, 2].flatMap((line) => [`${line}:Compute ROME edit`, `${line}:ROME + LTI`, ...others.map((l) => `${line}:${l}`)]),
       '3:Redirect (ROCR)',
     ]);
+    assert.deepEqual(others.slice(0, 4), ['MEMIT', 'AlphaEdit', 'DiKE', 'GLAME']);
     await screenshot('request-file-codelens');
 
     const prompt = heldout;
