@@ -10,8 +10,6 @@ import { LoadedModel } from '../core/runtime/model';
 import { bundledModelPath } from '../core/defaultModel';
 import { EditStack } from '../core/edits/stack';
 import { readEdit } from '../core/edits/editFile';
-import type { PerCaseEdits } from '../core/diagnostics/caseEdit';
-import type { Shard } from '../core/diagnostics/runner';
 
 export interface Command {
   summary: string;
@@ -100,33 +98,6 @@ export function openOnCpu(values: Record<string, unknown>): LoadedModel {
   return LoadedModel.open(modelPathOf(values), { provider: 'cpu', threads: 0 });
 }
 
-/** No model has more layers than this: a larger number in --layers is refused before a range is expanded. */
-export const MAX_LAYER = 100_000;
-
-export function layerList(values: Record<string, unknown>, name = 'layers'): number[] | undefined {
-  const raw = values[name] as string | undefined;
-  if (raw === undefined) return undefined;
-  const parts = raw.split(',').map((x) => x.trim()).filter(Boolean);
-  const out: number[] = [];
-  for (const p of parts) {
-    const range = /^(\d+)-(\d+)$/.exec(p);
-    const ends = range ? [Number(range[1]), Number(range[2])] : /^\d+$/.test(p) ? [Number(p)] : undefined;
-    if (!ends) throw badInput(`--${name} must be like 4,5,6 or 4-6, got "${raw}"`, { field: `--${name}` });
-    if (ends.some((l) => l > MAX_LAYER) || ends[0] > ends[ends.length - 1]) {
-      throw badInput(`--${name} "${p}" is not a layer range of a model (layers count from 0; none has more than ${MAX_LAYER})`, { field: `--${name}`, hint: 'Give layers of the model, e.g. 4-6 or 4,5,6 (mechedit info shows how many it has).' });
-    }
-    for (let l = ends[0]; l <= ends[ends.length - 1]; l++) out.push(l);
-  }
-  return out;
-}
-
-export function weightDims(model: LoadedModel) {
-  return (t: { layer: number; module: string }) => {
-    const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
-    return { out: w.out, in: w.in };
-  };
-}
-
 /** A run's progress on stderr, at most once a second (and at the end): "mechedit <tool>: 3/150 cases, ETA 40 s". */
 export function runProgress(tool: string): (p: { done: number; total: number; etaSeconds?: number }) => void {
   let last = 0;
@@ -135,22 +106,4 @@ export function runProgress(tool: string): (p: { done: number; total: number; et
     last = Date.now();
     process.stderr.write(`mechedit ${tool}: ${p.done}/${p.total} cases${p.etaSeconds !== undefined ? `, ETA ${Math.round(p.etaSeconds)} s` : ''}\n`);
   };
-}
-
-/** A case-by-case run's per-case edit settings from --lti, --corpus, --layer, --layers (undefined for a method without edits). */
-export function perCaseOptions(values: Record<string, unknown>, model: LoadedModel, withEdits: boolean, lambda?: number): PerCaseEdits | undefined {
-  if (!withEdits) return undefined;
-  return {
-    stack: stacks.get(model)!,
-    lti: values.lti === true,
-    corpus: values.corpus as string[] | undefined,
-    layer: values.layer === undefined ? undefined : intOption(values, 'layer', 0, 0, model.dims.layers - 1),
-    layers: layerList(values),
-    ...(lambda !== undefined ? { lambda } : {}),
-  };
-}
-
-/** --out, else mechedit-<tool>-<method>[-lti][-<i>of<n>] in the working folder. */
-export function runFolder(values: Record<string, unknown>, tool: string, method: string, shard: Shard | undefined): string {
-  return (values.out as string | undefined) ?? `mechedit-${tool}-${method}${values.lti ? '-lti' : ''}${shard ? `-${shard.index}of${shard.count}` : ''}`;
 }

@@ -4,17 +4,16 @@
 
 import * as path from 'node:path';
 import { badInput } from '../core/errors';
+import { BOUNDS } from '../core/methods/specs';
 
 /** Bounds of the numbers requests carry (see each handler for which applies). */
 export const LIMITS = {
   /** An edit's strength α: |α| ≤ 1000 (a strength of 1 is the edit as computed). */
   strength: 1e3,
-  /** MEMIT's and ROCR's λ: 0 < λ ≤ 1e6 (the papers use 1.5e4–2e4). */
-  lambda: 1e6,
   /** Noise samples of causal tracing. */
   traceSamples: 10_000,
-  /** Key vectors for key statistics. */
-  statsSamples: 10_000_000,
+  /** Key vectors for key statistics (the registry's bound on the methods' `samples`). */
+  statsSamples: BOUNDS.statsSamples,
   /** Entries of a steering vector or a concept direction (wireParams.ts). */
   vectorEntry: 1e6,
 } as const;
@@ -77,15 +76,6 @@ export function strength(value: unknown, fallback?: number, field = 'strength'):
   return num(value, field, { min: -LIMITS.strength, max: LIMITS.strength, fallback });
 }
 
-/** A method's λ: absent (the method's default) or 0 < λ ≤ LIMITS.lambda. */
-export function lambda(value: unknown, field = 'lambda'): number | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!(typeof value === 'number' && Number.isFinite(value) && value > 0 && value <= LIMITS.lambda)) {
-    throw badInput(`λ must be a positive number up to ${LIMITS.lambda}, got ${show(value)}`, { field, hint: 'Leave λ out (0 in a VS Code setting) for the method\'s default, or give a positive number.' });
-  }
-  return value;
-}
-
 /** An optional boolean. */
 export function flag(value: unknown, field: string): boolean | undefined {
   if (value === undefined || value === null) return undefined;
@@ -103,15 +93,6 @@ export function oneOf<T extends string>(value: unknown, field: string, options: 
 /** A layer of a model with `layers` layers. */
 export function layer(value: unknown, layers: number, field = 'layer'): number {
   return int(value, field, 0, layers - 1);
-}
-
-/** An optional list of distinct layers of a model with `layers` layers (non-empty when given). */
-export function layerList(value: unknown, layers: number, field = 'layers'): number[] | undefined {
-  if (value === undefined || value === null) return undefined;
-  if (!Array.isArray(value) || value.length === 0 || value.length > layers || !value.every((l) => Number.isInteger(l) && l >= 0 && l < layers) || new Set(value).size !== value.length) {
-    throw badInput(`"${field}" must be distinct whole numbers in 0…${layers - 1}, got ${show(value)}`, { field });
-  }
-  return value as number[];
 }
 
 /** A plain object parameter (not null, not a list). */

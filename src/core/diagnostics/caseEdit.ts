@@ -6,7 +6,7 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { computeFactEdit, FACT_EDITORS, type FactMethod } from '../methods/factEditors';
+import { computeFactEdit, factMethodIds, type FactMethod } from '../methods/factEditors';
 import type { FactRequest } from '../edits/rome';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -21,7 +21,7 @@ import { defaultCorpus } from '../edits/stats';
  * is) and each fact editor usable as a case's own edit. Every list of them derives from this.
  */
 export function perCaseMethods(): string[] {
-  return ['none', ...FACT_EDITORS.filter((f) => f.descriptor.capabilities?.perCase).map((f) => f.descriptor.id)];
+  return ['none', ...factMethodIds('perCase')];
 }
 
 /** What per-case methods need: the stack each case's edit goes on, and the edit settings. */

@@ -20,7 +20,7 @@ import { factRequests } from '../edits/requests';
 import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../edits/outcome';
 import type { VStarResult, VStarStep } from '../edits/vstar';
 import { resolveSettings, type Settings } from '../methods/settings';
-import { FACT_EDITORS, REQUEST_FIELDS, type FactEditor } from '../methods/factEditors';
+import { checkRequestCount, FACT_EDITORS, REQUEST_FIELDS, type FactEditor } from '../methods/factEditors';
 import { OTHER_EDITORS, type OtherEditor } from '../methods/otherEditors';
 import type { LoadedModel } from '../runtime/model';
 
@@ -157,7 +157,7 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
   if ('fact' in e) {
     requests = requestsOf(s, input.requests);
     requests.forEach((r, i) => checkRequest(r, requests!.length > 1 ? `requests[${i}]` : 'request'));
-    if (d.kind === 'fact' && requests.length !== 1) throw badInput(`${d.label} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: `Use ${FACT_EDITORS.filter((x) => x.descriptor.kind === 'batch').map((x) => x.descriptor.label).join(' or ')} for several facts.` });
+    checkRequestCount(d, requests);
     refuseRiskyTargets(model, requests, input.force === true, input.forceHint ?? 'set force');
     const how = Object.fromEntries(Object.entries(s).filter(([k]) => !REQUEST_FIELDS.includes(k)));
     computed = await e.fact.compute(model, stack, requests, how, { ...hooks, data: input.data });

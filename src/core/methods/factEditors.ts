@@ -3,7 +3,7 @@
 // EVOKE / FINE-KED / probes runs, sequential runs and the benches pick a method by id here. A new
 // fact editor is its module plus one entry in FACT_EDITORS (and its page in docs/methods/).
 
-import type { MethodDescriptor } from '../../protocol/registry';
+import { factEditors, type MethodCapabilities, type MethodDescriptor } from '../../protocol/registry';
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import type { EditStack } from '../edits/stack';
@@ -148,6 +148,11 @@ export const FACT_EDITORS: readonly FactEditor[] = [
 export const FACT_METHODS: readonly string[] = FACT_EDITORS.map((f) => f.descriptor.id);
 export type FactMethod = string;
 
+/** The ids of the fact editors with a capability (all of them without one), in registry order. */
+export function factMethodIds(capability?: keyof MethodCapabilities): string[] {
+  return factEditors({ methods: FACT_EDITORS.map((f) => f.descriptor) }, capability).map((d) => d.id);
+}
+
 /** Methods that edit one fact at a time (kind 'fact'; the others take a batch). */
 export const SINGLE_FACT_METHODS: readonly string[] = FACT_EDITORS.filter((f) => f.descriptor.kind === 'fact').map((f) => f.descriptor.id);
 
@@ -179,6 +184,13 @@ export interface FactEditSettings extends EditRun {
   [setting: string]: unknown;
 }
 
+/** A one-fact editor (kind 'fact') takes exactly one request; a batch editor any number. */
+export function checkRequestCount(d: MethodDescriptor, requests: readonly FactRequest[]): void {
+  if (d.kind === 'fact' && requests.length !== 1) {
+    throw badInput(`${d.label} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: `Use ${FACT_EDITORS.filter((x) => x.descriptor.kind === 'batch').map((x) => x.descriptor.label).join(' or ')} for several facts.` });
+  }
+}
+
 /**
  * Computes a fact edit with the method's own settings picked from `s` (settings the method does
  * not take are ignored: runs pass one settings object to whichever method they use), checked
@@ -187,9 +199,7 @@ export interface FactEditSettings extends EditRun {
 export async function computeFactEdit(method: FactMethod, model: LoadedModel, stack: EditStack, requests: FactRequest[], s: FactEditSettings = {}): Promise<FactEditResult> {
   const f = factEditor(method);
   const d = f.descriptor;
-  if (d.kind === 'fact' && requests.length !== 1) {
-    throw badInput(`${d.label} edits one fact at a time; got ${requests.length}`, { field: 'requests', hint: `Use ${FACT_EDITORS.filter((x) => x.descriptor.kind === 'batch').map((x) => x.descriptor.label).join(' or ')} for several facts.` });
-  }
+  checkRequestCount(d, requests);
   const specs = d.settings.filter((x) => !REQUEST_FIELDS.includes(x.name));
   const settings = resolveSettings(specs, pick(specs, s as Record<string, unknown>), { layers: model.dims.layers });
   return f.compute(model, stack, requests, settings, { onStep: s.onStep, isCancelled: s.isCancelled });

@@ -4,12 +4,12 @@
 
 import type { MethodDescriptor, SettingSpec } from '../../../protocol/registry';
 import type { DiagnosticPlugin } from './types';
-import { FACT_EDITORS } from '../../methods/factEditors';
+import { factMethodIds } from '../../methods/factEditors';
 import { LAMBDA, LAYER, LAYERS, STEPS } from '../../methods/specs';
 import { beside } from './common';
 
 /** The fact editors a sequential run may use: those whose descriptor has the `sequential` capability. */
-export const SEQUENTIAL_METHODS: readonly string[] = FACT_EDITORS.filter((f) => f.descriptor.capabilities?.sequential).map((f) => f.descriptor.id);
+export const SEQUENTIAL_METHODS: readonly string[] = factMethodIds('sequential');
 
 /** The settings of the run itself (the engine's 'lifelong/run' fields; the CLI's flags in kebab case). */
 export const SEQUENTIAL_SETTINGS: readonly SettingSpec[] = [
