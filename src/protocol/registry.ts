@@ -57,7 +57,14 @@ export interface SettingSpec {
 export interface PresetSpec {
   id: string;
   doc: string;
+  /** Fixed values (a setting given by the user still wins). */
   values: Readonly<Record<string, unknown>>;
+  /**
+   * Settings the preset derives from the open model by a written transfer rule (the method's code
+   * applies it when the setting is not given; the edit file records the value it resolved to):
+   * setting name → the rule in words ("λ = 3.1 × d_mlp, the reference's λ / E[kᵀC⁻¹k]").
+   */
+  rules?: Readonly<Record<string, string>>;
 }
 
 /**

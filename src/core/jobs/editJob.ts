@@ -20,7 +20,7 @@ import { factRequests } from '../edits/requests';
 import { factOutcome, refuseRiskyTargets, type FactOutcome } from '../edits/outcome';
 import type { VStarResult, VStarStep } from '../edits/vstar';
 import { resolveSettings, type Settings } from '../methods/settings';
-import { checkRequestCount, FACT_EDITORS, REQUEST_FIELDS, type FactEditor } from '../methods/factEditors';
+import { checkRequestCount, FACT_EDITORS, presetOf, REQUEST_FIELDS, type FactEditor } from '../methods/factEditors';
 import { OTHER_EDITORS, type OtherEditor } from '../methods/otherEditors';
 import type { LoadedModel } from '../runtime/model';
 
@@ -93,10 +93,8 @@ export interface EditJobResult {
 
 /** The preset's id and values: `preset`, else the descriptor's default preset; an unknown one is refused (field 'preset'). */
 export function presetValues(d: MethodDescriptor, preset: string | undefined): { id: string; values: Readonly<Record<string, unknown>> } {
-  const id = preset ?? d.defaultPreset ?? d.presets[0]?.id ?? 'tuned';
-  const p = d.presets.find((x) => x.id === id);
-  if (!p) throw badInput(`${d.label} has no preset ${JSON.stringify(id)}`, { field: 'preset', hint: `Its presets: ${d.presets.map((x) => x.id).join(', ')}.` });
-  return { id, values: p.values };
+  const p = presetOf(d, preset);
+  return { id: p.id, values: p.values };
 }
 
 /** The fact requests of a fact edit: given as data, from the requests file, or one from subject / prompt / target. */
@@ -160,9 +158,9 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
     checkRequestCount(d, requests);
     refuseRiskyTargets(model, requests, input.force === true, input.forceHint ?? 'set force');
     const how = Object.fromEntries(Object.entries(s).filter(([k]) => !REQUEST_FIELDS.includes(k)));
-    computed = await e.fact.compute(model, stack, requests, how, { ...hooks, data: input.data });
+    computed = await e.fact.compute(model, stack, requests, how, { ...hooks, data: input.data, preset: preset.id });
   } else {
-    computed = { edit: await e.other.compute(model, stack, s, { ...hooks, data: input.data }) };
+    computed = { edit: await e.other.compute(model, stack, s, { ...hooks, data: input.data, preset: preset.id }) };
   }
   const edit = computed.edit;
   if (input.request) edit.json.request = { ...edit.json.request, ...input.request };

@@ -3,7 +3,7 @@
 // EVOKE / FINE-KED / probes runs, sequential runs and the benches pick a method by id here. A new
 // fact editor is its module plus one entry in FACT_EDITORS (and its page in docs/methods/).
 
-import { factEditors, type MethodCapabilities, type MethodDescriptor } from '../../protocol/registry';
+import { factEditors, type MethodCapabilities, type MethodDescriptor, type PresetSpec } from '../../protocol/registry';
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import type { EditStack } from '../edits/stack';
@@ -24,6 +24,8 @@ export interface EditRun {
   isCancelled?: () => boolean;
   /** Inputs given as data rather than files (the Concepts panel's direction, as float32 [d_model]). */
   data?: Readonly<Record<string, Float32Array>>;
+  /** The preset the settings were resolved with ('paper', 'tuned', …): its transfer rules fill the settings left undefined. */
+  preset?: string;
 }
 
 export interface FactEditResult {
@@ -40,7 +42,13 @@ export interface FactEditor {
 }
 
 const n = (v: unknown) => v as number | undefined;
-const steps = (s: Settings) => (s.steps ? { steps: s.steps as number } : {});
+/** The v* hyper-parameters given (or set by the preset) as the edit modules' `hparams`; the others keep each module's own. */
+const steps = (s: Settings) => {
+  const hp: Record<string, number> = {};
+  const map: [string, string][] = [['steps', 'steps'], ['clamp', 'clamp'], ['klFactor', 'klFactor'], ['vLr', 'lr'], ['vWeightDecay', 'weightDecay'], ['stopLoss', 'stopLoss']];
+  for (const [name, key] of map) if (s[name] !== undefined) hp[key] = s[name] as number;
+  return hp;
+};
 /** What every editor's own options share: the run hooks, LTI, statistics, templates' seed, label. */
 const common = (s: Settings, run: EditRun) => ({
   onStep: run.onStep, isCancelled: run.isCancelled, lti: s.lti as boolean | undefined, corpus: s.corpus as string[] | undefined,
@@ -181,7 +189,17 @@ export interface FactEditSettings extends EditRun {
   samples?: number;
   seed?: number;
   label?: string;
+  /** The method's preset (default: its default preset). */
+  preset?: string;
   [setting: string]: unknown;
+}
+
+/** A method's preset by id (default: its default preset); an unknown one is refused (field 'preset'). */
+export function presetOf(d: MethodDescriptor, preset: string | undefined): PresetSpec {
+  const id = preset ?? d.defaultPreset ?? d.presets[0]?.id ?? 'tuned';
+  const p = d.presets.find((x) => x.id === id);
+  if (!p) throw badInput(`${d.label} has no preset ${JSON.stringify(id)}`, { field: 'preset', hint: `Its presets: ${d.presets.map((x) => x.id).join(', ')}.` });
+  return p;
 }
 
 /** A one-fact editor (kind 'fact') takes exactly one request; a batch editor any number. */
@@ -201,6 +219,9 @@ export async function computeFactEdit(method: FactMethod, model: LoadedModel, st
   const d = f.descriptor;
   checkRequestCount(d, requests);
   const specs = d.settings.filter((x) => !REQUEST_FIELDS.includes(x.name));
-  const settings = resolveSettings(specs, pick(specs, s as Record<string, unknown>), { layers: model.dims.layers });
-  return f.compute(model, stack, requests, settings, { onStep: s.onStep, isCancelled: s.isCancelled });
+  const preset = presetOf(d, s.preset);
+  const settings = resolveSettings(specs, pick(specs, s as Record<string, unknown>), { layers: model.dims.layers }, preset.values);
+  const r = await f.compute(model, stack, requests, settings, { onStep: s.onStep, isCancelled: s.isCancelled, preset: preset.id });
+  r.edit.json.hparams = { ...r.edit.json.hparams, preset: preset.id };
+  return r;
 }

@@ -33,8 +33,17 @@ export const SAMPLES: SettingSpec = { name: 'samples', type: 'int', min: 1, max:
 export const LABEL: SettingSpec = { name: 'label', type: 'string', doc: 'a name for the edit (shown in the Edits view)' };
 export const LAMBDA: SettingSpec = { name: 'lambda', type: 'number', min: 0, exclusiveMin: true, max: BOUNDS.lambda, doc: 'MEMIT\'s λ (mom2_update_weight): the weight of the key statistics against the new keys', fromCheckpoint: 'the papers\' value (GPT-2 XL 20000, GPT-J and Llama-2 15000), else the median over the batch of kᵀC⁻¹k / 19 per layer' };
 
+/** The v* optimisation's hyper-parameters (ROME / MEMIT's v_lr, v_weight_decay, clamp_norm_factor, kl_factor; the early stop). */
+export const CLAMP: SettingSpec = { name: 'clamp', type: 'number', min: 0, exclusiveMin: true, max: 1e3, doc: '‖δ‖ ≤ clamp × ‖v_init‖ (clamp_norm_factor)', fromCheckpoint: 'the method\'s own (ROME 4, MEMIT 0.75)' };
+export const KL_FACTOR: SettingSpec = { name: 'klFactor', type: 'number', min: 0, max: 1e3, doc: 'weight of the essence KL on "{subject} is a" (kl_factor)', fromCheckpoint: '0.0625' };
+export const V_LR: SettingSpec = { name: 'vLr', type: 'number', min: 0, exclusiveMin: true, max: 100, doc: 'Adam\'s learning rate in the v* optimisation (v_lr)', fromCheckpoint: '0.5' };
+export const V_WEIGHT_DECAY: SettingSpec = { name: 'vWeightDecay', type: 'number', min: 0, max: 1e3, doc: 'weight of ‖δ‖² / ‖v_init‖² in the v* loss (v_weight_decay)', fromCheckpoint: '0.5' };
+export const STOP_LOSS: SettingSpec = { name: 'stopLoss', type: 'number', min: 0, max: 100, doc: 'stop the v* optimisation once its loss is below this', fromCheckpoint: '0.05' };
+/** The v* hyper-parameters a preset may set. */
+export const VSTAR_HPARAMS: readonly SettingSpec[] = [CLAMP, KL_FACTOR, V_LR, V_WEIGHT_DECAY, STOP_LOSS];
+
 /** What every v*-based fact editor takes after its request and layer(s). */
-export const VSTAR_RUN: readonly SettingSpec[] = [STEPS, SEED, CORPUS, SAMPLES, LABEL];
+export const VSTAR_RUN: readonly SettingSpec[] = [STEPS, ...VSTAR_HPARAMS, SEED, CORPUS, SAMPLES, LABEL];
 
 /** The tuned preset: MechEdit's measured defaults, i.e. each setting's default or checkpoint rule. */
 export const TUNED = { id: 'tuned', doc: 'MechEdit\'s defaults, measured on the bundled model (each setting\'s default or checkpoint rule)', values: {} } as const;
