@@ -64,7 +64,7 @@ const r = report(`a. DiKE vs ROME / MEMIT / AlphaEdit: same-subject R-Loc (${rel
 const opts = { seed: args.bootSeed };
 for (const s of specs) {
   const x = per[s.name];
-  const tag = s.direct ? ' [direct computeDike: preset not applied]' : '';
+  const tag = s.direct ? ' [direct computeDike]' : '';
   r.add(`${s.name}${tag}: efficacy top-1`, bootMean(x.top, opts));
   r.add(`${s.name}: efficacy score P(new) > P(old)`, bootMean(x.score, opts));
   r.add(`${s.name}: R-Loc`, bootMean(x.rloc, opts));

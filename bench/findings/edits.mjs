@@ -5,7 +5,8 @@
 // Settings the registry lists for the method go to computeFactEdit(method, model, stack, requests,
 // {...settings, preset}) and so through the preset's resolution. DiKE's inLoop / fine / bareWeight
 // are not registry settings (today): a spec giving them calls computeDike directly with those
-// hparams (the preset is then NOT applied: the row says "direct"). Anything else unknown is refused.
+// hparams, the preset's values resolved as computeFactEdit does (the row says "direct"). Anything
+// else unknown is refused.
 
 import * as path from 'node:path';
 import { outOf } from '../lib.mjs';
@@ -17,6 +18,10 @@ export function core(outDir = path.join(repo, 'out')) {
     LoadedModel: out('core/runtime/model.js').LoadedModel,
     EditStack: out('core/edits/stack.js').EditStack,
     computeFactEdit: out('core/methods/factEditors.js').computeFactEdit,
+    presetOf: out('core/methods/factEditors.js').presetOf,
+    resolveSettings: out('core/methods/settings.js').resolveSettings,
+    pick: out('core/methods/settings.js').pick,
+    objectiveDescriptor: out('core/jobs/unlearnJob.js').objectiveDescriptor,
     factEditor: out('core/methods/factEditors.js').factEditor,
     computeDike: out('core/edits/dike.js').computeDike,
     scoreAnswers: out('core/runtime/answers.js').scoreAnswers,
@@ -25,6 +30,22 @@ export function core(outDir = path.join(repo, 'out')) {
 }
 
 const DIKE_DIRECT = ['inLoop', 'fine', 'bareWeight'];
+/** The shared v* settings → the edit modules' hparams (factEditors.ts `steps()`). */
+const V_STAR = [['steps', 'steps'], ['clamp', 'clamp'], ['klFactor', 'klFactor'], ['vLr', 'lr'], ['vWeightDecay', 'weightDecay'], ['stopLoss', 'stopLoss']];
+
+/**
+ * Checks up front that a method (fact editor or unlearning objective) has the preset, so a run at
+ * `--preset paper` before the paper presets exist stops at once with the registry's message.
+ */
+export function checkPreset(c, method, preset, kind = 'edit') {
+  const d = kind === 'edit' ? c.factEditor(method).descriptor : c.objectiveDescriptor(method);
+  try {
+    c.presetOf(d, preset);
+  } catch (e) {
+    console.error(`error: ${e.message}. ${e.data?.hint ?? ''}`);
+    process.exit(2);
+  }
+}
 
 /** `name=method{json}` → {name, method, settings}. */
 export function parseSpec(spec) {
@@ -40,6 +61,7 @@ export function parseSpec(spec) {
  */
 export function editorFor(c, spec, preset) {
   const d = c.factEditor(spec.method).descriptor;
+  checkPreset(c, spec.method, preset);
   const known = new Set(d.settings.map((s) => s.name));
   const unknown = Object.keys(spec.settings).filter((k) => !known.has(k));
   const direct = unknown.length > 0;
@@ -51,9 +73,16 @@ export function editorFor(c, spec, preset) {
     direct,
     async compute(model, stack, requests) {
       if (!direct) return (await c.computeFactEdit(spec.method, model, stack, requests, { ...spec.settings, preset })).edit;
-      const hparams = Object.fromEntries(Object.entries(spec.settings).filter(([k]) => !known.has(k) || DIKE_DIRECT.includes(k)));
-      const { layer, krd } = spec.settings;
-      return (await c.computeDike(model, stack, requests[0], { layer, krd, hparams })).edit;
+      // As factEditors.ts's DiKE entry calls computeDike today (the preset's values resolved, its
+      // v* settings mapped to hparams), plus the direct hparams. A preset rule that the entry's code
+      // applies from run.preset is not applied here.
+      const specs = d.settings.filter((x) => !['subject', 'prompt', 'target'].includes(x.name));
+      const s = c.resolveSettings(specs, c.pick(specs, spec.settings), { layers: model.dims.layers }, c.presetOf(d, preset).values);
+      const hparams = Object.fromEntries(Object.entries(spec.settings).filter(([k]) => DIKE_DIRECT.includes(k)));
+      for (const [name, key] of V_STAR) if (s[name] !== undefined) hparams[key] = s[name];
+      if (s.lambda) hparams.lambda = s.lambda;
+      const o = { layer: s.layer, krd: s.krd, lti: s.lti, corpus: s.corpus, samples: s.samples, seed: s.seed, hparams };
+      return (await c.computeDike(model, stack, requests[0], o)).edit;
     },
   };
 }
