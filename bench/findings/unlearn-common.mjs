@@ -3,8 +3,9 @@
 //
 // A forget set: --people random people (seeded; none of the hazards' or the tuning's material),
 // the first training question of each of their --relations facts ("Question: …\nAnswer:", form
-// qa). Retain: 200 question-form facts of other people (seeded), as the issue's measurement;
-// unrelated: the model's eval/unlearn/unrelated.jsonl without the set's people. After training,
+// qa). Retain: 200 question-form facts of other people (seeded; none of the people the unrelated
+// facts measure), as the issue's measurement; unrelated: the model's eval/unlearn/unrelated.jsonl
+// without the set's people. After training,
 // on the model with the edit (teacher-forced top-1, every answer token):
 //   forget        the trained questions (the job's forgetTop1) and whether training reached the
 //                 stop criterion (stoppedBy 'early-stop') within the step limit;
@@ -34,11 +35,13 @@ export function drawSet(w, modelDir, { seed, k, people, relations, dir }) {
   const q = (s, r, form, split) => w.prompts.filter((p) => p.subject === s && p.relation === r && p.form === form && p.split === split);
   const facts = chosen.flatMap((s) => relations.filter((r) => w.obj(s, r) !== undefined).map((r) => ({ s, r })));
   const forget = facts.map(({ s, r }) => ({ ...q(s, r, 'question', 'train')[0], form: 'qa' }));
-  const others = everyone.filter((s) => !inSet.has(s));
-  const retainFacts = sample(others.flatMap((s) => PERSON_RELATIONS.map((r) => ({ s, r }))), 200, rand);
-  const retain = retainFacts.map(({ s, r }) => ({ ...q(s, r, 'question', 'train')[0], form: 'qa' })).filter((x) => x.prompt);
   const unrelatedAll = fs.readFileSync(path.join(modelDir, 'eval', 'unlearn', 'unrelated.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const unrelated = unrelatedAll.filter((u) => !inSet.has(u.subject));
+  // Retain: other people, none of whom the unrelated facts measure (training on them would flatter "unrelated").
+  const measured = new Set(unrelatedAll.map((u) => u.subject));
+  const others = everyone.filter((s) => !inSet.has(s) && !measured.has(s));
+  const retainFacts = sample(others.flatMap((s) => PERSON_RELATIONS.map((r) => ({ s, r }))), 200, rand);
+  const retain = retainFacts.map(({ s, r }) => ({ ...q(s, r, 'question', 'train')[0], form: 'qa' })).filter((x) => x.prompt);
   fs.mkdirSync(dir, { recursive: true });
   const files = { forget: path.join(dir, 'forget.jsonl'), retain: path.join(dir, 'retain.jsonl'), unrelated: path.join(dir, 'unrelated.jsonl') };
   jsonl(files.forget, forget);
