@@ -29,7 +29,7 @@ export function trainingSettings(): SettingSpec[] {
     { name: 'retain', type: 'file', doc: 'facts to keep (JSONL of {prompt, answer})', fromCheckpoint: 'eval/unlearn/retain.jsonl beside the model' },
     { name: 'unrelated', type: 'file', doc: 'unrelated facts (JSONL of {prompt, answer}) whose top-1 is measured before and after', fromCheckpoint: 'eval/unlearn/unrelated.jsonl beside the model, when it has one' },
     { name: 'forms', type: 'strings', doc: 'train only on these forms of the forget material (qa, cloze, adversarial, mcq, tf, passage, …)' },
-    { name: 'layers', type: 'layers', doc: 'layers whose MLP output projection gets the LoRA pair', fromCheckpoint: 'every layer (RMU: its layer and the two below)' },
+    { name: 'layers', type: 'layers', doc: 'layers whose MLP output projection gets the LoRA pair', fromCheckpoint: 'every layer (RMU: its layer and the two below; paper preset: every layer up to it)' },
     { name: 'rank', type: 'int', min: 1, max: 4096, doc: 'rank of the LoRA pair (at most d_model)', fromCheckpoint: `${UNLEARN_DEFAULTS.rank} (paper preset: d_model, full rank)` },
     { name: 'steps', type: 'int', min: 1, max: 1_000_000, doc: 'training steps at most', fromCheckpoint: `${UNLEARN_DEFAULTS.steps}, or epochs × ⌈forget items / batchSize⌉ when epochs is set` },
     { name: 'epochs', type: 'int', min: 1, max: 10_000, doc: 'passes over the forget items; sets steps = epochs × ⌈forget items / batchSize⌉ when steps is not given' },
