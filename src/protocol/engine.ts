@@ -119,7 +119,7 @@ export interface EngineRequests {
 export interface UnlearnParams {
   /** A training objective of the registry ('registry/describe''s objectives, by id). */
   method: string;
-  /** The objective's preset (default: its default preset, `tuned`). */
+  /** The objective's preset, `tuned` or `paper` (default: its default preset, `tuned`). */
   preset?: string;
   /** Absolute path: a JSONL file of {prompt, answer} records, or an ORT target folder (Target/<n>_<Name>/). */
   forget: string;
@@ -145,6 +145,18 @@ export interface UnlearnParams {
   uipe?: number;
   /** Stop once the forget items' top-1 accuracy is below this (0…1); 0 = run every step. */
   stopBelow?: number;
+  /** The loss variants and trainer settings of the `paper` preset (docs/methods/unlearn.md "Presets"). */
+  epochs?: number;
+  batchSize?: number;
+  warmupEpochs?: number;
+  schedule?: 'constant' | 'linear' | 'cosine';
+  weightDecay?: number;
+  lossMean?: 'item' | 'token';
+  dpoScale?: 'unit' | 'twoOverBeta';
+  idkAnswers?: boolean;
+  rmuLayer?: number;
+  rmuCoef?: number;
+  rmuTokens?: 'all' | 'answer';
   /** Seed of the initialisation and batching. */
   seed?: number;
   label?: string;

@@ -93,7 +93,7 @@ describe('unlearning: mechedit unlearn and unlearn/run', () => {
       // About the forget file (the error names it): the CLI keeps the neutral field, as for any field of a file.
       { what: 'a form the file lacks', field: 'forms', cliField: 'forms', flags: ['--forms', 'tf'], params: { forms: ['tf'] } },
       { what: 'a retain weight without retain data on a model that has none', field: 'retain', flags: ['--retain-weight', '5'], params: { retainWeight: 5 }, model: bare },
-      { what: 'an unknown preset', field: 'preset', flags: ['--preset', 'paper'], params: { preset: 'paper' } },
+      { what: 'an unknown preset', field: 'preset', flags: ['--preset', 'wmdp'], params: { preset: 'wmdp' } },
     ];
     for (const k of cases) {
       const m = k.model ?? modelDir;

@@ -61,7 +61,7 @@ test('unlearn/run refuses bad parameters by field before reading or training, an
   await assert.rejects(bad({ lr: 11 }), refused('lr'));
   await assert.rejects(bad({ seed: -1 }), refused('seed'));
   await assert.rejects(bad({ rank: 999 }), refused('rank', (e) => /above d_model/.test(e.message)));
-  await assert.rejects(bad({ preset: 'paper' }), refused('preset'));
+  await assert.rejects(bad({ preset: 'wmdp' }), refused('preset'));
   await assert.rejects(bad({ forms: ['tf'] }), refused('forms', (e) => /no tf items/.test(e.message) && e.data.file === forget));
   await assert.rejects(bad({ steps: 0 }), refused('steps'));
   await assert.rejects(bad({ steps: 2.5 }), refused('steps'));

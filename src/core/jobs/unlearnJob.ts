@@ -124,7 +124,10 @@ function trainerSettings(c: CheckedUnlearnInput): UnlearnSettings {
   const out: UnlearnSettings = {
     method: c.method, layers: s.layers as number[] | undefined, rank: s.rank as number, steps: s.steps as number, lr: s.lr as number,
     retainWeight: s.retainWeight as number, beta: s.beta as number, stopBelow: s.stopBelow as number, uipe: s.uipe as number,
-    seed: s.seed as number, label: s.label as string | undefined,
+    seed: s.seed as number, label: s.label as string | undefined, preset: c.preset,
+    epochs: s.epochs as number, batchSize: s.batchSize as number, warmupEpochs: s.warmupEpochs as number, weightDecay: s.weightDecay as number,
+    schedule: s.schedule as UnlearnSettings['schedule'], lossMean: s.lossMean as UnlearnSettings['lossMean'], dpoScale: s.dpoScale as UnlearnSettings['dpoScale'],
+    idkAnswers: s.idkAnswers as boolean, rmuLayer: s.rmuLayer as number, rmuCoef: s.rmuCoef as number, rmuTokens: s.rmuTokens as UnlearnSettings['rmuTokens'],
   };
   for (const k of Object.keys(out) as (keyof UnlearnSettings)[]) if (out[k] === undefined) delete out[k];
   return out;

@@ -8,15 +8,15 @@
 
 import type { EditStack } from '../edits/stack';
 import { newEditId, type Edit, type EditTargetJson } from '../edits/editFile';
-import { tapName, type EditModule } from '../graph/taps';
-import { gradName } from '../graph/trainLoss';
-import type { EditKey, EditTensors, LoadedModel } from '../runtime/model';
+import type { EditModule } from '../graph/taps';
+import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import { train, type CurvePoint, type Param, type StopReason, type TrainResult } from './trainer';
 import type { TrainItem, UnlearnMaterial } from './unlearnData';
 import { makeRow, type Row } from './rows';
 import { scoreRows, summarise } from './score';
-import { rmuStepFeeds, tokenStepFeeds, type ForgetRows, type StepFeeds } from './objectives';
+import type { DpoScale, LossMean } from './objectives';
+import { IDK_ANSWERS, initFactors, objectiveSetup, stepLossAndGrads, withFactors, type Factor } from './unlearnStep';
 import { ortPrompt } from './ortItems';
 import { mulberry32 as rng } from '../runtime/run';
 
@@ -31,8 +31,25 @@ export interface UnlearnSettings {
   module?: EditModule;
   rank?: number;
   steps?: number;
+  /** When given and `steps` is not: steps = epochs × ⌈forget items / batchSize⌉. */
+  epochs?: number;
   lr?: number;
   batchSize?: number;
+  /** Linear warm-up over ⌊warmupEpochs × forget items / batchSize⌋ steps (open-unlearning's warmup_epochs). */
+  warmupEpochs?: number;
+  schedule?: 'constant' | 'linear' | 'cosine';
+  /** AdamW's decoupled weight decay on U and V. */
+  weightDecay?: number;
+  /** NLL and RMU terms: a mean over items of per-item token means, or one mean over all tokens (objectives.ts). */
+  lossMean?: LossMean;
+  /** DPO: the loss scale, 1 or open-unlearning's 2/β. */
+  dpoScale?: DpoScale;
+  /** RT, DPO: a random "I don't know" answer per item and step (IDK_ANSWERS) instead of one refusal. */
+  idkAnswers?: boolean;
+  /** RMU: steer every position, or the answer tokens only. */
+  rmuTokens?: 'all' | 'answer';
+  /** The preset the settings came from: 'paper' applies its transfer rules to rank, layers and rmuLayer when they are not given. */
+  preset?: string;
   seed?: number;
   /** Weight of the retain term (GradDiff, NPO + retain, RMU's α). 0 = no retain term. */
   retainWeight?: number;
@@ -80,6 +97,12 @@ export const UNLEARN_DEFAULTS = {
   module: 'mlp.out' as EditModule,
   steps: 100,
   /** Per method: the bundled model's working values (bench/ort-forms.mjs). */
+  schedule: 'constant' as const,
+  weightDecay: 0,
+  warmupEpochs: 0,
+  dpoScale: 'unit' as DpoScale,
+  idkAnswers: false,
+  rmuTokens: 'all' as const,
   lr: { ga: 1e-3, graddiff: 2e-3, npo: 2e-3, rt: 1e-3, dpo: 5e-3, rmu: 1e-2 } as Record<UnlearnMethod, number>,
   batchSize: 16,
   seed: 1,
@@ -91,14 +114,24 @@ export const UNLEARN_DEFAULTS = {
   rmuScale: 3,
 };
 
+/** The tuned preset's averaging: per item for the token objectives, over all tokens for RMU. */
+export const tunedLossMean = (m: UnlearnMethod): LossMean => (m === 'rmu' ? 'token' : 'item');
+
+/** The paper preset's transfer rules (objectives.ts documents them): RMU's layer at open-unlearning's 7/16 of the depth. */
+export const paperRmuLayer = (layers: number): number => Math.floor((7 * layers) / 16);
+
 const METHOD_NAMES: Record<UnlearnMethod, string> = { ga: 'GA', graddiff: 'GradDiff', npo: 'NPO', rt: 'RT', dpo: 'DPO', rmu: 'RMU' };
 
 /** The settings with every default filled in, as recorded in the edit's hparams. */
-export function resolveSettings(model: LoadedModel, s: UnlearnSettings): Required<Omit<UnlearnSettings, 'budgetMs' | 'rmuCoef' | 'label'>> & Pick<UnlearnSettings, 'budgetMs' | 'rmuCoef' | 'label'> {
+type Optional = 'budgetMs' | 'rmuCoef' | 'label' | 'epochs' | 'preset';
+export type ResolvedUnlearn = Required<Omit<UnlearnSettings, Optional>> & Pick<UnlearnSettings, Optional>;
+
+export function resolveSettings(model: LoadedModel, s: UnlearnSettings): ResolvedUnlearn {
   if (!(UNLEARN_METHODS as readonly string[]).includes(s.method)) throw badInput(`Unknown unlearning method "${s.method}"`, { field: 'method', hint: `Use one of ${UNLEARN_METHODS.join(', ')}.` });
   const L = model.dims.layers;
-  const rmuLayer = s.rmuLayer ?? Math.max(Math.min(2, L - 1), Math.round(L / 4));
-  const layers = s.layers ?? (s.method === 'rmu' ? [rmuLayer - 2, rmuLayer - 1, rmuLayer].filter((l) => l >= 0) : Array.from({ length: L }, (_, l) => l));
+  const paper = s.preset === 'paper';
+  const rmuLayer = s.rmuLayer ?? (paper ? paperRmuLayer(L) : Math.max(Math.min(2, L - 1), Math.round(L / 4)));
+  const layers = s.layers ?? (s.method === 'rmu' ? (paper ? Array.from({ length: rmuLayer + 1 }, (_, l) => l) : [rmuLayer - 2, rmuLayer - 1, rmuLayer].filter((l) => l >= 0)) : Array.from({ length: L }, (_, l) => l));
   if (layers.length === 0 || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= L) || new Set(layers).size !== layers.length) {
     throw badInput(`Layers must be distinct whole numbers in 0…${L - 1}, got [${layers}]`, { field: 'layers' });
   }
@@ -115,14 +148,26 @@ export function resolveSettings(model: LoadedModel, s: UnlearnSettings): Require
   if (!Number.isFinite(uipe) || uipe < 0) throw badInput(`UIPE's α must be ≥ 0, got ${s.uipe}`, { field: 'uipe' });
   const stopBelow = s.stopBelow ?? UNLEARN_DEFAULTS.stopBelow;
   if (!Number.isFinite(stopBelow) || stopBelow < 0 || stopBelow > 1) throw badInput(`stopBelow is a fraction in 0…1, got ${s.stopBelow}`, { field: 'stopBelow' });
+  const weightDecay = s.weightDecay ?? UNLEARN_DEFAULTS.weightDecay;
+  const warmupEpochs = s.warmupEpochs ?? UNLEARN_DEFAULTS.warmupEpochs;
+  if (!(weightDecay >= 0) || !(warmupEpochs >= 0)) throw badInput('weightDecay and warmupEpochs must be ≥ 0', { field: weightDecay >= 0 ? 'warmupEpochs' : 'weightDecay' });
   return {
     method: s.method,
     layers: [...layers].sort((a, b) => a - b),
     module: s.module ?? UNLEARN_DEFAULTS.module,
-    rank: positive(s.rank, 'rank', UNLEARN_DEFAULTS.rank, true),
+    rank: positive(s.rank, 'rank', paper ? model.dims.dModel : UNLEARN_DEFAULTS.rank, true),
     steps: positive(s.steps, 'steps', UNLEARN_DEFAULTS.steps, true),
+    epochs: s.epochs === undefined ? undefined : positive(s.epochs, 'epochs', 1, true),
     lr: positive(s.lr, 'lr', UNLEARN_DEFAULTS.lr[s.method]),
     batchSize: positive(s.batchSize, 'batchSize', UNLEARN_DEFAULTS.batchSize, true),
+    warmupEpochs,
+    schedule: s.schedule ?? UNLEARN_DEFAULTS.schedule,
+    weightDecay,
+    lossMean: s.lossMean ?? tunedLossMean(s.method),
+    dpoScale: s.dpoScale ?? UNLEARN_DEFAULTS.dpoScale,
+    idkAnswers: s.idkAnswers ?? UNLEARN_DEFAULTS.idkAnswers,
+    rmuTokens: s.rmuTokens ?? UNLEARN_DEFAULTS.rmuTokens,
+    preset: s.preset,
     seed: s.seed ?? UNLEARN_DEFAULTS.seed,
     retainWeight,
     beta: positive(s.beta, 'beta', UNLEARN_DEFAULTS.beta),
@@ -134,47 +179,6 @@ export function resolveSettings(model: LoadedModel, s: UnlearnSettings): Require
     uipe,
     label: s.label,
   };
-}
-
-interface Factor {
-  key: EditKey;
-  layer: number;
-  module: EditModule;
-  out: number;
-  in: number;
-  U: Float32Array;
-  V: Float32Array;
-}
-
-/** LoRA's initialisation: V ~ U(−1/√d_in, 1/√d_in) (kaiming-uniform with a = √5), U = 0. */
-function initFactors(model: LoadedModel, layers: number[], module: EditModule, rank: number, seed: number): Factor[] {
-  const rand = rng(seed ^ 0x5eed);
-  return layers.map((layer) => {
-    const w = module === 'mlp.out' ? model.plan.blocks[layer].down : model.plan.blocks[layer].o;
-    const bound = 1 / Math.sqrt(w.in);
-    const V = Float32Array.from({ length: rank * w.in }, () => (2 * rand() - 1) * bound);
-    return { key: `${layer}:${module}` as EditKey, layer, module, out: w.out, in: w.in, U: new Float32Array(rank * w.out), V };
-  });
-}
-
-/** θ₀'s edit inputs with the factors appended (U scaled by `strength`) on their modules. */
-function withFactors(base: ReadonlyMap<EditKey, EditTensors>, factors: Factor[], rank: number, strength = 1): Map<EditKey, EditTensors> {
-  const edits = new Map(base);
-  for (const f of factors) {
-    const e0 = base.get(f.key);
-    const r0 = e0?.rank ?? 0;
-    const U = new Float32Array((r0 + rank) * f.out);
-    const V = new Float32Array((r0 + rank) * f.in);
-    if (e0) {
-      U.set(e0.U);
-      V.set(e0.V);
-    }
-    if (strength === 1) U.set(f.U, r0 * f.out);
-    else for (let i = 0; i < f.U.length; i++) U[r0 * f.out + i] = strength * f.U[i];
-    V.set(f.V, r0 * f.in);
-    edits.set(f.key, { rank: r0 + rank, U, V });
-  }
-  return edits;
 }
 
 function rowsOf(model: LoadedModel, items: TrainItem[], answer?: (i: TrainItem) => string): Row[] {
@@ -192,43 +196,8 @@ const sample = <T>(items: T[], n: number, seed: number): T[] => {
   return idx.slice(0, n).sort((a, b) => a - b).map((i) => items[i]);
 };
 
-/**
- * RMU's step feeds: c = rmuScale × the forget tokens' mean ‖h_L‖ under θ₀ (unless given), a
- * seeded random direction of that norm as the forget target, θ₀'s activations as the retain
- * target (`retainRows` empty when there is no retain term).
- */
-async function rmuSetup(base: LoadedModel, hp: ReturnType<typeof resolveSettings>, answerRows: Row[], retainRows: Row[], trainedModules: string[]) {
-  const L = hp.rmuLayer;
-  const tap = tapName(L, 'resid_post');
-  const d = base.dims.dModel;
-  const acts = async (rows: Row[]): Promise<Float32Array[]> => {
-    const out: Float32Array[] = [];
-    for (const r of rows) {
-      const a = await base.run({ taps: [tap], layers: L + 1 }, base.makeBatch([r.ids]));
-      out.push(Float32Array.from(a[tap].data as Float32Array));
-    }
-    return out;
-  };
-  // c: a multiple of the forget tokens' mean ‖h_L‖ under θ₀ (WMDP's 6.5 is for 7B models' scale).
-  const fa = await acts(answerRows);
-  let norm = 0;
-  let count = 0;
-  for (const a of fa) for (let s = 0; s < a.length / d; s++) {
-    norm += Math.hypot(...a.subarray(s * d, (s + 1) * d));
-    count++;
-  }
-  const rmuCoef = hp.rmuCoef ?? UNLEARN_DEFAULTS.rmuScale * (norm / count);
-  const rand = rng(hp.seed ^ 0xc0ffee);
-  const u = Float32Array.from({ length: d }, () => rand());
-  const un = Math.hypot(...u);
-  const direction = u.map((x) => (x / un) * rmuCoef);
-  const retainRef = (await acts(retainRows)).map((ref, i) => ({ row: retainRows[i], ref }));
-  const step = (f: number[], r: number[]) => rmuStepFeeds(base, f.map((i) => answerRows[i]), r.map((i) => retainRef[i]), { direction, retainWeight: hp.retainWeight });
-  return { step, options: { train: { modules: trainedModules, rmu: L } }, rmuCoef };
-}
-
 /** The trained factors as an edit (method "unlearn"), U at `strength` (UIPE), with the settings, the material and the training record. */
-function unlearnEdit(base: LoadedModel, hp: ReturnType<typeof resolveSettings>, material: UnlearnMaterial, factors: Factor[], t: { refusal: string; rmuCoef?: number; strength: number; figures: UnlearnResult['figures']; result: TrainResult }): Edit {
+function unlearnEdit(base: LoadedModel, hp: ResolvedUnlearn, material: UnlearnMaterial, factors: Factor[], t: { refusal: string; rmuCoef?: number; steps: number; warmup: number; strength: number; figures: UnlearnResult['figures']; result: TrainResult }): Edit {
   const method = hp.method;
   const { strength, result } = t;
   const label = hp.label ?? `Unlearn (${METHOD_NAMES[method]}${hp.uipe ? ` + UIPE α=${hp.uipe}` : ''}): ${material.name}${material.forms.length ? ` [${material.forms.join(', ')}]` : ''}`;
@@ -243,7 +212,7 @@ function unlearnEdit(base: LoadedModel, hp: ReturnType<typeof resolveSettings>, 
       targets,
       vectors: '',
       request: { forget: material.name, forms: material.forms, sources: material.sources, forgetItems: material.forget.length, retainItems: material.retain.length, refusal: method === 'rt' || method === 'dpo' ? t.refusal : undefined },
-      hparams: { ...hp, label: undefined, refusal: undefined, rmuCoef: t.rmuCoef, schedule: 'constant', clip: 1, optimizer: 'AdamW(0.9, 0.999, eps 1e-8, wd 0)' },
+      hparams: { ...hp, label: undefined, refusal: undefined, rmuCoef: t.rmuCoef, steps: t.steps, warmup: t.warmup, clip: 1, optimizer: `AdamW(0.9, 0.999, eps 1e-8, wd ${hp.weightDecay})` },
       training: { objective: method, stoppedBy: result.stoppedBy, steps: result.steps, ms: Math.round(result.ms), figures: t.figures, curve: result.curve },
       created: new Date().toISOString(),
     },
@@ -273,47 +242,33 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
 
   const trainedModules = hp.layers.map((l) => `${l}:${hp.module}`);
   const factors = initFactors(base, hp.layers, hp.module, hp.rank, hp.seed);
-  const view = (strength = 1) => base.withEdits(withFactors(base.edits, factors, hp.rank, strength));
+  const view = (strength = 1) => base.withEdits(withFactors(base.edits, factors, strength));
+  const answers = method === 'rt' || method === 'dpo' ? (hp.idkAnswers ? IDK_ANSWERS : [refusal]) : [];
+  const refusalRows = answers.length ? material.forget.map((it) => answers.map((a) => rowsOf(base, [it], () => a)[0])) : undefined;
+  const setup = await objectiveSetup(base, { ...hp, rmuScale: UNLEARN_DEFAULTS.rmuScale }, { answers: answerRows, answersRef: answersBefore.map((s) => s.seq), retain: retainRows, refusals: refusalRows }, trainedModules);
 
-  let step: (forget: number[], retain: number[]) => StepFeeds;
-  let options: { train: { modules: string[]; rmu?: number } };
-  let rmuCoef: number | undefined;
-  if (method === 'rmu') {
-    ({ step, options, rmuCoef } = await rmuSetup(base, hp, answerRows, needsRetain ? retainRows : [], trainedModules));
-  } else {
-    const refusalRows = method === 'rt' || method === 'dpo' ? rowsOf(base, material.forget, () => refusal) : undefined;
-    const refAnswer = method === 'npo' || method === 'dpo' ? answersBefore.map((s) => s.seq) : undefined;
-    const refRefusal = method === 'dpo' ? (await scoreRows(base, refusalRows!)).map((s) => s.seq) : undefined;
-    const forget: ForgetRows[] = answerRows.map((answer, i) => ({ answer, refusal: refusalRows?.[i], refAnswer: refAnswer?.[i] ?? 0, refRefusal: refRefusal?.[i] ?? 0 }));
-    step = (f, r) => tokenStepFeeds(base, method, f.map((i) => forget[i]), r.map((i) => retainRows[i]), { beta: hp.beta, retainWeight: hp.retainWeight });
-    options = { train: { modules: trainedModules } };
-  }
-
-  const params: Param[] = factors.flatMap((f) => [{ name: `${f.key}.U`, value: f.U, decay: false }, { name: `${f.key}.V`, value: f.V, decay: false }]);
+  // Paper preset: epochs over the forget items (steps = epochs × ⌈F / batch⌉), warm-up in epochs.
+  const perEpoch = Math.ceil(answerRows.length / hp.batchSize);
+  const steps = settings.steps === undefined && hp.epochs !== undefined ? hp.epochs * perEpoch : hp.steps;
+  const warmup = Math.floor((hp.warmupEpochs * answerRows.length) / hp.batchSize);
+  const decay = hp.weightDecay > 0;
+  const params: Param[] = factors.flatMap((f) => [{ name: `${f.key}.U`, value: f.U, decay }, { name: `${f.key}.V`, value: f.V, decay }]);
   const result = await train(params, {
-    steps: hp.steps, lr: hp.lr, weightDecay: 0, betas: [0.9, 0.999], eps: 1e-8, warmup: 0, schedule: 'constant', clip: 1,
+    steps, lr: hp.lr, weightDecay: hp.weightDecay, betas: [0.9, 0.999], eps: 1e-8, warmup, schedule: hp.schedule, clip: 1,
     batchSizes: [hp.batchSize, hp.batchSize], seed: hp.seed, budgetMs: hp.budgetMs,
   }, {
     pools: [answerRows.length, retainRows.length],
     isCancelled: run.isCancelled,
-    compute: async ([f, r]) => {
-      const s = step(f, r);
-      const m = view();
-      const out = await m.run(options, s.batch, s.feeds);
-      const grads = factors.flatMap((fac) => {
-        const r0 = base.edits.get(fac.key)?.rank ?? 0;
-        const gU = out[gradName(fac.layer, fac.module, 'U')].data as Float32Array;
-        const gV = out[gradName(fac.layer, fac.module, 'V')].data as Float32Array;
-        return [gU.slice(r0 * fac.out), gV.slice(r0 * fac.in)];
-      });
-      return { loss: Number(out.loss.data[0]), grads };
+    compute: async ([f, r], k) => {
+      const { loss, grads } = await stepLossAndGrads(base, factors, setup, f, r, k);
+      return { loss, grads };
     },
     // After each update: the forget items' top-1 on the model with the factors so far.
     earlyStop: async (p) => {
       const now = summarise(await scoreRows(view(), answerRows));
       p.metrics.forgetTop1 = now.top1;
       p.metrics.forgetProb = now.prob;
-      run.onStep?.({ ...p, steps: hp.steps });
+      run.onStep?.({ ...p, steps });
       await run.probe?.(view(), p.step);
       return now.top1 < hp.stopBelow;
     },
@@ -326,6 +281,6 @@ export async function computeUnlearn(stack: EditStack, material: UnlearnMaterial
     retainTop1: [before.retain.top1, summarise(await scoreRows(after, retainProbe)).top1] as [number, number],
   };
   const ms = performance.now() - t0;
-  const edit = unlearnEdit(base, hp, material, factors, { refusal, rmuCoef, strength, figures, result });
+  const edit = unlearnEdit(base, hp, material, factors, { refusal: hp.idkAnswers && answers.length ? `${answers.length} IDK answers` : refusal, rmuCoef: setup.rmuCoef, steps, warmup, strength, figures, result });
   return { edit, curve: result.curve, stoppedBy: result.stoppedBy, ms, figures };
 }
