@@ -28,6 +28,20 @@ process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-edi
 const TOL = 1e-4;
 
 interface Wire { dims: number[]; data: string }
+/** One v* run of the fixture (tools/edit_golden.py vstar_case). */
+interface VStarCase {
+  rows: number[][];
+  lookups: number[];
+  nll: [number, number, number][];
+  targets: number;
+  hparams: { layer: number; init: 'mlp_out' | 'resid_post'; lr: number; weightDecay: number; clamp: number; klFactor: number };
+  steps: number;
+  losses: number[];
+  vInit: Wire;
+  delta: Wire;
+  deltaMechKl: Wire;
+  klFormDifference: number;
+}
 const golden = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'edits.json'), 'utf8'));
 
 function unwire(w: Wire): Float64Array {
@@ -111,32 +125,37 @@ for (const c of golden.cases) {
       check('ROME', 'ΔW', outerSum([U], [u]), unwire(r.dW));
     });
 
-    const v = c.vstar;
-    const vstarProblem = async (): Promise<VStarProblem> => {
-      const P = v.rows.length - 1;
-      const klTeacher = (await distributions(model, 0, [v.rows[P]], [{ row: 0, pos: v.lookups[P] }])).kl;
-      return {
-        layer: 0, rows: v.rows, lookups: v.lookups, init: 'mlp_out', klTeacher,
-        nll: v.nll.map(([row, pos, target]: number[]) => ({ row, pos, target, weight: 1 / (P * v.targets) })),
-        kl: [{ row: P, pos: v.lookups[P], weight: v.hparams.klFactor }],
+    // v*: ROME's loop (δ on the MLP output at layer 0, clamp 4), MEMIT's z (δ on the residual after the
+    // last MEMIT layer, clamp 0.75), and ROME's with clamp 0.5; at 20 steps the clamp acts in the last two.
+    const vstars: [string, VStarCase][] = [['ROME v*', c.vstar], ['MEMIT z', c.vstarMemit], ['ROME v* clamp 0.5', c.vstarClamped]];
+    for (const [what, v] of vstars) {
+      const h = v.hparams;
+      const runVstar = async () => {
+        const P = v.rows.length - 1;
+        const klTeacher = (await distributions(model, h.layer, [v.rows[P]], [{ row: 0, pos: v.lookups[P] }])).kl;
+        const problem: VStarProblem = {
+          layer: h.layer, rows: v.rows, lookups: v.lookups, init: h.init, klTeacher,
+          nll: v.nll.map(([row, pos, target]) => ({ row, pos, target, weight: 1 / (P * v.targets) })),
+          kl: [{ row: P, pos: v.lookups[P], weight: h.klFactor }],
+        };
+        return optimiseDelta(model, problem, { steps: v.steps, lr: h.lr, weightDecay: h.weightDecay, clamp: h.clamp, stopLoss: 0 });
       };
-    };
-    const runVstar = async () => optimiseDelta(model, await vstarProblem(), { steps: v.steps, lr: v.hparams.lr, weightDecay: v.hparams.weightDecay, clamp: v.hparams.clamp, stopLoss: 0 });
 
-    test(`ROME v*: δ after ${golden.vstarSteps} steps (Adam lr 0.5, clamp 4, KL 0.0625, weight decay 0.5), KL as MechEdit's graph takes it`, async () => {
-      const res = await runVstar();
-      check('ROME v*', 'v_init', res.vInit, unwire(v.vInit));
-      assert.ok(Math.abs(res.steps[0].loss - v.losses[0]) <= TOL * v.losses[0], `ROME v*: first loss ${res.steps[0].loss} vs the reference's ${v.losses[0]}`);
-      check('ROME v* (KL(p_init ‖ p_edit))', 'δ', res.delta, unwire(v.deltaMechKl));
-    });
+      test(`${what}: δ after ${v.steps} steps (layer ${h.layer}, Adam lr ${h.lr}, clamp ${h.clamp}, KL ${h.klFactor}, weight decay ${h.weightDecay}), KL as MechEdit's graph takes it`, async () => {
+        const res = await runVstar();
+        check(what, 'v_init', res.vInit, unwire(v.vInit));
+        assert.ok(Math.abs(res.steps[0].loss - v.losses[0]) <= TOL * v.losses[0], `${what}: first loss ${res.steps[0].loss} vs the reference's ${v.losses[0]}`);
+        check(`${what} (KL(p_init ‖ p_edit))`, 'δ', res.delta, unwire(v.deltaMechKl));
+      });
 
-    // The reference (kmeng01/rome compute_v, kmeng01/memit compute_z) calls
-    // kl_div(kl_distr_init, kl_log_probs, log_target=True), which is KL(p_edit ‖ p_init); MechEdit's v*
-    // graph (src/core/graph/loss.ts) takes KL(p_init ‖ p_edit), as METHODS.md writes it.
-    test('ROME v*: δ with the reference\'s KL direction', { todo: `MechEdit's v* KL is KL(p_init ‖ p_edit); the reference's is KL(p_edit ‖ p_init): δ differs by ${v.klFormDifference.toExponential(2)} relative after ${v.steps} steps` }, async () => {
-      const res = await runVstar();
-      check('ROME v* (reference KL)', 'δ', res.delta, unwire(v.delta));
-    });
+      // The reference (kmeng01/rome compute_v, kmeng01/memit compute_z) calls
+      // kl_div(kl_distr_init, kl_log_probs, log_target=True), which is KL(p_edit ‖ p_init); MechEdit's v*
+      // graph (src/core/graph/loss.ts) takes KL(p_init ‖ p_edit), as METHODS.md writes it.
+      test(`${what}: δ with the reference's KL direction`, { todo: `MechEdit's v* KL is KL(p_init ‖ p_edit), the reference's KL(p_edit ‖ p_init): δ differs by ${v.klFormDifference.toExponential(2)} relative after ${v.steps} steps` }, async () => {
+        const res = await runVstar();
+        check(`${what} (reference KL)`, 'δ', res.delta, unwire(v.delta));
+      });
+    }
 
     test('MEMIT: keys, residuals spread R / (L − i) recomputed per layer, ΔW_i = R_i K_iᵀ (λC + K_iK_iᵀ)⁻¹', async () => {
       const m = c.memit;
