@@ -38,8 +38,10 @@ Per model (gpt2-tiny, llama-gqa, models/default), with tools/reference.py's mode
   rocr      x = (P (K Kᵀ + C_prev) + λ I)⁻¹ P Σ_j k_j (identity regulariser, with and without P)
             and x = (K Kᵀ + C_prev + λ C)⁻¹ Σ_j k_j (covariance), K the keys of 3 templates;
   dike      (bundled model, krd-L0.safetensors): U = (I + W3ᵀW3)⁻¹ W5 δ, V = (λ C + k kᵀ)⁻¹ k for a
-            given δ, and the KRD's L_ctr (InfoNCE) and L_recon with their gradients by autograd on
-            6 samples of real (h_s, h_r), 3 subjects.
+            given δ, and the KRD's L_ctr (InfoNCE), L_recon and L_con (NLL of the object with h_s
+            replaced by z_r, and of the subject's other fact with h_s := z_u, the model above layer 0)
+            with the gradient of L_ctr + α L_con + β L_recon by autograd, on 6 facts of 3 subjects
+            (a birthplace and another relation each, from facts.jsonl).
 Wire format of a tensor: {"dims", "data": base64 of little-endian float32, C order}.
 """
 
@@ -341,6 +343,46 @@ def krd_losses(W, h, q, groups, tau, beta):
     return ctr, recon, ctr + beta * recon
 
 
+def krd_facts():
+    facts = [json.loads(l) for l in open(os.path.join(ROOT, "models", "default", "facts.jsonl"))]
+    out, subjects = [], []
+    for f in facts:
+        if f["form"] == "declarative" and f["prompt"].startswith(f["subject"] + " ") and f["subject"] not in subjects:
+            other = [g for g in facts if g["subject"] == f["subject"] and g["relation"] != f["relation"]
+                     and g["form"] == "declarative" and g["prompt"].startswith(f["subject"] + " ")]
+            if other:
+                subjects.append(f["subject"])
+                out += [f, other[0]]
+        if len(subjects) == 3:
+            return out
+    raise SystemExit("not enough facts for the KRD case")
+
+
+def krd_con(c, enc, con_rows, zr, zu, B):
+    """L_con = Σ over rows of the mean NLL of the row's object with h_s (resid_post of layer 0 at the
+    subject's last token) replaced by z_r (the sample's own fact) or z_u (the subject's other fact), / B."""
+    rows = [enc[j]["ids"] + enc[j]["target"][:-1] for _, _, j in con_rows]
+    S = max(len(r) for r in rows)
+    ids = torch.tensor([r + [0] * (S - len(r)) for r in rows])
+    mask = torch.tensor([[1] * len(r) + [0] * (S - len(r)) for r in rows])
+    with torch.no_grad():
+        out = c.m.forward(ids, mask, lens=False)
+    resid = out["taps"]["blocks.0.resid_post"]
+    hrows = []
+    for r, (i, part, j) in enumerate(con_rows):
+        look = enc[j]["lookup"]
+        z = zr[i] if part == "r" else zu[i]
+        hrows.append(torch.cat([resid[r, :look], z[None], resid[r, look + 1:]]))
+    logits, _ = run_tail(c.m, 0, torch.stack(hrows), mask, out["positions"])
+    lp = torch.log_softmax(logits, -1)
+    con = 0
+    for r, (_, _, j) in enumerate(con_rows):
+        e = enc[j]
+        n = len(e["ids"])
+        con = con - sum(lp[r, n - 1 + k, t] for k, t in enumerate(e["target"])) / (len(e["target"]) * B)
+    return con
+
+
 def dike_case(c, C0):
     W, meta = krd_weights(os.path.join(c.folder, "krd-L0.safetensors"))
     d = W[0].shape[1]
@@ -354,25 +396,38 @@ def dike_case(c, C0):
     r = W[4] @ delta
     U = torch.linalg.solve(torch.eye(d, dtype=F64) + W[2].T @ W[2], r)
     V = torch.linalg.solve(lam * ridged(C0) + torch.outer(k, k), k)
-    # KRD losses on real (h_s, h_r): 3 subjects × 2 prompts.
-    facts = [(r_["subject"], p) for r_ in c.requests[:3] for p in (r_["prompt"], "The home of {} is")]
-    hs, qs, groups = [], [], []
-    for gi, (s, p) in enumerate(facts):
-        ids, look = c.with_subject(p, s)
-        out, _, _ = c.run([ids])
+    # KRD losses on real facts: 3 subjects, each with two facts of different relations (declarative).
+    facts = krd_facts()
+    enc = []
+    for f in facts:
+        ids, look = c.with_subject("{}" + f["prompt"][len(f["subject"]):], f["subject"])
+        enc.append({"ids": ids, "lookup": look, "target": c.enc(" " + f["answer"])})
+    hs, qs = [], []
+    for e in enc:
+        out, _, _ = c.run([e["ids"]])
         x = out["taps"]["blocks.0.resid_post"][0]
-        hs.append(x[look])
-        qs.append(x[len(ids) - 1])
-        groups.append(gi // 2)
+        hs.append(x[e["lookup"]])
+        qs.append(x[len(e["ids"]) - 1])
+    groups = [i // 2 for i in range(len(facts))]
     h, q = f32(torch.stack(hs)), f32(torch.stack(qs))
-    tau, beta = float(meta.get("tau", 0.1)), 1.0
+    tau, beta, alpha = float(meta.get("tau", 0.1)), 1.0, 1.0
     Wg = [w.clone().requires_grad_(True) for w in W]
     ctr, recon, total = krd_losses(Wg, h, q, groups, tau, beta)
-    total.backward()
+    # L_con: per sample, its own fact with h_s := z_r, and the subject's other fact with h_s := z_u.
+    zr = gelu_tanh(h @ Wg[0].T + q @ Wg[1].T)
+    zu = gelu_tanh(h @ Wg[2].T + q @ Wg[3].T)
+    con_rows = [(i, "r", i) for i in range(len(facts))] + [(i, "u", i ^ 1) for i in range(len(facts))]
+    con_rows = [r for i in range(len(facts)) for r in con_rows if r[0] == i]     # per sample: its r row, then its u row
+    con = krd_con(c, enc, con_rows, zr, zu, len(facts))
+    (total + alpha * con).backward()
+    krd = {"facts": [{"subject": f["subject"], "prompt": f["prompt"], "answer": f["answer"]} for f in facts],
+           "ids": [e["ids"] for e in enc], "lookups": [e["lookup"] for e in enc], "targets": [e["target"] for e in enc],
+           "rows": [[i, part, j] for i, part, j in con_rows],
+           "h": wire(h), "q": wire(q), "groups": groups, "tau": tau, "beta": beta, "alpha": alpha,
+           "ctr": float(ctr), "recon": float(recon), "con": float(con), "grads": [wire(w.grad) for w in Wg]}
     return {
         "lambda": lam, "key": wire(k), "delta": wire(delta), "U": wire(U), "V": wire(V),
-        "krd": {"h": wire(h), "q": wire(q), "groups": groups, "tau": tau, "beta": beta,
-                "ctr": float(ctr), "recon": float(recon), "grads": [wire(w.grad) for w in Wg]},
+        "krd": krd,
     }
 
 

@@ -13,7 +13,7 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import type { Edit } from '../../src/core/edits/editFile';
 import { keysAtSubject, withSubject, type FactRequest } from '../../src/core/edits/rome';
-import { distributions, optimiseDelta, type VStarProblem } from '../../src/core/edits/vstar';
+import { distributions, optimiseDelta, replacedResidualLoss, type VStarProblem } from '../../src/core/edits/vstar';
 import { batchEditJson, spreadOverLayers, type MemitTargets } from '../../src/core/edits/memit';
 import { alphaEditColumns } from '../../src/core/edits/alphaedit';
 import { applyProjector, spectralProjector } from '../../src/core/edits/nullspace';
@@ -212,7 +212,7 @@ for (const c of golden.cases) {
     });
 
     if (c.dike) {
-      test('DiKE: U = (I + W3ᵀW3)⁻¹ W5 δ, V = (λC + kkᵀ)⁻¹ k; the KRD\'s L_ctr, L_recon and their gradients', () => {
+      test('DiKE: U = (I + W3ᵀW3)⁻¹ W5 δ, V = (λC + kkᵀ)⁻¹ k; the KRD\'s L_ctr, L_con, L_recon and the gradient of their sum', async () => {
         const k = c.dike;
         const krd = readKrd(path.join(repo, c.dir, 'krd-L0.safetensors'));
         const d = krd.d;
@@ -220,14 +220,32 @@ for (const c of golden.cases) {
         const r = matVec(krd.W[4], d, dz, unwire(k.delta));
         check('DiKE', 'U = (I + W3ᵀW3)⁻¹ r', fineSolver(krd.W[2], d, dz)(r), unwire(k.U));
         check('DiKE', 'V = k̃', adjustedColumns(stats[0], k.lambda, [unwire(k.key)])[0], unwire(k.V));
-        const h = rows(k.krd.h);
-        const q = rows(k.krd.q);
-        const samples = h.map((x, i) => ({ h: x, q: q[i], group: k.krd.groups[i] }));
+        const e = k.krd;
+        e.facts.forEach((f: { subject: string; prompt: string }, i: number) => {
+          const got = withSubject(model, f.prompt.replace(f.subject, '{}'), f.subject);
+          assert.deepEqual([got.ids, got.lookup], [e.ids[i], e.lookups[i]], `DiKE KRD: token ids of fact ${i} differ from the fixture's`);
+        });
+        const h = rows(e.h);
+        const q = rows(e.q);
+        const samples = h.map((x, i) => ({ h: x, q: q[i], group: e.groups[i] }));
         const fw = samples.map((s) => krdForward(krd.W, d, dz, s.h, s.q));
-        const out = krdBackward(krd.W, d, dz, samples, fw, { tau: k.krd.tau, beta: k.krd.beta, inBatch: true });
-        check('DiKE KRD', 'L_ctr', [out.ctr], [k.krd.ctr]);
-        check('DiKE KRD', 'L_recon', [out.recon], [k.krd.recon]);
-        k.krd.grads.forEach((g: Wire, i: number) => check('DiKE KRD', `∂(L_ctr + β L_recon)/∂W${i + 1}`, out.grads[i], unwire(g)));
+        // L_con as trainKrd composes it: per sample its own fact with h_s := z_r, the other with z_u.
+        const B = samples.length;
+        const conRows: [number, 'r' | 'u', number][] = e.rows;
+        const nll = conRows.flatMap(([, , j], row) => e.targets[j].map((target: number, t: number) => ({ row, pos: e.ids[j].length - 1 + t, target, weight: 1 / (B * e.targets[j].length) })));
+        const con = await replacedResidualLoss(model, 0, conRows.map(([, , j]) => [...e.ids[j], ...e.targets[j].slice(0, -1)]), conRows.map(([i, part, j], row) => ({ row, pos: e.lookups[j], vector: part === 'r' ? fw[i].zr : fw[i].zu })), nll);
+        const gzr = fw.map(() => new Float64Array(dz));
+        const gzu = fw.map(() => new Float64Array(dz));
+        con.grads.forEach((g, row) => {
+          const [i, part] = conRows[row];
+          const into = part === 'r' ? gzr[i] : gzu[i];
+          g.forEach((x, t) => (into[t] += e.alpha * x));
+        });
+        const out = krdBackward(krd.W, d, dz, samples, fw, { tau: e.tau, beta: e.beta, inBatch: true }, { gzr, gzu });
+        check('DiKE KRD', 'L_ctr', [out.ctr], [e.ctr]);
+        check('DiKE KRD', 'L_con', [con.loss], [e.con]);
+        check('DiKE KRD', 'L_recon', [out.recon], [e.recon]);
+        e.grads.forEach((g: Wire, i: number) => check('DiKE KRD', `∂(L_ctr + α L_con + β L_recon)/∂W${i + 1}`, out.grads[i], unwire(g)));
       });
     }
   });
