@@ -45,6 +45,11 @@ export interface VStarProblem {
    * adjoint(∂loss/∂δ)). Adam runs on θ; weight decay and the clamp still measure δ. Default: θ = δ.
    */
   basis?: DeltaBasis;
+  /**
+   * The KL term as the ROME / MEMIT reference code takes it, KL(p_edit ‖ p_init) (torch
+   * kl_div(init, current, log_target=True)); default KL(p_init ‖ p_edit) (graph/loss.ts).
+   */
+  klReverse?: boolean;
 }
 
 export interface DeltaBasis {
@@ -189,7 +194,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const vInit = Float64Array.from(initData.subarray(at0, at0 + d));
   const initNorm2 = vInit.reduce((s, v) => s + v * v, 0);
   const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups, p.scales), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
-  const options = { delta: { layer: p.layer, mid: p.mid?.layer } };
+  const options = { delta: { layer: p.layer, mid: p.mid?.layer, ...(p.klReverse ? { klReverse: true } : {}) } };
 
   const basis: DeltaBasis = p.basis ?? { dim: d, map: (x) => x, adjoint: (g) => g };
   const n = basis.dim;

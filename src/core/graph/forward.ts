@@ -51,9 +51,10 @@ export interface ForwardOptions {
    * resid [B, S, d_model] (that block's resid_post) plus delta [d_model] where delta_mask
    * [B, S, 1] is 1, runs the remaining blocks, and outputs the loss and grad_delta instead of
    * logits. `mid` adds the logit-lens KL at that layer's resid_post (LTI); `gradResid` also
-   * outputs grad_resid (tests).
+   * outputs grad_resid (tests); `klReverse` takes the `kl` term as the ROME / MEMIT reference code
+   * does (torch kl_div(init, current, log_target=True) = KL(model ‖ teacher)) instead of KL(teacher ‖ model).
    */
-  delta?: { layer: number; mid?: number; gradResid?: boolean };
+  delta?: { layer: number; mid?: number; gradResid?: boolean; klReverse?: boolean };
   /**
    * Steering: an input steer [d_model] added to resid_post of block `steer` at every position
    * (the Concepts panel's "steer along a direction" for a generation).
@@ -308,6 +309,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       mid: mid !== undefined && mid > options.delta.layer ? taps.get(tapName(mid, 'resid_post')) : undefined,
       logprobs: (x2) => g.op('LogSoftmax', [unembedRows(norm(x2, plan.finalNorm))], { axis: -1 }),
       gradResid: options.delta.gradResid ?? false,
+      klReverse: options.delta.klReverse ?? false,
     });
     return g.toBytes();
   }

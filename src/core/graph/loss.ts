@@ -6,7 +6,9 @@
 //          with a mid layer: mid_rows [M] int64, mid_teacher [M, V], mid_weights [M]
 // Outputs: loss = loss_nll + loss_kl (+ loss_mid), scalars
 //            loss_nll = −Σ_i w_i · logp[rows_i, target_i]
-//            loss_kl  = Σ_k w_k · Σ_v exp(t_kv) (t_kv − logp[rows_k, v])      (KL(teacher ‖ model))
+//            loss_kl  = Σ_k w_k · Σ_v exp(t_kv) (t_kv − logp[rows_k, v])      (KL(teacher ‖ model)),
+//                       or with klReverse Σ_k w_k · Σ_v exp(logp) (logp − t_kv)  (KL(model ‖ teacher): the
+//                       ROME / MEMIT reference's kl_div(init, current, log_target=True))
 //            loss_mid = the same with the logit lens at the mid layer's resid_post
 //          nll_logprobs [R], kl_logprobs [K, V] (and mid_logprobs [M, V]): the model's log-probs
 //          there (with delta = 0 these are the teacher distributions of an unedited run)
@@ -24,6 +26,8 @@ export interface DeltaLossParts {
   /** Final norm → unembedding → log-softmax of rows [N, d_model] → [N, V]. */
   logprobs: (rows: string) => string;
   gradResid: boolean;
+  /** The `kl` term as KL(model ‖ teacher) (the `mid` term keeps KL(teacher ‖ model)). */
+  klReverse?: boolean;
 }
 
 export function addDeltaLoss(g: GraphBuilder, p: DeltaLossParts): void {
@@ -50,7 +54,10 @@ export function addDeltaLoss(g: GraphBuilder, p: DeltaLossParts): void {
     const model = g.op('Identity', [p.logprobs(g.op('Gather', [flat(hidden), `${name}_rows`], { axis: 0 }))], {}, `${name}_logprobs`);
     g.output(model, 'float32', [name, 'vocab']);
     const teacher = `${name}_teacher`;
-    const perRow = g.op('ReduceSum', [g.op('Mul', [g.op('Exp', [teacher]), g.op('Sub', [teacher, model])]), g.int64([1])], { keepdims: 0 });
+    const reverse = p.klReverse && name === 'kl';
+    const perRow = reverse
+      ? g.op('ReduceSum', [g.op('Mul', [g.op('Exp', [model]), g.op('Sub', [model, teacher])]), g.int64([1])], { keepdims: 0 })
+      : g.op('ReduceSum', [g.op('Mul', [g.op('Exp', [teacher]), g.op('Sub', [teacher, model])]), g.int64([1])], { keepdims: 0 });
     const loss = g.op('Identity', [sum(g.op('Mul', [perRow, `${name}_weights`]))], {}, `loss_${name}`);
     g.output(loss, 'float32', []);
     return loss;
