@@ -23,6 +23,8 @@ export interface FactEditArgs {
   /** A fact editor of the registry (absent: asked, the last one used preselected). */
   method?: string;
   lti?: boolean;
+  /** A preset of the method (absent: asked when the method has several and none was given; a request line's "preset" key counts as given). */
+  preset?: string;
   requests?: FactRequest[];
   /** The edit layer, for a method that takes one (absent: the layer picked from a causal trace, else the model's default). */
   layer?: number;

@@ -295,6 +295,8 @@ export interface UnlearnRunSnapshot {
   /** The objective's id (graddiff, …) and name (GradDiff, …). */
   method: string;
   methodLabel: string;
+  /** The objective's preset the run asked for (absent in runs saved before presets: nothing is shown). */
+  preset?: string;
   concept?: string;
   /** The forget material's name (ORT target folder or file) and the forms trained on (empty: all). */
   material: string;
