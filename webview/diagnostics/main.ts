@@ -12,6 +12,7 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
+import { presetFor, presetOptions } from '../../src/protocol/registry';
 import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbeResult, ProbesDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
@@ -45,7 +46,8 @@ function methodName(recorded: string): string {
 
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
-    result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
+    const preset = chosenPreset();
+    result = await host.request('run', { kind, method: state.method, lti: state.lti, preset, limit: state.limit, file }, 24 * 3600_000);
     restored = undefined;
     pickTask(result);
   });
@@ -94,7 +96,7 @@ function editView(d: EditDiagnostics): (Node | string)[] {
         h('td', { class: 'num' }, f1(100 * r.before.tokenAccuracy)), h('td', { class: 'num' }, f1(100 * (r.after ?? r.before).tokenAccuracy)))))] : [];
   const data = editBars(d);
   return [
-    h('p', { class: 'muted', id: 'summary' }, `This edit alone: ${d.edit.label} (${d.edit.method}) · before: the model without edits · after: with only this edit (the applied stack is not used) · ${d.seconds.toFixed(1)} s`),
+    h('p', { class: 'muted', id: 'summary' }, `This edit alone: ${d.edit.label} (${d.edit.method}${d.edit.preset ? `, preset ${d.edit.preset}` : ''}) · before: the model without edits · after: with only this edit (the applied stack is not used) · ${d.seconds.toFixed(1)} s`),
     data.length ? bars(data) : '',
     missing.length ? h('div', { class: 'missing', id: 'missing' }, h('p', {}, 'Not measured, for lack of data in the model\'s folder (not zero):'), h('ul', {}, ...missing.map((m) => h('li', {}, m)))) : '',
     ...facts,
@@ -265,7 +267,28 @@ function perCaseNote(): string {
     const name = SYMBOLS[s.setting] ?? s.setting;
     return s.value !== undefined ? `${methodName(s.method)} ${name} ${s.value} (${s.key})` : `${methodName(s.method)}'s default ${name}`;
   });
-  return `Per-case edits: ${[...layer, ...settings].join(' · ')}`;
+  return `Per-case edits: ${[...layer, ...settings, ...presetNote()].join(' · ')}`;
+}
+
+/** The chosen per-case method's preset choice: empty when it has one preset or no diagnostic takes one. */
+function presetChoice(): { id: string; label: string }[] {
+  const m = ctxInfo.methods.find((x) => x.id === state.method);
+  return m && ctxInfo.presetKinds?.length ? presetOptions([m]) : [];
+}
+
+/** The preset chosen for the per-case method when it has it and a diagnostic takes one; else none (its default). */
+function chosenPreset(): string | undefined {
+  return ctxInfo.presetKinds?.length ? presetFor(ctxInfo.methods.find((x) => x.id === state.method), state.preset) : undefined;
+}
+
+/** Which preset the chosen method's per-case edits use, and which runs take a chosen one. */
+function presetNote(): string[] {
+  const m = ctxInfo.methods.find((x) => x.id === state.method);
+  if (!m) return [];
+  const def = m.defaultPreset ?? m.presets[0]?.id;
+  const chosen = chosenPreset();
+  if (!chosen) return def ? [`${m.label} preset ${def} (its default)`] : [];
+  return [`${m.label} preset ${chosen} (${(ctxInfo.presetKinds ?? []).map((k) => k.toUpperCase()).join(', ')} runs; the others take none)`];
 }
 
 function render(): void {
@@ -278,8 +301,9 @@ function render(): void {
     save();
   });
   const controls = h('div', { class: 'row' },
-    dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); }),
+    dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); render(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
+    ...(presetChoice().length ? [dropdown('preset', 'Preset of the per-case edits', presetChoice(), state.preset ?? '', (v) => { state = { ...state, preset: v }; save(); render(); })] : []),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
     button('Run FINE-KED', 'play', () => void run('fine-ked'), 'run-fine-ked', job.busy || !model),
