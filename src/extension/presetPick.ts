@@ -11,9 +11,10 @@ import { preselectedPreset, presetItems } from './presets';
 /** workspaceState key: the preset last used, by method id. */
 export const LAST_PRESET_KEY = 'mechedit.preset.last';
 
-/** The preset preselected for `d` in this workspace. */
+/** The preset preselected for `d` in this workspace (mechedit.edit.preset counts for fact editors only). */
 export function preselectedFor(d: MethodDescriptor, memory: vscode.Memento): string | undefined {
-  const configured = vscode.workspace.getConfiguration(SECTION).get<string>('edit.preset') || undefined;
+  const fact = d.kind === 'fact' || d.kind === 'batch';
+  const configured = fact ? vscode.workspace.getConfiguration(SECTION).get<string>('edit.preset') || undefined : undefined;
   return preselectedPreset(d, memory.get<Record<string, string>>(LAST_PRESET_KEY)?.[d.id], configured);
 }
 

@@ -15,7 +15,7 @@ import { labelOf, type RegistryDescription } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import type { UnlearnRun } from './panels/unlearnPanel';
-import { pickPreset } from './presetPick';
+import { pickPreset, preselectedFor } from './presetPick';
 
 /**
  * The command's arguments (request files and the Concepts panel pass some; the rest is asked):
@@ -82,10 +82,15 @@ async function chooseObjective(engine: EngineService, given: string | undefined)
   return method ? { registry, method } : undefined;
 }
 
-/** The objective's preset: given, else asked when it has several (the last used preselected); null when the pick was dismissed. */
-async function choosePreset(r: RegistryDescription, method: string, given: string | undefined, memory: vscode.Memento | undefined): Promise<string | undefined | null> {
+/**
+ * The objective's preset: given, else (the objective given too: a request file, the Concepts panel)
+ * the preselected one, else asked when it has several (the last used preselected); null when the
+ * pick was dismissed.
+ */
+async function choosePreset(r: RegistryDescription, method: string, args: UnlearnArgs, memory: vscode.Memento | undefined): Promise<string | undefined | null> {
   const d = r.objectives.find((x) => x.id === method);
-  if (given || !d || !memory) return given;
+  if (args.preset || !d || !memory) return args.preset;
+  if (args.method) return preselectedFor(d, memory);
   const picked = await pickPreset(d, memory);
   return picked.dismissed ? null : picked.preset;
 }
@@ -131,7 +136,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const chosen = await chooseObjective(engine, args.method);
   if (!chosen) return undefined;
   const { registry, method } = chosen;
-  const preset = await choosePreset(registry, method, args.preset, memory);
+  const preset = await choosePreset(registry, method, args, memory);
   if (preset === null) return undefined;
   // Paths from a request file: absolute or relative to the workspace folder (anything else goes to the engine as written, refused by field).
   let forget = typeof args.forget === 'string' && args.forget ? resolvePath(args.forget) : args.forget;
