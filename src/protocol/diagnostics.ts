@@ -27,7 +27,7 @@ export interface CaseRow {
 export interface EvokeDiagnostics {
   method: string;
   /** The per-case edits' settings as run (recorded in the run folders' config too). */
-  settings?: { layer?: number; layers?: number[]; lambda?: number };
+  settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string[];
   before: Record<string, TaskSummary>;
   after: Record<string, TaskSummary>;
@@ -116,7 +116,7 @@ export interface FineKedSummary {
 export interface FineKedDiagnostics {
   kind: 'fine-ked';
   method: string;
-  settings?: { layer?: number; layers?: number[]; lambda?: number };
+  settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string;
   before: FineKedSummary;
   after: FineKedSummary;

@@ -44,6 +44,9 @@ function methodName(recorded: string): string {
   return label ? `${label}${lti ? ` + ${lti.toUpperCase()}` : ''}` : recorded.toUpperCase();
 }
 
+/** ", preset X" for results that record their per-case preset; '' for those that do not (older runs, or runs that take none). */
+const presetShown = (d: { settings?: { preset?: string } }) => (d.settings?.preset ? ` (preset ${d.settings.preset})` : '');
+
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
     const preset = chosenPreset();
@@ -154,7 +157,7 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
       ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
       ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'),
       h('span', { class: 'muted' }, d.out.after)),
     bars(data, (b) => {
@@ -184,7 +187,7 @@ function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
         h('td', {}, w.lost.length ? w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join(' · ') : '—'))))
     : h('p', { class: 'muted', id: 'worst' }, 'No case lost any part of a fact of its subject.');
   return [
-    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'), h('span', { class: 'muted' }, d.out.after)),
     bars(fineKedBars(d)),
     h('p', { class: 'muted' }, 'R-Loc: the share of the answer tokens of the edited subject\'s other facts still predicted top-1 (facts the model knew without edits); easy / middle / hard: how close the other relation is to the edited one.'),
