@@ -3,7 +3,7 @@
 //  - a fact ({"subject", "prompt", "target", …settings}): "Compute <default> edit" and
 //    "<default> + LTI" for the default fact editor (mechedit.edit.method), then one lens per other
 //    fact editor. Other keys of the line are settings by name ("label", "seed", "krd", "corpus",
-//    …); each lens passes those its method takes;
+//    …); each lens passes those its method takes, and "preset" when the method has that preset;
 //  - a file of several facts: one lens per batch fact editor above the first line (one edit of them all);
 //  - a concept ({"kind": "concept", "concept", "to"}): "Redirect (ROCR)";
 //  - unlearning ({"kind": "unlearn", "concept"?, "forget"?, "method"?, "preset"?, …}): "Unlearn (<objective>)".
