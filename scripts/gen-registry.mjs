@@ -51,7 +51,8 @@ function presetUse(methods, id) {
   const def = has.filter((m) => m.defaultPreset === id);
   const of = `a preset of ${has.map((m) => m.label).join(', ')}`;
   if (!def.length) return of;
-  return `${of}; ${def.length === has.length ? 'the default of each' : `the default of ${def.map((m) => m.label).join(', ')}`}`;
+  const which = def.length < has.length ? `the default of ${def.map((m) => m.label).join(', ')}` : has.length === 1 ? 'its default' : 'the default of each';
+  return `${of}; ${which}`;
 }
 
 /** package.json with the registry's enums. */
