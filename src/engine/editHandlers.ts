@@ -40,7 +40,7 @@ export function applyToStartStack(target: EditStack, user: () => EditStack, edit
 
 /** The ComputedEdit answer of a job: the file, health and the stack it was applied to. */
 function answer(r: EditJobResult, target: EditStack, applied: boolean): ComputedEdit & { applied: boolean } {
-  return { file: r.file, id: r.edit.json.id, label: r.edit.json.label, health: r.health, state: { items: target.list() }, computeMs: r.computeMs, applied };
+  return { file: r.file, id: r.edit.json.id, label: r.edit.json.label, preset: r.preset, health: r.health, state: { items: target.list() }, computeMs: r.computeMs, applied };
 }
 
 function vstarInfo(v: { steps: { loss: number; nll: number; targetProb: number }[] }): ComputedFactEditInfo {

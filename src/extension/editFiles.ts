@@ -10,6 +10,7 @@ import * as vscode from 'vscode';
 import type { EngineService } from './engine/engineService';
 
 import { EDITS_GLOB } from './views/editsView';
+import { editPreset } from './presets';
 
 interface EditJsonLite {
   id?: string;
@@ -78,7 +79,7 @@ class EditHover implements vscode.HoverProvider {
     if (!j) return undefined;
     const applied = this.engine.stack.items.find((i) => i.id === j.id);
     const md = new vscode.MarkdownString([
-      `**${j.label ?? j.id}** — ${j.method ?? 'edit'}${applied ? `, applied${applied.enabled ? '' : ' (disabled)'} at strength ${applied.strength}` : ', not applied'}`,
+      `**${j.label ?? j.id}** — ${j.method ?? 'edit'}${editPreset(j) ? ` (preset ${editPreset(j)})` : ''}${applied ? `, applied${applied.enabled ? '' : ' (disabled)'} at strength ${applied.strength}` : ', not applied'}`,
       '',
       ...(j.targets ?? []).map((t) => `- layer ${t.layer} ${t.module}, rank ${t.rank}`),
       '',
@@ -103,6 +104,7 @@ export async function reproducibilityCard(engine: EngineService, extensionVersio
       lines.push(`- file: ${vscode.workspace.asRelativePath(item.file)}`);
       try {
         const j = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(item.file))).toString('utf8')) as EditJsonLite;
+        if (editPreset(j)) lines.push(`- preset: ${editPreset(j)}`);
         if (j.request) lines.push(`- request: \`${JSON.stringify(j.request)}\``);
         if (j.hparams) lines.push(`- settings: \`${JSON.stringify({ ...j.hparams, templates: undefined })}\``);
       } catch {

@@ -16,6 +16,8 @@ import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { pickFactMethod, rememberFactMethod } from './factMethodPick';
 import { configuredValues, withAbsolutePaths } from './methodSettings';
+import { pickPreset, preselectedFor } from './presetPick';
+import { presetWords } from './presets';
 import { REQUESTS_GLOB, RequestLenses, type FactEditArgs } from './requestLenses';
 export type { FactEditArgs } from './requestLenses';
 
@@ -29,14 +31,14 @@ export type FactEditResult = FactResult & { offered?: string[] };
 export const FAILED_ACTIONS = ['Apply Anyway', 'Open Loss Curve', 'Try Another Layer'] as const;
 
 /** The v* loss curve of a computed fact edit as a Markdown document (a table per request, and sparklines). */
-export function lossCurveMarkdown(r: Pick<FactResult, 'label' | 'file' | 'vstar' | 'efficacy' | 'succeeded' | 'reason'>): string {
+export function lossCurveMarkdown(r: Pick<FactResult, 'label' | 'file' | 'vstar' | 'efficacy' | 'succeeded' | 'reason' | 'preset'>): string {
   const bars = '▁▂▃▄▅▆▇█';
   const spark = (xs: number[]) => {
     const lo = Math.min(...xs);
     const hi = Math.max(...xs);
     return xs.map((x) => bars[hi > lo ? Math.round(((x - lo) / (hi - lo)) * (bars.length - 1)) : 0]).join('');
   };
-  const lines = [`# v* loss curve — ${r.label}`, '', `File: ${r.file}`, '', r.succeeded ? 'The edit took.' : `**The edit did not take**: ${r.reason}`, ''];
+  const lines = [`# v* loss curve — ${r.label}`, '', `File: ${r.file}`, '', ...(r.preset ? [`Preset: ${r.preset}`, ''] : []), r.succeeded ? 'The edit took.' : `**The edit did not take**: ${r.reason}`, ''];
   r.vstar.forEach((v, i) => {
     const e = r.efficacy[i];
     lines.push(`## ${e ? `${e.prompt} → ${e.target}` : `request ${i + 1}`}`, '', `${v.steps} steps; with the edit, P(target) on its own prompt ${e ? (100 * e.targetProb).toFixed(2) : '—'} %${e ? (e.top1 ? ' (top-1)' : ' (not top-1)') : ''}.`, '');
@@ -92,7 +94,9 @@ function editSettings(engine: EngineService, d: MethodDescriptor, args: FactEdit
   if (oneLayer(d)) s.layer = args.layer ?? engine.editLayer;
   if (takesSetting(d, 'layers') && args.layers) s.layers = args.layers;
   if (lti) s.lti = true;
-  return withAbsolutePaths(d, { ...s, ...args.settings });
+  // A request line's "preset" is the request's preset, not a setting (chooseMethod took it).
+  const { preset: _, ...given } = args.settings ?? {};
+  return withAbsolutePaths(d, { ...s, ...given });
 }
 
 /** Before computing: 'clear' (no warning), 'anyway' (the user chose Compute Anyway), or undefined to stop. */
@@ -109,8 +113,12 @@ async function confirmTargets(engine: EngineService, requests: FactRequest[], na
   }
 }
 
-/** The fact editor `method` names, or the one asked for; undefined (and the user told) when there is none. */
-async function chooseMethod(engine: EngineService, memory: vscode.Memento, args: FactEditArgs): Promise<{ d: MethodDescriptor; lti?: boolean } | undefined> {
+/**
+ * The fact editor `method` names, or the one asked for, and its preset: the one given (args.preset,
+ * or a request line's "preset"), else asked when the method was asked for and has several, else the
+ * preselected one (presetPick.ts); undefined (and the user told) when there is no method.
+ */
+async function chooseMethod(engine: EngineService, memory: vscode.Memento, args: FactEditArgs): Promise<{ d: MethodDescriptor; lti?: boolean; preset?: string } | undefined> {
   let registry;
   try {
     registry = await engine.registry.get();
@@ -126,7 +134,12 @@ async function chooseMethod(engine: EngineService, memory: vscode.Memento, args:
     return undefined;
   }
   await rememberFactMethod(memory, { method: d.id, lti: !!choice.lti });
-  return { d, lti: choice.lti };
+  const given = args.preset ?? (typeof args.settings?.preset === 'string' ? args.settings.preset : undefined);
+  if (given) return { d, lti: choice.lti, preset: given };
+  if (args.method) return { d, lti: choice.lti, preset: preselectedFor(d, memory) };
+  const picked = await pickPreset(d, memory);
+  if (picked.dismissed) return undefined;
+  return { d, lti: choice.lti, preset: picked.preset };
 }
 
 /** Asks for what is missing (method, subject, prompt, target), computes, saves and applies the edit. */
@@ -136,11 +149,11 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
   if (!model || !outDir) return undefined;
   const chosen = await chooseMethod(engine, memory, args);
   if (!chosen) return undefined;
-  const { d, lti } = chosen;
+  const { d, lti, preset } = chosen;
   const requests = await askRequests(args.requests);
   if (!requests) return undefined;
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
-  const name = `${d.label}${lti ? ' + LTI' : ''}`;
+  const name = `${d.label}${lti ? ' + LTI' : ''}${preset ? ` (${presetWords(preset)})` : ''}`;
   // Before computing: a target the model cannot write in whole tokens rarely takes.
   const check = args.force === true ? 'anyway' : await confirmTargets(engine, requests, name);
   if (!check) return undefined;
@@ -148,7 +161,7 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
   const settings = editSettings(engine, d, args, lti);
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
-      const ran = await engine.client.request('edits/run', { method: d.id, settings, requests, force, outDir }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const ran = await engine.client.request('edits/run', { method: d.id, settings, requests, force, outDir, ...(preset ? { preset } : {}) }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       const r: FactEditResult = { ...ran, succeeded: ran.succeeded ?? true, applied: ran.applied ?? false, efficacy: ran.efficacy ?? [], vstar: ran.vstar ?? [] };
       engine.stack = r.state;
       engine.fire();
@@ -157,19 +170,19 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
         // Saved, not applied: say what happened and why, and offer the ways on.
         r.offered = [...FAILED_ACTIONS];
         const tried = (oneLayer(d) ? [(settings.layer as number | undefined) ?? engine.model?.editLayer.layer] : args.layers ?? []).filter((l): l is number => l !== undefined);
-        void vscode.window.showWarningMessage(`MechEdit: ${r.label} did not take: ${r.reason}. It was saved as ${saved} but not applied.`, ...FAILED_ACTIONS).then(async (pick) => {
+        void vscode.window.showWarningMessage(`MechEdit: ${r.label}${r.preset ? ` (${presetWords(r.preset)})` : ''} did not take: ${r.reason}. It was saved as ${saved} but not applied.`, ...FAILED_ACTIONS).then(async (pick) => {
           if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
           if (pick === 'Open Loss Curve') await showLossCurve(r);
           if (pick === 'Try Another Layer') {
             const layers = await pickLayers(engine, d, tried);
-            if (layers) await editFact(engine, memory, { ...args, method: d.id, lti, requests, force: true, ...(oneLayer(d) ? { layer: layers[0] } : { layers }) });
+            if (layers) await editFact(engine, memory, { ...args, method: d.id, lti, preset, requests, force: true, ...(oneLayer(d) ? { layer: layers[0] } : { layers }) });
           }
         });
         return r;
       }
       const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
-      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${(r.computeMs / 1000).toFixed(1)} s; with it, P(target) on its own prompt ${prob}), saved as ${saved}.${warn}`, 'Open', 'Open Loss Curve').then((pick) => {
+      void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${r.preset ? `${presetWords(r.preset)}, ` : ''}${(r.computeMs / 1000).toFixed(1)} s; with it, P(target) on its own prompt ${prob}), saved as ${saved}.${warn}`, 'Open', 'Open Loss Curve').then((pick) => {
         if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
         if (pick === 'Open Loss Curve') void showLossCurve(r);
       });

@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { LifelongRunResult, LifelongStart } from '../protocol/lifelong';
 import { factEditors, labelOf, type RegistryDescription } from '../protocol/registry';
+import { editSettings, sequentialTakesPreset } from './presets';
 import { formatError } from '../protocol/errors';
 import type { EngineService } from './engine/engineService';
 import { EngineError } from './engine/client';
@@ -87,7 +88,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
               every: start.every,
               out: path.join(session, method),
               resume: !!start.resume,
-              settings: start.settings,
+              settings: editSettings(start, sequentialMethods(registry).find((d) => d.id === method), sequentialTakesPreset(registry)),
             }, {
               token: cts.token,
               timeoutMs: 0,

@@ -3,16 +3,16 @@
 //  - a fact ({"subject", "prompt", "target", …settings}): "Compute <default> edit" and
 //    "<default> + LTI" for the default fact editor (mechedit.edit.method), then one lens per other
 //    fact editor. Other keys of the line are settings by name ("label", "seed", "krd", "corpus",
-//    …); each lens passes those its method takes;
+//    …); each lens passes those its method takes, and "preset" when the method has that preset;
 //  - a file of several facts: one lens per batch fact editor above the first line (one edit of them all);
 //  - a concept ({"kind": "concept", "concept", "to"}): "Redirect (ROCR)";
-//  - unlearning ({"kind": "unlearn", "concept"?, "forget"?, "method"?, …}): "Unlearn (<objective>)".
+//  - unlearning ({"kind": "unlearn", "concept"?, "forget"?, "method"?, "preset"?, …}): "Unlearn (<objective>)".
 // Until the engine has described its registry, a fact gets one "Edit this fact…" lens (it asks
 // for the method); the lenses are drawn again when the registry arrives.
 
 import * as vscode from 'vscode';
 import type { FactRequest } from '../protocol/engine';
-import { factEditors, labelOf, takesSetting, type MethodDescriptor, type RegistryDescription } from '../protocol/registry';
+import { factEditors, labelOf, presetFor, takesSetting, type MethodDescriptor, type RegistryDescription } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { defaultFactMethod } from './factMethodPick';
 import { SECTION } from './settings';
@@ -23,6 +23,8 @@ export interface FactEditArgs {
   /** A fact editor of the registry (absent: asked, the last one used preselected). */
   method?: string;
   lti?: boolean;
+  /** A preset of the method (absent: asked when the method has several and none was given; a request line's "preset" key counts as given). */
+  preset?: string;
   requests?: FactRequest[];
   /** The edit layer, for a method that takes one (absent: the layer picked from a causal trace, else the model's default). */
   layer?: number;
@@ -68,12 +70,17 @@ export function parseLine(text: string): ParsedLine | undefined {
  * out (method, forms, forget) is asked.
  */
 function unlearnArgs(r: Record<string, unknown>): UnlearnArgs {
-  const keys = ['concept', 'method', 'forget', 'retain', 'forms', 'layers', 'steps', 'rank', 'lr', 'retainWeight', 'beta', 'uipe', 'stopBelow', 'label'] as const;
+  const keys = ['concept', 'method', 'preset', 'forget', 'retain', 'forms', 'layers', 'steps', 'rank', 'lr', 'retainWeight', 'beta', 'uipe', 'stopBelow', 'label'] as const;
   return Object.fromEntries(keys.filter((k) => r[k] !== undefined).map((k) => [k, r[k]])) as UnlearnArgs;
 }
 
 /** The line's settings that the method takes. */
 const settingsFor = (d: MethodDescriptor, s: Record<string, unknown> = {}) => Object.fromEntries(Object.entries(s).filter(([k]) => takesSetting(d, k)));
+/** A fact line's "preset", for a method that has it (else none: the preselected one). */
+const presetOf = (d: MethodDescriptor, s: Record<string, unknown> = {}) => {
+  const preset = presetFor(d, typeof s.preset === 'string' ? s.preset : undefined);
+  return preset ? { preset } : {};
+};
 
 function edit(range: vscode.Range, title: string, args: FactEditArgs): vscode.CodeLens {
   return new vscode.CodeLens(range, { title, command: 'mechedit.editFact', arguments: [args] });
@@ -84,9 +91,9 @@ function factLenses(r: RegistryDescription | undefined, range: vscode.Range, lin
   const requests = [line.fact!];
   if (!r) return [edit(range, 'Edit this fact…', { requests, settings: line.settings })];
   const def = defaultFactMethod(r);
-  const first = def ? [edit(range, `Compute ${def.label} edit`, { method: def.id, requests, settings: settingsFor(def, line.settings) })] : [];
-  if (def?.capabilities?.lti) first.push(edit(range, `${def.label} + LTI`, { method: def.id, lti: true, requests, settings: settingsFor(def, line.settings) }));
-  const others = factEditors(r).filter((d) => d !== def).map((d) => edit(range, d.label, { method: d.id, requests, settings: settingsFor(d, line.settings) }));
+  const first = def ? [edit(range, `Compute ${def.label} edit`, { method: def.id, requests, settings: settingsFor(def, line.settings), ...presetOf(def, line.settings) })] : [];
+  if (def?.capabilities?.lti) first.push(edit(range, `${def.label} + LTI`, { method: def.id, lti: true, requests, settings: settingsFor(def, line.settings), ...presetOf(def, line.settings) }));
+  const others = factEditors(r).filter((d) => d !== def).map((d) => edit(range, d.label, { method: d.id, requests, settings: settingsFor(d, line.settings), ...presetOf(d, line.settings) }));
   return [...first, ...others];
 }
 

@@ -15,6 +15,7 @@ import { labelOf, type RegistryDescription } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import type { UnlearnRun } from './panels/unlearnPanel';
+import { pickPreset, preselectedFor } from './presetPick';
 
 /**
  * The command's arguments (request files and the Concepts panel pass some; the rest is asked):
@@ -81,6 +82,19 @@ async function chooseObjective(engine: EngineService, given: string | undefined)
   return method ? { registry, method } : undefined;
 }
 
+/**
+ * The objective's preset: given, else (the objective given too: a request file, the Concepts panel)
+ * the preselected one, else asked when it has several (the last used preselected); null when the
+ * pick was dismissed.
+ */
+async function choosePreset(r: RegistryDescription, method: string, args: UnlearnArgs, memory: vscode.Memento | undefined): Promise<string | undefined | null> {
+  const d = r.objectives.find((x) => x.id === method);
+  if (args.preset || !d || !memory) return args.preset;
+  if (args.method) return preselectedFor(d, memory);
+  const picked = await pickPreset(d, memory);
+  return picked.dismissed ? null : picked.preset;
+}
+
 /** The forget material: the model's ORT folders (the concept's first), or a file or folder chosen on disk. */
 async function pickForget(modelDir: string, concept: string | undefined): Promise<string | undefined> {
   const key = concept?.toLowerCase();
@@ -110,7 +124,7 @@ async function pickForms(engine: EngineService, forget: string, retain: string |
 }
 
 /** Asks for what `args` leave out, trains in the engine with the Unlearning panel open, saves and applies the edit. */
-export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel: () => void, args: UnlearnArgs = {}): Promise<UnlearnOutcome | undefined> {
+export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel: () => void, args: UnlearnArgs = {}, memory?: vscode.Memento): Promise<UnlearnOutcome | undefined> {
   if (run.running) {
     void vscode.window.showWarningMessage('MechEdit: an unlearning run is in progress: cancel it (Unlearning panel) or wait for it first.');
     showPanel();
@@ -122,6 +136,8 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const chosen = await chooseObjective(engine, args.method);
   if (!chosen) return undefined;
   const { registry, method } = chosen;
+  const preset = await choosePreset(registry, method, args, memory);
+  if (preset === null) return undefined;
   // Paths from a request file: absolute or relative to the workspace folder (anything else goes to the engine as written, refused by field).
   let forget = typeof args.forget === 'string' && args.forget ? resolvePath(args.forget) : args.forget;
   if (!forget) {
@@ -142,14 +158,14 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   }
   const concept = args.concept ?? (typeof forget === 'string' && fs.existsSync(forget) && fs.statSync(forget).isDirectory() ? folderConcept(forget) : undefined);
   const params: UnlearnParams = {
-    method, forget, retain, forms: Array.isArray(forms) && forms.length === 0 ? undefined : forms, concept, outDir,
+    method, preset, forget, retain, forms: Array.isArray(forms) && forms.length === 0 ? undefined : forms, concept, outDir,
     steps: args.steps, layers: args.layers, rank: args.rank, lr: args.lr, retainWeight: args.retainWeight, beta: args.beta, uipe: args.uipe, stopBelow: args.stopBelow, label: args.label,
   };
   const formList = Array.isArray(forms) ? forms.map(String) : [String(forms)];
   const material = typeof forget === 'string' ? path.basename(forget) : String(forget);
-  const name = `${methodLabel(registry, method)}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
+  const name = `${methodLabel(registry, method)}${preset ? ` (preset ${preset})` : ''}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
   const cts = new vscode.CancellationTokenSource();
-  run.start({ method, methodLabel: methodLabel(registry, method), concept, material, forms: formList }, () => cts.cancel());
+  run.start({ method, methodLabel: methodLabel(registry, method), preset, concept, material, forms: formList }, () => cts.cancel());
   showPanel();
   try {
     return await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}`, cancellable: true }, async (progress, token) => {
@@ -170,7 +186,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
         const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
         const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
         void vscode.window.showInformationMessage(
-          `MechEdit: ${r.label} applied (${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${vscode.workspace.asRelativePath(r.file)}.${warn}`,
+          `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${vscode.workspace.asRelativePath(r.file)}.${warn}`,
           'Open', 'Diagnose',
         ).then((pick) => {
           if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
@@ -192,7 +208,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
 export function registerUnlearn(context: vscode.ExtensionContext, engine: EngineService, run: UnlearnRun, showPanel: () => void): void {
   context.subscriptions.push(
     run,
-    vscode.commands.registerCommand('mechedit.unlearn', (args?: UnlearnArgs) => unlearn(engine, run, showPanel, args ?? {})),
+    vscode.commands.registerCommand('mechedit.unlearn', (args?: UnlearnArgs) => unlearn(engine, run, showPanel, args ?? {}, context.workspaceState)),
     vscode.commands.registerCommand('mechedit.showUnlearning', () => showPanel()),
   );
 }

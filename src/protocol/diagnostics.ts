@@ -27,7 +27,7 @@ export interface CaseRow {
 export interface EvokeDiagnostics {
   method: string;
   /** The per-case edits' settings as run (recorded in the run folders' config too). */
-  settings?: { layer?: number; layers?: number[]; lambda?: number };
+  settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string[];
   before: Record<string, TaskSummary>;
   after: Record<string, TaskSummary>;
@@ -116,7 +116,7 @@ export interface FineKedSummary {
 export interface FineKedDiagnostics {
   kind: 'fine-ked';
   method: string;
-  settings?: { layer?: number; layers?: number[]; lambda?: number };
+  settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string;
   before: FineKedSummary;
   after: FineKedSummary;
@@ -177,7 +177,8 @@ export interface EditConceptDiagnosis {
 /** "Diagnose This Edit": one edit alone, on its own request (fact probes, or ORT for a concept). */
 export interface EditDiagnostics {
   kind: 'edit';
-  edit: { id: string; label: string; method: string; file?: string };
+  /** The edit; `preset`: the preset its file records (the panel's host reads it; absent for files without one). */
+  edit: { id: string; label: string; method: string; file?: string; preset?: string };
   /** One entry per fact request of the edit (ROME one, MEMIT one per fact). */
   facts: EditFactDiagnosis[];
   concept?: EditConceptDiagnosis;
@@ -198,6 +199,8 @@ export interface DiagnosticsParams {
   /** 'none' measures the stack; a fact editor computes each case's own edit (FINE-KED: also 'context'). */
   method?: DiagnosticsMethod;
   lti?: boolean;
+  /** The per-case edits' preset (a preset of `method`; absent: its default); taken by the diagnostics whose descriptor has a `preset` setting. */
+  preset?: string;
   /** Per-case ROME's layer (the one picked with "Use layer N for edits"); absent: the model's default. */
   layer?: number;
   /** Per-case MEMIT's layers; absent: the model's default. */

@@ -278,6 +278,8 @@ export interface ComputedEdit {
   file: string;
   id: string;
   label: string;
+  /** The preset the edit's settings were resolved with (its file's hparams.preset); absent from older engines. */
+  preset?: string;
   /** Health numbers and warnings (src/core/edits/health.ts). */
   health: { targets: { layer: number; module: string; relNorm: number; keyScore?: number }[]; klNeutral: number; warnings: string[] };
   state: StackState;

@@ -38,6 +38,8 @@ export interface LifelongEditSettings {
   lambda?: number;
   /** Steps of the v* / δ optimisation. */
   steps?: number;
+  /** The edits' preset (a preset of the method; absent: its default); taken when the registry's sequential descriptor has a `preset` setting (LifelongContext.presetsTaken). */
+  preset?: string;
 }
 
 /**
@@ -136,6 +138,8 @@ export interface LifelongContext {
    * the batch. Empty until the engine has described its registry.
    */
   methods: MethodChoice[];
+  /** Whether a run's edits take a preset (the registry's sequential descriptor has a `preset` setting); else each method runs its default preset. */
+  presetsTaken?: boolean;
 }
 
 /** The Lifelong editing panel: curves of efficacy, paraphrase, specificity and general skills against the number of edits. */

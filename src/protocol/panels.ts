@@ -160,7 +160,7 @@ export interface DiagnosticsPanel extends PanelProtocol {
      * notification; per-case edits use the layer picked for edits and the mechedit.<method>.<setting> settings), or
      * diagnoses one edit file alone ('edit', "Diagnose This Edit").
      */
-    run: { params: { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; method?: DiagnosticsMethod; lti?: boolean; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics };
+    run: { params: { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; method?: DiagnosticsMethod; lti?: boolean; preset?: string; limit?: number; file?: string }; result: EvokeDiagnostics | OrtDiagnostics | FineKedDiagnostics | ProbesDiagnostics | EditDiagnostics };
     save: SaveRequest;
     /** Opens a run folder's self-contained report.html in a webview tab (desktop VS Code and code-server). */
     openReport: { params: { folder: string }; result: { opened: boolean } };
@@ -198,6 +198,8 @@ export interface DiagnosticsContext {
   editLayer?: number;
   /** Per-method settings from the VS Code settings (mechedit.<method>.<setting>) that per-case edits use; a value left unset is the method's default. */
   methodSettings: ConfiguredSetting[];
+  /** The diagnostics (by id) whose per-case edits take a preset (their registry descriptor has a `preset` setting); the others run each method's default preset. */
+  presetKinds?: string[];
 }
 
 /** What the Concepts panel shows of the engine: the open model and its enabled edits. */
@@ -216,6 +218,8 @@ export interface DiagnosticsPanelState {
   /** 'none' (the edit stack) or a per-case fact editor (DiagnosticsContext.methods). */
   method: DiagnosticsMethod;
   lti: boolean;
+  /** The per-case edits' preset ('' or absent: the method's default preset). */
+  preset?: string;
   limit: number;
   /** The EVOKE task whose cases are listed. */
   task?: string;
@@ -295,6 +299,8 @@ export interface UnlearnRunSnapshot {
   /** The objective's id (graddiff, …) and name (GradDiff, …). */
   method: string;
   methodLabel: string;
+  /** The objective's preset the run asked for (absent in runs saved before presets: nothing is shown). */
+  preset?: string;
   concept?: string;
   /** The forget material's name (ORT target folder or file) and the forms trained on (empty: all). */
   material: string;

@@ -122,6 +122,12 @@ export function factEditors(r: Pick<RegistryDescription, 'methods'>, capability?
   return r.methods.filter((m) => (m.kind === 'fact' || m.kind === 'batch') && (!capability || m.capabilities?.[capability]));
 }
 
+/** A preset as a panel's choice lists it. */
+export interface PresetChoice {
+  id: string;
+  doc: string;
+}
+
 /** A method as a panel's choice lists it: what the host sends in a panel's context. */
 export interface MethodChoice {
   id: string;
@@ -130,10 +136,34 @@ export interface MethodChoice {
   description: string;
   /** The names of its settings (which of the panel's own settings apply to it). */
   settings: string[];
+  /** Its presets, and the one used when none is chosen. */
+  presets: PresetChoice[];
+  defaultPreset?: string;
 }
 
 export function methodChoice(m: MethodDescriptor): MethodChoice {
-  return { id: m.id, label: m.label, kind: m.kind, description: m.description, settings: m.settings.map((s) => s.name) };
+  return { id: m.id, label: m.label, kind: m.kind, description: m.description, settings: m.settings.map((s) => s.name), presets: m.presets.map((p) => ({ id: p.id, doc: p.doc })), defaultPreset: m.defaultPreset };
+}
+
+/** The preset a run of `m` sends when `wanted` was chosen: `wanted` when `m` has it, else none (its default preset). */
+export function presetFor(m: { presets: readonly { id: string }[] } | undefined, wanted: string | undefined): string | undefined {
+  return wanted && m?.presets.some((p) => p.id === wanted) ? wanted : undefined;
+}
+
+/**
+ * A panel's preset choice for the methods it runs: '' (each method's default, named when they share
+ * one) then every preset id any of them has, once, in their order, each with the methods that have
+ * it when not all do. Empty when none of them has more than one preset (nothing to choose).
+ */
+export function presetOptions(methods: readonly Pick<MethodChoice, 'label' | 'presets' | 'defaultPreset'>[]): { id: string; label: string }[] {
+  if (!methods.some((m) => m.presets.length > 1)) return [];
+  const ids = [...new Set(methods.flatMap((m) => m.presets.map((p) => p.id)))];
+  const defaults = [...new Set(methods.map((m) => m.defaultPreset ?? m.presets[0]?.id))];
+  const first = { id: '', label: defaults.length === 1 && defaults[0] ? `the default (${defaults[0]})` : "each method's default" };
+  return [first, ...ids.map((id) => {
+    const has = methods.filter((m) => m.presets.some((p) => p.id === id));
+    return { id, label: has.length === methods.length ? id : `${id} (${has.map((m) => m.label).join(', ')})` };
+  })];
 }
 
 /** Whether a method takes a setting of that name. */

@@ -106,7 +106,9 @@ describe('Honest UI: failed edits, Diagnose This Edit, the panel\'s per-case set
     const s = (await drawn) as Summary;
     assert.equal(s.status, 'drawn', s.error);
     assert.deepEqual(s.settings, { layer: 2 }, 'the run used (and recorded) layer 2');
-    assert.equal(s.perCase, 'Per-case edits: ROME / DiKE / GLAME / FT-M at layer 2 (picked for edits) · MEMIT λ 10 (mechedit.memit.lambda)');
+    // The chosen method's preset is named: its default, as no other was chosen.
+    const rome = (await api.engine.registry.get()).methods.find((m) => m.id === 'rome')!;
+    assert.equal(s.perCase, `Per-case edits: ROME / DiKE / GLAME / FT-M at layer 2 (picked for edits) · MEMIT λ 10 (mechedit.memit.lambda) · ROME preset ${rome.defaultPreset} (its default)`);
     await screenshot('diagnostics-per-case-layer');
     panel.panel.dispose();
   });

@@ -11,8 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { describeRegistry } from '../../src/core/registry';
-import { factEditors, type RegistryDescription } from '../../src/protocol/registry';
+import { factEditors, type MethodDescriptor, type RegistryDescription } from '../../src/protocol/registry';
+import { methods as methodsCommand } from '../../src/cli/commands/methods';
 import { RegistryCache } from '../../src/extension/engine/registry';
 import type { EngineStatus } from '../../src/protocol/panels';
 
@@ -81,6 +83,99 @@ test('gen-registry --check passes on the repository and names a file that differ
   assert.equal(fixed.status, 0, fixed.stderr);
   assert.equal(fs.readFileSync(schema, 'utf8'), read('schemas/edit.schema.json'), 'the generator writes it back');
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+// Presets: each method's page holds the table of its presets (values and transfer rules), the
+// generator inserts the markers where a page lacks them, and `mechedit methods` prints them.
+
+interface GenModule {
+  presetsTable(m: MethodDescriptor): string;
+  withPresetMarkers(text: string, methods: MethodDescriptor[], rel: string): string;
+}
+const genModule = () => import(pathToFileURL(path.join(repo, 'scripts', 'gen-registry.mjs')).href) as Promise<GenModule>;
+const shownValue = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+const cellText = (s: string) => s.replace(/\|/g, '\\|');
+const between = (text: string, id: string) => {
+  const a = text.indexOf(`<!-- registry:presets:${id}:start -->`);
+  const b = text.indexOf(`<!-- registry:presets:${id}:end -->`);
+  return a >= 0 && b > a ? text.slice(a, b) : undefined;
+};
+
+test('package.json: mechedit.edit.preset is empty (each method\'s default) or a preset id of a fact editor, each once', () => {
+  const pkg = JSON.parse(read('package.json')) as { contributes: { configuration: { properties: Record<string, { enum?: string[]; default?: unknown }> } } };
+  const setting = pkg.contributes.configuration.properties['mechedit.edit.preset'];
+  const ids = [...new Set(factEditors(registry).flatMap((m) => m.presets.map((p) => p.id)))];
+  assert.ok(ids.length >= 1);
+  assert.deepEqual(setting.enum, ['', ...ids]);
+  assert.equal(setting.default, '');
+});
+
+test('each method with presets: its page\'s presets block lists every preset (the default marked), its doc, each value it fixes and each transfer rule', () => {
+  const all = [...registry.methods, ...registry.objectives, ...registry.diagnostics].filter((m) => m.presets.length);
+  assert.ok(all.length >= 10);
+  for (const m of all) {
+    const block = between(read(m.doc!), m.id);
+    assert.ok(block, `${m.doc} holds <!-- registry:presets:${m.id}:start --> … end`);
+    for (const p of m.presets) {
+      const row: string | undefined = block.split('\n').find((l) => l.startsWith(`| \`${p.id}\``));
+      assert.ok(row, `${m.id}: a row for preset ${p.id}`);
+      assert.equal(row.startsWith(`| \`${p.id}\` (default) |`), p.id === m.defaultPreset, `${m.id}/${p.id}: the default is marked, and only it`);
+      assert.ok(row.includes(cellText(p.doc)), `${m.id}/${p.id}: its doc`);
+      for (const [k, v] of Object.entries(p.values)) assert.ok(row.includes(`\`${k}\` = \`${cellText(shownValue(v))}\``), `${m.id}/${p.id}: value ${k}`);
+      for (const [k, rule] of Object.entries(p.rules ?? {})) assert.ok(row.includes(`\`${k}\`: ${cellText(rule)}`), `${m.id}/${p.id}: the transfer rule of ${k}`);
+    }
+  }
+});
+
+const fake = (id: string, presets: MethodDescriptor['presets'], defaultPreset?: string): MethodDescriptor => ({
+  id, label: id.toUpperCase(), description: 'd', family: 'edit', kind: 'fact', settings: [], presets, defaultPreset, outputs: [], doc: 'docs/methods/x.md',
+});
+
+test('the presets table: one row per preset with its values and rules (a | in a rule escaped); the markers go under the page\'s last registry block, in order, once', async () => {
+  const gen = await genModule();
+  const a = fake('aa', [
+    { id: 'paper', doc: 'the reference\'s', values: { clamp: 0.75, layers: [3, 4] }, rules: { lambda: 'λ = 3.1 × E[kᵀC⁻¹k] | per layer', layer: 'the trace\'s peak' } },
+    { id: 'tuned', doc: 'measured here', values: {} },
+  ], 'paper');
+  const rows = gen.presetsTable(a).split('\n').filter((l) => l.startsWith('| `'));
+  assert.deepEqual(rows, [
+    '| `paper` (default) | the reference\'s | `clamp` = `0.75`<br>`layers` = `3,4` | `lambda`: λ = 3.1 × E[kᵀC⁻¹k] \\| per layer<br>`layer`: the trace\'s peak |',
+    '| `tuned` | measured here | – | – |',
+  ]);
+  const b = fake('bb', [{ id: 'tuned', doc: 't', values: { lr: 1 } }]);
+  const none = fake('cc', []);
+  const page = '# X\n\n<!-- registry:settings:aa:start -->\nS\n<!-- registry:settings:aa:end -->\n\n## More\n';
+  const once = gen.withPresetMarkers(page, [a, none, b], 'x.md');
+  assert.equal(once, '# X\n\n<!-- registry:settings:aa:start -->\nS\n<!-- registry:settings:aa:end -->\n\n<!-- registry:presets:aa:start -->\n<!-- registry:presets:aa:end -->\n\n<!-- registry:presets:bb:start -->\n<!-- registry:presets:bb:end -->\n\n## More\n');
+  assert.equal(gen.withPresetMarkers(once, [a, none, b], 'x.md'), once, 'present markers stay as they are');
+  assert.throws(() => gen.withPresetMarkers('# no blocks\n', [a], 'x.md'), /x\.md: no <!-- registry:settings:aa:start -->/);
+});
+
+test('gen-registry --check names a doc page whose presets block is missing or stale, and writes it back', () => {
+  const gen = path.join(repo, 'scripts', 'gen-registry.mjs');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-gen-presets-'));
+  fs.mkdirSync(path.join(dir, 'docs', 'methods'), { recursive: true });
+  const rel = 'docs/methods/rome.md';
+  const text = read(rel);
+  const block = text.slice(text.indexOf('<!-- registry:presets:rome:start -->'), text.indexOf('<!-- registry:presets:rome:end -->') + '<!-- registry:presets:rome:end -->'.length);
+  assert.ok(block.length > 100, 'rome.md holds its presets block');
+  for (const broken of [text.replace(`\n\n${block}`, ''), text.replace(block, block.replace('| `tuned`', '| `tuned-old`'))]) {
+    fs.writeFileSync(path.join(dir, rel), broken);
+    const bad = spawnSync(process.execPath, [gen, '--check', '--root', dir], { encoding: 'utf8' });
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /docs\/methods\/rome\.md differs from the method registry/);
+    assert.equal(spawnSync(process.execPath, [gen, '--root', dir], { encoding: 'utf8' }).status, 0);
+    assert.equal(fs.readFileSync(path.join(dir, rel), 'utf8'), text, 'the generator writes it back');
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('mechedit methods prints each preset\'s values and transfer rules; --json carries them', async () => {
+  const m = fake('aa', [{ id: 'paper', doc: 'the reference\'s', values: { clamp: 0.75 }, rules: { lambda: 'λ by the reference\'s ratio' } }, { id: 'tuned', doc: 'here', values: {} }], 'paper');
+  const text = methodsCommand.format({ methods: [m], objectives: [], diagnostics: [] } as RegistryDescription);
+  assert.match(text, /\n {4}paper \(default\): the reference's\n {6}values: clamp 0\.75\n {6}lambda: λ by the reference's ratio\n {4}tuned: here\n/);
+  const json = JSON.parse(JSON.stringify(await methodsCommand.run({}, { json: true }))) as RegistryDescription;
+  assert.deepEqual(json.methods.map((x) => x.presets), registry.methods.map((x) => x.presets.map((p) => JSON.parse(JSON.stringify(p)) as unknown)));
 });
 
 // Hand-written method lists: two or more registry ids in one array literal, union type or object

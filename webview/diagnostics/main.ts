@@ -12,6 +12,7 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
+import { presetFor, presetOptions } from '../../src/protocol/registry';
 import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbeResult, ProbesDiagnostics } from '../../src/protocol/diagnostics';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
@@ -43,9 +44,13 @@ function methodName(recorded: string): string {
   return label ? `${label}${lti ? ` + ${lti.toUpperCase()}` : ''}` : recorded.toUpperCase();
 }
 
+/** ", preset X" for results that record their per-case preset; '' for those that do not (older runs, or runs that take none). */
+const presetShown = (d: { settings?: { preset?: string } }) => (d.settings?.preset ? ` (preset ${d.settings.preset})` : '');
+
 async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?: string): Promise<void> {
   await job.run(async () => {
-    result = await host.request('run', { kind, method: state.method, lti: state.lti, limit: state.limit, file }, 24 * 3600_000);
+    const preset = chosenPreset();
+    result = await host.request('run', { kind, method: state.method, lti: state.lti, preset, limit: state.limit, file }, 24 * 3600_000);
     restored = undefined;
     pickTask(result);
   });
@@ -94,7 +99,7 @@ function editView(d: EditDiagnostics): (Node | string)[] {
         h('td', { class: 'num' }, f1(100 * r.before.tokenAccuracy)), h('td', { class: 'num' }, f1(100 * (r.after ?? r.before).tokenAccuracy)))))] : [];
   const data = editBars(d);
   return [
-    h('p', { class: 'muted', id: 'summary' }, `This edit alone: ${d.edit.label} (${d.edit.method}) · before: the model without edits · after: with only this edit (the applied stack is not used) · ${d.seconds.toFixed(1)} s`),
+    h('p', { class: 'muted', id: 'summary' }, `This edit alone: ${d.edit.label} (${d.edit.method}${d.edit.preset ? `, preset ${d.edit.preset}` : ''}) · before: the model without edits · after: with only this edit (the applied stack is not used) · ${d.seconds.toFixed(1)} s`),
     data.length ? bars(data) : '',
     missing.length ? h('div', { class: 'missing', id: 'missing' }, h('p', {}, 'Not measured, for lack of data in the model\'s folder (not zero):'), h('ul', {}, ...missing.map((m) => h('li', {}, m)))) : '',
     ...facts,
@@ -152,7 +157,7 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
       ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
       ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'),
       h('span', { class: 'muted' }, d.out.after)),
     bars(data, (b) => {
@@ -182,7 +187,7 @@ function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
         h('td', {}, w.lost.length ? w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join(' · ') : '—'))))
     : h('p', { class: 'muted', id: 'worst' }, 'No case lost any part of a fact of its subject.');
   return [
-    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
     h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'), h('span', { class: 'muted' }, d.out.after)),
     bars(fineKedBars(d)),
     h('p', { class: 'muted' }, 'R-Loc: the share of the answer tokens of the edited subject\'s other facts still predicted top-1 (facts the model knew without edits); easy / middle / hard: how close the other relation is to the edited one.'),
@@ -265,7 +270,28 @@ function perCaseNote(): string {
     const name = SYMBOLS[s.setting] ?? s.setting;
     return s.value !== undefined ? `${methodName(s.method)} ${name} ${s.value} (${s.key})` : `${methodName(s.method)}'s default ${name}`;
   });
-  return `Per-case edits: ${[...layer, ...settings].join(' · ')}`;
+  return `Per-case edits: ${[...layer, ...settings, ...presetNote()].join(' · ')}`;
+}
+
+/** The chosen per-case method's preset choice: empty when it has one preset or no diagnostic takes one. */
+function presetChoice(): { id: string; label: string }[] {
+  const m = ctxInfo.methods.find((x) => x.id === state.method);
+  return m && ctxInfo.presetKinds?.length ? presetOptions([m]) : [];
+}
+
+/** The preset chosen for the per-case method when it has it and a diagnostic takes one; else none (its default). */
+function chosenPreset(): string | undefined {
+  return ctxInfo.presetKinds?.length ? presetFor(ctxInfo.methods.find((x) => x.id === state.method), state.preset) : undefined;
+}
+
+/** Which preset the chosen method's per-case edits use, and which runs take a chosen one. */
+function presetNote(): string[] {
+  const m = ctxInfo.methods.find((x) => x.id === state.method);
+  if (!m) return [];
+  const def = m.defaultPreset ?? m.presets[0]?.id;
+  const chosen = chosenPreset();
+  if (!chosen) return def ? [`${m.label} preset ${def} (its default)`] : [];
+  return [`${m.label} preset ${chosen} (${(ctxInfo.presetKinds ?? []).map((k) => k.toUpperCase()).join(', ')} runs; the others take none)`];
 }
 
 function render(): void {
@@ -278,8 +304,9 @@ function render(): void {
     save();
   });
   const controls = h('div', { class: 'row' },
-    dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); }),
+    dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); render(); }),
     h('div', {}, h('vscode-label', {}, 'Per-case edits'), lti),
+    ...(presetChoice().length ? [dropdown('preset', 'Preset of the per-case edits', presetChoice(), state.preset ?? '', (v) => { state = { ...state, preset: v }; save(); render(); })] : []),
     textfield('limit', 'Cases per file', String(state.limit), (v) => { state = { ...state, limit: Math.max(1, Math.round(Number(v)) || 1) }; save(); }, { className: 'num' }),
     button('Run EVOKE', 'play', () => void run('evoke'), 'run-evoke', job.busy || !model),
     button('Run FINE-KED', 'play', () => void run('fine-ked'), 'run-fine-ked', job.busy || !model),

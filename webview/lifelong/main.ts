@@ -7,9 +7,9 @@
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import type { LifelongContext, LifelongPanel, LifelongPanelState, LifelongRunSnapshot, LifelongSession, LifelongStart } from '../../src/protocol/lifelong';
-import type { MethodChoice } from '../../src/protocol/registry';
+import { presetOptions, type MethodChoice } from '../../src/protocol/registry';
 import { Host, h } from '../shared/host';
-import { button, textfield } from '../shared/controls';
+import { button, dropdown, textfield } from '../shared/controls';
 import { chartFile } from '../shared/export';
 import { curvesChart } from './chart';
 import { curvesCsv, MEASURES, methodLabel, pct } from './data';
@@ -90,7 +90,9 @@ function renderForm(): void {
       textfield('batch', 'Batch B', form.batch === undefined ? '' : String(form.batch), set('batch'), { className: 'num' }),
       textfield('every', 'Measure every K', form.every === undefined ? '' : String(form.every), set('every'), { className: 'num' }),
       textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); }, { className: 'num' }),
+      ...presetControl(),
     ),
+    h('p', { class: 'muted', id: 'presets' }, presetNote()),
     h('div', { class: 'row' },
       button('Start', 'play', () => void act(() => host.request('start', { ...form, resume: undefined })), 'start', busy || !ctx.model || form.methods.length === 0),
       button('Cancel', 'debug-stop', () => void act(() => host.request('cancel', {})), 'cancel', !busy),
@@ -105,6 +107,28 @@ function renderForm(): void {
     ctx.model ? '' : h('p', { class: 'muted' }, 'Open a model to start runs; run folders can be shown without one.'),
     error ? h('p', { class: 'error', role: 'alert', id: 'error' }, error) : '',
   );
+}
+
+/** The chosen methods as the host listed them. */
+const chosen = () => ctx.methods.filter((m) => form.methods.includes(m.id));
+
+/** The edits' preset choice, when runs take one and a chosen method has several presets. */
+function presetControl(): HTMLElement[] {
+  const options = ctx.presetsTaken ? presetOptions(chosen()) : [];
+  if (!options.length) return [];
+  const value = options.some((o) => o.id === form.settings?.preset) ? form.settings!.preset! : '';
+  return [dropdown('preset', 'Preset of the edits', options, value, (v) => { form = { ...form, settings: { ...form.settings, preset: v || undefined } }; save(); renderForm(); })];
+}
+
+/** Which preset each chosen method's edits use, in words (a method without the chosen preset runs its default). */
+function presetNote(): string {
+  const wanted = ctx.presetsTaken ? form.settings?.preset : undefined;
+  const each = chosen().map((m) => {
+    const own = wanted && m.presets.some((p) => p.id === wanted) ? wanted : undefined;
+    const def = m.defaultPreset ?? m.presets[0]?.id;
+    return own ? `${m.label} ${own}` : def ? `${m.label} ${def} (its default${wanted ? `; it has no ${wanted}` : ''})` : `${m.label}: its defaults`;
+  });
+  return each.length ? `Presets: ${each.join(' · ')}` : '';
 }
 
 /** Which methods take B requests per edit and which one at a time, in words. */

@@ -94,7 +94,7 @@ function render(): void {
   const running = r.status === 'running' && !restored;
   const s = chartSeries(r.points);
   root.replaceChildren(
-    h('h1', {}, `Unlearning${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
+    h('h1', {}, `Unlearning${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel}${r.preset ? ` (preset ${r.preset})` : ''} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
     h('div', { class: 'row' },
       button('Cancel', 'debug-stop', () => void act(() => host.request('cancel', {})), 'cancel', !running),
       h('div', { class: 'exports' },
@@ -113,6 +113,7 @@ function render(): void {
   host.rendered({
     status: restored && r.status === 'running' ? 'interrupted' : r.status,
     method: r.method,
+    preset: r.preset,
     points: r.points.length,
     steps: r.steps,
     lastStep: s.last,

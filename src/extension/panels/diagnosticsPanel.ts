@@ -14,6 +14,7 @@ import * as vscode from 'vscode';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel as Protocol } from '../../protocol/panels';
 import type { DiagnosticsParams } from '../../protocol/diagnostics';
 import { factEditors, methodChoice, takesSetting, type MethodDescriptor } from '../../protocol/registry';
+import { editFilePreset, perCasePreset } from '../presets';
 import { affectsMethodSettings, configuredSettings, configuredValues } from '../methodSettings';
 import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
@@ -55,8 +56,10 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     if (p.kind === 'edit') {
       if (!p.file) throw new Error('No edit file to diagnose.');
       const file = p.file;
-      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: diagnosing ${path.basename(file)} alone`, cancellable: true }, (progress, token) =>
+      const preset = editFilePreset(file);
+      const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: diagnosing ${path.basename(file)} alone${preset ? ` (preset ${preset})` : ''}`, cancellable: true }, (progress, token) =>
         this.engine.client.request('diagnostics/edit', { file }, { token, timeoutMs: 0, onProgress: (x) => progress.report({ message: x.message }) }));
+      return preset ? { ...r, edit: { ...r.edit, preset } } : r;
     }
     const kind = p.kind;
     const outDir = this.diagnosticsFolder();
@@ -74,14 +77,17 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
       if (p.kind === 'ort') extra.target = picked[0].fsPath;
       else extra.data = picked[0].fsPath;
     }
-    const perCase = p.method && p.method !== 'none' ? factEditors(await this.engine.registry.get(), 'perCase') : [];
+    const registry = p.method && p.method !== 'none' ? await this.engine.registry.get() : undefined;
+    const perCase = registry ? factEditors(registry, 'perCase') : [];
     const method = perCase.find((d) => d.id === p.method);
     if (perCase.length && !method) throw new Error(`"${p.method}" cannot make each case's own edit: use one of ${perCase.map((d) => d.id).join(', ')}.`);
-    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : kind === 'probes' ? 'knowledge probes' : 'EVOKE'} (${!method ? 'the edit stack' : `each case's ${method.label}${p.lti ? ' + LTI' : ''} edit`})`;
+    const preset = method && registry ? perCasePreset(registry, kind, method, p.preset) : undefined;
+    const edit = method ? `each case's ${method.label}${p.lti ? ' + LTI' : ''} edit${preset ? `, preset ${preset}` : ''}` : 'the edit stack';
+    const what = p.kind === 'ort' ? 'ORT' : `${kind === 'fine-ked' ? 'FINE-KED' : kind === 'probes' ? 'knowledge probes' : 'EVOKE'} (${edit})`;
     return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
       let last = 0;
       const settings = method ? this.perCaseSettings(method) : {};
-      const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, limit: p.limit, ...settings, ...extra, outDir }, {
+      const r = await this.engine.client.request('diagnostics/run', { kind, method: p.method, lti: p.lti, ...(preset ? { preset } : {}), limit: p.limit, ...settings, ...extra, outDir }, {
         token,
         timeoutMs: 0,
         onProgress: (x) => {
@@ -146,9 +152,11 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
 
   private context(): DiagnosticsContext {
     const methods = this.perCaseMethods();
+    const r = this.engine.registry.current;
     return {
       model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, editLayer: this.engine.editLayer,
       methods: methods.map(methodChoice), methodSettings: methods.flatMap(configuredSettings),
+      presetKinds: r ? r.diagnostics.filter((d) => takesSetting(d, 'preset')).map((d) => d.id) : [],
     };
   }
 

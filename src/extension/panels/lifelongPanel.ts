@@ -12,6 +12,7 @@ import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webvie
 import { saveFile } from '../webview/save';
 import { readSessionFolder } from '../lifelongFolder';
 import { factEditors, methodChoice } from '../../protocol/registry';
+import { sequentialTakesPreset } from '../presets';
 
 export const LIFELONG_PANEL: PanelDescriptor = { viewType: 'mechedit.lifelong', title: 'MechEdit Lifelong Editing', bundle: 'lifelong' };
 
@@ -165,7 +166,7 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
 
   private context(): LifelongContext {
     const r = this.engine.registry.current;
-    return { model: this.engine.modelBrief, running: this.runs.running, methods: r ? factEditors(r, 'sequential').map(methodChoice) : [] };
+    return { model: this.engine.modelBrief, running: this.runs.running, methods: r ? factEditors(r, 'sequential').map(methodChoice) : [], presetsTaken: !!r && sequentialTakesPreset(r) };
   }
 
   protected onReady(): void {

@@ -57,6 +57,7 @@ export class UnlearnRun implements vscode.Disposable {
     const points = r.curve.length ? r.curve.map((c) => ({ step: c.step, loss: c.loss, metrics: c.metrics })) : run.points;
     this.send({
       ...run,
+      preset: r.preset ?? run.preset,
       status: 'done',
       points,
       message: undefined,

@@ -14,6 +14,7 @@ import type { StackItem } from '../../protocol/edits';
 import type { EngineService } from '../engine/engineService';
 import { editRows } from './editRows';
 import { subgraphMarkdown } from './subgraphTable';
+import { editFilePreset, presetWords } from '../presets';
 
 export const EDITS_GLOB = '**/.mechedit/edits/*.json';
 export const EDITS_MIME = 'application/vnd.code.tree.mechedit.edits';
@@ -77,13 +78,15 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     t.resourceUri = node.uri;
     const i = node.item;
     t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    // The preset the edit used, from its file (an older file records none: nothing is shown).
+    const preset = node.uri ? editFilePreset(node.uri.fsPath) : undefined;
     t.description = i
-      ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
-      : 'not applied';
+      ? `${i.enabled ? 'active' : 'disabled'}${i.strength !== 1 ? ` ×${i.strength}` : ''} · ${i.method}${preset ? ` (${preset})` : ''} · L${[...new Set(i.targets.map((x) => x.layer))].join(',')}`
+      : `not applied${preset ? ` · ${presetWords(preset)}` : ''}`;
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
     // An edit file that records the knowledge subgraph it was computed from shows it.
     const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
-    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';
     return t;
