@@ -83,7 +83,7 @@ test('a MEMIT fact edit through the engine takes λ from the request, records it
   const outDir = path.join(tmp, 'fact-edits');
   await assert.rejects(client.request('edits/fact', { method: 'memit', requests, lambda: -1, outDir }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'lambda');
   assert.deepEqual((await client.request('edits/list', {})).items, [], 'nothing applied after the refusal');
-  const r = await client.request('edits/fact', { method: 'memit', requests, lambda: 10, outDir });
+  const r = await client.request('edits/fact', { method: 'memit', requests, lambda: 10, preset: 'tuned', outDir });
   const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { method: string; hparams: { lambda: number } };
   assert.equal(json.method, 'memit');
   assert.equal(json.hparams.lambda, 10);

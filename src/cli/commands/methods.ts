@@ -8,7 +8,7 @@ import { settingsHelp } from '../registryFlags';
 
 function block(d: MethodDescriptor): string[] {
   const paper = d.paper ? ` — ${d.paper.title} (${d.paper.year})` : '';
-  const presets = d.presets.map((p) => `${p.id}${p.id === d.defaultPreset ? ' (default)' : ''}: ${p.doc}`);
+  const presets = d.presets.flatMap((p) => [`${p.id}${p.id === d.defaultPreset ? ' (default)' : ''}: ${p.doc}`, ...Object.entries(p.rules ?? {}).map(([k, rule]) => `  ${k}: ${rule}`)]);
   return [
     `${d.id} · ${d.label} · ${d.kind}${paper}`,
     `  ${d.description}`,
