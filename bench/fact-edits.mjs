@@ -8,7 +8,9 @@
 //   neighbours  first-token accuracy on 200 fixed facts of other subjects, before vs during the edit
 // Then timing per edit, split into statistics / keys / v* / solve.
 //
-//   node bench/fact-edits.mjs [--method ID (any fact editor of `mechedit methods`; default rome)] [--lti] [--n 50] [--seed 1] [--steps N] [--lambda X] [--threshold X] [--hparams JSON] [--model DIR]
+//   node bench/fact-edits.mjs [--method ID (any fact editor of `mechedit methods`; default rome)] [--lti] [--n 50] [--seed 1] [--steps N] [--lambda X] [--threshold X] [--hparams JSON] [--model DIR] [--preset paper|tuned]
+// --preset: every method through computeFactEdit with that preset (without it ROME and MEMIT are
+// called directly at their tuned defaults, the others at their default preset).
 // Needs `npm run compile` (reads out/).
 
 import * as fs from 'node:fs';
@@ -23,7 +25,7 @@ const { computeMemit } = out('core/edits/memit.js');
 const { scoreAnswers } = out('core/runtime/answers.js');
 const { computeFactEdit } = out('core/methods/factEditors.js');
 
-const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, threshold: { type: 'string' }, model: { type: 'string' } } });
+const { values } = parseArgs({ options: { method: { type: 'string', default: 'rome' }, lti: { type: 'boolean' }, n: { type: 'string', default: '50' }, seed: { type: 'string', default: '1' }, steps: { type: 'string' }, lambda: { type: 'string' }, layers: { type: 'string' }, hparams: { type: 'string' }, threads: { type: 'string', default: '0' }, threshold: { type: 'string' }, model: { type: 'string' }, preset: { type: 'string' } } });
 const modelDir = values.model ?? path.join(root, 'models', 'default');
 const stack = new EditStack(LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(values.threads) }));
 const model = stack.model; // the stack's view: its runs carry the applied edit
@@ -51,11 +53,12 @@ for (const [i, r] of requests.entries()) {
   const t0 = performance.now();
   let edit;
   // ROME and MEMIT report their timing parts; every other registry method goes through computeFactEdit.
-  if (values.method !== 'rome' && values.method !== 'memit') {
-    const out = await computeFactEdit(values.method, model, stack, [r.request], { lti: !!values.lti, steps: hparams.steps, lambda: hparams.lambda, threshold: values.threshold ? Number(values.threshold) : undefined, layers, layer: layers?.[0] });
+  if (values.preset || (values.method !== 'rome' && values.method !== 'memit')) {
+    const out = await computeFactEdit(values.method, model, stack, [r.request], { lti: !!values.lti, steps: hparams.steps, lambda: hparams.lambda, threshold: values.threshold ? Number(values.threshold) : undefined, layers, layer: layers?.[0], preset: values.preset });
+    if (i === 0) console.error(`preset ${out.edit.json.hparams.preset}: ${JSON.stringify({ ...out.edit.json.hparams, templates: undefined, stats: undefined })}`);
     edit = out.edit;
     vprob.push(out.vstar[0].steps.at(-1).targetProb);
-    for (const k of ['stats', 'vstar', 'solve']) rows[k].push(out.timing[k] ?? 0);
+    for (const k of ['stats', 'keys', 'vstar', 'solve']) rows[k].push(out.timing[k] ?? 0);
     rows.steps.push(out.vstar[0].steps.length);
     rows.ort.push(out.vstar[0].ortMs ?? 0);
     rows.js.push(out.vstar[0].jsMs ?? 0);
@@ -90,7 +93,7 @@ for (const [i, r] of requests.entries()) {
 }
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 const after = mean(rows.neighbours);
-console.log(`\n${values.method}${values.lti ? ' + LTI' : ''} on models/default, ${requests.length} counterfactual edits (seed ${values.seed}), one at a time\n`);
+console.log(`\n${values.method}${values.lti ? ' + LTI' : ''}${values.preset ? ` (preset ${values.preset})` : ''} on models/default, ${requests.length} counterfactual edits (seed ${values.seed}), one at a time\n`);
 console.log('| measure | value | bar |');
 console.log('|---|---|---|');
 console.log(`| efficacy (new target top-1 on the edit prompt) | ${rate(rows.efficacy).toFixed(1)} % | ≥ 99 % |`);

@@ -14,6 +14,8 @@
 //
 // Usage: npx tsc -p . && node bench/rocr-acceptance.mjs [--model models/default] [--layers 0,1] [--lambda X]
 //          [--positions last|all] [--regularizer identity|covariance] [--templates JSON] [--n 400]
+//          [--preset paper|tuned]  (through the registry's ROCR entry, as `mechedit edit rocr --preset`;
+//                                   without it computeRocr at the checkpoint's settings)
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,8 +24,11 @@ import { out, repo } from './lib.mjs';
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
 const { computeRocr } = out('core/edits/rocr.js');
+const { OTHER_EDITORS } = out('core/methods/otherEditors.js');
+const { presetOf } = out('core/methods/factEditors.js');
+const { resolveSettings } = out('core/methods/settings.js');
 
-const { values: opt } = parseArgs({ options: { model: { type: 'string', default: path.join(repo, 'models', 'default') }, layers: { type: 'string' }, lambda: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' }, n: { type: 'string', default: '400' }, threads: { type: 'string', default: '2' }, templates: { type: 'string' } } });
+const { values: opt } = parseArgs({ options: { model: { type: 'string', default: path.join(repo, 'models', 'default') }, layers: { type: 'string' }, lambda: { type: 'string' }, positions: { type: 'string' }, regularizer: { type: 'string' }, n: { type: 'string', default: '400' }, threads: { type: 'string', default: '2' }, templates: { type: 'string' }, preset: { type: 'string' } } });
 const stack = new EditStack(LoadedModel.open(opt.model, { provider: 'cpu', threads: Number(opt.threads) }));
 const model = stack.model; // the stack's view: its runs carry the applied edit
 const world = JSON.parse(fs.readFileSync(path.join(opt.model, 'world.json'), 'utf8'));
@@ -70,7 +75,11 @@ for (const [n, h] of hazards.entries()) {
   const before = await top1(probes);
   const swapped = await top1(probes, [h.name, h.redirect]);
   const t0 = performance.now();
-  const edit = await computeRocr(model, stack, { concept: h.name, harmless: h.redirect, layers: opt.layers?.split(',').map(Number), lambda: opt.lambda ? Number(opt.lambda) : undefined, positions: opt.positions, regularizer: opt.regularizer, templates: opt.templates ? JSON.parse(opt.templates) : undefined });
+  const given = { concept: h.name, harmless: h.redirect, layers: opt.layers?.split(',').map(Number), lambda: opt.lambda ? Number(opt.lambda) : undefined, positions: opt.positions, regularizer: opt.regularizer, templates: opt.templates ? JSON.parse(opt.templates) : undefined };
+  const entry = OTHER_EDITORS.find((e) => e.descriptor.id === 'rocr');
+  const edit = opt.preset
+    ? await entry.compute(model, stack, resolveSettings(entry.descriptor.settings, given, { layers: model.dims.layers }, presetOf(entry.descriptor, opt.preset).values), { preset: opt.preset })
+    : await computeRocr(model, stack, given);
   const ms = performance.now() - t0;
   stack.apply(edit);
   const after = await top1(probes);
@@ -95,7 +104,7 @@ for (const [n, h] of hazards.entries()) {
   log(`${h.name}: done`);
 }
 const hp = rows.find((r) => r.hp).hp;
-console.log(`\n**ROCR on ${path.basename(opt.model)}** (${model.dims.layers} layers, d_model ${model.dims.dModel}; layers [${hp.layers}], λ ${hp.lambda}, ${hp.regularizer ?? 'identity'} regularizer, positions ${hp.positions})\n`);
+console.log(`\n**ROCR on ${path.basename(opt.model)}**${opt.preset ? ` (preset ${opt.preset})` : ""} (${model.dims.layers} layers, d_model ${model.dims.dModel}; layers [${hp.layers}], λ ${hp.lambda}, ${hp.regularizer ?? 'identity'} regularizer, positions ${hp.positions})\n`);
 console.log('| redirection | form | probes | known before (top-1) | no longer top-1 after | share forgotten | perfect redirection (prompt renamed) | revert bit-identical | ROCR time |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 for (const r of rows) {

@@ -88,7 +88,7 @@ export function registerEditHandlers(server: EngineServer, user: () => EditStack
   server.handle('edits/fact', async (p, ctx) => {
     const outDir = outDirOf(p.outDir, user);
     const settings = defined({ layer: p.layer, layers: p.layers, lti: p.lti, lambda: p.lambda, threshold: p.threshold, steps: p.steps, graph: p.graph, subgraphSize: p.subgraphSize });
-    const input: EditJobInput = { method: p.method, settings, requests: factRequests(p.requests), outDir, force: flag(p.force, 'force'), forceHint: 'pass force: true' };
+    const input: EditJobInput = { method: p.method, settings, preset: optionalText(p.preset, 'preset'), requests: factRequests(p.requests), outDir, force: flag(p.force, 'force'), forceHint: 'pass force: true' };
     const r = await runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
     return { ...r, succeeded: r.succeeded ?? true, efficacy: r.efficacy ?? [], vstar: r.vstar ?? [] };
   });
@@ -96,7 +96,7 @@ export function registerEditHandlers(server: EngineServer, user: () => EditStack
   server.handle('edits/rocr', async (p, ctx) => {
     const outDir = outDirOf(p.outDir, user);
     const settings = defined({ concept: p.concept, harmless: p.harmless, layers: p.layers, lambda: p.lambda, positions: p.positions, regularizer: p.regularizer });
-    return runAndApply(user, { method: 'rocr', settings, outDir }, 'always', ctx.progress(p.progressToken));
+    return runAndApply(user, { method: 'rocr', settings, preset: optionalText(p.preset, 'preset'), outDir }, 'always', ctx.progress(p.progressToken));
   });
 
   server.handle('edits/ablate', async (p, ctx) => {

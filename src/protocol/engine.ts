@@ -72,7 +72,7 @@ export interface EngineRequests {
    */
   'edits/run': { params: EditRunParams; result: ComputedEdit & Partial<FactEditOutcome> & { vstar?: ComputedFactEditInfo[] } };
   /** Computes a ROCR edit, writes it to outDir (<id>.json + .safetensors) and applies it. */
-  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance'; outDir: string; progressToken?: string }; result: ComputedEdit };
+  'edits/rocr': { params: { concept: string; harmless: string; layers?: number[]; lambda?: number; positions?: 'last' | 'all'; regularizer?: 'identity' | 'covariance'; preset?: string; outDir: string; progressToken?: string }; result: ComputedEdit };
   /**
    * Computes a ROME (one request) or MEMIT (any number) fact edit, optionally with LTI, writes it
    * to outDir and applies it. Progress: one notification per v* step; cancellable between steps.
@@ -92,7 +92,7 @@ export interface EngineRequests {
    * the target top-1 on its own prompt with P ≥ 25 %); 'always' applies it regardless. The file is
    * written either way.
    */
-  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; preset?: string; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */

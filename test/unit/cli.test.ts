@@ -93,7 +93,7 @@ test('--edits a b (a shell glob) means --edits a --edits b', async () => {
 
 test('edit rome writes an edit file that predict --edits applies; evoke --method rome scores each case with its own edit', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-cli-rome-'));
-  const r = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'Baekhyndvaes Drondraes', '--prompt', '{} was born in', '--target', 'Daekgrad', '--out', out);
+  const r = cli('edit', 'rome', '--default', '--provider', 'cpu', '--subject', 'Baekhyndvaes Drondraes', '--prompt', '{} was born in', '--target', 'Daekgrad', '--preset', 'tuned', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.json.method, 'rome');
   assert.deepEqual(r.json.targets, [{ layer: 0, module: 'mlp.out', rank: 1 }]);

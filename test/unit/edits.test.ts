@@ -208,24 +208,24 @@ test('mechedit edit import (.npy and .safetensors) and --edits on predict', () =
   assert.ok(!fs.existsSync(path.join(tmp, 'nope')), 'nothing is written for a refused import');
 });
 
-test('mechedit edit rocr takes the checkpoint\'s settings, --regularizer overrides them, and bad values are refused', () => {
+test('mechedit edit rocr --preset tuned takes the checkpoint\'s settings, --regularizer overrides them, and bad values are refused', () => {
   const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repo, 'out', 'src', 'cli', 'main.js'), ...args, '--json'], { encoding: 'utf8', env: process.env });
   const dflt = path.join(repo, 'models', 'default');
   const out = path.join(tmp, 'rocr-cli');
-  const r = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--out', out);
+  const r = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--preset', 'tuned', '--out', out);
   assert.equal(r.status, 0, r.stderr);
   const e = readEdit(JSON.parse(r.stdout).file);
   assert.deepEqual([e.json.hparams?.layers, e.json.hparams?.lambda, e.json.hparams?.regularizer, e.json.hparams?.positions], [[0], 10, 'covariance', 'all']);
-  const plain = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'identity', '--lambda', '1', '--out', out);
+  const plain = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--preset', 'tuned', '--regularizer', 'identity', '--lambda', '1', '--out', out);
   assert.equal(plain.status, 0, plain.stderr);
   assert.equal(readEdit(JSON.parse(plain.stdout).file).json.hparams?.regularizer, 'identity');
-  const bad = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'ridge', '--out', out);
+  const bad = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--preset', 'tuned', '--regularizer', 'ridge', '--out', out);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /--regularizer must be one of identity, covariance, got "ridge"/);
-  const both = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--regularizer', 'covariance', '--null-space', '--out', out);
+  const both = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--preset', 'tuned', '--regularizer', 'covariance', '--null-space', '--out', out);
   assert.equal(both.status, 2);
   assert.match(both.stderr, /nullSpace and the covariance regularizer are alternatives \(--regularizer\)/);
-  const implied = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--null-space', '--out', out);
+  const implied = cli('edit', 'rocr', '--model', dflt, '--concept', 'Veltrazine', '--to', 'Brindlecake', '--preset', 'tuned', '--null-space', '--out', out);
   assert.equal(implied.status, 2, 'the checkpoint recommends the covariance regularizer');
   assert.match(implied.stderr, /set the regularizer to identity to use nullSpace/);
   assert.equal(fs.readdirSync(out).length, 4, 'the refused runs wrote nothing');

@@ -83,7 +83,7 @@ test('a MEMIT fact edit through the engine takes λ from the request, records it
   const outDir = path.join(tmp, 'fact-edits');
   await assert.rejects(client.request('edits/fact', { method: 'memit', requests, lambda: -1, outDir }), (e: EngineError) => e.data.code === 'bad-input' && e.data.field === 'lambda');
   assert.deepEqual((await client.request('edits/list', {})).items, [], 'nothing applied after the refusal');
-  const r = await client.request('edits/fact', { method: 'memit', requests, lambda: 10, outDir });
+  const r = await client.request('edits/fact', { method: 'memit', requests, lambda: 10, preset: 'tuned', outDir });
   const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { method: string; hparams: { lambda: number } };
   assert.equal(json.method, 'memit');
   assert.equal(json.hparams.lambda, 10);
@@ -97,18 +97,19 @@ test("AlphaEdit's accumulated keys survive a restart of the engine", async () =>
   // extension does on restore, then edit 2: its K_p must be edit 1's keys, read back from the file,
   // so that ΔW₂ k₁ ≈ 0 at every edit layer (AlphaEdit's constraint on earlier edits' keys). Layers
   // 0–1 and 8 v* steps (the values need not land): at layer 1 ‖ΔW₂ k₁‖ / ‖ΔW₂ k₂‖ is 0.025 with
-  // K_p and 0.22 when edit 2 is computed without it.
+  // K_p and 0.22 when edit 2 is computed without it (the tuned preset's λ = C's mean eigenvalue; the
+  // paper preset's larger L2 = 500 τ leaves 0.31 there: its K_p term is weak against L2 on this model).
   const defaultModel = path.join(repo, 'models', 'default');
   const outDir = path.join(tmp, 'alphaedit-restart');
   await client.request('model/open', { path: defaultModel });
-  const first = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layers: [0, 1], steps: 8, apply: 'always', outDir });
+  const first = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layers: [0, 1], steps: 8, preset: 'tuned', apply: 'always', outDir });
   const pid = (await client.request('engine/info', {})).pid;
   await client.restart();
   assert.notEqual((await client.request('engine/info', {})).pid, pid, 'a new engine process');
   await client.request('model/open', { path: defaultModel });
   assert.deepEqual((await client.request('edits/list', {})).items, [], 'the new engine starts with an empty stack');
   await client.request('edits/apply', { file: first.file });
-  const second = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Guxshul Caendcul', prompt: '{} works as a', target: 'fisher' }], layers: [0, 1], steps: 8, apply: 'always', outDir });
+  const second = await client.request('edits/fact', { method: 'alphaedit', requests: [{ subject: 'Guxshul Caendcul', prompt: '{} works as a', target: 'fisher' }], layers: [0, 1], steps: 8, preset: 'tuned', apply: 'always', outDir });
   const e1 = readEdit(first.file);
   const e2 = readEdit(second.file);
   const spaces = e2.json.hparams!.nullSpace as { layer: number; previousKeys: number }[];

@@ -74,7 +74,7 @@ describe('FT-M on gpt2-tiny', () => {
 test('mechedit edit ft lands a counterfactual on the bundled model and reverts bit-identically', async () => {
   const cli = path.join(repo, 'out', 'src', 'cli', 'main.js');
   const subject = 'Baekhyndvaes Drondraes';
-  const r = spawnSync(process.execPath, [cli, 'edit', 'ft', '--default', '--provider', 'cpu', '--subject', subject, '--prompt', '{} was born in', '--target', 'Daekgrad', '--out', out, '--json'], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cli, 'edit', 'ft', '--default', '--provider', 'cpu', '--subject', subject, '--prompt', '{} was born in', '--target', 'Daekgrad', '--preset', 'tuned', '--out', out, '--json'], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const res = JSON.parse(r.stdout);
   assert.equal(res.method, 'ft');

@@ -61,7 +61,7 @@ test('counterfactuals.json: one request per fact of world.json, o* of the object
   for (const s of cf.specificity) assert.equal(facts.get(`${s.subject}\t${s.relation}`)?.object, s.answer);
 });
 
-const settings = { steps: 20, samples: 1024 };
+const settings = { steps: 20, samples: 1024, preset: 'tuned' };
 const probeLimit = 20;
 const strip = (points: CurvePoint[]) => points.map(({ seconds: _s, ...p }) => p);
 const editFiles = (dir: string) => fs.readdirSync(path.join(dir, 'edits')).filter((f) => !f.startsWith('.')).sort();

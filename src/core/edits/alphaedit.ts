@@ -22,7 +22,8 @@ import { batchEditJson, memitTargets, spreadOverLayers, type MemitOptions } from
 import type { VStarResult } from './vstar';
 import type { FactRequest } from './rome';
 import { cholesky, choleskySolve, solveLowRank } from './linalg';
-import { applyProjector, nullSpaceFor, relativeTau, type NullSpace } from './nullspace';
+import { applyProjector, energyShareTau, nullSpaceFor, projectorLeakage, relativeTau, type NullSpace } from './nullspace';
+import { ALPHAEDIT_PAPER, NULL_ENERGY_SHARE, referenceModel } from './paperPresets';
 
 /**
  * Defaults for any model (chosen on the bundled model, bench/alphaedit.mjs; see the report):
@@ -35,13 +36,49 @@ export const ALPHAEDIT_DEFAULTS = { threshold: 0.1, lambda: 1 };
 export interface AlphaEditOptions extends MemitOptions {
   /** τ = threshold × mean eigenvalue of C. */
   threshold?: number;
+  /** τ such that the null space holds at most this share of C's energy (nullspace.energyShareTau); wins over threshold. */
+  nullEnergy?: number;
   /** λ = lambda × mean eigenvalue of C. */
   lambda?: number;
 }
 
+/** One layer's null space as the edit records it: τ and λ absolute, its energy share and the leakage on the corpus keys. */
+export interface LayerNullSpace {
+  layer: number;
+  tau: number;
+  dimension: number;
+  lambda: number;
+  /** trace(P C) / trace C: the share of the corpus keys' energy in P's range. */
+  energy: number;
+  /** √energy: RMS ‖P k‖ / ‖k‖ over the corpus keys (0 = they are protected exactly). */
+  leakage: number;
+  /** How τ was chosen. */
+  rule: 'relative' | 'energy' | 'absolute';
+}
+
+/**
+ * τ and λ at one layer:
+ *   nullEnergy given      τ for that energy share, λ = lambda × mean eigenvalue (default 1);
+ *   paper, no threshold   the reference's absolute 2e-2 and L2 10 on its own models; elsewhere τ
+ *                         for NULL_ENERGY_SHARE of the energy and L2 = (10 / 2e-2) × τ (the
+ *                         reference's L2 / τ, so that both stay on C's scale);
+ *   otherwise             τ = threshold × mean eigenvalue, λ = lambda × mean eigenvalue.
+ */
+export function layerTauLambda(stats: { C: Float64Array; dim: number }, o: AlphaEditOptions, onReference: boolean): { tau: number; lambda: number; rule: LayerNullSpace['rule'] } {
+  const mean = relativeTau(stats.C, stats.dim, 1);
+  const paper = o.preset === 'paper' && o.threshold === undefined;
+  if (o.nullEnergy !== undefined) return { tau: energyShareTau(stats.C, stats.dim, o.nullEnergy).tau, lambda: (o.lambda ?? ALPHAEDIT_DEFAULTS.lambda) * mean, rule: 'energy' };
+  if (paper && onReference) return { tau: ALPHAEDIT_PAPER.threshold, lambda: o.lambda !== undefined ? o.lambda * mean : ALPHAEDIT_PAPER.L2, rule: 'absolute' };
+  if (paper) {
+    const tau = energyShareTau(stats.C, stats.dim, NULL_ENERGY_SHARE).tau;
+    return { tau, lambda: o.lambda !== undefined ? o.lambda * mean : (ALPHAEDIT_PAPER.L2 / ALPHAEDIT_PAPER.threshold) * tau, rule: 'energy' };
+  }
+  return { tau: (o.threshold ?? ALPHAEDIT_DEFAULTS.threshold) * mean, lambda: (o.lambda ?? ALPHAEDIT_DEFAULTS.lambda) * mean, rule: 'relative' };
+}
+
 export interface AlphaEditReport {
   vstar: VStarResult[];
-  nullSpace: { layer: number; tau: number; dimension: number; seconds: number; cached: boolean }[];
+  nullSpace: { layer: number; tau: number; dimension: number; seconds: number; cached: boolean; leakage: number }[];
   /** Milliseconds: statistics, z optimisation, projectors (cached after the first), keys and solves. */
   timing: { stats: number; vstar: number; nullSpace: number; solve: number };
 }
@@ -110,30 +147,33 @@ export function alphaEditColumns(ns: NullSpace, acc: Accumulated, keys: Float64A
 }
 
 export async function computeAlphaEdit(model: LoadedModel, stack: EditStack, requests: FactRequest[], o: AlphaEditOptions = {}): Promise<{ edit: Edit; report: AlphaEditReport }> {
-  const threshold = o.threshold ?? ALPHAEDIT_DEFAULTS.threshold;
-  const lambdaRel = o.lambda ?? ALPHAEDIT_DEFAULTS.lambda;
-  if (!(threshold > 0) || !Number.isFinite(threshold)) throw badInput(`The threshold must be a positive number, got ${threshold}`, { field: 'threshold' });
-  if (!(lambdaRel > 0) || !Number.isFinite(lambdaRel)) throw badInput(`λ must be a positive number, got ${lambdaRel}`, { field: 'lambda' });
+  for (const [field, v] of [['threshold', o.threshold], ['lambda', o.lambda]] as const) {
+    if (v !== undefined && (!(v > 0) || !Number.isFinite(v))) throw badInput(`${field === 'lambda' ? 'λ' : 'The threshold'} must be a positive number, got ${v}`, { field });
+  }
+  if (o.nullEnergy !== undefined && !(o.nullEnergy > 0 && o.nullEnergy < 1)) throw badInput(`nullEnergy must be a share between 0 and 1, got ${o.nullEnergy}`, { field: 'nullEnergy' });
   const t = await memitTargets(model, requests, o, 'AlphaEdit');
   const t2 = performance.now();
+  const onReference = referenceModel(model.dims) !== undefined;
   const spaces: NullSpace[] = [];
-  const lambdas: number[] = [];
-  for (const stats of t.stats) {
-    const mean = relativeTau(stats.C, stats.dim, 1);
-    const ns = await nullSpaceFor(model, stats, threshold * mean, { isCancelled: o.isCancelled });
-    if (ns.dimension === 0) throw badInput(`The key statistics of layer ${stats.layer} have no eigenvalue below ${threshold} × their mean: the null space is empty`, { field: 'threshold', hint: 'Raise the threshold.' });
+  const layers: LayerNullSpace[] = [];
+  for (const [i, stats] of t.stats.entries()) {
+    const { tau, lambda, rule } = layerTauLambda(stats, o, onReference);
+    const ns = await nullSpaceFor(model, stats, tau, { isCancelled: o.isCancelled });
+    if (ns.dimension === 0) throw badInput(`The key statistics of layer ${stats.layer} have no eigenvalue below τ = ${tau.toPrecision(3)}: the null space is empty`, { field: 'threshold', hint: 'Raise the threshold.' });
     spaces.push(ns);
-    lambdas.push(lambdaRel * mean);
+    const leakage = projectorLeakage(ns.P, stats.C, stats.dim);
+    layers.push({ layer: t.layers[i], tau, dimension: ns.dimension, lambda, energy: leakage ** 2, leakage, rule });
   }
   const t3 = performance.now();
   const { lambda: _mom2, ...vstarHp } = t.hp;
   const json = batchEditJson(model, 'alphaedit', 'AlphaEdit', requests, {
-    layers: t.layers, defaults: t.defaults, ...vstarHp, threshold, lambda: lambdaRel, lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates,
-    stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count },
-    nullSpace: t.layers.map((layer, i) => ({ layer, tau: spaces[i].tau, dimension: spaces[i].dimension, lambda: lambdas[i], previousKeys: previousKeys(stack, layer, spaces[i]).cols.length })),
+    layers: t.layers, defaults: t.defaults, ...vstarHp, threshold: o.threshold ?? (layers[0].rule === 'relative' ? ALPHAEDIT_DEFAULTS.threshold : null),
+    nullEnergy: o.nullEnergy ?? (layers[0].rule === 'energy' ? NULL_ENERGY_SHARE : null), lambda: o.lambda ?? (layers[0].rule === 'relative' ? ALPHAEDIT_DEFAULTS.lambda : null),
+    lti: t.lti ?? false, seed: o.seed ?? 0, templates: t.templates, stats: { corpus: t.stats[0].corpus, samples: t.stats[0].count },
+    nullSpace: layers.map((l, i) => ({ ...l, previousKeys: previousKeys(stack, l.layer, spaces[i]).cols.length })),
   }, o.label);
   const draft: Edit = { json, tensors: [] };
-  await spreadOverLayers(stack, requests, t, draft, (i, keys) => alphaEditColumns(spaces[i], previousKeys(stack, t.layers[i], spaces[i]), keys, lambdas[i]));
-  const nullSpace = spaces.map((s, i) => ({ layer: t.layers[i], tau: s.tau, dimension: s.dimension, seconds: s.seconds, cached: s.cached }));
+  await spreadOverLayers(stack, requests, t, draft, (i, keys) => alphaEditColumns(spaces[i], previousKeys(stack, t.layers[i], spaces[i]), keys, layers[i].lambda));
+  const nullSpace = spaces.map((s, i) => ({ layer: t.layers[i], tau: s.tau, dimension: s.dimension, seconds: s.seconds, cached: s.cached, leakage: layers[i].leakage }));
   return { edit: draft, report: { vstar: t.vstar, nullSpace, timing: { ...t.timing, nullSpace: t3 - t2, solve: performance.now() - t3 } } };
 }

@@ -200,3 +200,84 @@ export function choleskySolve(L: Float64Array, n: number, b: ArrayLike<number>):
   }
   return y;
 }
+
+/**
+ * The eigenvalues of a symmetric n×n matrix (row-major), ascending, without eigenvectors:
+ * Householder reduction to tridiagonal form (about 2n³/3 multiply-adds), then implicit QL with
+ * Wilkinson shifts on the tridiagonal matrix. For d_mlp in the thousands where Jacobi is too slow.
+ */
+export function symmetricEigenvalues(S: ArrayLike<number>, n: number): Float64Array {
+  const a = Float64Array.from(S);
+  const v = new Float64Array(n);
+  const p = new Float64Array(n);
+  for (let k = 0; k < n - 2; k++) {
+    let x2 = 0;
+    for (let i = k + 1; i < n; i++) x2 += a[i * n + k] ** 2;
+    const alpha = -(a[(k + 1) * n + k] >= 0 ? 1 : -1) * Math.sqrt(x2);
+    v.fill(0);
+    for (let i = k + 1; i < n; i++) v[i] = a[i * n + k];
+    v[k + 1] -= alpha;
+    let v2 = 0;
+    for (let i = k + 1; i < n; i++) v2 += v[i] * v[i];
+    if (v2 < 1e-300) continue;
+    // A ← H A H with H = I − β v vᵀ: p = β A v, q = p − (β vᵀp / 2) v, A ← A − v qᵀ − q vᵀ.
+    const beta = 2 / v2;
+    let vp = 0;
+    for (let i = k; i < n; i++) {
+      let s = 0;
+      for (let j = k + 1; j < n; j++) s += a[i * n + j] * v[j];
+      p[i] = beta * s;
+      vp += v[i] * p[i];
+    }
+    const K = (beta * vp) / 2;
+    for (let i = k; i < n; i++) p[i] -= K * v[i];
+    for (let i = k; i < n; i++) {
+      const row = i * n;
+      for (let j = k; j < n; j++) a[row + j] -= v[i] * p[j] + p[i] * v[j];
+    }
+  }
+  const d = Float64Array.from({ length: n }, (_, i) => a[i * n + i]);
+  const e = Float64Array.from({ length: n }, (_, i) => (i < n - 1 ? a[(i + 1) * n + i] : 0));
+  tridiagonalQl(d, e, n);
+  return d.sort();
+}
+
+/** Implicit QL with shifts: `d` (diagonal) becomes the eigenvalues; `e[i]` is the entry below d[i] (e[n − 1] = 0), destroyed. */
+function tridiagonalQl(d: Float64Array, e: Float64Array, n: number): void {
+  for (let l = 0; l < n; l++) {
+    for (let iter = 0; iter < 60; iter++) {
+      let m = l;
+      for (; m < n - 1; m++) if (Math.abs(e[m]) <= Number.EPSILON * (Math.abs(d[m]) + Math.abs(d[m + 1]))) break;
+      if (m === l) break;
+      let g = (d[l + 1] - d[l]) / (2 * e[l]);
+      let r = Math.hypot(g, 1);
+      g = d[m] - d[l] + e[l] / (g + (g >= 0 ? r : -r));
+      let s = 1;
+      let c = 1;
+      let pp = 0;
+      let i = m - 1;
+      for (; i >= l; i--) {
+        const f = s * e[i];
+        const b = c * e[i];
+        r = Math.hypot(f, g);
+        e[i + 1] = r;
+        if (r === 0) {
+          d[i + 1] -= pp;
+          e[m] = 0;
+          break;
+        }
+        s = f / r;
+        c = g / r;
+        g = d[i + 1] - pp;
+        r = (d[i] - g) * s + 2 * c * b;
+        pp = s * r;
+        d[i + 1] = g + pp;
+        g = c * r - b;
+      }
+      if (r === 0 && i >= l) continue;
+      d[l] -= pp;
+      e[l] = g;
+      e[m] = 0;
+    }
+  }
+}

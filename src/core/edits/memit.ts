@@ -16,6 +16,7 @@ import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
 import { adjustedColumns, solveC, type KeyStats } from './stats';
 import { dot } from './linalg';
+import { memitPaperLambda, memitPaperLayers, vstarPaper } from './paperPresets';
 import { checkRequest, defaultEditLayer, stepBudget, contextTemplates, factProblem, keysAtSubject, resolveLti, statsFor, type FactRequest, type LtiHparams } from './rome';
 
 export interface MemitOptions extends VStarRun {
@@ -27,6 +28,8 @@ export interface MemitOptions extends VStarRun {
   seed?: number;
   label?: string;
   onRequest?: (done: number, total: number) => void;
+  /** The preset the settings came from: 'paper' fills layers, λ and the v* hyper-parameters by paperPresets.ts's rules. */
+  preset?: string;
 }
 
 export const MEMIT_HPARAMS: VStarHparams & { klFactor: number; lambda: number } = { steps: 20, lr: 0.5, weightDecay: 0.5, clamp: 0.75, klFactor: 0.0625, lambda: 15000 };
@@ -62,6 +65,8 @@ export function defaultMemitLayers(modelType: string, layers: number, editLayer?
 }
 
 export const LAMBDA_RULE = 'median over the batch of kᵀC⁻¹k, / 19';
+/** The paper preset's λ (paperPresets.memitPaperLambda). */
+export const PAPER_LAMBDA_RULE = 'the reference\'s λ on its own models, else (λ_ref / d_mlp_ref) × d_mlp (GPT-2 XL 20000 / 6400 for the gpt2 family, GPT-J 15000 / 16384 otherwise)';
 
 /**
  * λ from the keys' energy (models the papers did not tune): one key's update writes the share
@@ -100,8 +105,8 @@ export interface MemitTargets {
   layers: number[];
   lti: LtiHparams | undefined;
   hp: typeof MEMIT_HPARAMS;
-  /** Where the default layers, λ and clamp came from (memitDefaults). */
-  defaults: 'papers' | 'model';
+  /** Where the default layers, λ and clamp came from: memitDefaults ('papers', 'model') or the paper preset's rules ('paper'). */
+  defaults: 'papers' | 'model' | 'paper';
   stats: KeyStats[];
   templates: string[];
   vstar: VStarResult[];
@@ -118,13 +123,17 @@ export async function memitTargets(model: LoadedModel, requests: FactRequest[], 
   if (requests.length === 0) throw badInput(`No requests: ${what} needs at least one fact`, { field: 'requests' });
   requests.forEach((r, i) => checkRequest(r, `request ${i + 1}`));
   const dims = model.dims;
-  const defaults = memitDefaults(dims);
+  const paper = o.preset === 'paper';
+  const defaults = paper ? { layers: memitPaperLayers(dims), lambda: memitPaperLambda(dims), source: 'paper' as const } : memitDefaults(dims);
   const layers = [...(o.layers ?? defaults.layers)].sort((a, b) => a - b);
   if (layers.length === 0 || layers.some((l) => !Number.isInteger(l) || l < 0 || l >= dims.layers) || new Set(layers).size !== layers.length) {
     throw badInput(`Layers must be distinct whole numbers in 0…${dims.layers - 1}, got [${layers}]`, { field: 'layers' });
   }
   const lti = resolveLti(model, o.lti);
-  const hp = { ...MEMIT_HPARAMS, lambda: defaults.lambda, clamp: defaults.clamp, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? MEMIT_HPARAMS.steps), ...o.hparams };
+  const base = paper
+    ? { ...MEMIT_HPARAMS, ...vstarPaper('memit', dims), ...(lti ? { steps: lti.steps } : {}) }
+    : { ...MEMIT_HPARAMS, clamp: (defaults as ReturnType<typeof memitDefaults>).clamp, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? MEMIT_HPARAMS.steps) };
+  const hp = { ...base, lambda: defaults.lambda, ...o.hparams };
   const last = layers[layers.length - 1];
   const t0 = performance.now();
   const stats = await Promise.all(layers.map((l) => statsFor(model, l, o)));
@@ -214,5 +223,6 @@ export async function computeMemit(model: LoadedModel, stack: EditStack, request
     return adjustedColumns(t.stats[i], lambda, keys);
   });
   if (fromKeys) Object.assign(json.hparams!, { lambda: lambdas[0].lambda, lambdas, lambdaRule: LAMBDA_RULE });
+  if (t.defaults === 'paper' && o.hparams?.lambda === undefined) Object.assign(json.hparams!, { lambdaRule: PAPER_LAMBDA_RULE });
   return { edit: draft, report: { vstar: t.vstar, timing: { ...t.timing, solve: performance.now() - t2 } } };
 }

@@ -18,6 +18,7 @@ import { newEditId, type Edit, type EditJson } from './editFile';
 import { optimiseDelta, distributions, type DeltaBasis, type VStarProblem, type VStarHparams, type VStarResult, type VStarRun, type At } from './vstar';
 import { keyStats, solveC, defaultCorpus, type KeyStats } from './stats';
 import { dot, norm } from './linalg';
+import { romePaperLayer, vstarPaper } from './paperPresets';
 
 export interface FactRequest {
   subject: string;
@@ -46,6 +47,8 @@ export interface RomeOptions extends VStarRun {
   label?: string;
   /** GLAME: δ = basis.map(θ) (a graph network's output) instead of a free δ; the rest is ROME's. */
   basis?: DeltaBasis;
+  /** The preset the settings came from: 'paper' fills what is not given by paperPresets.ts's rules and turns off ROME_HPARAMS's two deviations. */
+  preset?: string;
 }
 
 export interface RomeReport {
@@ -234,14 +237,26 @@ export async function statsFor(model: LoadedModel, layer: number, o: { corpus?: 
   return keyStats(model, { layer, corpus: o.corpus ?? defaultCorpus(model), samples: o.samples, isCancelled: o.isCancelled });
 }
 
+/**
+ * ROME's hyper-parameters before the settings given: 'paper' the reference's (vstarPaper: 20 steps,
+ * lr 0.5, decay 0.5, clamp 4, KL 0.0625, stop < 0.05; LTI's steps with LTI) without the two
+ * deviations (updateInLoop false, every template 1/21); 'tuned' ROME_HPARAMS and stepBudget.
+ */
+export function romeHparams(dims: LoadedModel['dims'], lti: LtiHparams | undefined, paper: boolean): RomeHparams & { stopLoss?: number } {
+  if (!paper) return { ...ROME_HPARAMS, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? ROME_HPARAMS.steps) };
+  const p = vstarPaper('rome', dims);
+  return { ...p, ...(lti ? { steps: lti.steps } : {}), updateInLoop: false, bareWeight: undefined };
+}
+
 export async function computeRome(model: LoadedModel, stack: EditStack, req: FactRequest, o: RomeOptions = {}): Promise<{ edit: Edit; report: RomeReport }> {
   checkRequest(req);
   void stack; // ROME reads the model as the stack leaves it (its edits are fed to every run)
   const dims = model.dims;
-  const layer = o.layer ?? defaultEditLayer(dims).layer;
+  const paper = o.preset === 'paper';
+  const layer = o.layer ?? (paper ? romePaperLayer(dims) : defaultEditLayer(dims).layer);
   if (!Number.isInteger(layer) || layer < 0 || layer >= dims.layers) throw badInput(`Layer must be in 0…${dims.layers - 1}, got ${layer}`, { field: 'layer' });
   const lti = resolveLti(model, o.lti);
-  const hp = { ...ROME_HPARAMS, steps: stepBudget(dims.modelType, dims.layers, lti?.steps ?? ROME_HPARAMS.steps), ...o.hparams };
+  const hp = { ...romeHparams(dims, lti, paper), ...o.hparams };
   const t0 = performance.now();
   const stats = await statsFor(model, layer, o);
   const tStats = performance.now();

@@ -254,11 +254,13 @@ async function loadOrCompute(model: LoadedModel, corpus: string[], key: StatsKey
   for (let j = 0; j < sum.length; j++) sum[j] /= count;
   fs.mkdirSync(path.dirname(file), { recursive: true });
   // The cache may be shared by a cluster's nodes: writeSafetensors writes a temp name unique across hosts, then renames.
-  writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], Float32Array.from(sum))], {
+  const stored = Float32Array.from(sum);
+  writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], stored)], {
     count: String(count), layer: String(layer), corpus: corpus.map((f) => path.resolve(f)).join('\n'), model: key.fingerprint,
     seqLen: String(seqLen), batch: String(batch), sampling: key.sampling,
   });
-  return { layer, C: sum, dim: dMlp, count, corpus, file, cached: false };
+  // The values the file holds (float32), so that a run that computed C and one that read it back agree bit for bit.
+  return { layer, C: Float64Array.from(stored), dim: dMlp, count, corpus, file, cached: false };
 }
 
 /** Cholesky factors of C + ρ I, per loaded matrix (the KeyStats objects are copies sharing C). */

@@ -16,7 +16,9 @@ import { computeDike } from '../edits/dike';
 import { computeGlame } from '../edits/glame';
 import { computeFt, defaultFtLayer, FT_HPARAMS } from '../edits/ft';
 import { resolveSettings, pick, type Settings } from './settings';
-import { FACTS, LABEL, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
+import { DEFAULT_PRESET, FACTS, LABEL, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
+import { ALPHAEDIT_PRESETS, FT_PRESETS, MEMIT_PRESETS, ROME_PRESETS } from './presets';
+import { ftPaperLayer } from '../edits/paperPresets';
 
 /** How a computation reports and stops (not settings: nothing a preset or a file records). */
 export interface EditRun {
@@ -61,10 +63,10 @@ export const FACT_EDITORS: readonly FactEditor[] = [
     descriptor: {
       id: 'rome', label: 'ROME', family: 'edit', kind: 'fact', description: 'one fact, a rank-one update of one MLP output projection (v* by gradient descent, C⁻¹ from key statistics)',
       paper: { title: 'Locating and Editing Factual Associations in GPT', year: 2022, url: 'https://arxiv.org/abs/2202.05262' },
-      settings: [...ONE_FACT, LAYER, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/rome.md', measured: 'efficacy 96.7 %, same-subject R-Loc 84.8 on 30 FINE-KED cases (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
+      settings: [...ONE_FACT, LAYER, LTI, ...VSTAR_RUN], presets: ROME_PRESETS, defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/rome.md', measured: 'efficacy 96.7 %, same-subject R-Loc 84.8 on 30 FINE-KED cases (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
-      const r = await computeRome(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), hparams: steps(s) });
+      const r = await computeRome(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), hparams: steps(s), preset: run.preset });
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     },
   },
@@ -72,10 +74,10 @@ export const FACT_EDITORS: readonly FactEditor[] = [
     descriptor: {
       id: 'memit', label: 'MEMIT', family: 'edit', kind: 'batch', description: 'a batch of facts, the update spread over several layers (rank = facts per layer)',
       paper: { title: 'Mass-Editing Memory in a Transformer', year: 2023, url: 'https://arxiv.org/abs/2210.07229' },
-      settings: [...FACTS, LAYERS, LAMBDA, LTI, ...VSTAR_RUN], presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/memit.md', measured: 'single edits 100.0 % efficacy, other facts drop 0.10 points (`node bench/fact-edits.mjs --method memit --n 20`, 2026-12-03)',
+      settings: [...FACTS, LAYERS, LAMBDA, LTI, ...VSTAR_RUN], presets: MEMIT_PRESETS, defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/memit.md', measured: 'single edits 100.0 % efficacy, other facts drop 0.10 points (`node bench/fact-edits.mjs --method memit --n 20`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
-      const r = await computeMemit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
+      const r = await computeMemit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) }, preset: run.preset });
       return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
     },
   },
@@ -85,14 +87,15 @@ export const FACT_EDITORS: readonly FactEditor[] = [
       paper: { title: 'AlphaEdit: Null-Space Constrained Knowledge Editing for Language Models', year: 2025, url: 'https://arxiv.org/abs/2410.02355' },
       settings: [
         ...FACTS, LAYERS,
-        { name: 'threshold', type: 'number', min: 0, exclusiveMin: true, max: 1e6, default: 0.1, doc: 'null space: eigenvalues of C below threshold × their mean' },
-        { ...LAMBDA, default: 1, fromCheckpoint: undefined, doc: 'the ridge λ × the mean eigenvalue of C' },
+        { name: 'threshold', type: 'number', min: 0, exclusiveMin: true, max: 1e6, doc: 'null space: eigenvalues of C below threshold × their mean', fromCheckpoint: 'the preset\'s: tuned 0.1; paper 2e-2 absolute on the reference\'s models, else an energy share (nullEnergy)' },
+        { name: 'nullEnergy', type: 'number', min: 0, exclusiveMin: true, max: 0.999, doc: 'null space: the smallest eigen-directions of C holding at most this share of its energy (trace); wins over threshold' },
+        { ...LAMBDA, fromCheckpoint: 'the preset\'s: tuned 1; paper L2 10 on the reference\'s models, else (10 / 2e-2) × τ', doc: 'the ridge λ × the mean eigenvalue of C' },
         LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/alphaedit.md', measured: '100.0 % efficacy, other facts drop 0.33 points (`node bench/fact-edits.mjs --method alphaedit --n 20`, 2026-12-03)',
+      presets: ALPHAEDIT_PRESETS, defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/alphaedit.md', measured: '100.0 % efficacy, other facts drop 0.33 points (`node bench/fact-edits.mjs --method alphaedit --n 20`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
-      const r = await computeAlphaEdit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, lambda: n(s.lambda), threshold: n(s.threshold), hparams: steps(s) });
+      const r = await computeAlphaEdit(model, stack, requests, { ...common(s, run), layers: s.layers as number[] | undefined, lambda: n(s.lambda), threshold: n(s.threshold), nullEnergy: n(s.nullEnergy), hparams: steps(s), preset: run.preset });
       return { edit: r.edit, vstar: r.report.vstar, timing: r.report.timing };
     },
   },
@@ -141,11 +144,11 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { name: 'normConstraint', type: 'number', min: 0, exclusiveMin: true, max: 1e3, doc: 'clamp every entry of ΔW to ±this after each step (FT-L\'s constraint; none for FT-M)' },
         LABEL,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors): ΔW of the module at full rank'], capabilities: { perCase: true, sequential: true }, doc: 'docs/methods/ft.md',
+      presets: FT_PRESETS, defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors): ΔW of the module at full rank'], capabilities: { perCase: true, sequential: true }, doc: 'docs/methods/ft.md',
       measured: 'efficacy 98.0 %, held-out paraphrases 80.0 %, other facts drop 0.14 points, 96 ms per edit (`node bench/fact-edits.mjs --method ft --n 50`, 2026-12-07)',
     },
     async compute(model, stack, requests, s, run) {
-      const layer = n(s.layer) ?? defaultFtLayer(model.dims);
+      const layer = n(s.layer) ?? (run.preset === 'paper' ? ftPaperLayer(model.dims) : defaultFtLayer(model.dims));
       const r = await computeFt(model, stack, requests[0], { layer, steps: n(s.steps), lr: n(s.lr), normConstraint: n(s.normConstraint), label: s.label as string | undefined, ...run });
       return { edit: r.edit, vstar: [r.vstar], timing: { ms: r.vstar.ortMs + r.vstar.jsMs } };
     },

@@ -12,10 +12,12 @@ import type { EditModule } from '../graph/taps';
 import { computeRocr, defaultRocrSettings } from '../edits/rocr';
 import { computeAblation } from '../edits/ablate';
 import { readVectors } from '../edits/importVectors';
-import { applyProjector, nullSpaceFor } from '../edits/nullspace';
+import { applyProjector, energyShareTau, nullSpaceFor, projectorLeakage } from '../edits/nullspace';
 import { defaultCorpus, keyStats } from '../edits/stats';
 import type { Settings } from './settings';
-import { BOUNDS, CORPUS, LABEL, TUNED } from './specs';
+import { BOUNDS, CORPUS, DEFAULT_PRESET, LABEL } from './specs';
+import { NO_HPARAM_PRESETS, ROCR_PRESETS } from './presets';
+import { ALPHAEDIT_PAPER, NULL_ENERGY_SHARE, referenceModel, rocrPaper } from '../edits/paperPresets';
 import type { EditRun } from './factEditors';
 
 export interface OtherEditor {
@@ -28,21 +30,28 @@ export interface OtherEditor {
 const MODULES = ['mlp.out', 'attn.out'] as const;
 const FILE = ['an edit file (<id>.json + <id>.safetensors)'];
 
-/** AlphaEdit's null-space projection of ROCR's values at each layer (τ absolute, the paper's 0.02). */
-async function rocrProjector(model: LoadedModel, s: Settings, run: EditRun) {
+/**
+ * AlphaEdit's null-space projection of ROCR's values at each layer: τ absolute (the paper's 0.02,
+ * `threshold`); with the paper preset and no threshold given, 2e-2 on the reference models and
+ * else the τ whose null space holds NULL_ENERGY_SHARE of C's energy. Records τ, the dimension and
+ * the leakage on the corpus keys (nullspace.projectorLeakage) per layer.
+ */
+async function rocrProjector(model: LoadedModel, s: Settings, layers: number[], run: EditRun) {
   const corpus = (s.corpus as string[] | undefined) ?? defaultCorpus(model);
-  const threshold = s.threshold as number;
-  const layers = (s.layers as number[] | undefined) ?? defaultRocrSettings(model.dims).layers;
+  const byEnergy = s.threshold === undefined && run.preset === 'paper' && !referenceModel(model.dims);
   const projectors = new Map<number, (v: Float64Array) => Float64Array>();
   const dims: Record<number, number> = {};
+  const nullSpace: { layer: number; tau: number; dimension: number; leakage: number }[] = [];
   for (const l of layers) {
     const stats = await keyStats(model, { layer: l, corpus, isCancelled: run.isCancelled });
-    const p = await nullSpaceFor(model, stats, threshold);
-    if (p.dimension === 0) throw badInput(`C at layer ${l} has no eigenvalue below ${threshold}: the null space is empty`, { field: 'threshold', hint: 'Raise the threshold or leave nullSpace off.' });
+    const tau = byEnergy ? energyShareTau(stats.C, stats.dim, NULL_ENERGY_SHARE).tau : ((s.threshold as number | undefined) ?? ALPHAEDIT_PAPER.threshold);
+    const p = await nullSpaceFor(model, stats, tau);
+    if (p.dimension === 0) throw badInput(`C at layer ${l} has no eigenvalue below ${tau}: the null space is empty`, { field: 'threshold', hint: 'Raise the threshold or leave nullSpace off.' });
     dims[l] = p.dimension;
+    nullSpace.push({ layer: l, tau, dimension: p.dimension, leakage: projectorLeakage(p.P, stats.C, stats.dim) });
     projectors.set(l, (v) => applyProjector(p, v));
   }
-  return { project: (layer: number, v: Float64Array) => projectors.get(layer)!(v), dims };
+  return { project: (layer: number, v: Float64Array) => projectors.get(layer)!(v), dims, nullSpace, rule: byEnergy ? `energy share ${NULL_ENERGY_SHARE}` : 'absolute' };
 }
 
 const rocr: OtherEditor = {
@@ -52,29 +61,31 @@ const rocr: OtherEditor = {
     settings: [
       { name: 'concept', type: 'string', required: true, doc: 'the concept to redirect' },
       { name: 'harmless', type: 'string', required: true, cli: 'to', doc: 'the harmless concept it should read as' },
-      { name: 'layers', type: 'layers', doc: 'the edit layers', fromCheckpoint: 'config.json\'s mechedit.rocr.layers, else the paper\'s by depth' },
-      { name: 'lambda', type: 'number', min: 0, exclusiveMin: true, max: BOUNDS.lambda, doc: 'the ridge λ', fromCheckpoint: 'config.json\'s mechedit.rocr.lambda, else the paper\'s 1 (Llama, Mistral) or 10 (GPT-J, GPT-2 XL)' },
+      { name: 'layers', type: 'layers', doc: 'the edit layers', fromCheckpoint: 'paper preset: the paper\'s by depth; tuned: config.json\'s mechedit.rocr.layers, else the paper\'s by depth' },
+      { name: 'lambda', type: 'number', min: 0, exclusiveMin: true, max: BOUNDS.lambda, doc: 'the ridge λ', fromCheckpoint: 'paper preset: the paper\'s 1 (Llama, Mistral) or 10 (GPT-J, GPT-2 XL); tuned: config.json\'s mechedit.rocr.lambda, else the paper\'s' },
       { name: 'templates', type: 'texts', cli: 'template', doc: 'templates with {} for the concept', fromCheckpoint: 'six plain templates, or the chat template\'s for chat models' },
       { name: 'positions', type: 'enum', options: ['last', 'all'], doc: 'which tokens of the concept carry keys: its last (the paper\'s) or all', fromCheckpoint: 'config.json\'s mechedit.rocr.positions, else last' },
       { name: 'regularizer', type: 'enum', options: ['identity', 'covariance'], doc: 'λ I (the paper\'s) or λ C from key statistics', fromCheckpoint: 'config.json\'s mechedit.rocr.regularizer, else identity' },
-      { name: 'nullSpace', type: 'boolean', default: false, doc: 'project the values onto the null space of the key statistics (AlphaEdit\'s)' },
-      { name: 'threshold', type: 'number', min: 0, exclusiveMin: true, max: 1e6, default: 0.02, doc: 'with nullSpace: eigenvalues of C below this (absolute)' },
+      { name: 'nullSpace', type: 'boolean', doc: 'project the values onto the null space of the key statistics (AlphaEdit\'s)', fromCheckpoint: 'the preset\'s: paper on, tuned off' },
+      { name: 'threshold', type: 'number', min: 0, exclusiveMin: true, max: 1e6, doc: 'with nullSpace: eigenvalues of C below this (absolute)', fromCheckpoint: 'the preset\'s: tuned 0.02; paper 0.02 on the reference models, else an energy share of 1 %' },
       CORPUS, LABEL,
     ],
-    presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/rocr.md', measured: 'fill-in, question and adversarial ≤ 3 %, unrelated facts kept 100 / 100 %, 0.2 / 0.1 s per edit (`node bench/ort-forms.mjs`, 2026-12-03)',
+    presets: ROCR_PRESETS, defaultPreset: DEFAULT_PRESET, outputs: FILE, doc: 'docs/methods/rocr.md', measured: 'fill-in, question and adversarial ≤ 3 %, unrelated facts kept 100 / 100 %, 0.2 / 0.1 s per edit (`node bench/ort-forms.mjs`, 2026-12-03)',
   },
   async compute(model, stack, s, run) {
     const regularizer = (s.regularizer as 'identity' | 'covariance' | undefined) ?? defaultRocrSettings(model.dims).regularizer;
     if (s.nullSpace && regularizer === 'covariance') {
       throw badInput('nullSpace and the covariance regularizer are alternatives', { field: 'regularizer', hint: s.regularizer ? 'Use one of them.' : "This model's config.json recommends the covariance regularizer: set the regularizer to identity to use nullSpace." });
     }
-    const projector = s.nullSpace ? await rocrProjector(model, s, run) : undefined;
+    const paper = run.preset === 'paper' ? rocrPaper(model.dims) : undefined;
+    const layers = (s.layers as number[] | undefined) ?? paper?.layers ?? defaultRocrSettings(model.dims).layers;
+    const projector = s.nullSpace ? await rocrProjector(model, s, layers, run) : undefined;
     const edit = await computeRocr(model, stack, {
-      concept: s.concept as string, harmless: s.harmless as string, layers: s.layers as number[] | undefined, lambda: s.lambda as number | undefined,
+      concept: s.concept as string, harmless: s.harmless as string, layers, lambda: (s.lambda as number | undefined) ?? paper?.lambda,
       templates: s.templates as string[] | undefined, positions: s.positions as 'last' | 'all' | undefined, regularizer: s.regularizer as 'identity' | 'covariance' | undefined,
       corpus: s.corpus as string[] | undefined, project: projector?.project, label: s.label as string | undefined, isCancelled: run.isCancelled,
     });
-    if (projector) edit.json.hparams = { ...edit.json.hparams, nullSpaceDims: projector.dims };
+    if (projector) edit.json.hparams = { ...edit.json.hparams, nullSpaceDims: projector.dims, nullSpaceLayers: projector.nullSpace, thresholdRule: projector.rule };
     return edit;
   },
 };
@@ -88,7 +99,7 @@ const ablate: OtherEditor = {
       { name: 'modules', type: 'strings', options: MODULES, default: MODULES, doc: 'which output projections: mlp.out and/or attn.out' },
       LABEL,
     ],
-    presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/ablate.md',
+    presets: NO_HPARAM_PRESETS('d and the layers and modules'), defaultPreset: DEFAULT_PRESET, outputs: FILE, doc: 'docs/methods/ablate.md',
   },
   cpuOnly: true,
   async compute(model, _stack, s, run) {
@@ -112,7 +123,7 @@ const importVectors: OtherEditor = {
       { name: 'v', type: 'file', required: true, doc: 'v or V: .npy or .safetensors' },
       LABEL,
     ],
-    presets: [TUNED], defaultPreset: 'tuned', outputs: FILE, doc: 'docs/methods/import.md', writes: 'manual',
+    presets: NO_HPARAM_PRESETS('the factors u and v at the layer and module'), defaultPreset: DEFAULT_PRESET, outputs: FILE, doc: 'docs/methods/import.md', writes: 'manual',
   },
   cpuOnly: true,
   async compute(model, _stack, s) {

@@ -47,3 +47,9 @@ export const VSTAR_RUN: readonly SettingSpec[] = [STEPS, ...VSTAR_HPARAMS, SEED,
 
 /** The tuned preset: MechEdit's measured defaults, i.e. each setting's default or checkpoint rule. */
 export const TUNED = { id: 'tuned', doc: 'MechEdit\'s defaults, measured on the bundled model (each setting\'s default or checkpoint rule)', values: {} } as const;
+
+/**
+ * The preset a method uses when none is chosen, for the methods with a `paper` preset whose
+ * default is not yet settled by the findings bench: one line to switch back to 'tuned'.
+ */
+export const DEFAULT_PRESET: 'paper' | 'tuned' = 'paper';
