@@ -57,7 +57,10 @@ export interface DeltaBasis {
    * clamp), not θ, and ∂loss/∂x is its exact gradient (M / ‖x‖)(I − δ̂δ̂ᵀ) ∂loss/∂δ — or, with
    * `straightThrough`, ∂loss/∂δ itself (the reference clamps δ in place, outside autograd).
    */
-  nonlinear?: { init: Float64Array; straightThrough?: boolean };
+  nonlinear?: { init: Float64Array; straightThrough?: boolean; final?: (theta: Float64Array) => Float64Array };
+  // `final` (GLAME with dropout): the map in eval mode. The loop's δ come from `map` (training mode);
+  // after the loop δ = clamp(final(θ)), its loss is measured once more (the reference's
+  // output_loss_no_grad), and keepBest compares that loss with the best step's.
 }
 
 export interface VStarHparams {
@@ -90,6 +93,8 @@ export interface VStarResult {
   theta?: Float64Array;
   vInit: Float64Array;
   steps: VStarStep[];
+  /** With a basis's `final` map: the loss of the final (eval-mode) δ, before keepBest. */
+  finalLoss?: number;
   /** Milliseconds in onnxruntime (forward + backward) and in the JS around it. */
   ortMs: number;
   jsMs: number;
@@ -247,9 +252,18 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
       delta = basis.map(theta);
     }
   }
-  const last = steps[steps.length - 1].loss;
+  let last = steps[steps.length - 1].loss;
+  let finalLoss: number | undefined;
+  if (basis.nonlinear?.final) {
+    delta = clampDelta(basis.nonlinear.final(theta));
+    const t = performance.now();
+    const out = await model.run(options, b, { ...fixed, delta: f32(delta, [d]) });
+    ortMs += performance.now() - t;
+    const norm = Math.sqrt(delta.reduce((s, x) => s + x * x, 0));
+    last = finalLoss = Number(out.loss.data[0]) + (hp.weightDecay * norm) / initNorm2;
+  }
   if (hp.keepBest && last > stopLoss && last > best.loss + 0.1) delta = best.delta;
-  return { delta, theta: p.basis ? theta : undefined, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
+  return { delta, theta: p.basis ? theta : undefined, vInit, steps, finalLoss, ortMs, jsMs: performance.now() - t0 - ortMs };
 }
 
 /** A vector put in place of the residual after block `layer` at one position of the batch. */
