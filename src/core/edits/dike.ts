@@ -31,7 +31,7 @@ import { badInput } from '../errors';
 import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
-import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
+import { optimiseDelta, type DeltaBasis, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
 import { adjustedColumns, solveC } from './stats';
 import { cholesky, choleskySolve, dot, matTVec, matVec, norm } from './linalg';
 import { checkRequest, contextTemplates, defaultEditLayer, factProblem, keysAtSubject, resolveLti, statsFor, stepBudget, updateScales, withSubject, type FactRequest, type LtiHparams } from './rome';
@@ -109,6 +109,26 @@ export function fineSolver(W3: ArrayLike<number>, d: number, dz: number): (v: Ar
   return (v) => choleskySolve(L, d, v);
 }
 
+/**
+ * δ's basis: the residual moves by inLoop(W5 θ) ('residual'), or by inLoop(e + W5 θ) with e the
+ * reconstruction error ('reconstruction': affine, so a non-linear basis from θ = 0). `move` is
+ * the move before inLoop.
+ */
+function deltaBasis(krd: Krd, d: number, inLoop: (v: ArrayLike<number>) => Float64Array, e?: Float64Array): { basis: DeltaBasis; move: (theta: Float64Array) => Float64Array } {
+  const move = (theta: Float64Array) => {
+    const m = matVec(krd.W[4], d, krd.dz, theta);
+    if (e) for (let j = 0; j < d; j++) m[j] += e[j];
+    return m;
+  };
+  const basis: DeltaBasis = {
+    dim: krd.dz,
+    map: (theta) => inLoop(move(theta)),
+    adjoint: (g) => matTVec(krd.W[4], d, krd.dz, inLoop(g)), // (I + W3ᵀW3)⁻¹ is symmetric
+    ...(e ? { nonlinear: { init: new Float64Array(krd.dz) } } : {}),
+  };
+  return { basis, move };
+}
+
 export async function computeDike(model: LoadedModel, stack: EditStack, req: FactRequest, o: DikeOptions = {}): Promise<{ edit: Edit; report: DikeReport }> {
   checkRequest(req);
   void stack; // like ROME: the model as the stack leaves it
@@ -147,20 +167,11 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   const shrink = hp.fine ? fineSolver(krd.W[2], d, krd.dz) : (v: ArrayLike<number>) => Float64Array.from(v);
   const inLoop = hp.inLoop ? shrink : (v: ArrayLike<number>) => Float64Array.from(v);
   const problem = await factProblem(model, req, layer, templates, 'mlp_out', hp.klFactor, lti, hp.bareWeight);
-  // δ lives in z-space: the residual moves by W5 δ (then, in the loop, as the update will move it).
-  // hStar 'reconstruction': the residual moves by e + W5 δ (affine, so a non-linear basis from θ = 0).
+  // δ lives in z-space: the residual moves by W5 δ (then, in the loop, as the update will move it);
+  // hStar 'reconstruction' adds the reconstruction error e.
   const e = hp.hStar === 'reconstruction' ? Float64Array.from(z.hhat, (v, j) => v - resid[bare.lookup * d + j]) : undefined;
-  const move = (theta: Float64Array) => {
-    const m = matVec(krd.W[4], d, krd.dz, theta);
-    if (e) for (let j = 0; j < d; j++) m[j] += e[j];
-    return m;
-  };
-  problem.basis = {
-    dim: krd.dz,
-    map: (theta) => inLoop(move(theta)),
-    adjoint: (g) => matTVec(krd.W[4], d, krd.dz, inLoop(g)), // (I + W3ᵀW3)⁻¹ is symmetric
-    ...(e ? { nonlinear: { init: new Float64Array(krd.dz) } } : {}),
-  };
+  const { basis, move } = deltaBasis(krd, d, inLoop, e);
+  problem.basis = basis;
   if (hp.inLoop) problem.scales = await updateScales(model, problem.rows, layer, kTilde, 1);
   const vstar = await optimiseDelta(model, problem, hp, o);
   const t2 = performance.now();
