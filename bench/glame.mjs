@@ -89,7 +89,7 @@ for (const entry of values.methods.split(',').map((m) => m.trim()).filter(Boolea
       limit: probeLimit,
       out: probesDir,
       perCase: perCase(),
-      onProgress: progress('probes'),
+      onProgress: (p) => progress('probes')(p.done, p.total),
       log: (m) => process.stderr.write(`\n${name}: ${m}\n`),
     });
     const fresh = !probes.limit;
