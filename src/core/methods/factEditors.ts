@@ -108,7 +108,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { name: 'krd', type: 'file', doc: 'the KRD module file', fromCheckpoint: 'krd-L<layer>.safetensors beside the checkpoint (train one with mechedit dike train)' },
         ...DIKE_SETTINGS, LAMBDA, LTI, ...VSTAR_RUN,
       ],
-      presets: [DIKE_PAPER, TUNED], defaultPreset: 'paper', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md', measured: 'efficacy 96.7 %, same-subject R-Loc 85.0 against ROME\'s 84.8 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
+      presets: [DIKE_PAPER, TUNED], defaultPreset: 'paper', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md', measured: 'tuned preset: efficacy 96.7 %, same-subject R-Loc 85.0 against ROME\'s 84.8 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const rule = n(s.layer) === undefined && run.preset === 'paper' ? dikePaperLayer(model) : undefined;
@@ -129,7 +129,7 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         { name: 'subgraphSize', type: 'int', min: 1, max: 1000, doc: 'triples of the subgraph (the edit triple and the target\'s own)', fromCheckpoint: '20 (35 on GPT-J)' },
         LAYER, ...GLAME_SETTINGS, LTI, ...VSTAR_RUN,
       ],
-      presets: [...GLAME_PRESETS, TUNED], defaultPreset: 'paper', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md', measured: 'efficacy 95.0 %, two-hop portability 84.8 against ROME\'s 89.3 (`node bench/glame.mjs --limit 20 --probe-limit 20 --methods rome,glame,memit --out D`, 2026-12-03)',
+      presets: [...GLAME_PRESETS, TUNED], defaultPreset: 'paper', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md', measured: 'tuned preset: efficacy 95.0 %, two-hop portability 84.8 against ROME\'s 89.3 (`node bench/glame.mjs --limit 20 --probe-limit 20 --methods rome,glame,memit --out D`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
       const given = { layer: n(s.layer), featureLayer: n(s.featureLayer), subgraphSize: n(s.subgraphSize), features: s.features as GlameFeatures | undefined, dropout: n(s.dropout), adamWDecay: n(s.adamWDecay) };
