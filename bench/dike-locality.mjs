@@ -5,7 +5,8 @@
 // first --templates templates of each): R-Loc = the share of those the model answered right
 // (top-1) before the edit that it still answers right after it. One edit at a time on the bare
 // model. Methods: rome, memit, dike, and DiKE's ablations dike:paper (the paper's δ loop:
-// W5 δ at the subject's last token only) and dike:nofine (without (I + W3ᵀW3)⁻¹).
+// W5 δ at the subject's last token only) and dike:nofine (without (I + W3ᵀW3)⁻¹); any method may
+// name a registry preset, dike@paper, dike@tuned (computeFactEdit with that preset, layer 0).
 //
 //   node bench/dike-locality.mjs [--n 20] [--seed 7] [--relation birthplace] [--templates 3]
 //                                [--methods rome,memit,dike] [--krd FILE] [--out-dir DIR]
@@ -60,8 +61,11 @@ for (const c of cases) {
   const before = await scoreAnswers(model, pairs);
   for (const m of methods) {
     const [method, variant] = m.split(':');
+    const [id, preset] = method.split('@');
     const t0 = performance.now();
-    const r = method === 'dike'
+    const r = preset
+      ? await computeFactEdit(id, model, base, [c], { layer: 0, preset, krd: values.krd })
+      : method === 'dike'
       ? await computeDike(model, base, c, { layer: 0, krd: values.krd, hparams: variant === 'paper' ? { inLoop: false } : variant === 'nofine' ? { fine: false } : {} })
       : await computeFactEdit(method, model, base, [c], { layer: 0 });
     res[m].ms += performance.now() - t0;

@@ -12,7 +12,8 @@
 // in-context statement of the fact reaches on the same questions.
 //   s/edit   wall seconds per case of both suites (compute + score), this machine, one process
 //
-//   node bench/glame.mjs [--limit 20] [--probe-limit 54] [--methods rome,glame,memit] [--lti] [--out DIR] [--model DIR] [--threads 0]
+//   node bench/glame.mjs [--limit 20] [--probe-limit 54] [--methods rome,glame,memit] [--lti] [--out DIR] [--model DIR] [--threads 0] [--preset P]
+// A method may name its preset, glame@tuned, glame@cf_plus (else --preset, else its default).
 // Needs `npx tsc -p .` (reads out/). Run folders per suite and method under --out (resumable).
 
 import * as fs from 'node:fs';
@@ -35,6 +36,7 @@ const { values } = parseArgs({
     out: { type: 'string' },
     model: { type: 'string' },
     threads: { type: 'string', default: '0' },
+    preset: { type: 'string' },
   },
 });
 const modelDir = values.model ?? path.join(repo, 'models', 'default');
@@ -55,10 +57,11 @@ function addTime(dir, seconds, cases) {
 
 const rows = [];
 let inContext;
-for (const method of values.methods.split(',').map((m) => m.trim()).filter(Boolean)) {
+for (const entry of values.methods.split(',').map((m) => m.trim()).filter(Boolean)) {
+  const [method, preset = values.preset] = entry.split('@');
   for (const lti of values.lti ? [false, true] : [false]) {
-    const name = `${method}${lti ? '+lti' : ''}`;
-    const perCase = () => ({ stack: new EditStack(model), lti });
+    const name = `${method}${preset ? `@${preset}` : ''}${lti ? '+lti' : ''}`;
+    const perCase = () => ({ stack: new EditStack(model), lti, preset });
     const progress = (suite) => (done, total) => process.stderr.write(`\r${name} ${suite}: ${done}/${total}   `);
 
     const evokeDir = path.join(outDir, `evoke-${name}`);
@@ -86,7 +89,7 @@ for (const method of values.methods.split(',').map((m) => m.trim()).filter(Boole
       limit: probeLimit,
       out: probesDir,
       perCase: perCase(),
-      onProgress: progress('probes'),
+      onProgress: (p) => progress('probes')(p.done, p.total),
       log: (m) => process.stderr.write(`\n${name}: ${m}\n`),
     });
     const fresh = !probes.limit;

@@ -33,10 +33,12 @@ export interface PerCaseEdits {
   layers?: number[];
   /** MEMIT's mom2 weight or AlphaEdit's ridge; absent: the method's default for the model. */
   lambda?: number;
+  /** The method's preset (absent: its default preset). */
+  preset?: string;
 }
 
 export async function withCaseEdit<T>(method: FactMethod, p: PerCaseEdits, req: FactRequest, score: (edited: LoadedModel) => Promise<T>, isCancelled?: () => boolean): Promise<T> {
-  const { edit } = await computeFactEdit(method, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, layer: p.layer, layers: p.layers, lambda: p.lambda, isCancelled });
+  const { edit } = await computeFactEdit(method, p.stack.model, p.stack, [req], { lti: p.lti, corpus: p.corpus, layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, isCancelled });
   const edited = p.stack.fork();
   edited.apply(edit);
   return score(edited.model);

@@ -18,6 +18,11 @@
 //              residual change (I + W3ᵀW3)⁻¹ W5 δ, scaled at every position by k̃ᵀk_pos (ROME's
 //              "update in the loop"). Off: the paper's loop (W5 δ at the subject's last token only),
 //              which leaves the shrink of (I + W3ᵀW3)⁻¹ and λ uncompensated.
+//   hStar      'residual' (ours, default): h*_s = h_s + W5 δ, as above. 'reconstruction' (the
+//              paper's): h*_s = Rec(z_r + δ, z_u) = ĥ_s + W5 δ, so the residual moves by
+//              e + W5 δ with e = ĥ_s − h_s the KRD's reconstruction error at the bare prompt (the
+//              same e at every template's lookup); δ then starts from e, clamped, and r = e + W5 δ.
+// The paper's δ objective (NLL only) is klFactor 0 and weightDecay 0 (the paper preset's values).
 
 import * as path from 'node:path';
 import * as fs from 'node:fs';
@@ -26,7 +31,7 @@ import { badInput } from '../errors';
 import { tapName } from '../graph/taps';
 import type { EditStack } from './stack';
 import { newEditId, type Edit, type EditJson } from './editFile';
-import { optimiseDelta, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
+import { optimiseDelta, type DeltaBasis, type VStarHparams, type VStarResult, type VStarRun } from './vstar';
 import { adjustedColumns, solveC } from './stats';
 import { cholesky, choleskySolve, dot, matTVec, matVec, norm } from './linalg';
 import { checkRequest, contextTemplates, defaultEditLayer, factProblem, keysAtSubject, resolveLti, statsFor, stepBudget, updateScales, withSubject, type FactRequest, type LtiHparams } from './rome';
@@ -42,6 +47,8 @@ export interface DikeHparams extends VStarHparams {
   inLoop: boolean;
   /** Apply (I + W3ᵀW3)⁻¹ (off: Δ_MEMIT of the disentangled δ alone, an ablation). */
   fine: boolean;
+  /** See the header (default 'residual'). */
+  hStar?: 'residual' | 'reconstruction';
 }
 
 /** ROME's v* settings (rome.ts ROME_HPARAMS) with DiKE's; λ defaults to MEMIT's for the model. */
@@ -102,6 +109,26 @@ export function fineSolver(W3: ArrayLike<number>, d: number, dz: number): (v: Ar
   return (v) => choleskySolve(L, d, v);
 }
 
+/**
+ * δ's basis: the residual moves by inLoop(W5 θ) ('residual'), or by inLoop(e + W5 θ) with e the
+ * reconstruction error ('reconstruction': affine, so a non-linear basis from θ = 0). `move` is
+ * the move before inLoop.
+ */
+function deltaBasis(krd: Krd, d: number, inLoop: (v: ArrayLike<number>) => Float64Array, e?: Float64Array): { basis: DeltaBasis; move: (theta: Float64Array) => Float64Array } {
+  const move = (theta: Float64Array) => {
+    const m = matVec(krd.W[4], d, krd.dz, theta);
+    if (e) for (let j = 0; j < d; j++) m[j] += e[j];
+    return m;
+  };
+  const basis: DeltaBasis = {
+    dim: krd.dz,
+    map: (theta) => inLoop(move(theta)),
+    adjoint: (g) => matTVec(krd.W[4], d, krd.dz, inLoop(g)), // (I + W3ᵀW3)⁻¹ is symmetric
+    ...(e ? { nonlinear: { init: new Float64Array(krd.dz) } } : {}),
+  };
+  return { basis, move };
+}
+
 export async function computeDike(model: LoadedModel, stack: EditStack, req: FactRequest, o: DikeOptions = {}): Promise<{ edit: Edit; report: DikeReport }> {
   checkRequest(req);
   void stack; // like ROME: the model as the stack leaves it
@@ -140,16 +167,20 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
   const shrink = hp.fine ? fineSolver(krd.W[2], d, krd.dz) : (v: ArrayLike<number>) => Float64Array.from(v);
   const inLoop = hp.inLoop ? shrink : (v: ArrayLike<number>) => Float64Array.from(v);
   const problem = await factProblem(model, req, layer, templates, 'mlp_out', hp.klFactor, lti, hp.bareWeight);
-  // δ lives in z-space: the residual moves by W5 δ (then, in the loop, as the update will move it).
-  problem.basis = {
-    dim: krd.dz,
-    map: (theta) => inLoop(matVec(krd.W[4], d, krd.dz, theta)),
-    adjoint: (g) => matTVec(krd.W[4], d, krd.dz, inLoop(g)), // (I + W3ᵀW3)⁻¹ is symmetric
-  };
+  // δ lives in z-space: the residual moves by W5 δ (then, in the loop, as the update will move it);
+  // hStar 'reconstruction' adds the reconstruction error e.
+  const e = hp.hStar === 'reconstruction' ? Float64Array.from(z.hhat, (v, j) => v - resid[bare.lookup * d + j]) : undefined;
+  const { basis, move } = deltaBasis(krd, d, inLoop, e);
+  problem.basis = basis;
   if (hp.inLoop) problem.scales = await updateScales(model, problem.rows, layer, kTilde, 1);
   const vstar = await optimiseDelta(model, problem, hp, o);
   const t2 = performance.now();
-  const r = matVec(krd.W[4], d, krd.dz, vstar.theta!);
+  // The non-linear basis clamps δ = c · inLoop(move(θ)) (c ≤ 1), not θ: r carries the same c.
+  const r = move(vstar.theta!);
+  if (e) {
+    const c = norm(vstar.delta) / Math.max(norm(inLoop(r)), 1e-30);
+    if (c < 1) for (let j = 0; j < d; j++) r[j] *= c;
+  }
   const U = shrink(r);
   const json: EditJson = {
     format: 'mechedit-edit/1',
@@ -164,7 +195,8 @@ export async function computeDike(model: LoadedModel, stack: EditStack, req: Fac
       layer, ...hp, lti: lti ?? false, seed: o.seed ?? 0, templates, stats: { corpus: stats.corpus, samples: stats.count },
       krd: { file: krd.file ? path.basename(krd.file) : undefined, sha256: krd.sha256, layer: krd.layer, dz: krd.dz, hparams: krd.meta.hparams },
       deltaSteps: vstar.steps.length,
-      components: { zr: norm(z.zr), zu: norm(z.zu), delta: norm(vstar.theta!) },
+      hStar: hp.hStar ?? 'residual',
+      components: { zr: norm(z.zr), zu: norm(z.zu), delta: norm(vstar.theta!), ...(e ? { reconError: norm(e) } : {}) },
     },
     created: new Date().toISOString(),
   };

@@ -7,6 +7,11 @@
 //              `featureLayer` averaged over the label's tokens (reference: block 5 of GPT-2 XL's 48,
 //              2 of GPT-J's 28; default ⌊layers · 5/48⌋, block 0 on the bundled model, its edit layer);
 //   GNN        rgcn.ts: 2 layers, width d_model, the same seeded initialisation for every edit;
+//              `dropout` (the reference's gnn_feat_drop; 0 by default) after each activation, δ
+//              included, in the optimisation steps only (the reference's gnn_model.train()); the
+//              applied δ is the network's eval-mode output (gnn_model.eval()), its loss measured once
+//              more for keepBest. The masks come from a generator seeded by `gnnSeed`, fresh for each
+//              edit, so an edit is deterministic;
 //   δ          GNN(θ)[s] added to the MLP output at the edit layer (ROME's v* problem, its update in
 //              the loop and bare-prompt weight kept), clamped to 4‖v_init‖; AdamW on θ (lr 0.5,
 //              weight decay 0.1), no δ-norm penalty (the reference's loss is NLL + 0.0625 KL), stop
@@ -16,7 +21,10 @@
 //              (‖GNN(θ)[s]‖ reaches 10³–10⁶ × ‖v_init‖ on the bundled model), where the straight-through
 //              step barely turns δ; 4 of 6 birthplace edits took with it, 6 of 6 with the exact one.
 //   update     ROME's closed form (rome.ts computeRome with the basis), v* = v_init + δ.
-// The edit file's hparams.subgraph records the triples, n and the feature layer.
+// `features` 'compositeNorm' (the reference's mquake composite_norm): the label's last-token state
+// plus its mean state rescaled to the last one's norm, halved. Paper presets: glamePresets.ts.
+// The edit file's hparams.subgraph records the triples, n and the feature layer; hparams.gnn the
+// dropout, seed and features.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,6 +37,8 @@ import type { DeltaBasis, VStarRun } from './vstar';
 import { checkRequest, computeRome, defaultEditLayer, stepBudget, type FactRequest, type RomeHparams, type RomeReport, type LtiHparams } from './rome';
 import { defaultGraphFile, defaultSubgraphSize, extractSubgraph, layoutSubgraph, readKnowledgeGraph, relationOfPrompt, type KnowledgeGraph, type Subgraph } from './knowledgeGraph';
 import { RGCN_LAYERS, RRELU_SLOPE, rgcnBackward, rgcnForward, rgcnInit, rgcnParamCount, type RgcnCache } from './rgcn';
+import { mulberry32 } from '../runtime/run';
+import type { GlameFeatures } from './glamePresets';
 
 /** GLAME's settings over ROME's: the reference's (GPT-2 XL CounterFact) optimiser, no δ decay. */
 export const GLAME_HPARAMS: Partial<RomeHparams> = { lr: 0.5, adamWDecay: 0.1, weightDecay: 0, stopLoss: 0.04, keepBest: true };
@@ -49,6 +59,10 @@ export interface GlameOptions extends VStarRun {
   graph?: string | KnowledgeGraph;
   subgraphSize?: number;
   featureLayer?: number;
+  /** How a label's states become its feature (default 'avg': the mean over its tokens). */
+  features?: GlameFeatures;
+  /** Dropout after each GNN layer in the optimisation steps (default 0). */
+  dropout?: number;
   /** The edit triple's relation (default: the world relation whose template is the prompt, else the prompt's words). */
   relation?: string;
   /** GLAME's per-case graphs: the case to use (default: the one holding the edit's subject and target). */
@@ -92,8 +106,11 @@ export function glameSubgraph(model: LoadedModel, req: FactRequest, o: Pick<Glam
   return { subgraph: extractSubgraph(graph, { subject: req.subject, relation, object: req.target }, n, o.caseId), relation };
 }
 
-/** resid_post of block `layer` averaged over each label's own tokens (labels run alone, one batch) [labels, d]. */
-export async function labelFeatures(model: LoadedModel, layer: number, labels: string[]): Promise<Float64Array> {
+/**
+ * resid_post of block `layer` averaged over each label's own tokens (labels run alone, one batch)
+ * [labels, d]; 'compositeNorm': (last + mean · ‖last‖ / ‖mean‖) / 2, last the label's last token.
+ */
+export async function labelFeatures(model: LoadedModel, layer: number, labels: string[], mode: GlameFeatures = 'avg'): Promise<Float64Array> {
   const d = model.dims.dModel;
   const rows = labels.map((l) => model.tokenizer.encode(l));
   const own = labels.map((l, i) => Math.max(1, Math.min(rows[i].length, model.tokenizer.encode(l, false).length)));
@@ -104,6 +121,13 @@ export async function labelFeatures(model: LoadedModel, layer: number, labels: s
   rows.forEach((row, i) => {
     for (let p = row.length - own[i]; p < row.length; p++) {
       for (let j = 0; j < d; j++) out[i * d + j] += data[(i * b.seq + p) * d + j] / own[i];
+    }
+    if (mode === 'compositeNorm') {
+      const last = data.subarray((i * b.seq + row.length - 1) * d, (i * b.seq + row.length) * d);
+      const mean = out.subarray(i * d, (i + 1) * d);
+      const nl = Math.hypot(...last);
+      const nm = Math.hypot(...mean);
+      for (let j = 0; j < d; j++) mean[j] = (last[j] + (nm > 0 ? (mean[j] * nl) / nm : 0)) / 2;
     }
   });
   return out;
@@ -120,18 +144,27 @@ export async function computeGlame(model: LoadedModel, stack: EditStack, req: Fa
   const layout = layoutSubgraph(subgraph.triples);
   const s = layout.nodes.indexOf(req.subject);
   if (s < 0) throw badInput(`The subgraph has no node for the subject ${JSON.stringify(req.subject)}`, { file: subgraph.source, field: 'subject', hint: 'A per-case graph\'s triples must include the edit triple (subject, relation, target).' });
-  const feats = await labelFeatures(model, featureLayer, [...layout.nodes, ...layout.relations]);
+  const features = o.features ?? 'avg';
+  const dropout = o.dropout ?? 0;
+  if (!(dropout >= 0 && dropout < 1)) throw badInput(`The GNN's dropout must be in [0, 1), got ${dropout}`, { field: 'dropout' });
+  const feats = await labelFeatures(model, featureLayer, [...layout.nodes, ...layout.relations], features);
   const x = feats.subarray(0, layout.nodes.length * d);
   const rel = feats.subarray(layout.nodes.length * d);
   const g = { nodes: layout.nodes.length, edges: layout.edges };
   const gnnSeed = o.gnnSeed ?? 0;
   let cache: RgcnCache | undefined;
   let at = new Float64Array(0);
+  const drop = dropout > 0 ? { p: dropout, rand: mulberry32((gnnSeed ^ 0x64726f70) >>> 0) } : undefined;
+  const evalMode = (theta: Float64Array) => {
+    at = Float64Array.from(theta);
+    cache = rgcnForward(at, d, g, x, rel);
+    return cache.out.slice(s * d, (s + 1) * d);
+  };
   const basis: DeltaBasis = {
     dim: rgcnParamCount(d),
     map: (theta) => {
       at = Float64Array.from(theta);
-      cache = rgcnForward(at, d, g, x, rel);
+      cache = rgcnForward(at, d, g, x, rel, RGCN_LAYERS, drop);
       return cache.out.slice(s * d, (s + 1) * d);
     },
     adjoint: (grad) => {
@@ -139,7 +172,7 @@ export async function computeGlame(model: LoadedModel, stack: EditStack, req: Fa
       gOut.set(grad, s * d);
       return rgcnBackward(at, d, g, cache!, gOut);
     },
-    nonlinear: { init: rgcnInit(d, gnnSeed), straightThrough: o.straightThrough === true },
+    nonlinear: { init: rgcnInit(d, gnnSeed), straightThrough: o.straightThrough === true, ...(drop ? { final: evalMode } : {}) },
   };
   const tGraph = performance.now() - t0;
   const r = await computeRome(model, stack, req, {
@@ -162,7 +195,10 @@ export async function computeGlame(model: LoadedModel, stack: EditStack, req: Fa
       featureLayer,
       triples: subgraph.triples.map((t) => [t.subject, t.relation, t.object]),
     },
-    gnn: { layers: RGCN_LAYERS, width: d, rreluSlope: RRELU_SLOPE, dropout: 0, seed: gnnSeed, params: basis.dim, clampGradient: o.straightThrough ? 'straight-through' : 'exact' },
+    gnn: {
+      layers: RGCN_LAYERS, width: d, rreluSlope: RRELU_SLOPE, dropout, features, seed: gnnSeed, params: basis.dim, clampGradient: o.straightThrough ? 'straight-through' : 'exact',
+      ...(r.report.vstar.finalLoss !== undefined ? { finalLoss: r.report.vstar.finalLoss } : {}),
+    },
   };
   return { edit: r.edit, report: { ...r.report, timing: { ...r.report.timing, keys: r.report.timing.keys + tGraph }, subgraph, relation, featureLayer } };
 }

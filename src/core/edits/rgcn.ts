@@ -12,8 +12,11 @@
 // Messages (H_j + R) W_nb summed and divided by the in-degree are A_i W_nb (W_nb is linear). The
 // reference adds its self loops before testing in-degree > 0, so W_evolve never acts there; here it
 // acts on nodes no edge points to (METHODS.md's reading) — for δ = out[subject] it makes no difference:
-// the subject and o* always have an edge in. No dropout (the reference's 0.15–0.3 is off here, so
-// every edit is deterministic).
+// the subject and o* always have an edge in.
+// Dropout (the reference's nn.Dropout(gnn_feat_drop) after each layer's activation, the last one
+// included, so on δ itself): `drop` gives p and a seeded uniform source; each kept unit is scaled
+// by 1 / (1 − p) (inverted dropout), the masks are kept in the cache for the backward pass. No
+// `drop`: the network in eval mode (the reference's final δ).
 // θ is one flat array: per layer W_nb, W_loop, W_evolve, each [d, d] row-major (in × out, y = x W).
 
 import { mulberry32 } from '../runtime/run';
@@ -31,7 +34,15 @@ export interface RgcnCache {
   inputs: Float64Array[];
   means: Float64Array[];
   pres: Float64Array[];
+  /** Per layer, with dropout: 0 or 1 / (1 − p) per unit [N, d]. */
+  masks: (Float64Array | undefined)[];
   out: Float64Array;
+}
+
+/** Dropout in training mode: the probability and a uniform source in [0, 1) (seeded by the caller). */
+export interface RgcnDropout {
+  p: number;
+  rand: () => number;
 }
 
 export const rgcnParamCount = (d: number, layers = RGCN_LAYERS) => 3 * layers * d * d;
@@ -63,13 +74,13 @@ function matmul(x: Float64Array, theta: Float64Array, at: number, rows: number[]
   }
 }
 
-export function rgcnForward(theta: Float64Array, d: number, g: RgcnGraph, x: Float64Array, rel: Float64Array, layers = RGCN_LAYERS): RgcnCache {
+export function rgcnForward(theta: Float64Array, d: number, g: RgcnGraph, x: Float64Array, rel: Float64Array, layers = RGCN_LAYERS, drop?: RgcnDropout): RgcnCache {
   const N = g.nodes;
   const deg = degrees(g);
   const all = Array.from({ length: N }, (_, i) => i);
   const withIn = all.filter((i) => deg[i] > 0);
   const without = all.filter((i) => deg[i] === 0);
-  const cache: RgcnCache = { inputs: [], means: [], pres: [], out: x };
+  const cache: RgcnCache = { inputs: [], means: [], pres: [], masks: [], out: x };
   let h = x;
   for (let l = 0; l < layers; l++) {
     const base = 3 * l * d * d;
@@ -83,6 +94,12 @@ export function rgcnForward(theta: Float64Array, d: number, g: RgcnGraph, x: Flo
     matmul(h, theta, base + d * d, withIn, d, pre, true);
     matmul(h, theta, base + 2 * d * d, without, d, pre, true);
     const out = Float64Array.from(pre, (v) => (v >= 0 ? v : v * RRELU_SLOPE));
+    let mask: Float64Array | undefined;
+    if (drop && drop.p > 0) {
+      mask = Float64Array.from(out, () => (drop.rand() < drop.p ? 0 : 1 / (1 - drop.p)));
+      for (let i = 0; i < out.length; i++) out[i] *= mask[i];
+    }
+    cache.masks.push(mask);
     cache.inputs.push(h);
     cache.means.push(A);
     cache.pres.push(pre);
@@ -103,7 +120,8 @@ export function rgcnBackward(theta: Float64Array, d: number, g: RgcnGraph, cache
     const pre = cache.pres[l];
     const A = cache.means[l];
     const h = cache.inputs[l];
-    const gPre = Float64Array.from(gOut, (v, i) => (pre[i] >= 0 ? v : v * RRELU_SLOPE));
+    const mask = cache.masks[l];
+    const gPre = Float64Array.from(gOut, (v, i) => (mask ? mask[i] : 1) * (pre[i] >= 0 ? v : v * RRELU_SLOPE));
     const gA = new Float64Array(N * d);
     const gH = new Float64Array(N * d);
     for (let i = 0; i < N; i++) {

@@ -62,7 +62,10 @@ export interface DeltaBasis {
    * clamp), not θ, and ∂loss/∂x is its exact gradient (M / ‖x‖)(I − δ̂δ̂ᵀ) ∂loss/∂δ — or, with
    * `straightThrough`, ∂loss/∂δ itself (the reference clamps δ in place, outside autograd).
    */
-  nonlinear?: { init: Float64Array; straightThrough?: boolean };
+  nonlinear?: { init: Float64Array; straightThrough?: boolean; final?: (theta: Float64Array) => Float64Array };
+  // `final` (GLAME with dropout): the map in eval mode. The loop's δ come from `map` (training mode);
+  // after the loop δ = clamp(final(θ)), its loss is measured once more (the reference's
+  // output_loss_no_grad), and keepBest compares that loss with the best step's.
 }
 
 export interface VStarHparams {
@@ -95,6 +98,8 @@ export interface VStarResult {
   theta?: Float64Array;
   vInit: Float64Array;
   steps: VStarStep[];
+  /** With a basis's `final` map: the loss of the final (eval-mode) δ, before keepBest. */
+  finalLoss?: number;
   /** Milliseconds in onnxruntime (forward + backward) and in the JS around it. */
   ortMs: number;
   jsMs: number;
@@ -180,6 +185,19 @@ export function clampGradient(g: Float64Array, delta: Float64Array, rawNorm: num
   return g.map((x, j) => (x - radial * delta[j]) * scale);
 }
 
+/** One (decoupled-decay) Adam step on θ in place: θ ← θ · keep − lr · m̂ / (√v̂ + ε), step `it` from 0. */
+function adamStep(theta: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, it: number, lr: number, keep: number): void {
+  const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
+  const bc1 = 1 - beta1 ** (it + 1);
+  const bc2 = 1 - beta2 ** (it + 1);
+  for (let j = 0; j < theta.length; j++) {
+    const g = grad[j];
+    m[j] = beta1 * m[j] + (1 - beta1) * g;
+    v[j] = beta2 * v[j] + (1 - beta2) * g * g;
+    theta[j] = theta[j] * keep - (lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
+  }
+}
+
 export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VStarHparams, run: VStarRun = {}): Promise<VStarResult> {
   const d = model.dims.dModel;
   const vocab = model.plan.unembed.w.shape[0];
@@ -196,6 +214,11 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups, p.scales), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
   const options = { delta: { layer: p.layer, mid: p.mid?.layer, ...(p.klReverse ? { klReverse: true } : {}) } };
 
+  /** The loss of one δ (the final eval-mode δ): the graph's loss and the δ decay. */
+  const lossAt = async (x: Float64Array) => {
+    const out = await model.run(options, b, { ...fixed, delta: f32(x, [d]) });
+    return Number(out.loss.data[0]) + (hp.weightDecay * Math.sqrt(x.reduce((s, y) => s + y * y, 0))) / initNorm2;
+  };
   const basis: DeltaBasis = p.basis ?? { dim: d, map: (x) => x, adjoint: (g) => g };
   const n = basis.dim;
   const theta = basis.nonlinear ? Float64Array.from(basis.nonlinear.init) : new Float64Array(n);
@@ -212,7 +235,6 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const keep = 1 - hp.lr * (hp.adamWDecay ?? 0);
   const m = new Float64Array(n);
   const v = new Float64Array(n);
-  const [beta1, beta2, eps] = [0.9, 0.999, 1e-8];
   const steps: VStarStep[] = [];
   for (let it = 0; it < hp.steps; it++) {
     if (run.isCancelled?.()) throw cancelled(`v* optimisation cancelled after ${it} steps.`);
@@ -233,14 +255,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
     if (step.loss < stopLoss || it === hp.steps - 1) break;
     const gradDelta = Float64Array.from(out.grad_delta.data as Float32Array, (g, j) => g + (norm > 0 ? (hp.weightDecay * delta[j]) / (norm * initNorm2) : 0));
     const grad = basis.adjoint(throughClamp(gradDelta));
-    const bc1 = 1 - beta1 ** (it + 1);
-    const bc2 = 1 - beta2 ** (it + 1);
-    for (let j = 0; j < n; j++) {
-      const g = grad[j];
-      m[j] = beta1 * m[j] + (1 - beta1) * g;
-      v[j] = beta2 * v[j] + (1 - beta2) * g * g;
-      theta[j] = theta[j] * keep - (hp.lr * (m[j] / bc1)) / (Math.sqrt(v[j] / bc2) + eps);
-    }
+    adamStep(theta, grad, m, v, it, hp.lr, keep);
     delta = basis.map(theta);
     if (basis.nonlinear) {
       delta = clampDelta(delta);
@@ -252,9 +267,16 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
       delta = basis.map(theta);
     }
   }
-  const last = steps[steps.length - 1].loss;
+  let last = steps[steps.length - 1].loss;
+  let finalLoss: number | undefined;
+  if (basis.nonlinear?.final) {
+    delta = clampDelta(basis.nonlinear.final(theta));
+    const t = performance.now();
+    last = finalLoss = await lossAt(delta);
+    ortMs += performance.now() - t;
+  }
   if (hp.keepBest && last > stopLoss && last > best.loss + 0.1) delta = best.delta;
-  return { delta, theta: p.basis ? theta : undefined, vInit, steps, ortMs, jsMs: performance.now() - t0 - ortMs };
+  return { delta, theta: p.basis ? theta : undefined, vInit, steps, finalLoss, ortMs, jsMs: performance.now() - t0 - ortMs };
 }
 
 /** A vector put in place of the residual after block `layer` at one position of the batch. */

@@ -13,7 +13,10 @@ import { computeRome, type FactRequest } from '../edits/rome';
 import { computeMemit } from '../edits/memit';
 import { computeAlphaEdit } from '../edits/alphaedit';
 import { computeDike } from '../edits/dike';
+import { DIKE_PAPER, DIKE_SETTINGS, dikePaperLayer } from './dikeSpecs';
 import { computeGlame } from '../edits/glame';
+import { resolveGlamePreset, type GlameFeatures } from '../edits/glamePresets';
+import { GLAME_PRESETS, GLAME_SETTINGS } from './glameSpecs';
 import { computeFt, defaultFtLayer, FT_HPARAMS } from '../edits/ft';
 import { resolveSettings, pick, type Settings } from './settings';
 import { DEFAULT_PRESET, FACTS, LABEL, LAMBDA, LAYER, LAYERS, LTI, ONE_FACT, TUNED, VSTAR_RUN } from './specs';
@@ -106,12 +109,16 @@ export const FACT_EDITORS: readonly FactEditor[] = [
       settings: [
         ...ONE_FACT, LAYER,
         { name: 'krd', type: 'file', doc: 'the KRD module file', fromCheckpoint: 'krd-L<layer>.safetensors beside the checkpoint (train one with mechedit dike train)' },
-        LAMBDA, LTI, ...VSTAR_RUN,
+        ...DIKE_SETTINGS, LAMBDA, LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md', measured: 'efficacy 96.7 %, same-subject R-Loc 85.0 against ROME\'s 84.8 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
+      presets: [DIKE_PAPER, TUNED], defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors)'], capabilities: everywhere, doc: 'docs/methods/dike.md', measured: 'tuned preset: efficacy 96.7 %, same-subject R-Loc 85.0 against ROME\'s 84.8 (`node bench/fine-ked.mjs --limit 30 …`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
-      const r = await computeDike(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), krd: s.krd as string | undefined, hparams: { ...steps(s), ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
+      const rule = n(s.layer) === undefined && run.preset === 'paper' ? dikePaperLayer(model) : undefined;
+      const layer = n(s.layer) ?? rule?.layer;
+      const own = { inLoop: s.inLoop as boolean, hStar: s.hStar as 'residual' | 'reconstruction' };
+      const r = await computeDike(model, stack, requests[0], { ...common(s, run), layer, krd: s.krd as string | undefined, hparams: { ...steps(s), ...own, ...(s.lambda ? { lambda: s.lambda as number } : {}) } });
+      if (rule) r.edit.json.hparams = { ...r.edit.json.hparams, layerRule: { measured: rule.measured, used: rule.layer, ...(rule.note ? { note: rule.note } : {}) } };
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     },
   },
@@ -123,12 +130,15 @@ export const FACT_EDITORS: readonly FactEditor[] = [
         ...ONE_FACT,
         { name: 'graph', type: 'file', doc: 'the knowledge graph: JSON Lines {subject, relation, object}, GLAME\'s per-case JSON, or a world.json', fromCheckpoint: 'world.json beside the model' },
         { name: 'subgraphSize', type: 'int', min: 1, max: 1000, doc: 'triples of the subgraph (the edit triple and the target\'s own)', fromCheckpoint: '20 (35 on GPT-J)' },
-        LAYER, LTI, ...VSTAR_RUN,
+        LAYER, ...GLAME_SETTINGS, LTI, ...VSTAR_RUN,
       ],
-      presets: [TUNED], defaultPreset: 'tuned', outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md', measured: 'efficacy 95.0 %, two-hop portability 84.8 against ROME\'s 89.3 (`node bench/glame.mjs --limit 20 --probe-limit 20 --methods rome,glame,memit --out D`, 2026-12-03)',
+      presets: [...GLAME_PRESETS, TUNED], defaultPreset: DEFAULT_PRESET, outputs: ['an edit file (<id>.json + <id>.safetensors) listing the subgraph it used'], capabilities: everywhere, doc: 'docs/methods/glame.md', measured: 'tuned preset: efficacy 95.0 %, two-hop portability 84.8 against ROME\'s 89.3 (`node bench/glame.mjs --limit 20 --probe-limit 20 --methods rome,glame,memit --out D`, 2026-12-03)',
     },
     async compute(model, stack, requests, s, run) {
-      const r = await computeGlame(model, stack, requests[0], { ...common(s, run), layer: n(s.layer), graph: s.graph as string | undefined, subgraphSize: n(s.subgraphSize), hparams: steps(s) });
+      const given = { layer: n(s.layer), featureLayer: n(s.featureLayer), subgraphSize: n(s.subgraphSize), features: s.features as GlameFeatures | undefined, dropout: n(s.dropout), adamWDecay: n(s.adamWDecay) };
+      const { reference, ...g } = resolveGlamePreset(run.preset, model.dims, given, steps(s));
+      const r = await computeGlame(model, stack, requests[0], { ...common(s, run), graph: s.graph as string | undefined, ...g });
+      if (reference) r.edit.json.hparams = { ...r.edit.json.hparams, reference: { preset: run.preset, transferred: reference.transferred } };
       return { edit: r.edit, vstar: [r.report.vstar], timing: r.report.timing };
     },
   },
