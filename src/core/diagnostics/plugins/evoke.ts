@@ -7,7 +7,7 @@ import type { EvokeDiagnostics } from '../../../protocol/diagnostics';
 import { CASE_LINES, runEvoke, writeSummary, type EvokeRunResult } from '../evokeRun';
 import type { CaseResult, TaskSummary } from '../evoke';
 import { readCases, stackRefs, mergedIssues, writeIssues, type CaseLineRules, type EditRef } from '../runner';
-import { evokeSections } from '../report';
+import { evokeSections, paperSections, type PaperMetrics } from '../report';
 import type { LoadedModel } from '../../runtime/model';
 import { baselineSetting, beside, dataSetting, limitSetting, methodSetting, PER_CASE_SETTINGS, RUN_SETTINGS } from './common';
 import { beforeAfter, perCaseShown } from './compare';
@@ -19,6 +19,8 @@ export interface EvokeCliResult {
   cases: number;
   skippedRecords: EvokeRunResult['issues'];
   tasks: Record<string, TaskSummary>;
+  counterfact: EvokeRunResult['counterfact'];
+  multihop?: EvokeRunResult['multihop'];
 }
 
 /** The subject-specificity file: the one given, else the checkpoint's beside the default data. */
@@ -61,7 +63,7 @@ export const evokePlugin: DiagnosticPlugin = {
   defaultData: (m) => beside(m, 'evoke.json', 'data', 'EVOKE data file', 'EVOKE takes evoke_main.json or CounterFact-format files.'),
   async run(model, stack, o, hooks): Promise<EvokeCliResult> {
     const r = await evokeRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
-    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary };
+    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}) };
   },
   async panel(stack, o, hooks): Promise<EvokeDiagnostics> {
     const t0 = performance.now();
@@ -74,6 +76,7 @@ export const evokePlugin: DiagnosticPlugin = {
       data: [o.data, ...(subjSpec ? [subjSpec] : [])],
       before: before.summary,
       after: after.summary,
+      counterfact: { before: before.counterfact, after: after.counterfact },
       beforeCases: cases(before.out),
       afterCases: cases(after.out),
       out: { before: before.out, after: after.out },
@@ -89,12 +92,12 @@ export const evokePlugin: DiagnosticPlugin = {
     },
     finish: (out, config, results, dirs) => {
       writeIssues(out, mergedIssues(dirs));
-      return { tasks: writeSummary(out, config, results as CaseResult[]) };
+      return writeSummary(out, config, results as CaseResult[]);
     },
   },
   reportSections: (s) => {
-    const x = s as { tasks: Record<string, TaskSummary>; baseline?: Record<string, TaskSummary> };
-    return evokeSections(x.tasks, x.baseline);
+    const x = s as { tasks: Record<string, TaskSummary>; baseline?: Record<string, TaskSummary> } & PaperMetrics;
+    return [...paperSections(x), ...evokeSections(x.tasks, x.baseline)];
   },
   renderer: 'diagnostics.evoke',
 };
