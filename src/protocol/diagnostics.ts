@@ -66,6 +66,8 @@ export interface FactScore {
 export interface PromptTask {
   success: number;
   top1: number;
+  /** CounterFact's magnitude: mean over the prompts of P(desired) − P(other) (absent in runs before counterfact-v1). */
+  magnitude?: number;
   prompts: number;
 }
 
@@ -114,6 +116,8 @@ export interface FineKedSummary {
   unknown: number;
   /** Up to 10 cases that lost the most, lowest R-Loc first (only cases below 100). */
   worst: WorstCase[];
+  /** CounterFact's ES / PS / NS and magnitudes over the same prompts (core/diagnostics/counterfact.ts). */
+  counterfact?: CounterFactSummary;
 }
 
 /** FINE-KED for the Diagnostics panel: 'before' is method none on the model without edits, 'after' the stack (method none) or each case's own edit. */
