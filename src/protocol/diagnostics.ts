@@ -261,11 +261,14 @@ export interface ProbeResult {
 export interface ProbeViewSummary {
   efficacy: number;
   efficacyTop1: number;
+  /** CounterFact's efficacy magnitude: mean P(o*) − P(o) on the edit prompt, × 100. */
+  efficacyMagnitude?: number;
   agreement: number;
   newShare: number;
   entropy: number;
   reversal: { cases: number; success: number; gap: number };
-  ripple: { cases: number; success: number; top1: number };
+  /** Two-hop questions (MQuAKE-style, teacher-forced): success = P(new) > P(old); magnitude = mean P(new) − P(old). */
+  ripple: { cases: number; success: number; top1: number; magnitude?: number };
   rloc: number;
 }
 

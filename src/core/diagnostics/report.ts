@@ -73,6 +73,8 @@ export function evokeSections(summary: Record<string, TaskSummary>, baseline?: R
 }
 
 const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(2));
+/** Magnitudes are differences of probabilities: tiny ones keep three significant digits. */
+const mag = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(2) : num(v));
 const rowsTable = (head: string[], rows: (string | number | undefined)[][]) =>
   `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'string' ? esc(c) : num(c)}</td>`).join('')}</tr>`).join('')}</table>`;
 
@@ -81,12 +83,12 @@ export function paperSections(p: PaperMetrics): string[] {
   const out: string[] = [];
   const cf = p.counterfact;
   if (cf) {
-    const row = (label: string, t: CounterFactSummary['efficacy']) => [label, t.cases, t.score, t.magnitude, t.top1];
+    const row = (label: string, t: CounterFactSummary['efficacy']) => [label, t.cases, t.score, mag(t.magnitude), t.top1];
     out.push(`<section><h2>CounterFact <small>${esc(cf.version)}; Score (harmonic mean of ES, PS, NS) ${num(cf.score)}</small></h2>${rowsTable(['task', 'cases', 'score', 'magnitude', 'top-1'], [row('efficacy (ES: P(new) > P(old))', cf.efficacy), row('paraphrase (PS)', cf.paraphrase), row('neighbourhood (NS: P(old) > P(new))', cf.neighbourhood)])}</section>`);
   }
   const mh = p.multihop;
   if (mh) {
-    const rows: (string | number | undefined)[][] = [['teacher-forced: P(new) > P(old)', mh.cases, mh.score], ['teacher-forced: P(new) − P(old)', mh.cases, mh.magnitude]];
+    const rows: (string | number | undefined)[][] = [['teacher-forced: P(new) > P(old)', mh.cases, mh.score], ['teacher-forced: P(new) − P(old)', mh.cases, mag(mh.magnitude)]];
     if (mh.generated) rows.push([`generated (greedy, ${mh.generated.tokens} tokens): contains new`, mh.generated.cases, mh.generated.containsNew], ['generated: contains old', mh.generated.cases, mh.generated.containsOld]);
     out.push(`<section><h2>Multi-hop (MQuAKE-style) <small>${esc(mh.version)}</small></h2>${rowsTable(['measure', 'cases', 'value'], rows)}</section>`);
   }
@@ -103,9 +105,9 @@ export function paperMarkdown(p: PaperMetrics): string {
   const cf = p.counterfact;
   if (cf) {
     lines.push(`CounterFact (${cf.version}), × 100; Score ${num(cf.score)}`, '', '| task | cases | score | magnitude | top-1 |', '|---|---|---|---|---|');
-    for (const [k, t] of [['efficacy', cf.efficacy], ['paraphrase', cf.paraphrase], ['neighbourhood', cf.neighbourhood]] as const) lines.push(`| ${k} | ${t.cases} | ${num(t.score)} | ${num(t.magnitude)} | ${num(t.top1)} |`);
+    for (const [k, t] of [['efficacy', cf.efficacy], ['paraphrase', cf.paraphrase], ['neighbourhood', cf.neighbourhood]] as const) lines.push(`| ${k} | ${t.cases} | ${num(t.score)} | ${mag(t.magnitude)} | ${num(t.top1)} |`);
   }
-  if (p.multihop) lines.push('', `Multi-hop (${p.multihop.version}): P(new) > P(old) ${num(p.multihop.score)}, P(new) − P(old) ${num(p.multihop.magnitude)}${p.multihop.generated ? `, generated contains new ${num(p.multihop.generated.containsNew)} / old ${num(p.multihop.generated.containsOld)}` : ''} (${p.multihop.cases} cases)`);
+  if (p.multihop) lines.push('', `Multi-hop (${p.multihop.version}): P(new) > P(old) ${num(p.multihop.score)}, P(new) − P(old) ${mag(p.multihop.magnitude)}${p.multihop.generated ? `, generated contains new ${num(p.multihop.generated.containsNew)} / old ${num(p.multihop.generated.containsOld)}` : ''} (${p.multihop.cases} cases)`);
   if (p.zsre) lines.push('', `zsRE (${p.zsre.version}, ${p.zsre.cases} cases): efficacy ${num(p.zsre.efficacy)}, generalisation ${num(p.zsre.generalisation)}, locality ${num(p.zsre.locality)}, loc answer ${num(p.zsre.locAnswer)}`);
   return lines.join('\n');
 }
