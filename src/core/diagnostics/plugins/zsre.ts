@@ -21,6 +21,7 @@ export const zsrePlugin: DiagnosticPlugin = {
     id: 'zsre',
     label: 'zsRE',
     doc: 'docs/diagnostics/zsre.md',
+    measured: 'each case\'s own ROME edit on 8 zsRE-form world records: efficacy 100.0, generalisation 93.8, locality 93.8 (`mechedit zsre --data test/fixtures/zsre/world.json --method rome`, 2026-12-07)',
     description: 'zsRE token-level accuracy (MEMIT / EasyEdit): efficacy, generalisation (rephrase), locality against the unedited model',
     family: 'diagnostic',
     kind: 'diagnostic',
