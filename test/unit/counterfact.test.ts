@@ -14,6 +14,8 @@ import { evaluate, mainTasks, pairsOf, type CaseResult } from '../../src/core/di
 import { scoreAnswers } from '../../src/core/runtime/answers';
 import { LoadedModel } from '../../src/core/runtime/model';
 import type { CounterFactSummary } from '../../src/protocol/diagnostics';
+import { runEvoke } from '../../src/core/diagnostics/evokeRun';
+import { counterFactPoint } from '../../src/core/diagnostics/sequentialMeasure';
 
 type Task = { score: number; magnitude: number; top1: number; prompts: number };
 type PromptRow = { prompt: string; nllNew: number; nllTrue: number; correctNew: boolean; correctTrue: boolean };
@@ -105,4 +107,34 @@ test("read from EVOKE's tasks (what an EVOKE run reports) they equal the referen
   const mine = results.map(counterFactOfEvoke);
   compareCases(mine, 'evoke');
   compareSummary(summarizeCounterFact(mine), 'evoke');
+});
+
+const meanOf = (n: number, k: (typeof TASKS)[number], f: 'score' | 'magnitude') => (100 * golden.perCase.slice(0, n).reduce((a, c) => a + c[k][f], 0)) / n;
+
+test('an EVOKE run reports them in summary.json and report.html, with its protocol', async () => {
+  const out = path.join(tmp, 'evoke');
+  const r = await runEvoke(model, { data: path.join(repo, golden.data), method: 'none', limit: 5, out });
+  const summary = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8'));
+  assert.deepEqual(summary.counterfact, JSON.parse(JSON.stringify(r.counterfact)));
+  for (const k of TASKS) assert.ok(Math.abs(r.counterfact[k].score - meanOf(5, k, 'score')) < 1e-9, `${k} score`);
+  assert.equal(summary.protocol.measured, 'model as it is');
+  assert.deepEqual(summary.protocol.scoring, ['teacher-forced', 'generated']);
+  assert.deepEqual(summary.protocol.metrics, ['evoke-v1', 'counterfact-v1', 'mquake-v1']);
+  assert.ok(summary.tasks.efficacy && summary.tasks.relationSpecificity, "EVOKE's own tasks stay");
+  const withQuestion = records.slice(0, 5).filter((c) => c.portability).length;
+  assert.equal(r.multihop?.cases, withQuestion);
+  assert.equal(r.multihop?.generated?.cases, withQuestion);
+  const html = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  for (const s of ['counterfact-v1', 'teacher-forced + generated', 'model as it is', 'neighbourhood (NS: P(old) &gt; P(new))']) assert.ok(html.includes(s), `report.html shows ${s}`);
+});
+
+test("a sequential run's point: efficacy and paraphrase scores over the requests equal the reference's", async () => {
+  const reqs = records.slice(0, 6).map((c) => ({ subject: c.subject, prompt: c.prompt, target: c.targetNew, targetTrue: c.targetTrue, paraphrases: c.paraphrasePrompts }));
+  const p = await counterFactPoint(model, reqs);
+  assert.ok(p, 'every request has target_true');
+  for (const k of ['efficacy', 'paraphrase'] as const) {
+    assert.ok(Math.abs(p[k]!.score - meanOf(6, k, 'score')) < 1e-9, `${k} score: ${p[k]!.score} vs ${meanOf(6, k, 'score')}`);
+    assert.ok(Math.abs(p[k]!.magnitude - meanOf(6, k, 'magnitude')) < 1e-6 * Math.max(1e-3, Math.abs(meanOf(6, k, 'magnitude'))) + 1e-9, `${k} magnitude`);
+  }
+  assert.equal(await counterFactPoint(model, reqs.map(({ targetTrue: _, ...r }) => r)), undefined, 'without target_true: not measured');
 });
