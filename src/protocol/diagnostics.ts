@@ -335,6 +335,13 @@ export interface ZsreSummary {
   locAnswer: number;
 }
 
+/** A case's greedy answer to its multi-hop question (core/diagnostics/mquake.ts): contains* = 1 when the continuation contains that answer. */
+export interface MultiHopGenerated {
+  text: string;
+  containsNew: number;
+  containsOld: number;
+}
+
 /** How a run measured: teacher-forced or generated answers, when, which templates, which metric versions. */
 export interface RunProtocol {
   scoring: ('teacher-forced' | 'generated')[];

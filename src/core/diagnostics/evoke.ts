@@ -5,8 +5,7 @@
 
 import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import type { EvokeCase, SubjectSpecCase } from './evokeData';
-import type { CaseTask, TaskSummary } from '../../protocol/diagnostics';
-import type { MultiHopGenerated } from './mquake';
+import type { CaseTask, MultiHopGenerated, TaskSummary } from '../../protocol/diagnostics';
 
 export type { TaskSummary };
 

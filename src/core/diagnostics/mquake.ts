@@ -11,16 +11,12 @@
 import type { LoadedModel } from '../runtime/model';
 import { generate } from '../runtime/run';
 import type { CaseResult } from './evoke';
+import type { MultiHopGenerated } from '../../protocol/diagnostics';
 
 export const MQUAKE_VERSION = 'mquake-v1';
 export const GENERATED_TOKENS = 8;
 
-/** A case's generated answer to its multi-hop question. */
-export interface MultiHopGenerated {
-  text: string;
-  containsNew: number;
-  containsOld: number;
-}
+export type { MultiHopGenerated };
 
 export interface MultiHopSummary {
   version: string;
