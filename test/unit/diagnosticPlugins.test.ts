@@ -129,7 +129,7 @@ test('the same bad input: the same message on both sides, the field by its flag 
 test('descriptors: one per diagnostic, per-case methods from one function, settings checked by their bounds', () => {
   assert.deepEqual(perCaseMethods(), ['none', ...FACT_METHODS]);
   const ids = DIAGNOSTICS.map((d) => d.descriptor.id);
-  assert.deepEqual(ids, ['evoke', 'fine-ked', 'probes', 'ort', 'sequential']);
+  assert.deepEqual(ids, ['evoke', 'fine-ked', 'probes', 'ort', 'sequential', 'zsre']);
   for (const d of DIAGNOSTICS) {
     assert.equal(d.descriptor.family, 'diagnostic');
     assert.equal(d.descriptor.kind, 'diagnostic');

@@ -23,7 +23,7 @@ import type { DiagnosticHooks, DiagnosticOptions, DiagnosticPlugin } from './typ
 
 export type { DiagnosticHooks, DiagnosticOptions, DiagnosticPlugin, MergeTool } from './types';
 
-export const DIAGNOSTICS: readonly DiagnosticPlugin[] = [evokePlugin, fineKedPlugin, probesPlugin, zsrePlugin, ortPlugin, sequentialPlugin];
+export const DIAGNOSTICS: readonly DiagnosticPlugin[] = [evokePlugin, fineKedPlugin, probesPlugin, ortPlugin, sequentialPlugin, zsrePlugin];
 
 /** The diagnostics' descriptors (the registry's `diagnostics`). */
 export const diagnosticDescriptors = (): MethodDescriptor[] => DIAGNOSTICS.map((p) => p.descriptor);
