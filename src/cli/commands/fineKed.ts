@@ -7,6 +7,7 @@ import type { FineKedSummary } from '../../core/diagnostics/fineKed';
 import type { FineKedCliResult } from '../../core/diagnostics/plugins/fineKed';
 import { diagnosticCommand } from '../diagnosticCommand';
 import { paperMarkdown } from '../../core/diagnostics/report';
+import { protocolMarkdown } from '../../core/diagnostics/protocol';
 
 const NOTES = [
   'Methods: none measures the model as it is (with --edits) against the checkpoint without edits; context states the',
@@ -37,6 +38,6 @@ export const fineKed = diagnosticCommand({
   notes: NOTES,
   format: (r) => {
     const x = r as FineKedCliResult;
-    return `${formatFineKed(x.summary)}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+    return `${formatFineKed(x.summary)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 });

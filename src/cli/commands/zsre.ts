@@ -3,6 +3,7 @@
 
 import type { ZsreCliResult } from '../../core/diagnostics/plugins/zsre';
 import { paperMarkdown } from '../../core/diagnostics/report';
+import { protocolMarkdown } from '../../core/diagnostics/protocol';
 import { diagnosticCommand } from '../diagnosticCommand';
 
 export const zsre = diagnosticCommand({
@@ -15,6 +16,6 @@ export const zsre = diagnosticCommand({
   ],
   format: (r) => {
     const x = r as ZsreCliResult;
-    return `${paperMarkdown({ zsre: x.summary })}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+    return `${paperMarkdown({ zsre: x.summary })}\n\nProtocol:\n${protocolMarkdown(x.protocol)}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 });

@@ -12,7 +12,7 @@ import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } 
 import { evaluate, mainTasks, MULTIHOP_SUFFIX, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
 import { counterFactOfEvoke, summarizeCounterFact, type CounterFactSummary } from './counterfact';
 import { generateMultiHop, summarizeMultiHop, type MultiHopGenerated, type MultiHopSummary } from './mquake';
-import { caseProtocol, METRIC_VERSIONS } from './protocol';
+import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { renderReport } from './report';
@@ -36,6 +36,8 @@ export interface EvokeRunResult {
   counterfact: CounterFactSummary;
   /** MQuAKE-style multi-hop, teacher-forced and generated (mquake.ts); absent without portability questions. */
   multihop?: MultiHopSummary;
+  /** How the run measured (run.json's protocol). */
+  protocol?: RunProtocol;
 }
 
 type Item = { kind: 'main'; c: EvokeCase } | { kind: 'subject'; c: SubjectSpecCase };
@@ -91,7 +93,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
   );
   const { tasks: summary, counterfact, multihop } = writeSummary(o.out, config, results, baseline);
-  return { out: o.out, cases: results.length, issues, summary, counterfact, ...(multihop ? { multihop } : {}) };
+  return { out: o.out, cases: results.length, issues, summary, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}) };
 }
 
 /** The chunk's answer scores, and the greedy answer to each main case's multi-hop question. */

@@ -16,7 +16,7 @@ import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
-import { caseProtocol, METRIC_VERSIONS } from './protocol';
+import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
@@ -32,6 +32,8 @@ export interface FineKedRunResult {
   summary: FineKedSummary;
   /** Seconds for the whole run (cases already done by an earlier run are not counted). */
   seconds: number;
+  /** How the run measured (run.json's protocol). */
+  protocol?: RunProtocol;
 }
 
 export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise<FineKedRunResult> {
@@ -84,7 +86,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   );
   results.sort((a, b) => a.caseId - b.caseId);
   const summary = writeFineKedSummary(o.out, config, results, baseline);
-  return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000 };
+  return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000, ...(config.protocol ? { protocol: config.protocol } : {}) };
 }
 
 /** The facts' own scores within casePairs' scores (the reference is the measured model itself). */

@@ -15,13 +15,14 @@ import { formatIssue, type RecordIssue } from '../records';
 import { paperSections, renderPage } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
-import { caseProtocol, METRIC_VERSIONS } from './protocol';
+import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 
 export interface ZsreRunResult {
   out: string;
   cases: number;
   issues: RecordIssue[];
   summary: ZsreSummary;
+  protocol: RunProtocol;
 }
 
 export async function runZsre(model: LoadedModel, o: CaseRunOptions): Promise<ZsreRunResult> {
@@ -64,7 +65,7 @@ export async function runZsre(model: LoadedModel, o: CaseRunOptions): Promise<Zs
   );
   results.sort((a, b) => a.caseId - b.caseId);
   const summary = writeZsreSummary(o.out, config, results);
-  return { out: o.out, cases: results.length, issues, summary };
+  return { out: o.out, cases: results.length, issues, summary, protocol };
 }
 
 /** A line of a zsRE cases.jsonl: {caseId, efficacy, generalisation, locality, locAnswer, …}. */

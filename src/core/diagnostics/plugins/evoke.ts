@@ -21,6 +21,7 @@ export interface EvokeCliResult {
   tasks: Record<string, TaskSummary>;
   counterfact: EvokeRunResult['counterfact'];
   multihop?: EvokeRunResult['multihop'];
+  protocol?: EvokeRunResult['protocol'];
 }
 
 /** The subject-specificity file: the one given, else the checkpoint's beside the default data. */
@@ -63,7 +64,7 @@ export const evokePlugin: DiagnosticPlugin = {
   defaultData: (m) => beside(m, 'evoke.json', 'data', 'EVOKE data file', 'EVOKE takes evoke_main.json or CounterFact-format files.'),
   async run(model, stack, o, hooks): Promise<EvokeCliResult> {
     const r = await evokeRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
-    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}) };
+    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}), ...(r.protocol ? { protocol: r.protocol } : {}) };
   },
   async panel(stack, o, hooks): Promise<EvokeDiagnostics> {
     const t0 = performance.now();

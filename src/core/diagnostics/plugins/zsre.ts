@@ -14,6 +14,7 @@ export interface ZsreCliResult {
   cases: number;
   skippedRecords: ZsreRunResult['issues'];
   summary: ZsreSummary;
+  protocol: ZsreRunResult['protocol'];
 }
 
 export const zsrePlugin: DiagnosticPlugin = {
@@ -42,7 +43,7 @@ export const zsrePlugin: DiagnosticPlugin = {
       data: o.data, method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
       edits: stackRefs(stack), perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
     });
-    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, summary: r.summary };
+    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, summary: r.summary, protocol: r.protocol };
   },
   merge: {
     rules: ZSRE_LINES as CaseLineRules<unknown>,
