@@ -319,6 +319,8 @@ export interface CounterFactSummary {
   neighbourhood: CounterFactTask;
   /** Harmonic mean of the three scores (summarize.py's "Score"); absent when one is missing or 0. */
   score?: number;
+  /** Generation entropy (n-gram entropy of sampled texts), mean over the cases sampled, × 100; absent when not sampled. */
+  generationEntropy?: { cases: number; value: number };
 }
 
 /** zsRE token-level accuracy (MEMIT / EasyEdit), × 100 over cases. */

@@ -16,6 +16,7 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import type { CounterFactSummary } from '../../src/protocol/diagnostics';
 import { runEvoke } from '../../src/core/diagnostics/evokeRun';
 import { counterFactPoint } from '../../src/core/diagnostics/sequentialMeasure';
+import { ngramEntropy } from '../../src/core/diagnostics/generationEntropy';
 
 type Task = { score: number; magnitude: number; top1: number; prompts: number };
 type PromptRow = { prompt: string; nllNew: number; nllTrue: number; correctNew: boolean; correctTrue: boolean };
@@ -137,4 +138,21 @@ test("a sequential run's point: efficacy and paraphrase scores over the requests
     assert.ok(Math.abs(p[k]!.magnitude - meanOf(6, k, 'magnitude')) < 1e-6 * Math.max(1e-3, Math.abs(meanOf(6, k, 'magnitude'))) + 1e-9, `${k} magnitude`);
   }
   assert.equal(await counterFactPoint(model, reqs.map(({ targetTrue: _, ...r }) => r)), undefined, 'without target_true: not measured');
+});
+
+test("generation entropy: summarize.py's n-gram entropy on a hand-computed text, and an EVOKE run that samples it", async () => {
+  // "a b a b": bigrams ab, ba, ab → H2 = H(2/3, 1/3); trigrams aba, bab → H3 = 1; (2/3·H2 + 4/3·H3) / 2.
+  const h2 = -(2 / 3) * Math.log2(2 / 3) - (1 / 3) * Math.log2(1 / 3);
+  assert.ok(Math.abs(ngramEntropy('a b a b') - ((2 / 3) * h2 + (4 / 3) * 1) / 2) < 1e-12);
+  // Punctuation is a word of its own; a repeated text has less entropy than a varied one.
+  assert.ok(Math.abs(ngramEntropy('a, b') - ngramEntropy('a , b')) < 1e-12);
+  assert.ok(ngramEntropy('the cat the cat the cat the cat') < ngramEntropy('the cat sat on a warm mat by the door'));
+  const out = path.join(tmp, 'evoke-entropy');
+  const r = await runEvoke(model, { data: path.join(repo, golden.data), method: 'none', limit: 2, out, generationEntropy: true });
+  const lines = fs.readFileSync(path.join(out, 'cases.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as CaseResult);
+  const values = lines.map((l) => l.ngramEntropy!);
+  assert.equal(values.length, 2);
+  assert.ok(values.every((v) => v > 0 && v < 10), `per-case entropies ${values}`);
+  assert.ok(Math.abs(r.counterfact.generationEntropy!.value - (100 * (values[0] + values[1])) / 2) < 1e-9);
+  assert.ok(JSON.parse(fs.readFileSync(path.join(out, 'run.json'), 'utf8')).protocol.templates.some((t: string) => t.startsWith('generation_prompts')));
 });

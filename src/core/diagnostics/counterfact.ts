@@ -8,8 +8,8 @@
 //               top1 = share of prompts where every token of the desired answer is the argmax
 //               (summarize.py's "_acc", kept as an extra column);
 //   summary     mean over the cases that have the task, × 100; Score = harmonic mean of ES, PS, NS.
-// Generation entropy and consistency (test_generation) need generated texts and the reference
-// snippets (AttributeSnippets + TF-IDF); see docs/diagnostics/counterfact.md for what is measured.
+// Generation entropy: generationEntropy.ts (sampled, opt-in). Consistency (test_generation's TF-IDF
+// similarity) needs the reference snippets (AttributeSnippets + TF-IDF), which EVOKE's data lacks.
 
 import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import type { RewriteCase } from './evokeData';
@@ -101,7 +101,7 @@ export function counterFactOfEvoke(r: CaseResult): CounterFactCase {
 const pct = (xs: number[]) => (xs.length ? (100 * xs.reduce((a, b) => a + b, 0)) / xs.length : NaN);
 
 /** Means over the cases that have each task, × 100, and the harmonic mean of the three scores. */
-export function summarizeCounterFact(cases: CounterFactCase[]): CounterFactSummary {
+export function summarizeCounterFact(cases: CounterFactCase[], entropies: number[] = []): CounterFactSummary {
   const task = (k: keyof CounterFactCase): CounterFactTask => {
     const ts = cases.map((c) => c[k]).filter((t): t is CounterFactCaseTask => !!t);
     const top1 = ts.map((t) => t.top1);
@@ -112,5 +112,6 @@ export function summarizeCounterFact(cases: CounterFactCase[]): CounterFactSumma
   const neighbourhood = task('neighbourhood');
   const scores = [efficacy.score, paraphrase.score, neighbourhood.score];
   const score = scores.every((s) => Number.isFinite(s) && s > 0) ? 3 / scores.reduce((a, s) => a + 1 / s, 0) : undefined;
-  return { version: COUNTERFACT_VERSION, efficacy, paraphrase, neighbourhood, ...(score !== undefined ? { score } : {}) };
+  const generationEntropy = entropies.length ? { generationEntropy: { cases: entropies.length, value: pct(entropies) } } : {};
+  return { version: COUNTERFACT_VERSION, efficacy, paraphrase, neighbourhood, ...(score !== undefined ? { score } : {}), ...generationEntropy };
 }

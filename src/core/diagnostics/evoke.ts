@@ -24,6 +24,8 @@ export interface CaseResult {
   tasks: Record<string, TaskResult>;
   /** The greedy answer to the multi-hop question (mquake.ts), main cases with a portability question. */
   multihopGenerated?: MultiHopGenerated;
+  /** CounterFact's generation entropy of the case (generationEntropy.ts), when the run samples it. */
+  ngramEntropy?: number;
 }
 
 /** A task: which prompts, which answers, and which comparisons make its indicators. */

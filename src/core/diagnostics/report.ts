@@ -84,7 +84,8 @@ export function paperSections(p: PaperMetrics): string[] {
   const cf = p.counterfact;
   if (cf) {
     const row = (label: string, t: CounterFactSummary['efficacy']) => [label, t.cases, t.score, mag(t.magnitude), t.top1];
-    out.push(`<section><h2>CounterFact <small>${esc(cf.version)}; Score (harmonic mean of ES, PS, NS) ${num(cf.score)}</small></h2>${rowsTable(['task', 'cases', 'score', 'magnitude', 'top-1'], [row('efficacy (ES: P(new) > P(old))', cf.efficacy), row('paraphrase (PS)', cf.paraphrase), row('neighbourhood (NS: P(old) > P(new))', cf.neighbourhood)])}</section>`);
+    const ge = cf.generationEntropy ? `; generation entropy ${num(cf.generationEntropy.value)} (× 100, ${cf.generationEntropy.cases} cases)` : '';
+    out.push(`<section><h2>CounterFact <small>${esc(cf.version)}; Score (harmonic mean of ES, PS, NS) ${num(cf.score)}${ge}</small></h2>${rowsTable(['task', 'cases', 'score', 'magnitude', 'top-1'], [row('efficacy (ES: P(new) > P(old))', cf.efficacy), row('paraphrase (PS)', cf.paraphrase), row('neighbourhood (NS: P(old) > P(new))', cf.neighbourhood)])}</section>`);
   }
   const mh = p.multihop;
   if (mh) {
@@ -104,7 +105,7 @@ export function paperMarkdown(p: PaperMetrics): string {
   const lines: string[] = [];
   const cf = p.counterfact;
   if (cf) {
-    lines.push(`CounterFact (${cf.version}), × 100; Score ${num(cf.score)}`, '', '| task | cases | score | magnitude | top-1 |', '|---|---|---|---|---|');
+    lines.push(`CounterFact (${cf.version}), × 100; Score ${num(cf.score)}${cf.generationEntropy ? `; generation entropy ${num(cf.generationEntropy.value)} (${cf.generationEntropy.cases} cases)` : ''}`, '', '| task | cases | score | magnitude | top-1 |', '|---|---|---|---|---|');
     for (const [k, t] of [['efficacy', cf.efficacy], ['paraphrase', cf.paraphrase], ['neighbourhood', cf.neighbourhood]] as const) lines.push(`| ${k} | ${t.cases} | ${num(t.score)} | ${mag(t.magnitude)} | ${num(t.top1)} |`);
   }
   if (p.multihop) lines.push('', `Multi-hop (${p.multihop.version}): P(new) > P(old) ${num(p.multihop.score)}, P(new) − P(old) ${mag(p.multihop.magnitude)}${p.multihop.generated ? `, generated contains new ${num(p.multihop.generated.containsNew)} / old ${num(p.multihop.generated.containsOld)}` : ''} (${p.multihop.cases} cases)`);

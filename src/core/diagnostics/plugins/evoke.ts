@@ -34,7 +34,7 @@ function subjSpecOf(model: LoadedModel, o: DiagnosticOptions): string | undefine
 
 function evokeRun(model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string): Promise<EvokeRunResult> {
   return runEvoke(model, {
-    data: o.data, subjSpec: subjSpecOf(model, o), method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
+    data: o.data, subjSpec: subjSpecOf(model, o), generationEntropy: o.settings.generationEntropy === true, method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
     edits, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
   });
 }
@@ -52,6 +52,7 @@ export const evokePlugin: DiagnosticPlugin = {
       dataSetting('data', 'evoke_main.json or a CounterFact-format file', 'eval/evoke.json'),
       { name: 'subjSpec', type: 'file', doc: 'evoke_subj_spec.json (subject specificity)', fromCheckpoint: 'eval/evoke_subj_spec.json beside the checkpoint when the data is the default' },
       methodSetting(),
+      { name: 'generationEntropy', type: 'boolean', default: false, doc: "CounterFact's generation entropy: sample each case's generation_prompts (top-5, to 100 tokens) and report the n-gram entropy (slow)" },
       ...PER_CASE_SETTINGS,
       limitSetting('records of each file'),
       ...RUN_SETTINGS,
