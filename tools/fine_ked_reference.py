@@ -13,14 +13,16 @@ For the first --cases records of models/default/eval/fine_ked.json it writes two
   none   the checkpoint as it is (measured and reference model: the checkpoint)
   edit   the checkpoint with the edit file applied (reference: the checkpoint without it)
 each with every pair's mean log-probability and per-token top-1 flags, and the per-case metrics:
-  efficacy / paraphrase: success = mean over prompts of [logP(o*) > logP(o)], top1 = every token of o* top-1;
-  neighbourhood: success = [logP(o) > logP(o*)], top1 = every token of o top-1;
+  efficacy / paraphrase: success = mean over prompts of [logP(o*) > logP(o)], top1 = every token of o* top-1,
+                         magnitude = mean over prompts of P(o*) - P(o) (CounterFact's, P = exp(mean log-prob));
+  neighbourhood: success = [logP(o) > logP(o*)], top1 = every token of o top-1, magnitude = mean P(o) - P(o*);
   facts: known = reference predicts every token of o' top-1; rloc = share of o' tokens top-1 after;
          top1 = all of them; wins = [logP(o') > logP(o*)].
 test/unit/fineKed.test.ts compares MechEdit's scores and metrics with this file.
 """
 import argparse
 import json
+import math
 import os
 import sys
 
@@ -72,13 +74,14 @@ def case_metrics(case, score, ref_score, log):
         return lp, top
 
     def task(prompts, want, other):
-        succ = top1 = 0.0
+        succ = top1 = mag = 0.0
         for p in prompts:
             lw, tw = pair(p, want)
             lo, _ = pair(p, other)
             succ += (1.0 if lw > lo else 0.0) / len(prompts)
             top1 += (1.0 if all(tw) else 0.0) / len(prompts)
-        return {"success": succ, "top1": top1, "prompts": len(prompts)}
+            mag += (math.exp(lw) - math.exp(lo)) / len(prompts)
+        return {"success": succ, "top1": top1, "magnitude": mag, "prompts": len(prompts)}
 
     out = {"caseId": case["case_id"], "efficacy": task([rr["prompt"].replace("{}", s)], new, true)}
     if case.get("paraphrase_prompts"):

@@ -11,6 +11,8 @@ export interface TaskSummary {
 export interface CaseTask {
   indicators: Record<string, number>;
   probs: Record<string, number>;
+  /** Per answer: share of prompts where every token of it is the top-1 prediction (teacher-forced). */
+  top1?: Record<string, number>;
   prompts: number;
 }
 
@@ -31,6 +33,8 @@ export interface EvokeDiagnostics {
   data: string[];
   before: Record<string, TaskSummary>;
   after: Record<string, TaskSummary>;
+  /** CounterFact's ES / PS / NS and magnitudes, before and after. */
+  counterfact?: { before: CounterFactSummary; after: CounterFactSummary };
   beforeCases: CaseRow[];
   afterCases: CaseRow[];
   /** Run folders (cases.jsonl, summary.json, report.html). */
@@ -62,6 +66,8 @@ export interface FactScore {
 export interface PromptTask {
   success: number;
   top1: number;
+  /** CounterFact's magnitude: mean over the prompts of P(desired) − P(other) (absent in runs before counterfact-v1). */
+  magnitude?: number;
   prompts: number;
 }
 
@@ -110,6 +116,8 @@ export interface FineKedSummary {
   unknown: number;
   /** Up to 10 cases that lost the most, lowest R-Loc first (only cases below 100). */
   worst: WorstCase[];
+  /** CounterFact's ES / PS / NS and magnitudes over the same prompts (core/diagnostics/counterfact.ts). */
+  counterfact?: CounterFactSummary;
 }
 
 /** FINE-KED for the Diagnostics panel: 'before' is method none on the model without edits, 'after' the stack (method none) or each case's own edit. */
@@ -256,11 +264,14 @@ export interface ProbeResult {
 export interface ProbeViewSummary {
   efficacy: number;
   efficacyTop1: number;
+  /** CounterFact's efficacy magnitude: mean P(o*) − P(o) on the edit prompt, × 100. */
+  efficacyMagnitude?: number;
   agreement: number;
   newShare: number;
   entropy: number;
   reversal: { cases: number; success: number; gap: number };
-  ripple: { cases: number; success: number; top1: number };
+  /** Two-hop questions (MQuAKE-style, teacher-forced): success = P(new) > P(old); magnitude = mean P(new) − P(old). */
+  ripple: { cases: number; success: number; top1: number; magnitude?: number };
   rloc: number;
 }
 
@@ -291,4 +302,58 @@ export interface ProbesDiagnostics {
   out?: string;
   issues: number;
   seconds: number;
+}
+
+// The papers' metrics (core/diagnostics/counterfact.ts, zsre.ts) and the protocol a run was measured under.
+
+/** One CounterFact task over the cases, × 100: score = mean over cases of the per-case share of prompts where the desired answer wins (P(new) > P(old); neighbourhood P(old) > P(new)); magnitude = mean over cases of the per-case mean of P(desired) − P(other); top1 = every token of the desired answer top-1 (extra column). */
+export interface CounterFactTask {
+  cases: number;
+  score: number;
+  magnitude: number;
+  top1?: number;
+}
+
+/** CounterFact's ES / PS / NS with magnitudes (ROME / MEMIT experiments/summarize.py), × 100. */
+export interface CounterFactSummary {
+  version: string;
+  efficacy: CounterFactTask;
+  paraphrase: CounterFactTask;
+  neighbourhood: CounterFactTask;
+  /** Harmonic mean of the three scores (summarize.py's "Score"); absent when one is missing or 0. */
+  score?: number;
+  /** Generation entropy (n-gram entropy of sampled texts), mean over the cases sampled, × 100; absent when not sampled. */
+  generationEntropy?: { cases: number; value: number };
+}
+
+/** zsRE token-level accuracy (MEMIT / EasyEdit), × 100 over cases. */
+export interface ZsreSummary {
+  version: string;
+  cases: number;
+  /** Mean share of the new answer's tokens that are the argmax, teacher-forced, on the edit question. */
+  efficacy: number;
+  /** The same on the rephrased question. */
+  generalisation: number;
+  /** Share of the loc answer's teacher-forced argmax tokens equal to the unedited model's (EasyEdit). */
+  locality: number;
+  /** Share of the loc answer's tokens that are the argmax (MEMIT's neighbourhood accuracy). */
+  locAnswer: number;
+}
+
+/** A case's greedy answer to its multi-hop question (core/diagnostics/mquake.ts): contains* = 1 when the continuation contains that answer. */
+export interface MultiHopGenerated {
+  text: string;
+  containsNew: number;
+  containsOld: number;
+}
+
+/** How a run measured: teacher-forced or generated answers, when, which templates, which metric versions. */
+export interface RunProtocol {
+  scoring: ('teacher-forced' | 'generated')[];
+  /** "model as it is" (the edit stack), "after each edit" (each case's own edit, reverted after), "after all edits" (a sequence so far). */
+  measured: 'model as it is' | 'after each edit' | 'after all edits';
+  /** The prompt fields / templates the metrics read, e.g. "requested_rewrite.prompt", "paraphrase_prompts". */
+  templates: string[];
+  /** Metric versions, e.g. "counterfact-v1", "evoke-v1". */
+  metrics: string[];
 }

@@ -29,6 +29,12 @@ export interface LifelongPoint {
   health: { module: string; relNorm: number }[];
   /** Wall time since the run started (edits and measurements). */
   seconds: number;
+  /**
+   * CounterFact's scores over the same requests (when every request has target_true), × 100:
+   * score = share of requests (paraphrases: per-request mean) with P(new) > P(old), P = exp(mean
+   * log-prob of " " + answer), teacher-forced; magnitude = mean P(new) − P(old); top1 = every token top-1.
+   */
+  counterfact?: { version: string; efficacy: { score: number; magnitude: number; top1: number }; paraphrase?: { score: number; magnitude: number; top1: number } };
 }
 
 /** Settings passed through to every edit of the run (computeFactEdit); absent: the method's defaults. */

@@ -6,6 +6,8 @@ import { FINE_LEVELS } from '../../core/diagnostics/fineKedData';
 import type { FineKedSummary } from '../../core/diagnostics/fineKed';
 import type { FineKedCliResult } from '../../core/diagnostics/plugins/fineKed';
 import { diagnosticCommand } from '../diagnosticCommand';
+import { paperMarkdown } from '../../core/diagnostics/report';
+import { protocolMarkdown } from '../../core/diagnostics/protocol';
 
 const NOTES = [
   'Methods: none measures the model as it is (with --edits) against the checkpoint without edits; context states the',
@@ -27,7 +29,7 @@ export function formatFineKed(s: FineKedSummary): string {
     ...(s.neighbourhood.cases ? [`| neighbourhood specificity: P(o) > P(o*) | ${f(s.neighbourhood.success)} |`] : []),
   ];
   const worst = s.worst.slice(0, 5).map((w) => `  case ${w.caseId} ${w.subject}: ${w.targetTrue} → ${w.targetNew}, R-Loc ${f(w.rloc)}${w.lost.length ? `; lost ${w.lost.map((x) => `${x.level} "${x.prompt} ${x.answer}"`).join(', ')}` : ''}`);
-  return [lines.join('\n'), ...(worst.length ? ['', 'worst cases:', ...worst] : []), ...(s.unknown ? ['', `${s.unknown} facts unknown to the reference model, left out of R-Loc`] : [])].join('\n');
+  return [lines.join('\n'), ...(s.counterfact ? ['', paperMarkdown({ counterfact: s.counterfact })] : []), ...(worst.length ? ['', 'worst cases:', ...worst] : []), ...(s.unknown ? ['', `${s.unknown} facts unknown to the reference model, left out of R-Loc`] : [])].join('\n');
 }
 
 export const fineKed = diagnosticCommand({
@@ -36,6 +38,6 @@ export const fineKed = diagnosticCommand({
   notes: NOTES,
   format: (r) => {
     const x = r as FineKedCliResult;
-    return `${formatFineKed(x.summary)}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+    return `${formatFineKed(x.summary)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 });

@@ -13,6 +13,7 @@ import { unlearn } from './unlearn';
 import { dike } from './dike';
 import { fineKed } from './fineKed';
 import { probes } from './probes';
+import { zsre } from './zsre';
 import { sequential } from './sequential';
 import { methods } from './methods';
 
@@ -28,6 +29,7 @@ export const commands: Record<string, Command> = {
   evoke,
   'fine-ked': fineKed,
   probes,
+  zsre,
   sequential,
   merge,
   info,

@@ -4,6 +4,8 @@
 // and the run's options, its run.json record, the context-length check, the report's header lines
 // and the baseline reader.
 
+import type { RunProtocol } from '../../protocol/diagnostics';
+import { protocolMeta } from './protocol';
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { computeFactEdit, factMethodIds, type FactMethod } from '../methods/factEditors';
@@ -68,7 +70,7 @@ export interface CaseRunOptions {
 }
 
 /** run.json of a case-by-case run: what --resume and merge compare (the data files by sha256). */
-export function caseRunConfig(model: LoadedModel, tool: string, version: number, o: CaseRunOptions, data: string[]): RunConfig {
+export function caseRunConfig(model: LoadedModel, tool: string, version: number, o: CaseRunOptions, data: string[], protocol?: RunProtocol): RunConfig {
   const p = o.perCase;
   return {
     tool,
@@ -81,6 +83,7 @@ export function caseRunConfig(model: LoadedModel, tool: string, version: number,
     shard: o.shard,
     edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
     perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+    ...(protocol ? { protocol } : {}),
   };
 }
 
@@ -111,7 +114,7 @@ export function runMeta(config: RunConfig, cases: number): Record<string, string
   if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
   const pc = config.perCase;
   if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
-  return meta;
+  return { ...meta, ...protocolMeta(config.protocol) };
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import type { EvokeCase, SubjectSpecCase } from './evokeData';
-import type { CaseTask, TaskSummary } from '../../protocol/diagnostics';
+import type { CaseTask, MultiHopGenerated, TaskSummary } from '../../protocol/diagnostics';
 
 export type { TaskSummary };
 
@@ -22,6 +22,10 @@ export interface CaseResult {
   targetNew: string;
   targetTrue: string;
   tasks: Record<string, TaskResult>;
+  /** The greedy answer to the multi-hop question (mquake.ts), main cases with a portability question. */
+  multihopGenerated?: MultiHopGenerated;
+  /** CounterFact's generation entropy of the case (generationEntropy.ts), when the run samples it. */
+  ngramEntropy?: number;
 }
 
 /** A task: which prompts, which answers, and which comparisons make its indicators. */
@@ -70,15 +74,18 @@ export function evaluate(tasks: TaskPlan[], scores: AnswerScore[]): Record<strin
     const keys = Object.keys(t.answers);
     const sums: Record<string, number> = Object.fromEntries(Object.keys(t.compare).map((k) => [k, 0]));
     const probs: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
+    const top1: Record<string, number> = Object.fromEntries(keys.map((k) => [k, 0]));
     for (let p = 0; p < t.prompts.length; p++) {
       const nll: Record<string, number> = {};
       for (const k of keys) {
-        nll[k] = -scores[i++].meanLogprob;
+        const s = scores[i++];
+        nll[k] = -s.meanLogprob;
         probs[k] += Math.exp(-nll[k]) / t.prompts.length;
+        top1[k] += (s.tokenTop.every(Boolean) ? 1 : 0) / t.prompts.length;
       }
       for (const [name, [win, lose]] of Object.entries(t.compare)) sums[name] += (nll[win] < nll[lose] ? 1 : 0) / t.prompts.length;
     }
-    out[t.name] = { indicators: sums, probs, prompts: t.prompts.length };
+    out[t.name] = { indicators: sums, probs, top1, prompts: t.prompts.length };
   }
   return out;
 }

@@ -30,6 +30,8 @@ export interface EvokeCase extends RewriteCase {
   portability?: { question: string; newAnswer: string; originalAnswer: string; recalledRelation?: string };
   augmentPara: string[];
   augmentRel: string[];
+  /** CounterFact's generation_prompts (generation entropy), when the record has them. */
+  generationPrompts?: string[];
 }
 
 export interface SubjectSpecCase {
@@ -142,6 +144,7 @@ export function readEvokeMain(file: string): { records: EvokeCase[]; issues: Rec
       portability,
       augmentPara: strList(rr, 'data_augmentation_prompt_para', 'requested_rewrite.data_augmentation_prompt_para', true),
       augmentRel: strList(rr, 'data_augmentation_prompt_rel', 'requested_rewrite.data_augmentation_prompt_rel', true),
+      generationPrompts: strList(record, 'generation_prompts', 'generation_prompts', true),
     };
   });
 }

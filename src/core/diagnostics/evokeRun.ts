@@ -6,10 +6,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
-import { scoreAnswers } from '../runtime/answers';
+import { scoreAnswers, type AnswerPair, type AnswerScore } from '../runtime/answers';
 import { badInput } from '../errors';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
-import { evaluate, mainTasks, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
+import { evaluate, mainTasks, MULTIHOP_SUFFIX, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
+import { counterFactOfEvoke, summarizeCounterFact, type CounterFactSummary } from './counterfact';
+import { generateMultiHop, summarizeMultiHop, type MultiHopGenerated, type MultiHopSummary } from './mquake';
+import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
+import { caseEntropy } from './generationEntropy';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { renderReport } from './report';
@@ -22,6 +26,8 @@ export type { PerCaseEdits };
 
 export interface EvokeOptions extends CaseRunOptions {
   subjSpec?: string;
+  /** Sample each main case's generation_prompts and report CounterFact's generation entropy (slow: ~100 tokens per prompt). */
+  generationEntropy?: boolean;
 }
 
 export interface EvokeRunResult {
@@ -29,6 +35,12 @@ export interface EvokeRunResult {
   cases: number;
   issues: RecordIssue[];
   summary: Record<string, TaskSummary>;
+  /** CounterFact's ES / PS / NS and magnitudes over the main cases (counterfact.ts). */
+  counterfact: CounterFactSummary;
+  /** MQuAKE-style multi-hop, teacher-forced and generated (mquake.ts); absent without portability questions. */
+  multihop?: MultiHopSummary;
+  /** How the run measured (run.json's protocol). */
+  protocol?: RunProtocol;
 }
 
 type Item = { kind: 'main'; c: EvokeCase } | { kind: 'subject'; c: SubjectSpecCase };
@@ -68,13 +80,14 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     async (chunk) => {
       const plans = chunk.map((i) => (i.kind === 'main' ? mainTasks(i.c) : subjectTasks(i.c)));
       const pairs = plans.map(pairsOf);
-      const scores = o.method === 'none'
-        ? await scoreAnswers(model, pairs.flat(), { isCancelled: o.isCancelled })
-        : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: chunk[0].c.subject, prompt: chunk[0].c.prompt, target: chunk[0].c.targetNew }, (edited) => scoreAnswers(edited, pairs.flat(), { isCancelled: o.isCancelled }), o.isCancelled);
+      const measure = (m: LoadedModel) => measureChunk(m, chunk, pairs.flat(), !!o.generationEntropy, o.isCancelled);
+      const { scores, generated, entropies } = o.method === 'none'
+        ? await measure(model)
+        : await withCaseEdit(o.method as FactMethod, o.perCase!, { subject: chunk[0].c.subject, prompt: chunk[0].c.prompt, target: chunk[0].c.targetNew }, measure, o.isCancelled);
       let at = 0;
-      const out = chunk.map((item, k) => {
+      const out = chunk.map((item, k): CaseResult => {
         const tasks = evaluate(plans[k], scores.slice(at, (at += pairs[k].length)));
-        return { kind: item.kind, caseId: item.c.caseId, subject: item.c.subject, targetNew: item.c.targetNew, targetTrue: item.c.targetTrue, tasks };
+        return { kind: item.kind, caseId: item.c.caseId, subject: item.c.subject, targetNew: item.c.targetNew, targetTrue: item.c.targetTrue, tasks, ...(generated[k] ? { multihopGenerated: generated[k] } : {}), ...(entropies[k] !== undefined ? { ngramEntropy: entropies[k] } : {}) };
       });
       results.push(...out);
       return out;
@@ -82,8 +95,21 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     (r) => run.append(r),
     { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
   );
-  const summary = writeSummary(o.out, config, results, baseline);
-  return { out: o.out, cases: results.length, issues, summary };
+  const { tasks: summary, counterfact, multihop } = writeSummary(o.out, config, results, baseline);
+  return { out: o.out, cases: results.length, issues, summary, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}) };
+}
+
+/** The chunk's answer scores, the greedy answer to each main case's multi-hop question, and (when asked) each main case's generation entropy. */
+async function measureChunk(m: LoadedModel, chunk: Item[], pairs: AnswerPair[], entropy: boolean, isCancelled?: () => boolean): Promise<{ scores: AnswerScore[]; generated: (MultiHopGenerated | undefined)[]; entropies: (number | undefined)[] }> {
+  const scores = await scoreAnswers(m, pairs, { isCancelled });
+  const generated: (MultiHopGenerated | undefined)[] = [];
+  const entropies: (number | undefined)[] = [];
+  for (const item of chunk) {
+    const p = item.kind === 'main' ? item.c.portability : undefined;
+    generated.push(p ? await generateMultiHop(m, p.question + MULTIHOP_SUFFIX, p.newAnswer, p.originalAnswer, isCancelled) : undefined);
+    entropies.push(entropy && item.kind === 'main' ? await caseEntropy(m, item.c.caseId, item.c.generationPrompts ?? [], isCancelled) : undefined);
+  }
+  return { scores, generated, entropies };
 }
 
 /**
@@ -92,7 +118,9 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
  * the model when none is given).
  */
 function evokeConfig(model: LoadedModel, o: EvokeOptions): RunConfig {
-  return caseRunConfig(model, 'evoke', 2, o, [o.data, ...(o.subjSpec ? [o.subjSpec] : [])]);
+  const templates = ['requested_rewrite.prompt', 'paraphrase_prompts', 'neighborhood_prompts', 'prefix_distraction', `portability["New Question"] + "${MULTIHOP_SUFFIX}"`, ...(o.generationEntropy ? ['generation_prompts (top-5 sampling to 100 tokens)'] : []), ...(o.subjSpec ? ['relation_specificity.prompt'] : [])];
+  const protocol = caseProtocol(o.method, templates, [METRIC_VERSIONS.evoke, METRIC_VERSIONS.counterfact, METRIC_VERSIONS.mquake], ['teacher-forced', 'generated']);
+  return caseRunConfig(model, 'evoke', 2, o, [o.data, ...(o.subjSpec ? [o.subjSpec] : [])], protocol);
 }
 
 /** A line of an EVOKE cases.jsonl: {kind, caseId, tasks, …}. */
@@ -113,12 +141,15 @@ export function readBaseline(dir: string): Record<string, TaskSummary> {
   return readBaselineSummary(dir, 'evoke', 'tasks', 'per-task results ("tasks")', (t) => typeof t === 'object' && t !== null) as Record<string, TaskSummary>;
 }
 
-/** summary.json and report.html of a run folder from its results. */
-export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): Record<string, TaskSummary> {
-  const summary = summarize(results);
+/** summary.json and report.html of a run folder from its results: EVOKE's tasks, CounterFact's scores, multi-hop. */
+export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): { tasks: Record<string, TaskSummary>; counterfact: CounterFactSummary; multihop?: MultiHopSummary } {
+  const tasks = summarize(results);
+  const main = results.filter((r) => r.kind === 'main');
+  const counterfact = summarizeCounterFact(main.map(counterFactOfEvoke), main.flatMap((r) => (r.ngramEntropy !== undefined ? [r.ngramEntropy] : [])));
+  const multihop = summarizeMultiHop(main);
   const meta = runMeta(config, results.length);
-  fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, summary, baseline));
+  fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, tasks, baseline, { counterfact, multihop }));
   // Last: summary.json marks the run as finished (merge checks it).
-  writeSummaryFile(dir, { config, cases: results.length, tasks: summary, ...(baseline ? { baseline } : {}) });
-  return summary;
+  writeSummaryFile(dir, { config, cases: results.length, tasks, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
+  return { tasks, counterfact, ...(multihop ? { multihop } : {}) };
 }

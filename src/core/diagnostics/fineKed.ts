@@ -14,12 +14,15 @@
 //                  EasyEdit's locality; before, all of them are o''s tokens), so 1 = kept, 0 = lost.
 //                  top1 = every token still top-1; wins = P(o') > P(o*). Unknown facts are listed
 //                  and left out of R-Loc.
+// CounterFact's magnitude per task: mean over the prompts of P(desired) − P(other), P = exp(mean
+// log-prob); the summary's `counterfact` block is ES / PS / NS with magnitudes (counterfact.ts).
 // Summary (× 100): efficacy, paraphrase and neighbourhood averaged over cases; per level the mean
 // over that level's known facts of every case; the average over the levels that have known facts.
 
 import type { AnswerPair, AnswerScore } from '../runtime/answers';
 import { FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { caseIdentity } from './evokeData';
+import { summarizeCounterFact, type CounterFactCase } from './counterfact';
 import type { FactScore, FineKedResult, FineKedSummary, FineLevel, LevelSummary, PromptTask } from '../../protocol/diagnostics';
 
 export type { FactScore, FineKedResult, FineKedSummary, LevelSummary, PromptTask };
@@ -62,12 +65,14 @@ export function evaluateCase(c: FineKedCase, scores: AnswerScore[], reference: A
   const task = (n: number): PromptTask => {
     let success = 0;
     let top1 = 0;
+    let magnitude = 0;
     for (let k = 0; k < n; k++) {
       const [want, other] = [scores[i++], scores[i++]];
       success += (want.meanLogprob > other.meanLogprob ? 1 : 0) / n;
       top1 += allTop(want) / n;
+      magnitude += (Math.exp(want.meanLogprob) - Math.exp(other.meanLogprob)) / n;
     }
-    return { success, top1, prompts: n };
+    return { success, top1, magnitude, prompts: n };
   };
   const efficacy = task(1);
   const paraphrase = c.paraphrasePrompts.length ? task(c.paraphrasePrompts.length) : undefined;
@@ -133,5 +138,17 @@ export function summarizeFineKed(results: FineKedResult[]): FineKedSummary {
     average: { rloc: avg('rloc'), top1: avg('top1'), wins: avg('wins') },
     unknown: results.reduce((n, r) => n + r.facts.filter((f) => !f.known).length, 0),
     worst,
+    counterfact: summarizeCounterFact(results.map(counterFactOfFineKed)),
   };
+}
+
+/** A FINE-KED case's efficacy, paraphrase and neighbourhood tasks as CounterFact's (counterfact.ts). */
+export function counterFactOfFineKed(r: FineKedResult): CounterFactCase {
+  const as = (t: PromptTask | undefined) => (t && t.magnitude !== undefined ? { score: t.success, magnitude: t.magnitude, top1: t.top1, prompts: t.prompts } : undefined);
+  const out: CounterFactCase = {};
+  const [e, p, n] = [as(r.efficacy), as(r.paraphrase), as(r.neighbourhood)];
+  if (e) out.efficacy = e;
+  if (p) out.paraphrase = p;
+  if (n) out.neighbourhood = n;
+  return out;
 }

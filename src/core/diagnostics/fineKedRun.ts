@@ -15,7 +15,8 @@ import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
-import { bars, esc, renderPage, valueTable, type BarRow } from './report';
+import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
+import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 
@@ -31,6 +32,8 @@ export interface FineKedRunResult {
   summary: FineKedSummary;
   /** Seconds for the whole run (cases already done by an earlier run are not counted). */
   seconds: number;
+  /** How the run measured (run.json's protocol). */
+  protocol?: RunProtocol;
 }
 
 export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise<FineKedRunResult> {
@@ -83,7 +86,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   );
   results.sort((a, b) => a.caseId - b.caseId);
   const summary = writeFineKedSummary(o.out, config, results, baseline);
-  return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000 };
+  return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000, ...(config.protocol ? { protocol: config.protocol } : {}) };
 }
 
 /** The facts' own scores within casePairs' scores (the reference is the measured model itself). */
@@ -100,7 +103,8 @@ function pickReference(chunk: FineKedCase[], scores: AnswerScore[]): AnswerScore
 }
 
 function fineKedConfig(model: LoadedModel, o: FineKedOptions): RunConfig {
-  return caseRunConfig(model, 'fine-ked', 1, o, [o.data]);
+  const protocol = caseProtocol(o.method === 'context' ? 'none' : o.method, ['requested_rewrite.prompt', 'paraphrase_prompts', 'neighborhood_prompts', 'fine_grained[].prompt', ...(o.method === 'context' ? ['"{prompt} {target_new}.\\n" before every prompt'] : [])], [METRIC_VERSIONS.fineKed, METRIC_VERSIONS.counterfact]);
+  return caseRunConfig(model, 'fine-ked', 1, o, [o.data], protocol);
 }
 
 /** A line of a FINE-KED cases.jsonl: {caseId, efficacy, facts, …}. */
@@ -148,6 +152,7 @@ export function fineKedSections(summary: FineKedSummary, baseline?: FineKedSumma
     `<section><h2>Summary <small>${summary.cases} cases, ${summary.unknown} facts unknown to the reference model</small></h2>${valueTable(rows, !!baseline)}${bars('FINE-KED', rows)}</section>`,
     `<section><h2>R-Loc per level</h2>${levels}</section>`,
     `<section><h2>Worst cases</h2>${worst}</section>`,
+    ...paperSections({ counterfact: summary.counterfact }),
   ];
 }
 
@@ -157,6 +162,6 @@ export function writeFineKedSummary(dir: string, config: RunConfig, results: Fin
   const meta = runMeta(config, results.length);
   const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`;
   fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, fineKedSections(summary, baseline)));
-  writeSummaryFile(dir, { config, cases: results.length, summary, ...(baseline ? { baseline } : {}) });
+  writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
   return summary;
 }

@@ -16,6 +16,8 @@
 //                top1 = new top-1, pNew / pOld = mean p;
 //   rloc         the subject's other facts the reference model (before the edit) knows (top-1 on every
 //                token): the mean share of their answer tokens still top-1 (FINE-KED's R-Loc).
+// Summary magnitudes (CounterFact's / MQuAKE-style): efficacyMagnitude = mean p(o*) − p(o) on the edit
+// prompt; ripple.magnitude = mean pNew − pOld over the case's two-hop questions; both × 100.
 // The in-context view states the new fact before every prompt ("Imagine that {s r o*}.\n", the world's
 // trained frame, or another frame) on the model without the edit. Context–memory conflict (per case):
 //   oldInContext  the measured model with the *old* fact stated before the edit prompt: P(o*) vs P(o),
@@ -177,11 +179,12 @@ function summarizeView(views: ProbeView[]): ProbeViewSummary {
   return {
     efficacy: pct(views.map((v) => v.efficacy.success)),
     efficacyTop1: pct(views.map((v) => v.efficacy.top1)),
+    efficacyMagnitude: pct(views.map((v) => v.efficacy.pNew - v.efficacy.pOld)),
     agreement: pct(views.map((v) => v.consistency.agreement)),
     newShare: pct(views.map((v) => v.consistency.newShare)),
     entropy: avg(views.map((v) => v.consistency.entropy)),
     reversal: { cases: rev.length, success: pct(rev.map((r) => r.success)), gap: pct(rev.map((r) => r.gap)) },
-    ripple: { cases: rip.length, success: pct(rip.map((r) => r.success)), top1: pct(rip.map((r) => r.top1)) },
+    ripple: { cases: rip.length, success: pct(rip.map((r) => r.success)), top1: pct(rip.map((r) => r.top1)), magnitude: pct(rip.map((r) => r.pNew - r.pOld)) },
     rloc: pct(known.map((v) => v.rloc.rloc)),
   };
 }

@@ -19,6 +19,7 @@ import { factEditor, type FactMethod } from '../methods/factEditors';
 import { badInput } from '../errors';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
+import { caseProtocol, METRIC_VERSIONS } from './protocol';
 import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
@@ -135,7 +136,9 @@ function probeGroups(o: ProbesOptions, fits: ProbeCase[]): PlannedGroup[] {
 
 function probesConfig(model: LoadedModel, o: ProbesOptions): RunConfig {
   const edits = (o.edits ?? []).map((e) => ({ id: e.json.id, ...(e.file ? { file: e.file } : {}) }));
-  return caseRunConfig(model, 'probes', 2, { data: o.cases, method: o.method, limit: o.limit, shard: o.shard, out: o.out, perCase: o.perCase, edits }, [o.cases]);
+  const templates = ['requested_rewrite.prompt', 'forms', 'reversal.prompts', 'ripple[].prompt', 'same_subject[].prompt', `the in-context frame before every prompt (${JSON.stringify(o.frame ?? DEFAULT_FRAME)})`];
+  const protocol = caseProtocol(o.method, templates, [METRIC_VERSIONS.probes, METRIC_VERSIONS.counterfact, METRIC_VERSIONS.mquake]);
+  return caseRunConfig(model, 'probes', 2, { data: o.cases, method: o.method, limit: o.limit, shard: o.shard, out: o.out, perCase: o.perCase, edits }, [o.cases], protocol);
 }
 
 /**
@@ -154,6 +157,6 @@ export function writeProbesSummary(dir: string, config: RunConfig, frame: string
   });
   const summary = summarizeProbes(out.flatMap((g) => g.results));
   fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ method: config.method, cases: config.data[0]?.file, groups: out, summary }, null, 1)}\n`);
-  writeSummaryFile(dir, { config, cases: lines.length, method: config.method, data: config.data[0]?.file, frame, groups: out.map((g) => ({ edit: g.edit, note: g.note, summary: summarizeProbes(g.results) })), summary });
+  writeSummaryFile(dir, { config, cases: lines.length, method: config.method, data: config.data[0]?.file, frame, ...(config.protocol ? { protocol: config.protocol } : {}), groups: out.map((g) => ({ edit: g.edit, note: g.note, summary: summarizeProbes(g.results) })), summary });
   return out;
 }

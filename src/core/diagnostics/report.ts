@@ -4,6 +4,15 @@
 // own from the same parts (fineKedRun.ts).
 
 import type { TaskSummary } from './evoke';
+import type { CounterFactSummary, ZsreSummary } from '../../protocol/diagnostics';
+import type { MultiHopSummary } from './mquake';
+
+/** The papers' metrics a run computed beside its own (counterfact.ts, mquake.ts, zsre.ts). */
+export interface PaperMetrics {
+  counterfact?: CounterFactSummary;
+  multihop?: MultiHopSummary;
+  zsre?: ZsreSummary;
+}
 
 export const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 
@@ -63,6 +72,47 @@ export function evokeSections(summary: Record<string, TaskSummary>, baseline?: R
   });
 }
 
-export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>): string {
-  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, evokeSections(summary, baseline));
+const num = (v: number | undefined) => (v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(2));
+/** Magnitudes are differences of probabilities: tiny ones keep three significant digits. */
+const mag = (v: number | undefined) => (v !== undefined && Number.isFinite(v) && v !== 0 && Math.abs(v) < 0.01 ? v.toExponential(2) : num(v));
+const rowsTable = (head: string[], rows: (string | number | undefined)[][]) =>
+  `<table><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr>${rows.map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'string' ? esc(c) : num(c)}</td>`).join('')}</tr>`).join('')}</table>`;
+
+/** Sections for the papers' metrics: CounterFact (ES / PS / NS, magnitudes, top-1), multi-hop, zsRE. */
+export function paperSections(p: PaperMetrics): string[] {
+  const out: string[] = [];
+  const cf = p.counterfact;
+  if (cf) {
+    const row = (label: string, t: CounterFactSummary['efficacy']) => [label, t.cases, t.score, mag(t.magnitude), t.top1];
+    const ge = cf.generationEntropy ? `; generation entropy ${num(cf.generationEntropy.value)} (× 100, ${cf.generationEntropy.cases} cases)` : '';
+    out.push(`<section><h2>CounterFact <small>${esc(cf.version)}; Score (harmonic mean of ES, PS, NS) ${num(cf.score)}${ge}</small></h2>${rowsTable(['task', 'cases', 'score', 'magnitude', 'top-1'], [row('efficacy (ES: P(new) > P(old))', cf.efficacy), row('paraphrase (PS)', cf.paraphrase), row('neighbourhood (NS: P(old) > P(new))', cf.neighbourhood)])}</section>`);
+  }
+  const mh = p.multihop;
+  if (mh) {
+    const rows: (string | number | undefined)[][] = [['teacher-forced: P(new) > P(old)', mh.cases, mh.score], ['teacher-forced: P(new) − P(old)', mh.cases, mag(mh.magnitude)]];
+    if (mh.generated) rows.push([`generated (greedy, ${mh.generated.tokens} tokens): contains new`, mh.generated.cases, mh.generated.containsNew], ['generated: contains old', mh.generated.cases, mh.generated.containsOld]);
+    out.push(`<section><h2>Multi-hop (MQuAKE-style) <small>${esc(mh.version)}</small></h2>${rowsTable(['measure', 'cases', 'value'], rows)}</section>`);
+  }
+  const z = p.zsre;
+  if (z) {
+    out.push(`<section><h2>zsRE token accuracy <small>${esc(z.version)}; ${z.cases} cases</small></h2>${rowsTable(['measure', 'value'], [['efficacy', z.efficacy], ['generalisation (rephrase)', z.generalisation], ['locality (= unedited model)', z.locality], ['loc answer accuracy', z.locAnswer]])}</section>`);
+  }
+  return out;
+}
+
+/** The papers' metrics as Markdown (tables), for notes and the CLI. */
+export function paperMarkdown(p: PaperMetrics): string {
+  const lines: string[] = [];
+  const cf = p.counterfact;
+  if (cf) {
+    lines.push(`CounterFact (${cf.version}), × 100; Score ${num(cf.score)}${cf.generationEntropy ? `; generation entropy ${num(cf.generationEntropy.value)} (${cf.generationEntropy.cases} cases)` : ''}`, '', '| task | cases | score | magnitude | top-1 |', '|---|---|---|---|---|');
+    for (const [k, t] of [['efficacy', cf.efficacy], ['paraphrase', cf.paraphrase], ['neighbourhood', cf.neighbourhood]] as const) lines.push(`| ${k} | ${t.cases} | ${num(t.score)} | ${mag(t.magnitude)} | ${num(t.top1)} |`);
+  }
+  if (p.multihop) lines.push('', `Multi-hop (${p.multihop.version}): P(new) > P(old) ${num(p.multihop.score)}, P(new) − P(old) ${mag(p.multihop.magnitude)}${p.multihop.generated ? `, generated contains new ${num(p.multihop.generated.containsNew)} / old ${num(p.multihop.generated.containsOld)}` : ''} (${p.multihop.cases} cases)`);
+  if (p.zsre) lines.push('', `zsRE (${p.zsre.version}, ${p.zsre.cases} cases): efficacy ${num(p.zsre.efficacy)}, generalisation ${num(p.zsre.generalisation)}, locality ${num(p.zsre.locality)}, loc answer ${num(p.zsre.locAnswer)}`);
+  return lines.join('\n');
+}
+
+export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>, paper: PaperMetrics = {}): string {
+  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, [...paperSections(paper), ...evokeSections(summary, baseline)]);
 }

@@ -10,6 +10,7 @@
 //                 it did not finish
 //   report.html   self-contained report (no remote content)
 
+import type { RunProtocol } from '../../protocol/diagnostics';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -48,6 +49,8 @@ export interface RunConfig {
   edits?: EditRef[];
   /** EVOKE's per-case edits: the settings they were computed with (absent: the model's defaults). */
   perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: FileHash[] };
+  /** How the run measured (protocol.ts): scoring, when, templates, metric versions. */
+  protocol?: RunProtocol;
 }
 
 function sha256File(file: string): string {

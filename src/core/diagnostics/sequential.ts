@@ -32,6 +32,7 @@ import { readEdit, writeEdit, type Edit } from '../edits/editFile';
 import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettings, type FactMethod } from '../methods/factEditors';
 import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
 import { knownProbes, measurePoint } from './sequentialMeasure';
+import { METRIC_VERSIONS, type RunProtocol } from './protocol';
 
 export type { SequentialRequest } from './sequentialData';
 
@@ -83,6 +84,13 @@ export interface SequentialResult {
 }
 
 const VERSION = 1;
+/** How a sequential run measures (run.json "protocol"; not compared on resume: runs before it had none). */
+export const SEQUENTIAL_PROTOCOL: RunProtocol = {
+  scoring: ['teacher-forced'],
+  measured: 'after all edits',
+  templates: ['requests: prompt, paraphrases', 'counterfactuals.json: specificity, skills'],
+  metrics: [METRIC_VERSIONS.sequential, METRIC_VERSIONS.counterfact],
+};
 const NO_PROBES: SequentialProbes = { specificity: [], skills: { choice: [], trueFalse: [], twoHop: [] } };
 const editId = (n: number) => `seq-${String(n).padStart(5, '0')}`;
 
@@ -156,7 +164,7 @@ function openFolder(dir: string, config: Record<string, unknown>, modelPath: str
   fs.rmSync(path.join(editsDir, '.partial'), { recursive: true, force: true });
   if (!held || !fs.existsSync(runFile)) {
     if (held && (fs.existsSync(curveFile) || fs.readdirSync(editsDir).length)) throw badInput('The folder has results but no run record (run.json): they cannot be checked against this run', { file: dir, hint: 'Choose another --out.' });
-    writeFileAtomic(runFile, `${JSON.stringify({ ...config, modelPath }, null, 2)}\n`);
+    writeFileAtomic(runFile, `${JSON.stringify({ ...config, modelPath, protocol: SEQUENTIAL_PROTOCOL }, null, 2)}\n`);
     fs.writeFileSync(curveFile, '');
     return { editFiles: [], points: [] };
   }

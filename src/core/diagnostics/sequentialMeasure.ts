@@ -7,12 +7,16 @@
 //   paraphrase   o* after each applied request's paraphrases (NaN when the requests carry none);
 //   specificity  of the unrelated facts the unedited model answers top-1, the share it still does;
 //   skills       multiple choice (letter), true/false, two-hop: the share answered top-1;
+//   counterfact  CounterFact's efficacy / paraphrase scores P(new) > P(old) and magnitudes over the same
+//                requests, when every request has target_true (counterfact.ts; teacher-forced, whole answer);
 //   health       ‖ΔW‖_F / ‖W‖_F per edited module, ΔW the sum of all applied edits (formed densely
 //                in float64 from their factors).
 
 import type { LoadedModel } from '../runtime/model';
 import { readTensorF32 } from '../checkpoint/safetensors';
-import type { AnswerPair } from '../runtime/answers';
+import { scoreAnswers, type AnswerPair, type AnswerScore } from '../runtime/answers';
+import { caseTask, summarizeCounterFact, type CounterFactCase, type CounterFactSummary } from './counterfact';
+import type { LifelongPoint } from '../../protocol/lifelong';
 import { cancelled } from '../errors';
 import { addDense, type FactorPart } from '../edits/consolidate';
 import { dot } from '../edits/linalg';
@@ -25,6 +29,7 @@ export interface PointFigures {
   specificity: number;
   skills: { choice: number; trueFalse: number; twoHop: number };
   health: { module: string; relNorm: number }[];
+  counterfact?: LifelongPoint['counterfact'];
 }
 
 const pct = (hits: boolean[]) => (hits.length ? (100 * hits.filter(Boolean).length) / hits.length : NaN);
@@ -106,5 +111,24 @@ export async function measurePoint(model: LoadedModel, applied: SequentialReques
   const top = await firstTokenTop(model, groups.flat(), isCancelled);
   let at = 0;
   const [efficacy, paraphrase, specificity, choice, trueFalse, twoHop] = groups.map((g) => pct(top.slice(at, (at += g.length))));
-  return { efficacy, paraphrase, specificity, skills: { choice, trueFalse, twoHop }, health: stackHealth(model, edits) };
+  const counterfact = await counterFactPoint(model, reqs, isCancelled);
+  return { efficacy, paraphrase, specificity, skills: { choice, trueFalse, twoHop }, health: stackHealth(model, edits), ...(counterfact ? { counterfact } : {}) };
+}
+
+/** CounterFact's efficacy and paraphrase scores and magnitudes over the requests (counterfact.ts); undefined unless every request has target_true. */
+export async function counterFactPoint(model: LoadedModel, reqs: SequentialRequest[], isCancelled?: () => boolean): Promise<PointFigures['counterfact']> {
+  if (!reqs.length || !reqs.every((r) => r.targetTrue)) return undefined;
+  const prompts = (r: SequentialRequest) => [fill(r), ...(r.paraphrases ?? [])];
+  const pairs = reqs.flatMap((r) => prompts(r).flatMap((prompt) => [{ prompt, answer: r.target }, { prompt, answer: r.targetTrue! }]));
+  const scores = await scoreAnswers(model, pairs, { isCancelled });
+  let at = 0;
+  const cases: CounterFactCase[] = reqs.map((r) => {
+    const n = prompts(r).length;
+    const pts = Array.from({ length: n }, (): [AnswerScore, AnswerScore] => [scores[at++], scores[at++]]);
+    const paraphrase = caseTask(pts.slice(1));
+    return { efficacy: caseTask(pts.slice(0, 1)), ...(paraphrase ? { paraphrase } : {}) };
+  });
+  const s = summarizeCounterFact(cases);
+  const pick = (t: CounterFactSummary['efficacy']) => ({ score: t.score, magnitude: t.magnitude, top1: t.top1 ?? NaN });
+  return { version: s.version, efficacy: pick(s.efficacy), ...(s.paraphrase.cases ? { paraphrase: pick(s.paraphrase) } : {}) };
 }

@@ -7,7 +7,7 @@ import type { EvokeDiagnostics } from '../../../protocol/diagnostics';
 import { CASE_LINES, runEvoke, writeSummary, type EvokeRunResult } from '../evokeRun';
 import type { CaseResult, TaskSummary } from '../evoke';
 import { readCases, stackRefs, mergedIssues, writeIssues, type CaseLineRules, type EditRef } from '../runner';
-import { evokeSections } from '../report';
+import { evokeSections, paperSections, type PaperMetrics } from '../report';
 import type { LoadedModel } from '../../runtime/model';
 import { baselineSetting, beside, dataSetting, limitSetting, methodSetting, PER_CASE_SETTINGS, RUN_SETTINGS } from './common';
 import { beforeAfter, perCaseShown } from './compare';
@@ -19,6 +19,9 @@ export interface EvokeCliResult {
   cases: number;
   skippedRecords: EvokeRunResult['issues'];
   tasks: Record<string, TaskSummary>;
+  counterfact: EvokeRunResult['counterfact'];
+  multihop?: EvokeRunResult['multihop'];
+  protocol?: EvokeRunResult['protocol'];
 }
 
 /** The subject-specificity file: the one given, else the checkpoint's beside the default data. */
@@ -31,7 +34,7 @@ function subjSpecOf(model: LoadedModel, o: DiagnosticOptions): string | undefine
 
 function evokeRun(model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string): Promise<EvokeRunResult> {
   return runEvoke(model, {
-    data: o.data, subjSpec: subjSpecOf(model, o), method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
+    data: o.data, subjSpec: subjSpecOf(model, o), generationEntropy: o.settings.generationEntropy === true, method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
     edits, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
   });
 }
@@ -49,6 +52,7 @@ export const evokePlugin: DiagnosticPlugin = {
       dataSetting('data', 'evoke_main.json or a CounterFact-format file', 'eval/evoke.json'),
       { name: 'subjSpec', type: 'file', doc: 'evoke_subj_spec.json (subject specificity)', fromCheckpoint: 'eval/evoke_subj_spec.json beside the checkpoint when the data is the default' },
       methodSetting(),
+      { name: 'generationEntropy', type: 'boolean', default: false, doc: "CounterFact's generation entropy: sample each case's generation_prompts (top-5, to 100 tokens) and report the n-gram entropy (slow)" },
       ...PER_CASE_SETTINGS,
       limitSetting('records of each file'),
       ...RUN_SETTINGS,
@@ -61,7 +65,7 @@ export const evokePlugin: DiagnosticPlugin = {
   defaultData: (m) => beside(m, 'evoke.json', 'data', 'EVOKE data file', 'EVOKE takes evoke_main.json or CounterFact-format files.'),
   async run(model, stack, o, hooks): Promise<EvokeCliResult> {
     const r = await evokeRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
-    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary };
+    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}), ...(r.protocol ? { protocol: r.protocol } : {}) };
   },
   async panel(stack, o, hooks): Promise<EvokeDiagnostics> {
     const t0 = performance.now();
@@ -74,6 +78,7 @@ export const evokePlugin: DiagnosticPlugin = {
       data: [o.data, ...(subjSpec ? [subjSpec] : [])],
       before: before.summary,
       after: after.summary,
+      counterfact: { before: before.counterfact, after: after.counterfact },
       beforeCases: cases(before.out),
       afterCases: cases(after.out),
       out: { before: before.out, after: after.out },
@@ -89,12 +94,12 @@ export const evokePlugin: DiagnosticPlugin = {
     },
     finish: (out, config, results, dirs) => {
       writeIssues(out, mergedIssues(dirs));
-      return { tasks: writeSummary(out, config, results as CaseResult[]) };
+      return writeSummary(out, config, results as CaseResult[]);
     },
   },
   reportSections: (s) => {
-    const x = s as { tasks: Record<string, TaskSummary>; baseline?: Record<string, TaskSummary> };
-    return evokeSections(x.tasks, x.baseline);
+    const x = s as { tasks: Record<string, TaskSummary>; baseline?: Record<string, TaskSummary> } & PaperMetrics;
+    return [...paperSections(x), ...evokeSections(x.tasks, x.baseline)];
   },
   renderer: 'diagnostics.evoke',
 };

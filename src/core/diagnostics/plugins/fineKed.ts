@@ -18,6 +18,7 @@ export interface FineKedCliResult {
   seconds: number;
   skippedRecords: FineKedRunResult['issues'];
   summary: FineKedSummary;
+  protocol?: FineKedRunResult['protocol'];
 }
 
 function fineKedRun(model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string): Promise<FineKedRunResult> {
@@ -51,7 +52,7 @@ export const fineKedPlugin: DiagnosticPlugin = {
   defaultData: (m) => beside(m, 'fine_ked.json', 'data', 'FINE-KED data file', 'Give a FINE-KED data file (mechedit fine-ked --help shows the format).'),
   async run(model, stack, o, hooks): Promise<FineKedCliResult> {
     const r = await fineKedRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
-    return { out: path.resolve(r.out), cases: r.cases, seconds: r.seconds, skippedRecords: r.issues, summary: r.summary };
+    return { out: path.resolve(r.out), cases: r.cases, seconds: r.seconds, skippedRecords: r.issues, summary: r.summary, ...(r.protocol ? { protocol: r.protocol } : {}) };
   },
   async panel(stack, o, hooks): Promise<FineKedDiagnostics> {
     const t0 = performance.now();

@@ -18,11 +18,12 @@ import { fineKedPlugin } from './fineKed';
 import { ortPlugin } from './ort';
 import { probesPlugin } from './probes';
 import { sequentialPlugin } from './sequential';
+import { zsrePlugin } from './zsre';
 import type { DiagnosticHooks, DiagnosticOptions, DiagnosticPlugin } from './types';
 
 export type { DiagnosticHooks, DiagnosticOptions, DiagnosticPlugin, MergeTool } from './types';
 
-export const DIAGNOSTICS: readonly DiagnosticPlugin[] = [evokePlugin, fineKedPlugin, probesPlugin, ortPlugin, sequentialPlugin];
+export const DIAGNOSTICS: readonly DiagnosticPlugin[] = [evokePlugin, fineKedPlugin, probesPlugin, ortPlugin, sequentialPlugin, zsrePlugin];
 
 /** The diagnostics' descriptors (the registry's `diagnostics`). */
 export const diagnosticDescriptors = (): MethodDescriptor[] => DIAGNOSTICS.map((p) => p.descriptor);
