@@ -35,7 +35,7 @@ export interface PerCaseEdits {
   layers?: number[];
   /** MEMIT's mom2 weight or AlphaEdit's ridge; absent: the method's default for the model. */
   lambda?: number;
-  /** The method's preset (absent: its default preset). */
+  /** The method's preset (computeFactEdit resolves it; absent: its default preset). */
   preset?: string;
 }
 
@@ -82,7 +82,7 @@ export function caseRunConfig(model: LoadedModel, tool: string, version: number,
     limit: o.limit,
     shard: o.shard,
     edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
-    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
     ...(protocol ? { protocol } : {}),
   };
 }
@@ -113,7 +113,7 @@ export function runMeta(config: RunConfig, cases: number): Record<string, string
   if (config.shard) meta.shard = `${config.shard.index}/${config.shard.count}`;
   if (config.edits?.length) meta.edits = config.edits.map(editRefText).join(', ');
   const pc = config.perCase;
-  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
+  if (pc) meta['per-case edits'] = [pc.layer !== undefined ? `layer ${pc.layer}` : '', pc.layers ? `layers ${pc.layers.join(',')}` : '', pc.lambda !== undefined ? `λ ${pc.lambda}` : '', pc.preset ? `preset ${pc.preset}` : '', pc.corpus ? `corpus ${pc.corpus.map((c) => path.basename(c.file)).join(', ')}` : ''].filter(Boolean).join(' · ') || "the model's defaults";
   return { ...meta, ...protocolMeta(config.protocol) };
 }
 

@@ -48,7 +48,7 @@ export interface RunConfig {
   /** The edit stack applied for the whole run (enabled edits, in order). */
   edits?: EditRef[];
   /** EVOKE's per-case edits: the settings they were computed with (absent: the model's defaults). */
-  perCase?: { layer?: number; layers?: number[]; lambda?: number; corpus?: FileHash[] };
+  perCase?: { layer?: number; layers?: number[]; lambda?: number; preset?: string; corpus?: FileHash[] };
   /** How the run measured (protocol.ts): scoring, when, templates, metric versions. */
   protocol?: RunProtocol;
 }
@@ -118,7 +118,7 @@ function sameRun(a: RunConfig, b: RunConfig): string | undefined {
   if (!same(a.edits ?? [], b.edits ?? [])) return `edits: ${stack(a)} ≠ ${stack(b)}`;
   const pa = a.perCase;
   const pb = b.perCase;
-  for (const k of ['layer', 'layers', 'lambda'] as const) {
+  for (const k of ['layer', 'layers', 'lambda', 'preset'] as const) {
     if (!same(pa?.[k], pb?.[k])) return `per-case ${k}: ${JSON.stringify(pa?.[k] ?? 'default')} ≠ ${JSON.stringify(pb?.[k] ?? 'default')}`;
   }
   if (!same(hashes(pa?.corpus), hashes(pb?.corpus))) return 'the per-case corpus differs (sha256)';

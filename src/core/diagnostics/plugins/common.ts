@@ -23,7 +23,11 @@ export const methodSetting = (extra: string[] = []): SettingSpec => ({
   doc: `none measures the stack as it is; a fact editor computes each case's own edit on top of it${extra.length ? ` (${extra.join(', ')}: see the tool's help)` : ''}`,
 });
 
+/** The preset of each case's (or each sequential) edit: a preset of the method (mechedit methods lists them); absent: its default preset. */
+export const PRESET_SETTING: SettingSpec = { name: 'preset', type: 'string', doc: "the per-case edits' preset (a preset of the method: mechedit methods lists them); absent: the method's default preset" };
+
 export const PER_CASE_SETTINGS: readonly SettingSpec[] = [
+  PRESET_SETTING,
   { name: 'lti', type: 'boolean', default: false, doc: "EVOKE's LTI (the in-context teacher) for the per-case edits" },
   { name: 'layer', type: 'layer', doc: 'the per-case edits\' layer (ROME, DiKE, GLAME)', fromCheckpoint: "the checkpoint's edit layer" },
   { name: 'layers', type: 'layers', doc: "the per-case edits' layers (MEMIT, AlphaEdit)", fromCheckpoint: 'the layers before the edit layer, by depth' },

@@ -14,9 +14,9 @@ import type { DiagnosticHooks, DiagnosticOptions } from './types';
 export type CompareRun<R> = (model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string) => Promise<R>;
 
 /** The per-case settings as run (absent for method none): what the panel shows next to the figures. */
-export function perCaseShown(o: DiagnosticOptions): { layer?: number; layers?: number[]; lambda?: number } | undefined {
+export function perCaseShown(o: DiagnosticOptions): { layer?: number; layers?: number[]; lambda?: number; preset?: string } | undefined {
   if (!o.perCase) return undefined;
-  return { layer: o.perCase.layer, layers: o.perCase.layers, lambda: o.perCase.lambda };
+  return { layer: o.perCase.layer, layers: o.perCase.layers, lambda: o.perCase.lambda, preset: o.perCase.preset };
 }
 
 /** A method as users know it ("AlphaEdit", not "alphaedit"). */

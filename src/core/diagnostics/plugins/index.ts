@@ -67,7 +67,7 @@ export function resolveOptions(p: DiagnosticPlugin, model: LoadedModel, stack: E
   if (given !== undefined && !fs.existsSync(given)) throw badInput(`The ${p.descriptor.label} data does not exist`, { file: path.resolve(given), field: p.dataSetting, hint: 'Check the path.' });
   const data = given ?? p.defaultData(model);
   const perCase = edits
-    ? { stack, lti: base.lti, corpus: settings.corpus as string[] | undefined, layer: settings.layer as number | undefined, layers: settings.layers as number[] | undefined, lambda: settings.lambda as number | undefined }
+    ? { stack, lti: base.lti, corpus: settings.corpus as string[] | undefined, layer: settings.layer as number | undefined, layers: settings.layers as number[] | undefined, lambda: settings.lambda as number | undefined, preset: settings.preset as string | undefined }
     : undefined;
   return { ...base, settings, data, out, perCase };
 }

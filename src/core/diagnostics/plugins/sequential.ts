@@ -6,7 +6,7 @@ import type { MethodDescriptor, SettingSpec } from '../../../protocol/registry';
 import type { DiagnosticPlugin } from './types';
 import { factMethodIds } from '../../methods/factEditors';
 import { LAMBDA, LAYER, LAYERS, STEPS } from '../../methods/specs';
-import { beside } from './common';
+import { beside, PRESET_SETTING } from './common';
 
 /** The fact editors a sequential run may use: those whose descriptor has the `sequential` capability. */
 export const SEQUENTIAL_METHODS: readonly string[] = factMethodIds('sequential');
@@ -22,7 +22,7 @@ export const SEQUENTIAL_SETTINGS: readonly SettingSpec[] = [
 ];
 
 /** The settings passed to every edit of the run (the engine's `settings` object; the CLI's flags). */
-export const SEQUENTIAL_EDIT_SETTINGS: readonly SettingSpec[] = [LAYER, LAYERS, LAMBDA, STEPS];
+export const SEQUENTIAL_EDIT_SETTINGS: readonly SettingSpec[] = [LAYER, LAYERS, LAMBDA, STEPS, { ...PRESET_SETTING, doc: "every edit's preset (a preset of the method: mechedit methods lists them); absent: the method's default preset" }];
 
 export const SEQUENTIAL_DESCRIPTOR: MethodDescriptor = {
   id: 'sequential', label: 'Sequential editing', family: 'diagnostic', kind: 'diagnostic',
