@@ -97,15 +97,15 @@ describe('on the bundled model (6 layers, gpt2, d_mlp 512, traced layer 0)', () 
 
   test('MEMIT: paper = layer 0 (w = round(5/48 × 6) = 1 at the traced layer), λ = 20000/6400 × 512 = 1600, clamp 0.75, 20 steps; tuned as before', async () => {
     const p = await hp('memit', 'paper');
-    assert.deepEqual([p.preset, p.layers, p.lambda, p.clamp, p.steps, p.klFactor, p.lr, p.weightDecay, p.lambdaRule], ['paper', [0], 1600, 0.75, 20, 0.0625, 0.5, 0.5, PAPER_LAMBDA_RULE]);
+    assert.deepEqual([p.preset, p.layers, p.lambda, p.clamp, p.steps, p.klFactor, p.klReverse, p.lr, p.weightDecay, p.lambdaRule], ['paper', [0], 1600, 0.75, 20, 0.0625, true, 0.5, 0.5, PAPER_LAMBDA_RULE]);
     const t = await hp('memit', 'tuned');
-    assert.deepEqual([t.preset, t.layers, t.clamp, t.steps, t.lambdaRule], ['tuned', [0], 4, 160, LAMBDA_RULE]);
+    assert.deepEqual([t.preset, t.layers, t.clamp, t.steps, t.klReverse, t.lambdaRule], ['tuned', [0], 4, 160, undefined, LAMBDA_RULE]);
     assert.ok((t.lambda as number) > 20 && (t.lambda as number) < 80, `tuned λ from the keys: ${t.lambda}`);
   });
 
   test('ROME: paper = the traced layer 0, clamp 4, 20 steps, the reference\'s loop (no update in the loop); tuned 160 steps with it', async () => {
     const p = await hp('rome', 'paper');
-    assert.deepEqual([p.preset, p.layer, p.clamp, p.steps, p.lr, p.weightDecay, p.klFactor, p.updateInLoop, p.bareWeight], ['paper', 0, 4, 20, 0.5, 0.5, 0.0625, false, undefined]);
+    assert.deepEqual([p.preset, p.layer, p.clamp, p.steps, p.lr, p.weightDecay, p.klFactor, p.klReverse, p.updateInLoop, p.bareWeight], ['paper', 0, 4, 20, 0.5, 0.5, 0.0625, true, false, undefined]);
     const t = await hp('rome', 'tuned', { steps: 30 });
     assert.deepEqual([t.preset, t.layer, t.clamp, t.steps, t.updateInLoop, t.bareWeight], ['tuned', 0, 4, 30, true, 0.5]);
   });

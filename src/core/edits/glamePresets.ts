@@ -86,7 +86,7 @@ export interface GlameResolved {
  * the settings by registry name, `hparams` the v* ones already mapped (steps, lr, klFactor, …).
  * Any other preset (tuned): `given` as it is.
  */
-export function resolveGlamePreset(preset: string | undefined, dims: { modelType: string; layers: number }, given: Omit<GlameResolved, 'hparams'> & { adamWDecay?: number }, hparams: Record<string, number>): GlameResolved & { reference?: GlameReference & { transferred: boolean } } {
+export function resolveGlamePreset(preset: string | undefined, dims: { modelType: string; layers: number }, given: Omit<GlameResolved, 'hparams'> & { adamWDecay?: number }, hparams: Record<string, number | boolean>): GlameResolved & { reference?: GlameReference & { transferred: boolean } } {
   const { adamWDecay, ...rest } = given;
   const hp = { ...hparams, ...(adamWDecay !== undefined ? { adamWDecay } : {}) };
   if (!isGlamePaperPreset(preset)) return { ...rest, hparams: hp };

@@ -79,6 +79,8 @@ export interface VStarHparams {
   stopLoss?: number;
   /** GLAME: when the last loss is above stopLoss and above the best + 0.1, return the best step's δ. */
   keepBest?: boolean;
+  /** The essence KL as the reference code takes it, KL(p_edit ‖ p_init) (VStarProblem.klReverse); default KL(p_init ‖ p_edit). */
+  klReverse?: boolean;
 }
 
 export interface VStarStep {
@@ -212,7 +214,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const vInit = Float64Array.from(initData.subarray(at0, at0 + d));
   const initNorm2 = vInit.reduce((s, v) => s + v * v, 0);
   const fixed = { resid, delta_mask: f32(deltaMask(b, p.lookups, p.scales), [b.batch, b.seq, 1]), ...lossFeeds(b, p, vocab) };
-  const options = { delta: { layer: p.layer, mid: p.mid?.layer, ...(p.klReverse ? { klReverse: true } : {}) } };
+  const options = { delta: { layer: p.layer, mid: p.mid?.layer, ...(p.klReverse || hp.klReverse ? { klReverse: true } : {}) } };
 
   /** The loss of one δ (the final eval-mode δ): the graph's loss and the δ decay. */
   const lossAt = async (x: Float64Array) => {

@@ -49,10 +49,10 @@ export interface FactEditor {
 const n = (v: unknown) => v as number | undefined;
 /** The v* hyper-parameters given (or set by the preset) as the edit modules' `hparams`; the others keep each module's own. */
 const steps = (s: Settings) => {
-  const hp: Record<string, number> = {};
+  const hp: Record<string, number | boolean> = {};
   const map: [string, string][] = [['steps', 'steps'], ['clamp', 'clamp'], ['klFactor', 'klFactor'], ['vLr', 'lr'], ['vWeightDecay', 'weightDecay'], ['stopLoss', 'stopLoss']];
   for (const [name, key] of map) if (s[name] !== undefined) hp[key] = s[name] as number;
-  return hp;
+  return s.klOrder === 'edit-init' ? { ...hp, klReverse: true } : hp;
 };
 /** What every editor's own options share: the run hooks, LTI, statistics, templates' seed, label. */
 const common = (s: Settings, run: EditRun) => ({

@@ -12,7 +12,8 @@ export const GLAME_SETTINGS: readonly SettingSpec[] = [
 ];
 
 /** The reference's v* settings every GLAME paper preset shares: lr 0.5, clamp 4, no δ-norm penalty. */
-const SHARED = { vLr: 0.5, clamp: 4, vWeightDecay: 0 } as const;
+/** klOrder: GLAME's compute_v is ROME's with δ from the graph network, so its KL is taken as ROME's (kl_div(init, edited, log_target=True)); not read line by line in GLAME's repository. */
+const SHARED = { vLr: 0.5, clamp: 4, vWeightDecay: 0, klOrder: 'edit-init' } as const;
 
 export const GLAME_PRESETS: readonly PresetSpec[] = [
   { id: 'paper', doc: 'the reference\'s CounterFact configuration (hparams/GLAME/cf): GPT-2 XL and GPT-J exactly, other models by the rules', values: SHARED, rules: GLAME_RULES },

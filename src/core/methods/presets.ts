@@ -8,7 +8,8 @@ import type { PresetSpec } from '../../protocol/registry';
 import { NULL_ENERGY_SHARE } from '../edits/paperPresets';
 import { TUNED } from './specs';
 
-const V_STAR_FIXED = { klFactor: 0.0625, stopLoss: 0.05 } as const;
+/** The v* loss as the reference code has it: kl_factor 0.0625, kl_div(init, edited, log_target=True) = KL(P_edited ‖ P_before), stop below 0.05. */
+const V_STAR_FIXED = { klFactor: 0.0625, klOrder: 'edit-init', stopLoss: 0.05 } as const;
 const STEPS_RULE = 'the reference model\'s own; else GPT-2 XL\'s for the gpt2 family, GPT-J\'s otherwise';
 const TRACE_LAYER = 'GPT-2 XL 17, GPT-J 5, Llama-3-8B 5 on those models; else the causal trace\'s layer (config.json mechedit.edit_layer); else GPT-J\'s 5 / 28 (GPT-2 XL\'s 17 / 48 for gpt2) at the same relative depth';
 const MEMIT_LAYERS = 'GPT-2 XL 13–17, GPT-J 3–8, Llama-3-8B 4–8 on those models; else width w = max(1, round(w_ref / L_ref × L)) (GPT-2 XL 5/48 for the gpt2 family, GPT-J 6/28 otherwise), placed so that ROME\'s layer (the causal trace\'s) sits where the reference\'s ROME layer sits in its window (the last of 13–17; the third of 3–8), shifted into the model';

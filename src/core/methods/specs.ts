@@ -39,8 +39,12 @@ export const KL_FACTOR: SettingSpec = { name: 'klFactor', type: 'number', min: 0
 export const V_LR: SettingSpec = { name: 'vLr', type: 'number', min: 0, exclusiveMin: true, max: 100, doc: 'Adam\'s learning rate in the v* optimisation (v_lr)', fromCheckpoint: '0.5' };
 export const V_WEIGHT_DECAY: SettingSpec = { name: 'vWeightDecay', type: 'number', min: 0, max: 1e3, doc: 'weight of ‖δ‖² / ‖v_init‖² in the v* loss (v_weight_decay)', fromCheckpoint: '0.5' };
 export const STOP_LOSS: SettingSpec = { name: 'stopLoss', type: 'number', min: 0, max: 100, doc: 'stop the v* optimisation once its loss is below this', fromCheckpoint: '0.05' };
+export const KL_ORDER: SettingSpec = {
+  name: 'klOrder', type: 'enum', options: ['init-edit', 'edit-init'], default: 'init-edit',
+  doc: 'the essence KL\'s order: init-edit = KL(P_before ‖ P_edited) (MechEdit\'s tuned v*), edit-init = KL(P_edited ‖ P_before) as the ROME / MEMIT / AlphaEdit / GLAME code computes it (kl_div(init, edited, log_target=True))',
+};
 /** The v* hyper-parameters a preset may set. */
-export const VSTAR_HPARAMS: readonly SettingSpec[] = [CLAMP, KL_FACTOR, V_LR, V_WEIGHT_DECAY, STOP_LOSS];
+export const VSTAR_HPARAMS: readonly SettingSpec[] = [CLAMP, KL_FACTOR, KL_ORDER, V_LR, V_WEIGHT_DECAY, STOP_LOSS];
 
 /** What every v*-based fact editor takes after its request and layer(s). */
 export const VSTAR_RUN: readonly SettingSpec[] = [STEPS, ...VSTAR_HPARAMS, SEED, CORPUS, SAMPLES, LABEL];
