@@ -61,8 +61,9 @@ function maxDiff(a: Float32Array, b: Float32Array, c: Case, width: number, aWidt
 // The other goldens have their own tests: grad.json the v* graph's (gradGolden.test.ts),
 // train-grad.json the training graph's (trainGrad.test.ts), trainer.json the trainer's (trainer.test.ts),
 // fine-ked.json FINE-KED's metrics (fineKed.test.ts), nullspace.json AlphaEdit's projector (alphaedit.test.ts).
-const OTHERS = new Set(['grad.json', 'train-grad.json', 'trainer.json', 'fine-ked.json', 'nullspace.json', 'glame.json', 'probes.json']);
-const files = fs.existsSync(goldenDir) ? fs.readdirSync(goldenDir).filter((f) => f.endsWith('.json') && !OTHERS.has(f)).sort() : [];
+/** The model goldens: <name>.json for each tiny checkpoint test/fixtures/models/<name>/ (the other goldens have their own tests). */
+const modelsDir = path.join(repo, 'test', 'fixtures', 'models');
+const files = fs.existsSync(goldenDir) ? fs.readdirSync(goldenDir).filter((f) => f.endsWith('.json') && fs.existsSync(path.join(modelsDir, f.slice(0, -5), 'config.json'))).sort() : [];
 
 test('golden fixtures are present for every architecture', () => {
   const models = files.map((f) => f.replace(/\.json$/, ''));
