@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { rgcnBackward, rgcnForward, rgcnInit } from '../../src/core/edits/rgcn';
 import { glameReference, resolveGlamePreset } from '../../src/core/edits/glamePresets';
 import { computeFactEdit, factEditor } from '../../src/core/methods/factEditors';
+import { DEFAULT_PRESET } from '../../src/core/methods/specs';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { computeDike, defaultKrdFile } from '../../src/core/edits/dike';
@@ -27,7 +28,7 @@ describe('GLAME presets', () => {
   test('the registry lists paper (= cf), cf_plus, mquake and tuned, paper by default', () => {
     const d = factEditor('glame').descriptor;
     assert.deepEqual(d.presets.map((p) => p.id), ['paper', 'cf_plus', 'mquake', 'tuned']);
-    assert.equal(d.defaultPreset, 'paper');
+    assert.equal(d.defaultPreset, DEFAULT_PRESET);
     for (const name of ['layer', 'featureLayer', 'steps', 'dropout', 'adamWDecay', 'klFactor', 'stopLoss', 'subgraphSize', 'features']) assert.ok(d.presets[0].rules?.[name], `a rule for ${name}`);
   });
 
