@@ -30,8 +30,8 @@ describe('Presets: the edit says which preset it used', () => {
     this.timeout(180_000);
     const registry = await api.engine.registry.get();
     const d = registry.methods.find((m) => m.kind === 'fact' && m.presets.length > 0)!;
-    // The last preset listed: not the default when the method has several.
-    const preset = d.presets[d.presets.length - 1].id;
+    // A preset that is not the method's default (the method's only one when it has one).
+    const preset = (d.presets.find((p) => p.id !== d.defaultPreset) ?? d.presets[0]).id;
     const pkg = vscode.extensions.all.find((e) => e.packageJSON?.name === 'mechedit')?.packageJSON as { contributes: { configuration: { properties: Record<string, { enum?: string[] }> } } } | undefined;
     assert.ok(pkg?.contributes.configuration.properties['mechedit.edit.preset'].enum?.includes(preset), 'the setting lists the preset');
 
@@ -42,8 +42,15 @@ describe('Presets: the edit says which preset it used', () => {
 
     const older = path.join(path.dirname(r.file), `older-${path.basename(r.file)}`);
     fs.writeFileSync(older, JSON.stringify({ ...json, id: `${(json as { id?: string }).id}-older`, hparams: { ...json.hparams, preset: undefined } }));
-    await api.edits.refresh();
-    const nodes = await api.edits.getChildren();
+    // The view finds files through the workspace's file search and its watcher, which may lag a
+    // fresh file: scan again until both are listed (10 s at most).
+    let nodes = await api.edits.getChildren();
+    for (let i = 0; i < 20 && !(nodes.some((n) => n.uri?.fsPath === r.file) && nodes.some((n) => n.uri?.fsPath === older)); i++) {
+      await api.edits.refresh();
+      nodes = await api.edits.getChildren();
+      if (!nodes.some((n) => n.uri?.fsPath === older)) await new Promise((res) => setTimeout(res, 500));
+    }
+    assert.ok(nodes.some((n) => n.uri?.fsPath === older), `the Edits view lists ${path.basename(older)}: ${nodes.map((n) => n.uri && path.basename(n.uri.fsPath)).join(', ')}`);
     const made = nodes.find((n) => n.uri?.fsPath === r.file)!;
     const item = api.edits.getTreeItem(made);
     assert.ok(String(item.description).includes(`(${preset})`), `the description names the preset: ${item.description}`);
