@@ -43,6 +43,44 @@ describe('GLAME relational GNN', () => {
     assert.ok(worst < 1e-5, `worst relative gradient error ${worst}`);
   });
 
+  test('with dropout (p = 0.3, GLAME\'s cf preset), masks from PyTorch\'s uniforms: output and every gradient match autograd', (t) => {
+    const g = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'glame.json'), 'utf8'));
+    const dg = g.dropout;
+    const graph = { nodes: g.nodes, edges: g.edges };
+    const theta = Float64Array.from(g.theta as number[]);
+    // rgcnForward draws one uniform per unit, layer by layer, row-major, and drops where it is < p:
+    // fed the fixture's uniforms, its masks are the ones PyTorch used.
+    const units = g.nodes * g.d;
+    let drawn = 0;
+    const rand = () => dg.uniforms[drawn++] as number;
+    const cache = rgcnForward(theta, g.d, graph, Float64Array.from(g.x as number[]), Float64Array.from(g.rel as number[]), g.layers, { p: dg.p, rand });
+    assert.equal(drawn, g.layers * units, 'one draw per unit per layer');
+    cache.masks.forEach((mask, l) => {
+      assert.ok(mask, `layer ${l} has a mask`);
+      assert.equal(mask!.filter((v) => v === 0).length, dg.dropped[l], `layer ${l}: units dropped`);
+      mask!.forEach((v, i) => assert.equal(v, dg.uniforms[l * units + i] < dg.p ? 0 : 1 / (1 - dg.p)));
+    });
+    assert.ok(dg.dropped.every((n: number) => n > 0 && n < units), 'each layer drops some units and keeps some');
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
+    let worstOut = 0;
+    cache.out.forEach((v, i) => (worstOut = Math.max(worstOut, rel(v, dg.out[i]))));
+    assert.ok(worstOut < 1e-9, `worst relative output error ${worstOut}`);
+    // The last layer's dropout acts on the output itself: dropped units are exactly 0.
+    cache.masks[g.layers - 1]!.forEach((m, i) => assert.ok(m !== 0 || cache.out[i] === 0, `out[${i}] dropped`));
+    const loss = cache.out.reduce((s, v, i) => s + g.C[i] * v + 0.5 * v * v, 0);
+    assert.ok(rel(loss, dg.loss) < 1e-9, `loss ${loss} vs ${dg.loss}`);
+    assert.ok(rel(dg.loss, g.loss) > 0.01, 'dropout changes the loss');
+    const grads = rgcnBackward(theta, g.d, graph, cache, Float64Array.from(cache.out, (v, i) => g.C[i] + v));
+    assert.equal(grads.length, dg.grads.length);
+    for (let m = 0; m < 6; m++) assert.ok(dg.grads.slice(m * g.d * g.d, (m + 1) * g.d * g.d).some((x: number) => x !== 0), `matrix ${m} has gradient`);
+    let worst = 0;
+    grads.forEach((v, i) => (worst = Math.max(worst, rel(v, dg.grads[i]))));
+    assert.ok(worst < 1e-4, `worst relative gradient error ${worst}`);
+    t.diagnostic(`dropout: worst relative error out ${worstOut.toExponential(2)}, gradients ${worst.toExponential(2)}`);
+    // The masks matter to the gradient: the eval-mode gradients differ.
+    assert.ok(dg.grads.some((v: number, i: number) => rel(v, g.grads[i]) > 0.01));
+  });
+
   test('the gradient through the clamp δ = M x / ‖x‖ matches central finite differences', () => {
     const rand = mulberry32(5);
     const n = 7;
