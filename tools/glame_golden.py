@@ -14,6 +14,17 @@ data: per layer one uniform u in [0, 1) per unit [N, d] (row-major), drawn here;
 where u < p and kept units are scaled by 1 / (1 - p). rgcn.ts draws its masks from `drop.rand()` in
 the same order with the same rule, so the test feeds it these uniforms.
 
+"loop": GLAME's optimisation on the GNN weights (vstar.ts optimiseDelta with a non-linear basis),
+written as the reference's loop runs it: θ starts at the weights above; each step takes
+δ = clamp(GNN(θ)[s]) at the subject node s = 1 with dropout p = 0.3 (fresh masks per forward, from
+the stored uniforms, `steps` × layers × N × d of them), clamp δ = raw · M / ‖raw‖ where
+‖raw‖ > M = 4 ‖v_init‖ (autograd through it: the exact gradient), loss
+sum(c δ) + 0.5 sum(δ²) (a stand-in for the model's loss); stops on the last step, else one
+torch.optim.AdamW step (lr 0.5, weight decay 0.1, default betas and eps). After the loop, δ from the
+eval-mode network (no dropout), clamped, and its loss. Recorded: the loss per step, whether the
+clamp acted, the final θ, δ and loss. v_init is float32-representable (the test's stand-in model
+hands it over in float32).
+
     /usr/bin/python3 tools/glame_golden.py   # writes test/fixtures/golden/glame.json
 """
 import json
@@ -73,6 +84,41 @@ out_d = forward(Wd, masks)
 loss_d = loss_of(out_d)
 loss_d.backward()
 
+# GLAME's loop on the GNN weights.
+loop_steps, subject = 6, 1
+loop_uniforms = rng.uniform(0, 1, (loop_steps, layers, n_nodes, d))
+c_loop = rng.standard_normal(d)
+v_dir = rng.standard_normal(d)
+# ‖v_init‖ such that the clamp lets the first step's δ through (later steps grow past it).
+mask0 = [torch.tensor(np.where(u < p_drop, 0.0, 1 / (1 - p_drop))) for u in loop_uniforms[0]]
+raw0 = forward([torch.tensor(w) for w in weights], mask0)[subject].norm().item()
+v_init = (v_dir / np.linalg.norm(v_dir) * 1.2 * raw0 / 4).astype(np.float32).astype(np.float64)
+max_norm = 4 * np.linalg.norm(v_init)
+theta = [torch.tensor(w, requires_grad=True) for w in weights]
+opt = torch.optim.AdamW(theta, lr=0.5, weight_decay=0.1)
+
+
+def clamped(raw):
+    n = raw.norm()
+    return (raw * max_norm / n, True) if n.item() > max_norm else (raw, False)
+
+
+loop_losses, loop_clamped = [], []
+for it in range(loop_steps):
+    m = [torch.tensor(np.where(u < p_drop, 0.0, 1 / (1 - p_drop))) for u in loop_uniforms[it]]
+    delta, acted = clamped(forward(theta, m)[subject])
+    loss_it = (torch.tensor(c_loop) * delta).sum() + 0.5 * (delta ** 2).sum()
+    loop_losses.append(float(loss_it))
+    loop_clamped.append(acted)
+    if it == loop_steps - 1:
+        break
+    opt.zero_grad()
+    loss_it.backward()
+    opt.step()
+with torch.no_grad():
+    final_delta, _ = clamped(forward(theta)[subject])
+    final_loss = float((torch.tensor(c_loop) * final_delta).sum() + 0.5 * (final_delta ** 2).sum())
+
 flat = lambda ws: [float(v) for w in ws for v in np.asarray(w).ravel()]
 res = {
     "d": d, "nodes": n_nodes, "layers": layers,
@@ -88,8 +134,16 @@ res = {
         "out": [float(v) for v in out_d.detach().numpy().ravel()], "loss": float(loss_d),
         "grads": flat([w.grad.numpy() for w in Wd]),
     },
+    "loop": {
+        "steps": loop_steps, "subject": subject, "p": p_drop, "lr": 0.5, "weightDecay": 0.1, "clamp": 4,
+        "uniforms": [float(v) for v in loop_uniforms.ravel()], "c": [float(v) for v in c_loop],
+        "vInit": [float(v) for v in v_init], "losses": loop_losses, "clamped": loop_clamped,
+        "theta": flat([w.detach().numpy() for w in theta]),
+        "finalDelta": [float(v) for v in final_delta.numpy()], "finalLoss": final_loss,
+    },
 }
 path = pathlib.Path(__file__).resolve().parent.parent / "test" / "fixtures" / "golden" / "glame.json"
 path.write_text(json.dumps(res) + "\n")
 print(f"wrote {path}: loss {float(loss):.6f}, {res['negativePre']} negative outputs of {n_nodes * d}; "
-      f"dropout p {p_drop}: loss {float(loss_d):.6f}, dropped per layer {res['dropout']['dropped']}")
+      f"dropout p {p_drop}: loss {float(loss_d):.6f}, dropped per layer {res['dropout']['dropped']}; "
+      f"loop: losses {[round(v, 4) for v in loop_losses]}, clamp acted {loop_clamped}, final loss {final_loss:.4f}")
