@@ -1,6 +1,7 @@
-// GLAME: the relational GNN's output and gradients against PyTorch (tools/glame_golden.py), the
-// subgraph around the new object on a hand-written graph, the graph files' bad records by line and
-// field, and one GLAME edit on the bundled model that takes and records its subgraph.
+// GLAME: the relational GNN's output and gradients (with and without dropout) and its AdamW loop on
+// the GNN weights against PyTorch (tools/glame_golden.py), the subgraph around the new object on a
+// hand-written graph, the graph files' bad records by line and field, and one GLAME edit on the
+// bundled model that takes and records its subgraph.
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +15,8 @@ import { LoadedModel } from '../../src/core/runtime/model';
 import { EditStack } from '../../src/core/edits/stack';
 import { readEdit, writeEdit } from '../../src/core/edits/editFile';
 import { scoreAnswers } from '../../src/core/runtime/answers';
-import { clampGradient } from '../../src/core/edits/vstar';
+import { clampGradient, optimiseDelta, type DeltaBasis } from '../../src/core/edits/vstar';
+import { tapName } from '../../src/core/graph/taps';
 import { subgraphMarkdown } from '../../src/extension/views/subgraphTable';
 import { mulberry32 } from '../../src/core/runtime/run';
 import type { MechEditError } from '../../src/core/errors';
@@ -41,6 +43,100 @@ describe('GLAME relational GNN', () => {
     let worst = 0;
     grads.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - g.grads[i]) / Math.max(1e-6, Math.abs(g.grads[i])))));
     assert.ok(worst < 1e-5, `worst relative gradient error ${worst}`);
+  });
+
+  test('with dropout (p = 0.3, GLAME\'s cf preset), masks from PyTorch\'s uniforms: output and every gradient match autograd', (t) => {
+    const g = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'glame.json'), 'utf8'));
+    const dg = g.dropout;
+    const graph = { nodes: g.nodes, edges: g.edges };
+    const theta = Float64Array.from(g.theta as number[]);
+    // rgcnForward draws one uniform per unit, layer by layer, row-major, and drops where it is < p:
+    // fed the fixture's uniforms, its masks are the ones PyTorch used.
+    const units = g.nodes * g.d;
+    let drawn = 0;
+    const rand = () => dg.uniforms[drawn++] as number;
+    const cache = rgcnForward(theta, g.d, graph, Float64Array.from(g.x as number[]), Float64Array.from(g.rel as number[]), g.layers, { p: dg.p, rand });
+    assert.equal(drawn, g.layers * units, 'one draw per unit per layer');
+    cache.masks.forEach((mask, l) => {
+      assert.ok(mask, `layer ${l} has a mask`);
+      assert.equal(mask!.filter((v) => v === 0).length, dg.dropped[l], `layer ${l}: units dropped`);
+      mask!.forEach((v, i) => assert.equal(v, dg.uniforms[l * units + i] < dg.p ? 0 : 1 / (1 - dg.p)));
+    });
+    assert.ok(dg.dropped.every((n: number) => n > 0 && n < units), 'each layer drops some units and keeps some');
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
+    let worstOut = 0;
+    cache.out.forEach((v, i) => (worstOut = Math.max(worstOut, rel(v, dg.out[i]))));
+    assert.ok(worstOut < 1e-9, `worst relative output error ${worstOut}`);
+    // The last layer's dropout acts on the output itself: dropped units are exactly 0.
+    cache.masks[g.layers - 1]!.forEach((m, i) => assert.ok(m !== 0 || cache.out[i] === 0, `out[${i}] dropped`));
+    const loss = cache.out.reduce((s, v, i) => s + g.C[i] * v + 0.5 * v * v, 0);
+    assert.ok(rel(loss, dg.loss) < 1e-9, `loss ${loss} vs ${dg.loss}`);
+    assert.ok(rel(dg.loss, g.loss) > 0.01, 'dropout changes the loss');
+    const grads = rgcnBackward(theta, g.d, graph, cache, Float64Array.from(cache.out, (v, i) => g.C[i] + v));
+    assert.equal(grads.length, dg.grads.length);
+    for (let m = 0; m < 6; m++) assert.ok(dg.grads.slice(m * g.d * g.d, (m + 1) * g.d * g.d).some((x: number) => x !== 0), `matrix ${m} has gradient`);
+    let worst = 0;
+    grads.forEach((v, i) => (worst = Math.max(worst, rel(v, dg.grads[i]))));
+    assert.ok(worst < 1e-4, `worst relative gradient error ${worst}`);
+    t.diagnostic(`dropout: worst relative error out ${worstOut.toExponential(2)}, gradients ${worst.toExponential(2)}`);
+    // The masks matter to the gradient: the eval-mode gradients differ.
+    assert.ok(dg.grads.some((v: number, i: number) => rel(v, g.grads[i]) > 0.01));
+  });
+
+  test('GLAME\'s loop on the GNN weights (AdamW lr 0.5, decay 0.1, dropout 0.3, clamp 4‖v_init‖) matches torch.optim.AdamW step by step', async (t) => {
+    const g = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'glame.json'), 'utf8'));
+    const lp = g.loop;
+    const d: number = g.d;
+    const graph = { nodes: g.nodes, edges: g.edges };
+    const x = Float64Array.from(g.x as number[]);
+    const relEmb = Float64Array.from(g.rel as number[]);
+    // The basis as computeGlame builds it: δ = GNN(θ)[s] with dropout masks drawn from the fixture's
+    // uniforms (one forward per step), the eval-mode network after the loop.
+    let drawn = 0;
+    const drop = { p: lp.p, rand: () => lp.uniforms[drawn++] as number };
+    let cache = rgcnForward(Float64Array.from(g.theta as number[]), d, graph, x, relEmb);
+    let at = new Float64Array(0);
+    const row = (c: typeof cache) => c.out.slice(lp.subject * d, (lp.subject + 1) * d);
+    const basis: DeltaBasis = {
+      dim: g.theta.length,
+      map: (theta) => row((cache = rgcnForward((at = Float64Array.from(theta)), d, graph, x, relEmb, g.layers, drop))),
+      adjoint: (grad) => {
+        const gOut = new Float64Array(g.nodes * d);
+        gOut.set(grad, lp.subject * d);
+        return rgcnBackward(at, d, graph, cache, gOut);
+      },
+      nonlinear: { init: Float64Array.from(g.theta as number[]), final: (theta) => row(rgcnForward(theta, d, graph, x, relEmb)) },
+    };
+    // A stand-in for the model: v_init at the lookup, and the v* graph's loss sum(c δ) + 0.5 ‖δ‖² with its gradient.
+    const lossOf = (delta: Float32Array) => delta.reduce((s, v, j) => s + lp.c[j] * v + 0.5 * v * v, 0);
+    const model = {
+      dims: { dModel: d },
+      plan: { unembed: { w: { shape: [2, d] } } },
+      makeBatch: () => ({ batch: 1, seq: 1 }),
+      run: async (options: { taps?: string[] }, _b: unknown, feeds?: Record<string, { data: Float32Array }>) => {
+        if (options.taps) return { [tapName(0, 'resid_post')]: { data: new Float32Array(d) }, [tapName(0, 'mlp_out')]: { data: Float32Array.from(lp.vInit) } };
+        const delta = feeds!.delta.data;
+        const loss = lossOf(delta);
+        return { loss: { data: [loss] }, loss_nll: { data: [loss] }, nll_logprobs: { data: Float32Array.of(0) }, grad_delta: { data: Float32Array.from(delta, (v, j) => lp.c[j] + v) } };
+      },
+    } as unknown as LoadedModel;
+    const problem = { layer: 0, rows: [[0]], lookups: [0], nll: [{ row: 0, pos: 0, target: 0, weight: 1 }], kl: [], klTeacher: new Float32Array(0), init: 'mlp_out' as const, basis };
+    const r = await optimiseDelta(model, problem, { steps: lp.steps, lr: lp.lr, adamWDecay: lp.weightDecay, weightDecay: 0, clamp: lp.clamp, stopLoss: -Infinity });
+    assert.equal(drawn, lp.uniforms.length, 'one set of masks per step');
+    assert.ok(lp.clamped.includes(true) && lp.clamped.includes(false), 'the clamp acts on some steps and not on others');
+    const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(1e-6, Math.abs(b));
+    assert.equal(r.steps.length, lp.steps);
+    // δ goes to the model in float32: losses within 1e-5 relative, the parameters within 1e-4.
+    r.steps.forEach((s, i) => assert.ok(rel(s.loss, lp.losses[i]) < 1e-5, `step ${i}: loss ${s.loss} vs ${lp.losses[i]}`));
+    let worst = 0;
+    r.theta!.forEach((v, i) => (worst = Math.max(worst, rel(v, lp.theta[i]))));
+    assert.ok(worst < 1e-4, `worst relative parameter error ${worst}`);
+    assert.ok(lp.theta.some((v: number, i: number) => rel(v, g.theta[i]) > 0.1), 'the steps move the weights');
+    let worstDelta = 0;
+    r.delta.forEach((v, j) => (worstDelta = Math.max(worstDelta, rel(v, lp.finalDelta[j]))));
+    assert.ok(worstDelta < 1e-4, `worst relative error of the final δ ${worstDelta}`);
+    assert.ok(rel(r.finalLoss!, lp.finalLoss) < 1e-5, `final loss ${r.finalLoss} vs ${lp.finalLoss}`);
+    t.diagnostic(`loop: worst relative error θ ${worst.toExponential(2)}, final δ ${worstDelta.toExponential(2)}, losses ${Math.max(...r.steps.map((s, i) => rel(s.loss, lp.losses[i]))).toExponential(2)}`);
   });
 
   test('the gradient through the clamp δ = M x / ‖x‖ matches central finite differences', () => {
