@@ -45,7 +45,6 @@ Per model (gpt2-tiny, llama-gqa, models/default), with tools/reference.py's mode
 Wire format of a tensor: {"dims", "data": base64 of little-endian float32, C order}.
 """
 
-import base64
 import json
 import os
 import sys
@@ -54,7 +53,7 @@ sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Model, read_safetensors_raw, decode_tensor  # noqa: E402
 from make_tiny_checkpoints import py_bpe_encode  # noqa: E402
-from grad_golden import run_tail  # noqa: E402
+from grad_golden import f32, run_tail, wire  # noqa: E402
 
 import torch  # noqa: E402
 
@@ -72,15 +71,6 @@ def ridged(C):
     (the bundled model's layer 1 has 18 below 1e-6 × the mean) that inverse is rounding noise."""
     d = C.shape[0]
     return C + 1e-6 * torch.trace(C) / d * torch.eye(d, dtype=F64)
-
-
-def wire(t):
-    a = torch.as_tensor(t).detach().to(torch.float32).contiguous().numpy().astype("<f4")
-    return {"dims": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def f32(t):
-    return torch.as_tensor(t, dtype=F64).to(torch.float32).to(F64)
 
 
 class Case:

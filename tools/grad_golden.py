@@ -75,9 +75,9 @@ F64 = torch.float64
 
 
 def wire(t):
-    # float64 tensor -> {"dims", "data": base64 of little-endian float32, C order}
-    a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4")
-    return {"dims": list(t.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
+    # float64 tensor (or array) -> {"dims", "data": base64 of little-endian float32, C order}
+    a = torch.as_tensor(t).detach().to(torch.float32).contiguous().numpy().astype("<f4")
+    return {"dims": list(a.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
 def unwire(w):
@@ -86,7 +86,7 @@ def unwire(w):
 
 def f32(t):
     # round to float32 and back: the value a float32 consumer reads from the JSON
-    return t.to(torch.float32).to(F64)
+    return torch.as_tensor(t, dtype=F64).to(torch.float32).to(F64)
 
 
 def run_tail(m, l, h, mask, positions):

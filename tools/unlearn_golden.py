@@ -39,7 +39,6 @@ Self-checks (non-zero exit on failure): autograd vs central finite differences (
 largest gradient component); the JSON decodes back to the float32-rounded inputs.
 """
 
-import base64
 import json
 import os
 import sys
@@ -47,8 +46,8 @@ import sys
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Model  # noqa: E402
+from grad_golden import f32, unwire, wire  # noqa: E402  (the fixtures' float32 wire format)
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
@@ -58,19 +57,6 @@ MODELS = [("gpt2-tiny", "test/fixtures/models/gpt2-tiny"), ("llama-gqa", "test/f
 BETA, ALPHA, GAMMA, STEERING = 0.1, 1.0, 1.0, 2.0
 RANK = 2
 F64 = torch.float64
-
-
-def wire(t):
-    a = t.detach().to(torch.float32).contiguous().numpy().astype("<f4")
-    return {"dims": list(t.shape), "data": base64.b64encode(a.tobytes()).decode("ascii")}
-
-
-def unwire(w):
-    return torch.from_numpy(np.frombuffer(base64.b64decode(w["data"]), dtype="<f4").copy().reshape(w["dims"]))
-
-
-def f32(t):
-    return t.to(torch.float32).to(F64)
 
 
 def item(V, g, prompt=None):
