@@ -7,6 +7,7 @@ import { diagnosticPlugin, runDiagnostic } from '../core/diagnostics/plugins/ind
 import { modelHelp, modelOptions, openModel, runProgress, stacks, type Command } from './common';
 import { settingOptions, settingsFromFlags, settingsHelp } from './registryFlags';
 import { flagOf } from '../core/methods/settings';
+import { watchTermination } from './preempt';
 
 export interface DiagnosticCommandSpec {
   /** The plugin's id (also the command's name). */
@@ -32,7 +33,9 @@ export function diagnosticCommand(c: DiagnosticCommandSpec): Command {
       const raw = { ...c.extra?.settings(values), ...settingsFromFlags(specs, values) };
       const model = await openModel(values);
       const progress = runProgress(c.id);
+      const stopped = watchTermination();
       return runDiagnostic(c.id, model, stacks.get(model)!, raw, {
+        isCancelled: stopped,
         log: (m) => process.stderr.write(`mechedit: ${m}\n`),
         onProgress: (p) => progress(p),
       });

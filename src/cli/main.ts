@@ -1,5 +1,6 @@
 // The `mechedit` command: the same core as the engine, with no VS Code at all.
-// Exit codes: 0 ok, 2 bad input (the message names the file, field or argument), 1 internal error.
+// Exit codes: 0 ok, 2 bad input (the message names the file, field or argument), 1 internal error,
+// 75 stopped by SIGTERM at a case boundary (resume with --resume; cli/preempt.ts).
 // With --json, the result is one JSON document on stdout; messages go to stderr.
 
 import { parseArgs } from 'node:util';
@@ -8,6 +9,7 @@ import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands/index';
 import { expandMultiple } from './args';
 import { cliField } from './registryFlags';
+import { exitAfterTermination } from './preempt';
 
 export const CLI_VERSION = '0.1.0';
 
@@ -51,7 +53,8 @@ async function main(argv: string[]): Promise<number> {
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);
-    return err instanceof MechEditError && data.code !== 'internal' ? 2 : 1;
+    // A run stopped by SIGTERM (preempted) exits 75 so that its batch script requeues it (preempt.ts).
+    return exitAfterTermination(err instanceof MechEditError && data.code !== 'internal' ? 2 : 1);
   }
 }
 

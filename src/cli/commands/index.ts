@@ -16,6 +16,7 @@ import { probes } from './probes';
 import { zsre } from './zsre';
 import { sequential } from './sequential';
 import { methods } from './methods';
+import { sweep } from './sweep';
 
 export type { Command } from '../common';
 
@@ -32,6 +33,7 @@ export const commands: Record<string, Command> = {
   zsre,
   sequential,
   merge,
+  sweep,
   info,
   tokenize: tokenizeCmd,
   predict: predictCmd,

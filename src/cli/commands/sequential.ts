@@ -9,6 +9,8 @@ import { checkSequentialInput, runSequentialJob, SEQUENTIAL_DESCRIPTOR, SEQUENTI
 import { checkRunFolder } from '../../core/outputs';
 import { modelHelp, modelOptions, openModel, requireString, type Command } from '../common';
 import { methodSettings, settingsHelp, settingOptions } from '../registryFlags';
+import { watchTermination } from '../preempt';
+import { cancelled } from '../../core/errors';
 
 const HELP = [
   `mechedit sequential --model DIR|--default --method ${SEQUENTIAL_METHODS.join('|')} --requests FILE|--world-counterfactuals N`,
@@ -63,6 +65,10 @@ export const sequential: Command = {
       process.stderr.write('mechedit sequential: stopping after the current step (Ctrl-C again to quit now); continue with --resume\n');
     };
     process.on('SIGINT', onSigint);
+    // SIGTERM (a cluster's preemption): the same clean stop, then exit 75 (cli/preempt.ts).
+    const terminated = watchTermination(() => {
+      stop = true;
+    });
     let header = false;
     let last = 0;
     try {
@@ -80,6 +86,7 @@ export const sequential: Command = {
         },
         isCancelled: () => stop,
       });
+      if (r.cancelled && terminated()) throw cancelled(`Stopped by SIGTERM; the edits so far are saved in ${path.resolve(r.folder)}: continue with the same command and --resume.`);
       return { out: path.resolve(r.folder), method: r.method, batch: r.batch, every: r.every, consolidation: r.consolidation ?? { mode: 'exact' }, cancelled: r.cancelled, points: r.points };
     } finally {
       process.off('SIGINT', onSigint);
