@@ -1,5 +1,6 @@
 // `mechedit stats`: key statistics of an MLP output projection (cached).
 
+import { createHash } from 'node:crypto';
 import { badInput } from '../../core/errors';
 import { defaultCorpus, keyStats } from '../../core/edits/stats';
 import { intOption, modelHelp, modelOptions, openModel, type Command } from '../common';
@@ -33,7 +34,9 @@ export const stats: Command = {
     const seconds = (performance.now() - t0) / 1000;
     let trace = 0;
     for (let i = 0; i < s.dim; i++) trace += s.C[i * s.dim + i];
-    return { layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, seconds, keysPerSecond: s.cached ? undefined : s.count / seconds, meanSquaredKeyNorm: trace };
+    // cSha256: the bytes of C as this process holds it (float32), to compare processes that shared the cache.
+    const cSha256 = createHash('sha256').update(Float32Array.from(s.C)).digest('hex');
+    return { layer, dMlp: s.dim, count: s.count, file: s.file, cached: s.cached, cSha256, seconds, keysPerSecond: s.cached ? undefined : s.count / seconds, meanSquaredKeyNorm: trace };
   },
   format: (r) => {
     const x = r as { layer: number; count: number; file: string; cached: boolean; seconds: number; keysPerSecond?: number };

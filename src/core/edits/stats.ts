@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
 import { cacheRoot } from '../cacheRoot';
+import { withCacheLock } from '../cacheLock';
 import { badInput, cancelled } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
@@ -223,13 +224,24 @@ export function keyStats(model: LoadedModel, o: StatsOptions): Promise<KeyStats>
  */
 async function loadOrCompute(model: LoadedModel, corpus: string[], key: StatsKey, wanted: (count: number) => boolean, progress: (done: number, total: number) => void): Promise<KeyStats> {
   const { dMlp } = model.dims;
-  const { layer, samples, seqLen, batch } = key;
+  const { layer } = key;
   const file = fileOf(key);
-  if (fs.existsSync(file)) {
+  const ready = (): KeyStats | undefined => {
+    if (!fs.existsSync(file)) return undefined;
     const header = readSafetensorsHeader(file);
     const C = Float64Array.from(readTensorF32(header.tensors.get('C')!));
     return { layer, C, dim: dMlp, count: Number(header.metadata.count), corpus, file, cached: true };
-  }
+  };
+  // Several processes (a sweep's array tasks) may want the same statistics at once: one computes them, the others wait and read the file.
+  return withCacheLock(file, ready, () => computeStats(model, corpus, key, file, wanted, progress), {
+    wanted: () => wanted(0),
+    onGiveUp: () => cancelled('Key statistics cancelled while another process computed them.'),
+  });
+}
+
+async function computeStats(model: LoadedModel, corpus: string[], key: StatsKey, file: string, wanted: (count: number) => boolean, progress: (done: number, total: number) => void): Promise<KeyStats> {
+  const { dMlp } = model.dims;
+  const { layer, samples, seqLen, batch } = key;
   // Token stream of documents picked across the whole corpus (every file), cut into sequences.
   const ids: number[] = [];
   for (const doc of spreadDocuments(corpusDocuments(corpus))) {
