@@ -7,8 +7,11 @@
 #      WebGPU tests), Node 24 and code-server, cached under .vscode-test/
 #   2. build (esbuild bundles), compile (tsc → out/), type-check, lint (the layer rules)
 #   3. unit tests (node:test), with golden tests against the PyTorch reference's fixtures
-#   4. the .vsix (vsce)
-#   5. the integration suite inside a real VS Code (code-server + Chromium)
+#   4. a one-node Slurm (scripts/slurm/setup.sh: Debian's slurm-wlm + munge) and the sweep test
+#      through it (test/slurm/); where setup.sh cannot run (not root, no apt) it prints why and the
+#      test prints that reason and skips; where it started Slurm, a missing Slurm fails the test
+#   5. the .vsix (vsce)
+#   6. the integration suite inside a real VS Code (code-server + Chromium)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,6 +35,20 @@ npm run --silent lint
 
 step "unit tests (node:test)"
 npm run --silent test:unit
+
+step "Slurm: a one-node cluster (scripts/slurm/setup.sh) and a sweep through it (test/slurm/)"
+slurm_t0=$SECONDS
+set +e
+slurm_log=$(bash scripts/slurm/setup.sh 2>&1)
+slurm_rc=$?
+set -e
+printf '%s\n' "$slurm_log"
+case $slurm_rc in
+  0) MECHEDIT_SLURM=1 npm run --silent test:slurm ;;
+  3) MECHEDIT_SLURM_SKIP="$(printf '%s\n' "$slurm_log" | sed -n 's/^slurm setup: skipped: //p' | tail -n 1)" npm run --silent test:slurm ;;
+  *) echo "scripts/slurm/setup.sh failed (exit $slurm_rc)" >&2; exit 1 ;;
+esac
+echo "Slurm step: $((SECONDS - slurm_t0)) s"
 
 step "package the .vsix"
 npm run --silent package 2>&1 | grep -E 'DONE|ERROR|WARNING' || true
