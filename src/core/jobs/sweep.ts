@@ -79,7 +79,12 @@ export const isSharded = (p: DiagnosticPlugin) => p.merge !== undefined;
 /** The grid: each method once, × each given preset the method has (a method without presets, or with none given: one cell, its default). */
 export function gridCells(p: DiagnosticPlugin, methods: string[], presets: string[]): SweepCell[] {
   const spec = p.descriptor.settings.find((s) => s.name === 'method');
-  const allowed = spec?.options ?? [];
+  if (!spec) {
+    // A diagnostic without methods (ORT measures the --edits stack): one cell.
+    if (methods.length || presets.length) throw badInput(`${p.descriptor.label} has no --method: its sweep is one cell (the --edits stack), cut into shards`, { field: 'method', hint: 'Leave --method and --preset out.' });
+    return [{ id: p.descriptor.id, method: 'none' }];
+  }
+  const allowed = spec.options ?? [];
   if (!methods.length) throw badInput('Give the grid\'s methods', { field: 'method', hint: `e.g. --method none --method rome (${p.descriptor.label} takes ${allowed.join(', ')}).` });
   const cells: SweepCell[] = [];
   const used = new Set<string>();
@@ -109,7 +114,8 @@ export function taskArgs(plan: SweepPlan, i: number): { cell: SweepCell; shard: 
   const cell = plan.cells[Math.floor(i / plan.shards)];
   const shard = i % plan.shards;
   const out = shardFolder(plan, cell, shard);
-  const argv = [plan.diagnostic, ...plan.modelArgs, '--method', cell.method, ...(cell.preset ? ['--preset', cell.preset] : []), ...plan.args,
+  const hasMethod = sweepPlugin(plan.diagnostic).descriptor.settings.some((x) => x.name === 'method');
+  const argv = [plan.diagnostic, ...plan.modelArgs, ...(hasMethod ? ['--method', cell.method] : []), ...(cell.preset ? ['--preset', cell.preset] : []), ...plan.args,
     ...(isSharded(sweepPlugin(plan.diagnostic)) ? ['--shard', `${shard}/${plan.shards}`] : []), '--resume', '--out', out];
   return { cell, shard, out, argv };
 }
