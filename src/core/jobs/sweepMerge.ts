@@ -62,7 +62,7 @@ function sequentialCell(plan: SweepPlan, cellIndex: number): { out: string; case
 
 const csvCell = (s: string) => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
 const esc = (s: string) => s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
-const num = (v: number | undefined) => (v === undefined ? '' : Number.isInteger(v) ? String(v) : v.toPrecision(6));
+const num = (v: number | undefined) => (v === undefined ? '' : String(Number(v.toPrecision(6))));
 
 function writeTables(plan: SweepPlan, columns: string[], cells: CellTable[]): SweepMergeResult['files'] {
   const head = ['cell', 'method', 'preset', 'cases', ...columns];
