@@ -3,7 +3,9 @@
 // peak memory (max RSS) of one `mechedit evoke` process and its seconds per case on the bundled
 // model, one thread (what one Slurm task with --cpus-per-task=1 gets). Each method runs twice on a
 // warm cache (key statistics computed by a warm-up run first): with --limit 1 and with --limit N;
-// seconds per case = (t_N − t_1) / (cases_N − cases_1), so the model load and graph build cancel.
+// seconds per case = (s_N − s_1) / (cases_N − cases_1), so the model load and graph build cancel,
+// where s is the process's CPU time (user + system), which other jobs on the machine slow less
+// than the wall time; the wall-clock figure is printed beside it.
 // Prints a Markdown table.
 //
 //   npx tsc -p . && node bench/sweep-resources.mjs [--limit 4] [--methods none,rome,…] [--model DIR]
@@ -24,7 +26,7 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-bench-sweep-'));
 const cli = path.join(repo, 'out', 'src', 'cli', 'main.js');
 // Reports the process's peak RSS on exit (resourceUsage().maxRSS, KiB) on stderr.
 const probe = path.join(tmp, 'rss.cjs');
-fs.writeFileSync(probe, "process.on('exit', () => require('fs').writeSync(2, `\\nMAXRSS ${process.resourceUsage().maxRSS}\\n`));\n");
+fs.writeFileSync(probe, "process.on('exit', () => { const u = process.resourceUsage(); require('fs').writeSync(2, `\\nMAXRSS ${u.maxRSS} CPU ${u.userCPUTime + u.systemCPUTime}\\n`); });\n");
 const env = { ...process.env, MECHEDIT_CACHE: path.join(tmp, 'cache') };
 const model = opt.model ? ['--model', opt.model] : ['--default'];
 
@@ -34,15 +36,16 @@ function run(method, n) {
   const r = spawnSync(process.execPath, ['-r', probe, cli, 'evoke', ...model, '--provider', 'cpu', '--threads', '1', '--method', method, '--limit', String(n), '--out', dir, '--json'], { env, encoding: 'utf8', maxBuffer: 1 << 28 });
   const seconds = (performance.now() - t0) / 1000;
   if (r.status !== 0) throw new Error(`${method}: ${r.stderr.slice(-2000)}`);
-  return { seconds, cases: JSON.parse(r.stdout).cases, rssMiB: Number(/MAXRSS (\d+)/.exec(r.stderr)[1]) / 1024 };
+  const [, rss, cpu] = /MAXRSS (\d+) CPU (\d+)/.exec(r.stderr);
+  return { seconds, cpu: Number(cpu) / 1e6, cases: JSON.parse(r.stdout).cases, rssMiB: Number(rss) / 1024 };
 }
 
-console.log(`| method | cases | seconds per case | peak RSS (MiB) |\n|---|---:|---:|---:|`);
+console.log(`| method | cases | CPU seconds per case | wall seconds per case | peak RSS (MiB) |\n|---|---:|---:|---:|---:|`);
 for (const m of methods) {
   run(m, 1); // warm-up: key statistics into the cache
   const a = run(m, 1);
   const b = run(m, limit);
-  const perCase = (b.seconds - a.seconds) / (b.cases - a.cases);
-  console.log(`| ${m} | ${b.cases} | ${perCase.toFixed(2)} | ${Math.max(a.rssMiB, b.rssMiB).toFixed(0)} |`);
+  const per = (k) => ((b[k] - a[k]) / (b.cases - a.cases)).toFixed(2);
+  console.log(`| ${m} | ${b.cases} | ${per('cpu')} | ${per('seconds')} | ${Math.max(a.rssMiB, b.rssMiB).toFixed(0)} |`);
 }
 fs.rmSync(tmp, { recursive: true, force: true });
