@@ -31,6 +31,8 @@ export class TextTokenizer {
   private readonly config: Record<string, unknown>;
   /** The longest text that can fit `contextTokens` tokens (Infinity without a context). */
   readonly maxChars: number;
+  /** What add_special_tokens puts before a text (tokenizer.json's post_processor): Gemma's and Llama's BOS, none for Qwen. */
+  readonly specialPrefix: number[];
 
   /** `contextTokens`: the model's context; longer texts than any that fits it are refused before tokenising. */
   constructor(json: Record<string, unknown>, config: Record<string, unknown> = {}, readonly file = 'tokenizer.json', contextTokens?: number) {
@@ -42,6 +44,7 @@ export class TextTokenizer {
       throw badInput(`Cannot build the tokenizer: ${(e as Error).message}`, { file, field: sectionOf(e), hint: 'tokenizer.json is not a Hugging Face tokenizers file MechEdit can read.' });
     }
     this.maxChars = contextTokens === undefined ? Infinity : contextTokens * Math.max(MIN_CHARS_PER_TOKEN, longestToken(json));
+    this.specialPrefix = this.call(() => this.tok.encode('', { add_special_tokens: true }).ids);
     // A trial run, so that a tokenizer that builds but cannot work is refused now.
     this.decode(this.encode('Hello, world! 123 The end.'));
     const t = config.chat_template;
@@ -62,10 +65,19 @@ export class TextTokenizer {
     return new TextTokenizer(json as Record<string, unknown>, ckpt.tokenizerConfig ?? {}, ckpt.tokenizerFile, contextTokens);
   }
 
-  /** Token ids of `text`; special tokens (e.g. Llama's BOS) only when `special` is set. Text over maxChars is refused (field 'prompt'). */
+  /**
+   * Token ids of `text`; special tokens (e.g. Gemma's and Llama's BOS) only when `special` is set,
+   * as tokenizer.json's post_processor adds them (Hugging Face's add_special_tokens). A text that
+   * already begins with that prefix (a rendered chat template: Gemma's and Llama 3's write
+   * <bos> themselves) gets it once, as apply_chat_template(tokenize=True) encodes it, not twice.
+   * Text over maxChars is refused (field 'prompt').
+   */
   encode(text: string, special = true): number[] {
     this.refuseLong(text);
-    return this.call(() => this.tok.encode(text, { add_special_tokens: special }).ids);
+    const ids = this.call(() => this.tok.encode(text, { add_special_tokens: special }).ids);
+    const p = this.specialPrefix;
+    const doubled = special && p.length > 0 && ids.length >= 2 * p.length && p.every((id, i) => ids[i] === id && ids[p.length + i] === id);
+    return doubled ? ids.slice(p.length) : ids;
   }
 
   /**
@@ -108,14 +120,19 @@ export class TextTokenizer {
     return this.chatTemplate !== undefined;
   }
 
-  /** Renders the chat template (for chat models) with a generation prompt. */
-  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt = true): string {
+  /**
+   * Renders the chat template (for chat models) with a generation prompt, as transformers'
+   * apply_chat_template does (trim_blocks and lstrip_blocks; bos_token / eos_token from
+   * tokenizer_config.json). `extra`: further template variables, e.g. Qwen3's enable_thinking.
+   */
+  applyChatTemplate(messages: ChatMessage[], addGenerationPrompt = true, extra: Record<string, unknown> = {}): string {
     if (!this.chatTemplate) throw badInput('This model has no chat template', { file: 'tokenizer_config.json', field: 'chat_template' });
     const special = (k: string) => {
       const v = this.config[k];
       return typeof v === 'string' ? v : typeof v === 'object' && v !== null ? (v as { content?: string }).content ?? '' : '';
     };
     return new Template(this.chatTemplate).render({
+      ...extra,
       messages,
       add_generation_prompt: addGenerationPrompt,
       bos_token: special('bos_token'),
