@@ -67,7 +67,7 @@ for (const name of ['qwen3', 'gemma3']) {
   });
 }
 
-test('BOS: Gemma 3 prepends <bos> as its post_processor and add_bos_token say; Qwen3 prepends nothing', () => {
+test('BOS: Gemma 3 prepends <bos> as its post_processor and add_bos_token say, once; a Llama 3 chat has one; Qwen3 prepends nothing', () => {
   const gemma = load('gemma3');
   assert.equal(gemma.config.add_bos_token, true);
   assert.equal(gemma.tok.idOf('<bos>'), 2);
@@ -77,6 +77,19 @@ test('BOS: Gemma 3 prepends <bos> as its post_processor and add_bos_token say; Q
   assert.ok(same(ids.slice(1), gemma.tok.encode('The capital of France is', false)));
   assert.equal(ids.filter((id) => id === 2).length, 1);
   assert.equal(gemma.tok.decode(ids, true), 'The capital of France is');
+
+  // Llama 3's chat template writes <|begin_of_text|> itself; this tokenizer.json (the @lenml copy)
+  // has a ByteLevel post_processor that adds nothing (as Rust: tokenizer.test.ts), so the chat has one.
+  const llamaDir = path.join(repo, 'node_modules', '@lenml', 'tokenizer-llama3', 'models');
+  const llamaConfig = JSON.parse(fs.readFileSync(path.join(llamaDir, 'tokenizer_config.json'), 'utf8')) as Record<string, unknown>;
+  const llama = new TextTokenizer(JSON.parse(fs.readFileSync(path.join(llamaDir, 'tokenizer.json'), 'utf8')), llamaConfig);
+  const bos = llama.idOf('<|begin_of_text|>')!;
+  assert.deepEqual(llama.specialPrefix, []);
+  const chat = llama.applyChatTemplate([{ role: 'user', content: 'Hi' }]);
+  assert.ok(chat.startsWith('<|begin_of_text|>'), chat);
+  const chatIds = llama.encode(chat);
+  assert.equal(chatIds.filter((id) => id === bos).length, 1);
+  assert.deepEqual(chatIds, llama.encode(chat, false));
 
   const qwen = load('qwen3');
   assert.equal(qwen.config.add_bos_token, false);
