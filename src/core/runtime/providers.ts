@@ -32,7 +32,7 @@ const PROBE_TIMEOUT_MS = 60_000;
 const HINTS: Record<ExecutionProvider, string> = {
   cuda:
     'CUDA needs libonnxruntime_providers_cuda.so and _shared.so of ORT 1.30.0 next to onnxruntime-node (from NuGet Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0), ' +
-    'CUDA 12 and cuDNN 9 on the loader\'s path (setting mechedit.engine.libraryPath) and the NVIDIA driver: docs/gpu.md; `mechedit doctor` checks each piece.',
+    'CUDA 12 and cuDNN 9 on LD_LIBRARY_PATH before VS Code starts (setting mechedit.engine.libraryPath) and the NVIDIA driver: docs/gpu.md; `mechedit doctor` checks each piece.',
   webgpu:
     'WebGPU needs a Vulkan driver that Dawn accepts (Mesa lavapipe 22 is refused). On a headless Linux machine, ' +
     'Chromium\'s SwiftShader works: set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (setting mechedit.engine.env).',
