@@ -118,7 +118,10 @@ function parity(fileA, fileB, vocab) {
 
 const results = { providers: {}, forward: {}, edits: {}, unlearn: {} };
 log(`providers: ${PROVIDERS.join(', ')}${opt.small ? ' (--small: tiny shapes)' : ''}`);
-for (const p of PROVIDERS) results.providers[p] = await child('probe', p);
+for (const p of PROVIDERS) {
+  const r = await child('probe', p);
+  results.providers[p] = r.error ? { ok: false, reason: `the probe process failed: ${r.error}` } : r;
+}
 const open = PROVIDERS.filter((p) => results.providers[p].ok);
 const models = { default: { dir: path.join(repo, 'models', 'default'), key: 'models/default' } };
 if (TASKS.includes('forward')) models.small = checkpoint(SHAPES.small);
