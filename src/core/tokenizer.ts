@@ -1,6 +1,9 @@
 // Tokenizer from tokenizer.json (@huggingface/tokenizers, pure JS) and chat templates from
 // tokenizer_config.json (@huggingface/jinja).
 //
+// For Llama and Gemma tokenizer classes, tokenizer_config.json's add_bos_token / add_eos_token
+// decide the special tokens around a text, as in transformers (withConfigSpecials).
+//
 // A tokenizer.json is checked when it is read: its sections (model, normalizer, pre_tokenizer,
 // post_processor, decoder, added_tokens) must have the shapes the library expects, and it must
 // encode and decode a sample text; a broken one is refused naming the file and the section, not
@@ -38,6 +41,7 @@ export class TextTokenizer {
   constructor(json: Record<string, unknown>, config: Record<string, unknown> = {}, readonly file = 'tokenizer.json', contextTokens?: number) {
     this.config = config;
     checkSections(json, file);
+    json = withConfigSpecials(json, config);
     try {
       this.tok = new Tokenizer(json, config);
     } catch (e) {
@@ -155,6 +159,39 @@ export class TextTokenizer {
       throw badInput(`tokenizer.json cannot tokenise: ${(e as Error)?.message ?? e}`, { file: this.file, field: sectionOf(e), hint: 'The tokenizer file is broken or of a kind MechEdit cannot run; download it again.' });
     }
   }
+}
+
+/** Tokenizer classes whose fast tokenizer rebuilds its post-processor from add_bos_token / add_eos_token (transformers' update_post_processor). */
+const CONFIG_SPECIALS = /^(Llama|CodeLlama|Gemma)Tokenizer(Fast)?$/;
+
+/**
+ * tokenizer.json with the post_processor that Hugging Face's Llama and Gemma tokenizers build from
+ * tokenizer_config.json: when the config sets add_bos_token or add_eos_token, single is
+ * `[bos] $A [eos]` and pair `[bos] $A [eos] [bos] $B [eos]`, whatever tokenizer.json says
+ * (Gemma 3's and Llama 2's configs agree with their files). Other classes (Qwen2Tokenizer,
+ * PreTrainedTokenizerFast) keep tokenizer.json's post_processor, as transformers does.
+ */
+function withConfigSpecials(json: Record<string, unknown>, config: Record<string, unknown>): Record<string, unknown> {
+  const { add_bos_token: addBos, add_eos_token: addEos } = config;
+  if (typeof config.tokenizer_class !== 'string' || !CONFIG_SPECIALS.test(config.tokenizer_class)) return json;
+  if (typeof addBos !== 'boolean' && typeof addEos !== 'boolean') return json;
+  const idOf = (key: string): [string, number] | undefined => {
+    const v = config[key];
+    const content = typeof v === 'string' ? v : (v as { content?: unknown } | null)?.content;
+    if (typeof content !== 'string') return undefined;
+    const added = (json.added_tokens as { id: number; content: string }[] | undefined)?.find((x) => x.content === content);
+    const vocab = (json.model as { vocab?: unknown }).vocab;
+    const id = added?.id ?? (Array.isArray(vocab) ? vocab.findIndex((v) => Array.isArray(v) && v[0] === content) : (vocab as Record<string, number> | undefined)?.[content]);
+    return typeof id === 'number' && id >= 0 ? [content, id] : undefined;
+  };
+  const bos = addBos === true ? idOf('bos_token') : undefined;
+  const eos = addEos === true ? idOf('eos_token') : undefined;
+  // A token the config names but the vocabulary lacks: keep tokenizer.json's own post_processor.
+  if ((addBos === true && !bos) || (addEos === true && !eos)) return json;
+  const special = (t: [string, number] | undefined, typeId: number) => (t ? [{ SpecialToken: { id: t[0], type_id: typeId } }] : []);
+  const part = (seq: 'A' | 'B', typeId: number) => [...special(bos, typeId), { Sequence: { id: seq, type_id: typeId } }, ...special(eos, typeId)];
+  const specialTokens = Object.fromEntries([bos, eos].filter((t): t is [string, number] => !!t).map(([c, id]) => [c, { id: c, ids: [id], tokens: [c] }]));
+  return { ...json, post_processor: { type: 'TemplateProcessing', single: part('A', 0), pair: [...part('A', 0), ...part('B', 1)], special_tokens: specialTokens } };
 }
 
 function sectionOf(e: unknown): string {

@@ -96,3 +96,19 @@ test('BOS: Gemma 3 prepends <bos> as its post_processor and add_bos_token say, o
   assert.deepEqual(qwen.tok.specialPrefix, []);
   assert.deepEqual(qwen.tok.encode('The capital of France is'), qwen.tok.encode('The capital of France is', false));
 });
+
+test('add_bos_token / add_eos_token of a Llama or Gemma config decide the specials, as transformers\' update_post_processor does', () => {
+  const dir = path.join(repo, 'node_modules', '@lenml', 'tokenizer-gemma3', 'models');
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+  const config = load('gemma3').config;
+  const plain = load('gemma3').tok.encode('Where was Ada born?', false);
+  const eos = load('gemma3').tok.idOf('<end_of_turn>')!; // Gemma 3's config: eos_token "<end_of_turn>"
+  const variant = (c: Record<string, unknown>) => new TextTokenizer(json, { ...config, ...c });
+  assert.deepEqual(variant({ add_bos_token: false }).encode('Where was Ada born?'), plain);
+  assert.deepEqual(variant({ add_bos_token: true, add_eos_token: true }).encode('Where was Ada born?'), [2, ...plain, eos]);
+  assert.deepEqual(variant({ add_bos_token: false, add_eos_token: true }).encode('Where was Ada born?'), [...plain, eos]);
+  // Other tokenizer classes keep tokenizer.json's post_processor (transformers ignores the flags there).
+  assert.deepEqual(variant({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: false }).encode('Where was Ada born?'), [2, ...plain]);
+  // add_special_tokens = false still adds nothing.
+  assert.deepEqual(variant({ add_eos_token: true }).encode('Where was Ada born?', false), plain);
+});
