@@ -48,7 +48,7 @@ export class TextTokenizer {
       throw badInput(`Cannot build the tokenizer: ${(e as Error).message}`, { file, field: sectionOf(e), hint: 'tokenizer.json is not a Hugging Face tokenizers file MechEdit can read.' });
     }
     this.maxChars = contextTokens === undefined ? Infinity : contextTokens * Math.max(MIN_CHARS_PER_TOKEN, longestToken(json));
-    this.specialPrefix = this.call(() => this.tok.encode('', { add_special_tokens: true }).ids);
+    this.specialPrefix = this.call(() => leadingSpecials(this.tok));
     // A trial run, so that a tokenizer that builds but cannot work is refused now.
     this.decode(this.encode('Hello, world! 123 The end.'));
     const t = config.chat_template;
@@ -192,6 +192,16 @@ function withConfigSpecials(json: Record<string, unknown>, config: Record<string
   const part = (seq: 'A' | 'B', typeId: number) => [...special(bos, typeId), { Sequence: { id: seq, type_id: typeId } }, ...special(eos, typeId)];
   const specialTokens = Object.fromEntries([bos, eos].filter((t): t is [string, number] => !!t).map(([c, id]) => [c, { id: c, ids: [id], tokens: [c] }]));
   return { ...json, post_processor: { type: 'TemplateProcessing', single: part('A', 0), pair: [...part('A', 0), ...part('B', 1)], special_tokens: specialTokens } };
+}
+
+/** The ids add_special_tokens puts before a text (not those after it, e.g. an EOS). */
+function leadingSpecials(tok: Tokenizer): number[] {
+  const withSpecials: number[] = tok.encode('a', { add_special_tokens: true }).ids;
+  const plain: number[] = tok.encode('a', { add_special_tokens: false }).ids;
+  for (let k = 0; k + plain.length <= withSpecials.length; k++) {
+    if (plain.every((id, i) => withSpecials[k + i] === id)) return withSpecials.slice(0, k);
+  }
+  return [];
 }
 
 function sectionOf(e: unknown): string {

@@ -105,7 +105,10 @@ test('add_bos_token / add_eos_token of a Llama or Gemma config decide the specia
   const eos = load('gemma3').tok.idOf('<end_of_turn>')!; // Gemma 3's config: eos_token "<end_of_turn>"
   const variant = (c: Record<string, unknown>) => new TextTokenizer(json, { ...config, ...c });
   assert.deepEqual(variant({ add_bos_token: false }).encode('Where was Ada born?'), plain);
-  assert.deepEqual(variant({ add_bos_token: true, add_eos_token: true }).encode('Where was Ada born?'), [2, ...plain, eos]);
+  const both = variant({ add_bos_token: true, add_eos_token: true });
+  assert.deepEqual(both.encode('Where was Ada born?'), [2, ...plain, eos]);
+  assert.deepEqual(both.specialPrefix, [2]);
+  assert.deepEqual(both.encode('<bos>Where was Ada born?'), [2, ...plain, eos], 'a text that starts with <bos> gets it once');
   assert.deepEqual(variant({ add_bos_token: false, add_eos_token: true }).encode('Where was Ada born?'), [...plain, eos]);
   // Other tokenizer classes keep tokenizer.json's post_processor (transformers ignores the flags there).
   assert.deepEqual(variant({ tokenizer_class: 'PreTrainedTokenizerFast', add_bos_token: false }).encode('Where was Ada born?'), [2, ...plain]);
