@@ -6,7 +6,8 @@
 #      scripts/vscode/setup.sh: Chromium (+ its SwiftShader Vulkan driver and libvulkan1 for the
 #      WebGPU tests), Node 24 and code-server, cached under .vscode-test/
 #   2. build (esbuild bundles), compile (tsc → out/), type-check, lint (the layer rules)
-#   3. unit tests (node:test), with golden tests against the PyTorch reference's fixtures
+#   3. unit tests (node:test), with golden tests against the PyTorch reference's fixtures, and
+#      bench/gpu-check.sh in its "no GPU" mode (CI has no GPU) and its CPU-only mode (--small)
 #   4. a one-node Slurm (scripts/slurm/setup.sh: Debian's slurm-wlm + munge) and the sweep test
 #      through it (test/slurm/); where setup.sh cannot run (not root, no apt) it prints why and the
 #      test prints that reason and skips; where it started Slurm, a missing Slurm fails the test
@@ -49,6 +50,18 @@ case $slurm_rc in
   *) echo "scripts/slurm/setup.sh failed (exit $slurm_rc)" >&2; exit 1 ;;
 esac
 echo "Slurm step: $((SECONDS - slurm_t0)) s"
+
+step "GPU check (bench/gpu-check.sh): 'no GPU' here, then its table on the CPU alone (tiny shapes)"
+if [ -e /dev/nvidiactl ]; then
+  echo "an NVIDIA device is present: run bash bench/gpu-check.sh by hand (it takes minutes)"
+else
+  out=$(bash bench/gpu-check.sh)
+  echo "$out"
+  [[ "$out" == "no GPU: "* ]]
+fi
+table=$(bash bench/gpu-check.sh --providers cpu --small 2>/dev/null)
+echo "$table"
+grep -q '^| opens |  | ✓ |$' <<<"$table" && grep -q '^| unlearning step' <<<"$table" && ! grep -q '✗' <<<"$table"
 
 step "package the .vsix"
 npm run --silent package 2>&1 | grep -E 'DONE|ERROR|WARNING' || true

@@ -16,7 +16,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { EngineConfig, ExecutionProvider, ExecutionProviderSetting, ProviderProbe } from '../../protocol/engine';
 import { unavailable } from '../errors';
-import { ortBackends, ortBinaryDir } from './ort';
+import { ortBackends, ortBinaryDir, ortVersion } from './ort';
+import { gpuChecks, missingPieces } from './gpuLibs';
 import { LOG_MARK, runProbe, type ProbeOutcome } from './probe';
 import { cacheRoot } from '../cacheRoot';
 import { writeFileAtomic } from '../atomicWrite';
@@ -30,10 +31,8 @@ const PROBE_TIMEOUT_MS = 60_000;
 
 const HINTS: Record<ExecutionProvider, string> = {
   cuda:
-    'The CUDA provider libraries (libonnxruntime_providers_cuda.so, _shared.so) are not next to onnxruntime-node. ' +
-    'Get them with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm rebuild onnxruntime-node` on a machine with internet, or copy the same-version files ' +
-    'from a pip onnxruntime-gpu 1.30.0 wheel (onnxruntime/capi/) into node_modules/onnxruntime-node/bin/napi-v6/linux/x64/; ' +
-    'CUDA and cuDNN must be on LD_LIBRARY_PATH before VS Code starts (setting mechedit.engine.libraryPath).',
+    'CUDA needs libonnxruntime_providers_cuda.so and _shared.so of ORT 1.30.0 next to onnxruntime-node (from NuGet Microsoft.ML.OnnxRuntime.Gpu.Linux 1.30.0), ' +
+    'CUDA 12 and cuDNN 9 on LD_LIBRARY_PATH before VS Code starts (setting mechedit.engine.libraryPath) and the NVIDIA driver: docs/gpu.md; `mechedit doctor` checks each piece.',
   webgpu:
     'WebGPU needs a Vulkan driver that Dawn accepts (Mesa lavapipe 22 is refused). On a headless Linux machine, ' +
     'Chromium\'s SwiftShader works: set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json (setting mechedit.engine.env).',
@@ -110,7 +109,14 @@ function describe(o: ProbeOutcome & { log?: string }): ProviderProbe {
   if (o.error === undefined) {
     return { provider: o.provider, ok: false, reason: `${o.provider} ran the probe graph with a wrong result (max error ${(o.maxError ?? NaN).toExponential(2)}).${native}` };
   }
-  return { provider: o.provider, ok: false, reason: `${ortMessage(o.error)}${native} — ${HINTS[o.provider]}` };
+  return { provider: o.provider, ok: false, reason: `${ortMessage(o.error)}${native} — ${missingNote(o.provider)}${HINTS[o.provider]}` };
+}
+
+/** "Missing: a, b. " for a GPU provider's absent pieces (gpuLibs.ts; without the version scan), or ''. */
+function missingNote(provider: ExecutionProvider): string {
+  if (provider === 'cpu') return '';
+  const missing = missingPieces(gpuChecks({ binDir: ortBinaryDir(), ortVersion: ortVersion(), quick: true }), provider);
+  return missing.length ? `Missing: ${missing.join(', ')}. ` : '';
 }
 
 /**
