@@ -16,6 +16,11 @@ export function badInput(message: string, where: Where = {}): MechEditError {
   return new MechEditError({ code: 'bad-input', message, ...where });
 }
 
+/** A file or folder that cannot be read or written (no space, read-only, no permission): names the path. */
+export function ioError(message: string, where: Where = {}): MechEditError {
+  return new MechEditError({ code: 'io', message, ...where });
+}
+
 export function unavailable(message: string, hint?: string): MechEditError {
   return new MechEditError({ code: 'unavailable', message, hint });
 }
