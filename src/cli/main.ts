@@ -3,7 +3,7 @@
 // With --json, the result is one JSON document on stdout; messages go to stderr.
 
 import { parseArgs } from 'node:util';
-import { MechEditError, badInput, toErrorData } from '../core/errors';
+import { badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands/index';
 import { expandMultiple } from './args';
@@ -51,7 +51,7 @@ async function main(argv: string[]): Promise<number> {
     if (json) process.stdout.write(`${JSON.stringify({ error: data }, null, 2)}\n`);
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);
-    return err instanceof MechEditError && data.code !== 'internal' ? 2 : 1;
+    return data.code !== 'internal' ? 2 : 1;
   }
 }
 

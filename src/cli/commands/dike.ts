@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../../core/errors';
-import { refuseForeignFile, refuseInsideCheckpoint } from '../../core/outputs';
+import { makeOutFolder, refuseForeignFile, refuseInsideCheckpoint, writeOut } from '../../core/outputs';
 import { defaultEditLayer } from '../../core/edits/rome';
 import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
 import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
@@ -100,9 +100,9 @@ export const dike: Command = {
     } finally {
       process.off('SIGINT', onInt);
     }
-    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    makeOutFolder(path.dirname(path.resolve(out)));
     writeKrd(out, r.krd);
-    fs.writeFileSync(curveFile, `${JSON.stringify({ format: 'mechedit-krd-curve/1', module: path.basename(out), curve: r.result.curve })}\n`);
+    writeOut(curveFile, `${JSON.stringify({ format: 'mechedit-krd-curve/1', module: path.basename(out), curve: r.result.curve })}\n`);
     const curve = r.result.curve;
     const result: DikeTrainOutput = {
       file: path.resolve(out),

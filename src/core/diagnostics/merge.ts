@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
-import { writeFileAtomic } from '../atomicWrite';
+import { makeOutFolder, writeOut } from '../outputs';
 import { mergeConfigs, readCases } from './runner';
 import { DIAGNOSTICS } from './plugins/index';
 import type { TaskSummary } from './evoke';
@@ -51,9 +51,9 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
   }
 
   if (tool.order) results.sort(tool.order);
-  fs.mkdirSync(out, { recursive: true });
-  writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
+  makeOutFolder(out);
+  writeOut(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeOut(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
   const finished = tool.finish(out, config, results, dirs);
   return { out: path.resolve(out), tool: config.tool, merged: dirs.length, cases: results.length, ...finished };
 }

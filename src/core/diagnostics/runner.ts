@@ -15,8 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { badInput, cancelled } from '../errors';
-import { writeFileAtomic } from '../atomicWrite';
+import { appendOut, guarded, makeOutFolder, writeOut } from '../outputs';
 import type { RecordIssue } from '../records';
+import { recordProblem } from './recordSchemas';
 import type { EditStack } from '../edits/stack';
 
 export interface Shard {
@@ -155,6 +156,8 @@ export function readRunConfig(dir: string): RunConfig {
 export interface CaseLineRules<T> {
   /** Why a parsed line is not a result of this tool (undefined: it is one). */
   check: (x: unknown) => string | undefined;
+  /** The JSON schema of a line (schemas/runs/<tool>.schema.json, recordSchemas.ts): its first violation is refused naming the field. */
+  schema?: object;
   /** The case a result is of: two lines of one case are refused. */
   key: (x: T) => string;
 }
@@ -184,6 +187,8 @@ function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
     } catch (e) {
       throw badInput(`Line ${i + 1} is not JSON (${(e as Error).message})`, { file, field, hint });
     }
+    const problem = rules?.schema ? recordProblem(rules.schema, x) : undefined;
+    if (problem) throw badInput(`Line ${i + 1} is not a result of this run: ${problem.message}`, { file, field: problem.field ? `${field}: ${problem.field}` : field, hint });
     const wrong = rules?.check(x);
     if (wrong) throw badInput(`Line ${i + 1} is not a result of this run: ${wrong}`, { file, field, hint });
     if (rules) {
@@ -204,7 +209,7 @@ function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
  */
 export function readCases<T>(file: string, rules?: CaseLineRules<T>, repair = false): T[] {
   const scanned = scanCases(file, rules);
-  if (scanned.cut && repair) fs.truncateSync(file, scanned.complete);
+  if (scanned.cut && repair) guarded(file, () => fs.truncateSync(file, scanned.complete));
   return scanned.cases;
 }
 
@@ -221,7 +226,7 @@ export interface OpenedRun<T> {
 export function openRun<T>(dir: string, config: RunConfig, resume: boolean, rules?: CaseLineRules<T>): OpenedRun<T> {
   const casesFile = path.join(dir, 'cases.jsonl');
   const runFile = path.join(dir, 'run.json');
-  fs.mkdirSync(dir, { recursive: true });
+  makeOutFolder(dir);
   const held = fs.existsSync(runFile) || fs.existsSync(casesFile);
   let done: T[] = [];
   if (held && !resume) throw badInput('The output folder already holds a run', { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
@@ -231,17 +236,17 @@ export function openRun<T>(dir: string, config: RunConfig, resume: boolean, rule
     const diff = sameRun(previous, config) ?? (JSON.stringify(previous.shard ?? null) !== JSON.stringify(config.shard ?? null) ? `shard: ${shardText(previous.shard)} ≠ ${shardText(config.shard)}` : undefined);
     if (diff) throw badInput(`--resume: the folder holds a different run (${diff})`, { file: runFile, hint: 'Resume with the same model, edits, data, method, settings, limit and shard, or choose another --out.' });
     done = readCases<T>(casesFile, rules, true);
-    if (!fs.existsSync(casesFile)) fs.writeFileSync(casesFile, '');
-    fs.rmSync(path.join(dir, 'summary.json'), { force: true }); // written again when the run finishes
+    if (!fs.existsSync(casesFile)) writeOut(casesFile, '');
+    guarded(dir, () => fs.rmSync(path.join(dir, 'summary.json'), { force: true })); // written again when the run finishes
   } else {
-    writeFileAtomic(runFile, `${JSON.stringify(config, null, 2)}\n`);
-    fs.writeFileSync(casesFile, '');
+    writeOut(runFile, `${JSON.stringify(config, null, 2)}\n`);
+    writeOut(casesFile, '');
   }
   return {
     dir,
     done,
     append(results) {
-      if (results.length) fs.appendFileSync(casesFile, results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      if (results.length) appendOut(casesFile, results.map((r) => `${JSON.stringify(r)}\n`).join(''));
     },
   };
 }
@@ -283,7 +288,7 @@ export async function processAll<I, R>(
 }
 
 export function writeIssues(dir: string, issues: RecordIssue[]): void {
-  fs.writeFileSync(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
+  writeOut(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
 }
 
 /** The shards' issues.json, each issue once. */
@@ -306,7 +311,7 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
 
 /** summary.json (the run finished: merge relies on it); written last, atomically. */
 export function writeSummaryFile(dir: string, summary: object): void {
-  writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  writeOut(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
 }
 
 /**

@@ -13,7 +13,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
-import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
+import { jsonHas, makeOutFolder, refuseForeignFolder, refuseInsideCheckpoint, writeOut, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
@@ -41,10 +41,10 @@ export function checkBakeOut(out: string, src: CheckpointPlace): string {
 export function bake(model: LoadedModel, out: string, applied: StackItem[]): { out: string; modified: string[] } {
   const src = model.checkpoint;
   const outDir = checkBakeOut(out, src);
-  fs.mkdirSync(outDir, { recursive: true });
+  makeOutFolder(outDir);
   const marker = (complete: boolean) => {
     const record = { format: BAKE_FORMAT, complete, source: src.dir, sourceFingerprint: src.fingerprint, edits: applied, created: new Date().toISOString() };
-    fs.writeFileSync(path.join(outDir, BAKE_MARKER), `${JSON.stringify(record, null, 2)}\n`);
+    writeOut(path.join(outDir, BAKE_MARKER), `${JSON.stringify(record, null, 2)}\n`);
   };
   marker(false);
   // The weight of each edited module, and its update.

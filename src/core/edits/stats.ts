@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
 import { cacheRoot } from '../cacheRoot';
 import { badInput, cancelled } from '../errors';
+import { makeOutFolder } from '../outputs';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import { cholesky, choleskySolve, dot, solveSmall } from './linalg';
@@ -252,7 +253,7 @@ async function loadOrCompute(model: LoadedModel, corpus: string[], key: StatsKey
     progress(Math.min(count, samples), samples);
   }
   for (let j = 0; j < sum.length; j++) sum[j] /= count;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeOutFolder(path.dirname(file));
   // The cache may be shared by a cluster's nodes: writeSafetensors writes a temp name unique across hosts, then renames.
   const stored = Float32Array.from(sum);
   writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], stored)], {
