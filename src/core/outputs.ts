@@ -21,6 +21,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput, fsError } from './errors';
 import { replaceAtomic } from './atomicWrite';
+import type { SettingSpec } from '../protocol/registry';
+
+/**
+ * The one `force` (the CLI's --force, the engine's `force: true`): lifts rule 2 only — replace files
+ * MechEdit did not write, write into a folder that is not empty. Never a checkpoint, never a path
+ * that is not a file (or folder), never a run folder's results (those need --resume or a new folder).
+ */
+export const FORCE_SETTING: SettingSpec = {
+  name: 'force', type: 'boolean', default: false,
+  doc: 'replace files MechEdit did not write and write into a folder that is not empty (without it they are refused; a checkpoint never)',
+};
 
 /** The parts of an opened checkpoint that say where it lives on disk. */
 export interface CheckpointPlace {
@@ -179,10 +190,26 @@ export function refuseNotAFolder(dir: string, what = 'The output folder'): void 
   if (s && !s.isDirectory()) throw badInput(`${what} ${path.resolve(dir)} is ${kindOf(s)}, not a folder`, { file: path.resolve(dir), hint: 'Give a new or empty folder.' });
 }
 
-/** Creates the output folder `dir` (and its parents); refuses a path that is not a folder. */
+/**
+ * Creates the output folder `dir` (and its parents), one level at a time from the nearest that
+ * exists (a recursive mkdir reports a read-only file system as ENOENT); refuses a path that is not a folder.
+ */
 export function makeOutFolder(dir: string): void {
   refuseNotAFolder(dir);
-  guarded(dir, () => fs.mkdirSync(dir, { recursive: true }));
+  const missing: string[] = [];
+  for (let at = path.resolve(dir); !statOut(at); at = path.dirname(at)) {
+    missing.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const d of missing) {
+    guarded(d, () => {
+      try {
+        fs.mkdirSync(d);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST' || !fs.statSync(d).isDirectory()) throw e;
+      }
+    });
+  }
 }
 
 /** Writes `file` whole or not at all (temp beside it, renamed over it; the temp removed on failure). */

@@ -3,7 +3,6 @@
 // 'rome' / 'memit' (optionally with LTI): compute that case's edit on top of the stack, apply it,
 // score the case, revert (apply/revert only swap edit inputs, so this costs the edit itself).
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { scoreAnswers, type AnswerPair, type AnswerScore } from '../runtime/answers';
@@ -15,13 +14,12 @@ import { counterFactOfEvoke, summarizeCounterFact, type CounterFactSummary } fro
 import { generateMultiHop, summarizeMultiHop, type MultiHopGenerated, type MultiHopSummary } from './mquake';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import { caseEntropy } from './generationEntropy';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { renderReport } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 import recordsSchema from '../../../schemas/runs/evoke.schema.json';
-import { caseLines } from './recordSchemas';
 
 export const PLANNED_METHODS = ['rocr'];
 

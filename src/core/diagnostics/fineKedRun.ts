@@ -6,7 +6,6 @@
 // the stack with that edit, and measures it against the stack before the edit. The caller's stack
 // is never changed.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { scoreAnswers, type AnswerScore } from '../runtime/answers';
@@ -14,14 +13,13 @@ import { badInput } from '../errors';
 import { writeOut } from '../outputs';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 import recordsSchema from '../../../schemas/runs/fine-ked.schema.json';
-import { caseLines } from './recordSchemas';
 
 /** The per-case methods and 'context': the new fact stated in the prompt (a reference, no edit). */
 export const fineKedMethods = (): string[] => [...perCaseMethods(), 'context'];

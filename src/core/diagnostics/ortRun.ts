@@ -13,9 +13,8 @@ import { badInput } from '../errors';
 import { runOrt, type OrtResult } from './ort';
 import { ORT_FILES, ortTargets } from '../train/ortData';
 import { formatIssue, type RecordIssue } from '../records';
-import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard } from './runner';
+import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
 import recordsSchema from '../../../schemas/runs/ort.schema.json';
-import { caseLines } from './recordSchemas';
 
 export interface OrtRunOptions {
   /** Target/<n>_<Name>/, or Target/ holding many. */

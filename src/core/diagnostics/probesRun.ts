@@ -22,11 +22,10 @@ import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, vi
 import { caseProtocol, METRIC_VERSIONS } from './protocol';
 import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/probes.schema.json';
-import { caseLines } from './recordSchemas';
 
 export type { ProbeGroup };
 

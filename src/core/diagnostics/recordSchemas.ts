@@ -6,7 +6,6 @@
 
 import Ajv, { type ErrorObject, type ValidateFunction } from 'ajv';
 import { fieldPath } from '../edits/editSchema';
-import type { CaseLineRules } from './runner';
 
 // allowUnionTypes: a figure that may be NaN is written as null (["number", "null"]).
 const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true, verbose: true });
@@ -53,9 +52,4 @@ export function recordProblem(schema: object, record: unknown): RecordProblem | 
   if (validate(record)) return undefined;
   const first = validate.errors?.[0];
   return first ? describe(first) : { field: '', message: 'the record does not match its schema' };
-}
-
-/** The rules of a tool's cases.jsonl lines: its schema, and the key of the case a line is of. */
-export function caseLines<T>(schema: object, key: (x: T) => string): CaseLineRules<T> {
-  return { schema, key, check: (x) => recordProblem(schema, x)?.message };
 }

@@ -162,6 +162,11 @@ export interface CaseLineRules<T> {
   key: (x: T) => string;
 }
 
+/** The rules of a tool's cases.jsonl lines: its schema (schemas/runs/<tool>.schema.json), and the key of the case a line is of. */
+export function caseLines<T>(schema: object, key: (x: T) => string): CaseLineRules<T> {
+  return { schema, key, check: (x) => recordProblem(schema, x)?.message };
+}
+
 interface ScannedCases<T> {
   cases: T[];
   /** Bytes of complete lines; less than the file's size when the last line was cut by a crash. */

@@ -4,21 +4,19 @@
 // is against the checkpoint without edits (locality); a fact editor computes each case's edit
 // (subject, src with the subject as "{}", alt) on top of the stack and measures it against the stack.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import { writeOut } from '../outputs';
 import { readZsre, type ZsreCase } from './zsreData';
 import { evaluateZsre, summarizeZsre, zsrePairs, type ZsreResult, type ZsreSummary } from './zsre';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { paperSections, renderPage } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import recordsSchema from '../../../schemas/runs/zsre.schema.json';
-import { caseLines } from './recordSchemas';
 
 export interface ZsreRunResult {
   out: string;

@@ -31,16 +31,16 @@ const isBakeMarker = (f: string) => jsonHas(f, 'format', [BAKE_FORMAT]) || jsonH
  * cache folder too), or existing, not empty and not a previous bake's output (no BAKE_MARKER with
  * format "mechedit-bake/1"). Call it before reading any weights.
  */
-export function checkBakeOut(out: string, src: CheckpointPlace): string {
+export function checkBakeOut(out: string, src: CheckpointPlace, force = false): string {
   const outDir = path.resolve(out);
   refuseInsideCheckpoint(outDir, src, 'The baked checkpoint');
-  refuseForeignFolder(outDir, BAKE_MARKER, isBakeMarker, 'a checkpoint baked by MechEdit');
+  refuseForeignFolder(outDir, BAKE_MARKER, isBakeMarker, 'a checkpoint baked by MechEdit', force);
   return outDir;
 }
 
-export function bake(model: LoadedModel, out: string, applied: StackItem[]): { out: string; modified: string[] } {
+export function bake(model: LoadedModel, out: string, applied: StackItem[], force = false): { out: string; modified: string[] } {
   const src = model.checkpoint;
-  const outDir = checkBakeOut(out, src);
+  const outDir = checkBakeOut(out, src, force);
   makeOutFolder(outDir);
   const marker = (complete: boolean) => {
     const record = { format: BAKE_FORMAT, complete, source: src.dir, sourceFingerprint: src.fingerprint, edits: applied, created: new Date().toISOString() };
