@@ -68,7 +68,7 @@ export const sequential: Command = {
     let header = false;
     let last = 0;
     try {
-      const r = await runSequentialJob(model, { ...raw, out, resume: values.resume === true }, {
+      const r = await runSequentialJob(model, { ...raw, out, resume: values.resume === true, force: values.force === true }, {
         onPoint: (p) => {
           if (ctx.json) return;
           if (!header) process.stdout.write(`${CURVE_HEADER.join('\n')}\n`);

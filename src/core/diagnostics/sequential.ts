@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
 import type { LifelongPoint } from '../../protocol/lifelong';
 import { badInput, MechEditError } from '../errors';
-import { moveOut, writeOut } from '../outputs';
+import { checkRunFolder, moveOut, writeOut } from '../outputs';
 import { editId, openSequentialFolder, type SequentialFolder } from './sequentialFolder';
 import { EditStack } from '../edits/stack';
 import type { ConsolidationPolicy } from '../edits/consolidate';
@@ -49,6 +49,8 @@ export interface SequentialOptions {
   every?: number;
   out: string;
   resume?: boolean;
+  /** The output gate's force (outputs.ts FORCE_SETTING): `out` may be a folder that is not empty. */
+  force?: boolean;
   /** Passed to computeFactEdit (onStep and isCancelled are the run's own). */
   settings?: FactEditSettings;
   /** At most this many unrelated facts and probes of each skill (default: all, 200 each on the bundled world). */
@@ -188,6 +190,7 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
   const t0 = performance.now();
   const { requests, probes, batch, every, config } = plan(model, opts);
   const dir = opts.out;
+  checkRunFolder(dir, model.checkpoint, 'The run folder', opts.force === true); // the CLI and the engine alike
   const N = requests.length;
   const due = (n: number) => n === 0 || n === N || Math.floor(n / every) > Math.floor((n - batch) / every);
   const folder = openSequentialFolder(dir, config, { ...config, modelPath: model.checkpoint.dir, protocol: SEQUENTIAL_PROTOCOL }, !!opts.resume, { due, batch, requests: N });
