@@ -42,7 +42,7 @@ function describe(e: ErrorObject): RecordProblem {
   const what = e.keyword === 'enum' ? `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`
     : e.keyword === 'type' ? `must be ${String(params.type).split(',').map((t) => (t === 'null' ? 'null' : `a${t === 'integer' || t === 'object' || t === 'array' ? 'n' : ''} ${t}`)).join(' or ')}`
     : e.message ?? 'is invalid';
-  const about = typeof e.parentSchema?.description === 'string' ? ` (${e.parentSchema.description})` : '';
+  const about = field && typeof e.parentSchema?.description === 'string' ? ` (${e.parentSchema.description})` : '';
   return { field, message: `${field ? `"${field}"` : 'the record'} ${what}${about}, got ${shown(e.data)}` };
 }
 
