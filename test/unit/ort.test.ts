@@ -134,7 +134,7 @@ describe('runs: resume, shards and merge', () => {
     // A damaged results file is refused by line, and left as it was.
     const damaged = `${lines(part)[0]}\n{"target":"2_Dravokine","rows":[{"set":"forget"}],"issues":[]}\n`;
     fs.writeFileSync(path.join(part, 'cases.jsonl'), damaged);
-    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true }), (e: MechEditError) => e.data?.file === path.join(part, 'cases.jsonl') && e.data.field === 'line 2' && /rows\[0\] is not/.test(e.message));
+    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true }), (e: MechEditError) => e.data?.file === path.join(part, 'cases.jsonl') && e.data.field === 'line 2: rows[0].form' && /"rows\[0\]\.form" is missing/.test(e.message));
     assert.equal(fs.readFileSync(path.join(part, 'cases.jsonl'), 'utf8'), damaged);
   });
 
