@@ -94,6 +94,7 @@ test('sequential --resume: lost points are measured again (the same curve), dama
     ['truncated', (l) => [l[0], l[1].slice(0, 40), l[2]], 'line 2', /Line 2 is not a curve point: .*JSON/],
     ['missing', (l) => [l[0], l[1].replace(/"skills":\{[^}]*\},/, '')], 'line 2: skills', /"skills" is missing/],
     ['out of range', (l) => [l[0], l[1].replace(/"specificity":[\d.]+/, '"specificity":1e30')], 'line 2: specificity', /must be <= 100/],
+    ['plausible', (l) => [l[0], l[1].replace(/"efficacy":[\d.]+/, '"efficacy":50'), l[2]], 'line 2', /Line 2 \(the point at 1 edits\) was changed after the run wrote it/],
   ];
   for (const [name, damage, field, message] of damaged) {
     const dir = copy(name);
@@ -150,6 +151,11 @@ test('merge refuses a damaged shard by file, line and field, and writes nothing'
     ['truncated', line.slice(0, 50), 'line 1', /Line 1 is not JSON/],
     ['not an object', '[1,2]', 'line 1', /the record must be an object/],
   ];
+  // A figure changed to another that fits the schema: cases.jsonl is not the one summary.json recorded.
+  const plausible = line.replace(/"lossProb":[\d.e-]+/, '"lossProb":0.5');
+  assert.notEqual(plausible, line);
+  fs.writeFileSync(file, `${plausible}\n`);
+  assert.throws(() => mergeRuns(shards, path.join(tmp, 'merged-plausible')), isRefusal(file, 'casesSha256', /changed after the run finished/));
   for (const [name, text, field, message] of cases) {
     fs.writeFileSync(file, `${text}\n`);
     const out = path.join(tmp, `merged-${name.replace(/ /g, '-')}`);

@@ -314,9 +314,29 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
   return [...all.values()];
 }
 
-/** summary.json (the run finished: merge relies on it); written last, atomically. */
+/**
+ * summary.json (the run finished: merge relies on it); written last, atomically, with the sha256 of
+ * cases.jsonl as it is then (`casesSha256`): merge refuses a shard whose lines changed afterwards.
+ */
 export function writeSummaryFile(dir: string, summary: object): void {
-  writeOut(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const cases = path.join(dir, 'cases.jsonl');
+  const casesSha256 = fs.existsSync(cases) ? sha256File(cases) : undefined;
+  writeOut(path.join(dir, 'summary.json'), `${JSON.stringify({ ...summary, ...(casesSha256 ? { casesSha256 } : {}) }, null, 2)}\n`);
+}
+
+/** Refuses a finished run's cases.jsonl that is not the one its summary.json recorded (casesSha256; runs before it had none). */
+export function checkCasesHash(dir: string): void {
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { casesSha256?: unknown }).casesSha256;
+  } catch {
+    return; // an unreadable summary.json is refused by its reader
+  }
+  if (recorded === undefined) return;
+  const file = path.join(dir, 'cases.jsonl');
+  if (recorded !== sha256File(file)) {
+    throw badInput('cases.jsonl was changed after the run finished: its sha256 is not the one summary.json recorded (casesSha256)', { file, field: 'casesSha256', hint: 'Restore the shard\'s cases.jsonl, or run that shard again (delete summary.json and run the same command with --resume), then merge.' });
+  }
 }
 
 /**

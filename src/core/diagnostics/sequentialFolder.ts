@@ -7,12 +7,16 @@
 //   edits/       seq-00001 … seq-0000k, contiguous; each must match its recorded hash (a swapped,
 //                replaced or corrupted edit file is refused by name). A run written before the hashes
 //                were recorded (no editHashes) has them recorded on its first resume.
+//                and `pointHashes`: the sha256 of each point (all but `seconds`, keys sorted) by its
+//                number of edits, recorded before the point is appended
 //   curve.jsonl  one point per line (schemas/runs/sequential.schema.json): every point is checked
-//                against the schema (a "100" string is refused by line and field), the points must be
+//                against the schema (a "100" string is refused by line and field) and its recorded
+//                hash (a figure changed to another plausible one is refused too), the points must be
 //                in order and at the positions the run measures (0, every K requests, the end). A
 //                missing point up to the last edit is not refused: the run measures it again from
 //                the edit files (sequential.ts), since every figure but `seconds` is a function of
-//                the edits. Points after the last saved edit (their edits were lost) are dropped.
+//                the edits, and must then match its recorded hash. Points after the last saved edit
+//                (their edits were lost) are dropped.
 // Anything else that is wrong is refused, naming the first bad point (file, line, field) or file.
 
 import * as fs from 'node:fs';
@@ -43,6 +47,18 @@ export function editHash(jsonFile: string): string {
   return createHash('sha256').update(read(jsonFile)).update('\0').update(read(vectors)).digest('hex');
 }
 
+/** A JSON value with every object's keys sorted (what a point's hash is taken of). */
+function canonical(x: unknown): string {
+  if (Array.isArray(x)) return `[${x.map(canonical).join(',')}]`;
+  if (x && typeof x === 'object') return `{${Object.keys(x).sort().map((k) => `${JSON.stringify(k)}:${canonical((x as Record<string, unknown>)[k])}`).join(',')}}`;
+  return JSON.stringify(x) ?? 'null';
+}
+
+/** sha256 of a point as run.json records it: every field but `seconds` (NaN as null), keys sorted. */
+export function pointHash(p: LifelongPoint): string {
+  return createHash('sha256').update(canonical(JSON.parse(JSON.stringify({ ...p, seconds: null })))).digest('hex');
+}
+
 /** What the run needs to check the curve: where it measures, and how many requests k edits hold. */
 export interface CurvePlan {
   due(n: number): boolean;
@@ -70,8 +86,8 @@ function fromJson(p: LifelongPoint): LifelongPoint {
   return { ...p, efficacy: num(p.efficacy), paraphrase: num(p.paraphrase), specificity: num(p.specificity), skills: { choice: num(p.skills.choice), trueFalse: num(p.skills.trueFalse), twoHop: num(p.skills.twoHop) }, seconds: num(p.seconds) };
 }
 
-/** The points of curve.jsonl, each checked (schema, order, position); a line cut by a crash is removed from the file. */
-function readPoints(file: string, plan: CurvePlan): LifelongPoint[] {
+/** The points of curve.jsonl, each checked (schema, order, position, recorded hash unless `hashes` is undefined); a line cut by a crash is removed from the file. */
+function readPoints(file: string, plan: CurvePlan, hashes: Record<string, string> | undefined): LifelongPoint[] {
   if (!fs.existsSync(file)) return [];
   const bytes = guarded(file, () => fs.readFileSync(file));
   const end = bytes.lastIndexOf(0x0a) + 1;
@@ -93,6 +109,9 @@ function readPoints(file: string, plan: CurvePlan): LifelongPoint[] {
     const before = points[points.length - 1];
     if (before && p.edits <= before.edits) throw badInput(`Line ${i + 1} is the point at ${p.edits} edits after the one at ${before.edits}: the points are out of order or repeated`, { file, field: `${at}: edits`, hint });
     if (p.edits > plan.requests || !plan.due(p.edits)) throw badInput(`Line ${i + 1} is a point at ${p.edits} requests, where this run does not measure`, { file, field: `${at}: edits`, hint });
+    const recorded = hashes?.[String(p.edits)];
+    if (hashes && recorded === undefined) throw badInput(`Line ${i + 1} (the point at ${p.edits} edits) is not recorded in run.json (pointHashes): it was not written by this run`, { file, field: at, hint });
+    if (recorded !== undefined && recorded !== pointHash(p)) throw badInput(`Line ${i + 1} (the point at ${p.edits} edits) was changed after the run wrote it: its sha256 differs from run.json's pointHashes["${p.edits}"]`, { file, field: at, hint });
     points.push(fromJson(p));
   });
   return points;
@@ -148,12 +167,13 @@ export function openSequentialFolder(dir: string, config: Record<string, unknown
   makeOutFolder(editsDir);
   guarded(editsDir, () => fs.rmSync(path.join(editsDir, '.partial'), { recursive: true, force: true }));
   let hashes: string[] = [];
+  let pointHashes: Record<string, string> = {};
   let current: Record<string, unknown>;
   let editFiles: string[] = [];
   let points: LifelongPoint[] = [];
   if (!held || !fs.existsSync(runFile)) {
     if (held && (fs.existsSync(curveFile) || fs.readdirSync(editsDir).length)) throw badInput('The folder has results but no run record (run.json): they cannot be checked against this run', { file: dir, hint: 'Choose another --out.' });
-    current = { ...record, editHashes: [] };
+    current = { ...record, editHashes: [], pointHashes: {} };
     writeOut(runFile, `${JSON.stringify(current, null, 2)}\n`);
     writeOut(curveFile, '');
   } else {
@@ -166,12 +186,29 @@ export function openSequentialFolder(dir: string, config: Record<string, unknown
     editFiles = savedEdits(editsDir, plan);
     hashes = checkHashes(runFile, current, editFiles);
     const done = Math.min(editFiles.length * plan.batch, plan.requests);
-    const read = readPoints(curveFile, plan);
+    const recorded = current.pointHashes;
+    if (recorded !== undefined && !(typeof recorded === 'object' && recorded !== null && !Array.isArray(recorded) && Object.values(recorded).every((h) => typeof h === 'string' && HASH.test(h)))) {
+      throw badInput('The run record is damaged: "pointHashes" is not a map of sha256 hashes', { file: runFile, field: 'pointHashes', hint: RESTART });
+    }
+    const read = readPoints(curveFile, plan, recorded as Record<string, string> | undefined);
     points = read.filter((p) => p.edits <= done);
-    current = { ...current, editHashes: hashes };
+    // A run from before the hashes: those of its points now; else the recorded ones up to the last saved edit.
+    pointHashes = recorded === undefined ? Object.fromEntries(points.map((p) => [String(p.edits), pointHash(p)]))
+      : Object.fromEntries(Object.entries(recorded as Record<string, string>).filter(([k]) => Number(k) <= done));
+    current = { ...current, editHashes: hashes, pointHashes };
     writeOut(runFile, `${JSON.stringify(current, null, 2)}\n`);
     if (points.length < read.length) writeOut(curveFile, points.map(toLine).join(''));
   }
+  /** Records a point's hash before it is written; a point measured again must match the one recorded. */
+  const recordPoint = (p: LifelongPoint) => {
+    const key = String(p.edits);
+    const h = pointHash(p);
+    if (pointHashes[key] === h) return;
+    if (pointHashes[key] !== undefined) throw badInput(`The point at ${p.edits} edits, measured again from the edit files, is not the one the run measured (its sha256 differs from run.json's pointHashes["${key}"])`, { file: runFile, field: `pointHashes["${key}"]`, hint: RESTART });
+    pointHashes = { ...pointHashes, [key]: h };
+    current = { ...current, pointHashes };
+    writeOut(runFile, `${JSON.stringify(current, null, 2)}\n`);
+  };
   return {
     dir,
     editFiles,
@@ -182,7 +219,13 @@ export function openSequentialFolder(dir: string, config: Record<string, unknown
       current = { ...current, editHashes: hashes };
       writeOut(runFile, `${JSON.stringify(current, null, 2)}\n`);
     },
-    appendPoint: (p) => appendOut(curveFile, toLine(p)), // a failed append is cut back: no partial line stays
-    rewriteCurve: (list) => writeOut(curveFile, [...list].sort((a, b) => a.edits - b.edits).map(toLine).join('')),
+    appendPoint(p) {
+      recordPoint(p);
+      appendOut(curveFile, toLine(p)); // a failed append is cut back: no partial line stays
+    },
+    rewriteCurve(list) {
+      for (const p of list) recordPoint(p);
+      writeOut(curveFile, [...list].sort((a, b) => a.edits - b.edits).map(toLine).join(''));
+    },
   };
 }
