@@ -226,8 +226,8 @@ interface Place {
   name: string;
   /** The output path (a run folder, or the folder an edit file goes in). */
   out: string;
-  /** Must a writer refuse it? (undefined: either, e.g. a full disk may still hold a small file) */
-  refuse?: boolean;
+  /** Must a writer refuse it? (undefined: either, e.g. a full disk may still hold a small file; a list: these writers must) */
+  refuse?: boolean | string[];
   /** Files of the user's there that must stay as they were. */
   keep?: string[];
 }
@@ -236,7 +236,7 @@ function places(root: string, full?: string, readOnly?: string): Place[] {
   const file = path.join(root, 'a-file');
   fs.writeFileSync(file, 'user data\n');
   const loop = path.join(root, 'loop');
-  if (!fs.existsSync(loop)) {
+  if (!fs.lstatSync(loop, { throwIfNoEntry: false })) {
     fs.symlinkSync(path.join(root, 'loop2'), loop);
     fs.symlinkSync(loop, path.join(root, 'loop2'));
     fs.symlinkSync(path.join(root, 'nowhere'), path.join(root, 'dangling'));
@@ -254,7 +254,8 @@ function places(root: string, full?: string, readOnly?: string): Place[] {
     { name: 'a dangling link', out: path.join(root, 'dangling'), refuse: true },
     { name: 'a FIFO', out: path.join(root, 'fifo'), refuse: true },
     { name: 'the checkpoint', out: path.join(model.checkpoint.dir, 'runs'), refuse: true },
-    { name: 'a folder of someone else\'s files', out: foreign, refuse: true, keep: ['results.json', 'summary.json', 'run.json', 'cases.jsonl'].map((f) => path.join(foreign, f)) },
+    // A run folder there is refused; an edit or module file beside the user's files is fine (they are kept).
+    { name: 'a folder of someone else\'s files', out: foreign, refuse: ['run folder'], keep: ['results.json', 'summary.json', 'run.json', 'cases.jsonl'].map((f) => path.join(foreign, f)) },
     { name: 'a new folder', out: path.join(root, 'new', `x${Math.random().toString(36).slice(2)}`), refuse: false },
   ];
   if (full) list.push({ name: 'a full disk', out: path.join(full, `x${Math.random().toString(36).slice(2)}`) });
@@ -303,7 +304,8 @@ test('writers on places that fail: a clean one-line error, or the file whole; th
       const seen = await outcome(() => {
         written = WRITERS[writer](place.out);
       });
-      let right = place.refuse === true ? seen.outcome !== 'ok' : place.refuse === false ? seen.outcome === 'ok' : true;
+      const refuse = Array.isArray(place.refuse) ? place.refuse.includes(writer) : place.refuse;
+      let right = refuse === true ? seen.outcome !== 'ok' : refuse === false ? seen.outcome === 'ok' : true;
       if (seen.outcome === 'ok') right &&= fs.statSync(written).isFile() && fs.statSync(written).size > 0;
       for (const [f, text] of kept) right &&= fs.readFileSync(f, 'utf8') === text;
       if (seen.outcome === 'error' && seen.mechedit && seen.message?.includes('\n')) right = false; // one line
