@@ -10,7 +10,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { appendOut, makeOutFolder, refuseForeignFolder, writeOut } from '../../src/core/outputs';
+import { appendOut, checkRunFolder, makeOutFolder, refuseForeignFolder, writeOut } from '../../src/core/outputs';
+import { checkEditOut } from '../../src/core/edits/editFile';
 import { MechEditError, toErrorData } from '../../src/core/errors';
 import { withTmpfs } from './fuzz/places';
 
@@ -127,6 +128,18 @@ test('writeOut and appendOut: never onto a device or a folder; fs errors become 
   // Any fs error of the place that escapes a writer still reaches the user as io, naming the path.
   const raw = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', syscall: 'write', path: '/x/y' });
   assert.deepEqual({ ...toErrorData(raw), hint: undefined }, { code: 'io', message: 'Cannot write /x/y: no space left on the device (ENOSPC)', file: '/x/y', hint: undefined });
+});
+
+test('the engine\'s outDir checks (edits, unlearning, diagnostics): bad-input or io naming the path, never internal', () => {
+  const ckpt = { dir: path.join(tmp, 'no-model'), weightFiles: [] };
+  const file = path.join(tmp, 'outdir-file');
+  fs.writeFileSync(file, 'x');
+  const named = (code: string, at: string) => (e: unknown) => e instanceof MechEditError && e.data.code === code && e.data.file === at;
+  assert.throws(() => checkEditOut('/dev/null', ckpt), named('bad-input', '/dev/null'));
+  assert.throws(() => checkEditOut(file, ckpt), named('bad-input', file));
+  const run = path.join(file, '2026-12-07T00-00-00-probes-none'); // the engine's run folder under outDir
+  assert.throws(() => checkRunFolder(run, ckpt, 'The run folder'), named('io', run));
+  assert.equal(toErrorData(Object.assign(new Error('EROFS'), { code: 'EROFS', syscall: 'mkdir', path: run })).code, 'io');
 });
 
 test('a full and a read-only file system: one io line, no partial file, the old file kept', async (t) => {
