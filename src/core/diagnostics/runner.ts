@@ -142,14 +142,25 @@ export function readRunConfig(dir: string): RunConfig {
   if (typeof c.version !== 'number') throw bad('version');
   if (typeof c.modelFingerprint !== 'string') throw bad('modelFingerprint');
   if (typeof c.method !== 'string') throw bad('method');
-  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string')) throw bad('data');
+  if (typeof c.modelPath !== 'string') throw bad('modelPath');
+  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string' && typeof d.file === 'string')) throw bad('data');
+  if (c.limit !== undefined && !(Number.isInteger(c.limit) && c.limit > 0)) throw bad('limit');
   if (c.shard !== undefined && !(Number.isInteger(c.shard?.index) && Number.isInteger(c.shard?.count) && c.shard.index >= 0 && c.shard.index < c.shard.count)) throw bad('shard');
   const editRef = (e: EditRef | null) => typeof e?.id === 'string' && ['number', 'undefined'].includes(typeof e.strength) && ['string', 'undefined'].includes(typeof e.sha256);
   if (c.edits !== undefined && !(Array.isArray(c.edits) && c.edits.every(editRef))) throw bad('edits');
   const pc = c.perCase as unknown;
   if (pc !== undefined && (typeof pc !== 'object' || pc === null || Array.isArray(pc))) throw bad('perCase');
   const corpus = c.perCase?.corpus as unknown;
-  if (corpus !== undefined && !(Array.isArray(corpus) && corpus.every((f: FileHash | null) => typeof f?.sha256 === 'string'))) throw bad('perCase.corpus');
+  if (corpus !== undefined && !(Array.isArray(corpus) && corpus.every((f: FileHash | null) => typeof f?.sha256 === 'string' && typeof f.file === 'string'))) throw bad('perCase.corpus');
+  const p = c.perCase;
+  const opt = (v: unknown, ok: (x: unknown) => boolean) => v === undefined || v === null || ok(v);
+  if (p && !opt(p.layer, Number.isInteger)) throw bad('perCase.layer');
+  if (p && !opt(p.layers, (x) => Array.isArray(x) && x.every(Number.isInteger))) throw bad('perCase.layers');
+  if (p && !opt(p.lambda, (x) => typeof x === 'number')) throw bad('perCase.lambda');
+  if (p && !opt(p.preset, (x) => typeof x === 'string')) throw bad('perCase.preset');
+  const texts = (x: unknown) => Array.isArray(x) && x.every((t) => typeof t === 'string');
+  const pr = c.protocol as unknown as Record<string, unknown> | undefined;
+  if (pr !== undefined && !(typeof pr === 'object' && pr !== null && texts(pr.scoring) && typeof pr.measured === 'string' && texts(pr.templates) && texts(pr.metrics))) throw bad('protocol');
   return c;
 }
 
