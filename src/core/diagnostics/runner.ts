@@ -142,8 +142,8 @@ export function readRunConfig(dir: string): RunConfig {
   if (typeof c.version !== 'number') throw bad('version');
   if (typeof c.modelFingerprint !== 'string') throw bad('modelFingerprint');
   if (typeof c.method !== 'string') throw bad('method');
-  if (typeof c.modelPath !== 'string') throw bad('modelPath');
   if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string' && typeof d.file === 'string')) throw bad('data');
+  if (typeof c.modelPath !== 'string') throw bad('modelPath');
   if (c.limit !== undefined && !(Number.isInteger(c.limit) && c.limit > 0)) throw bad('limit');
   if (c.shard !== undefined && !(Number.isInteger(c.shard?.index) && Number.isInteger(c.shard?.count) && c.shard.index >= 0 && c.shard.index < c.shard.count)) throw bad('shard');
   const editRef = (e: EditRef | null) => typeof e?.id === 'string' && ['number', 'undefined'].includes(typeof e.strength) && ['string', 'undefined'].includes(typeof e.sha256);
