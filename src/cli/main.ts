@@ -4,7 +4,7 @@
 // With --json, the result is one JSON document on stdout; messages go to stderr.
 
 import { parseArgs } from 'node:util';
-import { MechEditError, badInput, toErrorData } from '../core/errors';
+import { badInput, toErrorData } from '../core/errors';
 import { formatError } from '../protocol/errors';
 import { commands, type Command } from './commands/index';
 import { expandMultiple } from './args';
@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     process.stderr.write(`mechedit ${name}: ${formatError(data)}\n`);
     if (data.code === 'internal' && data.detail) process.stderr.write(`${data.detail}\n`);
     // A run stopped by SIGTERM (preempted) exits 75 so that its batch script requeues it (preempt.ts).
-    return exitAfterTermination(err instanceof MechEditError && data.code !== 'internal' ? 2 : 1);
+    return exitAfterTermination(data.code !== 'internal' ? 2 : 1);
   }
 }
 

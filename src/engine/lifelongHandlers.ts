@@ -27,11 +27,12 @@ export function registerLifelongHandlers(server: EngineServer, snapshot: () => E
     const edit = p.settings === undefined || p.settings === null ? undefined : object(p.settings, 'settings');
     const out = outputFolder(p.out, 'out');
     const resume = flag(p.resume, 'resume') ?? false;
+    const force = flag(p.force, 'force') ?? false;
 
     const progress = ctx.progress(p.progressToken);
     const token = p.progressToken;
     let total: number | undefined;
-    const r = await runSequentialJob(base, { settings, edit, editPrefix: 'settings.', out, resume }, {
+    const r = await runSequentialJob(base, { settings, edit, editPrefix: 'settings.', out, resume, force }, {
       onPoint: (point) => {
         if (!token) return;
         const eff = Number.isFinite(point.efficacy) ? `, efficacy ${point.efficacy.toFixed(1)} %` : '';

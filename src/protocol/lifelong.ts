@@ -67,6 +67,8 @@ export interface LifelongRunParams {
   out: string;
   /** Continue the run in `out` from where it stopped. */
   resume?: boolean;
+  /** Write into `out` although it is not empty and holds no run (MechEdit's output gate refuses that otherwise). */
+  force?: boolean;
   /**
    * How the run's stack folds a module's edits once their summed rank passes min(d_out, d_in):
    * 'exact' (default: one dense ΔW), 'svd:TOL' (a truncated SVD within relative Frobenius error

@@ -140,7 +140,7 @@ test('descriptors: one per diagnostic, per-case methods from one function, setti
   assert.deepEqual(diagnosticPlugin('fine-ked').descriptor.settings.find((s) => s.name === 'method')?.options, [...perCaseMethods(), 'context']);
   const specs = diagnosticPlugin('evoke').descriptor.settings;
   const checkSettings = (sp: typeof specs, raw: Record<string, unknown>, c: { layers: number }) => resolveSettings(sp, pick(sp, raw), c);
-  assert.deepEqual(checkSettings(specs, { limit: 3, layers: [1, 2] }, { layers: 4 }), { method: 'none', generationEntropy: false, lti: false, limit: 3, layers: [1, 2], resume: false });
+  assert.deepEqual(checkSettings(specs, { limit: 3, layers: [1, 2] }, { layers: 4 }), { method: 'none', generationEntropy: false, lti: false, limit: 3, layers: [1, 2], resume: false, force: false });
   assert.throws(() => checkSettings(specs, { layers: [1, 1] }, { layers: 4 }), (e: MechEditError) => e.data.field === 'layers');
   assert.throws(() => checkSettings(specs, { lambda: 0 }, { layers: 4 }), (e: MechEditError) => e.data.field === 'lambda' && /above 0/.test(e.message));
   assert.throws(() => checkSettings(specs, { limit: '2' }, { layers: 4 }), (e: MechEditError) => e.data.field === 'limit', 'the engine gets numbers, not text');

@@ -231,8 +231,10 @@ describe('runs', () => {
     const [a, b, c] = original.trim().split('\n');
     for (const [content, line, message] of [
       [`${a}\n{"kind":"main","caseId":1,"sub\n${c}\n`, 'line 2', /Line 2 is not JSON/],
-      [`${a}\nnull\n${c}\n`, 'line 2', /Line 2 is not a result of this run: expected an object, got null/],
-      [`${a}\n{"kind":"main","caseId":"1","tasks":{}}\n`, 'line 2', /"caseId" is not an integer/],
+      [`${a}\nnull\n${c}\n`, 'line 2', /Line 2 is not a result of this run: the record must be an object, got null/],
+      [`${a}\n{"kind":"main","caseId":1,"tasks":{}}\n`, 'line 2: subject', /"subject" is missing/],
+      [`${a}\n${b.replace(/"caseId":(\d+)/, '"caseId":"$1"')}\n`, 'line 2: caseId', /"caseId" must be an integer, got "\d+"/],
+      [`${a}\n${b.replace(/"success":[^,}]+/, '"success":"100"')}\n`, 'line 2: tasks.efficacy.indicators.success', /must be a number/],
       [`${a}\n${b}\n${a}\n`, 'line 3', /Lines 1 and 3 are results of the same case \(main:0\)/],
     ] as const) {
       fs.writeFileSync(casesFile(dir), content);

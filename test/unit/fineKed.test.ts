@@ -153,8 +153,12 @@ describe('runs', () => {
     const summary = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')).summary;
     assert.deepEqual(summary(part), summary(full));
     assert.match(fs.readFileSync(path.join(full, 'report.html'), 'utf8'), /R-Loc per level/);
-    fs.writeFileSync(path.join(part, 'cases.jsonl'), `${lines(full)[0]}\n{"caseId":1,"facts":[]}\n`);
-    await assert.rejects(runFineKed(model, { data, method: 'none', limit: 10, out: part, resume: true }), (e: MechEditError) => e.data?.field === 'line 2' && /"efficacy" is missing/.test(e.message));
+    // A damaged line is refused by line and field (schemas/runs/fine-ked.schema.json).
+    const { efficacy: _e, ...noEfficacy } = JSON.parse(lines(full)[1]) as Record<string, unknown>;
+    fs.writeFileSync(path.join(part, 'cases.jsonl'), `${lines(full)[0]}\n${JSON.stringify(noEfficacy)}\n`);
+    await assert.rejects(runFineKed(model, { data, method: 'none', limit: 10, out: part, resume: true }), (e: MechEditError) => e.data?.field === 'line 2: efficacy' && /"efficacy" is missing/.test(e.message));
+    fs.writeFileSync(path.join(part, 'cases.jsonl'), `${lines(full)[0]}\n${lines(full)[1].replace(/"success":([\d.e-]+)/, '"success":"$1"')}\n`);
+    await assert.rejects(runFineKed(model, { data, method: 'none', limit: 10, out: part, resume: true }), (e: MechEditError) => e.data?.field === 'line 2: efficacy.success' && /must be a number/.test(e.message));
   });
 
   test('two shards merge into the unsharded run', async () => {

@@ -132,9 +132,9 @@ describe('runs: resume, shards and merge', () => {
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(part, 'summary.json'), 'utf8')).targets, JSON.parse(fs.readFileSync(path.join(full, 'summary.json'), 'utf8')).targets);
     await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, resume: true }), (e: MechEditError) => e.data?.field === 'resume');
     // A damaged results file is refused by line, and left as it was.
-    const damaged = `${lines(part)[0]}\n{"target":"2_Dravokine","rows":[{"set":"forget"}],"issues":[]}\n`;
+    const damaged = `${lines(part)[0]}\n{"target":"2_Dravokine","rows":[{"set":"forget"}],"issues":[],"skipped":0}\n`;
     fs.writeFileSync(path.join(part, 'cases.jsonl'), damaged);
-    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true }), (e: MechEditError) => e.data?.file === path.join(part, 'cases.jsonl') && e.data.field === 'line 2' && /rows\[0\] is not/.test(e.message));
+    await assert.rejects(runOrtTargets(model, stackOf(edit), { target: targets, out: part, resume: true }), (e: MechEditError) => e.data?.file === path.join(part, 'cases.jsonl') && e.data.field === 'line 2: rows[0].form' && /"rows\[0\]\.form" is missing/.test(e.message));
     assert.equal(fs.readFileSync(path.join(part, 'cases.jsonl'), 'utf8'), damaged);
   });
 

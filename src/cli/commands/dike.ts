@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../../core/errors';
-import { refuseForeignFile, refuseInsideCheckpoint } from '../../core/outputs';
+import { FORCE_SETTING, makeOutFolder, refuseForeignFile, refuseInsideCheckpoint, refuseNotAFolder, writeOut } from '../../core/outputs';
+import { settingOptions, settingsHelp } from '../registryFlags';
 import { defaultEditLayer } from '../../core/edits/rome';
 import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
 import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
@@ -20,6 +21,7 @@ const HELP = [
   "                 subject), or a world.json; default the model's world.json, else its facts.jsonl",
   "  --layer L      the edit layer (default the checkpoint's, as ROME's); the module is for that layer only",
   '  --out FILE     the module (safetensors W1…W6 + metadata); the full loss curve goes to FILE minus .safetensors + .curve.json.',
+  ...settingsHelp([FORCE_SETTING]),
   '                 MechEdit never writes into the checkpoint folder: to make it the default for `edit dike`, copy it',
   '                 there as krd-L<layer>.safetensors.',
   `  --steps N (${KRD_DEFAULTS.steps}), --lr X (${KRD_DEFAULTS.lr}), --batch N facts per step (${KRD_DEFAULTS.batchSize}), --alpha A weight of L_con (${KRD_DEFAULTS.alpha}),`,
@@ -50,7 +52,7 @@ export const dike: Command = {
   summary: "train DiKE's KRD module (the disentangler `mechedit edit dike` uses) on same-subject facts",
   help: HELP,
   options: {
-    ...modelOptions, facts: { type: 'string' }, layer: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
+    ...modelOptions, ...settingOptions([FORCE_SETTING]), facts: { type: 'string' }, layer: { type: 'string' }, out: { type: 'string' }, steps: { type: 'string' }, lr: { type: 'string' },
     batch: { type: 'string' }, alpha: { type: 'string' }, beta: { type: 'string' }, tau: { type: 'string' }, negatives: { type: 'string' }, seed: { type: 'string' },
   },
   allowPositionals: true,
@@ -73,9 +75,11 @@ export const dike: Command = {
     const model = await openModel(values);
     const layer = values.layer === undefined ? defaultEditLayer(model.dims).layer : intOption(values, 'layer', 0, 0, model.dims.layers - 1);
     refuseInsideCheckpoint(out, model.checkpoint, 'The KRD file');
-    refuseForeignFile(out, isKrdFile, 'a MechEdit KRD module');
+    const force = values.force === true;
+    refuseNotAFolder(path.dirname(path.resolve(out)), 'The folder of --out');
+    refuseForeignFile(out, isKrdFile, 'a MechEdit KRD module', force);
     const curveFile = out.replace(/\.safetensors$/, '.curve.json');
-    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && JSON.parse(fs.readFileSync(f, 'utf8')).format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve');
+    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && JSON.parse(fs.readFileSync(f, 'utf8')).format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve', force);
     const factsFile = (values.facts as string | undefined) ?? defaultKrdFactsFile(model.checkpoint.dir);
     const facts = readKrdFacts(factsFile);
     let stop = false;
@@ -100,9 +104,9 @@ export const dike: Command = {
     } finally {
       process.off('SIGINT', onInt);
     }
-    fs.mkdirSync(path.dirname(path.resolve(out)), { recursive: true });
+    makeOutFolder(path.dirname(path.resolve(out)));
     writeKrd(out, r.krd);
-    fs.writeFileSync(curveFile, `${JSON.stringify({ format: 'mechedit-krd-curve/1', module: path.basename(out), curve: r.result.curve })}\n`);
+    writeOut(curveFile, `${JSON.stringify({ format: 'mechedit-krd-curve/1', module: path.basename(out), curve: r.result.curve })}\n`);
     const curve = r.result.curve;
     const result: DikeTrainOutput = {
       file: path.resolve(out),

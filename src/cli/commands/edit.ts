@@ -22,7 +22,8 @@ const HELP = [
   '  --edits FILE …           edits applied before computing (AlphaEdit keeps their keys, ROCR adds them to C_prev)',
   '  --preset ID              the method\'s preset (mechedit methods lists them; default: its default preset)',
   '  --out DIR                where <id>.json and <id>.safetensors go (default .mechedit/edits)',
-  '  --force                  compute a fact edit whose target the tokenizer splits into byte pieces or more than 8 tokens',
+  '  --force                  compute a fact edit whose target the tokenizer splits into byte pieces or more than 8 tokens;',
+  '                           and replace an --out FILE.json that MechEdit did not write',
   `Fact edits say when they did not take (the target not top-1 on its own prompt, or P < ${100 * SUCCESS_FLOOR} %): the file is`,
   'written, with succeeded: false in the output and the reason in its health warnings.',
 ].join('\n');

@@ -1,7 +1,8 @@
 // `mechedit merge`: one run folder from the folders of a sharded run.
 
 import { mergeRuns, type MergeResult } from '../../core/diagnostics/merge';
-import { checkRunFolder } from '../../core/outputs';
+import { checkRunFolder, FORCE_SETTING } from '../../core/outputs';
+import { settingOptions, settingsHelp } from '../registryFlags';
 import { requireString, type Command } from '../common';
 import { formatFineKed } from './fineKed';
 import { formatOrt } from './ort';
@@ -12,17 +13,19 @@ import { summarizeProbes } from '../../core/diagnostics/probes';
 export const merge: Command = {
   summary: 'merge the run folders of a sharded evoke, fine-ked, probes or ort run into one',
   help: [
-    'mechedit merge --out DIR RUN_DIR… [--json]',
+    'mechedit merge --out DIR RUN_DIR… [--force] [--json]',
     '  RUN_DIR…             the --out folders of every shard of one run (--shard 0/n … n-1/n), each finished',
     '  --out DIR            a new folder: run.json, cases.jsonl, summary.json (and, for evoke and fine-ked, report.html; for probes, results.json)',
     'Refused unless the folders are the same run (model, edits, data, method, settings, limit) and every',
-    'shard is there once; the shard folders are only read.',
+    'shard is there once; the shard folders are only read. Every line of every shard is checked against the',
+    'tool\'s record schema (schemas/runs/<tool>.schema.json): a damaged shard is refused by file, line and field.',
+    ...settingsHelp([FORCE_SETTING]),
   ].join('\n'),
-  options: { out: { type: 'string' } },
+  options: { out: { type: 'string' }, ...settingOptions([FORCE_SETTING]) },
   allowPositionals: true,
   async run(values, ctx) {
     const out = requireString(values, 'out');
-    checkRunFolder(out);
+    checkRunFolder(out, undefined, '--out', values.force === true);
     return mergeRuns(ctx.positionals ?? [], out);
   },
   format: (r) => {

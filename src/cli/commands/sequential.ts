@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import type { CurvePoint } from '../../core/diagnostics/sequential';
 import { checkSequentialInput, runSequentialJob, SEQUENTIAL_DESCRIPTOR, SEQUENTIAL_EDIT_SETTINGS, SEQUENTIAL_METHODS, SEQUENTIAL_SETTINGS } from '../../core/jobs/sequentialJob';
-import { checkRunFolder } from '../../core/outputs';
+import { checkRunFolder, FORCE_SETTING } from '../../core/outputs';
 import { modelHelp, modelOptions, openModel, requireString, type Command } from '../common';
 import { methodSettings, settingsHelp, settingOptions } from '../registryFlags';
 import { watchTermination } from '../preempt';
@@ -14,14 +14,16 @@ import { cancelled } from '../../core/errors';
 
 const HELP = [
   `mechedit sequential --model DIR|--default --method ${SEQUENTIAL_METHODS.join('|')} --requests FILE|--world-counterfactuals N`,
-  '                    [--batch B] [--every K] --out DIR [--resume] [--layer L | --layers …] [--lambda X] [--steps S]',
+  '                    [--batch B] [--every K] --out DIR [--resume] [--force] [--layer L | --layers …] [--lambda X] [--steps S]',
   '                    [--consolidate exact|svd:TOL|off] [--json]',
   modelHelp,
   ...settingsHelp(SEQUENTIAL_SETTINGS),
   'each edit (the method\'s defaults when left out; each edit is computed on its own stack, on the checkpoint without --edits):',
   ...settingsHelp(SEQUENTIAL_EDIT_SETTINGS),
   '  --out DIR                run folder: run.json, edits/ (one edit file per batch), curve.jsonl (one point per line)',
-  '  --resume                 continue a run folder after a crash or Ctrl-C (the same curve as an uninterrupted run)',
+  '  --resume                 continue a run folder after a crash or Ctrl-C (the same curve as an uninterrupted run: every',
+  '                           saved point and edit is checked; a lost point is measured again from the edit files)',
+  ...settingsHelp([FORCE_SETTING]),
   'A svd:TOL consolidation measures, and edits, the truncated model; it is recorded in run.json (a resume must use the same).',
   'Each point, on first-token top-1: efficacy (o* after the prompts of all edits so far; at 0, all the run\'s',
   'requests before editing), paraphrase (their held-out paraphrases), specificity (unrelated facts the unedited',
@@ -50,14 +52,14 @@ function rawOf(values: Record<string, unknown>) {
 export const sequential: Command = {
   summary: 'lifelong editing: N fact edits one after another, and the curve of what survives',
   help: HELP,
-  options: { ...modelOptions, ...settingOptions(SEQUENTIAL_DESCRIPTOR.settings), out: { type: 'string' }, resume: { type: 'boolean' } },
+  options: { ...modelOptions, ...settingOptions(SEQUENTIAL_DESCRIPTOR.settings), out: { type: 'string' }, resume: { type: 'boolean' }, ...settingOptions([FORCE_SETTING]) },
   fields: SEQUENTIAL_DESCRIPTOR.settings,
   async run(values, ctx) {
     const raw = rawOf(values);
     checkSequentialInput(raw); // a bad flag fails before the model opens
     const out = requireString(values, 'out');
     const model = await openModel(values);
-    checkRunFolder(out, model.checkpoint);
+    checkRunFolder(out, model.checkpoint, '--out', values.force === true);
     let stop = false;
     const onSigint = () => {
       if (stop) process.exit(130);
@@ -72,7 +74,7 @@ export const sequential: Command = {
     let header = false;
     let last = 0;
     try {
-      const r = await runSequentialJob(model, { ...raw, out, resume: values.resume === true }, {
+      const r = await runSequentialJob(model, { ...raw, out, resume: values.resume === true, force: values.force === true }, {
         onPoint: (p) => {
           if (ctx.json) return;
           if (!header) process.stdout.write(`${CURVE_HEADER.join('\n')}\n`);

@@ -15,6 +15,7 @@ import type { UnlearnResult } from '../../core/train/unlearn';
 import { evaluateUnlearn, type UnlearnEval } from '../../core/train/unlearnEval';
 import { modelHelp, modelOptions, openModel, stacks, type Command } from '../common';
 import { methodSettings, settingsHelp, settingOptions } from '../registryFlags';
+import { FORCE_SETTING } from '../../core/outputs';
 
 const METHODS = OBJECTIVE_DESCRIPTORS.map((d) => d.id);
 
@@ -28,6 +29,7 @@ const HELP = [
   `  --preset ID              ${OBJECTIVE_DESCRIPTORS[0].presets.map((p) => `${p.id}: ${p.doc}`).join('; ')} (lr ${OBJECTIVE_DESCRIPTORS.map((d) => `${d.id} ${d.presets[0].values.lr}`).join(', ')};`,
   `                           retain weight ${OBJECTIVE_DESCRIPTORS.map((d) => `${d.id} ${d.presets[0].values.retainWeight}`).join(', ')})`,
   '  --out FILE|DIR           where <id>.json and <id>.safetensors go (a folder), or a name ending in .json',
+  ...settingsHelp([FORCE_SETTING], '  '),
   '  --alphas A,…             sweep-uipe: the α values; the edit is measured at strength 1 + α (trained once, at α = 0)',
   'A retain weight above 0 needs retain facts: --retain, else the model\'s eval/unlearn/retain.jsonl (also used, when',
   'present, for the retain top-1 figures of every objective). Training progress goes to stderr (not with --json).',
@@ -150,7 +152,7 @@ function head(t: UnlearnJobResult): UnlearnOutput {
 export const unlearn: Command = {
   summary: `train an unlearning edit (${OBJECTIVE_DESCRIPTORS.map((d) => d.label).join(', ')}) as low-rank factors; sweep-uipe sweeps UIPE's α`,
   help: HELP,
-  options: { ...modelOptions, method: { type: 'string' }, ...settingOptions(OBJECTIVE_DESCRIPTORS.flatMap((d) => d.settings)), preset: { type: 'string' }, out: { type: 'string' }, alphas: { type: 'string' } },
+  options: { ...modelOptions, method: { type: 'string' }, ...settingOptions(OBJECTIVE_DESCRIPTORS.flatMap((d) => d.settings)), preset: { type: 'string' }, out: { type: 'string' }, alphas: { type: 'string' }, ...settingOptions([FORCE_SETTING]) },
   allowPositionals: true,
   fields: trainingSettings(),
   async run(values, ctx) {
@@ -158,7 +160,7 @@ export const unlearn: Command = {
     const model = await openModel(values);
     const base = stacks.get(model)!; // the model with --edits only (θ₀); the job trains on its own copy
     const log = (m: string) => process.stderr.write(`mechedit: ${m}\n`);
-    const t = await runUnlearnJob(base.fork(), { method: p.method, settings: p.settings, preset: p.preset, outDir: p.out }, {
+    const t = await runUnlearnJob(base.fork(), { method: p.method, settings: p.settings, preset: p.preset, outDir: p.out, force: values.force === true }, {
       log, onStep: ctx.json ? undefined : (s) => process.stderr.write(stepLine(s)),
     });
     for (const w of t.health.warnings) log(`warning: ${w}`);

@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import { ST_BYTES, type StDtype } from './safetensors';
-import { replaceAtomic } from '../atomicWrite';
+import { writeOutWith } from '../outputs';
 
 export interface TensorToWrite {
   name: string;
@@ -26,7 +26,7 @@ export function writeSafetensors(file: string, tensors: TensorToWrite[], metadat
   let json = JSON.stringify(header);
   json += ' '.repeat((8 - (Buffer.byteLength(json) % 8)) % 8);
   // A temp name beside the file, renamed over it when complete (removed if a tensor fails).
-  replaceAtomic(file, (tmp) => {
+  writeOutWith(file, (tmp) => {
     const fd = fs.openSync(tmp, 'w');
     try {
       const len = Buffer.alloc(8);

@@ -3,22 +3,23 @@
 // 'rome' / 'memit' (optionally with LTI): compute that case's edit on top of the stack, apply it,
 // score the case, revert (apply/revert only swap edit inputs, so this costs the edit itself).
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { scoreAnswers, type AnswerPair, type AnswerScore } from '../runtime/answers';
 import { badInput } from '../errors';
+import { writeOut } from '../outputs';
 import { readEvokeMain, readSubjectSpec, type EvokeCase, type SubjectSpecCase } from './evokeData';
 import { evaluate, mainTasks, MULTIHOP_SUFFIX, pairsOf, subjectTasks, summarize, type CaseResult, type TaskSummary } from './evoke';
 import { counterFactOfEvoke, summarizeCounterFact, type CounterFactSummary } from './counterfact';
 import { generateMultiHop, summarizeMultiHop, type MultiHopGenerated, type MultiHopSummary } from './mquake';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import { caseEntropy } from './generationEntropy';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { renderReport } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import recordsSchema from '../../../schemas/runs/evoke.schema.json';
 
 export const PLANNED_METHODS = ['rocr'];
 
@@ -124,17 +125,7 @@ function evokeConfig(model: LoadedModel, o: EvokeOptions): RunConfig {
 }
 
 /** A line of an EVOKE cases.jsonl: {kind, caseId, tasks, …}. */
-export const CASE_LINES: CaseLineRules<CaseResult> = {
-  check: (x) => {
-    const r = x as Partial<CaseResult> | null;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
-    if (r.kind !== 'main' && r.kind !== 'subject') return '"kind" is not "main" or "subject"';
-    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
-    if (typeof r.tasks !== 'object' || r.tasks === null) return '"tasks" is missing';
-    return undefined;
-  },
-  key: (r) => `${r.kind}:${r.caseId}`,
-};
+export const CASE_LINES: CaseLineRules<CaseResult> = caseLines<CaseResult>(recordsSchema, (r) => `${r.kind}:${r.caseId}`);
 
 /** The per-task summary of a finished run folder. */
 export function readBaseline(dir: string): Record<string, TaskSummary> {
@@ -148,7 +139,7 @@ export function writeSummary(dir: string, config: RunConfig, results: CaseResult
   const counterfact = summarizeCounterFact(main.map(counterFactOfEvoke), main.flatMap((r) => (r.ngramEntropy !== undefined ? [r.ngramEntropy] : [])));
   const multihop = summarizeMultiHop(main);
   const meta = runMeta(config, results.length);
-  fs.writeFileSync(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, tasks, baseline, { counterfact, multihop }));
+  writeOut(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, tasks, baseline, { counterfact, multihop }));
   // Last: summary.json marks the run as finished (merge checks it).
   writeSummaryFile(dir, { config, cases: results.length, tasks, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
   return { tasks, counterfact, ...(multihop ? { multihop } : {}) };

@@ -6,19 +6,20 @@
 // the stack with that edit, and measures it against the stack before the edit. The caller's stack
 // is never changed.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { scoreAnswers, type AnswerScore } from '../runtime/answers';
 import { badInput } from '../errors';
+import { writeOut } from '../outputs';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
+import recordsSchema from '../../../schemas/runs/fine-ked.schema.json';
 
 /** The per-case methods and 'context': the new fact stated in the prompt (a reference, no edit). */
 export const fineKedMethods = (): string[] => [...perCaseMethods(), 'context'];
@@ -108,17 +109,7 @@ function fineKedConfig(model: LoadedModel, o: FineKedOptions): RunConfig {
 }
 
 /** A line of a FINE-KED cases.jsonl: {caseId, efficacy, facts, …}. */
-export const FINE_KED_LINES: CaseLineRules<FineKedResult> = {
-  check: (x) => {
-    const r = x as Partial<FineKedResult> | null;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
-    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
-    if (typeof r.efficacy?.success !== 'number') return '"efficacy" is missing';
-    if (!Array.isArray(r.facts) || !r.facts.every((f) => (FINE_LEVELS as readonly unknown[]).includes(f?.level) && typeof f.rloc === 'number' && typeof f.known === 'boolean')) return '"facts" is not a list of scored facts';
-    return undefined;
-  },
-  key: (r) => String(r.caseId),
-};
+export const FINE_KED_LINES: CaseLineRules<FineKedResult> = caseLines<FineKedResult>(recordsSchema, (r) => String(r.caseId));
 
 /** The summary of a finished FINE-KED run folder (a baseline for the report). */
 export function readFineKedBaseline(dir: string): FineKedSummary {
@@ -161,7 +152,7 @@ export function writeFineKedSummary(dir: string, config: RunConfig, results: Fin
   const summary = summarizeFineKed(results);
   const meta = runMeta(config, results.length);
   const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`;
-  fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, fineKedSections(summary, baseline)));
+  writeOut(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, fineKedSections(summary, baseline)));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
   return summary;
 }

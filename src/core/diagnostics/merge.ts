@@ -5,8 +5,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
-import { writeFileAtomic } from '../atomicWrite';
-import { mergeConfigs, readCases } from './runner';
+import { makeOutFolder, writeOut } from '../outputs';
+import { checkCasesHash, mergeConfigs, readCases } from './runner';
 import { DIAGNOSTICS } from './plugins/index';
 import type { TaskSummary } from './evoke';
 import type { OrtResult } from './ort';
@@ -41,6 +41,7 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
     const cases = readCases(path.join(d, 'cases.jsonl'), rules);
     const counted = summaryCount(d);
     if (counted !== cases.length) throw badInput(`The shard holds ${cases.length} results in cases.jsonl but its summary.json counts ${counted}`, { file: d, hint: 'The folder was changed after the run finished: run that shard again (with --resume, after deleting summary.json), then merge.' });
+    checkCasesHash(d); // every line as the shard wrote it: a changed figure that still fits the schema is refused too
     for (const c of cases) {
       const key = rules.key(c);
       const other = seen.get(key);
@@ -51,9 +52,9 @@ export function mergeRuns(dirs: string[], out: string): MergeResult {
   }
 
   if (tool.order) results.sort(tool.order);
-  fs.mkdirSync(out, { recursive: true });
-  writeFileAtomic(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
-  fs.writeFileSync(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
+  makeOutFolder(out);
+  writeOut(path.join(out, 'run.json'), `${JSON.stringify(config, null, 2)}\n`);
+  writeOut(path.join(out, 'cases.jsonl'), results.map((c) => `${JSON.stringify(c)}\n`).join(''));
   const finished = tool.finish(out, config, results, dirs);
   return { out: path.resolve(out), tool: config.tool, merged: dirs.length, cases: results.length, ...finished };
 }

@@ -13,7 +13,8 @@ import { badInput } from '../errors';
 import { runOrt, type OrtResult } from './ort';
 import { ORT_FILES, ortTargets } from '../train/ortData';
 import { formatIssue, type RecordIssue } from '../records';
-import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard } from './runner';
+import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
+import recordsSchema from '../../../schemas/runs/ort.schema.json';
 
 export interface OrtRunOptions {
   /** Target/<n>_<Name>/, or Target/ holding many. */
@@ -36,23 +37,7 @@ export interface OrtRunResult {
 }
 
 /** A line of an ORT cases.jsonl: one target's OrtResult. */
-export const ORT_LINES: CaseLineRules<OrtResult> = {
-  check: (x) => {
-    const r = x as Partial<OrtResult> | null;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
-    if (typeof r.target !== 'string' || !r.target) return '"target" is not a name';
-    const score = (x: unknown) => typeof x === 'object' && x !== null && ['items', 'lossProb', 'tokenAccuracy'].every((k) => typeof (x as Record<string, unknown>)[k] === 'number');
-    if (!Array.isArray(r.rows)) return '"rows" is not a list';
-    const row = r.rows.findIndex((w: unknown) => {
-      const x = w as Record<string, unknown> | null;
-      return !(typeof x?.set === 'string' && typeof x.form === 'string' && score(x.before) && (x.after === undefined || score(x.after)));
-    });
-    if (row >= 0) return `rows[${row}] is not {set, form, before: {items, lossProb, tokenAccuracy}, after?}`;
-    if (!Array.isArray(r.issues)) return '"issues" is not a list';
-    return undefined;
-  },
-  key: (r) => r.target,
-};
+export const ORT_LINES: CaseLineRules<OrtResult> = caseLines<OrtResult>(recordsSchema, (r) => r.target);
 
 /** One sha256 per target folder, over its name and its ORT files (name and bytes). */
 function targetHash(dir: string): FileHash {

@@ -13,18 +13,19 @@
 
 import type { LoadedModel } from '../runtime/model';
 import type { Edit } from '../edits/editFile';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { factEditor, type FactMethod } from '../methods/factEditors';
 import { badInput } from '../errors';
+import { writeOut } from '../outputs';
 import { readProbeCases, type ProbeCase } from './probesData';
 import { framed, probeResult, scoreMeasured, scoreReference, summarizeProbes, viewPairs, DEFAULT_FRAME, type ProbeResult, type ProbeSummary } from './probes';
 import { caseProtocol, METRIC_VERSIONS } from './protocol';
 import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
+import recordsSchema from '../../../schemas/runs/probes.schema.json';
 
 export type { ProbeGroup };
 
@@ -60,17 +61,7 @@ export interface ProbesRunResult {
 /** A line of a probes cases.jsonl: a ProbeResult with the index of its group. */
 type ProbeLine = ProbeResult & { group: number };
 
-export const PROBE_LINES: CaseLineRules<ProbeLine> = {
-  check: (x) => {
-    const r = x as Partial<ProbeLine> | null;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
-    if (!Number.isInteger(r.group) || r.group! < 0) return '"group" is not an index';
-    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
-    if (typeof r.parametric?.efficacy !== 'object' || typeof r.inContext?.efficacy !== 'object' || typeof r.conflict !== 'object') return '"parametric", "inContext" or "conflict" is missing';
-    return undefined;
-  },
-  key: (r) => `${r.group}:${r.caseId}`,
-};
+export const PROBE_LINES: CaseLineRules<ProbeLine> = caseLines<ProbeLine>(recordsSchema, (r) => `${r.group}:${r.caseId}`);
 
 /** The cases an edit's request matches, and what that means in words. */
 export function matchEdit(edit: Edit, cases: ProbeCase[]): { cases: ProbeCase[]; note: string } {
@@ -156,7 +147,7 @@ export function writeProbesSummary(dir: string, config: RunConfig, frame: string
     };
   });
   const summary = summarizeProbes(out.flatMap((g) => g.results));
-  fs.writeFileSync(path.join(dir, 'results.json'), `${JSON.stringify({ method: config.method, cases: config.data[0]?.file, groups: out, summary }, null, 1)}\n`);
+  writeOut(path.join(dir, 'results.json'), `${JSON.stringify({ method: config.method, cases: config.data[0]?.file, groups: out, summary }, null, 1)}\n`);
   writeSummaryFile(dir, { config, cases: lines.length, method: config.method, data: config.data[0]?.file, frame, ...(config.protocol ? { protocol: config.protocol } : {}), groups: out.map((g) => ({ edit: g.edit, note: g.note, summary: summarizeProbes(g.results) })), summary });
   return out;
 }

@@ -15,8 +15,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { badInput, cancelled } from '../errors';
-import { writeFileAtomic } from '../atomicWrite';
+import { appendOut, guarded, makeOutFolder, writeOut } from '../outputs';
 import type { RecordIssue } from '../records';
+import { recordProblem } from './recordSchemas';
 import type { EditStack } from '../edits/stack';
 
 export interface Shard {
@@ -141,22 +142,40 @@ export function readRunConfig(dir: string): RunConfig {
   if (typeof c.version !== 'number') throw bad('version');
   if (typeof c.modelFingerprint !== 'string') throw bad('modelFingerprint');
   if (typeof c.method !== 'string') throw bad('method');
-  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string')) throw bad('data');
+  if (!Array.isArray(c.data) || !c.data.every((d) => typeof d?.sha256 === 'string' && typeof d.file === 'string')) throw bad('data');
+  if (typeof c.modelPath !== 'string') throw bad('modelPath');
+  if (c.limit !== undefined && !(Number.isInteger(c.limit) && c.limit > 0)) throw bad('limit');
   if (c.shard !== undefined && !(Number.isInteger(c.shard?.index) && Number.isInteger(c.shard?.count) && c.shard.index >= 0 && c.shard.index < c.shard.count)) throw bad('shard');
   const editRef = (e: EditRef | null) => typeof e?.id === 'string' && ['number', 'undefined'].includes(typeof e.strength) && ['string', 'undefined'].includes(typeof e.sha256);
   if (c.edits !== undefined && !(Array.isArray(c.edits) && c.edits.every(editRef))) throw bad('edits');
   const pc = c.perCase as unknown;
   if (pc !== undefined && (typeof pc !== 'object' || pc === null || Array.isArray(pc))) throw bad('perCase');
   const corpus = c.perCase?.corpus as unknown;
-  if (corpus !== undefined && !(Array.isArray(corpus) && corpus.every((f: FileHash | null) => typeof f?.sha256 === 'string'))) throw bad('perCase.corpus');
+  if (corpus !== undefined && !(Array.isArray(corpus) && corpus.every((f: FileHash | null) => typeof f?.sha256 === 'string' && typeof f.file === 'string'))) throw bad('perCase.corpus');
+  const p = c.perCase;
+  const opt = (v: unknown, ok: (x: unknown) => boolean) => v === undefined || v === null || ok(v);
+  if (p && !opt(p.layer, Number.isInteger)) throw bad('perCase.layer');
+  if (p && !opt(p.layers, (x) => Array.isArray(x) && x.every(Number.isInteger))) throw bad('perCase.layers');
+  if (p && !opt(p.lambda, (x) => typeof x === 'number')) throw bad('perCase.lambda');
+  if (p && !opt(p.preset, (x) => typeof x === 'string')) throw bad('perCase.preset');
+  const texts = (x: unknown) => Array.isArray(x) && x.every((t) => typeof t === 'string');
+  const pr = c.protocol as unknown as Record<string, unknown> | undefined;
+  if (pr !== undefined && !(typeof pr === 'object' && pr !== null && texts(pr.scoring) && typeof pr.measured === 'string' && texts(pr.templates) && texts(pr.metrics))) throw bad('protocol');
   return c;
 }
 
 export interface CaseLineRules<T> {
   /** Why a parsed line is not a result of this tool (undefined: it is one). */
   check: (x: unknown) => string | undefined;
+  /** The JSON schema of a line (schemas/runs/<tool>.schema.json, recordSchemas.ts): its first violation is refused naming the field. */
+  schema?: object;
   /** The case a result is of: two lines of one case are refused. */
   key: (x: T) => string;
+}
+
+/** The rules of a tool's cases.jsonl lines: its schema (schemas/runs/<tool>.schema.json), and the key of the case a line is of. */
+export function caseLines<T>(schema: object, key: (x: T) => string): CaseLineRules<T> {
+  return { schema, key, check: (x) => recordProblem(schema, x)?.message };
 }
 
 interface ScannedCases<T> {
@@ -184,6 +203,8 @@ function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
     } catch (e) {
       throw badInput(`Line ${i + 1} is not JSON (${(e as Error).message})`, { file, field, hint });
     }
+    const problem = rules?.schema ? recordProblem(rules.schema, x) : undefined;
+    if (problem) throw badInput(`Line ${i + 1} is not a result of this run: ${problem.message}`, { file, field: problem.field ? `${field}: ${problem.field}` : field, hint });
     const wrong = rules?.check(x);
     if (wrong) throw badInput(`Line ${i + 1} is not a result of this run: ${wrong}`, { file, field, hint });
     if (rules) {
@@ -204,7 +225,7 @@ function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
  */
 export function readCases<T>(file: string, rules?: CaseLineRules<T>, repair = false): T[] {
   const scanned = scanCases(file, rules);
-  if (scanned.cut && repair) fs.truncateSync(file, scanned.complete);
+  if (scanned.cut && repair) guarded(file, () => fs.truncateSync(file, scanned.complete));
   return scanned.cases;
 }
 
@@ -221,7 +242,7 @@ export interface OpenedRun<T> {
 export function openRun<T>(dir: string, config: RunConfig, resume: boolean, rules?: CaseLineRules<T>): OpenedRun<T> {
   const casesFile = path.join(dir, 'cases.jsonl');
   const runFile = path.join(dir, 'run.json');
-  fs.mkdirSync(dir, { recursive: true });
+  makeOutFolder(dir);
   const held = fs.existsSync(runFile) || fs.existsSync(casesFile);
   let done: T[] = [];
   if (held && !resume) throw badInput('The output folder already holds a run', { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
@@ -231,17 +252,17 @@ export function openRun<T>(dir: string, config: RunConfig, resume: boolean, rule
     const diff = sameRun(previous, config) ?? (JSON.stringify(previous.shard ?? null) !== JSON.stringify(config.shard ?? null) ? `shard: ${shardText(previous.shard)} ≠ ${shardText(config.shard)}` : undefined);
     if (diff) throw badInput(`--resume: the folder holds a different run (${diff})`, { file: runFile, hint: 'Resume with the same model, edits, data, method, settings, limit and shard, or choose another --out.' });
     done = readCases<T>(casesFile, rules, true);
-    if (!fs.existsSync(casesFile)) fs.writeFileSync(casesFile, '');
-    fs.rmSync(path.join(dir, 'summary.json'), { force: true }); // written again when the run finishes
+    if (!fs.existsSync(casesFile)) writeOut(casesFile, '');
+    guarded(dir, () => fs.rmSync(path.join(dir, 'summary.json'), { force: true })); // written again when the run finishes
   } else {
-    writeFileAtomic(runFile, `${JSON.stringify(config, null, 2)}\n`);
-    fs.writeFileSync(casesFile, '');
+    writeOut(runFile, `${JSON.stringify(config, null, 2)}\n`);
+    writeOut(casesFile, '');
   }
   return {
     dir,
     done,
     append(results) {
-      if (results.length) fs.appendFileSync(casesFile, results.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      if (results.length) appendOut(casesFile, results.map((r) => `${JSON.stringify(r)}\n`).join(''));
     },
   };
 }
@@ -283,7 +304,7 @@ export async function processAll<I, R>(
 }
 
 export function writeIssues(dir: string, issues: RecordIssue[]): void {
-  fs.writeFileSync(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
+  writeOut(path.join(dir, 'issues.json'), `${JSON.stringify(issues, null, 2)}\n`);
 }
 
 /** The shards' issues.json, each issue once. */
@@ -304,9 +325,29 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
   return [...all.values()];
 }
 
-/** summary.json (the run finished: merge relies on it); written last, atomically. */
+/**
+ * summary.json (the run finished: merge relies on it); written last, atomically, with the sha256 of
+ * cases.jsonl as it is then (`casesSha256`): merge refuses a shard whose lines changed afterwards.
+ */
 export function writeSummaryFile(dir: string, summary: object): void {
-  writeFileAtomic(path.join(dir, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  const cases = path.join(dir, 'cases.jsonl');
+  const casesSha256 = fs.existsSync(cases) ? sha256File(cases) : undefined;
+  writeOut(path.join(dir, 'summary.json'), `${JSON.stringify({ ...summary, ...(casesSha256 ? { casesSha256 } : {}) }, null, 2)}\n`);
+}
+
+/** Refuses a finished run's cases.jsonl that is not the one its summary.json recorded (casesSha256; runs before it had none). */
+export function checkCasesHash(dir: string): void {
+  let recorded: unknown;
+  try {
+    recorded = (JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { casesSha256?: unknown }).casesSha256;
+  } catch {
+    return; // an unreadable summary.json is refused by its reader
+  }
+  if (recorded === undefined) return;
+  const file = path.join(dir, 'cases.jsonl');
+  if (recorded !== sha256File(file)) {
+    throw badInput('cases.jsonl was changed after the run finished: its sha256 is not the one summary.json recorded (casesSha256)', { file, field: 'casesSha256', hint: 'Restore the shard\'s cases.jsonl, or run that shard again (delete summary.json and run the same command with --resume), then merge.' });
+  }
 }
 
 /**

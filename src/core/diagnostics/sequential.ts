@@ -25,7 +25,8 @@ import { createHash } from 'node:crypto';
 import type { LoadedModel } from '../runtime/model';
 import type { LifelongPoint } from '../../protocol/lifelong';
 import { badInput, MechEditError } from '../errors';
-import { writeFileAtomic } from '../atomicWrite';
+import { checkRunFolder, moveOut, writeOut } from '../outputs';
+import { editId, openSequentialFolder, type SequentialFolder } from './sequentialFolder';
 import { EditStack } from '../edits/stack';
 import type { ConsolidationPolicy } from '../edits/consolidate';
 import { readEdit, writeEdit, type Edit } from '../edits/editFile';
@@ -48,6 +49,8 @@ export interface SequentialOptions {
   every?: number;
   out: string;
   resume?: boolean;
+  /** The output gate's force (outputs.ts FORCE_SETTING): `out` may be a folder that is not empty. */
+  force?: boolean;
   /** Passed to computeFactEdit (onStep and isCancelled are the run's own). */
   settings?: FactEditSettings;
   /** At most this many unrelated facts and probes of each skill (default: all, 200 each on the bundled world). */
@@ -92,7 +95,6 @@ export const SEQUENTIAL_PROTOCOL: RunProtocol = {
   metrics: [METRIC_VERSIONS.sequential, METRIC_VERSIONS.counterfact],
 };
 const NO_PROBES: SequentialProbes = { specificity: [], skills: { choice: [], trueFalse: [], twoHop: [] } };
-const editId = (n: number) => `seq-${String(n).padStart(5, '0')}`;
 
 interface Plan {
   requests: SequentialRequest[];
@@ -153,59 +155,6 @@ function probesHash(p: SequentialProbes): string {
   return createHash('sha256').update(JSON.stringify([pairs(p.specificity), pairs(p.skills.choice), pairs(p.skills.trueFalse), pairs(p.skills.twoHop)])).digest('hex');
 }
 
-/** Creates the run folder, or (resume) checks run.json and returns the saved edits and points. */
-function openFolder(dir: string, config: Record<string, unknown>, modelPath: string, resume: boolean): { editFiles: string[]; points: CurvePoint[] } {
-  const runFile = path.join(dir, 'run.json');
-  const curveFile = path.join(dir, 'curve.jsonl');
-  const editsDir = path.join(dir, 'edits');
-  const held = fs.existsSync(runFile) || fs.existsSync(curveFile) || fs.existsSync(editsDir);
-  if (held && !resume) throw badInput('The output folder already holds a run', { file: dir, hint: 'Pass --resume to continue it, or choose another --out.' });
-  fs.mkdirSync(editsDir, { recursive: true });
-  fs.rmSync(path.join(editsDir, '.partial'), { recursive: true, force: true });
-  if (!held || !fs.existsSync(runFile)) {
-    if (held && (fs.existsSync(curveFile) || fs.readdirSync(editsDir).length)) throw badInput('The folder has results but no run record (run.json): they cannot be checked against this run', { file: dir, hint: 'Choose another --out.' });
-    writeFileAtomic(runFile, `${JSON.stringify({ ...config, modelPath, protocol: SEQUENTIAL_PROTOCOL }, null, 2)}\n`);
-    fs.writeFileSync(curveFile, '');
-    return { editFiles: [], points: [] };
-  }
-  let previous: Record<string, unknown>;
-  try {
-    previous = JSON.parse(fs.readFileSync(runFile, 'utf8')) as Record<string, unknown>;
-  } catch (e) {
-    throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file: runFile, hint: 'Start the run again in a new --out folder.' });
-  }
-  for (const [k, v] of Object.entries(config)) {
-    if (JSON.stringify(previous[k] ?? null) !== JSON.stringify(v ?? null)) {
-      throw badInput(`--resume: the folder holds a different run (${k}: ${JSON.stringify(previous[k] ?? null)} ≠ ${JSON.stringify(v ?? null)})`, { file: runFile, field: k, hint: 'Resume with the same model, method, requests, --batch, --every and settings, or choose another --out.' });
-    }
-  }
-  // The edits: seq-00001 … seq-0000k, contiguous (vectors without their .json were cut by a crash).
-  const editFiles: string[] = [];
-  for (let n = 1; fs.existsSync(path.join(editsDir, `${editId(n)}.json`)); n++) editFiles.push(path.join(editsDir, `${editId(n)}.json`));
-  const stray = fs.readdirSync(editsDir).filter((f) => f.endsWith('.json') && !editFiles.some((e) => path.basename(e) === f));
-  if (stray.length) throw badInput(`The edits folder has ${stray[0]} after a gap (the edits must be seq-00001 … in order)`, { file: editsDir, hint: 'Restore the missing edit files, or start the run again in a new --out folder.' });
-  // The points: complete lines only (a cut last line is removed from the file).
-  const bytes = fs.existsSync(curveFile) ? fs.readFileSync(curveFile) : Buffer.alloc(0);
-  const end = bytes.lastIndexOf(0x0a) + 1;
-  if (end < bytes.length) fs.truncateSync(curveFile, end);
-  const points = bytes.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
-    try {
-      return fromJson(JSON.parse(line));
-    } catch (e) {
-      throw badInput(`Line ${i + 1} is not a curve point: ${(e as Error).message}`, { file: curveFile, field: `line ${i + 1}`, hint: 'curve.jsonl holds one point per line, as MechEdit wrote it; delete the line (it is measured again) or start again in a new --out folder.' });
-    }
-  });
-  return { editFiles, points };
-}
-
-/** A point read back from curve.jsonl: NaN was written as null. */
-function fromJson(x: unknown): CurvePoint {
-  const p = x as CurvePoint;
-  if (typeof p !== 'object' || p === null || !Number.isInteger(p.edits) || typeof p.skills !== 'object' || !Array.isArray(p.health)) throw new Error('expected {edits, efficacy, …}');
-  const num = (v: unknown) => (typeof v === 'number' ? v : NaN);
-  return { ...p, efficacy: num(p.efficacy), paraphrase: num(p.paraphrase), specificity: num(p.specificity), skills: { choice: num(p.skills.choice), trueFalse: num(p.skills.trueFalse), twoHop: num(p.skills.twoHop) }, seconds: num(p.seconds) };
-}
-
 /** The run's wall time at its last saved edit (clock.json; 0 when absent or unreadable: only `seconds` depends on it). */
 function savedClock(dir: string): number {
   try {
@@ -216,18 +165,22 @@ function savedClock(dir: string): number {
   }
 }
 
-/** Writes the edit into edits/ whole or not at all: into edits/.partial, then renamed in (vectors first). */
-function saveEdit(model: LoadedModel, dir: string, edit: Omit<Edit, 'file'>): string {
-  const partial = path.join(dir, 'edits', '.partial');
+/**
+ * Writes the edit into edits/ whole or not at all: into edits/.partial, its hash recorded in
+ * run.json, then renamed in (vectors first, the .json last).
+ */
+function saveEdit(model: LoadedModel, folder: SequentialFolder, n: number, edit: Omit<Edit, 'file'>): string {
+  const partial = path.join(folder.dir, 'edits', '.partial');
   const dims = (t: { layer: number; module: string }) => {
     const w = t.module === 'mlp.out' ? model.plan.blocks[t.layer].down : model.plan.blocks[t.layer].o;
     return { out: w.out, in: w.in };
   };
   const json = writeEdit(partial, edit, dims, model.checkpoint);
+  folder.recordEdit(n, json);
   const stem = path.basename(json, '.json');
-  const target = path.join(dir, 'edits', `${stem}.json`);
-  fs.renameSync(path.join(partial, `${stem}.safetensors`), path.join(dir, 'edits', `${stem}.safetensors`));
-  fs.renameSync(json, target);
+  const target = path.join(folder.dir, 'edits', `${stem}.json`);
+  moveOut(path.join(partial, `${stem}.safetensors`), path.join(folder.dir, 'edits', `${stem}.safetensors`));
+  moveOut(json, target);
   return target;
 }
 
@@ -237,35 +190,56 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
   const t0 = performance.now();
   const { requests, probes, batch, every, config } = plan(model, opts);
   const dir = opts.out;
-  const saved = openFolder(dir, config, model.checkpoint.dir, !!opts.resume);
+  checkRunFolder(dir, model.checkpoint, 'The run folder', opts.force === true); // the CLI and the engine alike
+  const N = requests.length;
+  const due = (n: number) => n === 0 || n === N || Math.floor(n / every) > Math.floor((n - batch) / every);
+  const folder = openSequentialFolder(dir, config, { ...config, modelPath: model.checkpoint.dir, protocol: SEQUENTIAL_PROTOCOL }, !!opts.resume, { due, batch, requests: N });
   const bare = model.bare();
   const stack = new EditStack(bare.withEdits(bare.edits));
   stack.setConsolidation(opts.consolidation ?? { mode: 'exact' });
   const applied: Edit[] = [];
-  for (const f of saved.editFiles) {
-    const e = readEdit(f);
-    stack.apply(e);
-    applied.push(e);
-  }
-  const N = requests.length;
-  let done = Math.min(applied.length * batch, N);
-  const points = saved.points.filter((p) => p.edits <= done);
-  const offset = Math.max(points.length ? points[points.length - 1].seconds || 0 : 0, savedClock(dir));
+  const saved = new Map(folder.points.map((p) => [p.edits, p]));
+  const lastSaved = folder.points.length ? folder.points[folder.points.length - 1].edits : -1;
+  const offset = Math.max(folder.points.length ? folder.points[folder.points.length - 1].seconds || 0 : 0, savedClock(dir));
   const clock = () => offset + (performance.now() - t0) / 1000;
-  for (const p of points) hooks.onPoint?.(p);
+  const points: CurvePoint[] = [];
   const isCancelled = () => !!hooks.isCancelled?.();
-  const due = (n: number) => n === 0 || n === N || Math.floor(n / every) > Math.floor((n - batch) / every);
   const known = await knownProbes(bare, probes.specificity);
-  const measure = async () => {
+  let done = 0;
+  const measure = async (): Promise<CurvePoint> => {
     hooks.onProgress?.(done, N, 'measure');
     const figures = await measurePoint(stack.model, requests.slice(0, done), requests, known, probes, applied, isCancelled);
-    const point: CurvePoint = { edits: done, ...figures, seconds: clock() };
-    fs.appendFileSync(path.join(dir, 'curve.jsonl'), `${JSON.stringify(point)}\n`);
-    points.push(point);
-    hooks.onPoint?.(point);
+    return { edits: done, ...figures, seconds: clock() };
+  };
+  // The point at `done` edits: the saved one, or measured now. A hole before the last saved point is
+  // measured from the edits as they were then (its time is unknown: seconds null); curve.jsonl is rewritten in order.
+  const settle = async () => {
+    if (!due(done)) return;
+    const have = saved.get(done);
+    let p = have;
+    if (!p) {
+      p = await measure();
+      if (done < lastSaved) {
+        p = { ...p, seconds: NaN };
+        saved.set(done, p);
+        folder.rewriteCurve([...saved.values()]);
+      } else {
+        folder.appendPoint(p);
+      }
+    }
+    points.push(p);
+    hooks.onPoint?.(p);
   };
   try {
-    if (due(done) && !points.some((p) => p.edits === done)) await measure();
+    await settle();
+    for (const f of folder.editFiles) {
+      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      const e = readEdit(f);
+      stack.apply(e);
+      applied.push(e);
+      done = Math.min(applied.length * batch, N);
+      await settle();
+    }
     while (done < N) {
       if (isCancelled()) return { points, folder: dir, cancelled: true };
       const chunk = requests.slice(done, done + batch);
@@ -273,13 +247,13 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
       const n = applied.length + 1;
       const { edit } = await computeFactEdit(opts.method, stack.model, stack, chunk, { ...opts.settings, label: undefined, onStep: undefined, isCancelled });
       const label = chunk.length === 1 ? `${chunk[0].prompt.replace('{}', chunk[0].subject)} → ${chunk[0].target}` : `${chunk.length} facts (${done + 1}–${done + chunk.length})`;
-      const file = saveEdit(model, dir, { json: { ...edit.json, id: editId(n), label: `${opts.method} #${n}: ${label}` }, tensors: edit.tensors });
+      const file = saveEdit(model, folder, n, { json: { ...edit.json, id: editId(n), label: `${opts.method} #${n}: ${label}` }, tensors: edit.tensors });
       const e = readEdit(file);
       stack.apply(e);
       applied.push(e);
       done += chunk.length;
-      writeFileAtomic(path.join(dir, 'clock.json'), `${JSON.stringify({ edits: done, seconds: clock() })}\n`);
-      if (due(done)) await measure();
+      writeOut(path.join(dir, 'clock.json'), `${JSON.stringify({ edits: done, seconds: clock() })}\n`);
+      await settle();
     }
   } catch (e) {
     if (isCancel(e)) return { points, folder: dir, cancelled: true };

@@ -4,18 +4,19 @@
 // is against the checkpoint without edits (locality); a fact editor computes each case's edit
 // (subject, src with the subject as "{}", alt) on top of the stack and measures it against the stack.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
+import { writeOut } from '../outputs';
 import { readZsre, type ZsreCase } from './zsreData';
 import { evaluateZsre, summarizeZsre, zsrePairs, type ZsreResult, type ZsreSummary } from './zsre';
-import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig } from './runner';
+import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, type RecordIssue } from '../records';
 import { paperSections, renderPage } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
+import recordsSchema from '../../../schemas/runs/zsre.schema.json';
 
 export interface ZsreRunResult {
   out: string;
@@ -69,22 +70,13 @@ export async function runZsre(model: LoadedModel, o: CaseRunOptions): Promise<Zs
 }
 
 /** A line of a zsRE cases.jsonl: {caseId, efficacy, generalisation, locality, locAnswer, …}. */
-export const ZSRE_LINES: CaseLineRules<ZsreResult> = {
-  check: (x) => {
-    const r = x as Partial<ZsreResult> | null;
-    if (typeof r !== 'object' || r === null || Array.isArray(r)) return `expected an object, got ${JSON.stringify(x)?.slice(0, 40)}`;
-    if (!Number.isInteger(r.caseId)) return '"caseId" is not an integer';
-    for (const k of ['efficacy', 'generalisation', 'locality', 'locAnswer'] as const) if (typeof r[k] !== 'number') return `"${k}" is missing`;
-    return undefined;
-  },
-  key: (r) => String(r.caseId),
-};
+export const ZSRE_LINES: CaseLineRules<ZsreResult> = caseLines<ZsreResult>(recordsSchema, (r) => String(r.caseId));
 
 /** summary.json and report.html of a run folder from its results. */
 export function writeZsreSummary(dir: string, config: RunConfig, results: ZsreResult[]): ZsreSummary {
   const summary = summarizeZsre(results);
   const note = 'Token-level accuracy × 100 (MEMIT / EasyEdit): the share of answer tokens that are the argmax, teacher-forced; locality: the share equal to the unedited model\'s argmax.';
-  fs.writeFileSync(path.join(dir, 'report.html'), renderPage(`zsRE — ${config.method}`, runMeta(config, results.length), note, paperSections({ zsre: summary })));
+  writeOut(path.join(dir, 'report.html'), renderPage(`zsRE — ${config.method}`, runMeta(config, results.length), note, paperSections({ zsre: summary })));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}) });
   return summary;
 }

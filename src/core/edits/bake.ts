@@ -13,7 +13,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
-import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
+import { jsonHas, makeOutFolder, refuseForeignFolder, refuseInsideCheckpoint, writeOut, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
@@ -31,20 +31,20 @@ const isBakeMarker = (f: string) => jsonHas(f, 'format', [BAKE_FORMAT]) || jsonH
  * cache folder too), or existing, not empty and not a previous bake's output (no BAKE_MARKER with
  * format "mechedit-bake/1"). Call it before reading any weights.
  */
-export function checkBakeOut(out: string, src: CheckpointPlace): string {
+export function checkBakeOut(out: string, src: CheckpointPlace, force = false): string {
   const outDir = path.resolve(out);
   refuseInsideCheckpoint(outDir, src, 'The baked checkpoint');
-  refuseForeignFolder(outDir, BAKE_MARKER, isBakeMarker, 'a checkpoint baked by MechEdit');
+  refuseForeignFolder(outDir, BAKE_MARKER, isBakeMarker, 'a checkpoint baked by MechEdit', force);
   return outDir;
 }
 
-export function bake(model: LoadedModel, out: string, applied: StackItem[]): { out: string; modified: string[] } {
+export function bake(model: LoadedModel, out: string, applied: StackItem[], force = false): { out: string; modified: string[] } {
   const src = model.checkpoint;
-  const outDir = checkBakeOut(out, src);
-  fs.mkdirSync(outDir, { recursive: true });
+  const outDir = checkBakeOut(out, src, force);
+  makeOutFolder(outDir);
   const marker = (complete: boolean) => {
     const record = { format: BAKE_FORMAT, complete, source: src.dir, sourceFingerprint: src.fingerprint, edits: applied, created: new Date().toISOString() };
-    fs.writeFileSync(path.join(outDir, BAKE_MARKER), `${JSON.stringify(record, null, 2)}\n`);
+    writeOut(path.join(outDir, BAKE_MARKER), `${JSON.stringify(record, null, 2)}\n`);
   };
   marker(false);
   // The weight of each edited module, and its update.

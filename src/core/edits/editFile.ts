@@ -18,7 +18,7 @@ import { editSchemaError } from './editSchema';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import type { EditModule } from '../graph/taps';
-import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
+import { jsonHas, makeOutFolder, refuseForeignFile, refuseInsideCheckpoint, refuseNotAFolder, writeOut, type CheckpointPlace } from '../outputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
 /** The method that made an edit: a registry method's `writes ?? id` (schemas/edit.schema.json lists them, generated from the registry). */
@@ -110,9 +110,10 @@ export function readEdit(file: string): Edit {
  * Refuses (checkEditOut) to write into the checkpoint's folders or over files that are not a
  * MechEdit edit's. Returns the JSON path.
  */
-export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }, checkpoint: CheckpointPlace): string {
-  const { dir, json: file, vectors } = checkEditOut(out, checkpoint, edit.json.id);
-  fs.mkdirSync(dir, { recursive: true });
+export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditTargetJson) => { out: number; in: number }, checkpoint: CheckpointPlace, force = false): string {
+  const { dir, json: file, vectors } = checkEditOut(out, checkpoint, edit.json.id, force);
+  makeOutFolder(dir);
+  const hadVectors = fs.existsSync(vectors);
   const json: EditJson = { ...edit.json, vectors: path.basename(vectors) };
   writeSafetensors(
     vectors,
@@ -123,7 +124,12 @@ export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditT
     }),
     { format: EDIT_FORMAT, id: json.id },
   );
-  fs.writeFileSync(file, `${JSON.stringify(json, null, 2)}\n`);
+  try {
+    writeOut(file, `${JSON.stringify(json, null, 2)}\n`);
+  } catch (e) {
+    if (!hadVectors) fs.rmSync(vectors, { force: true }); // no vectors file without its edit
+    throw e;
+  }
   return file;
 }
 
@@ -133,21 +139,19 @@ export function writeEdit(out: string, edit: Omit<Edit, 'file'>, dims: (t: EditT
  * JSON, in the safetensors metadata). Without `id` (before the edit is computed) a folder `out`
  * is checked as a place only. Call it before computing, so a bad --out fails in milliseconds.
  */
-export function checkEditOut(out: string, checkpoint: CheckpointPlace, id?: string): { dir: string; json: string; vectors: string } {
+export function checkEditOut(out: string, checkpoint: CheckpointPlace, id?: string, force = false): { dir: string; json: string; vectors: string } {
   const named = out.endsWith('.json');
   const dir = named ? path.dirname(out) : out;
   const stem = named ? path.basename(out, '.json') : id ?? '';
   refuseInsideCheckpoint(dir, checkpoint, 'The edit folder');
-  if (!named && fs.existsSync(dir) && !fs.statSync(dir).isDirectory()) {
-    throw badInput('The edit output is a file, not a folder', { file: path.resolve(dir), hint: 'Give a folder, or a name ending in .json.' });
-  }
+  refuseNotAFolder(dir, named ? 'The folder of the edit file' : 'The edit output (a folder, or a name ending in .json)');
   const json = path.join(dir, `${stem}.json`);
   const vectors = path.join(dir, `${stem}.safetensors`);
   if (named || id) {
     refuseInsideCheckpoint(json, checkpoint, 'The edit file');
     refuseInsideCheckpoint(vectors, checkpoint, "The edit's vectors file");
-    refuseForeignFile(json, (f) => jsonHas(f, 'format', [EDIT_FORMAT]), 'a MechEdit edit file');
-    refuseForeignFile(vectors, (f) => readSafetensorsHeader(f).metadata?.format === EDIT_FORMAT, "a MechEdit edit's vectors file");
+    refuseForeignFile(json, (f) => jsonHas(f, 'format', [EDIT_FORMAT]), 'a MechEdit edit file', force);
+    refuseForeignFile(vectors, (f) => readSafetensorsHeader(f).metadata?.format === EDIT_FORMAT, "a MechEdit edit's vectors file", force);
   }
   return { dir, json, vectors };
 }

@@ -15,6 +15,7 @@ import type { LoadedModel } from '../runtime/model';
 import { cacheRoot } from '../cacheRoot';
 import { withCacheLock } from '../cacheLock';
 import { badInput, cancelled } from '../errors';
+import { makeOutFolder } from '../outputs';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import { cholesky, choleskySolve, dot, solveSmall } from './linalg';
@@ -264,7 +265,7 @@ async function computeStats(model: LoadedModel, corpus: string[], key: StatsKey,
     progress(Math.min(count, samples), samples);
   }
   for (let j = 0; j < sum.length; j++) sum[j] /= count;
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  makeOutFolder(path.dirname(file));
   // The cache may be shared by a cluster's nodes: writeSafetensors writes a temp name unique across hosts, then renames.
   const stored = Float32Array.from(sum);
   writeSafetensors(file, [f32Tensor('C', [dMlp, dMlp], stored)], {

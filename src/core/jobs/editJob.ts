@@ -59,7 +59,7 @@ export interface EditJobInput {
   preset?: string;
   /** Where <id>.json and <id>.safetensors go. */
   outDir: string;
-  /** Compute an edit of a target the tokenizer splits badly anyway. */
+  /** Compute an edit of a target the tokenizer splits badly anyway; and (the output gate's force) replace an edit file MechEdit did not write. */
   force?: boolean;
   /** How the adapter names `force` in the hint of that refusal ("pass --force"). */
   forceHint?: string;
@@ -131,13 +131,13 @@ export function weightDims(model: LoadedModel) {
  * the corpus given or shipped with the model, ‖ΔW‖/‖W‖, KL on neutral prompts), a fact edit's
  * outcome among its warnings, then the file. Returns the written <id>.json (absolute).
  */
-export async function measureAndWrite(stack: EditStack, edit: Edit, outDir: string, o: { outcome?: FactOutcome; corpus?: string[]; samples?: number; isCancelled?: () => boolean; onPhase?: (m: string) => void } = {}): Promise<{ file: string; health: EditHealth }> {
+export async function measureAndWrite(stack: EditStack, edit: Edit, outDir: string, o: { outcome?: FactOutcome; corpus?: string[]; samples?: number; isCancelled?: () => boolean; onPhase?: (m: string) => void; force?: boolean } = {}): Promise<{ file: string; health: EditHealth }> {
   const model = stack.model;
   o.onPhase?.('edit health');
   const health = await editHealth(model, stack, edit, await healthStats(model, edit, { corpus: o.corpus, samples: o.samples }, o.isCancelled));
   if (o.outcome && !o.outcome.succeeded) health.warnings.unshift(`the edit did not take: ${o.outcome.reason}`);
   edit.json.health = { ...(edit.json.health ?? {}), ...health, ...(o.outcome ? { efficacy: o.outcome } : {}) };
-  const file = path.resolve(writeEdit(outDir, edit, weightDims(model), model.checkpoint));
+  const file = path.resolve(writeEdit(outDir, edit, weightDims(model), model.checkpoint, o.force === true));
   return { file, health };
 }
 
@@ -146,7 +146,7 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
   const model = stack.model;
   const e = entry(input.method);
   const d = 'fact' in e ? e.fact.descriptor : e.other.descriptor;
-  checkEditOut(input.outDir, model.checkpoint); // first: a bad folder fails before anything else is read
+  checkEditOut(input.outDir, model.checkpoint, undefined, input.force === true); // first: a bad folder fails before anything else is read
   const preset = presetValues(d, input.preset);
   const s = resolveSettings(d.settings, input.settings, { layers: model.dims.layers }, preset.values);
   const t0 = performance.now();
@@ -172,6 +172,6 @@ export async function runEditJob(stack: EditStack, input: EditJobInput, hooks: E
     hooks.onPhase?.('checking that the edit took');
     outcome = await factOutcome(stack, edit, requests);
   }
-  const { file, health } = await measureAndWrite(stack, edit, input.outDir, { outcome, corpus: s.corpus as string[] | undefined, samples: s.samples as number | undefined, isCancelled: hooks.isCancelled, onPhase: hooks.onPhase });
+  const { file, health } = await measureAndWrite(stack, edit, input.outDir, { outcome, corpus: s.corpus as string[] | undefined, samples: s.samples as number | undefined, isCancelled: hooks.isCancelled, onPhase: hooks.onPhase, force: input.force === true });
   return { method: d.id, preset: preset.id, edit: { ...edit, file }, file, outcome, health, vstar: computed.vstar, timing: computed.timing, computeMs };
 }

@@ -39,6 +39,8 @@ export interface SequentialJobInput {
   out: string;
   /** Continue the run in `out`. */
   resume?: boolean;
+  /** The output gate's force: write into a folder that is not empty and is not a run's (outputs.ts FORCE_SETTING). */
+  force?: boolean;
 }
 
 export interface CheckedSequentialInput {
@@ -80,7 +82,7 @@ export async function runSequentialJob(model: LoadedModel, input: SequentialJobI
   const requests = checked.requestsFile === undefined ? undefined : readSequentialRequests(checked.requestsFile);
   const r = await runSequential(model, {
     method: checked.method, requests, worldCounterfactuals: checked.worldCounterfactuals, batch: checked.batch, every: checked.every,
-    out: input.out, resume: input.resume === true, consolidation: checked.consolidation, settings: checked.edit,
+    out: input.out, resume: input.resume === true, force: input.force === true, consolidation: checked.consolidation, settings: checked.edit,
   }, hooks);
   return { ...checked, ...r };
 }

@@ -32,6 +32,8 @@ export interface UnlearnJobInput {
   preset?: string;
   /** Where <id>.json and <id>.safetensors go; absent: trained and measured, not written. */
   outDir?: string;
+  /** The output gate's force: replace an edit file MechEdit did not write (outputs.ts FORCE_SETTING). */
+  force?: boolean;
   /** Merged into the edit file's `request` (the engine's concept, for Diagnose This Edit). */
   request?: Record<string, unknown>;
 }
@@ -138,7 +140,7 @@ const top1 = async (stack: EditStack, items: TrainItem[]) => (await evaluateUnle
 /** Checks, reads, trains, measures and (with outDir) writes one unlearning edit on `stack` (the job's own copy, never changed). */
 export async function runUnlearnJob(stack: EditStack, input: UnlearnJobInput, hooks: UnlearnJobHooks = {}): Promise<UnlearnJobResult> {
   const model = stack.model;
-  if (input.outDir !== undefined) checkEditOut(input.outDir, model.checkpoint); // first: a folder in the checkpoint fails before anything else
+  if (input.outDir !== undefined) checkEditOut(input.outDir, model.checkpoint, undefined, input.force === true); // first: a folder in the checkpoint fails before anything else
   const checked = checkUnlearnInput(input, { layers: model.dims.layers });
   const s = checked.settings;
   if ((s.rank as number) > model.dims.dModel) throw badInput(`rank ${s.rank} is above d_model (${model.dims.dModel})`, { field: 'rank' });
@@ -164,7 +166,7 @@ export async function runUnlearnJob(stack: EditStack, input: UnlearnJobInput, ho
   }
   let file: string | undefined;
   let health: EditHealth;
-  if (input.outDir !== undefined) ({ file, health } = await measureAndWrite(stack, edit, input.outDir, { isCancelled: hooks.isCancelled, onPhase: hooks.onPhase }));
+  if (input.outDir !== undefined) ({ file, health } = await measureAndWrite(stack, edit, input.outDir, { isCancelled: hooks.isCancelled, onPhase: hooks.onPhase, force: input.force === true }));
   else {
     hooks.onPhase?.('edit health');
     health = await editHealth(model, stack, edit);

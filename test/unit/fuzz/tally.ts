@@ -13,7 +13,7 @@ export interface Seen {
 export class Tally {
   variants = 0;
   ok = 0;
-  /** MechEditErrors with code bad-input / not-found naming a file or a field. */
+  /** MechEditErrors with code bad-input / not-found / io naming a file or a field. */
   clean = 0;
   /** Anything thrown that is not a MechEditError (a stack trace for the user). */
   stack = 0;
@@ -43,7 +43,7 @@ export class Tally {
     } else if (!seen.mechedit) {
       this.stack++;
       failure = `stack trace: ${(seen.stack ?? seen.message ?? '').split('\n').slice(0, 3).join(' | ')}`;
-    } else if ((seen.code === 'bad-input' || seen.code === 'not-found') && (seen.file || seen.field)) this.clean++;
+    } else if ((seen.code === 'bad-input' || seen.code === 'not-found' || seen.code === 'io') && (seen.file || seen.field)) this.clean++;
     else {
       this.unnamed++;
       failure = `error without file/field or with code ${seen.code}: ${seen.message}`;

@@ -8,6 +8,7 @@ import type { SettingSpec } from '../../../protocol/registry';
 import type { LoadedModel } from '../../runtime/model';
 import { badInput } from '../../errors';
 import { perCaseMethods } from '../caseEdit';
+import { FORCE_SETTING } from '../../outputs';
 
 /** Bounds of --limit (cases or targets). */
 export const MAX_LIMIT = 10_000_000;
@@ -41,6 +42,7 @@ export const RUN_SETTINGS: readonly SettingSpec[] = [
   { name: 'out', type: 'string', doc: 'run folder: run.json, cases.jsonl (one line per case), issues.json, summary.json', fromCheckpoint: 'CLI: mechedit-<tool>-<method>[-lti][-<i>of<n>] in the working folder; engine: <outDir>/<time>-<tool>-<method>[-lti]' },
   { name: 'resume', type: 'boolean', default: false, doc: 'continue a run folder after a crash or cancel (the same run: model, edits, data, settings, limit, shard)' },
   { name: 'shard', type: 'string', doc: 'i/n: only cases i, i+n, i+2n, … (0 ≤ i < n); join the folders with mechedit merge' },
+  FORCE_SETTING,
 ];
 
 export const baselineSetting: SettingSpec = { name: 'baseline', type: 'file', doc: 'a finished run of the same tool (e.g. method none) shown as "before" in report.html' };

@@ -101,5 +101,6 @@ export const evokePlugin: DiagnosticPlugin = {
     const x = s as { tasks: Record<string, TaskSummary>; baseline?: Record<string, TaskSummary> } & PaperMetrics;
     return [...paperSections(x), ...evokeSections(x.tasks, x.baseline)];
   },
+  records: CASE_LINES.schema!,
   renderer: 'diagnostics.evoke',
 };

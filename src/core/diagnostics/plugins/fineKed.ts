@@ -81,5 +81,6 @@ export const fineKedPlugin: DiagnosticPlugin = {
     const x = s as { summary: FineKedSummary; baseline?: FineKedSummary };
     return fineKedSections(x.summary, x.baseline);
   },
+  records: FINE_KED_LINES.schema!,
   renderer: 'diagnostics.fineKed',
 };

@@ -62,7 +62,7 @@ export function resolveOptions(p: DiagnosticPlugin, model: LoadedModel, stack: E
   const base = { method, lti: edits && settings.lti === true, limit: settings.limit as number | undefined, shard, resume: settings.resume === true };
   // The run folder is checked before the data: a run is refused early, before any file is read.
   const out = placeRun(p, base, settings.out as string | undefined, place);
-  checkRunFolder(out, model.checkpoint, 'The run folder');
+  checkRunFolder(out, model.checkpoint, 'The run folder', settings.force === true);
   const given = settings[p.dataSetting] as string | undefined;
   if (given !== undefined && !fs.existsSync(given)) throw badInput(`The ${p.descriptor.label} data does not exist`, { file: path.resolve(given), field: p.dataSetting, hint: 'Check the path.' });
   const data = given ?? p.defaultData(model);

@@ -55,5 +55,6 @@ export const ortPlugin: DiagnosticPlugin = {
       return { targets: results as OrtResult[] };
     },
   },
+  records: ORT_LINES.schema!,
   renderer: 'diagnostics.ort',
 };

@@ -69,5 +69,6 @@ export const probesPlugin: DiagnosticPlugin = {
       return { probes: { groups: merged } };
     },
   },
+  records: PROBE_LINES.schema!,
   renderer: 'diagnostics.probes',
 };

@@ -7,6 +7,7 @@ import type { DiagnosticPlugin } from './types';
 import { factMethodIds } from '../../methods/factEditors';
 import { LAMBDA, LAYER, LAYERS, STEPS } from '../../methods/specs';
 import { beside, PRESET_SETTING } from './common';
+import CURVE_POINT_SCHEMA from '../../../../schemas/runs/sequential.schema.json';
 
 /** The fact editors a sequential run may use: those whose descriptor has the `sequential` capability. */
 export const SEQUENTIAL_METHODS: readonly string[] = factMethodIds('sequential');
@@ -37,5 +38,6 @@ export const sequentialPlugin: DiagnosticPlugin = {
   descriptor: SEQUENTIAL_DESCRIPTOR,
   dataSetting: 'requestsFile',
   defaultData: (m) => beside(m, 'counterfactuals.json', 'requestsFile', 'fact requests file', 'Give --requests FILE, or a model with eval/counterfactuals.json for --world-counterfactuals N.'),
+  records: CURVE_POINT_SCHEMA,
   renderer: 'lifelong.curve',
 };

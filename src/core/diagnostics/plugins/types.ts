@@ -67,6 +67,11 @@ export interface DiagnosticPlugin {
   merge?: MergeTool;
   /** The HTML sections report.html shows for a finished run's summary.json (absent: no report). */
   reportSections?(summary: unknown): string[];
+  /**
+   * The JSON schema of one record of its run (schemas/runs/<id>.schema.json): a cases.jsonl line,
+   * for sequential a curve.jsonl point. --resume and merge check every record against it.
+   */
+  records: object;
   /** The id of the panel view that draws its result. */
   renderer: string;
 }

@@ -54,5 +54,6 @@ export const zsrePlugin: DiagnosticPlugin = {
     },
   },
   reportSections: (s) => paperSections({ zsre: (s as { summary: ZsreSummary }).summary }),
+  records: ZSRE_LINES.schema!,
   renderer: 'diagnostics.zsre',
 };
