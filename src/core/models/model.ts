@@ -105,7 +105,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   if (typeof modelType !== 'string') throw badInput('config.json has no "model_type"', { file: configFile, field: 'model_type', hint: `Supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
   const spec = specFor(modelType);
   if (!spec) {
-    throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
+    throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}. Architectures are declared in src/core/models/specs.ts (docs/models.md).` });
   }
   // Multimodal checkpoints keep the language model's settings in a section (Gemma 3: text_config).
   const nested = spec.nestedConfig ? ckpt.config[spec.nestedConfig] : undefined;
