@@ -238,6 +238,25 @@ def longrope(cfg, base, dim):
     return {"inv_freq": short, "long_inv_freq": long, "original": orig, "attention_factor": att}
 
 
+def legacy_rope_fields(cfg):
+    """transformers 5 configs keep RoPE in `rope_parameters` (one dict, or one per layer type as
+    Gemma 3 has); spelled here as rope_theta / rope_scaling / partial_rotary_factor /
+    rope_local_base_freq, as older configs write them."""
+    p = cfg.get("rope_parameters")
+    if not isinstance(p, dict):
+        return cfg
+    full = p.get("full_attention", p) if isinstance(p.get("full_attention"), dict) else p
+    out = dict(cfg)
+    for k in ("rope_theta", "partial_rotary_factor"):
+        if k in full:
+            out[k] = full[k]
+    out["rope_scaling"] = None if full.get("rope_type", full.get("type", "default")) == "default" else full
+    local = p.get("sliding_attention") if isinstance(p.get("sliding_attention"), dict) else None
+    if local and "rope_theta" in local:
+        out["rope_local_base_freq"] = local["rope_theta"]
+    return out
+
+
 MODERN = ("qwen3", "gemma2", "gemma3_text", "gemma3", "phi3", "olmo2", "smollm3")
 
 
@@ -453,6 +472,7 @@ class Model:
         cfg = self.cfg
         if cfg["model_type"] == "gemma3":  # multimodal: the language model's settings
             cfg = dict(cfg["text_config"], model_type="gemma3")
+        cfg = legacy_rope_fields(cfg)
         self.spec = Spec(cfg, rope_dtype)
         self.dtype = dtype
         raw, self.stored_dtypes = load_checkpoint_tensors(folder, to=dtype)

@@ -33,3 +33,26 @@ export function ropeInvFreq(dim: number, theta: number, scaling: unknown, config
   }
   throw badInput(`Unsupported rope_scaling type "${type}"`, { file: configFile, field: 'rope_scaling', hint: 'Supported: default, linear, llama3.' });
 }
+
+/**
+ * Newer Hugging Face configs (transformers 5) hold RoPE settings in `rope_parameters`: one dict
+ * ({rope_type, rope_theta, factor, …, partial_rotary_factor}) or one per layer type
+ * ({full_attention: {…}, sliding_attention: {…}}, Gemma 3). Returns the config with them spelled
+ * the older way (rope_theta, rope_scaling, partial_rotary_factor, rope_local_base_freq), which
+ * the rest of the reader uses; a config without them is returned as it is.
+ */
+export function legacyRopeFields(cfg: Record<string, unknown>): Record<string, unknown> {
+  const p = cfg.rope_parameters;
+  if (typeof p !== 'object' || p === null || Array.isArray(p)) return cfg;
+  const params = p as Record<string, unknown>;
+  const perType = typeof params.full_attention === 'object' && params.full_attention !== null;
+  const full = (perType ? params.full_attention : params) as Record<string, unknown>;
+  const local = perType ? (params.sliding_attention as Record<string, unknown> | undefined) : undefined;
+  const out: Record<string, unknown> = { ...cfg };
+  if (full.rope_theta !== undefined) out.rope_theta = full.rope_theta;
+  if (full.partial_rotary_factor !== undefined) out.partial_rotary_factor = full.partial_rotary_factor;
+  const type = full.rope_type ?? full.type ?? 'default';
+  out.rope_scaling = type === 'default' ? null : full;
+  if (local?.rope_theta !== undefined) out.rope_local_base_freq = local.rope_theta;
+  return out;
+}
