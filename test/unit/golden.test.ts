@@ -97,13 +97,16 @@ for (const file of files) {
         }
         const dLp = maxDiff(lp, f32(c.logprobs), c, vocab);
         assert.ok(dLp < 1e-4, `log-probs differ by ${dLp}`);
+        let worstTap = 0;
         for (const [name, wire] of Object.entries(c.taps)) {
           const ours = out[name];
           assert.ok(ours, `tap ${name} missing`);
           assert.deepEqual(ours.dims, wire.dims, `${name} dims`);
           const d = maxDiff(ours.data as Float32Array, f32(wire), c, wire.dims[2]);
           assert.ok(d < 1e-4, `${name} differs by ${d}`);
+          worstTap = Math.max(worstTap, d);
         }
+        console.log(`${golden.model} ${c.name}: max |Δ log-prob| ${dLp.toExponential(1)}, max |Δ tap| ${worstTap.toExponential(1)}`);
         for (let l = 0; l < model.dims.layers; l++) {
           const top = out[`blocks.${l}.lens.ids`].data as BigInt64Array;
           const norms = out[`blocks.${l}.resid_post.norm`].data as Float32Array;
