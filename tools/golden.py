@@ -85,7 +85,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "test", "fixtures", "models")
 GOLDEN = os.path.join(ROOT, "test", "fixtures", "golden")
 NAMES = ["gpt2-tiny", "gptj-tiny", "llama-gqa", "llama3-scaled", "mistral-tiny", "qwen2-tiny",
-         "qwen3-tiny", "gemma2-tiny", "gemma3-tiny", "smollm3-tiny", "olmo2-tiny", "phi3-tiny"]
+         "qwen3-tiny", "gemma2-tiny", "gemma3-tiny", "smollm3-tiny", "olmo2-tiny", "phi3-tiny", "gemma3mm-tiny"]
 TAPS = ["resid_pre", "attn_out", "mlp.key", "mlp_out", "resid_post"]
 EOT = 316            # <|endoftext|> in the fixture tokenizer; kept out of the random inputs
 PAD_ID = 0           # id placed in padding slots of the golden batch

@@ -411,7 +411,7 @@ def configs(n_tok, eot):
 
 SEEDS = {"gpt2-tiny": 1001, "gptj-tiny": 1002, "llama-gqa": 1003, "llama3-scaled": 1004,
          "mistral-tiny": 1005, "qwen2-tiny": 1006, "qwen3-tiny": 1007, "gemma2-tiny": 1008,
-         "gemma3-tiny": 1009, "smollm3-tiny": 1010, "olmo2-tiny": 1011, "phi3-tiny": 1012}
+         "gemma3-tiny": 1009, "gemma3mm-tiny": 1013, "smollm3-tiny": 1010, "olmo2-tiny": 1011, "phi3-tiny": 1012}
 
 
 def make_weights(name, cfg):
@@ -558,6 +558,27 @@ def folder_size(path):
     return total
 
 
+def write_multimodal_gemma3(W, text_cfg, dtype, tok):
+    """gemma3mm-tiny: gemma3-tiny's weights as the language model of a multimodal Gemma 3
+    checkpoint (model_type gemma3, text_config, weights under model.language_model., as
+    transformers >= 4.52 saves Gemma3ForConditionalGeneration), with two small stand-in vision
+    weights that a text-only reader must leave alone. Its logits equal gemma3-tiny's."""
+    d = os.path.join(MODELS, "gemma3mm-tiny")
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    r = Rand(SEEDS["gemma3mm-tiny"])
+    weights = {"model.language_model." + k[len("model."):]: v for k, v in W.items()}
+    weights["model.vision_tower.vision_model.embeddings.patch_embedding.weight"] = r.mat(8, 3, 2, 2)
+    weights["model.multi_modal_projector.mm_input_projection_weight"] = r.mat(8, text_cfg["hidden_size"])
+    cfg = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+           "text_config": dict(text_cfg, architectures=None), "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 8},
+           "mm_tokens_per_image": 4, "torch_dtype": "bfloat16", "transformers_version": TRANSFORMERS_VERSION}
+    write_json(os.path.join(d, "config.json"), cfg, sort_keys=True)
+    write_json(os.path.join(d, "tokenizer.json"), tok, indent=None)
+    write_st(os.path.join(d, "model.safetensors"), weights, dtype)
+
+
 def main():
     torch.set_grad_enabled(False)
     vocab, merges = train_bpe()
@@ -585,6 +606,8 @@ def main():
                        {"metadata": {"total_size": total}, "weight_map": dict(sorted(wm.items()))})
         else:
             write_st(os.path.join(d, "model.safetensors"), W, dtype)
+        if name == "gemma3-tiny":
+            write_multimodal_gemma3(W, cfg, dtype, tok)
         if name == "llama3-scaled":
             write_json(os.path.join(d, "generation_config.json"), {
                 "_from_model_config": False, "bos_token_id": eot, "do_sample": True, "eos_token_id": [eot],
@@ -597,7 +620,7 @@ def main():
     print("tokenizer:", json.dumps(check_tokenizer(tok)))
     print(f"tokenizer: {n_tok} tokens (256 bytes + {len(merges)} merges + {EOT} = id {eot})")
     print(f"hf-cache revision: {rev}")
-    for name in list(cfgs) + ["hf-cache"]:
+    for name in list(cfgs) + ["gemma3mm-tiny", "hf-cache"]:
         print(f"  {name:14s} {folder_size(os.path.join(MODELS, name)) / 1024:7.1f} KiB")
 
 

@@ -67,7 +67,7 @@ const files = fs.existsSync(goldenDir) ? fs.readdirSync(goldenDir).filter((f) =>
 
 test('golden fixtures are present for every architecture', () => {
   const models = files.map((f) => f.replace(/\.json$/, ''));
-  const all = ['gpt2-tiny', 'gptj-tiny', 'llama-gqa', 'llama3-scaled', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
+  const all = ['gpt2-tiny', 'gptj-tiny', 'llama-gqa', 'llama3-scaled', 'mistral-tiny', 'qwen2-tiny', 'qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny', 'gemma3mm-tiny'];
   for (const m of all) assert.ok(models.includes(m), `missing golden for ${m}`);
 });
 
