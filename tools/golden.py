@@ -77,6 +77,7 @@ import sys
 sys.dont_write_bytecode = True   # no tools/__pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from reference import Model, load_checkpoint_tensors  # noqa: E402  (re-execs under /usr/bin/python3 if torch is missing)
+from naive_modern import naive_modern  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -211,8 +212,10 @@ def naive_forward(folder, ids):
         c = json.load(f)
     W, _ = load_checkpoint_tensors(folder, to=torch.float64)
     mt = c["model_type"]
+    if mt == "gemma3":
+        return None   # gemma3mm-tiny: gemma3-tiny's weights, checked there
     if mt not in ("gpt2", "gptj", "llama", "mistral", "qwen2"):
-        return None   # issue 34's architectures: compared with reference.py only (see README)
+        return naive_modern(c, W, ids)   # issue 34's architectures (tools/naive_modern.py)
     S = len(ids)
 
     def ln(v, w, b, eps):                           # v [n]

@@ -217,7 +217,7 @@ def rope_inv_freq(base, dim, rope_scaling=None, dtype=torch.float32):
     raise ValueError(f"unsupported rope_type {rtype}")
 
 
-def longrope(cfg, base, dim):
+def longrope(cfg, base, dim, dtype=torch.float32):
     """Phi-3's longrope (HF _compute_longrope_parameters): two tables, 1 / (ext * base^(2i/d)) with
     the short or long factors, the long one used when max(position_ids) + 1 exceeds the original
     context; cos and sin are both multiplied by the attention factor."""
@@ -232,9 +232,9 @@ def longrope(cfg, base, dim):
     att = rs.get("attention_factor")
     if att is None:
         att = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(orig))
-    shape = torch.arange(0, dim, 2, dtype=torch.int64).float() / dim
-    short = 1.0 / (torch.tensor(rs["short_factor"], dtype=torch.float32) * base ** shape)
-    long = 1.0 / (torch.tensor(rs["long_factor"], dtype=torch.float32) * base ** shape)
+    shape = torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim   # float32 as HF; float64 for self-checks
+    short = 1.0 / (torch.tensor(rs["short_factor"], dtype=dtype) * base ** shape)
+    long = 1.0 / (torch.tensor(rs["long_factor"], dtype=dtype) * base ** shape)
     return {"inv_freq": short, "long_inv_freq": long, "original": orig, "attention_factor": att}
 
 
@@ -409,7 +409,7 @@ class Spec:
         rot = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
         rs = c.get("rope_scaling")
         if rs and rs.get("rope_type", rs.get("type")) == "longrope":
-            glob = dict(longrope(c, base, rot), style="half", dim=rot)
+            glob = dict(longrope(c, base, rot, rope_dtype), style="half", dim=rot)
         else:
             glob = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(base, rot, rs, rope_dtype)}
         self.rope = glob
