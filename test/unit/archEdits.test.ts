@@ -6,7 +6,8 @@
 //   AlphaEdit
 //   ROCR       computes and applies; the concept's continuation changes;
 //   ablation   the projection outputs lose the direction (their component along it is ~0);
-//   unlearning GradAscent lowers the forget answers' log-probability;
+//   unlearning GradAscent lowers the forget answers' log-probability; GradDiff, NPO, RT, DPO and
+//              RMU train two steps with finite losses and apply;
 // and reverting each edit gives the unedited logits bit for bit.
 
 import { test, describe, after } from 'node:test';
@@ -20,6 +21,7 @@ import { runEditJob } from '../../src/core/jobs/editJob';
 import { runUnlearnJob } from '../../src/core/jobs/unlearnJob';
 import { scoreAnswers } from '../../src/core/runtime/answers';
 import { tapName } from '../../src/core/graph/taps';
+import { UNLEARN_METHODS } from '../../src/core/train/unlearn';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-arch-edits-'));
@@ -134,6 +136,15 @@ for (const name of NEW_ARCHITECTURES) {
           }
         }
       });
+    });
+
+    test('unlearning: every other objective trains, applies and reverts bit-identically', async () => {
+      for (const method of UNLEARN_METHODS.filter((m) => m !== 'ga')) {
+        const r = await runUnlearnJob(new EditStack(model.bare()), { method, settings: { forget, retain, steps: 2, stopBelow: 0 } });
+        assert.equal(r.trained.curve.length, 2, `${method}: two steps`);
+        assert.ok(r.trained.curve.every((p) => Number.isFinite(p.loss)), `${method}: finite losses`);
+        await applyAndRevert(r.trained.edit, async () => undefined);
+      }
     });
 
     test('unlearning (GradAscent): the forget answers lose probability; revert is bit-identical', async () => {
