@@ -399,9 +399,11 @@ class Spec:
         self.qk_norm = {"qwen3": "head", "gemma3_text": "head", "gemma3": "head", "olmo2": "proj"}.get(mt)
         self.layout = "sandwich" if gemma else "post" if mt == "olmo2" else "pre"
         self.fused = mt == "phi3"
-        self.attn_scale = c.get("query_pre_attn_scalar", self.head_dim) ** -0.5 if gemma else 1.0 / math.sqrt(self.head_dim)
-        self.attn_softcap = c.get("attn_logit_softcapping") if gemma else None
-        self.final_softcap = c.get("final_logit_softcapping") if gemma else None
+        # absent keys take the config classes' defaults (Gemma2Config / Gemma3TextConfig); null = no cap
+        self.attn_scale = c.get("query_pre_attn_scalar", 256) ** -0.5 if gemma else 1.0 / math.sqrt(self.head_dim)
+        caps = (50.0, 30.0) if mt == "gemma2" else (None, None)
+        self.attn_softcap = c.get("attn_logit_softcapping", caps[0]) if gemma else None
+        self.final_softcap = c.get("final_logit_softcapping", caps[1]) if gemma else None
         kinds = layer_kinds(c, mt, self.n_layers)
         sw = c.get("sliding_window")
         self.sliding = [sw if k else None for k in kinds]

@@ -75,3 +75,18 @@ test('a checkpoint without the q/k norms or post-norms its spec names is refused
     refused(dir, weight, /is missing/);
   }
 });
+
+test('absent Gemma 2 settings take Hugging Face\'s defaults (caps 50 / 30, query_pre_attn_scalar 256); null means no cap', () => {
+  const open = (dir: string) => {
+    const m = LoadedModel.open(dir, { provider: 'cpu', threads: 1 });
+    const v = m.dims.variants;
+    m.release();
+    return v;
+  };
+  const absent = open(withConfig('gemma2-tiny', ({ attn_logit_softcapping: _a, final_logit_softcapping: _f, query_pre_attn_scalar: _q, ...c }) => c));
+  assert.deepEqual([absent.attnSoftcap, absent.finalSoftcap, absent.queryScale], [50, 30, 256 ** -0.5]);
+  const nulls = open(withConfig('gemma2-tiny', (c) => ({ ...c, attn_logit_softcapping: null, final_logit_softcapping: null })));
+  assert.deepEqual([nulls.attnSoftcap, nulls.finalSoftcap], [undefined, undefined]);
+  const gemma3 = open(withConfig('gemma3-tiny', ({ query_pre_attn_scalar: _q, ...c }) => c));
+  assert.deepEqual([gemma3.attnSoftcap, gemma3.finalSoftcap, gemma3.queryScale], [undefined, undefined, 256 ** -0.5]);
+});

@@ -33,9 +33,10 @@ type Config = Record<string, unknown>;
 
 const first = (cfg: Config, keys: readonly string[] | undefined): unknown => keys?.map((k) => cfg[k]).find((v) => v !== undefined && v !== null);
 
-function positive(cfg: Config, keys: readonly string[] | undefined, file: string): number | undefined {
+/** A positive number from the first key present; `fallback` only when none of the keys is in the config at all (null = unset). */
+function positive(cfg: Config, keys: readonly string[] | undefined, file: string, fallback?: number): number | undefined {
   const v = first(cfg, keys);
-  if (v === undefined) return undefined;
+  if (v === undefined) return keys?.some((k) => Object.hasOwn(cfg, k)) ? undefined : fallback;
   if (typeof v !== 'number' || !(v > 0) || !Number.isFinite(v)) throw badInput(`"${keys![0]}" must be a positive number, got ${JSON.stringify(v)}`, { file, field: keys![0] });
   return v;
 }
@@ -111,13 +112,14 @@ export function attentionVariants(spec: ArchSpec, cfg: Config, d: { layers: numb
       layerRope = layerRope.map((r, l) => (uses[l] ? r : -1));
     }
   }
-  const scalar = positive(cfg, spec.config.queryScalar, file) ?? (spec.config.queryScalar ? d.headDim : undefined);
+  const defaults = spec.config.defaults ?? {};
+  const scalar = positive(cfg, spec.config.queryScalar, file, defaults.queryScalar);
   return {
     windows,
     ropes,
     layerRope,
     queryScale: scalar === undefined ? undefined : scalar ** -0.5,
-    attnSoftcap: positive(cfg, spec.config.attnSoftcap, file),
-    finalSoftcap: positive(cfg, spec.config.finalSoftcap, file),
+    attnSoftcap: positive(cfg, spec.config.attnSoftcap, file, defaults.attnSoftcap),
+    finalSoftcap: positive(cfg, spec.config.finalSoftcap, file, defaults.finalSoftcap),
   };
 }
