@@ -260,9 +260,16 @@ def legacy_rope_fields(cfg):
 MODERN = ("qwen3", "gemma2", "gemma3_text", "gemma3", "phi3", "olmo2", "smollm3")
 
 
+def window_of(cfg, mt):
+    """sliding_window; absent from a Gemma config, the config classes' default 4096."""
+    if mt.startswith("gemma") and "sliding_window" not in cfg:
+        return 4096
+    return cfg.get("sliding_window")
+
+
 def layer_kinds(cfg, mt, n_layers):
     """Per layer: True where attention slides (HF's layer_types and their defaults per model)."""
-    if cfg.get("sliding_window") is None:
+    if window_of(cfg, mt) is None:
         return [False] * n_layers
     lt = cfg.get("layer_types")
     if lt is not None:
@@ -405,7 +412,7 @@ class Spec:
         self.attn_softcap = c.get("attn_logit_softcapping", caps[0]) if gemma else None
         self.final_softcap = c.get("final_logit_softcapping", caps[1]) if gemma else None
         kinds = layer_kinds(c, mt, self.n_layers)
-        sw = c.get("sliding_window")
+        sw = window_of(c, mt)
         self.sliding = [sw if k else None for k in kinds]
         base = c.get("rope_theta", 10000.0)
         rot = int(self.head_dim * c.get("partial_rotary_factor", 1.0))

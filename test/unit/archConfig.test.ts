@@ -90,3 +90,14 @@ test('absent Gemma 2 settings take Hugging Face\'s defaults (caps 50 / 30, query
   const gemma3 = open(withConfig('gemma3-tiny', ({ query_pre_attn_scalar: _q, ...c }) => c));
   assert.deepEqual([gemma3.attnSoftcap, gemma3.finalSoftcap, gemma3.queryScale], [undefined, undefined, 256 ** -0.5]);
 });
+
+test('an absent Gemma sliding_window is Hugging Face\'s 4096; null means none', () => {
+  const windows = (dir: string) => {
+    const m = LoadedModel.open(dir, { provider: 'cpu', threads: 1 });
+    const w = m.dims.variants.windows;
+    m.release();
+    return w;
+  };
+  assert.deepEqual(windows(withConfig('gemma2-tiny', ({ sliding_window: _s, ...c }) => ({ ...c, max_position_embeddings: 8192 }))), [4096, undefined, 4096]);
+  assert.deepEqual(windows(withConfig('gemma2-tiny', (c) => ({ ...c, sliding_window: null }))), [undefined, undefined, undefined]);
+});

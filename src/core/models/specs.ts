@@ -57,9 +57,10 @@ export interface ArchSpec {
     ropeLayers?: readonly string[];
     /**
      * Hugging Face's config-class defaults for the fields above, used when config.json lacks the
-     * key (an explicit null keeps its meaning: no cap): Gemma's query_pre_attn_scalar 256, Gemma 2's caps 50 and 30.
+     * key (an explicit null keeps its meaning: no cap): Gemma's query_pre_attn_scalar 256 and
+     * sliding_window 4096, Gemma 2's caps 50 and 30.
      */
-    defaults?: { queryScalar?: number; attnSoftcap?: number; finalSoftcap?: number };
+    defaults?: { queryScalar?: number; attnSoftcap?: number; finalSoftcap?: number; slidingWindow?: number };
     /** Default activation when the config names none. */
     defaultActivation: string;
     /** Default tie_word_embeddings when the config does not say. */
@@ -219,7 +220,7 @@ const GEMMA_LIKE = {
     queryScalar: ['query_pre_attn_scalar'],
     attnSoftcap: ['attn_logit_softcapping'],
     finalSoftcap: ['final_logit_softcapping'],
-    defaults: { queryScalar: 256 },
+    defaults: { queryScalar: 256, slidingWindow: 4096 },
   },
   weights: {
     ...LLAMA_LIKE.weights,
@@ -245,7 +246,7 @@ const GEMMA3 = {
 // Today's open models (issue 34). Their special parts are listed by archFeatures (features.ts).
 SPECS.push(
   { modelTypes: ['qwen3'], ...LLAMA_LIKE, qkNorm: 'head', sliding: 'from_max_window_layers', weights: { ...LLAMA_LIKE.weights, block: { ...LLAMA_LIKE.weights.block, ...QK_NORMS } } },
-  { modelTypes: ['gemma2'], ...GEMMA_LIKE, sliding: { every: 2 }, config: { ...GEMMA_LIKE.config, defaults: { queryScalar: 256, attnSoftcap: 50, finalSoftcap: 30 } } },
+  { modelTypes: ['gemma2'], ...GEMMA_LIKE, sliding: { every: 2 }, config: { ...GEMMA_LIKE.config, defaults: { queryScalar: 256, attnSoftcap: 50, finalSoftcap: 30, slidingWindow: 4096 } } },
   { modelTypes: ['gemma3_text'], ...GEMMA3 },
   // Multimodal Gemma 3 checkpoints: the language model's weights and its text_config.
   { modelTypes: ['gemma3'], ...GEMMA3, nestedConfig: 'text_config', prefixes: ['model.language_model.', 'language_model.model.'], weights: { ...GEMMA3.weights, lmHead: 'language_model.lm_head' } },

@@ -51,7 +51,7 @@ function perLayer<T>(cfg: Config, key: string, layers: number, file: string, che
 
 function slidingLayers(spec: ArchSpec, cfg: Config, layers: number, file: string): boolean[] {
   const s = spec.sliding;
-  if (!s) return new Array<boolean>(layers).fill(false);
+  if (!s || (Object.hasOwn(cfg, 'sliding_window') && cfg.sliding_window === null)) return new Array<boolean>(layers).fill(false);
   const kind = (v: unknown): v is string => v === 'sliding_attention' || v === 'full_attention';
   if (s === 'from_max_window_layers' && cfg.use_sliding_window !== true) return new Array<boolean>(layers).fill(false);
   const types = perLayer(cfg, 'layer_types', layers, file, kind, (l) => {
@@ -86,7 +86,8 @@ function longRope(rotaryDim: number, theta: number, cfg: Config, file: string): 
 }
 
 export function attentionVariants(spec: ArchSpec, cfg: Config, d: { layers: number; headDim: number; rotaryDim: number; maxPositions: number }, file: string): AttentionVariants {
-  const window = typeof cfg.sliding_window === 'number' && cfg.sliding_window < d.maxPositions ? cfg.sliding_window : undefined;
+  const given = Object.hasOwn(cfg, 'sliding_window') ? cfg.sliding_window : spec.config.defaults?.slidingWindow;
+  const window = typeof given === 'number' && given < d.maxPositions ? given : undefined;
   if (window !== undefined && !(Number.isInteger(window) && window >= 1)) throw badInput(`"sliding_window" must be a whole number ≥ 1, got ${window}`, { file, field: 'sliding_window' });
   const sliding = slidingLayers(spec, cfg, d.layers, file);
   const windows = sliding.map((s) => (s ? window : undefined));
