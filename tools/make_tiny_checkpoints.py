@@ -571,8 +571,14 @@ def write_multimodal_gemma3(W, text_cfg, dtype, tok):
     weights = {"model.language_model." + k[len("model."):]: v for k, v in W.items()}
     weights["model.vision_tower.vision_model.embeddings.patch_embedding.weight"] = r.mat(8, 3, 2, 2)
     weights["model.multi_modal_projector.mm_input_projection_weight"] = r.mat(8, text_cfg["hidden_size"])
+    # The text_config is sparse, as Hugging Face writes a nested config: keys equal to
+    # Gemma3TextConfig's defaults are left out (the reader must fill them in).
+    defaults = {"rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+                "hidden_activation": "gelu_pytorch_tanh", "final_logit_softcapping": None,
+                "attn_logit_softcapping": None, "tie_word_embeddings": True}
+    sparse = {k: v for k, v in text_cfg.items() if k != "architectures" and not (k in defaults and defaults[k] == v)}
     cfg = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
-           "text_config": dict(text_cfg, architectures=None), "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 8},
+           "text_config": sparse, "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 8},
            "mm_tokens_per_image": 4, "torch_dtype": "bfloat16", "transformers_version": TRANSFORMERS_VERSION}
     write_json(os.path.join(d, "config.json"), cfg, sort_keys=True)
     write_json(os.path.join(d, "tokenizer.json"), tok, indent=None)

@@ -257,6 +257,14 @@ def legacy_rope_fields(cfg):
     return out
 
 
+GEMMA3_DEFAULTS = {"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+                   "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+                   "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 131072, "rms_norm_eps": 1e-6,
+                   "tie_word_embeddings": True, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+                   "query_pre_attn_scalar": 256, "sliding_window": 4096, "final_logit_softcapping": None,
+                   "attn_logit_softcapping": None, "rope_scaling": None}
+
+
 MODERN = ("qwen3", "gemma2", "gemma3_text", "gemma3", "phi3", "olmo2", "smollm3")
 
 
@@ -481,6 +489,8 @@ class Model:
         cfg = self.cfg
         if cfg["model_type"] == "gemma3":  # multimodal: the language model's settings
             cfg = dict(cfg["text_config"], model_type="gemma3")
+        if cfg["model_type"] in ("gemma3", "gemma3_text"):
+            cfg = dict(GEMMA3_DEFAULTS, **cfg)   # Gemma3TextConfig's defaults under what config.json gives
         cfg = legacy_rope_fields(cfg)
         self.spec = Spec(cfg, rope_dtype)
         self.dtype = dtype

@@ -110,7 +110,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   // Multimodal checkpoints keep the language model's settings in a section (Gemma 3: text_config).
   const nested = spec.nestedConfig ? ckpt.config[spec.nestedConfig] : undefined;
   if (spec.nestedConfig && (typeof nested !== 'object' || nested === null)) throw badInput(`config.json has no "${spec.nestedConfig}" section`, { file: configFile, field: spec.nestedConfig });
-  const cfg = legacyRopeFields(nested ? { ...(nested as Record<string, unknown>), model_type: modelType } : ckpt.config) as typeof ckpt.config;
+  const cfg = legacyRopeFields({ ...spec.classDefaults, ...(nested ? { ...(nested as Record<string, unknown>), model_type: modelType } : ckpt.config) }) as typeof ckpt.config;
   /** A positive number from the first of `keys` present; sizes and counts (`whole`) must be whole numbers up to 2^31. */
   const pick = (keys: readonly string[] | undefined, what: string, fallback?: number, whole = true): number => {
     for (const k of keys ?? []) {

@@ -9,6 +9,11 @@ export interface ArchSpec {
   modelTypes: readonly string[];
   /** The text model's settings sit in this section of config.json (multimodal Gemma 3: text_config). */
   nestedConfig?: string;
+  /**
+   * Hugging Face's config-class defaults, under config.json (a key present, null included, wins).
+   * Multimodal Gemma 3 checkpoints write a sparse text_config that relies on them.
+   */
+  classDefaults?: Readonly<Record<string, unknown>>;
   /** Tried in order; the first under which `weights.embed` exists is used. */
   prefixes: readonly string[];
   norm: Norm;
@@ -235,8 +240,17 @@ const GEMMA_LIKE = {
 
 const QK_NORMS = { qNorm: 'layers.{l}.self_attn.q_norm', kNorm: 'layers.{l}.self_attn.k_norm' } as const;
 
+/** Gemma3TextConfig's defaults (transformers' configuration_gemma3.py). */
+const GEMMA3_DEFAULTS = {
+  vocab_size: 262208, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4,
+  head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', max_position_embeddings: 131072, rms_norm_eps: 1e-6, bos_token_id: 2, eos_token_id: 1,
+  tie_word_embeddings: true, rope_theta: 1000000, rope_local_base_freq: 10000, query_pre_attn_scalar: 256, sliding_window: 4096,
+  final_logit_softcapping: null, attn_logit_softcapping: null, rope_scaling: null,
+};
+
 const GEMMA3 = {
   ...GEMMA_LIKE,
+  classDefaults: GEMMA3_DEFAULTS,
   qkNorm: 'head',
   sliding: { every: 6 },
   config: { ...GEMMA_LIKE.config, localRopeTheta: ['rope_local_base_freq'] },
