@@ -27,7 +27,8 @@ const repo = path.join(__dirname, '..', '..', '..');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-arch-edits-'));
 process.env.MECHEDIT_CACHE = path.join(tmp, 'cache');
 
-const NEW_ARCHITECTURES = ['qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny'];
+// llama3-scaled: Llama 3.1 / 3.2's RoPE scaling with tied embeddings (BF16), checked the same way.
+const NEW_ARCHITECTURES = ['qwen3-tiny', 'gemma2-tiny', 'gemma3-tiny', 'smollm3-tiny', 'olmo2-tiny', 'phi3-tiny', 'llama3-scaled'];
 
 // Key statistics come from this corpus (the tiny checkpoints ship none).
 const corpus = path.join(tmp, 'corpus.txt');
