@@ -242,9 +242,112 @@ def llama_like_weights(c, seed, qkv_bias=False):
     return W
 
 
+def modern_weights(c, seed):
+    """qwen3, gemma2, gemma3_text, smollm3, olmo2, phi3: the llama layout with each one's extra
+    norms (gemma's (1 + w) norms are stored as small w, as Gemma initialises them to zero), phi3's
+    fused qkv_proj / gate_up_proj."""
+    mt = c["model_type"]
+    r, d, f = Rand(seed), c["hidden_size"], c["intermediate_size"]
+    H, Hkv = c["num_attention_heads"], c["num_key_value_heads"]
+    hd = c.get("head_dim") or d // H
+    gemma = mt.startswith("gemma")
+    nrm = (lambda n: r.mat(n, std=0.15)) if gemma else r.norm
+    W = {"model.embed_tokens.weight": r.emb(c["vocab_size"], d)}
+    for i in range(c["num_hidden_layers"]):
+        h = f"model.layers.{i}."
+        a, m = h + "self_attn.", h + "mlp."
+        if mt == "phi3":
+            W[a + "qkv_proj.weight"] = r.mat((H + 2 * Hkv) * hd, d)
+            W[m + "gate_up_proj.weight"] = r.mat(2 * f, d)
+        else:
+            W.update({a + "q_proj.weight": r.mat(H * hd, d), a + "k_proj.weight": r.mat(Hkv * hd, d),
+                      a + "v_proj.weight": r.mat(Hkv * hd, d),
+                      m + "gate_proj.weight": r.mat(f, d), m + "up_proj.weight": r.mat(f, d)})
+        W[a + "o_proj.weight"] = r.mat(d, H * hd)
+        W[m + "down_proj.weight"] = r.mat(d, f)
+        if mt in ("qwen3", "gemma3_text"):
+            W[a + "q_norm.weight"], W[a + "k_norm.weight"] = nrm(hd), nrm(hd)
+        if mt == "olmo2":
+            W[a + "q_norm.weight"], W[a + "k_norm.weight"] = nrm(H * hd), nrm(Hkv * hd)
+        if mt != "olmo2":
+            W[h + "input_layernorm.weight"] = nrm(d)
+        W[h + "post_attention_layernorm.weight"] = nrm(d)
+        if gemma:
+            W[h + "pre_feedforward_layernorm.weight"] = nrm(d)
+        if gemma or mt == "olmo2":
+            W[h + "post_feedforward_layernorm.weight"] = nrm(d)
+    W["model.norm.weight"] = nrm(d)
+    if not c["tie_word_embeddings"]:
+        W["lm_head.weight"] = r.mat(c["vocab_size"], d)
+    return W
+
+
 # ----------------------------------------------------------------------------------------------
 # Configs
 # ----------------------------------------------------------------------------------------------
+
+def modern_configs(eot):
+    """Issue 34's architectures: odd sizes, GQA, and sliding windows (6 or 7) shorter than the
+    golden prompts (9, 11 and 20 tokens)."""
+    V = 320
+    base = {"attention_bias": False, "attention_dropout": 0.0, "bos_token_id": eot, "eos_token_id": eot,
+            "initializer_range": 0.02, "transformers_version": TRANSFORMERS_VERSION, "use_cache": True,
+            "vocab_size": V}
+    return {
+        # head_dim 12 with 4 heads (48 != hidden 36); sliding on layers >= max_window_layers
+        "qwen3-tiny": ("F32", dict(base, **{
+            "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_act": "silu",
+            "hidden_size": 36, "intermediate_size": 56, "num_hidden_layers": 3, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "head_dim": 12, "max_position_embeddings": 128, "rms_norm_eps": 1e-06,
+            "rope_scaling": None, "rope_theta": 1000000.0, "use_sliding_window": True, "sliding_window": 6,
+            "max_window_layers": 1, "tie_word_embeddings": True, "torch_dtype": "float32"})),
+        # sliding on layers 0 and 2 (HF's default alternation); both soft-caps, small enough that
+        # tanh bends the values (logits here reach about 5), the final one above ln(vocab) so that a
+        # confident prediction stays expressible (at 5, no logit could win more than ~30 %)
+        "gemma2-tiny": ("F32", dict(base, **{
+            "architectures": ["Gemma2ForCausalLM"], "model_type": "gemma2", "hidden_activation": "gelu_pytorch_tanh",
+            "hidden_act": "gelu_pytorch_tanh", "hidden_size": 40, "intermediate_size": 60,
+            "num_hidden_layers": 3, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 12,
+            "query_pre_attn_scalar": 20, "attn_logit_softcapping": 3.0, "final_logit_softcapping": 10.0,
+            "max_position_embeddings": 128, "rms_norm_eps": 1e-06, "rope_theta": 10000.0,
+            "sliding_window": 6, "tie_word_embeddings": True, "torch_dtype": "float32"})),
+        # sliding_window_pattern 3: layers 0, 1, 3 local (rope_local_base_freq), layer 2 global
+        # (rope_theta with linear scaling); q/k norms; stored BF16 like the released weights
+        "gemma3-tiny": ("BF16", dict(base, **{
+            "architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "hidden_activation": "gelu_pytorch_tanh",
+            "hidden_size": 48, "intermediate_size": 64, "num_hidden_layers": 4, "num_attention_heads": 3,
+            "num_key_value_heads": 1, "head_dim": 20, "query_pre_attn_scalar": 24,
+            "attn_logit_softcapping": None, "final_logit_softcapping": None, "max_position_embeddings": 128,
+            "rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+            "rope_scaling": {"factor": 8.0, "rope_type": "linear"}, "sliding_window": 6,
+            "sliding_window_pattern": 3, "tie_word_embeddings": True, "torch_dtype": "bfloat16"})),
+        # no RoPE on layer 3 (no_rope_layers: 1 = uses RoPE)
+        "smollm3-tiny": ("F32", dict(base, **{
+            "architectures": ["SmolLM3ForCausalLM"], "model_type": "smollm3", "hidden_act": "silu",
+            "hidden_size": 36, "intermediate_size": 50, "num_hidden_layers": 4, "num_attention_heads": 6,
+            "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-06,
+            "rope_scaling": None, "rope_theta": 5000000.0, "no_rope_layers": [1, 1, 1, 0],
+            "use_sliding_window": False, "sliding_window": None, "tie_word_embeddings": True,
+            "torch_dtype": "float32"})),
+        # post-norms inside the residual, q/k norms over the whole projections (40 and 20 wide)
+        "olmo2-tiny": ("F32", dict(base, **{
+            "architectures": ["Olmo2ForCausalLM"], "model_type": "olmo2", "hidden_act": "silu",
+            "hidden_size": 40, "intermediate_size": 44, "num_hidden_layers": 3, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "max_position_embeddings": 128, "rms_norm_eps": 1e-06,
+            "rope_scaling": None, "rope_theta": 500000.0, "tie_word_embeddings": False,
+            "torch_dtype": "float32"})),
+        # fused projections, 6 of 10 head dims rotate, longrope (long factors past 8 positions),
+        # sliding window 7 on every layer
+        "phi3-tiny": ("F32", dict(base, **{
+            "architectures": ["Phi3ForCausalLM"], "model_type": "phi3", "hidden_act": "silu",
+            "hidden_size": 40, "intermediate_size": 52, "num_hidden_layers": 3, "num_attention_heads": 4,
+            "num_key_value_heads": 2, "partial_rotary_factor": 0.6, "max_position_embeddings": 64,
+            "original_max_position_embeddings": 8, "rms_norm_eps": 1e-05, "rope_theta": 10000.0,
+            "rope_scaling": {"type": "longrope", "short_factor": [1.0, 1.25, 2.0], "long_factor": [1.5, 3.0, 6.0]},
+            "sliding_window": 7, "resid_pdrop": 0.0, "embd_pdrop": 0.0, "tie_word_embeddings": False,
+            "torch_dtype": "float32"})),
+    }
+
 
 def configs(n_tok, eot):
     """n_tok: tokenizer size (317). vocab_size is n_tok for gpt2-tiny, 320 (> tokenizer) elsewhere."""
@@ -292,6 +395,7 @@ def configs(n_tok, eot):
             "rms_norm_eps": 1e-03, "rope_theta": 1000000.0, "sliding_window": None,
             "tie_word_embeddings": False, "torch_dtype": "float32",
             "transformers_version": TRANSFORMERS_VERSION, "use_cache": True, "vocab_size": V}),
+        **modern_configs(eot),
         "qwen2-tiny": ("F16", {
             "architectures": ["Qwen2ForCausalLM"], "attention_dropout": 0.0, "bos_token_id": eot,
             "eos_token_id": eot, "hidden_act": "silu", "hidden_size": 32, "initializer_range": 0.02,
@@ -306,7 +410,8 @@ def configs(n_tok, eot):
 
 
 SEEDS = {"gpt2-tiny": 1001, "gptj-tiny": 1002, "llama-gqa": 1003, "llama3-scaled": 1004,
-         "mistral-tiny": 1005, "qwen2-tiny": 1006}
+         "mistral-tiny": 1005, "qwen2-tiny": 1006, "qwen3-tiny": 1007, "gemma2-tiny": 1008,
+         "gemma3-tiny": 1009, "gemma3mm-tiny": 1013, "smollm3-tiny": 1010, "olmo2-tiny": 1011, "phi3-tiny": 1012}
 
 
 def make_weights(name, cfg):
@@ -315,6 +420,8 @@ def make_weights(name, cfg):
         return gpt2_weights(cfg, SEEDS[name], prefix="")   # no `transformer.` prefix, like openai-community/gpt2
     if mt == "gptj":
         return gptj_weights(cfg, SEEDS[name])
+    if mt in ("qwen3", "gemma2", "gemma3_text", "smollm3", "olmo2", "phi3"):
+        return modern_weights(cfg, SEEDS[name])
     return llama_like_weights(cfg, SEEDS[name], qkv_bias=(mt == "qwen2"))
 
 
@@ -451,6 +558,33 @@ def folder_size(path):
     return total
 
 
+def write_multimodal_gemma3(W, text_cfg, dtype, tok):
+    """gemma3mm-tiny: gemma3-tiny's weights as the language model of a multimodal Gemma 3
+    checkpoint (model_type gemma3, text_config, weights under model.language_model., as
+    transformers >= 4.52 saves Gemma3ForConditionalGeneration), with two small stand-in vision
+    weights that a text-only reader must leave alone. Its logits equal gemma3-tiny's."""
+    d = os.path.join(MODELS, "gemma3mm-tiny")
+    if os.path.exists(d):
+        shutil.rmtree(d)
+    os.makedirs(d)
+    r = Rand(SEEDS["gemma3mm-tiny"])
+    weights = {"model.language_model." + k[len("model."):]: v for k, v in W.items()}
+    weights["model.vision_tower.vision_model.embeddings.patch_embedding.weight"] = r.mat(8, 3, 2, 2)
+    weights["model.multi_modal_projector.mm_input_projection_weight"] = r.mat(8, text_cfg["hidden_size"])
+    # The text_config is sparse, as Hugging Face writes a nested config: keys equal to
+    # Gemma3TextConfig's defaults are left out (the reader must fill them in).
+    defaults = {"rms_norm_eps": 1e-06, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+                "hidden_activation": "gelu_pytorch_tanh", "final_logit_softcapping": None,
+                "attn_logit_softcapping": None, "tie_word_embeddings": True}
+    sparse = {k: v for k, v in text_cfg.items() if k != "architectures" and not (k in defaults and defaults[k] == v)}
+    cfg = {"architectures": ["Gemma3ForConditionalGeneration"], "model_type": "gemma3",
+           "text_config": sparse, "vision_config": {"model_type": "siglip_vision_model", "hidden_size": 8},
+           "mm_tokens_per_image": 4, "torch_dtype": "bfloat16", "transformers_version": TRANSFORMERS_VERSION}
+    write_json(os.path.join(d, "config.json"), cfg, sort_keys=True)
+    write_json(os.path.join(d, "tokenizer.json"), tok, indent=None)
+    write_st(os.path.join(d, "model.safetensors"), weights, dtype)
+
+
 def main():
     torch.set_grad_enabled(False)
     vocab, merges = train_bpe()
@@ -478,6 +612,8 @@ def main():
                        {"metadata": {"total_size": total}, "weight_map": dict(sorted(wm.items()))})
         else:
             write_st(os.path.join(d, "model.safetensors"), W, dtype)
+        if name == "gemma3-tiny":
+            write_multimodal_gemma3(W, cfg, dtype, tok)
         if name == "llama3-scaled":
             write_json(os.path.join(d, "generation_config.json"), {
                 "_from_model_config": False, "bos_token_id": eot, "do_sample": True, "eos_token_id": [eot],
@@ -490,7 +626,7 @@ def main():
     print("tokenizer:", json.dumps(check_tokenizer(tok)))
     print(f"tokenizer: {n_tok} tokens (256 bytes + {len(merges)} merges + {EOT} = id {eot})")
     print(f"hf-cache revision: {rev}")
-    for name in list(cfgs) + ["hf-cache"]:
+    for name in list(cfgs) + ["gemma3mm-tiny", "hf-cache"]:
         print(f"  {name:14s} {folder_size(os.path.join(MODELS, name)) / 1024:7.1f} KiB")
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Independent PyTorch reference for Hugging Face causal LMs (gpt2, gptj, llama, mistral, qwen2).
+"""Independent PyTorch reference for Hugging Face causal LMs (gpt2, gptj, llama, mistral, qwen2,
+qwen3, gemma2, gemma3_text / gemma3, phi3, olmo2, smollm3).
 
 Written from scratch (no `transformers`, no `safetensors` package) to follow the semantics of
 Hugging Face transformers' modeling code, so that MechEdit's TypeScript/ONNX runtime can be
@@ -17,8 +18,11 @@ compared against it in golden tests.
                                before the residual add                            [b, s, d_model]
         blocks.{l}.mlp.key     input of the MLP output projection                  [b, s, d_mlp]
                                gpt2: gelu_new(c_fc(x)); gptj: gelu_new(fc_in(x));
-                               llama-likes: silu(gate_proj(x)) * up_proj(x)
+                               llama-likes: act(gate_proj(x)) * up_proj(x) (phi3: the two
+                               halves of gate_up_proj)
+        blocks.{l}.attn_out    (for gemma2/3 and olmo2: before the post-attention norm)
         blocks.{l}.mlp_out     MLP output after its output projection (+bias)      [b, s, d_model]
+                               (for gemma2/3 and olmo2: before the post-feed-forward norm)
         blocks.{l}.resid_post  output of block l                                  [b, s, d_model]
     and the logit lens of each resid_post: log_softmax(unembed(final_norm(resid_post))).
 
@@ -167,7 +171,9 @@ def gelu_new(x):
 
 
 def _act(name):
-    if name in ("gelu_new", "gelu_pytorch_tanh", "gelu_fast"):
+    if name == "gelu_pytorch_tanh":
+        return lambda x: F.gelu(x, approximate="tanh")
+    if name in ("gelu_new", "gelu_fast"):
         return gelu_new
     if name in ("silu", "swish"):
         return F.silu
@@ -211,6 +217,85 @@ def rope_inv_freq(base, dim, rope_scaling=None, dtype=torch.float32):
     raise ValueError(f"unsupported rope_type {rtype}")
 
 
+def longrope(cfg, base, dim, dtype=torch.float32):
+    """Phi-3's longrope (HF _compute_longrope_parameters): two tables, 1 / (ext * base^(2i/d)) with
+    the short or long factors, the long one used when max(position_ids) + 1 exceeds the original
+    context; cos and sin are both multiplied by the attention factor."""
+    rs = cfg["rope_scaling"]
+    maxpos = cfg.get("max_position_embeddings", 2048)
+    if cfg.get("original_max_position_embeddings") is not None:
+        orig = cfg["original_max_position_embeddings"]
+        factor = maxpos / orig
+    else:
+        orig = rs.get("original_max_position_embeddings", maxpos)
+        factor = rs.get("factor", 1.0)
+    att = rs.get("attention_factor")
+    if att is None:
+        att = 1.0 if factor <= 1.0 else math.sqrt(1 + math.log(factor) / math.log(orig))
+    shape = torch.arange(0, dim, 2, dtype=torch.int64).to(dtype) / dim   # float32 as HF; float64 for self-checks
+    short = 1.0 / (torch.tensor(rs["short_factor"], dtype=dtype) * base ** shape)
+    long = 1.0 / (torch.tensor(rs["long_factor"], dtype=dtype) * base ** shape)
+    return {"inv_freq": short, "long_inv_freq": long, "original": orig, "attention_factor": att}
+
+
+def legacy_rope_fields(cfg):
+    """transformers 5 configs keep RoPE in `rope_parameters` (one dict, or one per layer type as
+    Gemma 3 has); spelled here as rope_theta / rope_scaling / partial_rotary_factor /
+    rope_local_base_freq, as older configs write them."""
+    p = cfg.get("rope_parameters")
+    if not isinstance(p, dict):
+        return cfg
+    full = p.get("full_attention", p) if isinstance(p.get("full_attention"), dict) else p
+    out = dict(cfg)
+    for k in ("rope_theta", "partial_rotary_factor"):
+        if k in full:
+            out[k] = full[k]
+    out["rope_scaling"] = None if full.get("rope_type", full.get("type", "default")) == "default" else full
+    local = p.get("sliding_attention") if isinstance(p.get("sliding_attention"), dict) else None
+    if local and "rope_theta" in local:
+        out["rope_local_base_freq"] = local["rope_theta"]
+    return out
+
+
+GEMMA3_DEFAULTS = {"vocab_size": 262208, "hidden_size": 2304, "intermediate_size": 9216, "num_hidden_layers": 26,
+                   "num_attention_heads": 8, "num_key_value_heads": 4, "head_dim": 256,
+                   "hidden_activation": "gelu_pytorch_tanh", "max_position_embeddings": 131072, "rms_norm_eps": 1e-6,
+                   "tie_word_embeddings": True, "rope_theta": 1000000.0, "rope_local_base_freq": 10000.0,
+                   "query_pre_attn_scalar": 256, "sliding_window": 4096, "final_logit_softcapping": None,
+                   "attn_logit_softcapping": None, "rope_scaling": None}
+
+
+MODERN = ("qwen3", "gemma2", "gemma3_text", "gemma3", "phi3", "olmo2", "smollm3")
+
+
+def window_of(cfg, mt):
+    """sliding_window; absent from a Gemma config, the config classes' default 4096."""
+    if mt.startswith("gemma") and "sliding_window" not in cfg:
+        return 4096
+    return cfg.get("sliding_window")
+
+
+def layer_kinds(cfg, mt, n_layers):
+    """Per layer: True where attention slides (HF's layer_types and their defaults per model)."""
+    if window_of(cfg, mt) is None:
+        return [False] * n_layers
+    lt = cfg.get("layer_types")
+    if lt is not None:
+        return [t == "sliding_attention" for t in lt]
+    if mt in ("mistral", "phi3"):
+        return [True] * n_layers
+    if mt in ("qwen2", "qwen3"):
+        if not cfg.get("use_sliding_window", False):
+            return [False] * n_layers
+        return [l >= cfg.get("max_window_layers", 0) for l in range(n_layers)]
+    if mt == "gemma2":
+        return [bool((l + 1) % 2) for l in range(n_layers)]
+    if mt in ("gemma3_text", "gemma3"):
+        pattern = cfg.get("sliding_window_pattern", cfg.get("_sliding_window_pattern", 6))
+        return [bool((l + 1) % pattern) for l in range(n_layers)]
+    return [False] * n_layers
+
+
 class Spec:
     """Architecture facts read from config.json, in one vocabulary for all families."""
 
@@ -248,6 +333,8 @@ class Spec:
             rot = cfg.get("rotary_dim") or self.head_dim
             # GPT-J: fixed base 10000, interleaved pairs (rotate_every_two) on the first rotary_dim dims
             self.rope = {"style": "interleaved", "dim": rot, "inv_freq": rope_inv_freq(10000, rot, None, rope_dtype)}
+        elif mt in MODERN:
+            self._modern(cfg, mt, rope_dtype)
         elif mt in ("llama", "mistral", "qwen2"):
             self.family = "llama"
             self.d_model = cfg["hidden_size"]
@@ -283,9 +370,74 @@ class Spec:
                 self.sliding = [sw] * self.n_layers
             else:
                 self.sliding = [None] * self.n_layers
+            self._plain_llama()
         else:
             raise ValueError(f"unsupported model_type {mt}")
         self.vocab_size = cfg["vocab_size"]
+
+    def _plain_llama(self):
+        self.norm_offset = 0.0
+        self.embed_scale = False
+        self.qk_norm = None
+        self.layout = "pre"
+        self.fused = False
+        self.attn_scale = 1.0 / math.sqrt(self.head_dim)
+        self.attn_softcap = self.final_softcap = None
+        self.ropes = [self.rope] * self.n_layers
+
+    def _modern(self, cfg, mt, rope_dtype):
+        """The architectures of issue 34, all in the llama family with these switches:
+        norm_offset  RMSNorm x * rsqrt(mean x^2 + eps) * (offset + w): gemma 1 (x̂(1 + w)), else 0
+        embed_scale  embeddings * sqrt(hidden_size) as a float32 tensor (gemma)
+        qk_norm      'head': RMSNorm of q and k per head over head_dim before RoPE (qwen3, gemma3);
+                     'proj': over the whole q / k projection before the head split (olmo2)
+        layout       'pre' (llama); 'sandwich' (gemma: input norm, post-attention norm, pre- and
+                     post-feed-forward norms); 'post' (olmo2: norms only after attention and MLP)
+        fused        qkv_proj and gate_up_proj (phi3)
+        ropes        per layer: a rotary dict or None (smollm3's no_rope_layers 0; gemma3's local
+                     layers use rope_local_base_freq without rope_scaling)"""
+        self.family = "llama"
+        c = cfg
+        self.d_model = c["hidden_size"]
+        self.n_layers = c["num_hidden_layers"]
+        self.n_heads = c["num_attention_heads"]
+        self.n_kv_heads = c.get("num_key_value_heads") or self.n_heads
+        self.head_dim = c.get("head_dim") or self.d_model // self.n_heads
+        self.d_mlp = c["intermediate_size"]
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        gemma = mt.startswith("gemma")
+        self.act = (c.get("hidden_activation") or c.get("hidden_act", "gelu_pytorch_tanh")) if gemma else c.get("hidden_act", "silu")
+        self.tied = c.get("tie_word_embeddings", gemma or mt == "smollm3")
+        self.qkv_bias = self.o_bias = self.mlp_bias = False
+        self.norm_offset = 1.0 if gemma else 0.0
+        self.embed_scale = gemma
+        self.qk_norm = {"qwen3": "head", "gemma3_text": "head", "gemma3": "head", "olmo2": "proj"}.get(mt)
+        self.layout = "sandwich" if gemma else "post" if mt == "olmo2" else "pre"
+        self.fused = mt == "phi3"
+        # absent keys take the config classes' defaults (Gemma2Config / Gemma3TextConfig); null = no cap
+        self.attn_scale = c.get("query_pre_attn_scalar", 256) ** -0.5 if gemma else 1.0 / math.sqrt(self.head_dim)
+        caps = (50.0, 30.0) if mt == "gemma2" else (None, None)
+        self.attn_softcap = c.get("attn_logit_softcapping", caps[0]) if gemma else None
+        self.final_softcap = c.get("final_logit_softcapping", caps[1]) if gemma else None
+        kinds = layer_kinds(c, mt, self.n_layers)
+        sw = window_of(c, mt)
+        self.sliding = [sw if k else None for k in kinds]
+        base = c.get("rope_theta", 10000.0)
+        rot = int(self.head_dim * c.get("partial_rotary_factor", 1.0))
+        rs = c.get("rope_scaling")
+        if rs and rs.get("rope_type", rs.get("type")) == "longrope":
+            glob = dict(longrope(c, base, rot, rope_dtype), style="half", dim=rot)
+        else:
+            glob = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(base, rot, rs, rope_dtype)}
+        self.rope = glob
+        self.ropes = [glob] * self.n_layers
+        if mt in ("gemma3_text", "gemma3"):
+            local = {"style": "half", "dim": rot, "inv_freq": rope_inv_freq(c.get("rope_local_base_freq", 10000.0), rot, None, rope_dtype)}
+            self.ropes = [local if k else glob for k in kinds]
+        if mt == "smollm3":
+            interval = c.get("no_rope_layer_interval", 4)
+            use = c.get("no_rope_layers") or [int((l + 1) % interval != 0) for l in range(self.n_layers)]
+            self.ropes = [glob if u else None for u in use]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -334,10 +486,18 @@ class Model:
         self.folder = folder
         with open(os.path.join(folder, "config.json")) as f:
             self.cfg = json.load(f)
-        self.spec = Spec(self.cfg, rope_dtype)
+        cfg = self.cfg
+        if cfg["model_type"] == "gemma3":  # multimodal: the language model's settings
+            cfg = dict(cfg["text_config"], model_type="gemma3")
+        if cfg["model_type"] in ("gemma3", "gemma3_text"):
+            cfg = dict(GEMMA3_DEFAULTS, **cfg)   # Gemma3TextConfig's defaults under what config.json gives
+        cfg = legacy_rope_fields(cfg)
+        self.spec = Spec(cfg, rope_dtype)
         self.dtype = dtype
         raw, self.stored_dtypes = load_checkpoint_tensors(folder, to=dtype)
+        self._raw = raw
         self._bind(raw)
+        del self._raw
 
     # -- weights -> per-layer dicts -------------------------------------------------------------
     def _bind(self, raw):
@@ -396,6 +556,8 @@ class Model:
             else:
                 W["unembed_w"] = get("lm_head.weight")            # [vocab, d]
                 W["unembed_b"] = get("lm_head.bias", required=False)
+        elif s.model_type in MODERN:
+            self._bind_modern(get, W, L)
         else:
             W["wte"] = get("model.embed_tokens.weight")           # [vocab, d]
             W["norm_w"] = get("model.norm.weight")
@@ -428,25 +590,78 @@ class Model:
             W["unembed_b"] = None
         self.W, self.layers = W, L
 
+    def _bind_modern(self, get, W, L):
+        s = self.spec
+        p = "model.language_model." if "model.language_model.embed_tokens.weight" in self._raw else \
+            "language_model.model." if "language_model.model.embed_tokens.weight" in self._raw else "model."
+        W["wte"] = get(p + "embed_tokens.weight")
+        W["norm_w"] = get(p + "norm.weight")
+        opt = lambda n: get(n, required=False)
+        for i in range(s.n_layers):
+            h = f"{p}layers.{i}."
+            a, m = h + "self_attn.", h + "mlp."
+            P = {k: None for k in ("q_b", "k_b", "v_b", "o_b", "gate_b", "up_b", "down_b")}
+            if s.fused:
+                qkv = get(a + "qkv_proj.weight")                  # [(H + 2 Hkv) hd, d]: q | k | v
+                qd, kd = s.n_heads * s.head_dim, s.n_kv_heads * s.head_dim
+                P["q_w"], P["k_w"], P["v_w"] = qkv[:qd], qkv[qd:qd + kd], qkv[qd + kd:]
+                gu = get(m + "gate_up_proj.weight")                # [2 d_mlp, d]: gate | up
+                P["gate_w"], P["up_w"] = gu[:s.d_mlp], gu[s.d_mlp:]
+            else:
+                for n in ("q", "k", "v"):
+                    P[n + "_w"] = get(a + n + "_proj.weight")
+                P["gate_w"], P["up_w"] = get(m + "gate_proj.weight"), get(m + "up_proj.weight")
+            P["o_w"], P["down_w"] = get(a + "o_proj.weight"), get(m + "down_proj.weight")
+            P["q_norm"], P["k_norm"] = opt(a + "q_norm.weight"), opt(a + "k_norm.weight")
+            if s.qk_norm and (P["q_norm"] is None or P["k_norm"] is None):
+                raise KeyError(f"missing q/k norm in layer {i}")
+            names = {"pre": ("input_layernorm", "post_attention_layernorm", None, None),
+                     "sandwich": ("input_layernorm", "pre_feedforward_layernorm", "post_attention_layernorm", "post_feedforward_layernorm"),
+                     "post": (None, None, "post_attention_layernorm", "post_feedforward_layernorm")}[s.layout]
+            for key, n in zip(("ln1_w", "ln2_w", "post_attn_w", "post_mlp_w"), names):
+                P[key] = get(h + n + ".weight") if n else None
+            L.append(P)
+        lm = opt("lm_head.weight") if "lm_head.weight" in self._raw else opt("language_model.lm_head.weight")
+        W["unembed_w"] = W["wte"] if (s.tied and lm is None) or lm is None else lm
+        W["unembed_b"] = None
+
     # -- pieces ---------------------------------------------------------------------------------
+    def _norm(self, x, w):
+        """RMSNorm; with norm_offset, Gemma's x̂ * (offset + w) computed in float32."""
+        s = self.spec
+        if w is None:
+            return x
+        if getattr(s, "norm_offset", 0.0):
+            xf = x.float() if x.dtype != torch.float64 else x
+            out = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + s.eps)
+            return (out * (s.norm_offset + w.to(out.dtype))).to(x.dtype)
+        return rms_norm(x, w, s.eps)
+
     def final_norm(self, x):
         s = self.spec
         if s.family == "llama":
-            return rms_norm(x, self.W["norm_w"], s.eps)
+            return self._norm(x, self.W["norm_w"])
         return layer_norm(x, self.W["lnf_w"], self.W["lnf_b"], s.eps)
 
     def unembed(self, x):
-        # [b, s, d] -> [b, s, vocab]
-        return linear(x, self.W["unembed_w"], self.W["unembed_b"])
+        # [b, s, d] -> [b, s, vocab]; Gemma 2 soft-caps the logits: tanh(logits / c) * c
+        y = linear(x, self.W["unembed_w"], self.W["unembed_b"])
+        cap = getattr(self.spec, "final_softcap", None)
+        return y if cap is None else torch.tanh(y / cap) * cap
 
-    def _rope(self, x, positions):
+    def _rope(self, x, positions, r=None):
         """x [b, heads, s, hd]; positions [b, s] (long). Rotates the first rope['dim'] dims."""
-        r = self.spec.rope
+        r = r or self.spec.rope
         dim = r["dim"]
         # angles in float32, as HF: inv_freq (f32) * position (f32), one rounding; cos/sin in f32
         inv = r["inv_freq"]
+        if "long_inv_freq" in r and int(positions.max()) + 1 > r["original"]:
+            inv = r["long_inv_freq"]
         ang = positions.to(inv.dtype)[:, :, None] * inv[None, None, :]                 # [b, s, dim/2]
-        cos, sin = ang.cos().to(x.dtype), ang.sin().to(x.dtype)
+        cos, sin = ang.cos(), ang.sin()
+        if "attention_factor" in r:
+            cos, sin = cos * r["attention_factor"], sin * r["attention_factor"]
+        cos, sin = cos.to(x.dtype), sin.to(x.dtype)
         x_rot, x_pass = x[..., :dim], x[..., dim:]
         if r["style"] == "half":
             cos = torch.cat((cos, cos), dim=-1)[:, None]        # [b, 1, s, dim]
@@ -458,14 +673,17 @@ class Model:
             x_rot = x_rot * cos + rotate_every_two(x_rot) * sin
         return torch.cat((x_rot, x_pass), dim=-1)
 
-    def _attend(self, q, k, v, bias, scale):
+    def _attend(self, q, k, v, bias, scale, softcap=None):
         """q [b, H, s, hd], k/v [b, Hkv, s, hd], bias [b, 1, s, s] additive -> [b, s, H*hd]."""
         b, H, S, hd = q.shape
         rep = H // k.shape[1]
         if rep > 1:  # HF repeat_kv: query head h reads kv head h // rep
             k = k.repeat_interleave(rep, dim=1)
             v = v.repeat_interleave(rep, dim=1)
-        scores = torch.matmul(q, k.transpose(-1, -2)) * scale + bias     # [b, H, s, s]
+        scores = torch.matmul(q, k.transpose(-1, -2)) * scale
+        if softcap is not None:                                          # Gemma 2: before the mask
+            scores = torch.tanh(scores / softcap) * softcap
+        scores = scores + bias                                           # [b, H, s, s]
         probs = torch.softmax(scores, dim=-1)
         out = torch.matmul(probs, v)                                     # [b, H, s, hd]
         return out.transpose(1, 2).reshape(b, S, H * hd)
@@ -503,6 +721,8 @@ class Model:
 
         W = self.W
         x = W["wte"][ids]                                                  # [b, s, d]
+        if getattr(s, "embed_scale", False):                               # Gemma: * sqrt(d) in the dtype
+            x = x * torch.tensor(s.d_model ** 0.5, dtype=x.dtype)
         if s.family == "gpt2":
             x = x + W["wpe"][positions]
         taps = {}
@@ -549,17 +769,25 @@ class Model:
                 if win is not None and win >= S:
                     win = None
                 bias = bias_cache.setdefault(win, attn_bias(win))
-                h = rms_norm(x, P["ln1_w"], s.eps)
-                q = self._rope(self._split(linear(h, P["q_w"], P["q_b"]), s.n_heads), positions)
-                k = self._rope(self._split(linear(h, P["k_w"], P["k_b"]), s.n_kv_heads), positions)
+                h = self._norm(x, P.get("ln1_w"))
+                q = linear(h, P["q_w"], P["q_b"])
+                k = linear(h, P["k_w"], P["k_b"])
+                if s.qk_norm == "proj":                                    # OLMo 2: over the projection
+                    q, k = self._norm(q, P["q_norm"]), self._norm(k, P["k_norm"])
+                q, k = self._split(q, s.n_heads), self._split(k, s.n_kv_heads)
+                if s.qk_norm == "head":                                    # Qwen3 / Gemma 3: per head
+                    q, k = self._norm(q, P["q_norm"]), self._norm(k, P["k_norm"])
+                rope = s.ropes[l]
+                if rope is not None:
+                    q, k = self._rope(q, positions, rope), self._rope(k, positions, rope)
                 v = self._split(linear(h, P["v_w"], P["v_b"]), s.n_kv_heads)
-                o = self._attend(q, k, v, bias, scale)
+                o = self._attend(q, k, v, bias, s.attn_scale, s.attn_softcap)
                 attn_out = edit(l, "attn.out", o, linear(o, P["o_w"], P["o_b"]))
-                x = x + attn_out
-                h2 = rms_norm(x, P["ln2_w"], s.eps)
+                x = x + self._norm(attn_out, P.get("post_attn_w"))
+                h2 = self._norm(x, P.get("ln2_w"))
                 key = _act(s.act)(linear(h2, P["gate_w"], P["gate_b"])) * linear(h2, P["up_w"], P["up_b"])
                 mlp_out = edit(l, "mlp.out", key, linear(key, P["down_w"], P["down_b"]))
-                x = x + mlp_out
+                x = x + self._norm(mlp_out, P.get("post_mlp_w"))
             taps[f"blocks.{l}.attn_out"] = attn_out
             taps[f"blocks.{l}.mlp.key"] = key
             taps[f"blocks.{l}.mlp_out"] = mlp_out

@@ -17,6 +17,8 @@ export interface ModelInfo {
   parameters: number;
   tiedEmbeddings: boolean;
   rotaryDim: number;
+  /** The architecture's special parts in words (norms, q/k norms, sliding windows, soft-capping, RoPE variants), from its spec and config. */
+  features: string[];
   executionProvider: string;
   /** How executionProvider was chosen: each provider, whether it works, or why it failed or was not tried (`mechedit info`). */
   providers?: ProviderProbe[];

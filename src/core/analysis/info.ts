@@ -5,6 +5,7 @@ import type { ModelInfo } from '../../protocol/model';
 import type { LoadedModel } from '../runtime/model';
 import { defaultEditLayer } from '../edits/rome';
 import { defaultRocrSettings } from '../edits/rocr';
+import { archFeatures } from '../models/features';
 
 export function modelInfo(model: LoadedModel): ModelInfo {
   const d = model.dims;
@@ -23,6 +24,7 @@ export function modelInfo(model: LoadedModel): ModelInfo {
     parameters: d.params,
     tiedEmbeddings: d.tied,
     rotaryDim: d.rotaryDim,
+    features: archFeatures(model.plan),
     executionProvider: model.options.provider,
     fingerprint: model.checkpoint.fingerprint,
     graphFolder: { path: model.graphDir.dir, mode: model.graphDir.mode },

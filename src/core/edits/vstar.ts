@@ -12,7 +12,8 @@
 import type { LoadedModel, Batch } from '../runtime/model';
 import type { OrtTensor } from '../runtime/ort';
 import { loadOrt } from '../runtime/ort';
-import { tapName } from '../graph/taps';
+import { deltaEntryTap, tapName } from '../graph/taps';
+import { badInput } from '../errors';
 import { cancelled } from '../errors';
 
 /** A position in the batch: row and token index. */
@@ -140,7 +141,8 @@ function lossFeeds(b: Batch, p: Pick<VStarProblem, 'nll' | 'kl' | 'klTeacher' | 
  * graph variant for the teacher distributions and the optimisation, so one session).
  */
 async function residual(model: LoadedModel, layer: number, b: Batch): Promise<Record<string, OrtTensor>> {
-  return model.run({ taps: [tapName(layer, 'resid_post'), tapName(layer, 'mlp_out')], layers: layer + 1 }, b);
+  const out = await model.run({ taps: [tapName(layer, 'resid_pre'), tapName(layer, 'resid_post'), tapName(layer, 'mlp_out')], layers: layer + 1 }, b);
+  return { ...out, entry: out[tapName(layer, deltaEntryTap(model.plan.spec))] };
 }
 
 function deltaMask(b: Batch, lookups: number[], scales?: Float64Array[]): Float32Array {
@@ -159,7 +161,7 @@ function deltaMask(b: Batch, lookups: number[], scales?: Float64Array[]): Float3
 export async function distributions(model: LoadedModel, layer: number, rows: number[][], kl: At[], mid?: { layer: number; items: At[] }): Promise<{ kl: Float32Array; mid?: Float32Array; vocab: number }> {
   const vocab = model.plan.unembed.w.shape[0];
   const b = model.makeBatch(rows);
-  const resid = (await residual(model, layer, b))[tapName(layer, 'resid_post')];
+  const resid = (await residual(model, layer, b)).entry;
   const zeros = (n: number) => new Float32Array(n * vocab);
   const problem = {
     nll: [{ ...kl[0], target: 0, weight: 0 }],
@@ -208,7 +210,7 @@ export async function optimiseDelta(model: LoadedModel, p: VStarProblem, hp: VSt
   const b = model.makeBatch(p.rows);
   const initTap = tapName(p.layer, p.init);
   const pre = await residual(model, p.layer, b);
-  const resid = pre[tapName(p.layer, 'resid_post')];
+  const resid = pre.entry;
   const initData = pre[initTap].data as Float32Array;
   const at0 = p.lookups[0] * d; // row 0
   const vInit = Float64Array.from(initData.subarray(at0, at0 + d));
@@ -306,6 +308,9 @@ export async function replacedResidualLoss(model: LoadedModel, layer: number, ro
   const d = model.dims.dModel;
   const vocab = model.plan.unembed.w.shape[0];
   const b = model.makeBatch(rows);
+  if (deltaEntryTap(model.plan.spec) !== 'resid_post') {
+    throw badInput(`Replacing the residual after block ${layer} is not supported on ${model.dims.modelType}, whose MLP output is normed inside the residual branch`, { field: 'method', hint: 'Use ROME, MEMIT, AlphaEdit or ROCR on this architecture.' });
+  }
   const resid = (await residual(model, layer, b))[tapName(layer, 'resid_post')];
   const data = Float32Array.from(resid.data as Float32Array);
   for (const r of replacements) data.set(Float32Array.from(r.vector), (r.row * b.seq + r.pos) * d);

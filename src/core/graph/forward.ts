@@ -11,9 +11,10 @@
 import type { ModelPlan, LinearW, NormW, BlockW } from '../models/model';
 import type { TensorEntry, WeightLocator } from '../checkpoint/safetensors';
 import { GraphBuilder, type Dtype } from '../onnx/proto';
-import { BLOCK_TAPS, editInput, tapName, type BlockTap, type EditModule } from './taps';
+import { BLOCK_TAPS, deltaEntryTap, editInput, tapName, type BlockTap, type EditModule } from './taps';
 import { addDeltaLoss } from './loss';
 import { addActivationLoss, addTokenLoss, addTrainGradients, type TrainOptions } from './trainLoss';
+import { graphParts } from './parts';
 
 export interface ForwardOptions {
   /** Taps to expose as outputs (names from taps.ts). */
@@ -101,31 +102,11 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     return name;
   };
 
-  // ---- shapes and masks shared by every layer
+  // ---- shapes, masks and RoPE tables (parts.ts)
   const ids = 'input_ids';
-  const shapeIds = g.op('Shape', [ids]); // [B, S]
-  const seqLen = g.op('Gather', [shapeIds, g.int64([1], true)], { axis: 0 }); // S (scalar)
-  const total = g.op('Gather', [g.op('Shape', ['attention_mask']), g.int64([1], true)], { axis: 0 }); // T
-  const past = g.op('Sub', [total, seqLen]); // P
-  const qpos = g.op('Range', [past, total, g.int64([1], true)]); // [S]
-  const kpos = g.op('Range', [g.int64([0], true), total, g.int64([1], true)]); // [T]
-  const causal = g.op('LessOrEqual', [g.op('Unsqueeze', [kpos, g.int64([0])]), g.op('Unsqueeze', [qpos, g.int64([1])])]); // [S, T]
-  const pad = g.op('Unsqueeze', [g.op('Cast', ['attention_mask'], { to: 9 }), g.int64([1, 2, 3])]); // [B, 1, 1, 1, T]
-  const allowed = g.op('And', [causal, pad]); // [B, 1, 1, S, T]
-  const shapeBS = g.op('Slice', [shapeIds, g.int64([0]), g.int64([2])]); // [2] = (B, S)
-
-  // ---- rotary tables: cos/sin [B, 1, S, rotaryDim]
-  let cos = '';
-  let sin = '';
-  if (dims.rotaryDim > 0 && dims.invFreq) {
-    const pos = g.op('Unsqueeze', [g.op('Cast', ['position_ids'], { to: 1 }), g.int64([2])]); // [B, S, 1]
-    const freqs = g.op('Mul', [pos, g.float(Array.from(dims.invFreq, Math.fround))]); // [B, S, rd/2]
-    const emb = spec.rotary === 'interleaved'
-      ? g.op('Reshape', [g.op('Concat', [g.op('Unsqueeze', [freqs, g.int64([3])]), g.op('Unsqueeze', [freqs, g.int64([3])])], { axis: 3 }), g.int64([0, 0, dims.rotaryDim])])
-      : g.op('Concat', [freqs, freqs], { axis: 2 });
-    cos = g.op('Unsqueeze', [g.op('Cos', [emb]), g.int64([1])]);
-    sin = g.op('Unsqueeze', [g.op('Sin', [emb]), g.int64([1])]);
-  }
+  const shapeBS = g.op('Slice', [g.op('Shape', [ids]), g.int64([0]), g.int64([2])]); // [2] = (B, S)
+  const { norm: normOf, activation, softcap, rope, mask } = graphParts(g, dims, spec, (n, which) => weight(which === 'w' ? n.w : n.b!));
+  const av = dims.variants;
 
   // ---- building blocks
   const reshapeBS = (x2: string, last: number) => g.op('Reshape', [x2, g.op('Concat', [shapeBS, g.int64([last])], { axis: 0 })]);
@@ -154,33 +135,11 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     return reshapeBS(y2, w.out);
   };
 
-  const norm = (x: string, n: NormW): string => {
-    if (spec.norm === 'layer') {
-      return g.op('LayerNormalization', [x, weight(n.w), ...(n.b ? [weight(n.b)] : [])], { axis: -1, epsilon: { float: dims.eps } });
-    }
-    const variance = g.op('ReduceMean', [g.op('Mul', [x, x])], { axes: [-1], keepdims: 1 });
-    const inv = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, g.float(dims.eps)])])]);
-    return g.op('Mul', [weight(n.w), g.op('Mul', [x, inv])]);
-  };
-
-  const activation = (x: string): string => {
-    switch (dims.activation) {
-      case 'silu': return g.op('Mul', [x, g.op('Sigmoid', [x])]);
-      case 'relu': return g.op('Relu', [x]);
-      case 'gelu': {
-        const erf = g.op('Erf', [g.op('Mul', [x, g.float(Math.SQRT1_2)])]);
-        return g.op('Mul', [g.op('Mul', [x, g.float(0.5)]), g.op('Add', [erf, g.float(1)])]);
-      }
-      case 'gelu_tanh': {
-        const cube = g.op('Mul', [g.op('Mul', [x, x]), x]);
-        const inner = g.op('Mul', [g.op('Add', [x, g.op('Mul', [cube, g.float(0.044715)])]), g.float(Math.sqrt(2 / Math.PI))]);
-        return g.op('Mul', [g.op('Mul', [x, g.float(0.5)]), g.op('Add', [g.op('Tanh', [inner]), g.float(1)])]);
-      }
-    }
-  };
+  const norm = (x: string, n: NormW | undefined): string => (n ? normOf(x, n) : x);
 
   /** Rotary on x [B, Hx, S, hd] (the first rotaryDim dims of each head). */
-  const rotate = (x: string): string => {
+  const rotate = (x: string, table: number): string => {
+    const { cos, sin } = rope(table);
     const rd = dims.rotaryDim;
     const partial = rd < dims.headDim;
     const xr = partial ? g.op('Slice', [x, g.int64([0]), g.int64([rd]), g.int64([3])]) : x;
@@ -207,12 +166,14 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     } else {
       [q, k, v] = [linear(x, b.q!), linear(x, b.k!), linear(x, b.v!)];
     }
+    if (spec.qkNorm === 'projection') [q, k] = [norm(q, b.qNorm), norm(k, b.kNorm)];
     q = heads(q, dims.heads);
     k = heads(k, dims.kvHeads);
     v = heads(v, dims.kvHeads);
-    if (dims.rotaryDim > 0) {
-      q = rotate(q);
-      k = rotate(k);
+    if (spec.qkNorm === 'head') [q, k] = [norm(q, b.qNorm), norm(k, b.kNorm)];
+    if (av.layerRope[l] >= 0) {
+      q = rotate(q, av.layerRope[l]);
+      k = rotate(k, av.layerRope[l]);
     }
     if (options.kvCache === 'decode') {
       const pk = g.input(`past.${l}.key`, 'float32', ['batch', dims.kvHeads, 'past', dims.headDim]);
@@ -231,9 +192,9 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     const q5 = g.op('Reshape', [q, g.int64([0, dims.kvHeads, rep, -1, dims.headDim])]);
     const k5 = g.op('Unsqueeze', [k, g.int64([2])]);
     const v5 = g.op('Unsqueeze', [v, g.int64([2])]);
-    const scale = (dims.scaleAttn ? 1 / Math.sqrt(dims.headDim) : 1) / (dims.scaleByInverseLayer ? l + 1 : 1);
-    const scores = g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(scale)]);
-    const probs = g.op('Softmax', [g.op('Where', [allowed, scores, g.float(F32_MIN)])], { axis: -1 }); // [B, kv, rep, S, T]
+    const scale = (av.queryScale ?? (dims.scaleAttn ? 1 / Math.sqrt(dims.headDim) : 1)) / (dims.scaleByInverseLayer ? l + 1 : 1);
+    const scores = softcap(g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(scale)]), av.attnSoftcap);
+    const probs = g.op('Softmax', [g.op('Where', [mask(av.windows[l]), scores, g.float(F32_MIN)])], { axis: -1 }); // [B, kv, rep, S, T]
     const ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.int64([0, dims.heads, -1, dims.headDim])]); // [B, H, S, hd]
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64([0, 0, qDim])]);
     return linear(merged, b.o, { layer: l, module: 'attn.out' });
@@ -241,9 +202,17 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
 
   const taps = new Map<string, string>();
   const mlp = (x: string, b: BlockW, l: number): string => {
-    const key = b.gate ? g.op('Mul', [activation(linear(x, b.gate)), linear(x, b.up)]) : activation(linear(x, b.up));
+    let key: string;
+    if (b.gateUp) {
+      const [gate, up] = g.node('Split', [linear(x, b.gateUp), g.int64([dims.dMlp, dims.dMlp])], { axis: 2 }, [g.fresh('gate'), g.fresh('up')]);
+      key = g.op('Mul', [activation(gate), up]);
+    } else {
+      key = b.gate ? g.op('Mul', [activation(linear(x, b.gate)), linear(x, b.up!)]) : activation(linear(x, b.up!));
+    }
     taps.set(tapName(l, 'mlp.key'), key);
-    return linear(key, b.down, { layer: l, module: 'mlp.out' });
+    const out = linear(key, b.down, { layer: l, module: 'mlp.out' });
+    // v* graph of a post-norm architecture: δ goes into this projection's output (see deltaEntryTap).
+    return insideDelta === l ? g.op('Add', [out, g.op('Mul', ['delta_mask', 'delta'])]) : out;
   };
 
   /** With options.patch: the value of tap `k` at layer `l`, replaced where its mask is set. */
@@ -257,13 +226,17 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   // ---- embeddings (or, for the v* graph, the injected residual) and blocks
   let h: string;
   let first = 0;
+  const insideDelta = options.delta && deltaEntryTap(spec) === 'resid_pre' ? options.delta.layer : -1;
   if (options.delta) {
     const resid = g.input('resid', 'float32', ['batch', 'seq', dims.dModel]);
     const delta = g.input('delta', 'float32', [dims.dModel]);
-    h = g.op('Add', [resid, g.op('Mul', [g.input('delta_mask', 'float32', ['batch', 'seq', 1]), delta])]);
-    first = options.delta.layer + 1;
+    const deltaMask = g.input('delta_mask', 'float32', ['batch', 'seq', 1]);
+    h = insideDelta >= 0 ? resid : g.op('Add', [resid, g.op('Mul', [deltaMask, delta])]);
+    first = insideDelta >= 0 ? options.delta.layer : options.delta.layer + 1;
   } else {
     h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
+    // Gemma: × √d_model rounded to float32 (HF casts the normaliser to the embeddings' dtype).
+    if (spec.embedScale) h = g.op('Mul', [h, g.float(Math.fround(Math.sqrt(dims.dModel)))]);
     if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
     if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
   }
@@ -280,10 +253,11 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       set('mlp_out', m);
       h = g.op('Add', [g.op('Add', [a, m]), h]);
     } else {
-      const mid = g.op('Add', [a, h]);
-      const m = patched(mlp(norm(mid, b.ln2!), b, l), l, 'mlp_out');
+      // attn_out / mlp_out are the output projections' outputs; post-norms (Gemma, OLMo 2) follow them inside the branch.
+      const mid = g.op('Add', [norm(a, b.postAttnNorm), h]);
+      const m = patched(mlp(norm(mid, b.ln2), b, l), l, 'mlp_out');
       set('mlp_out', m);
-      h = g.op('Add', [mid, m]);
+      h = g.op('Add', [mid, norm(m, b.postMlpNorm)]);
     }
     h = patched(h, l, 'resid_post');
     if (options.steer === l) h = g.op('Add', [h, g.input('steer', 'float32', [dims.dModel])]);
@@ -295,7 +269,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
 
   // ---- unembedding: final norm → logits
   /** Rows [N, d_model] → logits [N, vocab rows]. */
-  const unembedRows = (x2: string) => g.op('Gemm', [x2, weight(plan.unembed.w), ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 });
+  const unembedRows = (x2: string) => softcap(g.op('Gemm', [x2, weight(plan.unembed.w), ...(plan.unembed.b ? [weight(plan.unembed.b)] : [])], { transB: 1 }), av.finalSoftcap);
   const unembed = (x: string, width: number) => {
     const y2 = unembedRows(g.op('Reshape', [x, g.int64([-1, dims.dModel])]));
     return g.op('Reshape', [y2, g.op('Concat', [g.op('Slice', [g.op('Shape', [x]), g.int64([0]), g.int64([2])]), g.int64([width])], { axis: 0 })]);

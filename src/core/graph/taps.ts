@@ -23,6 +23,17 @@ export const EDIT_MODULES: readonly EditModule[] = ['mlp.out', 'attn.out'];
 export const tapName = (layer: number, tap: BlockTap): string => `blocks.${layer}.${tap}`;
 export const editInput = (layer: number, module: EditModule, which: 'U' | 'V'): string => `blocks.${layer}.${module}.${which}`;
 
+/**
+ * Where the v* graph (ROME / MEMIT's δ) enters: after block `layer` at resid_post, where the MLP
+ * output is added to the residual as it is; or, where a norm follows the MLP's output projection
+ * inside the residual branch (Gemma, OLMo 2), at block `layer`'s resid_pre, with δ added to that
+ * projection's output (mlp_out) before the norm, which is what an edit of the projection changes.
+ * Callers feed this tap as the graph's `resid` input.
+ */
+export function deltaEntryTap(spec: { weights: { block: { postMlpNorm?: string } } }): 'resid_pre' | 'resid_post' {
+  return spec.weights.block.postMlpNorm ? 'resid_pre' : 'resid_post';
+}
+
 export function allTapNames(layers: number): string[] {
   const names: string[] = [];
   for (let l = 0; l < layers; l++) for (const t of BLOCK_TAPS) names.push(tapName(l, t));

@@ -5,6 +5,10 @@ import type { Checkpoint } from '../checkpoint/checkpoint';
 import type { TensorEntry } from '../checkpoint/safetensors';
 import { badInput } from '../errors';
 import { specFor, SUPPORTED_MODEL_TYPES, type ArchSpec, type BiasedWeight } from './specs';
+import { attentionVariants, type AttentionVariants } from './variants';
+import { legacyRopeFields, ropeInvFreq } from './rope';
+
+export { ropeInvFreq };
 import type { RocrSettings } from '../../protocol/model';
 
 export type Activation = 'gelu_tanh' | 'gelu' | 'silu' | 'relu';
@@ -21,15 +25,14 @@ export interface Dims {
   maxPositions: number;
   eps: number;
   activation: Activation;
-  /** Rotary: dims per head that rotate (0 with learned positions), and inv_freq [rotaryDim / 2]. */
+  /** Rotary: dims per head that rotate (0 with learned positions). Tables and per-layer choice in `variants`. */
   rotaryDim: number;
-  invFreq?: Float64Array;
   tied: boolean;
   /** Attention scores are scaled by 1/√head_dim (GPT-2's scale_attn_weights, default on), and by 1/(layer+1) with scale_attn_by_inverse_layer_idx. */
   scaleAttn: boolean;
   scaleByInverseLayer: boolean;
-  /** Sliding-window attention (Mistral; Qwen2 with use_sliding_window): MechEdit attends to the full context, so longer sequences are refused. */
-  slidingWindow?: number;
+  /** Sliding windows, RoPE tables per layer, score scale and soft-caps (variants.ts). */
+  variants: AttentionVariants;
   /** The dtype of the weights as stored (the most common one). */
   dtype: string;
   params: number;
@@ -61,15 +64,22 @@ export interface NormW {
 }
 
 export interface BlockW {
-  ln1: NormW;
+  ln1?: NormW;
   ln2?: NormW;
+  postAttnNorm?: NormW;
+  postMlpNorm?: NormW;
+  /** q/k norms: [head_dim] per head, or [heads·head_dim] / [kv_heads·head_dim] over the projection. */
+  qNorm?: NormW;
+  kNorm?: NormW;
   qkv?: LinearW;
   q?: LinearW;
   k?: LinearW;
   v?: LinearW;
   o: LinearW;
   gate?: LinearW;
-  up: LinearW;
+  up?: LinearW;
+  /** Fused [gate | up] → [B, S, 2·d_mlp] (Phi-3). */
+  gateUp?: LinearW;
   down: LinearW;
 }
 
@@ -95,9 +105,12 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   if (typeof modelType !== 'string') throw badInput('config.json has no "model_type"', { file: configFile, field: 'model_type', hint: `Supported: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
   const spec = specFor(modelType);
   if (!spec) {
-    throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}.` });
+    throw badInput(`Unsupported model_type "${modelType}"`, { file: configFile, field: 'model_type', hint: `MechEdit supports: ${SUPPORTED_MODEL_TYPES.join(', ')}. Architectures are declared in src/core/models/specs.ts (docs/models.md).` });
   }
-  const cfg = ckpt.config;
+  // Multimodal checkpoints keep the language model's settings in a section (Gemma 3: text_config).
+  const nested = spec.nestedConfig ? ckpt.config[spec.nestedConfig] : undefined;
+  if (spec.nestedConfig && (typeof nested !== 'object' || nested === null)) throw badInput(`config.json has no "${spec.nestedConfig}" section`, { file: configFile, field: spec.nestedConfig });
+  const cfg = legacyRopeFields({ ...spec.classDefaults, ...(nested ? { ...(nested as Record<string, unknown>), model_type: modelType } : ckpt.config) }) as typeof ckpt.config;
   /** A positive number from the first of `keys` present; sizes and counts (`whole`) must be whole numbers up to 2^31. */
   const pick = (keys: readonly string[] | undefined, what: string, fallback?: number, whole = true): number => {
     for (const k of keys ?? []) {
@@ -126,14 +139,12 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   if (!activation) throw badInput(`Unsupported activation "${actName}"`, { file: configFile, field: spec.config.activation[0], hint: `Supported: ${Object.keys(ACTIVATIONS).join(', ')}.` });
 
   let rotaryDim = 0;
-  let invFreq: Float64Array | undefined;
   if (spec.positions === 'rotary') {
     const partial = pick(['partial_rotary_factor'], 'rotary fraction', 1, false);
     rotaryDim = spec.config.rotaryDim ? pick(spec.config.rotaryDim, 'rotary dims', headDim) : Math.floor(headDim * partial);
     if (rotaryDim % 2 !== 0 || rotaryDim < 2 || rotaryDim > headDim) throw badInput(`rotary dims ${rotaryDim} must be even, ≥ 2 and ≤ head_dim ${headDim}`, { file: configFile, field: spec.config.rotaryDim?.[0] ?? 'partial_rotary_factor' });
-    const theta = pick(['rope_theta'], 'rotary base', 10000, false);
-    invFreq = ropeInvFreq(rotaryDim, theta, cfg.rope_scaling, configFile);
   }
+  const variants = attentionVariants(spec, cfg, { layers, headDim, rotaryDim, maxPositions }, configFile);
 
   const prefix = spec.prefixes.find((p) => ckpt.tensors.has(p + spec.weights.embed));
   if (prefix === undefined) {
@@ -154,7 +165,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   const full = (n: string, l?: number) => prefix + (l === undefined ? n : n.replace('{l}', String(l)));
   // A bias the architecture always has is required; any other is read when present.
   const optionalBias = (which: BiasedWeight) => !spec.biases.includes(which);
-  const norm = (n: string, which: BiasedWeight): NormW => ({ w: tensor(`${n}.weight`, [dModel])!, b: spec.norm === 'layer' ? tensor(`${n}.bias`, [dModel], optionalBias(which)) : undefined });
+  const norm = (n: string, which: BiasedWeight, width = dModel): NormW => ({ w: tensor(`${n}.weight`, [width])!, b: spec.norm === 'layer' ? tensor(`${n}.bias`, [width], optionalBias(which)) : undefined });
   const linear = (n: string, inDim: number, outDim: number, which: BiasedWeight): LinearW => ({
     w: tensor(`${n}.weight`, spec.linear === 'in_out' ? [inDim, outDim] : [outDim, inDim])!,
     b: tensor(`${n}.bias`, [outDim], optionalBias(which)),
@@ -172,22 +183,28 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
   const blocks: BlockW[] = [];
   for (let l = 0; l < layers; l++) {
     const f = (n: string) => full(n, l);
+    const qkWidth = (n: number) => (spec.qkNorm === 'head' ? headDim : n * headDim);
     blocks.push({
-      ln1: norm(f(b.ln1), 'ln1'),
+      ln1: b.ln1 ? norm(f(b.ln1), 'ln1') : undefined,
       ln2: b.ln2 ? norm(f(b.ln2), 'ln2') : undefined,
+      postAttnNorm: b.postAttnNorm ? norm(f(b.postAttnNorm), 'postAttnNorm') : undefined,
+      postMlpNorm: b.postMlpNorm ? norm(f(b.postMlpNorm), 'postMlpNorm') : undefined,
+      qNorm: b.qNorm ? norm(f(b.qNorm), 'qNorm', qkWidth(heads)) : undefined,
+      kNorm: b.kNorm ? norm(f(b.kNorm), 'kNorm', qkWidth(kvHeads)) : undefined,
       qkv: b.qkv ? linear(f(b.qkv), dModel, qDim + 2 * kvDim, 'qkv') : undefined,
       q: b.q ? linear(f(b.q), dModel, qDim, 'q') : undefined,
       k: b.k ? linear(f(b.k), dModel, kvDim, 'k') : undefined,
       v: b.v ? linear(f(b.v), dModel, kvDim, 'v') : undefined,
       o: linear(f(b.o), qDim, dModel, 'o'),
       gate: b.gate ? linear(f(b.gate), dModel, dMlp, 'gate') : undefined,
-      up: linear(f(b.up), dModel, dMlp, 'up'),
+      up: b.up ? linear(f(b.up), dModel, dMlp, 'up') : undefined,
+      gateUp: b.gateUp ? linear(f(b.gateUp), dModel, 2 * dMlp, 'gateUp') : undefined,
       down: linear(f(b.down), dMlp, dModel, 'down'),
     });
   }
   refuseExtraLayers(ckpt, spec, prefix, layers, configFile);
   const tiedSetting = typeof cfg.tie_word_embeddings === 'boolean' ? cfg.tie_word_embeddings : spec.config.defaultTied;
-  const head = ckpt.tensors.get(`${spec.weights.lmHead}.weight`);
+  const head = ckpt.tensors.get(`${spec.weights.lmHead}.weight`) ?? (nested ? ckpt.tensors.get('lm_head.weight') : undefined);
   const tied = !head;
   if (!head && !tiedSetting) {
     throw badInput(`"${spec.weights.lmHead}.weight" is missing and config.json says the embeddings are not tied`, { file: configFile, field: 'tie_word_embeddings' });
@@ -212,9 +229,8 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     checkpoint: ckpt,
     spec,
     dims: {
-      modelType, layers, dModel, heads, kvHeads, headDim, dMlp, vocab, maxPositions, eps, activation, rotaryDim, invFreq, tied, dtype, params,
+      modelType, layers, dModel, heads, kvHeads, headDim, dMlp, vocab, maxPositions, eps, activation, rotaryDim, variants, tied, dtype, params,
       scaleAttn: cfg.scale_attn_weights !== false,
-      slidingWindow: typeof cfg.sliding_window === 'number' && cfg.use_sliding_window !== false && cfg.sliding_window < maxPositions ? cfg.sliding_window : undefined,
       scaleByInverseLayer: cfg.scale_attn_by_inverse_layer_idx === true,
       eosIds: Array.isArray(eos) ? eos.filter((x) => typeof x === 'number') : typeof eos === 'number' ? [eos] : [],
       bosId: typeof cfg.bos_token_id === 'number' ? cfg.bos_token_id : undefined,
@@ -235,7 +251,7 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
  */
 function refuseExtraLayers(ckpt: Checkpoint, spec: ArchSpec, prefix: string, layers: number, configFile: string): void {
   const escape = (x: string) => x.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const patterns = Object.values(spec.weights.block).map((n) => new RegExp(`^${escape(prefix + n).replace(escape('{l}'), '(\\d+)')}\\.`));
+  const patterns = Object.values(spec.weights.block).filter((n) => n !== undefined).map((n) => new RegExp(`^${escape(prefix + n).replace(escape('{l}'), '(\\d+)')}\\.`));
   let deepest: { layer: number; name: string } | undefined;
   for (const name of ckpt.tensors.keys()) {
     for (const re of patterns) {
@@ -277,36 +293,4 @@ function checkpointRecommendations(section: unknown, layers: number, configFile:
   if (r.regularizer !== undefined && r.regularizer !== 'identity' && r.regularizer !== 'covariance') throw bad('rocr.regularizer', '"identity" or "covariance"', r.regularizer);
   out.rocr = r as RocrDefaults;
   return out;
-}
-
-/** inv_freq as Hugging Face computes it, with rope_scaling 'linear' and 'llama3'. */
-export function ropeInvFreq(dim: number, theta: number, scaling: unknown, configFile: string): Float64Array {
-  const inv = new Float64Array(dim / 2);
-  for (let i = 0; i < dim / 2; i++) inv[i] = Math.fround(1 / Math.fround(theta ** Math.fround((2 * i) / dim)));
-  if (scaling === null || scaling === undefined) return inv;
-  if (typeof scaling !== 'object' || Array.isArray(scaling)) throw badInput(`rope_scaling must be an object or null, got ${JSON.stringify(scaling)}`, { file: configFile, field: 'rope_scaling' });
-  const s = scaling as Record<string, unknown>;
-  const type = (s.rope_type ?? s.type ?? 'default') as string;
-  const num = (k: string) => {
-    if (typeof s[k] !== 'number' || !Number.isFinite(s[k]) || (s[k] as number) <= 0) throw badInput(`rope_scaling.${k} must be a positive number, got ${JSON.stringify(s[k])}`, { file: configFile, field: `rope_scaling.${k}` });
-    return s[k] as number;
-  };
-  if (type === 'default') return inv;
-  if (type === 'linear') return inv.map((f) => f / num('factor'));
-  if (type === 'llama3') {
-    const factor = num('factor');
-    const low = num('low_freq_factor');
-    const high = num('high_freq_factor');
-    const oldLen = num('original_max_position_embeddings');
-    const lowWavelen = oldLen / low;
-    const highWavelen = oldLen / high;
-    return inv.map((f) => {
-      const wavelen = (2 * Math.PI) / f;
-      if (wavelen < highWavelen) return f;
-      if (wavelen > lowWavelen) return f / factor;
-      const smooth = (oldLen / wavelen - low) / (high - low);
-      return (1 - smooth) * (f / factor) + smooth * f;
-    });
-  }
-  throw badInput(`Unsupported rope_scaling type "${type}"`, { file: configFile, field: 'rope_scaling', hint: 'Supported: default, linear, llama3.' });
 }

@@ -7,6 +7,13 @@ export type Linear = 'in_out' /* GPT-2 Conv1D: W [in, out] */ | 'out_in' /* nn.L
 
 export interface ArchSpec {
   modelTypes: readonly string[];
+  /** The text model's settings sit in this section of config.json (multimodal Gemma 3: text_config). */
+  nestedConfig?: string;
+  /**
+   * Hugging Face's config-class defaults, under config.json (a key present, null included, wins).
+   * Multimodal Gemma 3 checkpoints write a sparse text_config that relies on them.
+   */
+  classDefaults?: Readonly<Record<string, unknown>>;
   /** Tried in order; the first under which `weights.embed` exists is used. */
   prefixes: readonly string[];
   norm: Norm;
@@ -18,6 +25,19 @@ export interface ArchSpec {
   positions: 'learned' | 'rotary';
   /** 'half': rotate_half on [x1, x2] halves (Llama); 'interleaved': pairs (x0, x1), (x2, x3)… (GPT-J). */
   rotary?: 'half' | 'interleaved';
+  /** RMSNorm scales by (offset + w): 1 for Gemma's x̂·(1 + w), absent = x̂·w. */
+  normOffset?: number;
+  /** Token embeddings are multiplied by √d_model, rounded to float32 (Gemma). */
+  embedScale?: boolean;
+  /** RMSNorm of q and k before RoPE: per head over head_dim (Qwen3, Gemma 3) or over the whole projection (OLMo 2). */
+  qkNorm?: 'head' | 'projection';
+  /**
+   * Which layers attend through config.json's `sliding_window` when `layer_types` does not list
+   * them: 'all' (Mistral, Phi-3), 'from_max_window_layers' (Qwen2/3: layers ≥ max_window_layers,
+   * and only with use_sliding_window), or a pattern: layer l slides unless (l + 1) is a multiple
+   * of `sliding_window_pattern` (default `every`: Gemma 2 alternates, Gemma 3 has 5 local : 1 global).
+   */
+  sliding?: 'all' | 'from_max_window_layers' | { every: number };
   /** Config fields, first present wins (see dims.ts for defaults). */
   config: {
     layers: readonly string[];
@@ -31,6 +51,21 @@ export interface ArchSpec {
     activation: readonly string[];
     /** Rotary dims per head (GPT-J); absent = the whole head. */
     rotaryDim?: readonly string[];
+    /** Attention scores × query_pre_attn_scalar^-½ instead of head_dim^-½ (Gemma). */
+    queryScalar?: readonly string[];
+    /** Soft-capping c·tanh(x / c) of the attention scores and of the final logits (Gemma 2). */
+    attnSoftcap?: readonly string[];
+    finalSoftcap?: readonly string[];
+    /** RoPE base of sliding-window layers, without rope_scaling (Gemma 3's rope_local_base_freq). */
+    localRopeTheta?: readonly string[];
+    /** Per-layer list, 1 = this layer uses RoPE (SmolLM3's no_rope_layers; default: every 4th layer has none). */
+    ropeLayers?: readonly string[];
+    /**
+     * Hugging Face's config-class defaults for the fields above, used when config.json lacks the
+     * key (an explicit null keeps its meaning: no cap): Gemma's query_pre_attn_scalar 256 and
+     * sliding_window 4096, Gemma 2's caps 50 and 30.
+     */
+    defaults?: { queryScalar?: number; attnSoftcap?: number; finalSoftcap?: number; slidingWindow?: number };
     /** Default activation when the config names none. */
     defaultActivation: string;
     /** Default tie_word_embeddings when the config does not say. */
@@ -48,8 +83,15 @@ export interface ArchSpec {
     /** Relative to the checkpoint root (no prefix); absent or tied → embed is the unembedding. */
     lmHead: string;
     block: {
-      ln1: string;
+      /** Norm before attention (absent in OLMo 2). */
+      ln1?: string;
+      /** Norm before the MLP (Gemma: pre_feedforward_layernorm). */
       ln2?: string;
+      /** Norms of the attention / MLP output inside the residual branch (Gemma's sandwich, OLMo 2). */
+      postAttnNorm?: string;
+      postMlpNorm?: string;
+      qNorm?: string;
+      kNorm?: string;
       /** Fused q|k|v projection (GPT-2 c_attn) or separate ones. */
       qkv?: string;
       q?: string;
@@ -57,7 +99,9 @@ export interface ArchSpec {
       v?: string;
       o: string;
       gate?: string;
-      up: string;
+      /** Fused gate | up projection (Phi-3 gate_up_proj: the first d_mlp rows are the gate). */
+      gateUp?: string;
+      up?: string;
       down: string;
     };
   };
@@ -105,7 +149,7 @@ const LLAMA_LIKE = {
   },
 } as const satisfies Omit<ArchSpec, 'modelTypes'>;
 
-export const SPECS: readonly ArchSpec[] = [
+export const SPECS: ArchSpec[] = [
   {
     modelTypes: ['gpt2'],
     prefixes: ['transformer.', ''],
@@ -164,9 +208,82 @@ export const SPECS: readonly ArchSpec[] = [
     },
   },
   { modelTypes: ['llama'], ...LLAMA_LIKE },
-  { modelTypes: ['mistral'], ...LLAMA_LIKE },
-  { modelTypes: ['qwen2'], ...LLAMA_LIKE, biases: ['q', 'k', 'v'], config: { ...LLAMA_LIKE.config, defaultTied: false } },
+  { modelTypes: ['mistral'], ...LLAMA_LIKE, sliding: 'all' },
+  { modelTypes: ['qwen2'], ...LLAMA_LIKE, sliding: 'from_max_window_layers', biases: ['q', 'k', 'v'], config: { ...LLAMA_LIKE.config, defaultTied: false } },
 ];
+
+/** Gemma 2 and 3: sandwich norms with (1 + w), scaled embeddings, GeGLU, query_pre_attn_scalar. */
+const GEMMA_LIKE = {
+  ...LLAMA_LIKE,
+  normOffset: 1,
+  embedScale: true,
+  config: {
+    ...LLAMA_LIKE.config,
+    activation: ['hidden_activation', 'hidden_act'],
+    defaultActivation: 'gelu_pytorch_tanh',
+    defaultTied: true,
+    queryScalar: ['query_pre_attn_scalar'],
+    attnSoftcap: ['attn_logit_softcapping'],
+    finalSoftcap: ['final_logit_softcapping'],
+    defaults: { queryScalar: 256, slidingWindow: 4096 },
+  },
+  weights: {
+    ...LLAMA_LIKE.weights,
+    block: {
+      ...LLAMA_LIKE.weights.block,
+      ln2: 'layers.{l}.pre_feedforward_layernorm',
+      postAttnNorm: 'layers.{l}.post_attention_layernorm',
+      postMlpNorm: 'layers.{l}.post_feedforward_layernorm',
+    },
+  },
+} as const satisfies Omit<ArchSpec, 'modelTypes'>;
+
+const QK_NORMS = { qNorm: 'layers.{l}.self_attn.q_norm', kNorm: 'layers.{l}.self_attn.k_norm' } as const;
+
+/** Gemma3TextConfig's defaults (transformers' configuration_gemma3.py). */
+const GEMMA3_DEFAULTS = {
+  vocab_size: 262208, hidden_size: 2304, intermediate_size: 9216, num_hidden_layers: 26, num_attention_heads: 8, num_key_value_heads: 4,
+  head_dim: 256, hidden_activation: 'gelu_pytorch_tanh', max_position_embeddings: 131072, rms_norm_eps: 1e-6, bos_token_id: 2, eos_token_id: 1,
+  tie_word_embeddings: true, rope_theta: 1000000, rope_local_base_freq: 10000, query_pre_attn_scalar: 256, sliding_window: 4096,
+  final_logit_softcapping: null, attn_logit_softcapping: null, rope_scaling: null,
+};
+
+const GEMMA3 = {
+  ...GEMMA_LIKE,
+  classDefaults: GEMMA3_DEFAULTS,
+  qkNorm: 'head',
+  sliding: { every: 6 },
+  config: { ...GEMMA_LIKE.config, localRopeTheta: ['rope_local_base_freq'] },
+  weights: { ...GEMMA_LIKE.weights, block: { ...GEMMA_LIKE.weights.block, ...QK_NORMS } },
+} as const satisfies Omit<ArchSpec, 'modelTypes'>;
+
+// Today's open models (issue 34). Their special parts are listed by archFeatures (features.ts).
+SPECS.push(
+  { modelTypes: ['qwen3'], ...LLAMA_LIKE, qkNorm: 'head', sliding: 'from_max_window_layers', weights: { ...LLAMA_LIKE.weights, block: { ...LLAMA_LIKE.weights.block, ...QK_NORMS } } },
+  { modelTypes: ['gemma2'], ...GEMMA_LIKE, sliding: { every: 2 }, config: { ...GEMMA_LIKE.config, defaults: { queryScalar: 256, attnSoftcap: 50, finalSoftcap: 30, slidingWindow: 4096 } } },
+  { modelTypes: ['gemma3_text'], ...GEMMA3 },
+  // Multimodal Gemma 3 checkpoints: the language model's weights and its text_config.
+  { modelTypes: ['gemma3'], ...GEMMA3, nestedConfig: 'text_config', prefixes: ['model.language_model.', 'language_model.model.'], weights: { ...GEMMA3.weights, lmHead: 'language_model.lm_head' } },
+  { modelTypes: ['smollm3'], ...LLAMA_LIKE, config: { ...LLAMA_LIKE.config, ropeLayers: ['no_rope_layers'], defaultTied: true } },
+  {
+    modelTypes: ['olmo2'],
+    ...LLAMA_LIKE,
+    qkNorm: 'projection',
+    weights: {
+      ...LLAMA_LIKE.weights,
+      block: { ...LLAMA_LIKE.weights.block, ...QK_NORMS, ln1: undefined, ln2: undefined, postAttnNorm: 'layers.{l}.post_attention_layernorm', postMlpNorm: 'layers.{l}.post_feedforward_layernorm' },
+    },
+  },
+  {
+    modelTypes: ['phi3'],
+    ...LLAMA_LIKE,
+    sliding: 'all',
+    weights: {
+      ...LLAMA_LIKE.weights,
+      block: { ...LLAMA_LIKE.weights.block, q: undefined, k: undefined, v: undefined, qkv: 'layers.{l}.self_attn.qkv_proj', gate: undefined, up: undefined, gateUp: 'layers.{l}.mlp.gate_up_proj' },
+    },
+  },
+);
 
 export const SUPPORTED_MODEL_TYPES = SPECS.flatMap((s) => s.modelTypes);
 

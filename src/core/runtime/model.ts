@@ -149,9 +149,6 @@ export class LoadedModel {
     if (seq > this.dims.maxPositions) {
       throw badInput(`The prompt is ${seq} tokens long but the model's context is ${this.dims.maxPositions}`, { field: 'prompt', hint: 'Shorten the prompt.' });
     }
-    if (this.dims.slidingWindow && seq > this.dims.slidingWindow) {
-      throw badInput(`The sequence is ${seq} tokens long, beyond the model's sliding attention window (${this.dims.slidingWindow}), which MechEdit does not implement yet`, { field: 'prompt', hint: `Keep prompts within ${this.dims.slidingWindow} tokens.` });
-    }
     const batch = rows.length;
     const ids = new BigInt64Array(batch * seq);
     const mask = new BigInt64Array(batch * seq);

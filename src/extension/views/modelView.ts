@@ -40,6 +40,7 @@ export class ModelView implements vscode.TreeDataProvider<Row>, vscode.Disposabl
     const modelRows: Row[] = m
       ? [
           { label: `${m.architecture} · ${m.layers} layers · d_model ${m.dModel}`, description: `d_mlp ${m.dMlp}, ${m.heads}/${m.kvHeads} heads`, icon: 'layers', tooltip: `head_dim ${m.headDim}, vocab ${m.vocabSize}, context ${m.contextLength}, ${m.tiedEmbeddings ? 'tied' : 'untied'} embeddings` },
+          { label: 'Architecture', description: m.features.join(' · '), icon: 'symbol-structure', tooltip: m.features.map((f) => `• ${f}`).join('\n') },
           { label: `${(m.parameters / 1e6).toFixed(m.parameters < 1e7 ? 2 : 0)}M parameters`, description: `${m.dtype}, fingerprint ${m.fingerprint}`, icon: 'symbol-numeric' },
           {
             label: `ROME edits at layer ${this.engine.editLayer ?? m.editLayer.layer}`,
