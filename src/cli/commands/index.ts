@@ -16,6 +16,7 @@ import { probes } from './probes';
 import { zsre } from './zsre';
 import { sequential } from './sequential';
 import { methods } from './methods';
+import { patchCmd, attributeCmd, attentionCmd } from './patch';
 
 export type { Command } from '../common';
 
@@ -38,6 +39,9 @@ export const commands: Record<string, Command> = {
   score: scoreCmd,
   trace: traceCmd,
   'causal-trace': causalTraceCmd,
+  patch: patchCmd,
+  attribute: attributeCmd,
+  attention: attentionCmd,
   generate: generateCmd,
   methods,
   doctor,
