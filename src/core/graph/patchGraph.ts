@@ -77,7 +77,8 @@ export function addMetricGradients(g: GraphBuilder, p: { lastRows: string; unemb
   const logits = p.unembedRows(p.lastRows); // [B, V]
   const scored = p.metric === 'prob' ? g.op('Softmax', [logits], { axis: -1 }) : logits;
   const w = g.input('metric_weights', 'float32', [p.vocab]);
-  const metric = g.op('MatMul', [scored, w], {}, 'metric'); // [B]
+  const column = g.op('Unsqueeze', [w, g.int64([1])]); // [V, 1]: grad.ts's MatMul rule wants matrices
+  const metric = g.op('Reshape', [g.op('MatMul', [scored, column]), g.int64([-1])], {}, 'metric'); // [B]
   g.output(metric, 'float32', ['batch']);
   const total = g.op('ReduceSum', [metric], { keepdims: 0 });
   const wrt: string[] = [];

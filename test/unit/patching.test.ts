@@ -1,0 +1,131 @@
+// Activation patching, attribution patching and head taps against an independent PyTorch
+// computation (tools/patching_reference.py → test/fixtures/golden/patching.json) on the bundled
+// model and two prompt pairs of its world, plus exact properties of the head taps on GQA /
+// rotary models.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { LoadedModel } from '../../src/core/runtime/model';
+import { patchExact } from '../../src/core/analysis/patching';
+import { attributionPatch } from '../../src/core/analysis/attribution';
+import { attentionPatterns } from '../../src/core/analysis/heads';
+import { headTapName, headsTapName, patternTapName } from '../../src/core/graph/patchGraph';
+import { tapName } from '../../src/core/graph/taps';
+import { MechEditError } from '../../src/core/errors';
+import type { PatchGrid } from '../../src/protocol/patching';
+
+const repo = path.join(__dirname, '..', '..', '..');
+process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-patching-'));
+
+interface GoldenPair {
+  clean: string; corrupt: string; answer: string; wrong: string;
+  ids: number[]; corruptIds: number[]; answerId: number; wrongId: number;
+  cleanMetric: number; corruptMetric: number;
+  exact: Record<string, number[][]>; atp: Record<string, number[][]>;
+}
+const golden = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'patching.json'), 'utf8')) as {
+  pairs: GoldenPair[];
+  heads: { prompt: string; layers: Record<string, { headOut: number[][]; pattern: number[][][] }> };
+};
+const openDefault = () => LoadedModel.open(path.join(repo, 'models', 'default'), { provider: 'cpu', threads: 1 });
+
+function maxDiff(grid: PatchGrid, want: number[][]): number {
+  assert.equal(grid.raw.length, want.length, `${grid.kind}: rows`);
+  let worst = 0;
+  grid.raw.forEach((row, i) => row.forEach((v, t) => (worst = Math.max(worst, Math.abs(v - want[i][t])))));
+  return worst;
+}
+
+test('exact patching (resid, mlp, attn, heads) equals the PyTorch reference within 1e-4', async () => {
+  const model = openDefault();
+  for (const p of golden.pairs) {
+    assert.deepEqual(model.tokenizer.encode(p.clean), p.ids, 'MechEdit\'s tokenizer and the world\'s BPE agree');
+    const r = await patchExact(model, { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, nodes: ['resid', 'mlp', 'attn', 'heads'] });
+    assert.equal(r.answer.id, p.answerId);
+    assert.equal(r.wrong?.id, p.wrongId);
+    assert.ok(Math.abs(r.clean - p.cleanMetric) < 1e-4 && Math.abs(r.corrupt - p.corruptMetric) < 1e-4, `metric ${r.clean}/${r.corrupt} vs ${p.cleanMetric}/${p.corruptMetric}`);
+    for (const g of r.grids) {
+      const d = maxDiff(g, p.exact[g.kind]);
+      assert.ok(d < 1e-4, `${p.clean}: ${g.kind} differs by ${d}`);
+    }
+    const resid = r.grids[0];
+    const L = resid.rows.length;
+    const S = r.tokens.length;
+    assert.ok(Math.abs(resid.normalized[L - 1][S - 1]! - 1) < 1e-5, 'the last residual at the last token restores the clean metric');
+  }
+  await model.release();
+});
+
+test('attribution patching (AtP) equals (clean − corrupt) · autograd gradient of the reference', async () => {
+  const model = openDefault();
+  for (const p of golden.pairs) {
+    const r = await attributionPatch(model, { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, nodes: ['resid', 'mlp', 'attn', 'heads'] });
+    assert.equal(r.method, 'atp');
+    for (const g of r.grids) {
+      const want = p.atp[g.kind];
+      const scale = Math.max(...want.flat().map(Math.abs));
+      const d = maxDiff(g, want.map((row) => row.map((v) => v + r.corrupt)));
+      assert.ok(d < 1e-3 * scale, `${p.clean}: AtP ${g.kind} differs by ${d} (largest ${scale})`);
+    }
+  }
+  await model.release();
+});
+
+test('per-head outputs and attention patterns equal the reference', async () => {
+  const model = openDefault();
+  const ids = model.tokenizer.encode(golden.heads.prompt);
+  const S = ids.length;
+  for (const [layer, want] of Object.entries(golden.heads.layers)) {
+    const l = Number(layer);
+    const names = want.headOut.map((_, h) => headTapName(l, h));
+    const out = await model.run({ taps: [...names, patternTapName(l)], logits: 'last' }, model.makeBatch([ids]));
+    const d = model.dims.dModel;
+    want.headOut.forEach((row, h) => {
+      const got = (out[names[h]].data as Float32Array).subarray((S - 1) * d, S * d);
+      row.forEach((v, j) => assert.ok(Math.abs(got[j] - v) < 1e-4, `L${l}H${h}[${j}]: ${got[j]} vs ${v}`));
+    });
+    const a = await attentionPatterns(model, { prompt: golden.heads.prompt, layer: l });
+    a.patterns.forEach((m, h) => m.forEach((row, q) => row.forEach((v, k) => assert.ok(Math.abs(v - want.pattern[h][q][k]) < 1e-5, `pattern L${l}H${h}[${q}][${k}]`))));
+  }
+  await model.release();
+});
+
+for (const name of ['llama-gqa', 'gptj-tiny']) {
+  test(`head outputs sum to attn_out and patterns are causal distributions (${name})`, async () => {
+    const model = LoadedModel.open(path.join(repo, 'test', 'fixtures', 'models', name), { provider: 'cpu', threads: 1 });
+    const ids = model.tokenizer.encode('the big cat sat on the mat');
+    const S = ids.length;
+    const { heads: H, dModel: d } = model.dims;
+    const out = await model.run({ taps: [headsTapName(1), tapName(1, 'attn_out'), patternTapName(1)], logits: 'last' }, model.makeBatch([ids]));
+    const all = out[headsTapName(1)].data as Float32Array;
+    const attn = out[tapName(1, 'attn_out')].data as Float32Array;
+    for (let i = 0; i < S * d; i++) {
+      let sum = 0;
+      for (let h = 0; h < H; h++) sum += all[h * S * d + i];
+      assert.ok(Math.abs(sum - attn[i]) < 1e-5, `Σ heads ${sum} vs attn_out ${attn[i]} at ${i}`);
+    }
+    const p = out[patternTapName(1)].data as Float32Array;
+    for (let h = 0; h < H; h++) for (let q = 0; q < S; q++) {
+      let rowSum = 0;
+      for (let k = 0; k < S; k++) {
+        const v = p[(h * S + q) * S + k];
+        if (k > q) assert.equal(v, 0);
+        rowSum += v;
+      }
+      assert.ok(Math.abs(rowSum - 1) < 1e-5);
+    }
+    await model.release();
+  });
+}
+
+test('prompts of different token lengths: a clear error naming both lengths', async () => {
+  const model = openDefault();
+  await assert.rejects(
+    patchExact(model, { clean: 'Baekpen Jaekdixjol was born in', corrupt: 'Baekhyndvaes Drondraes was born in', answer: 'Grikport' }),
+    (e: unknown) => e instanceof MechEditError && e.data.code === 'bad-input' && /8 tokens/.test(e.message) && /9/.test(e.message),
+  );
+  await model.release();
+});
