@@ -9,6 +9,25 @@ export const PATCH_METRICS: readonly PatchMetric[] = ['logit-diff', 'prob'];
 /** exact: activation patching; atp: attribution patching (first order); atp-ig: integrated gradients. */
 export type PatchMethod = 'exact' | 'atp' | 'atp-ig';
 
+/** A patching request (the engine's model/patch, the Patching tab's). */
+export interface PatchParams {
+  clean: string;
+  corrupt: string;
+  answer: string;
+  wrong?: string;
+  metric?: PatchMetric;
+  nodes?: PatchNodeKind[];
+  method: PatchMethod;
+  /** Integrated-gradients steps (atp-ig; default 16). */
+  igSteps?: number;
+}
+
+export interface AttentionParams {
+  prompt: string;
+  layer: number;
+  head?: number;
+}
+
 export interface PatchToken {
   id: number;
   text: string;
