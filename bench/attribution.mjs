@@ -1,7 +1,7 @@
 // Attribution patching against exact activation patching: Spearman's ρ between the AtP (and
 // AtP-IG) estimates and the exact effects (patched − corrupted metric) over all nodes (resid_post,
 // mlp_out, attn_out and heads at every layer × position), and over the 20 nodes with the largest
-// exact |effect|; and the time of each method (after one warm-up call that builds the graphs).
+// exact |effect|; and the time of each method (after warm-up calls that build the graphs).
 // Models: the bundled model (a prompt pair of its world) and a random GPT-2-small-shaped
 // checkpoint (12 layers, d_model 768, 12 heads, vocab 50257; tools/random-checkpoint.mjs) with the
 // IOI pair — random weights, so its ρ says how well first order works on an untrained network.
@@ -52,9 +52,12 @@ const effects = (r) => r.grids.flatMap((g) => g.raw.flat().map((v) => v - r.corr
 async function measure(label, modelDir, pair, warm) {
   const model = LoadedModel.open(modelDir, { provider: 'cpu', threads });
   const req = { ...pair, nodes };
-  // Warm-up: the graphs (patch, taps, attribution) are built and opened once.
+  // Warm-up: the graphs (patch, taps, attribution) are built and opened once; the attribution runs
+  // also once at the measured shapes (onnxruntime's first run at a new shape costs seconds on GPT-2
+  // small, as much as the run itself); exact patching's thousands of rows dwarf that.
   await patchExact(model, { ...warm, nodes });
-  await attributionPatch(model, { ...warm, nodes });
+  await attributionPatch(model, req);
+  await attributionPatch(model, { ...req, igSteps });
   const exact = await patchExact(model, req);
   const atp = await attributionPatch(model, req);
   const ig = await attributionPatch(model, { ...req, igSteps });

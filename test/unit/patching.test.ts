@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { patchExact } from '../../src/core/analysis/patching';
 import { attributionPatch } from '../../src/core/analysis/attribution';
@@ -15,7 +16,7 @@ import { attentionPatterns } from '../../src/core/analysis/heads';
 import { headTapName, headsTapName, patternTapName } from '../../src/core/graph/patchGraph';
 import { tapName } from '../../src/core/graph/taps';
 import { MechEditError } from '../../src/core/errors';
-import type { PatchGrid } from '../../src/protocol/patching';
+import type { AttentionResult, PatchGrid, PatchingResult } from '../../src/protocol/patching';
 
 const repo = path.join(__dirname, '..', '..', '..');
 process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-patching-'));
@@ -128,4 +129,23 @@ test('prompts of different token lengths: a clear error naming both lengths', as
     (e: unknown) => e instanceof MechEditError && e.data.code === 'bad-input' && /8 tokens/.test(e.message) && /9/.test(e.message),
   );
   await model.release();
+});
+
+test('the CLI: patch --json gives the golden grid; unequal lengths exit 2 naming both; attention --json', { timeout: 120_000 }, () => {
+  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repo, 'out', 'src', 'cli', 'main.js'), ...args, '--default', '--provider', 'cpu', '--json'], { encoding: 'utf8', env: process.env, timeout: 120_000 });
+  const p = golden.pairs[0];
+  const r = cli(['patch', '--clean', p.clean, '--corrupt', p.corrupt, '--answer', p.answer, '--wrong', p.wrong, '--nodes', 'resid']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as PatchingResult;
+  assert.equal(out.method, 'exact');
+  assert.deepEqual(out.grids.map((g) => g.kind), ['resid']);
+  assert.ok(maxDiff(out.grids[0], p.exact.resid) < 1e-4);
+  const bad = cli(['attribute', '--clean', p.clean, '--corrupt', golden.pairs[1].corrupt, '--answer', p.answer]);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stdout, /clean prompt is 8 tokens and the corrupted prompt 9/);
+  const a = cli(['attention', '--prompt', p.clean, '--layer', '2', '--head', '1']);
+  assert.equal(a.status, 0, a.stderr);
+  const att = JSON.parse(a.stdout) as AttentionResult;
+  assert.deepEqual(att.heads, [1]);
+  assert.equal(att.patterns[0].length, p.ids.length);
 });

@@ -9,6 +9,7 @@ import type { PatchingTabState } from '../../src/protocol/panels';
 import type { PatchingResult, PatchMethod, PatchMetric } from '../../src/protocol/patching';
 import { h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
+import { paletteColors } from '../shared/heatmap';
 import { gridChart } from './gridChart';
 
 export const DEFAULT_PATCHING: PatchingTabState = {
@@ -33,6 +34,14 @@ export function strongestMlpLayer(r: PatchingResult): number | undefined {
     if (v !== null && v > value) [best, value] = [l, v];
   }));
   return best;
+}
+
+/** The diverging scale of the normalised effect: −1 … 0 (no effect) … 1 (the clean metric restored). */
+function legend(): HTMLElement {
+  const colors = paletteColors('diverging');
+  const bar = h('div', { class: 'legend-bar' });
+  bar.style.background = `linear-gradient(to right, ${[0, 64, 128, 192, 255].map((i) => colors[i]).join(', ')})`;
+  return h('div', { class: 'legend', id: 'patch-legend' }, '−1', bar, '+1 (normalised effect: 0 = none, 1 = the clean metric restored)');
 }
 
 export interface PatchingHost {
@@ -109,7 +118,7 @@ export class PatchingTab {
         if (m) this.host.openHead(Number(m[1]), Number(m[2]));
       } : undefined,
     }, g.kind === 'heads' ? width * 2 : width, tooltip));
-    out.push(h('div', { class: 'maps' }, ...charts));
+    out.push(legend(), h('div', { class: 'maps' }, ...charts));
     return out;
   }
 
