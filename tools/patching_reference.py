@@ -15,6 +15,8 @@ position, answer tokens = first token of " " + answer):
   exact.heads[l*H + h][t]              the same for head h's z at (l, t)
   atp.{resid,mlp,attn}[l][t]           (clean − corrupt) · ∂metric/∂value at the corrupted run, autograd in float64
   atp.heads[l*H + h][t]                (head_clean − head_corrupt) · ∂metric/∂attn_out
+  atpIg.*                              the same with the gradient averaged over igSteps (4) runs whose token
+                                       embeddings are corrupt + α (clean − corrupt), α = (k + ½) / igSteps
 And for the first clean prompt: head_out[l][h] = z_h · W_O[h] at the last token [d] and pattern[l][h]
 [S][S] at layers 0 and 5.
 
@@ -42,6 +44,7 @@ PAIRS = [
     {"clean": "Baekhyndvaes Drondraes was born in", "corrupt": "Barnzom Woskbundwaen was born in", "answer": "Quaemgrundport", "wrong": "Vyswick"},
 ]
 SITES = ["resid", "mlp", "attn"]
+IG_STEPS = 4
 
 
 class Hooked:
@@ -55,13 +58,14 @@ class Hooked:
         self.W = {k: cast(v) for k, v in model.W.items()}
         self.L = [{k: cast(v) for k, v in P.items()} for P in model.layers]
 
-    def run(self, ids, patch=None, head_patch=None, offsets=None, keep=None):
+    def run(self, ids, patch=None, head_patch=None, offsets=None, shift=None):
         """ids [S]; patch {(l, site, t): value [d]}; head_patch {(l, h, t): z [hd]};
-        offsets {(l, site): tensor [S, d]} added (for autograd). Returns (logits_last, record)."""
+        offsets {(l, site): tensor [S, d]} added (for autograd); shift [S, d] added to the
+        token embeddings. Returns (logits_last, record)."""
         s, W = self.s, self.W
         S = len(ids)
         ids_t = torch.tensor(ids, dtype=torch.long)
-        x = W["wte"][ids_t] + W["wpe"][torch.arange(S)]
+        x = W["wte"][ids_t] + (0 if shift is None else shift) + W["wpe"][torch.arange(S)]
         causal = torch.arange(S)[None, :] <= torch.arange(S)[:, None]
         H, hd, d = s.n_heads, s.head_dim, s.d_model
         rec = {}
@@ -131,6 +135,17 @@ def pair_case(model, enc, pair):
     m64.backward()
     atp = {nm: [[float(((rc64[(l, nm)][t] - rk64[(l, nm)][t]).detach() * offs[(l, nm)].grad[t]).sum()) for t in range(S)] for l in range(n)] for nm in SITES}
     atp["heads"] = [[float(((rc64[(l, "heads")][h, t] - rk64[(l, "heads")][h, t]).detach() * offs[(l, "attn")].grad[t]).sum()) for t in range(S)] for l in range(n) for h in range(H)]
+    # AtP-IG: gradients averaged over IG_STEPS midpoints of the path from the corrupted to the clean token embeddings
+    shift = f64.W["wte"][torch.tensor(ids)] - f64.W["wte"][torch.tensor(cids)]
+    mean = {key: torch.zeros(S, model.spec.d_model, dtype=torch.float64) for key in offs}
+    for k in range(IG_STEPS):
+        o = {key: torch.zeros(S, model.spec.d_model, dtype=torch.float64, requires_grad=True) for key in offs}
+        lg, _ = f64.run(cids, offsets=o, shift=(k + 0.5) / IG_STEPS * shift)
+        (lg[a] - lg[w]).backward()
+        for key in offs:
+            mean[key] += o[key].grad / IG_STEPS
+    ig = {nm: [[float(((rc64[(l, nm)][t] - rk64[(l, nm)][t]).detach() * mean[(l, nm)][t]).sum()) for t in range(S)] for l in range(n)] for nm in SITES}
+    ig["heads"] = [[float(((rc64[(l, "heads")][h, t] - rk64[(l, "heads")][h, t]).detach() * mean[(l, "attn")][t]).sum()) for t in range(S)] for l in range(n) for h in range(H)]
     # finite-difference check of one AtP value (last layer's resid_post at the last token)
     with torch.no_grad():
         diff = rc64[(n - 1, "resid")][S - 1] - rk64[(n - 1, "resid")][S - 1]
@@ -139,7 +154,7 @@ def pair_case(model, enc, pair):
         minus = f64.run(cids, patch={(n - 1, "resid", S - 1): rk64[(n - 1, "resid")][S - 1] - eps * diff})[0]
         fd = float((plus[a] - plus[w]) - (minus[a] - minus[w])) / (2 * eps)
         assert abs(fd - atp["resid"][n - 1][S - 1]) < 1e-6 * max(1, abs(fd)), (fd, atp["resid"][n - 1][S - 1])
-    return {**pair, "ids": ids, "corruptIds": cids, "answerId": a, "wrongId": w, "cleanMetric": clean, "corruptMetric": corrupt, "exact": exact, "atp": atp}, rc
+    return {**pair, "ids": ids, "corruptIds": cids, "answerId": a, "wrongId": w, "cleanMetric": clean, "corruptMetric": corrupt, "exact": exact, "atp": atp, "igSteps": IG_STEPS, "atpIg": ig}, rc
 
 
 def main():

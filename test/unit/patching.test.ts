@@ -26,6 +26,7 @@ interface GoldenPair {
   ids: number[]; corruptIds: number[]; answerId: number; wrongId: number;
   cleanMetric: number; corruptMetric: number;
   exact: Record<string, number[][]>; atp: Record<string, number[][]>;
+  igSteps: number; atpIg: Record<string, number[][]>;
 }
 const golden = JSON.parse(fs.readFileSync(path.join(repo, 'test', 'fixtures', 'golden', 'patching.json'), 'utf8')) as {
   pairs: GoldenPair[];
@@ -71,6 +72,22 @@ test('attribution patching (AtP) equals (clean − corrupt) · autograd gradient
       const d = maxDiff(g, want.map((row) => row.map((v) => v + r.corrupt)));
       assert.ok(d < 1e-4, `${p.clean}: AtP ${g.kind} differs by ${d} (largest ${scale})`);
     }
+  }
+  await model.release();
+});
+
+test('AtP-IG equals the reference\'s integrated gradients along the embedding path within 1e-4', async () => {
+  const model = openDefault();
+  for (const p of golden.pairs) {
+    const r = await attributionPatch(model, { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, nodes: ['resid', 'mlp', 'attn', 'heads'], igSteps: p.igSteps });
+    assert.equal(r.method, 'atp-ig');
+    for (const g of r.grids) {
+      const d = maxDiff(g, p.atpIg[g.kind].map((row) => row.map((v) => v + r.corrupt)));
+      assert.ok(d < 1e-4, `${p.clean}: AtP-IG ${g.kind} differs by ${d}`);
+    }
+    // IG is not plain AtP: the path matters on a trained model.
+    const plain = await attributionPatch(model, { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, nodes: ['resid'] });
+    assert.ok(maxDiff(plain.grids[0], r.grids[0].raw) > 0.1);
   }
   await model.release();
 });
