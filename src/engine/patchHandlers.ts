@@ -7,7 +7,7 @@ import { badInput } from '../core/errors';
 import { patchExact } from '../core/analysis/patching';
 import { attributionPatch } from '../core/analysis/attribution';
 import { attentionPatterns } from '../core/analysis/heads';
-import { PATCH_METRICS, PATCH_NODE_KINDS, type PatchNodeKind } from '../protocol/patching';
+import { PATCH_METRICS, PATCH_NODE_KINDS, encodeAttention, encodePatching, type PatchNodeKind } from '../protocol/patching';
 import type { EngineServer } from './server';
 import { int, layer, oneOf, optionalInt, optionalText, text } from './params';
 
@@ -31,11 +31,12 @@ export function registerPatching(server: EngineServer, model: () => LoadedModel)
       onProgress: (done: number, total: number) => progress.report(done, total, `${done} / ${total}`),
       isCancelled: () => progress.cancelled,
     };
-    if (method === 'exact') return patchExact(model(), req);
-    return attributionPatch(model(), { ...req, igSteps: method === 'atp-ig' ? int(p.igSteps, 'igSteps', 1, 1000, 16) : 0 });
+    // The grids cross as tensors (src/protocol/patching.ts); the CLI prints them as numbers.
+    if (method === 'exact') return encodePatching(await patchExact(model(), req));
+    return encodePatching(await attributionPatch(model(), { ...req, igSteps: method === 'atp-ig' ? int(p.igSteps, 'igSteps', 1, 1000, 16) : 0 }));
   });
   server.handle('model/attention', async (p) => {
     const m = model();
-    return attentionPatterns(m, { prompt: text(p.prompt, 'prompt'), layer: layer(p.layer, m.dims.layers), head: optionalInt(p.head, 'head', 0, m.dims.heads - 1) });
+    return encodeAttention(await attentionPatterns(m, { prompt: text(p.prompt, 'prompt'), layer: layer(p.layer, m.dims.layers), head: optionalInt(p.head, 'head', 0, m.dims.heads - 1) }));
   });
 }

@@ -8,7 +8,7 @@ import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagn
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { MethodChoice } from './registry';
-import type { AttentionParams, AttentionResult, PatchingResult, PatchMethod, PatchMetric, PatchParams } from './patching';
+import type { AttentionParams, AttentionWire, PatchingWire, PatchMethod, PatchMetric, PatchParams } from './patching';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 /**
@@ -120,9 +120,9 @@ export interface TracingPanel extends PanelProtocol {
     /** Makes `layer` the default layer of the edit commands (ROME) for the open model. */
     useLayer: { params: { layer: number }; result: { layer: number } };
     /** The Patching tab: exact or attribution patching of a prompt pair (the engine's model/patch). */
-    patch: { params: PatchParams; result: PatchingResult };
+    patch: { params: PatchParams; result: PatchingWire };
     /** The Attention view: one layer's attention patterns (the engine's model/attention). */
-    attention: { params: AttentionParams; result: AttentionResult };
+    attention: { params: AttentionParams; result: AttentionWire };
     /** Opens "Edit a Fact" for this subject and prompt at `layer` (unset: the edit commands' default; asks for the new target). */
     editFact: { params: { subject: string; prompt: string; layer?: number }; result: { applied: boolean; label?: string } };
     save: SaveRequest;

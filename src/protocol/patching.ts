@@ -2,6 +2,8 @@
 // (src/core/analysis/patching.ts, attribution.ts, heads.ts), the CLI's --json, the engine and the
 // Causal Tracing panel's Patching tab and Attention view.
 
+import { decodeRows, encodeRows, type WireTensor } from './tensor';
+
 export type PatchNodeKind = 'resid' | 'mlp' | 'attn' | 'heads';
 export const PATCH_NODE_KINDS: readonly PatchNodeKind[] = ['resid', 'mlp', 'attn', 'heads'];
 export type PatchMetric = 'logit-diff' | 'prob';
@@ -76,4 +78,40 @@ export interface AttentionResult {
   patterns: number[][][];
   /** The mean over the model's heads. */
   mean: number[][];
+}
+
+// ---- On the wire (engine → extension → webview): grids and patterns as float32 tensors, never as
+// JSON arrays of numbers. A grid crosses as its effects (raw − corrupt), which keeps small effects
+// exact to float32; raw and normalized are rebuilt from them.
+
+export interface PatchGridWire {
+  kind: PatchNodeKind;
+  rows: string[];
+  /** [rows, positions] float32: raw − corrupt. */
+  effects: WireTensor;
+}
+export type PatchingWire = Omit<PatchingResult, 'grids'> & { grids: PatchGridWire[] };
+export type AttentionWire = Omit<AttentionResult, 'patterns' | 'mean'> & { patterns: WireTensor[]; mean: WireTensor };
+
+export function encodePatching(r: PatchingResult): PatchingWire {
+  return { ...r, grids: r.grids.map((g) => ({ kind: g.kind, rows: g.rows, effects: encodeRows(g.raw.map((row) => row.map((v) => v - r.corrupt))) })) };
+}
+
+export function decodePatching(w: PatchingWire): PatchingResult {
+  const span = w.clean - w.corrupt;
+  return {
+    ...w,
+    grids: w.grids.map((g) => {
+      const effects = decodeRows(g.effects);
+      return { kind: g.kind, rows: g.rows, raw: effects.map((row) => row.map((e) => w.corrupt + e)), normalized: effects.map((row) => row.map((e) => (span === 0 ? null : e / span))) };
+    }),
+  };
+}
+
+export function encodeAttention(r: AttentionResult): AttentionWire {
+  return { ...r, patterns: r.patterns.map((m) => encodeRows(m)), mean: encodeRows(r.mean) };
+}
+
+export function decodeAttention(w: AttentionWire): AttentionResult {
+  return { ...w, patterns: w.patterns.map((m) => decodeRows(m)), mean: decodeRows(w.mean) };
 }

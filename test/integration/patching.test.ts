@@ -6,6 +6,7 @@
 import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
+import { decodeAttention, decodePatching } from '../../src/protocol/patching';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
@@ -61,7 +62,7 @@ describe('Patching tab and Attention view', () => {
     panel.notify('runPatch', { ...PAIR, method: 'exact', metric: 'logit-diff' });
     const exact = (await drawn) as PatchSummary;
     assert.equal(exact.status, 'drawn', exact.error);
-    const ref = await api.engine.client.request('model/patch', { ...PAIR, method: 'exact', nodes: ['resid', 'mlp', 'attn', 'heads'] });
+    const ref = decodePatching(await api.engine.client.request('model/patch', { ...PAIR, method: 'exact', nodes: ['resid', 'mlp', 'attn', 'heads'] }));
     assert.deepEqual(exact.kinds, ['resid', 'mlp', 'attn', 'heads']);
     assert.deepEqual(exact.rows, [6, 6, 6, 24]);
     assert.deepEqual(exact.tokens, ref.tokens.map((t) => t.text));
@@ -90,7 +91,7 @@ describe('Patching tab and Attention view', () => {
     panel.notify('runAttention', { prompt: PAIR.clean, layer: 2, head: 1 });
     const attn = (await drawn) as PatchSummary;
     assert.equal(attn.status, 'drawn', attn.error);
-    const want = await api.engine.client.request('model/attention', { prompt: PAIR.clean, layer: 2, head: 1 });
+    const want = decodeAttention(await api.engine.client.request('model/attention', { prompt: PAIR.clean, layer: 2, head: 1 }));
     assert.deepEqual(attn.tokens, want.tokens.map((t) => t.text));
     assert.deepEqual(attn.pattern, want.patterns[0]);
     attn.pattern!.forEach((row, q) => assert.ok(Math.abs(row.reduce((a, b) => a + b, 0) - 1) < 1e-5 && row.slice(q + 1).every((v) => v === 0), `query ${q} is a causal distribution`));

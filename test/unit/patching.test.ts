@@ -16,7 +16,8 @@ import { attentionPatterns } from '../../src/core/analysis/heads';
 import { headTapName, headsTapName, patternTapName } from '../../src/core/graph/patchGraph';
 import { tapName } from '../../src/core/graph/taps';
 import { MechEditError } from '../../src/core/errors';
-import type { AttentionResult, PatchGrid, PatchingResult } from '../../src/protocol/patching';
+import { decodeAttention, decodePatching, type AttentionResult, type PatchGrid, type PatchingResult } from '../../src/protocol/patching';
+import { EngineClient } from '../../src/extension/engine/client';
 
 const repo = path.join(__dirname, '..', '..', '..');
 process.env.MECHEDIT_CACHE = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-patching-'));
@@ -165,4 +166,27 @@ test('the CLI: patch --json gives the golden grid; unequal lengths exit 2 naming
   const att = JSON.parse(a.stdout) as AttentionResult;
   assert.deepEqual(att.heads, [1]);
   assert.equal(att.patterns[0].length, p.ids.length);
+});
+
+test('the engine: model/patch and model/attention cross as tensors; bad requests get bad-input and the engine stays up', { timeout: 120_000 }, async () => {
+  const client = new EngineClient({ enginePath: path.join(repo, 'out', 'src', 'engine', 'main.js'), config: { executionProvider: 'cpu', threads: 1 } });
+  try {
+    await client.request('model/open', { path: path.join(repo, 'models', 'default') });
+    const p = golden.pairs[0];
+    const wire = await client.request('model/patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, nodes: ['resid', 'heads'], method: 'exact' });
+    const numberArrays = (x: unknown) => JSON.stringify(x).match(/\[(-?\d[^[\]"{]*,){3,}/g);
+    assert.equal(numberArrays(wire), null, 'no JSON array of numbers on the wire');
+    const r = decodePatching(wire);
+    assert.notEqual(numberArrays(r), null, 'the check finds the decoded grids\' arrays');
+    assert.ok(maxDiff(r.grids[0], p.exact.resid) < 1e-4);
+    assert.ok(maxDiff(r.grids[1], p.exact.heads) < 1e-4);
+    const att = decodeAttention(await client.request('model/attention', { prompt: golden.heads.prompt, layer: 0 }));
+    att.patterns.forEach((m, h) => m.forEach((row, q) => row.forEach((v, k) => assert.ok(Math.abs(v - golden.heads.layers['0'].pattern[h][q][k]) < 1e-5))));
+    await assert.rejects(client.request('model/patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, nodes: ['neurons' as never], method: 'exact' }), (e: unknown) => (e as { data?: { code?: string } }).data?.code === 'bad-input');
+    await assert.rejects(client.request('model/patch', { clean: p.clean, corrupt: golden.pairs[1].corrupt, answer: p.answer, method: 'atp' }), (e: unknown) => /8 tokens and the corrupted prompt 9/.test((e as Error).message));
+    const again = decodePatching(await client.request('model/patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.wrong, method: 'atp-ig', igSteps: p.igSteps }));
+    assert.ok(maxDiff(again.grids[0], p.atpIg.resid.map((row) => row.map((v) => v + again.corrupt))) < 1e-4, 'the engine is still up and AtP-IG matches');
+  } finally {
+    client.dispose();
+  }
 });

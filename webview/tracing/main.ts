@@ -19,6 +19,7 @@ import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } 
 import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from './data';
 import { DEFAULT_PATCHING, PatchingTab } from './patching';
 import { AttentionView } from './attention';
+import { decodeAttention, decodePatching } from '../../src/protocol/patching';
 import './style.css';
 
 const host = new Host<TracingPanel, TracingPanelState>();
@@ -34,7 +35,7 @@ const inputs = () => ({ prompt: state.prompt, subject: state.subject, answer: st
 const save = () => host.setState({ ...state, patching: patchTab.state, attention: attnView.state });
 const job = new Job(() => render(), save);
 const patchTab = new PatchingTab({ ...DEFAULT_PATCHING, ...state.patching }, {
-  request: (p) => host.request('patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.metric === 'logit-diff' && p.wrong.trim() ? p.wrong.trim() : undefined, metric: p.metric, nodes: ['resid', 'mlp', 'attn', 'heads'], method: p.method, igSteps: p.igSteps }, 30 * 60_000),
+  request: async (p) => decodePatching(await host.request('patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.metric === 'logit-diff' && p.wrong.trim() ? p.wrong.trim() : undefined, metric: p.metric, nodes: ['resid', 'mlp', 'attn', 'heads'], method: p.method, igSteps: p.igSteps }, 30 * 60_000)),
   useLayer: (layer) => useLayer(layer),
   openHead: (layer, head) => {
     attnView.state = { prompt: patchTab.state.clean, layer, head };
@@ -43,7 +44,7 @@ const patchTab = new PatchingTab({ ...DEFAULT_PATCHING, ...state.patching }, {
   },
   changed: () => save(),
 }, () => render());
-const attnView = new AttentionView(state.attention ?? { prompt: DEFAULT_PATCHING.clean, layer: 0, head: 0 }, (a) => host.request('attention', a, 10 * 60_000), () => render(), () => save());
+const attnView = new AttentionView(state.attention ?? { prompt: DEFAULT_PATCHING.clean, layer: 0, head: 0 }, async (a) => decodeAttention(await host.request('attention', a, 10 * 60_000)), () => render(), () => save());
 
 function showTab(tab: NonNullable<TracingPanelState['tab']>): void {
   state = { ...state, tab };
