@@ -16,6 +16,7 @@ import type { EngineServer } from './server';
 import { flag, layer, optionalInt, strength, text, texts, LIMITS } from './params';
 import { registerEditHandlers } from './editHandlers';
 import { registerAnalysis } from './modelHandlers';
+import { registerPatching } from './patchHandlers';
 import { describeRegistry } from '../core/registry/index';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
@@ -181,4 +182,5 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerLifelongHandlers(server, snapshot);
 
   registerAnalysis(server, model);
+  registerPatching(server, model);
 }

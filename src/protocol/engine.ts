@@ -6,6 +6,7 @@
 
 import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
+import type { AttentionParams, AttentionWire, PatchingWire, PatchParams } from './patching';
 import type { WireTensor } from './tensor';
 import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
@@ -51,6 +52,10 @@ export interface EngineRequests {
   'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; steer?: { layer: number; vector: WireTensor }; progressToken?: string }; result: GenerateResult };
   /** ROME's causal tracing of a fact (progress in restorations, cancellable). */
   'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceWire };
+  /** Grids and patterns cross as tensors (decodePatching, decodeAttention in ./patching.ts). Activation patching ('exact') or attribution patching ('atp', 'atp-ig' with igSteps) on a prompt pair of equal token length (src/core/analysis/patching.ts). */
+  'model/patch': { params: PatchParams & { progressToken?: string }; result: PatchingWire };
+  /** Attention patterns (query × key) of a layer's heads for a prompt, one head or all. */
+  'model/attention': { params: AttentionParams; result: AttentionWire };
   /** The edit stack of the open model. Changes only swap edit inputs: no session is rebuilt. */
   'edits/list': { params: Record<string, never>; result: StackState };
   /** Reads an edit file (and its sidecar) and puts it on top of the stack (or replaces the same id). */

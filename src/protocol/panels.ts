@@ -8,6 +8,7 @@ import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagn
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { MethodChoice } from './registry';
+import type { AttentionParams, AttentionWire, PatchingWire, PatchMethod, PatchMetric, PatchParams } from './patching';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 /**
@@ -118,6 +119,10 @@ export interface TracingPanel extends PanelProtocol {
     trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number }; result: TracingWire };
     /** Makes `layer` the default layer of the edit commands (ROME) for the open model. */
     useLayer: { params: { layer: number }; result: { layer: number } };
+    /** The Patching tab: exact or attribution patching of a prompt pair (the engine's model/patch). */
+    patch: { params: PatchParams; result: PatchingWire };
+    /** The Attention view: one layer's attention patterns (the engine's model/attention). */
+    attention: { params: AttentionParams; result: AttentionWire };
     /** Opens "Edit a Fact" for this subject and prompt at `layer` (unset: the edit commands' default; asks for the new target). */
     editFact: { params: { subject: string; prompt: string; layer?: number }; result: { applied: boolean; label?: string } };
     save: SaveRequest;
@@ -126,6 +131,10 @@ export interface TracingPanel extends PanelProtocol {
     context: TracingContext;
     /** Sets the form and traces (commands and tests use it). */
     run: Partial<TracingPanelState> & { prompt: string; subject: string };
+    /** Opens the Patching tab, sets its form and runs (commands and tests use it). */
+    runPatch: Partial<PatchingTabState> & { clean: string; corrupt: string; answer: string };
+    /** Opens the Attention view on a layer and head of a prompt and draws it. */
+    runAttention: { prompt: string; layer: number; head: number };
   };
 }
 
@@ -144,12 +153,28 @@ export interface TracingContext {
 }
 
 export interface TracingPanelState {
+  /** The tab shown: causal tracing (default), patching, or the attention view. */
+  tab?: 'trace' | 'patching' | 'attention';
+  patching?: PatchingTabState;
+  attention?: { prompt: string; layer: number; head: number };
   prompt: string;
   subject: string;
   answer: string;
   samples: number;
   /** Unset: the engine's default by depth (10 layers of 48). */
   window?: number;
+}
+
+/** The Patching tab's form. */
+export interface PatchingTabState {
+  clean: string;
+  corrupt: string;
+  answer: string;
+  wrong: string;
+  metric: PatchMetric;
+  /** Exact activation patching, or attribution patching (AtP, AtP-IG). */
+  method: PatchMethod;
+  igSteps: number;
 }
 
 /** The Diagnostics panel: EVOKE and ORT results as charts, before vs after, with the cases behind them. */

@@ -17,6 +17,9 @@ import { heatmapDom, showTooltipAt } from '../shared/canvas';
 import { markStale, staleNote, staleReason } from '../shared/stale';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
 import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from './data';
+import { DEFAULT_PATCHING, PatchingTab } from './patching';
+import { AttentionView } from './attention';
+import { decodeAttention, decodePatching } from '../../src/protocol/patching';
 import './style.css';
 
 const host = new Host<TracingPanel, TracingPanelState>();
@@ -29,8 +32,52 @@ let drawnFrom: unknown;
 let lastSummary: Record<string, unknown> = {};
 const inputs = () => ({ prompt: state.prompt, subject: state.subject, answer: state.answer.trim(), samples: state.samples, window: state.window });
 
-const save = () => host.setState(state);
+const save = () => host.setState({ ...state, patching: patchTab.state, attention: attnView.state });
 const job = new Job(() => render(), save);
+const patchTab = new PatchingTab({ ...DEFAULT_PATCHING, ...state.patching }, {
+  request: async (p) => decodePatching(await host.request('patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.metric === 'logit-diff' && p.wrong.trim() ? p.wrong.trim() : undefined, metric: p.metric, nodes: ['resid', 'mlp', 'attn', 'heads'], method: p.method, igSteps: p.igSteps }, 30 * 60_000)),
+  useLayer: (layer) => useLayer(layer),
+  openHead: (layer, head) => {
+    attnView.state = { prompt: patchTab.state.clean, layer, head };
+    showTab('attention');
+    void attnView.run();
+  },
+  changed: () => save(),
+}, () => render());
+const attnView = new AttentionView(state.attention ?? { prompt: DEFAULT_PATCHING.clean, layer: 0, head: 0 }, async (a) => decodeAttention(await host.request('attention', a, 10 * 60_000)), () => render(), () => save());
+
+function showTab(tab: NonNullable<TracingPanelState['tab']>): void {
+  state = { ...state, tab };
+  save();
+  render();
+}
+
+/** The tab bar: causal tracing, patching, attention. */
+function tabBar(): HTMLElement {
+  const tabs = [['trace', 'Causal trace'], ['patching', 'Patching'], ['attention', 'Attention']] as const;
+  return h('div', { class: 'tabs', role: 'tablist' }, ...tabs.map(([id, label]) => {
+    const b = h('button', { class: `tab${(state.tab ?? 'trace') === id ? ' selected' : ''}`, id: `tab-${id}`, role: 'tab', 'aria-selected': String((state.tab ?? 'trace') === id) }, label);
+    b.addEventListener('click', () => showTab(id));
+    return b;
+  }));
+}
+
+function render(): void {
+  const tab = state.tab ?? 'trace';
+  if (tab === 'trace') return renderTrace();
+  const tooltip = h('div', { class: 'tooltip', role: 'tooltip' });
+  tooltip.hidden = true;
+  const model = ctxInfo.model;
+  const width = Math.max(260, Math.floor((root.clientWidth || 900) / 3) - 12);
+  const view = tab === 'patching' ? patchTab : attnView;
+  root.replaceChildren(
+    h('h1', {}, tab === 'patching' ? 'Activation patching' : 'Attention patterns', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers`) : ''),
+    tabBar(),
+    ...view.view(width, tooltip, !!model),
+    tooltip,
+  );
+  host.rendered({ ...view.summary(), editLayer: ctxInfo.editLayer });
+}
 const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
 const pct = (p: number) => `${(100 * p).toFixed(1)} %`;
 
@@ -132,7 +179,7 @@ async function editFact(layer: number | undefined): Promise<void> {
   await host.request('editFact', { subject: state.subject, prompt, layer }, 30 * 60_000);
 }
 
-function render(): void {
+function renderTrace(): void {
   const tooltip = h('div', { class: 'tooltip', role: 'tooltip' });
   tooltip.hidden = true;
   const model = ctxInfo.model;
@@ -197,6 +244,7 @@ function render(): void {
   }
   root.replaceChildren(
     h('h1', {}, 'Causal tracing', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers`) : ''),
+    tabBar(),
     controls,
     job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Corrupting the subject and restoring one state at a time…')) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
@@ -218,8 +266,18 @@ host.on('context', (c) => {
   ctxInfo = c;
   render();
 });
+host.on('runPatch', (r) => {
+  patchTab.state = { ...patchTab.state, ...r };
+  showTab('patching');
+  void patchTab.run();
+});
+host.on('runAttention', (r) => {
+  attnView.state = { ...r };
+  showTab('attention');
+  void attnView.run();
+});
 host.on('run', (r) => {
-  state = { ...state, answer: '', ...r };
+  state = { ...state, tab: 'trace', answer: '', ...r };
   save();
   void run();
 });

@@ -17,6 +17,7 @@ import { zsre } from './zsre';
 import { sequential } from './sequential';
 import { methods } from './methods';
 import { sweep } from './sweep';
+import { patchCmd, attributeCmd, attentionCmd } from './patch';
 
 export type { Command } from '../common';
 
@@ -40,6 +41,9 @@ export const commands: Record<string, Command> = {
   score: scoreCmd,
   trace: traceCmd,
   'causal-trace': causalTraceCmd,
+  patch: patchCmd,
+  attribute: attributeCmd,
+  attention: attentionCmd,
   generate: generateCmd,
   methods,
   doctor,

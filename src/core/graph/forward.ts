@@ -15,6 +15,7 @@ import { BLOCK_TAPS, deltaEntryTap, editInput, tapName, type BlockTap, type Edit
 import { addDeltaLoss } from './loss';
 import { addActivationLoss, addTokenLoss, addTrainGradients, type TrainOptions } from './trainLoss';
 import { graphParts } from './parts';
+import { addHeadTaps, addMetricGradients, addOffset, tapDims, wantsHeadTaps, type AttributionMetric } from './patchGraph';
 
 export interface ForwardOptions {
   /** Taps to expose as outputs (names from taps.ts). */
@@ -67,6 +68,12 @@ export interface ForwardOptions {
    * to U and V of the trained modules, instead of logits.
    */
   train?: TrainOptions;
+  /**
+   * Attribution patching (patchGraph.ts): an input embed_noise as with `patch`, zero offsets at
+   * every attn_out, mlp_out and resid_post, and the metric at the last position with its
+   * gradients with respect to those activations, instead of logits.
+   */
+  attribution?: { metric: AttributionMetric };
 }
 
 export const PATCH_TAPS = ['attn_out', 'mlp_out', 'resid_post'] as const;
@@ -196,6 +203,10 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     const scores = softcap(g.op('Mul', [g.op('MatMul', [q5, g.op('Transpose', [k5], { perm: [0, 1, 2, 4, 3] })]), g.float(scale)]), av.attnSoftcap);
     const probs = g.op('Softmax', [g.op('Where', [mask(av.windows[l]), scores, g.float(F32_MIN)])], { axis: -1 }); // [B, kv, rep, S, T]
     const ctx = g.op('Reshape', [g.op('MatMul', [probs, v5]), g.int64([0, dims.heads, -1, dims.headDim])]); // [B, H, S, hd]
+    if (wantsHeadTaps(wanted, l)) {
+      const edit: [string, string] = [editInput(l, 'attn.out', 'U'), editInput(l, 'attn.out', 'V')];
+      addHeadTaps(g, taps, l, dims, { probs, ctx, wO: weight(b.o.w), outIn: spec.linear === 'out_in', edit });
+    }
     const merged = g.op('Reshape', [g.op('Transpose', [ctx], { perm: [0, 2, 1, 3] }), g.int64([0, 0, qDim])]);
     return linear(merged, b.o, { layer: l, module: 'attn.out' });
   };
@@ -217,6 +228,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
 
   /** With options.patch: the value of tap `k` at layer `l`, replaced where its mask is set. */
   const patched = (x: string, l: number, k: PatchTap): string => {
+    if (options.attribution) return addOffset(g, x, l, k, dims.dModel);
     if (!options.patch) return x;
     const value = g.input(`patch.${l}.${k}`, 'float32', [`pb_${l}_${k}`, 'seq', dims.dModel]);
     const mask = g.input(`patchmask.${l}.${k}`, 'bool', ['batch', 'seq', 1]);
@@ -237,7 +249,7 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
     h = g.op('Gather', [weight(plan.embed), ids], { axis: 0 });
     // Gemma: × √d_model rounded to float32 (HF casts the normaliser to the embeddings' dtype).
     if (spec.embedScale) h = g.op('Mul', [h, g.float(Math.fround(Math.sqrt(dims.dModel)))]);
-    if (options.patch) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
+    if (options.patch || options.attribution) h = g.op('Add', [h, g.input('embed_noise', 'float32', ['batch', 'seq', dims.dModel])]);
     if (plan.positions) h = g.op('Add', [h, g.op('Gather', [weight(plan.positions), 'position_ids'], { axis: 0 })]);
   }
   for (let l = 0; l < first; l++) unusedEditInputs(l);
@@ -285,6 +297,11 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
       gradResid: options.delta.gradResid ?? false,
       klReverse: options.delta.klReverse ?? false,
     });
+    return g.toBytes();
+  }
+  if (options.attribution) {
+    const last = g.op('Reshape', [g.op('Slice', [h, g.int64([-1]), g.int64([2 ** 62]), g.int64([1])]), g.int64([-1, dims.dModel])]);
+    addMetricGradients(g, { lastRows: norm(last, plan.finalNorm), unembedRows, metric: options.attribution.metric, layers: nLayers, vocab: vocabRows, dModel: dims.dModel });
     return g.toBytes();
   }
   if (options.train) {
@@ -347,10 +364,9 @@ export function buildForward(plan: ModelPlan, weights: WeightLocator, options: F
   for (const name of wanted) {
     if (name === 'logits') continue;
     const internal = taps.get(name);
-    if (!internal) throw new Error(`Unknown tap "${name}" (taps: blocks.{l}.${BLOCK_TAPS.join('|')}, final_norm, logits)`);
+    if (!internal) throw new Error(`Unknown tap "${name}" (taps: blocks.{l}.${BLOCK_TAPS.join('|')}|attn.head.{h}|attn.heads|attn.pattern, final_norm, logits)`);
     g.op('Identity', [internal], {}, name);
-    const width = name.endsWith('mlp.key') ? dims.dMlp : dims.dModel;
-    g.output(name, 'float32', ['batch', 'seq', width]);
+    g.output(name, 'float32', tapDims(name, dims.dModel, dims.dMlp));
   }
   return g.toBytes();
 }

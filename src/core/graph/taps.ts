@@ -7,6 +7,9 @@
 //   blocks.{l}.resid_post  [B, S, d_model]  output of block l
 //   final_norm             [B, S, d_model]  the final norm's output (input of the unembedding)
 //   logits                 [B, S, vocab]
+// Attention heads (patchGraph.ts; built only when asked for, not in allTapNames):
+//   blocks.{l}.attn.head.{h}  [B, S, d_model]     head h's contribution to attn_out, z_h · W_O[h]
+//   blocks.{l}.attn.heads     [B, H, S, d_model]  all heads;  blocks.{l}.attn.pattern [B, H, S, T]
 // Edit inputs, one pair per output projection (y = W x + Uᵀ (V x); r = 0 means no edit, exactly):
 //   blocks.{l}.mlp.out.U [r, d_model], blocks.{l}.mlp.out.V [r, d_mlp]
 //   blocks.{l}.attn.out.U [r, d_model], blocks.{l}.attn.out.V [r, heads·head_dim]

@@ -1,7 +1,8 @@
 // The Causal Tracing panel: ROME's causal tracing of one fact (the engine's model/causalTrace),
 // three heatmaps of indirect effects, and the edit layer they recommend, which the user can make
 // the default layer of the edit methods that take one, or use right away for an edit of this fact
-// (the method asked, as "Edit a Fact…" asks it).
+// (the method asked, as "Edit a Fact…" asks it). Its Patching tab runs activation or attribution
+// patching on a prompt pair (model/patch); its Attention view draws a head's pattern (model/attention).
 
 import * as vscode from 'vscode';
 import type { TracingContext, TracingPanel as Protocol } from '../../protocol/panels';
@@ -31,6 +32,25 @@ export class TracingPanelHost extends PanelHost<Protocol> {
       });
     },
     useLayer: async ({ layer }) => this.useLayer(layer),
+    patch: async (p) => {
+      await this.engine.ensureModel();
+      const what = p.method === 'exact' ? 'activation patching' : 'attribution patching';
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
+        let last = 0;
+        return this.engine.client.request('model/patch', p, {
+          token,
+          onProgress: (x) => {
+            const pct = x.total ? (100 * x.done) / x.total : 0;
+            progress.report({ increment: pct - last, message: x.message });
+            last = pct;
+          },
+        });
+      });
+    },
+    attention: async (p) => {
+      await this.engine.ensureModel();
+      return this.engine.client.request('model/attention', p);
+    },
     editFact: async ({ subject, prompt, layer }) => {
       // The method is asked (the last one used preselected); the traced layer goes to a method that takes one.
       const args: FactEditArgs = { layer, requests: [{ subject, prompt, target: '' }] };
