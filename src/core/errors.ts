@@ -24,9 +24,18 @@ export function cancelled(message = 'Cancelled.'): MechEditError {
   return new MechEditError({ code: 'cancelled', message });
 }
 
-/** Turns anything thrown into ErrorData; unknown errors become 'internal' with their stack. */
+/**
+ * Turns anything thrown into ErrorData; a system error from the file system (it has an errno
+ * code and a syscall) becomes 'io' naming its path; other unknown errors become 'internal' with
+ * their stack.
+ */
 export function toErrorData(err: unknown, fallback: ErrorCode = 'internal'): ErrorData {
   if (err instanceof MechEditError) return err.data;
+  const sys = err as NodeJS.ErrnoException | null;
+  if (err instanceof Error && typeof sys?.code === 'string' && /^E[A-Z]+$/.test(sys.code) && typeof sys.syscall === 'string') {
+    const file = sys.path ?? (sys as { dest?: string }).dest;
+    return { code: 'io', message: `${sys.syscall} failed: ${sys.code}${file ? '' : ` ${err.message}`}`, ...(file ? { file } : {}), detail: err.stack };
+  }
   if (err instanceof Error) return { code: fallback, message: err.message, detail: err.stack };
   return { code: fallback, message: String(err) };
 }

@@ -15,6 +15,7 @@ const RPC_CODES: Record<ErrorCode, number> = {
   crashed: -32603,
   timeout: -32603,
   unavailable: -32803,
+  io: -32803,
   internal: -32603,
 };
 

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'crashed' // the engine process died while the request was pending
   | 'timeout' // no reply within the allowed time
   | 'unavailable' // a capability (e.g. an execution provider) is not present on this machine
+  | 'io' // the system refused a read or write (permission, disk full, read-only, I/O error); names the path
   | 'internal'; // a bug: the message and stack help us fix it
 
 export interface ErrorData {

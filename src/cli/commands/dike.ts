@@ -11,6 +11,7 @@ import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '..
 import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
 import type { CurvePoint } from '../../core/train/trainer';
 import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
+import { readInputJson } from '../../core/inputs';
 
 const HELP = [
   'mechedit dike train --model DIR [--facts FILE] [--layer L] --out FILE.safetensors',
@@ -75,7 +76,7 @@ export const dike: Command = {
     refuseInsideCheckpoint(out, model.checkpoint, 'The KRD file');
     refuseForeignFile(out, isKrdFile, 'a MechEdit KRD module');
     const curveFile = out.replace(/\.safetensors$/, '.curve.json');
-    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && JSON.parse(fs.readFileSync(f, 'utf8')).format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve');
+    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && (readInputJson(f, 'run') as { format?: unknown } | null)?.format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve');
     const factsFile = (values.facts as string | undefined) ?? defaultKrdFactsFile(model.checkpoint.dir);
     const facts = readKrdFacts(factsFile);
     let stop = false;

@@ -14,6 +14,7 @@ import { runOrt, type OrtResult } from './ort';
 import { ORT_FILES, ortTargets } from '../train/ortData';
 import { formatIssue, type RecordIssue } from '../records';
 import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard } from './runner';
+import { readInputBytes } from '../inputs';
 
 export interface OrtRunOptions {
   /** Target/<n>_<Name>/, or Target/ holding many. */
@@ -59,7 +60,7 @@ function targetHash(dir: string): FileHash {
   const h = createHash('sha256').update(path.basename(dir)).update('\0');
   for (const f of ORT_FILES) {
     const file = path.join(dir, f.file);
-    if (fs.existsSync(file)) h.update(f.file).update('\0').update(fs.readFileSync(file)).update('\0');
+    if (fs.existsSync(file)) h.update(f.file).update('\0').update(readInputBytes(file, 'data')).update('\0');
   }
   return { file: path.resolve(dir), sha256: h.digest('hex') };
 }

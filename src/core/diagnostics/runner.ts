@@ -14,10 +14,11 @@ import type { RunProtocol } from '../../protocol/diagnostics';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { badInput, cancelled } from '../errors';
+import { badInput, cancelled, MechEditError } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import type { RecordIssue } from '../records';
 import type { EditStack } from '../edits/stack';
+import { readInputBytes, readInputText } from '../inputs';
 
 export interface Shard {
   index: number;
@@ -54,7 +55,7 @@ export interface RunConfig {
 }
 
 function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  return createHash('sha256').update(readInputBytes(file, 'data')).digest('hex');
 }
 
 /** The file's path and sha256; a file that cannot be read is refused by name. */
@@ -62,6 +63,7 @@ export function fileHash(file: string): FileHash {
   try {
     return { file: path.resolve(file), sha256: sha256File(file) };
   } catch (e) {
+    if (e instanceof MechEditError) throw e;
     throw badInput(`Cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path.resolve(file), hint: 'Check the path.' });
   }
 }
@@ -75,9 +77,9 @@ export function stackRefs(stack: EditStack): EditRef[] {
     let sha256: string | undefined;
     if (e.file) {
       try {
-        const json = fs.readFileSync(e.file);
+        const json = readInputBytes(e.file, 'edit');
         const vectors = path.join(path.dirname(e.file), String((JSON.parse(json.toString('utf8')) as { vectors?: unknown }).vectors));
-        sha256 = createHash('sha256').update(json).update('\0').update(fs.readFileSync(vectors)).digest('hex');
+        sha256 = createHash('sha256').update(json).update('\0').update(readInputBytes(vectors, 'vectors')).digest('hex');
       } catch (err) {
         throw badInput(`Cannot read the edit to record it with the run: ${(err as Error).message}`, { file: e.file, hint: 'The edit file or its vectors changed while the run started: start it again.' });
       }
@@ -129,9 +131,10 @@ function sameRun(a: RunConfig, b: RunConfig): string | undefined {
 export function readRunConfig(dir: string): RunConfig {
   const file = path.join(dir, 'run.json');
   const hint = 'run.json records what the run was (model, data, settings): without it the results cannot be checked. Start the run again in a new --out folder.';
+  const text = readInputText(file, 'config');
   let c: RunConfig;
   try {
-    c = JSON.parse(fs.readFileSync(file, 'utf8')) as RunConfig;
+    c = JSON.parse(text) as RunConfig;
   } catch (e) {
     throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file, hint });
   }
@@ -169,7 +172,7 @@ interface ScannedCases<T> {
 /** Reads cases.jsonl strictly: a complete line that is not a result (or repeats a case) is refused by line number. */
 function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
   if (!fs.existsSync(file)) return { cases: [], complete: 0, cut: false };
-  const bytes = fs.readFileSync(file);
+  const bytes = readInputBytes(file, 'run');
   const end = bytes.lastIndexOf(0x0a) + 1; // every complete line ends in "\n"
   const lines = bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
   const hint = 'cases.jsonl holds one result per line, as MechEdit wrote it. If it was edited, restore it; or delete that line (its case is done again on --resume), or start the run again in a new --out folder.';
@@ -292,9 +295,10 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
   for (const d of dirs) {
     const file = path.join(d, 'issues.json');
     if (!fs.existsSync(file)) continue;
+    const text = readInputText(file, 'run');
     let list: unknown;
     try {
-      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+      list = JSON.parse(text);
     } catch (e) {
       throw badInput(`issues.json of the shard is unreadable: ${(e as Error).message}`, { file });
     }

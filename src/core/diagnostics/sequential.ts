@@ -33,6 +33,7 @@ import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettin
 import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
 import { knownProbes, measurePoint } from './sequentialMeasure';
 import { METRIC_VERSIONS, type RunProtocol } from './protocol';
+import { readInputBytes, readInputJson, readInputText } from '../inputs';
 
 export type { SequentialRequest } from './sequentialData';
 
@@ -168,9 +169,10 @@ function openFolder(dir: string, config: Record<string, unknown>, modelPath: str
     fs.writeFileSync(curveFile, '');
     return { editFiles: [], points: [] };
   }
+  const runText = readInputText(runFile, 'config');
   let previous: Record<string, unknown>;
   try {
-    previous = JSON.parse(fs.readFileSync(runFile, 'utf8')) as Record<string, unknown>;
+    previous = JSON.parse(runText) as Record<string, unknown>;
   } catch (e) {
     throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file: runFile, hint: 'Start the run again in a new --out folder.' });
   }
@@ -185,7 +187,7 @@ function openFolder(dir: string, config: Record<string, unknown>, modelPath: str
   const stray = fs.readdirSync(editsDir).filter((f) => f.endsWith('.json') && !editFiles.some((e) => path.basename(e) === f));
   if (stray.length) throw badInput(`The edits folder has ${stray[0]} after a gap (the edits must be seq-00001 … in order)`, { file: editsDir, hint: 'Restore the missing edit files, or start the run again in a new --out folder.' });
   // The points: complete lines only (a cut last line is removed from the file).
-  const bytes = fs.existsSync(curveFile) ? fs.readFileSync(curveFile) : Buffer.alloc(0);
+  const bytes = fs.existsSync(curveFile) ? readInputBytes(curveFile, 'run') : Buffer.alloc(0);
   const end = bytes.lastIndexOf(0x0a) + 1;
   if (end < bytes.length) fs.truncateSync(curveFile, end);
   const points = bytes.subarray(0, end).toString('utf8').split('\n').filter((l) => l.trim()).map((line, i) => {
@@ -209,7 +211,7 @@ function fromJson(x: unknown): CurvePoint {
 /** The run's wall time at its last saved edit (clock.json; 0 when absent or unreadable: only `seconds` depends on it). */
 function savedClock(dir: string): number {
   try {
-    const s = (JSON.parse(fs.readFileSync(path.join(dir, 'clock.json'), 'utf8')) as { seconds?: unknown }).seconds;
+    const s = (readInputJson(path.join(dir, 'clock.json'), 'run') as { seconds?: unknown }).seconds;
     return typeof s === 'number' && Number.isFinite(s) ? s : 0;
   } catch {
     return 0;

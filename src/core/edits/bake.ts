@@ -15,6 +15,8 @@ import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
 import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
+import { openInput } from '../inputs';
+import { badInput } from '../errors';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 const CHUNK = 64 * 1024 * 1024;
@@ -98,11 +100,12 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[]): { o
 }
 
 function copyBytes(t: TensorEntry, write: (chunk: Uint8Array) => void): void {
-  const fd = fs.openSync(t.file, 'r');
+  const fd = openInput(t.file, 'weights');
   try {
     const buf = Buffer.alloc(Math.min(CHUNK, Math.max(t.length, 1)));
     for (let done = 0; done < t.length;) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, t.length - done), t.offset + done);
+      if (n === 0) throw badInput(`The weight file ended inside tensor "${t.name}" (it changed since it was opened)`, { file: t.file, field: t.name });
       write(buf.subarray(0, n));
       done += n;
     }

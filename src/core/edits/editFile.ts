@@ -19,6 +19,7 @@ import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors'
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import type { EditModule } from '../graph/taps';
 import { jsonHas, refuseForeignFile, refuseInsideCheckpoint, type CheckpointPlace } from '../outputs';
+import { readInputText } from '../inputs';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
 /** The method that made an edit: a registry method's `writes ?? id` (schemas/edit.schema.json lists them, generated from the registry). */
@@ -70,9 +71,10 @@ export function newEditId(label: string): string {
  */
 export function readEdit(file: string): Edit {
   const where = (field: string, hint?: string) => ({ file, field, hint });
+  const text = readInputText(file, 'edit');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw badInput(`Cannot read the edit: ${(e as Error).message}`, where('', 'An edit file is JSON (see schemas/edit.schema.json).'));
   }

@@ -29,6 +29,7 @@ import { replacedResidualLoss, type Replacement } from './vstar';
 import { targetIds, withSubject } from './rome';
 import type { KrdFact } from './krdFacts';
 import { dot, matTVec, matVec, norm } from './linalg';
+import { readInputBytes } from '../inputs';
 
 export const KRD_FORMAT = 'mechedit-krd/1';
 
@@ -386,6 +387,6 @@ export function readKrd(file: string, model?: LoadedModel): Krd {
       throw badInput(`The KRD module was trained on another model (fingerprint ${meta.modelFingerprint}, this one ${model.checkpoint.fingerprint})`, { file, field: 'modelFingerprint', hint: 'Train a KRD for this model with mechedit dike train.' });
     }
   }
-  const sha256 = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const sha256 = createHash('sha256').update(readInputBytes(file, 'vectors')).digest('hex');
   return { layer, d, dz, W, meta, file, sha256 };
 }
