@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { badInput } from '../../core/errors';
 import { refuseForeignFile, refuseInsideCheckpoint } from '../../core/outputs';
 import { defaultEditLayer } from '../../core/edits/rome';
-import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
+import { KRD_BOUNDS, KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
 import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
 import type { CurvePoint } from '../../core/train/trainer';
 import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
@@ -29,11 +29,12 @@ const HELP = [
   'Progress goes to stderr (not with --json); Ctrl-C cancels (nothing is written).',
 ].join('\n');
 
-function num(values: Record<string, unknown>, name: string): number | undefined {
+function num(values: Record<string, unknown>, name: keyof typeof KRD_BOUNDS): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0) throw badInput(`--${name} must be a number from 0 up, got "${raw}"`, { field: `--${name}` });
+  const b = KRD_BOUNDS[name];
+  if (raw === '' || !Number.isFinite(n) || (b.exclusiveMin ? n <= b.min : n < b.min) || n > b.max) throw badInput(`--${name} must be a number ${b.exclusiveMin ? 'above' : 'from'} ${b.min} up to ${b.max}, got "${raw}"`, { field: `--${name}` });
   return n;
 }
 

@@ -58,6 +58,14 @@ export const KRD_DEFAULTS: Omit<KrdHparams, 'dz'> = {
   alpha: 1, beta: 1, tau: 0.1, steps: 400, lr: 2e-3, weightDecay: 0.01, warmup: 20, clip: 1, batchSize: 16, negatives: 4, inBatch: true, seed: 1,
 };
 
+/** Bounds of the real-valued hyperparameters `mechedit dike train` takes as flags (min exclusive where 0 would divide). */
+export const KRD_BOUNDS: Record<'lr' | 'alpha' | 'beta' | 'tau', { min: number; max: number; exclusiveMin?: boolean }> = {
+  lr: { min: 0, max: 10, exclusiveMin: true },
+  alpha: { min: 0, max: 1e6 },
+  beta: { min: 0, max: 1e6 },
+  tau: { min: 0, max: 1e3, exclusiveMin: true },
+};
+
 /** The six matrices, row-major: W1…W4 [dz, d], W5, W6 [d, dz]. */
 export type KrdWeights = ArrayLike<number>[];
 

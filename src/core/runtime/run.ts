@@ -99,6 +99,9 @@ export interface GenerateOptions {
   steer?: { layer: number; vector: Float32Array };
 }
 
+/** The sampling temperature's upper bound (the CLI's --temperature and the engine's model/generate check it). */
+export const MAX_TEMPERATURE = 100;
+
 export function generate(model: LoadedModel, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
   return generateIds(model, promptIds(model, prompt), opts);
 }
