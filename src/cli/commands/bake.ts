@@ -2,9 +2,8 @@
 
 import { badInput } from '../../core/errors';
 import { EditStack } from '../../core/edits/stack';
-import { readEdit } from '../../core/edits/editFile';
 import { bake, checkBakeOut } from '../../core/edits/bake';
-import { modelOptions, openOnCpu, requireString, type Command } from '../common';
+import { modelOptions, openOnCpu, readEditShown, requireString, type Command } from '../common';
 
 export const bakeCmd: Command = {
   summary: 'write a new checkpoint folder with edits baked into the weights',
@@ -16,7 +15,7 @@ export const bakeCmd: Command = {
     const model = openOnCpu(values);
     checkBakeOut(out, model.checkpoint);
     const stack = new EditStack(model);
-    for (const f of values.edits as string[]) stack.apply(readEdit(f));
+    for (const f of values.edits as string[]) stack.apply(readEditShown(f));
     return bake(stack.model, out, stack.list());
   },
   format: (r) => `baked ${(r as { modified: string[] }).modified.length} weight(s) into ${(r as { out: string }).out}`,

@@ -14,6 +14,7 @@ import { contentHashes } from './contentHash';
 import { cacheRoot } from '../cacheRoot';
 import { refuseInsideCheckpoint } from '../outputs';
 import { decodeText, readInputBytes, readInputText } from '../inputs';
+import { scanCheckpointWeights } from './weightScan';
 
 export interface Checkpoint {
   /** The folder holding config.json (a snapshot folder in the HF cache). */
@@ -128,6 +129,9 @@ export function openCheckpoint(input: string): Checkpoint {
 
   const optional = (name: string) => (fs.existsSync(path.join(dir, name)) ? readJson(path.join(dir, name)) : undefined);
   const tokenizerFile = path.join(dir, 'tokenizer.json');
+  const fingerprint = hash.digest('hex').slice(0, 16);
+  // NaN, ±∞ or absurd magnitudes in the weights: refused on the first open (weightScan.ts).
+  scanCheckpointWeights(fingerprint, tensors.values());
   return {
     dir,
     hfCacheRoot,
@@ -137,6 +141,6 @@ export function openCheckpoint(input: string): Checkpoint {
     tokenizerFile: fs.existsSync(tokenizerFile) ? tokenizerFile : undefined,
     tokenizerConfig: optional('tokenizer_config.json'),
     generationConfig: optional('generation_config.json'),
-    fingerprint: hash.digest('hex').slice(0, 16),
+    fingerprint,
   };
 }

@@ -17,6 +17,7 @@ import { jsonHas, refuseForeignFolder, refuseInsideCheckpoint, type CheckpointPl
 import type { StackItem } from './stack';
 import { openInput } from '../inputs';
 import { badInput } from '../errors';
+import { scanValues, valueBound, VALUE_BOUND_ENV } from '../numbers';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 const CHUNK = 64 * 1024 * 1024;
@@ -76,6 +77,9 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[]): { o
             for (let i = 0; i < u.in; i++) W[inOut ? i * u.out + o : o * u.in + i] += uo * u.V[r * u.in + i];
           }
         }
+        // W + ΔW must stay finite and within the magnitude bound: a baked ∞ would poison every run.
+        const { bad } = scanValues(W, valueBound());
+        if (bad) throw badInput(`Baking the edits into "${t.name}" gives ${bad[1]} at element ${bad[0]}`, { file: t.file, field: t.name, hint: `An edit's vectors or strength are too large; the bound is ${valueBound().toExponential(0)} (${VALUE_BOUND_ENV}).` });
         write(new Uint8Array(W.buffer, W.byteOffset, W.byteLength));
       },
     };
