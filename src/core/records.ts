@@ -1,6 +1,8 @@
 // Strict record validation: a bad record is reported by file, record index and field, and the
 // rest of the file is still read.
 
+import { MechEditError } from './errors';
+
 export interface RecordIssue {
   file: string;
   index: number;
@@ -65,4 +67,22 @@ export function readRecords<T>(file: string, data: unknown, read: (record: unkno
 
 export function formatIssue(i: RecordIssue): string {
   return `${i.file}: record ${i.index}${i.field ? `, field "${i.field}"` : ''}: ${i.message}`;
+}
+
+/**
+ * "Empty is an error": a diagnostic with no usable case refuses to run (it would print metrics
+ * for nothing), saying how many records were skipped and why the first was. `what` names the
+ * data ("cases", "probe cases"); `shard` says when the data has cases but this shard got none.
+ */
+export function refuseEmpty(usable: number, issues: RecordIssue[], file: string, what = 'cases', shard?: { index: number; count: number }): void {
+  if (usable > 0) return;
+  const first = issues[0];
+  const firstText = first && `${first.file === file ? '' : `${first.file}: `}record ${first.index}${first.field ? `, field "${first.field}"` : ''}: ${first.message}`;
+  const skipped = issues.length ? `${issues.length} record(s) skipped; the first: ${firstText}` : shard ? `shard ${shard.index}/${shard.count} holds none of them` : 'the file holds no records';
+  throw new MechEditError({
+    code: 'bad-input',
+    message: `No usable ${what}: ${skipped}`,
+    file,
+    hint: issues.length ? 'Fix the records (issues.json lists them all when a run writes one), or give another data file.' : shard ? 'Use fewer shards.' : 'Give a data file with cases.',
+  });
 }
