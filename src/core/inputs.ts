@@ -159,7 +159,17 @@ export function decodeText(bytes: Uint8Array, file: string, kind: InputKind, fie
         hi = mid - 1;
       }
     }
-    const at = lo;
+    // The streaming prefix may end inside the bad sequence's first bytes: back up to where it starts.
+    let at = lo;
+    for (let k = lo; k >= Math.max(0, lo - 3); k--) {
+      try {
+        new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, k));
+        at = k;
+        break;
+      } catch {
+        // inside a sequence
+      }
+    }
     throw badInput(`Expected ${INPUT_KINDS[kind].what} in UTF-8, found bytes that are not UTF-8 near byte ${at}`, { file, ...(field ? { field } : {}), hint: 'Save the file as UTF-8.' });
   }
 }

@@ -8,7 +8,6 @@
 // model's context (`maxChars`) is refused before it is tokenised, so a 100 MB prompt costs
 // nothing.
 
-import * as fs from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import type { Checkpoint } from './checkpoint/checkpoint';

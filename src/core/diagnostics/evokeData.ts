@@ -2,7 +2,6 @@
 // evoke_subj_spec.json, and plain CounterFact files (the same reader: EVOKE's extra fields are
 // optional there).
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { obj, readRecords, RecordError, str, strList, type RecordIssue } from '../records';
 import { readInputText } from '../inputs';

@@ -1,7 +1,6 @@
 // Import of user-made vectors as a manual edit: u (d_out) and v (d_in), or U [r, d_out] and
 // V [r, d_in], from .npy (float32/float64, C order) or .safetensors (tensors named u/v or U/V).
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { readInputBytes } from '../inputs';

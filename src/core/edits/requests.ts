@@ -7,7 +7,6 @@
 //             on the command line, `mechedit unlearn` takes the same settings as options)
 // Every problem is reported with the file, the line (or array index) and the field.
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import type { FactRequest } from './rome';
 import { readInputText } from '../inputs';

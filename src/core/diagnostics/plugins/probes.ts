@@ -1,7 +1,6 @@
 // Knowledge probes as a diagnostic plugin (probesRun.ts): per edit of the stack (method none) or
 // each case's own edit; the CLI's result, the panel's, the merge of its shards.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProbesDiagnostics } from '../../../protocol/diagnostics';
 import { readEdit } from '../../edits/editFile';
