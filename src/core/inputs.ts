@@ -65,9 +65,9 @@ export function inputError(file: string, kind: InputKind, e: unknown, field?: st
   const where = { file, ...(field ? { field } : {}) };
   switch (code) {
     case 'ENOENT':
-      return new MechEditError({ code: 'not-found', message: `No such file (expected ${what})`, ...where, hint: 'Check the path.' });
+      return new MechEditError({ code: 'bad-input', message: `No such file (expected ${what})`, ...where, hint: 'Check the path.' });
     case 'ENOTDIR':
-      return new MechEditError({ code: 'not-found', message: `A part of this path is a file, not a folder (expected ${what})`, ...where, hint: 'Check the path.' });
+      return new MechEditError({ code: 'bad-input', message: `A part of this path is a file, not a folder (expected ${what})`, ...where, hint: 'Check the path.' });
     case 'ELOOP':
       return badInput(`The path is a symlink loop (expected ${what})`, { ...where, hint: 'Point the link at a real file.' });
     case 'EACCES':

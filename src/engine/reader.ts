@@ -22,7 +22,7 @@ export function invalidRequestReply(message: unknown): object | undefined {
   if (!('id' in m) || m.id === undefined || 'result' in m || 'error' in m) return undefined;
   const why = typeof m.method !== 'string' ? `"method" must be a string, got ${JSON.stringify(m.method) ?? 'nothing'}`
     : typeof m.id !== 'number' && typeof m.id !== 'string' && m.id !== null ? `"id" must be a number or a string, got ${JSON.stringify(m.id)?.slice(0, 60)}`
-      : m.params !== undefined && (typeof m.params !== 'object' || m.params === null) ? `"params" must be an object or an array, got ${JSON.stringify(m.params)?.slice(0, 60)}`
+      : m.params !== undefined && m.params !== null && typeof m.params !== 'object' ? `"params" must be an object or an array, got ${JSON.stringify(m.params)?.slice(0, 60)}`
         : undefined;
   if (!why) return undefined;
   const id = typeof m.id === 'number' || typeof m.id === 'string' ? m.id : null;

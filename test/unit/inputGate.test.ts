@@ -63,7 +63,7 @@ describe('the input gate', () => {
       refused(() => checkInput(folder, kind), /found a folder/, folder);
       refused(() => checkInput(loop, kind), /symlink loop/, loop);
       const missing = refused(() => checkInput(path.join(tmp, 'nope'), kind), /No such file/);
-      assert.equal(missing.data.code, 'not-found');
+      assert.equal(missing.data.code, 'bad-input');
       assert.match(refused(() => checkInput(fifo, kind), /./).message, new RegExp(INPUT_KINDS[kind].what.slice(0, 12).replace(/[()]/g, '.')));
     }
   });

@@ -79,11 +79,11 @@ export function caseRunConfig(model: LoadedModel, tool: string, version: number,
     modelFingerprint: model.checkpoint.fingerprint,
     modelPath: model.checkpoint.dir,
     method: `${o.method}${p?.lti ? '+lti' : ''}`,
-    data: data.map(fileHash),
+    data: data.map((f) => fileHash(f)),
     limit: o.limit,
     shard: o.shard,
     edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
-    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, corpus: (p.corpus ?? defaultCorpus(model)).map((f) => fileHash(f, 'text')) } : undefined,
     ...(protocol ? { protocol } : {}),
   };
 }

@@ -18,7 +18,7 @@ import { badInput, cancelled, MechEditError } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import type { RecordIssue } from '../records';
 import type { EditStack } from '../edits/stack';
-import { readInputBytes, readInputText } from '../inputs';
+import { readInputBytes, readInputText, type InputKind } from '../inputs';
 
 export interface Shard {
   index: number;
@@ -54,14 +54,14 @@ export interface RunConfig {
   protocol?: RunProtocol;
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(readInputBytes(file, 'data')).digest('hex');
+function sha256File(file: string, kind: InputKind): string {
+  return createHash('sha256').update(readInputBytes(file, kind)).digest('hex');
 }
 
 /** The file's path and sha256; a file that cannot be read is refused by name. */
-export function fileHash(file: string): FileHash {
+export function fileHash(file: string, kind: InputKind = 'data'): FileHash {
   try {
-    return { file: path.resolve(file), sha256: sha256File(file) };
+    return { file: path.resolve(file), sha256: sha256File(file, kind) };
   } catch (e) {
     if (e instanceof MechEditError) throw e;
     throw badInput(`Cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path.resolve(file), hint: 'Check the path.' });
