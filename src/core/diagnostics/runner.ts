@@ -18,7 +18,7 @@ import { badInput, cancelled, MechEditError } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import type { RecordIssue } from '../records';
 import type { EditStack } from '../edits/stack';
-import { readInputBytes, readInputText, type InputKind } from '../inputs';
+import { decodeText, readInputBytes, readInputText, type InputKind } from '../inputs';
 
 export interface Shard {
   index: number;
@@ -174,7 +174,7 @@ function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
   if (!fs.existsSync(file)) return { cases: [], complete: 0, cut: false };
   const bytes = readInputBytes(file, 'run');
   const end = bytes.lastIndexOf(0x0a) + 1; // every complete line ends in "\n"
-  const lines = bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
+  const lines = decodeText(bytes.subarray(0, end), file, 'run').split('\n').slice(0, -1); // a BOM is dropped
   const hint = 'cases.jsonl holds one result per line, as MechEdit wrote it. If it was edited, restore it; or delete that line (its case is done again on --resume), or start the run again in a new --out folder.';
   const cases: T[] = [];
   const seen = new Map<string, number>();

@@ -13,7 +13,7 @@ export interface Seen {
 export class Tally {
   variants = 0;
   ok = 0;
-  /** MechEditErrors with code bad-input / not-found naming a file or a field. */
+  /** MechEditErrors with code bad-input / not-found / io naming a file or a field. */
   clean = 0;
   /** Anything thrown that is not a MechEditError (a stack trace for the user). */
   stack = 0;
@@ -23,14 +23,19 @@ export class Tally {
   hang = 0;
   /** Variants known to be wrong (overlapping offsets, fewer layers than the weights…) that were accepted. */
   accepted = 0;
+  /** Variants known to be right (a valid file with a BOM) that were refused. */
+  refused = 0;
   readonly failures: string[] = [];
 
   constructor(readonly name: string) {}
 
-  add(seen: Seen, label: string, invalid = false): void {
+  add(seen: Seen, label: string, invalid = false, valid = false): void {
     this.variants++;
     let failure: string | undefined;
-    if (seen.outcome === 'ok' && invalid) {
+    if (seen.outcome === 'error' && valid && seen.mechedit) {
+      this.refused++;
+      failure = `a valid input was refused: ${seen.message}`;
+    } else if (seen.outcome === 'ok' && invalid) {
       this.accepted++;
       failure = 'a wrong input was accepted';
     } else if (seen.outcome === 'ok') this.ok++;
@@ -43,7 +48,7 @@ export class Tally {
     } else if (!seen.mechedit) {
       this.stack++;
       failure = `stack trace: ${(seen.stack ?? seen.message ?? '').split('\n').slice(0, 3).join(' | ')}`;
-    } else if ((seen.code === 'bad-input' || seen.code === 'not-found') && (seen.file || seen.field)) this.clean++;
+    } else if ((seen.code === 'bad-input' || seen.code === 'not-found' || seen.code === 'io') && (seen.file || seen.field)) this.clean++;
     else {
       this.unnamed++;
       failure = `error without file/field or with code ${seen.code}: ${seen.message}`;
@@ -52,10 +57,10 @@ export class Tally {
   }
 
   get bad(): number {
-    return this.stack + this.unnamed + this.crash + this.hang + this.accepted;
+    return this.stack + this.unnamed + this.crash + this.hang + this.accepted + this.refused;
   }
 
   summary(): string {
-    return `${this.name}: ${this.variants} variants, ${this.ok} accepted, ${this.clean} clean errors, ${this.stack} stack traces, ${this.unnamed} unnamed errors, ${this.crash} crashes, ${this.hang} hangs, ${this.accepted} wrong inputs accepted`;
+    return `${this.name}: ${this.variants} variants, ${this.ok} accepted, ${this.clean} clean errors, ${this.stack} stack traces, ${this.unnamed} unnamed errors, ${this.crash} crashes, ${this.hang} hangs, ${this.accepted} wrong inputs accepted, ${this.refused} valid inputs refused`;
   }
 }
