@@ -1,4 +1,4 @@
-// The weights' values checked on a checkpoint's first open in a process: every floating-point
+// The weights' values checked on a checkpoint's first open: every floating-point
 // tensor must hold finite values within the magnitude bound (numbers.ts, default |x| ≤ 1e6).
 // Files whose float tensors total at most the full-scan size (MECHEDIT_WEIGHT_SCAN_FULL_MIB,
 // default 256) are read whole; larger ones are sampled: SAMPLE_WINDOWS windows of WINDOW bytes,
@@ -6,6 +6,8 @@
 // bytes included). bench/weight-scan.mjs measures the cost. A refusal names the file and tensor.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { cacheRoot } from '../cacheRoot';
 import { badInput } from '../errors';
 import { openInput } from '../inputs';
 import { scanValues, valueBound, VALUE_BOUND_ENV } from '../numbers';
@@ -33,6 +35,7 @@ function fullScanBytes(): number {
 
 /** Decodes little-endian float bytes of `dtype` into numbers. */
 function decode(bytes: Buffer, dtype: TensorEntry['dtype']): ArrayLike<number> {
+  if (dtype === 'F32' && bytes.byteOffset % 4 === 0) return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   const copy = new Uint8Array(bytes).buffer; // aligned
   if (dtype === 'F32') return new Float32Array(copy);
   if (dtype === 'F64') return new Float64Array(copy);
@@ -99,9 +102,17 @@ export function scanWeightFile(file: string, tensors: TensorEntry[]): WeightScan
 /** Checked fingerprints of this process: each checkpoint is scanned on its first open only. */
 const scanned = new Set<string>();
 
-/** scanWeightFile for every weight file of a checkpoint, once per process per fingerprint. */
+/** The cache's record that a checkpoint (by fingerprint, which covers its weight bytes) passed the scan under a bound. */
+const passedMarker = (fingerprint: string) => path.join(cacheRoot(), 'weight-scans', `${fingerprint}-${valueBound()}`);
+
+/**
+ * scanWeightFile for every weight file of a checkpoint, on its first open: once per process, and
+ * not again in later processes once the cache records that it passed (the fingerprint changes
+ * with any weight byte). Returns undefined when it was not scanned now.
+ */
 export function scanCheckpointWeights(fingerprint: string, tensors: Iterable<TensorEntry>): WeightScan | undefined {
-  if (scanned.has(fingerprint)) return undefined;
+  const key = `${fingerprint}-${valueBound()}`;
+  if (scanned.has(key) || fs.existsSync(passedMarker(fingerprint))) return undefined;
   const byFile = new Map<string, TensorEntry[]>();
   for (const t of tensors) {
     const list = byFile.get(t.file);
@@ -115,6 +126,12 @@ export function scanCheckpointWeights(fingerprint: string, tensors: Iterable<Ten
     total.totalBytes += s.totalBytes;
     total.sampled ||= s.sampled;
   }
-  scanned.add(fingerprint);
+  scanned.add(key);
+  try {
+    fs.mkdirSync(path.dirname(passedMarker(fingerprint)), { recursive: true });
+    fs.writeFileSync(passedMarker(fingerprint), '');
+  } catch {
+    // A read-only cache only costs a scan per process.
+  }
   return total;
 }
