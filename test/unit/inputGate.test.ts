@@ -161,6 +161,20 @@ describe('bounded numbers', () => {
     assert.ok(!fs.existsSync(path.join(out, 'model.safetensors')));
   });
 
+  test('predict and score refuse to print non-finite probabilities (an edit past a raised bound)', () => {
+    const file = edit('overflow', 3e38);
+    const sidecar = path.join(tmp, 'edits', JSON.parse(fs.readFileSync(file, 'utf8')).vectors);
+    const v = readSafetensorsHeader(sidecar).tensors.get('V')!;
+    const buf = fs.readFileSync(sidecar);
+    for (let i = 0; i < v.length; i += 4) buf.writeFloatLE(3e38, v.offset + i);
+    fs.writeFileSync(sidecar, buf);
+    for (const args of [['predict', '--prompt', 'the cat'], ['score', '--prompt', 'the cat', '--answer', 'sat']]) {
+      const r = cli([...args, '--model', tiny, '--edits', file, '--json'], { MECHEDIT_MAX_VALUE: '1e39' });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /The model computes non-finite probabilities with the edits applied/);
+    }
+  });
+
   test('bake refuses weights W + ΔW beyond the bound, though each vector is within it', () => {
     // U[3] = 9e5 (in the warning band), V = 0.01: ΔW = 9e3, fine; strength 200 → 1.8e6 > 1e6.
     const file = edit('strong', 9e5);
