@@ -188,3 +188,16 @@ export function readInputJson(file: string, kind: InputKind, field?: string): un
     throw badInput(`Expected ${INPUT_KINDS[kind].what}, found text that is not JSON: ${(e as Error).message}`, { file, ...(field ? { field } : {}) });
   }
 }
+
+/**
+ * Whether something is at `file` (lstat: a dangling link or a link loop counts), so that a reader
+ * that treats an absent file as empty hands anything present to the gate, which names what it is.
+ */
+export function inputPresent(file: string): boolean {
+  try {
+    fs.lstatSync(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -17,6 +17,7 @@ import { openCheckpoint } from '../../src/core/checkpoint/checkpoint';
 import { scanWeightFile } from '../../src/core/checkpoint/weightScan';
 import { readSafetensorsHeader } from '../../src/core/checkpoint/safetensors';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
+import { readUserText } from '../../src/extension/readGuard';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
@@ -95,6 +96,15 @@ describe('the input gate', () => {
     const latin = path.join(tmp, 'latin1.json');
     fs.writeFileSync(latin, Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe9, 0x22, 0x7d])); // {"a":"é"} in Latin-1
     refused(() => readInputJson(latin, 'config'), /not UTF-8 near byte 6/, latin);
+  });
+
+  test("the extension host's reads (readGuard.ts) follow the same rules", () => {
+    for (const [special, what] of [[fifo, /found a FIFO/], ['/dev/zero', /found a device/], [folder, /found a folder/]] as const) {
+      assert.throws(() => readUserText(special, 'run'), what);
+    }
+    const bom = path.join(tmp, 'bom-ext.json');
+    fs.writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"method": "rome"}')]));
+    assert.deepEqual(JSON.parse(readUserText(bom, 'config')), { method: 'rome' });
   });
 
   test('CLI: a FIFO or /dev/zero as --requests, --data, --forget or --edits fails at once, in a small heap', () => {

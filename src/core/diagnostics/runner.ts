@@ -18,7 +18,7 @@ import { badInput, cancelled, MechEditError } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import type { RecordIssue } from '../records';
 import type { EditStack } from '../edits/stack';
-import { decodeText, readInputBytes, readInputText, type InputKind } from '../inputs';
+import { decodeText, inputPresent, readInputBytes, readInputText, type InputKind } from '../inputs';
 
 export interface Shard {
   index: number;
@@ -171,7 +171,7 @@ interface ScannedCases<T> {
 
 /** Reads cases.jsonl strictly: a complete line that is not a result (or repeats a case) is refused by line number. */
 function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
-  if (!fs.existsSync(file)) return { cases: [], complete: 0, cut: false };
+  if (!inputPresent(file)) return { cases: [], complete: 0, cut: false };
   const bytes = readInputBytes(file, 'run');
   const end = bytes.lastIndexOf(0x0a) + 1; // every complete line ends in "\n"
   const lines = decodeText(bytes.subarray(0, end), file, 'run').split('\n').slice(0, -1); // a BOM is dropped

@@ -73,7 +73,13 @@ export function readCounterfactuals(file: string): Counterfactuals {
     if (!prompt.includes('{}')) throw new RecordError('prompt', 'has no "{}" for the subject');
     return { subject: str(r, 'subject'), prompt, target: str(r, 'target'), targetTrue: str(r, 'target_true'), relation: str(r, 'relation'), paraphrases: strList(r, 'paraphrases') };
   });
-  const skills = obj(data, 'skills');
+  let skills: Record<string, unknown>;
+  try {
+    skills = obj(data, 'skills');
+  } catch (e) {
+    if (!(e instanceof RecordError)) throw e;
+    throw badInput(`"skills" ${e.message}`, { file, field: 'skills', hint: 'Regenerate it with /usr/bin/python3 tools/world/counterfactuals.py.' });
+  }
   return {
     file,
     requests,
