@@ -332,6 +332,13 @@ describe('errors from the system', () => {
     assert.equal(d.file, '/x/y');
     assert.equal(d.message, 'write failed: ENOSPC');
     assert.equal(toErrorData(new TypeError('x')).code, 'internal');
+    let nul: unknown;
+    try {
+      fs.readFileSync('/tmp/a\0b');
+    } catch (e) {
+      nul = e;
+    }
+    assert.equal(toErrorData(nul).code, 'bad-input');
   });
 });
 
@@ -384,6 +391,9 @@ describe('the engine', () => {
           assert.ok(Date.now() - t0 < 5_000, `${method} took ${Date.now() - t0} ms`);
         }
       }
+      const nul = await client.request('unlearn/run', { method: 'graddiff', forget: fifo, outDir: `${tmp}/out\0` } as never).then(() => undefined, (x: EngineError) => x);
+      assert.equal(nul?.data.code, 'bad-input');
+      assert.match(nul?.data.message ?? '', /NUL/);
       assert.equal(client.pid, pid, 'the engine did not restart');
       assert.ok((await client.request('engine/info', {})).engineVersion);
       const unknown = await client.request('no/such' as 'engine/info', {}).then(() => undefined, (x: EngineError) => x);
