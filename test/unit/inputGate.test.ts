@@ -321,6 +321,10 @@ describe('empty is an error', () => {
       assert.equal(e.status, 2, `${tool}: ${e.stderr}`);
       assert.match(e.stderr, /No usable .*cases: the file holds no records/);
     }
+    // A shard of data without usable cases is refused too (an empty shard of data that has cases is not: diagnosticPlugins.test.ts).
+    const shard = cli(['fine-ked', '--model', tiny, '--method', 'none', '--data', bad, '--shard', '1/2', '--out', path.join(tmp, 'empty-shard')]);
+    assert.equal(shard.status, 2, shard.stderr);
+    assert.match(shard.stderr, /No usable FINE-KED cases: 3 record\(s\) skipped/);
   });
 });
 

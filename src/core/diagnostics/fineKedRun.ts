@@ -48,7 +48,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const selected = inShard(o.limit ? data.records.slice(0, o.limit) : data.records, o.shard);
   const items = fitContext(model, selected, o.method === 'context' ? contextPairs : casePairs, (c) => ({ file: o.data, index: c.caseId }), issues, o.log);
-  refuseEmpty(items.length, issues, o.data, 'FINE-KED cases', o.shard);
+  refuseEmpty(items.length, issues, o.data, 'FINE-KED cases', o.shard && { ...o.shard, records: data.records.length });
 
   const config = fineKedConfig(model, o);
   const run = openRun<FineKedResult>(o.out, config, !!o.resume, FINE_KED_LINES);

@@ -99,7 +99,7 @@ export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<P
   const fits = fitContext(model, data.records, (c) => [...viewPairs(c, framed(frame, c, c.targetNew)), ...viewPairs(c)], (c) => ({ file: o.cases, index: c.caseId }), issues, o.log);
   const groups = probeGroups(o, fits);
   const items = inShard(groups.flatMap((g, group) => g.cases.map((c) => ({ group, c }))), o.shard);
-  refuseEmpty(items.length, issues, o.cases, 'probe cases', o.shard);
+  refuseEmpty(items.length, issues, o.cases, 'probe cases', o.shard && { ...o.shard, records: fits.length });
   const bare = model.edits.size ? model.bare() : model;
   const reference = o.method === 'none' ? bare : o.perCase!.stack.model;
   const config = probesConfig(model, o);

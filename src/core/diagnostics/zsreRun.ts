@@ -38,7 +38,7 @@ export async function runZsre(model: LoadedModel, o: CaseRunOptions): Promise<Zs
   const usable = o.method === 'none' ? data.records : data.records.filter((r) => r.subject);
   const selected = inShard(o.limit ? usable.slice(0, o.limit) : usable, o.shard);
   const items = fitContext(model, selected, zsrePairs, (c) => ({ file: o.data, index: c.caseId }), issues, o.log);
-  refuseEmpty(items.length, issues, o.data, 'zsRE cases', o.shard);
+  refuseEmpty(items.length, issues, o.data, 'zsRE cases', o.shard && { ...o.shard, records: usable.length });
   const protocol = caseProtocol(o.method, ['src', 'rephrase', 'loc'], [METRIC_VERSIONS.zsre]);
   const config = caseRunConfig(model, 'zsre', 1, o, [o.data], protocol);
   const run = openRun<ZsreResult>(o.out, config, !!o.resume, ZSRE_LINES);
