@@ -7,7 +7,7 @@
 //   extension ← protocol only (never core, engine or onnxruntime-node: ORT blocks its thread)
 //   webview   ← protocol only (browser bundles)
 // Inside core, layers from the bottom up (CORE_LAYERS; a layer imports only its own and lower ones):
-//   1. the loose files errors, atomicWrite, outputs, defaultModel, cacheRoot, records (import no core folder)
+//   1. the loose files errors, atomicWrite, outputs, defaultModel, cacheRoot, records, inputs, numbers (import no core folder)
 //   2. checkpoint/            3. models/, tokenizer.ts      4. graph/, onnx/
 //   5. runtime/ (loaded model, sessions, run.ts, answers.ts)
 //   6. edits/, train/         7. methods/ (the registry's edit methods, objectives and their settings)
@@ -28,7 +28,7 @@ const ortRule = {
   })),
 };
 const CORE_LAYERS = [
-  ['errors.ts', 'atomicWrite.ts', 'outputs.ts', 'defaultModel.ts', 'cacheRoot.ts', 'records.ts'],
+  ['errors.ts', 'atomicWrite.ts', 'outputs.ts', 'defaultModel.ts', 'cacheRoot.ts', 'records.ts', 'inputs.ts', 'numbers.ts'],
   ['checkpoint'],
   ['models', 'tokenizer.ts'],
   ['graph', 'onnx'],

@@ -79,10 +79,17 @@ export async function openModel(values: Record<string, unknown>): Promise<Loaded
   providerProbes.set(model, probes);
   stacks.set(model, stack);
   if (files.length) {
-    for (const f of files) stack.apply(readEdit(f));
+    for (const f of files) stack.apply(readEditShown(f));
     process.stderr.write(`mechedit: ${files.length} edit(s) applied: ${stack.list().map((e) => e.label).join(', ')}\n`);
   }
   return model;
+}
+
+/** readEdit, with its magnitude warnings (numbers.ts) on stderr. */
+export function readEditShown(file: string): ReturnType<typeof readEdit> {
+  const edit = readEdit(file);
+  for (const w of edit.warnings ?? []) process.stderr.write(`mechedit: warning: ${w}\n`);
+  return edit;
 }
 
 export function requireString(values: Record<string, unknown>, name: string): string {

@@ -83,6 +83,15 @@ export function toErrorData(err: unknown, fallback: ErrorCode = 'internal'): Err
   if (err instanceof MechEditError) return err.data;
   const io = fsError(err);
   if (io) return io.data;
+  const sys = err as NodeJS.ErrnoException | null;
+  if (err instanceof Error && typeof sys?.code === 'string' && /^E[A-Z]+$/.test(sys.code) && typeof sys.syscall === 'string') {
+    const file = sys.path ?? (sys as { dest?: string }).dest;
+    return { code: 'io', message: `${sys.syscall} failed: ${sys.code}${file ? '' : ` ${err.message}`}`, ...(file ? { file } : {}), detail: err.stack };
+  }
+  // A path with a NUL byte (Node refuses it before any system call): the user's input, by definition.
+  if (err instanceof Error && (sys as { code?: string }).code === 'ERR_INVALID_ARG_VALUE' && /null bytes/.test(err.message)) {
+    return { code: 'bad-input', message: 'A path holds a NUL character', field: 'path', detail: err.stack };
+  }
   if (err instanceof Error) return { code: fallback, message: err.message, detail: err.stack };
   return { code: fallback, message: String(err) };
 }

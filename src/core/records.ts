@@ -1,6 +1,8 @@
 // Strict record validation: a bad record is reported by file, record index and field, and the
 // rest of the file is still read.
 
+import { MechEditError } from './errors';
+
 export interface RecordIssue {
   file: string;
   index: number;
@@ -65,4 +67,24 @@ export function readRecords<T>(file: string, data: unknown, read: (record: unkno
 
 export function formatIssue(i: RecordIssue): string {
   return `${i.file}: record ${i.index}${i.field ? `, field "${i.field}"` : ''}: ${i.message}`;
+}
+
+/**
+ * "Empty is an error": a diagnostic with no usable case refuses to run (it would print metrics
+ * for nothing), saying how many records were skipped and why the first was. `what` names the
+ * data ("cases", "probe cases"); `shard`: this run is one shard of `records` usable records (an
+ * empty shard of data that has cases is not an error).
+ */
+export function refuseEmpty(usable: number, issues: RecordIssue[], file: string, what = 'cases', shard?: { index: number; count: number; records: number }): void {
+  // A shard of a run whose data has cases may be empty (more shards than cases): its part is nothing.
+  if (usable > 0 || (shard && shard.records > 0)) return;
+  const first = issues[0];
+  const firstText = first && `${first.file === file ? '' : `${first.file}: `}record ${first.index}${first.field ? `, field "${first.field}"` : ''}: ${first.message}`;
+  const skipped = issues.length ? `${issues.length} record(s) skipped; the first: ${firstText}` : 'the file holds no records';
+  throw new MechEditError({
+    code: 'bad-input',
+    message: `No usable ${what}: ${skipped}`,
+    file,
+    hint: issues.length ? 'Fix the records (issues.json lists them all when a run writes one), or give another data file.' : 'Give a data file with cases.',
+  });
 }

@@ -11,11 +11,11 @@
 // model's context (`maxChars`) is refused before it is tokenised, so a 100 MB prompt costs
 // nothing.
 
-import * as fs from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { Template } from '@huggingface/jinja';
 import type { Checkpoint } from './checkpoint/checkpoint';
 import { badInput, MechEditError } from './errors';
+import { readInputText } from './inputs';
 
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
@@ -59,9 +59,10 @@ export class TextTokenizer {
     if (!ckpt.tokenizerFile) {
       throw badInput('The checkpoint has no tokenizer.json', { file: ckpt.dir, hint: 'Copy tokenizer.json from the model\'s repository into the folder (MechEdit does not read sentencepiece .model files).' });
     }
+    const text = readInputText(ckpt.tokenizerFile, 'tokenizer');
     let json: unknown;
     try {
-      json = JSON.parse(fs.readFileSync(ckpt.tokenizerFile, 'utf8'));
+      json = JSON.parse(text);
     } catch (e) {
       throw badInput(`Invalid tokenizer.json: ${(e as Error).message}`, { file: ckpt.tokenizerFile, hint: 'The file is corrupt; download it again.' });
     }

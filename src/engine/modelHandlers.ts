@@ -3,7 +3,7 @@
 // edits as they were when the request started.
 
 import type { LoadedModel } from '../core/runtime/model';
-import { generate, predict, score, trace } from '../core/runtime/run';
+import { generate, MAX_TEMPERATURE, predict, score, trace } from '../core/runtime/run';
 import { causalTrace } from '../core/analysis/causalTrace';
 import { encodeCausalTrace } from '../protocol/wire';
 import type { EngineServer } from './server';
@@ -41,7 +41,7 @@ export function registerAnalysis(server: EngineServer, model: () => LoadedModel)
     return generate(m, text(p.prompt, 'prompt'), {
       steer,
       maxTokens,
-      temperature: num(p.temperature, 'temperature', { min: 0, max: 100, fallback: 0 }),
+      temperature: num(p.temperature, 'temperature', { min: 0, max: MAX_TEMPERATURE, fallback: 0 }),
       topK: optionalInt(p.topK, 'topK', 1, 1_000_000),
       seed: int(p.seed, 'seed', 0, 2 ** 31, 0),
       onToken: (t) => progress.report(++n, maxTokens, t.text, true),

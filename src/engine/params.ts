@@ -32,6 +32,7 @@ export function text(value: unknown, field: string): string {
  */
 export function outputFolder(value: unknown, field: string): string {
   const dir = text(value, field);
+  if (dir.includes('\0')) throw badInput(`"${field}" holds a NUL character`, { field, hint: 'Give the full path of the folder to write into.' });
   if (!path.isAbsolute(dir)) throw badInput(`"${field}" must be an absolute path, got ${JSON.stringify(dir.slice(0, 200))}`, { field, hint: 'Give the full path of the folder to write into.' });
   return dir;
 }

@@ -7,6 +7,9 @@ import type { ErrorCode } from '../protocol/errors';
 import type { Progress } from '../core/runtime/selftest';
 import { toErrorData } from '../core/errors';
 
+/** JSON-RPC 2.0's "Method not found". */
+export const METHOD_NOT_FOUND = -32601;
+
 /** JSON-RPC error codes per ErrorCode (LSP's reserved range for request failures). */
 const RPC_CODES: Record<ErrorCode, number> = {
   'bad-input': -32602,
@@ -31,7 +34,13 @@ export class EngineServer {
   /** Requests being served (settled when their answer is ready). */
   private readonly running = new Set<Promise<unknown>>();
 
-  constructor(private readonly connection: MessageConnection) {}
+  constructor(private readonly connection: MessageConnection) {
+    // A method no handler serves: JSON-RPC's "method not found", with ErrorData naming it.
+    connection.onRequest((method: string) => {
+      const message = `Unknown method "${method}"`;
+      return new ResponseError(METHOD_NOT_FOUND, message, { code: 'not-found', message, field: 'method', hint: 'engine/info answers with the engine version; the methods are those of src/protocol/engine.ts.' });
+    });
+  }
 
   /**
    * Resolves once every request being served now has been answered (the caller's own included,

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FactMethod } from '../protocol/engine';
 import type { LifelongPoint, LifelongRunSnapshot } from '../protocol/lifelong';
+import { readUserText } from './readGuard';
 
 const CURVE = 'curve.jsonl';
 const SETTINGS = 'run.json';
@@ -63,7 +64,7 @@ function runMethod(dir: string, methods: readonly string[] | undefined): FactMet
   if (fs.existsSync(file)) {
     let json: Record<string, unknown>;
     try {
-      json = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      json = JSON.parse(readUserText(file, 'config')) as Record<string, unknown>;
     } catch (e) {
       throw new Error(`${file} is not JSON (${(e as Error).message}).`);
     }
@@ -79,7 +80,7 @@ function runMethod(dir: string, methods: readonly string[] | undefined): FactMet
 /** One run folder as the panel draws it ('loaded'; no points yet when curve.jsonl is missing). */
 export function readRun(dir: string, methods?: readonly string[]): LifelongRunSnapshot {
   const file = path.join(dir, CURVE);
-  const points = fs.existsSync(file) ? parseCurve(fs.readFileSync(file, 'utf8'), file) : [];
+  const points = fs.existsSync(file) ? parseCurve(readUserText(file, 'run'), file) : [];
   return { method: runMethod(dir, methods), folder: dir, status: 'loaded', points };
 }
 

@@ -6,9 +6,9 @@
 // (only where the registry's diagnostic descriptor takes a `preset` setting, only for a method
 // that has the preset).
 
-import * as fs from 'node:fs';
 import { presetFor, takesSetting, type MethodDescriptor, type PresetSpec, type RegistryDescription } from '../protocol/registry';
 import type { LifelongStart } from '../protocol/lifelong';
+import { readUserText } from './readGuard';
 
 /** What a quick pick item shows of a preset: id (default marked), its doc, the values it fixes, the settings it derives. */
 export interface PresetItem {
@@ -52,7 +52,7 @@ export function editPreset(json: unknown): string | undefined {
 /** The preset an edit file records, or undefined (none recorded, or the file unreadable). */
 export function editFilePreset(file: string): string | undefined {
   try {
-    return editPreset(JSON.parse(fs.readFileSync(file, 'utf8')));
+    return editPreset(JSON.parse(readUserText(file, 'edit')));
   } catch {
     return undefined;
   }

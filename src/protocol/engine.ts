@@ -298,6 +298,21 @@ export interface EngineNotifications {
 }
 
 export type EngineMethod = keyof EngineRequests;
+
+/**
+ * Every request the engine answers, at run time (the fuzz test sends each of them). A Record over
+ * EngineMethod, so a method added to EngineRequests without an entry here does not compile.
+ */
+const ENGINE_METHOD_SET: Record<EngineMethod, true> = {
+  'engine/info': true, 'engine/configure': true, 'engine/selfTest': true,
+  'model/open': true, 'model/info': true, 'model/close': true, 'model/predict': true, 'model/score': true, 'model/trace': true, 'model/generate': true, 'model/causalTrace': true,
+  'edits/list': true, 'edits/apply': true, 'edits/revert': true, 'edits/revertAll': true, 'edits/setEnabled': true, 'edits/scale': true, 'edits/reorder': true, 'edits/stats': true,
+  'registry/describe': true, 'edits/run': true, 'edits/rocr': true, 'edits/fact': true, 'edits/checkFact': true, 'edits/ablate': true,
+  'diagnostics/run': true, 'diagnostics/edit': true, 'concepts/direction': true,
+  'unlearn/run': true, 'unlearn/material': true, 'lifelong/run': true,
+  'model/patch': true, 'model/attention': true,
+};
+export const ENGINE_METHODS = Object.keys(ENGINE_METHOD_SET) as EngineMethod[];
 export type ParamsOf<M extends EngineMethod> = EngineRequests[M]['params'];
 export type ResultOf<M extends EngineMethod> = EngineRequests[M]['result'];
 

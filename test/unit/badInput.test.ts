@@ -245,7 +245,9 @@ describe('structurally wrong checkpoints are refused', () => {
   });
 
   test('a bias the architecture always has is missing', () => {
+    // Renamed, not deleted: its bytes stay claimed (the tensors must tile the data section).
     const dir = broken('no-bias', (d) => rewriteHeader(d, (h) => {
+      h['h.1.mlp.c_fc.bia'] = h['h.1.mlp.c_fc.bias'];
       delete h['h.1.mlp.c_fc.bias'];
     }));
     expectBadInput(dir, /Weight "h\.1\.mlp\.c_fc\.bias" is missing/, { file: /model\.safetensors$/, field: 'h.1.mlp.c_fc.bias' });

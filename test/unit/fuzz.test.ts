@@ -6,17 +6,23 @@
 //
 // Seeded: MECHEDIT_FUZZ_SEED (default 15) picks the variants; variant i of a parser is drawn from
 // its own stream, so a failure printed as "seed S, <parser> #i" reproduces alone.
-// MECHEDIT_FUZZ=N runs N variants per parser, 3N engine requests (default 250 in CI; e.g.
-// MECHEDIT_FUZZ=5000).
+// MECHEDIT_FUZZ=N runs N variants per parser and per kind of input file (INPUT_KINDS of
+// src/core/inputs.ts, each through the readers of fuzz/gateReaders.ts: special files, BOMs, huge
+// finite numbers, mutations), 3N engine requests over every method of ENGINE_METHODS (default 250
+// in CI; e.g. MECHEDIT_FUZZ=2000). The kinds' table is printed by "fuzz: the table of file kinds".
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fork } from 'node:child_process';
+import * as net from 'node:net';
+import { execFileSync, fork } from 'node:child_process';
 import { EngineClient, EngineError } from '../../src/extension/engine/client';
-import type { EngineMethod } from '../../src/protocol/engine';
+import { ENGINE_METHODS, type EngineMethod } from '../../src/protocol/engine';
+import { INPUT_KINDS, type InputKind } from '../../src/core/inputs';
+import { GATE_READERS } from './fuzz/gateReaders';
+import { makeKindVariant, samples, type Specials } from './fuzz/kinds';
 import { Rng, mutateJson, oddValue } from './fuzz/random';
 import { ParserHost } from './fuzz/host';
 import { Tally } from './fuzz/tally';
@@ -75,6 +81,50 @@ for (const [name, target, make] of parsers) {
   });
 }
 
+// ---- every kind of file MechEdit reads (the input gate's kinds), through the product's readers ----
+
+const specialsDir = path.join(tmp, 'specials');
+fs.mkdirSync(specialsDir, { recursive: true });
+const specials: Specials = { fifo: path.join(specialsDir, 'fifo'), socket: path.join(specialsDir, 'socket'), loop: path.join(specialsDir, 'loop-a') };
+execFileSync('mkfifo', [specials.fifo]);
+fs.symlinkSync(path.join(specialsDir, 'loop-b'), specials.loop);
+fs.symlinkSync(specials.loop, path.join(specialsDir, 'loop-b'));
+const socketServer = net.createServer().listen(specials.socket);
+after(() => socketServer.close());
+const kindSamples = samples(repo, base);
+/** Per kind: variants, accepted, clean errors, bad (the table the note prints). */
+const kindRows: string[] = [];
+
+for (const kind of Object.keys(INPUT_KINDS) as InputKind[]) {
+  test(`fuzz: ${kind} files, ${INPUT_KINDS[kind].what} (${COUNT} variants, seed ${SEED})`, async (t) => {
+    const readers = GATE_READERS[kind];
+    assert.ok(readers.length > 0, `the fuzz has no reader for kind ${kind}`);
+    const tally = new Tally(`${kind} files`);
+    // Each reader's sample as it is must be read (so that "correct result" means something).
+    for (const r of readers) {
+      const dir = path.join(tmp, 'gate', kind);
+      fs.rmSync(dir, { recursive: true, force: true });
+      const v = makeKindVariant(rngFor('unused', 0), r, kindSamples[r.name], dir, base, specials, true);
+      const seen = await host.run(`gate:${kind}/${r.name}`, v.path);
+      assert.equal(seen.outcome, 'ok', `${kind}/${r.name}: the valid sample was not read: ${JSON.stringify(seen)}`);
+    }
+    for (let i = 0; i < COUNT; i++) {
+      const r = readers[i % readers.length];
+      const v = makeKindVariant(rngFor(`gate-${kind}`, i), r, kindSamples[r.name], path.join(tmp, 'gate', kind), base, specials);
+      tally.add(await host.run(`gate:${kind}/${r.name}`, v.path), `seed ${SEED}, ${kind} #${i} (${r.name}: ${v.what})`, false, v.valid);
+    }
+    kindRows.push(`| ${kind} | ${readers.map((r) => r.name).join(', ')} | ${tally.variants} | ${tally.ok} | ${tally.clean} | ${tally.bad} |`);
+    report(tally, t);
+  });
+}
+
+test('fuzz: the table of file kinds', (t) => {
+  t.diagnostic('| kind | readers | variants | correct results | clean errors | bad |');
+  t.diagnostic('|---|---|---|---|---|---|');
+  for (const row of kindRows) t.diagnostic(row);
+  assert.equal(kindRows.length, Object.keys(INPUT_KINDS).length, 'every kind ran');
+});
+
 // ---- the engine: random and malformed parameters for every method ----
 
 const engineDir = path.join(tmp, 'engine');
@@ -84,6 +134,8 @@ fs.writeFileSync(path.join(engineDir, 'fuzz.safetensors'), safetensorsBytes(base
 const corpus = path.join(engineDir, 'corpus.txt');
 fs.writeFileSync(corpus, Array.from({ length: 60 }, (_, i) => `line ${i}: the cat sat on the mat and the dog ran.`).join('\n'));
 const outDir = path.join(engineDir, 'out');
+const requestsFile = path.join(engineDir, 'requests.jsonl');
+fs.writeFileSync(requestsFile, ['cat|The {} sat on the|mat', 'dog|The {} ran to the|park'].map((l) => JSON.stringify({ subject: l.split('|')[0], prompt: l.split('|')[1], target: l.split('|')[2] })).join('\n'));
 const fact = { subject: 'cat', prompt: 'The {} sat on the', target: 'mat' };
 const forget = path.join(engineDir, 'forget.jsonl');
 fs.writeFileSync(forget, ['the cat sat on the|mat', 'a dog ran to the|park', 'the bird flew over the|house'].map((l) => JSON.stringify({ prompt: l.split('|')[0], answer: l.split('|')[1] })).join('\n'));
@@ -118,11 +170,26 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['diagnostics/edit', { file: editFile }],
     ['unlearn/material', { forget, retain: forget }],
     ['unlearn/run', { method: 'graddiff', forget, retain: forget, layers: [1], rank: 2, steps: 2, lr: 0.001, outDir }],
+    ['registry/describe', {}],
+    ['edits/run', { method: 'rome', requests: [fact], settings: { layer: 1, steps: 2 }, outDir, apply: 'never' }],
+    ['lifelong/run', { method: 'rome', requestsFile, batch: 1, every: 1, out: path.join(engineDir, 'lifelong'), settings: { layer: 1 } }],
     ['model/close', {}],
   ];
 }
 
-/** The engine has 28 methods: three times as many variants as a parser, so each method gets about 30. */
+/** Paths that must be refused wherever a request names a file: special files and folders. */
+const SPECIAL_PATHS = () => [specials.fifo, specials.socket, specials.loop, '/dev/zero', '/dev/null', '/dev/urandom', engineDir];
+
+/** A path-valued field of `params` (a file to read) replaced by a special file, or undefined when it has none. */
+function withSpecialPath(rng: Rng, params: Record<string, unknown>): Record<string, unknown> | undefined {
+  const keys = Object.keys(params).filter((k) => ['file', 'forget', 'retain', 'requestsFile', 'corpus', 'path', 'graph', 'data'].includes(k));
+  if (!keys.length) return undefined;
+  const k = rng.pick(keys);
+  const special = rng.pick(SPECIAL_PATHS());
+  return { ...params, [k]: Array.isArray(params[k]) ? [special] : special };
+}
+
+/** The engine's methods (ENGINE_METHODS): three times as many variants as a parser, each method about as many as the others. */
 const ENGINE_COUNT = 3 * COUNT;
 
 test(`fuzz: engine requests (${ENGINE_COUNT} variants, seed ${SEED})`, async (t) => {
@@ -132,11 +199,13 @@ test(`fuzz: engine requests (${ENGINE_COUNT} variants, seed ${SEED})`, async (t)
   fs.writeFileSync(editFile, JSON.stringify({ ...base.edit, modelFingerprint: info.fingerprint }));
   const tally = new Tally('engine requests');
   const all = templates();
+  const missing = ENGINE_METHODS.filter((m) => !all.some(([t]) => t === m));
+  assert.deepEqual(missing, [], 'every request of the protocol has a template');
   for (let i = 0; i < ENGINE_COUNT; i++) {
     const rng = rngFor('engine', i);
     const [method, valid] = all[i % all.length];
     // Mostly one to three wrong fields; sometimes params that are not an object at all.
-    const params = rng.chance(0.1) ? oddValue(rng) : mutateJson(rng, valid);
+    const params = rng.chance(0.1) ? oddValue(rng) : (rng.chance(0.15) && withSpecialPath(rng, valid)) || mutateJson(rng, valid);
     const label = `seed ${SEED}, engine #${i} ${method} ${JSON.stringify(params)?.slice(0, 200)}`;
     // Methods that act on an applied edit get one to act on.
     if (['edits/revert', 'edits/setEnabled', 'edits/scale', 'edits/reorder'].includes(method)) await client.request('edits/apply', { file: editFile });

@@ -66,5 +66,5 @@ test('a zsRE record without a field is reported by name; per-case edits need the
   const { records, issues } = readZsre(bad);
   assert.equal(records.length, 1);
   assert.deepEqual(issues.map((i) => i.field), ['rephrase', 'subject']);
-  assert.throws(() => readZsre(path.join(tmp, 'missing.json')), (e: MechEditError) => /Cannot read the data file/.test(e.message));
+  assert.throws(() => readZsre(path.join(tmp, 'missing.json')), (e: MechEditError) => /No such file \(expected a data file/.test(e.message) && e.data.code === 'bad-input');
 });

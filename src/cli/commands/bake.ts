@@ -2,9 +2,8 @@
 
 import { badInput } from '../../core/errors';
 import { EditStack } from '../../core/edits/stack';
-import { readEdit } from '../../core/edits/editFile';
 import { bake, checkBakeOut } from '../../core/edits/bake';
-import { modelOptions, openOnCpu, requireString, type Command } from '../common';
+import { modelOptions, openOnCpu, readEditShown, requireString, type Command } from '../common';
 import { FORCE_SETTING } from '../../core/outputs';
 import { settingOptions, settingsHelp } from '../registryFlags';
 
@@ -19,7 +18,7 @@ export const bakeCmd: Command = {
     const force = values.force === true;
     checkBakeOut(out, model.checkpoint, force);
     const stack = new EditStack(model);
-    for (const f of values.edits as string[]) stack.apply(readEdit(f));
+    for (const f of values.edits as string[]) stack.apply(readEditShown(f));
     return bake(stack.model, out, stack.list(), force);
   },
   format: (r) => `baked ${(r as { modified: string[] }).modified.length} weight(s) into ${(r as { out: string }).out}`,

@@ -2,16 +2,16 @@
 // same-subject facts, with progress on stderr, Ctrl-C to cancel, and the loss curve printed and
 // saved (<out>.curve.json beside the module). `mechedit edit dike` uses the module.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../../core/errors';
 import { FORCE_SETTING, makeOutFolder, refuseForeignFile, refuseInsideCheckpoint, refuseNotAFolder, writeOut } from '../../core/outputs';
 import { settingOptions, settingsHelp } from '../registryFlags';
 import { defaultEditLayer } from '../../core/edits/rome';
-import { KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
+import { KRD_BOUNDS, KRD_DEFAULTS, isKrdFile, trainKrd, writeKrd, type KrdHparams } from '../../core/edits/krd';
 import { defaultKrdFactsFile, readKrdFacts } from '../../core/edits/krdFacts';
 import type { CurvePoint } from '../../core/train/trainer';
 import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
+import { readInputJson } from '../../core/inputs';
 
 const HELP = [
   'mechedit dike train --model DIR [--facts FILE] [--layer L] --out FILE.safetensors',
@@ -30,11 +30,12 @@ const HELP = [
   'Progress goes to stderr (not with --json); Ctrl-C cancels (nothing is written).',
 ].join('\n');
 
-function num(values: Record<string, unknown>, name: string): number | undefined {
+function num(values: Record<string, unknown>, name: keyof typeof KRD_BOUNDS): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
   const n = Number(raw);
-  if (raw === '' || !Number.isFinite(n) || n < 0) throw badInput(`--${name} must be a number from 0 up, got "${raw}"`, { field: `--${name}` });
+  const b = KRD_BOUNDS[name];
+  if (raw === '' || !Number.isFinite(n) || (b.exclusiveMin ? n <= b.min : n < b.min) || n > b.max) throw badInput(`--${name} must be a number ${b.exclusiveMin ? 'above' : 'from'} ${b.min} up to ${b.max}, got "${raw}"`, { field: `--${name}` });
   return n;
 }
 
@@ -79,7 +80,7 @@ export const dike: Command = {
     refuseNotAFolder(path.dirname(path.resolve(out)), 'The folder of --out');
     refuseForeignFile(out, isKrdFile, 'a MechEdit KRD module', force);
     const curveFile = out.replace(/\.safetensors$/, '.curve.json');
-    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && JSON.parse(fs.readFileSync(f, 'utf8')).format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve', force);
+    refuseForeignFile(curveFile, (f) => f.endsWith('.curve.json') && (readInputJson(f, 'run') as { format?: unknown } | null)?.format === 'mechedit-krd-curve/1', 'a MechEdit KRD curve', force);
     const factsFile = (values.facts as string | undefined) ?? defaultKrdFactsFile(model.checkpoint.dir);
     const facts = readKrdFacts(factsFile);
     let stop = false;

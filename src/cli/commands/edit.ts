@@ -5,10 +5,9 @@
 import * as path from 'node:path';
 import { badInput } from '../../core/errors';
 import { EditStack } from '../../core/edits/stack';
-import { readEdit } from '../../core/edits/editFile';
 import { SUCCESS_FLOOR } from '../../core/edits/outcome';
 import { EDIT_METHOD_DESCRIPTORS, editMethodDescriptor, editMethodIsCpuOnly, runEditJob, type EditJobResult } from '../../core/jobs/editJob';
-import { modelOptions, openModel, openOnCpu, stacks, type Command } from '../common';
+import { modelOptions, openModel, openOnCpu, readEditShown, stacks, type Command } from '../common';
 import { methodSettings, settingsHelp, settingOptions, usageLine } from '../registryFlags';
 
 const HELP = [
@@ -43,7 +42,7 @@ export const edit: Command = {
     let stack: EditStack;
     if (editMethodIsCpuOnly(d.id)) {
       stack = new EditStack(openOnCpu(values));
-      for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEdit(f));
+      for (const f of (values.edits as string[] | undefined) ?? []) stack.apply(readEditShown(f));
     } else {
       stack = stacks.get(await openModel(values))!;
     }

@@ -2,7 +2,7 @@
 
 import { badInput } from '../../core/errors';
 import { modelInfo } from '../../core/analysis/info';
-import { generate, predict, score, tokenize, trace } from '../../core/runtime/run';
+import { generate, MAX_TEMPERATURE, predict, score, tokenize, trace } from '../../core/runtime/run';
 import { causalTrace, defaultTraceWindow, type CausalTraceResult } from '../../core/analysis/causalTrace';
 import { intOption, modelHelp, modelOptions, openModel, openOnCpu, providerProbes, requireString, type Command } from '../common';
 
@@ -109,7 +109,7 @@ export const generateCmd: Command = {
     const prompt = requireString(values, 'prompt');
     const maxTokens = intOption(values, 'max-tokens', 32, 1, 1_000_000);
     const temperature = values.temperature === undefined ? 0 : Number(values.temperature);
-    if (!Number.isFinite(temperature) || temperature < 0) throw badInput(`--temperature must be ≥ 0, got "${values.temperature}"`, { field: '--temperature' });
+    if (!Number.isFinite(temperature) || temperature < 0 || temperature > MAX_TEMPERATURE) throw badInput(`--temperature must be a number from 0 up to ${MAX_TEMPERATURE}, got "${values.temperature}"`, { field: '--temperature' });
     const model = await openModel(values);
     if (!ctx.json) process.stdout.write(prompt);
     const result = await generate(model, prompt, {

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import { badInput } from '../../core/errors';
 import type { EditHealth } from '../../core/edits/health';
 import type { LoadedModel } from '../../core/runtime/model';
-import { OBJECTIVE_DESCRIPTORS, trainingSettings } from '../../core/methods/objectives';
+import { MAX_UIPE, OBJECTIVE_DESCRIPTORS, trainingSettings } from '../../core/methods/objectives';
 import { checkUnlearnInput, objectiveDescriptor, runUnlearnJob, type UnlearnJobResult } from '../../core/jobs/unlearnJob';
 import type { UnlearnResult } from '../../core/train/unlearn';
 import { evaluateUnlearn, type UnlearnEval } from '../../core/train/unlearnEval';
@@ -62,7 +62,7 @@ function parse(values: Record<string, unknown>, positionals: string[]): Parsed {
   if (!sweep && values.alphas !== undefined) throw badInput('--alphas belongs to mechedit unlearn sweep-uipe', { field: '--alphas' });
   const alphas = !sweep ? [] : ((values.alphas as string | undefined) ?? '0,0.5,1,2,4').split(',').map((a) => {
     const n = Number(a.trim());
-    if (a.trim() === '' || !Number.isFinite(n) || n < 0) throw badInput(`--alphas must list numbers from 0 up, got "${a}"`, { field: '--alphas' });
+    if (a.trim() === '' || !Number.isFinite(n) || n < 0 || n > MAX_UIPE) throw badInput(`--alphas must list numbers from 0 up to ${MAX_UIPE} (UIPE's bound in the registry), got "${a}"`, { field: '--alphas' });
     return n;
   });
   return { sweep, method: d.id, settings, preset, out, alphas };

@@ -13,6 +13,8 @@ import { readSafetensorsHeader, type TensorEntry } from './safetensors';
 import { contentHashes } from './contentHash';
 import { cacheRoot } from '../cacheRoot';
 import { refuseInsideCheckpoint } from '../outputs';
+import { decodeText, readInputBytes, readInputText } from '../inputs';
+import { scanCheckpointWeights } from './weightScan';
 
 export interface Checkpoint {
   /** The folder holding config.json (a snapshot folder in the HF cache). */
@@ -50,7 +52,7 @@ export function resolveCheckpointDir(input: string): { dir: string; hfCacheRoot?
   if (path.basename(abs).startsWith('models--') && fs.existsSync(snapshots)) {
     const ref = path.join(abs, 'refs', 'main');
     const revs = fs.readdirSync(snapshots);
-    const rev = fs.existsSync(ref) ? fs.readFileSync(ref, 'utf8').trim() : revs.length === 1 ? revs[0] : undefined;
+    const rev = fs.existsSync(ref) ? readInputText(ref, 'config').trim() : revs.length === 1 ? revs[0] : undefined;
     if (!rev || !fs.existsSync(path.join(snapshots, rev, 'config.json'))) {
       throw badInput(`Hugging Face cache folder without a usable snapshot (found ${revs.length} snapshot(s))`, { file: abs, hint: 'Point at models--org--name/snapshots/<revision> directly.' });
     }
@@ -60,12 +62,10 @@ export function resolveCheckpointDir(input: string): { dir: string; hfCacheRoot?
 }
 
 function readJson(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw badInput(`Cannot read: ${(e as Error).message}`, { file });
-  }
+  return parseJsonObject(file, readInputText(file, 'config'));
+}
+
+function parseJsonObject(file: string, text: string): Record<string, unknown> {
   try {
     const value = JSON.parse(text);
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('expected a JSON object');
@@ -78,8 +78,9 @@ function readJson(file: string): Record<string, unknown> {
 export function openCheckpoint(input: string): Checkpoint {
   const { dir, hfCacheRoot } = resolveCheckpointDir(input);
   const configFile = path.join(dir, 'config.json');
-  const config = readJson(configFile);
-  const hash = createHash('sha256').update(fs.readFileSync(configFile));
+  const configBytes = readInputBytes(configFile, 'config');
+  const config = parseJsonObject(configFile, decodeText(configBytes, configFile, 'config'));
+  const hash = createHash('sha256').update(configBytes);
 
   const single = path.join(dir, 'model.safetensors');
   const index = path.join(dir, 'model.safetensors.index.json');
@@ -128,6 +129,9 @@ export function openCheckpoint(input: string): Checkpoint {
 
   const optional = (name: string) => (fs.existsSync(path.join(dir, name)) ? readJson(path.join(dir, name)) : undefined);
   const tokenizerFile = path.join(dir, 'tokenizer.json');
+  const fingerprint = hash.digest('hex').slice(0, 16);
+  // NaN, ±∞ or absurd magnitudes in the weights: refused on the first open (weightScan.ts).
+  scanCheckpointWeights(fingerprint, tensors.values());
   return {
     dir,
     hfCacheRoot,
@@ -137,6 +141,6 @@ export function openCheckpoint(input: string): Checkpoint {
     tokenizerFile: fs.existsSync(tokenizerFile) ? tokenizerFile : undefined,
     tokenizerConfig: optional('tokenizer_config.json'),
     generationConfig: optional('generation_config.json'),
-    fingerprint: hash.digest('hex').slice(0, 16),
+    fingerprint,
   };
 }

@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { createHash } from 'node:crypto';
 import { cacheRoot } from '../cacheRoot';
 import { writeFileAtomic } from '../atomicWrite';
+import { openInput, readInputJson } from '../inputs';
 
 const VERSION = 1;
 /** Read size: large reads keep the hash CPU-bound (sha256 runs at ~1 GB/s with SHA-NI). */
@@ -49,7 +50,7 @@ function identity(file: string): Omit<Entry, 'sha256'> & { mtimeMs: number } {
 
 function readCache(): CacheFile {
   try {
-    const c = JSON.parse(fs.readFileSync(hashCacheFile(), 'utf8')) as CacheFile;
+    const c = readInputJson(hashCacheFile(), 'cache') as CacheFile;
     if (c && c.version === VERSION && typeof c.files === 'object' && c.files !== null) return c;
   } catch {
     // Missing or unreadable: start afresh (the cache only saves time).
@@ -70,7 +71,7 @@ function writeCache(c: CacheFile): void {
 /** sha256 (hex) of the whole file, read in 16 MiB chunks. */
 export function sha256OfFile(file: string): string {
   const hash = createHash('sha256');
-  const fd = fs.openSync(file, 'r');
+  const fd = openInput(file, 'weights');
   try {
     const buf = Buffer.allocUnsafe(CHUNK);
     for (;;) {

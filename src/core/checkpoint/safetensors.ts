@@ -7,6 +7,7 @@
 
 import * as fs from 'node:fs';
 import { badInput } from '../errors';
+import { INPUT_KINDS, inputBound, openInput } from '../inputs';
 
 export type StDtype = 'F32' | 'F16' | 'BF16' | 'F64' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -34,24 +35,19 @@ export interface SafetensorsHeader {
   metadata: Record<string, string>;
 }
 
-const MAX_HEADER = 100 * 1024 * 1024;
-
 export function readSafetensorsHeader(file: string): SafetensorsHeader {
-  let fd: number;
+  const fd = openInput(file, 'weights');
   try {
-    fd = fs.openSync(file, 'r');
-  } catch (e) {
-    throw badInput(`Cannot open weight file: ${(e as Error).message}`, { file, hint: 'Check that the checkpoint folder is complete and readable.' });
-  }
-  try {
-    const stat = fs.fstatSync(fd);
-    if (!stat.isFile()) throw badInput('Not a safetensors file: this is a folder or a device', { file, hint: 'Give the .safetensors file itself.' });
-    const size = stat.size;
+    const size = fs.fstatSync(fd).size;
     if (size < 8) throw badInput(`Not a safetensors file: only ${size} bytes`, { file, hint: 'The file is truncated; download it again.' });
     const lenBuf = Buffer.alloc(8);
     fs.readSync(fd, lenBuf, 0, 8, 0);
     const headerLen = Number(lenBuf.readBigUInt64LE(0));
-    if (headerLen <= 0 || headerLen > MAX_HEADER || 8 + headerLen > size) {
+    const maxHeader = inputBound('weights');
+    if (headerLen > maxHeader && 8 + headerLen <= size) {
+      throw badInput(`The safetensors header is ${headerLen} bytes, over the ${maxHeader} byte bound`, { file, hint: `Set ${INPUT_KINDS.weights.env} (MiB) to allow more.` });
+    }
+    if (headerLen <= 0 || 8 + headerLen > size) {
       throw badInput(`Invalid safetensors header length ${headerLen} (file is ${size} bytes)`, { file, hint: 'The file is truncated or not a safetensors file; download it again.' });
     }
     const raw = Buffer.alloc(headerLen);
@@ -79,6 +75,7 @@ export function readSafetensorsHeader(file: string): SafetensorsHeader {
       tensors.set(name, entry(file, name, value, dataStart, size));
     }
     refuseOverlaps(file, [...tensors.values()]);
+    refuseGaps(file, [...tensors.values()], dataStart, size);
     return { file, raw, tensors, metadata };
   } finally {
     fs.closeSync(fd);
@@ -94,6 +91,21 @@ function refuseOverlaps(file: string, tensors: TensorEntry[]): void {
       throw badInput(`Tensors "${a.name}" and "${b.name}" share bytes: their data_offsets overlap`, { file, field: b.name, hint: 'The header is corrupt; download the file again.' });
     }
   }
+}
+
+/**
+ * The tensors' bytes must tile the data section exactly, from its first byte to the end of the
+ * file: a gap, or bytes left over, means the header length or an offset is off (a header one
+ * byte short shifts every tensor by one byte, which the sizes alone do not show).
+ */
+function refuseGaps(file: string, tensors: TensorEntry[], dataStart: number, size: number): void {
+  const hint = 'The header does not match the data: the file is corrupt; download it again.';
+  let at = dataStart;
+  for (const t of tensors.filter((x) => x.length > 0).sort((a, b) => a.offset - b.offset)) {
+    if (t.offset !== at) throw badInput(`Tensor "${t.name}" starts at data byte ${t.offset - dataStart}, but the tensors before it end at ${at - dataStart}: the data section has a gap`, { file, field: t.name, hint });
+    at = t.offset + t.length;
+  }
+  if (at !== size) throw badInput(`The tensors cover ${at - dataStart} bytes of data, but the file holds ${size - dataStart} after the header`, { file, field: 'data_offsets', hint });
 }
 
 function entry(file: string, name: string, value: unknown, dataStart: number, fileSize: number): TensorEntry {
@@ -126,11 +138,15 @@ function entry(file: string, name: string, value: unknown, dataStart: number, fi
 
 /** Reads one tensor's bytes (for small tensors and edit computations; weights stay mapped). */
 export function readTensorBytes(t: TensorEntry): Buffer {
-  const fd = fs.openSync(t.file, 'r');
+  const fd = openInput(t.file, 'weights');
   try {
     const buf = Buffer.alloc(t.length);
     let done = 0;
-    while (done < t.length) done += fs.readSync(fd, buf, done, t.length - done, t.offset + done);
+    while (done < t.length) {
+      const n = fs.readSync(fd, buf, done, t.length - done, t.offset + done);
+      if (n === 0) throw badInput(`The file ended inside tensor "${t.name}" (it changed since it was opened)`, { file: t.file, field: t.name });
+      done += n;
+    }
     return buf;
   } finally {
     fs.closeSync(fd);

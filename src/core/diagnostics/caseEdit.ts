@@ -17,6 +17,7 @@ import { editRefText, fileHash, type EditRef, type RunConfig, type RunProgress, 
 import { pairLength, type AnswerPair } from '../runtime/answers';
 import { formatIssue, type RecordIssue } from '../records';
 import { defaultCorpus } from '../edits/stats';
+import { readInputText } from '../inputs';
 
 /**
  * The methods a case-by-case diagnostic (EVOKE, FINE-KED, probes) takes: 'none' (the stack as it
@@ -78,11 +79,11 @@ export function caseRunConfig(model: LoadedModel, tool: string, version: number,
     modelFingerprint: model.checkpoint.fingerprint,
     modelPath: model.checkpoint.dir,
     method: `${o.method}${p?.lti ? '+lti' : ''}`,
-    data: data.map(fileHash),
+    data: data.map((f) => fileHash(f)),
     limit: o.limit,
     shard: o.shard,
     edits: (o.edits ?? []).map((e) => (typeof e === 'string' ? { id: e } : e)),
-    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, corpus: (p.corpus ?? defaultCorpus(model)).map(fileHash) } : undefined,
+    perCase: p ? { layer: p.layer, layers: p.layers, lambda: p.lambda, preset: p.preset, corpus: (p.corpus ?? defaultCorpus(model)).map((f) => fileHash(f, 'text')) } : undefined,
     ...(protocol ? { protocol } : {}),
   };
 }
@@ -125,9 +126,10 @@ export function readBaselineSummary(dir: string, tool: string, key: string, what
   const file = path.join(dir, 'summary.json');
   const hint = `Give the --out folder of a finished ${tool} run.`;
   if (!fs.existsSync(file)) throw badInput('The baseline folder has no summary.json', { file: dir, field: 'baseline', hint });
+  const text = readInputText(file, 'config', 'baseline');
   let value: unknown;
   try {
-    value = (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null)?.[key];
+    value = (JSON.parse(text) as Record<string, unknown> | null)?.[key];
   } catch (e) {
     throw badInput(`The baseline's summary.json is unreadable: ${(e as Error).message}`, { file, field: 'baseline' });
   }

@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import type { FactRequest } from '../edits/rome';
 import { readEvokeMain, readSubjectSpec, type EvokeCase } from './evokeData';
 import type { EditProbeTask } from '../../protocol/diagnostics';
+import { readInputText } from '../inputs';
 
 export type ProbeTask = EditProbeTask['task'];
 
@@ -62,7 +63,7 @@ function readFacts(file: string): FactRow[] {
   const cached = factsCache.get(key);
   if (cached) return cached;
   const rows: FactRow[] = [];
-  for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
+  for (const line of readInputText(file, 'data', 'facts').split('\n')) {
     if (!line.trim()) continue;
     try {
       const r = JSON.parse(line) as Record<string, unknown>;

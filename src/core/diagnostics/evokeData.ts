@@ -2,9 +2,9 @@
 // evoke_subj_spec.json, and plain CounterFact files (the same reader: EVOKE's extra fields are
 // optional there).
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { obj, readRecords, RecordError, str, strList, type RecordIssue } from '../records';
+import { readInputText } from '../inputs';
 
 /** A CounterFact-style edit request with its paraphrases and neighbours (EVOKE, FINE-KED). */
 export interface RewriteCase {
@@ -47,12 +47,7 @@ export interface SubjectSpecCase {
 
 /** The file's JSON array of records; anything else refuses the whole file. */
 export function readJson(file: string): unknown[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw badInput(`Cannot read the data file: ${(e as Error).message}`, { file });
-  }
+  const text = readInputText(file, 'data');
   let data: unknown;
   try {
     data = JSON.parse(text);

@@ -15,7 +15,7 @@ import { generateMultiHop, summarizeMultiHop, type MultiHopGenerated, type Multi
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import { caseEntropy } from './generationEntropy';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
-import { formatIssue, type RecordIssue } from '../records';
+import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { renderReport } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
@@ -69,6 +69,7 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
   // A case with a prompt + answer longer than the model's context cannot be scored: it is
   // reported like a bad record and the run goes on.
   const items = fitContext(model, selected, (i) => pairsOf(i.kind === 'main' ? mainTasks(i.c) : subjectTasks(i.c)), (i) => ({ file: i.kind === 'main' ? o.data : o.subjSpec!, index: i.c.caseId }), issues, o.log);
+  refuseEmpty(items.length, issues, o.data, 'EVOKE cases', o.shard && { ...o.shard, records: main.records.length + subj.records.length });
 
   const config = evokeConfig(model, o);
   const run = openRun<CaseResult>(o.out, config, !!o.resume, CASE_LINES);

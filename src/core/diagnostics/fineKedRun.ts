@@ -14,7 +14,7 @@ import { writeOut } from '../outputs';
 import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
-import { formatIssue, type RecordIssue } from '../records';
+import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
@@ -49,6 +49,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
   for (const i of issues) o.log?.(`skipped: ${formatIssue(i)}`);
   const selected = inShard(o.limit ? data.records.slice(0, o.limit) : data.records, o.shard);
   const items = fitContext(model, selected, o.method === 'context' ? contextPairs : casePairs, (c) => ({ file: o.data, index: c.caseId }), issues, o.log);
+  refuseEmpty(items.length, issues, o.data, 'FINE-KED cases', o.shard && { ...o.shard, records: data.records.length });
 
   const config = fineKedConfig(model, o);
   const run = openRun<FineKedResult>(o.out, config, !!o.resume, FINE_KED_LINES);

@@ -12,6 +12,7 @@ import type { TaskSummary } from './evoke';
 import type { OrtResult } from './ort';
 import type { FineKedSummary } from './fineKed';
 import type { ProbeGroup } from './probesRun';
+import { readInputText } from '../inputs';
 
 export interface MergeResult {
   out: string;
@@ -72,8 +73,9 @@ function refuseOut(out: string, dirs: string[]): void {
 
 function summaryCount(dir: string): number {
   const file = path.join(dir, 'summary.json');
+  const text = readInputText(file, 'run');
   try {
-    const n = (JSON.parse(fs.readFileSync(file, 'utf8')) as { cases?: unknown }).cases;
+    const n = (JSON.parse(text) as { cases?: unknown }).cases;
     if (typeof n === 'number') return n;
   } catch {
     // reported below

@@ -9,7 +9,7 @@ import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import type { OrtItem } from '../train/ortData';
 import { ortItems, scoreOrtItems, tallyForms, type FormScore } from '../train/ortItems';
-import type { RecordIssue } from '../records';
+import { refuseEmpty, type RecordIssue } from '../records';
 
 export interface OrtRow {
   set: string;
@@ -32,6 +32,7 @@ async function measure(model: LoadedModel, items: OrtItem[], isCancelled?: () =>
 
 export async function runOrt(model: LoadedModel, stack: EditStack, targetDir: string, opts: { isCancelled?: () => boolean; log?: (m: string) => void } = {}): Promise<OrtResult> {
   const { name, items: fits, issues, skipped } = ortItems(model, targetDir);
+  refuseEmpty(fits.length, issues, targetDir, `ORT items of target ${name}`);
   // Before: the unedited model; after: the model with the stack's edits (the stack's own view,
   // which the stack is not changed to make).
   const edited = stack.list().some((e) => e.enabled && e.strength !== 0);

@@ -15,6 +15,7 @@ import { ORT_FILES, ortTargets } from '../train/ortData';
 import { formatIssue, type RecordIssue } from '../records';
 import { inShard, openRun, processAll, stackRefs, writeIssues, writeSummaryFile, type CaseLineRules, type FileHash, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
 import recordsSchema from '../../../schemas/runs/ort.schema.json';
+import { readInputBytes } from '../inputs';
 
 export interface OrtRunOptions {
   /** Target/<n>_<Name>/, or Target/ holding many. */
@@ -44,7 +45,7 @@ function targetHash(dir: string): FileHash {
   const h = createHash('sha256').update(path.basename(dir)).update('\0');
   for (const f of ORT_FILES) {
     const file = path.join(dir, f.file);
-    if (fs.existsSync(file)) h.update(f.file).update('\0').update(fs.readFileSync(file)).update('\0');
+    if (fs.existsSync(file)) h.update(f.file).update('\0').update(readInputBytes(file, 'data')).update('\0');
   }
   return { file: path.resolve(dir), sha256: h.digest('hex') };
 }

@@ -23,7 +23,7 @@ import { caseProtocol, METRIC_VERSIONS } from './protocol';
 import { caseRunConfig, fitContext, perCaseMethods, withCaseEdit, type PerCaseEdits } from './caseEdit';
 import { editConcept, editFactRequests } from './diagnoseEdit';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, type RunProgress, type Shard, caseLines } from './runner';
-import { formatIssue, type RecordIssue } from '../records';
+import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import type { ProbeGroup } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/probes.schema.json';
 
@@ -90,6 +90,7 @@ export async function runProbes(model: LoadedModel, o: ProbesOptions): Promise<P
   const fits = fitContext(model, data.records, (c) => [...viewPairs(c, framed(frame, c, c.targetNew)), ...viewPairs(c)], (c) => ({ file: o.cases, index: c.caseId }), issues, o.log);
   const groups = probeGroups(o, fits);
   const items = inShard(groups.flatMap((g, group) => g.cases.map((c) => ({ group, c }))), o.shard);
+  refuseEmpty(items.length, issues, o.cases, 'probe cases', o.shard && { ...o.shard, records: fits.length });
   const bare = model.edits.size ? model.bare() : model;
   const reference = o.method === 'none' ? bare : o.perCase!.stack.model;
   const config = probesConfig(model, o);

@@ -14,21 +14,19 @@ import type { RunProtocol } from '../../protocol/diagnostics';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
-import { badInput, cancelled } from '../errors';
+import { badInput, cancelled, MechEditError } from '../errors';
 import { appendOut, guarded, makeOutFolder, writeOut } from '../outputs';
 import type { RecordIssue } from '../records';
 import { recordProblem } from './recordSchemas';
 import type { EditStack } from '../edits/stack';
+import { decodeText, inputPresent, readInputBytes, readInputJson, readInputText, type InputKind } from '../inputs';
 
 export interface Shard {
   index: number;
   count: number;
 }
 
-export interface FileHash {
-  file: string;
-  sha256: string;
-}
+export interface FileHash { file: string; sha256: string }
 
 /** An edit applied for a whole run: its id, strength and the sha256 of its file and vectors (absent for an edit that has no file). */
 export interface EditRef {
@@ -54,15 +52,16 @@ export interface RunConfig {
   protocol?: RunProtocol;
 }
 
-function sha256File(file: string): string {
-  return createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+function sha256File(file: string, kind: InputKind): string {
+  return createHash('sha256').update(readInputBytes(file, kind)).digest('hex');
 }
 
 /** The file's path and sha256; a file that cannot be read is refused by name. */
-export function fileHash(file: string): FileHash {
+export function fileHash(file: string, kind: InputKind = 'data'): FileHash {
   try {
-    return { file: path.resolve(file), sha256: sha256File(file) };
+    return { file: path.resolve(file), sha256: sha256File(file, kind) };
   } catch (e) {
+    if (e instanceof MechEditError) throw e;
     throw badInput(`Cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: path.resolve(file), hint: 'Check the path.' });
   }
 }
@@ -76,9 +75,9 @@ export function stackRefs(stack: EditStack): EditRef[] {
     let sha256: string | undefined;
     if (e.file) {
       try {
-        const json = fs.readFileSync(e.file);
+        const json = readInputBytes(e.file, 'edit');
         const vectors = path.join(path.dirname(e.file), String((JSON.parse(json.toString('utf8')) as { vectors?: unknown }).vectors));
-        sha256 = createHash('sha256').update(json).update('\0').update(fs.readFileSync(vectors)).digest('hex');
+        sha256 = createHash('sha256').update(json).update('\0').update(readInputBytes(vectors, 'vectors')).digest('hex');
       } catch (err) {
         throw badInput(`Cannot read the edit to record it with the run: ${(err as Error).message}`, { file: e.file, hint: 'The edit file or its vectors changed while the run started: start it again.' });
       }
@@ -130,9 +129,10 @@ function sameRun(a: RunConfig, b: RunConfig): string | undefined {
 export function readRunConfig(dir: string): RunConfig {
   const file = path.join(dir, 'run.json');
   const hint = 'run.json records what the run was (model, data, settings): without it the results cannot be checked. Start the run again in a new --out folder.';
+  const text = readInputText(file, 'config');
   let c: RunConfig;
   try {
-    c = JSON.parse(fs.readFileSync(file, 'utf8')) as RunConfig;
+    c = JSON.parse(text) as RunConfig;
   } catch (e) {
     throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file, hint });
   }
@@ -187,10 +187,10 @@ interface ScannedCases<T> {
 
 /** Reads cases.jsonl strictly: a complete line that is not a result (or repeats a case) is refused by line number. */
 function scanCases<T>(file: string, rules?: CaseLineRules<T>): ScannedCases<T> {
-  if (!fs.existsSync(file)) return { cases: [], complete: 0, cut: false };
-  const bytes = fs.readFileSync(file);
+  if (!inputPresent(file)) return { cases: [], complete: 0, cut: false };
+  const bytes = readInputBytes(file, 'run');
   const end = bytes.lastIndexOf(0x0a) + 1; // every complete line ends in "\n"
-  const lines = bytes.subarray(0, end).toString('utf8').split('\n').slice(0, -1);
+  const lines = decodeText(bytes.subarray(0, end), file, 'run').split('\n').slice(0, -1); // a BOM is dropped
   const hint = 'cases.jsonl holds one result per line, as MechEdit wrote it. If it was edited, restore it; or delete that line (its case is done again on --resume), or start the run again in a new --out folder.';
   const cases: T[] = [];
   const seen = new Map<string, number>();
@@ -313,9 +313,10 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
   for (const d of dirs) {
     const file = path.join(d, 'issues.json');
     if (!fs.existsSync(file)) continue;
+    const text = readInputText(file, 'run');
     let list: unknown;
     try {
-      list = JSON.parse(fs.readFileSync(file, 'utf8'));
+      list = JSON.parse(text);
     } catch (e) {
       throw badInput(`issues.json of the shard is unreadable: ${(e as Error).message}`, { file });
     }
@@ -331,7 +332,7 @@ export function mergedIssues(dirs: string[]): RecordIssue[] {
  */
 export function writeSummaryFile(dir: string, summary: object): void {
   const cases = path.join(dir, 'cases.jsonl');
-  const casesSha256 = fs.existsSync(cases) ? sha256File(cases) : undefined;
+  const casesSha256 = fs.existsSync(cases) ? sha256File(cases, 'run') : undefined;
   writeOut(path.join(dir, 'summary.json'), `${JSON.stringify({ ...summary, ...(casesSha256 ? { casesSha256 } : {}) }, null, 2)}\n`);
 }
 
@@ -339,13 +340,13 @@ export function writeSummaryFile(dir: string, summary: object): void {
 export function checkCasesHash(dir: string): void {
   let recorded: unknown;
   try {
-    recorded = (JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as { casesSha256?: unknown }).casesSha256;
+    recorded = (readInputJson(path.join(dir, 'summary.json'), 'run') as { casesSha256?: unknown }).casesSha256;
   } catch {
     return; // an unreadable summary.json is refused by its reader
   }
   if (recorded === undefined) return;
   const file = path.join(dir, 'cases.jsonl');
-  if (recorded !== sha256File(file)) {
+  if (recorded !== sha256File(file, 'run')) {
     throw badInput('cases.jsonl was changed after the run finished: its sha256 is not the one summary.json recorded (casesSha256)', { file, field: 'casesSha256', hint: 'Restore the shard\'s cases.jsonl, or run that shard again (delete summary.json and run the same command with --resume), then merge.' });
   }
 }

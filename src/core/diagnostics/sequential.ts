@@ -34,6 +34,7 @@ import { computeFactEdit, FACT_METHODS, SINGLE_FACT_METHODS, type FactEditSettin
 import { counterfactualsFile, readCounterfactuals, type Probe, type SequentialProbes, type SequentialRequest } from './sequentialData';
 import { knownProbes, measurePoint } from './sequentialMeasure';
 import { METRIC_VERSIONS, type RunProtocol } from './protocol';
+import { readInputJson } from '../inputs';
 
 export type { SequentialRequest } from './sequentialData';
 
@@ -158,7 +159,7 @@ function probesHash(p: SequentialProbes): string {
 /** The run's wall time at its last saved edit (clock.json; 0 when absent or unreadable: only `seconds` depends on it). */
 function savedClock(dir: string): number {
   try {
-    const s = (JSON.parse(fs.readFileSync(path.join(dir, 'clock.json'), 'utf8')) as { seconds?: unknown }).seconds;
+    const s = (readInputJson(path.join(dir, 'clock.json'), 'run') as { seconds?: unknown }).seconds;
     return typeof s === 'number' && Number.isFinite(s) ? s : 0;
   } catch {
     return 0;

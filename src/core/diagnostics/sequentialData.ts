@@ -15,6 +15,7 @@ import type { FactRequest } from '../edits/rome';
 import { factRequests, readRequests } from '../edits/requests';
 import { badInput } from '../errors';
 import { obj, readRecords, str, strList, formatIssue, RecordError } from '../records';
+import { readInputText } from '../inputs';
 
 export interface SequentialRequest extends FactRequest {
   /** Filled prompts that should now also lead to `target` (held-out templates, questions). */
@@ -49,8 +50,9 @@ export function counterfactualsFile(model: LoadedModel): string {
 }
 
 function parseJson(file: string): unknown {
+  const text = readInputText(file, 'data');
   try {
-    return JSON.parse(fs.readFileSync(file, 'utf8'));
+    return JSON.parse(text);
   } catch (e) {
     throw badInput(`Cannot read the counterfactuals: ${(e as Error).message}`, { file, hint: 'Regenerate it with /usr/bin/python3 tools/world/counterfactuals.py.' });
   }
@@ -71,7 +73,13 @@ export function readCounterfactuals(file: string): Counterfactuals {
     if (!prompt.includes('{}')) throw new RecordError('prompt', 'has no "{}" for the subject');
     return { subject: str(r, 'subject'), prompt, target: str(r, 'target'), targetTrue: str(r, 'target_true'), relation: str(r, 'relation'), paraphrases: strList(r, 'paraphrases') };
   });
-  const skills = obj(data, 'skills');
+  let skills: Record<string, unknown>;
+  try {
+    skills = obj(data, 'skills');
+  } catch (e) {
+    if (!(e instanceof RecordError)) throw e;
+    throw badInput(`"skills" ${e.message}`, { file, field: 'skills', hint: 'Regenerate it with /usr/bin/python3 tools/world/counterfactuals.py.' });
+  }
   return {
     file,
     requests,
@@ -87,7 +95,7 @@ export function readCounterfactuals(file: string): Counterfactuals {
 export function readSequentialRequests(file: string): SequentialRequest[] {
   const facts = factRequests(file);
   const located = readRequests(file);
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readInputText(file, 'data', 'requests');
   const array = text.trimStart().startsWith('[');
   const raws: unknown[] = array ? (JSON.parse(text) as unknown[]) : [];
   const lines = array ? [] : text.split('\n');

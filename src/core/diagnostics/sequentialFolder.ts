@@ -27,6 +27,7 @@ import { badInput } from '../errors';
 import { appendOut, guarded, makeOutFolder, writeOut } from '../outputs';
 import { recordProblem } from './recordSchemas';
 import POINT_SCHEMA from '../../../schemas/runs/sequential.schema.json';
+import { readInputBytes, readInputText } from '../inputs';
 
 export const editId = (n: number) => `seq-${String(n).padStart(5, '0')}`;
 const toLine = (p: LifelongPoint) => `${JSON.stringify(p)}\n`;
@@ -39,8 +40,9 @@ export function editHash(jsonFile: string): string {
   const vectors = jsonFile.replace(/\.json$/, '.safetensors');
   const read = (f: string) => {
     try {
-      return fs.readFileSync(f);
+      return readInputBytes(f, f.endsWith('.json') ? 'edit' : 'vectors');
     } catch (e) {
+      if ((e as { data?: unknown }).data) throw e;
       throw badInput(`Cannot read the edit file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { file: f, hint: RESTART });
     }
   };
@@ -89,7 +91,7 @@ function fromJson(p: LifelongPoint): LifelongPoint {
 /** The points of curve.jsonl, each checked (schema, order, position, recorded hash unless `hashes` is undefined); a line cut by a crash is removed from the file. */
 function readPoints(file: string, plan: CurvePlan, hashes: Record<string, string> | undefined): LifelongPoint[] {
   if (!fs.existsSync(file)) return [];
-  const bytes = guarded(file, () => fs.readFileSync(file));
+  const bytes = readInputBytes(file, 'run');
   const end = bytes.lastIndexOf(0x0a) + 1;
   if (end < bytes.length) guarded(file, () => fs.truncateSync(file, end));
   const hint = `curve.jsonl holds one point per line, as MechEdit wrote it. Delete that line and the lines after it (they are measured again from the edits), or ${RESTART.charAt(0).toLowerCase()}${RESTART.slice(1)}`;
@@ -134,7 +136,7 @@ function checkHashes(runFile: string, record: Record<string, unknown>, editFiles
 function readRecord(runFile: string): Record<string, unknown> {
   let x: unknown;
   try {
-    x = JSON.parse(guarded(runFile, () => fs.readFileSync(runFile, 'utf8')));
+    x = JSON.parse(readInputText(runFile, 'config'));
   } catch (e) {
     if ((e as { data?: unknown }).data) throw e;
     throw badInput(`The run record is unreadable: ${(e as Error).message}`, { file: runFile, hint: 'Start the run again in a new --out folder.' });

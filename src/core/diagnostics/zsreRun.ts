@@ -11,7 +11,7 @@ import { writeOut } from '../outputs';
 import { readZsre, type ZsreCase } from './zsreData';
 import { evaluateZsre, summarizeZsre, zsrePairs, type ZsreResult, type ZsreSummary } from './zsre';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
-import { formatIssue, type RecordIssue } from '../records';
+import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { paperSections, renderPage } from './report';
 import type { FactMethod } from '../methods/factEditors';
 import { caseRunConfig, perCaseMethods, fitContext, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
@@ -39,6 +39,7 @@ export async function runZsre(model: LoadedModel, o: CaseRunOptions): Promise<Zs
   const usable = o.method === 'none' ? data.records : data.records.filter((r) => r.subject);
   const selected = inShard(o.limit ? usable.slice(0, o.limit) : usable, o.shard);
   const items = fitContext(model, selected, zsrePairs, (c) => ({ file: o.data, index: c.caseId }), issues, o.log);
+  refuseEmpty(items.length, issues, o.data, 'zsRE cases', o.shard && { ...o.shard, records: usable.length });
   const protocol = caseProtocol(o.method, ['src', 'rephrase', 'loc'], [METRIC_VERSIONS.zsre]);
   const config = caseRunConfig(model, 'zsre', 1, o, [o.data], protocol);
   const run = openRun<ZsreResult>(o.out, config, !!o.resume, ZSRE_LINES);

@@ -15,6 +15,9 @@ import { readTensorF32 } from '../checkpoint/safetensors';
 import { writeSafetensors, type TensorToWrite } from '../checkpoint/writeSafetensors';
 import { jsonHas, makeOutFolder, refuseForeignFolder, refuseInsideCheckpoint, writeOut, type CheckpointPlace } from '../outputs';
 import type { StackItem } from './stack';
+import { openInput } from '../inputs';
+import { badInput } from '../errors';
+import { scanValues, valueBound, VALUE_BOUND_ENV } from '../numbers';
 
 const COPY_FILES = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'generation_config.json', 'special_tokens_map.json'];
 const CHUNK = 64 * 1024 * 1024;
@@ -74,6 +77,9 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[], forc
             for (let i = 0; i < u.in; i++) W[inOut ? i * u.out + o : o * u.in + i] += uo * u.V[r * u.in + i];
           }
         }
+        // W + ΔW must stay finite and within the magnitude bound: a baked ∞ would poison every run.
+        const { bad } = scanValues(W, valueBound());
+        if (bad) throw badInput(`Baking the edits into "${t.name}" gives ${bad[1]} at element ${bad[0]}`, { file: t.file, field: t.name, hint: `An edit's vectors or strength are too large; the bound is ${valueBound().toExponential(0)} (${VALUE_BOUND_ENV}).` });
         write(new Uint8Array(W.buffer, W.byteOffset, W.byteLength));
       },
     };
@@ -98,11 +104,12 @@ export function bake(model: LoadedModel, out: string, applied: StackItem[], forc
 }
 
 function copyBytes(t: TensorEntry, write: (chunk: Uint8Array) => void): void {
-  const fd = fs.openSync(t.file, 'r');
+  const fd = openInput(t.file, 'weights');
   try {
     const buf = Buffer.alloc(Math.min(CHUNK, Math.max(t.length, 1)));
     for (let done = 0; done < t.length;) {
       const n = fs.readSync(fd, buf, 0, Math.min(buf.length, t.length - done), t.offset + done);
+      if (n === 0) throw badInput(`The weight file ended inside tensor "${t.name}" (it changed since it was opened)`, { file: t.file, field: t.name });
       write(buf.subarray(0, n));
       done += n;
     }

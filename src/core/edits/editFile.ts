@@ -19,6 +19,8 @@ import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors'
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import type { EditModule } from '../graph/taps';
 import { jsonHas, makeOutFolder, refuseForeignFile, refuseInsideCheckpoint, refuseNotAFolder, writeOut, type CheckpointPlace } from '../outputs';
+import { checkInput, readInputText } from '../inputs';
+import { checkMagnitudes } from '../numbers';
 
 export const EDIT_FORMAT = 'mechedit-edit/1';
 /** The method that made an edit: a registry method's `writes ?? id` (schemas/edit.schema.json lists them, generated from the registry). */
@@ -56,6 +58,8 @@ export interface Edit {
   json: EditJson;
   file?: string;
   tensors: { U: Float32Array; V: Float32Array; K?: Float32Array }[];
+  /** From readEdit: values within a factor 100 of the magnitude bound (numbers.ts), for the caller to show. */
+  warnings?: string[];
 }
 
 export function newEditId(label: string): string {
@@ -70,9 +74,10 @@ export function newEditId(label: string): string {
  */
 export function readEdit(file: string): Edit {
   const where = (field: string, hint?: string) => ({ file, field, hint });
+  const text = readInputText(file, 'edit');
   let parsed: unknown;
   try {
-    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    parsed = JSON.parse(text);
   } catch (e) {
     throw badInput(`Cannot read the edit: ${(e as Error).message}`, where('', 'An edit file is JSON (see schemas/edit.schema.json).'));
   }
@@ -81,27 +86,30 @@ export function readEdit(file: string): Edit {
   const json = parsed as EditJson;
   const sidecar = path.join(path.dirname(file), json.vectors);
   if (!fs.existsSync(sidecar)) throw badInput(`The vectors file ${json.vectors} is missing`, where('vectors', 'Keep the .safetensors file beside the edit\'s .json.'));
+  checkInput(sidecar, 'vectors', 'vectors');
   const header = readSafetensorsHeader(sidecar);
+  const warnings: string[] = [];
+  const bounded = (values: Float32Array, name: string, field: string) => {
+    const w = checkMagnitudes(values, `Tensor "${name}"`, where(field), 'Recompute the edit; an edit vector this large breaks the model');
+    if (w) warnings.push(w);
+    return values;
+  };
   const tensors = json.targets.map((t, i) => {
     const f = `targets[${i}]`;
     const readKeys = (name: string) => {
       const entry = header.tensors.get(name);
       if (!entry || entry.shape.length !== 2) throw badInput(`Keys tensor "${name}" is missing or not a matrix`, where(`${f}.K`));
-      const keys = readTensorF32(entry);
-      if (!keys.every(Number.isFinite)) throw badInput(`Keys tensor "${name}" holds NaN or infinite values`, where(`${f}.K`));
-      return keys;
+      return bounded(readTensorF32(entry), name, `${f}.K`);
     };
     const read = (key: 'U' | 'V') => {
       const entry = header.tensors.get(t[key]);
       if (!entry) throw badInput(`Tensor "${t[key]}" is not in ${json.vectors}`, where(`${f}.${key}`));
       if (entry.shape.length !== 2 || entry.shape[0] !== t.rank) throw badInput(`Tensor "${t[key]}" has shape [${entry.shape}], expected [${t.rank}, …]`, where(`${f}.${key}`));
-      const values = readTensorF32(entry);
-      if (!values.every(Number.isFinite)) throw badInput(`Tensor "${t[key]}" holds NaN or infinite values`, where(`${f}.${key}`));
-      return values;
+      return bounded(readTensorF32(entry), t[key], `${f}.${key}`);
     };
     return { U: read('U'), V: read('V'), K: t.K ? readKeys(t.K) : undefined };
   });
-  return { json, file, tensors };
+  return { json, file, tensors, ...(warnings.length ? { warnings } : {}) };
 }
 
 /**

@@ -1,9 +1,9 @@
 // Import of user-made vectors as a manual edit: u (d_out) and v (d_in), or U [r, d_out] and
 // V [r, d_in], from .npy (float32/float64, C order) or .safetensors (tensors named u/v or U/V).
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
+import { readInputBytes } from '../inputs';
 
 export interface Matrix {
   rows: number;
@@ -20,7 +20,7 @@ const MAX_VALUES = 2 ** 28;
  * against the file's size before it is read; an error names the file and the header field.
  */
 export function readNpy(file: string): Matrix {
-  const buf = fs.readFileSync(file);
+  const buf = readInputBytes(file, 'vectors');
   const bad = (message: string, field?: string, hint = 'Save with numpy.save(path, array).') => badInput(message, { file, field, hint });
   if (buf.length < 10 || buf.readUInt32BE(0) !== 0x934e554d || buf.toString('latin1', 4, 6) !== 'PY') throw bad('Not a .npy file (bad magic)');
   const major = buf[6];

@@ -19,6 +19,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
+import { readInputText } from '../inputs';
 
 export interface Triple {
   subject: string;
@@ -131,7 +132,7 @@ export function worldTriples(file: string, w: World): KnowledgeGraph {
 export function readKnowledgeGraph(file: string): KnowledgeGraph {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw badInput('The knowledge graph file is not there', { file: abs, field: 'graph', hint: `${HINT} Or a world.json, or ${CASES_HINT}` });
-  const text = fs.readFileSync(abs, 'utf8');
+  const text = readInputText(abs, 'data', 'graph');
   if (!abs.endsWith('.json')) return { file: abs, kind: 'triples', triples: parseTriplesJsonl(abs, text) };
   let parsed: unknown;
   try {

@@ -29,6 +29,7 @@ import { replacedResidualLoss, type Replacement } from './vstar';
 import { targetIds, withSubject } from './rome';
 import type { KrdFact } from './krdFacts';
 import { dot, matTVec, matVec, norm } from './linalg';
+import { readInputBytes } from '../inputs';
 
 export const KRD_FORMAT = 'mechedit-krd/1';
 
@@ -55,6 +56,14 @@ export interface KrdHparams {
 /** Defaults: chosen on the bundled model (see README "DiKE"). */
 export const KRD_DEFAULTS: Omit<KrdHparams, 'dz'> = {
   alpha: 1, beta: 1, tau: 0.1, steps: 400, lr: 2e-3, weightDecay: 0.01, warmup: 20, clip: 1, batchSize: 16, negatives: 4, inBatch: true, seed: 1,
+};
+
+/** Bounds of the real-valued hyperparameters `mechedit dike train` takes as flags (min exclusive where 0 would divide). */
+export const KRD_BOUNDS: Record<'lr' | 'alpha' | 'beta' | 'tau', { min: number; max: number; exclusiveMin?: boolean }> = {
+  lr: { min: 0, max: 10, exclusiveMin: true },
+  alpha: { min: 0, max: 1e6 },
+  beta: { min: 0, max: 1e6 },
+  tau: { min: 0, max: 1e3, exclusiveMin: true },
 };
 
 /** The six matrices, row-major: W1…W4 [dz, d], W5, W6 [d, dz]. */
@@ -386,6 +395,6 @@ export function readKrd(file: string, model?: LoadedModel): Krd {
       throw badInput(`The KRD module was trained on another model (fingerprint ${meta.modelFingerprint}, this one ${model.checkpoint.fingerprint})`, { file, field: 'modelFingerprint', hint: 'Train a KRD for this model with mechedit dike train.' });
     }
   }
-  const sha256 = createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const sha256 = createHash('sha256').update(readInputBytes(file, 'vectors')).digest('hex');
   return { layer, d, dz, W, meta, file, sha256 };
 }

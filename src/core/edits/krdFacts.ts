@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
+import { readInputText } from '../inputs';
 
 export interface KrdFact {
   subject: string;
@@ -72,7 +73,7 @@ function fromWorld(file: string, w: World): KrdFact[] {
 /** Reads a facts JSONL file or a world.json; every error names the file, line and field. */
 export function readKrdFacts(file: string): KrdFacts {
   if (!fs.existsSync(file)) throw badInput('The facts file is not there', { file: path.resolve(file), field: 'facts', hint: HINT });
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readInputText(file, 'data', 'facts');
   let facts: KrdFact[];
   if (file.endsWith('.json')) {
     let w: World;

@@ -7,9 +7,9 @@
 //             on the command line, `mechedit unlearn` takes the same settings as options)
 // Every problem is reported with the file, the line (or array index) and the field.
 
-import * as fs from 'node:fs';
 import { badInput } from '../errors';
 import type { FactRequest } from './rome';
+import { readInputText } from '../inputs';
 
 export interface ConceptRequest {
   concept: string;
@@ -53,8 +53,7 @@ function promptWithSlot(prompt: string, file: string, where: string): string {
 
 /** All requests of a file; a JSON array or JSON Lines (blank lines and // comments skipped). */
 export function readRequests(file: string): LocatedRequest[] {
-  if (!fs.existsSync(file)) throw badInput('Request file not found', { file });
-  const text = fs.readFileSync(file, 'utf8');
+  const text = readInputText(file, 'data', 'requests');
   if (text.trimStart().startsWith('[')) {
     let arr: unknown;
     try {

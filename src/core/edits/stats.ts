@@ -19,6 +19,7 @@ import { makeOutFolder } from '../outputs';
 import { readSafetensorsHeader, readTensorF32 } from '../checkpoint/safetensors';
 import { f32Tensor, writeSafetensors } from '../checkpoint/writeSafetensors';
 import { cholesky, choleskySolve, dot, solveSmall } from './linalg';
+import { readInputBytes, readInputText } from '../inputs';
 
 export interface KeyStats {
   layer: number;
@@ -78,7 +79,7 @@ function corpusHash(files: string[]): string {
   let hash = corpusHashes.get(stamp);
   if (!hash) {
     const h = createHash('sha256');
-    for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(fs.readFileSync(f)).update('\0');
+    for (const f of [...files].sort()) h.update(path.basename(f)).update('\0').update(readInputBytes(f, 'text', 'corpus')).update('\0');
     corpusHashes.set(stamp, (hash = h.digest('hex').slice(0, 12)));
   }
   return hash;
@@ -123,7 +124,7 @@ function fileOf(k: StatsKey): string {
  */
 export function corpusDocuments(files: string[]): string[] {
   return files.flatMap((f) => {
-    const text = fs.readFileSync(f, 'utf8').replace(/\r\n/g, '\n');
+    const text = readInputText(f, 'text', 'corpus').replace(/\r\n/g, '\n');
     return (/\n[ \t]*\n/.test(text) ? text.split(/\n[ \t]*\n/) : text.split('\n')).map((d) => d.trim()).filter(Boolean);
   });
 }

@@ -8,6 +8,7 @@ import type { LoadedModel } from '../runtime/model';
 import { badInput } from '../errors';
 import { defaultEditLayer } from '../edits/rome';
 import { defaultKrdFile } from '../edits/dike';
+import { readInputJson } from '../inputs';
 
 export const DIKE_SETTINGS: readonly SettingSpec[] = [
   { name: 'inLoop', type: 'boolean', default: true, doc: 'the δ loop sees the edit as the closed form applies it ((I + W3ᵀW3)⁻¹ and λ; ours); off: the paper\'s loop, δ at the subject\'s last token only' },
@@ -27,7 +28,7 @@ export const DIKE_PAPER: PresetSpec = {
 export function measuredDikeLayer(model: LoadedModel): number | undefined {
   const file = path.join(model.checkpoint.dir, 'config.json');
   if (!fs.existsSync(file)) return undefined;
-  const v = (JSON.parse(fs.readFileSync(file, 'utf8')) as { mechedit?: { dike_layer?: unknown } }).mechedit?.dike_layer;
+  const v = (readInputJson(file, 'config') as { mechedit?: { dike_layer?: unknown } }).mechedit?.dike_layer;
   if (v === undefined) return undefined;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v >= model.dims.layers) {
     throw badInput(`"mechedit.dike_layer" must be a layer in 0…${model.dims.layers - 1}, got ${JSON.stringify(v)}`, { file, field: 'mechedit.dike_layer', hint: 'Fix or remove it (bench/dike-layer.mjs measures the layer).' });

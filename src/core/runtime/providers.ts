@@ -21,6 +21,7 @@ import { gpuChecks, missingPieces } from './gpuLibs';
 import { LOG_MARK, runProbe, type ProbeOutcome } from './probe';
 import { cacheRoot } from '../cacheRoot';
 import { writeFileAtomic } from '../atomicWrite';
+import { readInputJson } from '../inputs';
 
 export const AUTO_ORDER: ExecutionProvider[] = ['cuda', 'webgpu', 'cpu'];
 
@@ -241,7 +242,7 @@ function cacheKey(providers: ExecutionProvider[]): string {
 
 function readCache(key: string): (ProbeOutcome & { log?: string })[] | undefined {
   try {
-    const entry = (JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as CacheFile)[key];
+    const entry = (readInputJson(cacheFile(), 'cache') as CacheFile)[key];
     const age = Date.now() - entry.at;
     return age >= 0 && age < PROBE_CACHE_MS && Array.isArray(entry.outcomes) ? entry.outcomes : undefined;
   } catch {
@@ -254,7 +255,7 @@ function writeCache(key: string, outcomes: (ProbeOutcome & { log?: string })[]):
   try {
     let all: CacheFile = {};
     try {
-      all = JSON.parse(fs.readFileSync(cacheFile(), 'utf8')) as CacheFile;
+      all = readInputJson(cacheFile(), 'cache') as CacheFile;
     } catch {
       // none yet, or unreadable: start afresh
     }

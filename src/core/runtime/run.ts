@@ -25,10 +25,15 @@ export async function predict(model: LoadedModel, prompt: string, k = 10): Promi
   const out = await model.run({ logits: 'last' }, model.makeBatch([ids]));
   const logits = out.logits.data as Float32Array;
   const width = out.logits.dims[2];
-  return {
-    tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
-    next: topK(logits, 0, Math.min(width, model.dims.vocab), k).map((r) => ({ id: r.id, text: model.tokenizer.tokenText(r.id), logprob: r.logprob })),
-  };
+  const next = topK(logits, 0, Math.min(width, model.dims.vocab), k).map((r) => ({ id: r.id, text: model.tokenizer.tokenText(r.id), logprob: r.logprob }));
+  refuseNonFinite(model, next.map((n) => n.logprob));
+  return { tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })), next };
+}
+
+/** Log-probabilities that are NaN or ±∞ are never printed: the edits applied broke the model's numbers. */
+function refuseNonFinite(model: LoadedModel, logprobs: number[]): void {
+  if (logprobs.every(Number.isFinite)) return;
+  throw badInput(`The model computes non-finite probabilities${model.edits.size ? ' with the edits applied' : ''}`, { field: 'edits', hint: 'An edit is too large for this model: lower its strength, or revert it.' });
 }
 
 /**
@@ -39,6 +44,7 @@ export async function score(model: LoadedModel, prompt: string, answers: string[
   if (answers.length === 0) throw badInput('No answer to score', { field: 'answer' });
   promptIds(model, prompt);
   const scored = await scoreAnswers(model, answers.map((answer) => ({ prompt, answer })));
+  refuseNonFinite(model, scored.map((s) => s.meanLogprob));
   return {
     answers: scored.map((s, i) => ({
       text: answers[i],
@@ -98,6 +104,9 @@ export interface GenerateOptions {
   /** Adds `vector` [d_model] to resid_post of `layer` at every position (steering). */
   steer?: { layer: number; vector: Float32Array };
 }
+
+/** The sampling temperature's upper bound (the CLI's --temperature and the engine's model/generate check it). */
+export const MAX_TEMPERATURE = 100;
 
 export function generate(model: LoadedModel, prompt: string, opts: GenerateOptions): Promise<GenerateResult> {
   return generateIds(model, promptIds(model, prompt), opts);

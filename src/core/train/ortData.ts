@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { badInput } from '../errors';
 import { readRecords, str, type RecordIssue } from '../records';
+import { readInputText } from '../inputs';
 
 export type OrtSet = 'forget' | 'neighbor';
 export interface OrtItem {
@@ -41,9 +42,10 @@ export function readOrtTarget(dir: string): { name: string; items: OrtItem[]; is
   const issues: RecordIssue[] = [];
   for (const f of present) {
     const file = path.join(dir, f.file);
+    const text = readInputText(file, 'data');
     let data: unknown;
     try {
-      data = JSON.parse(fs.readFileSync(file, 'utf8'));
+      data = JSON.parse(text);
     } catch (e) {
       issues.push({ file, index: -1, field: '', message: `not valid JSON: ${(e as Error).message}` });
       continue;

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { badInput } from '../errors';
 import { ORT_FILES } from './ortData';
 import { RecordError, formatIssue, readRecords, str, strList, type RecordIssue } from '../records';
+import { decodeText, readInputBytes } from '../inputs';
 
 export interface TrainItem {
   prompt: string;
@@ -93,9 +94,9 @@ export function defaultRetain(modelDir: string): string | undefined {
 export function readUnlearnMaterial(o: { forget: string; retain?: string; forms?: string[] }): UnlearnMaterial {
   const sources: UnlearnMaterial['sources'] = [];
   const read = (file: string): string => {
-    const bytes = fs.readFileSync(file);
+    const bytes = readInputBytes(file, 'data');
     sources.push({ file, sha256: crypto.createHash('sha256').update(bytes).digest('hex') });
-    return bytes.toString('utf8');
+    return decodeText(bytes, file, 'data');
   };
   if (!fs.existsSync(o.forget)) throw badInput('The forget material is not there', { file: o.forget, field: 'forget', hint: 'Give a JSONL file of {prompt, answer} or an ORT target folder (Target/<n>_<Name>/).' });
   const own = fs.statSync(o.forget).isDirectory() ? readFolder(o.forget, o.forms, read) : readForgetJsonl(o.forget, o.forms, read);

@@ -13,6 +13,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from '../../protocol/diagnostics';
+import { readUserText } from '../readGuard';
 
 export const LAST_DIAGNOSTICS_KEY = 'mechedit.lastDiagnostics';
 export const LAST_FILE = 'last.json';
@@ -75,7 +76,7 @@ export function pointerOf(value: unknown): LastPointer | undefined {
 export async function readLast(file: string): Promise<{ saved: SavedDiagnostics } | { error: string }> {
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = readUserText(file, 'run');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     return { error: code === 'ENOENT' ? `${file} no longer exists.` : `${file} could not be read (${(err as Error).message}).` };

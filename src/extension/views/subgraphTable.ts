@@ -2,7 +2,7 @@
 // src/core/edits/glame.ts), as a Markdown table for the edit's tooltip: why the edit should carry
 // over to what the graph says about the new object. No vscode import (unit-tested).
 
-import * as fs from 'node:fs';
+import { readUserText } from '../readGuard';
 
 interface SubgraphJson {
   source?: string;
@@ -19,7 +19,7 @@ const cell = (s: unknown) => String(s).replace(/[|\\`*_[\]<>]/g, (c) => `\\${c}`
 export function subgraphMarkdown(file: string): string {
   let sg: SubgraphJson | undefined;
   try {
-    sg = (JSON.parse(fs.readFileSync(file, 'utf8')) as { hparams?: { subgraph?: SubgraphJson } }).hparams?.subgraph;
+    sg = (JSON.parse(readUserText(file, 'edit')) as { hparams?: { subgraph?: SubgraphJson } }).hparams?.subgraph;
   } catch {
     return '';
   }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
+import { readUserText } from '../readGuard';
 
 export const REPORT_VIEW_TYPE = 'mechedit.report';
 
@@ -14,6 +15,6 @@ export function openReportView(folder: string): vscode.WebviewPanel {
   const file = path.join(folder, 'report.html');
   if (!fs.existsSync(file)) throw new Error(`${file} does not exist: the run folder has no report (moved or deleted?). Run the diagnostics again to write a new one.`);
   const panel = vscode.window.createWebviewPanel(REPORT_VIEW_TYPE, `MechEdit Report — ${path.basename(folder)}`, vscode.ViewColumn.Active, { enableScripts: false, localResourceRoots: [] });
-  panel.webview.html = fs.readFileSync(file, 'utf8');
+  panel.webview.html = readUserText(file, 'report');
   return panel;
 }

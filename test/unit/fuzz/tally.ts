@@ -23,14 +23,19 @@ export class Tally {
   hang = 0;
   /** Variants known to be wrong (overlapping offsets, fewer layers than the weights…) that were accepted. */
   accepted = 0;
+  /** Variants known to be right (a valid file with a BOM) that were refused. */
+  refused = 0;
   readonly failures: string[] = [];
 
   constructor(readonly name: string) {}
 
-  add(seen: Seen, label: string, invalid = false): void {
+  add(seen: Seen, label: string, invalid = false, valid = false): void {
     this.variants++;
     let failure: string | undefined;
-    if (seen.outcome === 'ok' && invalid) {
+    if (seen.outcome === 'error' && valid && seen.mechedit) {
+      this.refused++;
+      failure = `a valid input was refused: ${seen.message}`;
+    } else if (seen.outcome === 'ok' && invalid) {
       this.accepted++;
       failure = 'a wrong input was accepted';
     } else if (seen.outcome === 'ok') this.ok++;
@@ -52,10 +57,10 @@ export class Tally {
   }
 
   get bad(): number {
-    return this.stack + this.unnamed + this.crash + this.hang + this.accepted;
+    return this.stack + this.unnamed + this.crash + this.hang + this.accepted + this.refused;
   }
 
   summary(): string {
-    return `${this.name}: ${this.variants} variants, ${this.ok} accepted, ${this.clean} clean errors, ${this.stack} stack traces, ${this.unnamed} unnamed errors, ${this.crash} crashes, ${this.hang} hangs, ${this.accepted} wrong inputs accepted`;
+    return `${this.name}: ${this.variants} variants, ${this.ok} accepted, ${this.clean} clean errors, ${this.stack} stack traces, ${this.unnamed} unnamed errors, ${this.crash} crashes, ${this.hang} hangs, ${this.accepted} wrong inputs accepted, ${this.refused} valid inputs refused`;
   }
 }

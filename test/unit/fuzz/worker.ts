@@ -2,7 +2,7 @@
 // answers with what happened. It runs in a worker so that a hang can be cut off (the worker is
 // terminated) and an out-of-memory stays in the worker (resourceLimits), not in the test.
 //
-//   in:  { id, target, path }    target: 'checkpoint' | 'tokenizer' | 'edit' | 'npy'
+//   in:  { id, target, path }    target: 'checkpoint' | 'tokenizer' | 'edit' | 'npy' | 'gate:<kind>/<reader>'
 //   out: { id, outcome: 'ok' } | { id, outcome: 'error', mechedit, code?, file?, field?, message, stack? }
 
 import { isMainThread, parentPort } from 'node:worker_threads';
@@ -12,13 +12,17 @@ import { TextTokenizer } from '../../../src/core/tokenizer';
 import { readEdit } from '../../../src/core/edits/editFile';
 import { readVectors } from '../../../src/core/edits/importVectors';
 import { MechEditError } from '../../../src/core/errors';
+import { gateReader } from './gateReaders';
 
-export type Target = 'checkpoint' | 'tokenizer' | 'edit' | 'npy';
+/** A parser of the original five, or `gate:<kind>/<reader>` (gateReaders.ts). */
+export type Target = 'checkpoint' | 'tokenizer' | 'edit' | 'npy' | `gate:${string}`;
 export interface Job { id: number; target: Target; path: string }
 export type Reply = { id: number; outcome: 'ok' } | { id: number; outcome: 'error'; mechedit: boolean; code?: string; file?: string; field?: string; message: string; stack?: string };
 
 function run(target: Target, p: string): void {
-  if (target === 'checkpoint') {
+  if (target.startsWith('gate:')) {
+    gateReader(target.slice(5)).read(p);
+  } else if (target === 'checkpoint') {
     planModel(openCheckpoint(p));
   } else if (target === 'tokenizer') {
     const tok = TextTokenizer.fromCheckpoint(openCheckpoint(p));

@@ -1,7 +1,6 @@
 // Knowledge probes as a diagnostic plugin (probesRun.ts): per edit of the stack (method none) or
 // each case's own edit; the CLI's result, the panel's, the merge of its shards.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProbesDiagnostics } from '../../../protocol/diagnostics';
 import { readEdit } from '../../edits/editFile';
@@ -11,12 +10,14 @@ import { DEFAULT_FRAME } from '../probes';
 import { mergedIssues, writeIssues, type CaseLineRules } from '../runner';
 import { beside, dataSetting, limitSetting, methodSetting, PER_CASE_SETTINGS, RUN_SETTINGS } from './common';
 import type { DiagnosticPlugin } from './types';
+import { readInputText } from '../../inputs';
 
 /** The groups (edit, note) and frame a shard's summary.json records: what a merge rebuilds the groups from. */
 function shardGroups(dir: string): { frame: string; groups: { edit?: ProbesDiagnostics['groups'][number]['edit']; note: string }[] } {
   const file = path.join(dir, 'summary.json');
+  const text = readInputText(file, 'run');
   try {
-    const s = JSON.parse(fs.readFileSync(file, 'utf8')) as { frame?: unknown; groups?: unknown };
+    const s = JSON.parse(text) as { frame?: unknown; groups?: unknown };
     if (typeof s.frame === 'string' && Array.isArray(s.groups) && s.groups.every((g) => typeof g?.note === 'string')) return { frame: s.frame, groups: s.groups };
   } catch {
     // refused below
