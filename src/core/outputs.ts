@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { badInput, fsError } from './errors';
 import { replaceAtomic } from './atomicWrite';
 import type { SettingSpec } from '../protocol/registry';
+import { readInputJson } from './inputs';
 
 /**
  * The one `force` (the CLI's --force, the engine's `force: true`): lifts rule 2 only — replace files
@@ -131,7 +132,7 @@ export function refuseForeignFolder(dir: string, marker: string, isOurs: (marker
 /** A JSON object file whose `key` is a string (one of `values` when given). */
 export function jsonHas(file: string, key: string, values?: string[]): boolean {
   try {
-    const v = JSON.parse(fs.readFileSync(file, 'utf8'))?.[key];
+    const v = (readInputJson(file, 'config') as Record<string, unknown> | null)?.[key];
     return typeof v === 'string' && (!values || values.includes(v));
   } catch {
     return false;
