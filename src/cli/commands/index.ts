@@ -16,6 +16,7 @@ import { probes } from './probes';
 import { zsre } from './zsre';
 import { sequential } from './sequential';
 import { methods } from './methods';
+import { sae } from './sae';
 
 export type { Command } from '../common';
 
@@ -38,6 +39,7 @@ export const commands: Record<string, Command> = {
   score: scoreCmd,
   trace: traceCmd,
   'causal-trace': causalTraceCmd,
+  sae,
   generate: generateCmd,
   methods,
   doctor,
