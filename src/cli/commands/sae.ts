@@ -2,21 +2,27 @@
 // (core/sae/): training (TopK / JumpReLU), SAELens-format folders, evaluation on held-out text,
 // the top features at each token, steering with a feature, and the features an edit moved.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { badInput } from '../../core/errors';
+import { refuseInsideCheckpoint } from '../../core/outputs';
+import { f32Tensor, writeSafetensors } from '../../core/checkpoint/writeSafetensors';
 import { defaultCorpus } from '../../core/edits/stats';
-import { corpusRows } from '../../core/sae/activations';
+import { corpusRows, hookActivations } from '../../core/sae/activations';
 import { openSae } from '../../core/sae/saeFile';
 import { evaluateSae, type SaeEval } from '../../core/sae/evaluate';
 import { runSaeTrain, SAE_TRAIN_DEFAULTS } from '../../core/sae/trainJob';
 import { featuresChanged, steerWithFeature, topFeaturesAtTokens } from '../../core/sae/features';
 import { readEdit } from '../../core/edits/editFile';
+import { featurePage, type ConceptSpec } from '../../core/sae/featurePage';
 import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
 
 const HELP = [
   'mechedit sae train --model DIR --hook blocks.L.TAP --out DIR [--architecture topk|jumprelu] [--width N] [--k N]',
   '                   [--corpus FILE …] [--tokens N] [--epochs N] [--lr X] [--batch N] [--seed N] [--json]',
-  'mechedit sae eval --model DIR --sae DIR [--corpus FILE …] [--tokens N] [--json]',
+  'mechedit sae eval --model DIR --sae DIR [--corpus FILE …] [--tokens N] [--save-activations FILE.safetensors] [--json]',
   'mechedit sae features --model DIR --sae DIR --prompt TEXT [--top N] [--json]',
+  'mechedit sae feature --model DIR --sae DIR --feature F [--corpus FILE …] [--tokens N] [--concepts FILE.json] [--top N] [--json]',
   'mechedit sae steer --model DIR --sae DIR --feature F --alpha A --prompt TEXT [--max-tokens N] [--json]',
   'mechedit sae changed --model DIR --sae DIR --edit FILE.json [--top N] [--json]',
   modelHelp,
@@ -27,6 +33,9 @@ const HELP = [
   `  --tokens N        training tokens at most (default ${SAE_TRAIN_DEFAULTS.tokens}); eval: held-out tokens at most (default 50000)`,
   `  --epochs N (${SAE_TRAIN_DEFAULTS.maxEpochs}), --lr X (${SAE_TRAIN_DEFAULTS.lr}), --batch N tokens per step (${SAE_TRAIN_DEFAULTS.batch}), --seed N; early stop on 5 % of the training tokens`,
   '  --sae DIR         a SAELens-format folder (cfg.json + sae_weights.safetensors)',
+  '  --save-activations FILE  eval: also write the held-out activations (tensor x [n, d_in]) for tools/sae_reference.py --read',
+  '  feature           a feature\'s page: top contexts in the held-out corpus, logit read W_U d_f, histogram, cosines',
+  '  --concepts FILE   feature: JSON [{name, positive: [text], negative: [text]}], concept directions to compare d_f with',
   '  --edit FILE       changed: an edit file (ROME, MEMIT, unlearning…); its prompts are read before and after it',
 ].join('\n');
 
@@ -47,6 +56,19 @@ function formatEval(e: SaeEval): string {
   if (e.ce) lines.push(`  CE clean ${e.ce.clean.toFixed(4)}   with SAE ${e.ce.sae.toFixed(4)}   zero-ablated ${e.ce.zero.toFixed(4)}   loss recovered ${e.ce.lossRecovered.toFixed(4)}`);
   else lines.push(`  CE: ${e.ceNote}`);
   return lines.join('\n');
+}
+
+/** --concepts FILE: a JSON array of {name, positive: [prompts], negative: [prompts]}. */
+function readConcepts(file: string): ConceptSpec[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw badInput(`Cannot read the concepts: ${(e as Error).message}`, { file, field: '--concepts' });
+  }
+  const ok = Array.isArray(parsed) && parsed.every((c) => c && typeof c.name === 'string' && Array.isArray(c.positive) && Array.isArray(c.negative) && [...c.positive, ...c.negative].every((p: unknown) => typeof p === 'string'));
+  if (!ok) throw badInput('The concepts file must be a JSON array of {name, positive: [text], negative: [text]}', { file, field: '--concepts' });
+  return parsed as ConceptSpec[];
 }
 
 type Mode = (values: Record<string, unknown>) => Promise<unknown>;
@@ -75,12 +97,28 @@ const MODES: Record<string, Mode> = {
     const sae = openSae(requireString(values, 'sae'), model.dims);
     const rows = corpusRows(model, (values.corpus as string[] | undefined) ?? defaultCorpus(model), 'heldout', values.tokens === undefined ? 50_000 : intOption(values, 'tokens', 0, 1, 1e9));
     const e = await evaluateSae(model, sae, rows.rows);
-    return { ...e, frequency: undefined };
+    const save = values['save-activations'] as string | undefined;
+    if (save) {
+      refuseInsideCheckpoint(save, model.checkpoint, '--save-activations');
+      const { x } = await hookActivations(model, sae.hook, rows.rows);
+      writeSafetensors(save, [f32Tensor('x', [x.length / sae.dIn, sae.dIn], x)], { hook: e.hook });
+    }
+    return { ...e, frequency: undefined, savedActivations: save ? path.resolve(save) : undefined };
   },
   async features(values) {
     const model = await openModel(values);
     const sae = openSae(requireString(values, 'sae'), model.dims);
     return topFeaturesAtTokens(model, sae, requireString(values, 'prompt'), intOption(values, 'top', 5, 1, 100));
+  },
+  async feature(values) {
+    const model = await openModel(values);
+    const sae = openSae(requireString(values, 'sae'), model.dims);
+    const feature = intOption(values, 'feature', -1, 0, sae.dSae - 1);
+    if (feature < 0) throw badInput('--feature is required', { field: '--feature' });
+    const rows = corpusRows(model, (values.corpus as string[] | undefined) ?? defaultCorpus(model), 'heldout', values.tokens === undefined ? 20_000 : intOption(values, 'tokens', 0, 1, 1e9));
+    const conceptFile = values.concepts as string | undefined;
+    const concepts = conceptFile ? readConcepts(conceptFile) : undefined;
+    return featurePage(model, stacks.get(model)!, sae, feature, rows.rows, { concepts, top: intOption(values, 'top', 10, 1, 100) });
   },
   async steer(values) {
     const model = await openModel(values);
@@ -106,7 +144,7 @@ export const sae: Command = {
   options: {
     ...modelOptions, hook: { type: 'string' }, out: { type: 'string' }, architecture: { type: 'string' }, width: { type: 'string' }, k: { type: 'string' },
     corpus: { type: 'string', multiple: true }, tokens: { type: 'string' }, epochs: { type: 'string' }, lr: { type: 'string' }, batch: { type: 'string' }, seed: { type: 'string' },
-    sae: { type: 'string' }, prompt: { type: 'string' }, top: { type: 'string' }, feature: { type: 'string' }, alpha: { type: 'string' }, 'max-tokens': { type: 'string' }, edit: { type: 'string' },
+    sae: { type: 'string' }, prompt: { type: 'string' }, top: { type: 'string' }, feature: { type: 'string' }, alpha: { type: 'string' }, 'max-tokens': { type: 'string' }, edit: { type: 'string' }, 'save-activations': { type: 'string' }, concepts: { type: 'string' },
   },
   async run(values, ctx) {
     const mode = (ctx.positionals ?? []).join(' ');

@@ -12,7 +12,8 @@
 //     through the Heaviside. λ is steered towards the target L0 (a stated deviation from a
 //     λ sweep): λ ← λ · exp(LAMBDA_RATE · (L0/target − 1)) each step.
 // Decoder rows are renormalised to unit norm after every step. Init: unit random decoder rows,
-// W_enc = W_decᵀ, b_dec = the mean activation, b_enc = 0, θ = INIT_THRESHOLD.
+// W_enc = W_decᵀ, b_dec = the mean activation, b_enc = 0, θ_f = the (1 − k/d_sae) quantile of pre_f on the first
+// tokens (quantileThresholds; at least INIT_THRESHOLD), λ clamped to [LAMBDA_MIN, LAMBDA_MAX].
 // The scale s is folded into the saved weights (b_enc, b_dec, θ divided by s; SAELens's
 // normalize_activations 'none'), so the result reads the raw hook activations.
 
@@ -26,6 +27,8 @@ export const AUX_COEF = 1 / 32;
 export const BANDWIDTH = 0.001;
 export const INIT_THRESHOLD = 0.001;
 export const LAMBDA_RATE = 0.05;
+export const LAMBDA_MIN = 1e-6;
+export const LAMBDA_MAX = 10;
 
 export interface TrainSaeOptions {
   architecture: SaeArchitecture;
@@ -70,11 +73,14 @@ export interface TrainSaeResult {
   seconds: number;
 }
 
-interface State {
+export interface State {
   sae: Sae;
   logTheta?: Float32Array;
   lambda: number;
   sinceFired: Float64Array;
+  /** W_enc transposed [d_sae, d_in] (refreshed after every step) and its gradient. */
+  encT: Float32Array;
+  gEncT: Float32Array;
   grads: { W_enc: Float32Array; W_dec: Float32Array; b_enc: Float32Array; b_dec: Float32Array; logTheta?: Float32Array };
 }
 
@@ -92,7 +98,7 @@ export function normaliseRows(W: Float32Array, rows: number, width: number): voi
   }
 }
 
-function initialState(x: Float32Array, dIn: number, o: TrainSaeOptions, hook: Sae['hook']): State {
+export function initialState(x: Float32Array, dIn: number, o: TrainSaeOptions, hook: Sae['hook']): State {
   const rand = mulberry32(o.seed ?? 0);
   const dSae = o.width;
   const W_dec = Float32Array.from({ length: dSae * dIn }, () => gaussian(rand));
@@ -108,7 +114,7 @@ function initialState(x: Float32Array, dIn: number, o: TrainSaeOptions, hook: Sa
     W_enc, W_dec, b_enc: new Float32Array(dSae), b_dec: Float32Array.from(mean), threshold: jump ? new Float32Array(dSae).fill(INIT_THRESHOLD) : undefined, cfg: {},
   };
   return {
-    sae, lambda: 1e-3, sinceFired: new Float64Array(dSae),
+    sae, lambda: 1e-3, sinceFired: new Float64Array(dSae), encT: W_dec.slice(), gEncT: new Float32Array(dSae * dIn),
     logTheta: jump ? new Float32Array(dSae).fill(Math.log(INIT_THRESHOLD)) : undefined,
     grads: { W_enc: new Float32Array(dIn * dSae), W_dec: new Float32Array(dSae * dIn), b_enc: new Float32Array(dSae), b_dec: new Float32Array(dIn), logTheta: jump ? new Float32Array(dSae) : undefined },
   };
@@ -149,6 +155,12 @@ function addRow(W: Float32Array, f: number, d: number, scale: number, out: Float
   for (let i = 0; i < d; i++) out[i] += scale * W[o + i];
 }
 
+/** Adds scale · v into row f of G. */
+function addToRow(G: Float32Array, f: number, d: number, scale: number, v: Float32Array): void {
+  const o = f * d;
+  for (let i = 0; i < d; i++) G[o + i] += scale * v[i];
+}
+
 function rowDot(W: Float32Array, f: number, d: number, v: Float32Array): number {
   const o = f * d;
   let s = 0;
@@ -156,18 +168,29 @@ function rowDot(W: Float32Array, f: number, d: number, v: Float32Array): number 
   return s;
 }
 
-/** Gradient of a feature's pre-activation into W_enc, b_enc, and (returned in gxin) the input. */
+/**
+ * Gradient of a feature's pre-activation into W_enc (accumulated transposed, [d_sae, d_in], so
+ * that a feature's column is contiguous), b_enc, and (added to gxin) the input.
+ */
 function backEncoder(st: State, f: number, dpre: number, xin: Float32Array, gxin?: Float32Array): void {
-  const { dIn, dSae, W_enc } = st.sae;
+  const { dIn } = st.sae;
   st.grads.b_enc[f] += dpre;
+  const o = f * dIn;
+  const g = st.gEncT;
+  const w = st.encT;
   for (let i = 0; i < dIn; i++) {
-    st.grads.W_enc[i * dSae + f] += xin[i] * dpre;
-    if (gxin) gxin[i] += W_enc[i * dSae + f] * dpre;
+    g[o + i] += xin[i] * dpre;
+    if (gxin) gxin[i] += w[o + i] * dpre;
   }
 }
 
+/** dst [rows, cols] = transpose of src [cols, rows]. */
+function transpose(src: Float32Array, rows: number, cols: number, dst: Float32Array): void {
+  for (let c = 0; c < cols; c++) for (let r = 0; r < rows; r++) dst[r * cols + c] = src[c * rows + r];
+}
+
 /** Forward and backward of one token; returns its squared error and L0. */
-function tokenStep(st: State, x: Float32Array, xin: Float32Array, pre: Float32Array, n: number, auxK: number, deadAfter: number): { se: number; l0: number } {
+export function tokenStep(st: State, x: Float32Array, xin: Float32Array, pre: Float32Array, n: number, auxK: number, deadAfter: number): { se: number; l0: number } {
   const { sae } = st;
   const { dIn } = sae;
   const code = activate(sae, pre);
@@ -182,7 +205,7 @@ function tokenStep(st: State, x: Float32Array, xin: Float32Array, pre: Float32Ar
   const gxin = new Float32Array(dIn);
   for (let a = 0; a < code.ids.length; a++) {
     const f = code.ids[a];
-    addRow(st.grads.W_dec, f, dIn, code.values[a], dx);
+    addToRow(st.grads.W_dec, f, dIn, code.values[a], dx);
     backEncoder(st, f, rowDot(sae.W_dec, f, dIn, dx), xin, gxin);
     st.sinceFired[f] = 0;
   }
@@ -213,7 +236,7 @@ function auxGrad(st: State, pre: Float32Array, xin: Float32Array, e: Float32Arra
   for (const f of ids) addRow(st.sae.W_dec, f, dIn, pre[f], r);
   const dr = Float32Array.from(r, (v) => (2 * AUX_COEF * v) / n);
   for (const f of ids) {
-    addRow(st.grads.W_dec, f, dIn, pre[f], dr);
+    addToRow(st.grads.W_dec, f, dIn, pre[f], dr);
     backEncoder(st, f, rowDot(st.sae.W_dec, f, dIn, dr), xin);
   }
 }
@@ -229,6 +252,7 @@ async function step(st: State, adam: Adam, x: Float32Array, idx: number[], o: Re
   const xin = Float32Array.from(xb, (v, i) => v - sae.b_dec[i % dIn]);
   const pre = await affine(xin, sae.W_enc, sae.b_enc, dIn, o.threads);
   for (const g of Object.values(st.grads)) g?.fill(0);
+  st.gEncT.fill(0);
   let se = 0;
   let l0 = 0;
   const auxK = Math.min(dIn / 2, dSae);
@@ -238,15 +262,40 @@ async function step(st: State, adam: Adam, x: Float32Array, idx: number[], o: Re
     l0 += out.l0;
   }
   for (let f = 0; f < dSae; f++) st.sinceFired[f] += n;
+  transpose(st.gEncT, dIn, dSae, st.grads.W_enc);
   const pairs: [string, Float32Array, Float32Array][] = [['W_enc', sae.W_enc, st.grads.W_enc], ['W_dec', sae.W_dec, st.grads.W_dec], ['b_enc', sae.b_enc, st.grads.b_enc], ['b_dec', sae.b_dec, st.grads.b_dec]];
   if (st.logTheta) pairs.push(['logTheta', st.logTheta, st.grads.logTheta!]);
   adam.step(pairs);
   normaliseRows(sae.W_dec, dSae, dIn);
+  transpose(sae.W_enc, dSae, dIn, st.encT);
   if (st.logTheta) {
     for (let f = 0; f < dSae; f++) sae.threshold![f] = Math.exp(st.logTheta[f]);
-    st.lambda *= Math.exp(LAMBDA_RATE * (l0 / n / o.k - 1));
+    st.lambda = Math.min(LAMBDA_MAX, Math.max(LAMBDA_MIN, st.lambda * Math.exp(LAMBDA_RATE * (l0 / n / o.k - 1))));
   }
   return { mse: se / n, l0: l0 / n };
+}
+
+/**
+ * JumpReLU's starting thresholds: θ_f = the (1 − k/d_sae) quantile of feature f's pre-activation
+ * on the first tokens (at least INIT_THRESHOLD), so that L0 starts near the target k; the
+ * straight-through gradients move θ from there (a log-θ step is lr-sized, so θ starting at
+ * 0.001 would need thousands of steps to reach the activations' scale).
+ */
+async function quantileThresholds(st: State, x: Float32Array, k: number, threads: number): Promise<void> {
+  const { sae } = st;
+  const { dIn, dSae } = sae;
+  const n = x.length / dIn;
+  const xin = Float32Array.from(x, (v, i) => v - sae.b_dec[i % dIn]);
+  const pre = await affine(xin, sae.W_enc, sae.b_enc, dIn, threads);
+  const col = new Float32Array(n);
+  const at = Math.min(n - 1, Math.floor(n * (1 - k / dSae)));
+  for (let f = 0; f < dSae; f++) {
+    for (let t = 0; t < n; t++) col[t] = pre[t * dSae + f];
+    col.sort();
+    const th = Math.max(INIT_THRESHOLD, col[at]);
+    sae.threshold![f] = th;
+    st.logTheta![f] = Math.log(th);
+  }
 }
 
 /** The scale s with E‖s·x‖² = 1 over x [n, d]. */
@@ -278,6 +327,7 @@ export async function trainSae(x: Float32Array, dIn: number, hook: Sae['hook'], 
   const nTrain = nAll - nVal;
   const val = x.subarray(nTrain * dIn);
   const st = initialState(x.subarray(0, nTrain * dIn), dIn, o, hook);
+  if (st.logTheta) await quantileThresholds(st, x.subarray(0, Math.min(nTrain, 2048) * dIn), o.k, o.threads ?? 0);
   const adam = new Adam(o.lr ?? 1e-3);
   const batch = o.batch ?? 2048;
   const rand = mulberry32((o.seed ?? 0) + 1);

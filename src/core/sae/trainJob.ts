@@ -26,7 +26,7 @@ export interface SaeTrainInput {
   out: string;
 }
 
-export const SAE_TRAIN_DEFAULTS = { architecture: 'topk' as SaeArchitecture, width: 4096, k: 32, tokens: 200_000, lr: 1e-3, batch: 2048, maxEpochs: 10, seed: 0 };
+export const SAE_TRAIN_DEFAULTS = { architecture: 'topk' as SaeArchitecture, width: 4096, k: 32, tokens: 200_000, lr: 1e-3, batch: 1024, maxEpochs: 10, seed: 0 };
 
 /** Refuses an --out that lies in the checkpoint or is a non-empty folder MechEdit did not write. */
 export function checkSaeOut(out: string, model: LoadedModel): void {
