@@ -11,26 +11,9 @@ import { hookActivations } from './activations';
 import { affine } from './dense';
 import { activate, featureDirection, hookString, type Sae } from './sae';
 import { steeringVector } from './features';
+import type { FeaturePage } from '../../protocol/features';
 
-export interface FeatureContext {
-  tokens: string[];
-  /** The feature's activation at each token (0 where it does not fire). */
-  acts: number[];
-  max: number;
-}
-
-export interface FeaturePage {
-  feature: number;
-  hook: string;
-  /** Share of the scanned tokens where it fires. */
-  frequency: number;
-  scannedTokens: number;
-  contexts: FeatureContext[];
-  logits: { top: { token: string; value: number }[]; bottom: { token: string; value: number }[] } | null;
-  histogram: { edges: number[]; counts: number[] };
-  concepts: { name: string; layer: number; cos: number }[];
-  edits: { id: string; label: string; layer: number; module: string; cos: number }[];
-}
+export type { FeaturePage, FeatureContext } from '../../protocol/features';
 
 export interface ConceptSpec {
   name: string;

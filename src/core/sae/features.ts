@@ -9,13 +9,9 @@ import { badInput } from '../errors';
 import { readTensorF32 } from '../checkpoint/safetensors';
 import { generate } from '../runtime/run';
 import type { GenerateResult } from '../../protocol/model';
+import type { FeatureTokensResult } from '../../protocol/features';
 import { hookActivations } from './activations';
 import { activate, featureDirection, hookString, preActivations, saeInput, type Sae } from './sae';
-
-export interface TokenFeatures {
-  token: string;
-  features: { feature: number; activation: number }[];
-}
 
 /** Codes of every position of one prompt: [{ids, values}] per token, with the tokens. */
 export async function promptCodes(model: LoadedModel, sae: Sae, prompt: string) {
@@ -28,10 +24,10 @@ export async function promptCodes(model: LoadedModel, sae: Sae, prompt: string) 
 }
 
 /** The `top` most active features at each token of `prompt`. */
-export async function topFeaturesAtTokens(model: LoadedModel, sae: Sae, prompt: string, top = 5): Promise<{ hook: string; tokens: TokenFeatures[] }> {
+export async function topFeaturesAtTokens(model: LoadedModel, sae: Sae, prompt: string, top = 5): Promise<FeatureTokensResult> {
   const { tokens, codes } = await promptCodes(model, sae, prompt);
   return {
-    hook: hookString(sae.hook),
+    hook: hookString(sae.hook), dSae: sae.dSae, architecture: sae.architecture,
     tokens: tokens.map((token, t) => {
       const c = codes[t];
       const order = [...c.ids.keys()].sort((a, b) => c.values[b] - c.values[a]).slice(0, top);
