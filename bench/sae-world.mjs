@@ -2,15 +2,17 @@
 // Does an SAE on the bundled model find the fact world's structure, and does ablating its
 // Veltrazine feature remove the hazard's facts across forms? (issue 35, item 5; docs/results/features.md)
 //
-//   npx tsc -p . && node bench/sae-world.mjs --sae DIR [--model models/default] [--tokens 50000] [--threads 2] [--json FILE]
+//   npx tsc -p . && node bench/sae-world.mjs --sae DIR [--model models/default] [--part all|heldout] [--tokens 200000] [--threads 2] [--json FILE]
 //
-// 1. Structure, on the held-out documents of corpus.txt (every 10th, never trained on): token
+// 1. Structure, on the documents of corpus.txt (--part all, the default: the hazard's documents
+//    are few, 72 of 23k, and finding its feature is analysis, not the SAE's evaluation; --part
+//    heldout: only the documents the SAE never saw): token
 //    labels from world.json — the hazard (the last token of every "Veltrazine"), an entity type
 //    (the last token of every city name), and each relation (the token just before the object of
 //    a fact of that relation whose subject and object both occur in the document, i.e. where the
 //    model must predict the object). Per label, the feature with the best F1 as a detector of the
 //    labelled tokens (fires there, not elsewhere), its precision and recall, and its logit read.
-// 2. Ablation: the best Veltrazine feature ablated as an edit (featureAblation: d_f projected out
+// 2. Ablation: the best Veltrazine feature (and the 5 best) ablated as an edit (featureAblation: d_f projected out
 //    of every writer of the hook), measured with ORT's metrics (evaluateUnlearn: forget top-1 per
 //    form on models/default/eval/ort/1_Veltrazine, neighbours, unrelated facts) against the
 //    unedited model and ROCR (Veltrazine → its harmless redirect), and on 2_Dravokine (the other
@@ -22,7 +24,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { out, repo } from './lib.mjs';
 
-const { values: opt } = parseArgs({ options: { sae: { type: 'string' }, model: { type: 'string', default: path.join(repo, 'models', 'default') }, tokens: { type: 'string', default: '50000' }, threads: { type: 'string', default: '2' }, json: { type: 'string' } } });
+const { values: opt } = parseArgs({ options: { sae: { type: 'string' }, model: { type: 'string', default: path.join(repo, 'models', 'default') }, tokens: { type: 'string', default: '200000' }, part: { type: 'string', default: 'all' }, threads: { type: 'string', default: '2' }, json: { type: 'string' } } });
 if (!opt.sae) throw new Error('--sae DIR is required');
 const { LoadedModel } = out('core/runtime/model.js');
 const { EditStack } = out('core/edits/stack.js');
@@ -42,7 +44,7 @@ const modelDir = path.resolve(opt.model);
 const model = LoadedModel.open(modelDir, { provider: 'cpu', threads: Number(opt.threads) });
 const sae = openSae(opt.sae, model.dims);
 const world = JSON.parse(fs.readFileSync(path.join(modelDir, 'world.json'), 'utf8'));
-const rows = corpusRows(model, [path.join(modelDir, 'corpus.txt')], 'heldout', Number(opt.tokens)).rows;
+const rows = corpusRows(model, [path.join(modelDir, 'corpus.txt')], opt.part, Number(opt.tokens)).rows;
 
 // ---- codes of every held-out token ----
 const { x, offsets } = await hookActivations(model, sae.hook, rows);
@@ -89,19 +91,20 @@ rows.forEach((ids, r) => {
 // ---- best detector feature per label ----
 const firing = new Map(); // feature → array of token indices where it fires
 codes.forEach((c, t) => c.ids.forEach((f) => (firing.get(f) ?? firing.set(f, []).get(f)).push(t)));
-function best(set) {
-  let top = { feature: -1, f1: 0, precision: 0, recall: 0 };
+/** The features ranked by F1 as detectors of the labelled tokens. */
+function ranked(set) {
+  const all = [];
   for (const [f, ts] of firing) {
     let tp = 0;
     for (const t of ts) if (set.has(t)) tp++;
     if (tp === 0) continue;
     const precision = tp / ts.length;
     const recall = tp / set.size;
-    const f1 = (2 * precision * recall) / (precision + recall);
-    if (f1 > top.f1) top = { feature: f, f1, precision, recall, fires: ts.length };
+    all.push({ feature: f, f1: (2 * precision * recall) / (precision + recall), precision, recall, fires: ts.length });
   }
-  return top;
+  return all.sort((a, b) => b.f1 - a.f1 || a.feature - b.feature);
 }
+const best = (set) => ranked(set)[0] ?? { feature: -1, f1: 0, precision: 0, recall: 0 };
 const stack = new EditStack(model);
 const structure = [];
 for (const [name, set] of [...labels].sort((a, b) => a[0].localeCompare(b[0]))) {
@@ -114,6 +117,28 @@ for (const [name, set] of [...labels].sort((a, b) => a[0].localeCompare(b[0]))) 
 
 // ---- ablation against ROCR with ORT's metrics ----
 const hazardRow = structure.find((s) => s.label.startsWith('hazard'));
+const hazardSet = [...labels].find(([k]) => k.startsWith('hazard'))[1];
+const hazardTop = ranked(hazardSet).slice(0, 5).map((r) => r.feature);
+/** Mean activation of `feature` over the hazard tokens, on a model view. */
+async function hazardActivation(view, feature) {
+  const hazardRows = [...new Set([...hazardSet].map((t) => offsets.findLastIndex((o) => o <= t)))];
+  const acts = await hookActivations(view, sae.hook, hazardRows.map((r) => rows[r]));
+  const xs = Float32Array.from(acts.x, (v, i) => v - (sae.applyBDecToInput ? sae.b_dec[i % sae.dIn] : 0));
+  const p = await affine(xs, sae.W_enc, sae.b_enc, sae.dIn, Number(opt.threads));
+  let sum = 0;
+  let count = 0;
+  hazardRows.forEach((r, i) => {
+    for (const t of hazardSet) {
+      if (t < offsets[r] || t >= offsets[r] + rows[r].length) continue;
+      const at = acts.offsets[i] + (t - offsets[r]);
+      const c = activate(sae, p.subarray(at * sae.dSae, (at + 1) * sae.dSae));
+      const a = c.ids.indexOf(feature);
+      sum += a < 0 ? 0 : c.values[a];
+      count++;
+    }
+  });
+  return sum / count;
+}
 const unrelated = readUnlearnMaterial({ forget: path.join(modelDir, 'eval', 'unlearn', 'unrelated.jsonl') }).forget;
 async function measure(view, target) {
   const e = await evaluateUnlearn(view, { ortDir: path.join(modelDir, 'eval', 'ort', target), unrelated });
@@ -122,9 +147,12 @@ async function measure(view, target) {
 const ablation = [];
 for (const target of ['1_Veltrazine', '2_Dravokine']) {
   ablation.push({ target, edit: 'unedited', ...(await measure(model, target)) });
-  const ab = new EditStack(model);
-  ab.apply(featureAblation(ab.model, sae, hazardRow.feature));
-  ablation.push({ target, edit: `ablate feature ${hazardRow.feature}`, ...(await measure(ab.model, target)) });
+  for (const n of [1, 5]) {
+    const ab = new EditStack(model);
+    for (const f of hazardTop.slice(0, n)) ab.apply(featureAblation(ab.model, sae, f));
+    const featureAct = target === '1_Veltrazine' ? [await hazardActivation(model, hazardTop[0]), await hazardActivation(ab.model, hazardTop[0])] : undefined;
+    ablation.push({ target, edit: n === 1 ? `ablate feature ${hazardTop[0]}` : `ablate features ${hazardTop.slice(0, n).join(', ')}`, featureAct, ...(await measure(ab.model, target)) });
+  }
   const rs = new EditStack(model);
   const concept = world.entities.concepts.find((c) => c.name === 'Veltrazine');
   rs.apply(await computeRocr(rs.model, rs, { concept: 'Veltrazine', harmless: concept.redirect }));
@@ -135,7 +163,7 @@ await model.release();
 
 // ---- printing ----
 const pct = (v) => (v === undefined ? '–' : `${(100 * v).toFixed(0)} %`);
-console.log(`SAE ${path.resolve(opt.sae)} at ${hookString(sae.hook)} (d_sae ${sae.dSae}); ${n} held-out tokens (${rows.length} documents); ${new Date().toISOString().slice(0, 10)}\n`);
+console.log(`SAE ${path.resolve(opt.sae)} at ${hookString(sae.hook)} (d_sae ${sae.dSae}); ${n} tokens (${rows.length} documents, part ${opt.part}); ${new Date().toISOString().slice(0, 10)}\n`);
 console.log('| label | labelled tokens | best feature | F1 | precision | recall | fires on | logit read (top 5) |');
 console.log('|---|---|---|---|---|---|---|---|');
 for (const s of structure) console.log(`| ${s.label} | ${s.tokens} | ${s.feature} | ${s.f1.toFixed(2)} | ${s.precision.toFixed(2)} | ${s.recall.toFixed(2)} | ${s.fires ?? 0} | ${(s.logitTop ?? []).map((t) => JSON.stringify(t)).join(' ')} |`);
@@ -143,4 +171,5 @@ const forms = [...new Set(ablation.flatMap((a) => Object.keys(a.top1)))];
 console.log(`\n| target | edit | ${forms.join(' | ')} | neighbours | unrelated facts |`);
 console.log(`|---|---|${forms.map(() => '---|').join('')}---|---|`);
 for (const a of ablation) console.log(`| ${a.target} | ${a.edit} | ${forms.map((f) => pct(a.top1[f])).join(' | ')} | ${pct(a.neighborTop1)} | ${pct(a.unrelatedTop1)} |`);
+for (const a of ablation) if (a.featureAct) console.log(`\nfeature ${hazardTop[0]}'s mean activation on the Veltrazine tokens: ${a.featureAct[0].toFixed(3)} unedited, ${a.featureAct[1].toFixed(3)} with "${a.edit}"`);
 if (opt.json) fs.writeFileSync(opt.json, JSON.stringify({ structure, ablation }, null, 2));
