@@ -116,7 +116,7 @@ for (const [name, set] of [...labels].sort((a, b) => a[0].localeCompare(b[0]))) 
 }
 
 // ---- ablation against ROCR with ORT's metrics ----
-const hazardRow = structure.find((s) => s.label.startsWith('hazard'));
+
 const hazardSet = [...labels].find(([k]) => k.startsWith('hazard'))[1];
 const hazardTop = ranked(hazardSet).slice(0, 5).map((r) => r.feature);
 /** Mean activation of `feature` over the hazard tokens, on a model view. */

@@ -107,7 +107,6 @@ export function spliceFeeds(model: LoadedModel, b: Batch, at: { layer: number; t
 }
 
 /** Evaluates `sae` on `rows` (held-out documents' token ids) of `model` (taken as given: pass model.bare() for the unedited one). */
-// eslint-disable-next-line max-lines-per-function -- one pass over the batches accumulates every metric; split, each would rerun the model
 export async function evaluateSae(model: LoadedModel, sae: Sae, rows: number[][], o: { batch?: number; isCancelled?: () => boolean; onProgress?: (done: number, total: number) => void } = {}): Promise<SaeEval> {
   const { dIn, dSae } = sae;
   const tap = tapName(sae.hook.layer, sae.hook.tap);
