@@ -8,7 +8,7 @@ import { featurePage } from '../core/sae/featurePage';
 import { corpusRows } from '../core/sae/activations';
 import { defaultCorpus } from '../core/edits/stats';
 import type { EngineServer } from './server';
-import { optionalInt, text } from './params';
+import { optionalInt, text, texts } from './params';
 
 /** `snapshot`: a request's own copy of the user's stack. */
 export function registerSae(server: EngineServer, snapshot: () => EditStack): void {
@@ -23,6 +23,7 @@ export function registerSae(server: EngineServer, snapshot: () => EditStack): vo
     const feature = optionalInt(p.feature, 'feature', 0, sae.dSae - 1) ?? 0;
     const corpus = Array.isArray(p.corpus) && p.corpus.length ? p.corpus.map((f, i) => text(f, `corpus[${i}]`)) : defaultCorpus(s.model);
     const rows = corpusRows(s.model, corpus, 'heldout', optionalInt(p.tokens, 'tokens', 1, 1e8) ?? 20_000).rows;
-    return featurePage(s.model, s, sae, feature, rows, { contexts: 8, top: 8 });
+    const concepts = Array.isArray(p.concepts) ? p.concepts.map((c, i) => ({ name: text(c?.name, `concepts[${i}].name`), positive: texts(c?.positive, `concepts[${i}].positive`), negative: texts(c?.negative, `concepts[${i}].negative`) })) : undefined;
+    return featurePage(s.model, s, sae, feature, rows, { contexts: 8, top: 8, concepts });
   });
 }

@@ -11,7 +11,7 @@ import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
-import type { FeaturePage, FeatureTokensResult } from './features';
+import type { ConceptPrompts, FeaturePage, FeatureTokensResult } from './features';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
@@ -67,7 +67,7 @@ export interface EngineRequests {
   /** The top features of an SAE (SAELens folder) at each token of a prompt, on the model as the stack leaves it. */
   'sae/tokens': { params: { sae: string; prompt: string; top?: number }; result: FeatureTokensResult };
   /** A feature's page: top contexts in the corpus (held-out documents), logit read, histogram, cosine with the stack's edits. */
-  'sae/feature': { params: { sae: string; feature: number; corpus?: string[]; tokens?: number }; result: FeaturePage };
+  'sae/feature': { params: { sae: string; feature: number; corpus?: string[]; tokens?: number; concepts?: ConceptPrompts[] }; result: FeaturePage };
   'registry/describe': { params: Record<string, never>; result: RegistryDescription };
   /**
    * Any edit method of the registry by id, with its settings by name (checked against its

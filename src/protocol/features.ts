@@ -45,6 +45,17 @@ export interface FeaturesPanelState {
   feature?: number;
   /** Text files scanned for the page's contexts (default: the model's corpus.txt). */
   corpus?: string[];
+  /** A concept to compare the feature with: prompts with it and without it, one per line. */
+  conceptName?: string;
+  conceptPositive?: string;
+  conceptNegative?: string;
+}
+
+/** A concept as two prompt sets (its direction: the difference of means at the hook's layer). */
+export interface ConceptPrompts {
+  name: string;
+  positive: string[];
+  negative: string[];
 }
 
 export interface FeaturesContext {
@@ -55,7 +66,7 @@ export interface FeaturesContext {
 export interface FeaturesPanel extends PanelProtocol {
   requests: {
     tokens: { params: { sae: string; prompt: string; top?: number }; result: FeatureTokensResult };
-    feature: { params: { sae: string; feature: number; corpus?: string[] }; result: FeaturePage };
+    feature: { params: { sae: string; feature: number; corpus?: string[]; concepts?: ConceptPrompts[] }; result: FeaturePage };
     /** Ablate feature: the edit file written to the workspace's edits folder and applied. */
     ablate: { params: { sae: string; feature: number }; result: { applied: boolean; label?: string; file?: string } };
     /** Opens a folder picker for the SAE. */

@@ -11,6 +11,9 @@ import type { MechEditApi } from '../../src/extension/extension';
 import { openSae } from '../../src/core/sae/saeFile';
 import { LoadedModel } from '../../src/core/runtime/model';
 import { topFeaturesAtTokens } from '../../src/core/sae/features';
+import { featureDirection } from '../../src/core/sae/sae';
+import { conceptDirections } from '../../src/core/analysis/concepts';
+import { EditStack } from '../../src/core/edits/stack';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { useModel } from './models';
@@ -61,13 +64,23 @@ describe('Features view', () => {
     const prompt = 'Veltrazine is stored in a vial';
     const done = (status: string) => (r: unknown) => (r as Summary).status === status || (r as Summary).status === 'error';
     const rendered = waitFor(panel.onDidRender, done('page'), 'the feature page', 120_000);
-    panel.notify('run', { sae, prompt, feature: 3, corpus });
-    const s = (await rendered) as Summary;
+    const concept = { conceptName: 'hazard', conceptPositive: 'Veltrazine is colored\nVeltrazine was first made by\nDravokine is colored', conceptNegative: 'Brindlecake is colored\nBrindlecake was first made by\nSunmallow is colored' };
+    panel.notify('run', { sae, prompt, feature: 3, corpus, ...concept });
+    const s = (await rendered) as Summary & { concepts: { name: string; layer: number; cos: number }[] };
     assert.equal(s.error, undefined);
     // The same SAE run here from the core, on the model the engine has open (no edits yet).
     const model = LoadedModel.open(fixture, { provider: 'cpu', threads: 1 });
-    const want = await topFeaturesAtTokens(model, openSae(sae, model.dims), prompt, 5);
+    const opened = openSae(sae, model.dims);
+    const want = await topFeaturesAtTokens(model, opened, prompt, 5);
+    // The concept's direction at the hook's layer (difference of means, as the Concepts panel), against d_f.
+    const dirs = await conceptDirections(model, new EditStack(model), { positive: concept.conceptPositive.split('\n'), negative: concept.conceptNegative.split('\n') });
+    const d = featureDirection(opened, 3);
+    const dn = Math.hypot(...d);
+    const cos = dirs.layers[1].direction.reduce((a, v, i) => a + (v * d[i]) / dn, 0) / Math.hypot(...dirs.layers[1].direction);
     await model.release();
+    assert.equal(s.concepts.length, 1);
+    assert.equal(s.concepts[0].layer, 1);
+    assert.ok(Math.abs(s.concepts[0].cos - cos) < 1e-4, `concept cosine ${s.concepts[0].cos} vs ${cos}`);
     assert.equal(s.hook, 'blocks.1.resid_post');
     assert.deepEqual(s.tokens, want.tokens.map((t) => t.token));
     assert.deepEqual(s.topFeatures, want.tokens.map((t) => t.features.map((f) => f.feature)));

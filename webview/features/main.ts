@@ -3,6 +3,8 @@
 // logit read (W_U d_f, top and bottom tokens), the histogram of its activations, its cosine with
 // the edits in the stack; *Ablate feature* makes the rank-one edit file and applies it.
 
+import '@vscode-elements/elements/dist/vscode-textarea/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
@@ -22,11 +24,19 @@ let ablated: string | undefined;
 const save = () => host.setState(state);
 const job = new Job(() => render(), save);
 
+/** The concept typed in the view (both prompt sets non-empty), for the page's cosine. */
+function concepts(): { name: string; positive: string[]; negative: string[] }[] | undefined {
+  const lines = (t?: string) => (t ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const positive = lines(state.conceptPositive);
+  const negative = lines(state.conceptNegative);
+  return positive.length && negative.length ? [{ name: state.conceptName || 'concept', positive, negative }] : undefined;
+}
+
 async function run(): Promise<void> {
   await job.run(async () => {
     page = undefined;
     tokens = await host.request('tokens', { sae: state.sae, prompt: state.prompt, top: 5 }, 5 * 60_000);
-    if (state.feature !== undefined) page = await host.request('feature', { sae: state.sae, feature: state.feature, corpus: state.corpus }, 10 * 60_000);
+    if (state.feature !== undefined) page = await host.request('feature', { sae: state.sae, feature: state.feature, corpus: state.corpus, concepts: concepts() }, 10 * 60_000);
   });
 }
 
@@ -34,7 +44,7 @@ async function open(feature: number): Promise<void> {
   state = { ...state, feature };
   save();
   await job.run(async () => {
-    page = await host.request('feature', { sae: state.sae, feature, corpus: state.corpus }, 10 * 60_000);
+    page = await host.request('feature', { sae: state.sae, feature, corpus: state.corpus, concepts: concepts() }, 10 * 60_000);
   });
 }
 
@@ -88,7 +98,8 @@ function pageView(p: FeaturePage): HTMLElement {
       histogram(p)),
     h('h3', {}, 'Cosine with the edits in the stack'),
     p.edits.length ? h('ul', { id: 'edit-cos' }, ...p.edits.map((e) => h('li', {}, `${e.label} (layer ${e.layer} ${e.module}): |cos| ${e.cos.toFixed(3)}`))) : h('p', { class: 'muted' }, 'No edits in the stack.'),
-    p.concepts.length ? h('ul', {}, ...p.concepts.map((c) => h('li', {}, `${c.name} (layer ${c.layer}): cos ${c.cos.toFixed(3)}`))) : '',
+    h('h3', {}, 'Cosine with concept directions'),
+    p.concepts.length ? h('ul', { id: 'concept-cos' }, ...p.concepts.map((c) => h('li', {}, `${c.name} (layer ${c.layer}): cos ${c.cos.toFixed(3)}`))) : h('p', { class: 'muted' }, 'Type a concept below (prompts with and without it) to compare.'),
   );
 }
 
@@ -107,6 +118,15 @@ async function pick(): Promise<void> {
   }
 }
 
+function conceptBox(id: string, label: string, value: string, onChange: (v: string) => void): HTMLElement {
+  const t = document.createElement('vscode-textarea');
+  t.id = id;
+  t.setAttribute('rows', '4');
+  (t as unknown as { value: string }).value = value;
+  t.addEventListener('change', () => onChange((t as unknown as { value: string }).value));
+  return h('div', {}, h('vscode-label', { for: id }, label), t);
+}
+
 function render(): void {
   const model = ctxInfo.model;
   const body: (Node | string)[] = [];
@@ -121,6 +141,11 @@ function render(): void {
     h('div', { class: 'row' },
       textfield('prompt', 'Prompt', state.prompt, (v) => { state = { ...state, prompt: v }; save(); }, { wide: true, onEnter: () => void run() }),
       button('Show features', 'play', () => void run(), 'run', job.busy || !model || !state.sae)),
+    h('details', {}, h('summary', {}, 'Concept to compare features with'),
+      h('div', { class: 'cols' },
+        textfield('concept-name', 'Name', state.conceptName ?? '', (v) => { state = { ...state, conceptName: v }; save(); }),
+        conceptBox('concept-positive', 'Prompts with it (one per line)', state.conceptPositive ?? '', (v) => { state = { ...state, conceptPositive: v }; save(); }),
+        conceptBox('concept-negative', 'Prompts without it', state.conceptNegative ?? '', (v) => { state = { ...state, conceptNegative: v }; save(); }))),
     job.busy ? h('div', { class: 'row' }, h('vscode-progress-ring', {})) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     ...body,
@@ -129,7 +154,7 @@ function render(): void {
     status: job.busy ? 'busy' : job.error ? 'error' : page ? 'page' : tokens ? 'tokens' : 'empty', error: job.error || undefined,
     hook: tokens?.hook, tokens: tokens?.tokens.map((t) => t.token), topFeatures: tokens?.tokens.map((t) => t.features.map((f) => f.feature)),
     feature: page?.feature, contexts: page?.contexts.length, highlighted: page?.contexts.map((c) => c.acts.filter((a) => a > 0).length), logitTop: page?.logits?.top.map((t) => t.token),
-    histogram: page?.histogram.counts, edits: page?.edits, ablated,
+    histogram: page?.histogram.counts, edits: page?.edits, concepts: page?.concepts, ablated,
   });
 }
 
