@@ -20,6 +20,7 @@ import { registerPatching } from './patchHandlers';
 import { describeRegistry } from '../core/registry/index';
 import { registerDiagnostics } from './diagnosticsHandlers';
 import { registerConcepts } from './conceptHandlers';
+import { registerSae } from './saeHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
 import { registerUnlearnHandlers } from './unlearnHandlers';
 import { registerLifelongHandlers } from './lifelongHandlers';
@@ -177,6 +178,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerEditHandlers(server, userStack);
   registerDiagnostics(server, snapshot);
   registerConcepts(server, snapshot);
+  registerSae(server, snapshot);
   registerDiagnoseEdit(server, snapshot);
   registerUnlearnHandlers(server, snapshot, userStack);
   registerLifelongHandlers(server, snapshot);

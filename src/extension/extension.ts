@@ -13,6 +13,7 @@ import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPan
 import { TRACING_PANEL, TracingPanelHost } from './panels/tracingPanel';
 import { DIAGNOSTICS_PANEL, DiagnosticsPanelHost } from './panels/diagnosticsPanel';
 import { CONCEPTS_PANEL, ConceptsPanelHost } from './panels/conceptsPanel';
+import { FEATURES_PANEL, FeaturesPanelHost } from './panels/featuresPanel';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
@@ -33,7 +34,7 @@ export interface MechEditApi {
   strengths(): StrengthsViewHost | undefined;
   model: ModelView;
   statusBar: vscode.StatusBarItem;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined; lifelong(): LifelongPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; features(): FeaturesPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined; lifelong(): LifelongPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -47,6 +48,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
+  const featuresPanel = registerPanel(context, FEATURES_PANEL, (panel) => new FeaturesPanelHost(panel, context.extensionUri, engine));
   const unlearnRun = new UnlearnRun();
   const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun));
   const lifelongRuns = new LifelongRuns(() => {
@@ -69,6 +71,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
     vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
     vscode.commands.registerCommand('mechedit.showConcepts', () => void conceptsPanel.show()),
+    vscode.commands.registerCommand('mechedit.showFeatures', () => void featuresPanel.show()),
     vscode.commands.registerCommand('mechedit.showCausalTracing', (args?: { prompt: string; subject: string; answer?: string }) => {
       const panel = tracingPanel.show();
       if (args?.prompt && args.subject) panel.notify('run', args);
@@ -82,7 +85,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
+  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, features: featuresPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
 }
 
 export function deactivate(): void {

@@ -12,6 +12,7 @@ import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
+import type { ConceptPrompts, FeaturePage, FeatureTokensResult } from './features';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
@@ -68,6 +69,10 @@ export interface EngineRequests {
   /** Key statistics C = E[kkᵀ] at a layer (cached on disk); progress in key vectors, cancellable. */
   'edits/stats': { params: { layer: number; corpus?: string[]; samples?: number; progressToken?: string }; result: KeyStatsInfo };
   /** The method registry: every edit method, training objective and diagnostic with its settings and presets. */
+  /** The top features of an SAE (SAELens folder) at each token of a prompt, on the model as the stack leaves it. */
+  'sae/tokens': { params: { sae: string; prompt: string; top?: number }; result: FeatureTokensResult };
+  /** A feature's page: top contexts in the corpus (held-out documents), logit read, histogram, cosine with the stack's edits. */
+  'sae/feature': { params: { sae: string; feature: number; corpus?: string[]; tokens?: number; concepts?: ConceptPrompts[] }; result: FeaturePage };
   'registry/describe': { params: Record<string, never>; result: RegistryDescription };
   /**
    * Any edit method of the registry by id, with its settings by name (checked against its
@@ -310,7 +315,7 @@ const ENGINE_METHOD_SET: Record<EngineMethod, true> = {
   'registry/describe': true, 'edits/run': true, 'edits/rocr': true, 'edits/fact': true, 'edits/checkFact': true, 'edits/ablate': true,
   'diagnostics/run': true, 'diagnostics/edit': true, 'concepts/direction': true,
   'unlearn/run': true, 'unlearn/material': true, 'lifelong/run': true,
-  'model/patch': true, 'model/attention': true,
+  'model/patch': true, 'model/attention': true, 'sae/tokens': true, 'sae/feature': true,
 };
 export const ENGINE_METHODS = Object.keys(ENGINE_METHOD_SET) as EngineMethod[];
 export type ParamsOf<M extends EngineMethod> = EngineRequests[M]['params'];

@@ -18,6 +18,7 @@ import { sequential } from './sequential';
 import { methods } from './methods';
 import { sweep } from './sweep';
 import { patchCmd, attributeCmd, attentionCmd } from './patch';
+import { sae } from './sae';
 
 export type { Command } from '../common';
 
@@ -44,6 +45,7 @@ export const commands: Record<string, Command> = {
   patch: patchCmd,
   attribute: attributeCmd,
   attention: attentionCmd,
+  sae,
   generate: generateCmd,
   methods,
   doctor,

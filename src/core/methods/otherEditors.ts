@@ -12,6 +12,8 @@ import type { EditModule } from '../graph/taps';
 import { computeRocr, defaultRocrSettings } from '../edits/rocr';
 import { computeAblation } from '../edits/ablate';
 import { readVectors } from '../edits/importVectors';
+import { featureAblation } from '../sae/ablateFeature';
+import { openSae } from '../sae/saeFile';
 import { applyProjector, energyShareTau, nullSpaceFor, projectorLeakage } from '../edits/nullspace';
 import { defaultCorpus, keyStats } from '../edits/stats';
 import type { Settings } from './settings';
@@ -113,6 +115,27 @@ const ablate: OtherEditor = {
   },
 };
 
+const saeAblate: OtherEditor = {
+  descriptor: {
+    id: 'sae-ablate', label: 'Ablate feature', family: 'edit', kind: 'direction', description: "an SAE feature's decoder direction projected out of what writes its hook (rank one per module; the MLP key: out of the MLP's reader)",
+    settings: [
+      { name: 'sae', type: 'file', required: true, doc: 'the SAE: a SAELens-format folder (cfg.json + sae_weights.safetensors)' },
+      { name: 'feature', type: 'int', required: true, min: 0, max: 1 << 24, doc: 'the feature (a row of W_dec)' },
+      LABEL,
+    ],
+    presets: NO_HPARAM_PRESETS('the SAE and the feature'), defaultPreset: DEFAULT_PRESET, outputs: FILE, doc: 'docs/sae.md',
+  },
+  cpuOnly: true,
+  async compute(model, _stack, s) {
+    const dir = s.sae as string;
+    const sae = openSae(dir, model.dims);
+    const edit = featureAblation(model, sae, s.feature as number, s.label as string | undefined);
+    edit.json.hparams = { ...edit.json.hparams, sae: path.resolve(dir) };
+    edit.json.request = { sae: path.resolve(dir), feature: s.feature };
+    return edit;
+  },
+};
+
 const importVectors: OtherEditor = {
   descriptor: {
     id: 'import', label: 'Import', family: 'edit', kind: 'vectors', description: 'user-made factors u (d_out) and v (d_in), or U [r, d_out] and V [r, d_in], as ΔW = Uᵀ V',
@@ -142,4 +165,4 @@ const importVectors: OtherEditor = {
   },
 };
 
-export const OTHER_EDITORS: readonly OtherEditor[] = [rocr, ablate, importVectors];
+export const OTHER_EDITORS: readonly OtherEditor[] = [rocr, ablate, saeAblate, importVectors];
