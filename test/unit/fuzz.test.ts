@@ -32,6 +32,8 @@ import { encodeVector } from '../../src/protocol/tensor';
 
 const repo = path.join(__dirname, '..', '..', '..');
 const tiny = path.join(repo, 'test', 'fixtures', 'models', 'gpt2-tiny');
+/** An SAE of gpt2-tiny's blocks.1.resid_post in SAELens format (tools/sae_reference.py). */
+const saeDir = path.join(repo, 'test', 'fixtures', 'sae', 'ours-topk');
 const SEED = Number(process.env.MECHEDIT_FUZZ_SEED ?? 15);
 const COUNT = Number(process.env.MECHEDIT_FUZZ ?? 250);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-fuzz-'));
@@ -173,6 +175,10 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['registry/describe', {}],
     ['edits/run', { method: 'rome', requests: [fact], settings: { layer: 1, steps: 2 }, outDir, apply: 'never' }],
     ['lifelong/run', { method: 'rome', requestsFile, batch: 1, every: 1, out: path.join(engineDir, 'lifelong'), settings: { layer: 1 } }],
+    ['model/patch', { clean: 'the cat sat on the', corrupt: 'the dog sat on the', answer: 'mat', wrong: 'park', method: 'exact', nodes: ['resid', 'heads'], metric: 'logit-diff' }],
+    ['model/attention', { prompt: 'the cat sat on the', layer: 1, head: 0 }],
+    ['sae/tokens', { sae: saeDir, prompt: 'the cat sat on the', top: 3 }],
+    ['sae/feature', { sae: saeDir, feature: 3, corpus: [corpus], tokens: 200 }],
     ['model/close', {}],
   ];
 }
@@ -182,7 +188,7 @@ const SPECIAL_PATHS = () => [specials.fifo, specials.socket, specials.loop, '/de
 
 /** A path-valued field of `params` (a file to read) replaced by a special file, or undefined when it has none. */
 function withSpecialPath(rng: Rng, params: Record<string, unknown>): Record<string, unknown> | undefined {
-  const keys = Object.keys(params).filter((k) => ['file', 'forget', 'retain', 'requestsFile', 'corpus', 'path', 'graph', 'data'].includes(k));
+  const keys = Object.keys(params).filter((k) => ['file', 'forget', 'retain', 'requestsFile', 'corpus', 'path', 'graph', 'data', 'sae'].includes(k));
   if (!keys.length) return undefined;
   const k = rng.pick(keys);
   const special = rng.pick(SPECIAL_PATHS());

@@ -334,7 +334,7 @@ describe('errors from the system', () => {
     const d = toErrorData(err);
     assert.equal(d.code, 'io');
     assert.equal(d.file, '/x/y');
-    assert.equal(d.message, 'write failed: ENOSPC');
+    assert.equal(d.message, 'Cannot write /x/y: no space left on the device (ENOSPC)');
     assert.equal(toErrorData(new TypeError('x')).code, 'internal');
     let nul: unknown;
     try {

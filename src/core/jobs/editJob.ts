@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { MethodDescriptor } from '../../protocol/registry';
 import { badInput } from '../errors';
+import { checkMagnitudes } from '../numbers';
 import type { EditStack } from '../edits/stack';
 import { checkEditOut, writeEdit, type Edit } from '../edits/editFile';
 import { editHealth, type EditHealth } from '../edits/health';
@@ -126,6 +127,15 @@ export function weightDims(model: LoadedModel) {
   };
 }
 
+/** A computed edit whose factors hold NaN, ±∞ or values beyond the magnitude bound (numbers.ts) is refused: never written, measured or applied. */
+function refuseBlownUp(edit: Edit, outDir: string): void {
+  edit.tensors.forEach((t, i) => {
+    for (const [name, values] of [['U', t.U], ['V', t.V]] as const) {
+      checkMagnitudes(values, `The computed edit's ${name} (target ${edit.json.targets[i].module} of layer ${edit.json.targets[i].layer})`, { file: outDir, field: `targets[${i}].${name}` }, 'The settings made the edit blow up (a λ, learning rate or strength far outside its usual range?); compute it again with settings in their usual range');
+    }
+  });
+}
+
 /**
  * The end of every job that makes an edit (edit, unlearning): its health on `stack` (kᵀC⁻¹k from
  * the corpus given or shipped with the model, ‖ΔW‖/‖W‖, KL on neutral prompts), a fact edit's
@@ -133,6 +143,7 @@ export function weightDims(model: LoadedModel) {
  */
 export async function measureAndWrite(stack: EditStack, edit: Edit, outDir: string, o: { outcome?: FactOutcome; corpus?: string[]; samples?: number; isCancelled?: () => boolean; onPhase?: (m: string) => void; force?: boolean } = {}): Promise<{ file: string; health: EditHealth }> {
   const model = stack.model;
+  refuseBlownUp(edit, outDir);
   o.onPhase?.('edit health');
   const health = await editHealth(model, stack, edit, await healthStats(model, edit, { corpus: o.corpus, samples: o.samples }, o.isCancelled));
   if (o.outcome && !o.outcome.succeeded) health.warnings.unshift(`the edit did not take: ${o.outcome.reason}`);
