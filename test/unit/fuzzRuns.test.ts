@@ -1,4 +1,4 @@
-// Fuzz of run folders and output places (issue 32, items 2 and 3): damaged sequential run folders
+// Fuzz of run folders and output places: damaged sequential run folders
 // given to --resume (lost, swapped, repeated or changed curve lines; swapped, corrupted, cut or lost
 // edit files; a changed run.json), damaged shards given to merge (changed, lost, repeated or cut
 // case lines; changed summary.json and run.json), and writers pointed at places that fail (a file,
