@@ -22,6 +22,7 @@ import { registerConcepts } from './conceptHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
 import { registerUnlearnHandlers } from './unlearnHandlers';
 import { registerLifelongHandlers } from './lifelongHandlers';
+import { registerSweepHandlers } from './sweepHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -179,6 +180,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerDiagnoseEdit(server, snapshot);
   registerUnlearnHandlers(server, snapshot, userStack);
   registerLifelongHandlers(server, snapshot);
+  registerSweepHandlers(server);
 
   registerAnalysis(server, model);
 }

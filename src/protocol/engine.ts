@@ -11,6 +11,7 @@ import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
+import type { SweepView } from './sweep';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
@@ -109,6 +110,10 @@ export interface EngineRequests {
   'unlearn/material': { params: { forget: string; retain?: string }; result: UnlearnMaterialInfo };
   /** Sequential editing on its own stack over the unedited model (./lifelong.ts); a 'curve' progress per measured point; cancel stops between edits. */
   'lifelong/run': { params: LifelongRunParams; result: LifelongRunResult };
+  /** A sweep root (`mechedit sweep`) as the panels show it: each task's state, the comparison once merged, sequential cells' curves. Needs no model. */
+  'sweep/view': { params: { root: string }; result: SweepView };
+  /** `mechedit sweep merge ROOT` (every task must have finished), then the view. */
+  'sweep/merge': { params: { root: string }; result: SweepView };
 }
 
 /**
