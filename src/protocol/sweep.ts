@@ -49,7 +49,8 @@ export interface SweepView {
 }
 
 /** The requests a panel that opens sweeps adds to its protocol. */
-export interface SweepRequests {
+// Type aliases, not interfaces: a panel's requests must take an index signature (PanelProtocol).
+export type SweepRequests = {
   /** Opens a sweep root: `root`, or a folder picker when absent; null when none was picked. Watched from then on. */
   openSweep: { params: { root?: string }; result: SweepView | null };
   /** Reads the open root again. */
@@ -58,9 +59,9 @@ export interface SweepRequests {
   mergeSweep: { params: { root: string }; result: SweepView };
   /** Stops watching the root and forgets it. */
   closeSweep: { params: { root: string }; result: { closed: boolean } };
-}
+};
 
 /** What the host pushes: the open root read again after its folders changed (complete snapshot). */
-export interface SweepNotifications {
+export type SweepNotifications = {
   sweep: SweepView;
-}
+};
