@@ -42,7 +42,7 @@ function mechedit(args: string[]): Promise<void> {
   });
 }
 
-const sweepOf = (s: unknown) => (s as { sweep?: SweepSummary }).sweep;
+const sweepOf = (s: unknown) => (s as { sweep?: SweepSummary } | undefined)?.sweep;
 
 describe('Sweep root in the Diagnostics panel', () => {
   let api: MechEditApi;
