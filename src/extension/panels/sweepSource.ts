@@ -1,8 +1,9 @@
 // A sweep root open in a panel (Diagnostics or Lifelong): the panel's openSweep / refreshSweep /
 // mergeSweep / closeSweep requests, answered through the engine ('sweep/view', 'sweep/merge':
 // core's sweep status and merge; the extension host never reads the folders itself). While a root
-// is open, a FileSystemWatcher on its tasks/, cells/ and merged/ folders and comparison.csv pushes a
-// fresh view (the 'sweep' notification), at most one read per second.
+// is open, a FileSystemWatcher on everything under it pushes a fresh view (the 'sweep'
+// notification), at most one read per second; and while some task has not finished, the root is
+// also read every POLL_MS (a root on a network file system, as on a cluster, reports no changes).
 
 import * as vscode from 'vscode';
 import type { SweepRequests, SweepView } from '../../protocol/sweep';
@@ -11,6 +12,7 @@ import type { EngineService } from '../engine/engineService';
 type Handlers = { [M in keyof SweepRequests]: (p: SweepRequests[M]['params']) => Promise<SweepRequests[M]['result']> };
 
 const QUIET_MS = 1000;
+const POLL_MS = 5000;
 
 /** The panel's sweep requests, given to its SweepSource (made in the panel's constructor, after the handlers). */
 export function sweepHandlers(source: () => SweepSource): Handlers {
@@ -26,6 +28,9 @@ export class SweepSource implements vscode.Disposable {
   private root?: string;
   private watcher?: vscode.FileSystemWatcher;
   private timer?: ReturnType<typeof setTimeout>;
+  private poll?: ReturnType<typeof setInterval>;
+  /** Changes the watcher reported (tests check that it sees the tasks' writes). */
+  watchEvents = 0;
 
   constructor(private readonly engine: EngineService, private readonly push: (v: SweepView) => void) {}
 
@@ -69,11 +74,15 @@ export class SweepSource implements vscode.Disposable {
     this.close(this.root);
     this.root = root;
     const base = vscode.Uri.file(root);
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '{tasks/*.json,cells/**,merged/*/summary.json,comparison.csv}'));
-    const changed = () => this.schedule();
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(base, '**/*'));
+    const changed = () => {
+      this.watchEvents++;
+      this.schedule();
+    };
     this.watcher.onDidCreate(changed);
     this.watcher.onDidChange(changed);
     this.watcher.onDidDelete(changed);
+    this.poll = setInterval(() => this.schedule(), POLL_MS);
   }
 
   private schedule(): void {
@@ -81,8 +90,17 @@ export class SweepSource implements vscode.Disposable {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       const root = this.root;
-      if (root) this.read(root).then((v) => this.root === root && this.push(v), () => undefined);
+      if (root) this.read(root).then((v) => this.root === root && this.shown(v), () => undefined);
     }, QUIET_MS);
+  }
+
+  /** Pushes a view read in the background; once every task has finished, only the watcher reads again. */
+  private shown(v: SweepView): void {
+    if (v.counts.finished === v.tasks.length && this.poll) {
+      clearInterval(this.poll);
+      this.poll = undefined;
+    }
+    this.push(v);
   }
 
   close(root: string | undefined): boolean {
@@ -92,6 +110,8 @@ export class SweepSource implements vscode.Disposable {
     this.root = undefined;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
     return true;
   }
 
