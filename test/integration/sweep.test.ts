@@ -98,15 +98,22 @@ describe('Sweep root in the Diagnostics panel', () => {
     assert.deepEqual(m.picked, ['none', 'ft']);
     // Against comparison.csv as `sweep merge` wrote it (one row per cell, numbers to 6 significant digits).
     const [head, ...rows] = fs.readFileSync(path.join(root, 'comparison.csv'), 'utf8').trim().split('\n').map((l) => l.split(','));
-    const csv = (cell: string, figure: string) => Number(rows.find((r) => r[0] === cell)![head.indexOf(figure)]);
+    const csv = (cell: string, figure: string) => rows.find((r) => r[0] === cell)![head.indexOf(figure)];
     assert.equal(m.compare.length, head.length - 3, 'a row per figure of the CSV (cases and every column)');
+    // A figure one cell lacks (an empty CSV field) is missing in the panel too (undefined, null once posted), and has no difference.
+    const shown = (x: number | null | undefined) => (x === undefined || x === null ? '' : String(Number(x.toPrecision(6))));
+    let both = 0;
     for (const r of m.compare) {
       assert.ok(head.includes(r.figure), `${r.figure} is a column of comparison.csv`);
-      const [none, ft] = r.values;
-      assert.equal(Number(none!.toPrecision(6)), csv('none', r.figure), `none ${r.figure}`);
-      assert.equal(Number(ft!.toPrecision(6)), csv('ft', r.figure), `ft ${r.figure}`);
-      assert.ok(Math.abs(r.diffs[0]! - (ft! - none!)) < 1e-9, `Δ ${r.figure}`);
+      const [none, ft] = r.values as (number | null | undefined)[];
+      assert.equal(shown(none), csv('none', r.figure), `none ${r.figure}`);
+      assert.equal(shown(ft), csv('ft', r.figure), `ft ${r.figure}`);
+      if (typeof none === 'number' && typeof ft === 'number') {
+        both++;
+        assert.ok(Math.abs(r.diffs[0]! - (ft - none)) < 1e-9, `Δ ${r.figure}`);
+      } else assert.ok(r.diffs[0] === undefined || r.diffs[0] === null, `no Δ for ${r.figure}`);
     }
+    assert.ok(both > 10, `${both} figures both cells have`);
     assert.equal(m.compare[0].figure, 'cases');
     assert.ok(m.compare[0].values[0]! > 0 && m.compare[0].diffs[0] === 0, 'both cells ran the same cases');
     assert.ok(m.compare.some((r) => r.diffs[0] !== 0), 'FT\'s per-case edits change some figure');
