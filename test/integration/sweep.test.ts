@@ -1,10 +1,12 @@
-// A sweep root in the Diagnostics panel, without Slurm: `mechedit sweep` writes the plan of an
+// A sweep root in the Diagnostics and Lifelong panels, without Slurm: `mechedit sweep` writes the plan of an
 // EVOKE sweep (cells none and ft, 2 shards each, --limit 2) into the workspace; *MechEdit: Open
 // Sweep…* shows its grid with every task missing; the four shards' command lines are then run
 // directly with node, and the panel redraws the grid as all finished (its folder watcher, or its
 // poll while tasks are left), with Merge now enabled; the merge (what Merge now asks the host) draws the two cells side by side, whose
 // figures and differences are checked against the comparison.csv that sweep merge wrote; a
-// screenshot.
+// screenshot. Then a sequential sweep (ft, memit; 2 world counterfactuals, each cell's run and
+// its task's exit mark written as sweep.sbatch would): it opens in the Lifelong editing panel with
+// a line per cell in every chart, and merged, its cells' figures are their last curve points.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -44,7 +46,7 @@ function mechedit(args: string[]): Promise<void> {
 
 const sweepOf = (s: unknown) => (s as { sweep?: SweepSummary } | undefined)?.sweep;
 
-describe('Sweep root in the Diagnostics panel', () => {
+describe('Sweep root in the Diagnostics and Lifelong panels', () => {
   let api: MechEditApi;
   let suite: DefaultModelSuite;
 
@@ -56,6 +58,7 @@ describe('Sweep root in the Diagnostics panel', () => {
 
   after(async () => {
     api.panels.diagnostics()?.panel.dispose();
+    api.panels.lifelong()?.panel.dispose();
     await endOnDefaultModel(suite);
   });
 
@@ -123,5 +126,41 @@ describe('Sweep root in the Diagnostics panel', () => {
     // Printed, not asserted: under code-server here the FileSystemWatcher reported none of the
     // shards' writes (0 events in the runs of 2026-12-07); the 5 s poll redrew the grid.
     console.log(`    FileSystemWatcher events seen: ${panel.sweeps.watchEvents}`);
+  });
+
+  it('opens a sequential sweep in the Lifelong panel: the cells\' curves on one chart, merged and compared', async function () {
+    this.timeout(300_000);
+    const ws = vscode.workspace.workspaceFolders![0].uri.fsPath;
+    const root = path.join(ws, '.mechedit', 'sweeps', `sequential-${Date.now()}`);
+    await mechedit(['sweep', '--diagnostic', 'sequential', '--default', '--method', 'ft', 'memit', '--root', root, '--', '--world-counterfactuals', '2', '--every', '2']);
+    // Each cell's run as its array task runs it, and the exit mark sweep.sbatch writes after it (a sequential task is finished by its exit 0).
+    const plan = JSON.parse(fs.readFileSync(path.join(root, 'sweep.json'), 'utf8')) as { cells: { id: string; method: string }[]; modelArgs: string[]; args: string[] };
+    for (const [i, cell] of plan.cells.entries()) {
+      await mechedit(['sequential', ...plan.modelArgs, '--method', cell.method, ...plan.args, '--resume', '--out', path.join(root, 'cells', cell.id, 'run')]);
+      fs.writeFileSync(path.join(root, 'tasks', `${i}.json`), JSON.stringify({ task: i, host: 'test', started: new Date().toISOString(), exit: 0 }));
+    }
+    const opened = await vscode.commands.executeCommand<SweepView | undefined>('mechedit.openSweep', { root });
+    assert.ok(opened?.curves, 'a sequential sweep comes with its curves');
+    const panel = api.panels.lifelong()!;
+    assert.ok(panel, 'a sequential sweep opens in the Lifelong editing panel');
+    const all = (s: unknown) => sweepOf(s)?.root === opened.root && sweepOf(s)!.counts.finished === 2;
+    const s = (all(panel.lastRender) ? panel.lastRender : await waitFor(panel.onDidRender, all, 'the sequential sweep drawn', 30_000)) as { sweep: SweepSummary; sweepLines: number; measures: string[] };
+    assert.deepEqual(s.sweep.grid, { ft: ['finished'], memit: ['finished'] });
+    assert.equal(s.sweep.mergeEnabled, true);
+    assert.equal(s.sweepLines, 2 * s.measures.length, 'a line per cell in every chart');
+
+    const mergedDrawn = waitFor(panel.onDidRender, (x) => sweepOf(x)?.root === opened.root && !!sweepOf(x)?.merged, 'the merged sequential sweep', 60_000);
+    await panel.sweeps.handlers.mergeSweep({ root: opened.root });
+    const m = sweepOf(await mergedDrawn)!;
+    // A sequential cell's figures are its last curve point, read here from curve.jsonl.
+    const last = (id: string) => JSON.parse(fs.readFileSync(path.join(root, 'cells', id, 'run', 'curve.jsonl'), 'utf8').trim().split('\n').pop()!) as { edits: number; efficacy: number; specificity: number };
+    const row = (figure: string) => m.compare.find((r) => r.figure === figure)!;
+    for (const figure of ['edits', 'efficacy', 'specificity'] as const) {
+      assert.deepEqual(row(figure).values, [last('ft')[figure], last('memit')[figure]], figure);
+      assert.ok(Math.abs(row(figure).diffs[0]! - (last('memit')[figure] - last('ft')[figure])) < 1e-9, `Δ ${figure}`);
+    }
+    panel.panel.reveal();
+    await new Promise((res) => setTimeout(res, 500));
+    await screenshot('lifelong-sweep-curves');
   });
 });
