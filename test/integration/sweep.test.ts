@@ -123,8 +123,9 @@ describe('Sweep root in the Diagnostics and Lifelong panels', () => {
     panel.panel.reveal();
     await new Promise((res) => setTimeout(res, 500));
     await screenshot('diagnostics-sweep-compare');
-    // Printed, not asserted: under code-server here the FileSystemWatcher reported none of the
-    // shards' writes (0 events in the runs of 2026-12-07); the 5 s poll redrew the grid.
+    // Printed, not asserted: under code-server here the FileSystemWatcher reported the shards'
+    // writes in some runs (46 events) and none in others (0; runs of 2026-12-07); the 5 s poll
+    // redraws the grid either way.
     console.log(`    FileSystemWatcher events seen: ${panel.sweeps.watchEvents}`);
   });
 
