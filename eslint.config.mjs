@@ -7,10 +7,10 @@
 //   extension ← protocol only (never core, engine or onnxruntime-node: ORT blocks its thread)
 //   webview   ← protocol only (browser bundles)
 // Inside core, layers from the bottom up (CORE_LAYERS; a layer imports only its own and lower ones):
-//   1. the loose files errors, atomicWrite, outputs, defaultModel, cacheRoot, records, inputs, numbers (import no core folder)
+//   1. the loose files errors, atomicWrite, outputs, defaultModel, cacheRoot, records, inputs, numbers, cacheLock (import no core folder)
 //   2. checkpoint/            3. models/, tokenizer.ts      4. graph/, onnx/
 //   5. runtime/ (loaded model, sessions, run.ts, answers.ts)
-//   6. edits/, train/         7. methods/ (the registry's edit methods, objectives and their settings)
+//   6. edits/, train/, sae/        7. methods/ (the registry's edit methods, objectives and their settings)
 //   8. analysis/, diagnostics/  9. jobs/, registry/ (one job per kind of work; the registry's index)
 // A new folder or loose file in src/core must be placed in CORE_LAYERS (test/unit/layers.test.ts checks).
 // No import cycles in src/ or webview/, type-only imports included (local/no-cycle, scripts/lint/noCycle.mjs).
@@ -28,12 +28,12 @@ const ortRule = {
   })),
 };
 const CORE_LAYERS = [
-  ['errors.ts', 'atomicWrite.ts', 'outputs.ts', 'defaultModel.ts', 'cacheRoot.ts', 'records.ts', 'inputs.ts', 'numbers.ts'],
+  ['errors.ts', 'atomicWrite.ts', 'outputs.ts', 'defaultModel.ts', 'cacheRoot.ts', 'records.ts', 'inputs.ts', 'numbers.ts', 'cacheLock.ts'],
   ['checkpoint'],
   ['models', 'tokenizer.ts'],
   ['graph', 'onnx'],
   ['runtime'],
-  ['edits', 'train'],
+  ['edits', 'train', 'sae'],
   ['methods'],
   ['analysis', 'diagnostics'],
   ['jobs', 'registry'],

@@ -24,6 +24,7 @@ import { registerSae } from './saeHandlers';
 import { registerDiagnoseEdit } from './diagnoseHandlers';
 import { registerUnlearnHandlers } from './unlearnHandlers';
 import { registerLifelongHandlers } from './lifelongHandlers';
+import { registerSweepHandlers } from './sweepHandlers';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -182,6 +183,7 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerDiagnoseEdit(server, snapshot);
   registerUnlearnHandlers(server, snapshot, userStack);
   registerLifelongHandlers(server, snapshot);
+  registerSweepHandlers(server);
 
   registerAnalysis(server, model);
   registerPatching(server, model);

@@ -4,7 +4,7 @@
 import type { EditStack } from '../core/edits/stack';
 import { openSae } from '../core/sae/saeFile';
 import { topFeaturesAtTokens } from '../core/sae/features';
-import { featurePage } from '../core/sae/featurePage';
+import { featurePage } from '../core/analysis/featurePage';
 import { corpusRows } from '../core/sae/activations';
 import { defaultCorpus } from '../core/edits/stats';
 import type { EngineServer } from './server';

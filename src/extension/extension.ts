@@ -26,6 +26,7 @@ import { UNLEARN_PANEL, UnlearnPanelHost, UnlearnRun } from './panels/unlearnPan
 import { registerUnlearn } from './unlearn';
 import { LIFELONG_PANEL, LifelongPanelHost, LifelongRuns } from './panels/lifelongPanel';
 import { registerLifelong, sequentialMethods, startLifelong } from './lifelong';
+import { registerOpenSweep } from './sweepCommand';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -82,6 +83,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
   registerUnlearn(context, engine, unlearnRun, () => void unlearnPanel.show());
   registerLifelong(context, engine, lifelongRuns, () => void lifelongPanel.show());
+  registerOpenSweep(context, engine, { diagnostics: () => diagnosticsPanel.show(), lifelong: () => lifelongPanel.show() });
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();

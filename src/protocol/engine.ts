@@ -13,6 +13,7 @@ import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
 import type { ConceptPrompts, FeaturePage, FeatureTokensResult } from './features';
+import type { SweepView } from './sweep';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
@@ -119,6 +120,10 @@ export interface EngineRequests {
   'unlearn/material': { params: { forget: string; retain?: string }; result: UnlearnMaterialInfo };
   /** Sequential editing on its own stack over the unedited model (./lifelong.ts); a 'curve' progress per measured point; cancel stops between edits. */
   'lifelong/run': { params: LifelongRunParams; result: LifelongRunResult };
+  /** A sweep root (`mechedit sweep`) as the panels show it: each task's state, the comparison once merged, sequential cells' curves. Needs no model. */
+  'sweep/view': { params: { root: string }; result: SweepView };
+  /** `mechedit sweep merge ROOT` (every task must have finished), then the view. */
+  'sweep/merge': { params: { root: string }; result: SweepView };
 }
 
 /**
@@ -315,7 +320,7 @@ const ENGINE_METHOD_SET: Record<EngineMethod, true> = {
   'registry/describe': true, 'edits/run': true, 'edits/rocr': true, 'edits/fact': true, 'edits/checkFact': true, 'edits/ablate': true,
   'diagnostics/run': true, 'diagnostics/edit': true, 'concepts/direction': true,
   'unlearn/run': true, 'unlearn/material': true, 'lifelong/run': true,
-  'model/patch': true, 'model/attention': true, 'sae/tokens': true, 'sae/feature': true,
+  'model/patch': true, 'model/attention': true, 'sae/tokens': true, 'sae/feature': true, 'sweep/view': true, 'sweep/merge': true,
 };
 export const ENGINE_METHODS = Object.keys(ENGINE_METHOD_SET) as EngineMethod[];
 export type ParamsOf<M extends EngineMethod> = EngineRequests[M]['params'];

@@ -23,7 +23,7 @@ export interface FeatureContext {
   max: number;
 }
 
-/** A feature's page: contexts, logit read, histogram, cosines (core/sae/featurePage.ts). */
+/** A feature's page: contexts, logit read, histogram, cosines (core/analysis/featurePage.ts). */
 export interface FeaturePage {
   feature: number;
   hook: string;

@@ -9,6 +9,7 @@ import type { FactMethod } from './common';
 import type { PanelProtocol } from './webview';
 import type { SaveRequest } from './panels';
 import type { MethodChoice } from './registry';
+import type { SweepNotifications, SweepRequests } from './sweep';
 
 /**
  * One measurement of a run (core CurvePoint): percentages 0…100, after `edits` requests applied.
@@ -162,11 +163,11 @@ export interface LifelongPanel extends PanelProtocol {
     /** Reads the shown folder again (a run going on in a terminal, say). */
     reload: { params: Record<string, never>; result: { reloaded: boolean } };
     save: SaveRequest;
-  };
+  } & SweepRequests;
   notifications: {
     session: LifelongSession;
     context: LifelongContext;
-  };
+  } & SweepNotifications;
 }
 
 /** Webview state persisted with setState: the form, and the last session drawn. */

@@ -9,6 +9,7 @@ import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { MethodChoice } from './registry';
 import type { AttentionParams, AttentionWire, PatchingWire, PatchMethod, PatchMetric, PatchParams } from './patching';
+import type { SweepNotifications, SweepRequests } from './sweep';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 /**
@@ -189,14 +190,14 @@ export interface DiagnosticsPanel extends PanelProtocol {
     save: SaveRequest;
     /** Opens a run folder's self-contained report.html in a webview tab (desktop VS Code and code-server). */
     openReport: { params: { folder: string }; result: { opened: boolean } };
-  };
+  } & SweepRequests;
   notifications: {
     context: DiagnosticsContext;
     /** Sets the form and runs (commands and tests use it); 'edit' diagnoses the edit file `file`. */
     run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; file?: string };
     /** The last results (complete snapshot), sent when the webview starts: opened, revived after a reload, shown again. */
     last: DiagnosticsLast;
-  };
+  } & SweepNotifications;
 }
 
 /** The Diagnostics panel's last results as the host kept them (.mechedit/diagnostics/last.json). */

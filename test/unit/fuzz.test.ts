@@ -139,6 +139,9 @@ const outDir = path.join(engineDir, 'out');
 const requestsFile = path.join(engineDir, 'requests.jsonl');
 fs.writeFileSync(requestsFile, ['cat|The {} sat on the|mat', 'dog|The {} ran to the|park'].map((l) => JSON.stringify({ subject: l.split('|')[0], prompt: l.split('|')[1], target: l.split('|')[2] })).join('\n'));
 const fact = { subject: 'cat', prompt: 'The {} sat on the', target: 'mat' };
+/** A sweep plan (EVOKE, 2 shards, nothing run yet) for sweep/view and sweep/merge. */
+const sweepRoot = path.join(engineDir, 'sweep');
+execFileSync(process.execPath, [path.join(repo, 'out', 'src', 'cli', 'main.js'), 'sweep', '--diagnostic', 'evoke', '--model', tiny, '--method', 'none', '--shards', '2', '--root', sweepRoot], { stdio: 'ignore' });
 const forget = path.join(engineDir, 'forget.jsonl');
 fs.writeFileSync(forget, ['the cat sat on the|mat', 'a dog ran to the|park', 'the bird flew over the|house'].map((l) => JSON.stringify({ prompt: l.split('|')[0], answer: l.split('|')[1] })).join('\n'));
 
@@ -179,6 +182,8 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['model/attention', { prompt: 'the cat sat on the', layer: 1, head: 0 }],
     ['sae/tokens', { sae: saeDir, prompt: 'the cat sat on the', top: 3 }],
     ['sae/feature', { sae: saeDir, feature: 3, corpus: [corpus], tokens: 200 }],
+    ['sweep/view', { root: sweepRoot }],
+    ['sweep/merge', { root: sweepRoot }],
     ['model/close', {}],
   ];
 }
@@ -188,7 +193,7 @@ const SPECIAL_PATHS = () => [specials.fifo, specials.socket, specials.loop, '/de
 
 /** A path-valued field of `params` (a file to read) replaced by a special file, or undefined when it has none. */
 function withSpecialPath(rng: Rng, params: Record<string, unknown>): Record<string, unknown> | undefined {
-  const keys = Object.keys(params).filter((k) => ['file', 'forget', 'retain', 'requestsFile', 'corpus', 'path', 'graph', 'data', 'sae'].includes(k));
+  const keys = Object.keys(params).filter((k) => ['file', 'forget', 'retain', 'requestsFile', 'corpus', 'path', 'graph', 'data', 'sae', 'root'].includes(k));
   if (!keys.length) return undefined;
   const k = rng.pick(keys);
   const special = rng.pick(SPECIAL_PATHS());

@@ -19,6 +19,7 @@ import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
 import { barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, isProbes, ortBars, probeBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
+import { SweepSection, type SweepPanel } from '../shared/sweep';
 import './style.css';
 
 const host = new Host<DiagnosticsPanel, DiagnosticsPanelState>();
@@ -30,6 +31,8 @@ let result: AnyDiagnostics | undefined;
 let restored: DiagnosticsLast | undefined;
 
 const save = () => host.setState(state);
+/** A sweep root opened here (*MechEdit: Open Sweep…* or the button): its grid, progress and merged comparison, below the results. */
+const sweep = new SweepSection(host as unknown as Host<SweepPanel>, () => render());
 const job = new Job(() => render(), save);
 /** What the runs measure: the edit stack, or each case's own edit by a per-case method the host listed (from the registry). */
 const methodOptions = (): { id: DiagnosticsPanelState['method']; label: string }[] => [
@@ -312,6 +315,7 @@ function render(): void {
     button('Run FINE-KED', 'play', () => void run('fine-ked'), 'run-fine-ked', job.busy || !model),
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     button('Run knowledge probes', 'play', () => void run('probes'), 'run-probes', job.busy || !model),
+    sweep.openButton(),
     h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
   );
   let body: (Node | string)[];
@@ -329,6 +333,7 @@ function render(): void {
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     restored ? restoredNote(restored) : '',
     ...body,
+    sweep.element,
   );
   const shown = result ? allBars(result) : [];
   const evoke = result && !isOrt(result) && !isEdit(result) && !isFineKed(result) && !isProbes(result) ? result : undefined;
@@ -343,6 +348,7 @@ function render(): void {
     settings: evoke?.settings, perCase: perCaseNote(),
     missing: result && isEdit(result) ? editMissing(result) : undefined,
     restored: restored && !restored.error ? restored.savedAt : undefined, restoreError: restored?.error,
+    sweep: sweep.summary(),
   });
 }
 

@@ -13,6 +13,8 @@ import { button, dropdown, textfield } from '../shared/controls';
 import { chartFile } from '../shared/export';
 import { curvesChart } from './chart';
 import { curvesCsv, MEASURES, methodLabel, pct } from './data';
+import { SweepSection, type SweepPanel } from '../shared/sweep';
+import { sweepCurvesBox } from './sweepCurves';
 import './style.css';
 
 const host = new Host<LifelongPanel, LifelongPanelState>();
@@ -33,7 +35,17 @@ const save = () => host.setState({ form, session });
 const formBox = h('section', { id: 'form' });
 const statusBox = h('section', { id: 'runs' });
 const chartBox = h('section', { id: 'curves' });
-root.replaceChildren(h('h1', {}, 'Lifelong editing'), formBox, statusBox, chartBox);
+/** A sweep root opened here (*MechEdit: Open Sweep…* or the button): a sequential sweep's grid and comparison, and its picked cells' curves on one chart. */
+const sweep = new SweepSection(host as unknown as Host<SweepPanel>, () => {
+  renderSweepCurves();
+  summary();
+});
+const sweepCurves = h('section', { id: 'sweep-curves' });
+root.replaceChildren(h('h1', {}, 'Lifelong editing'), formBox, statusBox, chartBox, h('div', { class: 'row' }, sweep.openButton()), sweep.element, sweepCurves);
+
+function renderSweepCurves(): void {
+  sweepCurves.replaceChildren(...sweepCurvesBox(sweep.view, sweep.pickedCells(), Math.max(320, (root.clientWidth || 900) - 8)));
+}
 
 async function act(fn: () => Promise<unknown>): Promise<void> {
   error = '';
@@ -54,7 +66,7 @@ async function exportAs(format: 'png' | 'svg' | 'csv'): Promise<void> {
     await host.request('save', { format, suggestedName: `${name}.csv`, text: curvesCsv(session.runs) }, 10 * 60_000);
     return;
   }
-  await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('svg.curves')], format, name), 10 * 60_000);
+  await host.request('save', await chartFile([...document.querySelectorAll<HTMLElement>('#curves svg.curves')], format, name), 10 * 60_000);
 }
 
 /** A whole number from a field, or undefined when it is empty (the engine's default). */
@@ -193,10 +205,12 @@ function summary(): void {
     source: s?.source,
     folder: s?.folder,
     runs: s?.runs.map((r) => ({ method: r.method, status: r.status, points: r.points.length, lastEdits: r.points[r.points.length - 1]?.edits, lastEfficacy: r.points[r.points.length - 1]?.efficacy })) ?? [],
-    charts: document.querySelectorAll('svg.curves g.cell').length,
+    charts: document.querySelectorAll('#curves svg.curves g.cell').length,
     measures: MEASURES.map((m) => m.key),
-    lines: document.querySelectorAll('svg.curves path.line').length,
-    dots: document.querySelectorAll('svg.curves circle.pt').length,
+    lines: document.querySelectorAll('#curves svg.curves path.line').length,
+    dots: document.querySelectorAll('#curves svg.curves circle.pt').length,
+    sweep: sweep.summary(),
+    sweepLines: document.querySelectorAll('#sweep-curves svg.curves path.line').length,
     cancelEnabled: running(),
     error: error || s?.error || s?.runs.find((r) => r.error)?.error,
   });
@@ -227,6 +241,9 @@ host.on('context', (c) => {
   }
   renderAll();
 });
-window.addEventListener('resize', () => renderSession());
+window.addEventListener('resize', () => {
+  renderSession();
+  renderSweepCurves();
+});
 renderAll();
 host.ready();

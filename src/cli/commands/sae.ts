@@ -14,7 +14,7 @@ import { evaluateSae, type SaeEval } from '../../core/sae/evaluate';
 import { runSaeTrain, SAE_TRAIN_DEFAULTS } from '../../core/sae/trainJob';
 import { featuresChanged, steerWithFeature, topFeaturesAtTokens } from '../../core/sae/features';
 import { readEdit } from '../../core/edits/editFile';
-import { featurePage, type ConceptSpec } from '../../core/sae/featurePage';
+import { featurePage, type ConceptSpec } from '../../core/analysis/featurePage';
 import { intOption, modelHelp, modelOptions, openModel, requireString, stacks, type Command } from '../common';
 
 const HELP = [

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { badInput } from '../errors';
 import { writeFileAtomic } from '../atomicWrite';
 import { mergeRuns } from '../diagnostics/merge';
-import { isSharded, readPlan, shardFolder, sweepPlugin, type SweepPlan } from './sweep';
+import { isSharded, readPlan, shardFolder, sweepPlugin, type SweepCell, type SweepPlan } from './sweep';
 
 export interface CellTable {
   cell: string;
@@ -51,7 +51,16 @@ function mergeCell(plan: SweepPlan, cellIndex: number): { out: string; cases: nu
   return { out: target, cases: r.cases, summary: JSON.parse(fs.readFileSync(path.join(target, 'summary.json'), 'utf8')) };
 }
 
-function sequentialCell(plan: SweepPlan, cellIndex: number): { out: string; cases: number; summary: unknown } {
+/** A cell's row of the comparison: the numbers of its summary, less the run record (config), how it measured (protocol) and its case list, which every cell shares. */
+export function cellTable(c: SweepCell, m: { out: string; cases: number; summary: unknown }): CellTable {
+  const { config: _config, protocol: _protocol, cases: _cases, ...figures } = (m.summary ?? {}) as Record<string, unknown>;
+  return { cell: c.id, method: c.method, ...(c.preset ? { preset: c.preset } : {}), out: m.out, cases: m.cases, values: numberLeaves(figures) };
+}
+
+/** The comparison's columns: every cell's figures, in the order first met. */
+export const columnsOf = (cells: CellTable[]) => [...new Set(cells.flatMap((c) => Object.keys(c.values)))];
+
+export function sequentialCell(plan: SweepPlan, cellIndex: number): { out: string; cases: number; summary: unknown } {
   const out = shardFolder(plan, plan.cells[cellIndex], 0);
   const file = path.join(out, 'curve.jsonl');
   const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter((l) => l.trim()) : [];
@@ -94,14 +103,8 @@ function writeTables(plan: SweepPlan, columns: string[], cells: CellTable[]): Sw
 export function sweepMerge(root: string): SweepMergeResult {
   const plan = readPlan(root);
   const sharded = isSharded(sweepPlugin(plan.diagnostic));
-  const cells: CellTable[] = plan.cells.map((c, i) => {
-    const m = sharded ? mergeCell(plan, i) : sequentialCell(plan, i);
-    // The figures: not the run record (config) nor how it measured (protocol), which every cell shares.
-    const { config: _config, protocol: _protocol, cases: _cases, ...figures } = (m.summary ?? {}) as Record<string, unknown>;
-    const values = numberLeaves(figures);
-    return { cell: c.id, method: c.method, ...(c.preset ? { preset: c.preset } : {}), out: m.out, cases: m.cases, values };
-  });
-  const columns = [...new Set(cells.flatMap((c) => Object.keys(c.values)))];
+  const cells: CellTable[] = plan.cells.map((c, i) => cellTable(c, sharded ? mergeCell(plan, i) : sequentialCell(plan, i)));
+  const columns = columnsOf(cells);
   const files = writeTables(plan, columns, cells);
   return { root: plan.root, diagnostic: plan.diagnostic, columns, cells, files };
 }

@@ -40,7 +40,7 @@ function readMark(file: string): TaskMark | undefined {
   }
 }
 
-function completeLines(file: string): number {
+export function completeLines(file: string): number {
   if (!fs.existsSync(file)) return 0;
   const bytes = fs.readFileSync(file);
   let n = 0;

@@ -22,6 +22,7 @@ import { saveFile } from '../webview/save';
 import { openReportView } from '../webview/reportView';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
 import { outputFolder } from '../outputFolders';
+import { SweepSource, sweepHandlers } from './sweepSource';
 import { LAST_DIAGNOSTICS_KEY, pointerOf, readLast, writeLast, type AnyDiagnostics } from './lastDiagnostics';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
@@ -32,7 +33,11 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     save: saveFile,
     // In a webview tab: openExternal on a file URI does nothing in code-server (reportView.ts).
     openReport: async ({ folder }) => ({ opened: !!openReportView(folder) }),
+    ...sweepHandlers(() => this.sweeps),
   };
+
+  /** The sweep root open here (sweepSource.ts); *MechEdit: Open Sweep…* opens one through openSweep. */
+  readonly sweeps: SweepSource;
 
   /** The results this panel computed last (in memory; the webview gets them again when it restarts). */
   private latest?: DiagnosticsLast;
@@ -41,9 +46,11 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
 
   constructor(panel: vscode.WebviewPanel, extensionUri: vscode.Uri, private readonly engine: EngineService, private readonly storage: string, private readonly problems: DiagnosticsProblems, private readonly memory: vscode.Memento) {
     super(panel, extensionUri, DIAGNOSTICS_PANEL);
+    this.sweeps = new SweepSource(engine, (v) => this.notify('sweep', v));
     this.disposables.push(
       engine.onDidChange(() => this.notify('context', this.context())),
       vscode.workspace.onDidChangeConfiguration((e) => affectsMethodSettings(e, this.perCaseMethods()) && this.notify('context', this.context())),
+      this.sweeps,
     );
   }
 

@@ -13,6 +13,7 @@ import { saveFile } from '../webview/save';
 import { readSessionFolder } from '../lifelongFolder';
 import { factEditors, methodChoice } from '../../protocol/registry';
 import { sequentialTakesPreset } from '../presets';
+import { SweepSource, sweepHandlers } from './sweepSource';
 
 export const LIFELONG_PANEL: PanelDescriptor = { viewType: 'mechedit.lifelong', title: 'MechEdit Lifelong Editing', bundle: 'lifelong' };
 
@@ -145,7 +146,11 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
       return { reloaded: !this.runs.load(folder).error };
     },
     save: saveFile,
+    ...sweepHandlers(() => this.sweeps),
   };
+
+  /** The sweep root open here (sweepSource.ts): a sequential sweep's cells' curves on one chart. */
+  readonly sweeps: SweepSource;
 
   constructor(
     panel: vscode.WebviewPanel,
@@ -155,7 +160,9 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
     private readonly start: (p: Protocol['requests']['start']['params']) => { folder: Promise<string | undefined>; done: Promise<unknown> },
   ) {
     super(panel, extensionUri, LIFELONG_PANEL);
+    this.sweeps = new SweepSource(engine, (v) => this.notify('sweep', v));
     this.disposables.push(
+      this.sweeps,
       runs.onDidChange((s) => {
         this.notify('session', s);
         this.notify('context', this.context());

@@ -6,11 +6,11 @@
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
 import { readTensorF32 } from '../checkpoint/safetensors';
-import { conceptDirections } from '../analysis/concepts';
-import { hookActivations } from './activations';
-import { affine } from './dense';
-import { activate, featureDirection, hookString, type Sae } from './sae';
-import { steeringVector } from './features';
+import { conceptDirections } from './concepts';
+import { hookActivations } from '../sae/activations';
+import { affine } from '../sae/dense';
+import { activate, featureDirection, hookString, type Sae } from '../sae/sae';
+import { steeringVector } from '../sae/features';
 import type { FeaturePage } from '../../protocol/features';
 
 export type { FeaturePage, FeatureContext } from '../../protocol/features';
