@@ -144,12 +144,15 @@ export function planModel(ckpt: Checkpoint): ModelPlan {
     rotaryDim = spec.config.rotaryDim ? pick(spec.config.rotaryDim, 'rotary dims', headDim) : Math.floor(headDim * partial);
     if (rotaryDim % 2 !== 0 || rotaryDim < 2 || rotaryDim > headDim) throw badInput(`rotary dims ${rotaryDim} must be even, ≥ 2 and ≤ head_dim ${headDim}`, { file: configFile, field: spec.config.rotaryDim?.[0] ?? 'partial_rotary_factor' });
   }
-  const variants = attentionVariants(spec, cfg, { layers, headDim, rotaryDim, maxPositions }, configFile);
 
   const prefix = spec.prefixes.find((p) => ckpt.tensors.has(p + spec.weights.embed));
   if (prefix === undefined) {
     throw badInput(`Weight "${spec.prefixes[0]}${spec.weights.embed}" not found: this is not a ${modelType} checkpoint, or it uses other weight names`, { file: ckpt.weightFiles[0], field: spec.prefixes[0] + spec.weights.embed });
   }
+  // A layer count beyond the weights is refused here, before anything is sized by it.
+  const lastO = `${prefix}${spec.weights.block.o.replace('{l}', String(layers - 1))}.weight`;
+  if (!ckpt.tensors.has(lastO)) throw badInput(`config.json says ${layers} layers, but weight "${lastO}" is missing`, { file: configFile, field: spec.config.layers[0], hint: 'config.json does not belong to these weights.' });
+  const variants = attentionVariants(spec, cfg, { layers, headDim, rotaryDim, maxPositions }, configFile);
   const tensor = (name: string, shape: number[] | undefined, optional = false): TensorEntry | undefined => {
     const t = ckpt.tensors.get(name);
     if (!t) {
