@@ -111,7 +111,7 @@ describe('GLAME relational GNN', () => {
     const lossOf = (delta: Float32Array) => delta.reduce((s, v, j) => s + lp.c[j] * v + 0.5 * v * v, 0);
     const model = {
       dims: { dModel: d },
-      plan: { unembed: { w: { shape: [2, d] } } },
+      plan: { unembed: { w: { shape: [2, d] } }, spec: { weights: { block: {} } } },
       makeBatch: () => ({ batch: 1, seq: 1 }),
       run: async (options: { taps?: string[] }, _b: unknown, feeds?: Record<string, { data: Float32Array }>) => {
         if (options.taps) return { [tapName(0, 'resid_post')]: { data: new Float32Array(d) }, [tapName(0, 'mlp_out')]: { data: Float32Array.from(lp.vInit) } };
