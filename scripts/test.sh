@@ -5,11 +5,12 @@
 #   1. npm ci (onnxruntime-node's CUDA download is skipped: ONNXRUNTIME_NODE_INSTALL=skip), then
 #      scripts/vscode/setup.sh: Chromium (+ its SwiftShader Vulkan driver and libvulkan1 for the
 #      WebGPU tests), Node 24 and code-server, cached under .vscode-test/
-#   2. build (esbuild bundles), compile (tsc → out/), type-check, lint (the layer rules)
+#   2. build (esbuild bundles), compile (tsc → out/), type-check, lint (the layer rules), while
+#      step 1's setup runs
 #   3. unit tests (node:test), with golden tests against the PyTorch reference's fixtures, and
 #      bench/gpu-check.sh in its "no GPU" mode (CI has no GPU) and its CPU-only mode (--small)
 #   4. a one-node Slurm (scripts/slurm/setup.sh: Debian's slurm-wlm + munge) and the sweep test
-#      through it (test/slurm/); where setup.sh cannot run (not root, no apt) it prints why and the
+#      through it (test/slurm/, while the unit tests run); where setup.sh cannot run (not root, no apt) it prints why and the
 #      test prints that reason and skips; where it started Slurm, a missing Slurm fails the test
 #   5. the .vsix (vsce)
 #   6. the integration suite inside a real VS Code (code-server + Chromium)
@@ -25,31 +26,50 @@ else
   echo "node_modules is up to date"
 fi
 
-step "system packages, Node 24 and code-server (scripts/vscode/setup.sh)"
-bash scripts/vscode/setup.sh
+# The machine has few cores: work that mostly waits runs beside work that computes. Each
+# background job writes its log to .ci-logs/ and is waited for (and its exit status checked)
+# before anything that needs it.
+mkdir -p .ci-logs
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT   # a failed step leaves no background job running
+elapsed() { echo "($((SECONDS - $1)) s)"; }
 
-step "build, compile, type-check, lint"
+step "system packages, Node 24 and code-server (scripts/vscode/setup.sh), beside build, compile, type-check, lint"
+t0=$SECONDS
+bash scripts/vscode/setup.sh > .ci-logs/setup.log 2>&1 &
+setup_pid=$!
 npm run --silent build
 npm run --silent compile
 npm run --silent typecheck
 npm run --silent lint
+echo "build, compile, type-check, lint done $(elapsed "$t0")"
+if ! wait "$setup_pid"; then cat .ci-logs/setup.log; echo "scripts/vscode/setup.sh failed" >&2; exit 1; fi
+cat .ci-logs/setup.log
+echo "setup done $(elapsed "$t0")"
 
-step "unit tests (node:test)"
-npm run --silent test:unit
-
-step "Slurm: a one-node cluster (scripts/slurm/setup.sh) and a sweep through it (test/slurm/)"
-slurm_t0=$SECONDS
+step "Slurm: a one-node cluster (scripts/slurm/setup.sh); its sweep test (test/slurm/) runs beside the unit tests"
+t0=$SECONDS
 set +e
 slurm_log=$(bash scripts/slurm/setup.sh 2>&1)
 slurm_rc=$?
 set -e
 printf '%s\n' "$slurm_log"
 case $slurm_rc in
-  0) MECHEDIT_SLURM=1 npm run --silent test:slurm ;;
-  3) MECHEDIT_SLURM_SKIP="$(printf '%s\n' "$slurm_log" | sed -n 's/^slurm setup: skipped: //p' | tail -n 1)" npm run --silent test:slurm ;;
+  0) export MECHEDIT_SLURM=1 ;;
+  3) export MECHEDIT_SLURM_SKIP="$(printf '%s\n' "$slurm_log" | sed -n 's/^slurm setup: skipped: //p' | tail -n 1)" ;;
   *) echo "scripts/slurm/setup.sh failed (exit $slurm_rc)" >&2; exit 1 ;;
 esac
-echo "Slurm step: $((SECONDS - slurm_t0)) s"
+npm run --silent test:slurm > .ci-logs/slurm.log 2>&1 &
+slurm_pid=$!
+
+step "unit tests (node:test)"
+npm run --silent test:unit
+
+step "Slurm sweep test (started before the unit tests)"
+slurm_ok=0
+wait "$slurm_pid" || slurm_ok=$?
+cat .ci-logs/slurm.log
+[ "$slurm_ok" = 0 ] || { echo "the Slurm sweep test failed (exit $slurm_ok)" >&2; exit 1; }
+echo "Slurm step $(elapsed "$t0")"
 
 step "GPU check (bench/gpu-check.sh): 'no GPU' here, then its table on the CPU alone (tiny shapes)"
 if [ -e /dev/nvidiactl ]; then
