@@ -61,7 +61,7 @@ esac
 npm run --silent test:slurm > .ci-logs/slurm.log 2>&1 &
 slurm_pid=$!
 
-step "unit tests (node:test)"
+step "unit tests (node:test, two test files at a time: each mostly uses one core)"
 npm run --silent test:unit
 
 step "Slurm sweep test (started before the unit tests)"
