@@ -15,8 +15,9 @@ import type { EngineServer } from './server';
 import { factRequests, flag, object, oneOf, optionalText, outputFolder } from './params';
 import { checkEditOut } from '../core/edits/editFile';
 import { wireVector } from './wireParams';
+import { APPLY_MODES, decideApply, type ApplyMode } from '../protocol/applyPolicy';
 
-export type ApplyMode = 'if-succeeded' | 'always' | 'never';
+export type { ApplyMode } from '../protocol/applyPolicy';
 
 /**
  * Puts `edit` on `target` — the user's stack as it was when the request started — unless the
@@ -39,8 +40,8 @@ export function applyToStartStack(target: EditStack, user: () => EditStack, edit
 }
 
 /** The ComputedEdit answer of a job: the file, health and the stack it was applied to. */
-function answer(r: EditJobResult, target: EditStack, applied: boolean): ComputedEdit & { applied: boolean } {
-  return { file: r.file, id: r.edit.json.id, label: r.edit.json.label, preset: r.preset, health: r.health, state: { items: target.list() }, computeMs: r.computeMs, applied };
+function answer(r: EditJobResult, target: EditStack, applied: boolean, notApplied?: string): ComputedEdit & { applied: boolean } {
+  return { file: r.file, id: r.edit.json.id, label: r.edit.json.label, preset: r.preset, health: r.health, state: { items: target.list() }, computeMs: r.computeMs, applied, ...(notApplied ? { notApplied } : {}) };
 }
 
 function vstarInfo(v: { steps: { loss: number; nll: number; targetProb: number }[] }): ComputedFactEditInfo {
@@ -58,10 +59,10 @@ async function runAndApply(user: () => EditStack, input: EditJobInput, apply: Ap
     onPhase: (message) => progress.report(0, 1, message, true),
   });
   if (progress.cancelled) throw cancelled();
-  const wanted = apply === 'always' || (apply === 'if-succeeded' && r.outcome?.succeeded !== false);
-  const applied = wanted && applyToStartStack(target, user, r.edit, r.file, r.health.warnings);
+  const decision = decideApply(apply, r.outcome, r.health.warnings);
+  const applied = decision.apply && applyToStartStack(target, user, r.edit, r.file, r.health.warnings);
   progress.report(1, 1, undefined, true);
-  return { ...answer(r, target, applied), ...(r.outcome ?? {}), ...(r.vstar ? { vstar: r.vstar.map(vstarInfo) } : {}) };
+  return { ...answer(r, target, applied, decision.reason), ...(r.outcome ?? {}), ...(r.vstar ? { vstar: r.vstar.map(vstarInfo) } : {}) };
 }
 
 /** The request's outDir, checked first (absolute, not in the checkpoint, no foreign files): a bad one fails before anything else. */
@@ -82,14 +83,14 @@ export function registerEditHandlers(server: EngineServer, user: () => EditStack
       method: p.method, settings, preset: optionalText(p.preset, 'preset'), outDir, force: flag(p.force, 'force'), forceHint: 'set force',
       requests: p.requests === undefined || p.requests === null ? undefined : factRequests(p.requests),
     };
-    return runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'always', 'never'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
+    return runAndApply(user, input, oneOf(p.apply, 'apply', APPLY_MODES, 'if-succeeded'), ctx.progress(p.progressToken));
   });
 
   server.handle('edits/fact', async (p, ctx) => {
     const outDir = outDirOf(p.outDir, user);
     const settings = defined({ layer: p.layer, layers: p.layers, lti: p.lti, lambda: p.lambda, threshold: p.threshold, steps: p.steps, graph: p.graph, subgraphSize: p.subgraphSize });
     const input: EditJobInput = { method: p.method, settings, preset: optionalText(p.preset, 'preset'), requests: factRequests(p.requests), outDir, force: flag(p.force, 'force'), forceHint: 'pass force: true' };
-    const r = await runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'always'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
+    const r = await runAndApply(user, input, oneOf(p.apply, 'apply', ['if-succeeded', 'if-healthy', 'always'] as const, 'if-succeeded'), ctx.progress(p.progressToken));
     return { ...r, succeeded: r.succeeded ?? true, efficacy: r.efficacy ?? [], vstar: r.vstar ?? [] };
   });
 

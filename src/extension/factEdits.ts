@@ -12,6 +12,7 @@
 import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
 import { factEditors, takesSetting, type MethodDescriptor } from '../protocol/registry';
+import { applyModeOf } from '../protocol/applyPolicy';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { pickFactMethod, rememberFactMethod } from './factMethodPick';
@@ -29,6 +30,20 @@ const oneLayer = (d: MethodDescriptor) => takesSetting(d, 'layer');
 export type FactEditResult = FactResult & { offered?: string[] };
 
 export const FAILED_ACTIONS = ['Apply Anyway', 'Open Loss Curve', 'Try Another Layer'] as const;
+
+/** The engine's apply mode from the setting mechedit.applyPolicy (healthy, always, never). */
+export function configuredApplyMode(): ReturnType<typeof applyModeOf> {
+  return applyModeOf(vscode.workspace.getConfiguration('mechedit').get('applyPolicy'));
+}
+
+/** An edit that took but the apply policy held back (unhealthy, or policy "never"): the reason first, then Apply Anyway. */
+function reportHeldBack(engine: EngineService, r: FactEditResult, saved: string): void {
+  r.offered = ['Apply Anyway', 'Open'];
+  void vscode.window.showWarningMessage(`MechEdit: ${r.notApplied ?? r.health.warnings[0] ?? 'not applied'}. ${r.label} was saved as ${saved}.`, ...r.offered).then(async (pick) => {
+    if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
+    if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
+  });
+}
 
 /** The v* loss curve of a computed fact edit as a Markdown document (a table per request, and sparklines). */
 export function lossCurveMarkdown(r: Pick<FactResult, 'label' | 'file' | 'vstar' | 'efficacy' | 'succeeded' | 'reason' | 'preset'>): string {
@@ -161,7 +176,7 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
   const settings = editSettings(engine, d, args, lti);
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${name}: ${what}`, cancellable: true }, async (progress, token) => {
     try {
-      const ran = await engine.client.request('edits/run', { method: d.id, settings, requests, force, outDir, ...(preset ? { preset } : {}) }, { token, onProgress: (p) => progress.report({ message: p.message }) });
+      const ran = await engine.client.request('edits/run', { method: d.id, settings, requests, force, outDir, apply: configuredApplyMode(), ...(preset ? { preset } : {}) }, { token, onProgress: (p) => progress.report({ message: p.message }) });
       const r: FactEditResult = { ...ran, succeeded: ran.succeeded ?? true, applied: ran.applied ?? false, efficacy: ran.efficacy ?? [], vstar: ran.vstar ?? [] };
       engine.stack = r.state;
       engine.fire();
@@ -178,6 +193,10 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
             if (layers) await editFact(engine, memory, { ...args, method: d.id, lti, preset, requests, force: true, ...(oneLayer(d) ? { layer: layers[0] } : { layers }) });
           }
         });
+        return r;
+      }
+      if (!r.applied) {
+        reportHeldBack(engine, r, saved);
         return r;
       }
       const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');

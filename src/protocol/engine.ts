@@ -100,10 +100,11 @@ export interface EngineRequests {
    * field 'target'; edits/checkFact says so beforehand).
    * steps: the v* step budget (absent = the method's).
    * apply: 'if-succeeded' (default) puts the edit on the stack only when it took (src/core/edits/outcome.ts:
-   * the target top-1 on its own prompt with P ≥ 25 %); 'always' applies it regardless. The file is
-   * written either way.
+   * the target top-1 on its own prompt with P ≥ 25 %); 'if-healthy' also not when its health has a
+   * warning (src/protocol/applyPolicy.ts); 'always' applies it regardless. The file is written
+   * either way; `notApplied` in the answer says why it was not applied.
    */
-  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; preset?: string; force?: boolean; apply?: 'if-succeeded' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; preset?: string; force?: boolean; apply?: 'if-succeeded' | 'if-healthy' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
@@ -281,7 +282,8 @@ export interface EditRunParams {
   settings?: Record<string, unknown>;
   requests?: FactRequest[];
   preset?: string;
-  apply?: 'if-succeeded' | 'always' | 'never';
+  /** As edits/fact's apply, plus 'never' (only write the file). */
+  apply?: 'if-succeeded' | 'if-healthy' | 'always' | 'never';
   force?: boolean;
   outDir: string;
   progressToken?: string;
@@ -290,6 +292,8 @@ export interface EditRunParams {
 export interface ComputedEdit {
   /** Whether the edit is on the stack now (a failed fact edit, or one computed while the model was reopened, is only written). */
   applied?: boolean;
+  /** Why it is not applied, when the apply mode held it back (absent when applied or from older engines). */
+  notApplied?: string;
   file: string;
   id: string;
   label: string;
