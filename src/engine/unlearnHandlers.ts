@@ -20,7 +20,8 @@ import { defaultRetain, readUnlearnMaterial, type UnlearnMaterial } from '../cor
 import type { UnlearnMaterialInfo, UnlearnOutcome } from '../protocol/engine';
 import type { EngineServer } from './server';
 import { applyToStartStack } from './editHandlers';
-import { optionalText, outputFolder, text } from './params';
+import { decideApply } from '../protocol/applyPolicy';
+import { oneOf, optionalText, outputFolder, text } from './params';
 
 /** An existing file or folder given by its absolute path, or a bad-input error naming the field. */
 function source(value: unknown, field: string): string {
@@ -67,6 +68,7 @@ export function registerUnlearnHandlers(server: EngineServer, snapshot: () => Ed
     for (const s of trainingSettings()) if (s.type === 'file') absolute(settings[s.name], s.name);
     const concept = optionalText(p.concept, 'concept');
     const outDir = outputFolder(p.outDir, 'outDir');
+    const applyMode = oneOf(p.apply, 'apply', ['if-healthy', 'always', 'never'] as const, 'always'); // checked before training
     const progress = ctx.progress(p.progressToken);
     const token = p.progressToken;
     const r = await runUnlearnJob(target.fork(), { method: p.method, settings, preset: optionalText(p.preset, 'preset'), outDir, request: concept ? { concept } : undefined }, {
@@ -89,10 +91,11 @@ export function registerUnlearnHandlers(server: EngineServer, snapshot: () => Ed
     if (progress.cancelled) throw cancelled(); // stopped by the user: nothing is applied
     const file = r.file!;
     const edit = r.trained.edit;
-    const applied = applyToStartStack(target, user, edit, file, r.health.warnings);
+    const decision = decideApply(applyMode, undefined, r.health.warnings);
+    const applied = decision.apply && applyToStartStack(target, user, edit, file, r.health.warnings);
     progress.report(1, 1, undefined, true);
     return {
-      file, id: edit.json.id, label: edit.json.label, health: r.health, state: { items: target.list() }, computeMs: r.trained.ms, applied,
+      file, id: edit.json.id, label: edit.json.label, health: r.health, state: { items: target.list() }, computeMs: r.trained.ms, applied, ...(decision.reason ? { notApplied: decision.reason } : {}),
       curve: r.trained.curve.map((c) => ({ step: c.step, loss: c.loss, metrics: c.metrics, lr: c.lr, gradNorm: c.gradNorm, ms: c.ms })),
       stoppedBy: r.trained.stoppedBy,
       figures: r.figures,

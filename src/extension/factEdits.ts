@@ -12,7 +12,7 @@
 import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
 import { factEditors, takesSetting, type MethodDescriptor } from '../protocol/registry';
-import { applyModeOf } from '../protocol/applyPolicy';
+import { configuredApplyMode } from './applyPolicy';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { pickFactMethod, rememberFactMethod } from './factMethodPick';
@@ -30,11 +30,6 @@ const oneLayer = (d: MethodDescriptor) => takesSetting(d, 'layer');
 export type FactEditResult = FactResult & { offered?: string[] };
 
 export const FAILED_ACTIONS = ['Apply Anyway', 'Open Loss Curve', 'Try Another Layer'] as const;
-
-/** The engine's apply mode from the setting mechedit.applyPolicy (healthy, always, never). */
-export function configuredApplyMode(): ReturnType<typeof applyModeOf> {
-  return applyModeOf(vscode.workspace.getConfiguration('mechedit').get('applyPolicy'));
-}
 
 /** An edit that took but the apply policy held back (unhealthy, or policy "never"): the reason first, then Apply Anyway. */
 function reportHeldBack(engine: EngineService, r: FactEditResult, saved: string): void {

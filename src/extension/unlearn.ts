@@ -14,8 +14,38 @@ import type { UnlearnOutcome, UnlearnParams } from '../protocol/engine';
 import { labelOf, type RegistryDescription } from '../protocol/registry';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
+import { configuredApplyMode } from './applyPolicy';
 import type { UnlearnRun } from './panels/unlearnPanel';
 import { pickPreset, preselectedFor } from './presetPick';
+
+/** The unlearning run's apply mode from mechedit.applyPolicy ('if-succeeded' has no meaning here: no outcome, health decides). */
+function configuredApplyModeForUnlearn(): 'if-healthy' | 'always' | 'never' {
+  const mode = configuredApplyMode();
+  return mode === 'if-succeeded' ? 'if-healthy' : mode;
+}
+
+/** The run's toast: applied with its figures, or held back by the apply policy (the reason first, then Apply Anyway). */
+function reportOutcome(engine: EngineService, r: UnlearnOutcome): void {
+  const saved = vscode.workspace.asRelativePath(r.file);
+  const open = (pick: string | undefined) => {
+    if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
+    if (pick === 'Diagnose') void vscode.commands.executeCommand('mechedit.diagnoseEdit', vscode.Uri.file(r.file));
+  };
+  if (!r.applied) {
+    void vscode.window.showWarningMessage(`MechEdit: ${r.notApplied ?? r.health.warnings[0] ?? 'not applied'}. ${r.label} was saved as ${saved}.`, 'Apply Anyway', 'Open', 'Diagnose').then(async (pick) => {
+      if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
+      open(pick);
+    });
+    return;
+  }
+  const f = r.figures;
+  const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
+  const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
+  void vscode.window.showInformationMessage(
+    `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${saved}.${warn}`,
+    'Open', 'Diagnose',
+  ).then(open);
+}
 
 /**
  * The command's arguments (request files and the Concepts panel pass some; the rest is asked):
@@ -160,6 +190,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const params: UnlearnParams = {
     method, preset, forget, retain, forms: Array.isArray(forms) && forms.length === 0 ? undefined : forms, concept, outDir,
     steps: args.steps, layers: args.layers, rank: args.rank, lr: args.lr, retainWeight: args.retainWeight, beta: args.beta, uipe: args.uipe, stopBelow: args.stopBelow, label: args.label,
+    apply: args.apply ?? configuredApplyModeForUnlearn(),
   };
   const formList = Array.isArray(forms) ? forms.map(String) : [String(forms)];
   const material = typeof forget === 'string' ? path.basename(forget) : String(forget);
@@ -182,16 +213,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
         run.finish(r);
         engine.stack = r.state;
         engine.fire();
-        const f = r.figures;
-        const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
-        const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
-        void vscode.window.showInformationMessage(
-          `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${vscode.workspace.asRelativePath(r.file)}.${warn}`,
-          'Open', 'Diagnose',
-        ).then((pick) => {
-          if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
-          if (pick === 'Diagnose') void vscode.commands.executeCommand('mechedit.diagnoseEdit', vscode.Uri.file(r.file));
-        });
+        reportOutcome(engine, r);
         return r;
       } catch (err) {
         run.fail(err);

@@ -161,6 +161,8 @@ export interface UnlearnParams {
   uipe?: number;
   /** Stop once the forget items' top-1 accuracy is below this (0…1); 0 = run every step. */
   stopBelow?: number;
+  /** Whether the trained edit goes on the stack (applyPolicy.ts): 'always' (default), 'if-healthy' (not when its health warns), 'never'. */
+  apply?: 'if-healthy' | 'always' | 'never';
   /** The loss variants and trainer settings of the `paper` preset (docs/methods/unlearn.md "Presets"). */
   epochs?: number;
   batchSize?: number;
