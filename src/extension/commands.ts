@@ -246,6 +246,11 @@ export function registerCommands(
       const uri = editUri(arg) ?? (await pickEditFile());
       return uri ? engine.changeStack('edits/apply', { file: uri.fsPath }) : undefined;
     },
+    // A failed or unhealthy edit file (the Edits view's context menu): applied as it is.
+    'mechedit.applyEditAnyway': async (arg?: unknown) => {
+      const uri = editUri(arg) ?? (await pickEditFile());
+      return uri ? engine.changeStack('edits/apply', { file: uri.fsPath }) : undefined;
+    },
     'mechedit.revertEdit': async (arg?: unknown) => {
       const id = editId(engine, arg) ?? (await pickApplied(engine, 'Revert which edit?'));
       return id ? engine.changeStack('edits/revert', { id }) : undefined;

@@ -17,3 +17,23 @@ export function editRows(items: readonly StackItem[], files: readonly string[]):
   const rest = files.filter((f) => !applied.has(path.resolve(f))).sort((a, b) => a.localeCompare(b));
   return [...items.map((item) => ({ file: item.file, item })), ...rest.map((file) => ({ file }))];
 }
+
+/** Why an edit file is not fit to apply as it is: it did not take, or its health warns (its file's health, src/core/jobs/editJob.ts measureAndWrite). */
+export interface HeldBack {
+  kind: 'failed' | 'unhealthy';
+  /** The first thing the row's tooltip says. */
+  reason: string;
+}
+
+/**
+ * From an edit file's JSON: 'failed' when its health.efficacy says it did not take (the outcome
+ * reason), 'unhealthy' when health.warnings has any (all of them, joined); undefined otherwise or
+ * for a file with no health record.
+ */
+export function heldBack(json: unknown): HeldBack | undefined {
+  const health = (json as { health?: { efficacy?: { succeeded?: unknown; reason?: unknown }; warnings?: unknown } } | null)?.health;
+  if (!health || typeof health !== 'object') return undefined;
+  if (health.efficacy?.succeeded === false) return { kind: 'failed', reason: `did not take: ${typeof health.efficacy.reason === 'string' ? health.efficacy.reason : 'no reason recorded'}` };
+  const warnings = Array.isArray(health.warnings) ? health.warnings.filter((w): w is string => typeof w === 'string') : [];
+  return warnings.length ? { kind: 'unhealthy', reason: `unhealthy: ${warnings.join('; ')}` } : undefined;
+}

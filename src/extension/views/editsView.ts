@@ -12,7 +12,8 @@ import * as vscode from 'vscode';
 import * as path from 'node:path';
 import type { StackItem } from '../../protocol/edits';
 import type { EngineService } from '../engine/engineService';
-import { editRows } from './editRows';
+import * as fs from 'node:fs';
+import { editRows, heldBack, type HeldBack } from './editRows';
 import { subgraphMarkdown } from './subgraphTable';
 import { editFilePreset, presetWords } from '../presets';
 
@@ -23,6 +24,15 @@ export const EDITS_MIME = 'application/vnd.code.tree.mechedit.edits';
 export interface EditNode {
   uri?: vscode.Uri;
   item?: StackItem;
+}
+
+/** An unapplied edit file's mark (failed / unhealthy), from its health record; a file that cannot be read has none. */
+function fileHeldBack(file: string): HeldBack | undefined {
+  try {
+    return heldBack(JSON.parse(fs.readFileSync(file, 'utf8')));
+  } catch {
+    return undefined;
+  }
 }
 
 export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.TreeDragAndDropController<EditNode>, vscode.Disposable {
@@ -86,9 +96,15 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
     // An edit file that records the knowledge subgraph it was computed from shows it.
     const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
-    t.tooltip = new vscode.MarkdownString(`**${t.label}**\n\n${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    // A failed or unhealthy edit that is not applied: an icon, the reason first, and Apply Anyway in its context menu.
+    const held = !i && node.uri ? fileHeldBack(node.uri.fsPath) : undefined;
+    if (held) {
+      t.iconPath = new vscode.ThemeIcon(held.kind === 'failed' ? 'error' : 'warning', new vscode.ThemeColor(held.kind === 'failed' ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'));
+      t.description = `${held.kind === 'failed' ? 'did not take' : 'unhealthy'} · ${t.description as string}`;
+    }
+    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (not applied; *Apply Anyway* in the context menu)\n\n` : ''}**${t.label}**\n\n${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
-    t.contextValue = i ? 'mechedit.edit.applied' : 'mechedit.edit';
+    t.contextValue = i ? 'mechedit.edit.applied' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
     return t;
   }
 
