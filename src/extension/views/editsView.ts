@@ -26,12 +26,13 @@ export interface EditNode {
   item?: StackItem;
 }
 
-/** An unapplied edit file's mark (failed / unhealthy), from its health record; a file that cannot be read has none. */
-function fileHeldBack(file: string): HeldBack | undefined {
+/** An unapplied edit file's label, id and mark (failed / unhealthy), from its JSON; a file that cannot be read has none of them. */
+function fileInfo(file: string): { label?: string; id?: string; held?: HeldBack } {
   try {
-    return heldBack(JSON.parse(fs.readFileSync(file, 'utf8')));
+    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { label?: unknown; id?: unknown };
+    return { label: typeof json.label === 'string' && json.label ? json.label : undefined, id: typeof json.id === 'string' ? json.id : undefined, held: heldBack(json) };
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -84,9 +85,12 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
   }
 
   getTreeItem(node: EditNode): vscode.TreeItem {
-    const t = new vscode.TreeItem(node.item?.label ?? path.basename(node.uri?.fsPath ?? '', '.json'), vscode.TreeItemCollapsibleState.None);
-    t.resourceUri = node.uri;
     const i = node.item;
+    // An unapplied file shows its label too (its id is in the tooltip), as an applied edit does.
+    const info = !i && node.uri ? fileInfo(node.uri.fsPath) : {};
+    const id = i?.id ?? info.id ?? path.basename(node.uri?.fsPath ?? '', '.json');
+    const t = new vscode.TreeItem(i?.label ?? info.label ?? id, vscode.TreeItemCollapsibleState.None);
+    t.resourceUri = node.uri;
     t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
     // The preset the edit used, from its file (an older file records none: nothing is shown).
     const preset = node.uri ? editFilePreset(node.uri.fsPath) : undefined;
@@ -97,12 +101,12 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     // An edit file that records the knowledge subgraph it was computed from shows it.
     const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
     // A failed or unhealthy edit that is not applied: an icon, the reason first, and Apply Anyway in its context menu.
-    const held = !i && node.uri ? fileHeldBack(node.uri.fsPath) : undefined;
+    const held = info.held;
     if (held) {
       t.iconPath = new vscode.ThemeIcon(held.kind === 'failed' ? 'error' : 'warning', new vscode.ThemeColor(held.kind === 'failed' ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'));
       t.description = `${held.kind === 'failed' ? 'did not take' : 'unhealthy'} · ${t.description as string}`;
     }
-    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (not applied; *Apply Anyway* in the context menu)\n\n` : ''}**${t.label}**\n\n${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (not applied; *Apply Anyway* in the context menu)\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
     return t;
