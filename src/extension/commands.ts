@@ -8,6 +8,7 @@ import type { SelfTestResult } from '../protocol/engine';
 import type { EngineService } from './engine/engineService';
 import { SECTION } from './settings';
 import { outputFolder } from './outputFolders';
+import { deleteEditFile, renameEditLabel, revealEditFile } from './views/editActions';
 
 /** Runs the engine self-test with a cancellable progress notification. */
 export async function runSelfTest(engine: EngineService, size = 256, iterations = 50): Promise<SelfTestResult | undefined> {
@@ -251,6 +252,9 @@ export function registerCommands(
       const uri = editUri(arg) ?? (await pickEditFile());
       return uri ? engine.changeStack('edits/apply', { file: uri.fsPath }) : undefined;
     },
+    'mechedit.revealEditFile': (arg?: unknown) => revealEditFile(arg),
+    'mechedit.deleteEditFile': (arg?: unknown) => deleteEditFile(engine, arg),
+    'mechedit.renameEditLabel': (arg?: unknown) => renameEditLabel(engine, arg),
     'mechedit.revertEdit': async (arg?: unknown) => {
       const id = editId(engine, arg) ?? (await pickApplied(engine, 'Revert which edit?'));
       return id ? engine.changeStack('edits/revert', { id }) : undefined;
