@@ -9,6 +9,7 @@ import type { EngineService } from './engine/engineService';
 import { SECTION } from './settings';
 import { outputFolder } from './outputFolders';
 import { deleteEditFile, renameEditLabel, revealEditFile } from './views/editActions';
+import { traceFact } from './traceFact';
 
 /** Runs the engine self-test with a cancellable progress notification. */
 export async function runSelfTest(engine: EngineService, size = 256, iterations = 50): Promise<SelfTestResult | undefined> {
@@ -240,6 +241,7 @@ export function registerCommands(
     },
     'mechedit.predict': (args?: unknown) => predictNext(engine, context.workspaceState, args as { prompt?: string } | undefined),
     'mechedit.generate': (args?: unknown) => generateText(engine, context.workspaceState, args as { prompt?: string } | undefined),
+    'mechedit.traceFact': () => traceFact(),
     'mechedit.showLog': () => engine.output.show(),
     'mechedit.openSettings': () => vscode.commands.executeCommand('workbench.action.openSettings', `@ext:${context.extension.id}`),
     'mechedit.refreshEdits': () => actions.refreshEdits(),

@@ -3,7 +3,8 @@
 // subject's other relations, neighbours, prefix distraction, or ORT's forms for a concept edit,
 // in the Diagnostics panel; the user's stack is not touched), Health — and a hover with
 // the edit's health numbers and warnings. Failing health checks are listed in the Problems panel
-// on the file. "Copy Reproducibility Card" puts the model fingerprint, the edits (file, request,
+// on the file; a file that is not JSON or breaks the schema gets an error there too
+// (editFileProblems.ts). "Copy Reproducibility Card" puts the model fingerprint, the edits (file, request,
 // settings) and the engine and extension versions on the clipboard as Markdown.
 
 import * as vscode from 'vscode';
@@ -11,6 +12,7 @@ import type { EngineService } from './engine/engineService';
 
 import { EDITS_GLOB } from './views/editsView';
 import { editPreset } from './presets';
+import { EditFileProblems } from './editFileProblems';
 
 interface EditJsonLite {
   id?: string;
@@ -134,6 +136,7 @@ export function registerEditFiles(context: vscode.ExtensionContext, engine: Engi
   };
   context.subscriptions.push(
     problems,
+    new EditFileProblems(),
     lenses,
     vscode.languages.registerCodeLensProvider({ pattern: EDITS_GLOB }, lenses),
     vscode.languages.registerHoverProvider({ pattern: EDITS_GLOB }, new EditHover(engine)),

@@ -20,6 +20,7 @@ import { configuredValues, withAbsolutePaths } from './methodSettings';
 import { pickPreset, preselectedFor } from './presetPick';
 import { presetWords } from './presets';
 import { REQUESTS_GLOB, RequestLenses, type FactEditArgs } from './requestLenses';
+import { RequestProblems } from './requestProblems';
 export type { FactEditArgs } from './requestLenses';
 
 
@@ -211,6 +212,7 @@ export function registerFactEdits(context: vscode.ExtensionContext, engine: Engi
   const lenses = new RequestLenses(engine);
   context.subscriptions.push(
     lenses,
+    new RequestProblems(),
     vscode.commands.registerCommand('mechedit.editFact', (args?: FactEditArgs) => editFact(engine, context.workspaceState, args)),
     // The loss curve of a computed fact edit (the result editFact returned), as a Markdown document.
     vscode.commands.registerCommand('mechedit.showLossCurve', (r: Parameters<typeof lossCurveMarkdown>[0]) => showLossCurve(r)),

@@ -7,6 +7,8 @@
 //  - a file of several facts: one lens per batch fact editor above the first line (one edit of them all);
 //  - a concept ({"kind": "concept", "concept", "to"}): "Redirect (ROCR)";
 //  - unlearning ({"kind": "unlearn", "concept"?, "forget"?, "method"?, "preset"?, …}): "Unlearn (<objective>)".
+// A line that is not a valid request gets no lens but a Problems entry naming the field
+// (requestProblems.ts); the file-level lenses count valid facts only.
 // Until the engine has described its registry, a fact gets one "Edit this fact…" lens (it asks
 // for the method); the lenses are drawn again when the registry arrives.
 
@@ -16,6 +18,7 @@ import { factEditors, labelOf, presetFor, takesSetting, type MethodDescriptor, t
 import type { EngineService } from './engine/engineService';
 import { defaultFactMethod } from './factMethodPick';
 import { SECTION } from './settings';
+import { checkRequestLine } from '../protocol/requestLines';
 import type { UnlearnArgs } from './unlearn';
 
 /** The command's arguments (lenses, panels and tests pass some; the rest is asked). */
@@ -46,21 +49,12 @@ interface ParsedLine {
   unlearn?: UnlearnArgs;
 }
 
-/** Parses one line of a request file; undefined for blank lines, comments and bad JSON. */
+/** Parses one line of a request file; undefined for blank lines, comments and bad lines (those get a problem, requestProblems.ts). */
 export function parseLine(text: string): ParsedLine | undefined {
-  const t = text.trim();
-  if (!t || t.startsWith('//')) return undefined;
-  try {
-    const r = JSON.parse(t) as Record<string, unknown>;
-    if (r.kind === 'concept' && typeof r.concept === 'string' && typeof r.to === 'string') return { concept: { concept: r.concept, to: r.to } };
-    if (r.kind === 'unlearn' && (typeof r.concept === 'string' || typeof r.forget === 'string')) return { unlearn: unlearnArgs(r) };
-    if (typeof r.subject === 'string' && typeof r.prompt === 'string' && typeof r.target === 'string') {
-      const { subject, prompt, target, kind: _kind, ...settings } = r;
-      return { fact: { subject, prompt, target }, settings };
-    }
-  } catch {
-    // Not JSON (yet): no lens on this line.
-  }
+  const c = checkRequestLine(text);
+  if (c.kind === 'concept') return { concept: { concept: c.concept, to: c.to } };
+  if (c.kind === 'unlearn') return { unlearn: unlearnArgs(c.record) };
+  if (c.kind === 'fact') return { fact: { subject: c.subject, prompt: c.prompt, target: c.target }, settings: c.settings };
   return undefined;
 }
 

@@ -20,11 +20,12 @@ import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv }
 import { DEFAULT_PATCHING, PatchingTab } from './patching';
 import { AttentionView } from './attention';
 import { decodeAttention, decodePatching } from '../../src/protocol/patching';
+import { TRACE_EXAMPLE } from '../../src/protocol/traceExample';
 import './style.css';
 
 const host = new Host<TracingPanel, TracingPanelState>();
 const root = document.getElementById('root')!;
-let state: TracingPanelState = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', answer: '', samples: 10, ...host.getState() };
+let state: TracingPanelState = { ...TRACE_EXAMPLE, answer: '', samples: 10, ...host.getState() };
 let ctxInfo: TracingContext = {};
 let result: TracingResult | undefined;
 /** The inputs the shown trace came from (stale when the form differs, shared/stale.ts). */
