@@ -185,6 +185,6 @@ export function registerHandlers(server: EngineServer, state: EngineState): void
   registerLifelongHandlers(server, snapshot);
   registerSweepHandlers(server);
 
-  registerAnalysis(server, model);
+  registerAnalysis(server, model, snapshot);
   registerPatching(server, model);
 }

@@ -1,28 +1,35 @@
 // The model/* requests that read the open model without changing it: causal tracing, predict,
 // score, the logit-lens trace and generation. Each runs on `model()`, a view with the user's
-// edits as they were when the request started.
+// edits as they were when the request started (causal tracing: only the edits it names, if any).
 
 import type { LoadedModel } from '../core/runtime/model';
 import { generate, MAX_TEMPERATURE, predict, score, trace } from '../core/runtime/run';
 import { causalTrace } from '../core/analysis/causalTrace';
+import { greedyAnswer } from '../core/analysis/traceAnswer';
+import type { EditStack } from '../core/edits/stack';
+import { selectEdits } from './stackSelection';
 import { encodeCausalTrace } from '../protocol/wire';
 import type { EngineServer } from './server';
 import { int, layer, num, oneOf, optionalInt, optionalText, text, texts, LIMITS } from './params';
 import { wireVector } from './wireParams';
 
-export function registerAnalysis(server: EngineServer, model: () => LoadedModel): void {
+/** `snapshot`: a request's own copy of the user's stack (model/causalTrace narrows it to the edits it names). */
+export function registerAnalysis(server: EngineServer, model: () => LoadedModel, snapshot: () => EditStack): void {
   server.handle('model/causalTrace', async (p, ctx) => {
     const progress = ctx.progress(p.progressToken);
+    const { model: m, edits } = selectEdits(snapshot(), p.edits);
+    const prompt = text(p.prompt, 'prompt');
     // The score grids cross as tensors (src/protocol/wire.ts); the CLI prints them as numbers.
-    return encodeCausalTrace(await causalTrace(model(), {
-      prompt: text(p.prompt, 'prompt'),
+    const traced = await causalTrace(m, {
+      prompt,
       subject: text(p.subject, 'subject'),
       answer: optionalText(p.answer, 'answer'),
       samples: optionalInt(p.samples, 'samples', 1, LIMITS.traceSamples),
       window: optionalInt(p.window, 'window', 1, 1000),
       onProgress: (done, total) => progress.report(done, total, `${done} / ${total} restorations`),
       isCancelled: () => progress.cancelled,
-    }));
+    });
+    return { ...encodeCausalTrace(traced), edits, greedy: await greedyAnswer(m, prompt) };
   });
   server.handle('model/predict', async (p) => predict(model(), text(p.prompt, 'prompt'), int(p.top, 'top', 1, 1000, 10)));
   server.handle('model/score', async (p) => score(model(), text(p.prompt, 'prompt'), texts(p.answers, 'answers')));

@@ -8,7 +8,7 @@ import type { DiagnosticsParams, EditDiagnostics, EvokeDiagnostics, FineKedDiagn
 import type { CausalTraceWire, ConceptWire } from './wire';
 import type { AttentionParams, AttentionWire, PatchingWire, PatchParams } from './patching';
 import type { WireTensor } from './tensor';
-import type { GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
+import type { CausalTraceRun, GenerateResult, ModelInfo, PredictResult, ScoreResult, TraceResult } from './model';
 import type { StackState } from './edits';
 import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './lifelong';
 import type { RegistryDescription } from './registry';
@@ -52,8 +52,12 @@ export interface EngineRequests {
   /** Streams each new token as an 'engine/progress' message (done = tokens so far, message = its text). */
   /** steer: adds vector (float32 [d_model]) to resid_post of layer at every position (steering along a direction). */
   'model/generate': { params: { prompt: string; maxTokens: number; temperature?: number; topK?: number; seed?: number; steer?: { layer: number; vector: WireTensor }; progressToken?: string }; result: GenerateResult };
-  /** ROME's causal tracing of a fact (progress in restorations, cancellable). */
-  'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; progressToken?: string }; result: CausalTraceWire };
+  /**
+   * ROME's causal tracing of a fact (progress in restorations, cancellable). edits: the ids of the
+   * user's stack's edits to trace with (each as it is in the stack; [] = the model without edits;
+   * absent = the stack as it is); the stack itself is not changed. The result says which edits were on.
+   */
+  'model/causalTrace': { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; edits?: string[]; progressToken?: string }; result: CausalTraceWire & CausalTraceRun };
   /** Grids and patterns cross as tensors (decodePatching, decodeAttention in ./patching.ts). Activation patching ('exact') or attribution patching ('atp', 'atp-ig' with igSteps) on a prompt pair of equal token length (src/core/analysis/patching.ts). */
   'model/patch': { params: PatchParams & { progressToken?: string }; result: PatchingWire };
   /** Attention patterns (query × key) of a layer's heads for a prompt, one head or all. */

@@ -119,3 +119,18 @@ export interface CausalTraceResult {
   answerGiven?: { text: string; tokens: number };
   noiseStd: number;
 }
+
+/**
+ * What the engine adds to a causal trace (model/causalTrace): the model it ran on, and the
+ * model's own answer on the clean prompt, so that a first token such as " Qu" reads in full.
+ */
+export interface CausalTraceRun {
+  /** The edits the trace ran with (enabled, strength ≠ 0), in stack order; empty: the model without edits. */
+  edits: { id: string; label: string; strength: number }[];
+  /**
+   * The same model's greedy answer on the clean prompt: at most TRACE_ANSWER_MAX_TOKENS tokens,
+   * ending at the first token that holds a newline or a period. Its first token is the traced
+   * one unless an answer was given.
+   */
+  greedy: { text: string; tokens: Token[] };
+}

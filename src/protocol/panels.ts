@@ -2,7 +2,7 @@
 // (src/extension/panels/) share one of these.
 
 import type { EngineInfo, SelfTestResult } from './common';
-import type { CausalTraceResult, ModelInfo, TraceResult } from './model';
+import type { CausalTraceResult, CausalTraceRun, ModelInfo, TraceResult } from './model';
 import type { PanelProtocol } from './webview';
 import type { DiagnosticsMethod, EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from './diagnostics';
 import type { CausalTraceWire, ConceptWire } from './wire';
@@ -117,7 +117,8 @@ export interface ActivationsPanelState {
 export interface TracingPanel extends PanelProtocol {
   requests: {
     /** Runs causal tracing in the engine (progress and cancel in a notification). */
-    trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number }; result: TracingWire };
+    /** bare: trace the model without edits (the engine gets an empty edit list); else with the stack's edits as they are now. */
+    trace: { params: { prompt: string; subject: string; answer?: string; samples?: number; window?: number; bare?: boolean }; result: TracingWire };
     /** Makes `layer` the default layer of the edit commands (ROME) for the open model. */
     useLayer: { params: { layer: number }; result: { layer: number } };
     /** The Patching tab: exact or attribution patching of a prompt pair (the engine's model/patch). */
@@ -140,17 +141,21 @@ export interface TracingPanel extends PanelProtocol {
 }
 
 /** A causal trace as the panel draws it (scores as [layer][token] numbers), with the time it took. */
-export interface TracingResult extends CausalTraceResult {
+export interface TracingResult extends CausalTraceResult, CausalTraceRun {
   ms: number;
+  /** Whether the trace was asked for the model without edits ("Trace the bare model"). */
+  bare: boolean;
 }
 
 /** TracingResult as it crosses extension → webview (scores as tensors; decodeCausalTrace in ./wire.ts). */
-export type TracingWire = CausalTraceWire & { ms: number };
+export type TracingWire = CausalTraceWire & CausalTraceRun & { ms: number; bare: boolean };
 
 export interface TracingContext {
   model?: { path: string; layers: number; architecture: string };
   /** The layer the edit commands use by default, when the user picked one here. */
   editLayer?: number;
+  /** The edits applied now (enabled, strength ≠ 0): what a trace runs with unless "Trace the bare model" is on. */
+  edits?: { id: string; label: string }[];
 }
 
 export interface TracingPanelState {
@@ -164,6 +169,10 @@ export interface TracingPanelState {
   samples: number;
   /** Unset: the engine's default by depth (10 layers of 48). */
   window?: number;
+  /** "Trace the bare model": trace without the edits applied. */
+  bare?: boolean;
+  /** The last trace drawn (as it came, tensors base64) and the form it came from: kept so a tab switch or a reload draws it again. */
+  last?: { result: TracingWire; from: unknown };
 }
 
 /** The Patching tab's form. */

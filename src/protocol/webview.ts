@@ -12,6 +12,16 @@ export type Envelope =
   | { kind: 'response'; inReplyTo: number; result?: unknown; error?: ErrorData }
   | { kind: 'notify'; method: string; params: unknown };
 
+/**
+ * The 'restore' notification (host → webview): the last answer of a request the panel keeps
+ * (PanelHost.kept), sent again once the page is loaded again after a tab switch or a reload.
+ */
+export interface RestoreParams {
+  method: string;
+  params: unknown;
+  result: unknown;
+}
+
 /** A panel's protocol: what the webview may ask the host, and what the host pushes. */
 export interface PanelProtocol {
   requests: Record<string, { params: unknown; result: unknown }>;

@@ -1,7 +1,7 @@
 // The webview end of the panel protocol (src/protocol/webview.ts). The only module that calls
 // acquireVsCodeApi(). Requests time out and reject with the host's ErrorData.
 
-import { DEFAULT_REQUEST_TIMEOUT_MS, isEnvelope, type Envelope, type PanelProtocol } from '../../src/protocol/webview';
+import { DEFAULT_REQUEST_TIMEOUT_MS, isEnvelope, type Envelope, type PanelProtocol, type RestoreParams } from '../../src/protocol/webview';
 import { formatError, type ErrorData } from '../../src/protocol/errors';
 
 const vscode = acquireVsCodeApi();
@@ -16,6 +16,7 @@ export class Host<P extends PanelProtocol, S = unknown> {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void; timer: number }>();
   private readonly listeners = new Map<string, (params: unknown) => void>();
+  private readonly restorers = new Map<string, (params: unknown, result: unknown) => void>();
 
   constructor() {
     window.addEventListener('message', (event: MessageEvent) => this.receive(event.data));
@@ -46,6 +47,15 @@ export class Host<P extends PanelProtocol, S = unknown> {
     this.listeners.set(method, listener as (params: unknown) => void);
   }
 
+  /**
+   * The last answer of a request the host keeps (PanelHost.kept), sent again after this page was
+   * dropped and loaded again (a tab switch, a reload), or when it arrives after the page that asked
+   * is gone: draw it as if the request had just been answered.
+   */
+  onRestore<M extends keyof P['requests'] & string>(method: M, listener: (params: P['requests'][M]['params'], result: P['requests'][M]['result']) => void): void {
+    this.restorers.set(method, listener as (params: unknown, result: unknown) => void);
+  }
+
   /** Tells the host what was drawn (a small summary; tests and screenshots rely on it). */
   rendered(summary: unknown): void {
     this.post({ kind: 'notify', method: 'rendered', params: summary });
@@ -65,7 +75,10 @@ export class Host<P extends PanelProtocol, S = unknown> {
 
   private receive(message: unknown): void {
     if (!isEnvelope(message)) return;
-    if (message.kind === 'notify') {
+    if (message.kind === 'notify' && message.method === 'restore') {
+      const r = message.params as RestoreParams;
+      this.restorers.get(r.method)?.(r.params, r.result);
+    } else if (message.kind === 'notify') {
       this.listeners.get(message.method)?.(message.params);
     } else if (message.kind === 'response') {
       const p = this.pending.get(message.inReplyTo);

@@ -1,7 +1,7 @@
 // Pure data of the Causal Tracing panel: a kind of restoration as a layer × token grid, token
 // labels with the subject marked, and CSV. No DOM, so the unit tests import it in Node.
 
-import type { CausalTraceResult } from '../../src/protocol/model';
+import type { CausalTraceResult, CausalTraceRun } from '../../src/protocol/model';
 import type { Grid } from '../shared/heatmap';
 
 export type EffectKind = 'resid' | 'mlp' | 'attn';
@@ -55,4 +55,12 @@ export function tracingCsv(r: CausalTraceResult): string {
     }));
   }
   return `${lines.join('\n')}\n`;
+}
+
+/** Which model a trace ran on, in words: the edited one with its edits by label, or the bare one. */
+export function tracedOn(r: Pick<CausalTraceRun, 'edits'> & { bare: boolean }): string {
+  if (r.bare) return 'Traced on the bare model: no edits ("Trace the bare model" was on; your edits stay applied).';
+  if (!r.edits.length) return 'Traced on the model without edits (none was applied).';
+  const labels = r.edits.map((e) => (e.strength === 1 ? JSON.stringify(e.label) : `${JSON.stringify(e.label)} ×${e.strength}`));
+  return `Traced on the edited model: ${r.edits.length} edit${r.edits.length === 1 ? '' : 's'} applied, ${labels.join(', ')}.`;
 }

@@ -4,10 +4,11 @@
 // "Use for edits" and "Edit this fact…"; hover and arrow keys show a cell; CSV / JSON export.
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { select } from 'd3-selection';
 import { scaleBand } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
-import type { TracingContext, TracingPanel, TracingPanelState, TracingResult } from '../../src/protocol/panels';
+import type { TracingContext, TracingPanel, TracingPanelState, TracingResult, TracingWire } from '../../src/protocol/panels';
 import { decodeCausalTrace } from '../../src/protocol/wire';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
@@ -16,7 +17,7 @@ import { button, textfield } from '../shared/controls';
 import { heatmapDom, showTooltipAt } from '../shared/canvas';
 import { markStale, staleNote, staleReason } from '../shared/stale';
 import { drawCells, drawCursor, hitTest, moveCursor, paletteColors, type Grid } from '../shared/heatmap';
-import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from './data';
+import { KINDS, effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv, tracedOn } from './data';
 import { DEFAULT_PATCHING, PatchingTab } from './patching';
 import { AttentionView } from './attention';
 import { decodeAttention, decodePatching } from '../../src/protocol/patching';
@@ -31,7 +32,22 @@ let result: TracingResult | undefined;
 /** The inputs the shown trace came from (stale when the form differs, shared/stale.ts). */
 let drawnFrom: unknown;
 let lastSummary: Record<string, unknown> = {};
-const inputs = () => ({ prompt: state.prompt, subject: state.subject, answer: state.answer.trim(), samples: state.samples, window: state.window });
+type TraceParams = TracingPanel['requests']['trace']['params'];
+/** The trace request the form asks for. */
+const params = (): TraceParams => ({ prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window, bare: !!state.bare });
+/**
+ * What a trace answers, to compare with the form: its request, and the edits it ran with (the
+ * result's, or the ones applied now for the form; unknown before the host has said).
+ */
+const inputsOf = (p: TraceParams, edits: string[] | undefined) => ({ prompt: p.prompt, subject: p.subject, answer: p.answer ?? '', samples: p.samples, window: p.window, bare: !!p.bare, edits });
+const inputs = () => inputsOf(params(), state.bare ? [] : ctxInfo.edits?.map((e) => e.id) ?? (result?.edits.map((e) => e.id)));
+/** Draws a trace as it came from the host (also the one kept in the state, or sent again after a tab switch). */
+function adopt(p: TraceParams, wire: TracingWire): void {
+  result = decodeCausalTrace(wire);
+  drawnFrom = inputsOf(p, result.edits.map((e) => e.id));
+  state = { ...state, last: { result: wire, from: p } };
+}
+if (state.last) adopt(state.last.from as TraceParams, state.last.result);
 
 const save = () => host.setState({ ...state, patching: patchTab.state, attention: attnView.state });
 const job = new Job(() => render(), save);
@@ -86,10 +102,9 @@ async function run(): Promise<void> {
   await job.run(async () => {
     if (!state.prompt.trim()) throw new Error('The prompt is empty: type a prompt that ends where the answer starts.');
     if (!state.subject.trim()) throw new Error('The subject is empty: type the words of the prompt whose tokens are corrupted.');
-    const asked = inputs();
+    const asked = params();
     // The score grids arrive as tensors (src/protocol/wire.ts).
-    result = decodeCausalTrace(await host.request('trace', { prompt: state.prompt, subject: state.subject, answer: state.answer.trim() || undefined, samples: state.samples, window: state.window }, 30 * 60_000));
-    drawnFrom = asked;
+    adopt(asked, await host.request('trace', asked, 30 * 60_000));
   });
 }
 
@@ -198,6 +213,7 @@ function renderTrace(): void {
     textfield('answer', 'Answer (default: the clean top-1)', state.answer, set('answer'), enter),
     textfield('samples', 'Noise samples', String(state.samples), set('samples'), { className: 'num', ...enter }),
     textfield('window', 'Window (empty: by depth)', state.window === undefined ? '' : String(state.window), set('window'), { className: 'num', ...enter }),
+    bareToggle(),
     button('Trace', 'play', () => void run(), 'run', job.busy || !model),
   );
   const body: (Node | string)[] = [];
@@ -219,6 +235,8 @@ function renderTrace(): void {
     body.push(
       h('p', { class: 'summary', id: 'summary' },
         'P(', h('b', {}, JSON.stringify(r.answer.text)), `) clean ${pct(r.cleanProb)}, with the subject corrupted ${pct(r.corruptedProb)} (noise σ ${r.noiseStd.toFixed(3)}) · ${r.tokens.length} tokens × ${grids[0].grid.layers} layers · ${r.ms} ms`),
+      tracedOnLine(r),
+      answerLine(r),
       r.answerGiven
         ? h('p', { class: 'warning', id: 'answer-cut' }, `The answer ${JSON.stringify(r.answerGiven.text)} is ${r.answerGiven.tokens} tokens: only its first token, ${JSON.stringify(r.answer.text)}, is traced.`)
         : '',
@@ -237,6 +255,7 @@ function renderTrace(): void {
     summary = {
       ...summary, recommendedLayer: layer, informative: r.informative, reason: r.reason, answerGiven: r.answerGiven, useLayerShown: layer !== undefined, legendMarks: legendMarks(r), domain,
       editLayer: ctxInfo.editLayer, answer: r.answer.text, cleanProb: r.cleanProb, corruptedProb: r.corruptedProb,
+      tracedOn: tracedOn(r), bare: r.bare, edits: r.edits.map((e) => e.label), greedy: r.greedy.text, greedyTokens: r.greedy.tokens.map((t) => t.text),
       tokens: r.tokens.map((t) => t.text), subject: r.subject, charts: grids.map((k) => k.title), layers: grids[0].grid.layers,
       cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]),
     };
@@ -256,6 +275,39 @@ function renderTrace(): void {
   updateStale();
 }
 
+/** "Trace the bare model": the next trace runs without the edits applied now (the stack is not changed). */
+function bareToggle(): HTMLElement {
+  const box = document.createElement('vscode-checkbox');
+  box.id = 'bare';
+  const n = ctxInfo.edits?.length ?? 0;
+  box.setAttribute('label', n ? `Trace the bare model (without the ${n} edit${n === 1 ? '' : 's'} applied)` : 'Trace the bare model');
+  box.title = 'Trace the model without your edits, for this trace only: the edits stay applied.';
+  if (state.bare) box.setAttribute('checked', '');
+  box.addEventListener('change', () => {
+    state = { ...state, bare: (box as unknown as { checked: boolean }).checked };
+    save();
+    updateStale();
+  });
+  return box;
+}
+
+/** Which model the maps are of: the edited one (its edits by label) or the bare one. */
+function tracedOnLine(r: TracingResult): HTMLElement {
+  return h('p', { class: r.edits.length ? 'traced-on edited' : 'traced-on', id: 'traced-on' }, h('span', { class: `codicon codicon-${r.edits.length ? 'edit' : 'circle-large-outline'}` }), ' ', tracedOn(r));
+}
+
+/** The model's own answer in full, with the token the maps measure marked. */
+function answerLine(r: TracingResult): HTMLElement {
+  const measured = h('b', { id: 'measured' }, JSON.stringify(r.answer.text));
+  const n = r.greedy.tokens.length;
+  if (!n) return h('p', { class: 'muted', id: 'answer-full' }, 'The maps measure P(', measured, '), one token.');
+  const own = r.answer.id === r.greedy.tokens[0].id;
+  return h('p', { id: 'answer-full' },
+    'The model answers ', h('b', { class: 'greedy', id: 'greedy' }, JSON.stringify(r.greedy.text)), h('span', { class: 'muted' }, ` (greedy, ${n} token${n === 1 ? '' : 's'})`),
+    own ? ' · the maps measure its first token, ' : " · the maps measure the given answer's first token, ", measured,
+    own ? '.' : ` (the model's own first token is ${JSON.stringify(r.greedy.tokens[0].text)}).`);
+}
+
 /** Marks the drawn maps stale when the form no longer matches them, or the last run failed. */
 function updateStale(): void {
   const reason = result && !job.busy ? staleReason(drawnFrom, inputs(), job.error) : undefined;
@@ -263,6 +315,11 @@ function updateStale(): void {
   host.rendered({ ...lastSummary, stale: reason });
 }
 
+host.onRestore('trace', (p, wire) => {
+  adopt(p, wire);
+  save();
+  render();
+});
 host.on('context', (c) => {
   ctxInfo = c;
   render();

@@ -14,13 +14,19 @@ import { saveFile } from '../webview/save';
 export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
 
 export class TracingPanelHost extends PanelHost<Protocol> {
+  /** The last trace is drawn again after a tab switch (PanelHost.kept). */
+  protected override readonly kept = ['trace'] as const;
   protected readonly handlers: RequestHandlers<Protocol> = {
-    trace: async (p) => {
+    trace: async ({ bare, ...p }) => {
       await this.engine.ensureModel();
       const t0 = Date.now();
-      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: causal tracing "${p.subject}"`, cancellable: true }, async (progress, token) => {
+      // The edits are named explicitly (none for the bare model): the engine traces a copy of the
+      // stack narrowed to them, and the user's stack is not touched.
+      const edits = bare ? [] : this.engine.stack.items.map((e) => e.id);
+      const on = bare ? ' on the bare model' : '';
+      return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: causal tracing "${p.subject}"${on}`, cancellable: true }, async (progress, token) => {
         let last = 0;
-        const r = await this.engine.client.request('model/causalTrace', p, {
+        const r = await this.engine.client.request('model/causalTrace', { ...p, edits }, {
           token,
           onProgress: (x) => {
             const pct = x.total ? (100 * x.done) / x.total : 0;
@@ -28,7 +34,7 @@ export class TracingPanelHost extends PanelHost<Protocol> {
             last = pct;
           },
         });
-        return { ...r, ms: Date.now() - t0 };
+        return { ...r, ms: Date.now() - t0, bare: !!bare };
       });
     },
     useLayer: async ({ layer }) => this.useLayer(layer),
@@ -73,7 +79,8 @@ export class TracingPanelHost extends PanelHost<Protocol> {
   }
 
   private context(): TracingContext {
-    return { model: this.engine.modelBrief, editLayer: this.engine.editLayer };
+    const edits = this.engine.stack.items.filter((e) => e.enabled && e.strength !== 0).map(({ id, label }) => ({ id, label }));
+    return { model: this.engine.modelBrief, editLayer: this.engine.editLayer, edits };
   }
 
   protected onReady(): void {

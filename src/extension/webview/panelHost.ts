@@ -6,10 +6,15 @@
 //  - webview requests are dispatched to typed handlers and always answered: a result, or
 //    ErrorData when the handler throws;
 //  - panels are revived after reload by a WebviewPanelSerializer (see register()).
+//  - results survive a tab switch without retainContextWhenHidden: VS Code drops a hidden
+//    webview's page and loads it again when it is shown (a new 'ready'). The answers of the
+//    requests a panel lists in `kept` are remembered and sent again after each 'ready' as a
+//    'restore' notification ({ method, params, result }, webview/shared/host.ts onRestore), and so
+//    is an answer that arrives after the page that asked for it is gone.
 
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
-import { isEnvelope, type Envelope, type PanelProtocol } from '../../protocol/webview';
+import { isEnvelope, type Envelope, type PanelProtocol, type RestoreParams } from '../../protocol/webview';
 import type { ErrorData } from '../../protocol/errors';
 import { EngineError } from '../engine/client';
 
@@ -41,6 +46,11 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
   readonly onDidRender = this.rendered.event;
 
   protected abstract readonly handlers: RequestHandlers<P>;
+  /** Requests whose last answer is the panel's result: sent again after a tab switch or a reload of the page. */
+  protected readonly kept: readonly (keyof P['requests'] & string)[] = [];
+  private readonly lastAnswers = new Map<string, RestoreParams>();
+  /** Counts the page's loads ('ready'): an answer for an earlier load is sent as a 'restore'. */
+  private loads = 0;
 
   constructor(readonly panel: W, private readonly extensionUri: vscode.Uri, private readonly descriptor: PanelDescriptor) {
     const root = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
@@ -73,9 +83,11 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
     if (!isEnvelope(message)) return;
     if (message.kind === 'ready') {
       this.ready = true;
+      this.loads++;
       this.onReady();
       for (const [method, params] of this.queued) void this.panel.webview.postMessage({ kind: 'notify', method, params });
       this.queued.clear();
+      for (const restore of this.lastAnswers.values()) this.postRestore(restore);
       return;
     }
     if (message.kind === 'notify' && message.method === 'rendered') {
@@ -86,13 +98,24 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
     if (message.kind !== 'request') return;
     const handler = (this.handlers as Record<string, ((p: unknown) => Promise<unknown>) | undefined>)[message.method];
     let reply: Envelope;
+    const load = this.loads;
     try {
       if (!handler) throw new Error(`Unknown request "${message.method}"`);
       reply = { kind: 'response', inReplyTo: message.id, result: await handler(message.params) };
     } catch (err) {
       reply = { kind: 'response', inReplyTo: message.id, error: errorData(err) };
     }
+    if ((this.kept as readonly string[]).includes(message.method) && 'result' in reply) {
+      const restore = { method: message.method, params: message.params, result: reply.result };
+      this.lastAnswers.set(message.method, restore);
+      // The page that asked was dropped (a tab switch) and loaded again meanwhile: it gets the answer as a restore.
+      if (load !== this.loads) return this.postRestore(restore);
+    }
     void this.panel.webview.postMessage(reply);
+  }
+
+  private postRestore(restore: RestoreParams): void {
+    if (this.ready) void this.panel.webview.postMessage({ kind: 'notify', method: 'restore', params: restore } satisfies Envelope);
   }
 
   private html(webview: vscode.Webview, root: vscode.Uri): string {
