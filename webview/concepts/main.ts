@@ -219,6 +219,15 @@ function updateStale(): void {
   host.rendered({ ...lastSummary, stale: reason });
 }
 
+host.onRestore('analyse', (asked, wire) => {
+  // The last analysis, sent again after a tab switch; the layer picked in it stays picked.
+  result = decodeConcepts(wire);
+  drawnFrom = asked;
+  analyseFailed = false;
+  state = { ...state, layer: state.layer ?? result.best };
+  ablateLayers ||= String(state.layer);
+  render();
+});
 host.on('context', (c) => {
   ctxInfo = c;
   render();

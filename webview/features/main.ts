@@ -158,6 +158,15 @@ function render(): void {
   });
 }
 
+// The last token table and feature page, sent again after a tab switch.
+host.onRestore('tokens', (_, r) => {
+  tokens = r;
+  render();
+});
+host.onRestore('feature', (_, r) => {
+  if (r.feature === state.feature) page = r;
+  render();
+});
 host.on('context', (c) => {
   ctxInfo = c;
   render();

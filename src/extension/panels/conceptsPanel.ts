@@ -14,6 +14,8 @@ import { editsFolder } from '../commands';
 export const CONCEPTS_PANEL: PanelDescriptor = { viewType: 'mechedit.concepts', title: 'MechEdit Concepts', bundle: 'concepts' };
 
 export class ConceptsPanelHost extends PanelHost<Protocol> {
+  /** The last analysis is drawn again after a tab switch (PanelHost.kept). */
+  protected override readonly kept = ['analyse'] as const;
   protected readonly handlers: RequestHandlers<Protocol> = {
     analyse: async (p) => {
       await this.engine.ensureModel();

@@ -12,6 +12,8 @@ import { editsFolder } from '../commands';
 export const FEATURES_PANEL: PanelDescriptor = { viewType: 'mechedit.features', title: 'MechEdit Features', bundle: 'features' };
 
 export class FeaturesPanelHost extends PanelHost<Protocol> {
+  /** The last token table and feature page are drawn again after a tab switch (PanelHost.kept). */
+  protected override readonly kept = ['tokens', 'feature'] as const;
   protected readonly handlers: RequestHandlers<Protocol> = {
     tokens: async (p) => {
       await this.engine.ensureModel();
