@@ -93,6 +93,11 @@ describe('Tab switches: panels keep their results; Causal Tracing says which mod
     assert.ok(made?.applied, 'the ROME edit was applied');
     const label = api.engine.stack.items[0].label;
     await vscode.commands.executeCommand('mechedit.showCausalTracing');
+    // The maps drawn before the edit are marked stale: they are of the model without it.
+    for (let i = 0; !/edits applied changed/.test((host.lastRender as TraceSummary | undefined)?.stale ?? ''); i++) {
+      assert.ok(i < 100, `the unedited maps are marked stale once the edit is applied: ${(host.lastRender as TraceSummary | undefined)?.stale}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const edited = await trace({ bare: false }, 'the trace of the edited model');
     assert.deepEqual(edited.edits, [label]);
     assert.ok(edited.tracedOn.startsWith('Traced on the edited model: 1 edit applied') && edited.tracedOn.includes(JSON.stringify(label)), edited.tracedOn);

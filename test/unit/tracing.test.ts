@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CausalTraceResult } from '../../src/protocol/model';
-import { effectDomain, effectGrid, legendMarks, tokenLabels, tracingCsv } from '../../webview/tracing/data';
+import { effectDomain, effectGrid, legendMarks, tokenLabels, tracedOn, tracingCsv } from '../../webview/tracing/data';
 
 const r: CausalTraceResult = {
   tokens: [{ id: 1, text: 'Ada' }, { id: 2, text: ' Love' }, { id: 3, text: 'lace' }, { id: 4, text: ' was' }],
@@ -45,4 +45,13 @@ test('CSV has one row per kind, layer and token', () => {
   assert.equal(lines.length, 1 + 3 * 2 * 4);
   assert.equal(lines[3], 'resid,0,2,"lace",1,0.8');
   assert.equal(lines[8], 'resid,1,3," was",0,0.7');
+});
+
+test('the panel says which model was traced: the edited one with its edits by label (and strength), or the bare one', () => {
+  const a = { id: 'a1', label: 'ROME: Rouxwick → Vyswick', strength: 1 };
+  const b = { id: 'b2', label: 'MEMIT: 4 facts', strength: 0.5 };
+  assert.equal(tracedOn({ bare: false, edits: [a, b] }), 'Traced on the edited model: 2 edits applied, "ROME: Rouxwick → Vyswick", "MEMIT: 4 facts" ×0.5.');
+  assert.equal(tracedOn({ bare: false, edits: [a] }), 'Traced on the edited model: 1 edit applied, "ROME: Rouxwick → Vyswick".');
+  assert.match(tracedOn({ bare: false, edits: [] }), /^Traced on the model without edits \(none was applied\)/);
+  assert.match(tracedOn({ bare: true, edits: [] }), /^Traced on the bare model: no edits .*your edits stay applied/);
 });

@@ -8,7 +8,7 @@ import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
 import { select } from 'd3-selection';
 import { scaleBand } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
-import type { TracingContext, TracingPanel, TracingPanelState, TracingResult, TracingWire } from '../../src/protocol/panels';
+import type { PatchingTabState, TracingContext, TracingPanel, TracingPanelState, TracingResult, TracingWire } from '../../src/protocol/panels';
 import { decodeCausalTrace } from '../../src/protocol/wire';
 import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
@@ -51,8 +51,10 @@ if (state.last) adopt(state.last.from as TraceParams, state.last.result);
 
 const save = () => host.setState({ ...state, patching: patchTab.state, attention: attnView.state });
 const job = new Job(() => render(), save);
+/** The Patching tab's form as the request it makes. */
+const patchParams = (p: PatchingTabState): TracingPanel['requests']['patch']['params'] => ({ clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.metric === 'logit-diff' && p.wrong.trim() ? p.wrong.trim() : undefined, metric: p.metric, nodes: ['resid', 'mlp', 'attn', 'heads'], method: p.method, igSteps: p.igSteps });
 const patchTab = new PatchingTab({ ...DEFAULT_PATCHING, ...state.patching }, {
-  request: async (p) => decodePatching(await host.request('patch', { clean: p.clean, corrupt: p.corrupt, answer: p.answer, wrong: p.metric === 'logit-diff' && p.wrong.trim() ? p.wrong.trim() : undefined, metric: p.metric, nodes: ['resid', 'mlp', 'attn', 'heads'], method: p.method, igSteps: p.igSteps }, 30 * 60_000)),
+  request: async (p) => decodePatching(await host.request('patch', patchParams(p), 30 * 60_000)),
   useLayer: (layer) => useLayer(layer),
   openHead: (layer, head) => {
     attnView.state = { prompt: patchTab.state.clean, layer, head };
@@ -310,7 +312,10 @@ function answerLine(r: TracingResult): HTMLElement {
 
 /** Marks the drawn maps stale when the form no longer matches them, or the last run failed. */
 function updateStale(): void {
-  const reason = result && !job.busy ? staleReason(drawnFrom, inputs(), job.error) : undefined;
+  const now = inputs();
+  let reason = result && !job.busy ? staleReason(drawnFrom, now, job.error) : undefined;
+  const form = (x: unknown) => JSON.stringify({ ...(x as object), edits: undefined });
+  if (reason && !job.error && form(drawnFrom) === form(now)) reason = 'The edits applied changed since this trace: these maps are of the model as it was. Trace again (or tick "Trace the bare model").';
   markStale(root, reason);
   host.rendered({ ...lastSummary, stale: reason });
 }
@@ -318,6 +323,17 @@ function updateStale(): void {
 host.onRestore('trace', (p, wire) => {
   adopt(p, wire);
   save();
+  render();
+});
+// The Patching tab's grids and the Attention view's patterns, sent again after a tab switch: current
+// when the form still asks for them, else shown stale.
+host.onRestore('patch', (asked, wire) => {
+  patchTab.result = decodePatching(wire);
+  patchTab.drawnFrom = JSON.stringify(asked) === JSON.stringify(patchParams(patchTab.state)) ? JSON.stringify(patchTab.state) : 'other inputs';
+  render();
+});
+host.onRestore('attention', (_, wire) => {
+  attnView.result = decodeAttention(wire);
   render();
 });
 host.on('context', (c) => {

@@ -14,8 +14,8 @@ import { saveFile } from '../webview/save';
 export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
 
 export class TracingPanelHost extends PanelHost<Protocol> {
-  /** The last trace is drawn again after a tab switch (PanelHost.kept). */
-  protected override readonly kept = ['trace'] as const;
+  /** The last trace, patching grids and attention patterns are drawn again after a tab switch (PanelHost.kept). */
+  protected override readonly kept = ['trace', 'patch', 'attention'] as const;
   protected readonly handlers: RequestHandlers<Protocol> = {
     trace: async ({ bare, ...p }) => {
       await this.engine.ensureModel();
