@@ -157,7 +157,7 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['model/score', { prompt: 'the cat', answers: ['sat', 'ran'] }],
     ['model/trace', { prompt: 'the cat', top: 3, targetId: 5, edits: 'off' }],
     ['model/generate', { prompt: 'the cat', maxTokens: 2, temperature: 0.5, topK: 5, seed: 1, steer: { layer: 1, vector: encodeVector(Array.from({ length: 48 }, () => 0.1)) } }],
-    ['model/causalTrace', { prompt: 'the cat sat on the', subject: 'cat', answer: 'mat', samples: 2, window: 1 }],
+    ['model/causalTrace', { prompt: 'the cat sat on the', subject: 'cat', answer: 'mat', samples: 2, window: 1, edits: [] }],
     ['edits/list', {}],
     ['edits/apply', { file: editFile, strength: 1 }],
     ['edits/revert', { id: 'fuzz' }],

@@ -64,7 +64,10 @@ test('model/causalTrace sends its score grids as tensors that decode to the core
     assert.deepEqual([t.dtype, t.dims], ['float32', [model.dims.layers, core.tokens.length]], kind);
     assert.equal(typeof t.data, 'string');
   }
-  const decoded = decodeCausalTrace(wire);
+  // The engine adds the edits it ran with and the greedy answer (model/causalTrace, protocol/model.ts CausalTraceRun).
+  const { edits, greedy, ...decoded } = decodeCausalTrace(wire);
+  assert.deepEqual(edits, [], 'no edit is applied');
+  assert.equal(greedy.tokens[0].id, core.answer.id, 'the greedy answer starts with the traced token');
   assert.deepEqual(decoded.scores, { resid: core.scores.resid.map(f32), mlp: core.scores.mlp.map(f32), attn: core.scores.attn.map(f32) });
   assert.deepEqual({ ...decoded, scores: undefined }, { ...core, scores: undefined }, 'every other field as computed');
   assert.deepEqual(decodeCausalTrace(encodeCausalTrace(core)), decoded, 'encode/decode is the same on either side');
