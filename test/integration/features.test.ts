@@ -91,6 +91,19 @@ describe('Features view', () => {
     assert.ok((s.histogram ?? []).reduce((a, b) => a + b, 0) > 0);
     await screenshot('features-page');
 
+    // A tab switch drops the page; shown again, it gets the token table and the feature page back from the host.
+    const other = await vscode.workspace.openTextDocument({ content: 'Another editor tab.\n', language: 'plaintext' });
+    await vscode.window.showTextDocument(other, { viewColumn: panel.panel.viewColumn, preview: false });
+    for (let i = 0; panel.panel.visible; i++) {
+      assert.ok(i < 100, 'the Features view was hidden by the other tab');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const back = waitFor(panel.onDidRender, done('page'), 'the feature page after a tab switch', 30_000);
+    panel.panel.reveal();
+    const sb = (await back) as Summary;
+    assert.deepEqual([sb.feature, sb.topFeatures, sb.contexts], [s.feature, s.topFeatures, s.contexts], 'the same table and page are drawn again');
+    await screenshot('features-after-tabswitch');
+
     const before = api.engine.enabledEdits;
     const r = await panel.ablate(sae, 3);
     assert.ok(r.applied, 'the ablation is applied');
