@@ -102,6 +102,19 @@ describe('Tab switches: panels keep their results; Causal Tracing says which mod
     assert.deepEqual(edited.edits, [label]);
     assert.ok(edited.tracedOn.startsWith('Traced on the edited model: 1 edit applied') && edited.tracedOn.includes(JSON.stringify(label)), edited.tracedOn);
     await screenshot('trace-edited-label');
+    // The same in a dark theme (the edited line's colour, the maps, the dark after a tab switch).
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    const theme = workbench.inspect<string>('colorTheme')?.globalValue;
+    await workbench.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      await switchAway(host.panel);
+      const dark = await switchBack<TraceSummary>(host, done, 'the edited trace in the dark theme');
+      assert.deepEqual(dark.edits, [label]);
+      await new Promise((r) => setTimeout(r, 500));
+      await screenshot('trace-edited-label-dark');
+    } finally {
+      await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+    }
 
     // The bare toggle, with a tab switch while it runs: the answer comes back to the page loaded again.
     const drawnBare = waitFor(host.onDidRender, (s) => done(s as TraceSummary) && (s as TraceSummary).bare, 'the bare trace', 60_000);
