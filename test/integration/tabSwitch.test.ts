@@ -151,6 +151,11 @@ describe('Tab switches: panels keep their results; Causal Tracing says which mod
     assert.equal(back.best, first.best, 'the same directions are drawn again');
     assert.equal(back.stale, undefined);
     await screenshot('concepts-after-tabswitch');
+    // A run asked for while the panel is hidden waits for its page and runs when it is shown.
+    await switchAway(host.panel);
+    host.notify('run', { positive: 'Veltrazine is colored\nVeltrazine was first made by\nDravokine is colored', negative: 'Brindlecake is colored\nBrindlecake was first made by\nSunmallow is colored', probe: 'Dravokine is colored' });
+    const probed = await switchBack<ConceptSummary & { probeTokens?: string[] }>(host, (s) => s.status === 'drawn' && !!s.probeTokens, 'the run asked for while hidden');
+    assert.ok(probed.probeTokens!.length > 0);
     host.panel.dispose();
   });
 });

@@ -10,7 +10,8 @@
 //    webview's page and loads it again when it is shown (a new 'ready'). The answers of the
 //    requests a panel lists in `kept` are remembered and sent again after each 'ready' as a
 //    'restore' notification ({ method, params, result }, webview/shared/host.ts onRestore), and so
-//    is an answer that arrives after the page that asked for it is gone.
+//    is an answer that arrives after the page that asked for it is gone. While the panel is
+//    hidden, notifications are queued as before the first 'ready'.
 
 import * as vscode from 'vscode';
 import { randomBytes } from 'node:crypto';
@@ -61,6 +62,9 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
       panel.webview.onDidReceiveMessage((m) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
     );
+    // A hidden panel's page is gone: notifications wait (the latest per method) for the next 'ready'.
+    const viewState = (panel as unknown as Partial<vscode.WebviewPanel>).onDidChangeViewState;
+    if (viewState) this.disposables.push(viewState((e) => !e.webviewPanel.visible && (this.ready = false)));
   }
 
   /** Sends a complete snapshot; before 'ready' only the latest one per method is kept. */
