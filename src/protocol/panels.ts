@@ -201,8 +201,8 @@ export interface DiagnosticsPanel extends PanelProtocol {
     last: DiagnosticsLast;
     /** The kept runs, newest first: sent when the webview starts and after every run. */
     history: DiagnosticsHistory;
-    /** Compares two kept runs (files of DiagnosticsHistory.runs) side by side, as the Compare button does (tests use it). */
-    compareRuns: { a: string; b: string };
+    /** Compares two kept runs (files of DiagnosticsHistory.runs; absent: the ones picked, by default the two newest) side by side, as the Compare button does (tests use it). */
+    compareRuns: { a?: string; b?: string };
   } & SweepNotifications;
 }
 

@@ -36,7 +36,9 @@ export class HistorySection {
   }
 
   /** Loads A and B and compares them (also what tests call). */
-  async compare(a = this.a, b = this.b): Promise<void> {
+  async compare(a?: string, b?: string): Promise<void> {
+    a ??= this.a;
+    b ??= this.b;
     if (!a || !b) return;
     [this.a, this.b] = [a, b];
     const { runs } = await this.host.request('loadRuns', { files: [a, b] });
@@ -44,6 +46,7 @@ export class HistorySection {
     this.error = bad ? `Cannot compare: ${bad.error ?? 'no results'}` : '';
     this.compared = bad ? undefined : { a: runs[0], b: runs[1], rows: compareBars(allBars(runs[0].result as AnyDiagnostics), allBars(runs[1].result as AnyDiagnostics)) };
     this.render();
+    document.getElementById(this.compared ? 'history-compare' : 'history')?.scrollIntoView();
   }
 
   private async showA(): Promise<void> {
@@ -52,9 +55,10 @@ export class HistorySection {
     this.show(run);
   }
 
-  summary(): { runs: number; compared?: { a: string; b: string; rows: number; diffs: { key: string; diff: number }[] }; error?: string } {
+  summary(): { runs: number; newest?: { savedAt: string; kind: string; method?: string }; compared?: { a: string; b: string; rows: number; diffs: { key: string; diff: number }[] }; error?: string } {
     const c = this.compared;
-    return { runs: this.history.runs.length, ...(c ? { compared: { a: c.a.file!, b: c.b.file!, rows: c.rows.length, diffs: c.rows.map((r) => ({ key: r.key, diff: r.diff })) } } : {}), ...(this.error ? { error: this.error } : {}) };
+    const n = this.history.runs[0];
+    return { runs: this.history.runs.length, ...(n ? { newest: { savedAt: n.savedAt, kind: n.brief.kind, method: n.brief.method } } : {}), ...(c ? { compared: { a: c.a.file!, b: c.b.file!, rows: c.rows.length, diffs: c.rows.map((r) => ({ key: r.key, diff: r.diff })) } } : {}), ...(this.error ? { error: this.error } : {}) };
   }
 
   element(): HTMLElement {
