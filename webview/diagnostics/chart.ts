@@ -7,9 +7,8 @@ import { select } from 'd3-selection';
 import { scaleBand, scaleLinear } from 'd3-scale';
 import { axisBottom, axisLeft } from 'd3-axis';
 import { h } from '../shared/host';
-import type { Bar } from './data';
+import { labelMargins, type Bar } from './data';
 
-const ANGLE = (40 * Math.PI) / 180;
 let measurer: CanvasRenderingContext2D | null | undefined;
 
 /** The width of `text` in the chart's font (11px, the panel's family); a rough estimate when there is no canvas. */
@@ -18,20 +17,6 @@ function textWidth(text: string): number {
   if (!measurer) return text.length * 6.5;
   measurer.font = `11px ${getComputedStyle(document.body).fontFamily || 'sans-serif'}`;
   return measurer.measureText(text).width;
-}
-
-/**
- * Margins that hold every rotated label: a label of width w at the tick x reaches w·cos 40° left
- * of x and w·sin 40° below the axis.
- */
-export function labelMargins(widths: number[], width: number): { left: number; bottom: number } {
-  const n = Math.max(1, widths.length);
-  let left = 40;
-  for (let pass = 0; pass < 3; pass++) {
-    const step = (width - left - 8) / n;
-    left = Math.max(40, ...widths.map((w, i) => w * Math.cos(ANGLE) + 12 - (i + 0.5) * step));
-  }
-  return { left: Math.ceil(left), bottom: Math.ceil(Math.max(40, ...widths.map((w) => w * Math.sin(ANGLE))) + 24) };
 }
 
 /** Grouped bars; clicking a bar group (or Enter on it) calls onPick (EVOKE: lists its cases). */

@@ -180,3 +180,20 @@ export function compareBars(a: Bar[], b: Bar[]): CompareRow[] {
 export function allBars(d: AnyDiagnostics): Bar[] {
   return isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : isProbes(d) ? probeBars(d) : evokeBars(d);
 }
+
+const ANGLE = (40 * Math.PI) / 180;
+
+/**
+ * The chart margins that hold every axis label rotated by −40° (chart.ts): a label of width w at
+ * the tick x reaches w·cos 40° (+ 12 px of offset) left of x and w·sin 40° below the axis. The
+ * left margin is at least 40 px (the y axis); ticks are taken at (i + ½) of a step of the plot width.
+ */
+export function labelMargins(widths: number[], width: number): { left: number; bottom: number } {
+  const n = Math.max(1, widths.length);
+  let left = 40;
+  for (let pass = 0; pass < 3; pass++) {
+    const step = (width - left - 8) / n;
+    left = Math.max(40, ...widths.map((w, i) => w * Math.cos(ANGLE) + 12 - (i + 0.5) * step));
+  }
+  return { left: Math.ceil(left), bottom: Math.ceil(Math.max(40, ...widths.map((w) => w * Math.sin(ANGLE))) + 24) };
+}

@@ -28,11 +28,13 @@ export class HistorySection {
 
   constructor(private readonly host: Host<DiagnosticsPanel>, private readonly render: () => void, private readonly show: (l: DiagnosticsLast) => void) {}
 
+  /** New runs (a newer newest): A and B become the two newest again; else the runs picked stay picked while they are listed. */
   set(h: DiagnosticsHistory): void {
+    const newer = h.runs[0]?.file !== this.history.runs[0]?.file;
     this.history = h;
     const files = h.runs.map((r) => r.file);
-    if (!this.b || !files.includes(this.b)) this.b = files[0];
-    if (!this.a || !files.includes(this.a)) this.a = files[1] ?? files[0];
+    if (newer || !this.b || !files.includes(this.b)) this.b = files[0];
+    if (newer || !this.a || !files.includes(this.a)) this.a = files[1] ?? files[0];
   }
 
   /** Loads A and B and compares them (also what tests call). */

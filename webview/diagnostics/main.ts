@@ -60,9 +60,11 @@ async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?
   });
 }
 
-/** EVOKE: keeps the listed task when the results have it, else lists the first. */
+/** EVOKE: keeps the listed task when the results have it (and measured it), else lists the first measured one. */
 function pickTask(r: AnyDiagnostics): void {
-  if (!isOrt(r) && !isEdit(r) && !isFineKed(r) && !isProbes(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
+  if (isOrt(r) || isEdit(r) || isFineKed(r) || isProbes(r)) return;
+  const measured = Object.keys(r.after).filter((t) => !noMatchText('EVOKE', r.stack) || !EDIT_TASKS.evoke.includes(t));
+  if (!state.task || !measured.includes(state.task)) state = { ...state, task: measured[0] };
 }
 
 /** The line above restored results: their date, and the model they are of when it is not the open one. */

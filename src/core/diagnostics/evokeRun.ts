@@ -18,7 +18,7 @@ import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseL
 import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { renderReport } from './report';
 import type { FactMethod } from '../methods/factEditors';
-import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, stackMatchText, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
 import type { StackMatch } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/evoke.schema.json';
 
@@ -145,8 +145,9 @@ export function writeSummary(dir: string, config: RunConfig, results: CaseResult
   const counterfact = summarizeCounterFact(main.map(counterFactOfEvoke), main.flatMap((r) => (r.ngramEntropy !== undefined ? [r.ngramEntropy] : [])));
   const multihop = summarizeMultiHop(main);
   const meta = runMeta(config, results.length);
-  if (extra.stack) meta['cases whose edit is applied'] = `${extra.stack.matching} of ${extra.stack.cases}`;
-  writeOut(path.join(dir, 'report.html'), renderReport(reportTitle('EVOKE', config, extra.stack, baseline ? extra.baselineDir : undefined), meta, tasks, baseline, { counterfact, multihop }));
+  if (extra.stack) meta['main cases whose edit is applied'] = `${extra.stack.matching} of ${extra.stack.cases}`;
+  const notice = extra.stack && !extra.stack.matching ? stackMatchText(extra.stack) : '';
+  writeOut(path.join(dir, 'report.html'), renderReport(reportTitle('EVOKE', config, extra.stack, baseline ? extra.baselineDir : undefined), meta, tasks, baseline, { counterfact, multihop }, notice));
   // Last: summary.json marks the run as finished (merge checks it).
   writeSummaryFile(dir, { config, cases: results.length, tasks, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}), ...(extra.stack ? { stack: extra.stack } : {}) });
   return { tasks, counterfact, ...(multihop ? { multihop } : {}) };

@@ -18,7 +18,7 @@ import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { bars, BEFORE_AFTER_NOTE, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
-import { caseInStack, caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, withCaseEdit, type CaseRunOptions, type StackEdit } from './caseEdit';
+import { caseInStack, caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, stackMatchText, withCaseEdit, type CaseRunOptions, type StackEdit } from './caseEdit';
 import type { StackMatch } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/fine-ked.schema.json';
 
@@ -162,7 +162,7 @@ export function writeFineKedSummary(dir: string, config: RunConfig, results: Fin
   const summary: FineKedSummary = { ...summarizeFineKed(results, edits ? (r) => caseInStack(edits, r) : undefined), ...(stack ? { stack } : {}) };
   const meta = runMeta(config, results.length);
   if (stack) meta['cases whose edit is applied'] = `${stack.matching} of ${stack.cases} (the worst cases come only from these)`;
-  const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? BEFORE_AFTER_NOTE : ''}`;
+  const note = `${stack && !stack.matching ? `<strong>${esc(stackMatchText(stack))}</strong><br>` : ''}Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? BEFORE_AFTER_NOTE : ''}`;
   writeOut(path.join(dir, 'report.html'), renderPage(reportTitle('FINE-KED', config, stack, baseline ? extra.baselineDir : undefined), meta, note, fineKedSections(summary, baseline)));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
   return summary;

@@ -132,6 +132,7 @@ export function paperMarkdown(p: PaperMetrics): string {
   return lines.join('\n');
 }
 
-export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>, paper: PaperMetrics = {}): string {
-  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? BEFORE_AFTER_NOTE : ''}`, [...paperSections(paper), ...evokeSections(summary, baseline)]);
+/** EVOKE's report.html; `notice` (e.g. that no case's edit is in the stack) opens the note, in words. */
+export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>, paper: PaperMetrics = {}, notice = ''): string {
+  return renderPage(title, meta, `${notice ? `<strong>${esc(notice)}</strong><br>` : ''}Indicators and probabilities are × 100; higher indicators are better. ${baseline ? BEFORE_AFTER_NOTE : ''}`, [...paperSections(paper), ...evokeSections(summary, baseline)]);
 }
