@@ -66,7 +66,7 @@ describe('Knowledge probes in the Diagnostics panel', () => {
     await vscode.commands.executeCommand('mechedit.showDiagnostics');
     const panel = api.panels.diagnostics()!;
     type Summary = { status: string; error?: string; kind?: string; method?: string; modeLine?: string; noMatch?: string; stack?: { edits: string[]; matching: number; cases: number };
-      bars: { key: string; before: number; after: number }[]; history?: { runs: number; newest?: { savedAt: string; kind: string; method?: string }; compared?: { a: string; b: string; rows: number; diffs: { key: string; diff: number }[] }; error?: string } };
+      bars: { key: string; before: number; after: number }[]; labelsOutside?: number; history?: { runs: number; newest?: { savedAt: string; kind: string; method?: string }; compared?: { a: string; b: string; rows: number; diffs: { key: string; diff: number }[] }; error?: string } };
     const next = (ok: (s: Summary) => boolean, what: string, ms: number) => {
       const last = panel.lastRender as Summary | undefined;
       return last && ok(last) ? Promise.resolve(last) : (waitFor(panel.onDidRender, (x) => ok(x as Summary), what, ms) as Promise<Summary>);
@@ -88,7 +88,7 @@ describe('Knowledge probes in the Diagnostics panel', () => {
 
     // Each case's own ROME edit: a second run; both are kept, and the two compare side by side.
     drawn = next((x) => ['drawn', 'error'].includes(x.status) && x.kind === 'evoke' && x.method === 'rome' && x.history?.newest?.method === 'rome' && x.history.newest.savedAt > started, 'EVOKE with per-case ROME, and the history', 150_000);
-    panel.notify('run', { kind: 'evoke', method: 'rome', lti: false, limit: 2 });
+    panel.notify('run', { kind: 'evoke', method: 'rome', lti: false, limit: 1 });
     const romeRun = await drawn;
     assert.equal(romeRun.status, 'drawn', romeRun.error);
     const historyDir = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.mechedit', 'diagnostics', 'history');
@@ -118,7 +118,19 @@ describe('Knowledge probes in the Diagnostics panel', () => {
       openReportView(saved.result.out.after);
       await new Promise((r) => setTimeout(r, 1500));
       await screenshot('diag-report');
+      // ORT's forms of a concept edit ("Diagnose This Edit" on the ROCR redirection): long axis labels, none clipped.
+      panel.panel.reveal();
+      const diagnosed = next((x) => ['drawn', 'error'].includes(x.status) && x.kind === 'edit', 'the ROCR edit diagnosed', 90_000);
+      panel.notify('run', { kind: 'edit', file: path.join(FIXTURES, 'rocr-veltrazine.json') });
+      const d = await diagnosed;
+      assert.equal(d.status, 'drawn', d.error);
+      assert.ok(d.bars.some((x) => x.key.includes(' · forget · ')), d.bars.map((x) => x.key).join(', '));
+      assert.equal(d.labelsOutside, 0, 'every axis label lies inside its chart');
+      await screenshot('diag-ort-labels-dark');
       await vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Light Modern', vscode.ConfigurationTarget.Global);
+      await new Promise((r) => setTimeout(r, 1500));
+      await screenshot('diag-ort-labels-light');
+      openReportView(saved.result.out.after);
       await new Promise((r) => setTimeout(r, 1500));
       await screenshot('diag-report-light');
     } finally {

@@ -50,3 +50,17 @@ export function bars(data: Bar[], width: number, onPick?: (b: Bar) => void, sele
   }
   return h('div', {}, h('div', { class: 'keys' }, h('span', { class: 'key before' }, keys[0]), h('span', { class: 'key after' }, keys[1])), svg.node()!);
 }
+
+/**
+ * How many axis labels of the drawn charts reach outside their chart (clipped), as laid out on
+ * screen: 0 is the rule. Hidden charts (no layout) count none.
+ */
+export function labelsOutside(): number {
+  return [...document.querySelectorAll<SVGSVGElement>('svg.bars')].flatMap((svg) => {
+    const box = svg.getBoundingClientRect();
+    return [...svg.querySelectorAll<SVGTextElement>('.axis text')].filter((t) => {
+      const r = t.getBoundingClientRect();
+      return r.width > 0 && (r.left < box.left - 0.5 || r.right > box.right + 0.5 || r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5);
+    });
+  }).length;
+}

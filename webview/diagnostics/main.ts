@@ -16,7 +16,7 @@ import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
 import { allBars, barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, isProbes, ortBars, probeBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
-import { bars as drawBars } from './chart';
+import { bars as drawBars, labelsOutside } from './chart';
 import { EDIT_TASKS, matchText, modeLine, noMatchText, otherLines } from './words';
 import { HistorySection, secondary } from './history';
 import { PROBE_COLUMNS } from './probeColumns';
@@ -363,7 +363,7 @@ function render(): void {
     restored: restored && !restored.error ? restored.savedAt : undefined, restoreError: restored?.error,
     sweep: sweep.summary(),
     modeLine: modeText(), noMatch: document.getElementById('no-match')?.textContent ?? undefined,
-    stack: evoke?.stack ?? fine?.stack, worstCases: fine?.after.worst.map((w) => w.caseId), history: history.summary(),
+    labelsOutside: labelsOutside(), stack: evoke?.stack ?? fine?.stack, worstCases: fine?.after.worst.map((w) => w.caseId), history: history.summary(),
   });
 }
 
