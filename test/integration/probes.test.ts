@@ -59,7 +59,7 @@ describe('Knowledge probes in the Diagnostics panel', () => {
   });
 
   it('says what it compares, says when no case\'s edit is in the stack, keeps every run to compare two, and its report follows the theme', async function () {
-    this.timeout(180_000);
+    this.timeout(240_000);
     await vscode.commands.executeCommand('mechedit.revertAllEdits');
     await api.engine.changeStack('edits/apply', { file: path.join(FIXTURES, 'rome-case30.json') });
     const label = 'ROME: The capital of Broador is → Quornwick';
@@ -118,11 +118,27 @@ describe('Knowledge probes in the Diagnostics panel', () => {
       openReportView(saved.result.out.after);
       await new Promise((r) => setTimeout(r, 1500));
       await screenshot('diag-report');
-      // ORT's forms of a concept edit ("Diagnose This Edit" on the ROCR redirection): long axis labels, none clipped.
-      panel.panel.reveal();
-      const diagnosed = next((x) => ['drawn', 'error'].includes(x.status) && x.kind === 'edit', 'the ROCR edit diagnosed', 90_000);
+      await vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Light Modern', vscode.ConfigurationTarget.Global);
+      await new Promise((r) => setTimeout(r, 1500));
+      await screenshot('diag-report-light');
+    } finally {
+      await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+    }
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  });
+
+  it('draws ORT\'s forms of a concept edit with every axis label inside its chart, in the dark and the light theme', async function () {
+    this.timeout(120_000);
+    const theme = vscode.workspace.getConfiguration('workbench').inspect<string>('colorTheme')?.globalValue;
+    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+    await vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      await vscode.commands.executeCommand('mechedit.showDiagnostics');
+      const panel = api.panels.diagnostics()!;
+      type Summary = { status: string; error?: string; kind?: string; bars: { key: string }[]; labelsOutside?: number };
+      const diagnosed = waitFor(panel.onDidRender, (x) => ['drawn', 'error'].includes((x as Summary).status) && (x as Summary).kind === 'edit', 'the ROCR edit diagnosed', 100_000);
       panel.notify('run', { kind: 'edit', file: path.join(FIXTURES, 'rocr-veltrazine.json') });
-      const d = await diagnosed;
+      const d = (await diagnosed) as Summary;
       assert.equal(d.status, 'drawn', d.error);
       assert.ok(d.bars.some((x) => x.key.includes(' · forget · ')), d.bars.map((x) => x.key).join(', '));
       assert.equal(d.labelsOutside, 0, 'every axis label lies inside its chart');
@@ -130,12 +146,9 @@ describe('Knowledge probes in the Diagnostics panel', () => {
       await vscode.workspace.getConfiguration('workbench').update('colorTheme', 'Default Light Modern', vscode.ConfigurationTarget.Global);
       await new Promise((r) => setTimeout(r, 1500));
       await screenshot('diag-ort-labels-light');
-      openReportView(saved.result.out.after);
-      await new Promise((r) => setTimeout(r, 1500));
-      await screenshot('diag-report-light');
+      panel.panel.dispose();
     } finally {
       await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme, vscode.ConfigurationTarget.Global);
     }
-    await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   });
 });
