@@ -25,9 +25,25 @@ export interface CaseRow {
   tasks: Record<string, CaseTask>;
 }
 
+/**
+ * Method none (the edit stack as it is): which edits were applied, and how many of the run's cases
+ * have their own requested fact (subject and new target o*) among those edits' fact requests. A
+ * case whose edit is not in the stack scores the unedited model's efficacy: 0 → 0 says nothing.
+ */
+export interface StackMatch {
+  /** Labels of the applied edits (enabled, strength ≠ 0), in stack order. */
+  edits: string[];
+  /** Cases whose subject and o* are a fact request of one of these edits. */
+  matching: number;
+  /** Cases measured (EVOKE: its main cases, which carry the efficacy task). */
+  cases: number;
+}
+
 /** EVOKE without the edits ('before') and with them or with each case's own edit ('after'). */
 export interface EvokeDiagnostics {
   method: string;
+  /** Method none: the applied edits and how many cases they match (absent in older results and per-case runs). */
+  stack?: StackMatch;
   /** The per-case edits' settings as run (recorded in the run folders' config too). */
   settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string[];
@@ -114,8 +130,14 @@ export interface FineKedSummary {
   average: { rloc: number; top1: number; wins: number };
   /** Facts the reference model did not know (left out of R-Loc). */
   unknown: number;
-  /** Up to 10 cases that lost the most, lowest R-Loc first (only cases below 100). */
+  /**
+   * Up to 10 cases that lost the most, lowest R-Loc first (only cases below 100), among the cases
+   * whose edit was applied in the run: each case's own edit, or (method none) the cases the stack's
+   * edits match (`stack`).
+   */
   worst: WorstCase[];
+  /** Method none: the applied edits and how many cases they match (absent in older runs and per-case runs). */
+  stack?: StackMatch;
   /** CounterFact's ES / PS / NS and magnitudes over the same prompts (core/diagnostics/counterfact.ts). */
   counterfact?: CounterFactSummary;
 }
@@ -124,6 +146,8 @@ export interface FineKedSummary {
 export interface FineKedDiagnostics {
   kind: 'fine-ked';
   method: string;
+  /** Method none: the applied edits and how many cases they match (also in after.stack). */
+  stack?: StackMatch;
   settings?: { layer?: number; layers?: number[]; lambda?: number; preset?: string };
   data: string;
   before: FineKedSummary;

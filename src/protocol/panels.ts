@@ -199,6 +199,8 @@ export interface DiagnosticsPanel extends PanelProtocol {
     save: SaveRequest;
     /** Opens a run folder's self-contained report.html in a webview tab (desktop VS Code and code-server). */
     openReport: { params: { folder: string }; result: { opened: boolean } };
+    /** Reads kept runs of the history (by file) whole: for "Show" and "Compare". */
+    loadRuns: { params: { files: string[] }; result: { runs: DiagnosticsLast[] } };
   } & SweepRequests;
   notifications: {
     context: DiagnosticsContext;
@@ -206,7 +208,42 @@ export interface DiagnosticsPanel extends PanelProtocol {
     run: Partial<DiagnosticsPanelState> & { kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit'; file?: string };
     /** The last results (complete snapshot), sent when the webview starts: opened, revived after a reload, shown again. */
     last: DiagnosticsLast;
+    /** The kept runs, newest first: sent when the webview starts and after every run. */
+    history: DiagnosticsHistory;
+    /** Compares two kept runs (files of DiagnosticsHistory.runs; absent: the ones picked, by default the two newest) side by side, as the Compare button does (tests use it). */
+    compareRuns: { a?: string; b?: string };
   } & SweepNotifications;
+}
+
+/**
+ * What a kept run was, in brief (written with it, so that the list needs no result read): the
+ * diagnostic, its method ('none': the edit stack as it is), the labels of the enabled edits when it
+ * ran, the per-case preset, the case limit.
+ */
+export interface DiagnosticsBrief {
+  kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit';
+  method?: string;
+  edits: string[];
+  /** "Diagnose This Edit": the edit file diagnosed. */
+  file?: string;
+  limit?: number;
+}
+
+/** One kept run of the Diagnostics panel (.mechedit/diagnostics/history/<time>-<kind>.json). */
+export interface DiagnosticsRunEntry {
+  file: string;
+  savedAt: string;
+  brief: DiagnosticsBrief;
+  model?: string;
+}
+
+export interface DiagnosticsHistory {
+  /** Newest first (at most HISTORY_LISTED). */
+  runs: DiagnosticsRunEntry[];
+  /** Where they are kept. */
+  folder: string;
+  /** Files that could not be read as kept runs (named, not dropped silently). */
+  unreadable?: string[];
 }
 
 /** The Diagnostics panel's last results as the host kept them (.mechedit/diagnostics/last.json). */
@@ -227,6 +264,8 @@ export interface DiagnosticsLast {
 export interface DiagnosticsContext {
   model?: { path: string; layers: number; architecture: string };
   enabledEdits: number;
+  /** The labels of the enabled edits, in stack order (the mode line names them). */
+  enabledLabels?: string[];
   /** The fact editors that can make each case's own edit (the registry's with capabilities.perCase); empty until the engine has described its registry. */
   methods: MethodChoice[];
   /** The layer picked for edits: per-case edits of the methods that take a `layer` use it; absent: the model's default. */

@@ -157,3 +157,43 @@ export function editMissing(d: EditDiagnostics): string[] {
   if (d.concept?.missing) lines.push(`ORT forms of ${d.concept.concept}: ${d.concept.missing}`);
   return lines;
 }
+
+/** One measure of two runs side by side: A's and B's before / after, and the change of after from A to B. */
+export interface CompareRow {
+  key: string;
+  label: string;
+  a?: Bar;
+  b?: Bar;
+  /** B's after − A's after (NaN when either run lacks the measure). */
+  diff: number;
+}
+
+/** Two runs' bars matched by measure: A's order first, then the measures only B has. */
+export function compareBars(a: Bar[], b: Bar[]): CompareRow[] {
+  const inB = new Map(b.map((x) => [x.key, x]));
+  const inA = new Set(a.map((x) => x.key));
+  const row = (x?: Bar, y?: Bar): CompareRow => ({ key: (x ?? y)!.key, label: (x ?? y)!.label ?? (x ?? y)!.key, a: x, b: y, diff: x && y ? y.after - x.after : NaN });
+  return [...a.map((x) => row(x, inB.get(x.key))), ...b.filter((y) => !inA.has(y.key)).map((y) => row(undefined, y))];
+}
+
+/** Every result's bars (the chart's data), whatever its kind. */
+export function allBars(d: AnyDiagnostics): Bar[] {
+  return isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : isProbes(d) ? probeBars(d) : evokeBars(d);
+}
+
+const ANGLE = (40 * Math.PI) / 180;
+
+/**
+ * The chart margins that hold every axis label rotated by −40° (chart.ts): a label of width w at
+ * the tick x reaches w·cos 40° (+ 12 px of offset) left of x and w·sin 40° below the axis. The
+ * left margin is at least 40 px (the y axis); ticks are taken at (i + ½) of a step of the plot width.
+ */
+export function labelMargins(widths: number[], width: number): { left: number; bottom: number } {
+  const n = Math.max(1, widths.length);
+  let left = 40;
+  for (let pass = 0; pass < 3; pass++) {
+    const step = (width - left - 8) / n;
+    left = Math.max(40, ...widths.map((w, i) => w * Math.cos(ANGLE) + 12 - (i + 0.5) * step));
+  }
+  return { left: Math.ceil(left), bottom: Math.ceil(Math.max(40, ...widths.map((w) => w * Math.sin(ANGLE))) + 24) };
+}

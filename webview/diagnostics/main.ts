@@ -8,9 +8,6 @@
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { select } from 'd3-selection';
-import { scaleBand, scaleLinear } from 'd3-scale';
-import { axisBottom, axisLeft } from 'd3-axis';
 import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel, DiagnosticsPanelState } from '../../src/protocol/panels';
 import { presetFor, presetOptions } from '../../src/protocol/registry';
 import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbeResult, ProbesDiagnostics } from '../../src/protocol/diagnostics';
@@ -18,7 +15,11 @@ import { Host, h } from '../shared/host';
 import { Job } from '../shared/job';
 import { chartFile } from '../shared/export';
 import { button, dropdown, textfield } from '../shared/controls';
-import { barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, isProbes, ortBars, probeBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
+import { allBars, barsCsv, caseLines, editBars, editMissing, evokeBars, FINE_LEVELS, fineKedBars, isEdit, isFineKed, isOrt, isProbes, ortBars, probeBars, PROBE_LABELS, probeMeasure, readable, type AnyDiagnostics, type Bar } from './data';
+import { bars as drawBars, labelsOutside } from './chart';
+import { EDIT_TASKS, matchText, modeLine, noMatchText, otherLines } from './words';
+import { HistorySection, secondary } from './history';
+import { PROBE_COLUMNS } from './probeColumns';
 import { SweepSection, type SweepPanel } from '../shared/sweep';
 import './style.css';
 
@@ -59,9 +60,11 @@ async function run(kind: 'evoke' | 'ort' | 'fine-ked' | 'probes' | 'edit', file?
   });
 }
 
-/** EVOKE: keeps the listed task when the results have it, else lists the first. */
+/** EVOKE: keeps the listed task when the results have it (and measured it), else lists the first measured one. */
 function pickTask(r: AnyDiagnostics): void {
-  if (!isOrt(r) && !isEdit(r) && !isFineKed(r) && !isProbes(r) && (!state.task || !r.after[state.task])) state = { ...state, task: Object.keys(r.after)[0] };
+  if (isOrt(r) || isEdit(r) || isFineKed(r) || isProbes(r)) return;
+  const measured = Object.keys(r.after).filter((t) => !noMatchText('EVOKE', r.stack) || !EDIT_TASKS.evoke.includes(t));
+  if (!state.task || !measured.includes(state.task)) state = { ...state, task: measured[0] };
 }
 
 /** The line above restored results: their date, and the model they are of when it is not the open one. */
@@ -72,7 +75,16 @@ function restoredNote(l: DiagnosticsLast): HTMLElement {
   return h('p', { class: 'restored', id: 'restored', role: 'status' }, `Results of ${when}, restored${other}`, h('span', { class: 'muted' }, l.file ? ` (${l.file})` : ''));
 }
 
-const allBars = (d: AnyDiagnostics): Bar[] => (isEdit(d) ? editBars(d) : isOrt(d) ? ortBars(d) : isFineKed(d) ? fineKedBars(d) : isProbes(d) ? probeBars(d) : evokeBars(d));
+/** The run history below the results: pick two kept runs, show one, or compare them. */
+const history = new HistorySection(host, () => render(), (l) => {
+  if (job.busy) return;
+  restored = l;
+  if (l.result) {
+    result = l.result;
+    pickTask(result);
+  }
+  render();
+});
 const pct = (v: number | undefined) => (v === undefined || Number.isNaN(v) ? '—' : `${(100 * v).toFixed(1)}`);
 
 /** "Diagnose This Edit": per fact, its tasks before (no edits) and after (only this edit); tasks without data say why. */
@@ -110,46 +122,35 @@ function editView(d: EditDiagnostics): (Node | string)[] {
   ];
 }
 
-/** Grouped bars, 0…100; clicking a bar group selects it (EVOKE: lists its cases). */
-function bars(data: Bar[], onPick?: (b: Bar) => void, selected?: string, keys: [string, string] = ['before', 'after']): HTMLElement {
-  const m = { top: 8, right: 8, bottom: 110, left: 40 };
-  const w = Math.max(360, Math.min(1100, (root.clientWidth || 900) - 16));
-  const hgt = 300;
-  const x = scaleBand<string>().domain(data.map((b) => b.key)).range([m.left, w - m.right]).padding(0.2);
-  const inner = scaleBand<string>().domain(['before', 'after']).range([0, x.bandwidth()]).padding(0.05);
-  const y = scaleLinear().domain([0, 100]).range([hgt - m.bottom, m.top]);
-  const svg = select(document.createElementNS('http://www.w3.org/2000/svg', 'svg')).attr('class', 'chart bars').attr('width', w).attr('height', hgt).attr('role', 'img');
-  const labelOf = new Map(data.map((b) => [b.key, b.label ?? b.key]));
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${hgt - m.bottom})`).call(axisBottom(x).tickFormat((k) => labelOf.get(k) ?? k))
-    .selectAll('text').attr('transform', 'rotate(-40)').style('text-anchor', 'end').attr('dx', '-0.4em').attr('dy', '0.4em');
-  svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(5));
-  const groups = svg.append('g').selectAll('g').data(data).join('g')
-    .attr('class', (b) => `bar-group${b.group === selected ? ' selected' : ''}`)
-    .attr('transform', (b) => `translate(${x(b.key)},0)`)
-    .attr('tabindex', onPick ? 0 : null)
-    .attr('aria-label', (b) => `${b.label ?? b.key}: before ${b.before.toFixed(1)}, after ${b.after.toFixed(1)}`);
-  for (const which of ['before', 'after'] as const) {
-    groups.append('rect').attr('class', which).attr('x', inner(which)!).attr('width', inner.bandwidth())
-      .attr('y', (b) => y(Number.isNaN(b[which]) ? 0 : b[which])).attr('height', (b) => y(0) - y(Number.isNaN(b[which]) ? 0 : b[which]))
-      .append('title').text((b) => `${b.label ?? b.key}, ${which}: ${b[which].toFixed(2)}`);
-  }
-  if (onPick) {
-    groups.on('click', (_e, b) => onPick(b)).on('keydown', (e: KeyboardEvent, b) => {
-      if (e.key === 'Enter' || e.key === ' ') onPick(b);
-    });
-  }
-  return h('div', {}, h('div', { class: 'keys' }, h('span', { class: 'key before' }, keys[0]), h('span', { class: 'key after' }, keys[1])), svg.node()!);
-}
+/** Grouped bars at the panel's width (chart.ts). */
+const bars = (data: Bar[], onPick?: (b: Bar) => void, selected?: string, keys?: [string, string]) => drawBars(data, root.clientWidth || 900, onPick, selected, keys);
 
 const f1 = (v: number) => (Number.isNaN(v) ? '—' : v.toFixed(1));
 const change = (b: number, a: number) => h('td', { class: `num ${a > b + 1e-9 ? 'better' : a < b - 1e-9 ? 'worse' : ''}` }, Number.isNaN(b) ? '' : `${a - b >= 0 ? '+' : ''}${(a - b).toFixed(1)}`);
 
+/** What a result's "after" measured, in words: the stack with the edits it held when it ran, or each case's own edit. */
+function measured(d: EvokeDiagnostics | FineKedDiagnostics | ProbesDiagnostics): string {
+  if (d.method !== 'none') return `each case's own ${methodName(d.method)} edit${'settings' in d ? presetShown(d) : ''} vs no edits`;
+  const labels = 'stack' in d && d.stack ? d.stack.edits : undefined;
+  return labels ? `the edit stack (${labels.length} applied${labels.length ? `: ${labels.join(', ')}` : ''}) vs no edits` : `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits`;
+}
+
+/** The notice of a run whose stack held no case's edit (words.ts), in the warning style. */
+const notice = (text: string | undefined) => (text ? [h('p', { class: 'notice', id: 'no-match', role: 'status' }, text)] : []);
+
+const reportRow = (folder: string) => h('div', { class: 'row' }, secondary(button('Open report', 'link-external', () => void host.request('openReport', { folder }), 'open-report')), h('span', { class: 'muted' }, folder));
+
 function evokeView(d: EvokeDiagnostics): (Node | string)[] {
   const data = evokeBars(d);
+  // No case's edit in the stack: the figures that score a case's own fact are not results.
+  const unmatched = !!noMatchText('EVOKE', d.stack);
+  const notMeasured = (b: Bar) => unmatched && EDIT_TASKS.evoke.includes(b.group);
   const table = h('table', { class: 'cases', id: 'tasks' },
     h('tr', {}, h('th', {}, 'task · indicator (×100)'), h('th', {}, 'before'), h('th', {}, 'after'), h('th', {}, 'change'), h('th', {}, 'probabilities after (×100)')),
-    ...data.map((b) => h('tr', {}, h('td', {}, b.label ?? b.key), h('td', { class: 'num' }, f1(b.before)), h('td', { class: 'num' }, f1(b.after)), change(b.before, b.after),
-      h('td', {}, Object.entries(d.after[b.group].probs).map(([k, v]) => `${readable(k)} ${v.toFixed(1)}`).join(', ')))));
+    ...data.map((b) => notMeasured(b)
+      ? h('tr', { class: 'missing' }, h('td', {}, b.label ?? b.key), h('td', { colspan: '4', class: 'muted' }, 'not measured: no case\'s edit is in the stack'))
+      : h('tr', {}, h('td', {}, b.label ?? b.key), h('td', { class: 'num' }, f1(b.before)), h('td', { class: 'num' }, f1(b.after)), change(b.before, b.after),
+        h('td', {}, Object.entries(d.after[b.group].probs).map(([k, v]) => `${readable(k)} ${v.toFixed(1)}`).join(', ')))));
   const task = state.task;
   const lines = task ? caseLines(d, task) : [];
   const indicators = lines[0] ? Object.keys(lines[0].indicators) : [];
@@ -160,10 +161,10 @@ function evokeView(d: EvokeDiagnostics): (Node | string)[] {
       ...indicators.map((k) => h('td', { class: 'num' }, `${f1(100 * l.indicators[k][0])} → ${f1(100 * l.indicators[k][1])}`)),
       ...probs.map((k) => h('td', { class: 'num' }, `${(100 * l.probs[k][1]).toFixed(1)} %`)))));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${d.afterCases.length} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
-    h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'),
-      h('span', { class: 'muted' }, d.out.after)),
-    bars(data, (b) => {
+    h('p', { class: 'muted', id: 'summary' }, `EVOKE · ${measured(d)} · ${d.afterCases.length} cases${matchText(d.stack)} · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    ...notice(noMatchText('EVOKE', d.stack)),
+    reportRow(d.out.after),
+    bars(unmatched ? data.filter((b) => !EDIT_TASKS.evoke.includes(b.group)) : data, (b) => {
       state = { ...state, task: b.group };
       save();
       render();
@@ -188,14 +189,16 @@ function fineKedView(d: FineKedDiagnostics): (Node | string)[] {
       h('tr', {}, h('th', {}, 'case'), h('th', {}, 'edit'), h('th', {}, 'R-Loc'), h('th', {}, 'facts lost')),
       ...a.worst.map((w) => h('tr', {}, h('td', {}, String(w.caseId)), h('td', {}, `${w.subject}${w.relation ? ` (${w.relation})` : ''}: ${w.targetTrue} → ${w.targetNew}`), h('td', { class: 'num' }, f1(w.rloc)),
         h('td', {}, w.lost.length ? w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join(' · ') : '—'))))
-    : h('p', { class: 'muted', id: 'worst' }, 'No case lost any part of a fact of its subject.');
+    : h('p', { class: 'muted', id: 'worst' }, d.stack && !d.stack.matching ? 'No worst cases: they come only from cases whose edit was applied, and none was.' : 'No case lost any part of a fact of its subject.');
+  const unmatched = !!noMatchText('FINE-KED', d.stack);
   return [
-    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled) vs no edits` : `each case's own ${methodName(d.method)} edit${presetShown(d)} vs no edits`} · ${a.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
-    h('div', { class: 'row' }, button('Open report', 'link-external', () => void host.request('openReport', { folder: d.out.after }), 'open-report'), h('span', { class: 'muted' }, d.out.after)),
-    bars(fineKedBars(d)),
+    h('p', { class: 'muted', id: 'summary' }, `FINE-KED · ${measured(d)} · ${a.cases} cases${matchText(d.stack)} · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}${a.unknown ? ` · ${a.unknown} facts unknown to the model, left out` : ''}`),
+    ...notice(noMatchText('FINE-KED', d.stack)),
+    reportRow(d.out.after),
+    bars(unmatched ? fineKedBars(d).filter((x) => !EDIT_TASKS['fine-ked'].includes(x.group)) : fineKedBars(d)),
     h('p', { class: 'muted' }, 'R-Loc: the share of the answer tokens of the edited subject\'s other facts still predicted top-1 (facts the model knew without edits); easy / middle / hard: how close the other relation is to the edited one.'),
     levels,
-    h('h2', {}, 'Worst cases'),
+    h('h2', {}, 'Worst cases', h('span', { class: 'muted model' }, d.method === 'none' ? ' (only cases whose edit is in the stack)' : " (each case's own edit)")),
     worst,
   ];
 }
@@ -218,18 +221,18 @@ function probeRow(r: ProbeResult): HTMLElement {
 /** Knowledge probes: averages in context vs in the weights, then per edit its cases. */
 function probesView(d: ProbesDiagnostics): (Node | string)[] {
   const s = d.summary;
-  const head = h('tr', {}, h('th', {}, 'case'), h('th', {}, 'edit'), h('th', {}, 'efficacy (edit · ctx)'), h('th', {}, 'consistency: agreement (o* share, entropy bits) · ctx'), h('th', {}, 'reversal (gap) · ctx'),
-    h('th', {}, 'old fact in context, after the edit'), h('th', {}, 'new fact in context, no edit'), h('th', {}, 'ripple: two-hop through o* (edit · ctx)'), h('th', {}, 'R-Loc (edit · ctx)'));
+  // Plain names; what each figure is and how it is computed in its tooltip (probeColumns.ts).
+  const head = h('tr', {}, ...PROBE_COLUMNS.map((c) => h('th', { title: c.tip, class: c.name === 'case' || c.name === 'edit' ? '' : 'tip' }, c.name)));
   const groups = d.groups.map((g, i) => h('section', { class: 'probe-group' },
     h('h2', {}, g.edit ? `${g.edit.label} (${g.edit.method})` : d.method === 'none' ? 'No edit' : `Each case's own ${methodName(d.method)} edit`),
     h('p', { class: 'muted' }, g.note),
     g.results.length ? h('table', { class: 'cases', id: `probe-cases-${i}` }, head.cloneNode(true), ...g.results.map(probeRow)) : ''));
   return [
-    h('p', { class: 'muted', id: 'summary' }, `Knowledge probes · ${d.method === 'none' ? `the edit stack (${ctxInfo.enabledEdits} enabled)` : `each case's own ${methodName(d.method)} edit`} · ${s.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
+    h('p', { class: 'muted', id: 'summary' }, `Knowledge probes · ${measured(d).replace(' vs no edits', '')} · ${s.cases} cases · ${d.seconds.toFixed(1)} s${d.issues ? ` · ${d.issues} records skipped` : ''}`),
     d.out ? h('p', { class: 'muted' }, `Run folder: ${d.out}`) : '',
     bars(probeBars(d), undefined, undefined, ['new fact in context (no edit)', 'edit in the weights']),
     h('p', { class: 'muted', id: 'conflict' }, `Context–memory conflict: the edit wins over the old fact stated in the prompt in ${f1(s.conflict.editWinsOverOldContext)} % of cases; the new fact stated in the prompt wins over the unedited model's memory in ${f1(s.conflict.newContextWinsOverMemory)} %.`),
-    h('p', { class: 'muted' }, 'Figures × 100. Reversal: the inverse question about o* scoring the subject (only where the inverse has one answer); gap = efficacy − reversal. Consistency: agreement of the top-1 answers over every template and question of the fact. Ripple: two-hop questions through the edited fact answered through o*. R-Loc: the subject\'s other known facts kept. "ctx": the new fact stated in the prompt on the model without the edit.'),
+    h('p', { class: 'muted' }, 'Figures × 100, each cell "edit · ctx": the edit in the weights · the new fact stated in the prompt on the model without the edit. Hover a column name for what it measures.'),
     ...groups,
   ];
 }
@@ -263,6 +266,13 @@ async function exportAs(format: 'png' | 'svg' | 'csv' | 'json'): Promise<void> {
 const kindOf = (d: AnyDiagnostics) => (isEdit(d) ? 'edit' : isOrt(d) ? 'ort' : isFineKed(d) ? 'fine-ked' : isProbes(d) ? 'probes' : 'evoke');
 
 const SYMBOLS: Record<string, string> = { lambda: 'λ' };
+
+/** The mode line: what EVOKE / FINE-KED compare in the chosen mode, naming the enabled edits (words.ts). */
+function modeText(): string {
+  const m = ctxInfo.methods.find((x) => x.id === state.method);
+  const layer = m?.settings.includes('layer') ? (ctxInfo.editLayer !== undefined ? `layer ${ctxInfo.editLayer}` : "the model's default layer") : undefined;
+  return modeLine(state.method, ctxInfo.enabledLabels ?? [], m ? `${m.label}${state.lti ? ' + LTI' : ''}` : undefined, layer);
+}
 
 /** What per-case edits use, in words: the layer picked for edits (methods that take one), each method's VS Code settings. */
 function perCaseNote(): string {
@@ -305,6 +315,7 @@ function render(): void {
   lti.addEventListener('change', () => {
     state = { ...state, lti: (lti as unknown as { checked: boolean }).checked };
     save();
+    document.querySelector('#mode-line p')!.textContent = modeText();
   });
   const controls = h('div', { class: 'row' },
     dropdown('method', 'EVOKE / FINE-KED / probes measure', methodOptions(), state.method, (v) => { state = { ...state, method: v }; save(); render(); }),
@@ -316,7 +327,7 @@ function render(): void {
     button('Run ORT', 'play', () => void run('ort'), 'run-ort', job.busy || !model),
     button('Run knowledge probes', 'play', () => void run('probes'), 'run-probes', job.busy || !model),
     sweep.openButton(),
-    h('div', { class: 'exports' }, button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)),
+    h('div', { class: 'exports' }, ...[button('PNG', 'file-media', () => void exportAs('png'), 'export-png', !result), button('SVG', 'file-media', () => void exportAs('svg'), 'export-svg', !result), button('CSV', 'file-code', () => void exportAs('csv'), 'export-csv', !result), button('JSON', 'file-code', () => void exportAs('json'), 'export-json', !result)].map(secondary)),
   );
   let body: (Node | string)[];
   try {
@@ -328,11 +339,13 @@ function render(): void {
   root.replaceChildren(
     h('h1', {}, 'Diagnostics', model ? h('span', { class: 'muted model' }, ` — ${model.architecture}, ${model.layers} layers, ${ctxInfo.enabledEdits} enabled edit(s)`) : ''),
     controls,
+    h('div', { id: 'mode-line', class: 'mode-line' }, h('p', {}, modeText()), ...otherLines(ctxInfo.enabledLabels ?? []).map((l) => h('p', { class: 'muted' }, l))),
     h('p', { class: 'muted', id: 'per-case' }, perCaseNote()),
     job.busy ? h('div', { class: 'row', id: 'progress' }, h('vscode-progress-ring', {}), h('span', { class: 'muted' }, 'Running in the engine (progress in the notification)…')) : '',
     job.error ? h('p', { class: 'error', role: 'alert' }, job.error) : '',
     restored ? restoredNote(restored) : '',
     ...body,
+    history.element(),
     sweep.element,
   );
   const shown = result ? allBars(result) : [];
@@ -349,6 +362,8 @@ function render(): void {
     missing: result && isEdit(result) ? editMissing(result) : undefined,
     restored: restored && !restored.error ? restored.savedAt : undefined, restoreError: restored?.error,
     sweep: sweep.summary(),
+    modeLine: modeText(), noMatch: document.getElementById('no-match')?.textContent ?? undefined,
+    labelsOutside: labelsOutside(), stack: evoke?.stack ?? fine?.stack, worstCases: fine?.after.worst.map((w) => w.caseId), history: history.summary(),
   });
 }
 
@@ -367,6 +382,11 @@ host.on('last', (l) => {
   }
   render();
 });
+host.on('history', (x) => {
+  history.set(x);
+  render();
+});
+host.on('compareRuns', (x) => void history.compare(x.a, x.b));
 host.on('run', (r) => {
   const { kind, file, ...rest } = r;
   state = { ...state, ...rest };

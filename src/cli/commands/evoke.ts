@@ -5,6 +5,7 @@ import type { EvokeCliResult } from '../../core/diagnostics/plugins/evoke';
 import { diagnosticCommand } from '../diagnosticCommand';
 import { paperMarkdown } from '../../core/diagnostics/report';
 import { protocolMarkdown } from '../../core/diagnostics/protocol';
+import { stackMatchText } from '../../core/diagnostics/caseEdit';
 
 export function formatSummary(tasks: Record<string, TaskSummary>): string {
   const rows = Object.entries(tasks).map(([task, t]) =>
@@ -18,6 +19,6 @@ export const evoke = diagnosticCommand({
   notes: ["A fact editor as --method computes each case's edit on top of --edits, applies it, scores the case and drops it."],
   format: (r) => {
     const x = r as EvokeCliResult;
-    return `${formatSummary(x.tasks)}\n\n${paperMarkdown(x)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+    return `${x.stack ? `${stackMatchText(x.stack)}\n\n` : ''}${formatSummary(x.tasks)}\n\n${paperMarkdown(x)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 });

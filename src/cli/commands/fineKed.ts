@@ -8,6 +8,7 @@ import type { FineKedCliResult } from '../../core/diagnostics/plugins/fineKed';
 import { diagnosticCommand } from '../diagnosticCommand';
 import { paperMarkdown } from '../../core/diagnostics/report';
 import { protocolMarkdown } from '../../core/diagnostics/protocol';
+import { stackMatchText } from '../../core/diagnostics/caseEdit';
 
 const NOTES = [
   'Methods: none measures the model as it is (with --edits) against the checkpoint without edits; context states the',
@@ -38,6 +39,6 @@ export const fineKed = diagnosticCommand({
   notes: NOTES,
   format: (r) => {
     const x = r as FineKedCliResult;
-    return `${formatFineKed(x.summary)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
+    return `${x.summary.stack ? `${stackMatchText(x.summary.stack)}\n\n` : ''}${formatFineKed(x.summary)}${x.protocol ? `\n\nProtocol:\n${protocolMarkdown(x.protocol)}` : ''}\n\n${x.cases} cases in ${x.seconds.toFixed(1)} s, ${x.skippedRecords.length} records skipped; results in ${x.out} (report.html)`;
   },
 });

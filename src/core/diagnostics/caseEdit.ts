@@ -4,11 +4,12 @@
 // and the run's options, its run.json record, the context-length check, the report's header lines
 // and the baseline reader.
 
-import type { RunProtocol } from '../../protocol/diagnostics';
+import type { RunProtocol, StackMatch } from '../../protocol/diagnostics';
+import { editFactRequests } from './diagnoseEdit';
 import { protocolMeta } from './protocol';
 import type { LoadedModel } from '../runtime/model';
 import type { EditStack } from '../edits/stack';
-import { computeFactEdit, factMethodIds, type FactMethod } from '../methods/factEditors';
+import { computeFactEdit, FACT_EDITORS, factMethodIds, type FactMethod } from '../methods/factEditors';
 import type { FactRequest } from '../edits/rome';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -68,6 +69,55 @@ export interface CaseRunOptions {
   baseline?: string;
   /** Required for the per-case methods. */
   perCase?: PerCaseEdits;
+  /**
+   * Method none: the stack's applied edits with their fact requests (stackEdits). The run reports
+   * how many cases they match (StackMatch); FINE-KED's worst cases come only from those cases.
+   */
+  stackEdits?: StackEdit[];
+}
+
+/** An applied edit as a case-by-case run sees it: its label and the facts it requested. */
+export interface StackEdit {
+  label: string;
+  requests: FactRequest[];
+}
+
+/** The applied edits of a stack (enabled, strength ≠ 0, as stackRefs), in order. */
+export function stackEdits(stack: EditStack): StackEdit[] {
+  return stack.applied().map((e) => ({ label: e.json.label, requests: editFactRequests(e) }));
+}
+
+/** Whether a case's requested fact (subject, new target o*) is a request of one of the edits. */
+export function caseInStack(edits: StackEdit[], c: { subject: string; targetNew: string }): boolean {
+  return edits.some((e) => e.requests.some((r) => r.subject === c.subject && r.target === c.targetNew));
+}
+
+/** The edits and how many of `cases` they match (StackMatch). */
+export function stackMatch(edits: StackEdit[], cases: { subject: string; targetNew: string }[]): StackMatch {
+  return { edits: edits.map((e) => e.label), matching: cases.filter((c) => caseInStack(edits, c)).length, cases: cases.length };
+}
+
+/**
+ * A StackMatch in words, for the CLI: which edits were applied and how many cases they match;
+ * none matching says so, and what to do, instead of letting 0 → 0 stand for a result.
+ */
+export function stackMatchText(m: StackMatch): string {
+  const edits = m.edits.length ? `the ${m.edits.length} applied edit${m.edits.length === 1 ? '' : 's'} (${m.edits.join(', ')})` : 'the applied edits (none)';
+  if (m.matching) return `${m.matching} of ${m.cases} cases have their own edit among ${edits}; the others measure the stack's effect on facts it was not made for.`;
+  return `None of the ${m.cases} cases has its own edit among ${edits}: efficacy and paraphrase here measure edits the stack does not hold, not the stack. Apply the edits of these cases, or give --method (a fact editor) to edit each case.`;
+}
+
+/**
+ * What a run measured, in words, for report.html's title: "the model without edits", "the edit
+ * stack (2 edits: a, b)", or "each case's own ROME edit" (`label` names a method as users know it).
+ */
+export function measuredText(config: Pick<RunConfig, 'method' | 'edits'>, stack?: StackMatch, label: (method: string) => string = methodLabel): string {
+  const [method, lti] = config.method.split('+');
+  if (method === 'context') return 'the new fact stated in the prompt (no edit)';
+  if (method !== 'none') return `each case's own ${label(method)}${lti ? ' + LTI' : ''} edit`;
+  const names = stack?.edits ?? (config.edits ?? []).map((e) => e.id);
+  if (!names.length) return 'the model without edits';
+  return `the edit stack (${names.length} edit${names.length === 1 ? '' : 's'}: ${names.join(', ')})`;
 }
 
 /** run.json of a case-by-case run: what --resume and merge compare (the data files by sha256). */
@@ -101,6 +151,27 @@ export function fitContext<T>(model: LoadedModel, items: T[], pairs: (t: T) => A
     log?.(`skipped: ${formatIssue(issue)}`);
     return false;
   });
+}
+
+/** A fact editor as users know it ("AlphaEdit", not "alphaedit"). */
+export const methodLabel = (method: string) => FACT_EDITORS.find((f) => f.descriptor.id === method)?.descriptor.label ?? method.toUpperCase();
+
+/**
+ * report.html's title: the tool, what "after" measured and, against a baseline, what "before"
+ * measured (read from the baseline folder's summary.json config), e.g. "EVOKE — the edit stack
+ * (1 edit: x) vs the model without edits". Never the bare method id ("EVOKE — none").
+ */
+export function reportTitle(tool: string, config: RunConfig, stack?: StackMatch, baselineDir?: string): string {
+  const after = measuredText(config, stack);
+  if (baselineDir === undefined) return `${tool} — ${after}`;
+  let before = 'the baseline run';
+  try {
+    const c = (JSON.parse(readInputText(path.join(baselineDir, 'summary.json'), 'config', 'baseline')) as { config?: Pick<RunConfig, 'method' | 'edits'> }).config;
+    if (c && typeof c.method === 'string') before = measuredText(c);
+  } catch {
+    // the baseline's summary was read and checked before the run; a failure here only shortens the title
+  }
+  return `${tool} — ${after} vs ${before}`;
 }
 
 /** The header lines of a run's report.html: model, method, data, cases, shard, edit stack, per-case settings. */

@@ -18,7 +18,8 @@ import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseL
 import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { renderReport } from './report';
 import type { FactMethod } from '../methods/factEditors';
-import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, stackMatchText, withCaseEdit, type CaseRunOptions, type PerCaseEdits } from './caseEdit';
+import type { StackMatch } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/evoke.schema.json';
 
 export const PLANNED_METHODS = ['rocr'];
@@ -42,6 +43,8 @@ export interface EvokeRunResult {
   multihop?: MultiHopSummary;
   /** How the run measured (run.json's protocol). */
   protocol?: RunProtocol;
+  /** Method none with the stack's edits given: the applied edits and how many main cases they match. */
+  stack?: StackMatch;
 }
 
 type Item = { kind: 'main'; c: EvokeCase } | { kind: 'subject'; c: SubjectSpecCase };
@@ -97,8 +100,10 @@ export async function runEvoke(model: LoadedModel, o: EvokeOptions): Promise<Evo
     (r) => run.append(r),
     { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' ? undefined : 1 },
   );
-  const { tasks: summary, counterfact, multihop } = writeSummary(o.out, config, results, baseline);
-  return { out: o.out, cases: results.length, issues, summary, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}) };
+  // Method none: which main cases (the ones with an efficacy task) have their edit in the stack.
+  const stack = o.method === 'none' && o.stackEdits ? stackMatch(o.stackEdits, results.filter((r) => r.kind === 'main')) : undefined;
+  const { tasks: summary, counterfact, multihop } = writeSummary(o.out, config, results, baseline, { stack, baselineDir: o.baseline });
+  return { out: o.out, cases: results.length, issues, summary, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(stack ? { stack } : {}) };
 }
 
 /** The chunk's answer scores, the greedy answer to each main case's multi-hop question, and (when asked) each main case's generation entropy. */
@@ -134,14 +139,16 @@ export function readBaseline(dir: string): Record<string, TaskSummary> {
 }
 
 /** summary.json and report.html of a run folder from its results: EVOKE's tasks, CounterFact's scores, multi-hop. */
-export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>): { tasks: Record<string, TaskSummary>; counterfact: CounterFactSummary; multihop?: MultiHopSummary } {
+export function writeSummary(dir: string, config: RunConfig, results: CaseResult[], baseline?: Record<string, TaskSummary>, extra: { stack?: StackMatch; baselineDir?: string } = {}): { tasks: Record<string, TaskSummary>; counterfact: CounterFactSummary; multihop?: MultiHopSummary } {
   const tasks = summarize(results);
   const main = results.filter((r) => r.kind === 'main');
   const counterfact = summarizeCounterFact(main.map(counterFactOfEvoke), main.flatMap((r) => (r.ngramEntropy !== undefined ? [r.ngramEntropy] : [])));
   const multihop = summarizeMultiHop(main);
   const meta = runMeta(config, results.length);
-  writeOut(path.join(dir, 'report.html'), renderReport(`EVOKE — ${config.method}`, meta, tasks, baseline, { counterfact, multihop }));
+  if (extra.stack) meta['main cases whose edit is applied'] = `${extra.stack.matching} of ${extra.stack.cases}`;
+  const notice = extra.stack && !extra.stack.matching ? stackMatchText(extra.stack) : '';
+  writeOut(path.join(dir, 'report.html'), renderReport(reportTitle('EVOKE', config, extra.stack, baseline ? extra.baselineDir : undefined), meta, tasks, baseline, { counterfact, multihop }, notice));
   // Last: summary.json marks the run as finished (merge checks it).
-  writeSummaryFile(dir, { config, cases: results.length, tasks, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
+  writeSummaryFile(dir, { config, cases: results.length, tasks, counterfact, ...(multihop ? { multihop } : {}), ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}), ...(extra.stack ? { stack: extra.stack } : {}) });
   return { tasks, counterfact, ...(multihop ? { multihop } : {}) };
 }

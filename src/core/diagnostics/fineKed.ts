@@ -101,7 +101,13 @@ export function evaluateCase(c: FineKedCase, scores: AnswerScore[], reference: A
 
 const mean = (xs: number[]) => (xs.length ? (100 * xs.reduce((a, b) => a + b, 0)) / xs.length : 0);
 
-export function summarizeFineKed(results: FineKedResult[]): FineKedSummary {
+/**
+ * The summary of a run's cases. `applied` says which cases had their edit applied in the run
+ * (method none: the cases the stack's edits match); the worst cases come only from those, so a
+ * stack never lists cases whose edit it does not hold. Absent: every case (each case's own edit).
+ * The figures themselves are over every case.
+ */
+export function summarizeFineKed(results: FineKedResult[], applied: (r: FineKedResult) => boolean = () => true): FineKedSummary {
   const tasks = (pick: (r: FineKedResult) => PromptTask | undefined) => {
     const ts = results.map(pick).filter((t): t is PromptTask => !!t);
     return { cases: ts.length, success: mean(ts.map((t) => t.success)), top1: mean(ts.map((t) => t.top1)) };
@@ -114,6 +120,7 @@ export function summarizeFineKed(results: FineKedResult[]): FineKedSummary {
   const present = FINE_LEVELS.filter((l) => levels[l].known > 0).map((l) => levels[l]);
   const avg = (k: 'rloc' | 'top1' | 'wins') => (present.length ? present.reduce((a, l) => a + l[k], 0) / present.length : 0);
   const worst = results
+    .filter(applied)
     .map((r) => ({ r, known: r.facts.filter((f) => f.known) }))
     .filter((x) => x.known.length > 0)
     .map(({ r, known }) => ({

@@ -15,10 +15,11 @@ import { readFineKed, FINE_LEVELS, type FineKedCase } from './fineKedData';
 import { casePairs, contextPairs, evaluateCase, referencePairs, summarizeFineKed, type FineKedResult, type FineKedSummary } from './fineKed';
 import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseLineRules, type RunConfig, caseLines } from './runner';
 import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
-import { bars, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
+import { bars, BEFORE_AFTER_NOTE, esc, paperSections, renderPage, valueTable, type BarRow } from './report';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import type { FactMethod } from '../methods/factEditors';
-import { caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
+import { caseInStack, caseRunConfig, perCaseMethods, fitContext, readBaselineSummary, reportTitle, runMeta, stackMatch, stackMatchText, withCaseEdit, type CaseRunOptions, type StackEdit } from './caseEdit';
+import type { StackMatch } from '../../protocol/diagnostics';
 import recordsSchema from '../../../schemas/runs/fine-ked.schema.json';
 
 /** The per-case methods and 'context': the new fact stated in the prompt (a reference, no edit). */
@@ -87,7 +88,7 @@ export async function runFineKed(model: LoadedModel, o: FineKedOptions): Promise
     { onProgress: o.onProgress, isCancelled: o.isCancelled, chunk: o.method === 'none' || o.method === 'context' ? undefined : 1 },
   );
   results.sort((a, b) => a.caseId - b.caseId);
-  const summary = writeFineKedSummary(o.out, config, results, baseline);
+  const summary = writeFineKedSummary(o.out, config, results, baseline, { stackEdits: o.method === 'none' ? o.stackEdits : undefined, baselineDir: o.baseline });
   return { out: o.out, cases: results.length, issues, summary, seconds: (performance.now() - t0) / 1000, ...(config.protocol ? { protocol: config.protocol } : {}) };
 }
 
@@ -139,7 +140,9 @@ export function fineKedSections(summary: FineKedSummary, baseline?: FineKedSumma
   }).join('')}</table>`;
   const worst = summary.worst.length
     ? `<table><tr><th>case</th><th>edit</th><th>R-Loc</th><th>facts lost</th></tr>${summary.worst.map((w) => `<tr><td>${w.caseId}</td><td>${esc(`${w.subject}: ${w.targetTrue} → ${w.targetNew}`)}</td><td>${w.rloc.toFixed(1)}</td><td>${esc(w.lost.map((f) => `${f.level}: ${f.prompt} ${f.answer}`).join('; ') || '–')}</td></tr>`).join('')}</table>`
-    : '<p>No case lost any part of a known fact.</p>';
+    : summary.stack && !summary.stack.matching
+      ? `<p>None of the ${summary.stack.cases} cases has its edit in the stack (${summary.stack.edits.length ? `applied: ${esc(summary.stack.edits.join(', '))}` : 'no edit is applied'}): no worst cases to list.</p>`
+      : '<p>No case lost any part of a known fact.</p>';
   return [
     `<section><h2>Summary <small>${summary.cases} cases, ${summary.unknown} facts unknown to the reference model</small></h2>${valueTable(rows, !!baseline)}${bars('FINE-KED', rows)}</section>`,
     `<section><h2>R-Loc per level</h2>${levels}</section>`,
@@ -148,12 +151,19 @@ export function fineKedSections(summary: FineKedSummary, baseline?: FineKedSumma
   ];
 }
 
-/** summary.json and report.html of a run folder from its results. */
-export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary): FineKedSummary {
-  const summary = summarizeFineKed(results);
+/**
+ * summary.json and report.html of a run folder from its results. `stackEdits` (method none): the
+ * applied edits; the summary records how many cases they match, and its worst cases come only
+ * from those cases.
+ */
+export function writeFineKedSummary(dir: string, config: RunConfig, results: FineKedResult[], baseline?: FineKedSummary, extra: { stackEdits?: StackEdit[]; baselineDir?: string } = {}): FineKedSummary {
+  const edits = extra.stackEdits;
+  const stack: StackMatch | undefined = edits ? stackMatch(edits, results) : undefined;
+  const summary: FineKedSummary = { ...summarizeFineKed(results, edits ? (r) => caseInStack(edits, r) : undefined), ...(stack ? { stack } : {}) };
   const meta = runMeta(config, results.length);
-  const note = `Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`;
-  writeOut(path.join(dir, 'report.html'), renderPage(`FINE-KED — ${config.method}`, meta, note, fineKedSections(summary, baseline)));
+  if (stack) meta['cases whose edit is applied'] = `${stack.matching} of ${stack.cases} (the worst cases come only from these)`;
+  const note = `${stack && !stack.matching ? `<strong>${esc(stackMatchText(stack))}</strong><br>` : ''}Figures × 100; higher is better. R-Loc: the share of a same-subject fact's answer tokens still predicted top-1 after the edit, over the facts the model knew before. ${baseline ? BEFORE_AFTER_NOTE : ''}`;
+  writeOut(path.join(dir, 'report.html'), renderPage(reportTitle('FINE-KED', config, stack, baseline ? extra.baselineDir : undefined), meta, note, fineKedSections(summary, baseline)));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}), ...(baseline ? { baseline } : {}) });
   return summary;
 }

@@ -22,39 +22,58 @@ export interface BarRow {
   before?: number;
 }
 
-/** Horizontal bars on a 0…100 scale; `before` (a baseline) as a thin bar under each. */
+/**
+ * Horizontal bars on a 0…100 scale. With a baseline, each row is a pair as in the Diagnostics
+ * panel: `before` (the baseline) in blue above, `value` (this run, "after") in orange below;
+ * without one, one bar per row (blue).
+ */
 export function bars(title: string, rows: BarRow[]): string {
   const w = 520;
-  const rowH = 22;
+  const paired = rows.some((r) => r.before !== undefined);
+  const rowH = paired ? 26 : 22;
   const left = 200;
   const h = rows.length * rowH + 24;
   const x = (v: number) => left + ((w - left - 50) * Math.max(0, Math.min(100, v))) / 100;
+  const bar = (cls: string, y: number, v: number, what: string) =>
+    `<rect x="${left}" y="${y}" width="${x(v) - left}" height="9" class="${cls}"><title>${what}: ${v.toFixed(2)}</title></rect><text x="${x(v) + 4}" y="${y + 8}">${v.toFixed(1)}</text>`;
   const items = rows.map((r, i) => {
     const y = 8 + i * rowH;
-    const before = r.before === undefined ? '' : `<rect x="${left}" y="${y + 13}" width="${x(r.before) - left}" height="5" class="before"><title>before: ${r.before.toFixed(2)}</title></rect>`;
-    return `<text x="${left - 6}" y="${y + 12}" text-anchor="end">${esc(r.label)}</text>` +
-      `<rect x="${left}" y="${y}" width="${x(r.value) - left}" height="12" class="after"><title>${r.value.toFixed(2)}</title></rect>${before}` +
-      `<text x="${x(r.value) + 4}" y="${y + 11}">${r.value.toFixed(1)}</text>`;
+    const label = `<text x="${left - 6}" y="${y + (paired ? 14 : 10)}" text-anchor="end">${esc(r.label)}</text>`;
+    if (!paired) return label + bar('value', y, r.value, 'value');
+    return label + (r.before === undefined ? '' : bar('before', y, r.before, 'before')) + bar('after', y + 10, r.value, 'after');
   });
   return `<figure><figcaption>${esc(title)}</figcaption><svg width="${w}" height="${h}" role="img" aria-label="${esc(title)}">${items.join('')}</svg></figure>`;
 }
 
-/** A table of measures: value, or after / before / change against a baseline. */
+/** A table of measures: value, or before / after / change against a baseline (before first, as in the panel). */
 export function valueTable(rows: BarRow[], baseline: boolean): string {
-  return `<table><tr><th>measure</th><th>${baseline ? 'after' : 'value'}</th>${baseline ? '<th>before</th><th>change</th>' : ''}</tr>${rows
-    .map((r) => `<tr><td>${esc(r.label)}</td><td>${r.value.toFixed(2)}</td>${baseline ? `<td>${r.before?.toFixed(2) ?? '–'}</td><td>${r.before === undefined ? '–' : (r.value - r.before).toFixed(2)}</td>` : ''}</tr>`)
+  return `<table><tr><th>measure</th>${baseline ? '<th>before</th><th>after</th><th>change</th>' : '<th>value</th>'}</tr>${rows
+    .map((r) => `<tr><td>${esc(r.label)}</td>${baseline ? `<td>${r.before?.toFixed(2) ?? '–'}</td><td>${r.value.toFixed(2)}</td><td>${r.before === undefined ? '–' : (r.value - r.before).toFixed(2)}</td>` : `<td>${r.value.toFixed(2)}</td>`}</tr>`)
     .join('')}</table>`;
 }
+
+/** The legend of a report against a baseline: the panel's colours, the same way round. */
+export const BEFORE_AFTER_NOTE = 'Blue: before (the baseline run); orange: after (this run), as in the Diagnostics panel.';
+
+/**
+ * The page's style. In a VS Code webview (the report tab) the --vscode-* theme variables are set,
+ * so the page follows the theme (light, dark, high contrast) with the panel's chart colours;
+ * opened in a browser, the fallbacks follow the system's light / dark preference. No remote content.
+ */
+const STYLE = `:root{--fg:#222;--bg:#fff;--muted:#666;--line:#8884;--blue:#1a85ff;--orange:#d18616}
+@media (prefers-color-scheme: dark){:root{--fg:#ddd;--bg:#1e1e1e;--muted:#aaa;--blue:#3794ff;--orange:#d18616}}
+body{font-family:var(--vscode-font-family,system-ui,sans-serif);margin:24px;color:var(--vscode-foreground,var(--fg));background:var(--vscode-editor-background,var(--bg))}
+table{border-collapse:collapse;margin:8px 0}td,th{padding:2px 10px;border-bottom:1px solid var(--vscode-panel-border,var(--line));text-align:right}td:first-child,th:first-child{text-align:left}
+svg text{font-size:11px;fill:var(--vscode-foreground,var(--fg))}rect.before,rect.value{fill:var(--vscode-charts-blue,var(--blue))}rect.after{fill:var(--vscode-charts-orange,var(--orange))}
+figure{margin:8px 0}figcaption{font-weight:600}a{color:var(--vscode-textLink-foreground,var(--blue))}
+small{font-weight:normal;color:var(--vscode-descriptionForeground,var(--muted))}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:var(--vscode-descriptionForeground,var(--muted))}`;
 
 /** The page: title, the run's facts (meta), a note, and the sections' HTML. */
 export function renderPage(title: string, meta: Record<string, string>, note: string, sections: string[]): string {
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<meta name="color-scheme" content="light dark">
 <title>${esc(title)}</title><style>
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;background:#fff}
-@media (prefers-color-scheme: dark){body{color:#ddd;background:#1e1e1e}svg text{fill:#ddd}}
-table{border-collapse:collapse;margin:8px 0}td,th{padding:2px 10px;border-bottom:1px solid #8884;text-align:right}td:first-child,th:first-child{text-align:left}
-svg text{font-size:11px;fill:#222}rect.after{fill:#3794ff}rect.before{fill:#f9a825}figure{margin:8px 0}figcaption{font-weight:600}
-small{font-weight:normal;color:#888}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#888}
+${STYLE}
 </style></head><body><h1>${esc(title)}</h1><dl>${Object.entries(meta).map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v)}</dd>`).join('')}</dl>
 <p>${note}</p>
 ${sections.join('\n')}</body></html>\n`;
@@ -113,6 +132,7 @@ export function paperMarkdown(p: PaperMetrics): string {
   return lines.join('\n');
 }
 
-export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>, paper: PaperMetrics = {}): string {
-  return renderPage(title, meta, `Indicators and probabilities are × 100; higher indicators are better. ${baseline ? 'Blue: this run; orange: the baseline.' : ''}`, [...paperSections(paper), ...evokeSections(summary, baseline)]);
+/** EVOKE's report.html; `notice` (e.g. that no case's edit is in the stack) opens the note, in words. */
+export function renderReport(title: string, meta: Record<string, string>, summary: Record<string, TaskSummary>, baseline?: Record<string, TaskSummary>, paper: PaperMetrics = {}, notice = ''): string {
+  return renderPage(title, meta, `${notice ? `<strong>${esc(notice)}</strong><br>` : ''}Indicators and probabilities are × 100; higher indicators are better. ${baseline ? BEFORE_AFTER_NOTE : ''}`, [...paperSections(paper), ...evokeSections(summary, baseline)]);
 }

@@ -14,7 +14,7 @@ import { inShard, openRun, processAll, writeIssues, writeSummaryFile, type CaseL
 import { formatIssue, refuseEmpty, type RecordIssue } from '../records';
 import { paperSections, renderPage } from './report';
 import type { FactMethod } from '../methods/factEditors';
-import { caseRunConfig, perCaseMethods, fitContext, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
+import { caseRunConfig, perCaseMethods, fitContext, reportTitle, runMeta, withCaseEdit, type CaseRunOptions } from './caseEdit';
 import { caseProtocol, METRIC_VERSIONS, type RunProtocol } from './protocol';
 import recordsSchema from '../../../schemas/runs/zsre.schema.json';
 
@@ -77,7 +77,7 @@ export const ZSRE_LINES: CaseLineRules<ZsreResult> = caseLines<ZsreResult>(recor
 export function writeZsreSummary(dir: string, config: RunConfig, results: ZsreResult[]): ZsreSummary {
   const summary = summarizeZsre(results);
   const note = 'Token-level accuracy × 100 (MEMIT / EasyEdit): the share of answer tokens that are the argmax, teacher-forced; locality: the share equal to the unedited model\'s argmax.';
-  writeOut(path.join(dir, 'report.html'), renderPage(`zsRE — ${config.method}`, runMeta(config, results.length), note, paperSections({ zsre: summary })));
+  writeOut(path.join(dir, 'report.html'), renderPage(reportTitle('zsRE', config), runMeta(config, results.length), note, paperSections({ zsre: summary })));
   writeSummaryFile(dir, { config, cases: results.length, summary, ...(config.protocol ? { protocol: config.protocol } : {}) });
   return summary;
 }

@@ -93,6 +93,11 @@ export class EditStack {
     }));
   }
 
+  /** The edits the stack feeds (enabled, strength ≠ 0), in order: what a run on it measures. */
+  applied(): Edit[] {
+    return this.entries.filter((e) => e.enabled && e.strength !== 0).map((e) => e.edit);
+  }
+
   /** How modules whose summed rank exceeds a limit are folded (default: exact, above min(d_out, d_in)). */
   setConsolidation(policy: ConsolidationPolicy): void {
     if (policy.mode === 'svd' && !(policy.tolerance >= 0 && policy.tolerance < 1)) throw badInput(`The SVD tolerance must be in [0, 1), got ${policy.tolerance}`, { field: 'tolerance' });

@@ -6,12 +6,13 @@
 // shows one edit file alone here too (kind 'edit'). The last results are written to last.json there
 // and sent again whenever the webview starts (a reload revives the panel, the panel is closed and
 // opened again, its tab is shown again), marked as restored when read back from disk
-// (lastDiagnostics.ts).
+// (lastDiagnostics.ts). Every run is also kept in history/ there (never overwritten): the panel
+// lists the kept runs and shows or compares any two ('history', 'loadRuns').
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel as Protocol } from '../../protocol/panels';
+import type { DiagnosticsBrief, DiagnosticsContext, DiagnosticsLast, DiagnosticsPanel as Protocol } from '../../protocol/panels';
 import type { DiagnosticsParams } from '../../protocol/diagnostics';
 import { factEditors, methodChoice, takesSetting, type MethodDescriptor } from '../../protocol/registry';
 import { editFilePreset, perCasePreset } from '../presets';
@@ -23,13 +24,18 @@ import { openReportView } from '../webview/reportView';
 import type { DiagnosticsProblems } from '../diagnosticsProblems';
 import { outputFolder } from '../outputFolders';
 import { SweepSource, sweepHandlers } from './sweepSource';
-import { LAST_DIAGNOSTICS_KEY, pointerOf, readLast, writeLast, type AnyDiagnostics } from './lastDiagnostics';
+import { HISTORY_FOLDER, LAST_DIAGNOSTICS_KEY, listHistory, pointerOf, readLast, writeHistory, writeLast, type AnyDiagnostics } from './lastDiagnostics';
 
 export const DIAGNOSTICS_PANEL: PanelDescriptor = { viewType: 'mechedit.diagnostics', title: 'MechEdit Diagnostics', bundle: 'diagnostics' };
 
 export class DiagnosticsPanelHost extends PanelHost<Protocol> {
   protected readonly handlers: RequestHandlers<Protocol> = {
-    run: async (p) => this.keep(await this.run(p)),
+    run: async (p) => {
+      // What was run, with the edits enabled when it started (the history lists it by this).
+      const brief: DiagnosticsBrief = { kind: p.kind, edits: this.enabledLabels(), ...(p.kind !== 'ort' && p.kind !== 'edit' ? { method: p.method ?? 'none' } : {}), ...(p.file ? { file: p.file } : {}), ...(p.limit ? { limit: p.limit } : {}) };
+      return this.keep(await this.run(p), brief);
+    },
+    loadRuns: async ({ files }) => ({ runs: await Promise.all(files.map((f) => this.loadRun(f))) }),
     save: saveFile,
     // In a webview tab: openExternal on a file URI does nothing in code-server (reportView.ts).
     openReport: async ({ folder }) => ({ opened: !!openReportView(folder) }),
@@ -108,8 +114,11 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     });
   }
 
-  /** Keeps the results for when the webview restarts: here, in last.json, and its place in workspaceState. */
-  private async keep(result: AnyDiagnostics): Promise<AnyDiagnostics> {
+  /**
+   * Keeps the results for when the webview restarts (here, in last.json, and its place in
+   * workspaceState) and in the run history (a new file each run); then sends the history again.
+   */
+  private async keep(result: AnyDiagnostics, brief: DiagnosticsBrief): Promise<AnyDiagnostics> {
     const saved = { result, savedAt: new Date().toISOString(), model: this.engine.model?.path };
     this.latest = { ...saved, restored: false };
     try {
@@ -119,7 +128,31 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     } catch (err) {
       void vscode.window.showWarningMessage(`MechEdit: the diagnostics results could not be kept for after a reload: ${(err as Error).message}`);
     }
+    try {
+      writeHistory(this.diagnosticsFolder(), { ...saved, brief });
+    } catch (err) {
+      void vscode.window.showWarningMessage(`MechEdit: the run could not be kept in the diagnostics history: ${(err as Error).message}`);
+    }
+    void this.sendHistory();
     return result;
+  }
+
+  private async sendHistory(): Promise<void> {
+    this.notify('history', await listHistory(this.diagnosticsFolder()));
+  }
+
+  /** A kept run, whole, as the panel shows restored results (or the error naming the file). */
+  private async loadRun(file: string): Promise<DiagnosticsLast> {
+    const folder = path.join(this.diagnosticsFolder(), HISTORY_FOLDER);
+    if (path.dirname(path.resolve(file)) !== path.resolve(folder)) return { savedAt: new Date(0).toISOString(), restored: true, file, error: `${file} is not a kept run of ${folder}.` };
+    const read = await readLast(file);
+    return 'saved' in read
+      ? { result: read.saved.result, savedAt: read.saved.savedAt, model: read.saved.model, restored: true, file }
+      : { savedAt: new Date(0).toISOString(), restored: true, file, error: read.error };
+  }
+
+  private enabledLabels(): string[] {
+    return this.engine.stack.items.filter((e) => e.enabled && e.strength !== 0).map((e) => e.label);
   }
 
   protected override onNotify(method: string): void {
@@ -161,7 +194,7 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
     const methods = this.perCaseMethods();
     const r = this.engine.registry.current;
     return {
-      model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, editLayer: this.engine.editLayer,
+      model: this.engine.modelBrief, enabledEdits: this.engine.enabledEdits, enabledLabels: this.enabledLabels(), editLayer: this.engine.editLayer,
       methods: methods.map(methodChoice), methodSettings: methods.flatMap(configuredSettings),
       presetKinds: r ? r.diagnostics.filter((d) => takesSetting(d, 'preset')).map((d) => d.id) : [],
     };
@@ -170,5 +203,6 @@ export class DiagnosticsPanelHost extends PanelHost<Protocol> {
   protected onReady(): void {
     this.notify('context', this.context());
     void this.restore();
+    void this.sendHistory();
   }
 }

@@ -8,11 +8,16 @@
 // last.json: {"format":"mechedit-diagnostics/1","savedAt":ISO 8601,"model"?:path,"result":…},
 // format first, so that a file MechEdit did not write is recognised from its first bytes and
 // never replaced.
+//
+// Every run is also kept in <diagnostics folder>/history/<savedAt>-<kind>.json (the same format,
+// with "brief": what was run, DiagnosticsBrief), never overwritten: the panel lists them and
+// compares two side by side.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { EditDiagnostics, EvokeDiagnostics, FineKedDiagnostics, OrtDiagnostics, ProbesDiagnostics } from '../../protocol/diagnostics';
+import type { DiagnosticsBrief, DiagnosticsHistory, DiagnosticsRunEntry } from '../../protocol/panels';
 import { readUserText } from '../readGuard';
 
 export const LAST_DIAGNOSTICS_KEY = 'mechedit.lastDiagnostics';
@@ -27,6 +32,8 @@ export interface SavedDiagnostics {
   savedAt: string;
   /** The model folder they were computed on. */
   model?: string;
+  /** History files only: what was run. */
+  brief?: DiagnosticsBrief;
   result: AnyDiagnostics;
 }
 
@@ -43,15 +50,56 @@ export interface LastPointer {
 export function writeLast(dir: string, saved: Omit<SavedDiagnostics, 'format'>): string {
   const file = path.join(dir, LAST_FILE);
   if (fs.existsSync(file) && !isOurs(file)) throw new Error(`${file} exists and was not written by MechEdit: move it away to keep the last diagnostics results.`);
-  fs.mkdirSync(dir, { recursive: true });
+  writeAtomic(file, saved);
+  return file;
+}
+
+function writeAtomic(file: string, saved: Omit<SavedDiagnostics, 'format'>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}-${randomBytes(4).toString('hex')}.tmp`;
   try {
-    fs.writeFileSync(tmp, JSON.stringify({ format: LAST_FORMAT, savedAt: saved.savedAt, model: saved.model, result: saved.result }));
+    fs.writeFileSync(tmp, JSON.stringify({ format: LAST_FORMAT, savedAt: saved.savedAt, model: saved.model, ...(saved.brief ? { brief: saved.brief } : {}), result: saved.result }));
     fs.renameSync(tmp, file);
   } finally {
     fs.rmSync(tmp, { force: true });
   }
+}
+
+export const HISTORY_FOLDER = 'history';
+/** The most runs the panel lists (the newest); older ones stay on disk. */
+export const HISTORY_LISTED = 30;
+
+/**
+ * Keeps a run in `<dir>/history/` under a new name (`<savedAt>-<kind>.json`, `-2`, `-3`… if taken):
+ * no run is ever overwritten. Returns the file.
+ */
+export function writeHistory(dir: string, saved: Omit<SavedDiagnostics, 'format'> & { brief: DiagnosticsBrief }): string {
+  const folder = path.join(dir, HISTORY_FOLDER);
+  const stem = `${saved.savedAt.replace(/[:.]/g, '-')}-${saved.brief.kind}`;
+  let file = path.join(folder, `${stem}.json`);
+  for (let i = 2; fs.existsSync(file); i++) file = path.join(folder, `${stem}-${i}.json`);
+  writeAtomic(file, saved);
   return file;
+}
+
+/** The kept runs of `<dir>/history/`, newest first (HISTORY_LISTED at most); files that are not kept runs are named in `unreadable`. */
+export async function listHistory(dir: string): Promise<DiagnosticsHistory> {
+  const folder = path.join(dir, HISTORY_FOLDER);
+  const names = fs.existsSync(folder) ? fs.readdirSync(folder).filter((n) => n.endsWith('.json')).sort().reverse().slice(0, HISTORY_LISTED) : [];
+  const runs: DiagnosticsRunEntry[] = [];
+  const unreadable: string[] = [];
+  for (const name of names) {
+    const file = path.join(folder, name);
+    const read = await readLast(file);
+    if ('saved' in read && isBrief(read.saved.brief)) runs.push({ file, savedAt: read.saved.savedAt, brief: read.saved.brief, ...(read.saved.model ? { model: read.saved.model } : {}) });
+    else unreadable.push('error' in read ? read.error : `${file}: "brief" is missing or not a run's brief.`);
+  }
+  runs.sort((a, b) => Date.parse(b.savedAt) - Date.parse(a.savedAt));
+  return { runs, folder, ...(unreadable.length ? { unreadable } : {}) };
+}
+
+function isBrief(v: unknown): v is DiagnosticsBrief {
+  return isObject(v) && ['evoke', 'ort', 'fine-ked', 'probes', 'edit'].includes(v.kind as string) && Array.isArray(v.edits) && v.edits.every((e) => typeof e === 'string');
 }
 
 function isOurs(file: string): boolean {

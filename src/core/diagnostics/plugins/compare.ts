@@ -6,12 +6,16 @@
 import * as path from 'node:path';
 import type { EditStack } from '../../edits/stack';
 import type { LoadedModel } from '../../runtime/model';
-import { stackRefs, type EditRef } from '../runner';
-import { FACT_EDITORS } from '../../methods/factEditors';
+import { methodLabel } from '../caseEdit';
 import type { DiagnosticHooks, DiagnosticOptions } from './types';
 
-/** One run of a comparison: the model it measures, its options, the fixed edits it records, the baseline folder. */
-export type CompareRun<R> = (model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string) => Promise<R>;
+export { methodLabel };
+
+/**
+ * One run of a comparison: the model it measures, its options, the stack whose applied edits it
+ * records and matches cases against (absent: no edits, the model without them), the baseline folder.
+ */
+export type CompareRun<R> = (model: LoadedModel, o: DiagnosticOptions, stack: EditStack | undefined, hooks: DiagnosticHooks, baseline?: string) => Promise<R>;
 
 /** The per-case settings as run (absent for method none): what the panel shows next to the figures. */
 export function perCaseShown(o: DiagnosticOptions): { layer?: number; layers?: number[]; lambda?: number; preset?: string } | undefined {
@@ -19,14 +23,11 @@ export function perCaseShown(o: DiagnosticOptions): { layer?: number; layers?: n
   return { layer: o.perCase.layer, layers: o.perCase.layers, lambda: o.perCase.lambda, preset: o.perCase.preset };
 }
 
-/** A method as users know it ("AlphaEdit", not "alphaedit"). */
-export const methodLabel = (method: string) => FACT_EDITORS.find((f) => f.descriptor.id === method)?.descriptor.label ?? method;
-
 export async function beforeAfter<R>(stack: EditStack, o: DiagnosticOptions, hooks: DiagnosticHooks, run: CompareRun<R>): Promise<{ before: R; after: R }> {
   const phase = (name: string): DiagnosticHooks => ({ ...hooks, onProgress: (p) => hooks.onProgress?.(p, name) });
   const beforeDir = path.join(o.out, 'before');
   const bare = { ...o, method: 'none', lti: false, perCase: undefined, out: beforeDir };
-  const before = await run(stack.model.bare(), bare, [], phase('before the edits'));
-  const after = await run(stack.model, { ...o, out: path.join(o.out, 'after') }, stackRefs(stack), phase(o.perCase ? `with each case's ${methodLabel(o.method)} edit` : 'with the edits'), beforeDir);
+  const before = await run(stack.model.bare(), bare, undefined, phase('before the edits'));
+  const after = await run(stack.model, { ...o, out: path.join(o.out, 'after') }, stack, phase(o.perCase ? `with each case's ${methodLabel(o.method)} edit` : 'with the edits'), beforeDir);
   return { before, after };
 }

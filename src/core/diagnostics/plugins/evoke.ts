@@ -6,7 +6,9 @@ import * as path from 'node:path';
 import type { EvokeDiagnostics } from '../../../protocol/diagnostics';
 import { CASE_LINES, runEvoke, writeSummary, type EvokeRunResult } from '../evokeRun';
 import type { CaseResult, TaskSummary } from '../evoke';
-import { readCases, stackRefs, mergedIssues, writeIssues, type CaseLineRules, type EditRef } from '../runner';
+import { readCases, stackRefs, mergedIssues, writeIssues, type CaseLineRules } from '../runner';
+import { stackEdits } from '../caseEdit';
+import type { EditStack } from '../../edits/stack';
 import { evokeSections, paperSections, type PaperMetrics } from '../report';
 import type { LoadedModel } from '../../runtime/model';
 import { baselineSetting, beside, dataSetting, limitSetting, methodSetting, PER_CASE_SETTINGS, RUN_SETTINGS } from './common';
@@ -22,6 +24,8 @@ export interface EvokeCliResult {
   counterfact: EvokeRunResult['counterfact'];
   multihop?: EvokeRunResult['multihop'];
   protocol?: EvokeRunResult['protocol'];
+  /** Method none: the applied edits and how many main cases they match. */
+  stack?: EvokeRunResult['stack'];
 }
 
 /** The subject-specificity file: the one given, else the checkpoint's beside the default data. */
@@ -32,10 +36,10 @@ function subjSpecOf(model: LoadedModel, o: DiagnosticOptions): string | undefine
   return o.settings.data === undefined && fs.existsSync(own) ? own : undefined;
 }
 
-function evokeRun(model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string): Promise<EvokeRunResult> {
+function evokeRun(model: LoadedModel, o: DiagnosticOptions, stack: EditStack | undefined, hooks: DiagnosticHooks, baseline?: string): Promise<EvokeRunResult> {
   return runEvoke(model, {
     data: o.data, subjSpec: subjSpecOf(model, o), generationEntropy: o.settings.generationEntropy === true, method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
-    edits, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
+    edits: stack ? stackRefs(stack) : [], stackEdits: stack ? stackEdits(stack) : undefined, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
   });
 }
 
@@ -64,8 +68,8 @@ export const evokePlugin: DiagnosticPlugin = {
   dataSetting: 'data',
   defaultData: (m) => beside(m, 'evoke.json', 'data', 'EVOKE data file', 'EVOKE takes evoke_main.json or CounterFact-format files.'),
   async run(model, stack, o, hooks): Promise<EvokeCliResult> {
-    const r = await evokeRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
-    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}), ...(r.protocol ? { protocol: r.protocol } : {}) };
+    const r = await evokeRun(model, o, stack, hooks, o.settings.baseline as string | undefined);
+    return { out: path.resolve(r.out), cases: r.cases, skippedRecords: r.issues, tasks: r.summary, counterfact: r.counterfact, ...(r.multihop ? { multihop: r.multihop } : {}), ...(r.protocol ? { protocol: r.protocol } : {}), ...(r.stack ? { stack: r.stack } : {}) };
   },
   async panel(stack, o, hooks): Promise<EvokeDiagnostics> {
     const t0 = performance.now();
@@ -74,6 +78,7 @@ export const evokePlugin: DiagnosticPlugin = {
     const subjSpec = subjSpecOf(stack.model, o);
     return {
       method: `${o.method}${o.lti ? '+lti' : ''}`,
+      ...(after.stack ? { stack: after.stack } : {}),
       settings: perCaseShown(o),
       data: [o.data, ...(subjSpec ? [subjSpec] : [])],
       before: before.summary,

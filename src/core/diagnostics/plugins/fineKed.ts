@@ -5,7 +5,9 @@ import * as path from 'node:path';
 import type { FineKedDiagnostics } from '../../../protocol/diagnostics';
 import { FINE_KED_LINES, fineKedSections, runFineKed, writeFineKedSummary, type FineKedRunResult } from '../fineKedRun';
 import type { FineKedResult, FineKedSummary } from '../fineKed';
-import { stackRefs, mergedIssues, writeIssues, type CaseLineRules, type EditRef } from '../runner';
+import { stackRefs, mergedIssues, writeIssues, type CaseLineRules } from '../runner';
+import { stackEdits } from '../caseEdit';
+import type { EditStack } from '../../edits/stack';
 import type { LoadedModel } from '../../runtime/model';
 import { baselineSetting, beside, dataSetting, limitSetting, methodSetting, PER_CASE_SETTINGS, RUN_SETTINGS } from './common';
 import { beforeAfter, perCaseShown } from './compare';
@@ -21,10 +23,10 @@ export interface FineKedCliResult {
   protocol?: FineKedRunResult['protocol'];
 }
 
-function fineKedRun(model: LoadedModel, o: DiagnosticOptions, edits: EditRef[], hooks: DiagnosticHooks, baseline?: string): Promise<FineKedRunResult> {
+function fineKedRun(model: LoadedModel, o: DiagnosticOptions, stack: EditStack | undefined, hooks: DiagnosticHooks, baseline?: string): Promise<FineKedRunResult> {
   return runFineKed(model, {
     data: o.data, method: o.method, limit: o.limit, shard: o.shard, out: o.out, resume: o.resume,
-    edits, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
+    edits: stack ? stackRefs(stack) : [], stackEdits: stack ? stackEdits(stack) : undefined, baseline, perCase: o.perCase, log: hooks.log, onProgress: hooks.onProgress, isCancelled: hooks.isCancelled,
   });
 }
 
@@ -51,7 +53,7 @@ export const fineKedPlugin: DiagnosticPlugin = {
   dataSetting: 'data',
   defaultData: (m) => beside(m, 'fine_ked.json', 'data', 'FINE-KED data file', 'Give a FINE-KED data file (mechedit fine-ked --help shows the format).'),
   async run(model, stack, o, hooks): Promise<FineKedCliResult> {
-    const r = await fineKedRun(model, o, stackRefs(stack), hooks, o.settings.baseline as string | undefined);
+    const r = await fineKedRun(model, o, stack, hooks, o.settings.baseline as string | undefined);
     return { out: path.resolve(r.out), cases: r.cases, seconds: r.seconds, skippedRecords: r.issues, summary: r.summary, ...(r.protocol ? { protocol: r.protocol } : {}) };
   },
   async panel(stack, o, hooks): Promise<FineKedDiagnostics> {
@@ -60,6 +62,7 @@ export const fineKedPlugin: DiagnosticPlugin = {
     return {
       kind: 'fine-ked',
       method: `${o.method}${o.lti ? '+lti' : ''}`,
+      ...(after.summary.stack ? { stack: after.summary.stack } : {}),
       settings: perCaseShown(o),
       data: o.data,
       before: before.summary,
