@@ -121,13 +121,14 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
   getTreeItem(node: EditNode): vscode.TreeItem {
     const i = node.item;
     // An unapplied file shows its label too (its id is in the tooltip), as an applied edit does.
-    const info = !i && node.uri ? fileInfo(node.uri.fsPath) : {};
+    // An applied edit's file is read too: an edit applied anyway keeps its mark.
+    const info = node.uri ? fileInfo(node.uri.fsPath) : {};
     const id = i?.id ?? info.id ?? path.basename(node.uri?.fsPath ?? '', '.json');
     const t = new vscode.TreeItem(i?.label ?? info.label ?? id, vscode.TreeItemCollapsibleState.None);
     t.resourceUri = node.uri;
     const held = info.held;
     // A broken file cannot be applied: no check box (its row offers Reveal and Delete).
-    if (held?.kind !== 'broken') t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    if (i || held?.kind !== 'broken') t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
     // The preset the edit used, from its file (an older file records none: nothing is shown).
     const preset = node.uri ? editFilePreset(node.uri.fsPath) : undefined;
     t.description = i
@@ -143,8 +144,8 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
       t.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(colour));
       t.description = `${MARK_WORDS[held.kind]} · ${t.description as string}`;
     }
-    const next = held?.kind === 'broken' ? 'fix the file (its error is in Problems) or delete it' : '*Apply Anyway* on its row';
-    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (not applied; ${next})\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    const next = i ? 'applied anyway' : held?.kind === 'broken' ? 'not applied; fix the file (its error is in Problems) or delete it' : 'not applied; *Apply Anyway* on its row';
+    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (${next})\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : held?.kind === 'broken' ? 'mechedit.edit.broken' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
     return t;
