@@ -137,15 +137,15 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
     // An edit file that records the knowledge subgraph it was computed from shows it.
     const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
-    // A broken, failed or unhealthy edit that is not applied: an icon, the reason first, and (but
-    // for a broken file) Apply Anyway on its row.
+    // A broken, failed or unhealthy edit (applied anyway or not): an icon, the reason first, and
+    // (for an unapplied one that is not broken) Apply Anyway on its row.
     if (held) {
       const [icon, colour] = MARK_ICONS[held.kind];
       t.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(colour));
       t.description = `${MARK_WORDS[held.kind]} · ${t.description as string}`;
     }
     const next = i ? 'applied anyway' : held?.kind === 'broken' ? 'not applied; fix the file (its error is in Problems) or delete it' : 'not applied; *Apply Anyway* on its row';
-    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (${next})\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (${next})\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : held?.kind === 'broken' ? 'MechEdit cannot apply it as it is' : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
     t.contextValue = i ? 'mechedit.edit.applied' : held?.kind === 'broken' ? 'mechedit.edit.broken' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
     return t;
