@@ -15,6 +15,7 @@ import { EDITS_GLOB } from './views/editsView';
 import { rowUri } from './views/editActions';
 import { editPreset } from './presets';
 import { EditFileProblems } from './editFileProblems';
+import { editFileProblem } from '../protocol/editSchema';
 
 interface EditJsonLite {
   id?: string;
@@ -61,10 +62,13 @@ class EditLenses implements vscode.CodeLensProvider, vscode.Disposable {
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    const j = parse(doc);
-    if (!j) return [];
     const top = new vscode.Range(0, 0, 0, 0);
-    const applied = this.engine.stack.items.some((i) => i.id === j.id);
+    const j = parse(doc);
+    const applied = !!j && this.engine.stack.items.some((i) => i.id === j.id);
+    // A broken file (not JSON, or against the schema) offers no Apply: one lens says so and opens Problems.
+    const problem = applied ? undefined : editFileProblem(doc.getText());
+    if (problem) return [new vscode.CodeLens(top, { title: `Broken: cannot be applied (${problem.field ? `"${problem.field}"` : 'not valid JSON'}; see Problems)`, command: 'workbench.actions.view.problems' })];
+    if (!j) return [];
     return [
       applied
         ? new vscode.CodeLens(top, { title: 'Revert', command: 'mechedit.revertEdit', arguments: [doc.uri] })

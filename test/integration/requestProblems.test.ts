@@ -77,6 +77,21 @@ describe('Bad request lines and broken edit files', () => {
     assert.ok(problem, 'the broken edit file has a problem');
     assert.equal(problem.code, 'method');
     assert.equal(problem.range.start.line, 4, 'on the "method" key');
+    // Not offered for applying: its lens says it is broken, and its Edits row is marked, with no check box.
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    assert.deepEqual(lenses.map((l) => l.command?.title), ['Broken: cannot be applied ("method"; see Problems)']);
+    const api = suite.api;
+    let node = api.edits.getChildren().find((n) => n.uri?.fsPath === file);
+    for (let i = 0; i < 20 && !node; i++, await new Promise((r) => setTimeout(r, 500))) {
+      await api.edits.refresh();
+      node = api.edits.getChildren().find((n) => n.uri?.fsPath === file);
+    }
+    assert.ok(node, 'the Edits view lists the broken file');
+    const row = api.edits.getTreeItem(node);
+    assert.deepEqual([row.label, row.contextValue, row.checkboxState, (row.iconPath as vscode.ThemeIcon).id], ['broken', 'mechedit.edit.broken', undefined, 'error']);
+    assert.match(String(row.description), /^broken · not applied/);
+    await vscode.commands.executeCommand('mechedit.edits.focus');
+    await new Promise((r) => setTimeout(r, 1500)); // the side bar draws its views after the focus
     await screenshot('edit-file-problem');
   });
 });
