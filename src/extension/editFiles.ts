@@ -5,14 +5,17 @@
 // the edit's health numbers and warnings. Failing health checks are listed in the Problems panel
 // on the file; a file that is not JSON or breaks the schema gets an error there too
 // (editFileProblems.ts). "Copy Reproducibility Card" puts the model fingerprint, the edits (file, request,
-// settings) and the engine and extension versions on the clipboard as Markdown.
+// settings) and the engine and extension versions on the clipboard as Markdown: the stack's, or,
+// from an Edits-view row (or given a file), that edit's alone. Diagnose takes a row as well.
 
 import * as vscode from 'vscode';
 import type { EngineService } from './engine/engineService';
 
 import { EDITS_GLOB } from './views/editsView';
+import { rowUri } from './views/editActions';
 import { editPreset } from './presets';
 import { EditFileProblems } from './editFileProblems';
+import { editFileProblem } from '../protocol/editSchema';
 
 interface EditJsonLite {
   id?: string;
@@ -59,10 +62,13 @@ class EditLenses implements vscode.CodeLensProvider, vscode.Disposable {
   }
 
   provideCodeLenses(doc: vscode.TextDocument): vscode.CodeLens[] {
-    const j = parse(doc);
-    if (!j) return [];
     const top = new vscode.Range(0, 0, 0, 0);
-    const applied = this.engine.stack.items.some((i) => i.id === j.id);
+    const j = parse(doc);
+    const applied = !!j && this.engine.stack.items.some((i) => i.id === j.id);
+    // A broken file (not JSON, or against the schema) offers no Apply: one lens says so and opens Problems.
+    const problem = applied ? undefined : editFileProblem(doc.getText());
+    if (problem) return [new vscode.CodeLens(top, { title: `Broken: cannot be applied (${problem.field ? `"${problem.field}"` : 'not valid JSON'}; see Problems)`, command: 'workbench.actions.view.problems' })];
+    if (!j) return [];
     return [
       applied
         ? new vscode.CodeLens(top, { title: 'Revert', command: 'mechedit.revertEdit', arguments: [doc.uri] })
@@ -92,27 +98,40 @@ class EditHover implements vscode.HoverProvider {
   }
 }
 
-/** Markdown describing the open model and every edit of the stack, enough to redo the run. */
-export async function reproducibilityCard(engine: EngineService, extensionVersion: string): Promise<string> {
+/** The card's lines for an edit file: where it is, its preset, request and settings (with `head`, its label, id, method and targets first). */
+async function fileLines(file: string, head = false): Promise<string[]> {
+  const lines = [`- file: ${vscode.workspace.asRelativePath(file)}`];
+  try {
+    const j = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(file))).toString('utf8')) as EditJsonLite;
+    if (head) lines.unshift(`### ${j.label ?? j.id ?? 'edit'}`, `- id ${j.id ?? '—'}, ${j.method ?? '—'}; targets: ${(j.targets ?? []).map((t) => `layer ${t.layer} ${t.module} rank ${t.rank}`).join('; ')}`);
+    if (editPreset(j)) lines.push(`- preset: ${editPreset(j)}`);
+    if (j.request) lines.push(`- request: \`${JSON.stringify(j.request)}\``);
+    if (j.hparams) lines.push(`- settings: \`${JSON.stringify({ ...j.hparams, templates: undefined })}\``);
+  } catch {
+    lines.push('- (the file could not be read)');
+  }
+  return lines;
+}
+
+/**
+ * Markdown describing the open model and every edit of the stack, enough to redo the run; with
+ * `only` (an edit file), that edit alone, applied or not.
+ */
+export async function reproducibilityCard(engine: EngineService, extensionVersion: string, only?: string): Promise<string> {
   const m = engine.model;
   const info = await engine.refreshInfo().catch(() => undefined);
   const lines = ['# MechEdit reproducibility card', '', `- created: ${new Date().toISOString()}`, `- MechEdit ${extensionVersion}; engine ${info?.engineVersion ?? '—'}; onnxruntime ${info?.ortVersion ?? '—'}; provider ${info?.resolvedProvider ?? m?.executionProvider ?? '—'}`];
   lines.push(m ? `- model: ${m.path} (${m.architecture}, ${m.layers} layers, fingerprint ${m.fingerprint})` : '- model: none open');
+  if (only) {
+    const item = engine.stack.items.find((i) => i.file && vscode.Uri.file(i.file).fsPath === vscode.Uri.file(only).fsPath);
+    lines.push('', '## Edit', '', ...(await fileLines(only, true)), `- ${item ? `applied: ${item.enabled ? 'enabled' : 'disabled'}, strength ${item.strength}` : 'not applied'}`);
+    return `${lines.join('\n')}\n`;
+  }
   lines.push('', '## Edit stack (applied in this order)');
   if (engine.stack.items.length === 0) lines.push('', 'No edits: the unedited model.');
   for (const item of engine.stack.items) {
     lines.push('', `### ${item.label}`, `- id ${item.id}, ${item.method}, ${item.enabled ? 'enabled' : 'disabled'}, strength ${item.strength}`, `- targets: ${item.targets.map((t) => `layer ${t.layer} ${t.module} rank ${t.rank}`).join('; ')}`);
-    if (item.file) {
-      lines.push(`- file: ${vscode.workspace.asRelativePath(item.file)}`);
-      try {
-        const j = JSON.parse(Buffer.from(await vscode.workspace.fs.readFile(vscode.Uri.file(item.file))).toString('utf8')) as EditJsonLite;
-        if (editPreset(j)) lines.push(`- preset: ${editPreset(j)}`);
-        if (j.request) lines.push(`- request: \`${JSON.stringify(j.request)}\``);
-        if (j.hparams) lines.push(`- settings: \`${JSON.stringify({ ...j.hparams, templates: undefined })}\``);
-      } catch {
-        lines.push('- (the file could not be read)');
-      }
-    }
+    if (item.file) lines.push(...(await fileLines(item.file)));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -150,8 +169,8 @@ export function registerEditFiles(context: vscode.ExtensionContext, engine: Engi
       void (j.health?.warnings?.length ? vscode.window.showWarningMessage(`MechEdit: ${j.label}: ${text}`) : vscode.window.showInformationMessage(`MechEdit: ${j.label}: ${text}`));
       return j.health;
     }),
-    vscode.commands.registerCommand('mechedit.diagnoseEdit', async (uri?: vscode.Uri) => {
-      const doc = await withDoc(uri);
+    vscode.commands.registerCommand('mechedit.diagnoseEdit', async (arg?: unknown) => {
+      const doc = await withDoc(rowUri(arg));
       const j = doc && parse(doc);
       if (!doc || !j) {
         void vscode.window.showWarningMessage('MechEdit: Diagnose This Edit needs an edit file (.mechedit/edits/*.json) open or given.');
@@ -161,10 +180,11 @@ export function registerEditFiles(context: vscode.ExtensionContext, engine: Engi
       showDiagnostics().notify('run', { kind: 'edit', file: doc.uri.fsPath });
       return j.id;
     }),
-    vscode.commands.registerCommand('mechedit.copyReproducibilityCard', async () => {
-      const card = await reproducibilityCard(engine, String(context.extension.packageJSON.version));
+    vscode.commands.registerCommand('mechedit.copyReproducibilityCard', async (arg?: unknown) => {
+      const only = rowUri(arg)?.fsPath;
+      const card = await reproducibilityCard(engine, String(context.extension.packageJSON.version), only);
       await vscode.env.clipboard.writeText(card);
-      void vscode.window.showInformationMessage(`MechEdit: reproducibility card copied (${engine.stack.items.length} edit(s)).`);
+      void vscode.window.showInformationMessage(`MechEdit: reproducibility card copied (${only ? vscode.workspace.asRelativePath(only) : `${engine.stack.items.length} edit(s)`}).`);
       return card;
     }),
   );

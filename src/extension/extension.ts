@@ -44,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   initOutputFolders(context.globalStorageUri.fsPath);
   const output = vscode.window.createOutputChannel('MechEdit', { log: true });
   const engine = new EngineService(context, output);
-  const edits = new EditsView(engine);
+  const edits = new EditsView(engine, context.workspaceState);
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));

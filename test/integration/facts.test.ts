@@ -13,7 +13,7 @@ import { waitFor } from './events';
 import { decodeConcepts } from '../../src/protocol/wire';
 import { encodeVector } from '../../src/protocol/tensor';
 import { factEditors } from '../../src/protocol/registry';
-import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+import { endOnDefaultModel, setApplyPolicy, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Fact edits from a request file', () => {
   let api: MechEditApi;
@@ -21,14 +21,22 @@ describe('Fact edits from a request file', () => {
   const heldout = 'The city where Baekhyndvaes Drondraes was born is'; // a held-out paraphrase
   let beforeEdit: unknown;
   let romeFile = '';
+  let previousPolicy: string | undefined;
 
   before(async function () {
     this.timeout(150_000);
     suite = await startOnDefaultModel();
     api = suite.api;
+    // This suite tests what follows an applied edit (strengths, activations, EVOKE, concepts,
+    // revert). Its ROME edit (Baekhyndvaes Drondraes → Daekgrad at the trace's layer 0) takes
+    // (P 0.994) but changes the weight by ‖ΔW‖/‖W‖ = 0.539 > 0.25, so the default policy
+    // 'healthy' holds it back (`mechedit edit rome … --layer 0`, 2026-12-08): the suite applies
+    // whatever the health. Holding back is tested in editsView.test.ts.
+    previousPolicy = await setApplyPolicy('always');
   });
 
   after(async () => {
+    await setApplyPolicy(previousPolicy);
     await endOnDefaultModel(suite);
   });
 

@@ -10,7 +10,7 @@ import type { MechEditApi } from '../../src/extension/extension';
 import type { FactEditResult } from '../../src/extension/factEdits';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+import { endOnDefaultModel, setApplyPolicy, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Honest UI: failed edits, Diagnose This Edit, the panel\'s per-case settings', () => {
   let api: MechEditApi;
@@ -70,9 +70,14 @@ describe('Honest UI: failed edits, Diagnose This Edit, the panel\'s per-case set
 
   it('Diagnose This Edit shows the edit\'s own efficacy, alone, while another edit stays applied', async function () {
     this.timeout(120_000);
+    // Both edits take but change the layer-0 weight by ‖ΔW‖/‖W‖ 0.539 and 0.419 > 0.25, so the
+    // default policy 'healthy' would hold them back (`mechedit edit rome … --layer 0`, 2026-12-08);
+    // this test needs the second applied while the first is diagnosed, so it applies them whatever the health.
+    const previousPolicy = await setApplyPolicy('always');
     const good = await vscode.commands.executeCommand<FactEditResult>('mechedit.editFact', { method: 'rome', requests: [{ subject, prompt: '{} was born in', target: 'Daekgrad' }], layer: 0 });
-    assert.ok(good?.applied && good.succeeded, good?.reason);
     const other = await vscode.commands.executeCommand<FactEditResult>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }], layer: 0 });
+    await setApplyPolicy(previousPolicy);
+    assert.ok(good?.applied && good.succeeded, good?.reason);
     assert.ok(other?.applied);
     // Diagnosing the first edit: the second (applied, on top) must not count, and nothing is switched off.
     const stack = api.engine.stack.items.map((i) => [i.id, i.enabled]);

@@ -47,3 +47,16 @@ export async function endOnDefaultModel({ api, previousModel }: DefaultModelSuit
   await vscode.commands.executeCommand('workbench.action.closeAllEditors');
   await vscode.workspace.getConfiguration('mechedit').update('modelPath', previousModel, vscode.ConfigurationTarget.Global);
 }
+
+/**
+ * Sets mechedit.applyPolicy (user settings; undefined removes it, i.e. the default 'healthy') and
+ * answers the user value it replaced, to put back with this function. A suite that tests what
+ * happens once an edit is on the stack sets 'always' where its edits are unhealthy under the
+ * default policy, saying at the call which edit and the figure that holds it back.
+ */
+export async function setApplyPolicy(policy: string | undefined): Promise<string | undefined> {
+  const config = vscode.workspace.getConfiguration('mechedit');
+  const previous = config.inspect<string>('applyPolicy')?.globalValue;
+  await config.update('applyPolicy', policy, vscode.ConfigurationTarget.Global);
+  return previous;
+}

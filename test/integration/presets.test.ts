@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { FactEditResult } from '../../src/extension/factEdits';
-import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+import { endOnDefaultModel, setApplyPolicy, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 describe('Presets: the edit says which preset it used', () => {
   let api: MechEditApi;
@@ -35,7 +35,13 @@ describe('Presets: the edit says which preset it used', () => {
     const pkg = vscode.extensions.all.find((e) => e.packageJSON?.name === 'mechedit')?.packageJSON as { contributes: { configuration: { properties: Record<string, { enum?: string[] }> } } } | undefined;
     assert.ok(pkg?.contributes.configuration.properties['mechedit.edit.preset'].enum?.includes(preset), 'the setting lists the preset');
 
+    // The edit (ROME, preset paper, layer 0) takes but changes the weight by ‖ΔW‖/‖W‖ 0.406 > 0.25
+    // (`mechedit edit rome … --preset paper`, 2026-12-08), so the default policy 'healthy' would
+    // hold it back; this test is about the applied row naming its preset, so it applies it anyway.
+    const previousPolicy = await setApplyPolicy('always');
     const r = await vscode.commands.executeCommand<FactEditResult>('mechedit.editFact', { method: d.id, preset, requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], force: true });
+    await setApplyPolicy(previousPolicy);
+    assert.ok(r?.applied, r?.notApplied);
     assert.equal(r?.preset, preset, 'the engine answers the preset it used');
     const json = JSON.parse(fs.readFileSync(r.file, 'utf8')) as { hparams: Record<string, unknown> };
     assert.equal(json.hparams.preset, preset, 'the edit file records it');
@@ -56,7 +62,8 @@ describe('Presets: the edit says which preset it used', () => {
     assert.ok(String(item.description).includes(`(${preset})`), `the description names the preset: ${item.description}`);
     assert.ok((item.tooltip as vscode.MarkdownString).value.includes(`preset ${preset}`), 'the tooltip names it');
     const old = api.edits.getTreeItem(nodes.find((n) => n.uri?.fsPath === older)!);
-    assert.equal(old.description, 'not applied', 'a file without a preset shows none');
+    // The copy keeps the edit's health record, so its row is marked unhealthy (editRows.ts heldBack).
+    assert.equal(old.description, 'unhealthy · not applied', 'a file without a preset shows none');
     assert.ok(!(old.tooltip as vscode.MarkdownString).value.includes('undefined'));
     fs.rmSync(older);
   });

@@ -46,17 +46,20 @@ describe('Bad request lines and broken edit files', () => {
       '"subject": "Baequa Kaekmyth", "prompt": "{} was born in", "target": "Vyswick"',
       'not json at all',
       JSON.stringify({ subject: 'Baequa Kaekmyth', prompt: '{} was born in' }),
+      JSON.stringify({ subject: 'Quesknou Rende', prompt: 'was born in', target: 'Daekgrad' }), // issue 33's screenshot 60: no "{}"
       JSON.stringify({ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }),
     ].join('\n') + '\n');
     const doc = await vscode.workspace.openTextDocument(file);
     await vscode.window.showTextDocument(doc);
-    const problems = await problemsOf(doc.uri, 'MechEdit requests', 3);
-    assert.deepEqual(problems.map((d) => d.range.start.line).sort(), [1, 2, 3], problems.map((d) => d.message).join('\n'));
+    const problems = await problemsOf(doc.uri, 'MechEdit requests', 4);
+    assert.deepEqual(problems.map((d) => d.range.start.line).sort(), [1, 2, 3, 4], problems.map((d) => d.message).join('\n'));
     assert.equal(problems.find((d) => d.range.start.line === 3)?.code, 'target');
+    assert.equal(problems.find((d) => d.range.start.line === 4)?.code, 'prompt');
+    assert.match(problems.find((d) => d.range.start.line === 4)!.message, /has no "\{\}" for the subject/);
     assert.match(problems.find((d) => d.range.start.line === 1)!.message, /JSON object|Not valid JSON/);
     const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
     const lines = new Set(lenses.filter((l) => l.range.start.line > 0).map((l) => l.range.start.line));
-    assert.deepEqual([...lines], [4], 'only the valid lines get lenses (line 0 carries the file-level ones too)');
+    assert.deepEqual([...lines], [5], 'only the valid lines get lenses (line 0 carries the file-level ones too)');
     assert.ok(lenses.some((l) => l.command?.title === 'Compute one MEMIT edit for all 2 facts'), lenses.map((l) => l.command?.title).join(', '));
     await screenshot('request-file-problems');
   });
@@ -74,6 +77,21 @@ describe('Bad request lines and broken edit files', () => {
     assert.ok(problem, 'the broken edit file has a problem');
     assert.equal(problem.code, 'method');
     assert.equal(problem.range.start.line, 4, 'on the "method" key');
+    // Not offered for applying: its lens says it is broken, and its Edits row is marked, with no check box.
+    const lenses = await vscode.commands.executeCommand<vscode.CodeLens[]>('vscode.executeCodeLensProvider', doc.uri);
+    assert.deepEqual(lenses.map((l) => l.command?.title), ['Broken: cannot be applied ("method"; see Problems)']);
+    const api = suite.api;
+    let node = api.edits.getChildren().find((n) => n.uri?.fsPath === file);
+    for (let i = 0; i < 20 && !node; i++, await new Promise((r) => setTimeout(r, 500))) {
+      await api.edits.refresh();
+      node = api.edits.getChildren().find((n) => n.uri?.fsPath === file);
+    }
+    assert.ok(node, 'the Edits view lists the broken file');
+    const row = api.edits.getTreeItem(node);
+    assert.deepEqual([row.label, row.contextValue, row.checkboxState, (row.iconPath as vscode.ThemeIcon).id], ['broken', 'mechedit.edit.broken', undefined, 'error']);
+    assert.match(String(row.description), /^broken · not applied/);
+    await vscode.commands.executeCommand('mechedit.edits.focus');
+    await new Promise((r) => setTimeout(r, 1500)); // the side bar draws its views after the focus
     await screenshot('edit-file-problem');
   });
 });

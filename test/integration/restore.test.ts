@@ -13,7 +13,7 @@ import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+import { endOnDefaultModel, setApplyPolicy, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 type DiagnosticsSummary = { status: string; error?: string; kind?: string; bars: { key: string; before: number; after: number }[]; restored?: string; restoreError?: string };
 type ConceptSummary = { status: string; error?: string; best?: number; stale?: string };
@@ -77,7 +77,12 @@ describe('Restored after a reload: Diagnostics results, applied edits in the Edi
 
   it('the Edits view lists applied edits whose files are outside the workspace, also once the stack is restored after a reload', async function () {
     this.timeout(180_000);
+    // The edit takes but changes the layer-0 weight by ‖ΔW‖/‖W‖ 0.539 > 0.25 (`mechedit edit rome
+    // … --layer 0`, 2026-12-08), so the default policy 'healthy' would hold it back; this test is
+    // about where applied edits are listed, so it applies it anyway.
+    const previousPolicy = await setApplyPolicy('always');
     const made = await vscode.commands.executeCommand<{ file: string; id: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layer: 0, force: true });
+    await setApplyPolicy(previousPolicy);
     assert.ok(made?.applied, 'the ROME edit was applied');
     // The same edit kept in a folder of its own, outside the workspace, applied from there.
     const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'mechedit-edits-elsewhere-'));

@@ -13,7 +13,7 @@ import type { MechEditApi } from '../../src/extension/extension';
 import type { UnlearnOutcome } from '../../src/protocol/engine';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
-import { DEFAULT_MODEL, endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+import { DEFAULT_MODEL, endOnDefaultModel, setApplyPolicy, startOnDefaultModel, type DefaultModelSuite } from './models';
 
 interface UnlearnSummary {
   status: string;
@@ -70,6 +70,11 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     const sub = panel.onDidRender((s) => drawn.push(s as UnlearnSummary));
     const live = waitFor(panel.onDidRender, (s) => (s as UnlearnSummary).status === 'running' && (s as UnlearnSummary).points >= 2, 'two steps drawn while training', 300_000);
     const finished = waitFor(panel.onDidRender, (s) => ['done', 'error', 'cancelled'].includes((s as UnlearnSummary).status), 'the finished run drawn', 600_000);
+    // The run's edit is unhealthy (‖ΔW‖/‖W‖ 0.303, 1.155, 0.369 at layers 3–5 and KL 0.177 > 0.1:
+    // `mechedit unlearn --method graddiff --forget eval/ort/1_Veltrazine --forms qa --steps 100`,
+    // 2026-12-08), so the default policy 'healthy' would hold it back; this test follows the
+    // applied edit (Edits view, Diagnose), so it applies it anyway.
+    const previousPolicy = await setApplyPolicy('always');
     const ran = vscode.commands.executeCommand<UnlearnOutcome | undefined>(lens.command, ...(lens.arguments ?? []));
     const during = (await live) as UnlearnSummary;
     assert.ok(during.cancelEnabled, 'Cancel is enabled while it trains');
@@ -77,6 +82,7 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.deepEqual(during.series.slice(0, 2), ['loss', 'forget top-1'], 'the chart draws the loss and the forget top-1');
     assert.ok(during.chart >= 2, 'with a line each');
     const r = await ran;
+    await setApplyPolicy(previousPolicy);
     assert.ok(r, 'the command returned the outcome');
 
     // The edit: saved in the workspace, applied on top of the stack, in the Edits view.

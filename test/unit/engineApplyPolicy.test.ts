@@ -1,7 +1,8 @@
 // The apply policy through the engine (edits/run's apply: 'if-healthy', src/protocol/applyPolicy.ts):
 // a ROME edit of a subject the bundled model does not know (issue 33's "Nobody Here" example) has
 // health warnings; under 'if-healthy' it is written, not applied, the reason given in notApplied,
-// and edits/apply (Apply Anyway) applies it. Under 'always' the same request is applied.
+// and edits/apply (Apply Anyway) applies it. Under 'always' the same request is applied; under
+// 'never' it is only written.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -35,4 +36,11 @@ test('an unhealthy edit is saved, not applied, under if-healthy; Apply Anyway ap
   assert.equal(always.applied, true);
   assert.equal(always.notApplied, undefined);
   assert.deepEqual((await client.request('edits/list', {})).items.map((e) => e.id), [always.id]);
+  await client.request('edits/revert', { id: always.id });
+  // 'never': written, not applied, the policy named as the reason (before the health warnings).
+  const never = await client.request('edits/run', { method: 'rome', requests, outDir, force: true, apply: 'never' });
+  assert.equal(never.applied, false);
+  assert.ok(fs.existsSync(never.file));
+  assert.equal(never.notApplied, 'not applied: the apply policy is "never"');
+  assert.deepEqual((await client.request('edits/list', {})).items, [], 'nothing on the stack');
 });

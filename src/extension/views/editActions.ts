@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import type { EngineService } from '../engine/engineService';
 
 /** The row's edit file: a tree node ({uri}) or a Uri. */
-function rowUri(arg: unknown): vscode.Uri | undefined {
+export function rowUri(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   const uri = arg && typeof arg === 'object' && 'uri' in arg ? (arg as { uri: unknown }).uri : undefined;
   return uri instanceof vscode.Uri ? uri : undefined;

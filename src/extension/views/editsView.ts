@@ -2,7 +2,11 @@
 // the engine's edit stack. The check box applies / enables (checked) or disables (unchecked) an
 // edit — a swap of edit inputs, no session rebuild; the context menu reverts it or sets its
 // strength; dragging applied edits onto another reorders the stack (applied edits are listed
-// first, in stack order, wherever their files live: editRows.ts). Kept in sync with a file watcher
+// first, in stack order, wherever their files live: editRows.ts). Every row shows the edit's label
+// (an unapplied or reverted edit's from its file), its id in the tooltip. Broken, failed and
+// unhealthy files are marked with an icon and the reason first in the tooltip (a broken file has
+// no check box; ticking a failed or unhealthy one asks first); the title bar's filter hides
+// failed edits (the choice is kept per workspace). Kept in sync with a file watcher
 // and the engine. The workspace's edit files are scanned in the background and kept, so that the
 // rows are answered at once from the stack and that list: a view shown while a scan runs never
 // shows the welcome content over applied edits. Empty while there are none (the welcome content
@@ -13,7 +17,7 @@ import * as path from 'node:path';
 import type { StackItem } from '../../protocol/edits';
 import type { EngineService } from '../engine/engineService';
 import * as fs from 'node:fs';
-import { editRows, heldBack, type HeldBack } from './editRows';
+import { editRows, fileInfoOf, withoutFailed, type FileInfo, type HeldBack } from './editRows';
 import { subgraphMarkdown } from './subgraphTable';
 import { editFilePreset, presetWords } from '../presets';
 
@@ -26,15 +30,26 @@ export interface EditNode {
   item?: StackItem;
 }
 
-/** An unapplied edit file's label, id and mark (failed / unhealthy), from its JSON; a file that cannot be read has none of them. */
-function fileInfo(file: string): { label?: string; id?: string; held?: HeldBack } {
+/** The context key set while the filter hides failed edits (package.json's title-bar toggle reads it). */
+export const HIDING_FAILED = 'mechedit.edits.hidingFailed';
+
+/** An unapplied edit file's label, id and mark (broken / failed / unhealthy), from its text; a file that cannot be read is broken. */
+function fileInfo(file: string): FileInfo {
+  let text: string;
   try {
-    const json = JSON.parse(fs.readFileSync(file, 'utf8')) as { label?: unknown; id?: unknown };
-    return { label: typeof json.label === 'string' && json.label ? json.label : undefined, id: typeof json.id === 'string' ? json.id : undefined, held: heldBack(json) };
-  } catch {
-    return {};
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    return { held: { kind: 'broken', reason: `broken: the file cannot be read (${(err as Error).message})` } };
   }
+  return fileInfoOf(text);
 }
+
+const MARK_ICONS: Record<HeldBack['kind'], [string, string]> = {
+  broken: ['error', 'problemsErrorIcon.foreground'],
+  failed: ['error', 'problemsErrorIcon.foreground'],
+  unhealthy: ['warning', 'problemsWarningIcon.foreground'],
+};
+const MARK_WORDS: Record<HeldBack['kind'], string> = { broken: 'broken', failed: 'did not take', unhealthy: 'unhealthy' };
 
 export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.TreeDragAndDropController<EditNode>, vscode.Disposable {
   readonly dragMimeTypes = [EDITS_MIME];
@@ -46,8 +61,12 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
   /** The workspace's edit files as last scanned; `scans` orders overlapping scans (the latest wins). */
   private files: string[] = [];
   private scans = 0;
+  /** Whether failed edit files are hidden (the title bar's filter). */
+  private hidingFailed: boolean;
 
-  constructor(private readonly engine: EngineService) {
+  constructor(private readonly engine: EngineService, private readonly state?: vscode.Memento) {
+    this.hidingFailed = state?.get<boolean>(HIDING_FAILED) ?? false;
+    void vscode.commands.executeCommand('setContext', HIDING_FAILED, this.hidingFailed);
     const watcher = vscode.workspace.createFileSystemWatcher(EDITS_GLOB);
     this.tree = vscode.window.createTreeView('mechedit.edits', { treeDataProvider: this, manageCheckboxStateManually: true, dragAndDropController: this, canSelectMany: true });
     this.disposables.push(
@@ -64,6 +83,9 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
       }),
       this.tree.onDidChangeVisibility((e) => e.visible && void this.refresh()),
       this.tree.onDidChangeCheckboxState((e) => this.onCheck(e)),
+      // The title bar's filter: one command shows while the other's state holds (package.json).
+      vscode.commands.registerCommand('mechedit.hideFailedEdits', () => this.setHidingFailed(true)),
+      vscode.commands.registerCommand('mechedit.showFailedEdits', () => this.setHidingFailed(false)),
     );
     void this.refresh();
   }
@@ -77,6 +99,18 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     this.update();
   }
 
+  /** Hides (true) or shows failed edit files; the choice is kept in the workspace's state. */
+  async setHidingFailed(on: boolean): Promise<void> {
+    this.hidingFailed = on;
+    await this.state?.update(HIDING_FAILED, on);
+    await vscode.commands.executeCommand('setContext', HIDING_FAILED, on);
+    this.update();
+  }
+
+  get isHidingFailed(): boolean {
+    return this.hidingFailed;
+  }
+
   /** Redraws from the engine's stack and the files as last scanned. */
   private update(): void {
     this.changed.fire();
@@ -87,11 +121,14 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
   getTreeItem(node: EditNode): vscode.TreeItem {
     const i = node.item;
     // An unapplied file shows its label too (its id is in the tooltip), as an applied edit does.
-    const info = !i && node.uri ? fileInfo(node.uri.fsPath) : {};
+    // An applied edit's file is read too: an edit applied anyway keeps its mark.
+    const info = node.uri ? fileInfo(node.uri.fsPath) : {};
     const id = i?.id ?? info.id ?? path.basename(node.uri?.fsPath ?? '', '.json');
     const t = new vscode.TreeItem(i?.label ?? info.label ?? id, vscode.TreeItemCollapsibleState.None);
     t.resourceUri = node.uri;
-    t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
+    const held = info.held;
+    // A broken file cannot be applied: no check box (its row offers Reveal and Delete).
+    if (i || held?.kind !== 'broken') t.checkboxState = i?.enabled ? vscode.TreeItemCheckboxState.Checked : vscode.TreeItemCheckboxState.Unchecked;
     // The preset the edit used, from its file (an older file records none: nothing is shown).
     const preset = node.uri ? editFilePreset(node.uri.fsPath) : undefined;
     t.description = i
@@ -100,21 +137,26 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     const where = node.uri ? vscode.workspace.asRelativePath(node.uri) : 'no file (it cannot be re-applied after a reload)';
     // An edit file that records the knowledge subgraph it was computed from shows it.
     const subgraph = node.uri ? subgraphMarkdown(node.uri.fsPath) : '';
-    // A failed or unhealthy edit that is not applied: an icon, the reason first, and Apply Anyway in its context menu.
-    const held = info.held;
+    // A broken, failed or unhealthy edit (applied anyway or not): an icon, the reason first, and
+    // (for an unapplied one that is not broken) Apply Anyway on its row.
     if (held) {
-      t.iconPath = new vscode.ThemeIcon(held.kind === 'failed' ? 'error' : 'warning', new vscode.ThemeColor(held.kind === 'failed' ? 'problemsErrorIcon.foreground' : 'problemsWarningIcon.foreground'));
-      t.description = `${held.kind === 'failed' ? 'did not take' : 'unhealthy'} · ${t.description as string}`;
+      const [icon, colour] = MARK_ICONS[held.kind];
+      t.iconPath = new vscode.ThemeIcon(icon, new vscode.ThemeColor(colour));
+      t.description = `${MARK_WORDS[held.kind]} · ${t.description as string}`;
     }
-    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (not applied; *Apply Anyway* in the context menu)\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
+    const next = i ? 'applied anyway' : held?.kind === 'broken' ? 'not applied; fix the file (its error is in Problems) or delete it' : 'not applied; *Apply Anyway* on its row';
+    t.tooltip = new vscode.MarkdownString(`${held ? `**${held.reason}** (${next})\n\n` : ''}**${t.label}**\n\nid \`${id}\` · ${where}${preset ? `\n\n${presetWords(preset)}` : ''}\n\n${i ? `in the stack: ${i.enabled ? 'active' : 'disabled'}, strength ${i.strength}; targets ${i.targets.map((x) => `${x.layer}:${x.module} (rank ${x.rank})`).join(', ')}` : held?.kind === 'broken' ? 'MechEdit cannot apply it as it is' : 'check to apply it to the open model'}${subgraph ? `\n\n${subgraph}` : ''}`);
     if (node.uri) t.command = { title: 'Open', command: 'vscode.open', arguments: [node.uri] };
-    t.contextValue = i ? 'mechedit.edit.applied' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
+    t.contextValue = i ? 'mechedit.edit.applied' : held?.kind === 'broken' ? 'mechedit.edit.broken' : held ? 'mechedit.edit.heldBack' : 'mechedit.edit';
     return t;
   }
 
-  /** Applied edits in stack order (their files wherever they are), then the workspace's other edit files. */
+  /** Applied edits in stack order (their files wherever they are), then the workspace's other edit files (less failed ones while the filter hides them). */
   getChildren(): EditNode[] {
-    return editRows(this.engine.stack.items, this.files).map((r) => ({ uri: r.file ? vscode.Uri.file(r.file) : undefined, item: r.item }));
+    const all = editRows(this.engine.stack.items, this.files);
+    const { rows, hidden } = this.hidingFailed ? withoutFailed(all, (f) => fileInfo(f).held) : { rows: all, hidden: 0 };
+    this.tree.message = hidden ? `${hidden} failed edit(s) hidden by the filter (Show Failed Edits in the title bar).` : undefined;
+    return rows.map((r) => ({ uri: r.file ? vscode.Uri.file(r.file) : undefined, item: r.item }));
   }
 
   handleDrag(source: readonly EditNode[], data: vscode.DataTransfer): void {
@@ -137,12 +179,20 @@ export class EditsView implements vscode.TreeDataProvider<EditNode>, vscode.Tree
     for (const [node, state] of e.items) {
       const on = state === vscode.TreeItemCheckboxState.Checked;
       if (!node.item) {
-        if (on && node.uri) await this.engine.changeStack('edits/apply', { file: node.uri.fsPath });
+        if (on && node.uri && (await this.confirmHeldBack(node.uri))) await this.engine.changeStack('edits/apply', { file: node.uri.fsPath });
       } else {
         await this.engine.changeStack('edits/setEnabled', { id: node.item.id, enabled: on });
       }
     }
     this.update();
+  }
+
+  /** A failed or unhealthy file is applied from its check box only once the user agrees, the reason shown first. */
+  private async confirmHeldBack(uri: vscode.Uri): Promise<boolean> {
+    const held = fileInfo(uri.fsPath).held;
+    if (!held) return true;
+    const pick = await vscode.window.showWarningMessage(`${held.reason}. Apply ${path.basename(uri.fsPath)} anyway?`, { modal: true }, 'Apply Anyway');
+    return pick === 'Apply Anyway';
   }
 
   dispose(): void {
