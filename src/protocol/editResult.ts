@@ -87,6 +87,8 @@ export interface EditResultData {
   applied: boolean;
   /** Why it is not applied (the apply policy's reason), shown first with Apply Anyway; absent when applied. */
   heldBack?: string;
+  /** 'run': the reason the edit's run gave (it was never applied); 'policy': what mechedit.applyPolicy decides now on what edits/compare measured (e.g. after a revert). */
+  heldBackBy?: 'run' | 'policy';
   /** Each layer's predicted effect and where it comes from (a causal trace of this prompt, else the fast probe). */
   layers?: { source: 'trace' | 'probe'; how: string; effects: LayerEffect[] };
   /** Whether "Try layer N" can run (a fact edit of a method that takes one layer). */

@@ -20,6 +20,7 @@ interface ResultSummary {
   id?: string;
   applied?: boolean;
   heldBack?: string;
+  heldBackBy?: string;
   prompts?: { kind: string; prompt: string; source: string; before: string[]; after: string[]; beforeProbs: number[]; afterProbs: number[]; generationBefore: string; generationAfter: string }[];
   target?: { before: number; after: number; top1After: boolean };
   layersSource?: string;
@@ -82,7 +83,7 @@ describe('The guided path (issue 33)', () => {
     let s = await rendered<ResultSummary>(view, (x) => x.status === 'error' || (x.status === 'drawn' && x.id === r.id), 'the Edit Result view', 60_000);
     assert.equal(s.status, 'drawn', s.error);
     assert.equal(s.applied, r.applied);
-    if (!r.applied) assert.ok(s.heldBack && s.heldBack === r.notApplied, `a held-back edit shows its reason first: ${s.heldBack}`);
+    if (!r.applied) assert.ok(s.heldBack === r.notApplied && s.heldBackBy === 'run', `a held-back edit shows its run's reason first: ${s.heldBack}`);
     assert.deepEqual(s.prompts!.map((p) => p.kind), ['prompt', 'paraphrase', 'neighbour']);
     const own = s.prompts![0];
     assert.deepEqual(own.before, bare.next.map((n) => n.text), 'before: the bare model\'s own top-k');
@@ -129,7 +130,9 @@ describe('The guided path (issue 33)', () => {
     // 5. Revert, from the view; the model is back to its bare answers.
     view()!.panel.reveal();
     await handlers.revert({ id: r.id });
-    await rendered<ResultSummary>(view, (x) => x.status === 'drawn' && x.applied === false, 'the view showing the edit reverted', 60_000);
+    const reverted = await rendered<ResultSummary>(view, (x) => x.status === 'drawn' && x.applied === false, 'the view showing the edit reverted', 60_000);
+    // A reverted edit is not "held back" by its run any more: the view says what the policy would do.
+    assert.equal(reverted.heldBackBy, r.health.warnings.length ? 'policy' : undefined);
     assert.deepEqual(api.engine.stack.items, []);
     const back = await api.engine.client.request('model/predict', { prompt: TRACE_EXAMPLE.prompt, top: 5 });
     assert.deepEqual(back.next.map((n) => n.text), own.before);

@@ -6,7 +6,7 @@
 // with setState, so a reload shows it again. What was drawn is reported with host.rendered.
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import type { ComparedPrompt, EditResultData, EditResultPanel, NextToken } from '../../src/protocol/editResult';
+import type { ComparedPrompt, EditResultData, EditResultPanel, LayerEffect, NextToken } from '../../src/protocol/editResult';
 import { Host, h } from '../shared/host';
 import { button } from '../shared/controls';
 import './style.css';
@@ -33,7 +33,6 @@ async function load(): Promise<void> {
   render();
   try {
     data = await host.request('load', { file: state.file }, 10 * 60_000);
-    if (state.heldBack && !data.applied) data.heldBack = state.heldBack;
   } catch (e) {
     error = (e as Error).message;
     data = undefined;
@@ -75,7 +74,9 @@ function heldBackBlock(d: EditResultData): HTMLElement | string {
   if (d.applied) return h('div', { class: 'banner ok' }, 'This edit is applied (on the edit stack).');
   const c = d.compare;
   if (!d.heldBack) return h('div', { class: 'banner' }, 'This edit is not on the edit stack.', button('Apply', 'check', () => void act('Applying…', () => host.request('apply', { file: c.edit.file }), true), 'apply'));
-  return h('div', { class: 'banner warn', id: 'held-back' }, h('b', {}, 'Held back: '), d.heldBack, h('div', { class: 'actions' }, button('Apply Anyway', 'warning', () => void act('Applying…', () => host.request('apply', { file: c.edit.file }), true), 'apply-anyway')));
+  const reason = d.heldBack.replace(/^not applied: /, '');
+  const head = d.heldBackBy === 'policy' ? 'Not on the edit stack; the apply policy (mechedit.applyPolicy) would hold it back: ' : 'Held back, not applied: ';
+  return h('div', { class: 'banner warn', id: 'held-back' }, h('b', {}, head), reason, h('div', { class: 'actions' }, button('Apply Anyway', 'warning', () => void act('Applying…', () => host.request('apply', { file: c.edit.file }), true), 'apply-anyway')));
 }
 
 function figures(d: EditResultData): HTMLElement {
@@ -98,12 +99,24 @@ function layerList(d: EditResultData): HTMLElement | string {
   if (!l) return '';
   const best = Math.max(...l.effects.map((e) => e.value));
   const current = d.compare.edit.layers;
-  return h('section', { class: 'layers' }, h('h3', {}, l.source === 'trace' ? 'Layers (from a causal trace)' : 'Layers (fast probe, not a trace)'), h('div', { class: 'muted' }, l.how),
-    h('table', {}, ...l.effects.map((e) => h('tr', { class: current.includes(e.layer) ? 'current' : '' },
-      h('td', {}, `layer ${e.layer}${current.includes(e.layer) ? ' (this edit)' : ''}`),
-      h('td', { class: 'num' }, pct(e.value)),
-      h('td', {}, h('div', { class: 'bar', style: `width:${best > 0 ? Math.round((100 * e.value) / best) : 0}px` })),
-      h('td', {}, d.canTryLayer ? button(`Try layer ${e.layer}`, 'debug-restart', () => void act(`Computing at layer ${e.layer}…`, () => host.request('tryLayer', { file: d.compare.edit.file, layer: e.layer }, 30 * 60_000)), `try-${e.layer}`) : '')))));
+  const cls = (layer: number) => (current.includes(layer) ? 'current' : '');
+  const row = (head: string, cell: (e: LayerEffect) => Node | string) => h('tr', {}, h('th', {}, head), ...l.effects.map((e) => h('td', { class: cls(e.layer) }, cell(e))));
+  return h('section', { class: 'layers' }, h('h3', {}, l.source === 'trace' ? 'Layers — predicted effect from a causal trace' : 'Layers — predicted effect from a fast probe (not a trace)'), h('div', { class: 'muted' }, l.how),
+    h('table', {},
+      row('layer', (e) => `${e.layer}${current.includes(e.layer) ? ' (this edit)' : ''}`),
+      row(l.source === 'trace' ? 'effect' : 'P(target)', (e) => h('span', { class: 'num' }, pct(e.value))),
+      // Relative to the best layer (a <progress>: the CSP allows no inline styles).
+      row('', (e) => h('progress', { value: String(best > 0 ? e.value / best : 0), max: '1', title: 'relative to the best layer' })),
+      ...(d.canTryLayer ? [row('', tryButton(d))] : [])));
+}
+
+/** A layer's "Try layer N" (secondary: the primary action is Apply / Apply Anyway). */
+function tryButton(d: EditResultData): (e: LayerEffect) => HTMLElement {
+  return (e) => {
+    const b = button(`Try layer ${e.layer}`, 'debug-restart', () => void act(`Computing at layer ${e.layer}…`, () => host.request('tryLayer', { file: d.compare.edit.file, layer: e.layer }, 30 * 60_000)), `try-${e.layer}`);
+    b.setAttribute('secondary', '');
+    return b;
+  };
 }
 
 function view(d: EditResultData): HTMLElement {
@@ -119,9 +132,9 @@ function view(d: EditResultData): HTMLElement {
     button('Open File', 'go-to-file', () => void act('', () => host.request('openFile', { file: c.edit.file })), 'open-file'));
   actions.querySelectorAll('vscode-button').forEach((b, i) => i > 0 && b.setAttribute('secondary', ''));
   const missing = c.missing.map((m) => h('div', { class: 'missing muted' }, `No ${m.kind}: ${m.why}.`));
-  return h('div', {}, heldBackBlock(d), title, req, actions, figures(d),
-    h('div', { class: 'muted' }, `Before: the model without any edit. After: the model with this edit alone (your edit stack is not used or changed). Compared in ${(c.ms / 1000).toFixed(1)} s.`),
-    ...c.prompts.map((p) => promptBlock(p, r?.target ?? '')), ...missing, layerList(d));
+  return h('div', {}, heldBackBlock(d), title, req, actions, figures(d), layerList(d),
+    h('div', { class: 'muted note' }, `Before: the model without any edit. After: the model with this edit alone (your edit stack is not used or changed). Compared in ${(c.ms / 1000).toFixed(1)} s.`),
+    ...c.prompts.map((p) => promptBlock(p, r?.target ?? '')), ...missing);
 }
 
 function render(): void {
@@ -142,6 +155,7 @@ function summarize(): void {
     id: d?.compare.edit.id,
     applied: d?.applied,
     heldBack: d?.heldBack,
+    heldBackBy: d?.heldBackBy,
     prompts: d?.compare.prompts.map((p) => ({ kind: p.kind, prompt: p.prompt, source: p.source, before: p.before.map((t) => t.text), after: p.after.map((t) => t.text), beforeProbs: p.before.map((t) => t.prob), afterProbs: p.after.map((t) => t.prob), generationBefore: p.generation.before, generationAfter: p.generation.after })),
     missing: d?.compare.missing.map((m) => m.kind),
     target: d?.compare.target,

@@ -44,6 +44,8 @@ export class EditResultPanelHost extends PanelHost<Protocol> {
     load: async ({ file }) => this.load(file),
     apply: async ({ file }) => {
       await this.engine.changeStack('edits/apply', { file });
+      // Applied once: the run's reason no longer describes it (a later revert shows the policy's).
+      if (this.shown?.file === file) this.shown = { file };
       return { applied: this.isApplied() };
     },
     revert: async ({ id }) => {
@@ -95,12 +97,13 @@ export class EditResultPanelHost extends PanelHost<Protocol> {
     const applied = this.isApplied();
     const decided = decideApply(configuredApplyMode(), c.outcome, c.health?.warnings ?? []);
     const heldBack = applied ? undefined : given ?? decided.reason;
+    const heldBackBy = heldBack ? (given ? 'run' : 'policy') : undefined;
     const registry = this.engine.registry.current ?? (await this.engine.registry.get().catch(() => undefined));
     const d = registry?.methods.find((m) => m.id === c.edit.method);
     const layers: EditResultData['layers'] = traced
       ? { source: 'trace', how: `causal trace of "${traced.prompt}" (${traced.edits ? `with ${traced.edits} edit(s) applied` : 'no edits applied'}): the MLP's indirect effect at the subject's last token, P(${traced.answer}) restored; the trace recommended layer ${traced.recommendedLayer ?? 'none'}`, effects: traced.effects }
       : c.probe && { source: 'probe', how: `fast probe, not a trace: P(${c.request!.target}) after ${c.probe.steps} steps of ROME's v* optimisation of a free vector added to each layer's MLP output at the subject's last token. It says how easily a layer can carry the target, not whether the rank-one edit will take or generalise.`, effects: c.probe.layers.map((l) => ({ layer: l.layer, value: l.targetProb })) };
-    return { compare: c, applied, heldBack, layers, canTryLayer: !!c.request && c.request.count === 1 && !!d && takesSetting(d, 'layer') };
+    return { compare: c, applied, heldBack, heldBackBy, layers, canTryLayer: !!c.request && c.request.count === 1 && !!d && takesSetting(d, 'layer') };
   }
 
   protected onReady(): void {
