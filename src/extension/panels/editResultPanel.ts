@@ -7,6 +7,7 @@
 // The layer list's predicted effects come from a causal trace of the same prompt on this model
 // when one was run (lastTrace.ts), else from the engine's fast v* probe (compareEdit.ts).
 
+import * as fs from 'node:fs';
 import * as vscode from 'vscode';
 import type { EditCompareResult, EditResultData, EditResultPanel as Protocol } from '../../protocol/editResult';
 import { decideApply } from '../../protocol/applyPolicy';
@@ -34,6 +35,17 @@ export function editFileOf(engine: EngineService, arg: ShowEditResultArg | undef
   const row = arg as { uri?: vscode.Uri; item?: { file?: string } };
   const file = row.uri?.fsPath ?? row.item?.file;
   return file ? { file } : undefined;
+}
+
+/** The first fact request an edit file records (ROME's request, MEMIT's request.requests[0]); undefined when none or unreadable (edits/compare then says why). */
+function factOf(file: string): { subject: string; prompt: string } | undefined {
+  try {
+    const r = (JSON.parse(fs.readFileSync(file, 'utf8')) as { request?: { subject?: unknown; prompt?: unknown; requests?: { subject?: unknown; prompt?: unknown }[] } }).request;
+    const f = Array.isArray(r?.requests) ? r.requests[0] : r;
+    return typeof f?.subject === 'string' && typeof f.prompt === 'string' ? { subject: f.subject, prompt: f.prompt } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 export class EditResultPanelHost extends PanelHost<Protocol> {
@@ -88,11 +100,10 @@ export class EditResultPanelHost extends PanelHost<Protocol> {
   async load(file: string): Promise<EditResultData> {
     await this.engine.ensureModel();
     const given = this.shown?.file === file ? this.shown.heldBack : undefined;
-    const peek = await this.engine.client.request('edits/compare', { file, top: 5, maxTokens: 12, probe: false });
-    const traced = peek.request && traceOf(this.engine.model?.path, peek.request.prompt.replace('{}', peek.request.subject), peek.request.subject);
-    const c = peek.request && !traced
-      ? await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: layer probe' }, () => this.engine.client.request('edits/compare', { file, top: 5, maxTokens: 12, probe: true }))
-      : peek;
+    // The probe runs only when no trace of the edit's prompt was kept (it takes a few seconds).
+    const fact = factOf(file);
+    const traced = fact && traceOf(this.engine.model?.path, fact.prompt.replace('{}', fact.subject), fact.subject);
+    const c = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'MechEdit: comparing before and after' }, () => this.engine.client.request('edits/compare', { file, top: 5, maxTokens: 12, probe: !!fact && !traced }));
     this.compared = c;
     const applied = this.isApplied();
     const decided = decideApply(configuredApplyMode(), c.outcome, c.health?.warnings ?? []);
