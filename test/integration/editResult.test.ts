@@ -1,6 +1,6 @@
 // The Edit Result view's other entry points, inside VS Code on the bundled model: a request
-// file's lenses ("ROME + LTI", then "Edit this fact…", which asks for the method with the last one
-// used preselected) each end in the view; a prompt no causal trace was run on gets its layer list
+// file's lenses ("Compute ROME edit", then "Edit this fact…", which asks for the method with the
+// last one used preselected — not the configured default, set to MEMIT here) each end in the view; a prompt no causal trace was run on gets its layer list
 // from the fast probe, said as such; the Edits view's "Show Result" (a row) shows an earlier edit.
 
 import * as assert from 'node:assert/strict';
@@ -60,9 +60,9 @@ describe('Edit Result view: entry points', () => {
     assert.deepEqual(lenses.slice(0, 3).map((l) => l.command?.title), ['Edit this fact…', 'Compute ROME edit', 'ROME + LTI']);
     assert.equal((lenses[0].command!.arguments![0] as { method?: string }).method, undefined, '"Edit this fact…" names no method: it asks');
 
-    // "ROME + LTI" (the method given): remembered as the last one used; the view shows the edit, layers from the probe.
-    const lti = lenses[2].command!;
-    const first = await vscode.commands.executeCommand<Made>(lti.command, ...(lti.arguments ?? []));
+    // "Compute ROME edit" (the method given): remembered as the last one used; the view shows the edit, layers from the probe.
+    const rome = lenses[1].command!;
+    const first = await vscode.commands.executeCommand<Made>(rome.command, ...(rome.arguments ?? []));
     const s = await shown(api, first.id);
     assert.equal(s.status, 'drawn', s.error);
     assert.equal(s.layersSource, 'probe', 'no causal trace of this prompt was run: the fast probe, said as such');
@@ -71,7 +71,11 @@ describe('Edit Result view: entry points', () => {
     console.log(`      edit result: probe P(target) per layer ${s.layerEffects!.map((v) => v.toFixed(4)).join(' ')}; held back: ${s.heldBack ?? 'no'}`);
     await screenshot('edit-result-probe');
 
-    // "Edit this fact…": the method quick pick (then the preset's) preselect the last choice; accepting them computes ROME + LTI again.
+    // "Edit this fact…": the method quick pick (then the preset's) preselect the last choice, ROME,
+    // though the configured default is now MEMIT; accepting them computes ROME again.
+    const config = vscode.workspace.getConfiguration('mechedit');
+    const previousMethod = config.inspect<string>('edit.method')?.globalValue;
+    await config.update('edit.method', 'memit', vscode.ConfigurationTarget.Global);
     const ask = lenses[0].command!;
     let done = false;
     const second = Promise.resolve(vscode.commands.executeCommand<Made>(ask.command, ...(ask.arguments ?? []))).finally(() => (done = true));
@@ -81,11 +85,10 @@ describe('Edit Result view: entry points', () => {
         if (!done) await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
       }
     };
-    const [made] = await Promise.all([second, accept()]);
+    const [made] = await Promise.all([second, accept()]).finally(() => config.update('edit.method', previousMethod, vscode.ConfigurationTarget.Global));
     assert.ok(made && made.id !== first.id, 'a second edit was computed');
-    const json = JSON.parse(fs.readFileSync(made.file, 'utf8')) as { method: string; hparams: { lti: unknown } };
-    assert.equal(json.method, 'rome');
-    assert.ok(json.hparams.lti && json.hparams.lti !== false, 'the preselected choice was the last one used, ROME + LTI (not the default, ROME)');
+    const json = JSON.parse(fs.readFileSync(made.file, 'utf8')) as { method: string };
+    assert.equal(json.method, 'rome', 'the preselected choice was the last one used, ROME (not the configured default, MEMIT)');
     assert.equal((await shown(api, made.id)).status, 'drawn');
 
     // The Edits view's "Show Result" on a row (its argument: the row, with the file's URI).
