@@ -55,7 +55,8 @@ export interface EditCompareParams {
 }
 
 export interface EditCompareResult {
-  edit: { id: string; label: string; method: string; file: string; layers: number[]; preset?: string };
+  /** lti: the edit was computed with LTI (its hparams.lti). */
+  edit: { id: string; label: string; method: string; file: string; layers: number[]; preset?: string; lti?: boolean };
   /** The edit's first fact request (absent for edits without one: ROCR, unlearning), and how many it has. */
   request?: { subject: string; prompt: string; target: string; count: number };
   prompts: ComparedPrompt[];

@@ -124,7 +124,7 @@ function view(d: EditResultData): HTMLElement {
   const r = c.request;
   const title = h('h2', {}, c.edit.label);
   const req = r
-    ? h('div', { class: 'request' }, h('b', {}, 'Request: '), h('code', {}, r.prompt.replace('{}', r.subject)), ' → ', h('b', {}, r.target), ` · subject ${r.subject} · ${c.edit.method}${c.edit.preset ? ` (${c.edit.preset})` : ''} · layer ${c.edit.layers.join(', ')}${r.count > 1 ? ` · ${r.count} facts (the first shown)` : ''}`)
+    ? h('div', { class: 'request' }, h('b', {}, 'Request: '), h('code', {}, r.prompt.replace('{}', r.subject)), ' → ', h('b', {}, r.target), ` · subject ${r.subject} · ${c.edit.method}${c.edit.lti ? ' + LTI' : ''}${c.edit.preset ? ` (${c.edit.preset})` : ''} · layer ${c.edit.layers.join(', ')}${r.count > 1 ? ` · ${r.count} facts (the first shown)` : ''}`)
     : h('div', { class: 'request' }, `${c.edit.method} · layer ${c.edit.layers.join(', ')}`);
   const actions = h('div', { class: 'actions' },
     d.applied ? button('Revert', 'discard', () => void act('Reverting…', () => host.request('revert', { id: c.edit.id }), true), 'revert') : '',

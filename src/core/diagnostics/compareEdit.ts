@@ -98,7 +98,7 @@ export async function compareEdit(model: LoadedModel, edit: Edit, o: CompareOpti
   const maxTokens = o.maxTokens ?? 12;
   const facts = editFactRequests(edit);
   const out: EditCompareResult = {
-    edit: { id: edit.json.id, label: edit.json.label, method: edit.json.method, file: edit.file ?? '', layers: [...new Set(edit.json.targets.map((t) => t.layer))], preset: typeof edit.json.hparams?.preset === 'string' ? edit.json.hparams.preset : undefined },
+    edit: { id: edit.json.id, label: edit.json.label, method: edit.json.method, file: edit.file ?? '', layers: [...new Set(edit.json.targets.map((t) => t.layer))], preset: typeof edit.json.hparams?.preset === 'string' ? edit.json.hparams.preset : undefined, lti: !!edit.json.hparams?.lti },
     prompts: [],
     missing: [],
     health: edit.json.health as EditHealthRecord | undefined,

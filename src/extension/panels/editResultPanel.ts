@@ -72,7 +72,7 @@ export class EditResultPanelHost extends PanelHost<Protocol> {
       const c = this.compared;
       if (!c?.request) throw new Error('This edit records no fact request to compute again.');
       const { subject, prompt, target } = c.request;
-      const r = await vscode.commands.executeCommand<{ file?: string } | undefined>('mechedit.editFact', { method: c.edit.method, preset: c.edit.preset, requests: [{ subject, prompt, target }], layer, force: true });
+      const r = await vscode.commands.executeCommand<{ file?: string } | undefined>('mechedit.editFact', { method: c.edit.method, lti: c.edit.lti, preset: c.edit.preset, requests: [{ subject, prompt, target }], layer, force: true });
       return { file: r?.file };
     },
     openFile: async ({ file }) => {
