@@ -12,7 +12,9 @@ export interface KeptTrace {
   recommendedLayer?: number;
   /** Edits applied when it ran. */
   edits: number;
-  /** Per layer: P(answer) with the MLP window restored at the subject's last token (the trace's MLP map, that column). */
+  /** P(answer) with the subject corrupted. */
+  corruptedProb: number;
+  /** Per layer: the indirect effect at the subject's last token, P(answer) with the MLP window restored there (the trace's MLP map) minus corruptedProb. */
   effects: { layer: number; value: number }[];
 }
 
@@ -25,8 +27,8 @@ export function keepTrace(model: string | undefined, p: { prompt: string; subjec
   const r = decodeCausalTrace(wire);
   const last = r.subject[1] - 1;
   kept.set(key(model, p.prompt, p.subject), {
-    prompt: p.prompt, subject: p.subject, answer: r.answer.text, recommendedLayer: r.recommendedLayer, edits,
-    effects: r.scores.mlp.map((row, layer) => ({ layer, value: row[last] })),
+    prompt: p.prompt, subject: p.subject, answer: r.answer.text, recommendedLayer: r.recommendedLayer, edits, corruptedProb: r.corruptedProb,
+    effects: r.scores.mlp.map((row, layer) => ({ layer, value: row[last] - r.corruptedProb })),
   });
 }
 

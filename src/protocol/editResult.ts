@@ -77,7 +77,7 @@ export interface EditCompareResult {
 /** A layer's predicted effect in the view's "Try layer N" list. */
 export interface LayerEffect {
   layer: number;
-  /** 0…1: the trace's MLP indirect effect at the subject's last token, or the probe's P(target). */
+  /** The trace's MLP indirect effect at the subject's last token (restored − corrupted P(answer), −1…1), or the probe's P(target) (0…1). */
   value: number;
 }
 

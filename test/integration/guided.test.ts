@@ -64,7 +64,7 @@ describe('The guided path (issue 33)', () => {
     const tracing = api.panels.tracing()!;
     const traced = waitFor(tracing.onDidRender, (s) => ['drawn', 'error'].includes((s as { status: string }).status), 'the causal trace', 90_000);
     tracing.notify('run', { ...TRACE_EXAMPLE });
-    const t = (await traced) as { status: string; error?: string; recommendedLayer?: number; answer: string; mlpAtSubjectLast: number[] };
+    const t = (await traced) as { status: string; error?: string; recommendedLayer?: number; answer: string; corruptedProb: number; mlpAtSubjectLast: number[] };
     assert.equal(t.status, 'drawn', t.error);
     assert.ok(t.recommendedLayer !== undefined, 'the trace recommends a layer');
     const layer = t.recommendedLayer;
@@ -90,7 +90,8 @@ describe('The guided path (issue 33)', () => {
     close(own.beforeProbs, bare.next.map((n) => Math.exp(n.logprob)), 'before P');
     assert.ok(own.generationBefore.length > 0 && own.generationAfter.length > 0, 'greedy generations before and after');
     assert.equal(s.layersSource, 'trace', 'the layer list comes from the trace of the same prompt');
-    close(s.layerEffects!, t.mlpAtSubjectLast, 'layer effects');
+    close(s.layerEffects!, t.mlpAtSubjectLast.map((p) => p - t.corruptedProb), 'layer effects: the trace\'s indirect effects (restored − corrupted)');
+    assert.equal(s.layerEffects!.indexOf(Math.max(...s.layerEffects!)), layer, 'the best layer in the view is the trace\'s recommendation');
     console.log(`      guided: view: before ${own.before.join('|')} → after ${own.after.join('|')}; greedy ${JSON.stringify(own.generationBefore)} → ${JSON.stringify(own.generationAfter)}; P(target) ${s.target!.before.toExponential(2)} → ${s.target!.after.toFixed(4)}`);
     console.log(`      guided: ${s.prompts!.slice(1).map((p) => `${p.kind} "${p.prompt}" (${p.source}): ${p.before[0]} → ${p.after[0]}`).join('; ')}`);
     await screenshot('guided-2-edit-result');

@@ -23,7 +23,7 @@ let data: EditResultData | undefined;
 let error = '';
 let busy = '';
 
-const pct = (p: number) => (p >= 0.995 ? `${(100 * p).toFixed(1)} %` : p >= 0.0001 ? `${(100 * p).toFixed(2)} %` : `${(100 * p).toExponential(1)} %`);
+const pct = (p: number): string => (p < 0 ? `−${pct(-p)}` : p >= 0.995 ? `${(100 * p).toFixed(1)} %` : p >= 0.0001 ? `${(100 * p).toFixed(2)} %` : `${(100 * p).toExponential(1)} %`);
 const KIND_TITLE = { prompt: "The edit's prompt", paraphrase: 'A paraphrase', neighbour: 'A neighbour (should keep its answer)' } as const;
 
 async function load(): Promise<void> {
@@ -106,7 +106,7 @@ function layerList(d: EditResultData): HTMLElement | string {
       row('layer', (e) => `${e.layer}${current.includes(e.layer) ? ' (this edit)' : ''}`),
       row(l.source === 'trace' ? 'effect' : 'P(target)', (e) => h('span', { class: 'num' }, pct(e.value))),
       // Relative to the best layer (a <progress>: the CSP allows no inline styles).
-      row('', (e) => h('progress', { value: String(best > 0 ? e.value / best : 0), max: '1', title: 'relative to the best layer' })),
+      row('', (e) => h('progress', { value: String(best > 0 ? Math.max(0, e.value) / best : 0), max: '1', title: 'relative to the best layer' })),
       ...(d.canTryLayer ? [row('', tryButton(d))] : [])));
 }
 

@@ -112,7 +112,7 @@ export class EditResultPanelHost extends PanelHost<Protocol> {
     const registry = this.engine.registry.current ?? (await this.engine.registry.get().catch(() => undefined));
     const d = registry?.methods.find((m) => m.id === c.edit.method);
     const layers: EditResultData['layers'] = traced
-      ? { source: 'trace', how: `causal trace of "${traced.prompt}" (${traced.edits ? `with ${traced.edits} edit(s) applied` : 'no edits applied'}): the MLP's indirect effect at the subject's last token, P(${traced.answer}) restored; the trace recommended layer ${traced.recommendedLayer ?? 'none'}`, effects: traced.effects }
+      ? { source: 'trace', how: `causal trace of "${traced.prompt}" (${traced.edits ? `with ${traced.edits} edit(s) applied` : 'no edits applied'}): the MLP's indirect effect at the subject's last token: P(${JSON.stringify(traced.answer)}) with the layer's MLP window restored there, minus its ${(100 * traced.corruptedProb).toFixed(1)} % with the subject corrupted. The trace recommended layer ${traced.recommendedLayer ?? 'none'}`, effects: traced.effects }
       : c.probe && { source: 'probe', how: `fast probe, not a trace: P(${c.request!.target}) after ${c.probe.steps} steps of ROME's v* optimisation of a free vector added to each layer's MLP output at the subject's last token. It says how easily a layer can carry the target, not whether the rank-one edit will take or generalise.`, effects: c.probe.layers.map((l) => ({ layer: l.layer, value: l.targetProb })) };
     return { compare: c, applied, heldBack, heldBackBy, layers, canTryLayer: !!c.request && c.request.count === 1 && !!d && takesSetting(d, 'layer') };
   }
