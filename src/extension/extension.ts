@@ -11,6 +11,7 @@ import { registerPanel } from './webview/panelHost';
 import { ENGINE_PANEL, EnginePanelHost } from './panels/enginePanel';
 import { ACTIVATIONS_PANEL, ActivationsPanelHost } from './panels/activationsPanel';
 import { TRACING_PANEL, TracingPanelHost } from './panels/tracingPanel';
+import { EDIT_RESULT_PANEL, EditResultPanelHost, editFileOf, type ShowEditResultArg } from './panels/editResultPanel';
 import { DIAGNOSTICS_PANEL, DiagnosticsPanelHost } from './panels/diagnosticsPanel';
 import { CONCEPTS_PANEL, ConceptsPanelHost } from './panels/conceptsPanel';
 import { FEATURES_PANEL, FeaturesPanelHost } from './panels/featuresPanel';
@@ -35,7 +36,7 @@ export interface MechEditApi {
   strengths(): StrengthsViewHost | undefined;
   model: ModelView;
   statusBar: vscode.StatusBarItem;
-  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; features(): FeaturesPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined; lifelong(): LifelongPanelHost | undefined };
+  panels: { engine(): EnginePanelHost | undefined; activations(): ActivationsPanelHost | undefined; tracing(): TracingPanelHost | undefined; editResult(): EditResultPanelHost | undefined; diagnostics(): DiagnosticsPanelHost | undefined; concepts(): ConceptsPanelHost | undefined; features(): FeaturesPanelHost | undefined; unlearn(): UnlearnPanelHost | undefined; lifelong(): LifelongPanelHost | undefined };
 }
 
 export function activate(context: vscode.ExtensionContext): MechEditApi {
@@ -48,6 +49,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const enginePanel = registerPanel(context, ENGINE_PANEL, (panel) => new EnginePanelHost(panel, context.extensionUri, engine));
   const activationsPanel = registerPanel(context, ACTIVATIONS_PANEL, (panel) => new ActivationsPanelHost(panel, context.extensionUri, engine));
   const tracingPanel = registerPanel(context, TRACING_PANEL, (panel) => new TracingPanelHost(panel, context.extensionUri, engine));
+  const editResultPanel = registerPanel(context, EDIT_RESULT_PANEL, (panel) => new EditResultPanelHost(panel, context.extensionUri, engine));
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const featuresPanel = registerPanel(context, FEATURES_PANEL, (panel) => new FeaturesPanelHost(panel, context.extensionUri, engine));
   const unlearnRun = new UnlearnRun();
@@ -70,6 +72,17 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     vscode.window.registerTreeDataProvider('mechedit.model', model),
     statusBar,
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
+    // One edit's result (an edit id, an edit file path or URI, an Edits view row, or { file, heldBack }).
+    vscode.commands.registerCommand('mechedit.showEditResult', (arg?: ShowEditResultArg) => {
+      const target = editFileOf(engine, arg) ?? editFileOf(engine, vscode.window.activeTextEditor?.document.uri.fsPath);
+      if (!target) {
+        void vscode.window.showWarningMessage('MechEdit: Show Edit Result needs an edit (an Edits view row, or an edit file open or given).');
+        return undefined;
+      }
+      const panel = editResultPanel.show();
+      panel.show(target);
+      return target.file;
+    }),
     vscode.commands.registerCommand('mechedit.showDiagnostics', () => void diagnosticsPanel.show()),
     vscode.commands.registerCommand('mechedit.showConcepts', () => void conceptsPanel.show()),
     vscode.commands.registerCommand('mechedit.showFeatures', () => void featuresPanel.show()),
@@ -87,7 +100,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const strengths = registerStrengthsView(context, engine);
   // A configured model is opened right away (this starts the engine process).
   void engine.ensureModel();
-  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, features: featuresPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
+  return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, editResult: editResultPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, features: featuresPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
 }
 
 export function deactivate(): void {

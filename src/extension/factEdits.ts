@@ -7,7 +7,8 @@
 // computing, a target the tokenizer splits into byte pieces or many tokens gets a warning
 // (Compute Anyway / Cancel). After, an edit whose target is not top-1 on its own prompt (or under
 // the P floor, src/core/edits/outcome.ts) is saved but not applied, with what happened and Apply
-// Anyway / Open Loss Curve / Try Another Layer.
+// Anyway / Open Loss Curve / Try Another Layer. Every edit then opens the Edit Result view
+// (panels/editResultPanel.ts), where the reason and Apply Anyway stay.
 
 import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
@@ -39,6 +40,11 @@ function reportHeldBack(engine: EngineService, r: FactEditResult, saved: string)
     if (pick === 'Apply Anyway') await engine.changeStack('edits/apply', { file: r.file });
     if (pick === 'Open') void vscode.window.showTextDocument(vscode.Uri.file(r.file));
   });
+}
+
+/** Every fact edit ends in the Edit Result view (before / after; a held-back edit's reason first, with Apply Anyway). */
+function showResult(r: FactEditResult, heldBack?: string): void {
+  void vscode.commands.executeCommand('mechedit.showEditResult', { file: r.file, heldBack });
 }
 
 /** The v* loss curve of a computed fact edit as a Markdown document (a table per request, and sparklines). */
@@ -189,12 +195,15 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
             if (layers) await editFact(engine, memory, { ...args, method: d.id, lti, preset, requests, force: true, ...(oneLayer(d) ? { layer: layers[0] } : { layers }) });
           }
         });
+        showResult(r, r.notApplied ?? `not applied: the edit did not take (${r.reason})`);
         return r;
       }
       if (!r.applied) {
         reportHeldBack(engine, r, saved);
+        showResult(r, r.notApplied);
         return r;
       }
+      showResult(r);
       const prob = r.efficacy.map((e) => `${(100 * e.targetProb).toFixed(0)} %`).join(', ');
       const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
       void vscode.window.showInformationMessage(`MechEdit: ${r.label} applied (${r.preset ? `${presetWords(r.preset)}, ` : ''}${(r.computeMs / 1000).toFixed(1)} s; with it, P(target) on its own prompt ${prob}), saved as ${saved}.${warn}`, 'Open', 'Open Loss Curve').then((pick) => {

@@ -1,6 +1,7 @@
 // CodeLenses of request files (.mechedit/requests/*.jsonl, one JSON request per line), from the
 // engine's registry:
-//  - a fact ({"subject", "prompt", "target", …settings}): "Compute <default> edit" and
+//  - a fact ({"subject", "prompt", "target", …settings}): "Edit this fact…" (asks for the method,
+//    the last one used preselected), "Compute <default> edit" and
 //    "<default> + LTI" for the default fact editor (mechedit.edit.method), then one lens per other
 //    fact editor. Other keys of the line are settings by name ("label", "seed", "krd", "corpus",
 //    …); each lens passes those its method takes, and "preset" when the method has that preset;
@@ -85,10 +86,12 @@ function factLenses(r: RegistryDescription | undefined, range: vscode.Range, lin
   const requests = [line.fact!];
   if (!r) return [edit(range, 'Edit this fact…', { requests, settings: line.settings })];
   const def = defaultFactMethod(r);
+  // "Edit this fact…" asks for the method (the last one used preselected, factMethodPick.ts); the line's settings go with it.
+  const ask = edit(range, 'Edit this fact…', { requests, settings: line.settings });
   const first = def ? [edit(range, `Compute ${def.label} edit`, { method: def.id, requests, settings: settingsFor(def, line.settings), ...presetOf(def, line.settings) })] : [];
   if (def?.capabilities?.lti) first.push(edit(range, `${def.label} + LTI`, { method: def.id, lti: true, requests, settings: settingsFor(def, line.settings), ...presetOf(def, line.settings) }));
   const others = factEditors(r).filter((d) => d !== def).map((d) => edit(range, d.label, { method: d.id, requests, settings: settingsFor(d, line.settings), ...presetOf(d, line.settings) }));
-  return [...first, ...others];
+  return [ask, ...first, ...others];
 }
 
 /** The file-level lenses: one edit of every fact, per batch fact editor (the default first when it is one). */

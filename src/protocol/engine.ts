@@ -14,6 +14,7 @@ import type { LifelongPoint, LifelongRunParams, LifelongRunResult } from './life
 import type { RegistryDescription } from './registry';
 import type { ConceptPrompts, FeaturePage, FeatureTokensResult } from './features';
 import type { SweepView } from './sweep';
+import type { EditCompareParams, EditCompareResult } from './editResult';
 import type { EngineConfig, EngineInfo, FactMethod, SelfTestParams, SelfTestResult } from './common';
 
 export type { EngineConfig, EngineInfo, ExecutionProvider, ExecutionProviderSetting, FactMethod, ProviderProbe, SelfTestParams, SelfTestResult } from './common';
@@ -109,6 +110,8 @@ export interface EngineRequests {
    * either way; `notApplied` in the answer says why it was not applied.
    */
   'edits/fact': { params: { method: FactMethod; requests: FactRequest[]; layer?: number; layers?: number[]; lti?: boolean; lambda?: number; threshold?: number; steps?: number; graph?: string; subgraphSize?: number; preset?: string; force?: boolean; apply?: 'if-succeeded' | 'if-healthy' | 'always'; outDir: string; progressToken?: string }; result: ComputedEdit & FactEditOutcome & { vstar: ComputedFactEditInfo[] } };
+  /** The Edit Result view: the edit file alone on the unedited model, before and after, on its prompt, a paraphrase and a neighbour (src/protocol/editResult.ts); the user's stack is not used. */
+  'edits/compare': { params: EditCompareParams; result: EditCompareResult };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
   'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
@@ -328,7 +331,7 @@ const ENGINE_METHOD_SET: Record<EngineMethod, true> = {
   'model/open': true, 'model/info': true, 'model/close': true, 'model/predict': true, 'model/score': true, 'model/trace': true, 'model/generate': true, 'model/causalTrace': true,
   'edits/list': true, 'edits/apply': true, 'edits/revert': true, 'edits/revertAll': true, 'edits/setEnabled': true, 'edits/scale': true, 'edits/reorder': true, 'edits/stats': true,
   'registry/describe': true, 'edits/run': true, 'edits/rocr': true, 'edits/fact': true, 'edits/checkFact': true, 'edits/ablate': true,
-  'diagnostics/run': true, 'diagnostics/edit': true, 'concepts/direction': true,
+  'diagnostics/run': true, 'diagnostics/edit': true, 'edits/compare': true, 'concepts/direction': true,
   'unlearn/run': true, 'unlearn/material': true, 'lifelong/run': true,
   'model/patch': true, 'model/attention': true, 'sae/tokens': true, 'sae/feature': true, 'sweep/view': true, 'sweep/merge': true,
 };

@@ -84,7 +84,7 @@ describe('Fact edits from a request file', () => {
     const others = factEditors(await api.engine.registry.get()).filter((m) => m.id !== 'rome').map((m) => m.label);
     assert.deepEqual(titles, [
       '0:Compute one MEMIT edit for all 2 facts', '0:One AlphaEdit edit for all 2',
-      ...[1, 2].flatMap((line) => [`${line}:Compute ROME edit`, `${line}:ROME + LTI`, ...others.map((l) => `${line}:${l}`)]),
+      ...[1, 2].flatMap((line) => [`${line}:Edit this fact…`, `${line}:Compute ROME edit`, `${line}:ROME + LTI`, ...others.map((l) => `${line}:${l}`)]),
       '3:Redirect (ROCR)',
     ]);
     assert.deepEqual(others.slice(0, 4), ['MEMIT', 'AlphaEdit', 'DiKE', 'GLAME']);

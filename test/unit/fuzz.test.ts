@@ -173,6 +173,7 @@ function templates(): [EngineMethod, Record<string, unknown>][] {
     ['concepts/direction', { positive: ['a cat', 'the cat'], negative: ['a dog', 'the dog'], top: 3 }],
     ['diagnostics/run', { kind: 'evoke', outDir, limit: 2 }],
     ['diagnostics/edit', { file: editFile }],
+    ['edits/compare', { file: editFile, top: 3, maxTokens: 2, probe: true }],
     ['unlearn/material', { forget, retain: forget }],
     ['unlearn/run', { method: 'graddiff', forget, retain: forget, layers: [1], rank: 2, steps: 2, lr: 0.001, outDir }],
     ['registry/describe', {}],

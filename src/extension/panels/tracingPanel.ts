@@ -10,6 +10,7 @@ import type { EngineService } from '../engine/engineService';
 import { PanelHost, type PanelDescriptor, type RequestHandlers } from '../webview/panelHost';
 import type { FactEditArgs } from '../factEdits';
 import { saveFile } from '../webview/save';
+import { keepTrace } from '../lastTrace';
 
 export const TRACING_PANEL: PanelDescriptor = { viewType: 'mechedit.tracing', title: 'MechEdit Causal Tracing', bundle: 'tracing' };
 
@@ -34,6 +35,7 @@ export class TracingPanelHost extends PanelHost<Protocol> {
             last = pct;
           },
         });
+        keepTrace(this.engine.model?.path, p, r, bare ? 0 : this.engine.enabledEdits); // for the Edit Result view's layer list
         return { ...r, ms: Date.now() - t0, bare: !!bare };
       });
     },
