@@ -35,3 +35,19 @@ export function isEnvelope(value: unknown): value is Envelope {
   const kind = (value as { kind?: unknown }).kind;
   return kind === 'ready' || kind === 'request' || kind === 'response' || kind === 'notify';
 }
+
+/**
+ * A panel's "Export": a save dialog in the workspace folder, then the file written there. Charts
+ * come as SVG text or PNG bytes (base64), data as CSV or JSON text.
+ */
+export interface SaveParams {
+  format: 'png' | 'svg' | 'csv' | 'json';
+  suggestedName: string;
+  text?: string;
+  base64?: string;
+}
+
+export interface SaveRequest {
+  params: SaveParams;
+  result: { saved: boolean; path?: string };
+}
