@@ -16,6 +16,7 @@ import { configuredApplyMode } from './applyPolicy';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { pickFactMethod, rememberFactMethod } from './factMethodPick';
+import { askFactRequest, askTarget } from './factPicker';
 import { configuredValues, withAbsolutePaths } from './methodSettings';
 import { pickPreset, preselectedFor } from './presetPick';
 import { presetWords } from './presets';
@@ -79,20 +80,16 @@ async function pickLayers(engine: EngineService, d: MethodDescriptor, tried: num
   return picks?.length ? picks.map((p) => p.layer) : undefined;
 }
 
-/** The fact requests: given, else asked (subject, prompt, target); a given request without its target gets it asked. */
-async function askRequests(given: FactRequest[] | undefined): Promise<FactRequest[] | undefined> {
+/** The fact requests: given, else asked (factPicker.ts: subject, prompt, target); a given request without its target gets it asked. */
+async function askRequests(engine: EngineService, memory: vscode.Memento, given: FactRequest[] | undefined): Promise<FactRequest[] | undefined> {
   if (given && !(given.length === 1 && !given[0].target)) return given;
   if (given) {
     const r = given[0];
-    const target = await vscode.window.showInputBox({ title: `${r.prompt.replace('{}', r.subject)} … (the new target)`, ignoreFocusOut: true });
+    const target = await askTarget(engine, r.subject, r.prompt);
     return target ? [{ ...r, target }] : undefined;
   }
-  const subject = await vscode.window.showInputBox({ title: 'Edit a fact: the subject', placeHolder: 'Ada Lovelace', ignoreFocusOut: true });
-  if (!subject) return undefined;
-  const prompt = await vscode.window.showInputBox({ title: 'The prompt, with {} where the subject goes', value: '{} was born in', ignoreFocusOut: true, validateInput: (v) => (v.includes('{}') ? undefined : 'Put {} where the subject goes.') });
-  if (!prompt) return undefined;
-  const target = await vscode.window.showInputBox({ title: `${prompt.replace('{}', subject)} … (the new target)`, ignoreFocusOut: true });
-  return target ? [{ subject, prompt, target }] : undefined;
+  const asked = await askFactRequest(engine, memory);
+  return asked ? [asked] : undefined;
 }
 
 /**
@@ -161,7 +158,7 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
   const chosen = await chooseMethod(engine, memory, args);
   if (!chosen) return undefined;
   const { d, lti, preset } = chosen;
-  const requests = await askRequests(args.requests);
+  const requests = await askRequests(engine, memory, args.requests);
   if (!requests) return undefined;
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
   const name = `${d.label}${lti ? ' + LTI' : ''}${preset ? ` (${presetWords(preset)})` : ''}`;
