@@ -66,6 +66,8 @@ async function measure() {
       process.stderr.write(`${i + 1}/${cases.length} ${prompt} → ${c.request.target}: layer ${l} ${o.succeeded ? 'took' : 'failed'} (P ${pct(o.efficacy[0].targetProb)}, ${((performance.now() - t0) / 1000).toFixed(1)} s)\n`);
     }
     rows.push(row);
+    // Written after every fact: a run stopped early keeps the facts done (n says how many were drawn).
+    if (values.json) fs.writeFileSync(values.json, `${JSON.stringify({ seed: Number(values.seed), n: cases.length, layers, rows }, null, 1)}\n`);
   }
   return { seed: Number(values.seed), n: cases.length, layers, rows };
 }
@@ -74,7 +76,7 @@ const data = values.from ? JSON.parse(fs.readFileSync(values.from, 'utf8')) : aw
 if (values.json) fs.writeFileSync(values.json, `${JSON.stringify(data, null, 1)}\n`);
 
 const { rows, layers } = data;
-console.log(`Seed ${data.seed}: ${rows.length} facts of models/default's world, ROME (default preset) at each layer.\n`);
+console.log(`Seed ${data.seed}: ${rows.length} facts of models/default's world${rows.length < data.n ? ` (the first ${rows.length} of the ${data.n} drawn: the run was stopped)` : ''}, ROME (default preset) at each layer.\n`);
 console.log(`| layer | ${layers.join(' | ')} |`);
 console.log(`|---|${layers.map(() => '---').join('|')}|`);
 console.log(`| took | ${layers.map((l) => cell(rows.filter((r) => r.took[l]).length, rows.length)).join(' | ')} |`);

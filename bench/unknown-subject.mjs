@@ -9,8 +9,9 @@
 //   real       the same prompts with real-world names the bundled world does not have
 // Prints, per group, quantiles of the answer's length-normalised P (and of its first token's P),
 // and for candidate floors the share of known subjects above and of unknown ones below; with
-// --trace, also how many of each group get an informative causal trace (traceInformative: the
-// trace the panel runs, on the model's own top-1).
+// --trace, also how many of each group get an informative causal trace (traceInformative, on the
+// model's own top-1: clean P ≥ 0.1 and a drop ≥ 0.05 when the subject is corrupted) and the
+// quantiles of that drop.
 //
 //   node bench/unknown-subject.mjs [--seed 1] [--n 40] [--trace] [--model DIR]
 // Needs `npx tsc -p .` (reads out/).
@@ -54,7 +55,12 @@ function scrambled(name) {
 const groups = { known: [], heldout: [], swapped: [], scrambled: [], real: [] };
 async function check(group, prompt, subject) {
   const r = await subjectCheck(model, prompt, subject);
-  if (values.trace) r.informative = (await causalTrace(model, { prompt: prompt.replace('{}', subject), subject })).informative;
+  if (values.trace) {
+    // The causal trace's clean and corrupted runs only (its informativeness check), on the model's own top-1.
+    const t = await causalTrace(model, { prompt: prompt.replace('{}', subject), subject, restorations: false });
+    r.informative = t.informative;
+    r.drop = t.cleanProb - t.corruptedProb;
+  }
   groups[group].push(r);
 }
 for (const [i, c] of cases.entries()) {
@@ -80,7 +86,14 @@ for (const [g, rows] of Object.entries(groups)) {
   const p = rows.map((r) => r.prob);
   console.log(`| ${g} | ${rows.length} | ${f(Math.min(...p))} | ${f(q(p, 0.05))} | ${f(q(p, 0.5))} | ${f(q(p, 0.95))} | ${f(Math.max(...p))} | ${f(q(rows.map((r) => r.firstProb), 0.5))} |`);
 }
-if (values.trace) console.log(`\nInformative trace: ${Object.entries(groups).map(([g, rows]) => `${g} ${rows.filter((r) => r.informative).length}/${rows.length}`).join(', ')}.`);
+if (values.trace) {
+  console.log('\n| subjects | informative trace | drop of P(top-1) when the subject is corrupted: 5 % | median | 95 % |');
+  console.log('|---|---|---|---|---|');
+  for (const [g, rows] of Object.entries(groups)) {
+    const d = rows.map((r) => r.drop);
+    console.log(`| ${g} | ${rows.filter((r) => r.informative).length}/${rows.length} | ${f(q(d, 0.05))} | ${f(q(d, 0.5))} | ${f(q(d, 0.95))} |`);
+  }
+}
 console.log('\n| floor | known at or above | held-out prompts at or above | swapped below | scrambled below | real below |');
 console.log('|---|---|---|---|---|---|');
 for (const floor of [0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995]) {

@@ -4,10 +4,10 @@
 // causal trace and mechedit.<method>.<setting> values for the methods that take them, and any
 // settings the arguments carry (label, seed, corpus, samples, krd, …, checked by the engine
 // against the method's descriptor) — saved to .mechedit/edits/ and applied when they took. Before
-// computing, a target the tokenizer splits into byte pieces or many tokens gets a warning
-// (Compute Anyway / Cancel). After, an edit whose target is not top-1 on its own prompt (or under
-// the P floor, src/core/edits/outcome.ts) is saved but not applied, with what happened and Apply
-// Anyway / Open Loss Curve / Try Another Layer.
+// computing, a target the tokenizer splits into byte pieces or many tokens, or a subject the model
+// does not seem to know, gets a warning (Compute Anyway / Cancel). After, an edit whose target is
+// not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved but not
+// applied, with what happened and Apply Anyway / Open Loss Curve / Try Another Layer.
 
 import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
@@ -110,11 +110,13 @@ function editSettings(engine: EngineService, d: MethodDescriptor, args: FactEdit
 /** Before computing: 'clear' (no warning), 'anyway' (the user chose Compute Anyway), or undefined to stop. */
 async function confirmTargets(engine: EngineService, requests: FactRequest[], name: string): Promise<'clear' | 'anyway' | undefined> {
   try {
-    const warnings = (await engine.client.request('edits/checkFact', { requests })).targets.filter((t) => t.warning);
+    // The targets' tokens, and whether the model knows each subject (src/core/edits/subjectCheck.ts).
+    const checked = await engine.client.request('edits/checkFact', { requests, subjects: true });
+    const warnings = [...checked.targets, ...(checked.subjects ?? [])].filter((t) => t.warning);
     if (!warnings.length) return 'clear';
     const pick = await vscode.window.showWarningMessage(`MechEdit: ${name}: ${warnings.map((w) => w.warning).join('; ')}.`, { modal: true, detail: 'Compute it anyway? If it does not take, it is saved but not applied.' }, 'Compute Anyway');
     if (pick === 'Compute Anyway') return 'anyway';
-    void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (target warning).`);
+    void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (${checked.targets.some((t) => t.warning) ? 'target' : 'subject'} warning).`);
     return undefined;
   } catch (err) {
     return engine.report(err, name);

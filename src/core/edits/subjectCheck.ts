@@ -15,7 +15,7 @@ import { scoreAnswers } from '../runtime/answers';
 import type { SubjectCheck } from '../../protocol/engine';
 
 /** The length-normalised P of the model's own answer under which a subject counts as unknown. */
-export const SUBJECT_KNOWN_FLOOR = 0.5;
+export const SUBJECT_KNOWN_FLOOR = 0.99;
 /** How many tokens of greedy continuation the answer is read from. */
 export const ANSWER_TOKENS = 8;
 
