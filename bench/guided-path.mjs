@@ -12,7 +12,9 @@
 // recommends, with a 95 % Wilson interval. --json FILE keeps every fact's trace summary and
 // per-layer outcome, so rules can be compared on one draw (tune) and reported on another (test).
 //
-//   node bench/guided-path.mjs [--seed 1] [--n 20] [--layers 0,1,2,3,4,5] [--json FILE] [--from FILE] [--model DIR]
+//   node bench/guided-path.mjs [--seed 1] [--n 20] [--layers 0,1,2,3,4,5 | --at recommended] [--json FILE] [--from FILE] [--model DIR]
+// --at recommended: edits only at the layer the trace recommends (RECOMMENDED_RULE), one edit per
+// fact instead of one per layer (a test draw of the chosen rule); other rules are then not measured.
 // --from FILE: re-prints the tables from a --json file without computing (for trying rules).
 // Needs `npx tsc -p .` (reads out/).
 
@@ -21,8 +23,8 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { counterfactualCases, out, repo as root, seededPicker } from './lib.mjs';
 
-const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, n: { type: 'string', default: '20' }, layers: { type: 'string' }, json: { type: 'string' }, from: { type: 'string' }, model: { type: 'string' }, threads: { type: 'string', default: '0' } } });
-const { RECOMMEND_RULES, traceLayerSummary } = out('core/analysis/layerRule.js');
+const { values } = parseArgs({ options: { seed: { type: 'string', default: '1' }, n: { type: 'string', default: '20' }, layers: { type: 'string' }, json: { type: 'string' }, from: { type: 'string' }, at: { type: 'string' }, model: { type: 'string' }, threads: { type: 'string', default: '0' } } });
+const { RECOMMEND_RULES, RECOMMENDED_RULE, recommendLayer, traceLayerSummary } = out('core/analysis/layerRule.js');
 
 /** Wilson 95 % interval of k successes in n. */
 function wilson(k, n) {
@@ -57,7 +59,8 @@ async function measure() {
     const prompt = c.request.prompt.replace('{}', c.request.subject);
     const trace = await causalTrace(model, { prompt, subject: c.request.subject });
     const row = { prompt, subject: c.request.subject, answer: c.fact.answer, target: c.request.target, trace: traceLayerSummary(trace), took: {}, prob: {} };
-    for (const l of layers) {
+    const at = values.at === 'recommended' ? [recommendLayer(row.trace)].filter((l) => l !== undefined) : layers;
+    for (const l of at) {
       const t0 = performance.now();
       const r = await computeFactEdit('rome', model, stack, [c.request], { layer: l });
       const o = await factOutcome(stack, r.edit, [c.request]);
@@ -67,27 +70,29 @@ async function measure() {
     }
     rows.push(row);
     // Written after every fact: a run stopped early keeps the facts done (n says how many were drawn).
-    if (values.json) fs.writeFileSync(values.json, `${JSON.stringify({ seed: Number(values.seed), n: cases.length, layers, rows }, null, 1)}\n`);
+    if (values.json) fs.writeFileSync(values.json, `${JSON.stringify({ seed: Number(values.seed), n: cases.length, layers, rows, ...(values.at ? { at: `${values.at} (${RECOMMENDED_RULE})` } : {}) }, null, 1)}\n`);
   }
-  return { seed: Number(values.seed), n: cases.length, layers, rows };
+  return { seed: Number(values.seed), n: cases.length, layers, rows, ...(values.at ? { at: `${values.at} (${RECOMMENDED_RULE})` } : {}) };
 }
 
 const data = values.from ? JSON.parse(fs.readFileSync(values.from, 'utf8')) : await measure();
 if (values.json) fs.writeFileSync(values.json, `${JSON.stringify(data, null, 1)}\n`);
 
 const { rows, layers } = data;
-console.log(`Seed ${data.seed}: ${rows.length} facts of models/default's world${rows.length < data.n ? ` (the first ${rows.length} of the ${data.n} drawn: the run was stopped)` : ''}, ROME (default preset) at each layer.\n`);
+const measured = (r, l) => l !== undefined && r.took[l] !== undefined;
+console.log(`Seed ${data.seed}: ${rows.length} facts of models/default's world${rows.length < data.n ? ` (the first ${rows.length} of the ${data.n} drawn: the run was stopped)` : ''}, ROME (default preset) ${data.at ? `at the layer the trace recommends, ${data.at}` : 'at each layer'}.\n`);
 console.log(`| layer | ${layers.join(' | ')} |`);
 console.log(`|---|${layers.map(() => '---').join('|')}|`);
-console.log(`| took | ${layers.map((l) => cell(rows.filter((r) => r.took[l]).length, rows.length)).join(' | ')} |`);
-console.log(`| recommended by the current rule | ${layers.map((l) => rows.filter((r) => r.trace.recommended === l).length).join(' | ')} |`);
+console.log(`| took | ${layers.map((l) => { const m = rows.filter((r) => measured(r, l)); return m.length ? cell(m.filter((r) => r.took[l]).length, m.length) : '—'; }).join(' | ')} |`);
+console.log(`| recommended (${RECOMMENDED_RULE}) | ${layers.map((l) => rows.filter((r) => recommendLayer(r.trace) === l).length).join(' | ')} |`);
 console.log('');
-console.log('| rule | took at its layer | no layer recommended (trace not informative) | took at some layer |');
-console.log('|---|---|---|---|');
+console.log('| rule | took at its layer | no layer recommended (trace not informative) | not measured at its layer | took at some layer |');
+console.log('|---|---|---|---|---|');
 const some = rows.filter((r) => layers.some((l) => r.took[l])).length;
 for (const [id, rule] of Object.entries(RECOMMEND_RULES)) {
   const picks = rows.map((r) => rule.pick(r.trace));
-  const withPick = rows.filter((_, i) => picks[i] !== undefined);
+  const none = picks.filter((p) => p === undefined).length;
+  const withPick = rows.filter((r, i) => measured(r, picks[i]));
   const took = withPick.filter((r) => r.took[picks[rows.indexOf(r)]]).length;
-  console.log(`| ${id}: ${rule.doc} | ${cell(took, withPick.length)} | ${rows.length - withPick.length} | ${some}/${rows.length} |`);
+  console.log(`| \`${id}\`${id === RECOMMENDED_RULE ? ' (the trace\'s rule)' : ''}: ${rule.doc} | ${withPick.length ? cell(took, withPick.length) : '—'} | ${none} | ${rows.length - none - withPick.length} | ${some}/${rows.length} |`);
 }
