@@ -72,7 +72,7 @@ export const RECOMMEND_RULES: Record<string, RecommendRule> = {
 };
 
 /** The rule causalTrace uses for recommendedLayer. */
-export const RECOMMENDED_RULE = 'mlp-last';
+export const RECOMMENDED_RULE = 'mlp-subject';
 
 /** The layer the recommended rule picks (undefined when the trace is not informative). */
 export function recommendLayer(s: TraceLayerSummary): number | undefined {
