@@ -16,6 +16,7 @@ import { causalTrace } from '../../src/core/analysis/causalTrace';
 import { RECOMMEND_RULES, RECOMMENDED_RULE, recommendLayer, traceLayerSummary, type TraceLayerSummary } from '../../src/core/analysis/layerRule';
 import { SUBJECT_KNOWN_FLOOR, answerOf, subjectCheck } from '../../src/core/edits/subjectCheck';
 import { TRACE_EXAMPLE, TRACE_EXAMPLE_TARGET } from '../../src/protocol/traceExample';
+import { EngineClient } from '../../src/extension/engine/client';
 import { mergeOffers, offerFromModelFolder, offerFromRecent, offerFromRequestLines, subjectPlaceholder, withRecent, RECENT_LIMIT } from '../../src/extension/factPickerData';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -71,6 +72,21 @@ test('the subject check before computing: the example is known, a made-up name i
   assert.match(unknown.warning!, /may not know "Nobody Here"/);
   assert.equal(answerOf(' Quaemgrundport. Quaem'), 'Quaemgrundport');
   assert.equal(answerOf(' a tailor, and'), 'a tailor');
+});
+
+test('the engine\'s edits/checkFact answers the subject check when asked (the warning "Edit a Fact…" shows before computing)', async () => {
+  const client = new EngineClient({ enginePath: path.join(repo, 'out', 'src', 'engine', 'main.js'), config: { executionProvider: 'cpu', threads: 1 } });
+  try {
+    await client.request('model/open', { path: bundled });
+    const requests = [{ subject: TRACE_EXAMPLE.subject, prompt: '{} was born in', target: TRACE_EXAMPLE_TARGET }, { subject: 'Nobody Here', prompt: '{} was born in', target: TRACE_EXAMPLE_TARGET }];
+    const plain = await client.request('edits/checkFact', { requests });
+    assert.equal(plain.subjects, undefined, 'only when asked');
+    const checked = await client.request('edits/checkFact', { requests, subjects: true });
+    assert.deepEqual(checked.subjects!.map((c) => [c.subject, !!c.warning]), [[TRACE_EXAMPLE.subject, false], ['Nobody Here', true]]);
+    assert.deepEqual(checked.targets.map((t) => !!t.warning), [false, false]);
+  } finally {
+    client.dispose();
+  }
 });
 
 test('the subject picker offers the bundled world\'s entities, request-file subjects and recent ones', () => {
