@@ -19,6 +19,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { setBundledModel } from './settings';
 import { registerFactEdits } from './factEdits';
+import { registerWalkthroughTicks } from './walkthrough';
 import { registerEditFiles } from './editFiles';
 import { DiagnosticsProblems } from './diagnosticsProblems';
 import { registerStrengthsView, type StrengthsViewHost } from './views/strengthsView';
@@ -93,6 +94,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   );
   registerCommands(context, engine, { showEnginePanel: () => enginePanel.show(), refreshEdits: () => edits.refresh() });
   registerFactEdits(context, engine);
+  registerWalkthroughTicks(context, engine);
   registerEditFiles(context, engine, () => diagnosticsPanel.show());
   registerUnlearn(context, engine, unlearnRun, () => void unlearnPanel.show());
   registerLifelong(context, engine, lifelongRuns, () => void lifelongPanel.show());

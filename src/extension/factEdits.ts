@@ -4,11 +4,11 @@
 // causal trace and mechedit.<method>.<setting> values for the methods that take them, and any
 // settings the arguments carry (label, seed, corpus, samples, krd, …, checked by the engine
 // against the method's descriptor) — saved to .mechedit/edits/ and applied when they took. Before
-// computing, a target the tokenizer splits into byte pieces or many tokens gets a warning
-// (Compute Anyway / Cancel). After, an edit whose target is not top-1 on its own prompt (or under
-// the P floor, src/core/edits/outcome.ts) is saved but not applied, with what happened and Apply
-// Anyway / Open Loss Curve / Try Another Layer. Every edit then opens the Edit Result view
-// (panels/editResultPanel.ts), where the reason and Apply Anyway stay.
+// computing, a target the tokenizer splits into byte pieces or many tokens, or a subject the model
+// does not seem to know, gets a warning (Compute Anyway / Cancel). After, an edit whose target is
+// not top-1 on its own prompt (or under the P floor, src/core/edits/outcome.ts) is saved but not
+// applied, with what happened and Apply Anyway / Open Loss Curve / Try Another Layer. Every edit
+// then opens the Edit Result view (panels/editResultPanel.ts), where the reason and Apply Anyway stay.
 
 import * as vscode from 'vscode';
 import type { FactRequest, ResultOf } from '../protocol/engine';
@@ -17,6 +17,7 @@ import { configuredApplyMode } from './applyPolicy';
 import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { pickFactMethod, rememberFactMethod } from './factMethodPick';
+import { askFactRequest, askTarget } from './factPicker';
 import { configuredValues, withAbsolutePaths } from './methodSettings';
 import { pickPreset, preselectedFor } from './presetPick';
 import { presetWords } from './presets';
@@ -85,20 +86,16 @@ async function pickLayers(engine: EngineService, d: MethodDescriptor, tried: num
   return picks?.length ? picks.map((p) => p.layer) : undefined;
 }
 
-/** The fact requests: given, else asked (subject, prompt, target); a given request without its target gets it asked. */
-async function askRequests(given: FactRequest[] | undefined): Promise<FactRequest[] | undefined> {
+/** The fact requests: given, else asked (factPicker.ts: subject, prompt, target); a given request without its target gets it asked. */
+async function askRequests(engine: EngineService, memory: vscode.Memento, given: FactRequest[] | undefined): Promise<FactRequest[] | undefined> {
   if (given && !(given.length === 1 && !given[0].target)) return given;
   if (given) {
     const r = given[0];
-    const target = await vscode.window.showInputBox({ title: `${r.prompt.replace('{}', r.subject)} … (the new target)`, ignoreFocusOut: true });
+    const target = await askTarget(engine, r.subject, r.prompt);
     return target ? [{ ...r, target }] : undefined;
   }
-  const subject = await vscode.window.showInputBox({ title: 'Edit a fact: the subject', placeHolder: 'Ada Lovelace', ignoreFocusOut: true });
-  if (!subject) return undefined;
-  const prompt = await vscode.window.showInputBox({ title: 'The prompt, with {} where the subject goes', value: '{} was born in', ignoreFocusOut: true, validateInput: (v) => (v.includes('{}') ? undefined : 'Put {} where the subject goes.') });
-  if (!prompt) return undefined;
-  const target = await vscode.window.showInputBox({ title: `${prompt.replace('{}', subject)} … (the new target)`, ignoreFocusOut: true });
-  return target ? [{ subject, prompt, target }] : undefined;
+  const asked = await askFactRequest(engine, memory);
+  return asked ? [asked] : undefined;
 }
 
 /**
@@ -119,11 +116,13 @@ function editSettings(engine: EngineService, d: MethodDescriptor, args: FactEdit
 /** Before computing: 'clear' (no warning), 'anyway' (the user chose Compute Anyway), or undefined to stop. */
 async function confirmTargets(engine: EngineService, requests: FactRequest[], name: string): Promise<'clear' | 'anyway' | undefined> {
   try {
-    const warnings = (await engine.client.request('edits/checkFact', { requests })).targets.filter((t) => t.warning);
+    // The targets' tokens, and whether the model knows each subject (src/core/edits/subjectCheck.ts).
+    const checked = await engine.client.request('edits/checkFact', { requests, subjects: true });
+    const warnings = [...checked.targets, ...(checked.subjects ?? [])].filter((t) => t.warning);
     if (!warnings.length) return 'clear';
     const pick = await vscode.window.showWarningMessage(`MechEdit: ${name}: ${warnings.map((w) => w.warning).join('; ')}.`, { modal: true, detail: 'Compute it anyway? If it does not take, it is saved but not applied.' }, 'Compute Anyway');
     if (pick === 'Compute Anyway') return 'anyway';
-    void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (target warning).`);
+    void vscode.window.showInformationMessage(`MechEdit: ${name} not computed (${checked.targets.some((t) => t.warning) ? 'target' : 'subject'} warning).`);
     return undefined;
   } catch (err) {
     return engine.report(err, name);
@@ -167,7 +166,7 @@ export async function editFact(engine: EngineService, memory: vscode.Memento, ar
   const chosen = await chooseMethod(engine, memory, args);
   if (!chosen) return undefined;
   const { d, lti, preset } = chosen;
-  const requests = await askRequests(args.requests);
+  const requests = await askRequests(engine, memory, args.requests);
   if (!requests) return undefined;
   const what = requests.length === 1 ? `${requests[0].prompt.replace('{}', requests[0].subject)} → ${requests[0].target}` : `${requests.length} facts`;
   const name = `${d.label}${lti ? ' + LTI' : ''}${preset ? ` (${presetWords(preset)})` : ''}`;

@@ -113,7 +113,7 @@ export interface EngineRequests {
   /** The Edit Result view: the edit file alone on the unedited model, before and after, on its prompt, a paraphrase and a neighbour (src/protocol/editResult.ts); the user's stack is not used. */
   'edits/compare': { params: EditCompareParams; result: EditCompareResult };
   /** How the tokenizer splits each request's target, with a warning when an edit toward it is unlikely to take. */
-  'edits/checkFact': { params: { requests: FactRequest[] }; result: { targets: TargetCheck[] } };
+  'edits/checkFact': { params: { requests: FactRequest[]; subjects?: boolean }; result: { targets: TargetCheck[]; subjects?: SubjectCheck[] } };
   /** "Diagnose This Edit": the edit file alone on the unedited model, on its own request (the user's stack is not used). */
   'diagnostics/edit': { params: { file: string; progressToken?: string }; result: EditDiagnostics };
   /**
@@ -231,6 +231,23 @@ export interface UnlearnMaterialInfo {
 }
 
 /** How the tokenizer splits a fact edit's target (src/core/edits/outcome.ts targetCheck). */
+/** Does the model know a fact edit's subject? (src/core/edits/subjectCheck.ts) */
+export interface SubjectCheck {
+  subject: string;
+  /** The prompt with the subject filled in. */
+  prompt: string;
+  /** The model's greedy continuation of it (a few tokens). */
+  continuation: string;
+  /** The answer read from the continuation (up to the first sentence mark). */
+  answer: string;
+  /** Its length-normalised probability, exp(mean log P). */
+  prob: number;
+  /** The probability of its first token. */
+  firstProb: number;
+  /** Why the edit may go wrong (the subject looks unknown to the model), when it may. */
+  warning?: string;
+}
+
 export interface TargetCheck {
   target: string;
   /** The target's tokens (" " + target, the scoring convention), as text. */

@@ -47,13 +47,14 @@ describe('Fact edits from a request file', () => {
     assert.ok(panel, 'the Causal Tracing panel is open');
     const drawn = waitFor(panel.onDidRender, (s) => (s as { status: string }).status === 'drawn' || (s as { status: string }).status === 'error', 'the causal trace', 60_000);
     panel.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 10 }); // window by depth: 1
-    const s = (await drawn) as { status: string; error?: string; recommendedLayer: number; answer: string; cleanProb: number; corruptedProb: number; tokens: string[]; subject: [number, number]; charts: string[]; cells: number; mlpAtSubjectLast: number[] };
+    const s = (await drawn) as { status: string; error?: string; recommendedLayer: number; answer: string; cleanProb: number; corruptedProb: number; tokens: string[]; subject: [number, number]; charts: string[]; cells: number; mlpAtSubjectLast: number[]; mlpAtSubject: number[] };
     assert.equal(s.status, 'drawn', s.error);
     assert.equal(s.answer, ' Qu');
     assert.ok(s.cleanProb > 0.9 && s.corruptedProb < s.cleanProb, `clean ${s.cleanProb}, corrupted ${s.corruptedProb}`);
     assert.equal(s.charts.length, 3);
     assert.equal(s.cells, 3 * api.engine.model!.layers * s.tokens.length, 'three maps of layers × tokens');
-    assert.equal(s.recommendedLayer, s.mlpAtSubjectLast.indexOf(Math.max(...s.mlpAtSubjectLast)), 'the recommended layer is the strongest MLP effect at the subject\'s last token');
+    // layerRule.ts's RECOMMENDED_RULE, mlp-subject (docs/results/guided-path.md).
+    assert.equal(s.recommendedLayer, s.mlpAtSubject.indexOf(Math.max(...s.mlpAtSubject)), 'the recommended layer is the strongest MLP effect at any subject token');
     await screenshot('causal-tracing');
     const romeRow = () => api.model.getChildren().find((r) => r.label.startsWith('ROME edits at layer'));
     assert.deepEqual([romeRow()?.label, romeRow()?.description], ['ROME edits at layer 0', "the checkpoint's recommendation"], 'the Model view shows config.json\'s recommended layer');

@@ -9,7 +9,7 @@ import * as assert from 'node:assert/strict';
 import * as vscode from 'vscode';
 import type { MechEditApi } from '../../src/extension/extension';
 import type { EditResultPanel } from '../../src/protocol/editResult';
-import { TRACE_EXAMPLE } from '../../src/protocol/traceExample';
+import { TRACE_EXAMPLE, TRACE_EXAMPLE_TARGET } from '../../src/protocol/traceExample';
 import { screenshot } from './screenshot';
 import { waitFor } from './events';
 import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
@@ -71,8 +71,8 @@ describe('The guided path (issue 33)', () => {
     console.log(`      guided: trace of "${TRACE_EXAMPLE.prompt}" answers ${JSON.stringify(t.answer)}, recommends layer ${layer}`);
     await screenshot('guided-1-trace');
 
-    // 2. Edit the fact at that layer (ROME; a city of the model's world, whole tokens: no target warning).
-    const request = { subject: TRACE_EXAMPLE.subject, prompt: TRACE_EXAMPLE.prompt.replace(TRACE_EXAMPLE.subject, '{}'), target: 'Grikport' };
+    // 2. Edit the fact at that layer (ROME; the example's counterfactual target, a city of the model's world: no target warning).
+    const request = { subject: TRACE_EXAMPLE.subject, prompt: TRACE_EXAMPLE.prompt.replace(TRACE_EXAMPLE.subject, '{}'), target: TRACE_EXAMPLE_TARGET };
     const check = await api.engine.client.request('edits/checkFact', { requests: [request] });
     assert.equal(check.targets[0].warning, undefined, 'no target warning (no modal dialog)');
     const bare = await api.engine.client.request('model/predict', { prompt: TRACE_EXAMPLE.prompt, top: 5 });
@@ -91,7 +91,7 @@ describe('The guided path (issue 33)', () => {
     assert.ok(own.generationBefore.length > 0 && own.generationAfter.length > 0, 'greedy generations before and after');
     assert.equal(s.layersSource, 'trace', 'the layer list comes from the trace of the same prompt');
     close(s.layerEffects!, t.mlpAtSubjectLast.map((p) => p - t.corruptedProb), 'layer effects: the trace\'s indirect effects (restored − corrupted)');
-    assert.equal(s.layerEffects!.indexOf(Math.max(...s.layerEffects!)), layer, 'the best layer in the view is the trace\'s recommendation');
+    // The view's effects are at the subject's last token; the recommendation (layerRule.ts) takes the strongest at any subject token.
     console.log(`      guided: view: before ${own.before.join('|')} → after ${own.after.join('|')}; greedy ${JSON.stringify(own.generationBefore)} → ${JSON.stringify(own.generationAfter)}; P(target) ${s.target!.before.toExponential(2)} → ${s.target!.after.toFixed(4)}`);
     console.log(`      guided: ${s.prompts!.slice(1).map((p) => `${p.kind} "${p.prompt}" (${p.source}): ${p.before[0]} → ${p.after[0]}`).join('; ')}`);
     await screenshot('guided-2-edit-result');
@@ -105,13 +105,13 @@ describe('The guided path (issue 33)', () => {
     const edited = await api.engine.client.request('model/predict', { prompt: TRACE_EXAMPLE.prompt, top: 5 });
     assert.deepEqual(own.after, edited.next.map((n) => n.text), 'after: the model\'s top-k with the edit on the stack');
     close(own.afterProbs, edited.next.map((n) => Math.exp(n.logprob)), 'after P');
-    assert.equal(own.after[0], ' Grik', 'the new target leads after the edit');
+    assert.ok(` ${TRACE_EXAMPLE_TARGET}`.startsWith(own.after[0]), `the new target leads after the edit: ${own.after[0]}`);
 
     // 3. Compare activations before and after the edit.
     await vscode.commands.executeCommand('mechedit.showActivations');
     const act = api.panels.activations()!;
     const drawn = waitFor(act.onDidRender, (x) => ['drawn', 'error'].includes((x as { status: string }).status), 'the activations', 60_000);
-    act.notify('run', { prompt: TRACE_EXAMPLE.prompt, target: 'Grikport', metric: 'targetProb', view: 'side' });
+    act.notify('run', { prompt: TRACE_EXAMPLE.prompt, target: TRACE_EXAMPLE_TARGET, metric: 'targetProb', view: 'side' });
     const a = (await drawn) as { status: string; error?: string; charts: string[]; layers: number };
     assert.equal(a.status, 'drawn', a.error);
     assert.deepEqual(a.charts, ['before the edits', 'after the edits']);

@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LoadedModel } from '../../src/core/runtime/model';
+import { recommendLayer, traceLayerSummary } from '../../src/core/analysis/layerRule';
 import { TRACE_MIN_CLEAN, TRACE_MIN_DROP, causalTrace, defaultTraceWindow, subjectRange, traceInformative } from '../../src/core/analysis/causalTrace';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -57,8 +58,8 @@ test('a trace of a fact the bundled model knows is informative and recommends a 
   assert.ok(r.cleanProb > 0.9 && r.cleanProb - r.corruptedProb > 0.3, `clean ${r.cleanProb}, corrupted ${r.corruptedProb}`);
   assert.equal(r.informative, true, r.reason);
   assert.equal(r.reason, undefined);
-  const mlp = r.scores.mlp.map((row) => row[r.subject[1] - 1]);
-  assert.equal(r.recommendedLayer, mlp.indexOf(Math.max(...mlp)));
+  // The recommended layer is layerRule.ts's rule on the scores (test/unit/guidedPath.test.ts checks the rule).
+  assert.equal(r.recommendedLayer, recommendLayer(traceLayerSummary(r)));
 });
 
 test('a trace of an answer the model does not know, or that does not depend on the subject, recommends no layer', async () => {

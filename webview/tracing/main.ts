@@ -229,7 +229,7 @@ function renderTrace(): void {
     // Only an informative trace recommends a layer; otherwise the reason takes its place.
     const recommend = layer !== undefined
       ? [
-          h('span', {}, 'Recommended edit layer: ', h('b', { id: 'recommended' }, String(layer)), ' (the strongest MLP effect at the subject\'s last token)',
+          h('span', {}, 'Recommended edit layer: ', h('b', { id: 'recommended' }, String(layer)), ' (the strongest MLP effect at any subject token)',
             ctxInfo.editLayer !== undefined ? h('span', { class: 'muted' }, ` · edits use layer ${ctxInfo.editLayer}`) : ''),
           button(`Use layer ${layer} for edits`, 'check', () => void useLayer(layer), 'use-layer'),
         ]
@@ -259,7 +259,7 @@ function renderTrace(): void {
       editLayer: ctxInfo.editLayer, answer: r.answer.text, cleanProb: r.cleanProb, corruptedProb: r.corruptedProb,
       tracedOn: tracedOn(r), bare: r.bare, edits: r.edits.map((e) => e.label), greedy: r.greedy.text, greedyTokens: r.greedy.tokens.map((t) => t.text),
       tokens: r.tokens.map((t) => t.text), subject: r.subject, charts: grids.map((k) => k.title), layers: grids[0].grid.layers,
-      cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]),
+      cells: grids.reduce((n, k) => n + k.grid.values.length, 0), mlpAtSubjectLast: r.scores.mlp.map((row) => row[r.subject[1] - 1]), mlpAtSubject: r.scores.mlp.map((row) => Math.max(...row.slice(r.subject[0], r.subject[1]))),
     };
   } else if (!job.busy) {
     body.push(h('p', { class: 'muted' }, model ? 'Give a prompt and its subject, then Trace: where is the fact stored?' : 'No model is open: open a checkpoint folder (MechEdit: Open Model Folder…).'));

@@ -3,8 +3,8 @@
 // (token, layer), or the MLP / attention outputs of a window of layers at a token — and record
 // P(answer): the indirect effect of that state. Batched: each run holds several restorations ×
 // the noise samples; the clean states are fed once as [1, S, d] patches that broadcast.
-// The layer where the MLP restoration at the subject's last token matters most is the
-// recommended edit layer — only when the trace is informative (traceInformative): the model must
+// The recommended edit layer comes from the scores by layerRule.ts's RECOMMENDED_RULE (measured in
+// docs/results/guided-path.md) — only when the trace is informative (traceInformative): the model must
 // know the answer (clean P ≥ TRACE_MIN_CLEAN) and corrupting the subject must take it away
 // (clean − corrupted ≥ TRACE_MIN_DROP); otherwise every restoration is noise around the
 // corrupted level and the "strongest" layer means nothing.
@@ -16,6 +16,7 @@ import { badInput, cancelled } from '../errors';
 import { PATCH_TAPS, type PatchTap } from '../graph/forward';
 import { tapName } from '../graph/taps';
 import type { CausalTraceResult } from '../../protocol/model';
+import { recommendLayer, traceLayerSummary } from './layerRule';
 
 export interface CausalTraceRequest {
   prompt: string;
@@ -28,6 +29,8 @@ export interface CausalTraceRequest {
   /** Layers restored together for the MLP and attention traces (default: defaultTraceWindow). */
   window?: number;
   seed?: number;
+  /** false: only the clean and corrupted runs (cleanProb, corruptedProb, informative; the score grids stay 0). */
+  restorations?: boolean;
   onProgress?: (done: number, total: number) => void;
   isCancelled?: () => boolean;
 }
@@ -124,13 +127,6 @@ function restorationsOf(layers: number, S: number): Restore[] {
   return restores;
 }
 
-/** The layer whose MLP restoration at the subject's last token brings P(answer) back most (the first on ties). */
-function strongestLayer(mlp: number[][], last: number): number {
-  let strongest = 0;
-  for (let l = 1; l < mlp.length; l++) if (mlp[l][last] > mlp[strongest][last]) strongest = l;
-  return strongest;
-}
-
 export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): Promise<CausalTraceResult> {
   const ort = loadOrt();
   const { layers, dModel: d } = model.dims;
@@ -155,7 +151,7 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
 
   const { noise, noiseStd } = subjectNoise(model, req, samples, S, [s0, s1]);
 
-  const restores = restorationsOf(layers, S);
+  const restores: Restore[] = req.restorations === false ? [undefined] : restorationsOf(layers, S);
   const restoredLayers = (r: NonNullable<Restore>) => (r.kind === 'resid' ? [r.layer] : range(Math.max(0, r.layer - Math.floor(window / 2)), Math.min(layers, r.layer - Math.floor(-window / 2))));
 
   const patchValues: Record<string, OrtTensor> = {};
@@ -195,8 +191,9 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
 
   const scores = { resid: grid(layers, S), mlp: grid(layers, S), attn: grid(layers, S) };
   restores.forEach((r, i) => r && (scores[r.kind][r.layer][r.token] = results[i]));
-  const strongest = strongestLayer(scores.mlp, s1 - 1);
   const verdict = traceInformative(cleanProb, results[0]);
+  // The recommended layer: layerRule.ts's RECOMMENDED_RULE on the scores (none when not informative).
+  const recommended = req.restorations === false ? undefined : recommendLayer(traceLayerSummary({ scores, subject: [s0, s1], cleanProb, corruptedProb: results[0], informative: verdict.informative }));
   return {
     tokens: ids.map((id) => ({ id, text: model.tokenizer.tokenText(id) })),
     subject: [s0, s1],
@@ -205,7 +202,7 @@ export async function causalTrace(model: LoadedModel, req: CausalTraceRequest): 
     cleanProb,
     corruptedProb: results[0],
     scores,
-    ...(verdict.informative ? { recommendedLayer: strongest } : {}),
+    ...(recommended !== undefined ? { recommendedLayer: recommended } : {}),
     ...verdict,
     noiseStd,
   };
