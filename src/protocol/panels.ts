@@ -302,14 +302,44 @@ export interface UnlearnPanel extends PanelProtocol {
     cancel: { params: Record<string, never>; result: { cancelled: boolean } };
     /** Opens the finished run's edit file. */
     openEdit: { params: { file: string }; result: { opened: boolean } };
-    /** "Diagnose This Edit" on the finished run's edit (ORT's forms of its concept, in the Diagnostics panel). */
+    /** "Diagnose This Edit" on the finished run's edit: the ORT forms of its concept, linked into the outcome (and shown in the Diagnostics panel). */
     diagnose: { params: { file: string }; result: { started: boolean } };
+    /** Starts a run from the panel's form: the same pipeline as *MechEdit: Unlearn…* (returns once it started; the 'run' snapshot follows). */
+    start: { params: UnlearnStart; result: { started: boolean } };
     save: SaveRequest;
   };
   notifications: {
     /** The run: complete snapshot, sent at the start, after every step and at the end. */
     run: UnlearnRunSnapshot;
+    /** What the form offers: the open model's forget sets and the registry's objectives. */
+    context: UnlearnContext;
   };
+}
+
+/** The panel form's choice: a forget set (absent: the command asks, with "Choose a file or folder…"), an objective, the forms. */
+export interface UnlearnStart {
+  forget?: string;
+  method: string;
+  /** The forms to train on: ['qa'] (question–answer), or [] for every form. */
+  forms: string[];
+}
+
+export interface UnlearnContext {
+  /** The open model's ORT target folders (absolute), by name; empty without a model. */
+  forgets: { label: string; path: string }[];
+  /** The registry's training objectives, the recommended one first. */
+  objectives: { id: string; label: string; description: string }[];
+  /** Whether a model is open. */
+  model: boolean;
+}
+
+/** ORT's per-form figures of one set (loss_prob = mean exp(−mean token NLL), token accuracy; 0…1), before and after. */
+export interface UnlearnFormRow {
+  set: string;
+  form: string;
+  items: number;
+  before: { lossProb: number; tokenAccuracy: number };
+  after?: { lossProb: number; tokenAccuracy: number };
 }
 
 /** One training step as the chart draws it. */
@@ -336,6 +366,8 @@ export interface UnlearnRunSnapshot {
   points: UnlearnChartPoint[];
   /** What the engine is doing now (e.g. the edit's health after training). */
   message?: string;
+  /** Steps done / planned, rate and time left (protocol/progress.ts), while it trains. */
+  progress?: string;
   error?: string;
   /** ISO 8601. */
   startedAt: string;
@@ -351,6 +383,12 @@ export interface UnlearnRunSnapshot {
     warnings: string[];
     forgetItems: number;
     retainItems: number;
+    /** The retain set trained on / measured (its file), when there is one. */
+    retainSource?: string;
+    /** The forget set's ORT neighbour sets, measured in the same run before and after (ORT's formulas), when the forget set is an ORT target folder. */
+    neighbours?: { target: string; rows: UnlearnFormRow[] };
+    /** ORT's forms of the edit alone, from Diagnose (the diagnosis 'diagnostics/edit'), once it ran. */
+    ort?: { target?: string; rows: UnlearnFormRow[]; seconds: number };
   };
 }
 

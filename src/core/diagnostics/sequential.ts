@@ -79,12 +79,17 @@ export interface SequentialHooks {
   onPoint?(p: CurvePoint): void;
   onProgress?(done: number, total: number, phase: string): void;
   isCancelled?(): boolean;
+  /** On a cancel, measure the edits done once more (the engine: the panel's table and export show them); the CLI leaves it off (a preemption must stop at once). */
+  measureWhenStopped?: boolean;
 }
 
 export interface SequentialResult {
+  /** The curve; a cancelled run's last point is measured at the edits done when it stopped (not written to curve.jsonl, whose points stay at the run's own K-spacing for resume). */
   points: CurvePoint[];
   folder: string;
   cancelled: boolean;
+  /** Requests applied and saved in edits/ (a cancelled run: those done before it stopped; a resume continues from them). */
+  edits: number;
 }
 
 const VERSION = 1;
@@ -231,10 +236,22 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
     points.push(p);
     hooks.onPoint?.(p);
   };
+  // A cancel: the edits done so far are kept (edits/) and, with measureWhenStopped, measured once, so
+  // the result and its export say what the run did (that measurement ignores the cancel).
+  const stopped = async (): Promise<SequentialResult> => {
+    if (hooks.measureWhenStopped && done > 0 && points[points.length - 1]?.edits !== done) {
+      hooks.onProgress?.(done, N, 'measure');
+      const figures = await measurePoint(stack.model, requests.slice(0, done), requests, known, probes, applied, () => false);
+      const p = { edits: done, ...figures, seconds: clock() };
+      points.push(p);
+      hooks.onPoint?.(p);
+    }
+    return { points, folder: dir, cancelled: true, edits: done };
+  };
   try {
     await settle();
     for (const f of folder.editFiles) {
-      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      if (isCancelled()) return await stopped();
       const e = readEdit(f);
       stack.apply(e);
       applied.push(e);
@@ -242,7 +259,7 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
       await settle();
     }
     while (done < N) {
-      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      if (isCancelled()) return await stopped();
       const chunk = requests.slice(done, done + batch);
       hooks.onProgress?.(done, N, 'edit');
       const n = applied.length + 1;
@@ -257,9 +274,9 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
       await settle();
     }
   } catch (e) {
-    if (isCancel(e)) return { points, folder: dir, cancelled: true };
+    if (isCancel(e)) return await stopped();
     throw e;
   }
   hooks.onProgress?.(N, N, 'done');
-  return { points, folder: dir, cancelled: false };
+  return { points, folder: dir, cancelled: false, edits: N };
 }
