@@ -69,6 +69,13 @@ function sessionLine(start: LifelongStart, results: (LifelongRunResult | undefin
   }).join(' · ');
 }
 
+/** The session's end: a cancel says what each method did (always); a finish, when the window is not focused. */
+function sessionNotice(start: LifelongStart, results: (LifelongRunResult | undefined)[], label: (m: string) => string, cancelled: boolean, session: string): void {
+  const line = sessionLine(start, results, label);
+  if (cancelled) void vscode.window.showInformationMessage(`MechEdit: lifelong editing cancelled: ${line}. The edits done are in ${session}.`);
+  else noticeIfUnfocused(`MechEdit: lifelong editing finished: ${line}.`, () => void vscode.commands.executeCommand('mechedit.lifelong'));
+}
+
 async function run(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, found: (f: string) => void, pace?: vscode.Memento): Promise<(LifelongRunResult | undefined)[] | undefined> {
   const registry = await engine.registry.get();
   const problem = invalid(start, registry);
@@ -127,7 +134,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
               status: r.cancelled ? 'cancelled' : 'done', points, done: r.edits, progress: undefined,
               message: r.cancelled ? `cancelled after ${r.edits} edit${r.edits === 1 ? '' : 's'}: kept in its folder's edits/ (Resume continues)` : undefined,
             });
-            if (pace && engine.model) recordPace(pace, engine.model.path, method, points);
+            if (pace && engine.model) recordPace(pace, engine.model.path, method, start, points);
             results.push(r);
           } catch (err) {
             const cancelled = err instanceof EngineError && err.data.code === 'cancelled';
@@ -146,9 +153,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
     cancelledByUser = cts.token.isCancellationRequested;
     cts.dispose();
   }
-  const line = sessionLine(start, results, label);
-  if (cancelledByUser) void vscode.window.showInformationMessage(`MechEdit: lifelong editing cancelled: ${line}. The edits done are in ${session}.`);
-  else noticeIfUnfocused(`MechEdit: lifelong editing finished: ${line}.`, () => void vscode.commands.executeCommand('mechedit.lifelong'));
+  sessionNotice(start, results, label, cancelledByUser, session);
   return results;
 }
 

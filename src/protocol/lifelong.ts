@@ -153,8 +153,13 @@ export interface LifelongContext {
   methods: MethodChoice[];
   /** Whether a run's edits take a preset (the registry's sequential descriptor has a `preset` setting); else each method runs its default preset. */
   presetsTaken?: boolean;
-  /** Seconds per request measured on this machine for the open model, by method (the last run of each): the form's estimate. */
+  /** Seconds per request measured on this machine for the open model, by paceKey (the last run of each method and settings): the form's estimate. */
   pace?: Record<string, number>;
+}
+
+/** A run's pace is remembered per method and the settings that change its time per request (v* steps, preset, batch). */
+export function paceKey(method: string, start: Pick<LifelongStart, 'batch' | 'settings'>): string {
+  return `${method} ${JSON.stringify([start.settings?.steps ?? null, start.settings?.preset ?? null, start.batch ?? null])}`;
 }
 
 /**

@@ -6,7 +6,7 @@
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import { LIFELONG_SIZES, type LifelongContext, type LifelongPanel, type LifelongPanelState, type LifelongRunSnapshot, type LifelongSession, type LifelongStart } from '../../src/protocol/lifelong';
+import { LIFELONG_SIZES, paceKey, type LifelongContext, type LifelongPanel, type LifelongPanelState, type LifelongRunSnapshot, type LifelongSession, type LifelongStart } from '../../src/protocol/lifelong';
 import { durationText } from '../../src/protocol/progress';
 import { presetOptions, type MethodChoice } from '../../src/protocol/registry';
 import { Host, h } from '../shared/host';
@@ -97,8 +97,7 @@ function renderForm(): void {
   const set = (key: 'n' | 'batch' | 'every') => (v: string) => {
     form = { ...form, [key]: whole(v) };
     save();
-    const note = document.getElementById('estimate');
-    if (note) note.textContent = estimateNote();
+    refreshEstimate();
   };
   formBox.replaceChildren(
     h('p', { class: 'muted' }, `Applies N edits one after another (${batchNote()}) on a stack of its own over the unedited model — your edit stack is not touched — and measures every K edits. Methods run one after another, each in .mechedit/lifelong/<session>/<method>/.`),
@@ -108,7 +107,7 @@ function renderForm(): void {
       textfield('requests-file', 'or a requests file (JSONL)', form.requestsFile ?? '', (v) => { form = { ...form, requestsFile: v.trim() || undefined }; save(); }, { wide: true }),
       textfield('batch', 'Batch B', form.batch === undefined ? '' : String(form.batch), set('batch'), { className: 'num' }),
       textfield('every', 'Measure every K', form.every === undefined ? '' : String(form.every), set('every'), { className: 'num' }),
-      textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); }, { className: 'num' }),
+      textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); refreshEstimate(); }, { className: 'num' }),
       ...presetControl(),
     ),
     h('div', { class: 'row' }, sizeControl(), h('span', { class: 'muted', id: 'estimate' }, estimateNote())),
@@ -142,16 +141,21 @@ function sizeControl(): HTMLElement {
   });
 }
 
+function refreshEstimate(): void {
+  const note = document.getElementById('estimate');
+  if (note) note.textContent = estimateNote();
+}
+
 /** The form's time estimate from the pace measured on this machine (the host confirms a long one before starting). */
 function estimateNote(): string {
   const n = form.requestsFile ? undefined : form.n;
   if (!n || !form.methods.length) return '';
-  const pace = ctx.pace ?? {};
-  const measured = form.methods.filter((m) => pace[m] !== undefined);
-  const unmeasured = form.methods.filter((m) => pace[m] === undefined).map(label);
-  if (!measured.length) return `Time: not measured on this machine yet (the run line shows the rate and time left after the first edit).`;
-  const seconds = measured.reduce((t, m) => t + n * pace[m], 0);
-  return `Estimated time: about ${durationText(seconds)} (${measured.map((m) => `${label(m)} ${pace[m].toFixed(1)} s per edit`).join(', ')}, measured here${unmeasured.length ? `; ${unmeasured.join(', ')} not yet` : ''}).`;
+  const pace = (m: string) => ctx.pace?.[paceKey(m, form)];
+  const measured = form.methods.filter((m) => pace(m) !== undefined);
+  const unmeasured = form.methods.filter((m) => pace(m) === undefined).map(label);
+  if (!measured.length) return 'Time: not measured on this machine for these settings yet (the run line shows the rate and time left after the first edit).';
+  const seconds = measured.reduce((t, m) => t + n * pace(m)!, 0);
+  return `Estimated time: about ${durationText(seconds)} (${measured.map((m) => `${label(m)} ${pace(m)!.toFixed(1)} s per edit`).join(', ')}, measured here${unmeasured.length ? `; ${unmeasured.join(', ')} not yet` : ''}).`;
 }
 
 /** The chosen methods as the host listed them. */

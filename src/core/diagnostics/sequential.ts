@@ -190,6 +190,26 @@ function saveEdit(model: LoadedModel, folder: SequentialFolder, n: number, edit:
   return target;
 }
 
+/**
+ * A cancel: the edits done so far are kept (edits/) and, with measureWhenStopped, measured once, so
+ * the result and its export say what the run did (that measurement ignores the cancel; it is not
+ * written to curve.jsonl, whose points stay at the run's K-spacing for resume).
+ */
+async function stoppedResult(r: {
+  model: LoadedModel; requests: SequentialRequest[]; known: Awaited<ReturnType<typeof knownProbes>>; probes: SequentialProbes;
+  applied: Edit[]; done: number; points: CurvePoint[]; dir: string; clock: () => number; hooks: SequentialHooks;
+}): Promise<SequentialResult> {
+  const { done, points, hooks } = r;
+  if (hooks.measureWhenStopped && done > 0 && points[points.length - 1]?.edits !== done) {
+    hooks.onProgress?.(done, r.requests.length, 'measure');
+    const figures = await measurePoint(r.model, r.requests.slice(0, done), r.requests, r.known, r.probes, r.applied, () => false);
+    const p = { edits: done, ...figures, seconds: r.clock() };
+    points.push(p);
+    hooks.onPoint?.(p);
+  }
+  return { points, folder: r.dir, cancelled: true, edits: done };
+}
+
 const isCancel = (e: unknown) => e instanceof MechEditError && e.data.code === 'cancelled';
 
 export async function runSequential(model: LoadedModel, opts: SequentialOptions, hooks: SequentialHooks = {}): Promise<SequentialResult> {
@@ -236,18 +256,7 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
     points.push(p);
     hooks.onPoint?.(p);
   };
-  // A cancel: the edits done so far are kept (edits/) and, with measureWhenStopped, measured once, so
-  // the result and its export say what the run did (that measurement ignores the cancel).
-  const stopped = async (): Promise<SequentialResult> => {
-    if (hooks.measureWhenStopped && done > 0 && points[points.length - 1]?.edits !== done) {
-      hooks.onProgress?.(done, N, 'measure');
-      const figures = await measurePoint(stack.model, requests.slice(0, done), requests, known, probes, applied, () => false);
-      const p = { edits: done, ...figures, seconds: clock() };
-      points.push(p);
-      hooks.onPoint?.(p);
-    }
-    return { points, folder: dir, cancelled: true, edits: done };
-  };
+  const stopped = () => stoppedResult({ model: stack.model, requests, known, probes, applied, done, points, dir, clock, hooks });
   try {
     await settle();
     for (const f of folder.editFiles) {

@@ -128,7 +128,7 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
       if (this.runs.running) throw new Error('A lifelong-editing session is running: cancel it or wait for it first.');
       const model = this.engine.model?.path;
       const r = this.engine.registry.current;
-      const estimate = model ? estimateStart(p, pacesFor(this.pace, model, p.methods), (m) => (r ? labelOf(r, m) : m)) : undefined;
+      const estimate = model ? estimateStart(p, pacesFor(this.pace, model), (m) => (r ? labelOf(r, m) : m)) : undefined;
       if (estimate && estimate.seconds > CONFIRM_ABOVE_SECONDS) {
         const go = await vscode.window.showWarningMessage(`MechEdit: this lifelong-editing session will take ${estimate.text}.`, { modal: true }, 'Start');
         if (go !== 'Start') return { started: false };
@@ -189,7 +189,7 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
     const r = this.engine.registry.current;
     const methods = r ? factEditors(r, 'sequential').map(methodChoice) : [];
     const model = this.engine.model?.path;
-    const pace = model ? pacesFor(this.pace, model, methods.map((m) => m.id)) : {};
+    const pace = model ? pacesFor(this.pace, model) : {};
     return { model: this.engine.modelBrief, running: this.runs.running, methods, presetsTaken: !!r && sequentialTakesPreset(r), pace };
   }
 
