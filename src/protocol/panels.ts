@@ -383,6 +383,9 @@ export interface UnlearnRunSnapshot {
     warnings: string[];
     forgetItems: number;
     retainItems: number;
+    /** Whether the edit was applied (mechedit.applyPolicy may hold an unhealthy one back: `notApplied` says why). */
+    applied?: boolean;
+    notApplied?: string;
     /** The retain set trained on / measured (its file), when there is one. */
     retainSource?: string;
     /** The forget set's ORT neighbour sets, measured in the same run before and after (ORT's formulas), when the forget set is an ORT target folder. */

@@ -85,7 +85,7 @@ function outcome(r: UnlearnRunSnapshot): HTMLElement | string {
     h('h2', {}, 'Outcome'),
     ...outcomeFigures(x),
     ...x.warnings.map((w) => h('p', { class: 'warning' }, `⚠ ${w}`)),
-    h('p', {}, `${x.label} — applied and saved as `, h('code', {}, x.file)),
+    h('p', { id: 'saved' }, x.applied === false ? `${x.label} — saved, not applied (${x.notApplied ?? 'the apply policy'}; Apply Anyway from its toast or the Edits view), as ` : `${x.label} — applied and saved as `, h('code', {}, x.file)),
     h('div', { class: 'row' },
       button('Open Edit File', 'go-to-file', () => void act(() => host.request('openEdit', { file: x.file })), 'open-edit'),
       button(x.ort ? 'Diagnose Again (ORT forms)' : 'Diagnose (ORT forms)', 'beaker', () => void act(() => host.request('diagnose', { file: x.file }, 10 * 60_000)), 'diagnose'),

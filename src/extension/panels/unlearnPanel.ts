@@ -79,7 +79,7 @@ export class UnlearnRun implements vscode.Disposable {
       result: {
         id: r.id, label: r.label, file: r.file, stoppedBy: r.stoppedBy, figures: r.figures, computeMs: r.computeMs,
         klNeutral: r.health.klNeutral, warnings: r.health.warnings, forgetItems: r.material.forget, retainItems: r.material.retain,
-        retainSource: r.material.retainSource,
+        retainSource: r.material.retainSource, applied: r.applied, notApplied: r.notApplied,
         neighbours: r.neighbours && { target: r.neighbours.target, rows: r.neighbours.rows.map((x) => ({ set: 'neighbor', ...x })) },
       },
     });
