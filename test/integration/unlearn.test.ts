@@ -171,6 +171,16 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     panel.panel.reveal();
     await new Promise((res) => setTimeout(res, 500));
     await screenshot('unlearn-outcome-scoped');
+    // The same outcome in a dark theme (the tables and warnings use the theme's variables).
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    const theme = workbench.inspect<string>('colorTheme')?.globalValue;
+    await workbench.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      await new Promise((res) => setTimeout(res, 1000));
+      await screenshot('unlearn-outcome-scoped-dark');
+    } finally {
+      await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+    }
   });
 
   it('starts a run from the panel\'s own form (with its rate and time left) and cancels it: nothing is saved or applied', async function () {

@@ -32,7 +32,7 @@ function startForm(): HTMLElement {
   const method = form.method || ctx.objectives[0]?.id || '';
   const ready = ctx.model && !!method;
   return h('section', { id: 'start-form' },
-    h('h2', {}, 'New run'),
+    h('h3', {}, 'New run'),
     h('div', { class: 'row' },
       dropdown('forget', 'Forget set', [...ctx.forgets.map((f) => ({ id: f.path, label: `${f.label} (the model's ORT target)` })), { id: '', label: 'Choose a file or folder… (asked on Start)' }], forget, (v) => { form = { ...form, forget: v }; }),
       dropdown('objective', 'Objective', ctx.objectives.map((o, i) => ({ id: o.id, label: `${o.label}${i === 0 ? ' (recommended)' : ''}` })), method, (v) => { form = { ...form, method: v }; }),
@@ -108,7 +108,10 @@ function render(): void {
   const running = r.status === 'running' && !restored;
   const s = chartSeries(r.points);
   root.replaceChildren(
-    h('h1', {}, `Unlearning${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel}${r.preset ? ` (preset ${r.preset})` : ''} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
+    // Between runs the form comes first: a new run is one Start away.
+    running ? '' : h('h1', {}, 'Unlearning'),
+    running ? '' : startForm(),
+    h(running ? 'h1' : 'h2', {}, `${running ? 'Unlearning' : 'Last run: unlearning'}${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel}${r.preset ? ` (preset ${r.preset})` : ''} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
     h('div', { class: 'row' },
       button('Cancel', 'debug-stop', () => void act(() => host.request('cancel', {})), 'cancel', !running),
       h('div', { class: 'exports' },
@@ -122,7 +125,6 @@ function render(): void {
     // While it trains the x axis spans the planned steps; after, the steps it ran.
     r.points.length ? lossChart(r.points, { steps: running ? r.steps : undefined, width }) : h('p', { class: 'muted', id: 'waiting' }, running ? 'Preparing: reading the material and scoring it before training…' : 'No step was drawn.'),
     outcome(r),
-    running ? '' : startForm(),
   );
   const last = r.points[r.points.length - 1];
   host.rendered({
