@@ -5,13 +5,9 @@
 
 import * as vscode from 'vscode';
 
-/** The notices given (for the tests: the window of a headless suite is often not focused). */
-export const givenNotices: string[] = [];
-
 /** Shows `text` with "Show" (→ `show`) when the window is not focused; returns whether it did. */
 export function noticeIfUnfocused(text: string, show: () => void): boolean {
   if (vscode.window.state.focused) return false;
-  givenNotices.push(text);
   void vscode.window.showInformationMessage(text, 'Show').then((pick) => pick === 'Show' && show());
   return true;
 }

@@ -27,6 +27,12 @@ function configuredApplyModeForUnlearn(): 'if-healthy' | 'always' | 'never' {
   return mode === 'if-succeeded' ? 'if-healthy' : mode;
 }
 
+/** The neighbour sets' loss_prob before → after, for the toast ("; neighbour sets (loss_prob): fill-in 100 → 72 %, …"). */
+function neighbourText(r: UnlearnOutcome): string {
+  const rows = r.neighbours?.rows.filter((x) => x.before.lossProb > 0) ?? [];
+  return rows.length ? `; neighbour sets (loss_prob, not trained on): ${rows.map((x) => `${x.form} ${(100 * x.before.lossProb).toFixed(0)} → ${(100 * x.after.lossProb).toFixed(0)} %`).join(', ')}` : '';
+}
+
 /** The run's toast: applied with its figures, or held back by the apply policy (the reason first, then Apply Anyway). */
 function reportOutcome(engine: EngineService, r: UnlearnOutcome): void {
   const saved = vscode.workspace.asRelativePath(r.file);
@@ -45,7 +51,7 @@ function reportOutcome(engine: EngineService, r: UnlearnOutcome): void {
   const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
   const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
   void vscode.window.showInformationMessage(
-    `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${saved}.${warn}`,
+    `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, training retain set top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}${neighbourText(r)}; saved as ${saved}.${warn}`,
     'Open', 'Diagnose',
   ).then(open);
 }
