@@ -43,7 +43,8 @@ export function registerLifelongHandlers(server: EngineServer, snapshot: () => E
         progress.report(done, all, phase === 'measure' ? `measuring after ${done} / ${all} edits` : phase === 'done' ? `${all} edits done` : `editing ${done + 1} / ${all}`);
       },
       isCancelled: () => progress.cancelled,
+      measureWhenStopped: true,
     });
-    return { method: r.method, folder: r.folder, points: r.points, cancelled: r.cancelled, consolidate: r.consolidation ?? { mode: 'exact' } } satisfies LifelongRunResult;
+    return { method: r.method, folder: r.folder, points: r.points, cancelled: r.cancelled, edits: r.edits, consolidate: r.consolidation ?? { mode: 'exact' } } satisfies LifelongRunResult;
   });
 }

@@ -99,6 +99,7 @@ export function registerUnlearnHandlers(server: EngineServer, snapshot: () => Ed
       curve: r.trained.curve.map((c) => ({ step: c.step, loss: c.loss, metrics: c.metrics, lr: c.lr, gradNorm: c.gradNorm, ms: c.ms })),
       stoppedBy: r.trained.stoppedBy,
       figures: r.figures,
+      ...(r.neighbours ? { neighbours: r.neighbours } : {}),
       material: { name: r.material.name, forget: r.material.forget.length, retain: r.material.retain.length, forms: r.material.forms, retainSource: r.retainSource },
       method: r.method, preset: r.preset,
     } satisfies UnlearnOutcome;

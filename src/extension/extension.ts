@@ -25,7 +25,7 @@ import { DiagnosticsProblems } from './diagnosticsProblems';
 import { registerStrengthsView, type StrengthsViewHost } from './views/strengthsView';
 import { initOutputFolders } from './outputFolders';
 import { UNLEARN_PANEL, UnlearnPanelHost, UnlearnRun } from './panels/unlearnPanel';
-import { registerUnlearn } from './unlearn';
+import { registerUnlearn, unlearnContext } from './unlearn';
 import { LIFELONG_PANEL, LifelongPanelHost, LifelongRuns } from './panels/lifelongPanel';
 import { registerLifelong, sequentialMethods, startLifelong } from './lifelong';
 import { registerOpenSweep } from './sweepCommand';
@@ -54,12 +54,12 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const conceptsPanel = registerPanel(context, CONCEPTS_PANEL, (panel) => new ConceptsPanelHost(panel, context.extensionUri, engine));
   const featuresPanel = registerPanel(context, FEATURES_PANEL, (panel) => new FeaturesPanelHost(panel, context.extensionUri, engine));
   const unlearnRun = new UnlearnRun();
-  const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun));
+  const unlearnPanel = registerPanel(context, UNLEARN_PANEL, (panel) => new UnlearnPanelHost(panel, context.extensionUri, unlearnRun, engine, () => unlearnContext(engine)));
   const lifelongRuns = new LifelongRuns(() => {
     const r = engine.registry.current;
     return r && sequentialMethods(r).map((d) => d.id);
   });
-  const lifelongPanel = registerPanel(context, LIFELONG_PANEL, (panel) => new LifelongPanelHost(panel, context.extensionUri, engine, lifelongRuns, (p) => startLifelong(engine, lifelongRuns, p, context.globalStorageUri.fsPath)));
+  const lifelongPanel = registerPanel(context, LIFELONG_PANEL, (panel) => new LifelongPanelHost(panel, context.extensionUri, engine, lifelongRuns, (p) => startLifelong(engine, lifelongRuns, p, context.globalStorageUri.fsPath, context.globalState), context.globalState));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);
   const statusBar = createStatusBar(engine);

@@ -6,6 +6,12 @@
 // with capabilities.sequential; those of kind 'fact' edit one request at a time whatever the batch. Cancel (the panel, or the progress notification) stops the run between
 // edits and skips the queued methods; the folders keep what was done, and a resume continues it.
 //
+// Progress: every notification and the panel's run line say done / total, the rate and the time
+// left (protocol/progress.ts); a cancelled run reports the edits it did (kept in its folder's
+// edits/ and measured once more for the table and export); each run's seconds per request are
+// remembered (lifelongPace.ts) for the estimate asked before a long start; a window left unfocused
+// gets a completion notice.
+//
 // The command without arguments opens the panel (its form starts a session); with a LifelongStart
 // it runs that session and returns each method's result; with { folder } or a folder URI it shows
 // that folder's curves.
@@ -21,6 +27,9 @@ import { EngineError } from './engine/client';
 import { outputFolder } from './outputFolders';
 import { sessionName } from './lifelongFolder';
 import type { LifelongRuns } from './panels/lifelongPanel';
+import { ProgressClock } from '../protocol/progress';
+import { recordPace } from './lifelongPace';
+import { noticeIfUnfocused } from './notice';
 
 /** The fact editors a session can run, in the registry's order. */
 export const sequentialMethods = (r: RegistryDescription) => factEditors(r, 'sequential');
@@ -45,14 +54,29 @@ function invalid(s: LifelongStart, r: RegistryDescription): string | undefined {
  * Starts a session: `folder` resolves once it has one (undefined when it could not start), `done`
  * when every method has run (each one's result, undefined for a method that failed or never ran).
  */
-export function startLifelong(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string): { folder: Promise<string | undefined>; done: Promise<(LifelongRunResult | undefined)[] | undefined> } {
+export function startLifelong(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, pace?: vscode.Memento): { folder: Promise<string | undefined>; done: Promise<(LifelongRunResult | undefined)[] | undefined> } {
   let found: (f: string | undefined) => void = () => undefined;
   const folder = new Promise<string | undefined>((resolve) => (found = resolve));
-  const done = run(engine, runs, start, storage, (f) => found(f)).finally(() => found(undefined));
+  const done = run(engine, runs, start, storage, (f) => found(f), pace).finally(() => found(undefined));
   return { folder, done };
 }
 
-async function run(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, found: (f: string) => void): Promise<(LifelongRunResult | undefined)[] | undefined> {
+/** What a finished session did, in one line: each method's edits, and how it ended. */
+function sessionLine(start: LifelongStart, results: (LifelongRunResult | undefined)[], label: (m: string) => string): string {
+  return start.methods.map((m, i) => {
+    const r = results[i];
+    return !r ? `${label(m)} did not finish` : r.cancelled ? `${label(m)} cancelled after ${r.edits} edit${r.edits === 1 ? '' : 's'} (kept)` : `${label(m)} ${r.edits} edits`;
+  }).join(' · ');
+}
+
+/** The session's end: a cancel says what each method did (always); a finish, when the window is not focused. */
+function sessionNotice(start: LifelongStart, results: (LifelongRunResult | undefined)[], label: (m: string) => string, cancelled: boolean, session: string): void {
+  const line = sessionLine(start, results, label);
+  if (cancelled) void vscode.window.showInformationMessage(`MechEdit: lifelong editing cancelled: ${line}. The edits done are in ${session}.`);
+  else noticeIfUnfocused(`MechEdit: lifelong editing finished: ${line}.`, () => void vscode.commands.executeCommand('mechedit.lifelong'));
+}
+
+async function run(engine: EngineService, runs: LifelongRuns, start: LifelongStart, storage: string, found: (f: string) => void, pace?: vscode.Memento): Promise<(LifelongRunResult | undefined)[] | undefined> {
   const registry = await engine.registry.get();
   const problem = invalid(start, registry);
   if (problem) throw new Error(problem);
@@ -67,6 +91,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
   runs.begin({ folder: session, source: 'run', start, runs: start.methods.map((method) => ({ method, folder: path.join(session, method), status: 'queued', points: [] })) }, () => cts.cancel());
   found(session);
   const results: (LifelongRunResult | undefined)[] = [];
+  let cancelledByUser = false;
   const what = `lifelong editing (${start.methods.map(label).join(', ')})`;
   try {
     await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `MechEdit: ${what}`, cancellable: true }, async (progress, token) => {
@@ -79,6 +104,7 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
             continue;
           }
           runs.patch(i, { status: 'running' });
+          const clock = new ProgressClock('edits');
           try {
             const r = await engine.client.request('lifelong/run', {
               method,
@@ -93,17 +119,27 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
               token: cts.token,
               timeoutMs: 0,
               onProgress: (p) => {
-                if (p.curve) runs.point(i, p.curve);
-                else runs.patch(i, { done: p.done, total: p.total, message: p.message });
-                progress.report({ message: `${label(method)}: ${p.message ?? `${p.done}${p.total ? ` / ${p.total}` : ''} edits`}` });
+                if (p.curve) {
+                  runs.point(i, p.curve);
+                  return;
+                }
+                const text = clock.text(p.done, p.total);
+                const phase = p.message?.startsWith('measuring') ? ' · measuring' : '';
+                runs.patch(i, { done: p.done, total: p.total, message: p.message, progress: text });
+                progress.report({ message: `${label(method)}: ${text}${phase}` });
               },
             });
-            runs.patch(i, { status: r.cancelled ? 'cancelled' : 'done', points: r.points.length ? r.points : runs.session?.runs[i]?.points ?? [], message: undefined });
+            const points = r.points.length ? r.points : runs.session?.runs[i]?.points ?? [];
+            runs.patch(i, {
+              status: r.cancelled ? 'cancelled' : 'done', points, done: r.edits, progress: undefined,
+              message: r.cancelled ? `cancelled after ${r.edits} edit${r.edits === 1 ? '' : 's'}: kept in its folder's edits/ (Resume continues)` : undefined,
+            });
+            if (pace && engine.model) recordPace(pace, engine.model.path, method, start, points);
             results.push(r);
           } catch (err) {
             const cancelled = err instanceof EngineError && err.data.code === 'cancelled';
             const error = err instanceof EngineError ? formatError(err.data) : err instanceof Error ? err.message : String(err);
-            runs.patch(i, { status: cancelled ? 'cancelled' : 'error', error: cancelled ? undefined : error, message: undefined });
+            runs.patch(i, { status: cancelled ? 'cancelled' : 'error', error: cancelled ? undefined : error, message: undefined, progress: undefined });
             if (!cancelled) engine.report(err, `Lifelong editing with ${label(method)}`);
             results.push(undefined);
           }
@@ -114,8 +150,10 @@ async function run(engine: EngineService, runs: LifelongRuns, start: LifelongSta
     });
   } finally {
     runs.end();
+    cancelledByUser = cts.token.isCancellationRequested;
     cts.dispose();
   }
+  sessionNotice(start, results, label, cancelledByUser, session);
   return results;
 }
 
@@ -139,7 +177,7 @@ export function registerLifelong(context: vscode.ExtensionContext, engine: Engin
         return runs.load(resolvePath(folder));
       }
       try {
-        return await startLifelong(engine, runs, args as LifelongStart, storage).done;
+        return await startLifelong(engine, runs, args as LifelongStart, storage, context.globalState).done;
       } catch (err) {
         return engine.report(err, 'Lifelong editing');
       }

@@ -16,12 +16,21 @@ import type { EngineService } from './engine/engineService';
 import { editsFolder } from './commands';
 import { configuredApplyMode } from './applyPolicy';
 import type { UnlearnRun } from './panels/unlearnPanel';
+import type { UnlearnContext } from '../protocol/panels';
+import { ProgressClock } from '../protocol/progress';
 import { pickPreset, preselectedFor } from './presetPick';
+import { noticeIfUnfocused } from './notice';
 
 /** The unlearning run's apply mode from mechedit.applyPolicy ('if-succeeded' has no meaning here: no outcome, health decides). */
 function configuredApplyModeForUnlearn(): 'if-healthy' | 'always' | 'never' {
   const mode = configuredApplyMode();
   return mode === 'if-succeeded' ? 'if-healthy' : mode;
+}
+
+/** The neighbour sets' loss_prob before → after, for the toast ("; neighbour sets (loss_prob): fill-in 100 → 72 %, …"). */
+function neighbourText(r: UnlearnOutcome): string {
+  const rows = r.neighbours?.rows.filter((x) => x.before.lossProb > 0) ?? [];
+  return rows.length ? `; neighbour sets (loss_prob, not trained on): ${rows.map((x) => `${x.form} ${(100 * x.before.lossProb).toFixed(0)} → ${(100 * x.after.lossProb).toFixed(0)} %`).join(', ')}` : '';
 }
 
 /** The run's toast: applied with its figures, or held back by the apply policy (the reason first, then Apply Anyway). */
@@ -42,7 +51,7 @@ function reportOutcome(engine: EngineService, r: UnlearnOutcome): void {
   const pct = (x: number) => `${(100 * x).toFixed(0)} %`;
   const warn = r.health.warnings.length ? ` Warnings: ${r.health.warnings.join('; ')}` : '';
   void vscode.window.showInformationMessage(
-    `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, retain top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}; saved as ${saved}.${warn}`,
+    `MechEdit: ${r.label} applied (preset ${r.preset}, ${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s): forget top-1 ${pct(f.forgetTop1[0])} → ${pct(f.forgetTop1[1])}, training retain set top-1 ${pct(f.retainTop1[0])} → ${pct(f.retainTop1[1])}${neighbourText(r)}; saved as ${saved}.${warn}`,
     'Open', 'Diagnose',
   ).then(open);
 }
@@ -80,6 +89,16 @@ function ortFolders(modelDir: string): string[] {
   } catch {
     return [];
   }
+}
+
+/** What the Unlearning panel's form offers: the open model's ORT targets and the registry's objectives (the recommended first). */
+export async function unlearnContext(engine: EngineService): Promise<UnlearnContext> {
+  const model = engine.model;
+  const registry = await engine.registry.get();
+  const objectives = [...registry.objectives]
+    .sort((a, b) => Number(b.id === RECOMMENDED_OBJECTIVE) - Number(a.id === RECOMMENDED_OBJECTIVE))
+    .map((d) => ({ id: d.id, label: d.label, description: d.description }));
+  return { model: !!model, forgets: model ? ortFolders(model.path).map((dir) => ({ label: path.basename(dir), path: dir })) : [], objectives };
 }
 
 /** The folder's concept: "1_Veltrazine" → "Veltrazine". */
@@ -196,6 +215,7 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
   const material = typeof forget === 'string' ? path.basename(forget) : String(forget);
   const name = `${methodLabel(registry, method)}${preset ? ` (preset ${preset})` : ''}: unlearning ${concept ? `"${concept}"` : material}${formList.length ? ` (${formList.join(', ')})` : ''}`;
   const cts = new vscode.CancellationTokenSource();
+  const clock = new ProgressClock('steps');
   run.start({ method, methodLabel: methodLabel(registry, method), preset, concept, material, forms: formList }, () => cts.cancel());
   showPanel();
   try {
@@ -206,17 +226,21 @@ export async function unlearn(engine: EngineService, run: UnlearnRun, showPanel:
           token: cts.token,
           timeoutMs: 0,
           onProgress: (p) => {
-            run.progress(p);
-            progress.report({ message: p.message });
+            // A step: done / total, rate and time left first, then the engine's figures; after training, its phase.
+            const text = p.point ? clock.text(p.done, p.total) : undefined;
+            run.progress(p, text);
+            progress.report({ message: text ? `${text} · ${p.message?.replace(/^step [^:]*: /, '') ?? ''}` : p.message });
           },
         });
         run.finish(r);
         engine.stack = r.state;
         engine.fire();
         reportOutcome(engine, r);
+        noticeIfUnfocused(`MechEdit: unlearning finished: ${r.label} (${r.curve.length} steps, ${(r.computeMs / 1000).toFixed(1)} s).`, () => showPanel());
         return r;
       } catch (err) {
         run.fail(err);
+        if (run.snapshot?.status === 'error') noticeIfUnfocused('MechEdit: the unlearning run failed.', () => showPanel());
         return engine.report(err, 'Unlearning');
       } finally {
         sub.dispose();

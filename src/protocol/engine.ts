@@ -216,6 +216,12 @@ export interface UnlearnOutcome extends ComputedEdit {
   preset: string;
   /** What was trained on. */
   material: { name: string; forget: number; retain: number; forms: string[]; retainSource?: string };
+  /**
+   * The forget target's ORT neighbour sets (neighbor_*.json of an ORT target folder), per form,
+   * measured in the same run before and after with ORT's formulas (0…1): not trained on, unlike the
+   * retain set. Absent when the forget material is not an ORT folder with neighbours.
+   */
+  neighbours?: { target: string; rows: { form: string; items: number; before: { lossProb: number; tokenAccuracy: number }; after: { lossProb: number; tokenAccuracy: number } }[] };
 }
 
 export interface UnlearnMaterialInfo {

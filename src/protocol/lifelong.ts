@@ -89,6 +89,8 @@ export interface LifelongRunResult {
   points: LifelongPoint[];
   /** Stopped by a cancel: the folder holds the edits and points so far (resume continues it). */
   cancelled: boolean;
+  /** Requests applied and saved in the folder's edits/ (a cancelled run: those done before it stopped; its last point measures them). */
+  edits: number;
   consolidate: LifelongConsolidation;
 }
 
@@ -117,9 +119,11 @@ export interface LifelongRunSnapshot {
   folder: string;
   status: LifelongStatus;
   points: LifelongPoint[];
-  /** Requests done and planned, from the engine's progress. */
+  /** Requests done and planned, from the engine's progress (a finished or cancelled run: the edits it saved). */
   done?: number;
   total?: number;
+  /** done / total, rate and time left (protocol/progress.ts), while it runs. */
+  progress?: string;
   message?: string;
   error?: string;
 }
@@ -149,7 +153,25 @@ export interface LifelongContext {
   methods: MethodChoice[];
   /** Whether a run's edits take a preset (the registry's sequential descriptor has a `preset` setting); else each method runs its default preset. */
   presetsTaken?: boolean;
+  /** Seconds per request measured on this machine for the open model, by paceKey (the last run of each method and settings): the form's estimate. */
+  pace?: Record<string, number>;
 }
+
+/** A run's pace is remembered per method and the settings that change its time per request (v* steps, preset, batch). */
+export function paceKey(method: string, start: Pick<LifelongStart, 'batch' | 'settings'>): string {
+  return `${method} ${JSON.stringify([start.settings?.steps ?? null, start.settings?.preset ?? null, start.batch ?? null])}`;
+}
+
+/**
+ * The session sizes the form offers by name. `quick` (the default) finishes in minutes on a CPU;
+ * `full` is the former default (N = 100 in batches of 10, measured every 10). Only the number of
+ * edits and measurements differs: the methods, their per-edit presets (the papers' settings stay
+ * their named presets) and the measures are the same.
+ */
+export const LIFELONG_SIZES = [
+  { id: 'quick', label: 'Quick: N 20, B 10, K 5', n: 20, batch: 10, every: 5 },
+  { id: 'full', label: 'Full: N 100, B 10, K 10', n: 100, batch: 10, every: 10 },
+] as const;
 
 /** The Lifelong editing panel: curves of efficacy, paraphrase, specificity and general skills against the number of edits. */
 export interface LifelongPanel extends PanelProtocol {

@@ -8,8 +8,10 @@ import type { CausalTraceWire, ConceptWire } from './wire';
 import type { WireTensor } from './tensor';
 import type { AttentionParams, AttentionWire, PatchingWire, PatchMethod, PatchMetric, PatchParams } from './patching';
 import type { ConceptsContext } from './diagnosticsPanel';
+import type { UnlearnContext, UnlearnFormRow, UnlearnStart } from './unlearnForm';
 export * from './diagnosticsPanel';
 export type { SaveParams, SaveRequest } from './webview';
+export type { UnlearnContext, UnlearnFormRow, UnlearnStart } from './unlearnForm';
 
 /** The Engine panel: engine state, execution providers, and an on-demand self-test. */
 export interface EnginePanel extends PanelProtocol {
@@ -222,13 +224,17 @@ export interface UnlearnPanel extends PanelProtocol {
     cancel: { params: Record<string, never>; result: { cancelled: boolean } };
     /** Opens the finished run's edit file. */
     openEdit: { params: { file: string }; result: { opened: boolean } };
-    /** "Diagnose This Edit" on the finished run's edit (ORT's forms of its concept, in the Diagnostics panel). */
+    /** "Diagnose This Edit" on the finished run's edit: the ORT forms of its concept, linked into the outcome (and shown in the Diagnostics panel). */
     diagnose: { params: { file: string }; result: { started: boolean } };
+    /** Starts a run from the panel's form: the same pipeline as *MechEdit: Unlearn…* (returns once it started; the 'run' snapshot follows). */
+    start: { params: UnlearnStart; result: { started: boolean } };
     save: SaveRequest;
   };
   notifications: {
     /** The run: complete snapshot, sent at the start, after every step and at the end. */
     run: UnlearnRunSnapshot;
+    /** What the form offers: the open model's forget sets and the registry's objectives. */
+    context: UnlearnContext;
   };
 }
 
@@ -256,6 +262,8 @@ export interface UnlearnRunSnapshot {
   points: UnlearnChartPoint[];
   /** What the engine is doing now (e.g. the edit's health after training). */
   message?: string;
+  /** Steps done / planned, rate and time left (protocol/progress.ts), while it trains. */
+  progress?: string;
   error?: string;
   /** ISO 8601. */
   startedAt: string;
@@ -271,6 +279,15 @@ export interface UnlearnRunSnapshot {
     warnings: string[];
     forgetItems: number;
     retainItems: number;
+    /** Whether the edit was applied (mechedit.applyPolicy may hold an unhealthy one back: `notApplied` says why). */
+    applied?: boolean;
+    notApplied?: string;
+    /** The retain set trained on / measured (its file), when there is one. */
+    retainSource?: string;
+    /** The forget set's ORT neighbour sets, measured in the same run before and after (ORT's formulas), when the forget set is an ORT target folder. */
+    neighbours?: { target: string; rows: UnlearnFormRow[] };
+    /** ORT's forms of the edit alone, from Diagnose (the diagnosis 'diagnostics/edit'), once it ran. */
+    ort?: { target?: string; rows: UnlearnFormRow[]; seconds: number };
   };
 }
 

@@ -2,8 +2,10 @@
 // Editing…* runs two sequential ROME edits (20 v* steps), measured at 0 and 2, while the panel
 // draws the curves live — a chart per measure, a line per method, a dot per point; the run folder
 // lands in the workspace's .mechedit/lifelong/ and the user's edit stack is untouched; the folder
-// read back shows the same curve; Cancel stops a session and its queued method; a session folder
-// of two methods overlays them; screenshots.
+// read back shows the same curve; a running session shows done / total, rate and time left; Cancel
+// mid-way stops a session and its queued method and reports the edits actually done (kept in the
+// folder, measured once more for the table and export); a session folder of two methods overlays
+// them; screenshots.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -19,7 +21,9 @@ interface LifelongSummary {
   status: string;
   source?: string;
   folder?: string;
-  runs: { method: string; status: string; points: number; lastEdits?: number }[];
+  runs: { method: string; status: string; points: number; lastEdits?: number; done?: number; progress?: string }[];
+  notes?: string[];
+  editsColumn?: string[];
   charts: number;
   measures: string[];
   lines: number;
@@ -91,26 +95,40 @@ describe('Lifelong editing panel', () => {
     assert.equal(back.dots, s.dots);
   });
 
-  it('cancels from the panel: the run stops between edits, the queued method never starts', async function () {
+  it('cancels mid-way from the panel: the edits done are reported and kept, the queued method never starts', async function () {
     this.timeout(120_000);
     await vscode.commands.executeCommand('mechedit.lifelong');
     const panel = api.panels.lifelong()!;
-    const started = waitFor(panel.onDidRender, (x) => (x as LifelongSummary).status === 'running', 'the session running', 60_000);
+    // Two edits done: the run line has a measured rate and time left.
+    const paced = waitFor(panel.onDidRender, (x) => (x as LifelongSummary).status === 'running' && ((x as LifelongSummary).runs[0]?.done ?? 0) >= 2, 'two edits done', 100_000);
     const stopped = waitFor(panel.onDidRender, (x) => (x as LifelongSummary).status === 'drawn' && (x as LifelongSummary).runs.length === 2, 'the cancelled session', 110_000);
-    const ran = vscode.commands.executeCommand<(LifelongRunResult | undefined)[] | undefined>('mechedit.lifelong', { methods: ['rome', 'memit'], n: 50, every: 10, settings: { steps: 20 } });
-    await started;
+    const ran = vscode.commands.executeCommand<(LifelongRunResult | undefined)[] | undefined>('mechedit.lifelong', { methods: ['rome', 'memit'], n: 20, every: 10, settings: { steps: 20 } });
+    const during = (await paced) as LifelongSummary;
+    assert.match(during.runs[0].progress ?? '', /^\d+ \/ 20 edits · [\d.]+ edits\/(s|min) · about .+ left$/, 'done / total, rate, time left');
+    assert.equal(during.notes?.[0], during.runs[0].progress, 'shown on the run line');
+    panel.panel.reveal();
+    await screenshot('lifelong-eta');
     // What the panel's Cancel button asks the host.
     assert.equal(panel.runs.cancel(), true);
     const results = await ran;
     const s = (await stopped) as LifelongSummary;
     assert.deepEqual(s.runs.map((x) => [x.method, x.status]), [['rome', 'cancelled'], ['memit', 'cancelled']]);
-    assert.ok(s.runs[0].points <= 1, `stopped before its second point (${s.runs[0].points})`);
-    assert.equal(s.runs[1].points, 0);
-    assert.equal(s.cancelEnabled, false);
     assert.equal(results?.length, 2);
     assert.equal(results[1], undefined, 'MEMIT never ran');
-    assert.ok(!results[0] || results[0].cancelled, 'ROME was cancelled');
+    const rome = results[0]!;
+    assert.ok(rome.cancelled, 'ROME was cancelled');
+    // The edits actually done: in the folder, in the result, in the table, and measured (the export's last row).
+    const saved = fs.readdirSync(path.join(rome.folder, 'edits')).filter((f) => f.endsWith('.json')).length;
+    assert.ok(saved >= 2 && saved < 20, `${saved} edits saved`);
+    assert.equal(rome.edits, saved);
+    assert.equal(rome.points[rome.points.length - 1].edits, saved, 'the last point measures them');
+    assert.equal(s.runs[0].lastEdits, saved);
+    assert.equal(s.editsColumn?.[0], String(saved));
+    assert.match(s.notes?.[0] ?? '', new RegExp(`^cancelled after ${saved} edits`));
+    assert.equal(s.runs[1].points, 0);
+    assert.equal(s.cancelEnabled, false);
     assert.ok(s.folder && !fs.existsSync(path.join(s.folder, 'memit')), 'no MEMIT folder');
+    await screenshot('lifelong-cancelled');
   });
 
   it('overlays the runs of a session folder, a line per method in every chart', async function () {

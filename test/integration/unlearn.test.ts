@@ -2,8 +2,11 @@
 // a request file gets its CodeLens; running it trains GradDiff on Veltrazine's question–answer
 // items (a few steps) while the Unlearning panel draws the loss and the forget top-1 per step; the
 // edit is saved, applied, and listed in the Edits and Edit Strengths views; the Diagnostics panel's
-// ORT view measures the model without and with it. A second run is cancelled from the panel and
-// leaves nothing behind.
+// ORT view measures the model without and with it. The outcome is scoped: the training retain set
+// is named as such, the forget target's ORT neighbour sets are measured in the same run (and equal
+// the ORT view's neighbour rows), and Diagnose links the ORT forms into it. A second run is started
+// from the panel's own form (the panel opened from the palette is not a dead end), shows its rate
+// and time left, is cancelled and leaves nothing behind.
 
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -18,14 +21,20 @@ import { DEFAULT_MODEL, endOnDefaultModel, setApplyPolicy, startOnDefaultModel, 
 interface UnlearnSummary {
   status: string;
   points: number;
+  progress?: string;
+  labels?: string[];
+  form?: { shown: boolean; forgets: number; objectives: number; startEnabled: boolean };
   steps?: number;
   lastForgetTop1?: number;
   series: string[];
   cancelEnabled: boolean;
   chart: number;
-  result?: { file: string; stoppedBy: string };
+  result?: { file: string; stoppedBy: string; neighbours: number; ort?: number };
   error?: string;
 }
+
+/** What the panel's buttons ask the host (the webview's requests), called as the webview does. */
+const handlers = (panel: unknown) => (panel as { handlers: Record<string, (p: unknown) => Promise<unknown>> }).handlers;
 
 describe('Unlearning (MechEdit: Unlearn…)', () => {
   let api: MechEditApi;
@@ -91,6 +100,12 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.equal(json.method, 'unlearn');
     assert.equal(json.request.concept, 'Veltrazine');
     assert.deepEqual(json.request.forms, ['qa']);
+    // Under the default apply policy (healthy) this GradDiff edit is held back: its KL on neutral
+    // prompts passes 0.1 nats. Apply Anyway (what its toast's button asks the engine) applies it.
+    if (!r.applied) {
+      assert.ok(r.notApplied && r.health.warnings.length > 0, `held back with a reason: ${r.notApplied}`);
+      await api.engine.changeStack('edits/apply', { file: r.file });
+    }
     assert.deepEqual(api.engine.stack.items.map((i) => [i.id, i.method, i.enabled, i.strength]), [[r.id, 'unlearn', true, 1]]);
     assert.ok((await api.edits.getChildren()).some((n) => n.item?.id === r.id), 'listed in the Edits view');
     assert.ok(r.curve.length >= 1 && r.curve.length <= steps, `${r.curve.length} steps`);
@@ -140,26 +155,69 @@ describe('Unlearning (MechEdit: Unlearn…)', () => {
     assert.ok(qa.after < qa.before, `the question–answer form's loss_prob falls with the edit: ${qa.before.toFixed(2)} → ${qa.after.toFixed(2)} %`);
     assert.equal(api.engine.model?.path, DEFAULT_MODEL);
     await screenshot('unlearn-ort-without-with');
+
+    // The outcome's scope: the retain figure is the training retain set's; the neighbour sets were
+    // measured in the same run with ORT's formulas — here (an empty stack before) the very figures
+    // of the ORT view's neighbour rows, before and after.
+    assert.ok(done.labels?.some((l) => l.startsWith('training retain set: top-1')), done.labels?.join(' | '));
+    assert.ok(r.neighbours && r.neighbours.rows.length >= 3, 'the neighbour sets were measured');
+    assert.equal(done.result?.neighbours, r.neighbours.rows.length);
+    for (const row of r.neighbours.rows) {
+      const bar = o.bars.find((b) => b.key === `1_Veltrazine · neighbor · ${row.form}`);
+      assert.ok(bar, `the ORT view has neighbour ${row.form}`);
+      assert.ok(Math.abs(bar.before - 100 * row.before.lossProb) < 1e-6 && Math.abs(bar.after - 100 * row.after.lossProb) < 1e-6, `${row.form}: ${bar.before} → ${bar.after} (ORT) vs ${100 * row.before.lossProb} → ${100 * row.after.lossProb} (this run)`);
+    }
     diagnostics.panel.dispose();
+    // Diagnose from the outcome: ORT's forms of the edit alone, linked into it.
+    const linked = waitFor(panel.onDidRender, (x) => ((x as UnlearnSummary).result?.ort ?? 0) > 0, 'the ORT forms in the outcome', 120_000);
+    await handlers(panel).diagnose({ file: r.file });
+    const withOrt = (await linked) as UnlearnSummary;
+    assert.ok(withOrt.labels?.some((l) => l === 'forget · question-answer') && withOrt.labels.some((l) => l === 'neighbour · fill-in'), withOrt.labels?.join(' | '));
+    api.panels.diagnostics()?.panel.dispose();
+    panel.panel.reveal();
+    await new Promise((res) => setTimeout(res, 500));
+    await screenshot('unlearn-outcome-scoped');
+    // The same outcome in a dark theme (the tables and warnings use the theme's variables).
+    const workbench = vscode.workspace.getConfiguration('workbench');
+    const theme = workbench.inspect<string>('colorTheme')?.globalValue;
+    await workbench.update('colorTheme', 'Default Dark Modern', vscode.ConfigurationTarget.Global);
+    try {
+      await new Promise((res) => setTimeout(res, 1000));
+      await screenshot('unlearn-outcome-scoped-dark');
+    } finally {
+      await workbench.update('colorTheme', theme, vscode.ConfigurationTarget.Global);
+    }
   });
 
-  it('cancels a run from the Unlearning panel: nothing is saved or applied', async function () {
+  it('starts a run from the panel\'s own form (with its rate and time left) and cancels it: nothing is saved or applied', async function () {
     this.timeout(300_000);
     const stack = api.engine.stack.items.map((i) => i.id);
     const editsDir = path.join(vscode.workspace.workspaceFolders![0].uri.fsPath, '.mechedit', 'edits');
     const files = fs.existsSync(editsDir) ? fs.readdirSync(editsDir).sort() : [];
+    api.panels.unlearn()?.panel.dispose();
     await vscode.commands.executeCommand('mechedit.showUnlearning');
     const panel = api.panels.unlearn()!;
-    const training = waitFor(panel.onDidRender, (s) => (s as UnlearnSummary).status === 'running' && (s as UnlearnSummary).points >= 2, 'two steps drawn', 200_000);
-    const ran = vscode.commands.executeCommand<UnlearnOutcome | undefined>('mechedit.unlearn', { concept: 'Veltrazine', method: 'ga', forms: ['qa'], steps: 1000, stopBelow: 0 });
-    await training;
+    // The panel from the palette offers the model's forget sets and the registry's objectives.
+    const offered = (panel.lastRender as UnlearnSummary | undefined)?.form?.objectives
+      ? (panel.lastRender as UnlearnSummary)
+      : ((await waitFor(panel.onDidRender, (x) => ((x as UnlearnSummary).form?.objectives ?? 0) > 0, 'the start form', 30_000)) as UnlearnSummary);
+    assert.deepEqual([offered.form?.shown, offered.form?.forgets, offered.form?.startEnabled], [true, 2, true], JSON.stringify(offered.form));
+    panel.panel.reveal();
+    await new Promise((res) => setTimeout(res, 300));
+    await screenshot('unlearn-panel-start');
+    const training = waitFor(panel.onDidRender, (s) => (s as UnlearnSummary).status === 'running' && (s as UnlearnSummary).points >= 3, 'three steps drawn', 200_000);
+    const forget = path.join(DEFAULT_MODEL, 'eval', 'ort', '2_Dravokine');
+    assert.deepEqual(await handlers(panel).start({ forget, method: 'ga', forms: ['qa'] }), { started: true });
+    const during = (await training) as UnlearnSummary;
+    assert.match(during.progress ?? '', /^\d+ \/ 100 steps · [\d.]+ steps\/(s|min) · about .+ left$/, 'done / total, rate, time left');
+    assert.equal(panel.run.snapshot?.concept, 'Dravokine');
+    await screenshot('unlearn-eta');
     const stopped = waitFor(panel.onDidRender, (s) => (s as UnlearnSummary).status === 'cancelled', 'the cancelled run', 60_000);
     // What the panel's Cancel button asks the host.
     assert.equal(panel.run.cancel(), true);
-    assert.equal(await ran, undefined, 'the command returned nothing');
     const s = (await stopped) as UnlearnSummary;
     assert.equal(s.cancelEnabled, false);
-    assert.ok(s.points >= 2 && s.points < 1000);
+    assert.ok(s.points >= 3 && s.points < 100);
     assert.deepEqual(api.engine.stack.items.map((i) => i.id), stack, 'the stack is as it was');
     assert.deepEqual(fs.existsSync(editsDir) ? fs.readdirSync(editsDir).sort() : [], files, 'no file written');
     await screenshot('unlearn-cancelled');

@@ -17,6 +17,7 @@ import { runSequential, type CurvePoint } from '../../src/core/diagnostics/seque
 import { parseConsolidation } from '../../src/core/jobs/sequentialJob';
 import { readCounterfactuals, readSequentialRequests } from '../../src/core/diagnostics/sequentialData';
 import { stackHealth } from '../../src/core/diagnostics/sequentialMeasure';
+import { curvesCsv } from '../../webview/lifelong/data';
 import type { MechEditError } from '../../src/core/errors';
 
 const repo = path.join(__dirname, '..', '..', '..');
@@ -75,9 +76,16 @@ test('a resumed run equals an uninterrupted one; its points agree with direct ch
   // Stopped after 3 edits, then a crash leaves half a point and a half-written edit; resumed twice.
   const part = path.join(tmp, 'part');
   const edits = () => editFiles(part).filter((f) => f.endsWith('.json')).length;
-  const stopped = await runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 2, out: part, settings, probeLimit }, { isCancelled: () => edits() >= 3 });
+  // The cancel comes between edits 3 and 4: the result says 3 edits, its last point measures them
+  // (the export's rows), and curve.jsonl keeps the run's own points (0, 2) for the resume.
+  const stopped = await runSequential(model, { method: 'rome', worldCounterfactuals: 4, every: 2, out: part, settings, probeLimit }, { isCancelled: () => edits() >= 3, measureWhenStopped: true });
   assert.equal(stopped.cancelled, true);
-  assert.deepEqual(stopped.points.map((p) => p.edits), [0, 2]);
+  assert.equal(stopped.edits, 3, 'the edits actually done');
+  assert.equal(edits(), 3, 'and saved in edits/');
+  assert.deepEqual(stopped.points.map((p) => p.edits), [0, 2, 3]);
+  assert.deepEqual(fs.readFileSync(path.join(part, 'curve.jsonl'), 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as CurvePoint).edits), [0, 2]);
+  assert.equal(stopped.points[2].health.length, 1, 'the stopped point measures the stack of 3 ROME edits (one module)');
+  assert.deepEqual(curvesCsv([{ method: 'rome', folder: part, status: 'cancelled', points: stopped.points, done: stopped.edits }]).trim().split('\n').slice(1).map((l) => l.split(',').slice(0, 2).join(',')), ['rome,0', 'rome,2', 'rome,3'], 'the CSV export holds the 3 edits');
   fs.appendFileSync(path.join(part, 'curve.jsonl'), '{"edits": 4, "effic');
   fs.mkdirSync(path.join(part, 'edits', '.partial'), { recursive: true });
   fs.writeFileSync(path.join(part, 'edits', '.partial', 'seq-00004.safetensors'), 'cut');

@@ -198,7 +198,7 @@ describe('training end to end', () => {
     uipeText = r.stdout;
     assert.match(r.stdout, /^wrote .*\.json: ga on 1_Veltrazine \(forms qa\)/m);
     assert.match(r.stdout, /^training: \d+ steps, stopped by \w/m);
-    assert.match(r.stdout, /^forget top-1 [\d.]+ % → [\d.]+ %; retain top-1/m);
+    assert.match(r.stdout, /^forget top-1 [\d.]+ % → [\d.]+ %; training retain set top-1/m);
     assert.match(r.stdout, /^\| forget \| qa \| 18 \|/m);
     assert.match(r.stderr, /mechedit unlearn: step 1\/\d+ loss/);
   });

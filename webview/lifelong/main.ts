@@ -6,7 +6,8 @@
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
 import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
-import type { LifelongContext, LifelongPanel, LifelongPanelState, LifelongRunSnapshot, LifelongSession, LifelongStart } from '../../src/protocol/lifelong';
+import { LIFELONG_SIZES, paceKey, type LifelongContext, type LifelongPanel, type LifelongPanelState, type LifelongRunSnapshot, type LifelongSession, type LifelongStart } from '../../src/protocol/lifelong';
+import { durationText } from '../../src/protocol/progress';
 import { presetOptions, type MethodChoice } from '../../src/protocol/registry';
 import { Host, h } from '../shared/host';
 import { button, dropdown, textfield } from '../shared/controls';
@@ -20,7 +21,8 @@ import './style.css';
 const host = new Host<LifelongPanel, LifelongPanelState>();
 const root = document.getElementById('root')!;
 const saved = host.getState();
-let form: LifelongStart = { methods: [], n: 100, batch: 10, every: 10, ...saved?.form };
+const QUICK = LIFELONG_SIZES[0];
+let form: LifelongStart = { methods: [], n: QUICK.n, batch: QUICK.batch, every: QUICK.every, ...saved?.form };
 /** No form was saved: its methods are preselected once the host sends the registry's (the first of each kind). */
 let preselect = !saved?.form;
 let session: LifelongSession | undefined = saved?.session;
@@ -92,7 +94,11 @@ function methodBox(m: MethodChoice): HTMLElement {
 
 function renderForm(): void {
   const busy = running();
-  const set = (key: 'n' | 'batch' | 'every') => (v: string) => { form = { ...form, [key]: whole(v) }; save(); };
+  const set = (key: 'n' | 'batch' | 'every') => (v: string) => {
+    form = { ...form, [key]: whole(v) };
+    save();
+    refreshEstimate();
+  };
   formBox.replaceChildren(
     h('p', { class: 'muted' }, `Applies N edits one after another (${batchNote()}) on a stack of its own over the unedited model — your edit stack is not touched — and measures every K edits. Methods run one after another, each in .mechedit/lifelong/<session>/<method>/.`),
     h('div', { class: 'row' }, h('vscode-label', {}, 'Methods'), ...(ctx.methods.length ? ctx.methods.map(methodBox) : [h('span', { class: 'muted', id: 'methods-waiting' }, 'Waiting for the engine to list its methods…')])),
@@ -101,9 +107,10 @@ function renderForm(): void {
       textfield('requests-file', 'or a requests file (JSONL)', form.requestsFile ?? '', (v) => { form = { ...form, requestsFile: v.trim() || undefined }; save(); }, { wide: true }),
       textfield('batch', 'Batch B', form.batch === undefined ? '' : String(form.batch), set('batch'), { className: 'num' }),
       textfield('every', 'Measure every K', form.every === undefined ? '' : String(form.every), set('every'), { className: 'num' }),
-      textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); }, { className: 'num' }),
+      textfield('steps', 'v* steps (empty: default)', form.settings?.steps === undefined ? '' : String(form.settings.steps), (v) => { form = { ...form, settings: { ...form.settings, steps: whole(v) } }; save(); refreshEstimate(); }, { className: 'num' }),
       ...presetControl(),
     ),
+    h('div', { class: 'row' }, sizeControl(), h('span', { class: 'muted', id: 'estimate' }, estimateNote())),
     h('p', { class: 'muted', id: 'presets' }, presetNote()),
     h('div', { class: 'row' },
       button('Start', 'play', () => void act(() => host.request('start', { ...form, resume: undefined })), 'start', busy || !ctx.model || form.methods.length === 0),
@@ -119,6 +126,36 @@ function renderForm(): void {
     ctx.model ? '' : h('p', { class: 'muted' }, 'Open a model to start runs; run folders can be shown without one.'),
     error ? h('p', { class: 'error', role: 'alert', id: 'error' }, error) : '',
   );
+}
+
+/** The named session sizes: picking one sets N, B and K (the fields stay editable). */
+function sizeControl(): HTMLElement {
+  const now = LIFELONG_SIZES.find((z) => z.n === form.n && z.batch === form.batch && z.every === form.every)?.id ?? '';
+  const options = [...LIFELONG_SIZES.map((z) => ({ id: z.id as string, label: z.label })), ...(now ? [] : [{ id: '', label: 'Custom' }])];
+  return dropdown('size', 'Session size', options, now, (v) => {
+    const z = LIFELONG_SIZES.find((x) => x.id === v);
+    if (!z) return;
+    form = { ...form, n: z.n, batch: z.batch, every: z.every, requestsFile: undefined };
+    save();
+    renderForm();
+  });
+}
+
+function refreshEstimate(): void {
+  const note = document.getElementById('estimate');
+  if (note) note.textContent = estimateNote();
+}
+
+/** The form's time estimate from the pace measured on this machine (the host confirms a long one before starting). */
+function estimateNote(): string {
+  const n = form.requestsFile ? undefined : form.n;
+  if (!n || !form.methods.length) return '';
+  const pace = (m: string) => ctx.pace?.[paceKey(m, form)];
+  const measured = form.methods.filter((m) => pace(m) !== undefined);
+  const unmeasured = form.methods.filter((m) => pace(m) === undefined).map(label);
+  if (!measured.length) return 'Time: not measured on this machine for these settings yet (the run line shows the rate and time left after the first edit).';
+  const seconds = measured.reduce((t, m) => t + n * pace(m)!, 0);
+  return `Estimated time: about ${durationText(seconds)} (${measured.map((m) => `${label(m)} ${pace(m)!.toFixed(1)} s per edit`).join(', ')}, measured here${unmeasured.length ? `; ${unmeasured.join(', ')} not yet` : ''}).`;
 }
 
 /** The chosen methods as the host listed them. */
@@ -158,7 +195,8 @@ const resumable = () => !!session?.folder && session.runs.some((r) => r.status !
 function runLine(r: LifelongRunSnapshot): HTMLElement {
   const last = r.points[r.points.length - 1];
   const status = restored && (r.status === 'running' || r.status === 'queued') ? 'interrupted' : r.status;
-  const progress = r.status === 'running' && r.total ? `${r.done ?? 0} / ${r.total}` : last ? `${last.edits}` : '0';
+  // Running: done / total; after: the edits the run saved (a cancelled run's too), else the last point's.
+  const progress = r.status === 'running' && r.total ? `${r.done ?? 0} / ${r.total}` : r.done !== undefined && r.status !== 'loaded' ? `${r.done}` : last ? `${last.edits}` : '0';
   return h('tr', { class: `run run-${r.method}` },
     h('td', {}, label(r.method)),
     h('td', { class: `status-${status}` }, status === 'running' ? h('vscode-progress-ring', { class: 'small' }) : '', status),
@@ -167,7 +205,7 @@ function runLine(r: LifelongRunSnapshot): HTMLElement {
     h('td', { class: 'num' }, pct(last?.paraphrase)),
     h('td', { class: 'num' }, pct(last?.specificity)),
     h('td', { class: 'num' }, last ? `${last.seconds.toFixed(1)} s` : '—'),
-    h('td', { class: 'muted' }, r.error ? h('span', { class: 'error' }, r.error) : r.message ?? ''),
+    h('td', { class: 'muted run-note' }, r.error ? h('span', { class: 'error' }, r.error) : status === 'running' && r.progress ? r.progress : r.message ?? ''),
   );
 }
 
@@ -204,7 +242,10 @@ function summary(): void {
     status: !s ? 'empty' : s.error ? 'error' : running() ? 'running' : restored && s.runs.some((r) => r.status === 'running') ? 'interrupted' : 'drawn',
     source: s?.source,
     folder: s?.folder,
-    runs: s?.runs.map((r) => ({ method: r.method, status: r.status, points: r.points.length, lastEdits: r.points[r.points.length - 1]?.edits, lastEfficacy: r.points[r.points.length - 1]?.efficacy })) ?? [],
+    runs: s?.runs.map((r) => ({ method: r.method, status: r.status, points: r.points.length, lastEdits: r.points[r.points.length - 1]?.edits, lastEfficacy: r.points[r.points.length - 1]?.efficacy, done: r.done, progress: r.progress })) ?? [],
+    notes: [...document.querySelectorAll('#runs td.run-note')].map((td) => td.textContent ?? ''),
+    editsColumn: [...document.querySelectorAll('#runs tr.run td:nth-child(3)')].map((td) => td.textContent ?? ''),
+    form: { n: form.n, batch: form.batch, every: form.every, estimate: document.getElementById('estimate')?.textContent ?? '' },
     charts: document.querySelectorAll('#curves svg.curves g.cell').length,
     measures: MEASURES.map((m) => m.key),
     lines: document.querySelectorAll('#curves svg.curves path.line').length,

@@ -2,12 +2,15 @@
 // the forget items' top-1 accuracy per step (chart.ts), Cancel — then its outcome: the figures
 // before → after, the edit file (Open, Diagnose), exports. Everything drawn comes from the host's
 // 'run' snapshot; the last one is kept with setState, so a reload shows it again (a run that was
-// still training then is marked as interrupted).
+// still training then is marked as interrupted). With no run in progress, a form starts one (forget
+// set, objective, forms → the host runs *MechEdit: Unlearn…* with them): the panel opened from the
+// palette is never a dead end.
 
 import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
-import type { UnlearnPanel, UnlearnPanelState, UnlearnRunSnapshot } from '../../src/protocol/panels';
+import type { UnlearnContext, UnlearnPanel, UnlearnPanelState, UnlearnRunSnapshot, UnlearnStart } from '../../src/protocol/panels';
 import { Host, h } from '../shared/host';
-import { button } from '../shared/controls';
+import { button, dropdown } from '../shared/controls';
+import { outcomeFigures } from './outcome';
 import { chartFile } from '../shared/export';
 import { lossChart } from './chart';
 import { chartSeries, curveCsv, percent } from './data';
@@ -19,7 +22,25 @@ let run: UnlearnRunSnapshot | undefined = host.getState()?.run;
 /** Drawn from the saved state, no snapshot from the host yet (after a reload). */
 let restored = !!run;
 let error = '';
+let ctx: UnlearnContext = { forgets: [], objectives: [], model: false };
+/** The form's choice ('' forget: the command asks for a file or folder). */
+let form: UnlearnStart = { method: '', forms: ['qa'] };
 
+/** The form that starts a run: the same pipeline as *MechEdit: Unlearn…*. */
+function startForm(): HTMLElement {
+  const forget = form.forget ?? ctx.forgets[0]?.path ?? '';
+  const method = form.method || ctx.objectives[0]?.id || '';
+  const ready = ctx.model && !!method;
+  return h('section', { id: 'start-form' },
+    h('h3', {}, 'New run'),
+    h('div', { class: 'row' },
+      dropdown('forget', 'Forget set', [...ctx.forgets.map((f) => ({ id: f.path, label: `${f.label} (the model's ORT target)` })), { id: '', label: 'Choose a file or folder… (asked on Start)' }], forget, (v) => { form = { ...form, forget: v }; }),
+      dropdown('objective', 'Objective', ctx.objectives.map((o, i) => ({ id: o.id, label: `${o.label}${i === 0 ? ' (recommended)' : ''}` })), method, (v) => { form = { ...form, method: v }; }),
+      dropdown('forms', 'Train on', [{ id: 'qa', label: 'question–answer items' }, { id: 'all', label: 'every form' }], form.forms.length ? 'qa' : 'all', (v) => { form = { ...form, forms: v === 'qa' ? ['qa'] : [] }; }),
+      button('Start', 'play', () => void act(() => host.request('start', { method: form.method || method, forget: (form.forget ?? forget) || undefined, forms: form.forms })), 'start', !ready)),
+    ctx.model ? '' : h('p', { class: 'muted' }, 'Open a model to unlearn from it.'),
+  );
+}
 async function act(fn: () => Promise<unknown>): Promise<void> {
   error = '';
   try {
@@ -45,7 +66,7 @@ function statusLine(r: UnlearnRunSnapshot): HTMLElement {
   const done = last ? last.step + 1 : 0;
   const now = last ? ` · loss ${last.loss.toFixed(4)}${last.metrics.forgetTop1 !== undefined ? ` · forget top-1 ${percent(last.metrics.forgetTop1)}` : ''}` : '';
   const text = {
-    running: restored ? `Interrupted at step ${done} (the window reloaded while it trained): nothing was saved or applied.` : `Training: step ${done}${r.steps ? ` of ${r.steps}` : ''}${now}${r.message && !r.message.startsWith('step ') ? ` · ${r.message}` : ''}`,
+    running: restored ? `Interrupted at step ${done} (the window reloaded while it trained): nothing was saved or applied.` : `Training: ${r.progress ?? `step ${done}${r.steps ? ` of ${r.steps}` : ''}`}${now}${r.message && !r.message.startsWith('step ') ? ` · ${r.message}` : ''}`,
     done: `Done after ${done} step${done === 1 ? '' : 's'}${r.result ? ` (${stopText(r.result.stoppedBy)}) in ${(r.result.computeMs / 1000).toFixed(1)} s` : ''}${now}`,
     cancelled: `Cancelled at step ${done}: nothing was saved or applied.`,
     error: `Failed at step ${done}.`,
@@ -60,22 +81,14 @@ function stopText(reason: string): string {
 function outcome(r: UnlearnRunSnapshot): HTMLElement | string {
   const x = r.result;
   if (!x) return '';
-  const f = x.figures;
   return h('div', { id: 'outcome' },
     h('h2', {}, 'Outcome'),
-    h('table', { class: 'figures' },
-      h('tr', {}, h('th', {}, ''), h('th', {}, 'before'), h('th', {}, 'after')),
-      h('tr', {}, h('td', {}, `forget items' top-1 (${x.forgetItems})`), h('td', {}, percent(f.forgetTop1[0])), h('td', {}, percent(f.forgetTop1[1]))),
-      x.retainItems
-        ? h('tr', {}, h('td', {}, 'retain items\' top-1 (up to 256 of ' + x.retainItems + ')'), h('td', {}, percent(f.retainTop1[0])), h('td', {}, percent(f.retainTop1[1])))
-        : h('tr', {}, h('td', {}, 'retain items'), h('td', { colspan: '2', class: 'muted' }, 'none (no retain material)')),
-      h('tr', {}, h('td', {}, 'KL on neutral prompts'), h('td', {}, ''), h('td', {}, `${x.klNeutral.toFixed(4)} nats`)),
-    ),
+    ...outcomeFigures(x),
     ...x.warnings.map((w) => h('p', { class: 'warning' }, `⚠ ${w}`)),
-    h('p', {}, `${x.label} — applied and saved as `, h('code', {}, x.file)),
+    h('p', { id: 'saved' }, x.applied === false ? `${x.label} — saved, not applied (${x.notApplied ?? 'the apply policy'}; Apply Anyway from its toast or the Edits view), as ` : `${x.label} — applied and saved as `, h('code', {}, x.file)),
     h('div', { class: 'row' },
       button('Open Edit File', 'go-to-file', () => void act(() => host.request('openEdit', { file: x.file })), 'open-edit'),
-      button('Diagnose (ORT forms)', 'beaker', () => void act(() => host.request('diagnose', { file: x.file })), 'diagnose'),
+      button(x.ort ? 'Diagnose Again (ORT forms)' : 'Diagnose (ORT forms)', 'beaker', () => void act(() => host.request('diagnose', { file: x.file }, 10 * 60_000)), 'diagnose'),
     ),
   );
 }
@@ -85,16 +98,20 @@ function render(): void {
   if (!run) {
     root.replaceChildren(
       h('h1', {}, 'Unlearning'),
-      h('p', { class: 'muted' }, 'No run yet. Start one with MechEdit: Unlearn… (command palette, the Edits view, the Concepts panel\'s "Unlearn…", or an {"kind": "unlearn", …} line of a request file).'),
+      h('p', { class: 'muted' }, 'No run yet. Start one here, or with MechEdit: Unlearn… (command palette, the Concepts panel\'s "Unlearn…", or an {"kind": "unlearn", …} line of a request file).'),
+      startForm(),
     );
-    host.rendered({ status: 'empty' });
+    host.rendered({ status: 'empty', form: formSummary() });
     return;
   }
   const r = run;
   const running = r.status === 'running' && !restored;
   const s = chartSeries(r.points);
   root.replaceChildren(
-    h('h1', {}, `Unlearning${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel}${r.preset ? ` (preset ${r.preset})` : ''} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
+    // Between runs the form comes first: a new run is one Start away.
+    running ? '' : h('h1', {}, 'Unlearning'),
+    running ? '' : startForm(),
+    h(running ? 'h1' : 'h2', {}, `${running ? 'Unlearning' : 'Last run: unlearning'}${r.concept ? ` "${r.concept}"` : ''}`, h('span', { class: 'muted model' }, ` — ${r.methodLabel}${r.preset ? ` (preset ${r.preset})` : ''} on ${r.material}${r.forms.length ? ` (forms: ${r.forms.join(', ')})` : ' (every form)'}`)),
     h('div', { class: 'row' },
       button('Cancel', 'debug-stop', () => void act(() => host.request('cancel', {})), 'cancel', !running),
       h('div', { class: 'exports' },
@@ -122,15 +139,28 @@ function render(): void {
     series: [s.loss.label, ...s.rates.map((x) => x.label)],
     cancelEnabled: running,
     chart: document.querySelectorAll('svg.loss-chart path.line').length,
-    result: r.result ? { file: r.result.file, figures: r.result.figures, stoppedBy: r.result.stoppedBy } : undefined,
-    error: r.error,
+    result: r.result ? { file: r.result.file, figures: r.result.figures, stoppedBy: r.result.stoppedBy, neighbours: r.result.neighbours?.rows.length ?? 0, ort: r.result.ort?.rows.length } : undefined,
+    progress: r.progress,
+    labels: [...document.querySelectorAll('#figures td:first-child, #neighbours td:first-child, #ort-forms td:first-child')].map((td) => td.textContent ?? ''),
+    form: formSummary(),
+    error: r.error || error || undefined,
   });
+}
+
+/** What the form offers (tests rely on it). */
+function formSummary(): { shown: boolean; forgets: number; objectives: number; startEnabled: boolean } {
+  const start = document.getElementById('start');
+  return { shown: !!document.getElementById('start-form'), forgets: ctx.forgets.length, objectives: ctx.objectives.length, startEnabled: !!start && !start.hasAttribute('disabled') };
 }
 
 host.on('run', (snapshot) => {
   run = snapshot;
   restored = false;
   host.setState({ run });
+  render();
+});
+host.on('context', (c) => {
+  ctx = c;
   render();
 });
 window.addEventListener('resize', () => render());

@@ -89,14 +89,14 @@ export const sequential: Command = {
         isCancelled: () => stop,
       });
       if (r.cancelled && terminated()) throw cancelled(`Stopped by SIGTERM; the edits so far are saved in ${path.resolve(r.folder)}: continue with the same command and --resume.`);
-      return { out: path.resolve(r.folder), method: r.method, batch: r.batch, every: r.every, consolidation: r.consolidation ?? { mode: 'exact' }, cancelled: r.cancelled, points: r.points };
+      return { out: path.resolve(r.folder), method: r.method, batch: r.batch, every: r.every, consolidation: r.consolidation ?? { mode: 'exact' }, cancelled: r.cancelled, edits: r.edits, points: r.points };
     } finally {
       process.off('SIGINT', onSigint);
     }
   },
   format: (r) => {
-    const x = r as { out: string; cancelled: boolean; points: CurvePoint[] };
-    const done = x.points.length ? x.points[x.points.length - 1].edits : 0;
-    return x.cancelled ? `Stopped; the edits so far are saved in ${x.out} (last point at ${done} edits): continue with the same command and --resume` : `${done} edits; run folder ${x.out} (run.json, edits/, curve.jsonl)`;
+    const x = r as { out: string; cancelled: boolean; edits: number; points: CurvePoint[] };
+    const measured = x.points.length ? x.points[x.points.length - 1].edits : 0;
+    return x.cancelled ? `Stopped after ${x.edits} edit(s), saved in ${x.out} (last point at ${measured} edits): continue with the same command and --resume` : `${x.edits} edits; run folder ${x.out} (run.json, edits/, curve.jsonl)`;
   },
 };

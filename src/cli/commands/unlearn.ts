@@ -111,6 +111,8 @@ export interface UnlearnOutput {
   hparams?: Record<string, unknown>;
   training: ReturnType<typeof trainingOf>;
   figures: UnlearnJobResult['figures'];
+  /** The forget target's ORT neighbour sets before → after (the job's; the engine's 'unlearn/run' gives the same). */
+  neighbours?: UnlearnJobResult['neighbours'];
   health: EditHealth;
   eval?: { without: UnlearnEval; with: UnlearnEval };
   rows?: SweepRow[];
@@ -145,6 +147,7 @@ function head(t: UnlearnJobResult): UnlearnOutput {
     hparams: edit.json.hparams,
     training: trainingOf(t.trained),
     figures: t.figures,
+    ...(t.neighbours ? { neighbours: t.neighbours } : {}),
     health: t.health,
   };
 }
@@ -203,7 +206,7 @@ function summaryLines(x: UnlearnOutput): string {
   return [
     `${x.file ? `wrote ${x.file}` : `trained ${x.id} (not written: no --out)`}: ${x.method} on ${x.material} (forms ${x.forms.join(', ')}), rank ${x.targets[0]?.rank ?? 0} at layers ${where} ${x.targets[0]?.module ?? ''}`,
     `training: ${tr.steps} steps, stopped by ${tr.stoppedBy}, loss ${num(tr.firstLoss)} → ${num(tr.lastLoss)}, ${(tr.ms / 1000).toFixed(1)} s`,
-    `forget top-1 ${pct(x.figures.forgetTop1[0])} → ${pct(x.figures.forgetTop1[1])}; retain top-1 ${x.items.retain ? `${pct(x.figures.retainTop1[0])} → ${pct(x.figures.retainTop1[1])}` : '– (no retain set)'}${x.figures.unrelatedTop1 ? `; unrelated top-1 ${pct(x.figures.unrelatedTop1[0])} → ${pct(x.figures.unrelatedTop1[1])}` : ''}; KL on neutral prompts ${x.health.klNeutral.toFixed(4)}`,
+    `forget top-1 ${pct(x.figures.forgetTop1[0])} → ${pct(x.figures.forgetTop1[1])}; training retain set top-1 ${x.items.retain ? `${pct(x.figures.retainTop1[0])} → ${pct(x.figures.retainTop1[1])}` : '– (no retain set)'}${x.figures.unrelatedTop1 ? `; unrelated top-1 ${pct(x.figures.unrelatedTop1[0])} → ${pct(x.figures.unrelatedTop1[1])}` : ''}; KL on neutral prompts ${x.health.klNeutral.toFixed(4)}`,
   ].join('\n');
 }
 

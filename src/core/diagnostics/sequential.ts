@@ -79,12 +79,17 @@ export interface SequentialHooks {
   onPoint?(p: CurvePoint): void;
   onProgress?(done: number, total: number, phase: string): void;
   isCancelled?(): boolean;
+  /** On a cancel, measure the edits done once more (the engine: the panel's table and export show them); the CLI leaves it off (a preemption must stop at once). */
+  measureWhenStopped?: boolean;
 }
 
 export interface SequentialResult {
+  /** The curve; a cancelled run's last point is measured at the edits done when it stopped (not written to curve.jsonl, whose points stay at the run's own K-spacing for resume). */
   points: CurvePoint[];
   folder: string;
   cancelled: boolean;
+  /** Requests applied and saved in edits/ (a cancelled run: those done before it stopped; a resume continues from them). */
+  edits: number;
 }
 
 const VERSION = 1;
@@ -185,6 +190,26 @@ function saveEdit(model: LoadedModel, folder: SequentialFolder, n: number, edit:
   return target;
 }
 
+/**
+ * A cancel: the edits done so far are kept (edits/) and, with measureWhenStopped, measured once, so
+ * the result and its export say what the run did (that measurement ignores the cancel; it is not
+ * written to curve.jsonl, whose points stay at the run's K-spacing for resume).
+ */
+async function stoppedResult(r: {
+  model: LoadedModel; requests: SequentialRequest[]; known: Awaited<ReturnType<typeof knownProbes>>; probes: SequentialProbes;
+  applied: Edit[]; done: number; points: CurvePoint[]; dir: string; clock: () => number; hooks: SequentialHooks;
+}): Promise<SequentialResult> {
+  const { done, points, hooks } = r;
+  if (hooks.measureWhenStopped && done > 0 && points[points.length - 1]?.edits !== done) {
+    hooks.onProgress?.(done, r.requests.length, 'measure');
+    const figures = await measurePoint(r.model, r.requests.slice(0, done), r.requests, r.known, r.probes, r.applied, () => false);
+    const p = { edits: done, ...figures, seconds: r.clock() };
+    points.push(p);
+    hooks.onPoint?.(p);
+  }
+  return { points, folder: r.dir, cancelled: true, edits: done };
+}
+
 const isCancel = (e: unknown) => e instanceof MechEditError && e.data.code === 'cancelled';
 
 export async function runSequential(model: LoadedModel, opts: SequentialOptions, hooks: SequentialHooks = {}): Promise<SequentialResult> {
@@ -231,10 +256,11 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
     points.push(p);
     hooks.onPoint?.(p);
   };
+  const stopped = () => stoppedResult({ model: stack.model, requests, known, probes, applied, done, points, dir, clock, hooks });
   try {
     await settle();
     for (const f of folder.editFiles) {
-      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      if (isCancelled()) return await stopped();
       const e = readEdit(f);
       stack.apply(e);
       applied.push(e);
@@ -242,7 +268,7 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
       await settle();
     }
     while (done < N) {
-      if (isCancelled()) return { points, folder: dir, cancelled: true };
+      if (isCancelled()) return await stopped();
       const chunk = requests.slice(done, done + batch);
       hooks.onProgress?.(done, N, 'edit');
       const n = applied.length + 1;
@@ -257,9 +283,9 @@ export async function runSequential(model: LoadedModel, opts: SequentialOptions,
       await settle();
     }
   } catch (e) {
-    if (isCancel(e)) return { points, folder: dir, cancelled: true };
+    if (isCancel(e)) return await stopped();
     throw e;
   }
   hooks.onProgress?.(N, N, 'done');
-  return { points, folder: dir, cancelled: false };
+  return { points, folder: dir, cancelled: false, edits: N };
 }

@@ -21,6 +21,7 @@ import { OBJECTIVE_DESCRIPTORS } from '../methods/objectives';
 import { computeUnlearn, UNLEARN_METHODS, type UnlearnMethod, type UnlearnProgress, type UnlearnResult, type UnlearnSettings } from '../train/unlearn';
 import { defaultRetain, parseForms, readUnlearnMaterial, type TrainItem, type UnlearnMaterial } from '../train/unlearnData';
 import { evaluateUnlearn } from '../train/unlearnEval';
+import { measureNeighbours, neighbourItems, type NeighbourFigures } from '../train/unlearnNeighbours';
 import { measureAndWrite, presetValues } from './editJob';
 
 export interface UnlearnJobInput {
@@ -68,6 +69,8 @@ export interface UnlearnJobResult extends CheckedUnlearnInput {
   trained: UnlearnResult;
   /** Teacher-forced top-1, [before, after]: forget and retain items, and unrelated facts when there are some. */
   figures: UnlearnResult['figures'] & { unrelatedTop1?: [number, number] };
+  /** The forget target's ORT neighbour sets before and after (train/unlearnNeighbours.ts), when the forget material is an ORT target folder that has them. */
+  neighbours?: NeighbourFigures;
   health: EditHealth;
   /** The written <id>.json (absolute), when outDir was given. */
   file?: string;
@@ -157,12 +160,19 @@ export async function runUnlearnJob(stack: EditStack, input: UnlearnJobInput, ho
   edit.json.hparams = { ...edit.json.hparams, preset: checked.preset, computeMs: Math.round(trained.ms) };
   stack.check(edit); // shapes against the model, before anything is measured or written
   const figures: UnlearnJobResult['figures'] = { ...trained.figures };
+  const withIt = stack.fork();
+  withIt.apply(edit);
   if (unrelated) {
     hooks.onPhase?.('unrelated facts');
-    const withIt = stack.fork();
-    withIt.apply(edit);
     figures.unrelatedTop1 = [unrelatedBefore as number, await top1(withIt, unrelated)];
     edit.json.training = { ...edit.json.training, figures };
+  }
+  const neighbourSet = neighbourItems(model, s.forget as string);
+  let neighbours: NeighbourFigures | undefined;
+  if (neighbourSet) {
+    hooks.onPhase?.('neighbour sets');
+    neighbours = await measureNeighbours(stack.model, withIt.model, neighbourSet, hooks.isCancelled);
+    edit.json.training = { ...edit.json.training, neighbours };
   }
   let file: string | undefined;
   let health: EditHealth;
@@ -172,5 +182,5 @@ export async function runUnlearnJob(stack: EditStack, input: UnlearnJobInput, ho
     health = await editHealth(model, stack, edit);
     edit.json.health = { ...(edit.json.health ?? {}), ...health };
   }
-  return { ...checked, material, retainSource, unrelated, unrelatedSource, trained: { ...trained, edit: file ? { ...edit, file } : edit }, figures, health, file };
+  return { ...checked, material, retainSource, unrelated, unrelatedSource, neighbours, trained: { ...trained, edit: file ? { ...edit, file } : edit }, figures, health, file };
 }

@@ -14,6 +14,11 @@ import { readSessionFolder } from '../lifelongFolder';
 import { factEditors, methodChoice } from '../../protocol/registry';
 import { sequentialTakesPreset } from '../presets';
 import { SweepSource, sweepHandlers } from './sweepSource';
+import { estimateStart, pacesFor } from '../lifelongPace';
+import { labelOf } from '../../protocol/registry';
+
+/** A start estimated above this many seconds is confirmed first (the estimate from this machine's measured pace). */
+export const CONFIRM_ABOVE_SECONDS = 180;
 
 export const LIFELONG_PANEL: PanelDescriptor = { viewType: 'mechedit.lifelong', title: 'MechEdit Lifelong Editing', bundle: 'lifelong' };
 
@@ -121,6 +126,13 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
   protected readonly handlers: RequestHandlers<Protocol> = {
     start: async (p) => {
       if (this.runs.running) throw new Error('A lifelong-editing session is running: cancel it or wait for it first.');
+      const model = this.engine.model?.path;
+      const r = this.engine.registry.current;
+      const estimate = model ? estimateStart(p, pacesFor(this.pace, model), (m) => (r ? labelOf(r, m) : m)) : undefined;
+      if (estimate && estimate.seconds > CONFIRM_ABOVE_SECONDS) {
+        const go = await vscode.window.showWarningMessage(`MechEdit: this lifelong-editing session will take ${estimate.text}.`, { modal: true }, 'Start');
+        if (go !== 'Start') return { started: false };
+      }
       const started = this.start(p);
       // The session runs on; the request answers once it has its folder (or failed to start).
       const folder = await Promise.race([started.folder, started.done.then(() => undefined)]);
@@ -158,6 +170,8 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
     private readonly engine: EngineService,
     readonly runs: LifelongRuns,
     private readonly start: (p: Protocol['requests']['start']['params']) => { folder: Promise<string | undefined>; done: Promise<unknown> },
+    /** Where each run's seconds per request are remembered (lifelongPace.ts). */
+    private readonly pace: vscode.Memento,
   ) {
     super(panel, extensionUri, LIFELONG_PANEL);
     this.sweeps = new SweepSource(engine, (v) => this.notify('sweep', v));
@@ -173,7 +187,10 @@ export class LifelongPanelHost extends PanelHost<Protocol> {
 
   private context(): LifelongContext {
     const r = this.engine.registry.current;
-    return { model: this.engine.modelBrief, running: this.runs.running, methods: r ? factEditors(r, 'sequential').map(methodChoice) : [], presetsTaken: !!r && sequentialTakesPreset(r) };
+    const methods = r ? factEditors(r, 'sequential').map(methodChoice) : [];
+    const model = this.engine.model?.path;
+    const pace = model ? pacesFor(this.pace, model) : {};
+    return { model: this.engine.modelBrief, running: this.runs.running, methods, presetsTaken: !!r && sequentialTakesPreset(r), pace };
   }
 
   protected onReady(): void {
