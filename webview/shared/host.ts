@@ -3,6 +3,8 @@
 
 import { DEFAULT_REQUEST_TIMEOUT_MS, isEnvelope, type Envelope, type PanelProtocol } from '../../src/protocol/webview';
 import { formatError, type ErrorData } from '../../src/protocol/errors';
+import { COLOUR_PROBE, COLOUR_REPORT } from '../../src/protocol/colours';
+import { colourReport } from './colors';
 
 const vscode = acquireVsCodeApi();
 
@@ -65,7 +67,10 @@ export class Host<P extends PanelProtocol, S = unknown> {
 
   private receive(message: unknown): void {
     if (!isEnvelope(message)) return;
-    if (message.kind === 'notify') {
+    if (message.kind === 'notify' && message.method === COLOUR_PROBE) {
+      // The themes test's hook (colors.ts): which colours the drawn marks use.
+      this.post({ kind: 'notify', method: COLOUR_REPORT, params: colourReport() });
+    } else if (message.kind === 'notify') {
       this.listeners.get(message.method)?.(message.params);
     } else if (message.kind === 'response') {
       const p = this.pending.get(message.inReplyTo);
