@@ -4,7 +4,7 @@
 import { DEFAULT_REQUEST_TIMEOUT_MS, isEnvelope, type Envelope, type PanelProtocol } from '../../src/protocol/webview';
 import { formatError, type ErrorData } from '../../src/protocol/errors';
 import { COLOUR_PROBE, COLOUR_REPORT } from '../../src/protocol/colours';
-import { colourReport } from './colors';
+import { colourReport } from './colorReport';
 
 const vscode = acquireVsCodeApi();
 

@@ -1,0 +1,210 @@
+// Every panel and view that shows results, in a light and a dark theme (Light Modern, Dark Modern:
+// code-server's theme-defaults), each screenshotted as theme-<light|dark>-<panel>.png.
+//
+// What is checked, from each webview's colour report (webview/shared/colors.ts, asked through
+// PanelHost.probeColours): every colour an SVG mark is painted with (shapes' fill and stroke, text)
+// is one of the theme's colours — no hard-coded colour, and none left over from the other theme
+// (the panels are drawn once, in the light theme, and only revealed in the dark one); panels that
+// draw series paint them with the theme's --vscode-charts-* colours; the webview's background is
+// light or dark as VS Code says the theme is (activeColorTheme.kind); every series colour drawn has
+// a contrast of at least 2:1 against the background; and the series colours differ between the
+// themes. Heatmap cells (canvas, a fixed viridis / blue-red palette readable on both) are not
+// checked. Data where cheap: the engine self-test, a causal trace, an activations run, concept
+// directions, one ROME edit (Edit Strengths), the lifelong fixture session, and a made-up
+// unlearning snapshot sent to the Unlearning panel (its colours, not its figures, are the point).
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { PanelHost } from '../../src/extension/webview/panelHost';
+import type { ColourReport } from '../../src/protocol/colours';
+import type { UnlearnRunSnapshot } from '../../src/protocol/panels';
+import { screenshot } from './screenshot';
+import { waitFor } from './events';
+import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from './models';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any panel protocol
+type AnyHost = PanelHost<any, any>;
+type Api = DefaultModelSuite['api'];
+
+/** A panel or view to show in both themes: how to open it, and whether it draws chart series. */
+interface PanelCase {
+  name: string;
+  open(api: Api): Promise<AnyHost | undefined>;
+  /** The number of distinct --vscode-charts-* colours its marks must use (0: none required). */
+  series: number;
+}
+
+const reveal = async (host: AnyHost | undefined) => {
+  (host?.panel as vscode.WebviewPanel | undefined)?.reveal?.();
+  return host;
+};
+
+// Every result panel. LEAD: add the Edit Result panel (ux-result) here once merged, e.g.
+// { name: 'edit-result', open: (api) => reveal(api.panels.editResult()), series: 2 }.
+const PANELS: PanelCase[] = [
+  { name: 'engine', open: async (api) => { await vscode.commands.executeCommand('mechedit.showEngine'); return api.panels.engine(); }, series: 1 },
+  { name: 'activations', open: (api) => reveal(api.panels.activations()), series: 2 },
+  { name: 'tracing', open: (api) => reveal(api.panels.tracing()), series: 0 },
+  { name: 'diagnostics', open: async (api) => { await vscode.commands.executeCommand('mechedit.showDiagnostics'); return api.panels.diagnostics(); }, series: 0 },
+  { name: 'concepts', open: (api) => reveal(api.panels.concepts()), series: 1 },
+  { name: 'features', open: async (api) => { await vscode.commands.executeCommand('mechedit.showFeatures'); return api.panels.features(); }, series: 0 },
+  { name: 'unlearning', open: (api) => reveal(api.panels.unlearn()), series: 3 },
+  { name: 'lifelong', open: (api) => reveal(api.panels.lifelong()), series: 2 },
+  { name: 'strengths', open: async (api) => { await vscode.commands.executeCommand('mechedit.strengths.focus'); return api.strengths(); }, series: 0 },
+];
+
+const THEMES = [
+  { kind: 'light', id: 'Light Modern', vscodeKind: vscode.ColorThemeKind.Light },
+  { kind: 'dark', id: 'Dark Modern', vscodeKind: vscode.ColorThemeKind.Dark },
+] as const;
+
+/** Relative luminance (WCAG) of an rgb()/rgba() string. */
+function luminance(c: string): number {
+  const [r, g, b] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
+    const s = Number(v) / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+const contrast = (a: string, b: string) => {
+  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (hi + 0.05) / (lo + 0.05);
+};
+
+/** A made-up unlearning run (20 steps): enough for the chart's four lines. */
+function unlearnSnapshot(): UnlearnRunSnapshot {
+  const points = Array.from({ length: 20 }, (_, step) => ({
+    step, loss: -step / 4, metrics: { forgetTop1: 1 - step / 20, forgetProb: 0.9 - step / 25, retainTop1: 1 - step / 200 },
+  }));
+  return { status: 'cancelled', method: 'graddiff', methodLabel: 'GradDiff', concept: 'Veltrazine (colours check)', material: 'made-up points', forms: ['qa'], steps: 20, points, startedAt: new Date().toISOString() };
+}
+
+describe('Themes: every result panel in a light and a dark theme', () => {
+  let suite: DefaultModelSuite;
+  let api: Api;
+  let previousTheme: string | undefined;
+  let editFile: string | undefined;
+  const reports: Record<string, Record<string, ColourReport>> = { light: {}, dark: {} };
+
+  before(async function () {
+    this.timeout(150_000);
+    suite = await startOnDefaultModel();
+    api = suite.api;
+    previousTheme = vscode.workspace.getConfiguration('workbench').inspect<string>('colorTheme')?.globalValue;
+  });
+
+  after(async () => {
+    for (const host of [api.panels.engine(), api.panels.activations(), api.panels.tracing(), api.panels.diagnostics(), api.panels.concepts(), api.panels.features(), api.panels.unlearn(), api.panels.lifelong()]) host?.panel.dispose();
+    await vscode.workspace.getConfiguration('workbench').update('colorTheme', previousTheme, vscode.ConfigurationTarget.Global);
+    await endOnDefaultModel(suite);
+    if (editFile) for (const f of [editFile, editFile.replace(/\.json$/, '.safetensors')]) fs.rmSync(f, { force: true });
+  });
+
+  it('draws each panel once with cheap data (in the light theme)', async function () {
+    this.timeout(120_000);
+    await setTheme(THEMES[0]);
+    const rendered = (host: AnyHost | undefined, what: string, ok: (s: { status?: string }) => boolean, ms = 40_000) => {
+      assert.ok(host, `${what}: the panel did not open`);
+      return waitFor(host.onDidRender, (s) => ok(s as { status?: string }), what, ms) as Promise<{ status?: string }>;
+    };
+    const done = (s: { status?: string }) => s.status === 'drawn' || s.status === 'error';
+    await vscode.commands.executeCommand('mechedit.showEngine');
+    await vscode.commands.executeCommand('mechedit.selfTest');
+
+    await vscode.commands.executeCommand('mechedit.showActivations');
+    let drawn = rendered(api.panels.activations(), 'the activations', done);
+    api.panels.activations()!.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', metric: 'residNorm', view: 'side', token: 2 });
+    assert.equal((await drawn).status, 'drawn');
+
+    await vscode.commands.executeCommand('mechedit.showCausalTracing');
+    drawn = rendered(api.panels.tracing(), 'the causal trace', done);
+    api.panels.tracing()!.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 4 });
+    assert.equal((await drawn).status, 'drawn');
+
+    await vscode.commands.executeCommand('mechedit.showConcepts');
+    drawn = rendered(api.panels.concepts(), 'the concept directions', done);
+    api.panels.concepts()!.notify('run', { positive: 'Veltrazine is colored\nDravokine is colored', negative: 'Brindlecake is colored\nSunmallow is colored' });
+    assert.equal((await drawn).status, 'drawn');
+
+    await vscode.commands.executeCommand('mechedit.showUnlearning');
+    drawn = rendered(api.panels.unlearn(), 'the unlearning chart', (s) => s.status !== undefined && s.status !== 'empty', 10_000);
+    api.panels.unlearn()!.notify('run', unlearnSnapshot());
+    await drawn;
+
+    const folder = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'lifelong', 'session');
+    await vscode.commands.executeCommand('mechedit.lifelong');
+    drawn = rendered(api.panels.lifelong(), 'the lifelong session', done, 20_000);
+    await vscode.commands.executeCommand('mechedit.lifelong', { folder });
+    assert.equal((await drawn).status, 'drawn');
+
+    const r = await vscode.commands.executeCommand<{ file: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }], layer: 0, force: true });
+    editFile = r?.file;
+    assert.ok(r?.applied, 'the ROME edit was applied (Edit Strengths shows it)');
+  });
+
+  for (const theme of THEMES) {
+    it(`shows every panel in ${theme.id}: marks painted with the theme's colours only, series with its chart colours`, async function () {
+      this.timeout(90_000);
+      await setTheme(theme);
+      await vscode.commands.executeCommand('workbench.view.extension.mechedit');
+      await vscode.commands.executeCommand('mechedit.edits.focus');
+      await new Promise((res) => setTimeout(res, 800));
+      await screenshot(`theme-${theme.kind}-sidebar`);
+      const problems: string[] = [];
+      for (const p of PANELS) {
+        const host = await p.open(api);
+        assert.ok(host, `${p.name}: it did not open`);
+        const report = await themedReport(host, theme.kind);
+        reports[theme.kind][p.name] = report;
+        await screenshot(`theme-${theme.kind}-${p.name}`);
+        const bg = report.theme['editor-background'];
+        const foreign = report.marks.filter((m) => !m.theme);
+        const series = report.marks.filter((m) => m.theme?.startsWith('charts-') && !['charts-foreground', 'charts-lines'].includes(m.theme));
+        console.log(`[themes] ${theme.kind} ${p.name}: bg ${bg}; ${report.marks.map((m) => `${m.theme ?? 'FOREIGN'} ${m.colour} ×${m.count} (${m.example})`).join('; ') || 'no SVG marks'}`);
+        for (const m of foreign) problems.push(`${p.name}: ${m.example} is painted ${m.colour}, not a theme colour`);
+        if (series.length < p.series) problems.push(`${p.name}: ${series.length} chart colour(s) drawn, ${p.series} expected`);
+        for (const m of series) {
+          const ratio = contrast(m.colour, bg);
+          if (ratio < 2) problems.push(`${p.name}: ${m.theme} ${m.colour} on ${bg} has contrast ${ratio.toFixed(2)} < 2`);
+        }
+      }
+      assert.deepEqual(problems, []);
+    });
+  }
+
+  it('the series colours differ between the two themes', () => {
+    const light = reports.light.unlearning?.series;
+    const dark = reports.dark.unlearning?.series;
+    assert.ok(light && dark, 'both themes were reported');
+    console.log(`[themes] series light ${light.join(' ')} | dark ${dark.join(' ')}`);
+    assert.ok(light.some((c, i) => c !== dark[i]), 'at least one series colour changes with the theme');
+    assert.notEqual(reports.light.unlearning.theme.foreground, reports.dark.unlearning.theme.foreground);
+  });
+});
+
+/** Switches the colour theme and waits until VS Code says it is active. */
+async function setTheme(theme: (typeof THEMES)[number]): Promise<void> {
+  if (vscode.window.activeColorTheme.kind !== theme.vscodeKind) {
+    const changed = waitFor(vscode.window.onDidChangeActiveColorTheme, (t) => t.kind === theme.vscodeKind, `the ${theme.id} theme`, 15_000);
+    await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme.id, vscode.ConfigurationTarget.Global);
+    await changed;
+  } else {
+    await vscode.workspace.getConfiguration('workbench').update('colorTheme', theme.id, vscode.ConfigurationTarget.Global);
+  }
+  assert.equal(vscode.window.activeColorTheme.kind, theme.vscodeKind);
+}
+
+/** The webview's colour report once its background is as light or dark as the theme (webviews get the new colours a moment later). */
+async function themedReport(host: AnyHost, kind: 'light' | 'dark'): Promise<ColourReport> {
+  const deadline = Date.now() + 8000;
+  for (;;) {
+    await new Promise((res) => setTimeout(res, 300));
+    const r = await host.probeColours();
+    const l = luminance(r.theme['editor-background'] ?? 'rgb(128,128,128)');
+    if (kind === 'light' ? l > 0.5 : l < 0.2) return r;
+    assert.ok(Date.now() < deadline, `the webview's background ${r.theme['editor-background']} is not ${kind} (luminance ${l.toFixed(2)})`);
+  }
+}
