@@ -5,10 +5,12 @@
 // PanelHost.probeColours): every colour an SVG mark is painted with (shapes' fill and stroke, text)
 // is one of the theme's colours — no hard-coded colour, and none left over from the other theme
 // (the panels are drawn once, in the light theme, and only revealed in the dark one); panels that
-// draw series paint them with the theme's --vscode-charts-* colours; the webview's background is
-// light or dark as VS Code says the theme is (activeColorTheme.kind); every series colour drawn has
-// a contrast of at least 2:1 against the background; and the series colours differ between the
-// themes. Heatmap cells (canvas, a fixed viridis / blue-red palette readable on both) are not
+// draw series paint them with the series colours, which are the theme's --vscode-charts-* colours
+// made opaque (base.css --series-<i>); the webview's background is
+// light or dark as VS Code says the theme is (activeColorTheme.kind); every series colour drawn,
+// composited over the background, has a contrast of at least 2:1 against it (VS Code's default
+// charts.orange, 33 % transparent, fails this on Dark Modern: the "dark-brown bars"); and the
+// series colours differ between the themes. Heatmap cells (canvas, a fixed viridis / blue-red palette readable on both) are not
 // checked. Data where cheap: the engine self-test, a causal trace, an activations run, concept
 // directions, one ROME edit (Edit Strengths), the lifelong fixture session, and a made-up
 // unlearning snapshot sent to the Unlearning panel (its colours, not its figures, are the point).
@@ -34,6 +36,8 @@ interface PanelCase {
   open(api: Api): Promise<AnyHost | undefined>;
   /** The number of distinct --vscode-charts-* colours its marks must use (0: none required). */
   series: number;
+  /** It has SVG marks to report (drawn with data above); the report is awaited until they are there. */
+  marks?: boolean;
 }
 
 const reveal = async (host: AnyHost | undefined) => {
@@ -44,35 +48,66 @@ const reveal = async (host: AnyHost | undefined) => {
 // Every result panel. LEAD: add the Edit Result panel (ux-result) here once merged, e.g.
 // { name: 'edit-result', open: (api) => reveal(api.panels.editResult()), series: 2 }.
 const PANELS: PanelCase[] = [
-  { name: 'engine', open: async (api) => { await vscode.commands.executeCommand('mechedit.showEngine'); return api.panels.engine(); }, series: 1 },
-  { name: 'activations', open: (api) => reveal(api.panels.activations()), series: 2 },
-  { name: 'tracing', open: (api) => reveal(api.panels.tracing()), series: 0 },
+  { name: 'engine', open: async (api) => { await vscode.commands.executeCommand('mechedit.showEngine'); return api.panels.engine(); }, series: 1, marks: true },
+  { name: 'activations', open: (api) => reveal(api.panels.activations()), series: 2, marks: true },
+  { name: 'tracing', open: (api) => retraceIfLost(api), series: 0, marks: true },
   { name: 'diagnostics', open: async (api) => { await vscode.commands.executeCommand('mechedit.showDiagnostics'); return api.panels.diagnostics(); }, series: 0 },
-  { name: 'concepts', open: (api) => reveal(api.panels.concepts()), series: 1 },
+  { name: 'concepts', open: (api) => reveal(api.panels.concepts()), series: 1, marks: true },
   { name: 'features', open: async (api) => { await vscode.commands.executeCommand('mechedit.showFeatures'); return api.panels.features(); }, series: 0 },
-  { name: 'unlearning', open: (api) => reveal(api.panels.unlearn()), series: 3 },
-  { name: 'lifelong', open: (api) => reveal(api.panels.lifelong()), series: 2 },
+  { name: 'unlearning', open: (api) => reveal(api.panels.unlearn()), series: 3, marks: true },
+  { name: 'lifelong', open: (api) => reveal(api.panels.lifelong()), series: 2, marks: true },
   { name: 'strengths', open: async (api) => { await vscode.commands.executeCommand('mechedit.strengths.focus'); return api.strengths(); }, series: 0 },
 ];
+
+const TRACE = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 4 };
+
+/**
+ * The Causal Tracing panel, revealed; when it lost its maps on the tab switch (issue 33 defect 7,
+ * fixed on its own branch), it traces again so that its colours can be checked.
+ */
+async function retraceIfLost(api: Api): Promise<AnyHost | undefined> {
+  const host = await reveal(api.panels.tracing());
+  if (!host) return undefined;
+  await new Promise((res) => setTimeout(res, 1000));
+  const r = await host.probeColours(1500).catch(() => undefined);
+  if (r?.marks.length) return host;
+  console.log('[themes] tracing: the maps were gone after the tab switch; tracing again');
+  const drawn = waitFor(host.onDidRender, (s) => ['drawn', 'error'].includes((s as { status?: string }).status ?? ''), 'the causal trace again', 40_000);
+  host.notify('run', TRACE);
+  await drawn;
+  return host;
+}
 
 const THEMES = [
   { kind: 'light', id: 'Light Modern', vscodeKind: vscode.ColorThemeKind.Light },
   { kind: 'dark', id: 'Dark Modern', vscodeKind: vscode.ColorThemeKind.Dark },
 ] as const;
 
-/** Relative luminance (WCAG) of an rgb()/rgba() string. */
-function luminance(c: string): number {
-  const [r, g, b] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map((v) => {
-    const s = Number(v) / 255;
-    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-  });
-  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+/** A computed CSS colour (rgb(), rgba() or color(srgb …)) as [r, g, b] in 0…255 and alpha. */
+function rgba(c: string): [number, number, number, number] {
+  const n = (c.match(/-?[\d.]+(e-?\d+)?/g) ?? []).map(Number);
+  const k = c.startsWith('color(') ? 255 : 1;
+  return [n[0] * k, n[1] * k, n[2] * k, n[3] ?? 1];
 }
 
-const contrast = (a: string, b: string) => {
-  const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+/** Relative luminance (WCAG) of a colour, composited over `bg` when it is translucent. */
+function luminance(c: string, bg = 'rgb(128, 128, 128)'): number {
+  const [r, g, b, a] = rgba(c);
+  const under = rgba(bg);
+  const [R, G, B] = [r, g, b].map((v, i) => {
+    const s = (a * v + (1 - a) * under[i]) / 255;
+    return s <= 0.03928 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+  });
+  return 0.2126 * R + 0.7152 * G + 0.0722 * B;
+}
+
+/** WCAG contrast of a mark's colour (as seen over the background) with the background. */
+const contrast = (c: string, bg: string) => {
+  const [hi, lo] = [luminance(c, bg), luminance(bg)].sort((x, y) => y - x);
   return (hi + 0.05) / (lo + 0.05);
 };
+
+const SERIES_NAMES = ['blue', 'orange', 'green', 'red', 'purple', 'yellow'];
 
 /** A made-up unlearning run (20 steps): enough for the chart's four lines. */
 function unlearnSnapshot(): UnlearnRunSnapshot {
@@ -111,6 +146,12 @@ describe('Themes: every result panel in a light and a dark theme', () => {
       return waitFor(host.onDidRender, (s) => ok(s as { status?: string }), what, ms) as Promise<{ status?: string }>;
     };
     const done = (s: { status?: string }) => s.status === 'drawn' || s.status === 'error';
+    // One applied edit first (Edit Strengths shows it; the charts drawn after it are not stale).
+    const r = await vscode.commands.executeCommand<{ file: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layer: 0, force: true });
+    editFile = r?.file;
+    assert.ok(editFile, 'the ROME edit was computed');
+    if (!r.applied) await vscode.commands.executeCommand('mechedit.applyEditAnyway', vscode.Uri.file(editFile));
+    assert.equal(api.engine.stack.items.length, 1, 'the ROME edit is applied');
     await vscode.commands.executeCommand('mechedit.showEngine');
     await vscode.commands.executeCommand('mechedit.selfTest');
 
@@ -121,7 +162,7 @@ describe('Themes: every result panel in a light and a dark theme', () => {
 
     await vscode.commands.executeCommand('mechedit.showCausalTracing');
     drawn = rendered(api.panels.tracing(), 'the causal trace', done);
-    api.panels.tracing()!.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 4 });
+    api.panels.tracing()!.notify('run', TRACE);
     assert.equal((await drawn).status, 'drawn');
 
     await vscode.commands.executeCommand('mechedit.showConcepts');
@@ -140,9 +181,6 @@ describe('Themes: every result panel in a light and a dark theme', () => {
     await vscode.commands.executeCommand('mechedit.lifelong', { folder });
     assert.equal((await drawn).status, 'drawn');
 
-    const r = await vscode.commands.executeCommand<{ file: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baequa Kaekmyth', prompt: '{} was born in', target: 'Vyswick' }], layer: 0, force: true });
-    editFile = r?.file;
-    assert.ok(r?.applied, 'the ROME edit was applied (Edit Strengths shows it)');
   });
 
   for (const theme of THEMES) {
@@ -157,15 +195,21 @@ describe('Themes: every result panel in a light and a dark theme', () => {
       for (const p of PANELS) {
         const host = await p.open(api);
         assert.ok(host, `${p.name}: it did not open`);
-        const report = await themedReport(host, theme.kind);
+        const report = await themedReport(host, theme.kind, !!p.marks);
         reports[theme.kind][p.name] = report;
         await screenshot(`theme-${theme.kind}-${p.name}`);
         const bg = report.theme['editor-background'];
         const foreign = report.marks.filter((m) => !m.theme);
-        const series = report.marks.filter((m) => m.theme?.startsWith('charts-') && !['charts-foreground', 'charts-lines'].includes(m.theme));
+        const series = report.marks.filter((m) => m.theme?.startsWith('series-') || (m.theme?.startsWith('charts-') && !['charts-foreground', 'charts-lines'].includes(m.theme)));
+        // The series colours are the theme's chart colours, opaque (same red, green, blue).
+        report.series.forEach((c, i) => {
+          const want = rgba(report.theme[`charts-${SERIES_NAMES[i]}`] ?? report.theme.foreground);
+          const got = rgba(c);
+          if (got[3] !== 1 || [0, 1, 2].some((k) => Math.abs(got[k] - want[k]) > 1)) problems.push(`${p.name}: series ${i} is ${c}, not the theme's charts-${SERIES_NAMES[i]} ${report.theme[`charts-${SERIES_NAMES[i]}`]} made opaque`);
+        });
         console.log(`[themes] ${theme.kind} ${p.name}: bg ${bg}; ${report.marks.map((m) => `${m.theme ?? 'FOREIGN'} ${m.colour} ×${m.count} (${m.example})`).join('; ') || 'no SVG marks'}`);
         for (const m of foreign) problems.push(`${p.name}: ${m.example} is painted ${m.colour}, not a theme colour`);
-        if (series.length < p.series) problems.push(`${p.name}: ${series.length} chart colour(s) drawn, ${p.series} expected`);
+        if (series.length < p.series) problems.push(`${p.name}: ${series.length} series colour(s) drawn, ${p.series} expected`);
         for (const m of series) {
           const ratio = contrast(m.colour, bg);
           if (ratio < 2) problems.push(`${p.name}: ${m.theme} ${m.colour} on ${bg} has contrast ${ratio.toFixed(2)} < 2`);
@@ -197,14 +241,22 @@ async function setTheme(theme: (typeof THEMES)[number]): Promise<void> {
   assert.equal(vscode.window.activeColorTheme.kind, theme.vscodeKind);
 }
 
-/** The webview's colour report once its background is as light or dark as the theme (webviews get the new colours a moment later). */
-async function themedReport(host: AnyHost, kind: 'light' | 'dark'): Promise<ColourReport> {
-  const deadline = Date.now() + 8000;
+/**
+ * The webview's colour report once its background is as light or dark as the theme (webviews get
+ * the new colours a moment later) and, when `marks`, once it has drawn (a revealed webview may
+ * reload and redraw; a probe sent while it loads is lost, so it is sent again).
+ */
+async function themedReport(host: AnyHost, kind: 'light' | 'dark', marks: boolean): Promise<ColourReport> {
+  const deadline = Date.now() + 15_000;
+  let last = 'no report';
   for (;;) {
     await new Promise((res) => setTimeout(res, 300));
-    const r = await host.probeColours();
-    const l = luminance(r.theme['editor-background'] ?? 'rgb(128,128,128)');
-    if (kind === 'light' ? l > 0.5 : l < 0.2) return r;
-    assert.ok(Date.now() < deadline, `the webview's background ${r.theme['editor-background']} is not ${kind} (luminance ${l.toFixed(2)})`);
+    const r = await host.probeColours(1500).catch(() => undefined);
+    if (r) {
+      const l = luminance(r.theme['editor-background'] ?? 'rgb(128, 128, 128)');
+      if ((kind === 'light' ? l > 0.5 : l < 0.2) && (!marks || r.marks.length > 0)) return r;
+      last = `background ${r.theme['editor-background']} (luminance ${l.toFixed(2)}), ${r.marks.length} marks`;
+    }
+    assert.ok(Date.now() < deadline, `no ${kind} report with marks: ${last}`);
   }
 }

@@ -4,7 +4,7 @@
 
 import type { FactMethod } from '../../src/protocol/engine';
 import type { LifelongPoint, LifelongRunSnapshot } from '../../src/protocol/lifelong';
-import { SERIES, seriesVar } from '../shared/colors';
+import { SERIES, seriesProp } from '../shared/colors';
 
 export interface Measure {
   key: string;
@@ -32,7 +32,7 @@ export const MEASURES: Measure[] = [
 export function methodStyle(method: FactMethod, order: readonly string[], runs: readonly { method: string }[] = []): { colour: [string, string]; dash: string } {
   const i = order.indexOf(method);
   const j = i >= 0 ? i : order.length + Math.max(0, runs.findIndex((r) => r.method === method));
-  return { colour: [seriesVar(j), 'currentColor'], dash: j >= SERIES.length ? '8 3' : '' };
+  return { colour: [seriesProp(j), 'currentColor'], dash: j >= SERIES.length ? '8 3' : '' };
 }
 
 /** A method's label from the panel's method list (its id when the list does not have it). */

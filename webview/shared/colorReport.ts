@@ -3,16 +3,11 @@
 // colour it is (none: a colour that is not the theme's, e.g. hard-coded or left from another theme).
 
 import type { ColourReport } from '../../src/protocol/colours';
-import { SERIES, seriesVar } from './colors';
+import { SERIES, seriesPaint } from './colors';
 
 /** The value of a theme variable on the body ('' when the theme does not set it). */
-export function themeVar(name: string): string {
+function themeVar(name: string): string {
   return getComputedStyle(document.body).getPropertyValue(name).trim();
-}
-
-/** Series i's colour as the theme sets it (the foreground when a theme has no chart colours). */
-export function seriesColour(i: number): string {
-  return themeVar(seriesVar(i)) || themeVar('--vscode-foreground');
 }
 
 // The theme colours a panel may paint marks with (variable names without --vscode-).
@@ -43,9 +38,11 @@ export function colourReport(): ColourReport {
     const v = themeVar(`--vscode-${n}`);
     if (v) theme[n] = computed(v, probe);
   }
-  const series = SERIES.map((_, i) => computed(seriesColour(i), probe));
+  const series = SERIES.map((_, i) => computed(seriesPaint(i), probe));
+  SERIES.forEach((_, i) => (theme[`series-${i}`] = series[i]));
+  // A colour that is several of them is named after the first: the series, then the theme's.
   const byColour = new Map<string, string>();
-  for (const [n, c] of Object.entries(theme)) if (!byColour.has(c)) byColour.set(c, n);
+  for (const [n, c] of [...Object.entries(theme).filter(([n]) => n.startsWith('series-')), ...Object.entries(theme)]) if (!byColour.has(c)) byColour.set(c, n);
   const marks = new Map<string, { colour: string; theme?: string; count: number; example: string }>();
   for (const el of document.querySelectorAll<SVGElement>('svg path, svg rect, svg circle, svg line, svg polyline, svg polygon, svg text')) {
     const style = getComputedStyle(el);
