@@ -4,7 +4,8 @@
 // What is checked, from each webview's colour report (webview/shared/colors.ts, asked through
 // PanelHost.probeColours): every colour an SVG mark is painted with (shapes' fill and stroke, text)
 // is one of the theme's colours — no hard-coded colour, and none left over from the other theme
-// (the panels are drawn once, in the light theme, and only revealed in the dark one); panels that
+// (the panels are drawn in the light theme and only shown again in the dark one, unless they lost
+// their drawing on the tab switch: then they are given their data again); panels that
 // draw series paint them with the series colours, which are the theme's --vscode-charts-* colours
 // made opaque (base.css --series-<i>); the webview's background is
 // light or dark as VS Code says the theme is (activeColorTheme.kind); every series colour drawn,
@@ -30,53 +31,36 @@ import { endOnDefaultModel, startOnDefaultModel, type DefaultModelSuite } from '
 type AnyHost = PanelHost<any, any>;
 type Api = DefaultModelSuite['api'];
 
-/** A panel or view to show in both themes: how to open it, and whether it draws chart series. */
+/**
+ * A panel or view to show in both themes: the command that opens it, the host, and how to give it
+ * cheap data when it shows none (first time, or a panel that lost its drawing on a tab switch).
+ */
 interface PanelCase {
   name: string;
-  open(api: Api): Promise<AnyHost | undefined>;
-  /** The number of distinct --vscode-charts-* colours its marks must use (0: none required). */
+  command: string;
+  host(api: Api): AnyHost | undefined;
+  /** Starts drawing its data (not awaited: the colour report waits for the marks). */
+  draw?(api: Api, host: AnyHost): Promise<unknown>;
+  /** The number of distinct series colours its marks must use (0: none required). */
   series: number;
-  /** It has SVG marks to report (drawn with data above); the report is awaited until they are there. */
-  marks?: boolean;
 }
-
-const reveal = async (host: AnyHost | undefined) => {
-  (host?.panel as vscode.WebviewPanel | undefined)?.reveal?.();
-  return host;
-};
-
-// Every result panel. LEAD: add the Edit Result panel (ux-result) here once merged, e.g.
-// { name: 'edit-result', open: (api) => reveal(api.panels.editResult()), series: 2 }.
-const PANELS: PanelCase[] = [
-  { name: 'engine', open: async (api) => { await vscode.commands.executeCommand('mechedit.showEngine'); return api.panels.engine(); }, series: 1, marks: true },
-  { name: 'activations', open: (api) => reveal(api.panels.activations()), series: 2, marks: true },
-  { name: 'tracing', open: (api) => retraceIfLost(api), series: 0, marks: true },
-  { name: 'diagnostics', open: async (api) => { await vscode.commands.executeCommand('mechedit.showDiagnostics'); return api.panels.diagnostics(); }, series: 0 },
-  { name: 'concepts', open: (api) => reveal(api.panels.concepts()), series: 1, marks: true },
-  { name: 'features', open: async (api) => { await vscode.commands.executeCommand('mechedit.showFeatures'); return api.panels.features(); }, series: 0 },
-  { name: 'unlearning', open: (api) => reveal(api.panels.unlearn()), series: 3, marks: true },
-  { name: 'lifelong', open: (api) => reveal(api.panels.lifelong()), series: 2, marks: true },
-  { name: 'strengths', open: async (api) => { await vscode.commands.executeCommand('mechedit.strengths.focus'); return api.strengths(); }, series: 0 },
-];
 
 const TRACE = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 4 };
+const LIFELONG_SESSION = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'lifelong', 'session');
 
-/**
- * The Causal Tracing panel, revealed; when it lost its maps on the tab switch (issue 33 defect 7,
- * fixed on its own branch), it traces again so that its colours can be checked.
- */
-async function retraceIfLost(api: Api): Promise<AnyHost | undefined> {
-  const host = await reveal(api.panels.tracing());
-  if (!host) return undefined;
-  await new Promise((res) => setTimeout(res, 1000));
-  const r = await host.probeColours(1500).catch(() => undefined);
-  if (r?.marks.length) return host;
-  console.log('[themes] tracing: the maps were gone after the tab switch; tracing again');
-  const drawn = waitFor(host.onDidRender, (s) => ['drawn', 'error'].includes((s as { status?: string }).status ?? ''), 'the causal trace again', 40_000);
-  host.notify('run', TRACE);
-  await drawn;
-  return host;
-}
+// Every result panel. LEAD: add the Edit Result panel (ux-result) here once merged, e.g.
+// { name: 'edit-result', command: 'mechedit.…', host: (api) => api.panels.editResult(), draw: …, series: 2 }.
+const PANELS: PanelCase[] = [
+  { name: 'engine', command: 'mechedit.showEngine', host: (api) => api.panels.engine(), draw: () => Promise.resolve(vscode.commands.executeCommand('mechedit.selfTest')), series: 1 },
+  { name: 'activations', command: 'mechedit.showActivations', host: (api) => api.panels.activations(), draw: async (_, h) => h.notify('run', { prompt: TRACE.prompt, metric: 'residNorm', view: 'side', token: 2 }), series: 2 },
+  { name: 'tracing', command: 'mechedit.showCausalTracing', host: (api) => api.panels.tracing(), draw: async (_, h) => h.notify('run', TRACE), series: 0 },
+  { name: 'diagnostics', command: 'mechedit.showDiagnostics', host: (api) => api.panels.diagnostics(), series: 0 },
+  { name: 'concepts', command: 'mechedit.showConcepts', host: (api) => api.panels.concepts(), draw: async (_, h) => h.notify('run', { positive: 'Veltrazine is colored\nDravokine is colored', negative: 'Brindlecake is colored\nSunmallow is colored' }), series: 1 },
+  { name: 'features', command: 'mechedit.showFeatures', host: (api) => api.panels.features(), series: 0 },
+  { name: 'unlearning', command: 'mechedit.showUnlearning', host: (api) => api.panels.unlearn(), draw: async (_, h) => h.notify('run', unlearnSnapshot()), series: 3 },
+  { name: 'lifelong', command: 'mechedit.lifelong', host: (api) => api.panels.lifelong(), draw: () => Promise.resolve(vscode.commands.executeCommand('mechedit.lifelong', { folder: LIFELONG_SESSION })), series: 2 },
+  { name: 'strengths', command: 'mechedit.strengths.focus', host: (api) => api.strengths(), series: 0 },
+];
 
 const THEMES = [
   { kind: 'light', id: 'Light Modern', vscodeKind: vscode.ColorThemeKind.Light },
@@ -138,54 +122,18 @@ describe('Themes: every result panel in a light and a dark theme', () => {
     if (editFile) for (const f of [editFile, editFile.replace(/\.json$/, '.safetensors')]) fs.rmSync(f, { force: true });
   });
 
-  it('draws each panel once with cheap data (in the light theme)', async function () {
+  it('applies one ROME edit (Edit Strengths shows it; charts drawn after it are not stale)', async function () {
     this.timeout(120_000);
-    await setTheme(THEMES[0]);
-    const rendered = (host: AnyHost | undefined, what: string, ok: (s: { status?: string }) => boolean, ms = 40_000) => {
-      assert.ok(host, `${what}: the panel did not open`);
-      return waitFor(host.onDidRender, (s) => ok(s as { status?: string }), what, ms) as Promise<{ status?: string }>;
-    };
-    const done = (s: { status?: string }) => s.status === 'drawn' || s.status === 'error';
-    // One applied edit first (Edit Strengths shows it; the charts drawn after it are not stale).
     const r = await vscode.commands.executeCommand<{ file: string; applied: boolean }>('mechedit.editFact', { method: 'rome', requests: [{ subject: 'Baekhyndvaes Drondraes', prompt: '{} was born in', target: 'Daekgrad' }], layer: 0, force: true });
     editFile = r?.file;
     assert.ok(editFile, 'the ROME edit was computed');
     if (!r.applied) await vscode.commands.executeCommand('mechedit.applyEditAnyway', vscode.Uri.file(editFile));
     assert.equal(api.engine.stack.items.length, 1, 'the ROME edit is applied');
-    await vscode.commands.executeCommand('mechedit.showEngine');
-    await vscode.commands.executeCommand('mechedit.selfTest');
-
-    await vscode.commands.executeCommand('mechedit.showActivations');
-    let drawn = rendered(api.panels.activations(), 'the activations', done);
-    api.panels.activations()!.notify('run', { prompt: 'Baekhyndvaes Drondraes was born in', metric: 'residNorm', view: 'side', token: 2 });
-    assert.equal((await drawn).status, 'drawn');
-
-    await vscode.commands.executeCommand('mechedit.showCausalTracing');
-    drawn = rendered(api.panels.tracing(), 'the causal trace', done);
-    api.panels.tracing()!.notify('run', TRACE);
-    assert.equal((await drawn).status, 'drawn');
-
-    await vscode.commands.executeCommand('mechedit.showConcepts');
-    drawn = rendered(api.panels.concepts(), 'the concept directions', done);
-    api.panels.concepts()!.notify('run', { positive: 'Veltrazine is colored\nDravokine is colored', negative: 'Brindlecake is colored\nSunmallow is colored' });
-    assert.equal((await drawn).status, 'drawn');
-
-    await vscode.commands.executeCommand('mechedit.showUnlearning');
-    drawn = rendered(api.panels.unlearn(), 'the unlearning chart', (s) => s.status !== undefined && s.status !== 'empty', 10_000);
-    api.panels.unlearn()!.notify('run', unlearnSnapshot());
-    await drawn;
-
-    const folder = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'lifelong', 'session');
-    await vscode.commands.executeCommand('mechedit.lifelong');
-    drawn = rendered(api.panels.lifelong(), 'the lifelong session', done, 20_000);
-    await vscode.commands.executeCommand('mechedit.lifelong', { folder });
-    assert.equal((await drawn).status, 'drawn');
-
   });
 
   for (const theme of THEMES) {
     it(`shows every panel in ${theme.id}: marks painted with the theme's colours only, series with its chart colours`, async function () {
-      this.timeout(90_000);
+      this.timeout(240_000);
       await setTheme(theme);
       await vscode.commands.executeCommand('workbench.view.extension.mechedit');
       await vscode.commands.executeCommand('mechedit.edits.focus');
@@ -193,9 +141,10 @@ describe('Themes: every result panel in a light and a dark theme', () => {
       await screenshot(`theme-${theme.kind}-sidebar`);
       const problems: string[] = [];
       for (const p of PANELS) {
-        const host = await p.open(api);
+        await vscode.commands.executeCommand(p.command);
+        const host = p.host(api);
         assert.ok(host, `${p.name}: it did not open`);
-        const report = await themedReport(host, theme.kind, !!p.marks);
+        const report = await themedReport(api, p, host, theme.kind);
         reports[theme.kind][p.name] = report;
         await screenshot(`theme-${theme.kind}-${p.name}`);
         const bg = report.theme['editor-background'];
@@ -243,20 +192,29 @@ async function setTheme(theme: (typeof THEMES)[number]): Promise<void> {
 
 /**
  * The webview's colour report once its background is as light or dark as the theme (webviews get
- * the new colours a moment later) and, when `marks`, once it has drawn (a revealed webview may
- * reload and redraw; a probe sent while it loads is lost, so it is sent again).
+ * the new colours a moment later) and, for a panel with data, once it has drawn: a panel that
+ * shows nothing (first time, or its drawing lost on a tab switch) is given its data. A probe sent
+ * while a revealed webview reloads is lost, so it is sent again.
  */
-async function themedReport(host: AnyHost, kind: 'light' | 'dark', marks: boolean): Promise<ColourReport> {
-  const deadline = Date.now() + 15_000;
+async function themedReport(api: Api, p: PanelCase, host: AnyHost, kind: 'light' | 'dark'): Promise<ColourReport> {
+  // Generous for a loaded machine; a few seconds on an idle one.
+  const deadline = Date.now() + 90_000;
   let last = 'no report';
+  let drawn = false;
   for (;;) {
-    await new Promise((res) => setTimeout(res, 300));
-    const r = await host.probeColours(1500).catch(() => undefined);
+    await new Promise((res) => setTimeout(res, 500));
+    const r = await host.probeColours(2000).catch(() => undefined);
     if (r) {
       const l = luminance(r.theme['editor-background'] ?? 'rgb(128, 128, 128)');
-      if ((kind === 'light' ? l > 0.5 : l < 0.2) && (!marks || r.marks.length > 0)) return r;
+      const themed = kind === 'light' ? l > 0.5 : l < 0.2;
+      if (themed && (!p.draw || r.marks.length > 0)) return r;
+      if (themed && p.draw && !drawn) {
+        drawn = true;
+        console.log(`[themes] ${kind} ${p.name}: nothing drawn${kind === 'dark' ? ' (lost on the tab switch)' : ''}; giving it data`);
+        void p.draw(api, host);
+      }
       last = `background ${r.theme['editor-background']} (luminance ${l.toFixed(2)}), ${r.marks.length} marks`;
     }
-    assert.ok(Date.now() < deadline, `no ${kind} report with marks: ${last}`);
+    assert.ok(Date.now() < deadline, `${p.name}: no ${kind} report with marks: ${last}`);
   }
 }
