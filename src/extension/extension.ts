@@ -29,6 +29,7 @@ import { registerUnlearn, unlearnContext } from './unlearn';
 import { LIFELONG_PANEL, LifelongPanelHost, LifelongRuns } from './panels/lifelongPanel';
 import { registerLifelong, sequentialMethods, startLifelong } from './lifelong';
 import { registerOpenSweep } from './sweepCommand';
+import { registerOnboarding } from './onboarding';
 
 export interface MechEditApi {
   engine: EngineService;
@@ -62,6 +63,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   const lifelongPanel = registerPanel(context, LIFELONG_PANEL, (panel) => new LifelongPanelHost(panel, context.extensionUri, engine, lifelongRuns, (p) => startLifelong(engine, lifelongRuns, p, context.globalStorageUri.fsPath, context.globalState), context.globalState));
   const problems = new DiagnosticsProblems();
   const model = new ModelView(engine);
+  const modelTree = vscode.window.createTreeView('mechedit.model', { treeDataProvider: model });
   const statusBar = createStatusBar(engine);
   context.subscriptions.push(problems, model);
   const diagnosticsPanel = registerPanel(context, DIAGNOSTICS_PANEL, (panel) => new DiagnosticsPanelHost(panel, context.extensionUri, engine, context.globalStorageUri.fsPath, problems, context.workspaceState));
@@ -70,7 +72,7 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
     output,
     engine,
     edits,
-    vscode.window.registerTreeDataProvider('mechedit.model', model),
+    modelTree,
     statusBar,
     vscode.commands.registerCommand('mechedit.showActivations', () => void activationsPanel.show()),
     // One edit's result (an edit id, an edit file path or URI, an Edits view row, or { file, heldBack }).
@@ -100,8 +102,8 @@ export function activate(context: vscode.ExtensionContext): MechEditApi {
   registerLifelong(context, engine, lifelongRuns, () => void lifelongPanel.show());
   registerOpenSweep(context, engine, { diagnostics: () => diagnosticsPanel.show(), lifelong: () => lifelongPanel.show() });
   const strengths = registerStrengthsView(context, engine);
-  // A configured model is opened right away (this starts the engine process).
-  void engine.ensureModel();
+  // The status item shows from startup; the engine starts when MechEdit is used (onboarding.ts).
+  registerOnboarding(context, engine, edits, modelTree);
   return { engine, edits, problems, model, statusBar: statusBar.item, strengths: strengths.current, panels: { engine: enginePanel.current, activations: activationsPanel.current, tracing: tracingPanel.current, editResult: editResultPanel.current, diagnostics: diagnosticsPanel.current, concepts: conceptsPanel.current, features: featuresPanel.current, unlearn: unlearnPanel.current, lifelong: lifelongPanel.current } };
 }
 

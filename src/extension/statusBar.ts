@@ -1,6 +1,8 @@
 // Status-bar item: the model the engine has loaded, the execution provider, the engine state and
 // the active edits; an error look (icon, background, tooltip) when the engine crashed or the
-// configured model could not be opened (the model still loaded, if any, is named). Click: panel.
+// configured model could not be opened (the model still loaded, if any, is named). Shown from
+// startup: before the engine has started, "MechEdit: model not loaded" and a click loads it;
+// with no model configured, a click opens a model folder. Otherwise a click shows the Engine panel.
 
 import * as vscode from 'vscode';
 import * as path from 'node:path';
@@ -15,7 +17,13 @@ export function modelName(dir: string): string {
 }
 
 /** The status bar's text and tooltip for an engine snapshot (pure, for the tests). */
-export function statusText(snap: EngineStateSnapshot, s: Settings, activeEdits: number): { text: string; tooltip: string; error: boolean } {
+export function statusText(snap: EngineStateSnapshot, s: Settings, activeEdits: number): { text: string; tooltip: string; error: boolean; command: string } {
+  const idle = !snap.model && snap.modelError === undefined && snap.status === 'stopped';
+  if (idle) {
+    return s.modelPath
+      ? { text: '$(beaker) MechEdit: model not loaded', tooltip: `MechEdit — ${modelName(s.modelPath)} is configured (${s.modelPath}); the engine starts when you use MechEdit.\nClick to load it now.`, error: false, command: 'mechedit.loadModel' }
+      : { text: '$(beaker) MechEdit: no model', tooltip: 'MechEdit — no model is configured.\nClick to open a local Hugging Face checkpoint folder.', error: false, command: 'mechedit.openModel' };
+  }
   const loaded = snap.model ? modelName(snap.model.path) : undefined;
   const provider = snap.model?.executionProvider ?? snap.info?.resolvedProvider ?? s.engine.executionProvider;
   const failed = snap.modelError !== undefined;
@@ -32,17 +40,17 @@ export function statusText(snap: EngineStateSnapshot, s: Settings, activeEdits: 
     `active edits: ${activeEdits}`,
     ...(snap.lastCrash ? [`last crash: ${snap.lastCrash}`] : []),
   ];
-  return { text: `${icon} ${model}${failed ? ' · open failed' : ''} · ${provider}${edits}`, tooltip: lines.join('\n'), error };
+  return { text: `${icon} ${model}${failed ? ' · open failed' : ''} · ${provider}${edits}`, tooltip: lines.join('\n'), error, command: 'mechedit.showEngine' };
 }
 
 export function createStatusBar(engine: EngineService): { item: vscode.StatusBarItem } & vscode.Disposable {
   const item = vscode.window.createStatusBarItem('mechedit.status', vscode.StatusBarAlignment.Left, 50);
   item.name = 'MechEdit';
-  item.command = 'mechedit.showEngine';
   const update = () => {
     const t = statusText(engine.snapshot(), readSettings(), engine.enabledEdits);
     item.text = t.text;
     item.tooltip = t.tooltip;
+    item.command = t.command;
     item.backgroundColor = t.error ? new vscode.ThemeColor('statusBarItem.errorBackground') : undefined;
     item.show();
   };

@@ -1,7 +1,7 @@
 // The Lifelong editing panel's small multiples (d3 scales and axes, one SVG): a chart per measure
 // (data.ts MEASURES), the number of edits along x, a line per method with a dot per measured point.
-// Colours and dashes are set on the elements (not by class) and the legend is part of the SVG, so
-// PNG / SVG exports keep them.
+// Colours are the theme's series colours as inline var() paints (they follow a theme change; the
+// PNG / SVG exports bake the computed colours: shared/export.ts); the legend is part of the SVG.
 
 import { select } from 'd3-selection';
 import { scaleLinear } from 'd3-scale';
@@ -10,7 +10,8 @@ import type { LifelongRunSnapshot } from '../../src/protocol/lifelong';
 import type { MethodChoice } from '../../src/protocol/registry';
 import { editsDomain, linePath, measureLines, MEASURES, methodLabel, methodStyle } from './data';
 
-const css = (name: string, fallback: string) => getComputedStyle(document.body).getPropertyValue(name).trim() || fallback;
+// A theme variable with its fallback, as an inline paint: marks follow a theme change without a redraw.
+const paint = ([name, fallback]: [string, string]) => `var(${name}, ${fallback})`;
 
 const CELL_H = 210;
 const LEGEND_H = 26;
@@ -39,8 +40,7 @@ export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number,
   for (const r of runs) {
     const s = style(r.method);
     const g = legend.append('g').attr('transform', `translate(${lx},0)`);
-    // A filled rect, not a line: the export recolours lines (axis ticks) to the foreground.
-    g.append('rect').attr('class', `swatch swatch-${r.method}`).attr('x', 0).attr('y', -1.5).attr('width', 22).attr('height', 3).attr('fill', css(...s.colour));
+    g.append('rect').attr('class', `swatch swatch-${r.method}`).attr('x', 0).attr('y', -1.5).attr('width', 22).attr('height', 3).style('fill', paint(s.colour));
     g.append('text').attr('x', 28).attr('y', 4).text(label(r.method));
     lx += 40 + 8 * label(r.method).length;
   }
@@ -59,10 +59,10 @@ export function curvesChart(runs: readonly LifelongRunSnapshot[], width: number,
     cell.append('text').attr('class', 'axis-label').attr('x', (m.left + cellW - m.right) / 2).attr('y', CELL_H - 4).attr('text-anchor', 'middle').text('edits');
     for (const l of lines) {
       const s = style(l.method);
-      const colour = css(...s.colour);
-      cell.append('path').attr('class', `line line-${l.method}`).attr('fill', 'none').attr('stroke', colour).attr('stroke-width', 2).attr('stroke-dasharray', s.dash || null).attr('d', linePath(l.values, x, y));
+      const colour = paint(s.colour);
+      cell.append('path').attr('class', `line line-${l.method}`).attr('fill', 'none').style('stroke', colour).attr('stroke-width', 2).attr('stroke-dasharray', s.dash || null).attr('d', linePath(l.values, x, y));
       cell.append('g').attr('class', `dots dots-${l.method}`).selectAll('circle').data(l.values).join('circle')
-        .attr('class', 'pt').attr('cx', (v) => x(v[0])).attr('cy', (v) => y(v[1])).attr('r', l.values.length > 80 ? 1.5 : 2.5).attr('fill', colour)
+        .attr('class', 'pt').attr('cx', (v) => x(v[0])).attr('cy', (v) => y(v[1])).attr('r', l.values.length > 80 ? 1.5 : 2.5).style('fill', colour)
         .append('title').text((v) => `${label(l.method)} after ${v[0]} edits: ${measure.label} ${measure.percent ? `${v[1].toFixed(1)} %` : v[1].toPrecision(3)}`);
     }
   });

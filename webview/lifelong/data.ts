@@ -4,6 +4,7 @@
 
 import type { FactMethod } from '../../src/protocol/engine';
 import type { LifelongPoint, LifelongRunSnapshot } from '../../src/protocol/lifelong';
+import { SERIES, seriesProp } from '../shared/colors';
 
 export interface Measure {
   key: string;
@@ -23,21 +24,15 @@ export const MEASURES: Measure[] = [
   { key: 'health', label: 'Stack health: max ‖ΔW‖/‖W‖', percent: false, value: (p) => maxRelNorm(p) },
 ];
 
-/** The lines' colour variables (the theme's chart colours) with a fallback, and dashes: a method takes the style at its place in the panel's method list. */
-const STYLES: { colour: [string, string]; dash: string }[] = [
-  { colour: ['--vscode-charts-red', '#f14c4c'], dash: '' },
-  { colour: ['--vscode-charts-blue', '#3794ff'], dash: '6 3' },
-  { colour: ['--vscode-charts-green', '#89d185'], dash: '' },
-  { colour: ['--vscode-charts-purple', '#b180d7'], dash: '2 3' },
-  { colour: ['--vscode-charts-orange', '#d18616'], dash: '8 2 2 2' },
-  { colour: ['--vscode-charts-yellow', '#cca700'], dash: '4 4' },
-];
-
-/** A method's style: by its place in `order` (the registry's sequential methods), else after them by its place among the runs. */
+/**
+ * The lines' colours: the theme's series colours (shared/colors.ts) with the foreground as the
+ * fallback, solid (thin dashes vanish on dark themes); a method takes the style at its place in
+ * the panel's method list, and only past the six series colours a long dash tells repeats apart.
+ */
 export function methodStyle(method: FactMethod, order: readonly string[], runs: readonly { method: string }[] = []): { colour: [string, string]; dash: string } {
   const i = order.indexOf(method);
   const j = i >= 0 ? i : order.length + Math.max(0, runs.findIndex((r) => r.method === method));
-  return STYLES[j % STYLES.length];
+  return { colour: [seriesProp(j), 'currentColor'], dash: j >= SERIES.length ? '8 3' : '' };
 }
 
 /** A method's label from the panel's method list (its id when the list does not have it). */

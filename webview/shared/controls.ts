@@ -36,8 +36,13 @@ export function dropdown<T extends string>(id: string, label: string, options: {
   return h('div', {}, h('vscode-label', { for: id }, label), sel);
 }
 
+/**
+ * A button. Export buttons (ids 'export-…' or '…-export-…': PNG, SVG, CSV, JSON) are secondary,
+ * so that they weigh less than the panel's own actions.
+ */
 export function button(label: string, icon: string, onClick: () => void, id?: string, disabled = false): HTMLElement {
   const b = h('vscode-button', { icon, ...(id ? { id } : {}) }, label);
+  if (id && /(^|-)export-/.test(id)) b.setAttribute('secondary', '');
   if (disabled) b.setAttribute('disabled', '');
   b.addEventListener('click', onClick);
   return b;

@@ -20,12 +20,18 @@ function boxSvg(box: HTMLElement): string {
     svg.insertBefore(img, svg.firstChild);
   }
   svg.setAttribute('xmlns', 'http://www.w3.org/2000/svg');
-  const fg = css('--vscode-foreground', '#000');
-  svg.querySelectorAll('text').forEach((t) => t.setAttribute('fill', fg));
-  svg.querySelectorAll('path.domain, line').forEach((l) => l.setAttribute('stroke', fg));
-  // Bars and other shapes coloured by theme classes get their computed fill.
-  const live = (box.tagName.toLowerCase() === 'svg' ? box : box.querySelector('svg')!).querySelectorAll('rect');
-  svg.querySelectorAll('rect').forEach((r, i) => live[i] && r.setAttribute('fill', getComputedStyle(live[i]).fill));
+  // Every mark keeps the colour it has on screen (theme variables, classes and inline var() paints
+  // resolve only in the panel): the computed fill and stroke are baked in as attributes.
+  const marks = 'path, rect, circle, line, polyline, polygon, text';
+  const live = (box.tagName.toLowerCase() === 'svg' ? box : box.querySelector('svg')!).querySelectorAll<SVGElement>(marks);
+  svg.querySelectorAll<SVGElement>(marks).forEach((el, i) => {
+    if (!live[i]) return;
+    const cs = getComputedStyle(live[i]);
+    el.style.removeProperty('fill');
+    el.style.removeProperty('stroke');
+    el.setAttribute('fill', cs.fill);
+    el.setAttribute('stroke', cs.stroke);
+  });
   svg.setAttribute('style', `background:${css('--vscode-editor-background', '#fff')}`);
   return new XMLSerializer().serializeToString(svg);
 }

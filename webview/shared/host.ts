@@ -3,6 +3,8 @@
 
 import { DEFAULT_REQUEST_TIMEOUT_MS, isEnvelope, type Envelope, type PanelProtocol, type RestoreParams } from '../../src/protocol/webview';
 import { formatError, type ErrorData } from '../../src/protocol/errors';
+import { COLOUR_PROBE, COLOUR_REPORT } from '../../src/protocol/colours';
+import { colourReport } from './colorReport';
 
 const vscode = acquireVsCodeApi();
 
@@ -78,6 +80,9 @@ export class Host<P extends PanelProtocol, S = unknown> {
     if (message.kind === 'notify' && message.method === 'restore') {
       const r = message.params as RestoreParams;
       this.restorers.get(r.method)?.(r.params, r.result);
+    } else if (message.kind === 'notify' && message.method === COLOUR_PROBE) {
+      // The themes test's hook (colors.ts): which colours the drawn marks use.
+      this.post({ kind: 'notify', method: COLOUR_REPORT, params: colourReport() });
     } else if (message.kind === 'notify') {
       this.listeners.get(message.method)?.(message.params);
     } else if (message.kind === 'response') {

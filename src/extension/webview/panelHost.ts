@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { isEnvelope, type Envelope, type PanelProtocol, type RestoreParams } from '../../protocol/webview';
 import type { ErrorData } from '../../protocol/errors';
 import { EngineError } from '../engine/client';
+import { COLOUR_PROBE, COLOUR_REPORT, type ColourReport } from '../../protocol/colours';
 
 export type RequestHandlers<P extends PanelProtocol> = {
   [M in keyof P['requests']]: (params: P['requests'][M]['params']) => Promise<P['requests'][M]['result']>;
@@ -46,6 +47,8 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
   private readonly rendered = new vscode.EventEmitter<unknown>();
   readonly onDidRender = this.rendered.event;
 
+  private readonly coloured = new vscode.EventEmitter<ColourReport>();
+
   protected abstract readonly handlers: RequestHandlers<P>;
   /** Requests whose last answer is the panel's result: sent again after a tab switch or a reload of the page. */
   protected readonly kept: readonly (keyof P['requests'] & string)[] = [];
@@ -59,6 +62,7 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
     panel.webview.html = this.html(panel.webview, root);
     this.disposables.push(
       this.rendered,
+      this.coloured,
       panel.webview.onDidReceiveMessage((m) => this.receive(m)),
       panel.onDidDispose(() => this.dispose()),
     );
@@ -83,6 +87,22 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
   /** Called once the webview is ready (and again after it reloads): send the initial state. */
   protected abstract onReady(): void;
 
+  /** The colours the webview's marks are drawn with (the themes test's hook; webview/shared/colors.ts). */
+  probeColours(timeoutMs = 10_000): Promise<ColourReport> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        sub.dispose();
+        reject(new Error(`${this.descriptor.viewType}: no colour report within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const sub = this.coloured.event((r) => {
+        clearTimeout(timer);
+        sub.dispose();
+        resolve(r);
+      });
+      void this.panel.webview.postMessage({ kind: 'notify', method: COLOUR_PROBE, params: {} } satisfies Envelope);
+    });
+  }
+
   private async receive(message: unknown): Promise<void> {
     if (!isEnvelope(message)) return;
     if (message.kind === 'ready') {
@@ -92,6 +112,10 @@ export abstract class PanelHost<P extends PanelProtocol, W extends WebviewContai
       for (const [method, params] of this.queued) void this.panel.webview.postMessage({ kind: 'notify', method, params });
       this.queued.clear();
       for (const restore of this.lastAnswers.values()) this.postRestore(restore);
+      return;
+    }
+    if (message.kind === 'notify' && message.method === COLOUR_REPORT) {
+      this.coloured.fire(message.params as ColourReport);
       return;
     }
     if (message.kind === 'notify' && message.method === 'rendered') {
