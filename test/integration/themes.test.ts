@@ -43,13 +43,16 @@ interface PanelCase {
   draw?(api: Api, host: AnyHost): Promise<unknown>;
   /** The number of distinct series colours its marks must use (0: none required). */
   series: number;
+  /** The command's argument, if it takes one. */
+  arg?(): unknown;
 }
 
 const TRACE = { prompt: 'Baekhyndvaes Drondraes was born in', subject: 'Baekhyndvaes Drondraes', samples: 4 };
+/** The ROME edit of the first test (the Edit Result view's edit). */
+let editFile: string | undefined;
 const LIFELONG_SESSION = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'lifelong', 'session');
 
-// Every result panel. LEAD: add the Edit Result panel (ux-result) here once merged, e.g.
-// { name: 'edit-result', command: 'mechedit.…', host: (api) => api.panels.editResult(), draw: …, series: 2 }.
+// Every result panel. The Edit Result view shows the ROME edit of the first test.
 const PANELS: PanelCase[] = [
   { name: 'engine', command: 'mechedit.showEngine', host: (api) => api.panels.engine(), draw: () => Promise.resolve(vscode.commands.executeCommand('mechedit.selfTest')), series: 1 },
   { name: 'activations', command: 'mechedit.showActivations', host: (api) => api.panels.activations(), draw: async (_, h) => h.notify('run', { prompt: TRACE.prompt, metric: 'residNorm', view: 'side', token: 2 }), series: 2 },
@@ -60,6 +63,7 @@ const PANELS: PanelCase[] = [
   { name: 'unlearning', command: 'mechedit.showUnlearning', host: (api) => api.panels.unlearn(), draw: async (_, h) => h.notify('run', unlearnSnapshot()), series: 3 },
   { name: 'lifelong', command: 'mechedit.lifelong', host: (api) => api.panels.lifelong(), draw: () => Promise.resolve(vscode.commands.executeCommand('mechedit.lifelong', { folder: LIFELONG_SESSION })), series: 2 },
   { name: 'strengths', command: 'mechedit.strengths.focus', host: (api) => api.strengths(), series: 0 },
+  { name: 'edit-result', command: 'mechedit.showEditResult', host: (api) => api.panels.editResult(), arg: () => editFile, series: 0 },
 ];
 
 const THEMES = [
@@ -105,7 +109,6 @@ describe('Themes: every result panel in a light and a dark theme', () => {
   let suite: DefaultModelSuite;
   let api: Api;
   let previousTheme: string | undefined;
-  let editFile: string | undefined;
   const reports: Record<string, Record<string, ColourReport>> = { light: {}, dark: {} };
 
   before(async function () {
@@ -116,7 +119,7 @@ describe('Themes: every result panel in a light and a dark theme', () => {
   });
 
   after(async () => {
-    for (const host of [api.panels.engine(), api.panels.activations(), api.panels.tracing(), api.panels.diagnostics(), api.panels.concepts(), api.panels.features(), api.panels.unlearn(), api.panels.lifelong()]) host?.panel.dispose();
+    for (const host of [api.panels.engine(), api.panels.activations(), api.panels.tracing(), api.panels.editResult(), api.panels.diagnostics(), api.panels.concepts(), api.panels.features(), api.panels.unlearn(), api.panels.lifelong()]) host?.panel.dispose();
     await vscode.workspace.getConfiguration('workbench').update('colorTheme', previousTheme, vscode.ConfigurationTarget.Global);
     await endOnDefaultModel(suite);
     if (editFile) for (const f of [editFile, editFile.replace(/\.json$/, '.safetensors')]) fs.rmSync(f, { force: true });
@@ -141,7 +144,7 @@ describe('Themes: every result panel in a light and a dark theme', () => {
       await screenshot(`theme-${theme.kind}-sidebar`);
       const problems: string[] = [];
       for (const p of PANELS) {
-        await vscode.commands.executeCommand(p.command);
+        await vscode.commands.executeCommand(p.command, ...(p.arg ? [p.arg()] : []));
         const host = p.host(api);
         assert.ok(host, `${p.name}: it did not open`);
         const report = await themedReport(api, p, host, theme.kind);
