@@ -36,12 +36,19 @@ test('commands that need a model or applied edits are hidden from the palette wi
   const when = new Map(manifest.contributes.menus.commandPalette.map((m) => [m.command, m.when]));
   const contributed = new Set(manifest.contributes.commands.map((c) => c.command));
   for (const c of when.keys()) assert.ok(contributed.has(c), `${c} is a contributed command`);
-  for (const c of ['mechedit.generate', 'mechedit.predict', 'mechedit.computeKeyStats', 'mechedit.redirectConcept', 'mechedit.editFact', 'mechedit.applyEdit', 'mechedit.diagnoseEdit']) {
-    assert.match(when.get(c) ?? '', /\bmechedit\.modelLoaded\b/, `${c} needs a model`);
+  // Commands that open the configured model on demand show once a model is configured (or the
+  // bundled one is used); the ones that act on a loaded model or its edits need it loaded.
+  for (const c of ['mechedit.generate', 'mechedit.predict', 'mechedit.computeKeyStats', 'mechedit.redirectConcept', 'mechedit.editFact', 'mechedit.applyEdit']) {
+    assert.match(when.get(c) ?? '', /\bmechedit\.modelConfigured\b/, `${c} needs a model`);
   }
+  assert.match(when.get('mechedit.applyEdit') ?? '', /\bmechedit\.unappliedEdits\b/, 'Apply Edit needs an edit that is not applied');
+  assert.match(when.get('mechedit.diagnoseEdit') ?? '', /\bmechedit\.modelLoaded\b/, 'mechedit.diagnoseEdit needs a model');
   for (const c of ['mechedit.revertEdit', 'mechedit.revertAllEdits', 'mechedit.setEditStrength']) assert.match(when.get(c) ?? '', /\bmechedit\.editsApplied\b/, `${c} needs applied edits`);
-  for (const c of ['mechedit.openModel', 'mechedit.showEngine', 'mechedit.restartEngine', 'mechedit.selfTest']) assert.ok(!when.has(c), `${c} always applies`);
+  assert.match(when.get('mechedit.restartEngine') ?? '', /\bmechedit\.engineStarted\b/, 'Restart Engine needs a started engine');
+  for (const c of ['mechedit.openModel', 'mechedit.showEngine', 'mechedit.selfTest']) assert.ok(!when.has(c), `${c} always applies`);
   const service = fs.readFileSync(path.join(repo, 'src', 'extension', 'engine', 'engineService.ts'), 'utf8');
+  const onboarding = fs.readFileSync(path.join(repo, 'src', 'extension', 'onboarding.ts'), 'utf8');
+  for (const key of ['mechedit.modelConfigured', 'mechedit.unappliedEdits', 'mechedit.engineStarted']) assert.ok(onboarding.includes(`'${key}'`), `the extension sets ${key}`);
   for (const key of ['mechedit.modelLoaded', 'mechedit.editsApplied']) assert.ok(service.includes(`'${key}'`), `the extension sets ${key}`);
 });
 
