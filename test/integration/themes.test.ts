@@ -152,7 +152,7 @@ describe('Themes: every result panel in a light and a dark theme', () => {
         await screenshot(`theme-${theme.kind}-${p.name}`);
         const bg = report.theme['editor-background'];
         const foreign = report.marks.filter((m) => !m.theme);
-        const series = report.marks.filter((m) => m.theme?.startsWith('series-') || (m.theme?.startsWith('charts-') && !['charts-foreground', 'charts-lines'].includes(m.theme)));
+        const series = seriesMarks(report);
         // The series colours are the theme's chart colours, opaque (same red, green, blue).
         report.series.forEach((c, i) => {
           const want = rgba(report.theme[`charts-${SERIES_NAMES[i]}`] ?? report.theme.foreground);
@@ -180,6 +180,14 @@ describe('Themes: every result panel in a light and a dark theme', () => {
     assert.notEqual(reports.light.unlearning.theme.foreground, reports.dark.unlearning.theme.foreground);
   });
 });
+
+/** The marks painted with a series colour (the theme's chart colours, not its foreground or lines). */
+function seriesMarks(r: ColourReport): ColourReport['marks'] {
+  return r.marks.filter((m) => m.theme?.startsWith('series-') || (m.theme?.startsWith('charts-') && !['charts-foreground', 'charts-lines'].includes(m.theme)));
+}
+
+/** How many distinct series colours the marks use. */
+const seriesDrawn = (r: ColourReport) => new Set(seriesMarks(r).map((m) => m.theme)).size;
 
 /** Switches the colour theme and waits until VS Code says it is active. */
 async function setTheme(theme: (typeof THEMES)[number]): Promise<void> {
@@ -210,10 +218,12 @@ async function themedReport(api: Api, p: PanelCase, host: AnyHost, kind: 'light'
     if (r) {
       const l = luminance(r.theme['editor-background'] ?? 'rgb(128, 128, 128)');
       const themed = kind === 'light' ? l > 0.5 : l < 0.2;
-      if (themed && (!p.draw || r.marks.length > 0)) return r;
+      // A panel an earlier test left showing other data (fewer series) is given this test's data too.
+      const enough = r.marks.length > 0 && seriesDrawn(r) >= p.series;
+      if (themed && (!p.draw || enough)) return r;
       if (themed && p.draw && !drawn) {
         drawn = true;
-        console.log(`[themes] ${kind} ${p.name}: nothing drawn${kind === 'dark' ? ' (lost on the tab switch)' : ''}; giving it data`);
+        console.log(`[themes] ${kind} ${p.name}: ${r.marks.length ? `${seriesDrawn(r)} series drawn` : 'nothing drawn'}${kind === 'dark' ? ' (lost on the tab switch?)' : ''}; giving it data`);
         void p.draw(api, host);
       }
       last = `background ${r.theme['editor-background']} (luminance ${l.toFixed(2)}), ${r.marks.length} marks`;
