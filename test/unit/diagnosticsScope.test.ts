@@ -101,8 +101,9 @@ describe('EVOKE on a stack that holds no EVOKE case\'s edit, and its report', ()
     assert.match(html, /<h1>EVOKE — the edit stack \(1 edit: ROME: The capital of Broador is → Quornwick\) vs the model without edits<\/h1>/);
     assert.doesNotMatch(html, /EVOKE — none/);
     assert.match(html, /<tr><th>measure<\/th><th>before<\/th><th>after<\/th><th>change<\/th><\/tr>/);
-    assert.match(html, /rect\.before,rect\.value\{fill:var\(--vscode-charts-blue,/);
-    assert.match(html, /rect\.after\{fill:var\(--vscode-charts-orange,/);
+    // The panel's series colours: the theme's chart colours made opaque (charts.orange is 33 % transparent in VS Code's themes).
+    assert.match(html, /rect\.before,rect\.value\{fill:rgb\(from var\(--vscode-charts-blue,[^)]*\)\) r g b \/ 1\)/);
+    assert.match(html, /rect\.after\{fill:rgb\(from var\(--vscode-charts-orange,[^)]*\)\) r g b \/ 1\)/);
     assert.match(html, /background:var\(--vscode-editor-background,/);
     assert.match(html, /Blue: before \(the baseline run\); orange: after \(this run\)/);
     assert.doesNotMatch(html, /https?:\/\/|<script|<link|@import|url\(/, 'no remote content, no scripts');

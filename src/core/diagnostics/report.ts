@@ -64,7 +64,7 @@ const STYLE = `:root{--fg:#222;--bg:#fff;--muted:#666;--line:#8884;--blue:#1a85f
 @media (prefers-color-scheme: dark){:root{--fg:#ddd;--bg:#1e1e1e;--muted:#aaa;--blue:#3794ff;--orange:#d18616}}
 body{font-family:var(--vscode-font-family,system-ui,sans-serif);margin:24px;color:var(--vscode-foreground,var(--fg));background:var(--vscode-editor-background,var(--bg))}
 table{border-collapse:collapse;margin:8px 0}td,th{padding:2px 10px;border-bottom:1px solid var(--vscode-panel-border,var(--line));text-align:right}td:first-child,th:first-child{text-align:left}
-svg text{font-size:11px;fill:var(--vscode-foreground,var(--fg))}rect.before,rect.value{fill:var(--vscode-charts-blue,var(--blue))}rect.after{fill:var(--vscode-charts-orange,var(--orange))}
+svg text{font-size:11px;fill:var(--vscode-foreground,var(--fg))}rect.before,rect.value{fill:rgb(from var(--vscode-charts-blue,var(--blue)) r g b / 1)}rect.after{fill:rgb(from var(--vscode-charts-orange,var(--orange)) r g b / 1)}
 figure{margin:8px 0}figcaption{font-weight:600}a{color:var(--vscode-textLink-foreground,var(--blue))}
 small{font-weight:normal;color:var(--vscode-descriptionForeground,var(--muted))}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:var(--vscode-descriptionForeground,var(--muted))}`;
 
