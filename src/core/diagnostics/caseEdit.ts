@@ -98,6 +98,21 @@ export function stackMatch(edits: StackEdit[], cases: { subject: string; targetN
 }
 
 /**
+ * The StackMatch of shards merged: each shard's summary.json `stack` counts its own cases, so the
+ * merged run's is their sum (the edits are the same in every shard: merge checks run.json).
+ * Undefined when no shard recorded one (method not none, or no edits given).
+ */
+export function mergedStackMatch(dirs: string[]): StackMatch | undefined {
+  const parts = dirs.map((d) => {
+    const file = path.join(d, 'summary.json');
+    const s = JSON.parse(readInputText(file, 'run')) as { stack?: StackMatch };
+    return s.stack;
+  }).filter((x): x is StackMatch => !!x);
+  if (!parts.length) return undefined;
+  return { edits: parts[0].edits, matching: parts.reduce((n, x) => n + x.matching, 0), cases: parts.reduce((n, x) => n + x.cases, 0) };
+}
+
+/**
  * A StackMatch in words, for the CLI: which edits were applied and how many cases they match;
  * none matching says so, and what to do, instead of letting 0 → 0 stand for a result.
  */

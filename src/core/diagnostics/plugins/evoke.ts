@@ -7,7 +7,7 @@ import type { EvokeDiagnostics } from '../../../protocol/diagnostics';
 import { CASE_LINES, runEvoke, writeSummary, type EvokeRunResult } from '../evokeRun';
 import type { CaseResult, TaskSummary } from '../evoke';
 import { readCases, stackRefs, mergedIssues, writeIssues, type CaseLineRules } from '../runner';
-import { stackEdits } from '../caseEdit';
+import { mergedStackMatch, stackEdits } from '../caseEdit';
 import type { EditStack } from '../../edits/stack';
 import { evokeSections, paperSections, type PaperMetrics } from '../report';
 import type { LoadedModel } from '../../runtime/model';
@@ -99,7 +99,7 @@ export const evokePlugin: DiagnosticPlugin = {
     },
     finish: (out, config, results, dirs) => {
       writeIssues(out, mergedIssues(dirs));
-      return writeSummary(out, config, results as CaseResult[]);
+      return writeSummary(out, config, results as CaseResult[], undefined, { stack: mergedStackMatch(dirs) });
     },
   },
   reportSections: (s) => {
